@@ -1,0 +1,2 @@
+/* audit.c: not written yet; see audit.h for the contract. */
+#include "mf_build.h"

@@ -1,0 +1,2 @@
+/* ceremony.c: not written yet; see ceremony.h for the contract. */
+#include "mf_build.h"

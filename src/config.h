@@ -1,0 +1,125 @@
+/*
+ * config.h: mayfly.yaml, parsed with libyaml into plain structs.
+ *
+ * Every key is documented in mayfly.yaml(5) and shown in conf/mayfly.yaml.
+ * An unknown key, a wrong type or a bad value is an error that names the
+ * file, line and column. Relative paths in the file are taken relative to
+ * the directory holding the file, and are stored here already resolved.
+ * Durations are stored in seconds.
+ */
+#ifndef MF_CONFIG_H
+#define MF_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Key types a profile may allow (bit mask). */
+#define MF_KT_EC_P256	0x01u
+#define MF_KT_EC_P384	0x02u
+#define MF_KT_RSA	0x04u
+#define MF_KT_ED25519	0x08u
+
+/* Extended key usages a profile may grant (bit mask). */
+#define MF_EKU_SERVER	0x01u
+#define MF_EKU_CLIENT	0x02u
+
+/* The absolute ceiling for any leaf, whatever the config says: 24 hours. */
+#define MF_HARD_CAP_MAX	(24 * 3600)
+
+struct mf_iprange {
+	int family;			/* AF_INET or AF_INET6 */
+	unsigned char addr[16];		/* network address, host bits zero */
+	unsigned prefix;		/* prefix length in bits */
+};
+
+struct mf_profile {
+	char *name;			/* "server", "client", ... */
+	unsigned key_types;		/* MF_KT_* allowed; default EC P-256|P-384|RSA|Ed25519 */
+	unsigned rsa_min_bits;		/* default 2048; never below 2048 */
+	char **dns;			/* allowed DNS patterns, see policy.h */
+	size_t ndns;
+	int wildcard;			/* single-label wildcards allowed; default 0 */
+	struct mf_iprange *ip;		/* allowed IP ranges */
+	size_t nip;
+	unsigned eku;			/* MF_EKU_*; default SERVER for "server", CLIENT for "client" */
+	int must_staple;		/* add the RFC 7633 TLS feature status_request */
+	int64_t default_lifetime;	/* default 24h, <= max_lifetime */
+	int64_t max_lifetime;		/* default 24h, <= hard cap */
+};
+
+struct mf_ca_conf {
+	char *name;			/* "root-a", "issuing-1", ... (also in URLs) */
+	char *key;			/* key URI: file:PATH or pkcs11:... */
+	char *cert;			/* PEM certificate path */
+	char **cross;			/* intermediates only: cross-signed certificate paths */
+	size_t ncross;
+	char *root;			/* intermediates only: name of the signing root */
+};
+
+struct mf_listen {
+	char *host;			/* "127.0.0.1", "::1", ... */
+	unsigned port;
+};
+
+struct mf_config {
+	char *path;			/* the file read */
+	char *dir;			/* its directory */
+
+	char *database;			/* SQLite path (resolved) */
+
+	/* pkcs11: */
+	char *pkcs11_module;		/* path of the PKCS#11 module */
+	char *pkcs11_pin_source;	/* "file:PATH" or "env:NAME"; never the PIN */
+	char *softhsm2_conf;		/* optional: SOFTHSM2_CONF to set before loading */
+
+	/* urls: the base under which mayflyd publishes, e.g. http://ca.example:8080 */
+	char *url_base;			/* OCSP at base/ocsp, CA certs at base/ca/N.der, CRLs at base/crl/N.crl */
+
+	struct mf_ca_conf *roots;
+	size_t nroots;
+	struct mf_ca_conf *intermediates;
+	size_t nintermediates;
+	char *active_intermediate;	/* name of the intermediate that signs leaves; default the first */
+
+	/* issuance: */
+	int64_t hard_cap;		/* default 24h; a value above MF_HARD_CAP_MAX is an error */
+	int64_t backdate;		/* default 5m; at most 5m */
+
+	struct mf_profile *profiles;
+	size_t nprofiles;
+
+	/* daemon: */
+	struct mf_listen *listen;	/* default 127.0.0.1:8080 */
+	size_t nlisten;
+	unsigned threads;		/* 0: one per CPU */
+	char *user;			/* drop to this user after binding; NULL: stay */
+	unsigned max_connections;	/* default 1024 */
+	unsigned per_ip_connections;	/* default 64 */
+	int64_t connection_timeout;	/* default 10s */
+	size_t max_body;		/* default 65536 bytes */
+	char *admin_token_file;		/* bearer token for POST /admin/revoke; NULL disables */
+
+	/* daemon.ocsp: */
+	int64_t ocsp_validity;		/* nextUpdate - thisUpdate, default 4h */
+	int ocsp_delegated;		/* 1: delegated responder cert (default); 0: the intermediate signs */
+	int64_t ocsp_responder_lifetime;/* default 4d */
+	char *ocsp_export_dir;		/* optional: write responses as files here */
+
+	/* daemon.crl: */
+	int64_t crl_validity;		/* nextUpdate - thisUpdate, default 24h */
+	int64_t crl_interval;		/* rebuild timer, default 1h */
+};
+
+/*
+ * Loads and validates path. On failure returns a code and writes a one-line
+ * message naming file:line:column into err. *out is owned by the caller.
+ */
+int mf_config_load(const char *path, struct mf_config **out, char *err, size_t errlen);
+void mf_config_free(struct mf_config *cfg);
+
+/* Borrowed lookups; NULL if absent. */
+const struct mf_profile *mf_config_profile(const struct mf_config *cfg, const char *name);
+const struct mf_ca_conf *mf_config_root(const struct mf_config *cfg, const char *name);
+const struct mf_ca_conf *mf_config_intermediate(const struct mf_config *cfg, const char *name);
+
+#endif

@@ -1,0 +1,139 @@
+/*
+ * db.h: the SQLite issuance log.
+ *
+ * One database file holds certificates, revocations, CA certificates and key
+ * URIs (never secrets), and an append-only audit log whose rows are
+ * hash-chained. The schema lives in sql/NNN-*.sql, compiled in, and is
+ * migrated forward at open; a database newer than the binary is refused.
+ * Connections run in WAL mode with synchronous=FULL, foreign keys on and a
+ * busy timeout: when a write function returns 0, the row is durable.
+ *
+ * A struct mf_db is one connection: use it from one thread at a time.
+ */
+#ifndef MF_DB_H
+#define MF_DB_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct mf_db;
+
+#define MF_DB_CREATE	0x1	/* create the file if missing (else MF_ERR_NOTFOUND) */
+#define MF_DB_READONLY	0x2
+
+int mf_db_open(const char *path, int flags, struct mf_db **out);
+void mf_db_close(struct mf_db *db);
+
+/* The schema version after migration. */
+int mf_db_schema_version(struct mf_db *db, int *version);
+
+/* Explicit transactions, for group commit of several issuances. */
+int mf_db_begin(struct mf_db *db);
+int mf_db_commit(struct mf_db *db);
+int mf_db_rollback(struct mf_db *db);
+
+#define MF_SERIAL_MAX	20	/* octets, RFC 5280 4.1.2.2 */
+
+struct mf_cert_rec {
+	char serial[2 * MF_SERIAL_MAX + 1];	/* lower-case hex, no leading "00" padding removed */
+	char *issuer;			/* name of the issuing CA (config name) */
+	char *subject;			/* one-line RFC 2253 subject */
+	char *sans;			/* "DNS:a.example,IP:192.0.2.1" */
+	char *profile;
+	int64_t not_before;		/* unix seconds */
+	int64_t not_after;
+	char *requester;		/* "cli:root", "acme:acct/12", ... */
+	unsigned char csr_sha256[32];
+	unsigned char *der;		/* the certificate */
+	size_t der_len;
+	int64_t issued_at;
+	int64_t revoked_at;		/* 0: not revoked */
+	int reason;			/* CRL reason code when revoked */
+};
+
+void mf_cert_rec_free(struct mf_cert_rec *r);	/* frees members and r; NULL ok */
+
+/*
+ * Inserts a certificate record and its "issue" audit row in one transaction
+ * (or inside the caller's open transaction, committed by mf_db_commit).
+ * MF_ERR_SERIAL_DUP if the serial is taken. Copies everything it needs.
+ */
+int mf_db_cert_insert(struct mf_db *db, const struct mf_cert_rec *r);
+
+/* Fetches by serial (hex, any case); MF_ERR_NOTFOUND. Caller frees *out. */
+int mf_db_cert_get(struct mf_db *db, const char *serial, struct mf_cert_rec **out);
+
+/*
+ * Marks serial revoked at `when` with reason (RFC 5280 CRLReason) and appends
+ * a "revoke" audit row by actor, in one transaction. MF_ERR_NOTFOUND,
+ * MF_ERR_REVOKED if already revoked.
+ */
+int mf_db_cert_revoke(struct mf_db *db, const char *serial, int reason, int64_t when,
+    const char *actor);
+
+#define MF_LIST_ALL	0
+#define MF_LIST_VALID	1	/* not revoked and now < not_after */
+#define MF_LIST_EXPIRED	2
+#define MF_LIST_REVOKED	3
+
+/*
+ * Calls cb for each matching record in issuance order; r is borrowed for the
+ * call only. subject_like, if set, filters by substring of subject or SANs.
+ * A non-zero return from cb stops the walk and is returned.
+ */
+typedef int (*mf_cert_cb)(const struct mf_cert_rec *r, void *arg);
+int mf_db_cert_list(struct mf_db *db, int which, const char *subject_like, int64_t now,
+    mf_cert_cb cb, void *arg);
+
+/*
+ * Revoked, unexpired certificates of one issuer (for CRLs), and all
+ * revocations with id > after (for the daemon to pick up CLI revocations);
+ * *last gets the highest id seen.
+ */
+int mf_db_revoked_list(struct mf_db *db, const char *issuer, int64_t now, mf_cert_cb cb,
+    void *arg);
+int mf_db_revocations_since(struct mf_db *db, int64_t after, int64_t *last, mf_cert_cb cb,
+    void *arg);
+
+/* Next CRL number for issuer (monotonic, persisted). */
+int mf_db_crl_number_next(struct mf_db *db, const char *issuer, uint64_t *out);
+
+/* CA certificates and key URIs. kind: "root", "intermediate", "cross", "ocsp". */
+struct mf_ca_rec {
+	char *name;
+	char *kind;
+	char *signed_by;		/* issuer's name; same as name for a root */
+	char *key_uri;			/* never a secret */
+	unsigned char *der;
+	size_t der_len;
+	int64_t not_before, not_after;
+};
+void mf_ca_rec_free(struct mf_ca_rec *r);
+int mf_db_ca_insert(struct mf_db *db, const struct mf_ca_rec *r, const char *actor);	/* audits "ceremony" */
+typedef int (*mf_ca_cb)(const struct mf_ca_rec *r, void *arg);
+int mf_db_ca_list(struct mf_db *db, mf_ca_cb cb, void *arg);
+
+/*
+ * The audit log. Each row stores (id, time, event, actor, detail, prev_hash,
+ * hash) with hash = SHA-256(prev_hash || id || time || event || actor ||
+ * detail) in a fixed, length-prefixed encoding, so a changed, deleted,
+ * inserted or reordered row breaks the chain. event: "issue", "revoke",
+ * "ceremony", "config", ...
+ */
+int mf_db_audit_append(struct mf_db *db, const char *event, const char *actor,
+    const char *detail);
+
+/*
+ * Walks the chain. 0 if intact (and *rows gets the count); MF_ERR_AUDIT_CHAIN
+ * if broken, with *bad_id the first row that fails and why a sentence like
+ * "row 7: hash mismatch (row changed)" or "row 8: previous hash does not match
+ * row 6 (row 7 deleted or rows reordered)".
+ */
+int mf_db_audit_verify(struct mf_db *db, int64_t *rows, int64_t *bad_id, char *why,
+    size_t whylen);
+
+/* Low-level access for modules that add their own tables (daemon, ACME). */
+struct sqlite3;
+struct sqlite3 *mf_db_handle(struct mf_db *db);
+
+#endif

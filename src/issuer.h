@@ -1,0 +1,58 @@
+/*
+ * issuer.h: turns an approved request into a signed, logged leaf.
+ *
+ * The issuer holds the active intermediate's certificate, its key (a
+ * keystore handle) and the chains up to every root. mf_issuer_issue()
+ * draws a 128-bit serial from the CSPRNG, builds an X.509 v3 leaf (notBefore
+ * backdated by the configured amount, at most 5 minutes; SAN from the
+ * approved names; KU digitalSignature, + keyEncipherment for RSA; EKU per
+ * profile; basicConstraints CA:FALSE critical; SKI; AKI; AIA with the OCSP
+ * and caIssuers URLs; CRL distribution point; the RFC 7633 TLS feature if the
+ * profile wants must-staple), re-checks the lifetime against the hard cap,
+ * signs it, and commits the record to the database. Only then does it hand
+ * the certificate back: no certificate leaves the CA unlogged.
+ */
+#ifndef MF_ISSUER_H
+#define MF_ISSUER_H
+
+#include <openssl/x509.h>
+
+#include "config.h"
+#include "db.h"
+#include "keystore.h"
+#include "policy.h"
+
+struct mf_issuer;
+
+/*
+ * Loads the intermediate named ca_name (NULL: the active one) from cfg: its
+ * certificate, cross-signed forms and key (through ks, borrowed for the
+ * issuer's life). MF_ERR_CA_MISMATCH if key and certificate differ.
+ */
+int mf_issuer_new(const struct mf_config *cfg, struct mf_keystore *ks, const char *ca_name,
+    struct mf_issuer **out);
+void mf_issuer_free(struct mf_issuer *is);
+
+/*
+ * Issues a leaf for a, logs it in db and returns it (caller frees *out).
+ * now is the issuance time (unix seconds; pass time(NULL)).
+ */
+int mf_issuer_issue(struct mf_issuer *is, struct mf_db *db, const struct mf_approved *a,
+    int64_t now, X509 **out);
+
+/* Borrowed: the intermediate certificate and its name. */
+X509 *mf_issuer_cert(const struct mf_issuer *is);
+const char *mf_issuer_name(const struct mf_issuer *is);
+/* Borrowed: the intermediate's key handle (for OCSP and CRL signing). */
+EVP_PKEY *mf_issuer_key(const struct mf_issuer *is);
+
+/*
+ * PEM of the chain to send with a leaf: the intermediate as signed by the
+ * given root (NULL: the primary root). Caller frees. The root is not included.
+ */
+int mf_issuer_chain_pem(const struct mf_issuer *is, const char *root, char **pem);
+
+/* Serial as lower-case hex, the form used as key in the database. */
+int mf_serial_hex(const ASN1_INTEGER *serial, char *out, size_t outlen);
+
+#endif

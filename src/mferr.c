@@ -1,0 +1,108 @@
+/*
+ * mferr.c: names and sentences for the codes in mferr.h. One table, so the
+ * token printed by the CLI, logged by the daemon and documented in mayfly(1)
+ * cannot drift apart.
+ */
+#include <stddef.h>
+
+#include "mferr.h"
+
+struct mf_errdesc {
+	int code;
+	const char *name;
+	const char *text;
+};
+
+static const struct mf_errdesc mf_errtab[] = {
+	{ MF_OK, "ok", "success" },
+	{ MF_ERR_NOMEM, "no-memory", "out of memory" },
+	{ MF_ERR_INVAL, "invalid-argument", "invalid argument" },
+	{ MF_ERR_IO, "io", "input/output error" },
+	{ MF_ERR_NOTFOUND, "not-found", "not found" },
+	{ MF_ERR_EXISTS, "exists", "already exists; refusing to overwrite" },
+	{ MF_ERR_CRYPTO, "crypto", "cryptographic operation failed" },
+	{ MF_ERR_INTERNAL, "internal", "internal error" },
+	{ MF_ERR_NOTIMPL, "not-implemented", "not implemented" },
+	{ MF_ERR_PERM, "permissions", "file permissions are too open" },
+	{ MF_ERR_FAULT, "injected-fault", "test fault injected" },
+
+	{ MF_ERR_CONFIG, "config", "configuration file unreadable or invalid" },
+	{ MF_ERR_CONFIG_KEY, "config-unknown-key", "unknown configuration key" },
+	{ MF_ERR_CONFIG_VALUE, "config-bad-value", "bad configuration value" },
+	{ MF_ERR_CONFIG_MISSING, "config-missing-key", "required configuration key missing" },
+	{ MF_ERR_DURATION, "bad-duration", "not a duration (write e.g. 24h, 90m, 20y)" },
+
+	{ MF_ERR_KEY_URI, "key-uri", "key URI is not file:PATH or pkcs11:..." },
+	{ MF_ERR_KEY_LOAD, "key-load", "key could not be loaded" },
+	{ MF_ERR_KEY_PERMS, "key-permissions", "key file is readable by group or others" },
+	{ MF_ERR_HSM, "hsm-unavailable", "HSM token or PKCS#11 module unavailable" },
+	{ MF_ERR_PIN, "pin", "PIN unavailable or refused" },
+	{ MF_ERR_KEYGEN, "keygen", "key generation failed" },
+	{ MF_ERR_KEYTYPE, "key-type", "key type unknown or unsupported" },
+
+	{ MF_ERR_DB, "database", "database error" },
+	{ MF_ERR_DB_SCHEMA, "database-schema", "database schema newer than this program, or migration failed" },
+	{ MF_ERR_DB_BUSY, "database-busy", "database busy" },
+	{ MF_ERR_SERIAL_DUP, "serial-duplicate", "serial number already in the issuance log" },
+	{ MF_ERR_AUDIT_CHAIN, "audit-chain-broken", "audit log hash chain broken" },
+	{ MF_ERR_REVOKED, "already-revoked", "certificate already revoked" },
+
+	{ MF_ERR_CSR_PARSE, "csr-unparsable", "CSR could not be parsed" },
+	{ MF_ERR_CSR_SIGNATURE, "csr-bad-signature", "CSR self-signature does not verify" },
+	{ MF_ERR_LIFETIME_CAP, "lifetime-above-cap", "requested lifetime exceeds the hard cap" },
+	{ MF_ERR_LIFETIME_PROFILE, "lifetime-above-profile-max", "requested lifetime exceeds the profile maximum" },
+	{ MF_ERR_LIFETIME_INVALID, "lifetime-invalid", "lifetime must be positive" },
+	{ MF_ERR_NAME_POLICY, "name-not-allowed", "name not allowed by the profile" },
+	{ MF_ERR_NAME_EMPTY, "no-names", "no subject alternative names requested" },
+	{ MF_ERR_NAME_DUP, "duplicate-name", "the same name is requested twice" },
+	{ MF_ERR_NAME_SYNTAX, "bad-name", "not a valid DNS name or IP address" },
+	{ MF_ERR_WILDCARD, "wildcard-not-allowed", "wildcard not allowed or malformed" },
+	{ MF_ERR_KEY_WEAK, "key-too-weak", "RSA key smaller than the minimum size" },
+	{ MF_ERR_KEY_CURVE, "key-bad-curve", "elliptic curve not allowed (P-256, P-384 only)" },
+	{ MF_ERR_KEY_ALG, "key-type-not-allowed", "key algorithm not allowed by the profile" },
+	{ MF_ERR_CSR_CA, "csr-requests-ca", "CSR requests a CA certificate" },
+	{ MF_ERR_CSR_KEYCERTSIGN, "csr-requests-keycertsign", "CSR requests keyCertSign or cRLSign" },
+	{ MF_ERR_PROFILE, "unknown-profile", "unknown profile" },
+	{ MF_ERR_CSR_EXTENSION, "csr-bad-extension", "CSR requests an extension the CA will not grant" },
+
+	{ MF_ERR_SIGN, "sign-failed", "signing failed" },
+	{ MF_ERR_CA_NOTFOUND, "ca-not-found", "no such root or intermediate" },
+	{ MF_ERR_CA_EXPIRED, "ca-not-valid", "issuing CA is not valid for the requested period" },
+	{ MF_ERR_CA_MISMATCH, "ca-key-mismatch", "key does not match the CA certificate" },
+	{ MF_ERR_ALREADY_INIT, "already-initialised", "a mayfly setup already exists there" },
+
+	{ MF_ERR_HTTP, "http", "HTTP server error" },
+	{ MF_ERR_OCSP_MALFORMED, "ocsp-malformed", "malformed OCSP request" },
+	{ MF_ERR_OCSP_UNAUTHORIZED, "ocsp-unauthorized", "OCSP request for an issuer this CA does not serve" },
+	{ MF_ERR_SIGNER, "signer-unavailable", "signer process unavailable" },
+	{ MF_ERR_AUTH, "unauthorized", "missing or bad credentials" },
+
+	{ MF_ERR_ACME, "acme", "ACME protocol error" },
+};
+
+static const struct mf_errdesc *
+mf_errfind(int code)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(mf_errtab) / sizeof(mf_errtab[0]); i++)
+		if (mf_errtab[i].code == code)
+			return &mf_errtab[i];
+	return NULL;
+}
+
+const char *
+mf_strerror(int code)
+{
+	const struct mf_errdesc *d = mf_errfind(code);
+
+	return d ? d->text : "unknown error";
+}
+
+const char *
+mf_errname(int code)
+{
+	const struct mf_errdesc *d = mf_errfind(code);
+
+	return d ? d->name : "unknown";
+}

@@ -1,0 +1,2 @@
+/* policy.c: not written yet; see policy.h for the contract. */
+#include "mf_build.h"
