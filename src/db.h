@@ -73,8 +73,8 @@ int mf_db_cert_revoke(struct mf_db *db, const char *serial, int reason, int64_t 
 
 #define MF_LIST_ALL	0
 #define MF_LIST_VALID	1	/* not revoked and now < not_after */
-#define MF_LIST_EXPIRED	2
-#define MF_LIST_REVOKED	3
+#define MF_LIST_EXPIRED	2	/* now >= not_after, revoked or not */
+#define MF_LIST_REVOKED	3	/* revoked, expired or not */
 
 /*
  * Calls cb for each matching record in issuance order; r is borrowed for the
@@ -131,6 +131,14 @@ int mf_db_audit_append(struct mf_db *db, const char *event, const char *actor,
  */
 int mf_db_audit_verify(struct mf_db *db, int64_t *rows, int64_t *bad_id, char *why,
     size_t whylen);
+
+/*
+ * The newest row's id and hash (0 and 32 zero bytes for an empty log). The
+ * chain cannot show rows cut off its end, nor a chain rewritten by someone
+ * with write access to the file: keep this pair elsewhere (a ticket, a log
+ * server) and compare it later to catch both.
+ */
+int mf_db_audit_head(struct mf_db *db, int64_t *id, unsigned char hash[32]);
 
 /* Low-level access for modules that add their own tables (daemon, ACME). */
 struct sqlite3;
