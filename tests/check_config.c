@@ -404,6 +404,37 @@ START_TEST(test_hard_cap_lowered)
 }
 END_TEST
 
+/* The complete example in mayfly.yaml(5) must stay a file that loads. */
+START_TEST(test_man_example)
+{
+	struct mf_config *cfg = NULL;
+	unsigned char *man = NULL;
+	char err[512] = "", *path, *start, *end;
+	size_t len;
+
+	path = mft_srcpath("man/mayfly.yaml.5");
+	ck_assert_int_eq(mf_file_read(path, 1 << 20, &man, &len), MF_OK);
+	free(path);
+	start = strstr((char *)man, "\n.SH EXAMPLE\n");
+	ck_assert_ptr_nonnull(start);
+	start = strstr(start, "\n.nf\n");
+	ck_assert_ptr_nonnull(start);
+	start += 5;
+	end = strstr(start, "\n.fi\n");
+	ck_assert_ptr_nonnull(end);
+	end[1] = '\0';
+	ck_assert_ptr_null(strchr(start, '\\'));	/* no troff escapes to undo */
+	ck_assert_msg(load_text(start, &cfg, err, sizeof(err)) == MF_OK, "%s", err);
+	ck_assert_uint_eq(cfg->nroots, 2);
+	ck_assert_uint_eq(cfg->nprofiles, 2);
+	ck_assert_int_eq(mf_config_profile(cfg, "client")->max_lifetime, 12 * 3600);
+	ck_assert_int_eq(mf_config_profile(cfg, "client")->default_lifetime, 12 * 3600);
+	ck_assert_uint_eq(cfg->nlisten, 2);
+	mf_config_free(cfg);
+	free(man);
+}
+END_TEST
+
 /* ---- each class of error ----------------------------------------------------------- */
 
 START_TEST(test_err_unknown_key)
@@ -543,6 +574,7 @@ suite_config(void)
 	tcase_add_test(tc, test_defaults);
 	tcase_add_test(tc, test_relative_paths);
 	tcase_add_test(tc, test_hard_cap_lowered);
+	tcase_add_test(tc, test_man_example);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("errors");
