@@ -11,7 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <sqlite3.h>
 
@@ -550,6 +552,70 @@ START_TEST(test_rollback)
 }
 END_TEST
 
+static double
+mono_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/*
+ * Two processes writing at once: the second waits on the busy timeout
+ * instead of failing, and the audit chain stays one chain. The fork comes
+ * while no connection is open, as SQLite requires.
+ */
+START_TEST(test_two_writers)
+{
+	struct mf_db *db = open_new();
+	int fds[2], status = -1;
+	int64_t rows = 0;
+	double t0;
+	char c = 'x';
+	pid_t pid;
+
+	mf_db_close(db);
+	db = NULL;
+	ck_assert_int_eq(pipe(fds), 0);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		struct mf_cert_rec r;
+		int rc;
+
+		close(fds[1]);
+		if (read(fds[0], &c, 1) != 1)
+			_exit(3);
+		if (mf_db_open(dbpath, 0, &db) != MF_OK)
+			_exit(4);
+		rec_init(&r, "c1", "issuing-1", "CN=child", "", 1000, 5000);
+		t0 = mono_now();
+		rc = mf_db_cert_insert(db, &r);
+		/* It must have waited for the parent's commit, about 0.3 s. */
+		if (rc == MF_OK && mono_now() - t0 < 0.2)
+			rc = 5;
+		mf_db_close(db);
+		_exit(rc == MF_OK ? 0 : rc == 5 ? 5 : 1);
+	}
+	close(fds[0]);
+	ck_assert_int_eq(mf_db_open(dbpath, 0, &db), MF_OK);
+	ck_assert_int_eq(mf_db_begin(db), MF_OK);
+	insert_simple(db, "f1", 1000, 5000);
+	ck_assert_int_eq(write(fds[1], &c, 1), 1);
+	close(fds[1]);
+	usleep(300 * 1000);
+	ck_assert_int_eq(mf_db_commit(db), MF_OK);
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert(WIFEXITED(status));
+	ck_assert_int_eq(WEXITSTATUS(status), 0);
+	ck_assert_int_eq(raw_count(db, "SELECT count(*) FROM certificates"), 2);
+	ck_assert_int_eq(mf_db_audit_verify(db, &rows, NULL, NULL, 0), MF_OK);
+	ck_assert_int_eq(rows, 2);
+	mf_db_close(db);
+}
+END_TEST
+
 /* ---- the audit chain ----------------------------------------------------------------- */
 
 /* Five audit rows: issue e1..e4, revoke e2. */
@@ -738,6 +804,7 @@ suite_db(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_group_commit);
 	tcase_add_test(tc, test_rollback);
+	tcase_add_test(tc, test_two_writers);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("audit");
