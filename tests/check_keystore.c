@@ -389,6 +389,506 @@ START_TEST(pin_sources)
 }
 END_TEST
 
+/* ---- PKCS#11 keys in a real SoftHSM2 token ---------------------------- */
+
+#define TOKEN	"mf-test"
+
+struct hsm {
+	char *dir;
+	char *conf;		/* dir/softhsm2.conf */
+	char *pinsrc;		/* file:dir/hsm.pin */
+	struct mf_keystore *ks;
+};
+
+static struct mf_keystore *
+hsm_keystore(const struct hsm *h, const char *pinsrc)
+{
+	struct mf_keystore_conf conf = { MF_SOFTHSM_MODULE, pinsrc, h->conf };
+	struct mf_keystore *ks = NULL;
+
+	ck_assert_int_eq(mf_keystore_new(&conf, &ks), 0);
+	return ks;
+}
+
+static void
+hsm_setup(struct hsm *h)
+{
+	memset(h, 0, sizeof(*h));
+	h->dir = mft_tmpdir();
+	ck_assert_ptr_nonnull(h->dir);
+	ck_assert_msg(mft_softhsm_setup(h->dir, TOKEN) == 0, "SoftHSM2 token setup failed");
+	h->conf = mf_path_join(h->dir, "softhsm2.conf");
+	ck_assert_int_ge(asprintf(&h->pinsrc, "file:%s/hsm.pin", h->dir), 0);
+	h->ks = hsm_keystore(h, h->pinsrc);
+}
+
+static void
+hsm_teardown(struct hsm *h)
+{
+	mf_keystore_free(h->ks);
+	mft_rmtree(h->dir);
+	free(h->dir);
+	free(h->conf);
+	free(h->pinsrc);
+}
+
+static char *
+p11_uri(const char *object)
+{
+	char *u;
+
+	ck_assert_int_ge(asprintf(&u, "pkcs11:token=" TOKEN ";object=%s", object), 0);
+	return u;
+}
+
+/* P-256, P-384 and RSA-3072 made inside the token, loaded, used to sign. */
+START_TEST(p11_generate_load_sign)
+{
+	static const enum mf_keytype types[] = { MF_KEY_EC_P256, MF_KEY_EC_P384, MF_KEY_RSA3072 };
+	struct hsm h;
+	size_t i;
+
+	hsm_setup(&h);
+	for (i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
+		char *uri = p11_uri(mf_keytype_name(types[i]));
+		EVP_PKEY *gen = NULL, *loaded = NULL;
+
+		ck_assert_int_eq(mf_keystore_generate(h.ks, uri, types[i], &gen), 0);
+		ck_assert_ptr_nonnull(gen);
+		check_type(gen, types[i]);
+		sign_and_verify(gen);
+		ck_assert_int_eq(mf_keystore_load(h.ks, uri, &loaded), 0);
+		ck_assert_int_eq(EVP_PKEY_eq(gen, loaded), 1);
+		sign_and_verify(loaded);
+		EVP_PKEY_free(gen);
+		EVP_PKEY_free(loaded);
+		free(uri);
+	}
+	ck_assert_int_eq(mf_keystore_ping(h.ks), 0);
+	hsm_teardown(&h);
+}
+END_TEST
+
+/*
+ * Whatever OpenSSL can serialise of a token key handle is not the key:
+ * libp11 gives an EC handle a dummy private scalar of zero, an RSA handle
+ * none at all. If an export succeeds, the exported key must not make
+ * signatures that verify under the real public key.
+ */
+static void
+secret_not_in_process(EVP_PKEY *k)
+{
+	static const unsigned char msg[] = "export test";
+	unsigned char *der = NULL, sig[1024];
+	const unsigned char *p;
+	size_t siglen = sizeof(sig);
+	EVP_PKEY *copy, *pub = pubkey_of(k);
+	EVP_MD_CTX *mc;
+	int n;
+
+	n = i2d_PrivateKey(k, &der);
+	if (n <= 0) {
+		ERR_clear_error();
+		EVP_PKEY_free(pub);
+		return;
+	}
+	p = der;
+	copy = d2i_AutoPrivateKey(NULL, &p, n);
+	OPENSSL_free(der);
+	if (copy != NULL) {
+		mc = EVP_MD_CTX_new();
+		if (EVP_DigestSignInit(mc, NULL, EVP_sha256(), NULL, copy) == 1 &&
+		    EVP_DigestSign(mc, sig, &siglen, msg, sizeof(msg)) == 1) {
+			EVP_MD_CTX_free(mc);
+			mc = EVP_MD_CTX_new();
+			ck_assert_int_eq(EVP_DigestVerifyInit(mc, NULL, EVP_sha256(), NULL, pub), 1);
+			ck_assert_int_ne(EVP_DigestVerify(mc, sig, siglen, msg, sizeof(msg)), 1);
+		}
+		EVP_MD_CTX_free(mc);
+		EVP_PKEY_free(copy);
+	}
+	ERR_clear_error();
+	EVP_PKEY_free(pub);
+}
+
+/*
+ * The private key is a handle: its secret is not in this process, and the token
+ * itself (asked through OpenSC's pkcs11-tool, not through our code) reports
+ * it sensitive and never extractable, with a public half under the same
+ * label and CKA_ID.
+ */
+START_TEST(p11_key_not_extractable)
+{
+	struct hsm h;
+	char *uri = p11_uri("ca-key"), *rsa = p11_uri("rsa-key");
+	char *cmd, *listing = NULL, *access, *eol, *id1, *id2;
+	EVP_PKEY *k = NULL, *r = NULL;
+
+	hsm_setup(&h);
+	ck_assert_int_eq(mf_keystore_generate(h.ks, uri, MF_KEY_EC_P256, &k), 0);
+	secret_not_in_process(k);
+
+	ck_assert_int_ge(asprintf(&cmd, "pkcs11-tool --module '%s' --token-label " TOKEN
+	    " --login --pin 1234 --list-objects 2>&1", MF_SOFTHSM_MODULE), 0);
+	ck_assert_int_eq(mft_run(cmd, &listing), 0);
+	ck_assert_msg(strstr(listing, "Private Key Object; EC") != NULL, "%s", listing);
+	ck_assert_msg(strstr(listing, "Public Key Object; EC") != NULL, "%s", listing);
+	access = strstr(strstr(listing, "Private Key Object"), "Access:");
+	ck_assert_ptr_nonnull(access);
+	eol = strchr(access, '\n');
+	if (eol != NULL)
+		*eol = '\0';
+	ck_assert_msg(strstr(access, "sensitive") != NULL, "%s", access);
+	ck_assert_msg(strstr(access, "never extractable") != NULL, "%s", access);
+	/* "extractable" may only appear as part of "never extractable". */
+	ck_assert_msg(strstr(strstr(access, "never extractable") + 5, "extractable") ==
+	    strstr(access, "never extractable") + 6, "%s", access);
+	ck_assert_msg(strstr(access + 1, ", extractable") == NULL, "%s", access);
+	if (eol != NULL)
+		*eol = '\n';
+	/* Both halves carry the same random CKA_ID. */
+	id1 = strstr(listing, "ID:");
+	ck_assert_ptr_nonnull(id1);
+	id2 = strstr(id1 + 3, "ID:");
+	ck_assert_ptr_nonnull(id2);
+	ck_assert_int_eq(strncmp(id1, id2, strcspn(id1, "\n")), 0);
+	ck_assert_uint_gt(strcspn(id1, "\n"), 3 + 16);
+	free(listing);
+	free(cmd);
+
+	ck_assert_int_eq(mf_keystore_generate(h.ks, rsa, MF_KEY_RSA2048, &r), 0);
+	secret_not_in_process(r);
+	EVP_PKEY_free(r);
+	EVP_PKEY_free(k);
+	free(uri);
+	free(rsa);
+	hsm_teardown(&h);
+}
+END_TEST
+
+START_TEST(p11_refuses_duplicate_label)
+{
+	struct hsm h;
+	char *uri = p11_uri("dup");
+	EVP_PKEY *k = NULL;
+
+	hsm_setup(&h);
+	ck_assert_int_eq(mf_keystore_generate(h.ks, uri, MF_KEY_EC_P256, &k), 0);
+	EVP_PKEY_free(k);
+	k = NULL;
+	ck_assert_int_eq(mf_keystore_generate(h.ks, uri, MF_KEY_EC_P384, &k), MF_ERR_EXISTS);
+	ck_assert_int_eq(mf_keystore_generate(h.ks, uri, MF_KEY_RSA2048, &k), MF_ERR_EXISTS);
+	ck_assert_ptr_null(k);
+	/* The first key is still the one the label names. */
+	ck_assert_int_eq(mf_keystore_load(h.ks, uri, &k), 0);
+	check_type(k, MF_KEY_EC_P256);
+	EVP_PKEY_free(k);
+	free(uri);
+	hsm_teardown(&h);
+}
+END_TEST
+
+START_TEST(p11_wrong_pin)
+{
+	struct hsm h;
+	char *uri = p11_uri("k"), *wrong;
+	struct mf_keystore *bad;
+	EVP_PKEY *k = NULL;
+
+	hsm_setup(&h);
+	ck_assert_int_eq(mft_write(h.dir, "wrong.pin", "9999\n"), 0);
+	ck_assert_int_ge(asprintf(&wrong, "file:%s/wrong.pin", h.dir), 0);
+	bad = hsm_keystore(&h, wrong);
+	ck_assert_int_eq(mf_keystore_generate(bad, uri, MF_KEY_EC_P256, &k), MF_ERR_PIN);
+	ck_assert_int_eq(mf_keystore_load(bad, uri, &k), MF_ERR_PIN);
+	ck_assert_ptr_null(k);
+	mf_keystore_free(bad);
+	free(wrong);
+	/* An unreadable pin source is a PIN error too, before the token is asked. */
+	bad = hsm_keystore(&h, "file:/nonexistent/hsm.pin");
+	ck_assert_int_eq(mf_keystore_load(bad, uri, &k), MF_ERR_PIN);
+	mf_keystore_free(bad);
+	bad = hsm_keystore(&h, NULL);
+	ck_assert_int_eq(mf_keystore_load(bad, uri, &k), MF_ERR_PIN);
+	mf_keystore_free(bad);
+	/* The right PIN still works: the refusals did not lock the token. */
+	ck_assert_int_eq(mf_keystore_generate(h.ks, uri, MF_KEY_EC_P256, &k), 0);
+	EVP_PKEY_free(k);
+	free(uri);
+	hsm_teardown(&h);
+}
+END_TEST
+
+START_TEST(p11_pin_from_env)
+{
+	struct hsm h;
+	char *uri = p11_uri("k");
+	struct mf_keystore *ks;
+	EVP_PKEY *k = NULL;
+
+	hsm_setup(&h);
+	setenv("MF_TEST_HSM_PIN", "1234", 1);
+	ks = hsm_keystore(&h, "env:MF_TEST_HSM_PIN");
+	ck_assert_int_eq(mf_keystore_generate(ks, uri, MF_KEY_EC_P384, &k), 0);
+	sign_and_verify(k);
+	EVP_PKEY_free(k);
+	k = NULL;
+	mf_keystore_free(ks);
+	unsetenv("MF_TEST_HSM_PIN");
+	ks = hsm_keystore(&h, "env:MF_TEST_HSM_PIN");
+	ck_assert_int_eq(mf_keystore_load(ks, uri, &k), MF_ERR_PIN);
+	mf_keystore_free(ks);
+	free(uri);
+	hsm_teardown(&h);
+}
+END_TEST
+
+START_TEST(p11_missing_things)
+{
+	struct hsm h;
+	char *uri = p11_uri("k"), *missing = p11_uri("no-such-key");
+	struct mf_keystore *ks;
+	struct mf_keystore_conf conf;
+	EVP_PKEY *k = NULL;
+
+	hsm_setup(&h);
+	ck_assert_int_eq(mf_keystore_generate(h.ks, uri, MF_KEY_EC_P256, &k), 0);
+	EVP_PKEY_free(k);
+	k = NULL;
+	ck_assert_int_eq(mf_keystore_load(h.ks, missing, &k), MF_ERR_KEY_LOAD);
+	ck_assert_int_eq(mf_keystore_load(h.ks, "pkcs11:token=no-such-token;object=k", &k), MF_ERR_HSM);
+	ck_assert_int_eq(mf_keystore_generate(h.ks, "pkcs11:token=no-such-token;object=k",
+	    MF_KEY_EC_P256, &k), MF_ERR_HSM);
+	/* Ed25519: the token could, but the engine cannot use such a key. */
+	ck_assert_int_eq(mf_keystore_generate(h.ks, missing, MF_KEY_ED25519, &k), MF_ERR_KEYTYPE);
+	ck_assert_int_eq(mf_keystore_generate(h.ks, missing, (enum mf_keytype)99, &k), MF_ERR_KEYTYPE);
+	ck_assert_int_eq(mf_keystore_load(h.ks, missing, &k), MF_ERR_KEY_LOAD);
+	ck_assert_ptr_null(k);
+	ck_assert_int_eq(mf_keystore_ping(h.ks), 0);
+
+	conf.module = "/nonexistent/libpkcs11.so";
+	conf.pin_source = h.pinsrc;
+	conf.softhsm2_conf = h.conf;
+	ck_assert_int_eq(mf_keystore_new(&conf, &ks), 0);
+	ck_assert_int_eq(mf_keystore_load(ks, uri, &k), MF_ERR_HSM);
+	mf_keystore_free(ks);
+	/* A shared object that is not a PKCS#11 module. */
+	conf.module = "libz.so.1";
+	ck_assert_int_eq(mf_keystore_new(&conf, &ks), 0);
+	ck_assert_int_eq(mf_keystore_load(ks, uri, &k), MF_ERR_HSM);
+	mf_keystore_free(ks);
+	conf.module = NULL;
+	ck_assert_int_eq(mf_keystore_new(&conf, &ks), 0);
+	ck_assert_int_eq(mf_keystore_load(ks, uri, &k), MF_ERR_HSM);
+	ck_assert_int_eq(mf_keystore_ping(ks), 0);	/* no pkcs11 key in use */
+	mf_keystore_free(ks);
+	ck_assert_ptr_null(k);
+	free(missing);
+	free(uri);
+	hsm_teardown(&h);
+}
+END_TEST
+
+/* SoftHSM2 without a readable configuration: the module refuses to start. */
+START_TEST(p11_module_without_config)
+{
+	struct mf_keystore_conf conf = { MF_SOFTHSM_MODULE, "env:MF_TEST_HSM_PIN",
+		"/nonexistent/softhsm2.conf" };
+	struct mf_keystore *ks;
+	EVP_PKEY *k = NULL;
+
+	setenv("MF_TEST_HSM_PIN", "1234", 1);
+	ck_assert_int_eq(mf_keystore_new(&conf, &ks), 0);
+	ck_assert_int_eq(mf_keystore_load(ks, "pkcs11:token=t;object=k", &k), MF_ERR_HSM);
+	ck_assert_int_eq(mf_keystore_init_token(MF_SOFTHSM_MODULE, "/nonexistent/softhsm2.conf",
+	    "t", "5678", "1234"), MF_ERR_HSM);
+	mf_keystore_free(ks);
+}
+END_TEST
+
+START_TEST(p11_init_token)
+{
+	struct hsm h;
+	char *uri = NULL;
+	EVP_PKEY *k1 = NULL, *k2 = NULL, *k3 = NULL;
+
+	hsm_setup(&h);
+	ck_assert_int_eq(mf_keystore_init_token(MF_SOFTHSM_MODULE, h.conf, TOKEN, "5678", "1234"),
+	    MF_ERR_EXISTS);
+	ck_assert_int_eq(mf_keystore_init_token(MF_SOFTHSM_MODULE, h.conf,
+	    "0123456789abcdef0123456789abcdefX", "5678", "1234"), MF_ERR_INVAL);
+	ck_assert_int_eq(mf_keystore_init_token(MF_SOFTHSM_MODULE, h.conf, "x", "", "1234"), MF_ERR_INVAL);
+	ck_assert_int_eq(mf_keystore_init_token(MF_SOFTHSM_MODULE, h.conf, "x", "5678", NULL), MF_ERR_INVAL);
+	ck_assert_int_eq(mf_keystore_init_token("/nonexistent/lib.so", h.conf, "x", "5678", "1234"),
+	    MF_ERR_HSM);
+	/* SoftHSM2 wants at least 4 characters. */
+	ck_assert_int_eq(mf_keystore_init_token(MF_SOFTHSM_MODULE, h.conf, "short", "5678", "12"),
+	    MF_ERR_PIN);
+
+	/*
+	 * One keystore, two tokens, both initialised before the first key is
+	 * used in this process (see keystore.c on libp11's slot list). A
+	 * 32-byte label uses the whole CK_TOKEN_INFO field.
+	 */
+	ck_assert_int_eq(mf_keystore_init_token(MF_SOFTHSM_MODULE, h.conf,
+	    "0123456789abcdef0123456789abcdef", "5678", "1234"), 0);
+	ck_assert_int_eq(mf_keystore_generate(h.ks, "pkcs11:token=" TOKEN ";object=first",
+	    MF_KEY_EC_P256, &k1), 0);
+	ck_assert_int_ge(asprintf(&uri, "pkcs11:token=%s;object=%s",
+	    "0123456789abcdef0123456789abcdef", "second%20key"), 0);
+	ck_assert_int_eq(mf_keystore_generate(h.ks, uri, MF_KEY_RSA2048, &k2), 0);
+	check_type(k2, MF_KEY_RSA2048);
+	sign_and_verify(k2);
+	sign_and_verify(k1);
+	ck_assert_int_eq(mf_keystore_ping(h.ks), 0);
+	free(uri);
+	/*
+	 * A token initialised after the engine read the slots: the key is made
+	 * but the engine cannot see it; that is a clean refusal, not a crash.
+	 */
+	ck_assert_int_eq(mf_keystore_init_token(MF_SOFTHSM_MODULE, h.conf, "late", "5678", "1234"), 0);
+	ck_assert_int_eq(mf_keystore_generate(h.ks, "pkcs11:token=late;object=k", MF_KEY_EC_P256, &k3),
+	    MF_ERR_KEY_LOAD);
+	ck_assert_ptr_null(k3);
+	ERR_clear_error();
+	EVP_PKEY_free(k1);
+	EVP_PKEY_free(k2);
+	hsm_teardown(&h);
+}
+END_TEST
+
+/*
+ * The token disappears under a running keystore (its directory moved away,
+ * as when an HSM is unplugged): ping, loading and generating report
+ * MF_ERR_HSM, a signature with a handle taken before fails cleanly. The
+ * keystore stays failed even when the token is back: the module's state is
+ * per process, so recovery is a new signer process, and until then
+ * issuance must stay closed.
+ */
+START_TEST(p11_vanished_token)
+{
+	struct hsm h;
+	char *uri = p11_uri("k"), *other = p11_uri("other");
+	char *tokens, *moved;
+	unsigned char sig[512];
+	size_t siglen = sizeof(sig);
+	EVP_PKEY *k = NULL, *k2 = NULL;
+	EVP_MD_CTX *mc;
+
+	hsm_setup(&h);
+	tokens = mf_path_join(h.dir, "tokens");
+	moved = mf_path_join(h.dir, "tokens.gone");
+	ck_assert_int_eq(mf_keystore_generate(h.ks, uri, MF_KEY_EC_P256, &k), 0);
+	ck_assert_int_eq(mf_keystore_ping(h.ks), 0);
+
+	ck_assert_int_eq(rename(tokens, moved), 0);
+	ck_assert_int_eq(mf_keystore_ping(h.ks), MF_ERR_HSM);
+	ck_assert_int_eq(mf_keystore_load(h.ks, uri, &k2), MF_ERR_HSM);
+	ck_assert_int_eq(mf_keystore_generate(h.ks, other, MF_KEY_EC_P256, &k2), MF_ERR_HSM);
+	ck_assert_int_eq(mf_keystore_ping(h.ks), MF_ERR_HSM);	/* stays failed */
+	ck_assert_ptr_null(k2);
+	mc = EVP_MD_CTX_new();
+	if (EVP_DigestSignInit(mc, NULL, EVP_sha256(), NULL, k) == 1)
+		ck_assert_int_ne(EVP_DigestSign(mc, sig, &siglen, (const unsigned char *)"x", 1), 1);
+	EVP_MD_CTX_free(mc);
+	ERR_clear_error();
+
+	ck_assert_int_eq(rename(moved, tokens), 0);
+	ck_assert_int_eq(mf_keystore_ping(h.ks), MF_ERR_HSM);
+	EVP_PKEY_free(k);
+	free(tokens);
+	free(moved);
+	free(other);
+	free(uri);
+	hsm_teardown(&h);
+}
+END_TEST
+
+/*
+ * Runs a whole session with distinctive PINs (a good one and a wrong one)
+ * with stderr captured and logging at debug level, logging failures the way
+ * a caller would: neither PIN nor the SO PIN may appear.
+ */
+START_TEST(p11_pin_never_in_output)
+{
+	static const char user_pin[] = "Ux7pin-31337", so_pin[] = "So9pin-27182", bad_pin[] = "Bd4pin-16180";
+	char *dir = mft_tmpdir(), *tokens = mf_path_join(dir, "tokens"), *conffile, *cfg;
+	char *good = NULL, *wrong = NULL, *errpath = mf_path_join(dir, "stderr.txt");
+	unsigned char *out = NULL;
+	size_t outlen;
+	struct mf_keystore_conf conf;
+	struct mf_keystore *ks;
+	EVP_PKEY *k = NULL;
+	int saved, fd, rc;
+
+	ck_assert_int_eq(mkdir(tokens, 0700), 0);
+	ck_assert_int_ge(asprintf(&cfg, "directories.tokendir = %s\nobjectstore.backend = file\n"
+	    "log.level = DEBUG\n", tokens), 0);
+	ck_assert_int_eq(mft_write(dir, "softhsm2.conf", cfg), 0);
+	conffile = mf_path_join(dir, "softhsm2.conf");
+	ck_assert_int_eq(mft_write(dir, "good.pin", user_pin), 0);
+	ck_assert_int_eq(mft_write(dir, "wrong.pin", bad_pin), 0);
+	ck_assert_int_ge(asprintf(&good, "file:%s/good.pin", dir), 0);
+	ck_assert_int_ge(asprintf(&wrong, "file:%s/wrong.pin", dir), 0);
+
+	fflush(stderr);
+	saved = dup(2);
+	fd = open(errpath, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(dup2(fd, 2), 2);
+	close(fd);
+	mf_log_set_level(MF_LOG_DEBUG);
+
+	/*
+	 * The wrong PIN first: PKCS#11 login state is per process, so once
+	 * logged in, a later C_Login reports "already logged in" instead.
+	 */
+	rc = mf_keystore_init_token(MF_SOFTHSM_MODULE, conffile, "secret-tok", so_pin, user_pin);
+	conf.module = MF_SOFTHSM_MODULE;
+	conf.softhsm2_conf = conffile;
+	conf.pin_source = wrong;
+	if (rc == 0) {
+		mf_keystore_new(&conf, &ks);
+		rc = mf_keystore_generate(ks, "pkcs11:token=secret-tok;object=k", MF_KEY_EC_P256, &k);
+		if (rc != 0)
+			mf_log_ssl(MF_LOG_ERR, "p11_pin_never_in_output", "uri=\"%s\" err=%s",
+			    "pkcs11:token=secret-tok;object=k", mf_errname(rc));
+		rc = rc == MF_ERR_PIN ? 0 : -1;
+		mf_keystore_free(ks);
+	}
+	conf.pin_source = good;
+	if (rc == 0) {
+		mf_keystore_new(&conf, &ks);
+		rc = mf_keystore_generate(ks, "pkcs11:token=secret-tok;object=k", MF_KEY_EC_P256, &k);
+		if (rc == 0)
+			sign_and_verify(k);
+		EVP_PKEY_free(k);
+		k = NULL;
+		mf_keystore_free(ks);
+	}
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	mf_log_set_level(MF_LOG_INFO);
+	ck_assert_int_eq(rc, 0);
+	ck_assert_int_eq(mf_file_read(errpath, 1 << 20, &out, &outlen), 0);
+	/* The capture works: our own log line is in it. */
+	ck_assert_msg(strstr((char *)out, "fn=p11_pin_never_in_output") != NULL, "%s", out);
+	ck_assert_msg(strstr((char *)out, user_pin) == NULL, "user PIN in output: %s", out);
+	ck_assert_msg(strstr((char *)out, so_pin) == NULL, "SO PIN in output: %s", out);
+	ck_assert_msg(strstr((char *)out, bad_pin) == NULL, "wrong PIN in output: %s", out);
+	free(out);
+	free(good);
+	free(wrong);
+	free(cfg);
+	free(conffile);
+	free(errpath);
+	free(tokens);
+	mft_rmtree(dir);
+	free(dir);
+}
+END_TEST
+
 Suite *
 suite_keystore(void)
 {
@@ -404,6 +904,21 @@ suite_keystore(void)
 	tcase_add_test(tc, file_load_failures);
 	tcase_add_test(tc, bad_uris);
 	tcase_add_test(tc, pin_sources);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("pkcs11");
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, p11_generate_load_sign);
+
+	tcase_add_test(tc, p11_key_not_extractable);
+	tcase_add_test(tc, p11_refuses_duplicate_label);
+	tcase_add_test(tc, p11_wrong_pin);
+	tcase_add_test(tc, p11_pin_from_env);
+	tcase_add_test(tc, p11_missing_things);
+	tcase_add_test(tc, p11_module_without_config);
+	tcase_add_test(tc, p11_init_token);
+	tcase_add_test(tc, p11_vanished_token);
+	tcase_add_test(tc, p11_pin_never_in_output);
 	suite_add_tcase(s, tc);
 	return s;
 }
