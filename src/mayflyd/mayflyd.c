@@ -53,7 +53,7 @@ mfd_bind(const struct mf_listen *l, int *fd)
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_family = AF_UNSPEC;
 	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV | AI_PASSIVE;
+	hints.ai_flags = AI_NUMERICSERV | AI_PASSIVE;
 	snprintf(port, sizeof(port), "%u", l->port);
 	if ((rc = getaddrinfo(l->host, port, &hints, &ai)) != 0)
 		return MF_ERR_CONFIG_VALUE;

@@ -210,6 +210,7 @@ struct mfd_rev_acc {
 	struct mfd_cache_key *keys;
 	size_t n, cap;
 	int count_revoked;
+	int64_t skip_expired_before;	/* presign: ignore certificates expired by then */
 };
 
 static int
@@ -251,6 +252,8 @@ mfd_rev_cb(const struct mf_cert_rec *r, void *arg)
 	int i;
 
 	if ((i = mfd_issuer_index(a, r->issuer)) < 0 || hl == 0 || hl > 2 * MF_SERIAL_MAX)
+		return 0;
+	if (r->not_after < a->skip_expired_before)
 		return 0;
 	hex[0] = '0';
 	memcpy(hex + 1, r->serial, hl + 1);
@@ -379,6 +382,7 @@ mfd_presign(struct mfd_ctx *ctx, int64_t now)
 
 	if (mfd_acc_init(ctx, &a) != 0)
 		goto out;
+	a.skip_expired_before = now;
 	pthread_mutex_lock(&ctx->db_lock);
 	rc = mf_db_cert_list(ctx->db, MF_LIST_VALID, NULL, now, mfd_rev_cb, &a);
 	if (rc == 0)
@@ -432,7 +436,7 @@ mfd_refresher(void *arg)
 		pthread_rwlock_rdlock(&ctx->lock);
 		validity = ctx->pub->cfg->ocsp_validity;
 		interval = ctx->pub->cfg->crl_interval;
-		if (ncrl_at != ctx->ncrl) {
+		if (ncrl_at != ctx->ncrl || flush) {	/* a reload starts with no CRLs */
 			free(crl_at);
 			ncrl_at = ctx->ncrl;
 			crl_at = calloc(ncrl_at + 1, sizeof(*crl_at));

@@ -6,6 +6,25 @@
 #include <stddef.h>
 
 Suite *suite_mfd_unit(void);
+Suite *suite_mfd_daemon(void);
+
+#include <stdint.h>
+#include <sys/types.h>
+
+/* A TCP port on 127.0.0.1 that was free a moment ago. */
+int mfdt_free_port(void);
+int64_t mfdt_ms(void);
+int mfdt_connect(int port);
+/* Sends req raw, reads to EOF within timeout_ms; status and body (caller frees). */
+int mfdt_http(int port, const char *req, size_t reqlen, int timeout_ms, int *status,
+    unsigned char **body, size_t *bodylen);
+int mfdt_get(int port, const char *path, unsigned char **body, size_t *len);
+/* A complete setup in dir for a daemon on port (openssl CLI, file keys, SQLite log). */
+int mfdt_setup(const char *dir, int port);
+/* Starts build/mayflyd -c dir/mayfly.yaml; returns its pid once /health is 200, or -1. */
+pid_t mfdt_start(const char *dir, int port);
+/* SIGTERM, bounded wait; exit status or -1. */
+int mfdt_stop(pid_t pid, int timeout_ms);
 
 /*
  * Makes a small PKI with the openssl CLI in dir: ca.pem/ca.key (EC P-256),
