@@ -737,6 +737,150 @@ START_TEST(test_half_open_clients)
 }
 END_TEST
 
+
+/* ---- nginx stapling ------------------------------------------------------------ */
+
+static pid_t
+nginx_start(const char *dir, int nport)
+{
+	char conf[600];
+	FILE *f;
+	pid_t pid;
+
+	snprintf(conf, sizeof(conf), "%s/nginx.conf", dir);
+	if ((f = fopen(conf, "w")) == NULL)
+		return -1;
+	fprintf(f,
+	    "%s"
+	    "daemon off;\nworker_processes 1;\npid %s/nginx.pid;\n"
+	    "error_log %s/nginx-error.log info;\n"
+	    "events { worker_connections 64; }\n"
+	    "http {\n"
+	    "  access_log off;\n"
+	    "  client_body_temp_path %s/ngx-body; proxy_temp_path %s/ngx-proxy;\n"
+	    "  fastcgi_temp_path %s/ngx-fcgi; uwsgi_temp_path %s/ngx-uwsgi; scgi_temp_path %s/ngx-scgi;\n"
+	    "  server {\n"
+	    "    listen 127.0.0.1:%d ssl;\n"
+	    "    ssl_certificate %s/leaf07-full.pem;\n"
+	    "    ssl_certificate_key %s/leaf07.key;\n"
+	    "    ssl_stapling on;\n"
+	    "    ssl_stapling_verify on;\n"
+	    "    ssl_trusted_certificate %s/chain.pem;\n"
+	    "    location / { return 200 \"ok\\n\"; }\n"
+	    "  }\n"
+	    "}\n", geteuid() == 0 ? "user root root;\n" : "", dir, dir, dir, dir, dir, dir, dir,
+	    nport, dir, dir, dir);
+	fclose(f);
+	if ((pid = fork()) == 0) {
+		char log[600];
+		int fd;
+
+		snprintf(log, sizeof(log), "%s/nginx-stderr.log", dir);
+		if ((fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0600)) >= 0) {
+			dup2(fd, 1);
+			dup2(fd, 2);
+		}
+		execl("/usr/sbin/nginx", "nginx", "-p", dir, "-c", conf, (char *)NULL);
+		_exit(127);
+	}
+	return pid;
+}
+
+static void
+nginx_stop(pid_t pid)
+{
+	int64_t end = mfdt_ms() + 5000;
+
+	if (pid <= 0)
+		return;
+	kill(pid, SIGTERM);
+	while (mfdt_ms() < end) {
+		if (waitpid(pid, NULL, WNOHANG) == pid)
+			return;
+		usleep(20000);
+	}
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+}
+
+/* s_client -status until the staple contains want (bounded); returns the last output. */
+static char *
+staple_wait(int nport, const char *want)
+{
+	char *cmd, *out = NULL;
+	int i;
+
+	ck_assert(asprintf(&cmd, "cd '%s' && echo | timeout 10 openssl s_client -connect "
+	    "127.0.0.1:%d -status -CAfile certs/root-a.pem 2>&1", d_dir, nport) > 0);
+	for (i = 0; i < 40; i++) {
+		free(out);
+		out = NULL;
+		mft_run(cmd, &out);
+		if (out != NULL && strstr(out, want) != NULL)
+			break;
+		usleep(250000);
+	}
+	free(cmd);
+	return out;
+}
+
+START_TEST(test_nginx_stapling)
+{
+	char *cmd, *out, *log;
+	int nport = mfdt_free_port(), i;
+	pid_t ng;
+	size_t len;
+	struct mf_db *db;
+	char path[600];
+
+	ck_assert_int_eq(access("/usr/sbin/nginx", X_OK), 0);
+	ck_assert(asprintf(&cmd, "cd '%s' && cat leaf07.pem certs/issuing-1.pem > leaf07-full.pem && "
+	    "mkdir -p logs", d_dir) > 0);
+	ck_assert_int_eq(mft_run(cmd, NULL), 0);
+	free(cmd);
+	ng = nginx_start(d_dir, nport);
+	ck_assert_int_gt(ng, 0);
+	out = staple_wait(nport, "Cert Status: good");
+	ck_assert_ptr_nonnull(out);
+	ck_assert_msg(strstr(out, "OCSP Response Status: successful") != NULL, "%s", out);
+	ck_assert_msg(strstr(out, "Cert Status: good") != NULL, "%s", out);
+	ck_assert_msg(strstr(out, "Verify return code: 0 (ok)") != NULL, "%s", out);
+	free(out);
+
+	/* Revoke, and make nginx fetch again (it caches staples for an hour). */
+	snprintf(path, sizeof(path), "%s/mayfly.db", d_dir);
+	ck_assert_int_eq(mf_db_open(path, 0, &db), 0);
+	ck_assert_int_eq(mf_db_cert_revoke(db, SERIAL_BASE "07", 1, (int64_t)time(NULL),
+	    "cli:test"), 0);
+	mf_db_close(db);
+	ck_assert_int_ge(ocsp_wait_for("leaf07.pem", "leaf07.pem: revoked", 3000), 0);
+	nginx_stop(ng);
+	ng = nginx_start(d_dir, nport);
+	ck_assert_int_gt(ng, 0);
+	/*
+	 * nginx staples only "good" answers: with the revoked response it
+	 * fetched from us it logs the status and sends no staple.
+	 */
+	log = NULL;
+	for (i = 0; i < 40; i++) {
+		free(out = staple_wait(nport, "OCSP response:"));
+		free(log);
+		log = (char *)mfdt_read(d_dir, "nginx-error.log", &len);
+		if (log != NULL && strstr(log, "certificate status \"revoked\" in the OCSP response"))
+			break;
+		usleep(250000);
+	}
+	ck_assert_msg(log != NULL && strstr(log,
+	    "certificate status \"revoked\" in the OCSP response") != NULL, "%s", log ? log : "");
+	free(log);
+	out = staple_wait(nport, "OCSP response:");
+	ck_assert_msg(strstr(out, "Cert Status: good") == NULL, "%s", out);
+	ck_assert_msg(strstr(out, "OCSP response: no response sent") != NULL, "%s", out);
+	free(out);
+	nginx_stop(ng);
+}
+END_TEST
+
 /* ---- start, reload, stop ------------------------------------------------------ */
 
 START_TEST(test_lifecycle)
@@ -803,6 +947,7 @@ suite_mfd_daemon(void)
 	tcase_add_test(tc, test_ca_files_and_metrics);
 	tcase_add_test(tc, test_export_dir);
 	tcase_add_test(tc, test_half_open_clients);
+	tcase_add_test(tc, test_nginx_stapling);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("lifecycle");
