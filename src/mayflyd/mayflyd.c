@@ -5,9 +5,10 @@
  * Order of start, so that the process reading network input never holds a
  * key and runs without root:
  *   1. read the configuration;
- *   2. fork the signer (signer.c), which alone opens the keystore and
- *      logs in to the token, opens its own database connection, drops
- *      root itself and answers a first PING;
+ *   2. start the signer (signer.c: fork, then exec of this binary with
+ *      -S), which alone opens the keystore and logs in to the token, opens
+ *      its own database connection, drops root itself and answers a first
+ *      PING;
  *   3. here, in the network process: read the CA certificates and the
  *      admin token, open the database, bind the listen sockets;
  *   4. drop root (if `user` is set);
@@ -137,13 +138,18 @@ main(int argc, char **argv)
 	uint64_t wd_usec = 0;
 	const char *path = MF_SYSCONFDIR "/mayfly.yaml";
 	char err[512], why[512];
-	int fds[8], nfds = 0, rc, ch, started = 0, exitcode = 1, i;
+	int fds[8], nfds = 0, rc, ch, started = 0, exitcode = 1, i, signer_fd = -1;
+	int64_t last_respawn = 0;
 
 	memset(&ctx, 0, sizeof(ctx));
-	while ((ch = getopt(argc, argv, "c:dh")) != -1) {
+	while ((ch = getopt(argc, argv, "c:dhS:")) != -1) {
 		switch (ch) {
 		case 'c':
 			path = optarg;
+			break;
+		case 'S':
+			/* Internal: we are the signer, talking over this descriptor. */
+			signer_fd = atoi(optarg);
 			break;
 		case 'd':
 			mf_log_set_level(MF_LOG_DEBUG);
@@ -157,6 +163,8 @@ main(int argc, char **argv)
 		usage();
 		return 2;
 	}
+	if (signer_fd >= 0)
+		return mfd_signer_main(signer_fd, path);
 	if ((rc = mf_config_load(path, &cfg, err, sizeof(err))) != 0) {
 		mf_err("event=config-failed err=%s why=\"%s\"", mf_errname(rc), err);
 		return 3;
@@ -241,7 +249,7 @@ main(int argc, char **argv)
 	for (;;) {
 		struct timespec ts;
 		int sig;
-		uint64_t wait_us = wd_usec ? wd_usec / 2 : 1000000;
+		uint64_t wait_us = wd_usec && wd_usec / 2 < 1000000 ? wd_usec / 2 : 1000000;
 
 		ts.tv_sec = (time_t)(wait_us / 1000000);
 		ts.tv_nsec = (long)(wait_us % 1000000) * 1000;
@@ -255,11 +263,30 @@ main(int argc, char **argv)
 			exitcode = 0;
 			break;
 		}
-		if (mfd_signer_dead(ctx.signer)) {
-			/* Without the signer we can still serve valid responses, not sign. */
-			mf_err("event=signer-gone");
-		} else if (wd_usec != 0) {
-			sd_notify(0, "WATCHDOG=1");
+		{
+			int64_t now = (int64_t)time(NULL);
+			int hrc = mfd_health(&ctx, why, sizeof(why));
+
+			/*
+			 * A dead signer, or a token that went away: cached responses
+			 * are still served; try a fresh signer every few seconds.
+			 */
+			if ((hrc == MF_ERR_HSM || hrc == MF_ERR_SIGNER || mfd_signer_dead(ctx.signer)) &&
+			    now - last_respawn >= 3) {
+				last_respawn = now;
+				mf_warn("event=signer-unhealthy err=%s why=\"%s\"", mf_errname(hrc), why);
+				if (mfd_signer_respawn(ctx.signer, why, sizeof(why)) == 0) {
+					mf_info("event=signer-restarted");
+					pthread_mutex_lock(&ctx.health_lock);
+					ctx.health_at = 0;
+					pthread_mutex_unlock(&ctx.health_lock);
+					mfd_kick(&ctx);
+				} else {
+					mf_warn("event=signer-restart-failed why=\"%s\"", why);
+				}
+			}
+			if (wd_usec != 0 && !mfd_signer_dead(ctx.signer))
+				sd_notify(0, "WATCHDOG=1");
 		}
 	}
 	sd_notify(0, "STOPPING=1");

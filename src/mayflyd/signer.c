@@ -12,6 +12,7 @@
 #include "mf_build.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <poll.h>
 #include <pthread.h>
@@ -561,12 +562,8 @@ sig_loop(int fd, struct sig_state **stp)
 	}
 }
 
-/*
- * The child reads the configuration again from its file rather than sharing
- * the parent's structures, so a later RELOAD works the same way.
- */
-static void
-sig_child(int fd, const struct mf_config *pcfg)
+int
+mfd_signer_main(int fd, const char *path)
 {
 	struct mf_config *cfg = NULL;
 	struct sig_state *st = NULL;
@@ -581,8 +578,10 @@ sig_child(int fd, const struct mf_config *pcfg)
 	signal(SIGPIPE, SIG_IGN);
 	/* If the network process dies, so do we: no orphaned key holder. */
 	prctl(PR_SET_PDEATHSIG, SIGTERM);
+	if (getppid() == 1)
+		return 1;
 	why[0] = '\0';
-	rc = mf_config_load(pcfg->path, &cfg, err, sizeof(err));
+	rc = mf_config_load(path, &cfg, err, sizeof(err));
 	if (rc != 0)
 		snprintf(why, sizeof(why), "config: %s", err);
 	else
@@ -597,11 +596,22 @@ sig_child(int fd, const struct mf_config *pcfg)
 	/* The first answer tells the parent whether we came up. */
 	if (sig_reply(fd, rc, why, strlen(why), NULL, 0) != 0 || rc != 0) {
 		sig_state_free(st);
-		_exit(1);
+		return 1;
 	}
 	sig_loop(fd, &st);
 	sig_state_free(st);
-	_exit(0);
+	return 0;
+}
+
+static void
+sig_copy_why(const unsigned char *p, size_t n, char *why, size_t wl)
+{
+	if (why == NULL || wl == 0)
+		return;
+	if (n >= wl)
+		n = wl - 1;
+	memcpy(why, p != NULL ? (const char *)p : "", p != NULL ? n : 0);
+	why[p != NULL ? n : 0] = '\0';
 }
 
 /* ---- the client side ---------------------------------------------------------- */
@@ -611,6 +621,8 @@ struct mfd_signer {
 	int fd;
 	pid_t pid;
 	int dead;
+	char exe[4096];			/* our own binary, for fork + exec */
+	char *cfg_path;
 };
 
 int
@@ -673,27 +685,21 @@ out:
 	return rc;
 }
 
-static void
-sig_copy_why(const unsigned char *p, size_t n, char *why, size_t wl)
-{
-	if (why == NULL || wl == 0)
-		return;
-	if (n >= wl)
-		n = wl - 1;
-	memcpy(why, p != NULL ? (const char *)p : "", p != NULL ? n : 0);
-	why[p != NULL ? n : 0] = '\0';
-}
 
-int
-mfd_signer_start(const struct mf_config *cfg, struct mfd_signer **out, char *why, size_t wl)
+/*
+ * fork + exec of our own binary in signer mode ("-S fd"): the signer starts
+ * as a fresh process image, never a copy of a threaded one, and a token that
+ * vanished can be used again by a new signer (libp11 cannot re-attach within
+ * one process). Waits for its first answer.
+ */
+static int
+sig_spawn(const char *exe, const char *cfg_path, int *fdp, pid_t *pidp, char *why, size_t wl)
 {
-	struct mfd_signer *s;
 	struct mfd_sig_rhdr rh;
 	unsigned char *buf = NULL;
 	int sv[2], rc;
 	pid_t pid;
 
-	*out = NULL;
 	snprintf(why, wl, "starting the signer failed");
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0)
 		return MF_ERR_IO;
@@ -703,24 +709,20 @@ mfd_signer_start(const struct mf_config *cfg, struct mfd_signer **out, char *why
 		return MF_ERR_IO;
 	}
 	if (pid == 0) {
-		close(sv[0]);
-		sig_child(sv[1], cfg);
-		_exit(1);
+		char fdstr[16];
+
+		/* Only async-signal-safe calls between fork and exec. */
+		if (fcntl(sv[1], F_SETFD, 0) != 0)
+			_exit(127);
+		snprintf(fdstr, sizeof(fdstr), "%d", sv[1]);
+		execl(exe, "mayflyd-signer", "-S", fdstr, "-c", cfg_path, (char *)NULL);
+		_exit(127);
 	}
 	close(sv[1]);
-	if ((s = calloc(1, sizeof(*s))) == NULL) {
-		close(sv[0]);
-		kill(pid, SIGTERM);
-		waitpid(pid, NULL, 0);
-		return MF_ERR_NOMEM;
-	}
-	pthread_mutex_init(&s->lock, NULL);
-	s->fd = sv[0];
-	s->pid = pid;
 	/* A token may take a while to log in; wait for the first answer. */
-	rc = sig_read_all(s->fd, &rh, sizeof(rh), 120000);
+	rc = sig_read_all(sv[0], &rh, sizeof(rh), 120000);
 	if (rc == 0 && rh.len < 4096 && (buf = malloc(rh.len + 1)) != NULL &&
-	    sig_read_all(s->fd, buf, rh.len, MFD_SIG_TIMEOUT_MS) == 0) {
+	    sig_read_all(sv[0], buf, rh.len, MFD_SIG_TIMEOUT_MS) == 0) {
 		sig_copy_why(buf, rh.len, why, wl);
 		rc = rh.rc;
 	} else {
@@ -728,6 +730,54 @@ mfd_signer_start(const struct mf_config *cfg, struct mfd_signer **out, char *why
 	}
 	free(buf);
 	if (rc != 0) {
+		close(sv[0]);
+		kill(pid, SIGTERM);
+		waitpid(pid, NULL, 0);
+		return rc;
+	}
+	*fdp = sv[0];
+	*pidp = pid;
+	return 0;
+}
+
+static void
+sig_reap(int fd, pid_t pid)
+{
+	int st, i;
+
+	close(fd);
+	if (pid <= 0)
+		return;
+	/* EOF makes it exit; give it a moment, then insist. */
+	for (i = 0; i < 50; i++) {
+		if (waitpid(pid, &st, WNOHANG) == pid)
+			return;
+		usleep(20000);
+	}
+	kill(pid, SIGKILL);
+	waitpid(pid, &st, 0);
+}
+
+int
+mfd_signer_start(const struct mf_config *cfg, struct mfd_signer **out, char *why, size_t wl)
+{
+	struct mfd_signer *s;
+	ssize_t n;
+	int rc;
+
+	*out = NULL;
+	if ((s = calloc(1, sizeof(*s))) == NULL)
+		return MF_ERR_NOMEM;
+	pthread_mutex_init(&s->lock, NULL);
+	s->fd = -1;
+	if ((n = readlink("/proc/self/exe", s->exe, sizeof(s->exe) - 1)) <= 0 ||
+	    (s->cfg_path = strdup(cfg->path)) == NULL) {
+		snprintf(why, wl, "cannot find our own binary");
+		mfd_signer_stop(s);
+		return MF_ERR_IO;
+	}
+	s->exe[n] = '\0';
+	if ((rc = sig_spawn(s->exe, s->cfg_path, &s->fd, &s->pid, why, wl)) != 0) {
 		mfd_signer_stop(s);
 		return rc;
 	}
@@ -735,29 +785,34 @@ mfd_signer_start(const struct mf_config *cfg, struct mfd_signer **out, char *why
 	return 0;
 }
 
+int
+mfd_signer_respawn(struct mfd_signer *s, char *why, size_t wl)
+{
+	int fd, ofd, rc;
+	pid_t pid, opid;
+
+	if ((rc = sig_spawn(s->exe, s->cfg_path, &fd, &pid, why, wl)) != 0)
+		return rc;
+	pthread_mutex_lock(&s->lock);
+	ofd = s->fd;
+	opid = s->pid;
+	s->fd = fd;
+	s->pid = pid;
+	s->dead = 0;
+	pthread_mutex_unlock(&s->lock);
+	sig_reap(ofd, opid);
+	return 0;
+}
+
 void
 mfd_signer_stop(struct mfd_signer *s)
 {
-	int st;
-
 	if (s == NULL)
 		return;
-	close(s->fd);
-	if (s->pid > 0) {
-		int i;
-
-		/* EOF makes it exit; give it a moment, then insist. */
-		for (i = 0; i < 50; i++) {
-			if (waitpid(s->pid, &st, WNOHANG) == s->pid)
-				break;
-			usleep(20000);
-		}
-		if (i == 50) {
-			kill(s->pid, SIGKILL);
-			waitpid(s->pid, &st, 0);
-		}
-	}
+	if (s->fd >= 0)
+		sig_reap(s->fd, s->pid);
 	pthread_mutex_destroy(&s->lock);
+	free(s->cfg_path);
 	free(s);
 }
 

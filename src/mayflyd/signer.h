@@ -48,14 +48,25 @@ struct mfd_sig_meta {
 struct mfd_signer;
 
 /*
- * Forks the signer for cfg (which the child takes over as its own copy).
- * Returns once the signer has loaded its keys and answered a first PING;
- * on failure the child is reaped and the code it reported is returned
- * (MF_ERR_HSM, MF_ERR_KEY_LOAD, MF_ERR_DB, ...), with a reason in why.
- * Call before creating any thread.
+ * Starts the signer for cfg->path: fork, then exec of our own binary with
+ * "-S fd -c path" (see mfd_signer_main). Returns once the signer has loaded
+ * its keys and answered a first PING; on failure the child is reaped and
+ * the code it reported is returned (MF_ERR_HSM, MF_ERR_KEY_LOAD, MF_ERR_DB,
+ * ...), with a reason in why.
  */
 int mfd_signer_start(const struct mf_config *cfg, struct mfd_signer **out, char *why,
     size_t whylen);
+
+/*
+ * Starts a new signer and, once it answered, replaces the current one
+ * (which is then closed and reaped). For a signer that died, or whose token
+ * vanished and came back: a PKCS#11 module cannot re-attach a token in the
+ * same process. On failure the current signer stays.
+ */
+int mfd_signer_respawn(struct mfd_signer *s, char *why, size_t whylen);
+
+/* The signer process: serves requests on fd until EOF; returns the exit code. */
+int mfd_signer_main(int fd, const char *config_path);
 
 /* Closes the socket (the signer exits on EOF) and reaps it. NULL ok. */
 void mfd_signer_stop(struct mfd_signer *s);

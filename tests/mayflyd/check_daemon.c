@@ -199,11 +199,57 @@ out:
 	return rc;
 }
 
+/*
+ * Writes dir/mayfly.yaml. With hsm set, the intermediate's key is the
+ * object "issuing-1" in the SoftHSM2 token "mayfly" configured in dir.
+ */
+int
+mfdt_yaml(const char *dir, int port, const char *hsm)
+{
+	char path[600];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/mayfly.yaml", dir);
+	if ((f = fopen(path, "w")) == NULL)
+		return -1;
+	if (hsm != NULL)
+		fprintf(f, "pkcs11:\n  module: %s\n  pin-source: file:hsm.pin\n"
+		    "  softhsm2-conf: softhsm2.conf\n", hsm);
+	fprintf(f,
+	    "database: mayfly.db\n"
+	    "urls: { base: \"http://127.0.0.1:%d\" }\n"
+	    "roots:\n"
+	    "  - { name: root-a, key: \"file:keys/root-a.key\", cert: certs/root-a.pem }\n"
+	    "  - { name: root-b, key: \"file:keys/root-b.key\", cert: certs/root-b.pem }\n"
+	    "intermediates:\n"
+	    "  - name: issuing-1\n"
+	    "    root: root-a\n"
+	    "    key: %s\n"
+	    "    cert: certs/issuing-1.pem\n"
+	    "    cross: [certs/issuing-1.root-b.pem]\n"
+	    "daemon:\n"
+	    "  listen: [\"127.0.0.1:%d\"]\n"
+	    "  threads: 2\n"
+	    "  per-ip-connections: 200\n"
+	    "  connection-timeout: 3s\n"
+	    "  max-body: 4096\n"
+	    "  admin-token-file: admin.token\n"
+	    "  ocsp:\n"
+	    "    validity: 4h\n"
+	    "    export-dir: ocsp-export\n"
+	    "  crl:\n"
+	    "    validity: 24h\n"
+	    "    interval: 1h\n", port,
+	    hsm != NULL ? "\"pkcs11:token=mayfly;object=issuing-1\"" : "file:keys/issuing-1.key",
+	    port);
+	fclose(f);
+	return 0;
+}
+
 int
 mfdt_setup(const char *dir, int port)
 {
 	char *cmd;
-	FILE *f;
 	char path[600];
 	struct mf_db *db = NULL;
 	int rc, i;
@@ -241,35 +287,8 @@ mfdt_setup(const char *dir, int port)
 	free(cmd);
 	if (rc != 0)
 		return -1;
-	snprintf(path, sizeof(path), "%s/mayfly.yaml", dir);
-	if ((f = fopen(path, "w")) == NULL)
+	if (mfdt_yaml(dir, port, NULL) != 0)
 		return -1;
-	fprintf(f,
-	    "database: mayfly.db\n"
-	    "urls: { base: \"http://127.0.0.1:%d\" }\n"
-	    "roots:\n"
-	    "  - { name: root-a, key: \"file:keys/root-a.key\", cert: certs/root-a.pem }\n"
-	    "  - { name: root-b, key: \"file:keys/root-b.key\", cert: certs/root-b.pem }\n"
-	    "intermediates:\n"
-	    "  - name: issuing-1\n"
-	    "    root: root-a\n"
-	    "    key: file:keys/issuing-1.key\n"
-	    "    cert: certs/issuing-1.pem\n"
-	    "    cross: [certs/issuing-1.root-b.pem]\n"
-	    "daemon:\n"
-	    "  listen: [\"127.0.0.1:%d\"]\n"
-	    "  threads: 2\n"
-	    "  per-ip-connections: 200\n"
-	    "  connection-timeout: 3s\n"
-	    "  max-body: 4096\n"
-	    "  admin-token-file: admin.token\n"
-	    "  ocsp:\n"
-	    "    validity: 4h\n"
-	    "    export-dir: ocsp-export\n"
-	    "  crl:\n"
-	    "    validity: 24h\n"
-	    "    interval: 1h\n", port, port);
-	fclose(f);
 	snprintf(path, sizeof(path), "%s/mayfly.db", dir);
 	if (mf_db_open(path, MF_DB_CREATE, &db) != 0)
 		return -1;
@@ -881,6 +900,80 @@ START_TEST(test_nginx_stapling)
 }
 END_TEST
 
+
+/* ---- the HSM goes away ------------------------------------------------------- */
+
+START_TEST(test_softhsm_token_vanishes)
+{
+	char *dir = mft_tmpdir(), *cmd, *out = NULL, tokens[600], gone[600];
+	int port = mfdt_free_port(), i, st = 0;
+	pid_t pid;
+	unsigned char *resp;
+	size_t len;
+
+	ck_assert_ptr_nonnull(dir);
+	ck_assert_int_eq(mfdt_setup(dir, port), 0);
+	/* A real SoftHSM2 token in dir holding the intermediate's key. */
+	ck_assert_int_eq(mft_softhsm_setup(dir, "mayfly"), 0);
+	ck_assert(asprintf(&cmd, "cd '%s' && SOFTHSM2_CONF='%s/softhsm2.conf' softhsm2-util --import "
+	    "keys/issuing-1.key --token mayfly --label issuing-1 --id 01 --pin 1234 >import.log 2>&1 "
+	    "&& rm keys/issuing-1.key", dir, dir) > 0);
+	ck_assert_int_eq(mft_run(cmd, NULL), 0);
+	free(cmd);
+	ck_assert_int_eq(mfdt_yaml(dir, port, MF_SOFTHSM_MODULE), 0);
+	pid = mfdt_start(dir, port);
+	ck_assert_int_gt(pid, 0);
+
+	/* Served and cached while the token is there. */
+	ck_assert(asprintf(&cmd, "cd '%s' && openssl ocsp -no_nonce -issuer certs/issuing-1.pem "
+	    "-cert leaf01.pem -url http://127.0.0.1:%d/ocsp -CAfile certs/root-a.pem -timeout 5 2>&1",
+	    dir, port) > 0);
+	ck_assert_int_eq(mft_run(cmd, &out), 0);
+	ck_assert_msg(strstr(out, "leaf01.pem: good") && strstr(out, "Response verify OK"), "%s", out);
+	free(out);
+	ck_assert_int_eq(mfdt_get(port, "/crl/issuing-1.crl", NULL, NULL), 200);
+
+	/* The token vanishes. */
+	snprintf(tokens, sizeof(tokens), "%s/tokens", dir);
+	snprintf(gone, sizeof(gone), "%s/tokens.gone", dir);
+	ck_assert_int_eq(rename(tokens, gone), 0);
+	for (i = 0; i < 50; i++) {
+		st = mfdt_get(port, "/health", &resp, &len);
+		if (st == 503)
+			break;
+		free(resp);
+		usleep(100000);
+	}
+	ck_assert_int_eq(st, 503);
+	ck_assert_msg(strstr((char *)resp, "keys") != NULL, "%s", resp);
+	free(resp);
+	/* Still-valid responses keep being served... */
+	ck_assert_int_eq(mft_run(cmd, &out), 0);
+	ck_assert_msg(strstr(out, "leaf01.pem: good") && strstr(out, "Response verify OK"), "%s", out);
+	free(out);
+	free(cmd);
+	/* ...but nothing new is signed: a response not cached yet gets tryLater. */
+	ck_assert(asprintf(&cmd, "cd '%s' && openssl ocsp -no_nonce -sha256 -issuer certs/issuing-1.pem "
+	    "-cert leaf02.pem -url http://127.0.0.1:%d/ocsp -CAfile certs/root-a.pem -timeout 5 2>&1",
+	    dir, port) > 0);
+	mft_run(cmd, &out);
+	free(cmd);
+	ck_assert_msg(strstr(out, "Responder Error: trylater") != NULL, "%s", out);
+	free(out);
+	/* The token is back: healthy again. */
+	ck_assert_int_eq(rename(gone, tokens), 0);
+	for (i = 0; i < 50; i++) {
+		if ((st = mfdt_get(port, "/health", NULL, NULL)) == 200)
+			break;
+		usleep(100000);
+	}
+	ck_assert_int_eq(st, 200);
+	ck_assert_int_eq(mfdt_stop(pid, 8000), 0);
+	mft_rmtree(dir);
+	free(dir);
+}
+END_TEST
+
 /* ---- start, reload, stop ------------------------------------------------------ */
 
 START_TEST(test_lifecycle)
@@ -948,6 +1041,11 @@ suite_mfd_daemon(void)
 	tcase_add_test(tc, test_export_dir);
 	tcase_add_test(tc, test_half_open_clients);
 	tcase_add_test(tc, test_nginx_stapling);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("softhsm");
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_softhsm_token_vanishes);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("lifecycle");

@@ -19,6 +19,8 @@ int mfdt_connect(int port);
 int mfdt_http(int port, const char *req, size_t reqlen, int timeout_ms, int *status,
     unsigned char **body, size_t *bodylen);
 int mfdt_get(int port, const char *path, unsigned char **body, size_t *len);
+/* dir/mayfly.yaml for port; hsm: PKCS#11 module for the intermediate's key, or NULL. */
+int mfdt_yaml(const char *dir, int port, const char *hsm);
 /* A complete setup in dir for a daemon on port (openssl CLI, file keys, SQLite log). */
 int mfdt_setup(const char *dir, int port);
 /* Starts build/mayflyd -c dir/mayfly.yaml; returns its pid once /health is 200, or -1. */
