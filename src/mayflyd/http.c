@@ -397,8 +397,13 @@ mfd_handler(void *cls, struct MHD_Connection *c, const char *url, const char *me
 			return mfd_text(ctx, c, rq, 404, "not found\n");
 		if (rq->r.status == 405)
 			return mfd_text(ctx, c, rq, 405, "method not allowed\n");
+		/*
+		 * Answer on the next call, as for a body: queuing a response in
+		 * the first call makes libmicrohttpd 0.9.75 finish the request a
+		 * poll round later (GETs ran at a fifth of POST throughput).
+		 */
 		if (rq->r.ep != MFD_EP_OCSP_POST && rq->r.ep != MFD_EP_ADMIN_REVOKE)
-			return mfd_dispatch(ctx, c, rq);
+			return MHD_YES;
 		pthread_rwlock_rdlock(&ctx->lock);
 		rq->max = ctx->pub->cfg->max_body;
 		pthread_rwlock_unlock(&ctx->lock);
@@ -500,7 +505,7 @@ mfd_http_start(struct mfd_ctx *ctx, const int *fds, size_t nfds, struct mfd_http
 		maxconn = 1024;
 	for (i = 0; i < nfds; i++) {
 		h->d[i] = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
-		    MHD_USE_ITC | MHD_USE_TURBO | MHD_USE_ERROR_LOG, 0, NULL, NULL,
+		    MHD_USE_ITC | MHD_USE_ERROR_LOG, 0, NULL, NULL,
 		    mfd_handler, ctx,
 		    MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fds[i],
 		    MHD_OPTION_THREAD_POOL_SIZE, threads,
