@@ -56,6 +56,7 @@ mfd_blob_new(unsigned char *data, size_t len, const char *content_type,
 		return NULL;
 	}
 	atomic_init(&b->refs, 1);
+	atomic_init(&b->exported, 0);
 	b->data = data;
 	b->len = len;
 	b->content_type = content_type;

@@ -32,6 +32,7 @@ struct mfd_blob {
 	char last_modified[32];		/* IMF-fixdate of this_update (or creation) */
 	char expires[32];		/* IMF-fixdate of next_update, "" if none */
 	const char *content_type;	/* static string */
+	atomic_int exported;		/* written to ocsp_export_dir already */
 };
 
 /*

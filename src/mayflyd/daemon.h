@@ -109,6 +109,8 @@ void mfd_pub_free(struct mfd_pub *p);
 /* Runs the refresher until ctx->stop; arg is the ctx. */
 void *mfd_refresher(void *arg);
 void mfd_kick(struct mfd_ctx *ctx);
+/* Writes changed responses to ocsp_export_dir until ctx->stop; arg is the ctx. */
+void *mfd_exporter(void *arg);
 
 /*
  * Signs (through the signer) and caches the response for key. Used by the

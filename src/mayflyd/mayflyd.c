@@ -133,7 +133,7 @@ main(int argc, char **argv)
 	struct mfd_ctx ctx;
 	struct mf_config *cfg = NULL;
 	struct mfd_http *http = NULL;
-	pthread_t refresher;
+	pthread_t refresher, exporter;
 	sigset_t sigs;
 	uint64_t wd_usec = 0;
 	const char *path = MF_SYSCONFDIR "/mayfly.yaml";
@@ -233,6 +233,13 @@ main(int argc, char **argv)
 		mf_err("event=start-failed why=\"refresher thread\"");
 		goto out;
 	}
+	if (pthread_create(&exporter, NULL, mfd_exporter, &ctx) != 0) {
+		mf_err("event=start-failed why=\"exporter thread\"");
+		ctx.stop = 1;
+		mfd_kick(&ctx);
+		pthread_join(refresher, NULL);
+		goto out;
+	}
 	started = 1;
 	if ((rc = mfd_http_start(&ctx, fds, (size_t)nfds, &http)) != 0) {
 		mf_err("event=start-failed err=%s why=\"libmicrohttpd\"", mf_errname(rc));
@@ -298,6 +305,7 @@ out:
 		pthread_cond_signal(&ctx.kick_cond);
 		pthread_mutex_unlock(&ctx.kick_lock);
 		pthread_join(refresher, NULL);
+		pthread_join(exporter, NULL);
 	}
 	mfd_signer_stop(ctx.signer);
 	for (i = 0; i < nfds; i++)

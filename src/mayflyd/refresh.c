@@ -17,6 +17,9 @@
 #include "mf_build.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <unistd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -54,6 +57,31 @@ mfd_kick(struct mfd_ctx *ctx)
 	ctx->kick = 1;
 	pthread_cond_signal(&ctx->kick_cond);
 	pthread_mutex_unlock(&ctx->kick_lock);
+}
+
+/*
+ * Replaces path atomically (temporary file and rename) without fsync: the
+ * exported files are a cache that the next refresh writes again, and an
+ * fsync per response would cap re-signing at the disk's flush rate.
+ */
+static int
+mfd_export_write(const char *path, const struct mfd_blob *b)
+{
+	char tmp[PATH_MAX];
+	int fd, ok;
+
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp%ld", path, (long)pthread_self() % 100000) >=
+	    (int)sizeof(tmp))
+		return MF_ERR_INVAL;
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) < 0)
+		return MF_ERR_IO;
+	ok = write(fd, b->data, b->len) == (ssize_t)b->len;
+	ok = close(fd) == 0 && ok;
+	if (!ok || rename(tmp, path) != 0) {
+		unlink(tmp);
+		return MF_ERR_IO;
+	}
+	return 0;
 }
 
 /*
@@ -97,8 +125,7 @@ mfd_export(struct mfd_ctx *ctx, const char *dir, const struct mfd_cache_key *k,
 			name[o++] = b64[i];
 	}
 	name[o] = '\0';
-	if ((path = mf_path_join(dir, name)) != NULL &&
-	    mf_file_write(path, b->data, b->len, 0644, 0) != 0)
+	if ((path = mf_path_join(dir, name)) != NULL && mfd_export_write(path, b) != 0)
 		mf_warn("event=ocsp-export-failed path=%s", path);
 out:
 	OPENSSL_free(der);
@@ -114,7 +141,6 @@ mfd_ocsp_refresh(struct mfd_ctx *ctx, const struct mfd_cache_key *key, struct mf
 	size_t len = 0, i;
 	int64_t t0, us;
 	int rc;
-	char *export_dir = NULL;
 
 	if (out != NULL)
 		*out = NULL;
@@ -149,13 +175,6 @@ mfd_ocsp_refresh(struct mfd_ctx *ctx, const struct mfd_cache_key *key, struct mf
 		}
 		atomic_fetch_add(&ctx->unknown_cached, 1);
 	}
-	pthread_rwlock_rdlock(&ctx->lock);
-	if (ctx->pub->cfg->ocsp_export_dir != NULL && m.status != V_OCSP_CERTSTATUS_UNKNOWN)
-		export_dir = strdup(ctx->pub->cfg->ocsp_export_dir);
-	pthread_rwlock_unlock(&ctx->lock);
-	if (export_dir != NULL)
-		mfd_export(ctx, export_dir, key, b);
-	free(export_dir);
 	if (out != NULL) {
 		mfd_blob_ref(b);
 		*out = b;
@@ -169,6 +188,52 @@ mfd_ocsp_refresh(struct mfd_ctx *ctx, const struct mfd_cache_key *key, struct mf
 		mfd_blob_unref(old);
 	}
 	return mfd_cache_put(ctx->cache, key, b);
+}
+
+/*
+ * The export thread: every half second, writes the SHA-1 responses that
+ * changed since their last export. Kept apart from signing because creating
+ * files can be far slower than signing on some disks, and a revocation must
+ * not wait behind it.
+ */
+static int
+mfd_pick_unexported(const struct mfd_cache_key *k, const struct mfd_blob *b, void *arg)
+{
+	return k->alg == MFD_ALG_SHA1 && b->cert_status != V_OCSP_CERTSTATUS_UNKNOWN &&
+	    !atomic_load(&b->exported);
+}
+
+void *
+mfd_exporter(void *arg)
+{
+	struct mfd_ctx *ctx = arg;
+
+	while (!ctx->stop) {
+		struct mfd_cache_key *keys = NULL;
+		size_t n = 0, i;
+		char *dir = NULL;
+
+		pthread_rwlock_rdlock(&ctx->lock);
+		if (ctx->pub->cfg->ocsp_export_dir != NULL)
+			dir = strdup(ctx->pub->cfg->ocsp_export_dir);
+		pthread_rwlock_unlock(&ctx->lock);
+		if (dir != NULL && mfd_cache_select(ctx->cache, mfd_pick_unexported, NULL, &keys,
+		    &n) == 0) {
+			for (i = 0; i < n && !ctx->stop; i++) {
+				struct mfd_blob *b = mfd_cache_get(ctx->cache, &keys[i]);
+
+				if (b == NULL)
+					continue;
+				mfd_export(ctx, dir, &keys[i], b);
+				atomic_store(&b->exported, 1);
+				mfd_blob_unref(b);
+			}
+		}
+		free(keys);
+		free(dir);
+		usleep(500000);
+	}
+	return NULL;
 }
 
 /* ---- CRLs ------------------------------------------------------------------------ */
