@@ -112,6 +112,34 @@ mf_find_ca(const struct mf_ca_conf *v, size_t n, const char *name)
 	return NULL;
 }
 
+/*
+ * True if the public parts of a and b are the same key. EVP_PKEY_eq()
+ * compares public parts only; when it cannot compare at all (< 0, as may
+ * happen between an engine key and a provider key), the SubjectPublicKeyInfo
+ * encodings decide.
+ */
+static int
+mf_pubkey_match(EVP_PKEY *a, EVP_PKEY *b)
+{
+	unsigned char *da = NULL, *db = NULL;
+	int r, la, lb;
+
+	if (a == NULL || b == NULL)
+		return 0;
+	r = EVP_PKEY_eq(a, b);
+	if (r >= 0) {
+		ERR_clear_error();
+		return r == 1;
+	}
+	la = i2d_PUBKEY(a, &da);
+	lb = i2d_PUBKEY(b, &db);
+	r = la > 0 && la == lb && memcmp(da, db, (size_t)la) == 0;
+	OPENSSL_free(da);
+	OPENSSL_free(db);
+	ERR_clear_error();
+	return r;
+}
+
 /* True if x was signed by the key of issuer (and names the issuer). */
 static int
 mf_signed_by(X509 *x, X509 *issuer)
@@ -155,8 +183,7 @@ mf_load_cross(struct mf_issuer *is, const struct mf_config *cfg, const char *pat
 	if ((rc = mf_cert_load(path, &x)) != MF_OK)
 		return rc;
 	if (X509_NAME_cmp(X509_get_subject_name(x), X509_get_subject_name(is->cert)) != 0 ||
-	    EVP_PKEY_eq(X509_get0_pubkey(x), X509_get0_pubkey(is->cert)) != 1) {
-		ERR_clear_error();
+	    !mf_pubkey_match(X509_get0_pubkey(x), X509_get0_pubkey(is->cert))) {
 		rc = MF_ERR_CA_MISMATCH;
 		goto out;
 	}
@@ -253,8 +280,7 @@ mf_issuer_new(const struct mf_config *cfg, struct mf_keystore *ks, const char *c
 	 * Compare public parts: for a PKCS#11 handle that is all the
 	 * EVP_PKEY holds, and it is what the certificate vouches for.
 	 */
-	if (EVP_PKEY_eq(is->key, X509_get0_pubkey(is->cert)) != 1) {
-		ERR_clear_error();
+	if (!mf_pubkey_match(is->key, X509_get0_pubkey(is->cert))) {
 		rc = MF_ERR_CA_MISMATCH;
 		goto out;
 	}

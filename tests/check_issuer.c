@@ -871,6 +871,100 @@ START_TEST(test_issue_ed25519_no_urls)
 }
 END_TEST
 
+/*
+ * Keys in a real SoftHSM2 token: a root and an intermediate generated in the
+ * token, the ceremony signing through the pkcs11 engine, the issuer loading
+ * its key by URI and signing leaves with it (P-384: ECDSA with SHA-384).
+ */
+START_TEST(test_issue_pkcs11)
+{
+	struct mf_keystore_conf kc;
+	struct mf_keystore *ks = NULL;
+	struct mf_issuer *is = NULL;
+	struct mf_ca_conf hroot, hint;
+	struct mf_ca_params p;
+	struct mf_approved *a;
+	EVP_PKEY *hrk = NULL, *hik = NULL, *k = mft_key("ec-p256");
+	char *conf = env_path("softhsm2.conf"), *pinsrc = NULL;
+	X509 *r = NULL, *i = NULL, *x = NULL;
+	int rc;
+
+	ck_assert_msg(mft_softhsm_setup(E.dir, "mayfly-issuer") == 0, "SoftHSM2 setup failed");
+	ck_assert_int_ge(asprintf(&pinsrc, "file:%s/hsm.pin", E.dir), 0);
+	kc.module = MF_SOFTHSM_MODULE;
+	kc.pin_source = pinsrc;
+	kc.softhsm2_conf = conf;
+	ck_assert_int_eq(mf_keystore_new(&kc, &ks), MF_OK);
+	rc = mf_keystore_generate(ks, "pkcs11:token=mayfly-issuer;object=root-h", MF_KEY_EC_P256,
+	    &hrk);
+	ck_assert_msg(rc == MF_OK, "generate root: %s", mf_errname(rc));
+	rc = mf_keystore_generate(ks, "pkcs11:token=mayfly-issuer;object=issuing-h",
+	    MF_KEY_EC_P384, &hik);
+	ck_assert_msg(rc == MF_OK, "generate intermediate: %s", mf_errname(rc));
+
+	memset(&p, 0, sizeof(p));
+	p.subject = "CN=HSM Root,O=Example";
+	p.not_before = E.now - DAY;
+	p.lifetime = 20 * YEAR;
+	p.pathlen = -1;
+	rc = mf_ceremony_root(hrk, &p, &r);
+	ck_assert_msg(rc == MF_OK, "root: %s", mf_errname(rc));
+	i = make_int(r, hrk, "root-h", hik, E.now - 3600, YEAR);
+	ck_assert_int_eq(X509_get_signature_nid(i), NID_ecdsa_with_SHA256);
+	ck_assert_int_eq(mft_write_cert(E.dir, "rh.pem", r), 0);
+	ck_assert_int_eq(mft_write_cert(E.dir, "inth.pem", i), 0);
+
+	memset(&hroot, 0, sizeof(hroot));
+	hroot.name = "root-h";
+	hroot.cert = env_path("rh.pem");
+	memset(&hint, 0, sizeof(hint));
+	hint.name = "issuing-1";
+	hint.cert = env_path("inth.pem");
+	hint.key = "pkcs11:token=mayfly-issuer;object=issuing-h";
+	hint.root = "root-h";
+	E.cfg.roots = &hroot;
+	E.cfg.nroots = 1;
+	E.cfg.intermediates = &hint;
+	rc = mf_issuer_new(&E.cfg, ks, NULL, &is);
+	ck_assert_msg(rc == MF_OK, "issuer_new: %s", mf_errname(rc));
+
+	a = approve(mft_csr(k, NULL, "subjectAltName", "DNS:hsm.example.net", NULL), NULL, 0);
+	ck_assert_int_eq(mf_issuer_issue(is, E.db, a, E.now, &x), MF_OK);
+	ck_assert_int_eq(X509_get_signature_nid(x), NID_ecdsa_with_SHA384);
+	ck_assert_int_eq(X509_verify(x, X509_get0_pubkey(i)), 1);
+	ck_assert_int_eq(mft_write_cert(E.dir, "leaf.pem", x), 0);
+	run_in_dir(1, "openssl verify -x509_strict -purpose sslserver -CAfile rh.pem"
+	    " -untrusted inth.pem leaf.pem");
+	run_in_dir(1, "cat leaf.pem inth.pem rh.pem > chain-h.pem &&"
+	    " certtool --verify-profile medium --verify-chain --infile chain-h.pem");
+	mf_issuer_free(is);
+	is = NULL;
+
+	/* The token key against another certificate: refused at load. */
+	free(hint.cert);
+	hint.cert = env_path("int.pem");
+	E.cfg.roots = E.roots;
+	E.cfg.nroots = 2;
+	hint.root = "root-a";
+	ck_assert_int_eq(mf_issuer_new(&E.cfg, ks, NULL, &is), MF_ERR_CA_MISMATCH);
+	ck_assert_ptr_null(is);
+	E.cfg.intermediates = E.ints;
+
+	X509_free(x);
+	X509_free(i);
+	X509_free(r);
+	mf_approved_free(a);
+	EVP_PKEY_free(hrk);
+	EVP_PKEY_free(hik);
+	EVP_PKEY_free(k);
+	mf_keystore_free(ks);
+	free(hroot.cert);
+	free(hint.cert);
+	free(conf);
+	free(pinsrc);
+}
+END_TEST
+
 START_TEST(test_issue_lifetime)
 {
 	EVP_PKEY *k = mft_key("ec-p256");
@@ -1259,6 +1353,7 @@ suite_issuer(void)
 	tcase_add_test(tc, test_issue_leaf);
 	tcase_add_test(tc, test_issue_rsa_must_staple);
 	tcase_add_test(tc, test_issue_ed25519_no_urls);
+	tcase_add_test(tc, test_issue_pkcs11);
 	tcase_add_test(tc, test_issue_lifetime);
 	tcase_add_test(tc, test_issue_ca_expired);
 	tcase_add_test(tc, test_issue_long_name);
