@@ -379,6 +379,29 @@ START_TEST(pin_sources)
 	ck_assert_int_ge(asprintf(&src, "file:%s/nonexistent", dir), 0);
 	ck_assert_int_eq(mf_pin_read(src, &pin), MF_ERR_PIN);
 	free(src);
+	/* Two lines, or longer than any PIN, are not a PIN. */
+	ck_assert_int_eq(mft_write(dir, "twolines", "1234\n5678\n"), 0);
+	ck_assert_int_ge(asprintf(&src, "file:%s/twolines", dir), 0);
+	ck_assert_int_eq(mf_pin_read(src, &pin), MF_ERR_PIN);
+	free(src);
+	{
+		char lng[301];
+
+		memset(lng, '7', 300);
+		lng[300] = '\0';
+		ck_assert_int_eq(mft_write(dir, "long", lng), 0);
+		ck_assert_int_ge(asprintf(&src, "file:%s/long", dir), 0);
+		ck_assert_int_eq(mf_pin_read(src, &pin), MF_ERR_PIN);
+		free(src);
+		lng[255] = '\0';	/* the longest PIN we take */
+		ck_assert_int_eq(mft_write(dir, "long", lng), 0);
+		ck_assert_int_ge(asprintf(&src, "file:%s/long", dir), 0);
+		ck_assert_int_eq(mf_pin_read(src, &pin), 0);
+		ck_assert_uint_eq(strlen(pin), 255);
+		mf_secret_free(pin);
+		pin = NULL;
+		free(src);
+	}
 	ck_assert_int_eq(mf_pin_read("1234", &pin), MF_ERR_PIN);
 	ck_assert_int_eq(mf_pin_read("file:", &pin), MF_ERR_PIN);
 	ck_assert_int_eq(mf_pin_read(NULL, &pin), MF_ERR_PIN);
