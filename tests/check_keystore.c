@@ -492,6 +492,18 @@ START_TEST(p11_generate_load_sign)
 }
 END_TEST
 
+static int
+count_of(const char *hay, const char *needle)
+{
+	int n = 0;
+
+	while ((hay = strstr(hay, needle)) != NULL) {
+		n++;
+		hay += strlen(needle);
+	}
+	return n;
+}
+
 /*
  * Whatever OpenSSL can serialise of a token key handle is not the key:
  * libp11 gives an EC handle a dummy private scalar of zero, an RSA handle
@@ -561,12 +573,10 @@ START_TEST(p11_key_not_extractable)
 	eol = strchr(access, '\n');
 	if (eol != NULL)
 		*eol = '\0';
-	ck_assert_msg(strstr(access, "sensitive") != NULL, "%s", access);
-	ck_assert_msg(strstr(access, "never extractable") != NULL, "%s", access);
-	/* "extractable" may only appear as part of "never extractable". */
-	ck_assert_msg(strstr(strstr(access, "never extractable") + 5, "extractable") ==
-	    strstr(access, "never extractable") + 6, "%s", access);
-	ck_assert_msg(strstr(access + 1, ", extractable") == NULL, "%s", access);
+	ck_assert_msg(strstr(access, " sensitive") != NULL, "%s", access);
+	/* "extractable" appears once, as part of "never extractable". */
+	ck_assert_msg(count_of(access, "never extractable") == 1, "%s", access);
+	ck_assert_msg(count_of(access, "extractable") == 1, "%s", access);
 	if (eol != NULL)
 		*eol = '\n';
 	/* Both halves carry the same random CKA_ID. */
