@@ -38,6 +38,10 @@ struct mfvi_der {
  * if tlv is not NULL, *tlv the whole TLV.  Fails closed on every DER
  * violation (see der.c). */
 int mfvi_der_get(struct mfvi_der *r, uint8_t tag, struct mfvi_der *val, struct mfvi_der *tlv);
+/* Read n consecutive TLVs with tags tags[0..n) into val[] (and tlv[] if
+ * not NULL).  A tag 0 means "and here r must end" (nothing is stored). */
+int mfvi_der_seq(struct mfvi_der *r, const uint8_t *tags, size_t n, struct mfvi_der *val,
+                 struct mfvi_der *tlv);
 /* Tag of the next TLV, or -1 at the end. */
 int mfvi_der_peek(const struct mfvi_der *r);
 /* If the next tag is `tag`, read it (as mfvi_der_get) and return 1; if

@@ -28,6 +28,10 @@ static const uint8_t OID_KP_CLIENT[] = { 0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x0
 static const uint8_t OID_KP_OCSP[] = { 0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x09 };
 static const uint8_t OID_ANY_EKU[] = { 0x55, 0x1d, 0x25, 0x00 };
 
+static const uint8_t int_end[] = { MFVI_INTEGER, 0 };
+static const uint8_t seq_end[] = { MFVI_SEQUENCE, 0 };
+static const uint8_t oct_end[] = { MFVI_OCTET_STRING, 0 };
+
 static void
 span(struct mfv_span *s, const struct mfvi_der *d)
 {
@@ -179,8 +183,7 @@ extension(struct mfv_cert *c, struct mfvi_der *ext, uint32_t *seen)
 		if (!crit)
 			return MFV_ERR_DER_VALUE; /* DEFAULT FALSE must be absent */
 	}
-	if ((rc = mfvi_der_get(ext, MFVI_OCTET_STRING, &val, NULL)) != 0 ||
-	    (rc = mfvi_der_end(ext)) != 0)
+	if ((rc = mfvi_der_seq(ext, oct_end, 2, &val, NULL)) != 0)
 		return rc;
 
 	if (oid.len == 3 && oid.p[0] == 0x55 && oid.p[1] == 0x1d) {
@@ -240,9 +243,8 @@ tbs(struct mfv_cert *c, struct mfvi_der *r, const struct mfvi_der *outer_alg)
 		return rc;
 	if (rc == 0)
 		return MFV_ERR_BAD_VERSION;
-	if ((rc = mfvi_der_get(&x, MFVI_INTEGER, &v, NULL)) != 0 || (rc = mfvi_der_end(&x)) != 0)
-		return rc;
-	if ((rc = mfvi_der_small_uint(&v, &ver)) != 0)
+	if ((rc = mfvi_der_seq(&x, int_end, 2, &v, NULL)) != 0 ||
+	    (rc = mfvi_der_small_uint(&v, &ver)) != 0)
 		return rc;
 	if (ver != 2)
 		return MFV_ERR_BAD_VERSION;
@@ -294,8 +296,7 @@ tbs(struct mfv_cert *c, struct mfvi_der *r, const struct mfvi_der *outer_alg)
 	if ((rc = mfvi_der_opt(r, MFVI_CTXC(3), &x, NULL)) < 0)
 		return rc;
 	if (rc == 1) {
-		if ((rc = mfvi_der_get(&x, MFVI_SEQUENCE, &exts, NULL)) != 0 ||
-		    (rc = mfvi_der_end(&x)) != 0)
+		if ((rc = mfvi_der_seq(&x, seq_end, 2, &exts, NULL)) != 0)
 			return rc;
 		if (exts.len == 0)
 			return MFV_ERR_DER_VALUE;
@@ -311,27 +312,29 @@ tbs(struct mfv_cert *c, struct mfvi_der *r, const struct mfvi_der *outer_alg)
 int
 mfvi_cert_parse(struct mfv_cert *c, const uint8_t *der, size_t len)
 {
-	struct mfvi_der r = { der, len }, cert, tbsv, tbstlv, alg, algtlv, sig;
+	static const uint8_t outer[] = { MFVI_SEQUENCE, 0 };
+	static const uint8_t body[] = { MFVI_SEQUENCE, MFVI_SEQUENCE, MFVI_BIT_STRING, 0 };
+	struct mfvi_der r = { der, len }, v[3], t[3];
 	int rc;
 
 	memset(c, 0, sizeof(*c));
 	c->path_len = -1;
 	if (len > MFV_MAX_CERT_SIZE)
 		return MFV_ERR_CERT_TOO_LARGE;
-	if ((rc = mfvi_der_get(&r, MFVI_SEQUENCE, &cert, NULL)) != 0 ||
-	    (rc = mfvi_der_end(&r)) != 0 ||
-	    (rc = mfvi_der_get(&cert, MFVI_SEQUENCE, &tbsv, &tbstlv)) != 0 ||
-	    (rc = mfvi_der_get(&cert, MFVI_SEQUENCE, &alg, &algtlv)) != 0 ||
-	    (rc = mfvi_der_get(&cert, MFVI_BIT_STRING, &sig, NULL)) != 0 ||
-	    (rc = mfvi_der_end(&cert)) != 0)
+	/* Certificate ::= SEQUENCE { tbsCertificate, signatureAlgorithm,
+	 * signatureValue } and nothing after it. */
+	if ((rc = mfvi_der_seq(&r, outer, 2, v, NULL)) != 0)
+		return rc;
+	r = v[0];
+	if ((rc = mfvi_der_seq(&r, body, 4, v, t)) != 0)
 		return rc;
 	c->der.p = der;
 	c->der.len = (uint32_t)len;
-	span(&c->tbs, &tbstlv);
-	if ((rc = mfvi_der_bits_octets(&sig, &sig)) != 0)
+	span(&c->tbs, &t[0]);
+	if ((rc = mfvi_der_bits_octets(&v[2], &v[2])) != 0)
 		return rc;
-	span(&c->sig, &sig);
-	return tbs(c, &tbsv, &algtlv);
+	span(&c->sig, &v[2]);
+	return tbs(c, &v[0], &t[1]);
 }
 
 int
