@@ -164,28 +164,14 @@ mfvi_der_bits_octets(const struct mfvi_der *v, struct mfvi_der *out)
 	return 0;
 }
 
-/* Days from 1970-01-01 to y-m-d in the proleptic Gregorian calendar (the
- * "days from civil" algorithm); only int32 arithmetic, so it stays cheap
- * on a Cortex-M. */
-static int32_t
-days_from_civil(int y, int m, int d)
-{
-	int32_t era, yoe, doy, doe;
-
-	y -= m <= 2;
-	era = y / 400; /* y >= 0 here */
-	yoe = y - era * 400;
-	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + doe - 719468;
-}
-
 int
 mfvi_der_time(uint8_t tag, const struct mfvi_der *v, int64_t *out)
 {
-	static const uint8_t mdays[12] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
-	int f[7], y, leap;
+	/* Days before each month in a common year; [12] is the year. */
+	static const uint16_t cum[13] = { 0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334, 365 };
+	int f[7], y, leap, mlen;
 	size_t i, n;
+	int32_t days;
 
 	/* RFC 5280 4.1.2.5: YYMMDDHHMMSSZ or YYYYMMDDHHMMSSZ, seconds
 	 * present, no fractions, always Zulu.  Parse two digits at a time. */
@@ -206,11 +192,18 @@ mfvi_der_time(uint8_t tag, const struct mfvi_der *v, int64_t *out)
 		memmove(&f[0], &f[2], 5 * sizeof(f[0]));
 	}
 	/* f: month, day, hour, minute, second */
-	leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-	if (f[0] < 1 || f[0] > 12 || f[1] < 1 || f[1] > mdays[f[0] - 1] ||
-	    (f[0] == 2 && f[1] == 29 && !leap) || f[2] > 23 || f[3] > 59 || f[4] > 59)
+	if (f[0] < 1 || f[0] > 12 || y < 1 || f[2] > 23 || f[3] > 59 || f[4] > 59)
 		return MFV_ERR_BAD_TIME;
-	*out = (int64_t)days_from_civil(y, f[0], f[1]) * 86400 + (f[2] * 3600 + f[3] * 60 + f[4]);
+	leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+	mlen = cum[f[0]] - cum[f[0] - 1] + (f[0] == 2 && leap);
+	if (f[1] < 1 || f[1] > mlen)
+		return MFV_ERR_BAD_TIME;
+	/* Days from 0001-01-01 to the start of year y, minus those to
+	 * 1970-01-01 (719162); y - 1 >= 0, so int32 division is exact. */
+	y--;
+	days = 365 * y + y / 4 - y / 100 + y / 400 - 719162 +
+	       cum[f[0] - 1] + (f[0] > 2 && leap) + f[1] - 1;
+	*out = (int64_t)days * 86400 + (f[2] * 3600 + f[3] * 60 + f[4]);
 	return 0;
 }
 

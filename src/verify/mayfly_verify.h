@@ -230,8 +230,8 @@ struct mfv_cert {
 	struct mfv_span san;      /* subjectAltName GeneralNames contents */
 	int64_t not_before;
 	int64_t not_after;
-	uint16_t ku;              /* keyUsage bits, bit 0 = digitalSignature */
 	uint16_t pss_salt;        /* PSS salt length */
+	uint8_t ku;               /* keyUsage, first octet (MSB = digitalSignature) */
 	uint8_t key_type;         /* enum mfv_key_type (mfv_backend.h) */
 	uint8_t sig_alg;          /* internal signature algorithm id */
 	int8_t path_len;          /* -1 = none */

@@ -107,9 +107,10 @@ int mfvi_sig_check(const struct mfv_cert *signer, uint8_t alg, uint16_t salt,
 #define MFVI_EKU_OCSP 0x04
 #define MFVI_EKU_ANY 0x08
 
-#define MFVI_KU_DIGITAL_SIGNATURE 0x0001
-#define MFVI_KU_KEY_ENCIPHERMENT 0x0004
-#define MFVI_KU_KEY_CERT_SIGN 0x0020
+/* keyUsage, first octet of the BIT STRING (bit 0 is the MSB). */
+#define MFVI_KU_DIGITAL_SIGNATURE 0x80
+#define MFVI_KU_KEY_ENCIPHERMENT 0x20
+#define MFVI_KU_KEY_CERT_SIGN 0x04
 
 int mfvi_cert_parse(struct mfv_cert *c, const uint8_t *der, size_t len);
 /* Check that `issuer` signed `c`. */

@@ -23,9 +23,6 @@
 #define EXT_AKI 0x23
 
 static const uint8_t OID_TLSFEATURE[] = { 0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x01, 0x18 };
-static const uint8_t OID_KP_SERVER[] = { 0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x01 };
-static const uint8_t OID_KP_CLIENT[] = { 0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x02 };
-static const uint8_t OID_KP_OCSP[] = { 0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x09 };
 static const uint8_t OID_ANY_EKU[] = { 0x55, 0x1d, 0x25, 0x00 };
 
 static const uint8_t int_end[] = { MFVI_INTEGER, 0 };
@@ -74,25 +71,23 @@ static int
 ext_ku(struct mfv_cert *c, struct mfvi_der *v)
 {
 	struct mfvi_der bits;
-	unsigned unused, i, nbits;
+	unsigned unused, last;
 	int rc;
 
 	if ((rc = mfvi_der_get(v, MFVI_BIT_STRING, &bits, NULL)) != 0)
 		return rc;
 	/* A named bit list in DER: at least one bit set, trailing zero bits
-	 * removed, padding bits zero (X.690 11.2). */
+	 * removed, padding bits zero (X.690 11.2): so the lowest used bit
+	 * of the last octet is 1 and the ones below it are 0. */
 	if (bits.len < 2 || bits.len > 3 || bits.p[0] > 7)
 		return MFV_ERR_DER_VALUE;
 	unused = bits.p[0];
-	if ((bits.p[bits.len - 1] & ((1u << unused) - 1u)) != 0)
+	last = bits.p[bits.len - 1];
+	if ((last & ((2u << unused) - 1u)) != (1u << unused))
 		return MFV_ERR_DER_VALUE;
-	if ((bits.p[bits.len - 1] & (1u << unused)) == 0)
-		return MFV_ERR_DER_VALUE;
-	nbits = (unsigned)(bits.len - 1) * 8 - unused;
-	c->ku = 0;
-	for (i = 0; i < nbits && i < 16; i++)
-		if (bits.p[1 + i / 8] & (0x80u >> (i % 8)))
-			c->ku = (uint16_t)(c->ku | (1u << i));
+	/* The bits we use (digitalSignature, keyEncipherment, keyCertSign)
+	 * are all in the first octet; keep it as it is, MSB = bit 0. */
+	c->ku = bits.p[1];
 	c->flags |= MFVI_C_HAS_KU;
 	return 0;
 }
@@ -100,6 +95,7 @@ ext_ku(struct mfv_cert *c, struct mfvi_der *v)
 static int
 ext_eku(struct mfv_cert *c, struct mfvi_der *v)
 {
+	static const uint8_t kp[] = { 0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03 };
 	struct mfvi_der seq, oid;
 	int rc;
 
@@ -110,14 +106,18 @@ ext_eku(struct mfv_cert *c, struct mfvi_der *v)
 	while (seq.len > 0) {
 		if ((rc = mfvi_der_get(&seq, MFVI_OID, &oid, NULL)) != 0)
 			return rc;
-		if (MFVI_OID_IS(&oid, OID_KP_SERVER))
-			c->eku |= MFVI_EKU_SERVER;
-		else if (MFVI_OID_IS(&oid, OID_KP_CLIENT))
-			c->eku |= MFVI_EKU_CLIENT;
-		else if (MFVI_OID_IS(&oid, OID_KP_OCSP))
-			c->eku |= MFVI_EKU_OCSP;
-		else if (MFVI_OID_IS(&oid, OID_ANY_EKU))
+		/* id-kp-serverAuth .1, clientAuth .2, OCSPSigning .9 under
+		 * 1.3.6.1.5.5.7.3; anyExtendedKeyUsage is 2.5.29.37.0. */
+		if (oid.len == 8 && memcmp(oid.p, kp, 7) == 0) {
+			if (oid.p[7] == 1)
+				c->eku |= MFVI_EKU_SERVER;
+			else if (oid.p[7] == 2)
+				c->eku |= MFVI_EKU_CLIENT;
+			else if (oid.p[7] == 9)
+				c->eku |= MFVI_EKU_OCSP;
+		} else if (MFVI_OID_IS(&oid, OID_ANY_EKU)) {
 			c->eku |= MFVI_EKU_ANY;
+		}
 	}
 	c->flags |= MFVI_C_HAS_EKU;
 	return 0;
