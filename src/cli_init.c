@@ -87,7 +87,7 @@ mf_init_config(const char *dir, int softhsm, unsigned port, const char **dns, si
 	for (i = 0; i < 3; i++) {
 		if (softhsm)
 			rc = asprintf(&keys[i], "pkcs11:token=%s;object=%s",
-			    i == 1 ? "mayfly-backup" : "mayfly", names[i]);
+			    i == 1 ? "mayfly-backup" : "mayfly-main", names[i]);
 		else
 			rc = asprintf(&keys[i], "file:keys/%s.pem", names[i]);
 		if (rc < 0) {
@@ -213,7 +213,7 @@ mf_init_softhsm(const char *dir, const char **what)
 		goto out;
 	}
 	/* Two tokens: the backup root's key lives apart from the primary's. */
-	if ((rc = mf_keystore_init_token(MF_SOFTHSM_MODULE, conf, "mayfly", so, pin)) != MF_OK)
+	if ((rc = mf_keystore_init_token(MF_SOFTHSM_MODULE, conf, "mayfly-main", so, pin)) != MF_OK)
 		goto out;
 	if ((rc = mf_keystore_init_token(MF_SOFTHSM_MODULE, conf, "mayfly-backup", so, pin)) != MF_OK)
 		goto out;
@@ -382,7 +382,7 @@ mf_cli_init(struct mf_cli *c, int argc, char **argv)
 	    "  mayfly -c %s issue --csr server.csr --out server.pem\n"
 	    "  mayflyd -c %s\n",
 	    dir, cfgpath,
-	    softhsm ? "SoftHSM2 tokens 'mayfly' and 'mayfly-backup' (softhsm2.conf, PIN in hsm.pin)" :
+	    softhsm ? "SoftHSM2 tokens 'mayfly-main' and 'mayfly-backup' (softhsm2.conf, PIN in hsm.pin)" :
 	    "files in keys/ (0600)", cfgpath, cfgpath);
 	ex = MF_EXIT_OK;
 	goto out;
