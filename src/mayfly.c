@@ -205,8 +205,16 @@ main(int argc, char **argv)
 
 	if ((env = getenv("MAYFLY_CONFIG")) != NULL && *env != '\0')
 		c.config_path = env;
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 }
+	};
+
 	/* '+': stop at the first non-option, which is the subcommand. */
-	while ((ch = getopt(argc, argv, "+c:vhV")) != -1) {
+	while ((ch = getopt_long(argc, argv, "+c:vhV", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'c':
 			c.config_path = optarg;
@@ -224,14 +232,6 @@ main(int argc, char **argv)
 			usage(stderr);
 			return MF_EXIT_USAGE;
 		}
-	}
-	if (optind < argc && strcmp(argv[optind], "--version") == 0) {
-		printf("mayfly %s\n", PACKAGE_VERSION);
-		return MF_EXIT_OK;
-	}
-	if (optind < argc && strcmp(argv[optind], "--help") == 0) {
-		usage(stdout);
-		return MF_EXIT_OK;
 	}
 	if (optind >= argc) {
 		usage(stderr);
