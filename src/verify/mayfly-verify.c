@@ -24,6 +24,8 @@
 #include "mayfly_verify.h"
 
 #define MAX_PEM 16
+#define MAX_BUNDLES 8
+#define MAX_BUNDLE_SIZE 16384
 
 struct pemset {
 	unsigned char *der[MAX_PEM];
@@ -38,7 +40,7 @@ usage(FILE *f)
 	    "usage: mayfly-verify (--roots FILE | --root-hash HEX)... --chain FILE\n"
 	    "                     [--time UNIX] [--lkgt UNIX] [--skew SECONDS]\n"
 	    "                     [--host NAME | --ip ADDR] [--max-lifetime SECONDS]\n"
-	    "                     [--ocsp FILE] [--client]\n");
+	    "                     [--ocsp FILE] [--client] [--bundle FILE]...\n");
 }
 
 static void
@@ -187,11 +189,16 @@ main(int argc, char **argv)
 		{ "max-lifetime", required_argument, NULL, 'm' },
 		{ "ocsp", required_argument, NULL, 'o' },
 		{ "client", no_argument, NULL, 'C' },
+		{ "bundle", required_argument, NULL, 'B' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
 	static struct mfv_ctx ctx;
 	static unsigned char ocspbuf[MFV_MAX_OCSP_SIZE];
+	static unsigned char bundlebuf[MAX_BUNDLES][MAX_BUNDLE_SIZE];
+	struct mfv_buf bundles[MAX_BUNDLES];
+	const char *bundle_path[MAX_BUNDLES];
+	size_t n_bundles = 0, applied;
 	struct pemset chain = { { 0 }, { 0 }, 0 }, roots = { { 0 }, { 0 }, 0 };
 	struct mfv_buf ocsp = { NULL, 0 };
 	struct mfv_result res;
@@ -246,6 +253,13 @@ main(int argc, char **argv)
 		case 'i': ip = optarg; break;
 		case 'o': ocsp_path = optarg; break;
 		case 'C': mfv_set_flags(&ctx, MFV_FLAG_CLIENT_AUTH); break;
+		case 'B':
+			if (n_bundles >= MAX_BUNDLES) {
+				fprintf(stderr, "mayfly-verify: more than %d bundles\n", MAX_BUNDLES);
+				goto out;
+			}
+			bundle_path[n_bundles++] = optarg;
+			break;
 		case 'h': usage(stdout); ret = 0; goto out;
 		default: goto bad;
 		}
@@ -288,6 +302,18 @@ main(int argc, char **argv)
 			goto out;
 		ocsp.p = ocspbuf;
 	}
+	/* Trust bundles first: they replace the pins, oldest first. */
+	for (i = 0; i < n_bundles; i++) {
+		if (read_file(bundle_path[i], bundlebuf[i], sizeof(bundlebuf[i]), &bundles[i].len) != 0)
+			goto out;
+		bundles[i].p = bundlebuf[i];
+	}
+	if (n_bundles > 0 && (rc = mfv_bundle_apply(&ctx, bundles, n_bundles, &applied)) != 0) {
+		fprintf(stderr, "mayfly-verify: REJECT MFV_ERR_%s: %s (bundle %s)\n", mfv_errname(rc),
+		        mfv_strerror(rc), bundle_path[applied]);
+		ret = 1;
+		goto out;
+	}
 
 	/* The device holds only hashes, so the root certificate must be in
 	 * the chain; with --roots we add the root certificates ourselves, all
@@ -311,6 +337,8 @@ main(int argc, char **argv)
 	printf("OK path=%u anchor=", res.path_len);
 	for (k = 0; k < MFV_HASH_LEN; k++)
 		printf("%02x", res.anchor[k]);
+	if (n_bundles > 0)
+		printf(" bundle=%" PRIu32, mfv_bundle_version(&ctx));
 	printf(" lkgt=%" PRId64 "%s%s%s%s\n", res.lkgt,
 	       (res.flags & MFV_RES_TIME_UNKNOWN) ? " time-unknown" : "",
 	       (res.flags & MFV_RES_NAME_UNCHECKED) ? " name-unchecked" : "",
