@@ -7,6 +7,7 @@
 #include "mf_build.h"
 
 #include <arpa/inet.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -16,10 +17,12 @@
 #include <openssl/sha.h>
 
 #include "config.h"
+#include "fixtures.h"
 #include "mferr.h"
 #include "pki.h"
 #include "policy.h"
 #include "suites.h"
+#include "util.h"
 
 #define ALL_KT	(MF_KT_EC_P256 | MF_KT_EC_P384 | MF_KT_RSA | MF_KT_ED25519)
 
@@ -615,6 +618,44 @@ START_TEST(test_mutated_csrs)
 }
 END_TEST
 
+/*
+ * CSRs made by `openssl req` (tests/data/csr), with the expected result of
+ * each listed in cases.txt: the parser and the policy against another
+ * implementation's output, PEM and DER.
+ */
+START_TEST(test_cli_csrs)
+{
+	char *path = mft_srcpath("tests/data/csr/cases.txt"), line[256];
+	FILE *f = fopen(path, "r");
+	int ncases = 0;
+
+	ck_assert_msg(f != NULL, "cannot open %s", path);
+	while (fgets(line, sizeof(line), f) != NULL) {
+		char file[64], profile[32], expect[64], *csrpath, rel[128], why[256];
+		unsigned char *buf = NULL;
+		X509_REQ *csr = NULL;
+		size_t len = 0;
+		int rc;
+
+		if (line[0] == '#' || sscanf(line, "%63s %31s %63s", file, profile, expect) != 3)
+			continue;
+		snprintf(rel, sizeof(rel), "tests/data/csr/%s", file);
+		csrpath = mft_srcpath(rel);
+		ck_assert_int_eq(mf_file_read(csrpath, 65536, &buf, &len), MF_OK);
+		ck_assert_int_eq(mf_csr_parse(buf, len, &csr), MF_OK);
+		rc = check(csr, profile, 0, NULL, why, sizeof(why));
+		ck_assert_msg(strcmp(mf_errname(rc), expect) == 0, "%s/%s: expected %s, got %s (%s)",
+		    file, profile, expect, mf_errname(rc), why);
+		free(buf);
+		free(csrpath);
+		ncases++;
+	}
+	fclose(f);
+	free(path);
+	ck_assert_int_ge(ncases, 5);
+}
+END_TEST
+
 START_TEST(test_args)
 {
 	struct mf_request req = { NULL, NULL, 0, "t" };
@@ -659,6 +700,7 @@ suite_policy(void)
 	tcase_add_test(tc, test_wildcard);
 	tcase_add_test(tc, test_name_allowed);
 	tcase_add_test(tc, test_mutated_csrs);
+	tcase_add_test(tc, test_cli_csrs);
 	tcase_add_test(tc, test_args);
 	suite_add_tcase(s, tc);
 	return s;
