@@ -19,6 +19,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -306,6 +307,10 @@ mfdt_setup(const char *dir, int port)
 	return 0;
 }
 
+/* Where mfdt_start() points NOTIFY_SOCKET (NULL: unset), and the watchdog period. */
+static const char *notify_path;
+static const char *watchdog_usec;
+
 pid_t
 mfdt_start(const char *dir, int port)
 {
@@ -323,6 +328,10 @@ mfdt_start(const char *dir, int port)
 			dup2(fd, 1);
 		}
 		unsetenv("NOTIFY_SOCKET");
+		if (notify_path != NULL)
+			setenv("NOTIFY_SOCKET", notify_path, 1);
+		if (watchdog_usec != NULL)
+			setenv("WATCHDOG_USEC", watchdog_usec, 1);
 		execl(bin, "mayflyd", "-c", cfg, (char *)NULL);
 		_exit(127);
 	}
@@ -1023,6 +1032,67 @@ START_TEST(test_lifecycle)
 }
 END_TEST
 
+/* Reads datagrams from the notify socket for up to ms; appends them to acc. */
+static void
+notify_drain(int fd, char *acc, size_t accsz, int ms)
+{
+	int64_t end = mfdt_ms() + ms;
+
+	while (mfdt_ms() < end) {
+		struct pollfd p = { fd, POLLIN, 0 };
+		char buf[512];
+		ssize_t n;
+
+		if (poll(&p, 1, 50) <= 0)
+			continue;
+		if ((n = recv(fd, buf, sizeof(buf) - 1, 0)) <= 0)
+			continue;
+		buf[n] = '\0';
+		if (strlen(acc) + (size_t)n + 2 < accsz) {
+			strcat(acc, buf);
+			strcat(acc, "\n");
+		}
+	}
+}
+
+START_TEST(test_systemd_notify)
+{
+	char *dir = mft_tmpdir(), path[600], acc[8192] = "";
+	struct sockaddr_un sa;
+	int port = mfdt_free_port(), fd;
+	pid_t pid;
+
+	ck_assert_ptr_nonnull(dir);
+	ck_assert_int_eq(mfdt_setup(dir, port), 0);
+	snprintf(path, sizeof(path), "%s/notify.sock", dir);
+	fd = socket(AF_UNIX, SOCK_DGRAM, 0);
+	ck_assert_int_ge(fd, 0);
+	memset(&sa, 0, sizeof(sa));
+	sa.sun_family = AF_UNIX;
+	ck_assert_uint_lt(strlen(path), sizeof(sa.sun_path));
+	strcpy(sa.sun_path, path);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	notify_path = path;
+	watchdog_usec = "400000";
+	pid = mfdt_start(dir, port);
+	notify_path = NULL;
+	watchdog_usec = NULL;
+	ck_assert_int_gt(pid, 0);
+	notify_drain(fd, acc, sizeof(acc), 1000);
+	ck_assert_msg(strstr(acc, "READY=1") != NULL, "%s", acc);
+	ck_assert_msg(strstr(acc, "WATCHDOG=1") != NULL, "%s", acc);
+	ck_assert_int_eq(kill(pid, SIGHUP), 0);
+	notify_drain(fd, acc, sizeof(acc), 600);
+	ck_assert_msg(strstr(acc, "RELOADING=1") != NULL, "%s", acc);
+	ck_assert_int_eq(mfdt_stop(pid, 8000), 0);
+	notify_drain(fd, acc, sizeof(acc), 200);
+	ck_assert_msg(strstr(acc, "STOPPING=1") != NULL, "%s", acc);
+	close(fd);
+	mft_rmtree(dir);
+	free(dir);
+}
+END_TEST
+
 Suite *
 suite_mfd_daemon(void)
 {
@@ -1051,6 +1121,7 @@ suite_mfd_daemon(void)
 	tc = tcase_create("lifecycle");
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_lifecycle);
+	tcase_add_test(tc, test_systemd_notify);
 	suite_add_tcase(s, tc);
 	return s;
 }
