@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include <openssl/pem.h>
+#include <sqlite3.h>
 #include <openssl/x509.h>
 
 #include "db.h"
@@ -1017,6 +1018,28 @@ START_TEST(test_lifecycle)
 	ck_assert_int_eq(st, 200);
 	free(resp);
 	ck_assert_int_eq(waitpid(pid, NULL, WNOHANG), 0);
+	/* The responses reach the database (bounded wait). */
+	{
+		struct mf_db *db;
+		char path[600];
+		int i, n = 0;
+
+		snprintf(path, sizeof(path), "%s/mayfly.db", dir);
+		ck_assert_int_eq(mf_db_open(path, 0, &db), 0);
+		for (i = 0; i < 50 && n < 7; i++) {
+			sqlite3_stmt *q;
+
+			ck_assert_int_eq(sqlite3_prepare_v2(mf_db_handle(db),
+			    "SELECT count(*) FROM ocsp_responses", -1, &q, NULL), SQLITE_OK);
+			if (sqlite3_step(q) == SQLITE_ROW)
+				n = sqlite3_column_int(q, 0);
+			sqlite3_finalize(q);
+			if (n < 7)
+				usleep(100000);
+		}
+		mf_db_close(db);
+		ck_assert_int_ge(n, 7);
+	}
 	/* SIGTERM: drains and exits 0. */
 	ck_assert_int_eq(mfdt_stop(pid, 8000), 0);
 	out = (char *)mfdt_read(dir, "mayflyd.log", &len);
@@ -1024,6 +1047,36 @@ START_TEST(test_lifecycle)
 	ck_assert_ptr_nonnull(strstr(out, "event=reloaded"));
 	ck_assert_ptr_nonnull(strstr(out, "event=stopped"));
 	free(out);
+
+	/*
+	 * Restart: the stored responses are served at once, except that a
+	 * revocation made while the daemon was down is not hidden by them.
+	 */
+	{
+		struct mf_db *db;
+		char path[600], *cmd;
+
+		snprintf(path, sizeof(path), "%s/mayfly.db", dir);
+		ck_assert_int_eq(mf_db_open(path, 0, &db), 0);
+		ck_assert_int_eq(mf_db_cert_revoke(db, SERIAL_BASE "03", 4, (int64_t)time(NULL),
+		    "cli:test"), 0);
+		mf_db_close(db);
+		ck_assert_int_eq(mft_write(dir, "mayflyd.log", ""), 0);
+		pid = mfdt_start(dir, port);
+		ck_assert_int_gt(pid, 0);
+		ck_assert(asprintf(&cmd, "cd '%s' && for l in leaf01 leaf03; do openssl ocsp -no_nonce "
+		    "-issuer certs/issuing-1.pem -cert $l.pem -url http://127.0.0.1:%d/ocsp "
+		    "-CAfile certs/root-a.pem -timeout 5 2>&1; done", dir, port) > 0);
+		ck_assert_int_eq(mft_run(cmd, &out), 0);
+		free(cmd);
+		ck_assert_msg(strstr(out, "leaf01.pem: good") != NULL, "%s", out);
+		ck_assert_msg(strstr(out, "leaf03.pem: revoked") != NULL, "%s", out);
+		free(out);
+		out = (char *)mfdt_read(dir, "mayflyd.log", &len);
+		ck_assert_msg(strstr(out, "event=ocsp-loaded responses=") != NULL, "%s", out);
+		free(out);
+		ck_assert_int_eq(mfdt_stop(pid, 8000), 0);
+	}
 	/* A broken configuration: exits non-zero, does not start. */
 	ck_assert_int_eq(mft_write(dir, "mayfly.yaml", "database: [\n"), 0);
 	ck_assert_int_lt(mfdt_start(dir, port), 0);
