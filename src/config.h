@@ -43,8 +43,8 @@ struct mf_profile {
 	size_t nip;
 	unsigned eku;			/* MF_EKU_*; default SERVER for "server", CLIENT for "client" */
 	int must_staple;		/* add the RFC 7633 TLS feature status_request */
-	int64_t default_lifetime;	/* default 24h, <= max_lifetime */
-	int64_t max_lifetime;		/* default 24h, <= hard cap */
+	int64_t default_lifetime;	/* default max_lifetime, <= max_lifetime */
+	int64_t max_lifetime;		/* default the hard cap (24h), <= hard cap */
 };
 
 struct mf_ca_conf {
@@ -113,6 +113,9 @@ struct mf_config {
 /*
  * Loads and validates path. On failure returns a code and writes a one-line
  * message naming file:line:column into err. *out is owned by the caller.
+ * Codes: MF_ERR_CONFIG (unreadable, not YAML, several documents),
+ * MF_ERR_CONFIG_KEY (unknown or duplicate key), MF_ERR_CONFIG_VALUE (wrong
+ * type, out of range, dangling CA reference), MF_ERR_CONFIG_MISSING.
  */
 int mf_config_load(const char *path, struct mf_config **out, char *err, size_t errlen);
 void mf_config_free(struct mf_config *cfg);

@@ -1,0 +1,333 @@
+/*
+ * alg.c - algorithm identifiers, public keys and signature dispatch.
+ *
+ * This file decides which (key, signature algorithm) pairs the verifier
+ * accepts and turns them into one backend call.  The list is deliberately
+ * short: ECDSA P-256/P-384 with SHA-256/384, RSA 2048..4096 with PKCS#1
+ * v1.5 or PSS over SHA-256/384, and Ed25519.  Everything else, SHA-1 in
+ * particular, is refused before any crypto runs.  Encodings the backend
+ * relies on (point lengths, modulus size, ECDSA-Sig-Value shape) are
+ * checked here so that every backend gets the same, already-strict input.
+ */
+#include <string.h>
+#include "mfv_int.h"
+
+static const uint8_t OID_RSA[] = { 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01 };
+static const uint8_t OID_RSA_SHA256[] = { 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x0b };
+static const uint8_t OID_RSA_SHA384[] = { 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x0c };
+static const uint8_t OID_RSA_PSS[] = { 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x0a };
+static const uint8_t OID_MGF1[] = { 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x08 };
+static const uint8_t OID_EC[] = { 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01 };
+static const uint8_t OID_P256[] = { 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07 };
+static const uint8_t OID_P384[] = { 0x2b, 0x81, 0x04, 0x00, 0x22 };
+static const uint8_t OID_ECDSA_SHA256[] = { 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x02 };
+static const uint8_t OID_ECDSA_SHA384[] = { 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x03 };
+static const uint8_t OID_ED25519[] = { 0x2b, 0x65, 0x70 };
+static const uint8_t OID_SHA256[] = { 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01 };
+static const uint8_t OID_SHA384[] = { 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x02 };
+
+size_t
+mfv_hash_len(enum mfv_hash_alg alg)
+{
+	switch (alg) {
+	case MFV_HASH_SHA1: return 20;
+	case MFV_HASH_SHA256: return 32;
+	case MFV_HASH_SHA384: return 48;
+	}
+	return 0;
+}
+
+/* Parameters that must be NULL or absent (RFC 4055 allows both for the
+ * SHA-2 identifiers; RFC 5754 prefers absent). */
+static int
+null_or_absent(const struct mfvi_der *rest)
+{
+	struct mfvi_der r = *rest, v;
+	int rc;
+
+	if (r.len == 0)
+		return 0;
+	if ((rc = mfvi_der_get(&r, MFVI_NULL, &v, NULL)) != 0)
+		return rc;
+	if (v.len != 0)
+		return MFV_ERR_DER_VALUE;
+	return mfvi_der_end(&r);
+}
+
+/* A hash AlgorithmIdentifier (contents) for PSS: SHA-256 or SHA-384. */
+static int
+pss_hash(struct mfvi_der *algid, int *hash)
+{
+	struct mfvi_der oid;
+	int rc;
+
+	if ((rc = mfvi_der_get(algid, MFVI_OID, &oid, NULL)) != 0)
+		return rc;
+	if (MFVI_OID_IS(&oid, OID_SHA256))
+		*hash = MFV_HASH_SHA256;
+	else if (MFVI_OID_IS(&oid, OID_SHA384))
+		*hash = MFV_HASH_SHA384;
+	else
+		return MFV_ERR_UNSUPPORTED_ALG;
+	return null_or_absent(algid);
+}
+
+/* RSASSA-PSS-params (RFC 4055 3.1).  We need hashAlgorithm and the MGF1
+ * hash present and equal (so neither may take the SHA-1 default), a
+ * salt length, and the default trailer field, which DER forbids
+ * encoding. */
+static int
+pss_params(struct mfvi_der *r, uint8_t *alg, uint16_t *salt)
+{
+	struct mfvi_der seq, x, y, oid;
+	int rc, h1, h2;
+	uint32_t s;
+
+	if ((rc = mfvi_der_get(r, MFVI_SEQUENCE, &seq, NULL)) != 0 ||
+	    (rc = mfvi_der_end(r)) != 0)
+		return rc;
+	if ((rc = mfvi_der_get(&seq, MFVI_CTXC(0), &x, NULL)) != 0 ||
+	    (rc = mfvi_der_get(&x, MFVI_SEQUENCE, &y, NULL)) != 0 ||
+	    (rc = mfvi_der_end(&x)) != 0 || (rc = pss_hash(&y, &h1)) != 0)
+		return rc == MFV_ERR_DER_TAG ? MFV_ERR_UNSUPPORTED_ALG : rc;
+	if ((rc = mfvi_der_get(&seq, MFVI_CTXC(1), &x, NULL)) != 0 ||
+	    (rc = mfvi_der_get(&x, MFVI_SEQUENCE, &y, NULL)) != 0 ||
+	    (rc = mfvi_der_end(&x)) != 0 ||
+	    (rc = mfvi_der_get(&y, MFVI_OID, &oid, NULL)) != 0)
+		return rc == MFV_ERR_DER_TAG ? MFV_ERR_UNSUPPORTED_ALG : rc;
+	if (!MFVI_OID_IS(&oid, OID_MGF1))
+		return MFV_ERR_UNSUPPORTED_ALG;
+	if ((rc = mfvi_der_get(&y, MFVI_SEQUENCE, &x, NULL)) != 0 ||
+	    (rc = mfvi_der_end(&y)) != 0 || (rc = pss_hash(&x, &h2)) != 0)
+		return rc;
+	if (h1 != h2)
+		return MFV_ERR_UNSUPPORTED_ALG;
+	if ((rc = mfvi_der_get(&seq, MFVI_CTXC(2), &x, NULL)) != 0 ||
+	    (rc = mfvi_der_get(&x, MFVI_INTEGER, &y, NULL)) != 0 ||
+	    (rc = mfvi_der_end(&x)) != 0 || (rc = mfvi_der_small_uint(&y, &s)) != 0)
+		return rc == MFV_ERR_DER_TAG ? MFV_ERR_UNSUPPORTED_ALG : rc;
+	if (s > 512)
+		return MFV_ERR_UNSUPPORTED_ALG;
+	/* trailerField [3] must be absent: its only legal value is the
+	 * DEFAULT. */
+	if ((rc = mfvi_der_end(&seq)) != 0)
+		return rc;
+	*alg = h1 == MFV_HASH_SHA256 ? MFVI_SIG_PSS_SHA256 : MFVI_SIG_PSS_SHA384;
+	*salt = (uint16_t)s;
+	return 0;
+}
+
+int
+mfvi_sig_alg(const struct mfvi_der *algid, uint8_t *alg, uint16_t *salt)
+{
+	struct mfvi_der r = *algid, oid;
+	int rc;
+
+	*salt = 0;
+	if ((rc = mfvi_der_get(&r, MFVI_OID, &oid, NULL)) != 0)
+		return rc;
+	if (MFVI_OID_IS(&oid, OID_ECDSA_SHA256) || MFVI_OID_IS(&oid, OID_ECDSA_SHA384)) {
+		/* RFC 5758 3.2: parameters absent. */
+		*alg = oid.p[7] == 0x02 ? MFVI_SIG_ECDSA_SHA256 : MFVI_SIG_ECDSA_SHA384;
+		return mfvi_der_end(&r);
+	}
+	if (MFVI_OID_IS(&oid, OID_RSA_SHA256) || MFVI_OID_IS(&oid, OID_RSA_SHA384)) {
+		*alg = oid.p[8] == 0x0b ? MFVI_SIG_RSA_SHA256 : MFVI_SIG_RSA_SHA384;
+		return null_or_absent(&r);
+	}
+	if (MFVI_OID_IS(&oid, OID_ED25519)) {
+		*alg = MFVI_SIG_ED25519; /* RFC 8410 3: parameters absent */
+		return mfvi_der_end(&r);
+	}
+	if (MFVI_OID_IS(&oid, OID_RSA_PSS))
+		return pss_params(&r, alg, salt);
+	return MFV_ERR_UNSUPPORTED_ALG;
+}
+
+/* Strip the leading zero of a positive minimal INTEGER. */
+static int
+positive_int(const struct mfvi_der *v, struct mfv_span *out)
+{
+	int rc;
+
+	if ((rc = mfvi_der_int_minimal(v)) != 0)
+		return rc;
+	if ((v->p[0] & 0x80) != 0)
+		return MFV_ERR_BAD_KEY;
+	out->p = v->p;
+	out->len = (uint32_t)v->len;
+	if (out->p[0] == 0 && out->len > 1) {
+		out->p++;
+		out->len--;
+	}
+	if (out->p[0] == 0)
+		return MFV_ERR_BAD_KEY; /* zero */
+	return 0;
+}
+
+static int
+rsa_key(const struct mfvi_der *bits, struct mfv_cert *c)
+{
+	struct mfvi_der r = *bits, seq, n, e;
+	unsigned nbits;
+	uint8_t top;
+	int rc;
+
+	if ((rc = mfvi_der_get(&r, MFVI_SEQUENCE, &seq, NULL)) != 0 ||
+	    (rc = mfvi_der_end(&r)) != 0 ||
+	    (rc = mfvi_der_get(&seq, MFVI_INTEGER, &n, NULL)) != 0 ||
+	    (rc = mfvi_der_get(&seq, MFVI_INTEGER, &e, NULL)) != 0 ||
+	    (rc = mfvi_der_end(&seq)) != 0)
+		return rc;
+	if ((rc = positive_int(&n, &c->key_a)) != 0 || (rc = positive_int(&e, &c->key_b)) != 0)
+		return rc;
+	nbits = (unsigned)(c->key_a.len - 1) * 8;
+	for (top = c->key_a.p[0]; top != 0; top >>= 1)
+		nbits++;
+	if (nbits < 2048 || nbits > 4096)
+		return MFV_ERR_WEAK_KEY;
+	/* e must be odd and greater than 1; more than 64 bits is absurd. */
+	if (c->key_b.len > 8 || (c->key_b.p[c->key_b.len - 1] & 1) == 0 ||
+	    (c->key_b.len == 1 && c->key_b.p[0] < 3))
+		return MFV_ERR_BAD_KEY;
+	c->key_type = MFV_KEY_RSA;
+	return 0;
+}
+
+int
+mfvi_spki(const struct mfvi_der *spki, struct mfv_cert *c)
+{
+	struct mfvi_der r = *spki, algid, oid, bits, key, curve;
+	int rc;
+
+	if ((rc = mfvi_der_get(&r, MFVI_SEQUENCE, &algid, NULL)) != 0 ||
+	    (rc = mfvi_der_get(&r, MFVI_BIT_STRING, &bits, NULL)) != 0 ||
+	    (rc = mfvi_der_end(&r)) != 0 ||
+	    (rc = mfvi_der_bits_octets(&bits, &key)) != 0 ||
+	    (rc = mfvi_der_get(&algid, MFVI_OID, &oid, NULL)) != 0)
+		return rc;
+	c->keybits.p = key.p;
+	c->keybits.len = (uint32_t)key.len;
+	c->key_b.p = NULL;
+	c->key_b.len = 0;
+	if (MFVI_OID_IS(&oid, OID_RSA)) {
+		/* RFC 3279 2.3.1: parameters NULL (here we insist). */
+		struct mfvi_der nul;
+		if ((rc = mfvi_der_get(&algid, MFVI_NULL, &nul, NULL)) != 0 ||
+		    (rc = mfvi_der_end(&algid)) != 0)
+			return rc;
+		if (nul.len != 0)
+			return MFV_ERR_DER_VALUE;
+		return rsa_key(&key, c);
+	}
+	if (MFVI_OID_IS(&oid, OID_EC)) {
+		size_t plen;
+		if ((rc = mfvi_der_get(&algid, MFVI_OID, &curve, NULL)) != 0)
+			return rc == MFV_ERR_DER_TAG ? MFV_ERR_UNSUPPORTED_ALG : rc;
+		if ((rc = mfvi_der_end(&algid)) != 0)
+			return rc;
+		if (MFVI_OID_IS(&curve, OID_P256)) {
+			c->key_type = MFV_KEY_EC_P256;
+			plen = 65;
+		} else if (MFVI_OID_IS(&curve, OID_P384)) {
+			c->key_type = MFV_KEY_EC_P384;
+			plen = 97;
+		} else {
+			return MFV_ERR_UNSUPPORTED_ALG;
+		}
+		/* Uncompressed points only (RFC 5480 2.2 makes compressed
+		 * optional and nobody issues them). */
+		if (key.len != plen || key.p[0] != 0x04)
+			return MFV_ERR_BAD_KEY;
+		c->key_a = c->keybits;
+		return 0;
+	}
+	if (MFVI_OID_IS(&oid, OID_ED25519)) {
+		if ((rc = mfvi_der_end(&algid)) != 0)
+			return rc;
+		if (key.len != 32)
+			return MFV_ERR_BAD_KEY;
+		c->key_type = MFV_KEY_ED25519;
+		c->key_a = c->keybits;
+		return 0;
+	}
+	return MFV_ERR_UNSUPPORTED_ALG;
+}
+
+void
+mfvi_cert_pubkey(const struct mfv_cert *c, struct mfv_pubkey *k)
+{
+	k->type = (enum mfv_key_type)c->key_type;
+	k->spki = c->spki.p;
+	k->spki_len = c->spki.len;
+	k->a = c->key_a.p;
+	k->a_len = c->key_a.len;
+	k->b = c->key_b.p;
+	k->b_len = c->key_b.len;
+}
+
+/* ECDSA-Sig-Value ::= SEQUENCE { r INTEGER, s INTEGER }, both positive and
+ * no longer than the group order (plus a sign octet). */
+static int
+ecdsa_sig_shape(const uint8_t *sig, size_t sig_len, size_t max)
+{
+	struct mfvi_der r = { sig, sig_len }, seq, x;
+	struct mfv_span v;
+	int i, rc;
+
+	if ((rc = mfvi_der_get(&r, MFVI_SEQUENCE, &seq, NULL)) != 0 || (rc = mfvi_der_end(&r)) != 0)
+		return MFV_ERR_BAD_SIGNATURE;
+	for (i = 0; i < 2; i++) {
+		if ((rc = mfvi_der_get(&seq, MFVI_INTEGER, &x, NULL)) != 0 ||
+		    positive_int(&x, &v) != 0 || v.len > max)
+			return MFV_ERR_BAD_SIGNATURE;
+	}
+	return mfvi_der_end(&seq) == 0 ? 0 : MFV_ERR_BAD_SIGNATURE;
+}
+
+int
+mfvi_sig_check(const struct mfv_cert *signer, uint8_t alg, uint16_t salt,
+               const uint8_t *msg, size_t msg_len, const uint8_t *sig, size_t sig_len)
+{
+	uint8_t h[MFV_HASH_MAX_LEN];
+	struct mfv_pubkey k;
+	enum mfv_hash_alg ha;
+	int rc, kt = signer->key_type;
+
+	mfvi_cert_pubkey(signer, &k);
+	if (alg == MFVI_SIG_ED25519) {
+		if (kt != MFV_KEY_ED25519)
+			return MFV_ERR_SIG_ALG_MISMATCH;
+		if (sig_len != 64)
+			return MFV_ERR_BAD_SIGNATURE;
+		return mfv_be_ed25519_verify(&k, msg, msg_len, sig, sig_len);
+	}
+	ha = (alg == MFVI_SIG_ECDSA_SHA256 || alg == MFVI_SIG_RSA_SHA256 || alg == MFVI_SIG_PSS_SHA256)
+	     ? MFV_HASH_SHA256 : MFV_HASH_SHA384;
+	if (alg == MFVI_SIG_ECDSA_SHA256 || alg == MFVI_SIG_ECDSA_SHA384) {
+		if (kt != MFV_KEY_EC_P256 && kt != MFV_KEY_EC_P384)
+			return MFV_ERR_SIG_ALG_MISMATCH;
+		if (ecdsa_sig_shape(sig, sig_len, kt == MFV_KEY_EC_P256 ? 32 : 48) != 0)
+			return MFV_ERR_BAD_SIGNATURE;
+	} else if (alg >= MFVI_SIG_RSA_SHA256 && alg <= MFVI_SIG_PSS_SHA384) {
+		if (kt != MFV_KEY_RSA)
+			return MFV_ERR_SIG_ALG_MISMATCH;
+		/* RFC 8017 8.2.2 step 1: the signature is exactly k octets. */
+		if (sig_len != signer->key_a.len)
+			return MFV_ERR_BAD_SIGNATURE;
+	} else {
+		return MFV_ERR_UNSUPPORTED_ALG;
+	}
+	if ((rc = mfv_be_hash(ha, msg, msg_len, h)) != 0)
+		return rc;
+	switch (alg) {
+	case MFVI_SIG_ECDSA_SHA256:
+	case MFVI_SIG_ECDSA_SHA384:
+		return mfv_be_ecdsa_verify(&k, h, mfv_hash_len(ha), sig, sig_len);
+	case MFVI_SIG_RSA_SHA256:
+	case MFVI_SIG_RSA_SHA384:
+		return mfv_be_rsa_pkcs1_verify(&k, ha, h, mfv_hash_len(ha), sig, sig_len);
+	default:
+		return mfv_be_rsa_pss_verify(&k, ha, salt, h, mfv_hash_len(ha), sig, sig_len);
+	}
+}

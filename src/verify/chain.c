@@ -1,0 +1,431 @@
+/*
+ * chain.c - the context setters and chain verification of libmayfly-verify.
+ *
+ * Verification runs in three steps.  First every certificate handed in is
+ * parsed strictly (a malformed extra certificate is refused too: a server
+ * that sends garbage is not one to trust).  Then the leaf policy is
+ * applied: lifetime cap, validity, not a CA, key and extended key usage,
+ * the name.  Then a path is built from the leaf to a pinned certificate by
+ * a bounded depth-first search over the other certificates, so that a
+ * server sending the intermediate both as issued by root A and as
+ * cross-signed by backup root B works whichever pin the device holds.
+ * Each issuer is checked before its signature is (CA bit, keyCertSign,
+ * pathLen, purpose, validity), and the number of signature checks is
+ * capped by MFV_MAX_SIG_CHECKS so that a hostile list of look-alike
+ * issuers cannot make a device spend minutes in RSA.
+ */
+#include <string.h>
+#include "mfv_int.h"
+
+void
+mfv_init(struct mfv_ctx *ctx)
+{
+	memset(ctx, 0, sizeof(*ctx));
+}
+
+int
+mfv_add_root(struct mfv_ctx *ctx, const uint8_t hash[MFV_HASH_LEN])
+{
+	if (ctx == NULL || hash == NULL)
+		return MFV_ERR_INVALID_ARG;
+	if (ctx->n_roots >= MFV_MAX_ROOTS)
+		return MFV_ERR_TOO_MANY;
+	memcpy(ctx->roots[ctx->n_roots++], hash, MFV_HASH_LEN);
+	return 0;
+}
+
+void
+mfv_set_time(struct mfv_ctx *ctx, int64_t now)
+{
+	ctx->now = now;
+	ctx->state |= MFVI_HAVE_TIME;
+}
+
+void
+mfv_set_lkgt(struct mfv_ctx *ctx, int64_t lkgt)
+{
+	ctx->lkgt = lkgt;
+}
+
+void
+mfv_set_skew(struct mfv_ctx *ctx, uint32_t seconds)
+{
+	ctx->skew = seconds;
+}
+
+void
+mfv_set_max_lifetime(struct mfv_ctx *ctx, uint32_t seconds)
+{
+	ctx->max_lifetime = seconds;
+}
+
+void
+mfv_set_flags(struct mfv_ctx *ctx, uint32_t flags)
+{
+	ctx->flags = flags;
+}
+
+int
+mfv_set_host(struct mfv_ctx *ctx, const char *name, size_t len)
+{
+	size_t i, label = 0;
+	char ch;
+
+	if (ctx == NULL || name == NULL)
+		return MFV_ERR_INVALID_ARG;
+	if (len > 0 && name[len - 1] == '.')
+		len--;
+	if (len == 0 || len > MFV_MAX_HOST)
+		return MFV_ERR_INVALID_ARG;
+	/* Letters, digits, hyphen, underscore; no empty label. */
+	for (i = 0; i < len; i++) {
+		ch = name[i];
+		if (ch == '.') {
+			if (label == 0)
+				return MFV_ERR_INVALID_ARG;
+			label = 0;
+			continue;
+		}
+		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+		      (ch >= '0' && ch <= '9') || ch == '-' || ch == '_'))
+			return MFV_ERR_INVALID_ARG;
+		if (++label > 63)
+			return MFV_ERR_INVALID_ARG;
+	}
+	if (label == 0)
+		return MFV_ERR_INVALID_ARG;
+	ctx->host = name;
+	ctx->host_len = (uint8_t)len;
+	ctx->ip_len = 0;
+	return 0;
+}
+
+int
+mfv_set_ip(struct mfv_ctx *ctx, const uint8_t *ip, size_t len)
+{
+	if (ctx == NULL || ip == NULL || (len != 4 && len != 16))
+		return MFV_ERR_INVALID_ARG;
+	memcpy(ctx->ip, ip, len);
+	ctx->ip_len = (uint8_t)len;
+	ctx->host = NULL;
+	ctx->host_len = 0;
+	return 0;
+}
+
+int
+mfvi_time_window(const struct mfv_ctx *ctx, int64_t lo, int64_t hi, int early, int late)
+{
+	int64_t now;
+
+	if ((ctx->state & MFVI_HAVE_TIME) == 0) {
+		/* No clock: the LKGT is only a lower bound on now, so only
+		 * "definitely over" can be decided, and without skew since
+		 * the LKGT came from signed data. */
+		return hi < ctx->lkgt ? late : 0;
+	}
+	/* A clock behind the LKGT is wrong; trust the larger. */
+	now = ctx->now > ctx->lkgt ? ctx->now : ctx->lkgt;
+	if (now + (int64_t)ctx->skew < lo)
+		return early;
+	if (now - (int64_t)ctx->skew > hi)
+		return late;
+	return 0;
+}
+
+static int
+cert_time(const struct mfv_ctx *ctx, const struct mfv_cert *c)
+{
+	return mfvi_time_window(ctx, c->not_before, c->not_after,
+	                        MFV_ERR_NOT_YET_VALID, MFV_ERR_EXPIRED);
+}
+
+static uint8_t
+purpose(const struct mfv_ctx *ctx)
+{
+	return (ctx->flags & MFV_FLAG_CLIENT_AUTH) ? MFVI_EKU_CLIENT : MFVI_EKU_SERVER;
+}
+
+static int
+leaf_policy(const struct mfv_ctx *ctx, const struct mfv_cert *c, struct mfv_result *res)
+{
+	int rc;
+
+	/* The cap first: it holds with or without a clock. */
+	if (ctx->max_lifetime != 0 && c->not_after - c->not_before > (int64_t)ctx->max_lifetime)
+		return MFV_ERR_LIFETIME_TOO_LONG;
+	if ((rc = cert_time(ctx, c)) != 0)
+		return rc;
+	if (c->flags & MFVI_C_CA)
+		return MFV_ERR_LEAF_IS_CA;
+	if ((c->flags & MFVI_C_HAS_KU) &&
+	    !(c->ku & MFVI_KU_DIGITAL_SIGNATURE) &&
+	    !(c->key_type == MFV_KEY_RSA && (c->ku & MFVI_KU_KEY_ENCIPHERMENT)))
+		return MFV_ERR_KEY_USAGE;
+	/* The leaf must state its purpose explicitly; anyExtendedKeyUsage
+	 * or no EKU at all is not enough for a device. */
+	if (!(c->flags & MFVI_C_HAS_EKU) || !(c->eku & purpose(ctx)))
+		return MFV_ERR_EKU;
+	if (ctx->host_len == 0 && ctx->ip_len == 0) {
+		res->flags |= MFV_RES_NAME_UNCHECKED;
+		return 0;
+	}
+	return mfvi_name_match(c, ctx->host, ctx->host_len, ctx->ip, ctx->ip_len);
+}
+
+/* Can `ca` issue at path depth `d` (d >= 1), given the path below it? */
+static int
+issuer_policy(const struct mfv_ctx *ctx, const struct mfv_cert *ca, unsigned d)
+{
+	unsigned i, below = 0;
+
+	if (!(ca->flags & MFVI_C_CA))
+		return MFV_ERR_NOT_CA;
+	if ((ca->flags & MFVI_C_HAS_KU) && !(ca->ku & MFVI_KU_KEY_CERT_SIGN))
+		return MFV_ERR_KEY_USAGE;
+	if (ca->path_len >= 0) {
+		/* RFC 5280 6.1.4 (l), (m): count the non-self-issued
+		 * intermediates between this CA and the leaf. */
+		for (i = 1; i < d; i++)
+			if (!(ctx->certs[ctx->path[i]].flags & MFVI_C_SELF_ISSUED))
+				below++;
+		if (below > (unsigned)ca->path_len)
+			return MFV_ERR_PATH_LEN;
+	}
+	if ((ca->flags & MFVI_C_HAS_EKU) && !(ca->eku & (purpose(ctx) | MFVI_EKU_ANY)))
+		return MFV_ERR_EKU;
+	return cert_time(ctx, ca);
+}
+
+/* Which certificates (index >= 1) are pinned: bit i of the result. */
+static int
+find_anchors(const struct mfv_ctx *ctx, unsigned *mask)
+{
+	uint8_t h[MFV_HASH_LEN];
+	const struct mfv_cert *c;
+	unsigned i, k, which;
+	int rc;
+
+	*mask = 0;
+	for (i = 1; i < ctx->n_certs; i++) {
+		c = &ctx->certs[i];
+		for (which = 0; which < 2; which++) {
+			if ((rc = which == 0 ? mfv_be_hash(MFV_HASH_SHA256, c->der.p, c->der.len, h)
+			                     : mfv_be_hash(MFV_HASH_SHA256, c->spki.p, c->spki.len, h)) != 0)
+				return rc;
+			for (k = 0; k < ctx->n_roots; k++)
+				if (mfvi_ct_eq(h, ctx->roots[k], MFV_HASH_LEN))
+					*mask |= 1u << i;
+		}
+	}
+	return 0;
+}
+
+static void
+note(int *err, int *err_depth, int rc, int depth)
+{
+	if (*err == 0) {
+		*err = rc;
+		*err_depth = depth;
+	}
+}
+
+static int
+build_path(struct mfv_ctx *ctx, unsigned anchors, struct mfv_result *res)
+{
+	uint8_t next[MFV_MAX_PATH];
+	unsigned d = 0, j, k, used, sigs = 0;
+	const struct mfv_cert *cur, *cand;
+	int rc, err = 0, err_depth = -1;
+
+	ctx->path[0] = 0;
+	next[0] = 1;
+	for (;;) {
+		cur = &ctx->certs[ctx->path[d]];
+		if (d > 0 && (anchors & (1u << ctx->path[d]))) {
+			ctx->path_len = (uint8_t)(d + 1);
+			return 0;
+		}
+		/* Look for the next untried issuer of cur. */
+		for (j = next[d]; j < ctx->n_certs; j++) {
+			cand = &ctx->certs[j];
+			used = 0;
+			for (k = 0; k <= d; k++)
+				used |= ctx->path[k] == j;
+			if (used || !mfvi_span_eq(&cand->subject, &cur->issuer))
+				continue;
+			if (d + 1 >= MFV_MAX_PATH) {
+				note(&err, &err_depth, MFV_ERR_CHAIN_TOO_LONG, (int)d);
+				continue;
+			}
+			if ((rc = issuer_policy(ctx, cand, d + 1)) != 0) {
+				note(&err, &err_depth, rc, (int)d + 1);
+				continue;
+			}
+			if (++sigs > MFV_MAX_SIG_CHECKS) {
+				note(&err, &err_depth, MFV_ERR_TOO_MANY, (int)d);
+				goto fail;
+			}
+			if ((rc = mfvi_cert_check_sig(cur, cand)) != 0) {
+				if (rc == MFV_ERR_BACKEND)
+					return rc;
+				note(&err, &err_depth, rc, (int)d);
+				continue;
+			}
+			break;
+		}
+		if (j < ctx->n_certs) {
+			next[d] = (uint8_t)(j + 1);
+			d++;
+			ctx->path[d] = (uint8_t)j;
+			next[d] = 1;
+			continue;
+		}
+		/* Dead end at cur. */
+		note(&err, &err_depth,
+		     (cur->flags & MFVI_C_SELF_ISSUED) ? MFV_ERR_UNTRUSTED_ROOT : MFV_ERR_ISSUER_NOT_FOUND,
+		     (int)d);
+		if (d == 0)
+			break;
+		d--;
+	}
+fail:
+	res->depth = err_depth;
+	return err;
+}
+
+static int
+verify_chain(struct mfv_ctx *ctx, const struct mfv_buf *certs, size_t n, struct mfv_result *res)
+{
+	unsigned anchors, i;
+	int rc;
+
+	if (ctx == NULL || certs == NULL || n == 0)
+		return MFV_ERR_INVALID_ARG;
+	if (n > MFV_MAX_CERTS)
+		return MFV_ERR_TOO_MANY;
+	if (ctx->n_roots == 0)
+		return MFV_ERR_NO_ROOTS;
+	ctx->n_certs = 0;
+	ctx->path_len = 0;
+	for (i = 0; i < n; i++) {
+		if (certs[i].p == NULL)
+			return MFV_ERR_INVALID_ARG;
+		if ((rc = mfvi_cert_parse(&ctx->certs[i], certs[i].p, certs[i].len)) != 0) {
+			res->depth = (int)i;
+			return rc;
+		}
+	}
+	ctx->n_certs = (uint8_t)n;
+	res->depth = 0;
+	if ((rc = leaf_policy(ctx, &ctx->certs[0], res)) != 0)
+		return rc;
+	res->depth = -1;
+	if ((rc = find_anchors(ctx, &anchors)) != 0)
+		return rc;
+	if ((rc = build_path(ctx, anchors, res)) != 0)
+		return rc;
+	res->depth = -1;
+	res->path_len = ctx->path_len;
+	res->leaf_not_after = ctx->certs[0].not_after;
+	if (!(ctx->state & MFVI_HAVE_TIME))
+		res->flags |= MFV_RES_TIME_UNKNOWN;
+	if (ctx->certs[0].flags & MFVI_C_MUST_STAPLE)
+		res->flags |= MFV_RES_MUST_STAPLE;
+	/* Which pin matched: recompute rather than keep 2 x 32 bytes per
+	 * certificate around. */
+	{
+		const struct mfv_cert *a = &ctx->certs[ctx->path[ctx->path_len - 1]];
+		uint8_t h[MFV_HASH_LEN];
+		unsigned k, which;
+
+		for (which = 0; which < 2; which++) {
+			if ((rc = mfv_be_hash(MFV_HASH_SHA256, which ? a->spki.p : a->der.p,
+			                      which ? a->spki.len : a->der.len, h)) != 0)
+				return rc;
+			for (k = 0; k < ctx->n_roots; k++)
+				if (mfvi_ct_eq(h, ctx->roots[k], MFV_HASH_LEN))
+					memcpy(res->anchor, h, MFV_HASH_LEN);
+		}
+	}
+	return 0;
+}
+
+/* Raise *lkgt to t, never lower it. */
+static void
+advance(int64_t *lkgt, int64_t t)
+{
+	if (t > *lkgt)
+		*lkgt = t;
+}
+
+static void
+finish(const struct mfv_ctx *ctx, struct mfv_result *res)
+{
+	res->lkgt = ctx->lkgt;
+	advance(&res->lkgt, ctx->certs[0].not_before);
+}
+
+int
+mfv_verify_chain(struct mfv_ctx *ctx, const struct mfv_buf *certs, size_t n,
+                 struct mfv_result *res)
+{
+	struct mfv_result dummy;
+	int rc;
+
+	if (res == NULL)
+		res = &dummy;
+	memset(res, 0, sizeof(*res));
+	res->depth = -1;
+	if (ctx != NULL)
+		res->lkgt = ctx->lkgt;
+	if ((rc = verify_chain(ctx, certs, n, res)) != 0)
+		return rc;
+	if (res->flags & MFV_RES_MUST_STAPLE) {
+		res->depth = 0;
+		return MFV_ERR_OCSP_REQUIRED;
+	}
+	finish(ctx, res);
+	if (res->lkgt > ctx->lkgt)
+		res->flags |= MFV_RES_LKGT_ADVANCED;
+	return 0;
+}
+
+int
+mfv_verify(struct mfv_ctx *ctx, const struct mfv_buf *certs, size_t n,
+           const struct mfv_buf *ocsp, struct mfv_result *res)
+{
+	struct mfv_result dummy;
+	int64_t produced = 0, this_update = 0;
+	int rc;
+
+	if (res == NULL)
+		res = &dummy;
+	memset(res, 0, sizeof(*res));
+	res->depth = -1;
+	if (ctx != NULL)
+		res->lkgt = ctx->lkgt;
+	if ((rc = verify_chain(ctx, certs, n, res)) != 0)
+		return rc;
+	if (ocsp != NULL && ocsp->len > 0) {
+		if (ocsp->p == NULL)
+			return MFV_ERR_INVALID_ARG;
+		if (ctx->path_len < 2)
+			return MFV_ERR_INVALID_ARG;
+		rc = mfvi_ocsp_check(ctx, &ctx->certs[0], &ctx->certs[ctx->path[1]],
+		                     ocsp->p, ocsp->len, &produced, &this_update);
+		if (rc != 0) {
+			res->depth = 0;
+			return rc;
+		}
+		res->flags |= MFV_RES_OCSP_GOOD;
+	} else if (res->flags & MFV_RES_MUST_STAPLE) {
+		res->depth = 0;
+		return MFV_ERR_OCSP_REQUIRED;
+	}
+	finish(ctx, res);
+	advance(&res->lkgt, produced);
+	advance(&res->lkgt, this_update);
+	if (res->lkgt > ctx->lkgt)
+		res->flags |= MFV_RES_LKGT_ADVANCED;
+	return 0;
+}

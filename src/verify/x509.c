@@ -1,0 +1,342 @@
+/*
+ * x509.c - parse one X.509 v3 certificate into struct mfv_cert.
+ *
+ * The parser records pointers into the caller's buffer and the few decoded
+ * values the chain check needs (times, constraints, usages, the SAN list).
+ * It refuses, at parse time, everything the verifier would otherwise have
+ * to ignore silently: unknown critical extensions (RFC 5280 4.2 requires a
+ * relying party to reject them), name constraints (not implemented, so
+ * accepting them would widen what an intermediate may issue), duplicate
+ * extensions (4.2: "MUST NOT include more than one instance"), and serial
+ * numbers that are negative or longer than 20 octets (4.1.2.2).
+ */
+#include <string.h>
+#include "mfv_int.h"
+
+/* 2.5.29.x share the prefix 55 1d. */
+#define EXT_BC 0x13
+#define EXT_KU 0x0f
+#define EXT_EKU 0x25
+#define EXT_SAN 0x11
+#define EXT_NC 0x1e
+#define EXT_SKI 0x0e
+#define EXT_AKI 0x23
+
+static const uint8_t OID_TLSFEATURE[] = { 0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x01, 0x18 };
+static const uint8_t OID_KP_SERVER[] = { 0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x01 };
+static const uint8_t OID_KP_CLIENT[] = { 0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x02 };
+static const uint8_t OID_KP_OCSP[] = { 0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x09 };
+static const uint8_t OID_ANY_EKU[] = { 0x55, 0x1d, 0x25, 0x00 };
+
+static void
+span(struct mfv_span *s, const struct mfvi_der *d)
+{
+	s->p = d->p;
+	s->len = (uint32_t)d->len;
+}
+
+static int
+ext_bc(struct mfv_cert *c, struct mfvi_der *v)
+{
+	struct mfvi_der seq, x;
+	uint32_t n;
+	int rc, ca = 0;
+
+	if ((rc = mfvi_der_get(v, MFVI_SEQUENCE, &seq, NULL)) != 0)
+		return rc;
+	if ((rc = mfvi_der_opt(&seq, MFVI_BOOLEAN, &x, NULL)) < 0)
+		return rc;
+	if (rc == 1) {
+		if ((rc = mfvi_der_bool(&x, &ca)) != 0)
+			return rc;
+		if (!ca)
+			return MFV_ERR_DER_VALUE; /* DEFAULT FALSE must be absent */
+	}
+	if ((rc = mfvi_der_opt(&seq, MFVI_INTEGER, &x, NULL)) < 0)
+		return rc;
+	if (rc == 1) {
+		/* 4.2.1.9: pathLenConstraint only with cA TRUE. */
+		if (!ca || (rc = mfvi_der_small_uint(&x, &n)) != 0)
+			return ca ? rc : MFV_ERR_DER_VALUE;
+		c->path_len = (int8_t)(n > 100 ? 100 : n);
+	}
+	if (ca)
+		c->flags |= MFVI_C_CA;
+	c->flags |= MFVI_C_HAS_BC;
+	return mfvi_der_end(&seq);
+}
+
+static int
+ext_ku(struct mfv_cert *c, struct mfvi_der *v)
+{
+	struct mfvi_der bits;
+	unsigned unused, i, nbits;
+	int rc;
+
+	if ((rc = mfvi_der_get(v, MFVI_BIT_STRING, &bits, NULL)) != 0)
+		return rc;
+	/* A named bit list in DER: at least one bit set, trailing zero bits
+	 * removed, padding bits zero (X.690 11.2). */
+	if (bits.len < 2 || bits.len > 3 || bits.p[0] > 7)
+		return MFV_ERR_DER_VALUE;
+	unused = bits.p[0];
+	if ((bits.p[bits.len - 1] & ((1u << unused) - 1u)) != 0)
+		return MFV_ERR_DER_VALUE;
+	if ((bits.p[bits.len - 1] & (1u << unused)) == 0)
+		return MFV_ERR_DER_VALUE;
+	nbits = (unsigned)(bits.len - 1) * 8 - unused;
+	c->ku = 0;
+	for (i = 0; i < nbits && i < 16; i++)
+		if (bits.p[1 + i / 8] & (0x80u >> (i % 8)))
+			c->ku = (uint16_t)(c->ku | (1u << i));
+	c->flags |= MFVI_C_HAS_KU;
+	return 0;
+}
+
+static int
+ext_eku(struct mfv_cert *c, struct mfvi_der *v)
+{
+	struct mfvi_der seq, oid;
+	int rc;
+
+	if ((rc = mfvi_der_get(v, MFVI_SEQUENCE, &seq, NULL)) != 0)
+		return rc;
+	if (seq.len == 0)
+		return MFV_ERR_DER_VALUE; /* SIZE (1..MAX) */
+	while (seq.len > 0) {
+		if ((rc = mfvi_der_get(&seq, MFVI_OID, &oid, NULL)) != 0)
+			return rc;
+		if (MFVI_OID_IS(&oid, OID_KP_SERVER))
+			c->eku |= MFVI_EKU_SERVER;
+		else if (MFVI_OID_IS(&oid, OID_KP_CLIENT))
+			c->eku |= MFVI_EKU_CLIENT;
+		else if (MFVI_OID_IS(&oid, OID_KP_OCSP))
+			c->eku |= MFVI_EKU_OCSP;
+		else if (MFVI_OID_IS(&oid, OID_ANY_EKU))
+			c->eku |= MFVI_EKU_ANY;
+	}
+	c->flags |= MFVI_C_HAS_EKU;
+	return 0;
+}
+
+static int
+ext_san(struct mfv_cert *c, struct mfvi_der *v)
+{
+	struct mfvi_der seq, r, x;
+	int rc, t;
+
+	if ((rc = mfvi_der_get(v, MFVI_SEQUENCE, &seq, NULL)) != 0)
+		return rc;
+	if (seq.len == 0)
+		return MFV_ERR_DER_VALUE;
+	/* Every GeneralName is a context-tagged TLV; check the shape now so
+	 * that name matching can walk it without error handling. */
+	r = seq;
+	while (r.len > 0) {
+		t = mfvi_der_peek(&r);
+		if ((t & 0xc0) != 0x80)
+			return MFV_ERR_DER_TAG;
+		if ((rc = mfvi_der_get(&r, (uint8_t)t, &x, NULL)) != 0)
+			return rc;
+	}
+	span(&c->san, &seq);
+	return 0;
+}
+
+/* RFC 7633 TLS Feature: SEQUENCE OF INTEGER; 5 is status_request. */
+static int
+ext_tlsfeature(struct mfv_cert *c, struct mfvi_der *v)
+{
+	struct mfvi_der seq, x;
+	uint32_t n;
+	int rc;
+
+	if ((rc = mfvi_der_get(v, MFVI_SEQUENCE, &seq, NULL)) != 0)
+		return rc;
+	while (seq.len > 0) {
+		if ((rc = mfvi_der_get(&seq, MFVI_INTEGER, &x, NULL)) != 0 ||
+		    (rc = mfvi_der_small_uint(&x, &n)) != 0)
+			return rc;
+		if (n == 5)
+			c->flags |= MFVI_C_MUST_STAPLE;
+	}
+	return 0;
+}
+
+static int
+extension(struct mfv_cert *c, struct mfvi_der *ext, uint32_t *seen)
+{
+	struct mfvi_der oid, x, val;
+	int rc, crit = 0, bit = -1;
+
+	if ((rc = mfvi_der_get(ext, MFVI_OID, &oid, NULL)) != 0)
+		return rc;
+	if ((rc = mfvi_der_opt(ext, MFVI_BOOLEAN, &x, NULL)) < 0)
+		return rc;
+	if (rc == 1) {
+		if ((rc = mfvi_der_bool(&x, &crit)) != 0)
+			return rc;
+		if (!crit)
+			return MFV_ERR_DER_VALUE; /* DEFAULT FALSE must be absent */
+	}
+	if ((rc = mfvi_der_get(ext, MFVI_OCTET_STRING, &val, NULL)) != 0 ||
+	    (rc = mfvi_der_end(ext)) != 0)
+		return rc;
+
+	if (oid.len == 3 && oid.p[0] == 0x55 && oid.p[1] == 0x1d) {
+		bit = oid.p[2] & 31;
+		switch (oid.p[2]) {
+		case EXT_NC:
+			return MFV_ERR_NAME_CONSTRAINTS;
+		case EXT_BC:
+		case EXT_KU:
+		case EXT_EKU:
+		case EXT_SAN:
+			break;
+		case EXT_SKI:
+		case EXT_AKI:
+		default:
+			/* Known or not, we do not process it. */
+			if (crit)
+				return MFV_ERR_UNSUPPORTED_CRITICAL_EXT;
+			if (oid.p[2] != EXT_SKI && oid.p[2] != EXT_AKI)
+				return 0;
+			break;
+		}
+	} else if (MFVI_OID_IS(&oid, OID_TLSFEATURE)) {
+		bit = 31;
+	} else {
+		if (crit)
+			return MFV_ERR_UNSUPPORTED_CRITICAL_EXT;
+		return 0;
+	}
+	if (*seen & (1u << bit))
+		return MFV_ERR_DUPLICATE_EXT;
+	*seen |= 1u << bit;
+
+	switch (bit == 31 ? -1 : oid.p[2]) {
+	case EXT_BC: rc = ext_bc(c, &val); break;
+	case EXT_KU: rc = ext_ku(c, &val); break;
+	case EXT_EKU: rc = ext_eku(c, &val); break;
+	case EXT_SAN: rc = ext_san(c, &val); break;
+	case -1: rc = ext_tlsfeature(c, &val); break;
+	default: return 0; /* SKI/AKI: only counted for duplicates */
+	}
+	if (rc != 0)
+		return rc;
+	/* The extension value must be exactly one DER value. */
+	return mfvi_der_end(&val);
+}
+
+static int
+tbs(struct mfv_cert *c, struct mfvi_der *r, const struct mfvi_der *outer_alg)
+{
+	struct mfvi_der x, v, alg, algtlv, name, exts, ext;
+	uint32_t ver, seen = 0;
+	int rc;
+
+	/* version [0] EXPLICIT: DEFAULT v1, so present means v2 or v3. */
+	if ((rc = mfvi_der_opt(r, MFVI_CTXC(0), &x, NULL)) < 0)
+		return rc;
+	if (rc == 0)
+		return MFV_ERR_BAD_VERSION;
+	if ((rc = mfvi_der_get(&x, MFVI_INTEGER, &v, NULL)) != 0 || (rc = mfvi_der_end(&x)) != 0)
+		return rc;
+	if ((rc = mfvi_der_small_uint(&v, &ver)) != 0)
+		return rc;
+	if (ver != 2)
+		return MFV_ERR_BAD_VERSION;
+
+	if ((rc = mfvi_der_get(r, MFVI_INTEGER, &v, NULL)) != 0)
+		return rc;
+	if (mfvi_der_int_minimal(&v) != 0 || (v.p[0] & 0x80) != 0 || v.len > 20)
+		return MFV_ERR_BAD_SERIAL;
+	span(&c->serial, &v);
+
+	if ((rc = mfvi_der_get(r, MFVI_SEQUENCE, &alg, &algtlv)) != 0)
+		return rc;
+	/* 4.1.1.2: signatureAlgorithm MUST be identical to tbs.signature. */
+	if (algtlv.len != outer_alg->len || memcmp(algtlv.p, outer_alg->p, algtlv.len) != 0)
+		return MFV_ERR_SIG_ALG_MISMATCH;
+	if ((rc = mfvi_sig_alg(&alg, &c->sig_alg, &c->pss_salt)) != 0)
+		return rc;
+
+	if ((rc = mfvi_der_get(r, MFVI_SEQUENCE, &name, &x)) != 0 ||
+	    (rc = mfvi_der_name_check(&name)) != 0)
+		return rc;
+	span(&c->issuer, &x);
+
+	if ((rc = mfvi_der_get(r, MFVI_SEQUENCE, &v, NULL)) != 0 ||
+	    (rc = mfvi_der_get_time(&v, &c->not_before)) != 0 ||
+	    (rc = mfvi_der_get_time(&v, &c->not_after)) != 0 ||
+	    (rc = mfvi_der_end(&v)) != 0)
+		return rc;
+	if (c->not_after < c->not_before)
+		return MFV_ERR_BAD_TIME;
+
+	if ((rc = mfvi_der_get(r, MFVI_SEQUENCE, &name, &x)) != 0 ||
+	    (rc = mfvi_der_name_check(&name)) != 0)
+		return rc;
+	span(&c->subject, &x);
+	if (mfvi_span_eq(&c->issuer, &c->subject))
+		c->flags |= MFVI_C_SELF_ISSUED;
+
+	if ((rc = mfvi_der_get(r, MFVI_SEQUENCE, &v, &x)) != 0)
+		return rc;
+	span(&c->spki, &x);
+	if ((rc = mfvi_spki(&v, c)) != 0)
+		return rc;
+
+	/* issuerUniqueID [1] and subjectUniqueID [2]: obsolete, skipped. */
+	if ((rc = mfvi_der_opt(r, MFVI_CTX(1), &x, NULL)) < 0 ||
+	    (rc = mfvi_der_opt(r, MFVI_CTX(2), &x, NULL)) < 0)
+		return rc;
+	if ((rc = mfvi_der_opt(r, MFVI_CTXC(3), &x, NULL)) < 0)
+		return rc;
+	if (rc == 1) {
+		if ((rc = mfvi_der_get(&x, MFVI_SEQUENCE, &exts, NULL)) != 0 ||
+		    (rc = mfvi_der_end(&x)) != 0)
+			return rc;
+		if (exts.len == 0)
+			return MFV_ERR_DER_VALUE;
+		while (exts.len > 0) {
+			if ((rc = mfvi_der_get(&exts, MFVI_SEQUENCE, &ext, NULL)) != 0 ||
+			    (rc = extension(c, &ext, &seen)) != 0)
+				return rc;
+		}
+	}
+	return mfvi_der_end(r);
+}
+
+int
+mfvi_cert_parse(struct mfv_cert *c, const uint8_t *der, size_t len)
+{
+	struct mfvi_der r = { der, len }, cert, tbsv, tbstlv, alg, algtlv, sig;
+	int rc;
+
+	memset(c, 0, sizeof(*c));
+	c->path_len = -1;
+	if (len > MFV_MAX_CERT_SIZE)
+		return MFV_ERR_CERT_TOO_LARGE;
+	if ((rc = mfvi_der_get(&r, MFVI_SEQUENCE, &cert, NULL)) != 0 ||
+	    (rc = mfvi_der_end(&r)) != 0 ||
+	    (rc = mfvi_der_get(&cert, MFVI_SEQUENCE, &tbsv, &tbstlv)) != 0 ||
+	    (rc = mfvi_der_get(&cert, MFVI_SEQUENCE, &alg, &algtlv)) != 0 ||
+	    (rc = mfvi_der_get(&cert, MFVI_BIT_STRING, &sig, NULL)) != 0 ||
+	    (rc = mfvi_der_end(&cert)) != 0)
+		return rc;
+	c->der.p = der;
+	c->der.len = (uint32_t)len;
+	span(&c->tbs, &tbstlv);
+	if ((rc = mfvi_der_bits_octets(&sig, &sig)) != 0)
+		return rc;
+	span(&c->sig, &sig);
+	return tbs(c, &tbsv, &algtlv);
+}
+
+int
+mfvi_cert_check_sig(const struct mfv_cert *c, const struct mfv_cert *issuer)
+{
+	return mfvi_sig_check(issuer, c->sig_alg, c->pss_salt, c->tbs.p, c->tbs.len,
+	                      c->sig.p, c->sig.len);
+}

@@ -1,0 +1,598 @@
+/*
+ * check_verify.c - the Check suite of libmayfly-verify and mayfly-verify.
+ *
+ * main() builds a fresh corpus of real chains and OCSP responses with
+ * tests/verify/gen-corpus.sh (the openssl command line) in a private
+ * temporary directory, then runs every line of tests/verify/cases.txt
+ * through the library and asserts the exact result code.  Further tests
+ * exercise what a table cannot say well: how the last-known-good time
+ * moves, argument checking, hand-made broken DER, the error table, and
+ * the exit status and message of the CLI.
+ */
+#include <check.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include "mayfly_verify.h"
+
+#define MAXC 16
+
+static char corpus[256];
+static int64_t gen_now;  /* certificates' validity is relative to this */
+static int64_t test_now; /* the clock of the cases: when OCSP was made */
+
+struct tcase_line {
+	char name[64];
+	char chain[128];
+	char expect[64];
+	char opts[512];
+};
+static struct tcase_line cases[256];
+static int ncases;
+
+struct certs {
+	unsigned char *der[MAXC];
+	long len[MAXC];
+	size_t n;
+};
+
+static void
+certs_free(struct certs *c)
+{
+	size_t i;
+
+	for (i = 0; i < c->n; i++)
+		OPENSSL_free(c->der[i]);
+	c->n = 0;
+}
+
+static void
+load_pem(const char *file, struct certs *c)
+{
+	char path[512], *name = NULL, *hdr = NULL;
+	unsigned char *data = NULL;
+	long len;
+	BIO *b;
+
+	snprintf(path, sizeof(path), "%s/%s", corpus, file);
+	b = BIO_new_file(path, "r");
+	ck_assert_msg(b != NULL, "cannot open %s", path);
+	while (c->n < MAXC && PEM_read_bio(b, &name, &hdr, &data, &len) == 1) {
+		c->der[c->n] = data;
+		c->len[c->n++] = len;
+		OPENSSL_free(name);
+		OPENSSL_free(hdr);
+	}
+	ERR_clear_error();
+	BIO_free(b);
+	ck_assert_msg(c->n > 0, "no certificate in %s", path);
+}
+
+static size_t
+load_file(const char *file, unsigned char *buf, size_t cap)
+{
+	char path[512];
+	FILE *f;
+	size_t n;
+
+	snprintf(path, sizeof(path), "%s/%s", corpus, file);
+	f = fopen(path, "rb");
+	ck_assert_msg(f != NULL, "cannot open %s", path);
+	n = fread(buf, 1, cap, f);
+	fclose(f);
+	return n;
+}
+
+static void
+sha256(const unsigned char *p, size_t n, uint8_t out[32])
+{
+	ck_assert_int_eq(EVP_Digest(p, n, out, NULL, EVP_sha256(), NULL), 1);
+}
+
+/* SHA-256 of a certificate's SubjectPublicKeyInfo, computed with OpenSSL
+ * so that the test does not trust the library's own parser. */
+static void
+spki_hash(const unsigned char *der, long len, uint8_t out[32])
+{
+	const unsigned char *p = der;
+	unsigned char *spki = NULL;
+	X509 *x = d2i_X509(NULL, &p, len);
+	int n;
+
+	ck_assert(x != NULL);
+	n = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(x), &spki);
+	ck_assert_int_gt(n, 0);
+	sha256(spki, (size_t)n, out);
+	OPENSSL_free(spki);
+	X509_free(x);
+}
+
+static int
+code_of(const char *name)
+{
+	char full[96];
+	int e;
+
+	if (strcmp(name, "OK") == 0)
+		return 0;
+	snprintf(full, sizeof(full), "MFV_ERR_%s", name);
+	for (e = -1; e >= MFV_ERR_LAST; e--)
+		if (strcmp(mfv_errname(e), full) == 0)
+			return e;
+	ck_abort_msg("unknown error name %s", name);
+	return 1;
+}
+
+/* Run one line of cases.txt. */
+static int
+run_case(const struct tcase_line *t, struct mfv_result *res)
+{
+	static struct mfv_ctx ctx;
+	static unsigned char ocsp[8192];
+	struct certs chain = { { 0 }, { 0 }, 0 }, roots = { { 0 }, { 0 }, 0 };
+	struct mfv_buf bufs[MFV_MAX_CERTS + MAXC], ob = { NULL, 0 };
+	char opts[512], *tok, *save = NULL, rootlist[256] = "root.pem";
+	int pin_spki = 0, noadd = 0, have_ocsp = 0, rc;
+	int64_t tm = 0;
+	int notime = 0;
+	uint8_t h[32], ip[16];
+	size_t i, n = 0;
+
+	mfv_init(&ctx);
+	snprintf(opts, sizeof(opts), "%s", t->opts);
+	for (tok = strtok_r(opts, " \t", &save); tok != NULL; tok = strtok_r(NULL, " \t", &save)) {
+		char *v = strchr(tok, '=');
+		ck_assert_msg(v != NULL, "%s: bad option %s", t->name, tok);
+		*v++ = '\0';
+		if (strcmp(tok, "roots") == 0)
+			snprintf(rootlist, sizeof(rootlist), "%s", v);
+		else if (strcmp(tok, "pin") == 0)
+			pin_spki = strcmp(v, "spki") == 0;
+		else if (strcmp(tok, "noadd") == 0)
+			noadd = 1;
+		else if (strcmp(tok, "time") == 0) {
+			if (strcmp(v, "none") == 0)
+				notime = 1;
+			else
+				tm = strtoll(v, NULL, 10);
+		} else if (strcmp(tok, "lkgt") == 0)
+			mfv_set_lkgt(&ctx, test_now + strtoll(v, NULL, 10));
+		else if (strcmp(tok, "skew") == 0)
+			mfv_set_skew(&ctx, (uint32_t)strtoul(v, NULL, 10));
+		else if (strcmp(tok, "maxlife") == 0)
+			mfv_set_max_lifetime(&ctx, (uint32_t)strtoul(v, NULL, 10));
+		else if (strcmp(tok, "host") == 0)
+			ck_assert_int_eq(mfv_set_host(&ctx, v, strlen(v)), 0);
+		else if (strcmp(tok, "ip") == 0) {
+			if (inet_pton(AF_INET, v, ip) == 1)
+				ck_assert_int_eq(mfv_set_ip(&ctx, ip, 4), 0);
+			else {
+				ck_assert_int_eq(inet_pton(AF_INET6, v, ip), 1);
+				ck_assert_int_eq(mfv_set_ip(&ctx, ip, 16), 0);
+			}
+		} else if (strcmp(tok, "client") == 0)
+			mfv_set_flags(&ctx, MFV_FLAG_CLIENT_AUTH);
+		else if (strcmp(tok, "ocsp") == 0) {
+			ob.len = load_file(v, ocsp, sizeof(ocsp));
+			ob.p = ocsp;
+			have_ocsp = 1;
+		} else
+			ck_abort_msg("%s: unknown option %s", t->name, tok);
+	}
+	if (!notime)
+		mfv_set_time(&ctx, test_now + tm);
+
+	load_pem(t->chain, &chain);
+	for (tok = strtok_r(rootlist, ",", &save); tok != NULL; tok = strtok_r(NULL, ",", &save))
+		load_pem(tok, &roots);
+	for (i = 0; i < roots.n; i++) {
+		if (pin_spki)
+			spki_hash(roots.der[i], roots.len[i], h);
+		else
+			sha256(roots.der[i], (size_t)roots.len[i], h);
+		ck_assert_int_eq(mfv_add_root(&ctx, h), 0);
+	}
+	for (i = 0; i < chain.n; i++) {
+		bufs[n].p = chain.der[i];
+		bufs[n++].len = (size_t)chain.len[i];
+	}
+	for (i = 0; !noadd && i < roots.n; i++) {
+		bufs[n].p = roots.der[i];
+		bufs[n++].len = (size_t)roots.len[i];
+	}
+	rc = mfv_verify(&ctx, bufs, n, have_ocsp ? &ob : NULL, res);
+	certs_free(&chain);
+	certs_free(&roots);
+	return rc;
+}
+
+START_TEST(test_case)
+{
+	const struct tcase_line *t = &cases[_i];
+	struct mfv_result res;
+	int want = code_of(t->expect), rc;
+
+	rc = run_case(t, &res);
+	ck_assert_msg(rc == want, "case %s: got %s (depth %d), want %s", t->name,
+	              mfv_errname(rc), res.depth, mfv_errname(want));
+}
+END_TEST
+
+static const struct tcase_line *
+find_case(const char *name)
+{
+	int i;
+
+	for (i = 0; i < ncases; i++)
+		if (strcmp(cases[i].name, name) == 0)
+			return &cases[i];
+	ck_abort_msg("no case %s", name);
+	return NULL;
+}
+
+/* Without a clock, a good chain moves the LKGT up to the leaf's notBefore,
+ * and a verified staple moves it up to thisUpdate; nothing moves it down,
+ * and a refused chain leaves it alone. */
+START_TEST(test_lkgt)
+{
+	struct tcase_line t;
+	struct mfv_result res;
+
+	t = *find_case("notime");
+	ck_assert_int_eq(run_case(&t, &res), 0);
+	ck_assert(res.flags & MFV_RES_TIME_UNKNOWN);
+	ck_assert(res.flags & MFV_RES_LKGT_ADVANCED);
+	ck_assert_int_eq(res.lkgt, gen_now - 3600); /* leaf notBefore */
+
+	snprintf(t.opts, sizeof(t.opts), "time=none lkgt=100");
+	ck_assert_int_eq(run_case(&t, &res), 0);
+	ck_assert_int_eq(res.lkgt, test_now + 100);
+	ck_assert(!(res.flags & MFV_RES_LKGT_ADVANCED));
+
+	snprintf(t.opts, sizeof(t.opts), "time=none lkgt=-7200 ocsp=o-good.der");
+	ck_assert_int_eq(run_case(&t, &res), 0);
+	ck_assert(res.flags & MFV_RES_OCSP_GOOD);
+	ck_assert(res.flags & MFV_RES_LKGT_ADVANCED);
+	/* thisUpdate was stamped while the corpus was made. */
+	ck_assert_int_ge(res.lkgt, gen_now);
+	ck_assert_int_le(res.lkgt, test_now);
+
+	/* With a wall clock the LKGT still only comes from signed data. */
+	snprintf(t.opts, sizeof(t.opts), "time=5000");
+	ck_assert_int_eq(run_case(&t, &res), 0);
+	ck_assert(!(res.flags & MFV_RES_TIME_UNKNOWN));
+	ck_assert_int_eq(res.lkgt, gen_now - 3600);
+
+	t = *find_case("lkgt-past-leaf");
+	ck_assert_int_eq(run_case(&t, &res), MFV_ERR_EXPIRED);
+	ck_assert_int_eq(res.lkgt, test_now + 86400);
+	ck_assert_int_eq(res.depth, 0);
+}
+END_TEST
+
+START_TEST(test_result_fields)
+{
+	struct tcase_line t = *find_case("leaf24-nocap");
+	struct certs root = { { 0 }, { 0 }, 0 };
+	struct mfv_result res;
+	uint8_t h[32];
+
+	ck_assert_int_eq(run_case(&t, &res), 0);
+	ck_assert_uint_eq(res.path_len, 3);
+	ck_assert(res.flags & MFV_RES_NAME_UNCHECKED);
+	ck_assert_int_eq(res.leaf_not_after, gen_now - 3600 + 86400);
+	load_pem("root.pem", &root);
+	sha256(root.der[0], (size_t)root.len[0], h);
+	ck_assert(memcmp(h, res.anchor, 32) == 0);
+	certs_free(&root);
+
+	t = *find_case("inter-not-ca");
+	ck_assert_int_eq(run_case(&t, &res), MFV_ERR_NOT_CA);
+	ck_assert_int_eq(res.depth, 1);
+	t = *find_case("pathlen-exceeded");
+	ck_assert_int_eq(run_case(&t, &res), MFV_ERR_PATH_LEN);
+	ck_assert_int_eq(res.depth, 2);
+}
+END_TEST
+
+/* mfv_verify_chain() has no staple to offer: must-staple leaves fail. */
+START_TEST(test_chain_only)
+{
+	static struct mfv_ctx ctx;
+	struct certs c = { { 0 }, { 0 }, 0 }, r = { { 0 }, { 0 }, 0 };
+	struct mfv_buf b[4];
+	struct mfv_result res;
+	uint8_t h[32];
+
+	load_pem("c-staple.pem", &c);
+	load_pem("root.pem", &r);
+	mfv_init(&ctx);
+	mfv_set_time(&ctx, test_now);
+	sha256(r.der[0], (size_t)r.len[0], h);
+	ck_assert_int_eq(mfv_add_root(&ctx, h), 0);
+	b[0].p = c.der[0]; b[0].len = (size_t)c.len[0];
+	b[1].p = c.der[1]; b[1].len = (size_t)c.len[1];
+	b[2].p = r.der[0]; b[2].len = (size_t)r.len[0];
+	ck_assert_int_eq(mfv_verify_chain(&ctx, b, 3, &res), MFV_ERR_OCSP_REQUIRED);
+	ck_assert(res.flags & MFV_RES_MUST_STAPLE);
+	ck_assert_int_eq(mfv_verify_chain(&ctx, b, 3, NULL), MFV_ERR_OCSP_REQUIRED);
+	certs_free(&c);
+	load_pem("c-leaf24.pem", &c);
+	b[0].p = c.der[0]; b[0].len = (size_t)c.len[0];
+	b[1].p = c.der[1]; b[1].len = (size_t)c.len[1];
+	ck_assert_int_eq(mfv_verify_chain(&ctx, b, 3, &res), 0);
+	ck_assert(!(res.flags & MFV_RES_MUST_STAPLE));
+	certs_free(&c);
+	certs_free(&r);
+}
+END_TEST
+
+START_TEST(test_args)
+{
+	static struct mfv_ctx ctx;
+	static uint8_t big[MFV_MAX_CERT_SIZE + 1];
+	struct mfv_buf b[MFV_MAX_CERTS + 1];
+	uint8_t h[32] = { 1 }, ip[16] = { 0 };
+	size_t i;
+
+	mfv_init(&ctx);
+	b[0].p = big;
+	b[0].len = 10;
+	ck_assert_int_eq(mfv_verify(&ctx, b, 1, NULL, NULL), MFV_ERR_NO_ROOTS);
+	for (i = 0; i < MFV_MAX_ROOTS; i++)
+		ck_assert_int_eq(mfv_add_root(&ctx, h), 0);
+	ck_assert_int_eq(mfv_add_root(&ctx, h), MFV_ERR_TOO_MANY);
+	ck_assert_int_eq(mfv_verify(&ctx, b, 0, NULL, NULL), MFV_ERR_INVALID_ARG);
+	ck_assert_int_eq(mfv_verify(NULL, b, 1, NULL, NULL), MFV_ERR_INVALID_ARG);
+	for (i = 0; i <= MFV_MAX_CERTS; i++)
+		b[i] = b[0];
+	ck_assert_int_eq(mfv_verify(&ctx, b, MFV_MAX_CERTS + 1, NULL, NULL), MFV_ERR_TOO_MANY);
+	b[0].len = sizeof(big);
+	ck_assert_int_eq(mfv_verify(&ctx, b, 1, NULL, NULL), MFV_ERR_CERT_TOO_LARGE);
+
+	ck_assert_int_eq(mfv_set_host(&ctx, "", 0), MFV_ERR_INVALID_ARG);
+	ck_assert_int_eq(mfv_set_host(&ctx, "a..b", 4), MFV_ERR_INVALID_ARG);
+	ck_assert_int_eq(mfv_set_host(&ctx, "exa mple.test", 13), MFV_ERR_INVALID_ARG);
+	ck_assert_int_eq(mfv_set_host(&ctx, ".", 1), MFV_ERR_INVALID_ARG);
+	ck_assert_int_eq(mfv_set_host(&ctx, "*.example.test", 14), MFV_ERR_INVALID_ARG);
+	ck_assert_int_eq(mfv_set_host(&ctx, "www.example.test.", 17), 0);
+	ck_assert_int_eq(mfv_set_ip(&ctx, ip, 5), MFV_ERR_INVALID_ARG);
+	ck_assert_int_eq(mfv_set_ip(&ctx, ip, 4), 0);
+}
+END_TEST
+
+/* Hand-made encodings the corpus cannot produce. */
+START_TEST(test_der)
+{
+	static struct mfv_ctx ctx;
+	static const struct {
+		uint8_t der[8];
+		size_t len;
+		int want;
+	} v[] = {
+		{ { 0x30, 0x80, 0x00, 0x00 }, 4, MFV_ERR_DER_LENGTH },      /* indefinite */
+		{ { 0x30, 0x81, 0x02, 0x05, 0x00 }, 5, MFV_ERR_DER_LENGTH }, /* long form for 2 */
+		{ { 0x30, 0x84, 0, 0, 0, 2, 5, 0 }, 8, MFV_ERR_DER_LENGTH }, /* 4 length octets */
+		{ { 0x3f, 0x01, 0x00 }, 3, MFV_ERR_DER_TAG },                /* high tag number */
+		{ { 0x31, 0x00 }, 2, MFV_ERR_DER_TAG },                      /* SET, not SEQUENCE */
+		{ { 0x30 }, 1, MFV_ERR_DER_TRUNCATED },
+		{ { 0x30, 0x05, 0x30, 0x00 }, 4, MFV_ERR_DER_TRUNCATED },
+		{ { 0x30, 0x00, 0x00 }, 3, MFV_ERR_DER_TRAILING },
+		{ { 0x30, 0x00 }, 2, MFV_ERR_DER_TRUNCATED },                /* no TBSCertificate */
+	};
+	struct mfv_buf b;
+	struct mfv_result res;
+	uint8_t h[32] = { 0 };
+	size_t i;
+
+	mfv_init(&ctx);
+	ck_assert_int_eq(mfv_add_root(&ctx, h), 0);
+	for (i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		b.p = v[i].der;
+		b.len = v[i].len;
+		ck_assert_msg(mfv_verify(&ctx, &b, 1, NULL, &res) == v[i].want,
+		              "vector %zu: got %s", i, mfv_errname(mfv_verify(&ctx, &b, 1, NULL, &res)));
+		ck_assert_int_eq(res.depth, 0);
+	}
+}
+END_TEST
+
+START_TEST(test_errors)
+{
+	int e, f;
+
+	ck_assert_str_eq(mfv_errname(0), "MFV_OK");
+	ck_assert_str_eq(mfv_errname(MFV_ERR_EXPIRED), "MFV_ERR_EXPIRED");
+	ck_assert_str_eq(mfv_errname(MFV_ERR_LAST - 1), "MFV_ERR_UNKNOWN");
+	ck_assert_str_eq(mfv_errname(1), "MFV_ERR_UNKNOWN");
+	for (e = 0; e >= MFV_ERR_LAST; e--) {
+		ck_assert(strncmp(mfv_errname(e), "MFV_", 4) == 0);
+		ck_assert(strlen(mfv_strerror(e)) > 5);
+		for (f = e - 1; f >= MFV_ERR_LAST; f--)
+			ck_assert_str_ne(mfv_errname(e), mfv_errname(f));
+	}
+}
+END_TEST
+
+/* Run the CLI; return its exit status, output in out. */
+static int
+cli(char *out, size_t cap, const char *args)
+{
+	char cmd[2048];
+	FILE *p;
+	size_t n;
+	int st;
+
+	snprintf(cmd, sizeof(cmd), "cd '%s' && '%s/mayfly-verify' %s 2>&1", corpus,
+	         MFV_TEST_BUILDDIR, args);
+	p = popen(cmd, "r");
+	ck_assert(p != NULL);
+	n = fread(out, 1, cap - 1, p);
+	out[n] = '\0';
+	st = pclose(p);
+	ck_assert(WIFEXITED(st));
+	return WEXITSTATUS(st);
+}
+
+START_TEST(test_cli)
+{
+	char out[4096], args[1024], hex[65];
+	struct certs r = { { 0 }, { 0 }, 0 };
+	uint8_t h[32];
+	int i;
+
+	snprintf(args, sizeof(args), "--roots root.pem --chain c-leaf24.pem --time %" PRId64
+	         " --host www.example.test --max-lifetime 86400 --ocsp o-good.der", test_now);
+	ck_assert_int_eq(cli(out, sizeof(out), args), 0);
+	ck_assert_msg(strncmp(out, "OK path=3 ", 10) == 0 && strstr(out, "ocsp-good") != NULL, "%s", out);
+
+	snprintf(args, sizeof(args), "--roots root.pem --chain c-expired.pem --time %" PRId64, gen_now);
+	ck_assert_int_eq(cli(out, sizeof(out), args), 1);
+	ck_assert_msg(strstr(out, "MFV_ERR_EXPIRED") != NULL && strchr(out, '\n') == out + strlen(out) - 1,
+	              "%s", out);
+
+	snprintf(args, sizeof(args), "--roots root.pem --chain c-leaf25.pem --lkgt %" PRId64
+	         " --max-lifetime 86400", gen_now);
+	ck_assert_int_eq(cli(out, sizeof(out), args), 1);
+	ck_assert_msg(strstr(out, "MFV_ERR_LIFETIME_TOO_LONG") != NULL, "%s", out);
+
+	snprintf(args, sizeof(args), "--roots root.pem --chain c-leaf24.pem --lkgt %" PRId64, gen_now);
+	ck_assert_int_eq(cli(out, sizeof(out), args), 0);
+	ck_assert_msg(strstr(out, "time-unknown") != NULL, "%s", out);
+
+	/* --root-hash: the device's view, root sent by the server. */
+	load_pem("root.pem", &r);
+	sha256(r.der[0], (size_t)r.len[0], h);
+	certs_free(&r);
+	for (i = 0; i < 32; i++)
+		snprintf(hex + 2 * i, 3, "%02x", h[i]);
+	snprintf(args, sizeof(args), "--root-hash %s --chain c-full.pem --ip 192.0.2.1 --time %" PRId64,
+	         hex, gen_now);
+	ck_assert_int_eq(cli(out, sizeof(out), args), 0);
+	ck_assert_msg(strstr(out, hex) != NULL, "%s", out);
+	snprintf(args, sizeof(args), "--root-hash %s --chain c-leaf24.pem --time %" PRId64, hex, gen_now);
+	ck_assert_int_eq(cli(out, sizeof(out), args), 1);
+	ck_assert_msg(strstr(out, "MFV_ERR_ISSUER_NOT_FOUND") != NULL, "%s", out);
+
+	/* Usage errors and unreadable input: 2. */
+	ck_assert_int_eq(cli(out, sizeof(out), "--roots root.pem"), 2);
+	ck_assert_int_eq(cli(out, sizeof(out), "--chain c-leaf24.pem"), 2);
+	ck_assert_int_eq(cli(out, sizeof(out), "--roots root.pem --chain no-such.pem"), 2);
+	ck_assert_int_eq(cli(out, sizeof(out), "--root-hash abcd --chain c-leaf24.pem"), 2);
+	ck_assert_int_eq(cli(out, sizeof(out), "--roots root.pem --chain o-good.der"), 2);
+	ck_assert_int_eq(cli(out, sizeof(out), "--roots root.pem --chain c-leaf24.pem --host 'a b'"), 2);
+	ck_assert_int_eq(cli(out, sizeof(out), "--roots root.pem --chain c-leaf24.pem --ip 300.1.1.1"), 2);
+	ck_assert_int_eq(cli(out, sizeof(out), "--roots root.pem --chain c-leaf24.pem --time soon"), 2);
+}
+END_TEST
+
+static void
+load_cases(void)
+{
+	char path[512], line[1024], *p;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/tests/verify/cases.txt", MFV_TEST_SRCDIR);
+	f = fopen(path, "r");
+	if (f == NULL) {
+		perror(path);
+		exit(EXIT_FAILURE);
+	}
+	while (fgets(line, sizeof(line), f) != NULL && ncases < (int)(sizeof(cases) / sizeof(cases[0]))) {
+		struct tcase_line *t = &cases[ncases];
+		int off = 0;
+
+		if ((p = strchr(line, '\n')) != NULL)
+			*p = '\0';
+		if (line[0] == '#' || line[strspn(line, " \t")] == '\0')
+			continue;
+		if (sscanf(line, "%63s %127s %63s %n", t->name, t->chain, t->expect, &off) < 3) {
+			fprintf(stderr, "%s: bad line: %s\n", path, line);
+			exit(EXIT_FAILURE);
+		}
+		snprintf(t->opts, sizeof(t->opts), "%s", off > 0 ? line + off : "");
+		ncases++;
+	}
+	fclose(f);
+}
+
+int
+main(void)
+{
+	char cmd[1024], path[512];
+	const char *tmp = getenv("TMPDIR");
+	SRunner *sr;
+	Suite *s;
+	TCase *tc;
+	FILE *f;
+	int failed;
+	long long now;
+
+	snprintf(corpus, sizeof(corpus), "%s/mfv-corpus-XXXXXX", tmp ? tmp : "/tmp");
+	if (mkdtemp(corpus) == NULL) {
+		perror("mkdtemp");
+		return EXIT_FAILURE;
+	}
+	snprintf(cmd, sizeof(cmd), "sh '%s/tests/verify/gen-corpus.sh' '%s' > '%s/gen.log' 2>&1",
+	         MFV_TEST_SRCDIR, corpus, corpus);
+	if (system(cmd) != 0) {
+		fprintf(stderr, "gen-corpus.sh failed, see %s/gen.log\n", corpus);
+		return EXIT_FAILURE;
+	}
+	snprintf(path, sizeof(path), "%s/now", corpus);
+	if ((f = fopen(path, "r")) == NULL || fscanf(f, "%lld", &now) != 1) {
+		fprintf(stderr, "cannot read %s\n", path);
+		return EXIT_FAILURE;
+	}
+	fclose(f);
+	gen_now = now;
+	snprintf(path, sizeof(path), "%s/tnow", corpus);
+	if ((f = fopen(path, "r")) == NULL || fscanf(f, "%lld", &now) != 1) {
+		fprintf(stderr, "cannot read %s\n", path);
+		return EXIT_FAILURE;
+	}
+	fclose(f);
+	test_now = now;
+	load_cases();
+
+	s = suite_create("verify");
+	tc = tcase_create("corpus");
+	tcase_set_timeout(tc, 30);
+	tcase_add_loop_test(tc, test_case, 0, ncases);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("api");
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, test_lkgt);
+	tcase_add_test(tc, test_result_fields);
+	tcase_add_test(tc, test_chain_only);
+	tcase_add_test(tc, test_args);
+	tcase_add_test(tc, test_der);
+	tcase_add_test(tc, test_errors);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("cli");
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_cli);
+	suite_add_tcase(s, tc);
+
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	if (failed == 0) {
+		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", corpus);
+		if (system(cmd) != 0)
+			fprintf(stderr, "could not remove %s\n", corpus);
+	} else {
+		fprintf(stderr, "corpus kept in %s\n", corpus);
+	}
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
