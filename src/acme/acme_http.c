@@ -504,10 +504,36 @@ on_mhd_log(void *cls, const char *fmt, va_list ap)
 	mf_debug("mhd=\"%s\"", buf);
 }
 
-int
-mf_acme_start(const struct mf_config *cfg, const struct mf_acme_conf *conf,
-    struct mf_keystore *ks, struct mf_acme **out)
+/* Reads a one-line secret from a file (trailing newline dropped). */
+static int
+read_secret(const char *path, char **out)
 {
+	unsigned char *buf = NULL;
+	size_t len;
+	int rc;
+
+	*out = NULL;
+	if (path == NULL)
+		return 0;
+	if ((rc = mf_file_read(path, 4096, &buf, &len)) != 0) {
+		mf_err("file=%s err=%s msg=\"cannot read secret\"", path, mf_errname(rc));
+		return rc;
+	}
+	while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r'))
+		buf[--len] = '\0';
+	if (len == 0) {
+		free(buf);
+		mf_err("file=%s msg=\"secret file is empty\"", path);
+		return MF_ERR_CONFIG_VALUE;
+	}
+	*out = (char *)buf;
+	return 0;
+}
+
+int
+mf_acme_start(const struct mf_config *cfg, struct mf_keystore *ks, struct mf_acme **out)
+{
+	const struct mf_acme_conf *conf = &cfg->acme;
 	struct mf_acme *a;
 	struct sockaddr_storage ss;
 	const union MHD_DaemonInfo *di;
@@ -524,7 +550,15 @@ mf_acme_start(const struct mf_config *cfg, const struct mf_acme_conf *conf,
 	pthread_mutex_init(&a->vlock, NULL);
 	pthread_cond_init(&a->vcond, NULL);
 
+	if ((rc = read_secret(conf->est_password_file, &a->est_password)) != 0 ||
+	    (rc = read_secret(conf->api_token_file, &a->api_token)) != 0)
+		goto fail;
 	memset(&ss, 0, sizeof(ss));
+	if (conf->host == NULL) {
+		rc = MF_ERR_CONFIG_MISSING;
+		mf_err("msg=\"no acme: section in the config\"");
+		goto fail;
+	}
 	if (inet_pton(AF_INET, conf->host, &((struct sockaddr_in *)&ss)->sin_addr) == 1) {
 		((struct sockaddr_in *)&ss)->sin_family = AF_INET;
 		((struct sockaddr_in *)&ss)->sin_port = htons((uint16_t)conf->port);
@@ -618,6 +652,8 @@ mf_acme_stop(struct mf_acme *a)
 	}
 	free(a->trust_pem);
 	free(a->base);
+	mf_secret_free(a->est_password);
+	mf_secret_free(a->api_token);
 	pthread_mutex_destroy(&a->lock);
 	pthread_mutex_destroy(&a->vlock);
 	pthread_cond_destroy(&a->vcond);

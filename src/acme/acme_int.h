@@ -36,6 +36,8 @@ struct mf_acme {
 	char *tls_key_pem;
 	char *trust_pem;		/* CA certificates client certificates must chain to */
 	char *base;			/* base URL, no trailing slash */
+	char *est_password;		/* read from est.password-file */
+	char *api_token;		/* read from api-token-file */
 	unsigned port;
 	int64_t last_cleanup;
 

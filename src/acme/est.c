@@ -287,13 +287,13 @@ est_h_simpleenroll(struct acme_ctx *c)
 	int rc = MF_ERR_EST_AUTH;
 
 	if (auth != NULL && strncmp(auth, "Basic ", 6) == 0 && conf->est_user != NULL &&
-	    conf->est_password != NULL &&
+	    c->a->est_password != NULL &&
 	    b64_decode(auth + 6, strlen(auth + 6), &dec, &declen) == 0) {
 		dec[declen] = '\0';
 		if ((colon = strchr((char *)dec, ':')) != NULL) {
 			*colon = '\0';
 			if (ct_equal((char *)dec, conf->est_user) &
-			    ct_equal(colon + 1, conf->est_password))
+			    ct_equal(colon + 1, c->a->est_password))
 				rc = 0;
 		}
 		snprintf(requester, sizeof(requester), "est:%s", conf->est_user);
@@ -427,9 +427,9 @@ api_h_sign(struct acme_ctx *c)
 	X509_REQ *csr = NULL;
 	int rc;
 
-	if (conf->api_token == NULL || c->authorization == NULL ||
+	if (c->a->api_token == NULL || c->authorization == NULL ||
 	    strncmp(c->authorization, "Bearer ", 7) != 0 ||
-	    !ct_equal(c->authorization + 7, conf->api_token))
+	    !ct_equal(c->authorization + 7, c->a->api_token))
 		return acme_fail(c, MF_ERR_AUTH, "missing or bad API token");
 	if ((rc = body_csr(c, 0, &csr)) != 0)
 		return acme_fail(c, MF_ERR_ACME_BADCSR, "body is not a PKCS#10 CSR");
