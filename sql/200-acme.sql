@@ -28,6 +28,7 @@ CREATE INDEX acme_orders_expires ON acme_orders(expires);
 CREATE TABLE acme_authzs (
 	id          TEXT PRIMARY KEY,
 	order_id    TEXT NOT NULL REFERENCES acme_orders(id) ON DELETE CASCADE,
+	pos         INTEGER NOT NULL,          -- place in the order's identifiers
 	type        TEXT NOT NULL CHECK (type IN ('dns', 'ip')),
 	value       TEXT NOT NULL,             -- without the "*." of a wildcard
 	wildcard    INTEGER NOT NULL,

@@ -256,10 +256,14 @@ acme_authenticate(struct acme_ctx *c, const struct route *rt, const char *ctype,
 			return acme_fail(c, MF_ERR_ACME_UNAUTHORIZED, "account is %s", c->acct->status);
 		key = c->acct->jwk;
 	}
-	if ((rc = mf_jws_verify(j, key)) != 0)
+	if ((rc = mf_jws_verify(j, key)) != 0) {
+		/* With kid, an algorithm that does not fit means another key signed. */
+		if (rc == MF_ERR_ACME_BADALG && j->kid != NULL)
+			rc = MF_ERR_ACME_SIGNATURE;
 		return acme_fail(c, rc, rc == MF_ERR_ACME_BADALG ?
-		    "algorithm %s does not fit the key" : "JWS signature (%s) does not verify",
-		    j->alg);
+		    "algorithm %s does not fit the key" : "JWS signature (%s) does not verify "
+		    "with the account key", j->alg);
+	}
 	/* Only now spend the nonce, so a forged request cannot burn one. */
 	if ((rc = acme_nonce_use(a->sq, j->nonce, c->now)) != 0)
 		return acme_fail(c, rc, "nonce unknown, used or expired");

@@ -61,7 +61,7 @@ challenge_json(struct mf_acme *a, sqlite3_stmt *st)
 	json_t *ch;
 	char when[32];
 
-	ch = json_pack("{s:s, s:s+++, s:s, s:s}", "type", sqlite3_column_text(st, 1),
+	ch = json_pack("{s:s, s:s++, s:s, s:s}", "type", sqlite3_column_text(st, 1),
 	    "url", a->base, "/chall/", id, "token", sqlite3_column_text(st, 2),
 	    "status", sqlite3_column_text(st, 3));
 	if (ch == NULL)
@@ -191,7 +191,7 @@ order_json(struct acme_ctx *c, const char *order_id, json_t **out, char *status,
 		goto out;
 	}
 	if ((rc = acme_sq_prepare(a->sq, &st2, "SELECT id FROM acme_authzs WHERE order_id = ? "
-	    "ORDER BY rowid", "s", order_id)) != 0)
+	    "ORDER BY pos", "s", order_id)) != 0)
 		goto out;
 	while (sqlite3_step(st2) == SQLITE_ROW) {
 		char *u = acme_url(a, "/authz/%s", (const char *)sqlite3_column_text(st2, 0));
@@ -463,10 +463,10 @@ acme_h_new_order(struct acme_ctx *c)
 		if (rc == 0)
 			rc = acme_random_id(authz_id);
 		if (rc == 0)
-			rc = acme_sq_exec(a->sq, "INSERT INTO acme_authzs(id, order_id, type, value, "
-			    "wildcard, status, expires) VALUES (?, ?, ?, ?, ?, 'pending', ?)", "ssssii",
-			    authz_id, order_id, t, wildcard ? v + 2 : v, (int64_t)wildcard,
-			    c->now + conf->order_lifetime);
+			rc = acme_sq_exec(a->sq, "INSERT INTO acme_authzs(id, order_id, pos, type, "
+			    "value, wildcard, status, expires) VALUES (?, ?, ?, ?, ?, ?, 'pending', ?)",
+			    "ssissii", authz_id, order_id, (int64_t)i, t, wildcard ? v + 2 : v,
+			    (int64_t)wildcard, c->now + conf->order_lifetime);
 		/* Wildcards only with dns-01; IP addresses never with dns-01 (RFC 8738 7). */
 		if (rc == 0 && !wildcard && (conf->challenges & MF_ACME_HTTP01))
 			rc = add_challenge(a, authz_id, "http-01");
