@@ -97,6 +97,8 @@ int acme_sq_exec(sqlite3 *db, const char *sql, const char *types, ...);
 int acme_sq_prepare(sqlite3 *db, sqlite3_stmt **st, const char *sql, const char *types, ...);
 int acme_sq_count(sqlite3 *db, int64_t *n, const char *sql, const char *types, ...);
 int acme_random_id(char out[ACME_ID_LEN + 1]);
+/* base64url of nbytes random bytes into out (4 * nbytes / 3 + 2 bytes). */
+int acme_b64u_random(char *out, size_t nbytes);
 int acme_nonce_new(sqlite3 *db, int64_t now, int64_t lifetime, char out[ACME_ID_LEN + 1]);
 int acme_nonce_use(sqlite3 *db, const char *nonce, int64_t now);
 int acme_rate_check(sqlite3 *db, const char *key, unsigned limit, int64_t now, int *retry);

@@ -366,12 +366,11 @@ ident_check(struct acme_ctx *c, const struct mf_profile *p, json_t *id, char *va
 static int
 add_challenge(struct mf_acme *a, const char *authz_id, const char *type)
 {
-	char id[ACME_ID_LEN + 1], token[2 * ACME_ID_LEN + 1];
+	char id[ACME_ID_LEN + 1], token[48];
 	int rc;
 
-	/* 8.1: the token carries at least 128 bits of entropy (here 264). */
-	if ((rc = acme_random_id(id)) != 0 || (rc = acme_random_id(token)) != 0 ||
-	    (rc = acme_random_id(token + ACME_ID_LEN)) != 0)
+	/* 8.1: the token carries at least 128 bits of entropy (here 256). */
+	if ((rc = acme_random_id(id)) != 0 || (rc = acme_b64u_random(token, 32)) != 0)
 		return rc;
 	return acme_sq_exec(a->sq, "INSERT INTO acme_challenges(id, authz_id, type, token, status) "
 	    "VALUES (?, ?, ?, ?, 'pending')", "ssss", id, authz_id, type, token);

@@ -135,11 +135,31 @@ acme_random_id(char out[ACME_ID_LEN + 1])
 }
 
 int
+acme_b64u_random(char *out, size_t nbytes)
+{
+	unsigned char r[64];
+	char *s;
+
+	/*
+	 * A canonical base64url encoding of random bytes: clients such as
+	 * certbot (josepy) decode and re-encode nonces and tokens, so a
+	 * string whose last character carries stray bits would change.
+	 */
+	if (nbytes > sizeof(r) || RAND_bytes(r, (int)nbytes) != 1)
+		return MF_ERR_CRYPTO;
+	if ((s = mf_b64u_encode(r, nbytes)) == NULL)
+		return MF_ERR_NOMEM;
+	strcpy(out, s);
+	free(s);
+	return 0;
+}
+
+int
 acme_nonce_new(sqlite3 *db, int64_t now, int64_t lifetime, char out[ACME_ID_LEN + 1])
 {
 	int rc;
 
-	if ((rc = acme_random_id(out)) != 0)
+	if ((rc = acme_b64u_random(out, 16)) != 0)
 		return rc;
 	return acme_sq_exec(db, "INSERT INTO acme_nonces(value, expires) VALUES (?, ?)", "si",
 	    out, now + lifetime);

@@ -18,6 +18,7 @@ main(void)
 
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	sr = srunner_create(suite_acme_jws());
+	srunner_add_suite(sr, suite_acme_server());
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);
