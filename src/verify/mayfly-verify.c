@@ -301,7 +301,7 @@ main(int argc, char **argv)
 			rc = run(&ctx, &chain, &roots, i, ocsp_path ? &ocsp : NULL, &res);
 	}
 	if (rc != 0) {
-		fprintf(stderr, "mayfly-verify: REJECT %s: %s", mfv_errname(rc), mfv_strerror(rc));
+		fprintf(stderr, "mayfly-verify: REJECT MFV_ERR_%s: %s", mfv_errname(rc), mfv_strerror(rc));
 		if (res.depth >= 0)
 			fprintf(stderr, " (certificate %d)", res.depth);
 		fputc('\n', stderr);

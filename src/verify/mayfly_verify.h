@@ -104,8 +104,8 @@
  *
  * ERRORS
  *  Every function returns 0 (MFV_OK) or a negative enum mfv_err; each
- *  refusal has its own code.  mfv_errname() gives a stable identifier,
- *  mfv_strerror() a sentence.
+ *  refusal has its own code.  mfv_errname() gives a stable identifier
+ *  ("EXPIRED" for MFV_ERR_EXPIRED), mfv_strerror() a description.
  */
 #ifndef MAYFLY_VERIFY_H
 #define MAYFLY_VERIFY_H
@@ -195,8 +195,9 @@ enum mfv_err {
 	MFV_ERR_LAST = -49
 };
 
-/* A stable identifier ("MFV_ERR_EXPIRED") and a one-line description for
- * any value; both static strings, never NULL. */
+/* A stable identifier (the enum name without "MFV_ERR_": "EXPIRED", "OK")
+ * and a one-line description for any value; static strings, never NULL.
+ * Built with MFV_NO_ERROR_TEXT, mfv_strerror() returns the identifier. */
 const char *mfv_errname(int err);
 const char *mfv_strerror(int err);
 
@@ -229,8 +230,8 @@ struct mfv_cert {
 	struct mfv_span san;      /* subjectAltName GeneralNames contents */
 	int64_t not_before;
 	int64_t not_after;
-	uint16_t ku;              /* keyUsage bits, bit 0 = digitalSignature */
 	uint16_t pss_salt;        /* PSS salt length */
+	uint8_t ku;               /* keyUsage, first octet (MSB = digitalSignature) */
 	uint8_t key_type;         /* enum mfv_key_type (mfv_backend.h) */
 	uint8_t sig_alg;          /* internal signature algorithm id */
 	int8_t path_len;          /* -1 = none */
