@@ -90,9 +90,10 @@ acme_sq_exec(sqlite3 *db, const char *sql, const char *types, ...)
 		return rc;
 	rc = sqlite3_step(st);
 	sqlite3_finalize(st);
-	if (rc == SQLITE_CONSTRAINT)
+	/* The connection may use extended result codes: compare the primary code. */
+	if ((rc & 0xff) == SQLITE_CONSTRAINT)
 		return MF_ERR_EXISTS;
-	if (rc == SQLITE_BUSY)
+	if ((rc & 0xff) == SQLITE_BUSY)
 		return MF_ERR_DB_BUSY;
 	return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : MF_ERR_DB;
 }

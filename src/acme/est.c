@@ -187,16 +187,18 @@ token_spend(struct acme_ctx *c, const char *token)
 	const struct mf_acme_conf *conf = c->a->conf;
 	unsigned char *buf = NULL, h[32];
 	char *line, *save = NULL;
+	size_t len;
 	int found = 0, rc;
 
 	if (conf->est_tokens_file == NULL || strlen(token) < 16)
 		return MF_ERR_EST_AUTH;
-	if ((rc = mf_file_read(conf->est_tokens_file, 1 << 20, &buf, NULL)) != 0)
+	if ((rc = mf_file_read(conf->est_tokens_file, 1 << 20, &buf, &len)) != 0)
 		return MF_ERR_EST_AUTH;
 	for (line = strtok_r((char *)buf, "\r\n", &save); line != NULL;
 	    line = strtok_r(NULL, "\r\n", &save))
 		if (line[0] != '#' && ct_equal(line, token))
 			found = 1;
+	OPENSSL_cleanse(buf, len);
 	free(buf);
 	if (!found)
 		return MF_ERR_EST_AUTH;

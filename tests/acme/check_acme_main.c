@@ -19,6 +19,7 @@ main(void)
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	sr = srunner_create(suite_acme_jws());
 	srunner_add_suite(sr, suite_acme_server());
+	srunner_add_suite(sr, suite_acme_est());
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);

@@ -81,7 +81,7 @@ h01_handler(void *cls, struct MHD_Connection *conn, const char *url, const char 
 	return ret;
 }
 
-static void
+void
 start_server(const char *extra_acme)
 {
 	char cmd[1024], *p, err[512];
@@ -105,6 +105,12 @@ start_server(const char *extra_acme)
 	snprintf(cmd, sizeof(cmd), "HTTP01_PORT=%u EXTRA_ACME='%s' sh %s/tests/acme/mkca.sh %s",
 	    port, extra_acme ? extra_acme : "", MF_TEST_SRCDIR, dir);
 	ck_assert_int_eq(system(cmd), 0);
+	/* EST credentials (the suite in check_acme_est.c uses them). */
+	snprintf(cmd, sizeof(cmd), "cd %s && printf 'device-secret\\n' > est.pass && "
+	    "printf '# one-time tokens\\ntok-0123456789abcdef\\n' > est.tokens && "
+	    "printf 'api-token-0123456789\\n' > api.token && "
+	    "chmod 600 est.pass est.tokens api.token", dir);
+	ck_assert_int_eq(system(cmd), 0);
 	snprintf(cmd, sizeof(cmd), "%s/mayfly.yaml", dir);
 	ck_assert_msg(mf_config_load(cmd, &cfg, err, sizeof(err)) == 0, "%s", err);
 	memset(&kc, 0, sizeof(kc));
@@ -125,7 +131,7 @@ setup(void)
 	start_server(NULL);
 }
 
-static void
+void
 teardown(void)
 {
 	char cmd[600];
@@ -151,6 +157,18 @@ teardown(void)
 }
 
 /* ---- helpers ------------------------------------------------------------------ */
+
+const char *
+ft_dir(void)
+{
+	return dir;
+}
+
+const char *
+ft_base(void)
+{
+	return s.base;
+}
 
 static void
 url(char *out, size_t n, const char *path)

@@ -4,4 +4,12 @@
 #include <check.h>
 Suite *suite_acme_jws(void);
 Suite *suite_acme_server(void);
+Suite *suite_acme_est(void);
+
+/* The listener fixture of check_acme_server.c: a CA in a fresh directory,
+ * the listener on a free port, extra lines for its acme: section. */
+void start_server(const char *extra_acme);
+void teardown(void);
+const char *ft_dir(void);
+const char *ft_base(void);
 #endif
