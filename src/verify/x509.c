@@ -167,11 +167,30 @@ ext_tlsfeature(struct mfv_cert *c, struct mfvi_der *v)
 	return 0;
 }
 
+/* Extensions we know, as small numbers (also their bit in `seen`). */
+enum { X_UNKNOWN, X_BC, X_KU, X_EKU, X_SAN, X_TLSF, X_SKI, X_AKI, X_NC };
+
+static int
+ext_id(const struct mfvi_der *oid)
+{
+	/* id-ce (2.5.29.x) are three octets 55 1d x. */
+	static const uint8_t ce[] = { EXT_BC, EXT_KU, EXT_EKU, EXT_SAN, EXT_SKI, EXT_AKI, EXT_NC };
+	int i;
+
+	if (oid->len == 3 && oid->p[0] == 0x55 && oid->p[1] == 0x1d) {
+		for (i = 0; i < (int)sizeof(ce); i++)
+			if (ce[i] == oid->p[2])
+				return i < 4 ? i + 1 : i + 2; /* X_TLSF is not id-ce */
+		return X_UNKNOWN;
+	}
+	return MFVI_OID_IS(oid, OID_TLSFEATURE) ? X_TLSF : X_UNKNOWN;
+}
+
 static int
 extension(struct mfv_cert *c, struct mfvi_der *ext, uint32_t *seen)
 {
 	struct mfvi_der oid, x, val;
-	int rc, crit = 0, bit = -1;
+	int rc, crit = 0, id;
 
 	if ((rc = mfvi_der_get(ext, MFVI_OID, &oid, NULL)) != 0)
 		return rc;
@@ -185,45 +204,25 @@ extension(struct mfv_cert *c, struct mfvi_der *ext, uint32_t *seen)
 	}
 	if ((rc = mfvi_der_seq(ext, oct_end, 2, &val, NULL)) != 0)
 		return rc;
-
-	if (oid.len == 3 && oid.p[0] == 0x55 && oid.p[1] == 0x1d) {
-		bit = oid.p[2] & 31;
-		switch (oid.p[2]) {
-		case EXT_NC:
-			return MFV_ERR_NAME_CONSTRAINTS;
-		case EXT_BC:
-		case EXT_KU:
-		case EXT_EKU:
-		case EXT_SAN:
-			break;
-		case EXT_SKI:
-		case EXT_AKI:
-		default:
-			/* Known or not, we do not process it. */
-			if (crit)
-				return MFV_ERR_UNSUPPORTED_CRITICAL_EXT;
-			if (oid.p[2] != EXT_SKI && oid.p[2] != EXT_AKI)
-				return 0;
-			break;
-		}
-	} else if (MFVI_OID_IS(&oid, OID_TLSFEATURE)) {
-		bit = 31;
-	} else {
-		if (crit)
-			return MFV_ERR_UNSUPPORTED_CRITICAL_EXT;
+	id = ext_id(&oid);
+	if (id == X_NC)
+		return MFV_ERR_NAME_CONSTRAINTS;
+	/* What we do not process may not be critical (RFC 5280 4.2).  SKI
+	 * and AKI are read only to catch duplicates. */
+	if ((id == X_UNKNOWN || id >= X_SKI) && crit)
+		return MFV_ERR_UNSUPPORTED_CRITICAL_EXT;
+	if (id == X_UNKNOWN)
 		return 0;
-	}
-	if (*seen & (1u << bit))
+	if (*seen & (1u << id))
 		return MFV_ERR_DUPLICATE_EXT;
-	*seen |= 1u << bit;
-
-	switch (bit == 31 ? -1 : oid.p[2]) {
-	case EXT_BC: rc = ext_bc(c, &val); break;
-	case EXT_KU: rc = ext_ku(c, &val); break;
-	case EXT_EKU: rc = ext_eku(c, &val); break;
-	case EXT_SAN: rc = ext_san(c, &val); break;
-	case -1: rc = ext_tlsfeature(c, &val); break;
-	default: return 0; /* SKI/AKI: only counted for duplicates */
+	*seen |= 1u << id;
+	switch (id) {
+	case X_BC: rc = ext_bc(c, &val); break;
+	case X_KU: rc = ext_ku(c, &val); break;
+	case X_EKU: rc = ext_eku(c, &val); break;
+	case X_SAN: rc = ext_san(c, &val); break;
+	case X_TLSF: rc = ext_tlsfeature(c, &val); break;
+	default: return 0;
 	}
 	if (rc != 0)
 		return rc;
