@@ -1,2 +1,924 @@
-/* db.c: not written yet; see db.h for the contract. */
+/*
+ * db.c: the SQLite issuance log (see db.h).
+ *
+ * This file opens the database with the durability settings the CA's
+ * invariant rests on ("no certificate leaves the CA before its record is
+ * committed"): WAL with synchronous=FULL, so a returned COMMIT has been
+ * fsync'ed. It migrates the schema forward from the table compiled in from
+ * the numbered files in sql/, and holds the certificate, revocation, CRL-number and
+ * CA-certificate queries. The audit chain lives in audit.c; every write
+ * here appends its audit row inside the same transaction, so the log and
+ * the chain cannot disagree.
+ *
+ * All SQL is static text with bound parameters; nothing is ever pasted
+ * into a statement.
+ */
 #include "mf_build.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <sqlite3.h>
+
+#include "db.h"
+#include "db_int.h"
+#include "db_schema.h"
+#include "mferr.h"
+#include "util.h"
+
+/* How long a writer waits for another process's lock before MF_ERR_DB_BUSY. */
+#define MF_DB_BUSY_MS	5000
+
+int
+mf_db_err(int sqlite_rc)
+{
+	switch (sqlite_rc & 0xff) {
+	case SQLITE_OK:
+	case SQLITE_ROW:
+	case SQLITE_DONE:
+		return MF_OK;
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+		return MF_ERR_DB_BUSY;
+	case SQLITE_NOMEM:
+		return MF_ERR_NOMEM;
+	case SQLITE_IOERR:
+	case SQLITE_FULL:
+	case SQLITE_CANTOPEN:
+		return MF_ERR_IO;
+	default:
+		return MF_ERR_DB;
+	}
+}
+
+int
+mf_db_stmt(struct mf_db *db, enum mf_db_slot slot, const char *sql, sqlite3_stmt **out)
+{
+	int rc;
+
+	if (db->st[slot] == NULL) {
+		rc = sqlite3_prepare_v3(db->h, sql, -1, SQLITE_PREPARE_PERSISTENT, &db->st[slot],
+		    NULL);
+		if (rc != SQLITE_OK) {
+			db->st[slot] = NULL;
+			return mf_db_err(rc);
+		}
+	}
+	*out = db->st[slot];
+	return MF_OK;
+}
+
+void
+mf_db_done(sqlite3_stmt *st)
+{
+	if (st == NULL)
+		return;
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+}
+
+int
+mf_db_tx_begin(struct mf_db *db, struct mf_db_tx *tx)
+{
+	int rc;
+
+	tx->active = 0;
+	tx->nested = !sqlite3_get_autocommit(db->h);
+	/*
+	 * IMMEDIATE takes the write lock now: a deferred transaction that reads
+	 * and then writes can fail with SQLITE_BUSY_SNAPSHOT in WAL mode without
+	 * the busy handler ever being consulted.
+	 */
+	rc = sqlite3_exec(db->h, tx->nested ? "SAVEPOINT mf_unit" : "BEGIN IMMEDIATE",
+	    NULL, NULL, NULL);
+	if (rc != SQLITE_OK)
+		return mf_db_err(rc);
+	tx->active = 1;
+	return MF_OK;
+}
+
+int
+mf_db_tx_end(struct mf_db *db, struct mf_db_tx *tx, int rc)
+{
+	int src;
+
+	if (!tx->active)
+		return rc;
+	tx->active = 0;
+	if (rc == MF_OK) {
+		src = sqlite3_exec(db->h, tx->nested ? "RELEASE mf_unit" : "COMMIT", NULL, NULL,
+		    NULL);
+		if (src == SQLITE_OK)
+			return MF_OK;
+		rc = mf_db_err(src);
+	}
+	if (tx->nested) {
+		/* Undo this unit only; the caller's batch stays open. */
+		sqlite3_exec(db->h, "ROLLBACK TO mf_unit", NULL, NULL, NULL);
+		sqlite3_exec(db->h, "RELEASE mf_unit", NULL, NULL, NULL);
+	} else if (!sqlite3_get_autocommit(db->h)) {
+		sqlite3_exec(db->h, "ROLLBACK", NULL, NULL, NULL);
+	}
+	return rc;
+}
+
+/* ---- opening and migrating ------------------------------------------------ */
+
+static int
+db_pragma_int(struct mf_db *db, const char *sql, int *val)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	if ((rc = sqlite3_prepare_v2(db->h, sql, -1, &st, NULL)) != SQLITE_OK) {
+		rc = mf_db_err(rc);
+		goto out;
+	}
+	if ((rc = sqlite3_step(st)) != SQLITE_ROW) {
+		rc = rc == SQLITE_DONE ? MF_ERR_DB : mf_db_err(rc);
+		goto out;
+	}
+	*val = sqlite3_column_int(st, 0);
+	rc = MF_OK;
+out:
+	sqlite3_finalize(st);
+	return rc;
+}
+
+static int
+db_settings(struct mf_db *db)
+{
+	sqlite3_stmt *st = NULL;
+	const unsigned char *mode;
+	int rc;
+
+	sqlite3_extended_result_codes(db->h, 1);
+	sqlite3_busy_timeout(db->h, MF_DB_BUSY_MS);
+	if ((rc = sqlite3_exec(db->h, "PRAGMA foreign_keys = ON", NULL, NULL, NULL)) != SQLITE_OK)
+		return mf_db_err(rc);
+	if (db->readonly)
+		return MF_OK;	/* the journal mode is the writer's business */
+	/*
+	 * WAL lets OCSP and CRL readers run beside the issuing writer; FULL
+	 * makes every COMMIT fsync the WAL, which is what "durably committed
+	 * before the certificate leaves" needs (NORMAL may lose the last
+	 * transactions on power loss). The pragma answers with the mode it
+	 * actually got: a file system without shared memory stays in "delete".
+	 */
+	if ((rc = sqlite3_prepare_v2(db->h, "PRAGMA journal_mode = WAL", -1, &st, NULL)) !=
+	    SQLITE_OK) {
+		rc = mf_db_err(rc);
+		goto out;
+	}
+	if ((rc = sqlite3_step(st)) != SQLITE_ROW) {
+		rc = mf_db_err(rc == SQLITE_DONE ? SQLITE_ERROR : rc);
+		goto out;
+	}
+	mode = sqlite3_column_text(st, 0);
+	if (mode == NULL || strcmp((const char *)mode, "wal") != 0) {
+		rc = MF_ERR_DB;
+		goto out;
+	}
+	if ((rc = sqlite3_exec(db->h, "PRAGMA synchronous = FULL", NULL, NULL, NULL)) !=
+	    SQLITE_OK) {
+		rc = mf_db_err(rc);
+		goto out;
+	}
+	rc = MF_OK;
+out:
+	sqlite3_finalize(st);
+	return rc;
+}
+
+static int
+db_latest_version(void)
+{
+	size_t n = sizeof(mf_migrations) / sizeof(mf_migrations[0]);
+
+	return mf_migrations[n - 1].version;
+}
+
+/*
+ * Applies each pending migration in its own IMMEDIATE transaction together
+ * with the new user_version, so a crash leaves the schema at one version or
+ * the next, never between. The version is re-read under the write lock:
+ * two processes starting at once must not both apply the same step.
+ */
+static int
+db_migrate(struct mf_db *db)
+{
+	size_t i, n = sizeof(mf_migrations) / sizeof(mf_migrations[0]);
+	int have, rc, latest = db_latest_version();
+	char sql[64];
+
+	if ((rc = db_pragma_int(db, "PRAGMA user_version", &have)) != MF_OK)
+		return rc;
+	if (have > latest)
+		return MF_ERR_DB_SCHEMA;	/* written by a newer mayfly */
+	if (have == latest)
+		return MF_OK;
+	if (db->readonly)
+		return MF_ERR_DB_SCHEMA;	/* old schema and we may not upgrade it */
+	for (;;) {
+		if ((rc = sqlite3_exec(db->h, "BEGIN IMMEDIATE", NULL, NULL, NULL)) != SQLITE_OK)
+			return mf_db_err(rc);
+		if ((rc = db_pragma_int(db, "PRAGMA user_version", &have)) != MF_OK)
+			goto fail;
+		if (have > latest) {
+			rc = MF_ERR_DB_SCHEMA;
+			goto fail;
+		}
+		for (i = 0; i < n && mf_migrations[i].version <= have; i++)
+			;
+		if (i == n)
+			break;
+		if (sqlite3_exec(db->h, mf_migrations[i].sql, NULL, NULL, NULL) != SQLITE_OK) {
+			rc = MF_ERR_DB_SCHEMA;
+			goto fail;
+		}
+		/* An integer from our own table, not input: formatting it in is safe. */
+		snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", mf_migrations[i].version);
+		if ((rc = sqlite3_exec(db->h, sql, NULL, NULL, NULL)) != SQLITE_OK) {
+			rc = mf_db_err(rc);
+			goto fail;
+		}
+		if ((rc = sqlite3_exec(db->h, "COMMIT", NULL, NULL, NULL)) != SQLITE_OK) {
+			rc = mf_db_err(rc);
+			goto fail;
+		}
+	}
+	return mf_db_err(sqlite3_exec(db->h, "COMMIT", NULL, NULL, NULL));
+fail:
+	sqlite3_exec(db->h, "ROLLBACK", NULL, NULL, NULL);
+	return rc;
+}
+
+int
+mf_db_open(const char *path, int flags, struct mf_db **out)
+{
+	struct mf_db *db = NULL;
+	struct stat sb;
+	int fd, oflags, rc;
+
+	if (out != NULL)
+		*out = NULL;
+	if (path == NULL || out == NULL || *path == '\0')
+		return MF_ERR_INVAL;
+	if (stat(path, &sb) != 0) {
+		if (errno != ENOENT)
+			return MF_ERR_IO;
+		if (!(flags & MF_DB_CREATE) || (flags & MF_DB_READONLY))
+			return MF_ERR_NOTFOUND;
+		/*
+		 * Create the file ourselves so it starts private; SQLite gives
+		 * the -wal and -shm files the mode of the database file.
+		 */
+		fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+		if (fd < 0 && errno != EEXIST)
+			return errno == ENOENT ? MF_ERR_NOTFOUND : MF_ERR_IO;
+		if (fd >= 0)
+			close(fd);
+	}
+	if ((db = calloc(1, sizeof(*db))) == NULL)
+		return MF_ERR_NOMEM;
+	db->readonly = (flags & MF_DB_READONLY) != 0;
+	oflags = (db->readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE) |
+	    SQLITE_OPEN_NOMUTEX;
+	if ((rc = sqlite3_open_v2(path, &db->h, oflags, NULL)) != SQLITE_OK) {
+		rc = mf_db_err(rc);
+		goto out;
+	}
+	if ((rc = db_settings(db)) != MF_OK)
+		goto out;
+	if ((rc = db_migrate(db)) != MF_OK)
+		goto out;
+	*out = db;
+	db = NULL;
+out:
+	mf_db_close(db);
+	return rc;
+}
+
+void
+mf_db_close(struct mf_db *db)
+{
+	size_t i;
+
+	if (db == NULL)
+		return;
+	for (i = 0; i < MF_ST_N_; i++)
+		sqlite3_finalize(db->st[i]);
+	/* An open transaction is rolled back by the close. */
+	sqlite3_close_v2(db->h);
+	free(db);
+}
+
+int
+mf_db_schema_version(struct mf_db *db, int *version)
+{
+	if (db == NULL || version == NULL)
+		return MF_ERR_INVAL;
+	return db_pragma_int(db, "PRAGMA user_version", version);
+}
+
+struct sqlite3 *
+mf_db_handle(struct mf_db *db)
+{
+	return db == NULL ? NULL : db->h;
+}
+
+/* ---- explicit transactions (group commit) ------------------------------------ */
+
+int
+mf_db_begin(struct mf_db *db)
+{
+	if (db == NULL)
+		return MF_ERR_INVAL;
+	if (!sqlite3_get_autocommit(db->h))
+		return MF_ERR_INVAL;	/* one batch at a time */
+	return mf_db_err(sqlite3_exec(db->h, "BEGIN IMMEDIATE", NULL, NULL, NULL));
+}
+
+int
+mf_db_commit(struct mf_db *db)
+{
+	int rc;
+
+	if (db == NULL || sqlite3_get_autocommit(db->h))
+		return MF_ERR_INVAL;
+	if ((rc = sqlite3_exec(db->h, "COMMIT", NULL, NULL, NULL)) == SQLITE_OK)
+		return MF_OK;
+	/*
+	 * A failed commit must not leave the batch open for the next caller
+	 * to commit by accident: nothing in it is durable, so say so and drop it.
+	 */
+	if (!sqlite3_get_autocommit(db->h))
+		sqlite3_exec(db->h, "ROLLBACK", NULL, NULL, NULL);
+	return mf_db_err(rc);
+}
+
+int
+mf_db_rollback(struct mf_db *db)
+{
+	if (db == NULL)
+		return MF_ERR_INVAL;
+	if (sqlite3_get_autocommit(db->h))
+		return MF_OK;	/* nothing open: harmless in cleanup paths */
+	return mf_db_err(sqlite3_exec(db->h, "ROLLBACK", NULL, NULL, NULL));
+}
+
+/* ---- certificates -------------------------------------------------------------- */
+
+void
+mf_cert_rec_free(struct mf_cert_rec *r)
+{
+	if (r == NULL)
+		return;
+	free(r->issuer);
+	free(r->subject);
+	free(r->sans);
+	free(r->profile);
+	free(r->requester);
+	free(r->der);
+	free(r);
+}
+
+/* Lower-cases a hex serial into out; 1..2*MF_SERIAL_MAX hex digits. */
+static int
+db_serial_norm(const char *in, char out[2 * MF_SERIAL_MAX + 1])
+{
+	size_t i, n;
+
+	if (in == NULL || (n = strlen(in)) == 0 || n > 2 * MF_SERIAL_MAX)
+		return MF_ERR_INVAL;
+	for (i = 0; i < n; i++) {
+		if (!isxdigit((unsigned char)in[i]))
+			return MF_ERR_INVAL;
+		out[i] = (char)tolower((unsigned char)in[i]);
+	}
+	out[n] = '\0';
+	return MF_OK;
+}
+
+/* The certificate columns every query returns, in this order. */
+#define CERT_SELECT \
+	"SELECT c.serial, c.issuer, c.subject, c.sans, c.profile, c.not_before," \
+	" c.not_after, c.requester, c.csr_sha256, c.der, c.issued_at," \
+	" coalesce(r.revoked_at, 0), coalesce(r.reason, 0), coalesce(r.id, 0)" \
+	" FROM certificates c LEFT JOIN revocations r ON r.serial = c.serial "
+
+static char *
+db_col_strdup(sqlite3_stmt *st, int col)
+{
+	const unsigned char *t = sqlite3_column_text(st, col);
+
+	return strdup(t != NULL ? (const char *)t : "");
+}
+
+/* Builds a record from the current row of a CERT_SELECT statement. */
+static int
+db_row_cert(sqlite3_stmt *st, struct mf_cert_rec **out)
+{
+	struct mf_cert_rec *r;
+	const unsigned char *t;
+	const void *b;
+	int n, rc = MF_ERR_NOMEM;
+
+	if ((r = calloc(1, sizeof(*r))) == NULL)
+		return MF_ERR_NOMEM;
+	t = sqlite3_column_text(st, 0);
+	if (t == NULL || strlen((const char *)t) >= sizeof(r->serial)) {
+		rc = MF_ERR_DB;
+		goto out;
+	}
+	memcpy(r->serial, t, strlen((const char *)t) + 1);
+	if ((r->issuer = db_col_strdup(st, 1)) == NULL ||
+	    (r->subject = db_col_strdup(st, 2)) == NULL ||
+	    (r->sans = db_col_strdup(st, 3)) == NULL ||
+	    (r->profile = db_col_strdup(st, 4)) == NULL ||
+	    (r->requester = db_col_strdup(st, 7)) == NULL)
+		goto out;
+	r->not_before = sqlite3_column_int64(st, 5);
+	r->not_after = sqlite3_column_int64(st, 6);
+	b = sqlite3_column_blob(st, 8);
+	if (b != NULL && sqlite3_column_bytes(st, 8) == (int)sizeof(r->csr_sha256))
+		memcpy(r->csr_sha256, b, sizeof(r->csr_sha256));
+	b = sqlite3_column_blob(st, 9);
+	n = sqlite3_column_bytes(st, 9);
+	if (b == NULL || n <= 0) {
+		rc = MF_ERR_DB;
+		goto out;
+	}
+	if ((r->der = malloc((size_t)n)) == NULL)
+		goto out;
+	memcpy(r->der, b, (size_t)n);
+	r->der_len = (size_t)n;
+	r->issued_at = sqlite3_column_int64(st, 10);
+	r->revoked_at = sqlite3_column_int64(st, 11);
+	r->reason = sqlite3_column_int(st, 12);
+	*out = r;
+	r = NULL;
+	rc = MF_OK;
+out:
+	mf_cert_rec_free(r);
+	return rc;
+}
+
+static void
+db_sha256_hex(const unsigned char *p, size_t n, char hex[65])
+{
+	unsigned char md[32];
+	unsigned int mdlen = 0;
+
+	if (EVP_Digest(p, n, md, &mdlen, EVP_sha256(), NULL) != 1 || mdlen != sizeof(md)) {
+		strcpy(hex, "-");
+		return;
+	}
+	mf_hex(md, sizeof(md), hex);
+}
+
+int
+mf_db_cert_insert(struct mf_db *db, const struct mf_cert_rec *r)
+{
+	static const char sql[] =
+	    "INSERT INTO certificates (serial, issuer, subject, sans, profile, not_before,"
+	    " not_after, requester, csr_sha256, der, issued_at)"
+	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)";
+	struct mf_db_tx tx = { 0, 0 };
+	sqlite3_stmt *st = NULL;
+	char serial[2 * MF_SERIAL_MAX + 1], dersum[65], *detail = NULL;
+	const char *sans;
+	int64_t issued_at;
+	int rc;
+
+	if (db == NULL || r == NULL || r->issuer == NULL || r->subject == NULL ||
+	    r->profile == NULL || r->requester == NULL || r->der == NULL || r->der_len == 0 ||
+	    r->der_len > INT32_MAX || r->not_after <= r->not_before)
+		return MF_ERR_INVAL;
+	if ((rc = db_serial_norm(r->serial, serial)) != MF_OK)
+		return rc;
+	sans = r->sans != NULL ? r->sans : "";
+	issued_at = r->issued_at != 0 ? r->issued_at : (int64_t)time(NULL);
+	/* The audit row commits to the certificate's bytes, not just its name. */
+	db_sha256_hex(r->der, r->der_len, dersum);
+	if (asprintf(&detail, "serial=%s issuer=%s profile=%s not_before=%lld not_after=%lld"
+	    " der_sha256=%s subject=\"%s\" sans=\"%s\"", serial, r->issuer, r->profile,
+	    (long long)r->not_before, (long long)r->not_after, dersum, r->subject, sans) < 0) {
+		detail = NULL;
+		return MF_ERR_NOMEM;
+	}
+
+	if ((rc = mf_db_tx_begin(db, &tx)) != MF_OK)
+		goto out;
+	if ((rc = mf_db_stmt(db, MF_ST_CERT_INSERT, sql, &st)) != MF_OK)
+		goto out;
+	sqlite3_bind_text(st, 1, serial, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, r->issuer, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, r->subject, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, sans, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, r->profile, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 6, r->not_before);
+	sqlite3_bind_int64(st, 7, r->not_after);
+	sqlite3_bind_text(st, 8, r->requester, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 9, r->csr_sha256, sizeof(r->csr_sha256), SQLITE_STATIC);
+	sqlite3_bind_blob(st, 10, r->der, (int)r->der_len, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 11, issued_at);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_CONSTRAINT_UNIQUE || rc == SQLITE_CONSTRAINT_PRIMARYKEY)
+		rc = MF_ERR_SERIAL_DUP;
+	else if ((rc & 0xff) == SQLITE_CONSTRAINT)
+		rc = MF_ERR_INVAL;
+	else
+		rc = mf_db_err(rc);
+	mf_db_done(st);
+	if (rc != MF_OK)
+		goto out;
+	rc = mf_db_audit_append(db, "issue", r->requester, detail);
+out:
+	rc = mf_db_tx_end(db, &tx, rc);
+	free(detail);
+	return rc;
+}
+
+int
+mf_db_cert_get(struct mf_db *db, const char *serial, struct mf_cert_rec **out)
+{
+	static const char sql[] = CERT_SELECT "WHERE c.serial = ?1";
+	sqlite3_stmt *st = NULL;
+	char s[2 * MF_SERIAL_MAX + 1];
+	int rc;
+
+	if (out != NULL)
+		*out = NULL;
+	if (db == NULL || out == NULL)
+		return MF_ERR_INVAL;
+	if (db_serial_norm(serial, s) != MF_OK)
+		return MF_ERR_NOTFOUND;	/* no such serial can be stored */
+	if ((rc = mf_db_stmt(db, MF_ST_CERT_GET, sql, &st)) != MF_OK)
+		return rc;
+	sqlite3_bind_text(st, 1, s, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		rc = db_row_cert(st, out);
+	else if (rc == SQLITE_DONE)
+		rc = MF_ERR_NOTFOUND;
+	else
+		rc = mf_db_err(rc);
+	mf_db_done(st);
+	return rc;
+}
+
+/* RFC 5280 5.3.1: 7 is unused and removeFromCRL (8) only exists in delta CRLs. */
+static int
+db_reason_ok(int reason)
+{
+	return reason >= 0 && reason <= 10 && reason != 7 && reason != 8;
+}
+
+int
+mf_db_cert_revoke(struct mf_db *db, const char *serial, int reason, int64_t when,
+    const char *actor)
+{
+	static const char sql_state[] =
+	    "SELECT r.id FROM certificates c LEFT JOIN revocations r ON r.serial = c.serial"
+	    " WHERE c.serial = ?1";
+	static const char sql_insert[] =
+	    "INSERT INTO revocations (serial, revoked_at, reason, actor) VALUES (?1, ?2, ?3, ?4)";
+	struct mf_db_tx tx = { 0, 0 };
+	sqlite3_stmt *st = NULL;
+	char s[2 * MF_SERIAL_MAX + 1], *detail = NULL;
+	int rc;
+
+	if (db == NULL || actor == NULL || !db_reason_ok(reason))
+		return MF_ERR_INVAL;
+	if (db_serial_norm(serial, s) != MF_OK)
+		return MF_ERR_NOTFOUND;
+	if (asprintf(&detail, "serial=%s reason=%d revoked_at=%lld", s, reason,
+	    (long long)when) < 0) {
+		detail = NULL;
+		return MF_ERR_NOMEM;
+	}
+	if ((rc = mf_db_tx_begin(db, &tx)) != MF_OK)
+		goto out;
+	if ((rc = mf_db_stmt(db, MF_ST_REVOKE_STATE, sql_state, &st)) != MF_OK)
+		goto out;
+	sqlite3_bind_text(st, 1, s, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		rc = sqlite3_column_type(st, 0) == SQLITE_NULL ? MF_OK : MF_ERR_REVOKED;
+	else if (rc == SQLITE_DONE)
+		rc = MF_ERR_NOTFOUND;
+	else
+		rc = mf_db_err(rc);
+	mf_db_done(st);
+	if (rc != MF_OK)
+		goto out;
+
+	if ((rc = mf_db_stmt(db, MF_ST_REVOKE_INSERT, sql_insert, &st)) != MF_OK)
+		goto out;
+	sqlite3_bind_text(st, 1, s, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, when);
+	sqlite3_bind_int(st, 3, reason);
+	sqlite3_bind_text(st, 4, actor, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	/* The state check ran under the write lock, so a clash here is a bug. */
+	rc = rc == SQLITE_CONSTRAINT_UNIQUE ? MF_ERR_REVOKED : mf_db_err(rc);
+	mf_db_done(st);
+	if (rc != MF_OK)
+		goto out;
+	rc = mf_db_audit_append(db, "revoke", actor, detail);
+out:
+	rc = mf_db_tx_end(db, &tx, rc);
+	free(detail);
+	return rc;
+}
+
+/*
+ * Steps a CERT_SELECT statement and hands each row to cb. The statements
+ * of the list functions are prepared per call rather than cached, so a
+ * callback may itself use the database (fetch, revoke) without stepping on
+ * a statement that is still half-way through its rows.
+ */
+static int
+db_walk(struct mf_db *db, const char *sql, int (*bind)(sqlite3_stmt *, const void *),
+    const void *bindarg, int64_t *last, mf_cert_cb cb, void *arg)
+{
+	struct mf_cert_rec *r = NULL;
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	if ((rc = sqlite3_prepare_v2(db->h, sql, -1, &st, NULL)) != SQLITE_OK) {
+		rc = mf_db_err(rc);
+		goto out;
+	}
+	if ((rc = bind(st, bindarg)) != MF_OK)
+		goto out;
+	for (;;) {
+		rc = sqlite3_step(st);
+		if (rc == SQLITE_DONE) {
+			rc = MF_OK;
+			break;
+		}
+		if (rc != SQLITE_ROW) {
+			rc = mf_db_err(rc);
+			break;
+		}
+		if ((rc = db_row_cert(st, &r)) != MF_OK)
+			break;
+		if (last != NULL && sqlite3_column_int64(st, 13) > *last)
+			*last = sqlite3_column_int64(st, 13);
+		rc = cb(r, arg);
+		mf_cert_rec_free(r);
+		r = NULL;
+		if (rc != 0)
+			break;
+	}
+out:
+	sqlite3_finalize(st);
+	return rc;
+}
+
+struct db_list_args {
+	int which;
+	const char *like;
+	const char *issuer;
+	int64_t now;
+};
+
+static int
+db_bind_list(sqlite3_stmt *st, const void *p)
+{
+	const struct db_list_args *a = p;
+
+	sqlite3_bind_int(st, 1, a->which);
+	sqlite3_bind_int64(st, 2, a->now);
+	if (a->like != NULL)
+		sqlite3_bind_text(st, 3, a->like, -1, SQLITE_STATIC);
+	return MF_OK;
+}
+
+int
+mf_db_cert_list(struct mf_db *db, int which, const char *subject_like, int64_t now,
+    mf_cert_cb cb, void *arg)
+{
+	/*
+	 * instr() rather than LIKE so '%' and '_' in the filter are literal;
+	 * lower() folds ASCII only, which is what DNS names need.
+	 */
+	static const char sql[] = CERT_SELECT
+	    "WHERE (?1 = 0"
+	    "   OR (?1 = 1 AND r.id IS NULL AND c.not_after > ?2)"
+	    "   OR (?1 = 2 AND c.not_after <= ?2)"
+	    "   OR (?1 = 3 AND r.id IS NOT NULL))"
+	    " AND (?3 IS NULL OR instr(lower(c.subject), lower(?3)) > 0"
+	    "   OR instr(lower(c.sans), lower(?3)) > 0)"
+	    " ORDER BY c.id";
+	struct db_list_args a = { which, subject_like, NULL, now };
+
+	if (db == NULL || cb == NULL || which < MF_LIST_ALL || which > MF_LIST_REVOKED)
+		return MF_ERR_INVAL;
+	return db_walk(db, sql, db_bind_list, &a, NULL, cb, arg);
+}
+
+static int
+db_bind_revoked(sqlite3_stmt *st, const void *p)
+{
+	const struct db_list_args *a = p;
+
+	sqlite3_bind_text(st, 1, a->issuer, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, a->now);
+	return MF_OK;
+}
+
+int
+mf_db_revoked_list(struct mf_db *db, const char *issuer, int64_t now, mf_cert_cb cb,
+    void *arg)
+{
+	/* An expired certificate's entry may leave the CRL (RFC 5280 3.3). */
+	static const char sql[] = CERT_SELECT
+	    "WHERE r.id IS NOT NULL AND c.issuer = ?1 AND c.not_after > ?2 ORDER BY r.id";
+	struct db_list_args a = { 0, NULL, issuer, now };
+
+	if (db == NULL || issuer == NULL || cb == NULL)
+		return MF_ERR_INVAL;
+	return db_walk(db, sql, db_bind_revoked, &a, NULL, cb, arg);
+}
+
+static int
+db_bind_since(sqlite3_stmt *st, const void *p)
+{
+	sqlite3_bind_int64(st, 1, *(const int64_t *)p);
+	return MF_OK;
+}
+
+int
+mf_db_revocations_since(struct mf_db *db, int64_t after, int64_t *last, mf_cert_cb cb,
+    void *arg)
+{
+	static const char sql[] = CERT_SELECT "WHERE r.id > ?1 ORDER BY r.id";
+	int64_t seen = after;
+	int rc;
+
+	if (db == NULL || cb == NULL)
+		return MF_ERR_INVAL;
+	rc = db_walk(db, sql, db_bind_since, &after, &seen, cb, arg);
+	if (last != NULL)
+		*last = seen;
+	return rc;
+}
+
+int
+mf_db_crl_number_next(struct mf_db *db, const char *issuer, uint64_t *out)
+{
+	/* One statement, so the read-increment-write is atomic by itself. */
+	static const char sql[] =
+	    "INSERT INTO crl_numbers (issuer, number) VALUES (?1, 1)"
+	    " ON CONFLICT (issuer) DO UPDATE SET number = number + 1 RETURNING number";
+	sqlite3_stmt *st = NULL;
+	int64_t n = 0;
+	int rc;
+
+	if (db == NULL || issuer == NULL || out == NULL)
+		return MF_ERR_INVAL;
+	if ((rc = mf_db_stmt(db, MF_ST_CRL_NEXT, sql, &st)) != MF_OK)
+		return rc;
+	sqlite3_bind_text(st, 1, issuer, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		n = sqlite3_column_int64(st, 0);
+		rc = sqlite3_step(st);
+	}
+	rc = rc == SQLITE_DONE && n > 0 ? MF_OK : mf_db_err(rc == SQLITE_DONE ? SQLITE_ERROR : rc);
+	mf_db_done(st);
+	if (rc == MF_OK)
+		*out = (uint64_t)n;
+	return rc;
+}
+
+/* ---- CA certificates ------------------------------------------------------------ */
+
+void
+mf_ca_rec_free(struct mf_ca_rec *r)
+{
+	if (r == NULL)
+		return;
+	free(r->name);
+	free(r->kind);
+	free(r->signed_by);
+	free(r->key_uri);
+	free(r->der);
+	free(r);
+}
+
+int
+mf_db_ca_insert(struct mf_db *db, const struct mf_ca_rec *r, const char *actor)
+{
+	static const char sql[] =
+	    "INSERT INTO ca_certificates (name, kind, signed_by, key_uri, der, not_before,"
+	    " not_after, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
+	struct mf_db_tx tx = { 0, 0 };
+	sqlite3_stmt *st = NULL;
+	char dersum[65], *detail = NULL;
+	int rc;
+
+	if (db == NULL || r == NULL || actor == NULL || r->name == NULL || r->kind == NULL ||
+	    r->signed_by == NULL || r->key_uri == NULL || r->der == NULL || r->der_len == 0 ||
+	    r->der_len > INT32_MAX)
+		return MF_ERR_INVAL;
+	db_sha256_hex(r->der, r->der_len, dersum);
+	if (asprintf(&detail, "ca name=%s kind=%s signed_by=%s key_uri=%s not_before=%lld"
+	    " not_after=%lld der_sha256=%s", r->name, r->kind, r->signed_by, r->key_uri,
+	    (long long)r->not_before, (long long)r->not_after, dersum) < 0) {
+		detail = NULL;
+		return MF_ERR_NOMEM;
+	}
+	if ((rc = mf_db_tx_begin(db, &tx)) != MF_OK)
+		goto out;
+	if ((rc = mf_db_stmt(db, MF_ST_CA_INSERT, sql, &st)) != MF_OK)
+		goto out;
+	sqlite3_bind_text(st, 1, r->name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, r->kind, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, r->signed_by, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, r->key_uri, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 5, r->der, (int)r->der_len, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 6, r->not_before);
+	sqlite3_bind_int64(st, 7, r->not_after);
+	sqlite3_bind_int64(st, 8, (int64_t)time(NULL));
+	rc = sqlite3_step(st);
+	/* A kind outside the CHECK list is the caller's mistake. */
+	rc = (rc & 0xff) == SQLITE_CONSTRAINT ? MF_ERR_INVAL : mf_db_err(rc);
+	mf_db_done(st);
+	if (rc != MF_OK)
+		goto out;
+	rc = mf_db_audit_append(db, "ceremony", actor, detail);
+out:
+	rc = mf_db_tx_end(db, &tx, rc);
+	free(detail);
+	return rc;
+}
+
+int
+mf_db_ca_list(struct mf_db *db, mf_ca_cb cb, void *arg)
+{
+	static const char sql[] =
+	    "SELECT name, kind, signed_by, key_uri, der, not_before, not_after"
+	    " FROM ca_certificates ORDER BY id";
+	struct mf_ca_rec *r = NULL;
+	sqlite3_stmt *st = NULL;
+	const void *b;
+	int n, rc;
+
+	if (db == NULL || cb == NULL)
+		return MF_ERR_INVAL;
+	if ((rc = sqlite3_prepare_v2(db->h, sql, -1, &st, NULL)) != SQLITE_OK) {
+		rc = mf_db_err(rc);
+		goto out;
+	}
+	for (;;) {
+		if ((rc = sqlite3_step(st)) == SQLITE_DONE) {
+			rc = MF_OK;
+			break;
+		}
+		if (rc != SQLITE_ROW) {
+			rc = mf_db_err(rc);
+			break;
+		}
+		rc = MF_ERR_NOMEM;
+		if ((r = calloc(1, sizeof(*r))) == NULL ||
+		    (r->name = db_col_strdup(st, 0)) == NULL ||
+		    (r->kind = db_col_strdup(st, 1)) == NULL ||
+		    (r->signed_by = db_col_strdup(st, 2)) == NULL ||
+		    (r->key_uri = db_col_strdup(st, 3)) == NULL)
+			break;
+		b = sqlite3_column_blob(st, 4);
+		n = sqlite3_column_bytes(st, 4);
+		if (b == NULL || n <= 0) {
+			rc = MF_ERR_DB;
+			break;
+		}
+		if ((r->der = malloc((size_t)n)) == NULL)
+			break;
+		memcpy(r->der, b, (size_t)n);
+		r->der_len = (size_t)n;
+		r->not_before = sqlite3_column_int64(st, 5);
+		r->not_after = sqlite3_column_int64(st, 6);
+		rc = cb(r, arg);
+		mf_ca_rec_free(r);
+		r = NULL;
+		if (rc != 0)
+			break;
+	}
+out:
+	mf_ca_rec_free(r);
+	sqlite3_finalize(st);
+	return rc;
+}

@@ -27,7 +27,13 @@ void mf_db_close(struct mf_db *db);
 /* The schema version after migration. */
 int mf_db_schema_version(struct mf_db *db, int *version);
 
-/* Explicit transactions, for group commit of several issuances. */
+/*
+ * Explicit transactions, for group commit of several issuances: one fsync
+ * for the whole batch. mf_db_begin takes the write lock at once (waiting up
+ * to the busy timeout, else MF_ERR_DB_BUSY); a second begin is MF_ERR_INVAL.
+ * A failed commit rolls the batch back: nothing in it is durable.
+ * mf_db_rollback with nothing open returns 0.
+ */
 int mf_db_begin(struct mf_db *db);
 int mf_db_commit(struct mf_db *db);
 int mf_db_rollback(struct mf_db *db);
@@ -57,6 +63,11 @@ void mf_cert_rec_free(struct mf_cert_rec *r);	/* frees members and r; NULL ok */
  * Inserts a certificate record and its "issue" audit row in one transaction
  * (or inside the caller's open transaction, committed by mf_db_commit).
  * MF_ERR_SERIAL_DUP if the serial is taken. Copies everything it needs.
+ * The serial is 1..40 hex digits in any case (stored lower-case); issuer,
+ * subject, profile, requester and der are required, sans may be NULL,
+ * not_after must exceed not_before (else MF_ERR_INVAL); issued_at 0 means
+ * now. Inside a batch a failed insert undoes only itself (a savepoint), so
+ * the rest of the batch can still be committed.
  */
 int mf_db_cert_insert(struct mf_db *db, const struct mf_cert_rec *r);
 
@@ -73,8 +84,8 @@ int mf_db_cert_revoke(struct mf_db *db, const char *serial, int reason, int64_t 
 
 #define MF_LIST_ALL	0
 #define MF_LIST_VALID	1	/* not revoked and now < not_after */
-#define MF_LIST_EXPIRED	2
-#define MF_LIST_REVOKED	3
+#define MF_LIST_EXPIRED	2	/* now >= not_after, revoked or not */
+#define MF_LIST_REVOKED	3	/* revoked, expired or not */
 
 /*
  * Calls cb for each matching record in issuance order; r is borrowed for the
@@ -109,7 +120,8 @@ struct mf_ca_rec {
 	int64_t not_before, not_after;
 };
 void mf_ca_rec_free(struct mf_ca_rec *r);
-int mf_db_ca_insert(struct mf_db *db, const struct mf_ca_rec *r, const char *actor);	/* audits "ceremony" */
+/* Audits "ceremony" by actor (required). A kind outside the four: MF_ERR_INVAL. */
+int mf_db_ca_insert(struct mf_db *db, const struct mf_ca_rec *r, const char *actor);
 typedef int (*mf_ca_cb)(const struct mf_ca_rec *r, void *arg);
 int mf_db_ca_list(struct mf_db *db, mf_ca_cb cb, void *arg);
 
@@ -131,6 +143,23 @@ int mf_db_audit_append(struct mf_db *db, const char *event, const char *actor,
  */
 int mf_db_audit_verify(struct mf_db *db, int64_t *rows, int64_t *bad_id, char *why,
     size_t whylen);
+
+/*
+ * The newest row's id and hash (0 and 32 zero bytes for an empty log). The
+ * chain cannot show rows cut off its end, nor a chain rewritten by someone
+ * with write access to the file: keep this pair elsewhere (a ticket, a log
+ * server) and compare it later to catch both.
+ */
+int mf_db_audit_head(struct mf_db *db, int64_t *id, unsigned char hash[32]);
+
+/*
+ * Appends a "config" row "path=PATH sha256=HEX" unless the newest config row
+ * for that path already carries this hash: each change of the configuration
+ * is logged once, by whichever program (mayfly, mayflyd) sees it first.
+ * *recorded (may be NULL) says whether a row was written.
+ */
+int mf_db_audit_config(struct mf_db *db, const char *path, const unsigned char sha256[32],
+    const char *actor, int *recorded);
 
 /* Low-level access for modules that add their own tables (daemon, ACME). */
 struct sqlite3;

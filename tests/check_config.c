@@ -1,8 +1,590 @@
-/* check_config.c: tests for the config module; not written yet. */
+/*
+ * check_config.c: mayfly.yaml parsing. The shipped example and a file with
+ * every key (tests/data/config/) must load with the values they say; each
+ * class of mistake must be refused with its own code and a message that
+ * points at the right line and column; relative paths must come back
+ * resolved against the file's directory; defaults must be applied.
+ */
+#include "mf_build.h"
+
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "config.h"
+#include "fixtures.h"
+#include "mferr.h"
 #include "suites.h"
+#include "util.h"
+
+static char *tdir;
+static char *tdir_real;
+
+static void
+setup(void)
+{
+	tdir = mft_tmpdir();
+	ck_assert_ptr_nonnull(tdir);
+	tdir_real = realpath(tdir, NULL);	/* TMPDIR may be behind a symlink */
+	ck_assert_ptr_nonnull(tdir_real);
+}
+
+static void
+teardown(void)
+{
+	mft_rmtree(tdir);
+	free(tdir);
+	free(tdir_real);
+	tdir = tdir_real = NULL;
+}
+
+/* Lines 1-10: the smallest valid file. Tests append from line 11 on. */
+static const char base_yaml[] =
+    "database: ca.db\n"
+    "urls:\n"
+    "  base: http://127.0.0.1:8080\n"
+    "roots:\n"
+    "  - name: root-a\n"
+    "    key: file:keys/root-a.pem\n"
+    "    cert: certs/root-a.pem\n"
+    "intermediates:\n"
+    "  - name: issuing-1\n"
+    "    key: file:keys/issuing-1.pem\n"
+    "    cert: certs/issuing-1.pem\n";
+
+static int
+load_text(const char *text, struct mf_config **cfg, char *err, size_t errlen)
+{
+	char *path;
+	int rc;
+
+	ck_assert_int_eq(mft_write(tdir, "mayfly.yaml", text), 0);
+	path = mf_path_join(tdir, "mayfly.yaml");
+	ck_assert_ptr_nonnull(path);
+	rc = mf_config_load(path, cfg, err, errlen);
+	free(path);
+	return rc;
+}
+
+/* Loads base_yaml + extra and expects code with "mayfly.yaml:L:C: " in the message. */
+static void
+expect_error(const char *extra, int code, const char *where)
+{
+	struct mf_config *cfg = (struct mf_config *)&cfg;
+	char *text, err[512], want[64];
+	int rc;
+
+	ck_assert_int_ge(asprintf(&text, "%s%s", base_yaml, extra), 0);
+	rc = load_text(text, &cfg, err, sizeof(err));
+	free(text);
+	ck_assert_msg(rc == code, "got %d (%s), want %d; err: %s", rc, mf_errname(rc), code, err);
+	ck_assert_ptr_null(cfg);
+	snprintf(want, sizeof(want), "mayfly.yaml:%s: ", where);
+	ck_assert_msg(strstr(err, want) != NULL, "err '%s' lacks '%s'", err, want);
+}
+
+/* Loads a whole text (not based on base_yaml). */
+static void
+expect_error_text(const char *text, int code, const char *where)
+{
+	struct mf_config *cfg = NULL;
+	char err[512], want[64];
+	int rc;
+
+	rc = load_text(text, &cfg, err, sizeof(err));
+	ck_assert_msg(rc == code, "got %d (%s), want %d; err: %s", rc, mf_errname(rc), code, err);
+	ck_assert_ptr_null(cfg);
+	snprintf(want, sizeof(want), "mayfly.yaml:%s", where);
+	ck_assert_msg(strstr(err, want) != NULL, "err '%s' lacks '%s'", err, want);
+}
+
+static char *
+under(const char *dir, const char *rel)
+{
+	char *p = mf_path_join(dir, rel);
+
+	ck_assert_ptr_nonnull(p);
+	return p;
+}
+
+/* ---- files that must load ------------------------------------------------------- */
+
+START_TEST(test_example)
+{
+	struct mf_config *cfg = NULL;
+	const struct mf_profile *p;
+	const struct mf_ca_conf *ca;
+	char err[512] = "", *path, *dir, *want;
+
+	path = mft_srcpath("conf/mayfly.yaml");
+	ck_assert_int_eq(mf_config_load(path, &cfg, err, sizeof(err)), MF_OK);
+	ck_assert_str_eq(err, "");
+	free(path);
+	path = mft_srcpath("conf");
+	dir = realpath(path, NULL);
+	free(path);
+	ck_assert_ptr_nonnull(dir);
+	ck_assert_str_eq(cfg->dir, dir);
+
+	want = under(dir, "mayfly.db");
+	ck_assert_str_eq(cfg->database, want);
+	free(want);
+	ck_assert_str_eq(cfg->pkcs11_module, "/usr/lib/softhsm/libsofthsm2.so");
+	want = under(dir, "hsm.pin");
+	ck_assert_str_eq(cfg->pkcs11_pin_source + 5, want);
+	ck_assert_int_eq(strncmp(cfg->pkcs11_pin_source, "file:", 5), 0);
+	free(want);
+	ck_assert_ptr_null(cfg->softhsm2_conf);
+	ck_assert_str_eq(cfg->url_base, "http://127.0.0.1:8080");
+
+	ck_assert_uint_eq(cfg->nroots, 2);
+	ck_assert_str_eq(cfg->roots[1].name, "root-b");
+	ck_assert_str_eq(cfg->roots[1].key, "pkcs11:token=mayfly-backup;object=root-b");
+	want = under(dir, "certs/root-b.pem");
+	ck_assert_str_eq(cfg->roots[1].cert, want);
+	free(want);
+	ck_assert_uint_eq(cfg->nintermediates, 1);
+	ca = mf_config_intermediate(cfg, "issuing-1");
+	ck_assert_ptr_eq(ca, &cfg->intermediates[0]);
+	ck_assert_str_eq(ca->root, "root-a");
+	ck_assert_uint_eq(ca->ncross, 1);
+	want = under(dir, "certs/issuing-1.root-b.pem");
+	ck_assert_str_eq(ca->cross[0], want);
+	free(want);
+	ck_assert_ptr_eq(mf_config_root(cfg, "root-a"), &cfg->roots[0]);
+	ck_assert_ptr_null(mf_config_root(cfg, "issuing-1"));
+	ck_assert_ptr_null(mf_config_intermediate(cfg, "root-a"));
+
+	ck_assert_str_eq(cfg->active_intermediate, "issuing-1");
+	ck_assert_int_eq(cfg->hard_cap, 24 * 3600);
+	ck_assert_int_eq(cfg->backdate, 300);
+
+	ck_assert_uint_eq(cfg->nprofiles, 2);
+	p = mf_config_profile(cfg, "server");
+	ck_assert_ptr_nonnull(p);
+	ck_assert_uint_eq(p->key_types, MF_KT_EC_P256 | MF_KT_EC_P384 | MF_KT_RSA | MF_KT_ED25519);
+	ck_assert_uint_eq(p->rsa_min_bits, 2048);
+	ck_assert_uint_eq(p->ndns, 2);
+	ck_assert_str_eq(p->dns[0], "localhost");
+	ck_assert_str_eq(p->dns[1], ".example.com");
+	ck_assert_int_eq(p->wildcard, 0);
+	ck_assert_uint_eq(p->nip, 2);
+	ck_assert_int_eq(p->ip[0].family, AF_INET);
+	ck_assert_uint_eq(p->ip[0].prefix, 8);
+	ck_assert_uint_eq(p->ip[0].addr[0], 127);
+	ck_assert_int_eq(p->ip[1].family, AF_INET6);
+	ck_assert_uint_eq(p->ip[1].prefix, 128);
+	ck_assert_uint_eq(p->ip[1].addr[15], 1);
+	ck_assert_uint_eq(p->eku, MF_EKU_SERVER);
+	ck_assert_int_eq(p->must_staple, 0);
+	ck_assert_int_eq(p->default_lifetime, 86400);
+	ck_assert_int_eq(p->max_lifetime, 86400);
+	p = mf_config_profile(cfg, "client");
+	ck_assert_ptr_nonnull(p);
+	ck_assert_uint_eq(p->key_types, MF_KT_EC_P256 | MF_KT_EC_P384 | MF_KT_ED25519);
+	ck_assert_uint_eq(p->eku, MF_EKU_CLIENT);
+	ck_assert_str_eq(p->dns[0], ".devices.example.com");
+	ck_assert_ptr_null(mf_config_profile(cfg, "nope"));
+
+	ck_assert_uint_eq(cfg->nlisten, 1);
+	ck_assert_str_eq(cfg->listen[0].host, "127.0.0.1");
+	ck_assert_uint_eq(cfg->listen[0].port, 8080);
+	ck_assert_uint_eq(cfg->threads, 0);
+	ck_assert_ptr_null(cfg->user);
+	ck_assert_uint_eq(cfg->max_connections, 1024);
+	ck_assert_uint_eq(cfg->per_ip_connections, 64);
+	ck_assert_int_eq(cfg->connection_timeout, 10);
+	ck_assert_uint_eq(cfg->max_body, 65536);
+	ck_assert_ptr_null(cfg->admin_token_file);
+	ck_assert_int_eq(cfg->ocsp_validity, 4 * 3600);
+	ck_assert_int_eq(cfg->ocsp_delegated, 1);
+	ck_assert_int_eq(cfg->ocsp_responder_lifetime, 4 * 86400);
+	ck_assert_ptr_null(cfg->ocsp_export_dir);
+	ck_assert_int_eq(cfg->crl_validity, 86400);
+	ck_assert_int_eq(cfg->crl_interval, 3600);
+	mf_config_free(cfg);
+	free(dir);
+}
+END_TEST
+
+START_TEST(test_full)
+{
+	struct mf_config *cfg = NULL;
+	const struct mf_profile *p;
+	char err[512] = "", *path, *dir, *want;
+	unsigned char v6[16];
+
+	path = mft_srcpath("tests/data/config/full.yaml");
+	ck_assert_msg(mf_config_load(path, &cfg, err, sizeof(err)) == MF_OK, "%s", err);
+	free(path);
+	path = mft_srcpath("tests/data/config");
+	dir = realpath(path, NULL);
+	free(path);
+	ck_assert_ptr_nonnull(dir);
+
+	want = under(dir, "state/mayfly.db");
+	ck_assert_str_eq(cfg->database, want);
+	free(want);
+	ck_assert_str_eq(cfg->pkcs11_pin_source, "env:MAYFLY_PIN");
+	want = under(dir, "hsm/softhsm2.conf");
+	ck_assert_str_eq(cfg->softhsm2_conf, want);
+	free(want);
+	ck_assert_str_eq(cfg->url_base, "https://ca.example.com:8443");	/* slash dropped */
+	/* file:REL resolved, file:/ABS kept, pkcs11: untouched */
+	ck_assert_int_eq(strncmp(cfg->roots[0].key, "file:", 5), 0);
+	want = under(dir, "keys/root-a.pem");
+	ck_assert_str_eq(cfg->roots[0].key + 5, want);
+	free(want);
+	ck_assert_str_eq(cfg->roots[1].cert, "/etc/mayfly/root-b.pem");
+	ck_assert_str_eq(cfg->roots[1].key, "pkcs11:token=backup;object=root-b");
+	ck_assert_str_eq(cfg->intermediates[0].key, "file:/var/lib/mayfly/issuing-1.pem");
+	ck_assert_str_eq(cfg->intermediates[0].root, "root-a");	/* defaults to the first root */
+	ck_assert_uint_eq(cfg->intermediates[0].ncross, 0);
+	ck_assert_str_eq(cfg->intermediates[1].root, "root-b");
+	ck_assert_uint_eq(cfg->intermediates[1].ncross, 1);
+	want = under(dir, "certs/issuing-2.root-a.pem");
+	ck_assert_str_eq(cfg->intermediates[1].cross[0], want);
+	free(want);
+	ck_assert_str_eq(cfg->active_intermediate, "issuing-2");
+	ck_assert_int_eq(cfg->hard_cap, 12 * 3600);
+	ck_assert_int_eq(cfg->backdate, 0);
+
+	p = mf_config_profile(cfg, "web");
+	ck_assert_ptr_nonnull(p);
+	ck_assert_uint_eq(p->key_types, MF_KT_EC_P384);
+	ck_assert_uint_eq(p->rsa_min_bits, 3072);
+	ck_assert_str_eq(p->dns[0], "www.example.com");
+	ck_assert_str_eq(p->dns[1], ".api.example.com");
+	ck_assert_int_eq(p->wildcard, 1);
+	ck_assert_uint_eq(p->nip, 3);
+	ck_assert_int_eq(inet_pton(AF_INET6, "2001:db8::", v6), 1);
+	ck_assert_mem_eq(p->ip[1].addr, v6, 16);
+	ck_assert_uint_eq(p->ip[1].prefix, 32);
+	ck_assert_uint_eq(p->ip[2].prefix, 32);
+	ck_assert_uint_eq(p->eku, MF_EKU_SERVER | MF_EKU_CLIENT);
+	ck_assert_int_eq(p->must_staple, 1);
+	ck_assert_int_eq(p->default_lifetime, 6 * 3600);
+	ck_assert_int_eq(p->max_lifetime, 12 * 3600);	/* follows the hard cap */
+	p = mf_config_profile(cfg, "client");
+	ck_assert_ptr_nonnull(p);
+	ck_assert_uint_eq(p->eku, MF_EKU_CLIENT);
+	ck_assert_int_eq(p->max_lifetime, 12 * 3600);
+	ck_assert_int_eq(p->default_lifetime, 12 * 3600);
+
+	ck_assert_uint_eq(cfg->nlisten, 3);
+	ck_assert_str_eq(cfg->listen[0].host, "::1");
+	ck_assert_uint_eq(cfg->listen[0].port, 8443);
+	ck_assert_str_eq(cfg->listen[2].host, "localhost");
+	ck_assert_uint_eq(cfg->listen[2].port, 9000);
+	ck_assert_uint_eq(cfg->threads, 4);
+	ck_assert_str_eq(cfg->user, "mayfly");
+	ck_assert_uint_eq(cfg->max_connections, 200);
+	ck_assert_uint_eq(cfg->per_ip_connections, 0);
+	ck_assert_int_eq(cfg->connection_timeout, 30);
+	ck_assert_uint_eq(cfg->max_body, 4096);
+	want = under(dir, "admin.token");
+	ck_assert_str_eq(cfg->admin_token_file, want);
+	free(want);
+	ck_assert_int_eq(cfg->ocsp_validity, 3600);
+	ck_assert_int_eq(cfg->ocsp_delegated, 0);
+	ck_assert_int_eq(cfg->ocsp_responder_lifetime, 7200);
+	want = under(dir, "ocsp-out");
+	ck_assert_str_eq(cfg->ocsp_export_dir, want);
+	free(want);
+	ck_assert_int_eq(cfg->crl_validity, 2 * 86400);
+	ck_assert_int_eq(cfg->crl_interval, 1800);
+	mf_config_free(cfg);
+	free(dir);
+}
+END_TEST
+
+START_TEST(test_defaults)
+{
+	struct mf_config *cfg = NULL;
+	const struct mf_profile *p;
+	char err[512] = "", *path;
+
+	path = mft_srcpath("tests/data/config/minimal.yaml");
+	ck_assert_msg(mf_config_load(path, &cfg, err, sizeof(err)) == MF_OK, "%s", err);
+	free(path);
+	ck_assert_ptr_null(cfg->pkcs11_module);
+	ck_assert_ptr_null(cfg->pkcs11_pin_source);
+	ck_assert_str_eq(cfg->active_intermediate, "issuing-1");
+	ck_assert_str_eq(cfg->intermediates[0].root, "root-a");
+	ck_assert_int_eq(cfg->hard_cap, MF_HARD_CAP_MAX);
+	ck_assert_int_eq(cfg->backdate, 5 * 60);
+	ck_assert_uint_eq(cfg->nprofiles, 1);
+	p = mf_config_profile(cfg, "server");
+	ck_assert_ptr_nonnull(p);
+	ck_assert_uint_eq(p->key_types, MF_KT_EC_P256 | MF_KT_EC_P384 | MF_KT_RSA | MF_KT_ED25519);
+	ck_assert_uint_eq(p->rsa_min_bits, 2048);
+	ck_assert_uint_eq(p->eku, MF_EKU_SERVER);
+	ck_assert_int_eq(p->wildcard, 0);
+	ck_assert_int_eq(p->must_staple, 0);
+	ck_assert_uint_eq(p->ndns, 0);
+	ck_assert_uint_eq(p->nip, 0);
+	ck_assert_int_eq(p->default_lifetime, 24 * 3600);
+	ck_assert_int_eq(p->max_lifetime, 24 * 3600);
+	ck_assert_uint_eq(cfg->nlisten, 1);
+	ck_assert_str_eq(cfg->listen[0].host, "127.0.0.1");
+	ck_assert_uint_eq(cfg->listen[0].port, 8080);
+	ck_assert_uint_eq(cfg->max_connections, 1024);
+	ck_assert_uint_eq(cfg->per_ip_connections, 64);
+	ck_assert_int_eq(cfg->connection_timeout, 10);
+	ck_assert_uint_eq(cfg->max_body, 65536);
+	ck_assert_int_eq(cfg->ocsp_validity, 4 * 3600);
+	ck_assert_int_eq(cfg->ocsp_delegated, 1);
+	ck_assert_int_eq(cfg->ocsp_responder_lifetime, 4 * 86400);
+	ck_assert_int_eq(cfg->crl_validity, 24 * 3600);
+	ck_assert_int_eq(cfg->crl_interval, 3600);
+	mf_config_free(cfg);
+	mf_config_free(NULL);
+	ck_assert_ptr_null(mf_config_profile(NULL, "server"));
+	ck_assert_ptr_null(mf_config_root(NULL, "root-a"));
+}
+END_TEST
+
+START_TEST(test_relative_paths)
+{
+	struct mf_config *cfg = NULL;
+	char err[512] = "", *path, *sub;
+	char want[1024];
+
+	sub = under(tdir, "etc");
+	ck_assert_int_eq(mkdir(sub, 0700), 0);
+	ck_assert_int_eq(mft_write(sub, "mayfly.yaml",
+	    "database: ../var/ca.db\n"
+	    "pkcs11: { module: lib/p11.so, pin-source: 'file:secret/pin' }\n"
+	    "urls: { base: 'http://[::1]:8080' }\n"
+	    "roots: [ { name: r, key: 'file:k/r.pem', cert: /abs/r.pem } ]\n"
+	    "intermediates: [ { name: i, key: 'pkcs11:object=i', cert: i.pem,"
+	    " cross: [x1.pem, /abs/x2.pem] } ]\n"), 0);
+	path = under(sub, "mayfly.yaml");
+	ck_assert_msg(mf_config_load(path, &cfg, err, sizeof(err)) == MF_OK, "%s", err);
+	snprintf(want, sizeof(want), "%s/etc", tdir_real);
+	ck_assert_str_eq(cfg->dir, want);
+	snprintf(want, sizeof(want), "%s/etc/../var/ca.db", tdir_real);
+	ck_assert_str_eq(cfg->database, want);
+	snprintf(want, sizeof(want), "%s/etc/lib/p11.so", tdir_real);
+	ck_assert_str_eq(cfg->pkcs11_module, want);
+	snprintf(want, sizeof(want), "file:%s/etc/secret/pin", tdir_real);
+	ck_assert_str_eq(cfg->pkcs11_pin_source, want);
+	snprintf(want, sizeof(want), "file:%s/etc/k/r.pem", tdir_real);
+	ck_assert_str_eq(cfg->roots[0].key, want);
+	ck_assert_str_eq(cfg->roots[0].cert, "/abs/r.pem");
+	ck_assert_str_eq(cfg->intermediates[0].key, "pkcs11:object=i");
+	snprintf(want, sizeof(want), "%s/etc/i.pem", tdir_real);
+	ck_assert_str_eq(cfg->intermediates[0].cert, want);
+	snprintf(want, sizeof(want), "%s/etc/x1.pem", tdir_real);
+	ck_assert_str_eq(cfg->intermediates[0].cross[0], want);
+	ck_assert_str_eq(cfg->intermediates[0].cross[1], "/abs/x2.pem");
+	ck_assert_str_eq(cfg->url_base, "http://[::1]:8080");
+	mf_config_free(cfg);
+	free(path);
+	free(sub);
+}
+END_TEST
+
+START_TEST(test_hard_cap_lowered)
+{
+	struct mf_config *cfg = NULL;
+	char err[512] = "", *text;
+
+	ck_assert_int_ge(asprintf(&text, "%sissuance: { hard-cap: 6h, backdate: 1m }\n",
+	    base_yaml), 0);
+	ck_assert_msg(load_text(text, &cfg, err, sizeof(err)) == MF_OK, "%s", err);
+	free(text);
+	ck_assert_int_eq(cfg->hard_cap, 6 * 3600);
+	ck_assert_int_eq(cfg->backdate, 60);
+	ck_assert_int_eq(cfg->profiles[0].max_lifetime, 6 * 3600);
+	ck_assert_int_eq(cfg->profiles[0].default_lifetime, 6 * 3600);
+	mf_config_free(cfg);
+}
+END_TEST
+
+/* The complete example in mayfly.yaml(5) must stay a file that loads. */
+START_TEST(test_man_example)
+{
+	struct mf_config *cfg = NULL;
+	unsigned char *man = NULL;
+	char err[512] = "", *path, *start, *end;
+	size_t len;
+
+	path = mft_srcpath("man/mayfly.yaml.5");
+	ck_assert_int_eq(mf_file_read(path, 1 << 20, &man, &len), MF_OK);
+	free(path);
+	start = strstr((char *)man, "\n.SH EXAMPLE\n");
+	ck_assert_ptr_nonnull(start);
+	start = strstr(start, "\n.nf\n");
+	ck_assert_ptr_nonnull(start);
+	start += 5;
+	end = strstr(start, "\n.fi\n");
+	ck_assert_ptr_nonnull(end);
+	end[1] = '\0';
+	ck_assert_ptr_null(strchr(start, '\\'));	/* no troff escapes to undo */
+	ck_assert_msg(load_text(start, &cfg, err, sizeof(err)) == MF_OK, "%s", err);
+	ck_assert_uint_eq(cfg->nroots, 2);
+	ck_assert_uint_eq(cfg->nprofiles, 2);
+	ck_assert_int_eq(mf_config_profile(cfg, "client")->max_lifetime, 12 * 3600);
+	ck_assert_int_eq(mf_config_profile(cfg, "client")->default_lifetime, 12 * 3600);
+	ck_assert_uint_eq(cfg->nlisten, 2);
+	mf_config_free(cfg);
+	free(man);
+}
+END_TEST
+
+/* ---- each class of error ----------------------------------------------------------- */
+
+START_TEST(test_err_unknown_key)
+{
+	expect_error("databse: x.db\n", MF_ERR_CONFIG_KEY, "12:1");
+	expect_error("daemon:\n  ocsp:\n    valdity: 4h\n", MF_ERR_CONFIG_KEY, "14:5");
+	expect_error("profiles:\n  server:\n    max_lifetime: 1h\n", MF_ERR_CONFIG_KEY, "14:5");
+	expect_error_text("database: a.db\nurls: { base: 'http://x', mirror: 'http://y' }\n",
+	    MF_ERR_CONFIG_KEY, "2:27");
+	/* cross belongs to intermediates only */
+	expect_error_text("database: a.db\nurls: { base: 'http://x' }\nroots:\n"
+	    "  - { name: r, key: 'file:r', cert: r.pem, cross: [c.pem] }\n",
+	    MF_ERR_CONFIG_KEY, "4:44");
+}
+END_TEST
+
+START_TEST(test_err_duplicate_key)
+{
+	expect_error("database: other.db\n", MF_ERR_CONFIG_KEY, "12:1");
+	expect_error("issuance:\n  hard-cap: 1h\n  hard-cap: 2h\n", MF_ERR_CONFIG_KEY, "14:3");
+	expect_error("profiles:\n  a: {}\n  a: {}\n", MF_ERR_CONFIG_KEY, "14:3");
+}
+END_TEST
+
+START_TEST(test_err_bad_value)
+{
+	/* Line 12 is the first line after base_yaml. */
+	expect_error("issuance:\n  hard-cap: 25h\n", MF_ERR_CONFIG_VALUE, "13:13");
+	expect_error("issuance:\n  hard-cap: 24x\n", MF_ERR_CONFIG_VALUE, "13:13");
+	expect_error("issuance:\n  backdate: 6m\n", MF_ERR_CONFIG_VALUE, "13:13");
+	expect_error("issuance:\n  active: issuing-9\n", MF_ERR_CONFIG_VALUE, "13:11");
+	expect_error("profiles:\n  s:\n    max-lifetime: 25h\n", MF_ERR_CONFIG_VALUE, "14:19");
+	expect_error("issuance: { hard-cap: 12h }\nprofiles:\n  s:\n    max-lifetime: 13h\n",
+	    MF_ERR_CONFIG_VALUE, "15:19");
+	expect_error("profiles:\n  s:\n    max-lifetime: 2h\n    default-lifetime: 3h\n",
+	    MF_ERR_CONFIG_VALUE, "15:23");
+	expect_error("profiles:\n  s: { rsa-min-bits: 1024 }\n", MF_ERR_CONFIG_VALUE, "13:22");
+	expect_error("profiles:\n  s: { key-types: [rsa, dsa] }\n", MF_ERR_CONFIG_VALUE, "13:25");
+	expect_error("profiles:\n  s: { eku: [code-signing] }\n", MF_ERR_CONFIG_VALUE, "13:14");
+	expect_error("profiles:\n  s: { eku: [] }\n", MF_ERR_CONFIG_VALUE, "13:13");
+	expect_error("profiles:\n  s: { wildcard: maybe }\n", MF_ERR_CONFIG_VALUE, "13:18");
+	expect_error("profiles:\n  s: { dns: ['*.example.com'] }\n", MF_ERR_CONFIG_VALUE,
+	    "13:14");
+	expect_error("profiles:\n  s: { dns: [example.com.] }\n", MF_ERR_CONFIG_VALUE, "13:14");
+	expect_error("profiles:\n  s: { ip: [10.0.0.1/8] }\n", MF_ERR_CONFIG_VALUE, "13:13");
+	expect_error("profiles:\n  s: { ip: ['2001:db8::1/32'] }\n", MF_ERR_CONFIG_VALUE,
+	    "13:13");
+	expect_error("profiles:\n  s: { ip: [10.0.0.0/33] }\n", MF_ERR_CONFIG_VALUE, "13:13");
+	expect_error("profiles:\n  s: { ip: [10.0.0.0] }\n", MF_ERR_CONFIG_VALUE, "13:13");
+	expect_error("daemon: { listen: ['::1:8080'] }\n", MF_ERR_CONFIG_VALUE, "12:20");
+	expect_error("daemon: { listen: ['127.0.0.1:70000'] }\n", MF_ERR_CONFIG_VALUE, "12:20");
+	expect_error("daemon: { listen: ['[::1]'] }\n", MF_ERR_CONFIG_VALUE, "12:20");
+	expect_error("daemon: { threads: -1 }\n", MF_ERR_CONFIG_VALUE, "12:20");
+	expect_error("daemon: { max-body: 10M }\n", MF_ERR_CONFIG_VALUE, "12:21");
+	expect_error("daemon:\n  ocsp: { signer: myself }\n", MF_ERR_CONFIG_VALUE, "13:19");
+	expect_error("daemon:\n  ocsp: { validity: 5d }\n", MF_ERR_CONFIG_VALUE, "13:21");
+	expect_error("daemon:\n  crl: { interval: 2d }\n", MF_ERR_CONFIG_VALUE, "13:20");
+	/* Wrong types: a list where a value belongs, a value where a list of CAs belongs. */
+	expect_error_text("database: [a.db, b.db]\n", MF_ERR_CONFIG_VALUE, "1:11");
+	expect_error_text("database: a.db\nurls: { base: 'ftp://x' }\n", MF_ERR_CONFIG_VALUE,
+	    "2:15");
+	expect_error_text("database: a.db\nurls: { base: 'http://x' }\nroots: root-a\n",
+	    MF_ERR_CONFIG_VALUE, "3:8");
+	expect_error_text("database: a.db\nurls: { base: 'http://x' }\npkcs11:\n"
+	    "  module: /m.so\n  pin-source: '1234'\n", MF_ERR_CONFIG_VALUE, "5:15");
+	expect_error_text("database: a.db\nurls: { base: 'http://x' }\nroots:\n"
+	    "  - { name: r, key: '/k.pem', cert: r.pem }\n", MF_ERR_CONFIG_VALUE, "4:21");
+	expect_error_text("database: a.db\nurls: { base: 'http://x' }\nroots:\n"
+	    "  - { name: 'r/../x', key: 'file:k', cert: r.pem }\n", MF_ERR_CONFIG_VALUE, "4:13");
+	expect_error_text("database:\n", MF_ERR_CONFIG_VALUE, "1:10");
+}
+END_TEST
+
+START_TEST(test_err_cross_refs)
+{
+	/* An intermediate naming a root that is not there; a CA name used twice. */
+	expect_error_text("database: a.db\nurls: { base: 'http://x' }\n"
+	    "roots: [ { name: r, key: 'file:k', cert: r.pem } ]\n"
+	    "intermediates:\n  - { name: i, root: q, key: 'file:k', cert: i.pem }\n",
+	    MF_ERR_CONFIG_VALUE, "5:22");
+	expect_error_text("database: a.db\nurls: { base: 'http://x' }\n"
+	    "roots: [ { name: r, key: 'file:k', cert: r.pem } ]\n"
+	    "intermediates:\n  - { name: r, key: 'file:k', cert: i.pem }\n",
+	    MF_ERR_CONFIG_VALUE, "5:13");
+}
+END_TEST
+
+START_TEST(test_err_missing)
+{
+	expect_error_text("urls: { base: 'http://x' }\n", MF_ERR_CONFIG_MISSING, "1:1");
+	expect_error_text("database: a.db\n", MF_ERR_CONFIG_MISSING, "1:1");
+	expect_error_text("database: a.db\nurls: {}\n", MF_ERR_CONFIG_MISSING, "2:7");
+	expect_error_text("database: a.db\nurls: { base: 'http://x' }\n",
+	    MF_ERR_CONFIG_MISSING, "1:1");
+	expect_error_text("database: a.db\nurls: { base: 'http://x' }\nroots: []\n",
+	    MF_ERR_CONFIG_MISSING, "3:8");
+	expect_error_text("database: a.db\nurls: { base: 'http://x' }\n"
+	    "roots: [ { name: r, key: 'file:k', cert: r.pem } ]\n", MF_ERR_CONFIG_MISSING, "1:1");
+	/* A root without its certificate: the message points at that root. */
+	expect_error_text("database: a.db\nurls: { base: 'http://x' }\nroots:\n"
+	    "  - name: r\n    key: 'file:k'\n", MF_ERR_CONFIG_MISSING, "4:5");
+	/* pkcs11: keys need the pkcs11 section */
+	expect_error_text("database: a.db\nurls: { base: 'http://x' }\n"
+	    "roots: [ { name: r, key: 'pkcs11:object=r', cert: r.pem } ]\n"
+	    "intermediates: [ { name: i, key: 'file:k', cert: i.pem } ]\n",
+	    MF_ERR_CONFIG_MISSING, "1:1");
+	expect_error_text("", MF_ERR_CONFIG_MISSING, "");
+}
+END_TEST
+
+START_TEST(test_err_not_yaml)
+{
+	struct mf_config *cfg = NULL;
+	char err[512], *path;
+
+	expect_error_text("database: a.db\nroots: [ {name: r\n", MF_ERR_CONFIG, "3:1");
+	expect_error_text("- just\n- a list\n", MF_ERR_CONFIG_VALUE, "1:1");
+	expect_error_text("database: a.db\n---\ndatabase: b.db\n", MF_ERR_CONFIG, "");
+	path = under(tdir, "absent.yaml");
+	ck_assert_int_eq(mf_config_load(path, &cfg, err, sizeof(err)), MF_ERR_CONFIG);
+	ck_assert_ptr_null(cfg);
+	ck_assert_ptr_nonnull(strstr(err, "absent.yaml"));
+	free(path);
+}
+END_TEST
 
 Suite *
 suite_config(void)
 {
-	return suite_create("config");
+	Suite *s = suite_create("config");
+	TCase *tc;
+
+	tc = tcase_create("load");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_example);
+	tcase_add_test(tc, test_full);
+	tcase_add_test(tc, test_defaults);
+	tcase_add_test(tc, test_relative_paths);
+	tcase_add_test(tc, test_hard_cap_lowered);
+	tcase_add_test(tc, test_man_example);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("errors");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_err_unknown_key);
+	tcase_add_test(tc, test_err_duplicate_key);
+	tcase_add_test(tc, test_err_bad_value);
+	tcase_add_test(tc, test_err_cross_refs);
+	tcase_add_test(tc, test_err_missing);
+	tcase_add_test(tc, test_err_not_yaml);
+	suite_add_tcase(s, tc);
+	return s;
 }

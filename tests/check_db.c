@@ -1,8 +1,852 @@
-/* check_db.c: tests for the db module; not written yet. */
+/*
+ * check_db.c: the issuance log on real SQLite files in private temporary
+ * directories: migration and version refusal, durability settings, the
+ * certificate, revocation, CRL-number and CA queries, group commit and
+ * rollback, and the audit chain against edits made behind its back with
+ * raw SQL (after dropping the append-only triggers, as an attacker would).
+ */
+#include "mf_build.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "db.h"
+#include "fixtures.h"
+#include "mferr.h"
 #include "suites.h"
+#include "util.h"
+
+static char *tdir;
+static char *dbpath;
+
+static void
+setup(void)
+{
+	tdir = mft_tmpdir();
+	ck_assert_ptr_nonnull(tdir);
+	dbpath = mf_path_join(tdir, "mayfly.db");
+	ck_assert_ptr_nonnull(dbpath);
+}
+
+static void
+teardown(void)
+{
+	mft_rmtree(tdir);
+	free(tdir);
+	free(dbpath);
+	tdir = dbpath = NULL;
+}
+
+static struct mf_db *
+open_new(void)
+{
+	struct mf_db *db = NULL;
+
+	ck_assert_int_eq(mf_db_open(dbpath, MF_DB_CREATE, &db), MF_OK);
+	ck_assert_ptr_nonnull(db);
+	return db;
+}
+
+static const unsigned char fake_der[] = { 0x30, 0x03, 0x02, 0x01, 0x2a };
+
+/* A record with borrowed strings; good enough for insert. */
+static void
+rec_init(struct mf_cert_rec *r, const char *serial, const char *issuer, const char *subject,
+    const char *sans, int64_t nb, int64_t na)
+{
+	memset(r, 0, sizeof(*r));
+	snprintf(r->serial, sizeof(r->serial), "%s", serial);
+	r->issuer = (char *)issuer;
+	r->subject = (char *)subject;
+	r->sans = (char *)sans;
+	r->profile = (char *)"server";
+	r->not_before = nb;
+	r->not_after = na;
+	r->requester = (char *)"cli:test";
+	memset(r->csr_sha256, 0xab, sizeof(r->csr_sha256));
+	r->der = (unsigned char *)fake_der;
+	r->der_len = sizeof(fake_der);
+	r->issued_at = nb;
+}
+
+static void
+insert_simple(struct mf_db *db, const char *serial, int64_t nb, int64_t na)
+{
+	struct mf_cert_rec r;
+
+	rec_init(&r, serial, "issuing-1", "CN=host.example.com", "DNS:host.example.com", nb, na);
+	ck_assert_int_eq(mf_db_cert_insert(db, &r), MF_OK);
+}
+
+/* Collects the serials a walk visits, comma-separated. */
+struct collect {
+	char buf[512];
+	int n;
+	int stop_at;		/* return 42 at this count (0: never) */
+};
+
+static int
+collect_cb(const struct mf_cert_rec *r, void *arg)
+{
+	struct collect *c = arg;
+	size_t len = strlen(c->buf);
+
+	snprintf(c->buf + len, sizeof(c->buf) - len, "%s%s", c->n ? "," : "", r->serial);
+	c->n++;
+	return c->stop_at != 0 && c->n == c->stop_at ? 42 : 0;
+}
+
+static int64_t
+raw_count(struct mf_db *db, const char *sql)
+{
+	sqlite3_stmt *st = NULL;
+	int64_t n;
+
+	ck_assert_int_eq(sqlite3_prepare_v2(mf_db_handle(db), sql, -1, &st, NULL), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
+	n = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return n;
+}
+
+static void
+raw_exec(struct mf_db *db, const char *sql)
+{
+	char *msg = NULL;
+	int rc = sqlite3_exec(mf_db_handle(db), sql, NULL, NULL, &msg);
+
+	ck_assert_msg(rc == SQLITE_OK, "%s: %s", sql, msg ? msg : "?");
+	sqlite3_free(msg);
+}
+
+/* ---- opening ---------------------------------------------------------------- */
+
+START_TEST(test_open_migrate_reopen)
+{
+	struct mf_db *db = NULL;
+	struct stat sb;
+	int v = -1, v2 = -1;
+
+	ck_assert_int_eq(mf_db_open(dbpath, 0, &db), MF_ERR_NOTFOUND);
+	ck_assert_ptr_null(db);
+	db = open_new();
+	ck_assert_int_eq(mf_db_schema_version(db, &v), MF_OK);
+	ck_assert_int_ge(v, 1);
+	ck_assert_int_eq(raw_count(db, "SELECT count(*) FROM sqlite_master WHERE name IN"
+	    " ('certificates', 'revocations', 'ca_certificates', 'crl_numbers', 'audit_log')"), 5);
+	insert_simple(db, "01", 1000, 2000);
+	mf_db_close(db);
+
+	ck_assert_int_eq(stat(dbpath, &sb), 0);
+	ck_assert_int_eq(sb.st_mode & 0777, 0600);
+
+	db = NULL;
+	ck_assert_int_eq(mf_db_open(dbpath, 0, &db), MF_OK);
+	ck_assert_int_eq(mf_db_schema_version(db, &v2), MF_OK);
+	ck_assert_int_eq(v2, v);
+	ck_assert_int_eq(raw_count(db, "SELECT count(*) FROM certificates"), 1);
+	mf_db_close(db);
+	mf_db_close(NULL);
+}
+END_TEST
+
+START_TEST(test_schema_too_new)
+{
+	struct mf_db *db = open_new();
+
+	raw_exec(db, "PRAGMA user_version = 999");
+	mf_db_close(db);
+	db = (struct mf_db *)&db;	/* must be reset to NULL on failure */
+	ck_assert_int_eq(mf_db_open(dbpath, 0, &db), MF_ERR_DB_SCHEMA);
+	ck_assert_ptr_null(db);
+	ck_assert_int_eq(mf_db_open(dbpath, MF_DB_READONLY, &db), MF_ERR_DB_SCHEMA);
+}
+END_TEST
+
+START_TEST(test_not_a_database)
+{
+	struct mf_db *db = NULL;
+
+	ck_assert_int_eq(mft_write(tdir, "mayfly.db", "this is not sqlite, just text\n"), 0);
+	ck_assert_int_eq(mf_db_open(dbpath, MF_DB_CREATE, &db), MF_ERR_DB);
+	ck_assert_ptr_null(db);
+}
+END_TEST
+
+START_TEST(test_pragmas)
+{
+	struct mf_db *db = open_new();
+	sqlite3_stmt *st = NULL;
+
+	ck_assert_int_eq(sqlite3_prepare_v2(mf_db_handle(db), "PRAGMA journal_mode", -1, &st,
+	    NULL), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
+	ck_assert_str_eq((const char *)sqlite3_column_text(st, 0), "wal");
+	sqlite3_finalize(st);
+	ck_assert_int_eq(raw_count(db, "PRAGMA synchronous"), 2);	/* FULL */
+	ck_assert_int_eq(raw_count(db, "PRAGMA foreign_keys"), 1);
+	ck_assert_int_eq(raw_count(db, "PRAGMA busy_timeout"), 5000);
+	mf_db_close(db);
+}
+END_TEST
+
+START_TEST(test_readonly)
+{
+	struct mf_db *db = open_new();
+	struct mf_cert_rec r, *got = NULL;
+
+	insert_simple(db, "0a", 1000, 2000);
+	mf_db_close(db);
+	db = NULL;
+	ck_assert_int_eq(mf_db_open(dbpath, MF_DB_READONLY, &db), MF_OK);
+	ck_assert_int_eq(mf_db_cert_get(db, "0A", &got), MF_OK);
+	mf_cert_rec_free(got);
+	rec_init(&r, "0b", "issuing-1", "CN=x", "", 1000, 2000);
+	ck_assert_int_eq(mf_db_cert_insert(db, &r), MF_ERR_DB);
+	ck_assert_int_eq(mf_db_audit_verify(db, NULL, NULL, NULL, 0), MF_OK);
+	mf_db_close(db);
+}
+END_TEST
+
+/* ---- certificates --------------------------------------------------------------- */
+
+START_TEST(test_insert_get_dup)
+{
+	struct mf_db *db = open_new();
+	struct mf_cert_rec r, *got = NULL;
+
+	rec_init(&r, "7F3A00c1", "issuing-1", "CN=gw1.example.com,O=Example",
+	    "DNS:gw1.example.com,IP:192.0.2.1", 1700000000, 1700086400);
+	ck_assert_int_eq(mf_db_cert_insert(db, &r), MF_OK);
+
+	ck_assert_int_eq(mf_db_cert_get(db, "7f3a00C1", &got), MF_OK);
+	ck_assert_str_eq(got->serial, "7f3a00c1");
+	ck_assert_str_eq(got->issuer, "issuing-1");
+	ck_assert_str_eq(got->subject, "CN=gw1.example.com,O=Example");
+	ck_assert_str_eq(got->sans, "DNS:gw1.example.com,IP:192.0.2.1");
+	ck_assert_str_eq(got->profile, "server");
+	ck_assert_str_eq(got->requester, "cli:test");
+	ck_assert_int_eq(got->not_before, 1700000000);
+	ck_assert_int_eq(got->not_after, 1700086400);
+	ck_assert_int_eq(got->issued_at, 1700000000);
+	ck_assert_int_eq(got->revoked_at, 0);
+	ck_assert_uint_eq(got->der_len, sizeof(fake_der));
+	ck_assert_mem_eq(got->der, fake_der, sizeof(fake_der));
+	ck_assert_mem_eq(got->csr_sha256, r.csr_sha256, 32);
+	mf_cert_rec_free(got);
+	got = NULL;
+
+	/* The same serial in another case is the same serial. */
+	rec_init(&r, "7f3a00C1", "issuing-1", "CN=other", "", 1700000000, 1700086400);
+	ck_assert_int_eq(mf_db_cert_insert(db, &r), MF_ERR_SERIAL_DUP);
+	/* The refused insert left no audit row behind. */
+	ck_assert_int_eq(raw_count(db, "SELECT count(*) FROM audit_log"), 1);
+	ck_assert_int_eq(raw_count(db, "SELECT count(*) FROM certificates"), 1);
+
+	ck_assert_int_eq(mf_db_cert_get(db, "7f3a00c2", &got), MF_ERR_NOTFOUND);
+	ck_assert_ptr_null(got);
+	ck_assert_int_eq(mf_db_cert_get(db, "not-hex", &got), MF_ERR_NOTFOUND);
+
+	/* Malformed records are the caller's error, not a DB error. */
+	rec_init(&r, "zz", "issuing-1", "CN=x", "", 1, 2);
+	ck_assert_int_eq(mf_db_cert_insert(db, &r), MF_ERR_INVAL);
+	rec_init(&r, "0c", "issuing-1", "CN=x", "", 2, 2);
+	ck_assert_int_eq(mf_db_cert_insert(db, &r), MF_ERR_INVAL);
+	rec_init(&r, "0d", "issuing-1", "CN=x", "", 1, 2);
+	r.der = NULL;
+	ck_assert_int_eq(mf_db_cert_insert(db, &r), MF_ERR_INVAL);
+	mf_db_close(db);
+}
+END_TEST
+
+START_TEST(test_list_filters)
+{
+	struct mf_db *db = open_new();
+	struct collect c;
+	struct mf_cert_rec r;
+	int64_t now = 1800000000;
+
+	insert_simple(db, "a1", now - 3600, now + 3600);	/* valid */
+	insert_simple(db, "a2", now - 7200, now - 10);		/* expired */
+	insert_simple(db, "a3", now - 3600, now + 3600);	/* revoked below */
+	rec_init(&r, "a4", "issuing-1", "CN=Gateway-7", "DNS:gw7.devices.example.com",
+	    now - 60, now + 60);
+	ck_assert_int_eq(mf_db_cert_insert(db, &r), MF_OK);
+	insert_simple(db, "a5", now - 7200, now - 1);		/* expired and revoked */
+	ck_assert_int_eq(mf_db_cert_revoke(db, "a3", 1, now - 5, "cli:test"), MF_OK);
+	ck_assert_int_eq(mf_db_cert_revoke(db, "a5", 4, now - 5, "cli:test"), MF_OK);
+
+	memset(&c, 0, sizeof(c));
+	ck_assert_int_eq(mf_db_cert_list(db, MF_LIST_ALL, NULL, now, collect_cb, &c), MF_OK);
+	ck_assert_str_eq(c.buf, "a1,a2,a3,a4,a5");
+	memset(&c, 0, sizeof(c));
+	ck_assert_int_eq(mf_db_cert_list(db, MF_LIST_VALID, NULL, now, collect_cb, &c), MF_OK);
+	ck_assert_str_eq(c.buf, "a1,a4");
+	memset(&c, 0, sizeof(c));
+	ck_assert_int_eq(mf_db_cert_list(db, MF_LIST_EXPIRED, NULL, now, collect_cb, &c), MF_OK);
+	ck_assert_str_eq(c.buf, "a2,a5");
+	memset(&c, 0, sizeof(c));
+	ck_assert_int_eq(mf_db_cert_list(db, MF_LIST_REVOKED, NULL, now, collect_cb, &c), MF_OK);
+	ck_assert_str_eq(c.buf, "a3,a5");
+	/* A valid certificate becomes expired exactly at not_after. */
+	memset(&c, 0, sizeof(c));
+	ck_assert_int_eq(mf_db_cert_list(db, MF_LIST_VALID, NULL, now + 60, collect_cb, &c),
+	    MF_OK);
+	ck_assert_str_eq(c.buf, "a1");
+
+	/* Substring of subject or SANs, case-insensitive, '%' literal. */
+	memset(&c, 0, sizeof(c));
+	ck_assert_int_eq(mf_db_cert_list(db, MF_LIST_ALL, "gateway", now, collect_cb, &c), MF_OK);
+	ck_assert_str_eq(c.buf, "a4");
+	memset(&c, 0, sizeof(c));
+	ck_assert_int_eq(mf_db_cert_list(db, MF_LIST_ALL, "GW7.DEVICES", now, collect_cb, &c),
+	    MF_OK);
+	ck_assert_str_eq(c.buf, "a4");
+	memset(&c, 0, sizeof(c));
+	ck_assert_int_eq(mf_db_cert_list(db, MF_LIST_ALL, "%", now, collect_cb, &c), MF_OK);
+	ck_assert_int_eq(c.n, 0);
+	memset(&c, 0, sizeof(c));
+	ck_assert_int_eq(mf_db_cert_list(db, MF_LIST_VALID, "host.example", now, collect_cb, &c),
+	    MF_OK);
+	ck_assert_str_eq(c.buf, "a1");
+
+	/* The callback stops the walk and its value comes back. */
+	memset(&c, 0, sizeof(c));
+	c.stop_at = 2;
+	ck_assert_int_eq(mf_db_cert_list(db, MF_LIST_ALL, NULL, now, collect_cb, &c), 42);
+	ck_assert_int_eq(c.n, 2);
+
+	ck_assert_int_eq(mf_db_cert_list(db, 9, NULL, now, collect_cb, &c), MF_ERR_INVAL);
+	mf_db_close(db);
+}
+END_TEST
+
+START_TEST(test_revoke)
+{
+	struct mf_db *db = open_new();
+	struct mf_cert_rec *got = NULL;
+
+	insert_simple(db, "b1", 1000, 5000);
+	ck_assert_int_eq(mf_db_cert_revoke(db, "B1", 1, 1234, "cli:alice"), MF_OK);
+	ck_assert_int_eq(mf_db_cert_revoke(db, "b1", 4, 1300, "cli:alice"), MF_ERR_REVOKED);
+	ck_assert_int_eq(mf_db_cert_revoke(db, "b2", 1, 1234, "cli:alice"), MF_ERR_NOTFOUND);
+	ck_assert_int_eq(mf_db_cert_get(db, "b1", &got), MF_OK);
+	ck_assert_int_eq(got->revoked_at, 1234);
+	ck_assert_int_eq(got->reason, 1);
+	mf_cert_rec_free(got);
+	/* Reason 7 does not exist and 8 belongs to delta CRLs only. */
+	insert_simple(db, "b3", 1000, 5000);
+	ck_assert_int_eq(mf_db_cert_revoke(db, "b3", 7, 1234, "cli:alice"), MF_ERR_INVAL);
+	ck_assert_int_eq(mf_db_cert_revoke(db, "b3", 8, 1234, "cli:alice"), MF_ERR_INVAL);
+	ck_assert_int_eq(mf_db_cert_revoke(db, "b3", 0, 1234, NULL), MF_ERR_INVAL);
+	/* issue b1, revoke b1, issue b3: failed revocations wrote no audit rows. */
+	ck_assert_int_eq(raw_count(db, "SELECT count(*) FROM audit_log"), 3);
+	ck_assert_int_eq(raw_count(db, "SELECT count(*) FROM audit_log WHERE event = 'revoke'"
+	    " AND actor = 'cli:alice' AND detail LIKE 'serial=b1 reason=1 %'"), 1);
+	mf_db_close(db);
+}
+END_TEST
+
+START_TEST(test_revoked_list)
+{
+	struct mf_db *db = open_new();
+	struct mf_cert_rec r;
+	struct collect c;
+	int64_t now = 1800000000;
+
+	insert_simple(db, "c1", now - 100, now + 100);
+	insert_simple(db, "c2", now - 100, now - 1);		/* expired */
+	insert_simple(db, "c3", now - 100, now + 100);
+	insert_simple(db, "c4", now - 100, now + 100);		/* not revoked */
+	rec_init(&r, "c5", "issuing-2", "CN=x", "", now - 100, now + 100);
+	ck_assert_int_eq(mf_db_cert_insert(db, &r), MF_OK);
+	ck_assert_int_eq(mf_db_cert_revoke(db, "c3", 1, now - 10, "t"), MF_OK);
+	ck_assert_int_eq(mf_db_cert_revoke(db, "c2", 1, now - 10, "t"), MF_OK);
+	ck_assert_int_eq(mf_db_cert_revoke(db, "c1", 1, now - 10, "t"), MF_OK);
+	ck_assert_int_eq(mf_db_cert_revoke(db, "c5", 1, now - 10, "t"), MF_OK);
+
+	memset(&c, 0, sizeof(c));
+	ck_assert_int_eq(mf_db_revoked_list(db, "issuing-1", now, collect_cb, &c), MF_OK);
+	ck_assert_str_eq(c.buf, "c3,c1");	/* in revocation order; c2 expired, c5 other CA */
+	memset(&c, 0, sizeof(c));
+	ck_assert_int_eq(mf_db_revoked_list(db, "issuing-1", now + 100, collect_cb, &c), MF_OK);
+	ck_assert_int_eq(c.n, 0);
+	memset(&c, 0, sizeof(c));
+	ck_assert_int_eq(mf_db_revoked_list(db, "issuing-2", now, collect_cb, &c), MF_OK);
+	ck_assert_str_eq(c.buf, "c5");
+	mf_db_close(db);
+}
+END_TEST
+
+START_TEST(test_revocations_since)
+{
+	struct mf_db *db = open_new();
+	struct collect c;
+	int64_t last = -1, last2 = -1;
+
+	insert_simple(db, "d1", 1000, 5000);
+	insert_simple(db, "d2", 1000, 5000);
+	insert_simple(db, "d3", 1000, 5000);
+	ck_assert_int_eq(mf_db_cert_revoke(db, "d2", 1, 2000, "t"), MF_OK);
+	ck_assert_int_eq(mf_db_cert_revoke(db, "d1", 1, 2001, "t"), MF_OK);
+
+	memset(&c, 0, sizeof(c));
+	ck_assert_int_eq(mf_db_revocations_since(db, 0, &last, collect_cb, &c), MF_OK);
+	ck_assert_str_eq(c.buf, "d2,d1");
+	ck_assert_int_gt(last, 0);
+
+	/* Nothing new: last stays where it was. */
+	memset(&c, 0, sizeof(c));
+	ck_assert_int_eq(mf_db_revocations_since(db, last, &last2, collect_cb, &c), MF_OK);
+	ck_assert_int_eq(c.n, 0);
+	ck_assert_int_eq(last2, last);
+
+	ck_assert_int_eq(mf_db_cert_revoke(db, "d3", 1, 2002, "t"), MF_OK);
+	memset(&c, 0, sizeof(c));
+	ck_assert_int_eq(mf_db_revocations_since(db, last, &last2, collect_cb, &c), MF_OK);
+	ck_assert_str_eq(c.buf, "d3");
+	ck_assert_int_gt(last2, last);
+	mf_db_close(db);
+}
+END_TEST
+
+START_TEST(test_crl_number)
+{
+	struct mf_db *db = open_new();
+	uint64_t n = 0;
+
+	ck_assert_int_eq(mf_db_crl_number_next(db, "issuing-1", &n), MF_OK);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_int_eq(mf_db_crl_number_next(db, "issuing-1", &n), MF_OK);
+	ck_assert_uint_eq(n, 2);
+	mf_db_close(db);
+	db = NULL;
+	ck_assert_int_eq(mf_db_open(dbpath, 0, &db), MF_OK);
+	ck_assert_int_eq(mf_db_crl_number_next(db, "issuing-1", &n), MF_OK);
+	ck_assert_uint_eq(n, 3);
+	ck_assert_int_eq(mf_db_crl_number_next(db, "root-a", &n), MF_OK);
+	ck_assert_uint_eq(n, 1);
+	mf_db_close(db);
+}
+END_TEST
+
+struct ca_collect {
+	char names[256];
+	int n;
+};
+
+static int
+ca_cb(const struct mf_ca_rec *r, void *arg)
+{
+	struct ca_collect *c = arg;
+	size_t len = strlen(c->names);
+
+	ck_assert_uint_eq(r->der_len, sizeof(fake_der));
+	snprintf(c->names + len, sizeof(c->names) - len, "%s%s/%s/%s/%s", c->n ? "," : "",
+	    r->name, r->kind, r->signed_by, r->key_uri);
+	c->n++;
+	return 0;
+}
+
+START_TEST(test_ca)
+{
+	struct mf_db *db = open_new();
+	struct mf_ca_rec r;
+	struct ca_collect c;
+
+	memset(&r, 0, sizeof(r));
+	r.name = (char *)"root-a";
+	r.kind = (char *)"root";
+	r.signed_by = (char *)"root-a";
+	r.key_uri = (char *)"pkcs11:token=mayfly;object=root-a";
+	r.der = (unsigned char *)fake_der;
+	r.der_len = sizeof(fake_der);
+	r.not_before = 1000;
+	r.not_after = 2000;
+	ck_assert_int_eq(mf_db_ca_insert(db, &r, "cli:ceremony"), MF_OK);
+	r.name = (char *)"issuing-1";
+	r.kind = (char *)"intermediate";
+	r.key_uri = (char *)"file:keys/issuing-1.pem";
+	ck_assert_int_eq(mf_db_ca_insert(db, &r, "cli:ceremony"), MF_OK);
+	r.kind = (char *)"leaf";
+	ck_assert_int_eq(mf_db_ca_insert(db, &r, "cli:ceremony"), MF_ERR_INVAL);
+
+	memset(&c, 0, sizeof(c));
+	ck_assert_int_eq(mf_db_ca_list(db, ca_cb, &c), MF_OK);
+	ck_assert_str_eq(c.names, "root-a/root/root-a/pkcs11:token=mayfly;object=root-a,"
+	    "issuing-1/intermediate/root-a/file:keys/issuing-1.pem");
+	ck_assert_int_eq(raw_count(db, "SELECT count(*) FROM audit_log WHERE event = 'ceremony'"),
+	    2);
+	mf_db_close(db);
+}
+END_TEST
+
+/* ---- transactions ------------------------------------------------------------------ */
+
+START_TEST(test_group_commit)
+{
+	struct mf_db *db = open_new();
+	struct mf_cert_rec r;
+	char serial[16];
+	int64_t rows = 0;
+	int i;
+
+	ck_assert_int_eq(mf_db_begin(db), MF_OK);
+	ck_assert_int_eq(mf_db_begin(db), MF_ERR_INVAL);	/* one batch at a time */
+	for (i = 0; i < 50; i++) {
+		snprintf(serial, sizeof(serial), "%04x", i);
+		insert_simple(db, serial, 1000, 5000);
+	}
+	/* A duplicate inside the batch fails alone; the batch goes on. */
+	rec_init(&r, "0007", "issuing-1", "CN=x", "", 1000, 5000);
+	ck_assert_int_eq(mf_db_cert_insert(db, &r), MF_ERR_SERIAL_DUP);
+	insert_simple(db, "ffff", 1000, 5000);
+	ck_assert_int_eq(mf_db_commit(db), MF_OK);
+	ck_assert_int_eq(mf_db_commit(db), MF_ERR_INVAL);	/* nothing open */
+	mf_db_close(db);
+
+	db = NULL;
+	ck_assert_int_eq(mf_db_open(dbpath, 0, &db), MF_OK);
+	ck_assert_int_eq(raw_count(db, "SELECT count(*) FROM certificates"), 51);
+	ck_assert_int_eq(mf_db_audit_verify(db, &rows, NULL, NULL, 0), MF_OK);
+	ck_assert_int_eq(rows, 51);
+	mf_db_close(db);
+}
+END_TEST
+
+START_TEST(test_rollback)
+{
+	struct mf_db *db = open_new();
+	struct mf_cert_rec *got = NULL;
+	uint64_t n = 0;
+
+	insert_simple(db, "e0", 1000, 5000);
+	ck_assert_int_eq(mf_db_begin(db), MF_OK);
+	insert_simple(db, "e1", 1000, 5000);
+	insert_simple(db, "e2", 1000, 5000);
+	ck_assert_int_eq(mf_db_cert_revoke(db, "e0", 1, 2000, "t"), MF_OK);
+	ck_assert_int_eq(mf_db_crl_number_next(db, "issuing-1", &n), MF_OK);
+	ck_assert_int_eq(mf_db_rollback(db), MF_OK);
+	ck_assert_int_eq(mf_db_rollback(db), MF_OK);	/* harmless twice */
+
+	ck_assert_int_eq(mf_db_cert_get(db, "e1", &got), MF_ERR_NOTFOUND);
+	ck_assert_int_eq(mf_db_cert_get(db, "e0", &got), MF_OK);
+	ck_assert_int_eq(got->revoked_at, 0);
+	mf_cert_rec_free(got);
+	ck_assert_int_eq(raw_count(db, "SELECT count(*) FROM certificates"), 1);
+	ck_assert_int_eq(raw_count(db, "SELECT count(*) FROM revocations"), 0);
+	ck_assert_int_eq(raw_count(db, "SELECT count(*) FROM audit_log"), 1);
+	ck_assert_int_eq(mf_db_crl_number_next(db, "issuing-1", &n), MF_OK);
+	ck_assert_uint_eq(n, 1);
+	/* The chain goes on from the last committed row. */
+	insert_simple(db, "e3", 1000, 5000);
+	ck_assert_int_eq(mf_db_audit_verify(db, NULL, NULL, NULL, 0), MF_OK);
+	mf_db_close(db);
+}
+END_TEST
+
+static double
+mono_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/*
+ * Two processes writing at once: the second waits on the busy timeout
+ * instead of failing, and the audit chain stays one chain. The fork comes
+ * while no connection is open, as SQLite requires.
+ */
+START_TEST(test_two_writers)
+{
+	struct mf_db *db = open_new();
+	int fds[2], status = -1;
+	int64_t rows = 0;
+	double t0;
+	char c = 'x';
+	pid_t pid;
+
+	mf_db_close(db);
+	db = NULL;
+	ck_assert_int_eq(pipe(fds), 0);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		struct mf_cert_rec r;
+		int rc;
+
+		close(fds[1]);
+		if (read(fds[0], &c, 1) != 1)
+			_exit(3);
+		if (mf_db_open(dbpath, 0, &db) != MF_OK)
+			_exit(4);
+		rec_init(&r, "c1", "issuing-1", "CN=child", "", 1000, 5000);
+		t0 = mono_now();
+		rc = mf_db_cert_insert(db, &r);
+		/* It must have waited for the parent's commit, about 0.3 s. */
+		if (rc == MF_OK && mono_now() - t0 < 0.2)
+			rc = 5;
+		mf_db_close(db);
+		_exit(rc == MF_OK ? 0 : rc == 5 ? 5 : 1);
+	}
+	close(fds[0]);
+	ck_assert_int_eq(mf_db_open(dbpath, 0, &db), MF_OK);
+	ck_assert_int_eq(mf_db_begin(db), MF_OK);
+	insert_simple(db, "f1", 1000, 5000);
+	ck_assert_int_eq(write(fds[1], &c, 1), 1);
+	close(fds[1]);
+	usleep(300 * 1000);
+	ck_assert_int_eq(mf_db_commit(db), MF_OK);
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert(WIFEXITED(status));
+	ck_assert_int_eq(WEXITSTATUS(status), 0);
+	ck_assert_int_eq(raw_count(db, "SELECT count(*) FROM certificates"), 2);
+	ck_assert_int_eq(mf_db_audit_verify(db, &rows, NULL, NULL, 0), MF_OK);
+	ck_assert_int_eq(rows, 2);
+	mf_db_close(db);
+}
+END_TEST
+
+/* ---- the audit chain ----------------------------------------------------------------- */
+
+/* Five audit rows: issue e1..e4, revoke e2. */
+static struct mf_db *
+audit_db(void)
+{
+	struct mf_db *db = open_new();
+	int64_t rows = 0, bad = -1;
+	char why[160] = "x";
+
+	insert_simple(db, "f1", 1000, 5000);
+	insert_simple(db, "f2", 1000, 5000);
+	insert_simple(db, "f3", 1000, 5000);
+	ck_assert_int_eq(mf_db_cert_revoke(db, "f2", 1, 2000, "cli:bob"), MF_OK);
+	insert_simple(db, "f4", 1000, 5000);
+	ck_assert_int_eq(mf_db_audit_verify(db, &rows, &bad, why, sizeof(why)), MF_OK);
+	ck_assert_int_eq(rows, 5);
+	ck_assert_int_eq(bad, 0);
+	ck_assert_str_eq(why, "");
+	return db;
+}
+
+static void
+expect_broken(struct mf_db *db, int64_t want_bad, const char *want_why)
+{
+	int64_t rows = -1, bad = -1;
+	char why[160];
+
+	ck_assert_int_eq(mf_db_audit_verify(db, &rows, &bad, why, sizeof(why)),
+	    MF_ERR_AUDIT_CHAIN);
+	ck_assert_int_eq(bad, want_bad);
+	ck_assert_msg(strstr(why, want_why) != NULL, "why='%s', want '%s'", why, want_why);
+	ck_assert_int_eq(rows, 0);
+}
+
+START_TEST(test_audit_intact_and_head)
+{
+	struct mf_db *db = audit_db();
+	unsigned char h[32], zero[32] = { 0 };
+	int64_t id = -1;
+
+	ck_assert_int_eq(mf_db_audit_head(db, &id, h), MF_OK);
+	ck_assert_int_eq(id, 5);
+	ck_assert_int_eq(raw_count(db, "SELECT count(*) FROM audit_log WHERE id = 5 AND"
+	    " prev_hash = (SELECT hash FROM audit_log WHERE id = 4)"), 1);
+	ck_assert_int_eq(raw_count(db, "SELECT count(*) FROM audit_log WHERE id = 1 AND"
+	    " prev_hash = zeroblob(32)"), 1);
+	ck_assert_mem_ne(h, zero, 32);
+	ck_assert_int_eq(mf_db_audit_append(db, "config", "cli:carol", "reloaded"), MF_OK);
+	ck_assert_int_eq(mf_db_audit_head(db, &id, h), MF_OK);
+	ck_assert_int_eq(id, 6);
+	ck_assert_int_eq(mf_db_audit_verify(db, NULL, NULL, NULL, 0), MF_OK);
+	mf_db_close(db);
+}
+END_TEST
+
+START_TEST(test_audit_config_changes)
+{
+	struct mf_db *db = open_new();
+	unsigned char a[32], b[32];
+	int rec = -1;
+
+	memset(a, 0xaa, sizeof(a));
+	memset(b, 0xbb, sizeof(b));
+	ck_assert_int_eq(mf_db_audit_config(db, "/etc/m_%.yaml", a, "cli:x", &rec), MF_OK);
+	ck_assert_int_eq(rec, 1);
+	/* The same file unchanged: no second row. */
+	ck_assert_int_eq(mf_db_audit_config(db, "/etc/m_%.yaml", a, "mayflyd", &rec), MF_OK);
+	ck_assert_int_eq(rec, 0);
+	/* Another path whose name the first one's LIKE pattern would match unescaped. */
+	ck_assert_int_eq(mf_db_audit_config(db, "/etc/mx%.yaml", a, "cli:x", &rec), MF_OK);
+	ck_assert_int_eq(rec, 1);
+	/* A change is recorded, and going back to the old content is a change too. */
+	ck_assert_int_eq(mf_db_audit_config(db, "/etc/m_%.yaml", b, "cli:x", &rec), MF_OK);
+	ck_assert_int_eq(rec, 1);
+	ck_assert_int_eq(mf_db_audit_config(db, "/etc/m_%.yaml", a, "cli:x", &rec), MF_OK);
+	ck_assert_int_eq(rec, 1);
+	ck_assert_int_eq(raw_count(db, "SELECT count(*) FROM audit_log WHERE event = 'config'"), 4);
+	ck_assert_int_eq(mf_db_audit_verify(db, NULL, NULL, NULL, 0), MF_OK);
+	ck_assert_int_eq(mf_db_audit_config(db, NULL, a, "cli:x", &rec), MF_ERR_INVAL);
+	mf_db_close(db);
+}
+END_TEST
+
+START_TEST(test_audit_triggers)
+{
+	struct mf_db *db = audit_db();
+	sqlite3 *h = mf_db_handle(db);
+
+	ck_assert_int_eq(sqlite3_exec(h, "UPDATE audit_log SET detail = 'x' WHERE id = 2", NULL,
+	    NULL, NULL), SQLITE_CONSTRAINT_TRIGGER);
+	ck_assert_int_eq(sqlite3_exec(h, "DELETE FROM audit_log WHERE id = 5", NULL, NULL, NULL),
+	    SQLITE_CONSTRAINT_TRIGGER);
+	ck_assert_int_eq(mf_db_audit_verify(db, NULL, NULL, NULL, 0), MF_OK);
+	mf_db_close(db);
+}
+END_TEST
+
+START_TEST(test_audit_edited)
+{
+	struct mf_db *db = audit_db();
+
+	raw_exec(db, "DROP TRIGGER audit_log_no_update");
+	raw_exec(db, "UPDATE audit_log SET detail = replace(detail, 'f3', 'f9') WHERE id = 3");
+	expect_broken(db, 3, "row 3: hash mismatch (row changed)");
+	mf_db_close(db);
+}
+END_TEST
+
+START_TEST(test_audit_edited_time)
+{
+	struct mf_db *db = audit_db();
+
+	raw_exec(db, "DROP TRIGGER audit_log_no_update");
+	raw_exec(db, "UPDATE audit_log SET time = time + 1 WHERE id = 4");
+	expect_broken(db, 4, "row 4: hash mismatch");
+	mf_db_close(db);
+}
+END_TEST
+
+START_TEST(test_audit_deleted)
+{
+	struct mf_db *db = audit_db();
+
+	raw_exec(db, "DROP TRIGGER audit_log_no_delete");
+	raw_exec(db, "DELETE FROM audit_log WHERE id = 3");
+	expect_broken(db, 4, "row 4: previous hash does not match row 2 (row 3 deleted)");
+	mf_db_close(db);
+}
+END_TEST
+
+START_TEST(test_audit_deleted_first)
+{
+	struct mf_db *db = audit_db();
+
+	raw_exec(db, "DROP TRIGGER audit_log_no_delete");
+	raw_exec(db, "DELETE FROM audit_log WHERE id = 1");
+	expect_broken(db, 2, "row 1 deleted");
+	mf_db_close(db);
+}
+END_TEST
+
+START_TEST(test_audit_swapped)
+{
+	struct mf_db *db = audit_db();
+
+	raw_exec(db, "DROP TRIGGER audit_log_no_update");
+	raw_exec(db, "UPDATE audit_log SET id = -1 WHERE id = 2");
+	raw_exec(db, "UPDATE audit_log SET id = 2 WHERE id = 3");
+	raw_exec(db, "UPDATE audit_log SET id = 3 WHERE id = -1");
+	expect_broken(db, 2, "row 2: holds the entry written as row 3 (rows reordered)");
+	mf_db_close(db);
+}
+END_TEST
+
+START_TEST(test_audit_inserted)
+{
+	struct mf_db *db = audit_db();
+
+	/*
+	 * Make room after row 3 and slip in a copy of row 3 that links to it:
+	 * the forged row cannot carry a hash that fits its content and id.
+	 */
+	raw_exec(db, "DROP TRIGGER audit_log_no_update");
+	raw_exec(db, "UPDATE audit_log SET id = id + 100 WHERE id > 3");
+	raw_exec(db, "UPDATE audit_log SET id = id - 99 WHERE id > 100");
+	raw_exec(db, "INSERT INTO audit_log (id, time, event, actor, detail, prev_hash, hash)"
+	    " SELECT 4, time, 'revoke', 'cli:mallory', 'serial=f1 reason=1', hash, hash"
+	    " FROM audit_log WHERE id = 3");
+	expect_broken(db, 4, "row 4: hash mismatch");
+	mf_db_close(db);
+}
+END_TEST
+
+START_TEST(test_audit_appended_forgery)
+{
+	struct mf_db *db = audit_db();
+
+	raw_exec(db, "INSERT INTO audit_log (id, time, event, actor, detail, prev_hash, hash)"
+	    " SELECT 6, time, 'revoke', 'cli:mallory', 'x', hash, randomblob(32)"
+	    " FROM audit_log WHERE id = 5");
+	expect_broken(db, 6, "row 6: hash mismatch (row changed)");
+	mf_db_close(db);
+}
+END_TEST
 
 Suite *
 suite_db(void)
 {
-	return suite_create("db");
+	Suite *s = suite_create("db");
+	TCase *tc;
+
+	tc = tcase_create("open");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_open_migrate_reopen);
+	tcase_add_test(tc, test_schema_too_new);
+	tcase_add_test(tc, test_not_a_database);
+	tcase_add_test(tc, test_pragmas);
+	tcase_add_test(tc, test_readonly);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("certs");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_insert_get_dup);
+	tcase_add_test(tc, test_list_filters);
+	tcase_add_test(tc, test_revoke);
+	tcase_add_test(tc, test_revoked_list);
+	tcase_add_test(tc, test_revocations_since);
+	tcase_add_test(tc, test_crl_number);
+	tcase_add_test(tc, test_ca);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("tx");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_group_commit);
+	tcase_add_test(tc, test_rollback);
+	tcase_add_test(tc, test_two_writers);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("audit");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_audit_intact_and_head);
+	tcase_add_test(tc, test_audit_triggers);
+	tcase_add_test(tc, test_audit_config_changes);
+	tcase_add_test(tc, test_audit_edited);
+	tcase_add_test(tc, test_audit_edited_time);
+	tcase_add_test(tc, test_audit_deleted);
+	tcase_add_test(tc, test_audit_deleted_first);
+	tcase_add_test(tc, test_audit_swapped);
+	tcase_add_test(tc, test_audit_inserted);
+	tcase_add_test(tc, test_audit_appended_forgery);
+	suite_add_tcase(s, tc);
+	return s;
 }

@@ -2,7 +2,7 @@
 # Turns the numbered SQL migrations into a C table, in order, so the schema
 # travels inside the binaries. Each file NNN-name.sql becomes migration NNN.
 set -e
-echo "/* Generated from sql/*.sql by tools/sql2c.sh; do not edit. */"
+echo "/* Generated from the sql/NNN-name.sql files by tools/sql2c.sh; do not edit. */"
 echo "struct mf_migration { int version; const char *name; const char *sql; };"
 echo "static const struct mf_migration mf_migrations[] = {"
 for f in "$@"; do
