@@ -107,7 +107,7 @@
  * ERRORS
  *  Every function returns 0 (MFV_OK) or a negative enum mfv_err; each
  *  refusal has its own code.  mfv_errname() gives a stable identifier
- *  ("EXPIRED" for MFV_ERR_EXPIRED), mfv_strerror() a description.
+ *  (the enum name), mfv_strerror() a description.
  */
 #ifndef MAYFLY_VERIFY_H
 #define MAYFLY_VERIFY_H
@@ -197,9 +197,9 @@ enum mfv_err {
 	MFV_ERR_LAST = -49
 };
 
-/* A stable identifier (the enum name without "MFV_ERR_": "EXPIRED", "OK")
- * and a one-line description for any value; static strings, never NULL.
- * Built with MFV_NO_ERROR_TEXT, mfv_strerror() returns the identifier. */
+/* A stable identifier (the enum name: "MFV_ERR_EXPIRED", "MFV_OK") and a
+ * one-line description for any value; static strings, never NULL.  Built
+ * with MFV_NO_ERROR_TEXT, mfv_strerror() returns the identifier. */
 const char *mfv_errname(int err);
 const char *mfv_strerror(int err);
 
