@@ -6,10 +6,26 @@
  * run time, because on a device these strings are the largest constant in
  * the library and an array of pointers would add four bytes per code.  A
  * firmware build may define MFV_NO_ERROR_TEXT to drop the descriptions
- * (mfv_strerror() then returns the name).
+ * (mfv_strerror() then returns the name), or MFV_NO_ERROR_STRINGS to drop
+ * names too (both functions then return "MFV_ERR"; log the number).
  */
 #include "mayfly_verify.h"
 
+#ifdef MFV_NO_ERROR_STRINGS
+const char *
+mfv_errname(int err)
+{
+	(void)err;
+	return "MFV_ERR";
+}
+
+const char *
+mfv_strerror(int err)
+{
+	(void)err;
+	return "MFV_ERR";
+}
+#else
 #ifdef MFV_NO_ERROR_TEXT
 #define E(name, text) name "\0"
 #define PER_CODE 1
@@ -96,3 +112,4 @@ mfv_strerror(int err)
 {
 	return nth(err, PER_CODE - 1);
 }
+#endif /* MFV_NO_ERROR_STRINGS */

@@ -199,7 +199,12 @@ enum mfv_err {
 
 /* A stable identifier (the enum name: "MFV_ERR_EXPIRED", "MFV_OK") and a
  * one-line description for any value; static strings, never NULL.  Built
- * with MFV_NO_ERROR_TEXT, mfv_strerror() returns the identifier. */
+ * with MFV_NO_ERROR_TEXT, mfv_strerror() returns the identifier; with
+ * MFV_NO_ERROR_STRINGS (firmware that logs numbers), both return "MFV_ERR".
+ *
+ * Other firmware build options (compile-time macros for the core): MFV_NO_RSA
+ * and MFV_NO_ED25519 refuse those algorithms as MFV_ERR_UNSUPPORTED_ALG and
+ * drop their code. */
 const char *mfv_errname(int err);
 const char *mfv_strerror(int err);
 
