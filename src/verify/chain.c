@@ -272,7 +272,10 @@ build_path(struct mfv_ctx *ctx, const uint8_t *anchors, struct mfv_result *res)
 				continue;
 			}
 			if (++sigs > MFV_MAX_SIG_CHECKS) {
-				note(&err, &err_depth, MFV_ERR_TOO_MANY, (int)d);
+				/* Giving up is its own answer, whatever
+				 * was seen on the way. */
+				err = MFV_ERR_TOO_MANY;
+				err_depth = (int)d;
 				goto fail;
 			}
 			if ((rc = mfvi_cert_check_sig(cur, cand)) != 0) {
