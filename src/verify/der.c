@@ -170,6 +170,7 @@ mfvi_der_time(uint8_t tag, const struct mfvi_der *v, int64_t *out)
 	/* Days before each month in a common year; [12] is the year. */
 	static const uint16_t cum[13] = { 0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334, 365 };
 	int f[7], y, leap, mlen;
+	const int *g;
 	size_t i, n;
 	int32_t days;
 
@@ -184,26 +185,26 @@ mfvi_der_time(uint8_t tag, const struct mfvi_der *v, int64_t *out)
 			return MFV_ERR_BAD_TIME;
 		f[i / 2] = a * 10 + b;
 	}
+	/* g: month, day, hour, minute, second */
 	if (n == 13) {
 		y = f[0] + (f[0] < 50 ? 2000 : 1900);
-		memmove(&f[0], &f[1], 5 * sizeof(f[0]));
+		g = f + 1;
 	} else {
 		y = f[0] * 100 + f[1];
-		memmove(&f[0], &f[2], 5 * sizeof(f[0]));
+		g = f + 2;
 	}
-	/* f: month, day, hour, minute, second */
-	if (f[0] < 1 || f[0] > 12 || y < 1 || f[2] > 23 || f[3] > 59 || f[4] > 59)
+	if (g[0] < 1 || g[0] > 12 || y < 1 || g[2] > 23 || g[3] > 59 || g[4] > 59)
 		return MFV_ERR_BAD_TIME;
 	leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-	mlen = cum[f[0]] - cum[f[0] - 1] + (f[0] == 2 && leap);
-	if (f[1] < 1 || f[1] > mlen)
+	mlen = cum[g[0]] - cum[g[0] - 1] + (g[0] == 2 && leap);
+	if (g[1] < 1 || g[1] > mlen)
 		return MFV_ERR_BAD_TIME;
 	/* Days from 0001-01-01 to the start of year y, minus those to
 	 * 1970-01-01 (719162); y - 1 >= 0, so int32 division is exact. */
 	y--;
 	days = 365 * y + y / 4 - y / 100 + y / 400 - 719162 +
-	       cum[f[0] - 1] + (f[0] > 2 && leap) + f[1] - 1;
-	*out = (int64_t)days * 86400 + (f[2] * 3600 + f[3] * 60 + f[4]);
+	       cum[g[0] - 1] + (g[0] > 2 && leap) + g[1] - 1;
+	*out = (int64_t)days * 86400 + (g[2] * 3600 + g[3] * 60 + g[4]);
 	return 0;
 }
 
