@@ -66,7 +66,7 @@ null_or_absent(const struct mfvi_der *rest)
 
 	if (r.len == 0)
 		return 0;
-	if ((rc = mfvi_der_get(&r, MFVI_NULL, &v, NULL)) != 0)
+	if ((rc = mfvi_der_get(&r, MFVI_NULL, &v)) != 0)
 		return rc;
 	if (v.len != 0)
 		return MFV_ERR_DER_VALUE;
@@ -80,7 +80,7 @@ pss_hash(struct mfvi_der *algid, int *hash)
 	struct mfvi_der oid;
 	int rc;
 
-	if ((rc = mfvi_der_get(algid, MFVI_OID, &oid, NULL)) != 0)
+	if ((rc = mfvi_der_get(algid, MFVI_OID, &oid)) != 0)
 		return rc;
 	if (MFVI_OID_IS(&oid, OID_SHA256))
 		*hash = MFV_HASH_SHA256;
@@ -105,7 +105,7 @@ explicit(struct mfvi_der *r, uint8_t n, uint8_t inner, struct mfvi_der *out)
 
 	tags[0] = inner;
 	tags[1] = 0;
-	if ((rc = mfvi_der_get(r, MFVI_CTXC(n), &x, NULL)) != 0)
+	if ((rc = mfvi_der_get(r, MFVI_CTXC(n), &x)) != 0)
 		return rc == MFV_ERR_DER_TAG ? MFV_ERR_UNSUPPORTED_ALG : rc;
 	return mfvi_der_seq(&x, tags, 2, out, NULL);
 }
@@ -147,7 +147,7 @@ mfvi_sig_alg(const struct mfvi_der *algid, uint8_t *alg, uint16_t *salt)
 	int rc;
 
 	*salt = 0;
-	if ((rc = mfvi_der_get(&r, MFVI_OID, &oid, NULL)) != 0)
+	if ((rc = mfvi_der_get(&r, MFVI_OID, &oid)) != 0)
 		return rc;
 	if (MFVI_OID_IS(&oid, OID_ECDSA_SHA256) || MFVI_OID_IS(&oid, OID_ECDSA_SHA384)) {
 		/* RFC 5758 3.2: parameters absent. */
@@ -225,7 +225,7 @@ mfvi_spki(const struct mfvi_der *spki, struct mfv_cert *c)
 	    (rc = mfvi_der_bits_octets(&v[1], &key)) != 0)
 		return rc;
 	algid = v[0];
-	if ((rc = mfvi_der_get(&algid, MFVI_OID, &oid, NULL)) != 0)
+	if ((rc = mfvi_der_get(&algid, MFVI_OID, &oid)) != 0)
 		return rc;
 	c->keybits.p = key.p;
 	c->keybits.len = (uint32_t)key.len;
@@ -243,7 +243,7 @@ mfvi_spki(const struct mfvi_der *spki, struct mfv_cert *c)
 	}
 	if (MFVI_OID_IS(&oid, OID_EC)) {
 		size_t plen;
-		if ((rc = mfvi_der_get(&algid, MFVI_OID, &curve, NULL)) != 0)
+		if ((rc = mfvi_der_get(&algid, MFVI_OID, &curve)) != 0)
 			return rc == MFV_ERR_DER_TAG ? MFV_ERR_UNSUPPORTED_ALG : rc;
 		if ((rc = mfvi_der_end(&algid)) != 0)
 			return rc;

@@ -61,7 +61,7 @@ read_tlv(struct mfvi_der *r, uint8_t *tag, struct mfvi_der *val, struct mfvi_der
 }
 
 int
-mfvi_der_get(struct mfvi_der *r, uint8_t tag, struct mfvi_der *val, struct mfvi_der *tlv)
+mfvi_der_get_tlv(struct mfvi_der *r, uint8_t tag, struct mfvi_der *val, struct mfvi_der *tlv)
 {
 	struct mfvi_der save = *r;
 	uint8_t t;
@@ -77,6 +77,12 @@ mfvi_der_get(struct mfvi_der *r, uint8_t tag, struct mfvi_der *val, struct mfvi_
 }
 
 int
+mfvi_der_get(struct mfvi_der *r, uint8_t tag, struct mfvi_der *val)
+{
+	return mfvi_der_get_tlv(r, tag, val, NULL);
+}
+
+int
 mfvi_der_seq(struct mfvi_der *r, const uint8_t *tags, size_t n, struct mfvi_der *val,
              struct mfvi_der *tlv)
 {
@@ -86,7 +92,7 @@ mfvi_der_seq(struct mfvi_der *r, const uint8_t *tags, size_t n, struct mfvi_der 
 	for (i = 0; i < n; i++) {
 		if (tags[i] == 0)
 			return mfvi_der_end(r);
-		if ((rc = mfvi_der_get(r, tags[i], &val[i], tlv != NULL ? &tlv[i] : NULL)) != 0)
+		if ((rc = mfvi_der_get_tlv(r, tags[i], &val[i], tlv != NULL ? &tlv[i] : NULL)) != 0)
 			return rc;
 	}
 	return 0;
@@ -105,7 +111,7 @@ mfvi_der_opt(struct mfvi_der *r, uint8_t tag, struct mfvi_der *val, struct mfvi_
 
 	if (mfvi_der_peek(r) != tag)
 		return 0;
-	if ((rc = mfvi_der_get(r, tag, val, tlv)) != 0)
+	if ((rc = mfvi_der_get_tlv(r, tag, val, tlv)) != 0)
 		return rc;
 	return 1;
 }
@@ -216,7 +222,7 @@ mfvi_der_get_time(struct mfvi_der *r, int64_t *out)
 
 	if (t != MFVI_UTCTIME && t != MFVI_GENTIME)
 		return t < 0 ? MFV_ERR_DER_TRUNCATED : MFV_ERR_DER_TAG;
-	if ((rc = mfvi_der_get(r, (uint8_t)t, &v, NULL)) != 0)
+	if ((rc = mfvi_der_get(r, (uint8_t)t, &v)) != 0)
 		return rc;
 	return mfvi_der_time((uint8_t)t, &v, out);
 }
@@ -228,13 +234,13 @@ mfvi_der_name_check(const struct mfvi_der *name)
 	int rc;
 
 	while (r.len > 0) {
-		if ((rc = mfvi_der_get(&r, MFVI_SET, &set, NULL)) != 0)
+		if ((rc = mfvi_der_get(&r, MFVI_SET, &set)) != 0)
 			return rc;
 		if (set.len == 0)
 			return MFV_ERR_DER_VALUE;
 		while (set.len > 0) {
-			if ((rc = mfvi_der_get(&set, MFVI_SEQUENCE, &atv, NULL)) != 0 ||
-			    (rc = mfvi_der_get(&atv, MFVI_OID, &x, NULL)) != 0)
+			if ((rc = mfvi_der_get(&set, MFVI_SEQUENCE, &atv)) != 0 ||
+			    (rc = mfvi_der_get(&atv, MFVI_OID, &x)) != 0)
 				return rc;
 			if (atv.len == 0)
 				return MFV_ERR_DER_TRUNCATED;

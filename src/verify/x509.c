@@ -43,7 +43,7 @@ ext_bc(struct mfv_cert *c, struct mfvi_der *v)
 	uint32_t n;
 	int rc, ca = 0;
 
-	if ((rc = mfvi_der_get(v, MFVI_SEQUENCE, &seq, NULL)) != 0)
+	if ((rc = mfvi_der_get(v, MFVI_SEQUENCE, &seq)) != 0)
 		return rc;
 	if ((rc = mfvi_der_opt(&seq, MFVI_BOOLEAN, &x, NULL)) < 0)
 		return rc;
@@ -74,7 +74,7 @@ ext_ku(struct mfv_cert *c, struct mfvi_der *v)
 	unsigned unused, last;
 	int rc;
 
-	if ((rc = mfvi_der_get(v, MFVI_BIT_STRING, &bits, NULL)) != 0)
+	if ((rc = mfvi_der_get(v, MFVI_BIT_STRING, &bits)) != 0)
 		return rc;
 	/* A named bit list in DER: at least one bit set, trailing zero bits
 	 * removed, padding bits zero (X.690 11.2): so the lowest used bit
@@ -99,12 +99,12 @@ ext_eku(struct mfv_cert *c, struct mfvi_der *v)
 	struct mfvi_der seq, oid;
 	int rc;
 
-	if ((rc = mfvi_der_get(v, MFVI_SEQUENCE, &seq, NULL)) != 0)
+	if ((rc = mfvi_der_get(v, MFVI_SEQUENCE, &seq)) != 0)
 		return rc;
 	if (seq.len == 0)
 		return MFV_ERR_DER_VALUE; /* SIZE (1..MAX) */
 	while (seq.len > 0) {
-		if ((rc = mfvi_der_get(&seq, MFVI_OID, &oid, NULL)) != 0)
+		if ((rc = mfvi_der_get(&seq, MFVI_OID, &oid)) != 0)
 			return rc;
 		/* id-kp-serverAuth .1, clientAuth .2, OCSPSigning .9 under
 		 * 1.3.6.1.5.5.7.3; anyExtendedKeyUsage is 2.5.29.37.0. */
@@ -129,7 +129,7 @@ ext_san(struct mfv_cert *c, struct mfvi_der *v)
 	struct mfvi_der seq, r, x;
 	int rc, t;
 
-	if ((rc = mfvi_der_get(v, MFVI_SEQUENCE, &seq, NULL)) != 0)
+	if ((rc = mfvi_der_get(v, MFVI_SEQUENCE, &seq)) != 0)
 		return rc;
 	if (seq.len == 0)
 		return MFV_ERR_DER_VALUE;
@@ -140,7 +140,7 @@ ext_san(struct mfv_cert *c, struct mfvi_der *v)
 		t = mfvi_der_peek(&r);
 		if ((t & 0xc0) != 0x80)
 			return MFV_ERR_DER_TAG;
-		if ((rc = mfvi_der_get(&r, (uint8_t)t, &x, NULL)) != 0)
+		if ((rc = mfvi_der_get(&r, (uint8_t)t, &x)) != 0)
 			return rc;
 	}
 	span(&c->san, &seq);
@@ -155,10 +155,10 @@ ext_tlsfeature(struct mfv_cert *c, struct mfvi_der *v)
 	uint32_t n;
 	int rc;
 
-	if ((rc = mfvi_der_get(v, MFVI_SEQUENCE, &seq, NULL)) != 0)
+	if ((rc = mfvi_der_get(v, MFVI_SEQUENCE, &seq)) != 0)
 		return rc;
 	while (seq.len > 0) {
-		if ((rc = mfvi_der_get(&seq, MFVI_INTEGER, &x, NULL)) != 0 ||
+		if ((rc = mfvi_der_get(&seq, MFVI_INTEGER, &x)) != 0 ||
 		    (rc = mfvi_der_small_uint(&x, &n)) != 0)
 			return rc;
 		if (n == 5)
@@ -192,7 +192,7 @@ extension(struct mfv_cert *c, struct mfvi_der *ext, uint32_t *seen)
 	struct mfvi_der oid, x, val;
 	int rc, crit = 0, id;
 
-	if ((rc = mfvi_der_get(ext, MFVI_OID, &oid, NULL)) != 0)
+	if ((rc = mfvi_der_get(ext, MFVI_OID, &oid)) != 0)
 		return rc;
 	if ((rc = mfvi_der_opt(ext, MFVI_BOOLEAN, &x, NULL)) < 0)
 		return rc;
@@ -248,13 +248,13 @@ tbs(struct mfv_cert *c, struct mfvi_der *r, const struct mfvi_der *outer_alg)
 	if (ver != 2)
 		return MFV_ERR_BAD_VERSION;
 
-	if ((rc = mfvi_der_get(r, MFVI_INTEGER, &v, NULL)) != 0)
+	if ((rc = mfvi_der_get(r, MFVI_INTEGER, &v)) != 0)
 		return rc;
 	if (mfvi_der_int_minimal(&v) != 0 || (v.p[0] & 0x80) != 0 || v.len > 20)
 		return MFV_ERR_BAD_SERIAL;
 	span(&c->serial, &v);
 
-	if ((rc = mfvi_der_get(r, MFVI_SEQUENCE, &alg, &algtlv)) != 0)
+	if ((rc = mfvi_der_get_tlv(r, MFVI_SEQUENCE, &alg, &algtlv)) != 0)
 		return rc;
 	/* 4.1.1.2: signatureAlgorithm MUST be identical to tbs.signature. */
 	if (algtlv.len != outer_alg->len || memcmp(algtlv.p, outer_alg->p, algtlv.len) != 0)
@@ -262,12 +262,12 @@ tbs(struct mfv_cert *c, struct mfvi_der *r, const struct mfvi_der *outer_alg)
 	if ((rc = mfvi_sig_alg(&alg, &c->sig_alg, &c->pss_salt)) != 0)
 		return rc;
 
-	if ((rc = mfvi_der_get(r, MFVI_SEQUENCE, &name, &x)) != 0 ||
+	if ((rc = mfvi_der_get_tlv(r, MFVI_SEQUENCE, &name, &x)) != 0 ||
 	    (rc = mfvi_der_name_check(&name)) != 0)
 		return rc;
 	span(&c->issuer, &x);
 
-	if ((rc = mfvi_der_get(r, MFVI_SEQUENCE, &v, NULL)) != 0 ||
+	if ((rc = mfvi_der_get(r, MFVI_SEQUENCE, &v)) != 0 ||
 	    (rc = mfvi_der_get_time(&v, &c->not_before)) != 0 ||
 	    (rc = mfvi_der_get_time(&v, &c->not_after)) != 0 ||
 	    (rc = mfvi_der_end(&v)) != 0)
@@ -275,14 +275,14 @@ tbs(struct mfv_cert *c, struct mfvi_der *r, const struct mfvi_der *outer_alg)
 	if (c->not_after < c->not_before)
 		return MFV_ERR_BAD_TIME;
 
-	if ((rc = mfvi_der_get(r, MFVI_SEQUENCE, &name, &x)) != 0 ||
+	if ((rc = mfvi_der_get_tlv(r, MFVI_SEQUENCE, &name, &x)) != 0 ||
 	    (rc = mfvi_der_name_check(&name)) != 0)
 		return rc;
 	span(&c->subject, &x);
 	if (mfvi_span_eq(&c->issuer, &c->subject))
 		c->flags |= MFVI_C_SELF_ISSUED;
 
-	if ((rc = mfvi_der_get(r, MFVI_SEQUENCE, &v, &x)) != 0)
+	if ((rc = mfvi_der_get_tlv(r, MFVI_SEQUENCE, &v, &x)) != 0)
 		return rc;
 	span(&c->spki, &x);
 	if ((rc = mfvi_spki(&v, c)) != 0)
@@ -300,7 +300,7 @@ tbs(struct mfv_cert *c, struct mfvi_der *r, const struct mfvi_der *outer_alg)
 		if (exts.len == 0)
 			return MFV_ERR_DER_VALUE;
 		while (exts.len > 0) {
-			if ((rc = mfvi_der_get(&exts, MFVI_SEQUENCE, &ext, NULL)) != 0 ||
+			if ((rc = mfvi_der_get(&exts, MFVI_SEQUENCE, &ext)) != 0 ||
 			    (rc = extension(c, &ext, &seen)) != 0)
 				return rc;
 		}
