@@ -53,7 +53,7 @@ parse(const uint8_t *der, size_t len, struct bundle *b)
 	if (format != 1 || b->version == 0)
 		return MFV_ERR_BUNDLE_MALFORMED;
 	b->not_after = 0;
-	if ((rc = mfvi_der_opt(&r, MFVI_CTX(0), &x, NULL)) < 0)
+	if ((rc = mfvi_der_opt(&r, MFVI_CTX(0), &x)) < 0)
 		return rc;
 	if (rc == 1 && (rc = mfvi_der_time(MFVI_GENTIME, &x, &b->not_after)) != 0)
 		return rc;

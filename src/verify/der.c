@@ -105,13 +105,13 @@ mfvi_der_peek(const struct mfvi_der *r)
 }
 
 int
-mfvi_der_opt(struct mfvi_der *r, uint8_t tag, struct mfvi_der *val, struct mfvi_der *tlv)
+mfvi_der_opt(struct mfvi_der *r, uint8_t tag, struct mfvi_der *val)
 {
 	int rc;
 
 	if (mfvi_der_peek(r) != tag)
 		return 0;
-	if ((rc = mfvi_der_get_tlv(r, tag, val, tlv)) != 0)
+	if ((rc = mfvi_der_get(r, tag, val)) != 0)
 		return rc;
 	return 1;
 }

@@ -100,7 +100,7 @@ single_response(struct mfvi_der *sr, const struct mfv_cert *leaf, const struct m
 	if ((rc = mfvi_der_get(sr, MFVI_GENTIME, &x)) != 0 ||
 	    (rc = mfvi_der_time(MFVI_GENTIME, &x, &s.this_update)) != 0)
 		return rc;
-	if ((rc = mfvi_der_opt(sr, MFVI_CTXC(0), &st, NULL)) < 0)
+	if ((rc = mfvi_der_opt(sr, MFVI_CTXC(0), &st)) < 0)
 		return rc;
 	if (rc == 1) {
 		if ((rc = mfvi_der_get(&st, MFVI_GENTIME, &x)) != 0 ||
@@ -111,7 +111,7 @@ single_response(struct mfvi_der *sr, const struct mfv_cert *leaf, const struct m
 	}
 	/* singleExtensions: none that we process; a critical one would be
 	 * refused, but RFC 6960 defines none that are critical, so skip. */
-	if ((rc = mfvi_der_opt(sr, MFVI_CTXC(1), &st, NULL)) < 0)
+	if ((rc = mfvi_der_opt(sr, MFVI_CTXC(1), &st)) < 0)
 		return rc;
 	if ((rc = mfvi_der_end(sr)) != 0)
 		return rc;
@@ -203,7 +203,7 @@ mfvi_ocsp_check(const struct mfv_ctx *ctx, const struct mfv_cert *leaf,
 	}
 	/* responseExtensions [1]: only the nonce is defined as used here,
 	 * and it is not critical; refuse any critical one. */
-	if ((rc = mfvi_der_opt(&tbs, MFVI_CTXC(1), &x, NULL)) < 0)
+	if ((rc = mfvi_der_opt(&tbs, MFVI_CTXC(1), &x)) < 0)
 		return parse_error(rc);
 	if (rc == 1) {
 		if ((rc = mfvi_der_get(&x, MFVI_SEQUENCE, &y)) != 0 || (rc = mfvi_der_end(&x)) != 0)
@@ -213,7 +213,7 @@ mfvi_ocsp_check(const struct mfv_ctx *ctx, const struct mfv_cert *leaf,
 			int crit = 0;
 			if ((rc = mfvi_der_get(&y, MFVI_SEQUENCE, &e)) != 0 ||
 			    (rc = mfvi_der_get(&e, MFVI_OID, &eo)) != 0 ||
-			    (rc = mfvi_der_opt(&e, MFVI_BOOLEAN, &ev, NULL)) < 0 ||
+			    (rc = mfvi_der_opt(&e, MFVI_BOOLEAN, &ev)) < 0 ||
 			    (rc == 1 && (rc = mfvi_der_bool(&ev, &crit)) != 0))
 				return parse_error(rc);
 			if (crit)
@@ -226,7 +226,7 @@ mfvi_ocsp_check(const struct mfv_ctx *ctx, const struct mfv_cert *leaf,
 	/* Who signed it: the issuer, or a delegated responder in certs [0]. */
 	if (responder_is(rid_tag, &rid, issuer)) {
 		signer = issuer;
-	} else if ((rc = mfvi_der_opt(&basic, MFVI_CTXC(0), &x, NULL)) < 0) {
+	} else if ((rc = mfvi_der_opt(&basic, MFVI_CTXC(0), &x)) < 0) {
 		return parse_error(rc);
 	} else if (rc == 1) {
 		if ((rc = mfvi_der_get(&x, MFVI_SEQUENCE, &y)) != 0 || (rc = mfvi_der_end(&x)) != 0)

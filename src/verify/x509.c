@@ -45,7 +45,7 @@ ext_bc(struct mfv_cert *c, struct mfvi_der *v)
 
 	if ((rc = mfvi_der_get(v, MFVI_SEQUENCE, &seq)) != 0)
 		return rc;
-	if ((rc = mfvi_der_opt(&seq, MFVI_BOOLEAN, &x, NULL)) < 0)
+	if ((rc = mfvi_der_opt(&seq, MFVI_BOOLEAN, &x)) < 0)
 		return rc;
 	if (rc == 1) {
 		if ((rc = mfvi_der_bool(&x, &ca)) != 0)
@@ -53,7 +53,7 @@ ext_bc(struct mfv_cert *c, struct mfvi_der *v)
 		if (!ca)
 			return MFV_ERR_DER_VALUE; /* DEFAULT FALSE must be absent */
 	}
-	if ((rc = mfvi_der_opt(&seq, MFVI_INTEGER, &x, NULL)) < 0)
+	if ((rc = mfvi_der_opt(&seq, MFVI_INTEGER, &x)) < 0)
 		return rc;
 	if (rc == 1) {
 		/* 4.2.1.9: pathLenConstraint only with cA TRUE. */
@@ -194,7 +194,7 @@ extension(struct mfv_cert *c, struct mfvi_der *ext, uint32_t *seen)
 
 	if ((rc = mfvi_der_get(ext, MFVI_OID, &oid)) != 0)
 		return rc;
-	if ((rc = mfvi_der_opt(ext, MFVI_BOOLEAN, &x, NULL)) < 0)
+	if ((rc = mfvi_der_opt(ext, MFVI_BOOLEAN, &x)) < 0)
 		return rc;
 	if (rc == 1) {
 		if ((rc = mfvi_der_bool(&x, &crit)) != 0)
@@ -238,7 +238,7 @@ tbs(struct mfv_cert *c, struct mfvi_der *r, const struct mfvi_der *outer_alg)
 	int rc;
 
 	/* version [0] EXPLICIT: DEFAULT v1, so present means v2 or v3. */
-	if ((rc = mfvi_der_opt(r, MFVI_CTXC(0), &x, NULL)) < 0)
+	if ((rc = mfvi_der_opt(r, MFVI_CTXC(0), &x)) < 0)
 		return rc;
 	if (rc == 0)
 		return MFV_ERR_BAD_VERSION;
@@ -289,10 +289,10 @@ tbs(struct mfv_cert *c, struct mfvi_der *r, const struct mfvi_der *outer_alg)
 		return rc;
 
 	/* issuerUniqueID [1] and subjectUniqueID [2]: obsolete, skipped. */
-	if ((rc = mfvi_der_opt(r, MFVI_CTX(1), &x, NULL)) < 0 ||
-	    (rc = mfvi_der_opt(r, MFVI_CTX(2), &x, NULL)) < 0)
+	if ((rc = mfvi_der_opt(r, MFVI_CTX(1), &x)) < 0 ||
+	    (rc = mfvi_der_opt(r, MFVI_CTX(2), &x)) < 0)
 		return rc;
-	if ((rc = mfvi_der_opt(r, MFVI_CTXC(3), &x, NULL)) < 0)
+	if ((rc = mfvi_der_opt(r, MFVI_CTXC(3), &x)) < 0)
 		return rc;
 	if (rc == 1) {
 		if ((rc = mfvi_der_seq(&x, seq_end, 2, &exts, NULL)) != 0)
