@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include <openssl/err.h>
+#include <openssl/evp.h>
 #include <openssl/pem.h>
 
 #include "cli.h"
@@ -81,6 +82,22 @@ mf_cli_usage(const struct mf_cli *c, const char *usage)
 	return MF_EXIT_USAGE;
 }
 
+/* Logs the config file's hash in the audit chain whenever it has changed. */
+static int
+mf_cli_audit_config(struct mf_cli *c)
+{
+	unsigned char *buf = NULL, md[32];
+	size_t len;
+	int rc;
+
+	if ((rc = mf_file_read(c->cfg->path, 1 << 20, &buf, &len)) != MF_OK)
+		return rc;
+	rc = EVP_Digest(buf, len, md, NULL, EVP_sha256(), NULL) == 1 ?
+	    mf_db_audit_config(c->db, c->cfg->path, md, c->actor, NULL) : MF_ERR_CRYPTO;
+	free(buf);
+	return rc;
+}
+
 int
 mf_cli_open(struct mf_cli *c, int need)
 {
@@ -105,6 +122,8 @@ mf_cli_open(struct mf_cli *c, int need)
 	if ((need & MF_NEED_DB) && c->db == NULL) {
 		if ((rc = mf_db_open(c->cfg->database, MF_DB_CREATE, &c->db)) != MF_OK)
 			return mf_cli_fail(c, rc, "cannot open database %s", c->cfg->database);
+		if ((rc = mf_cli_audit_config(c)) != MF_OK)
+			return mf_cli_fail(c, rc, "cannot record the configuration in the audit log");
 	}
 	return MF_EXIT_OK;
 }
