@@ -1087,6 +1087,60 @@ START_TEST(test_cli_init_softhsm)
 }
 END_TEST
 
+START_TEST(test_resign_before_half_life)
+{
+	char *dir = mft_tmpdir(), *cmd, *out = NULL, *p1, *p2, first[64], second[64];
+	int port = mfdt_free_port();
+	int64_t t0;
+	pid_t pid;
+
+	ck_assert_ptr_nonnull(dir);
+	ck_assert_int_eq(mfdt_setup(dir, port), 0);
+	/* Responses valid for 1 min (the least allowed): re-signed after 24 s, unasked. */
+	ck_assert(asprintf(&cmd, "sed -i 's/validity: 4h/validity: 1m/' '%s/mayfly.yaml'", dir) > 0);
+	ck_assert_int_eq(mft_run(cmd, NULL), 0);
+	free(cmd);
+	pid = mfdt_start(dir, port);
+	ck_assert_int_gt(pid, 0);
+	ck_assert(asprintf(&cmd, "cd '%s' && openssl ocsp -no_nonce -issuer certs/issuing-1.pem "
+	    "-cert leaf01.pem -url http://127.0.0.1:%d/ocsp -CAfile certs/root-a.pem -timeout 5 "
+	    "2>&1", dir, port) > 0);
+	ck_assert_int_eq(mft_run(cmd, &out), 0);
+	ck_assert_msg((p1 = strstr(out, "This Update: ")) != NULL, "%s", out);
+	snprintf(first, sizeof(first), "%.24s", p1 + 13);
+	free(out);
+	t0 = mfdt_ms();
+	sleep(20);		/* not yet at 40 % of the minute */
+	for (int i = 0; i < 30; i++) {
+		ck_assert_int_eq(mft_run(cmd, &out), 0);
+		ck_assert_msg(strstr(out, "leaf01.pem: good") && strstr(out, "Response verify OK"),
+		    "%s", out);
+		ck_assert_msg((p2 = strstr(out, "This Update: ")) != NULL, "%s", out);
+		snprintf(second, sizeof(second), "%.24s", p2 + 13);
+		free(out);
+		if (strcmp(first, second) != 0)
+			break;
+		usleep(500000);
+	}
+	free(cmd);
+	ck_assert_str_ne(first, second);
+	/* Before half the minute had passed since the first was signed. */
+	ck_assert_int_lt(mfdt_ms() - t0, 30000);
+	/* And that came from the cache: the refresher did it, not a miss. */
+	{
+		unsigned char *m;
+		size_t len;
+
+		ck_assert_int_eq(mfdt_get(port, "/metrics", &m, &len), 200);
+		ck_assert_msg(strstr((char *)m, "mayflyd_ocsp_cache_misses_total 0\n") != NULL, "%s", m);
+		free(m);
+	}
+	ck_assert_int_eq(mfdt_stop(pid, 8000), 0);
+	mft_rmtree(dir);
+	free(dir);
+}
+END_TEST
+
 /* ---- the HSM goes away ------------------------------------------------------- */
 
 START_TEST(test_softhsm_token_vanishes)
@@ -1353,9 +1407,10 @@ suite_mfd_daemon(void)
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("lifecycle");
-	tcase_set_timeout(tc, 60);
+	tcase_set_timeout(tc, 90);
 	tcase_add_test(tc, test_lifecycle);
 	tcase_add_test(tc, test_systemd_notify);
+	tcase_add_test(tc, test_resign_before_half_life);
 	suite_add_tcase(s, tc);
 	return s;
 }
