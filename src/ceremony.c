@@ -446,7 +446,16 @@ mf_ca_base(const struct mf_ca_params *p, const X509_NAME *issuer, EVP_PKEY *pub,
 	int rc;
 
 	*out = NULL;
-	if ((rc = mf_name_parse(p->subject, &subj)) != MF_OK)
+	/*
+	 * A cross-signed twin repeats the first certificate's subject byte for
+	 * byte, so it is copied as a name rather than re-parsed from text.
+	 */
+	if (p->subject_name != NULL) {
+		if ((subj = X509_NAME_dup(p->subject_name)) == NULL) {
+			rc = MF_ERR_NOMEM;
+			goto out;
+		}
+	} else if ((rc = mf_name_parse(p->subject, &subj)) != MF_OK)
 		goto out;
 	if ((rc = mf_serial_new(&serial)) != MF_OK)
 		goto out;
@@ -485,8 +494,8 @@ mf_ca_sign(X509 *x, EVP_PKEY *key, EVP_PKEY *signer_pub)
 static int
 mf_params_ok(const struct mf_ca_params *p)
 {
-	return p != NULL && p->subject != NULL && p->lifetime > 0 && p->not_before >= 0 &&
-	    p->not_before <= INT64_MAX - p->lifetime && p->pathlen >= -1 &&
+	return p != NULL && (p->subject != NULL || p->subject_name != NULL) && p->lifetime > 0 &&
+	    p->not_before >= 0 && p->not_before <= INT64_MAX - p->lifetime && p->pathlen >= -1 &&
 	    (p->npermitted_dns == 0 || p->permitted_dns != NULL);
 }
 

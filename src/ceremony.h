@@ -17,6 +17,8 @@
 
 struct mf_ca_params {
 	const char *subject;		/* e.g. "CN=Example Root A,O=Example" (comma-separated RDNs) */
+	const X509_NAME *subject_name;	/* if set, used as is instead of subject (cross-signing
+					 * must repeat the first certificate's subject exactly) */
 	int64_t not_before;		/* unix seconds */
 	int64_t lifetime;		/* seconds */
 	int pathlen;			/* -1: none; 0 for issuing intermediates */

@@ -15,11 +15,19 @@
  * (one in 2^63 per pair at our volume, but the log is the authority) gets a
  * fresh serial and a new signature, at most three times.
  *
- * Subject: CN = the first approved name when it fits (RFC 5280 caps a CN at
- * 64 characters); otherwise the subject is empty and the subjectAltName is
- * marked critical, as RFC 5280 4.2.1.6 requires. Clients match names
+ * Subject: CN = the first approved DNS name that fits (RFC 5280 caps a CN
+ * at 64 characters); without one the subject is empty and the
+ * subjectAltName is marked critical, as RFC 5280 4.2.1.6 requires. An IP
+ * address never goes into the CN: OpenSSL reads a CN that looks like a
+ * host name as a DNS name when the SAN has none, and a root with DNS name
+ * constraints would then reject an IP-only leaf. Clients match names
  * against the SAN only (RFC 6125), so the CN is a courtesy for people and
  * logs.
+ *
+ * Name constraints: the names are checked against the nameConstraints of
+ * the intermediate and of every root it chains to (primary and cross) on
+ * the signed certificate, before it is logged, so the CA never hands out a
+ * leaf that a relying party must reject (MF_ERR_NAME_POLICY).
  *
  * Lifetime: notBefore is backdated by the configured amount (at most 5
  * minutes) to absorb client clock skew. The cap is a bound on notAfter -
@@ -66,6 +74,8 @@ struct mf_issuer {
 	int64_t backdate;
 	struct mf_issuer_chain *chains;	/* [0] is the primary form */
 	size_t nchains;
+	NAME_CONSTRAINTS **nc;		/* of the intermediate and its roots */
+	size_t nnc;
 };
 
 /*
@@ -169,6 +179,62 @@ mf_chain_add(struct mf_issuer *is, const char *root, X509 *cert)
 	return MF_OK;
 }
 
+/* Keeps ca's nameConstraints, if it has any, for the leaf check. */
+static int
+mf_nc_add(struct mf_issuer *is, X509 *ca)
+{
+	NAME_CONSTRAINTS *nc, **v;
+	int crit = -1;
+
+	nc = X509_get_ext_d2i(ca, NID_name_constraints, &crit, NULL);
+	if (nc == NULL) {
+		ERR_clear_error();
+		/* -1: absent; anything else: present but undecodable (or twice). */
+		return crit == -1 ? MF_OK : MF_ERR_CRYPTO;
+	}
+	if ((v = realloc(is->nc, (is->nnc + 1) * sizeof(*v))) == NULL) {
+		NAME_CONSTRAINTS_free(nc);
+		return MF_ERR_NOMEM;
+	}
+	is->nc = v;
+	v[is->nnc++] = nc;
+	return MF_OK;
+}
+
+/*
+ * Checks the finished leaf against every kept nameConstraints, on a copy
+ * decoded from its DER: OpenSSL reads the SAN for this from the extension
+ * cache, which must be built from the final certificate.
+ */
+static int
+mf_leaf_nc_check(const struct mf_issuer *is, X509 *x)
+{
+	unsigned char *der = NULL;
+	const unsigned char *p;
+	X509 *copy = NULL;
+	size_t i;
+	int len, rc = MF_OK;
+
+	if (is->nnc == 0)
+		return MF_OK;
+	if ((len = i2d_X509(x, &der)) <= 0)
+		return MF_ERR_CRYPTO;
+	p = der;
+	/* X509_check_purpose(-1) builds the cache NAME_CONSTRAINTS_check reads. */
+	if ((copy = d2i_X509(NULL, &p, len)) == NULL || X509_check_purpose(copy, -1, 0) != 1) {
+		rc = MF_ERR_CRYPTO;
+		goto out;
+	}
+	for (i = 0; i < is->nnc && rc == MF_OK; i++)
+		if (NAME_CONSTRAINTS_check(copy, is->nc[i]) != X509_V_OK)
+			rc = MF_ERR_NAME_POLICY;
+out:
+	X509_free(copy);
+	OPENSSL_free(der);
+	ERR_clear_error();
+	return rc;
+}
+
 /*
  * A cross-signed form must have our subject and key, and have been signed
  * by one of the configured roots; it is filed under that root's name.
@@ -192,6 +258,8 @@ mf_load_cross(struct mf_issuer *is, const struct mf_config *cfg, const char *pat
 		if ((rc = mf_cert_load(cfg->roots[i].cert, &root)) != MF_OK)
 			goto out;
 		if (mf_signed_by(x, root)) {
+			if ((rc = mf_nc_add(is, root)) != MF_OK)
+				goto out;
 			rc = mf_chain_add(is, cfg->roots[i].name, x);
 			if (rc == MF_OK)
 				x = NULL;
@@ -270,6 +338,8 @@ mf_issuer_new(const struct mf_config *cfg, struct mf_keystore *ks, const char *c
 		X509_free(is->cert);
 		goto out;
 	}
+	if ((rc = mf_nc_add(is, is->cert)) != MF_OK || (rc = mf_nc_add(is, root)) != MF_OK)
+		goto out;
 	for (i = 0; i < ic->ncross; i++)
 		if ((rc = mf_load_cross(is, cfg, ic->cross[i])) != MF_OK)
 			goto out;
@@ -305,6 +375,9 @@ mf_issuer_free(struct mf_issuer *is)
 		X509_free(is->chains[i].cert);
 	}
 	free(is->chains);
+	for (i = 0; i < is->nnc; i++)
+		NAME_CONSTRAINTS_free(is->nc[i]);
+	free(is->nc);
 	X509_free(is->cert);
 	EVP_PKEY_free(is->key);
 	free(is->url_base);
@@ -590,12 +663,16 @@ mf_leaf_build(struct mf_issuer *is, const struct mf_approved *a, int64_t nb, int
 	X509_NAME *subj = NULL;
 	X509 *x = NULL;
 	char cn[300];
+	size_t i;
 	int rc, rsa, empty_subject;
 
 	*out = NULL;
-	if ((rc = mf_name_text(&a->names[0], cn, sizeof(cn))) != MF_OK)
-		return rc;
-	empty_subject = strlen(cn) > MF_CN_MAX;
+	cn[0] = '\0';
+	for (i = 0; i < a->nnames && cn[0] == '\0'; i++)
+		if (a->names[i].type == MF_NAME_DNS && strlen(a->names[i].dns) <= MF_CN_MAX &&
+		    (rc = mf_name_text(&a->names[i], cn, sizeof(cn))) != MF_OK)
+			return rc;
+	empty_subject = cn[0] == '\0';
 	rsa = EVP_PKEY_get_base_id(a->pubkey) == EVP_PKEY_RSA;
 
 	if ((rc = mf_serial_new(&serial)) != MF_OK)
@@ -722,6 +799,20 @@ mf_rec_clear(struct mf_cert_rec *r)
 	memset(r, 0, sizeof(*r));
 }
 
+/* The invariant, measured on the certificate itself: 0 < span <= cap. */
+static int
+mf_leaf_span_check(const struct mf_issuer *is, X509 *x)
+{
+	int64_t nb, na;
+	int ok1, ok2;
+
+	nb = mf_asn1_time(X509_get0_notBefore(x), &ok1);
+	na = mf_asn1_time(X509_get0_notAfter(x), &ok2);
+	if (!ok1 || !ok2 || na <= nb || na - nb > is->hard_cap)
+		return MF_ERR_LIFETIME_CAP;
+	return MF_OK;
+}
+
 int
 mf_issuer_issue(struct mf_issuer *is, struct mf_db *db, const struct mf_approved *a,
     int64_t now, X509 **out)
@@ -764,16 +855,9 @@ mf_issuer_issue(struct mf_issuer *is, struct mf_db *db, const struct mf_approved
 	for (tries = 0; tries < MF_SERIAL_TRIES; tries++) {
 		if ((rc = mf_leaf_build(is, a, nb, na, &x)) != MF_OK)
 			goto out;
-		/* The invariant, measured on the certificate itself. */
-		{
-			int64_t cnb = mf_asn1_time(X509_get0_notBefore(x), &ok), cna;
-
-			cna = ok ? mf_asn1_time(X509_get0_notAfter(x), &ok) : 0;
-			if (!ok || cna - cnb > is->hard_cap || cna <= cnb) {
-				rc = MF_ERR_LIFETIME_CAP;
-				goto out;
-			}
-		}
+		if ((rc = mf_leaf_span_check(is, x)) != MF_OK ||
+		    (rc = mf_leaf_nc_check(is, x)) != MF_OK)
+			goto out;
 		if ((rc = mf_leaf_record(is, a, x, now, &rec)) != MF_OK)
 			goto out;
 

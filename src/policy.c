@@ -721,6 +721,32 @@ mf_check_names(const struct mf_profile *prof, const struct mf_namelist *l, char 
 	return MF_OK;
 }
 
+/*
+ * The CSR's key did not decode. An algorithm OpenSSL knows means the key
+ * bits are broken (a parse error); an unknown one is a key type we refuse.
+ */
+static int
+mf_bad_pubkey(X509_REQ *csr, char *why, size_t whylen)
+{
+	X509_PUBKEY *xpk = X509_REQ_get_X509_PUBKEY(csr);
+	ASN1_OBJECT *alg = NULL;
+	char oid[80];
+
+	if (xpk == NULL || !X509_PUBKEY_get0_param(&alg, NULL, NULL, NULL, xpk) || alg == NULL) {
+		ERR_clear_error();
+		mf_why(why, whylen, "CSR has no usable public key");
+		return MF_ERR_CSR_PARSE;
+	}
+	if (OBJ_obj2nid(alg) != NID_undef) {
+		mf_why(why, whylen, "CSR public key (%s) is malformed", OBJ_nid2sn(OBJ_obj2nid(alg)));
+		return MF_ERR_CSR_PARSE;
+	}
+	if (OBJ_obj2txt(oid, sizeof(oid), alg, 1) <= 0)
+		snprintf(oid, sizeof(oid), "(unprintable)");
+	mf_why(why, whylen, "key algorithm %s is not allowed", oid);
+	return MF_ERR_KEY_ALG;
+}
+
 int
 mf_policy_check(const struct mf_config *cfg, const struct mf_request *req,
     struct mf_approved **out, char *why, size_t whylen)
@@ -763,8 +789,7 @@ mf_policy_check(const struct mf_config *cfg, const struct mf_request *req,
 	 */
 	if ((pk = X509_REQ_get0_pubkey(req->csr)) == NULL) {
 		ERR_clear_error();
-		mf_why(why, whylen, "CSR public key is of an unsupported type or malformed");
-		return MF_ERR_KEY_ALG;
+		return mf_bad_pubkey(req->csr, why, whylen);
 	}
 	if ((v = X509_REQ_get_version(req->csr)) != X509_REQ_VERSION_1) {
 		mf_why(why, whylen, "CSR version field %ld is not 0 (v1)", v);

@@ -471,9 +471,12 @@ env_path(const char *name)
 	return p;
 }
 
-/* Builds the CA files and config; int_lifetime bounds the intermediate. */
+/*
+ * Builds the CA files and config; int_lifetime bounds the intermediate.
+ * permitted (DNS name constraints) goes on root B if on_b, else on root A.
+ */
 static void
-env_init(const char **permitted, size_t npermitted, int64_t int_lifetime)
+env_init(const char **permitted, size_t npermitted, int on_b, int64_t int_lifetime)
 {
 	struct mf_ca_params p;
 	char *keyuri = NULL, *dbpath;
@@ -489,10 +492,13 @@ env_init(const char **permitted, size_t npermitted, int64_t int_lifetime)
 	p.not_before = E.now - DAY;
 	p.lifetime = 20 * YEAR;
 	p.pathlen = -1;
-	p.permitted_dns = permitted;
-	p.npermitted_dns = npermitted;
+	p.permitted_dns = on_b ? NULL : permitted;
+	p.npermitted_dns = on_b ? 0 : npermitted;
 	ck_assert_int_eq(mf_ceremony_root(kroot_a, &p, &E.ra), MF_OK);
-	E.rb = make_root(kroot_b, "CN=Example Root B,O=Example", E.now - DAY, 20 * YEAR);
+	p.subject = "CN=Example Root B,O=Example";
+	p.permitted_dns = on_b ? permitted : NULL;
+	p.npermitted_dns = on_b ? npermitted : 0;
+	ck_assert_int_eq(mf_ceremony_root(kroot_b, &p, &E.rb), MF_OK);
 	E.ia = make_int(E.ra, kroot_a, "root-a", kint, E.now - 3600, int_lifetime);
 	E.ib = make_int(E.rb, kroot_b, "root-b", kint, E.now - 3600, int_lifetime);
 	ck_assert_int_eq(mft_write_cert(E.dir, "ra.pem", E.ra), 0);
@@ -555,7 +561,7 @@ env_init(const char **permitted, size_t npermitted, int64_t int_lifetime)
 static void
 env_setup(void)
 {
-	env_init(NULL, 0, YEAR);
+	env_init(NULL, 0, 0, YEAR);
 }
 
 static void
@@ -854,11 +860,15 @@ START_TEST(test_issue_ed25519_no_urls)
 	ck_assert_int_eq(ext_crit(x, NID_info_access), -1);
 	ck_assert_int_eq(ext_crit(x, NID_crl_distribution_points), -1);
 	ck_assert_int_eq(X509_get_ext_count(x), 6);
+	ck_assert_int_eq(X509_get_signature_nid(x), NID_ecdsa_with_SHA256);
 	ku = X509_get_ext_d2i(x, NID_key_usage, NULL, NULL);
 	ck_assert_int_eq(ASN1_BIT_STRING_get_bit(ku, 0), 1);
 	ck_assert_int_eq(ASN1_BIT_STRING_get_bit(ku, 2), 0);
 	ASN1_BIT_STRING_free(ku);
-	check_record(x, a, "CN=192.0.2.44", "IP:192.0.2.44");
+	/* No DNS name: empty subject, critical SAN (no IP address in a CN). */
+	ck_assert_int_eq(X509_NAME_entry_count(X509_get_subject_name(x)), 0);
+	ck_assert_int_eq(ext_crit(x, NID_subject_alt_name), 1);
+	check_record(x, a, "", "IP:192.0.2.44");
 	ck_assert_int_eq(mft_write_cert(E.dir, "leaf.pem", x), 0);
 	run_in_dir(1, "openssl verify -x509_strict -purpose sslserver -verify_ip 192.0.2.44"
 	    " -CAfile ra.pem -untrusted int.pem leaf.pem");
@@ -1000,7 +1010,7 @@ START_TEST(test_issue_ca_expired)
 
 	/* An intermediate that ends in ~2h cannot cover a 24h leaf. */
 	env_teardown();
-	env_init(NULL, 0, 3 * 3600);
+	env_init(NULL, 0, 0, 3 * 3600);
 	a = approve(mft_csr(k, "a.example.net", NULL), NULL, 0);
 	ck_assert_int_eq(mf_issuer_issue(E.is, E.db, a, E.now, &x), MF_ERR_CA_EXPIRED);
 	ck_assert_ptr_null(x);
@@ -1030,11 +1040,23 @@ START_TEST(test_issue_long_name)
 	    "DNS:short.example.net", NULL), NULL, 0);
 	ck_assert_str_eq(a->names[0].dns, name);
 	ck_assert_int_eq(mf_issuer_issue(E.is, E.db, a, E.now, &x), MF_OK);
-	/* Empty subject, so the SAN is critical (RFC 5280 4.2.1.6). */
+	/* The CN is the first DNS name that fits; the SAN keeps the order. */
+	ck_assert_int_eq(ext_crit(x, NID_subject_alt_name), 0);
+	check_record(x, a, "CN=short.example.net", "DNS:a-rather-long-host-name-that-does-not-fit"
+	    ".in-a-common-name.example.net,DNS:short.example.net");
+	X509_free(x);
+	x = NULL;
+	mf_approved_free(a);
+
+	/* None fits: empty subject, so the SAN is critical (RFC 5280 4.2.1.6). */
+	a = approve(mft_csr(k, NULL, "subjectAltName",
+	    "DNS:a-rather-long-host-name-that-does-not-fit.in-a-common-name.example.net", NULL),
+	    NULL, 0);
+	ck_assert_int_eq(mf_issuer_issue(E.is, E.db, a, E.now, &x), MF_OK);
 	ck_assert_int_eq(X509_NAME_entry_count(X509_get_subject_name(x)), 0);
 	ck_assert_int_eq(ext_crit(x, NID_subject_alt_name), 1);
 	check_record(x, a, "", "DNS:a-rather-long-host-name-that-does-not-fit.in-a-common-name"
-	    ".example.net,DNS:short.example.net");
+	    ".example.net");
 	ck_assert_int_eq(mft_write_cert(E.dir, "leaf.pem", x), 0);
 	run_in_dir(1, "openssl verify -x509_strict -purpose sslserver -CAfile ra.pem"
 	    " -untrusted int.pem leaf.pem");
@@ -1300,32 +1322,54 @@ START_TEST(test_name_constraints)
 	EVP_PKEY *k = mft_key("ec-p256");
 	struct mf_approved *a;
 	X509 *x = NULL;
+	int on_b;
 
-	/* Root A limited to example.net: a leaf below it verifies in both libraries. */
-	env_teardown();
-	env_init(permitted, 1, YEAR);
-	a = approve(mft_csr(k, NULL, "subjectAltName", "DNS:www.example.net", NULL), NULL, 0);
-	ck_assert_int_eq(mf_issuer_issue(E.is, E.db, a, E.now, &x), MF_OK);
-	ck_assert_int_eq(mft_write_cert(E.dir, "leaf.pem", x), 0);
-	run_in_dir(1, "openssl verify -x509_strict -purpose sslserver -CAfile ra.pem"
-	    " -untrusted int.pem leaf.pem");
-	run_in_dir(1, "cat leaf.pem int.pem ra.pem > chain-a.pem &&"
-	    " certtool --verify-profile medium --verify-chain --infile chain-a.pem");
-	X509_free(x);
-	mf_approved_free(a);
+	/* Root A, then root B (the cross-signer), limited to example.net. */
+	for (on_b = 0; on_b < 2; on_b++) {
+		env_teardown();
+		env_init(permitted, 1, on_b, YEAR);
 
-	/* A name outside the constraint (the profile allows it, the root does not). */
-	E.dns[0] = ".example.com";
-	a = approve(mft_csr(k, NULL, "subjectAltName", "DNS:www.example.com", NULL), NULL, 0);
-	x = NULL;
-	ck_assert_int_eq(mf_issuer_issue(E.is, E.db, a, E.now, &x), MF_OK);
-	ck_assert_int_eq(mft_write_cert(E.dir, "leaf.pem", x), 0);
-	run_in_dir(0, "openssl verify -x509_strict -purpose sslserver -CAfile ra.pem"
-	    " -untrusted int.pem leaf.pem");
-	run_in_dir(0, "cat leaf.pem int.pem ra.pem > chain-a.pem &&"
-	    " certtool --verify-profile medium --verify-chain --infile chain-a.pem");
-	X509_free(x);
-	mf_approved_free(a);
+		/* Inside: issued, and both libraries accept it through that root. */
+		a = approve(mft_csr(k, NULL, "subjectAltName", "DNS:www.example.net", NULL), NULL,
+		    0);
+		ck_assert_int_eq(mf_issuer_issue(E.is, E.db, a, E.now, &x), MF_OK);
+		ck_assert_int_eq(mft_write_cert(E.dir, "leaf.pem", x), 0);
+		run_in_dir(1, "openssl verify -x509_strict -purpose sslserver -CAfile ra.pem"
+		    " -untrusted int.pem leaf.pem");
+		run_in_dir(1, "openssl verify -x509_strict -purpose sslserver -CAfile rb.pem"
+		    " -untrusted int-b.pem leaf.pem");
+		run_in_dir(1, "cat leaf.pem int.pem ra.pem > chain-a.pem &&"
+		    " certtool --verify-profile medium --verify-chain --infile chain-a.pem");
+		run_in_dir(1, "cat leaf.pem int-b.pem rb.pem > chain-b.pem &&"
+		    " certtool --verify-profile medium --verify-chain --infile chain-b.pem");
+		X509_free(x);
+		x = NULL;
+		mf_approved_free(a);
+
+		/* An IP address is not constrained by DNS constraints, and has no CN. */
+		a = approve(mft_csr(k, NULL, "subjectAltName", "IP:192.0.2.5", NULL), NULL, 0);
+		ck_assert_int_eq(mf_issuer_issue(E.is, E.db, a, E.now, &x), MF_OK);
+		ck_assert_int_eq(mft_write_cert(E.dir, "leaf.pem", x), 0);
+		run_in_dir(1, on_b ? "openssl verify -x509_strict -purpose sslserver -CAfile rb.pem"
+		    " -untrusted int-b.pem leaf.pem" : "openssl verify -x509_strict -purpose"
+		    " sslserver -CAfile ra.pem -untrusted int.pem leaf.pem");
+		X509_free(x);
+		x = NULL;
+		mf_approved_free(a);
+
+		/*
+		 * Outside the constraint: the profile allows it, the root does
+		 * not. Refused before logging, so nothing unusable goes out.
+		 */
+		E.dns[0] = ".example.com";
+		a = approve(mft_csr(k, NULL, "subjectAltName", "DNS:www.example.com", NULL), NULL,
+		    0);
+		ck_assert_int_eq(mf_issuer_issue(E.is, E.db, a, E.now, &x), MF_ERR_NAME_POLICY);
+		ck_assert_ptr_null(x);
+		ck_assert_int_eq(db_count(E.db), 2);
+		mf_approved_free(a);
+		E.dns[0] = ".example.net";
+	}
 	EVP_PKEY_free(k);
 }
 END_TEST

@@ -7,18 +7,22 @@
 #include "mf_build.h"
 
 #include <arpa/inet.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 
+#include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/sha.h>
 
 #include "config.h"
+#include "fixtures.h"
 #include "mferr.h"
 #include "pki.h"
 #include "policy.h"
 #include "suites.h"
+#include "util.h"
 
 #define ALL_KT	(MF_KT_EC_P256 | MF_KT_EC_P384 | MF_KT_RSA | MF_KT_ED25519)
 
@@ -338,17 +342,20 @@ END_TEST
 
 START_TEST(test_key_alg)
 {
-	EVP_PKEY *ed = mft_key("ed25519");
+	EVP_PKEY *ed = mft_key("ed25519"), *ed448 = mft_key("ed448");
 
 	/* "short" allows EC P-256 only. */
 	refuse(san(krsa, "DNS:b.example.net"), "short", 0, MF_ERR_KEY_ALG, "RSA");
 	refuse(san(k384, "DNS:b.example.net"), "short", 0, MF_ERR_KEY_ALG, "P-384");
 	refuse(san(ed, "DNS:b.example.net"), "short", 0, MF_ERR_KEY_ALG, "Ed25519");
 	refuse(san(k256, "DNS:b.example.net"), "rsa3072", 0, MF_ERR_KEY_ALG, "P-256");
+	/* A signing algorithm OpenSSL knows but the CA never accepts. */
+	refuse(san(ed448, "DNS:b.example.net"), NULL, 0, MF_ERR_KEY_ALG, "ED448");
 	/* A profile whose key_types nobody set allows nothing (fails closed). */
 	profiles[0].key_types = 0;
 	refuse(san(k256, "DNS:b.example.net"), NULL, 0, MF_ERR_KEY_ALG, "P-256");
 	EVP_PKEY_free(ed);
+	EVP_PKEY_free(ed448);
 }
 END_TEST
 
@@ -520,6 +527,135 @@ START_TEST(test_name_allowed)
 }
 END_TEST
 
+/*
+ * Mutated CSRs: every truncation and a few thousand random bit flips of a
+ * CSR with all the interesting parts (SAN with DNS and IP, KU, BC, EKU).
+ * Each must be parsed or refused cleanly, with a known code; whatever is
+ * approved must still satisfy the policy. Deterministic (fixed seed), and
+ * under --enable-sanitizers it runs with ASan and UBSan.
+ */
+static uint32_t
+xorshift(uint32_t *s)
+{
+	*s ^= *s << 13;
+	*s ^= *s >> 17;
+	*s ^= *s << 5;
+	return *s;
+}
+
+START_TEST(test_mutated_csrs)
+{
+	X509_REQ *csr = mft_csr(k256, "b.example.net", "subjectAltName",
+	    "DNS:b.example.net,IP:192.0.2.7,DNS:c.example.net", "keyUsage",
+	    "critical,digitalSignature", "basicConstraints", "critical,CA:FALSE",
+	    "extendedKeyUsage", "serverAuth", NULL);
+	unsigned char *der = NULL, *buf;
+	uint32_t seed = 0x6d617966;	/* "mayf" */
+	int len, i, j, approved = 0, refused = 0;
+
+	ck_assert_ptr_nonnull(csr);
+	len = mft_csr_der(csr, &der);
+	ck_assert_int_gt(len, 0);
+	buf = malloc((size_t)len);
+	ck_assert_ptr_nonnull(buf);
+
+	for (i = 0; i < len; i++) {
+		X509_REQ *got = NULL;
+
+		ck_assert_int_eq(mf_csr_parse(der, (size_t)i, &got), MF_ERR_CSR_PARSE);
+		ck_assert_ptr_null(got);
+	}
+	for (i = 0; i < 3000; i++) {
+		struct mf_request req = { NULL, NULL, 0, "fuzz" };
+		struct mf_approved *a = NULL;
+		char why[256];
+		int rc, flips = 1 + (int)(xorshift(&seed) % 3);
+
+		memcpy(buf, der, (size_t)len);
+		for (j = 0; j < flips; j++)
+			buf[xorshift(&seed) % (uint32_t)len] ^= (unsigned char)(1u << (xorshift(&seed) % 8));
+		if (mf_csr_parse(buf, (size_t)len, &req.csr) != MF_OK) {
+			refused++;
+			continue;
+		}
+		/*
+		 * Half of them are signed again, so that mutated extensions and
+		 * names get past the signature check and reach the rest of the
+		 * policy (a mutated key then fails the signature, as it should).
+		 */
+		if (i % 2 == 1 && X509_REQ_sign(req.csr, k256, EVP_sha256()) <= 0)
+			ERR_clear_error();
+		why[0] = '\0';
+		rc = mf_policy_check(&cfg, &req, &a, why, sizeof(why));
+		ck_assert_msg(rc <= 0 && strcmp(mf_errname(rc), "unknown") != 0, "code %d", rc);
+		ck_assert_ptr_null(strchr(why, '\n'));
+		if (rc == MF_OK) {
+			size_t n;
+
+			approved++;
+			ck_assert_uint_ge(a->nnames, 1);
+			for (n = 0; n < a->nnames; n++)
+				ck_assert_int_eq(mf_policy_name_allowed(a->profile, &a->names[n]), 1);
+			ck_assert_int_le(a->lifetime, MF_HARD_CAP_MAX);
+			ck_assert_int_eq(X509_REQ_verify(req.csr, a->pubkey), 1);
+		} else {
+			ck_assert_ptr_null(a);
+			ck_assert_int_ne(strlen(why), 0);
+			refused++;
+		}
+		mf_approved_free(a);
+		X509_REQ_free(req.csr);
+	}
+	/*
+	 * Unsigned mutations never pass (the signature covers everything
+	 * else); re-signed ones pass only if the flip hit something harmless.
+	 */
+	ck_assert_int_eq(approved + refused, 3000);
+	ck_assert_int_lt(approved, 1500);
+	free(buf);
+	OPENSSL_free(der);
+	X509_REQ_free(csr);
+}
+END_TEST
+
+/*
+ * CSRs made by `openssl req` (tests/data/csr), with the expected result of
+ * each listed in cases.txt: the parser and the policy against another
+ * implementation's output, PEM and DER.
+ */
+START_TEST(test_cli_csrs)
+{
+	char *path = mft_srcpath("tests/data/csr/cases.txt"), line[256];
+	FILE *f = fopen(path, "r");
+	int ncases = 0;
+
+	ck_assert_msg(f != NULL, "cannot open %s", path);
+	while (fgets(line, sizeof(line), f) != NULL) {
+		char file[64], profile[32], expect[64], *csrpath, rel[128], why[256];
+		unsigned char *buf = NULL;
+		X509_REQ *csr = NULL;
+		size_t len = 0;
+		int rc;
+
+		if (line[0] == '#' || sscanf(line, "%63s %31s %63s", file, profile, expect) != 3)
+			continue;
+		snprintf(rel, sizeof(rel), "tests/data/csr/%s", file);
+		csrpath = mft_srcpath(rel);
+		ck_assert_int_eq(mf_file_read(csrpath, 65536, &buf, &len), MF_OK);
+		ck_assert_int_eq(mf_csr_parse(buf, len, &csr), MF_OK);
+		rc = check(csr, profile, 0, NULL, why, sizeof(why));
+		ck_assert_msg(strcmp(mf_errname(rc), expect) == 0, "%s/%s: expected %s, got %s (%s)",
+		    file, profile, expect, mf_errname(rc), why);
+		free(buf);
+		free(csrpath);
+		ncases++;
+	}
+	fclose(f);
+	free(path);
+	ck_assert_int_ge(ncases, 5);
+}
+END_TEST
+
 START_TEST(test_args)
 {
 	struct mf_request req = { NULL, NULL, 0, "t" };
@@ -563,6 +699,8 @@ suite_policy(void)
 	tcase_add_test(tc, test_names_ip);
 	tcase_add_test(tc, test_wildcard);
 	tcase_add_test(tc, test_name_allowed);
+	tcase_add_test(tc, test_mutated_csrs);
+	tcase_add_test(tc, test_cli_csrs);
 	tcase_add_test(tc, test_args);
 	suite_add_tcase(s, tc);
 	return s;

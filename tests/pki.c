@@ -29,6 +29,8 @@ mft_key(const char *kind)
 		return EVP_PKEY_Q_keygen(NULL, NULL, "EC", "secp256k1");
 	if (strcmp(kind, "ed25519") == 0)
 		return EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
+	if (strcmp(kind, "ed448") == 0)
+		return EVP_PKEY_Q_keygen(NULL, NULL, "ED448");
 	if (strcmp(kind, "rsa1024") == 0)
 		return EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)1024);
 	if (strcmp(kind, "rsa2048") == 0)
@@ -92,7 +94,8 @@ mft_csr(EVP_PKEY *key, const char *cn, ...)
 	if (sk_X509_EXTENSION_num(exts) > 0 && !X509_REQ_add_extensions(req, exts))
 		goto out;
 	id = EVP_PKEY_get_base_id(key);
-	if (X509_REQ_sign(req, key, id == EVP_PKEY_ED25519 ? NULL : EVP_sha256()) <= 0)
+	if (X509_REQ_sign(req, key, id == EVP_PKEY_ED25519 || id == EVP_PKEY_ED448 ? NULL :
+	    EVP_sha256()) <= 0)
 		goto out;
 	ok = 1;
 out:

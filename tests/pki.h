@@ -9,7 +9,7 @@
 #include <openssl/x509.h>
 
 /*
- * A fresh key: "ec-p256", "ec-p384", "secp256k1", "ed25519", "rsa1024",
+ * A fresh key: "ec-p256", "ec-p384", "secp256k1", "ed25519", "ed448", "rsa1024",
  * "rsa2048", "rsa3072". NULL on failure. Caller frees.
  */
 EVP_PKEY *mft_key(const char *kind);

@@ -57,6 +57,7 @@ mfd_blob_new(unsigned char *data, size_t len, const char *content_type,
 	}
 	atomic_init(&b->refs, 1);
 	atomic_init(&b->exported, 0);
+	atomic_init(&b->persisted, 0);
 	b->data = data;
 	b->len = len;
 	b->content_type = content_type;

@@ -33,6 +33,7 @@ struct mfd_blob {
 	char expires[32];		/* IMF-fixdate of next_update, "" if none */
 	const char *content_type;	/* static string */
 	atomic_int exported;		/* written to ocsp_export_dir already */
+	atomic_int persisted;		/* stored in the database already */
 };
 
 /*

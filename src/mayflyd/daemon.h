@@ -124,6 +124,13 @@ int mfd_ocsp_refresh(struct mfd_ctx *ctx, const struct mfd_cache_key *key,
 char *mfd_metrics_text(struct mfd_ctx *ctx, size_t *len);
 void mfd_metrics_req(struct mfd_ctx *ctx, enum mfd_endpoint ep, int code);
 
+/* ---- persist.c: responses kept in the database across restarts ------------- */
+
+/* Loads stored responses still valid for a while into the cache; returns the count. */
+size_t mfd_persist_load(struct mfd_ctx *ctx, int64_t now);
+/* Stores responses signed since the last call, and deletes stale rows. */
+void mfd_persist_save(struct mfd_ctx *ctx, int64_t now);
+
 /* ---- http.c ---------------------------------------------------------------- */
 
 struct mfd_http;

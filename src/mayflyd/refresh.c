@@ -192,7 +192,8 @@ mfd_ocsp_refresh(struct mfd_ctx *ctx, const struct mfd_cache_key *key, struct mf
 
 /*
  * The export thread: every half second, writes the SHA-1 responses that
- * changed since their last export. Kept apart from signing because creating
+ * changed since their last export, and every two seconds stores new
+ * responses in the database (persist.c). Kept apart from signing because creating
  * files can be far slower than signing on some disks, and a revocation must
  * not wait behind it.
  */
@@ -207,6 +208,7 @@ void *
 mfd_exporter(void *arg)
 {
 	struct mfd_ctx *ctx = arg;
+	unsigned round = 0;
 
 	while (!ctx->stop) {
 		struct mfd_cache_key *keys = NULL;
@@ -231,6 +233,9 @@ mfd_exporter(void *arg)
 		}
 		free(keys);
 		free(dir);
+		/* Every two seconds, once the first pre-sign pass is done. */
+		if (++round % 4 == 0 && atomic_load(&ctx->presigned))
+			mfd_persist_save(ctx, (int64_t)time(NULL));
 		usleep(500000);
 	}
 	return NULL;
@@ -353,8 +358,13 @@ mfd_pick_stale(const struct mfd_cache_key *k, const struct mfd_blob *b, void *ar
 	return s->now >= b->this_update + s->validity / 2;
 }
 
+/*
+ * Re-signs keys[0..n). With want >= 0 (the pre-sign pass), an entry that is
+ * still fresh and already has status want is kept as it is.
+ */
 static void
-mfd_resign(struct mfd_ctx *ctx, const struct mfd_cache_key *keys, size_t n, int64_t now)
+mfd_resign_if(struct mfd_ctx *ctx, const struct mfd_cache_key *keys, size_t n, int64_t now,
+    int want, int64_t validity)
 {
 	size_t i;
 
@@ -362,6 +372,11 @@ mfd_resign(struct mfd_ctx *ctx, const struct mfd_cache_key *keys, size_t n, int6
 		struct mfd_blob *b = mfd_cache_get(ctx->cache, &keys[i]);
 		int drop = 0, rc;
 
+		if (b != NULL && want >= 0 && b->cert_status == want &&
+		    now < b->this_update + validity / 2) {
+			mfd_blob_unref(b);
+			continue;
+		}
 		if (b != NULL) {
 			/* Expired certificates and old unknowns leave the cache. */
 			if (b->cert_status == V_OCSP_CERTSTATUS_UNKNOWN)
@@ -382,6 +397,12 @@ mfd_resign(struct mfd_ctx *ctx, const struct mfd_cache_key *keys, size_t n, int6
 			return;
 		}
 	}
+}
+
+static void
+mfd_resign(struct mfd_ctx *ctx, const struct mfd_cache_key *keys, size_t n, int64_t now)
+{
+	mfd_resign_if(ctx, keys, n, now, -1, 0);
 }
 
 /* Re-signs SHA-1 and (if cached) SHA-256 responses of the collected serials. */
@@ -437,31 +458,39 @@ mfd_acc_free(struct mfd_rev_acc *a)
 	free(a->keys);
 }
 
-/* The first pass: every current certificate gets its SHA-1 response. */
+/*
+ * The first pass: every current certificate gets its SHA-1 response, unless
+ * a fresh one with the right status was loaded from the database.
+ */
 static void
-mfd_presign(struct mfd_ctx *ctx, int64_t now)
+mfd_presign(struct mfd_ctx *ctx, int64_t now, int64_t validity)
 {
-	struct mfd_rev_acc a;
+	static const int which[2] = { MF_LIST_VALID, MF_LIST_REVOKED };
+	static const int want[2] = { V_OCSP_CERTSTATUS_GOOD, V_OCSP_CERTSTATUS_REVOKED };
 	int64_t t0 = mfd_now_us();
-	int rc;
+	size_t total = 0;
+	int pass, rc;
 
-	if (mfd_acc_init(ctx, &a) != 0)
-		goto out;
-	a.skip_expired_before = now;
-	pthread_mutex_lock(&ctx->db_lock);
-	rc = mf_db_cert_list(ctx->db, MF_LIST_VALID, NULL, now, mfd_rev_cb, &a);
-	if (rc == 0)
-		rc = mf_db_cert_list(ctx->db, MF_LIST_REVOKED, NULL, now, mfd_rev_cb, &a);
-	pthread_mutex_unlock(&ctx->db_lock);
-	if (rc != 0) {
-		mf_err("event=presign-list-failed err=%s", mf_errname(rc));
-		goto out;
+	for (pass = 0; pass < 2; pass++) {
+		struct mfd_rev_acc a;
+
+		if (mfd_acc_init(ctx, &a) != 0) {
+			mfd_acc_free(&a);
+			return;
+		}
+		a.skip_expired_before = now;
+		pthread_mutex_lock(&ctx->db_lock);
+		rc = mf_db_cert_list(ctx->db, which[pass], NULL, now, mfd_rev_cb, &a);
+		pthread_mutex_unlock(&ctx->db_lock);
+		if (rc != 0)
+			mf_err("event=presign-list-failed err=%s", mf_errname(rc));
+		else
+			mfd_resign_if(ctx, a.keys, a.n, now, want[pass], validity);
+		total += a.n;
+		mfd_acc_free(&a);
 	}
-	mfd_resign(ctx, a.keys, a.n, now);
-	mf_info("event=presigned responses=%zu ms=%lld", a.n,
+	mf_info("event=presigned responses=%zu ms=%lld", total,
 	    (long long)((mfd_now_us() - t0) / 1000));
-out:
-	mfd_acc_free(&a);
 }
 
 void *
@@ -542,7 +571,13 @@ mfd_refresher(void *arg)
 
 		/* 3. Pre-sign at start and after a reload. */
 		if (first) {
-			mfd_presign(ctx, now);
+			if (!flush) {
+				size_t n = mfd_persist_load(ctx, now);
+
+				if (n > 0)
+					mf_info("event=ocsp-loaded responses=%zu", n);
+			}
+			mfd_presign(ctx, now, validity);
 			first = 0;
 			ctx->presigned = 1;
 		}

@@ -74,6 +74,7 @@ struct sig_ca {
 	X509 *rcert;			/* delegated responder, or NULL */
 	EVP_PKEY *rkey;
 	int64_t rotate_at;
+	int64_t r_not_after;		/* responder certificate's notAfter */
 };
 
 struct sig_state {
@@ -169,6 +170,13 @@ sig_responder_new(struct sig_state *st, struct sig_ca *ca, int64_t now, char *wh
 	k = NULL;
 	/* Rotate at half life, so every response outlives nothing it relies on. */
 	ca->rotate_at = now + st->cfg->ocsp_responder_lifetime / 2;
+	ca->r_not_after = now + st->cfg->ocsp_responder_lifetime;
+	{
+		struct tm tm;
+
+		if (ASN1_TIME_to_tm(X509_get0_notAfter(ca->rcert), &tm))
+			ca->r_not_after = (int64_t)timegm(&tm);
+	}
 	mf_info("event=ocsp-responder ca=%s lifetime=%lld", ca->name,
 	    (long long)st->cfg->ocsp_responder_lifetime);
 out:
@@ -329,6 +337,9 @@ sig_do_ocsp(struct sig_state *st, const struct mfd_sig_ocsp_req *q, struct mfd_s
 	in.serial_len = q->serial_len;
 	in.this_update = now;
 	in.next_update = now + st->cfg->ocsp_validity;
+	/* A response must not outlive the certificate that signed it. */
+	if (ca->rcert != NULL && in.next_update > ca->r_not_after)
+		in.next_update = ca->r_not_after;
 	if ((rc = mfd_ocsp_sign(&in, der, len)) != 0) {
 		ERR_clear_error();
 		return rc;
@@ -650,7 +661,15 @@ sig_call(struct mfd_signer *s, uint32_t op, const void *req, size_t reqlen,
 	*resplen = 0;
 	h.op = op;
 	h.len = (uint32_t)reqlen;
-	pthread_mutex_lock(&s->lock);
+	{
+		/* Bounded: an HTTP thread must not queue forever behind a slow token. */
+		struct timespec dl;
+
+		clock_gettime(CLOCK_REALTIME, &dl);
+		dl.tv_sec += 10;
+		if (pthread_mutex_timedlock(&s->lock, &dl) != 0)
+			return MF_ERR_SIGNER;
+	}
 	if (s->dead) {
 		rc = MF_ERR_SIGNER;
 		goto out;

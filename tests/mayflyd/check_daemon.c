@@ -19,11 +19,13 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <openssl/pem.h>
+#include <sqlite3.h>
 #include <openssl/x509.h>
 
 #include "db.h"
@@ -306,6 +308,10 @@ mfdt_setup(const char *dir, int port)
 	return 0;
 }
 
+/* Where mfdt_start() points NOTIFY_SOCKET (NULL: unset), and the watchdog period. */
+static const char *notify_path;
+static const char *watchdog_usec;
+
 pid_t
 mfdt_start(const char *dir, int port)
 {
@@ -323,6 +329,10 @@ mfdt_start(const char *dir, int port)
 			dup2(fd, 1);
 		}
 		unsetenv("NOTIFY_SOCKET");
+		if (notify_path != NULL)
+			setenv("NOTIFY_SOCKET", notify_path, 1);
+		if (watchdog_usec != NULL)
+			setenv("WATCHDOG_USEC", watchdog_usec, 1);
 		execl(bin, "mayflyd", "-c", cfg, (char *)NULL);
 		_exit(127);
 	}
@@ -1008,6 +1018,28 @@ START_TEST(test_lifecycle)
 	ck_assert_int_eq(st, 200);
 	free(resp);
 	ck_assert_int_eq(waitpid(pid, NULL, WNOHANG), 0);
+	/* The responses reach the database (bounded wait). */
+	{
+		struct mf_db *db;
+		char path[600];
+		int i, n = 0;
+
+		snprintf(path, sizeof(path), "%s/mayfly.db", dir);
+		ck_assert_int_eq(mf_db_open(path, 0, &db), 0);
+		for (i = 0; i < 50 && n < 7; i++) {
+			sqlite3_stmt *q;
+
+			ck_assert_int_eq(sqlite3_prepare_v2(mf_db_handle(db),
+			    "SELECT count(*) FROM ocsp_responses", -1, &q, NULL), SQLITE_OK);
+			if (sqlite3_step(q) == SQLITE_ROW)
+				n = sqlite3_column_int(q, 0);
+			sqlite3_finalize(q);
+			if (n < 7)
+				usleep(100000);
+		}
+		mf_db_close(db);
+		ck_assert_int_ge(n, 7);
+	}
 	/* SIGTERM: drains and exits 0. */
 	ck_assert_int_eq(mfdt_stop(pid, 8000), 0);
 	out = (char *)mfdt_read(dir, "mayflyd.log", &len);
@@ -1015,9 +1047,100 @@ START_TEST(test_lifecycle)
 	ck_assert_ptr_nonnull(strstr(out, "event=reloaded"));
 	ck_assert_ptr_nonnull(strstr(out, "event=stopped"));
 	free(out);
+
+	/*
+	 * Restart: the stored responses are served at once, except that a
+	 * revocation made while the daemon was down is not hidden by them.
+	 */
+	{
+		struct mf_db *db;
+		char path[600], *cmd;
+
+		snprintf(path, sizeof(path), "%s/mayfly.db", dir);
+		ck_assert_int_eq(mf_db_open(path, 0, &db), 0);
+		ck_assert_int_eq(mf_db_cert_revoke(db, SERIAL_BASE "03", 4, (int64_t)time(NULL),
+		    "cli:test"), 0);
+		mf_db_close(db);
+		ck_assert_int_eq(mft_write(dir, "mayflyd.log", ""), 0);
+		pid = mfdt_start(dir, port);
+		ck_assert_int_gt(pid, 0);
+		ck_assert(asprintf(&cmd, "cd '%s' && for l in leaf01 leaf03; do openssl ocsp -no_nonce "
+		    "-issuer certs/issuing-1.pem -cert $l.pem -url http://127.0.0.1:%d/ocsp "
+		    "-CAfile certs/root-a.pem -timeout 5 2>&1; done", dir, port) > 0);
+		ck_assert_int_eq(mft_run(cmd, &out), 0);
+		free(cmd);
+		ck_assert_msg(strstr(out, "leaf01.pem: good") != NULL, "%s", out);
+		ck_assert_msg(strstr(out, "leaf03.pem: revoked") != NULL, "%s", out);
+		free(out);
+		out = (char *)mfdt_read(dir, "mayflyd.log", &len);
+		ck_assert_msg(strstr(out, "event=ocsp-loaded responses=") != NULL, "%s", out);
+		free(out);
+		ck_assert_int_eq(mfdt_stop(pid, 8000), 0);
+	}
 	/* A broken configuration: exits non-zero, does not start. */
 	ck_assert_int_eq(mft_write(dir, "mayfly.yaml", "database: [\n"), 0);
 	ck_assert_int_lt(mfdt_start(dir, port), 0);
+	mft_rmtree(dir);
+	free(dir);
+}
+END_TEST
+
+/* Reads datagrams from the notify socket for up to ms; appends them to acc. */
+static void
+notify_drain(int fd, char *acc, size_t accsz, int ms)
+{
+	int64_t end = mfdt_ms() + ms;
+
+	while (mfdt_ms() < end) {
+		struct pollfd p = { fd, POLLIN, 0 };
+		char buf[512];
+		ssize_t n;
+
+		if (poll(&p, 1, 50) <= 0)
+			continue;
+		if ((n = recv(fd, buf, sizeof(buf) - 1, 0)) <= 0)
+			continue;
+		buf[n] = '\0';
+		if (strlen(acc) + (size_t)n + 2 < accsz) {
+			strcat(acc, buf);
+			strcat(acc, "\n");
+		}
+	}
+}
+
+START_TEST(test_systemd_notify)
+{
+	char *dir = mft_tmpdir(), path[600], acc[8192] = "";
+	struct sockaddr_un sa;
+	int port = mfdt_free_port(), fd;
+	pid_t pid;
+
+	ck_assert_ptr_nonnull(dir);
+	ck_assert_int_eq(mfdt_setup(dir, port), 0);
+	snprintf(path, sizeof(path), "%s/notify.sock", dir);
+	fd = socket(AF_UNIX, SOCK_DGRAM, 0);
+	ck_assert_int_ge(fd, 0);
+	memset(&sa, 0, sizeof(sa));
+	sa.sun_family = AF_UNIX;
+	ck_assert_uint_lt(strlen(path), sizeof(sa.sun_path));
+	strcpy(sa.sun_path, path);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	notify_path = path;
+	watchdog_usec = "400000";
+	pid = mfdt_start(dir, port);
+	notify_path = NULL;
+	watchdog_usec = NULL;
+	ck_assert_int_gt(pid, 0);
+	notify_drain(fd, acc, sizeof(acc), 1000);
+	ck_assert_msg(strstr(acc, "READY=1") != NULL, "%s", acc);
+	ck_assert_msg(strstr(acc, "WATCHDOG=1") != NULL, "%s", acc);
+	ck_assert_int_eq(kill(pid, SIGHUP), 0);
+	notify_drain(fd, acc, sizeof(acc), 600);
+	ck_assert_msg(strstr(acc, "RELOADING=1") != NULL, "%s", acc);
+	ck_assert_int_eq(mfdt_stop(pid, 8000), 0);
+	notify_drain(fd, acc, sizeof(acc), 200);
+	ck_assert_msg(strstr(acc, "STOPPING=1") != NULL, "%s", acc);
+	close(fd);
 	mft_rmtree(dir);
 	free(dir);
 }
@@ -1051,6 +1174,7 @@ suite_mfd_daemon(void)
 	tc = tcase_create("lifecycle");
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_lifecycle);
+	tcase_add_test(tc, test_systemd_notify);
 	suite_add_tcase(s, tc);
 	return s;
 }

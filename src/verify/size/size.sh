@@ -11,7 +11,7 @@ NM=${CC%gcc}nm
 V=$SRC/src/verify
 CFLAGS="-std=c99 -Os -mthumb -mcpu=cortex-m4 -ffunction-sections -fdata-sections
 	-fstack-usage -fcallgraph-info=su -Wall -Wextra -Wconversion -Werror -I$V"
-CORE="der alg x509 name chain ocsp errors"
+CORE="der alg x509 name chain ocsp bundle errors"
 
 mkdir -p "$OUT"
 rm -f "$OUT"/*.o "$OUT"/*.ci "$OUT"/*.su "$OUT"/*.elf
@@ -59,11 +59,11 @@ ext=$($NM -u "$OUT/core-r.o" | awk 'NF == 2 { print $2 }' | grep -v '^mfv_be_' |
 echo "libmayfly-verify core, arm-none-eabi-gcc -Os -mthumb -mcpu=cortex-m4 (no crypto backend):"
 echo "per object (text data bss):"
 for f in $CORE; do $SIZE -B "$OUT/$f.o" | awk -v f="$f" 'NR == 2 { printf "  %-8s %6d %4d %4d\n", f, $1, $2, $3 }'; done
-echo "stack, chain verification (mfv_verify_chain):"
-cat "$OUT"/*.ci "$OUT/stub1.ci.x" | awk -v root=mfv_verify_chain -f "$V/size/stack.awk" > "$OUT/stack1.txt"
+echo "stack, chain verification (entry calling mfv_verify_chain):"
+cat "$OUT"/*.ci "$OUT/stub1.ci.x" | awk -v root=mfv_size_entry -f "$V/size/stack.awk" > "$OUT/stack1.txt"
 cat "$OUT/stack1.txt"
-echo "stack, everything (mfv_verify with OCSP):"
-cat "$OUT"/*.ci "$OUT/stub2.ci.x" | awk -v root=mfv_verify -f "$V/size/stack.awk" > "$OUT/stack2.txt"
+echo "stack, everything (entry calling mfv_verify with OCSP, bundles):"
+cat "$OUT"/*.ci "$OUT/stub2.ci.x" | awk -v root=mfv_size_entry -f "$V/size/stack.awk" > "$OUT/stack2.txt"
 cat "$OUT/stack2.txt"
 stack=$(awk '/worst-case/ { print $3 }' "$OUT/stack2.txt")
 

@@ -6,7 +6,8 @@
  * -nostdlib so any other libc call fails to link) and a backend whose
  * functions do nothing, so that the numbers measure the core alone.
  * MFV_SIZE_VARIANT selects what the entry point calls: 0 nothing (the
- * baseline that is subtracted), 1 chain verification, 2 everything.
+ * baseline that is subtracted), 1 chain verification, 2 everything
+ * (OCSP, error strings, trust bundles).
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -131,6 +132,9 @@ mfv_size_entry(void)
 	mfv_set_flags(ctx, MFV_FLAG_CLIENT_AUTH);
 	rc = mfv_verify(ctx, certs, 3, (const struct mfv_buf *)(void *)(RAM + 0x1500), res);
 	rc = (int)(uintptr_t)mfv_errname(rc) + (int)(uintptr_t)mfv_strerror(rc);
+	rc = mfv_bundle_load(ctx, RAM + 0x2000, 100);
+	rc = mfv_bundle_apply(ctx, certs, 2, NULL);
+	rc = (int)mfv_bundle_version(ctx) + (int)mfv_lkgt(ctx);
 #else
 	(void)ctx; (void)certs; (void)res;
 #endif
