@@ -8,6 +8,7 @@
 #include "mf_build.h"
 
 #include <arpa/inet.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +22,7 @@
 #include <microhttpd.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
+#include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 #include <sqlite3.h>
 
@@ -970,6 +972,174 @@ START_TEST(t_eab_required)
 }
 END_TEST
 
+/* ---- tls-alpn-01 (RFC 8737): a TLS responder in this process -------------------- */
+
+struct alpn_srv {
+	int fd;
+	SSL_CTX *ctx;
+	int served;
+};
+
+static int
+alpn_select(SSL *ssl, const unsigned char **out, unsigned char *outlen, const unsigned char *in,
+    unsigned int inlen, void *arg)
+{
+	static const unsigned char want[] = "\x0a" "acme-tls/1";
+
+	(void)ssl;
+	(void)arg;
+	if (SSL_select_next_proto((unsigned char **)out, outlen, want, sizeof(want) - 1, in,
+	    inlen) != OPENSSL_NPN_NEGOTIATED)
+		return SSL_TLSEXT_ERR_ALERT_FATAL;
+	return SSL_TLSEXT_ERR_OK;
+}
+
+/* Serves one TLS handshake on the listening socket (bounded by 15 s). */
+static void *
+alpn_serve(void *arg)
+{
+	struct alpn_srv *as = arg;
+	struct pollfd pfd = { as->fd, POLLIN, 0 };
+	SSL *ssl;
+	int c;
+
+	if (poll(&pfd, 1, 15000) != 1 || (c = accept(as->fd, NULL, NULL)) < 0)
+		return NULL;
+	ssl = SSL_new(as->ctx);
+	SSL_set_fd(ssl, c);
+	if (SSL_accept(ssl) == 1) {
+		as->served = 1;
+		SSL_shutdown(ssl);
+	}
+	SSL_free(ssl);
+	close(c);
+	return NULL;
+}
+
+/* The RFC 8737 validation certificate for name and key authorisation. */
+static X509 *
+alpn_cert(const char *name, const char *keyauth, EVP_PKEY *key)
+{
+	unsigned char md[32], der[34];
+	X509 *x = X509_new();
+	X509_EXTENSION *ext;
+	ASN1_OBJECT *oid = OBJ_txt2obj("1.3.6.1.5.5.7.1.31", 1);
+	ASN1_OCTET_STRING *val = ASN1_OCTET_STRING_new();
+	char san[300];
+
+	EVP_Digest(keyauth, strlen(keyauth), md, NULL, EVP_sha256(), NULL);
+	der[0] = 0x04;
+	der[1] = 32;
+	memcpy(der + 2, md, 32);
+	ASN1_OCTET_STRING_set(val, der, sizeof(der));
+	X509_set_version(x, 2);
+	ASN1_INTEGER_set(X509_get_serialNumber(x), 1);
+	X509_gmtime_adj(X509_getm_notBefore(x), -60);
+	X509_gmtime_adj(X509_getm_notAfter(x), 3600);
+	X509_set_pubkey(x, key);
+	snprintf(san, sizeof(san), "DNS:%s", name);
+	ext = X509V3_EXT_conf_nid(NULL, NULL, NID_subject_alt_name, san);
+	X509_add_ext(x, ext, -1);
+	X509_EXTENSION_free(ext);
+	ext = X509_EXTENSION_create_by_OBJ(NULL, oid, 1, val);
+	X509_add_ext(x, ext, -1);
+	X509_EXTENSION_free(ext);
+	ASN1_OBJECT_free(oid);
+	ASN1_OCTET_STRING_free(val);
+	X509_sign(x, key, EVP_sha256());
+	return x;
+}
+
+static void
+alpn_case(const char *name, int corrupt, const char *want_status)
+{
+	struct tc_resp r;
+	struct alpn_srv as;
+	struct sockaddr_in sa;
+	socklen_t sl = sizeof(sa);
+	pthread_t tid;
+	char ou[512], keyauth[200];
+	const char *cu = NULL, *tok = NULL, *au, *st = NULL;
+	json_t *o, *az, *chs, *thp;
+	EVP_PKEY *key = EVP_EC_gen("P-256");
+	X509 *x;
+	size_t j;
+	int tries;
+
+	snprintf(ou, sizeof(ou), "[{\"type\":\"dns\",\"value\":\"%s\"}]", name);
+	o = new_order(ou, ou, sizeof(ou));
+	au = json_string_value(json_array_get(json_object_get(o, "authorizations"), 0));
+	ck_assert_int_eq(tc_post(&s, au, NULL, &r), 0);
+	az = body_json(&r);
+	tc_resp_clear(&r);
+	chs = json_object_get(az, "challenges");
+	for (j = 0; j < json_array_size(chs); j++)
+		if (strcmp(json_string_value(json_object_get(json_array_get(chs, j), "type")),
+		    "tls-alpn-01") == 0) {
+			cu = json_string_value(json_object_get(json_array_get(chs, j), "url"));
+			tok = json_string_value(json_object_get(json_array_get(chs, j), "token"));
+		}
+	ck_assert_ptr_nonnull(cu);
+	thp = jose_jwk_thp(NULL, s.key->pub, "S256");
+	snprintf(keyauth, sizeof(keyauth), "%s.%s%s", tok, json_string_value(thp),
+	    corrupt ? "x" : "");
+	json_decref(thp);
+	x = alpn_cert(name, keyauth, key);
+	memset(&as, 0, sizeof(as));
+	as.ctx = SSL_CTX_new(TLS_server_method());
+	SSL_CTX_use_certificate(as.ctx, x);
+	SSL_CTX_use_PrivateKey(as.ctx, key);
+	SSL_CTX_set_alpn_select_cb(as.ctx, alpn_select, NULL);
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	as.fd = socket(AF_INET, SOCK_STREAM, 0);
+	ck_assert_int_eq(bind(as.fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	ck_assert_int_eq(listen(as.fd, 4), 0);
+	getsockname(as.fd, (struct sockaddr *)&sa, &sl);
+	/* The listener reads its test port at check time. */
+	cfg->acme.test_tlsalpn01_port = ntohs(sa.sin_port);
+	pthread_create(&tid, NULL, alpn_serve, &as);
+	ck_assert_int_eq(tc_post(&s, cu, "{}", &r), 0);
+	ck_assert_int_eq(r.status, 200);
+	tc_resp_clear(&r);
+	for (tries = 0; tries < 100; tries++) {
+		json_t *a2;
+
+		ck_assert_int_eq(tc_post(&s, au, NULL, &r), 0);
+		a2 = body_json(&r);
+		tc_resp_clear(&r);
+		st = json_string_value(json_object_get(a2, "status"));
+		if (st != NULL && strcmp(st, "pending") != 0) {
+			ck_assert_str_eq(st, want_status);
+			json_decref(a2);
+			break;
+		}
+		json_decref(a2);
+		usleep(100000);
+	}
+	ck_assert_int_lt(tries, 100);
+	pthread_join(tid, NULL);
+	ck_assert_int_eq(as.served, 1);
+	close(as.fd);
+	SSL_CTX_free(as.ctx);
+	X509_free(x);
+	EVP_PKEY_free(key);
+	json_decref(az);
+	json_decref(o);
+}
+
+START_TEST(t_tls_alpn_01)
+{
+	new_account();
+	alpn_case("alpn.acme.test", 0, "valid");
+	alpn_case("alpn2.acme.test", 1, "invalid");
+	ck_assert_int_eq(db_count("SELECT count(*) FROM acme_challenges WHERE type = 'tls-alpn-01' "
+	    "AND status = 'valid'"), 1);
+	ck_assert_int_eq(db_count("SELECT count(*) FROM acme_orders WHERE status = 'ready'"), 1);
+}
+END_TEST
+
 Suite *
 suite_acme_server(void)
 {
@@ -991,6 +1161,7 @@ suite_acme_server(void)
 	tcase_add_test(tc, t_key_rollover);
 	tcase_add_test(tc, t_rate_limit);
 	tcase_add_test(tc, t_eab_required);
+	tcase_add_test(tc, t_tls_alpn_01);
 	suite_add_tcase(s_, tc);
 	return s_;
 }
