@@ -19,6 +19,7 @@
 #include <fcntl.h>
 #include <netdb.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -339,8 +340,17 @@ chall_run(void *arg)
 	struct mf_acme *a = t->a;
 	const struct acme_chall_job *j = &t->job;
 	char why[256] = "", *errtext = NULL;
+	sigset_t pipe;
 	int64_t now;
 	int rc;
+
+	/*
+	 * A responder that hangs up mid-handshake must not kill the daemon:
+	 * with SIGPIPE blocked in this thread, writes fail with EPIPE instead.
+	 */
+	sigemptyset(&pipe);
+	sigaddset(&pipe, SIGPIPE);
+	pthread_sigmask(SIG_BLOCK, &pipe, NULL);
 
 	if (strcmp(j->type, "http-01") == 0)
 		rc = acme_http01_fetch(a->conf, j->value, j->token, j->keyauth, why, sizeof(why));

@@ -10,6 +10,7 @@
 #include <arpa/inet.h>
 #include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -92,6 +93,8 @@ start_server(const char *extra_acme)
 	struct sockaddr_in lo;
 	unsigned port;
 
+	/* Check's forked test process: responders write to peers that may hang up. */
+	signal(SIGPIPE, SIG_IGN);
 	dir = strdup("/tmp/mayfly-acme-test.XXXXXX");
 	ck_assert_ptr_nonnull(mkdtemp(dir));
 	memset(&resp, 0, sizeof(resp));
@@ -1140,6 +1143,77 @@ START_TEST(t_tls_alpn_01)
 }
 END_TEST
 
+/* Orders, solves and finalizes ids; returns the leaf. payload_extra goes into newOrder. */
+static X509 *
+issue_cert(const char *ids, const char *csr_names, const char *extra)
+{
+	struct tc_resp r;
+	char u[300], ou[600], fu[600], payload[4096], *csr;
+	EVP_PKEY *k = NULL;
+	json_t *o;
+	X509 *leaf;
+	BIO *b;
+
+	url(u, sizeof(u), "/new-order");
+	snprintf(payload, sizeof(payload), "{\"identifiers\":%s%s}", ids, extra ? extra : "");
+	ck_assert_int_eq(tc_post(&s, u, payload, &r), 0);
+	ck_assert_msg(r.status == 201, "newOrder: %ld %s", r.status, r.body);
+	snprintf(ou, sizeof(ou), "%s", r.location);
+	o = body_json(&r);
+	tc_resp_clear(&r);
+	snprintf(fu, sizeof(fu), "%s", json_string_value(json_object_get(o, "finalize")));
+	solve_order(o, ou);
+	json_decref(o);
+	csr = tc_csr_b64u(csr_names, &k);
+	snprintf(payload, sizeof(payload), "{\"csr\":\"%s\"}", csr);
+	free(csr);
+	EVP_PKEY_free(k);
+	ck_assert_int_eq(tc_post(&s, fu, payload, &r), 0);
+	ck_assert_msg(r.status == 200, "finalize: %ld %s", r.status, r.body);
+	o = body_json(&r);
+	tc_resp_clear(&r);
+	ck_assert_int_eq(tc_post(&s, json_string_value(json_object_get(o, "certificate")), NULL,
+	    &r), 0);
+	json_decref(o);
+	b = BIO_new_mem_buf(r.body, -1);
+	leaf = PEM_read_bio_X509(b, NULL, NULL, NULL);
+	BIO_free(b);
+	tc_resp_clear(&r);
+	ck_assert_ptr_nonnull(leaf);
+	return leaf;
+}
+
+/* RFC 9773 5: "replaces" names a certificate of this account, replaced at most once. */
+START_TEST(t_ari_replaces)
+{
+	struct tc_resp r;
+	char u[300], extra[400], payload[1024], *certid = NULL;
+	X509 *old, *new1;
+
+	new_account();
+	old = issue_cert("[{\"type\":\"dns\",\"value\":\"ari.acme.test\"}]", "ari.acme.test", NULL);
+	ck_assert_int_eq(ari_certid(old, &certid), 0);
+	url(u, sizeof(u), "/new-order");
+	ck_assert_int_eq(tc_post(&s, u, "{\"identifiers\":[{\"type\":\"dns\",\"value\":"
+	    "\"ari.acme.test\"}],\"replaces\":\"AAAA.AAAA\"}", &r), 0);
+	assert_problem(&r, "malformed", 400);
+	tc_resp_clear(&r);
+	snprintf(extra, sizeof(extra), ",\"replaces\":\"%s\"", certid);
+	new1 = issue_cert("[{\"type\":\"dns\",\"value\":\"ari.acme.test\"}]", "ari.acme.test", extra);
+	ck_assert_int_eq(db_count("SELECT count(*) FROM acme_issued WHERE replaced_by IS NOT NULL"),
+	    1);
+	/* Replaced once: a second order replacing it is a conflict. */
+	snprintf(payload, sizeof(payload), "{\"identifiers\":[{\"type\":\"dns\",\"value\":"
+	    "\"ari.acme.test\"}]%s}", extra);
+	ck_assert_int_eq(tc_post(&s, u, payload, &r), 0);
+	assert_problem(&r, "alreadyReplaced", 409);
+	tc_resp_clear(&r);
+	free(certid);
+	X509_free(old);
+	X509_free(new1);
+}
+END_TEST
+
 Suite *
 suite_acme_server(void)
 {
@@ -1162,6 +1236,7 @@ suite_acme_server(void)
 	tcase_add_test(tc, t_rate_limit);
 	tcase_add_test(tc, t_eab_required);
 	tcase_add_test(tc, t_tls_alpn_01);
+	tcase_add_test(tc, t_ari_replaces);
 	suite_add_tcase(s_, tc);
 	return s_;
 }
