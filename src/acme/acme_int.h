@@ -156,6 +156,8 @@ int acme_chall_start(struct mf_acme *a, const struct acme_chall_job *job);
 /* Expected key authorisation: token "." thumbprint. */
 int acme_http01_fetch(const struct mf_acme_conf *conf, const char *host, const char *token,
     const char *expected, char *why, size_t whylen);
+int acme_dns01_check(const struct mf_acme_conf *conf, const char *host, const char *keyauth,
+    char *why, size_t whylen);
 int acme_tlsalpn01_check(const struct mf_acme_conf *conf, const char *host,
     const char *keyauth, char *why, size_t whylen);
 

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -1214,6 +1215,194 @@ START_TEST(t_ari_replaces)
 }
 END_TEST
 
+/* ---- dns-01: a UDP DNS responder in this process ------------------------------ */
+
+struct dns_srv {
+	int fd;
+	pthread_mutex_t lock;
+	char name[4][160];		/* _acme-challenge.NAME, lower case */
+	char txt[4][64];
+	int n;
+	int stop;
+	unsigned queries;
+};
+
+/* Answers TXT queries for the names in the table (bounded: 30 s). */
+static void *
+dns_serve(void *arg)
+{
+	struct dns_srv *d = arg;
+	unsigned char q[512], a[1024];
+	struct sockaddr_in from;
+	socklen_t fl;
+	struct pollfd pfd = { d->fd, POLLIN, 0 };
+	time_t end = time(NULL) + 30;
+	char qname[256];
+	ssize_t n;
+	size_t off, qend, al, l;
+	int i, hit;
+
+	while (!d->stop && time(NULL) < end) {
+		if (poll(&pfd, 1, 200) != 1)
+			continue;
+		fl = sizeof(from);
+		n = recvfrom(d->fd, q, sizeof(q), 0, (struct sockaddr *)&from, &fl);
+		if (n < 17)
+			continue;
+		/* The question name, as dotted text. */
+		qname[0] = '\0';
+		for (off = 12; off < (size_t)n && q[off] != 0; off += q[off] + 1) {
+			l = strlen(qname);
+			if (l + q[off] + 2 >= sizeof(qname) || off + 1 + q[off] > (size_t)n)
+				break;
+			snprintf(qname + l, sizeof(qname) - l, "%s%.*s", l ? "." : "", q[off],
+			    (const char *)q + off + 1);
+		}
+		qend = off + 5;		/* zero octet, QTYPE, QCLASS */
+		if (qend > (size_t)n)
+			continue;
+		pthread_mutex_lock(&d->lock);
+		d->queries++;
+		hit = -1;
+		for (i = 0; i < d->n; i++)
+			if (strcasecmp(d->name[i], qname) == 0)
+				hit = i;
+		memcpy(a, q, qend);
+		a[2] = 0x84;		/* response, authoritative */
+		a[3] = hit >= 0 ? 0x00 : 0x03;	/* NXDOMAIN when unknown */
+		a[4] = 0; a[5] = 1;	/* QDCOUNT */
+		a[6] = 0; a[7] = hit >= 0 ? 1 : 0;
+		memset(a + 8, 0, 4);
+		al = qend;
+		if (hit >= 0) {
+			l = strlen(d->txt[hit]);
+			a[al++] = 0xc0; a[al++] = 12;		/* the question's name */
+			a[al++] = 0; a[al++] = 16;		/* TXT */
+			a[al++] = 0; a[al++] = 1;		/* IN */
+			a[al++] = 0; a[al++] = 0; a[al++] = 0; a[al++] = 60;
+			a[al++] = 0; a[al++] = (unsigned char)(l + 1);
+			a[al++] = (unsigned char)l;
+			memcpy(a + al, d->txt[hit], l);
+			al += l;
+		}
+		pthread_mutex_unlock(&d->lock);
+		sendto(d->fd, a, al, 0, (struct sockaddr *)&from, fl);
+	}
+	return NULL;
+}
+
+START_TEST(t_dns_01_wildcard)
+{
+	struct dns_srv d;
+	struct sockaddr_in sa;
+	socklen_t sl = sizeof(sa);
+	pthread_t tid;
+	struct tc_resp r;
+	char extra[200], ou[600], payload[4096], *csr;
+	const char *au, *cu = NULL, *tok = NULL, *st = NULL, *names[2] = { "*.w.acme.test",
+	    "w.acme.test" };
+	json_t *o, *az, *chs, *thp;
+	unsigned char md[32];
+	EVP_PKEY *k = NULL;
+	size_t i, j;
+	int tries;
+
+	memset(&d, 0, sizeof(d));
+	pthread_mutex_init(&d.lock, NULL);
+	d.fd = socket(AF_INET, SOCK_DGRAM, 0);
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_eq(bind(d.fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	getsockname(d.fd, (struct sockaddr *)&sa, &sl);
+	teardown();
+	snprintf(extra, sizeof(extra), "  test-dns-server: 127.0.0.1:%u", ntohs(sa.sin_port));
+	start_server(extra);
+	/* mkca.sh enables http-01 and tls-alpn-01 only: add dns-01 for this test. */
+	cfg->acme.challenges |= MF_ACME_DNS01;
+	pthread_create(&tid, NULL, dns_serve, &d);
+	new_account();
+	o = new_order("[{\"type\":\"dns\",\"value\":\"*.w.acme.test\"},{\"type\":\"dns\","
+	    "\"value\":\"w.acme.test\"}]", ou, sizeof(ou));
+	thp = jose_jwk_thp(NULL, s.key->pub, "S256");
+	for (i = 0; i < 2; i++) {
+		int wildcard;
+
+		au = json_string_value(json_array_get(json_object_get(o, "authorizations"), i));
+		ck_assert_int_eq(tc_post(&s, au, NULL, &r), 0);
+		az = body_json(&r);
+		tc_resp_clear(&r);
+		wildcard = json_is_true(json_object_get(az, "wildcard"));
+		ck_assert_int_eq(wildcard, i == 0);
+		ck_assert_str_eq(json_string_value(json_object_get(json_object_get(az, "identifier"),
+		    "value")), "w.acme.test");
+		chs = json_object_get(az, "challenges");
+		/* A wildcard is offered dns-01 alone. */
+		if (wildcard)
+			ck_assert_uint_eq(json_array_size(chs), 1);
+		cu = NULL;
+		for (j = 0; j < json_array_size(chs); j++)
+			if (strcmp(json_string_value(json_object_get(json_array_get(chs, j), "type")),
+			    "dns-01") == 0) {
+				cu = json_string_value(json_object_get(json_array_get(chs, j), "url"));
+				tok = json_string_value(json_object_get(json_array_get(chs, j), "token"));
+			}
+		ck_assert_ptr_nonnull(cu);
+		{
+			char ka[200], *b;
+
+			snprintf(ka, sizeof(ka), "%s.%s", tok, json_string_value(thp));
+			EVP_Digest(ka, strlen(ka), md, NULL, EVP_sha256(), NULL);
+			b = mf_b64u_encode(md, 32);
+			pthread_mutex_lock(&d.lock);
+			/* Both authorisations share the name: the latest record answers. */
+			snprintf(d.name[0], sizeof(d.name[0]), "_acme-challenge.w.acme.test");
+			snprintf(d.txt[0], sizeof(d.txt[0]), "%s", b);
+			d.n = 1;
+			pthread_mutex_unlock(&d.lock);
+			free(b);
+		}
+		ck_assert_int_eq(tc_post(&s, cu, "{}", &r), 0);
+		tc_resp_clear(&r);
+		for (tries = 0; tries < 100; tries++) {
+			json_t *a2;
+
+			ck_assert_int_eq(tc_post(&s, au, NULL, &r), 0);
+			a2 = body_json(&r);
+			tc_resp_clear(&r);
+			st = json_string_value(json_object_get(a2, "status"));
+			if (st != NULL && strcmp(st, "pending") != 0) {
+				ck_assert_str_eq(st, "valid");
+				json_decref(a2);
+				break;
+			}
+			json_decref(a2);
+			usleep(100000);
+		}
+		ck_assert_int_lt(tries, 100);
+		json_decref(az);
+	}
+	json_decref(thp);
+	ck_assert_uint_ge(d.queries, 2);
+	/* The wildcard certificate. */
+	csr = tc_csr_b64u("*.w.acme.test,w.acme.test", &k);
+	snprintf(payload, sizeof(payload), "{\"csr\":\"%s\"}", csr);
+	ck_assert_int_eq(tc_post(&s, json_string_value(json_object_get(o, "finalize")), payload,
+	    &r), 0);
+	ck_assert_msg(r.status == 200, "finalize: %ld %s", r.status, r.body);
+	tc_resp_clear(&r);
+	ck_assert_int_eq(db_count("SELECT count(*) FROM certificates WHERE sans LIKE '%*.w.acme.test%'"),
+	    1);
+	d.stop = 1;
+	pthread_join(tid, NULL);
+	close(d.fd);
+	free(csr);
+	EVP_PKEY_free(k);
+	json_decref(o);
+	(void)names;
+}
+END_TEST
+
 Suite *
 suite_acme_server(void)
 {
@@ -1237,6 +1426,7 @@ suite_acme_server(void)
 	tcase_add_test(tc, t_eab_required);
 	tcase_add_test(tc, t_tls_alpn_01);
 	tcase_add_test(tc, t_ari_replaces);
+	tcase_add_test(tc, t_dns_01_wildcard);
 	suite_add_tcase(s_, tc);
 	return s_;
 }
