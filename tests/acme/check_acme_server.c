@@ -408,6 +408,19 @@ START_TEST(t_directory_and_nonce)
 	ck_assert_int_eq(tc_http("HEAD", u, s.cafile, NULL, NULL, 0, &r), 0);
 	ck_assert_int_eq(r.status, 200);
 	ck_assert_uint_eq(strlen(r.nonce), 22);
+	/* Canonical base64url: certbot decodes and re-encodes nonces before use. */
+	{
+		unsigned char *raw;
+		size_t rl;
+		char *again;
+
+		ck_assert_int_eq(mf_b64u_decode(r.nonce, &raw, &rl), 0);
+		ck_assert_uint_eq(rl, 16);
+		again = mf_b64u_encode(raw, rl);
+		ck_assert_str_eq(again, r.nonce);
+		free(again);
+		free(raw);
+	}
 	tc_resp_clear(&r);
 	ck_assert_int_eq(tc_http("GET", u, s.cafile, NULL, NULL, 0, &r), 0);
 	ck_assert_int_eq(r.status, 204);
