@@ -335,3 +335,63 @@ out:
 	sqlite3_finalize(st);
 	return rc;
 }
+
+int
+mf_db_audit_config(struct mf_db *db, const char *path, const unsigned char sha256[32],
+    const char *actor, int *recorded)
+{
+	static const char sql[] =
+	    "SELECT detail FROM audit_log WHERE event = 'config' AND detail LIKE ?1 ESCAPE '\\'"
+	    " ORDER BY id DESC LIMIT 1";
+	char hex[2 * AUDIT_HASH_LEN + 1], *detail = NULL, *like = NULL, *q;
+	const char *p;
+	sqlite3_stmt *st = NULL;
+	int rc, src;
+
+	if (db == NULL || path == NULL || sha256 == NULL || actor == NULL)
+		return MF_ERR_INVAL;
+	if (recorded != NULL)
+		*recorded = 0;
+	for (size_t i = 0; i < AUDIT_HASH_LEN; i++)
+		snprintf(hex + 2 * i, 3, "%02x", sha256[i]);
+	if (asprintf(&detail, "path=%s sha256=%s", path, hex) < 0)
+		return MF_ERR_NOMEM;
+	/* LIKE 'path=<path> sha256=%' with the path's own % and _ escaped. */
+	if ((like = malloc(2 * strlen(path) + 16)) == NULL) {
+		rc = MF_ERR_NOMEM;
+		goto out;
+	}
+	q = like + sprintf(like, "path=");
+	for (p = path; *p; p++) {
+		if (*p == '%' || *p == '_' || *p == '\\')
+			*q++ = '\\';
+		*q++ = *p;
+	}
+	strcpy(q, " sha256=%");
+	if ((src = sqlite3_prepare_v2(db->h, sql, -1, &st, NULL)) != SQLITE_OK ||
+	    (src = sqlite3_bind_text(st, 1, like, -1, SQLITE_STATIC)) != SQLITE_OK) {
+		rc = mf_db_err(src);
+		goto out;
+	}
+	src = sqlite3_step(st);
+	if (src == SQLITE_ROW) {
+		const unsigned char *last = sqlite3_column_text(st, 0);
+
+		if (last != NULL && strcmp((const char *)last, detail) == 0) {
+			rc = MF_OK;	/* unchanged since it was last recorded */
+			goto out;
+		}
+	} else if (src != SQLITE_DONE) {
+		rc = mf_db_err(src);
+		goto out;
+	}
+	sqlite3_finalize(st);
+	st = NULL;
+	if ((rc = mf_db_audit_append(db, "config", actor, detail)) == MF_OK && recorded != NULL)
+		*recorded = 1;
+out:
+	sqlite3_finalize(st);
+	free(like);
+	free(detail);
+	return rc;
+}

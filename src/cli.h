@@ -2,12 +2,21 @@
  * cli.h: what the subcommands of the `mayfly` admin CLI share.
  *
  * Exit codes (documented in mayfly(1)):
- *   0 success, 1 refused by policy or not found, 2 usage error,
+ *   0 success, 1 refused by policy, not found or already done, 2 usage error,
  *   3 configuration error, 4 key or HSM error, 5 database error,
  *   6 audit chain broken, 7 other failure.
  */
 #ifndef MF_CLI_H
 #define MF_CLI_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include <openssl/x509.h>
+
+#include "config.h"
+#include "db.h"
+#include "keystore.h"
 
 #define MF_EXIT_OK	0
 #define MF_EXIT_REFUSED	1
@@ -18,10 +27,65 @@
 #define MF_EXIT_AUDIT	6
 #define MF_EXIT_OTHER	7
 
+/* What a subcommand asks mf_cli_open() to prepare. */
+#define MF_NEED_KEYS	0x1
+#define MF_NEED_DB	0x2
+
+struct mf_cli {
+	const char *cmd;		/* "issue", "root init", ... for messages */
+	const char *config_path;
+	struct mf_config *cfg;
+	struct mf_keystore *ks;
+	struct mf_db *db;
+	char actor[64];			/* "cli:USER" for the audit log */
+};
+
 /* Maps an mferr code to the CLI exit code above. */
 int mf_cli_exit(int err);
 
-/* `mayfly init`: argv starts at "init". */
-int mf_cli_init(int argc, char **argv);
+/*
+ * Prints "mayfly: CMD: NAME: detail" on stderr (NAME from mf_errname, plus
+ * any OpenSSL errors queued) and returns the exit code for err.
+ */
+int mf_cli_fail(const struct mf_cli *c, int err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* Prints a usage error for the subcommand; returns MF_EXIT_USAGE. */
+int mf_cli_usage(const struct mf_cli *c, const char *usage);
+
+/* Loads the config and opens what need asks for; prints and returns an exit code on failure. */
+int mf_cli_open(struct mf_cli *c, int need);
+void mf_cli_close(struct mf_cli *c);
+
+/* Writes a certificate as PEM to path (0644) or stdout if path is NULL. */
+int mf_cli_write_pem(const char *path, X509 *const *certs, size_t n, int excl);
+/* Reads the first certificate of a PEM file. */
+int mf_cli_read_cert(const char *path, X509 **out);
+
+/*
+ * The ceremony steps shared by `mayfly init` and the root/intermediate
+ * subcommands. Each generates (or, with keytype 0, loads) the key at the
+ * configured URI, builds and signs the certificate, writes it to the
+ * configured path (refusing to overwrite) and records it in the database
+ * with a "ceremony" audit row. On failure *what names the failing step.
+ */
+int mf_cli_make_root(struct mf_cli *c, const struct mf_ca_conf *root, int keytype,
+    const char *subject, int64_t lifetime, const char **permit, size_t npermit,
+    const char **what);
+int mf_cli_make_intermediate(struct mf_cli *c, const struct mf_ca_conf *ic,
+    const struct mf_ca_conf *root, int keytype, const char *subject, int64_t lifetime,
+    const char **what);
+int mf_cli_cross_sign(struct mf_cli *c, const struct mf_ca_conf *ic,
+    const struct mf_ca_conf *other, const char *out, int64_t lifetime, const char **what);
+
+/* Subcommands; argv[0] is the subcommand's own name. */
+int mf_cli_init(struct mf_cli *c, int argc, char **argv);
+int mf_cli_root(struct mf_cli *c, int argc, char **argv);
+int mf_cli_intermediate(struct mf_cli *c, int argc, char **argv);
+int mf_cli_issue(struct mf_cli *c, int argc, char **argv);
+int mf_cli_revoke(struct mf_cli *c, int argc, char **argv);
+int mf_cli_list(struct mf_cli *c, int argc, char **argv);
+int mf_cli_show(struct mf_cli *c, int argc, char **argv);
+int mf_cli_audit(struct mf_cli *c, int argc, char **argv);
 
 #endif

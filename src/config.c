@@ -24,6 +24,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
 #include <yaml.h>
 
 #include "config.h"
@@ -1020,6 +1022,198 @@ static const struct cfg_key cfg_daemon_keys[] = {
 };
 static const struct cfg_section cfg_daemon = { "daemon", cfg_daemon_keys, cfg_daemon_post };
 
+/* ---- acme: the renewal listener (mayfly-acme(7)) ------------------------------------ */
+
+static int
+cfg_acme_host(struct cfg *x, const yaml_node_t *v, void *obj, const char *key)
+{
+	struct mf_acme_conf *a = &((struct mf_config *)obj)->acme;
+	unsigned char buf[16];
+	const char *s;
+	int rc;
+
+	if ((rc = cfg_scalar(x, v, key, &s)) != MF_OK)
+		return rc;
+	if (inet_pton(AF_INET, s, buf) != 1 && inet_pton(AF_INET6, s, buf) != 1)
+		return cfg_error(x, MF_ERR_CONFIG_VALUE, v,
+		    "'%s' must be an IPv4 or IPv6 address, not '%s'", key, s);
+	free(a->host);
+	return (a->host = strdup(s)) == NULL ? MF_ERR_NOMEM : MF_OK;
+}
+
+static int
+cfg_acme_name_one(struct cfg *x, const yaml_node_t *v, const char *key, void *arg)
+{
+	struct mf_acme_conf *a = arg;
+	const char *s;
+	int rc;
+
+	if ((rc = cfg_scalar(x, v, key, &s)) != MF_OK)
+		return rc;
+	if (strcmp(key, "tls-names") == 0)
+		return cfg_strv_add(&a->tls_names, &a->ntls_names, strdup(s));
+	return cfg_strv_add(&a->test_resolve, &a->ntest_resolve, strdup(s));
+}
+
+static int
+cfg_acme_names(struct cfg *x, const yaml_node_t *v, void *obj, const char *key)
+{
+	return cfg_each(x, v, key, cfg_acme_name_one, &((struct mf_config *)obj)->acme);
+}
+
+static int
+cfg_acme_chall_one(struct cfg *x, const yaml_node_t *v, const char *key, void *arg)
+{
+	struct mf_acme_conf *a = arg;
+	const char *s;
+	int rc;
+
+	if ((rc = cfg_scalar(x, v, key, &s)) != MF_OK)
+		return rc;
+	if (strcmp(s, "http-01") == 0)
+		a->challenges |= MF_ACME_HTTP01;
+	else if (strcmp(s, "tls-alpn-01") == 0)
+		a->challenges |= MF_ACME_TLSALPN01;
+	else if (strcmp(s, "dns-01") == 0)
+		a->challenges |= MF_ACME_DNS01;
+	else
+		return cfg_error(x, MF_ERR_CONFIG_VALUE, v,
+		    "'%s' must list http-01, tls-alpn-01 or dns-01, not '%s'", key, s);
+	return MF_OK;
+}
+
+static int
+cfg_acme_challenges(struct cfg *x, const yaml_node_t *v, void *obj, const char *key)
+{
+	struct mf_acme_conf *a = &((struct mf_config *)obj)->acme;
+
+	a->challenges = 0;
+	return cfg_each(x, v, key, cfg_acme_chall_one, a);
+}
+
+/* eab-keys: { KID: base64url HMAC key, ... } (RFC 8555 7.3.4). */
+static int
+cfg_acme_eab(struct cfg *x, const yaml_node_t *v, void *obj, const char *key)
+{
+	struct mf_acme_conf *a = &((struct mf_config *)obj)->acme;
+	struct mf_acme_eab *ne;
+	yaml_node_pair_t *p;
+	const char *kid, *s;
+	char *b64 = NULL;
+	size_t i, n;
+	int rc, l;
+
+	if (v->type != YAML_MAPPING_NODE)
+		return cfg_error(x, MF_ERR_CONFIG_VALUE, v,
+		    "'%s' must map key identifiers to base64url HMAC keys", key);
+	for (p = v->data.mapping.pairs.start; p < v->data.mapping.pairs.top; p++) {
+		kid = cfg_keyname(x, p);
+		if ((rc = cfg_scalar(x, cfg_node(x, p->value), kid, &s)) != MF_OK)
+			return rc;
+		n = strlen(s);
+		if (*kid == '\0' || n < 22 || n > 512)
+			goto bad;
+		/* base64url to base64 with padding, for EVP_DecodeBlock. */
+		if ((b64 = calloc(1, n + 4)) == NULL)
+			return MF_ERR_NOMEM;
+		for (i = 0; i < n; i++) {
+			if (!isalnum((unsigned char)s[i]) && s[i] != '-' && s[i] != '_') {
+				free(b64);
+				goto bad;
+			}
+			b64[i] = s[i] == '-' ? '+' : s[i] == '_' ? '/' : s[i];
+		}
+		while (i % 4 != 0)
+			b64[i++] = '=';
+		if ((ne = realloc(a->eab, (a->neab + 1) * sizeof(*ne))) == NULL) {
+			free(b64);
+			return MF_ERR_NOMEM;
+		}
+		a->eab = ne;
+		ne = &a->eab[a->neab];
+		memset(ne, 0, sizeof(*ne));
+		ne->kid = strdup(kid);
+		ne->key = malloc(i);
+		if (ne->kid == NULL || ne->key == NULL ||
+		    (l = EVP_DecodeBlock(ne->key, (unsigned char *)b64, (int)i)) < 0) {
+			free(ne->kid);
+			free(ne->key);
+			OPENSSL_cleanse(b64, i);
+			free(b64);
+			return ne->kid == NULL || ne->key == NULL ? MF_ERR_NOMEM : MF_ERR_CONFIG_VALUE;
+		}
+		ne->keylen = (size_t)l - (i - n);	/* EVP_DecodeBlock counts the padding */
+		a->neab++;
+		OPENSSL_cleanse(b64, i);
+		free(b64);
+	}
+	return MF_OK;
+bad:
+	return cfg_error(x, MF_ERR_CONFIG_VALUE, cfg_node(x, p->value),
+	    "'%s': the key of '%s' must be base64url of at least 16 bytes", key, kid);
+}
+
+static int
+cfg_acme_post(struct cfg *x, const yaml_node_t *map, void *obj)
+{
+	struct mf_acme_conf *a = &((struct mf_config *)obj)->acme;
+
+	a->enabled = map != NULL;
+	if (a->host == NULL && (a->host = strdup("127.0.0.1")) == NULL)
+		return MF_ERR_NOMEM;
+	if (a->profile == NULL && (a->profile = strdup("server")) == NULL)
+		return MF_ERR_NOMEM;
+	if ((a->tls_cert == NULL) != (a->tls_key == NULL))
+		return cfg_error(x, MF_ERR_CONFIG_VALUE, map,
+		    "acme: tls-cert and tls-key go together");
+	if (a->eab_required && a->neab == 0)
+		return cfg_error(x, MF_ERR_CONFIG_VALUE, map,
+		    "acme: eab-required is true but eab-keys is empty");
+	if (a->challenges == 0)
+		return cfg_error(x, MF_ERR_CONFIG_VALUE, map, "acme: no challenge type enabled");
+	return MF_OK;
+}
+
+#define ACME_OFF(f)	offsetof(struct mf_config, acme) + offsetof(struct mf_acme_conf, f)
+
+static const struct cfg_key cfg_est_keys[] = {
+	{ "enabled", T_BOOL, 0, ACME_OFF(est_enabled), 0, 0, NULL, NULL },
+	{ "profile", T_STR, 0, ACME_OFF(est_profile), 0, 0, NULL, NULL },
+	{ "user", T_STR, 0, ACME_OFF(est_user), 0, 0, NULL, NULL },
+	{ "password-file", T_PATH, 0, ACME_OFF(est_password_file), 0, 0, NULL, NULL },
+	{ "tokens-file", T_PATH, 0, ACME_OFF(est_tokens_file), 0, 0, NULL, NULL },
+	{ NULL, 0, 0, 0, 0, 0, NULL, NULL }
+};
+static const struct cfg_section cfg_est = { "acme.est", cfg_est_keys, NULL };
+
+static const struct cfg_key cfg_acme_keys[] = {
+	{ "host", T_FN, 0, 0, 0, 0, NULL, cfg_acme_host },
+	{ "port", T_UINT, 0, ACME_OFF(port), 0, 65535, NULL, NULL },
+	{ "base-url", T_STR, 0, ACME_OFF(base_url), 0, 0, NULL, NULL },
+	{ "tls-cert", T_PATH, 0, ACME_OFF(tls_cert), 0, 0, NULL, NULL },
+	{ "tls-key", T_PATH, 0, ACME_OFF(tls_key), 0, 0, NULL, NULL },
+	{ "tls-names", T_FN, 0, 0, 0, 0, NULL, cfg_acme_names },
+	{ "profile", T_STR, 0, ACME_OFF(profile), 0, 0, NULL, NULL },
+	{ "challenges", T_FN, 0, 0, 0, 0, NULL, cfg_acme_challenges },
+	{ "eab-required", T_BOOL, 0, ACME_OFF(eab_required), 0, 0, NULL, NULL },
+	{ "eab-keys", T_FN, 0, 0, 0, 0, NULL, cfg_acme_eab },
+	{ "nonce-lifetime", T_DUR, 0, ACME_OFF(nonce_lifetime), 10, 86400, NULL, NULL },
+	{ "order-lifetime", T_DUR, 0, ACME_OFF(order_lifetime), 60, 7 * 86400, NULL, NULL },
+	{ "orders-per-hour", T_UINT, 0, ACME_OFF(orders_per_hour), 0, 1000000, NULL, NULL },
+	{ "certs-per-name-per-hour", T_UINT, 0, ACME_OFF(certs_per_name_per_hour), 0, 1000000,
+	    NULL, NULL },
+	{ "max-body", T_SIZE, 0, ACME_OFF(max_body), 1024, CFG_MAX_BODY, NULL, NULL },
+	{ "threads", T_UINT, 0, ACME_OFF(threads), 1, 1024, NULL, NULL },
+	{ "fetch-timeout", T_DUR, 0, ACME_OFF(fetch_timeout), 1, 120, NULL, NULL },
+	{ "test-resolve", T_FN, 0, 0, 0, 0, NULL, cfg_acme_names },
+	{ "test-http01-port", T_UINT, 0, ACME_OFF(test_http01_port), 0, 65535, NULL, NULL },
+	{ "test-tlsalpn01-port", T_UINT, 0, ACME_OFF(test_tlsalpn01_port), 0, 65535, NULL, NULL },
+	{ "api-token-file", T_PATH, 0, ACME_OFF(api_token_file), 0, 0, NULL, NULL },
+	{ "est", T_SUB, 0, 0, 0, 0, &cfg_est, NULL },
+	{ NULL, 0, 0, 0, 0, 0, NULL, NULL }
+};
+static const struct cfg_section cfg_acme = { "acme", cfg_acme_keys, cfg_acme_post };
+
 /* ---- the top level ----------------------------------------------------------------- */
 
 static int
@@ -1073,6 +1267,7 @@ static const struct cfg_key cfg_top_keys[] = {
 	{ "issuance", T_SUB, 0, 0, 0, 0, &cfg_issuance, NULL },
 	{ "profiles", T_FN, 0, 0, 0, 0, NULL, cfg_profiles },
 	{ "daemon", T_SUB, 0, 0, 0, 0, &cfg_daemon, NULL },
+	{ "acme", T_SUB, 0, 0, 0, 0, &cfg_acme, NULL },
 	{ NULL, 0, 0, 0, 0, 0, NULL, NULL }
 };
 static const struct cfg_section cfg_top = { "the top level", cfg_top_keys, cfg_top_post };
@@ -1116,6 +1311,16 @@ cfg_new(const char *path)
 	c->ocsp_responder_lifetime = 4 * 86400;
 	c->crl_validity = 86400;
 	c->crl_interval = 3600;
+	c->acme.port = 8443;
+	c->acme.challenges = MF_ACME_HTTP01 | MF_ACME_TLSALPN01;
+	c->acme.nonce_lifetime = 3600;
+	c->acme.order_lifetime = 3600;
+	c->acme.orders_per_hour = 300;
+	c->acme.certs_per_name_per_hour = 50;
+	c->acme.max_body = 65536;
+	c->acme.threads = 4;
+	c->acme.fetch_timeout = 10;
+	c->acme.est_enabled = 1;
 	return c;
 fail:
 	free(copy);
@@ -1298,5 +1503,23 @@ mf_config_free(struct mf_config *cfg)
 	free(cfg->user);
 	free(cfg->admin_token_file);
 	free(cfg->ocsp_export_dir);
+	free(cfg->acme.host);
+	free(cfg->acme.base_url);
+	free(cfg->acme.tls_cert);
+	free(cfg->acme.tls_key);
+	cfg_strv_free(cfg->acme.tls_names, cfg->acme.ntls_names);
+	free(cfg->acme.profile);
+	for (i = 0; i < cfg->acme.neab; i++) {
+		free(cfg->acme.eab[i].kid);
+		OPENSSL_cleanse(cfg->acme.eab[i].key, cfg->acme.eab[i].keylen);
+		free(cfg->acme.eab[i].key);
+	}
+	free(cfg->acme.eab);
+	cfg_strv_free(cfg->acme.test_resolve, cfg->acme.ntest_resolve);
+	free(cfg->acme.est_profile);
+	free(cfg->acme.est_user);
+	free(cfg->acme.est_password_file);
+	free(cfg->acme.est_tokens_file);
+	free(cfg->acme.api_token_file);
 	free(cfg);
 }

@@ -61,6 +61,57 @@ struct mf_listen {
 	unsigned port;
 };
 
+/* Challenge types (bit mask). */
+#define MF_ACME_HTTP01		0x1u
+#define MF_ACME_TLSALPN01	0x2u
+#define MF_ACME_DNS01		0x4u
+
+struct mf_acme_eab {
+	char *kid;			/* key identifier given to the customer */
+	unsigned char *key;		/* raw HMAC key (base64url in the config) */
+	size_t keylen;
+};
+
+/* The acme: section: the renewal listener of mayflyd (ACME and EST), see mayfly-acme(7). */
+struct mf_acme_conf {
+	int enabled;			/* 1 if the acme: section is present */
+	char *host;			/* listen address, default 127.0.0.1 */
+	unsigned port;			/* default 8443 */
+	char *base_url;			/* default https://HOST:PORT; no trailing slash */
+	char *tls_cert;			/* PEM chain for the listener; NULL: self-issued */
+	char *tls_key;			/* its key (PEM); NULL: self-issued */
+	char **tls_names;		/* names of the self-issued certificate; default localhost */
+	size_t ntls_names;
+	char *profile;			/* profile of ACME certificates, default "server" */
+	unsigned challenges;		/* MF_ACME_*; default http-01 | tls-alpn-01 */
+	int eab_required;		/* newAccount needs an external account binding */
+	struct mf_acme_eab *eab;
+	size_t neab;
+	int64_t nonce_lifetime;		/* default 1h */
+	int64_t order_lifetime;		/* pending orders and authorisations; default 1h */
+	unsigned orders_per_hour;	/* per account; default 300; 0: unlimited */
+	unsigned certs_per_name_per_hour;	/* per identifier; default 50; 0: unlimited */
+	size_t max_body;		/* default 65536 */
+	unsigned threads;		/* default 4 */
+	int64_t fetch_timeout;		/* challenge fetches, default 10s */
+
+	/* Testing only: never use in production. */
+	char **test_resolve;		/* names (".suffix" or "*") resolved to 127.0.0.1 */
+	size_t ntest_resolve;
+	unsigned test_http01_port;	/* 0: 80 */
+	unsigned test_tlsalpn01_port;	/* 0: 443 */
+
+	/* EST (RFC 7030) under /.well-known/est/ */
+	int est_enabled;		/* default 1 when acme is enabled */
+	char *est_profile;		/* default: profile */
+	char *est_user;			/* HTTP basic credentials for simpleenroll */
+	char *est_password_file;	/* the password, in a file (0600) */
+	char *est_tokens_file;		/* one-time enrolment tokens, one per line */
+
+	/* Bearer-token issuance API (POST /v1/sign), for automation and the benchmark. */
+	char *api_token_file;		/* the token, in a file (0600); NULL: disabled */
+};
+
 struct mf_config {
 	char *path;			/* the file read */
 	char *dir;			/* its directory */
@@ -108,6 +159,8 @@ struct mf_config {
 	/* daemon.crl: */
 	int64_t crl_validity;		/* nextUpdate - thisUpdate, default 24h */
 	int64_t crl_interval;		/* rebuild timer, default 1h */
+
+	struct mf_acme_conf acme;	/* acme: */
 };
 
 /*

@@ -152,6 +152,15 @@ int mf_db_audit_verify(struct mf_db *db, int64_t *rows, int64_t *bad_id, char *w
  */
 int mf_db_audit_head(struct mf_db *db, int64_t *id, unsigned char hash[32]);
 
+/*
+ * Appends a "config" row "path=PATH sha256=HEX" unless the newest config row
+ * for that path already carries this hash: each change of the configuration
+ * is logged once, by whichever program (mayfly, mayflyd) sees it first.
+ * *recorded (may be NULL) says whether a row was written.
+ */
+int mf_db_audit_config(struct mf_db *db, const char *path, const unsigned char sha256[32],
+    const char *actor, int *recorded);
+
 /* Low-level access for modules that add their own tables (daemon, ACME). */
 struct sqlite3;
 struct sqlite3 *mf_db_handle(struct mf_db *db);

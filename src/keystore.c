@@ -13,6 +13,12 @@
  * a missing object, and answering /health. Both users share one module
  * instance in the process, which PKCS#11 makes global anyway.
  *
+ * PKCS#11 sessions and logins belong to the process that opened them and do
+ * not survive fork() (the child must C_Initialize afresh; libp11 tries to
+ * paper over it, our own session cannot). So the daemon creates its keystore
+ * in the signer process, after forking it, and nothing before the fork may
+ * touch the module. File keys and PIN sources live in keystore_file.c.
+ *
  * OpenSSL 3.0 deprecates the ENGINE API. Every engine call stays in this file
  * and the deprecation warnings are silenced here only, so moving to a PKCS#11
  * provider later changes one file.
@@ -44,22 +50,9 @@
 #include <p11-kit/pkcs11.h>
 
 #include "keystore.h"
+#include "keystore_int.h"
 #include "mferr.h"
 #include "util.h"
-
-#define MF_KEYFILE_MAX	(64 * 1024)	/* a PEM RSA-4096 key is ~3.3 KiB */
-
-static const struct {
-	enum mf_keytype type;
-	const char *name;
-} mf_keytypes[] = {
-	{ MF_KEY_EC_P256, "ec-p256" },
-	{ MF_KEY_EC_P384, "ec-p384" },
-	{ MF_KEY_RSA2048, "rsa2048" },
-	{ MF_KEY_RSA3072, "rsa3072" },
-	{ MF_KEY_RSA4096, "rsa4096" },
-	{ MF_KEY_ED25519, "ed25519" },
-};
 
 /* The PKCS#11 module as we load it ourselves (next to the engine's copy). */
 struct mf_p11mod {
@@ -85,33 +78,6 @@ struct mf_keystore {
 	ENGINE *engine;		/* functional reference, NULL until needed */
 };
 
-int
-mf_keytype_parse(const char *name, enum mf_keytype *out)
-{
-	size_t i;
-
-	if (name == NULL)
-		return MF_ERR_KEYTYPE;
-	for (i = 0; i < sizeof(mf_keytypes) / sizeof(mf_keytypes[0]); i++) {
-		if (strcmp(name, mf_keytypes[i].name) == 0) {
-			*out = mf_keytypes[i].type;
-			return MF_OK;
-		}
-	}
-	return MF_ERR_KEYTYPE;
-}
-
-const char *
-mf_keytype_name(enum mf_keytype t)
-{
-	size_t i;
-
-	for (i = 0; i < sizeof(mf_keytypes) / sizeof(mf_keytypes[0]); i++)
-		if (mf_keytypes[i].type == t)
-			return mf_keytypes[i].name;
-	return "unknown";
-}
-
 /*
  * The module and the engine queue OpenSSL errors even on success (SoftHSM2
  * probes for an rdrand engine when it starts). A public call sets a mark on
@@ -125,55 +91,6 @@ mf_errq_done(int rc)
 		ERR_pop_to_mark();
 	else
 		ERR_clear_last_mark();
-	return rc;
-}
-
-/* ---- PIN sources --------------------------------------------------------- */
-
-int
-mf_pin_read(const char *pin_source, char **pin)
-{
-	unsigned char *buf = NULL;
-	size_t len = 0;
-	struct stat st;
-	char *p = NULL;
-	int rc = MF_ERR_PIN;
-
-	*pin = NULL;
-	if (pin_source == NULL)
-		return MF_ERR_PIN;
-	if (strncmp(pin_source, "env:", 4) == 0) {
-		const char *v = pin_source[4] != '\0' ? getenv(pin_source + 4) : NULL;
-
-		if (v == NULL || *v == '\0')
-			return MF_ERR_PIN;
-		if ((p = strdup(v)) == NULL)
-			return MF_ERR_NOMEM;
-		len = strlen(p);
-	} else if (strncmp(pin_source, "file:", 5) == 0 && pin_source[5] != '\0') {
-		/* A PIN file others can read is as good as no PIN: refuse it. */
-		if (stat(pin_source + 5, &st) != 0 || !S_ISREG(st.st_mode) ||
-		    (st.st_mode & (S_IRWXG | S_IRWXO)) != 0)
-			return MF_ERR_PIN;
-		if (mf_file_read(pin_source + 5, 1024, &buf, &len) != MF_OK)
-			return MF_ERR_PIN;
-		p = (char *)buf;
-		buf = NULL;
-		/* The file usually ends with a newline the PIN does not contain. */
-		while (len > 0 && (p[len - 1] == '\n' || p[len - 1] == '\r'))
-			p[--len] = '\0';
-	} else
-		return MF_ERR_PIN;
-	if (len == 0 || strlen(p) != len)	/* empty, or a NUL inside */
-		goto out;
-	*pin = p;
-	p = NULL;
-	rc = MF_OK;
-out:
-	if (p != NULL) {
-		OPENSSL_cleanse(p, len);
-		free(p);
-	}
 	return rc;
 }
 
@@ -313,99 +230,6 @@ mf_keyuri_parse(const char *uri, struct mf_keyuri *u)
 bad:
 	mf_keyuri_clear(u);
 	return MF_ERR_KEY_URI;
-}
-
-/* ---- file: keys ---------------------------------------------------------- */
-
-/* Never prompt on a terminal for an encrypted key: a daemon has none. */
-static int
-mf_no_passphrase(char *buf, int size, int rwflag, void *u)
-{
-	(void)buf;
-	(void)size;
-	(void)rwflag;
-	(void)u;
-	return -1;
-}
-
-static int
-mf_file_load(const char *path, EVP_PKEY **out)
-{
-	struct stat st;
-	BIO *bio = NULL;
-	EVP_PKEY *pk = NULL;
-	int fd, rc = MF_ERR_KEY_LOAD;
-
-	/* Open first, then check the file we actually hold (no stat/open race). */
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) < 0)
-		return MF_ERR_KEY_LOAD;
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > MF_KEYFILE_MAX)
-		goto out;
-	if ((st.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
-		rc = MF_ERR_KEY_PERMS;
-		goto out;
-	}
-	if ((bio = BIO_new_fd(fd, BIO_CLOSE)) == NULL)
-		goto out;
-	fd = -1;
-	if ((pk = PEM_read_bio_PrivateKey(bio, NULL, mf_no_passphrase, NULL)) == NULL)
-		goto out;
-	*out = pk;
-	rc = MF_OK;
-out:
-	if (fd >= 0)
-		close(fd);
-	BIO_free(bio);
-	return rc;
-}
-
-static EVP_PKEY *
-mf_soft_keygen(enum mf_keytype t)
-{
-	switch (t) {
-	case MF_KEY_EC_P256:
-		return EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
-	case MF_KEY_EC_P384:
-		return EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-384");
-	case MF_KEY_RSA2048:
-		return EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048);
-	case MF_KEY_RSA3072:
-		return EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)3072);
-	case MF_KEY_RSA4096:
-		return EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)4096);
-	case MF_KEY_ED25519:
-		return EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
-	}
-	return NULL;
-}
-
-static int
-mf_file_generate(const char *path, enum mf_keytype t)
-{
-	struct stat st;
-	EVP_PKEY *pk = NULL;
-	BIO *mem = NULL;
-	char *pem = NULL;
-	long len;
-	int rc = MF_ERR_KEYGEN;
-
-	if (strcmp(mf_keytype_name(t), "unknown") == 0)
-		return MF_ERR_KEYTYPE;
-	/* Fail before a slow RSA keygen; mf_file_write checks again atomically. */
-	if (lstat(path, &st) == 0)
-		return MF_ERR_EXISTS;
-	if ((pk = mf_soft_keygen(t)) == NULL)
-		goto out;
-	/* Secure-heap memory BIO: freeing it wipes the PEM text. */
-	if ((mem = BIO_new(BIO_s_secmem())) == NULL ||
-	    !PEM_write_bio_PrivateKey(mem, pk, NULL, NULL, 0, NULL, NULL) ||
-	    (len = BIO_get_mem_data(mem, &pem)) <= 0)
-		goto out;
-	rc = mf_file_write(path, pem, (size_t)len, 0600, 1);
-out:
-	BIO_free(mem);
-	EVP_PKEY_free(pk);
-	return rc;
 }
 
 /* ---- PKCS#11: the module, tokens and sessions -------------------------- */
@@ -864,7 +688,6 @@ mf_p11_load(struct mf_keystore *ks, const struct mf_keyuri *u, EVP_PKEY **out)
 
 /* ---- the keystore -------------------------------------------------------- */
 
-
 static char *
 mf_strdup_opt(const char *s, int *err)
 {
@@ -913,17 +736,15 @@ mf_keystore_free(struct mf_keystore *ks)
 	}
 	free(ks->toks);
 	if (ks->engine != NULL) {
+		ENGINE_finish(ks->engine);
+		ENGINE_free(ks->engine);
 		/*
 		 * libp11 0.4.12 keeps its module state (sessions, login) past
 		 * ENGINE_finish. Finalizing the module under it would leave it
-		 * with dead session handles, so once an engine has used the
+		 * with dead session handles, so once the engine has used the
 		 * module it is libp11's to keep until exit.
 		 */
 		ks->mod.own_init = 0;
-	}
-	if (ks->engine != NULL) {
-		ENGINE_finish(ks->engine);
-		ENGINE_free(ks->engine);
 	}
 	mf_p11mod_close(&ks->mod);
 	free(ks->module);
@@ -945,7 +766,7 @@ mf_keystore_load(struct mf_keystore *ks, const char *uri, EVP_PKEY **out)
 		return rc;
 	ERR_set_mark();
 	if (u.kind == MF_URI_FILE)
-		rc = mf_file_load(u.path, out);
+		rc = mf_keyfile_load(u.path, out);
 	else
 		rc = mf_p11_load(ks, &u, out);
 	mf_keyuri_clear(&u);
@@ -966,8 +787,8 @@ mf_keystore_generate(struct mf_keystore *ks, const char *uri, enum mf_keytype t,
 		return rc;
 	ERR_set_mark();
 	if (u.kind == MF_URI_FILE) {
-		if ((rc = mf_file_generate(u.path, t)) == MF_OK)
-			rc = mf_file_load(u.path, out);
+		if ((rc = mf_keyfile_generate(u.path, t)) == MF_OK)
+			rc = mf_keyfile_load(u.path, out);
 	} else if ((rc = mf_p11_generate(ks, &u, t)) == MF_OK)
 		rc = mf_p11_load(ks, &u, out);
 	mf_keyuri_clear(&u);

@@ -78,6 +78,27 @@ static const struct mf_errdesc mf_errtab[] = {
 	{ MF_ERR_AUTH, "unauthorized", "missing or bad credentials" },
 
 	{ MF_ERR_ACME, "acme", "ACME protocol error" },
+	{ MF_ERR_ACME_MALFORMED, "acme-malformed", "ACME request malformed" },
+	{ MF_ERR_ACME_BADNONCE, "acme-bad-nonce", "ACME nonce unknown, used or expired" },
+	{ MF_ERR_ACME_BADALG, "acme-bad-algorithm", "JWS algorithm not supported" },
+	{ MF_ERR_ACME_UNAUTHORIZED, "acme-unauthorized", "not authorised for this resource" },
+	{ MF_ERR_ACME_NOACCOUNT, "acme-no-account", "ACME account does not exist" },
+	{ MF_ERR_ACME_BADCSR, "acme-bad-csr", "CSR unacceptable for this order" },
+	{ MF_ERR_ACME_NOTREADY, "acme-order-not-ready", "order is not ready for finalization" },
+	{ MF_ERR_ACME_RATELIMIT, "rate-limited", "rate limit exceeded" },
+	{ MF_ERR_ACME_REJECTEDID, "acme-rejected-identifier", "identifier refused by policy" },
+	{ MF_ERR_ACME_EAB, "acme-external-account", "external account binding missing or invalid" },
+	{ MF_ERR_ACME_BADKEY, "acme-bad-public-key", "account key unacceptable" },
+	{ MF_ERR_ACME_CHALLENGE, "acme-incorrect-response", "challenge response incorrect" },
+	{ MF_ERR_ACME_CONNECTION, "acme-connection", "could not connect to the challenge responder" },
+	{ MF_ERR_ACME_TOOLARGE, "request-too-large", "request body above the limit" },
+	{ MF_ERR_ACME_REVOKED, "acme-already-revoked", "certificate already revoked" },
+	{ MF_ERR_ACME_BADREASON, "acme-bad-revocation-reason", "revocation reason not allowed" },
+	{ MF_ERR_ACME_UNSUPPORTEDID, "acme-unsupported-identifier", "identifier type not supported" },
+	{ MF_ERR_ACME_CONFLICT, "acme-conflict", "key already in use or certificate already replaced" },
+	{ MF_ERR_ACME_SIGNATURE, "acme-bad-signature", "JWS signature does not verify" },
+	{ MF_ERR_EST_AUTH, "est-unauthorized", "EST client not authenticated" },
+	{ MF_ERR_EST_NAMES, "est-new-name", "re-enrolment asks for a name not in the current certificate" },
 };
 
 static const struct mf_errdesc *

@@ -87,6 +87,27 @@ enum mf_err {
 
 	/* acme and est: -150 .. -179 */
 	MF_ERR_ACME = -150,
+	MF_ERR_ACME_MALFORMED = -151,	/* request not well formed (RFC 8555 malformed) */
+	MF_ERR_ACME_BADNONCE = -152,	/* nonce unknown, used or expired */
+	MF_ERR_ACME_BADALG = -153,	/* JWS algorithm not supported */
+	MF_ERR_ACME_UNAUTHORIZED = -154,	/* not allowed for this account or key */
+	MF_ERR_ACME_NOACCOUNT = -155,	/* account does not exist */
+	MF_ERR_ACME_BADCSR = -156,	/* CSR unacceptable */
+	MF_ERR_ACME_NOTREADY = -157,	/* order not in the ready state */
+	MF_ERR_ACME_RATELIMIT = -158,	/* rate limit exceeded */
+	MF_ERR_ACME_REJECTEDID = -159,	/* identifier refused by policy */
+	MF_ERR_ACME_EAB = -160,		/* external account binding missing or bad */
+	MF_ERR_ACME_BADKEY = -161,	/* account key unacceptable */
+	MF_ERR_ACME_CHALLENGE = -162,	/* challenge response wrong (incorrectResponse) */
+	MF_ERR_ACME_CONNECTION = -163,	/* could not reach the challenge responder */
+	MF_ERR_ACME_TOOLARGE = -164,	/* request body above the limit */
+	MF_ERR_ACME_REVOKED = -165,	/* certificate already revoked */
+	MF_ERR_ACME_BADREASON = -166,	/* revocation reason not allowed */
+	MF_ERR_ACME_UNSUPPORTEDID = -167,	/* identifier type not supported */
+	MF_ERR_ACME_CONFLICT = -168,	/* key already in use, or certificate already replaced */
+	MF_ERR_ACME_SIGNATURE = -169,	/* JWS signature does not verify */
+	MF_ERR_EST_AUTH = -170,		/* EST client not authenticated */
+	MF_ERR_EST_NAMES = -171,	/* EST re-enrolment asks for a name not in the current certificate */
 
 	MF_ERR_MIN_ = -180
 };

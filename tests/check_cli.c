@@ -1,8 +1,342 @@
-/* check_cli.c: tests for the cli module; not written yet. */
+/*
+ * check_cli.c: the admin CLI end to end. Each test runs the built `mayfly`
+ * binary against a fresh set-up in a temporary directory, with file keys or
+ * a real SoftHSM2 token, and checks what it produced with the real openssl
+ * and GnuTLS command-line verifiers.
+ */
+#include "mf_build.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "fixtures.h"
 #include "suites.h"
+#include "util.h"
+
+struct cli_env {
+	char *dir;		/* temporary directory, removed at the end */
+	char *ca;		/* dir/ca: the set-up */
+	char *mayfly;		/* the binary under test */
+};
+
+/* Runs a shell command built from fmt in the test's directory, stdout+stderr into *out. */
+static int
+sh(struct cli_env *e, char **out, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int
+sh(struct cli_env *e, char **out, const char *fmt, ...)
+{
+	char *cmd = NULL, *full = NULL;
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	rc = vasprintf(&cmd, fmt, ap);
+	va_end(ap);
+	ck_assert_int_ge(rc, 0);
+	rc = asprintf(&full, "cd '%s' && M='%s' && C='%s/mayfly.yaml' && export SOFTHSM2_CONF='%s/softhsm2.conf' && (%s) 2>&1",
+	    e->dir, e->mayfly, e->ca, e->ca, cmd);
+	ck_assert_int_ge(rc, 0);
+	rc = mft_run(full, out);
+	free(cmd);
+	free(full);
+	return rc;
+}
+
+static void
+env_setup(struct cli_env *e, const char *keys)
+{
+	char *out = NULL;
+	int rc;
+
+	memset(e, 0, sizeof(*e));
+	e->dir = mft_tmpdir();
+	ck_assert_ptr_nonnull(e->dir);
+	e->ca = mf_path_join(e->dir, "ca");
+	e->mayfly = mft_buildpath("mayfly");
+	rc = sh(e, &out, "$M init --dir ca --keys %s --port 18080", keys);
+	ck_assert_msg(rc == 0, "init failed (%d): %s", rc, out);
+	free(out);
+	/* A server key and CSR for localhost, as a web server would make them. */
+	rc = sh(e, &out, "openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes "
+	    "-keyout srv.key -subj /CN=localhost "
+	    "-addext subjectAltName=DNS:localhost,IP:127.0.0.1 -out srv.csr");
+	ck_assert_msg(rc == 0, "openssl req: %s", out);
+	free(out);
+}
+
+static void
+env_teardown(struct cli_env *e)
+{
+	mft_rmtree(e->dir);
+	free(e->dir);
+	free(e->ca);
+	free(e->mayfly);
+}
+
+/* The serial of a PEM certificate file, lower-case hex as mayfly prints it. */
+static char *
+serial_of(struct cli_env *e, const char *file)
+{
+	char *out = NULL, *s;
+	int rc = sh(e, &out, "openssl x509 -in %s -noout -serial | cut -d= -f2 | tr A-F a-f | "
+	    "sed 's/^0*//'", file);
+
+	ck_assert_int_eq(rc, 0);
+	s = out;
+	s[strcspn(s, "\n")] = '\0';
+	return s;
+}
+
+static void
+issue_and_verify(struct cli_env *e)
+{
+	char *out = NULL;
+	int rc;
+
+	rc = sh(e, &out, "$M -c $C issue --csr srv.csr --out srv.pem");
+	ck_assert_msg(rc == 0, "issue: %s", out);
+	free(out);
+	/* The leaf as a web server would use it, against the primary root. */
+	rc = sh(e, &out, "openssl verify -x509_strict -purpose sslserver -CAfile ca/certs/root-a.pem "
+	    "-untrusted ca/certs/issuing-1.pem srv.pem");
+	ck_assert_msg(rc == 0, "openssl verify (root-a): %s", out);
+	free(out);
+	/* ... and through the cross-signed intermediate, against the backup root. */
+	rc = sh(e, &out, "openssl verify -x509_strict -purpose sslserver -CAfile ca/certs/root-b.pem "
+	    "-untrusted ca/certs/issuing-1.root-b.pem srv.pem");
+	ck_assert_msg(rc == 0, "openssl verify (root-b): %s", out);
+	free(out);
+	/* GnuTLS walks the chain too: leaf, intermediate, root in one file. */
+	rc = sh(e, &out, "openssl x509 -in srv.pem > chain.pem && cat ca/certs/issuing-1.pem "
+	    "ca/certs/root-a.pem >> chain.pem && certtool --verify-chain --infile chain.pem");
+	ck_assert_msg(rc == 0, "certtool --verify-chain: %s", out);
+	free(out);
+	/* 24 hours exactly: notAfter - notBefore. */
+	rc = sh(e, &out, "nb=$(date -d \"$(openssl x509 -in srv.pem -noout -startdate | cut -d= -f2)\" +%%s); "
+	    "na=$(date -d \"$(openssl x509 -in srv.pem -noout -enddate | cut -d= -f2)\" +%%s); "
+	    "test $((na - nb)) -le 86400 && test $((na - nb)) -gt 86000");
+	ck_assert_msg(rc == 0, "lifetime not within 24h: %s", out);
+	free(out);
+}
+
+START_TEST(init_issue_file_keys)
+{
+	struct cli_env e;
+	struct stat st;
+	char *p, *out = NULL;
+	int rc;
+
+	env_setup(&e, "file");
+	p = mf_path_join(e.ca, "keys/root-a.pem");
+	ck_assert_int_eq(stat(p, &st), 0);
+	ck_assert_int_eq(st.st_mode & 0777, 0600);
+	free(p);
+	issue_and_verify(&e);
+	/* A second init on the same directory refuses and changes nothing. */
+	rc = sh(&e, &out, "cp ca/certs/root-a.pem before.pem && $M init --dir ca --keys file; "
+	    "echo rc=$?; cmp before.pem ca/certs/root-a.pem && echo same");
+	ck_assert_int_eq(rc, 0);
+	ck_assert_ptr_nonnull(strstr(out, "already-initialised"));
+	ck_assert_ptr_nonnull(strstr(out, "rc=1"));
+	ck_assert_ptr_nonnull(strstr(out, "same"));
+	free(out);
+	env_teardown(&e);
+}
+END_TEST
+
+START_TEST(init_issue_softhsm)
+{
+	struct cli_env e;
+	char *out = NULL;
+	int rc;
+
+	env_setup(&e, "softhsm");
+	/* No key files: the keys are objects in the token, private and not extractable. */
+	rc = sh(&e, &out, "test ! -e ca/keys/root-a.pem && pkcs11-tool --module " MF_SOFTHSM_MODULE
+	    " --token-label mayfly-main --login --pin \"$(cat ca/hsm.pin)\" --list-objects --type privkey");
+	ck_assert_msg(rc == 0, "pkcs11-tool: %s", out);
+	ck_assert_ptr_nonnull(strstr(out, "label:      root-a"));
+	ck_assert_ptr_nonnull(strstr(out, "label:      issuing-1"));
+	ck_assert_ptr_null(strstr(out, "label:      root-b"));	/* kept apart */
+	free(out);
+	rc = sh(&e, &out, "pkcs11-tool --module " MF_SOFTHSM_MODULE " --token-label mayfly-backup "
+	    "--login --pin \"$(cat ca/hsm.pin)\" --list-objects --type privkey");
+	ck_assert_msg(rc == 0 && strstr(out, "label:      root-b") != NULL, "backup token: %s", out);
+	free(out);
+	issue_and_verify(&e);
+	env_teardown(&e);
+}
+END_TEST
+
+START_TEST(lifetime_cap_refused)
+{
+	struct cli_env e;
+	char *out = NULL;
+	int rc;
+
+	env_setup(&e, "file");
+	rc = sh(&e, &out, "$M -c $C issue --csr srv.csr --lifetime 25h --out long.pem");
+	ck_assert_int_eq(rc, 1);
+	ck_assert_msg(strstr(out, "lifetime-above-cap") != NULL, "wrong refusal: %s", out);
+	free(out);
+	/* Nothing written, nothing logged. */
+	rc = sh(&e, &out, "test ! -e long.pem && test $($M -c $C list | wc -l) -eq 1");
+	ck_assert_msg(rc == 0, "a refused request left traces: %s", out);
+	free(out);
+	/* A name outside the profile is refused by name too. */
+	rc = sh(&e, &out, "openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes "
+	    "-keyout o.key -subj /CN=evil.example.org -addext subjectAltName=DNS:evil.example.org "
+	    "-out o.csr 2>/dev/null && $M -c $C issue --csr o.csr");
+	ck_assert_int_eq(rc, 1);
+	ck_assert_msg(strstr(out, "name-not-allowed") != NULL, "wrong refusal: %s", out);
+	free(out);
+	rc = sh(&e, &out, "$M -c $C issue --csr srv.csr --lifetime 12x");
+	ck_assert_int_eq(rc, 3);
+	ck_assert_ptr_nonnull(strstr(out, "bad-duration"));
+	free(out);
+	env_teardown(&e);
+}
+END_TEST
+
+START_TEST(revoke_list_show)
+{
+	struct cli_env e;
+	char *out = NULL, *serial;
+	int rc;
+
+	env_setup(&e, "file");
+	rc = sh(&e, &out, "$M -c $C issue --csr srv.csr --out srv.pem");
+	ck_assert_msg(rc == 0, "issue: %s", out);
+	free(out);
+	serial = serial_of(&e, "srv.pem");
+	rc = sh(&e, &out, "$M -c $C list --valid");
+	ck_assert_int_eq(rc, 0);
+	ck_assert_msg(strstr(out, serial) != NULL, "serial %s not listed: %s", serial, out);
+	free(out);
+	rc = sh(&e, &out, "$M -c $C show %s", serial);
+	ck_assert_int_eq(rc, 0);
+	ck_assert_ptr_nonnull(strstr(out, "state: valid"));
+	ck_assert_ptr_nonnull(strstr(out, "DNS:localhost"));
+	free(out);
+	rc = sh(&e, &out, "$M -c $C revoke %s --reason keyCompromise", serial);
+	ck_assert_msg(rc == 0, "revoke: %s", out);
+	free(out);
+	rc = sh(&e, &out, "$M -c $C list --revoked");
+	ck_assert_msg(rc == 0 && strstr(out, serial) != NULL, "not in --revoked: %s", out);
+	free(out);
+	rc = sh(&e, &out, "$M -c $C list --valid");
+	ck_assert_msg(rc == 0 && strstr(out, serial) == NULL, "still in --valid: %s", out);
+	free(out);
+	rc = sh(&e, &out, "$M -c $C revoke %s", serial);
+	ck_assert_int_eq(rc, 1);
+	ck_assert_ptr_nonnull(strstr(out, "already-revoked"));
+	free(out);
+	rc = sh(&e, &out, "$M -c $C revoke 0123456789abcdef");
+	ck_assert_int_eq(rc, 1);
+	ck_assert_ptr_nonnull(strstr(out, "not-found"));
+	free(out);
+	rc = sh(&e, &out, "$M -c $C revoke %s --reason because", serial);
+	ck_assert_int_eq(rc, 2);
+	free(out);
+	free(serial);
+	env_teardown(&e);
+}
+END_TEST
+
+START_TEST(audit_catches_edit)
+{
+	struct cli_env e;
+	char *out = NULL;
+	int rc;
+
+	env_setup(&e, "file");
+	rc = sh(&e, &out, "$M -c $C issue --csr srv.csr --out a.pem && $M -c $C issue --csr srv.csr --out b.pem");
+	ck_assert_msg(rc == 0, "issue: %s", out);
+	free(out);
+	rc = sh(&e, &out, "$M -c $C audit verify");
+	ck_assert_msg(rc == 0, "intact log refused: %s", out);
+	ck_assert_ptr_nonnull(strstr(out, "intact"));
+	free(out);
+	/* An operator with write access to the file edits one row (dropping the
+	 * append-only triggers first): the chain check must name that row. */
+	rc = sh(&e, &out, "for t in $(sqlite3 ca/mayfly.db \"SELECT name FROM sqlite_master WHERE "
+	    "type='trigger' AND tbl_name='audit_log'\"); do sqlite3 ca/mayfly.db \"DROP TRIGGER $t\"; done; "
+	    "sqlite3 ca/mayfly.db \"UPDATE audit_log SET actor='someone-else' WHERE id=3\"");
+	ck_assert_msg(rc == 0, "tamper: %s", out);
+	free(out);
+	rc = sh(&e, &out, "$M -c $C audit verify");
+	ck_assert_int_eq(rc, 6);
+	ck_assert_msg(strstr(out, "audit-chain-broken") != NULL && strstr(out, "row 3") != NULL,
+	    "did not name row 3: %s", out);
+	free(out);
+	env_teardown(&e);
+}
+END_TEST
+
+START_TEST(crash_between_sign_and_commit)
+{
+	struct cli_env e;
+	char *out = NULL;
+	int rc;
+
+	env_setup(&e, "file");
+	/* The issuer dies right after signing, before the record is committed:
+	 * the certificate must not appear anywhere. */
+	rc = sh(&e, &out, "MAYFLY_FAULT=after-sign $M -c $C issue --csr srv.csr > stdout.pem; echo rc=$?");
+	ck_assert_int_eq(rc, 0);
+	ck_assert_msg(strstr(out, "rc=0") == NULL, "issue survived the fault: %s", out);
+	free(out);
+	rc = sh(&e, &out, "test ! -s stdout.pem && ! grep -q CERTIFICATE stdout.pem && "
+	    "test $($M -c $C list | wc -l) -eq 1");
+	ck_assert_msg(rc == 0, "an unlogged certificate escaped: %s", out);
+	free(out);
+	/* The CA still works afterwards. */
+	issue_and_verify(&e);
+	env_teardown(&e);
+}
+END_TEST
+
+START_TEST(bad_config_named)
+{
+	struct cli_env e;
+	char *out = NULL;
+	int rc;
+
+	env_setup(&e, "file");
+	rc = sh(&e, &out, "sed 's/^database:/databse:/' $C > bad.yaml && $M -c bad.yaml list");
+	ck_assert_int_eq(rc, 3);
+	ck_assert_msg(strstr(out, "bad.yaml:") != NULL && strstr(out, "databse") != NULL,
+	    "error does not name file and key: %s", out);
+	free(out);
+	rc = sh(&e, &out, "$M -c missing.yaml list");
+	ck_assert_int_eq(rc, 3);
+	free(out);
+	rc = sh(&e, &out, "$M frobnicate");
+	ck_assert_int_eq(rc, 2);
+	free(out);
+	env_teardown(&e);
+}
+END_TEST
 
 Suite *
 suite_cli(void)
 {
-	return suite_create("cli");
+	Suite *s = suite_create("cli");
+	TCase *tc = tcase_create("end-to-end");
+
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, init_issue_file_keys);
+	tcase_add_test(tc, init_issue_softhsm);
+	tcase_add_test(tc, lifetime_cap_refused);
+	tcase_add_test(tc, revoke_list_show);
+	tcase_add_test(tc, audit_catches_edit);
+	tcase_add_test(tc, crash_between_sign_and_commit);
+	tcase_add_test(tc, bad_config_named);
+	suite_add_tcase(s, tc);
+	return s;
 }

@@ -141,7 +141,7 @@ START_TEST(test_example)
 
 	ck_assert_uint_eq(cfg->nroots, 2);
 	ck_assert_str_eq(cfg->roots[1].name, "root-b");
-	ck_assert_str_eq(cfg->roots[1].key, "pkcs11:token=mayfly;object=root-b");
+	ck_assert_str_eq(cfg->roots[1].key, "pkcs11:token=mayfly-backup;object=root-b");
 	want = under(dir, "certs/root-b.pem");
 	ck_assert_str_eq(cfg->roots[1].cert, want);
 	free(want);

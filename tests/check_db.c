@@ -672,6 +672,34 @@ START_TEST(test_audit_intact_and_head)
 }
 END_TEST
 
+START_TEST(test_audit_config_changes)
+{
+	struct mf_db *db = open_new();
+	unsigned char a[32], b[32];
+	int rec = -1;
+
+	memset(a, 0xaa, sizeof(a));
+	memset(b, 0xbb, sizeof(b));
+	ck_assert_int_eq(mf_db_audit_config(db, "/etc/m_%.yaml", a, "cli:x", &rec), MF_OK);
+	ck_assert_int_eq(rec, 1);
+	/* The same file unchanged: no second row. */
+	ck_assert_int_eq(mf_db_audit_config(db, "/etc/m_%.yaml", a, "mayflyd", &rec), MF_OK);
+	ck_assert_int_eq(rec, 0);
+	/* Another path whose name the first one's LIKE pattern would match unescaped. */
+	ck_assert_int_eq(mf_db_audit_config(db, "/etc/mx%.yaml", a, "cli:x", &rec), MF_OK);
+	ck_assert_int_eq(rec, 1);
+	/* A change is recorded, and going back to the old content is a change too. */
+	ck_assert_int_eq(mf_db_audit_config(db, "/etc/m_%.yaml", b, "cli:x", &rec), MF_OK);
+	ck_assert_int_eq(rec, 1);
+	ck_assert_int_eq(mf_db_audit_config(db, "/etc/m_%.yaml", a, "cli:x", &rec), MF_OK);
+	ck_assert_int_eq(rec, 1);
+	ck_assert_int_eq(raw_count(db, "SELECT count(*) FROM audit_log WHERE event = 'config'"), 4);
+	ck_assert_int_eq(mf_db_audit_verify(db, NULL, NULL, NULL, 0), MF_OK);
+	ck_assert_int_eq(mf_db_audit_config(db, NULL, a, "cli:x", &rec), MF_ERR_INVAL);
+	mf_db_close(db);
+}
+END_TEST
+
 START_TEST(test_audit_triggers)
 {
 	struct mf_db *db = audit_db();
@@ -811,6 +839,7 @@ suite_db(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_audit_intact_and_head);
 	tcase_add_test(tc, test_audit_triggers);
+	tcase_add_test(tc, test_audit_config_changes);
 	tcase_add_test(tc, test_audit_edited);
 	tcase_add_test(tc, test_audit_edited_time);
 	tcase_add_test(tc, test_audit_deleted);

@@ -12,6 +12,9 @@
 #include <string.h>
 #include "mfv_int.h"
 
+static const uint8_t seq_end[] = { MFVI_SEQUENCE, 0 };
+static const uint8_t two_ints[] = { MFVI_INTEGER, MFVI_INTEGER, 0 };
+
 static const uint8_t OID_RSA[] = { 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01 };
 static const uint8_t OID_RSA_SHA256[] = { 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x0b };
 static const uint8_t OID_RSA_SHA384[] = { 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x0c };
@@ -76,37 +79,41 @@ pss_hash(struct mfvi_der *algid, int *hash)
  * hash present and equal (so neither may take the SHA-1 default), a
  * salt length, and the default trailer field, which DER forbids
  * encoding. */
+/* [n] EXPLICIT <inner>: the whole of r must be that one value. */
+static int
+explicit(struct mfvi_der *r, uint8_t n, uint8_t inner, struct mfvi_der *out)
+{
+	uint8_t tags[2];
+	struct mfvi_der x;
+	int rc;
+
+	tags[0] = inner;
+	tags[1] = 0;
+	if ((rc = mfvi_der_get(r, MFVI_CTXC(n), &x, NULL)) != 0)
+		return rc == MFV_ERR_DER_TAG ? MFV_ERR_UNSUPPORTED_ALG : rc;
+	return mfvi_der_seq(&x, tags, 2, out, NULL);
+}
+
 static int
 pss_params(struct mfvi_der *r, uint8_t *alg, uint16_t *salt)
 {
-	struct mfvi_der seq, x, y, oid;
+	static const uint8_t oid_seq_end[] = { MFVI_OID, MFVI_SEQUENCE, 0 };
+	struct mfvi_der seq, x, y[2];
 	int rc, h1, h2;
 	uint32_t s;
 
-	if ((rc = mfvi_der_get(r, MFVI_SEQUENCE, &seq, NULL)) != 0 ||
-	    (rc = mfvi_der_end(r)) != 0)
+	if ((rc = mfvi_der_seq(r, seq_end, 2, &seq, NULL)) != 0 ||
+	    (rc = explicit(&seq, 0, MFVI_SEQUENCE, &x)) != 0 || (rc = pss_hash(&x, &h1)) != 0 ||
+	    (rc = explicit(&seq, 1, MFVI_SEQUENCE, &x)) != 0 ||
+	    (rc = mfvi_der_seq(&x, oid_seq_end, 3, y, NULL)) != 0)
 		return rc;
-	if ((rc = mfvi_der_get(&seq, MFVI_CTXC(0), &x, NULL)) != 0 ||
-	    (rc = mfvi_der_get(&x, MFVI_SEQUENCE, &y, NULL)) != 0 ||
-	    (rc = mfvi_der_end(&x)) != 0 || (rc = pss_hash(&y, &h1)) != 0)
-		return rc == MFV_ERR_DER_TAG ? MFV_ERR_UNSUPPORTED_ALG : rc;
-	if ((rc = mfvi_der_get(&seq, MFVI_CTXC(1), &x, NULL)) != 0 ||
-	    (rc = mfvi_der_get(&x, MFVI_SEQUENCE, &y, NULL)) != 0 ||
-	    (rc = mfvi_der_end(&x)) != 0 ||
-	    (rc = mfvi_der_get(&y, MFVI_OID, &oid, NULL)) != 0)
-		return rc == MFV_ERR_DER_TAG ? MFV_ERR_UNSUPPORTED_ALG : rc;
-	if (!MFVI_OID_IS(&oid, OID_MGF1))
+	if (!MFVI_OID_IS(&y[0], OID_MGF1))
 		return MFV_ERR_UNSUPPORTED_ALG;
-	if ((rc = mfvi_der_get(&y, MFVI_SEQUENCE, &x, NULL)) != 0 ||
-	    (rc = mfvi_der_end(&y)) != 0 || (rc = pss_hash(&x, &h2)) != 0)
+	if ((rc = pss_hash(&y[1], &h2)) != 0 ||
+	    (rc = explicit(&seq, 2, MFVI_INTEGER, &x)) != 0 ||
+	    (rc = mfvi_der_small_uint(&x, &s)) != 0)
 		return rc;
-	if (h1 != h2)
-		return MFV_ERR_UNSUPPORTED_ALG;
-	if ((rc = mfvi_der_get(&seq, MFVI_CTXC(2), &x, NULL)) != 0 ||
-	    (rc = mfvi_der_get(&x, MFVI_INTEGER, &y, NULL)) != 0 ||
-	    (rc = mfvi_der_end(&x)) != 0 || (rc = mfvi_der_small_uint(&y, &s)) != 0)
-		return rc == MFV_ERR_DER_TAG ? MFV_ERR_UNSUPPORTED_ALG : rc;
-	if (s > 512)
+	if (h1 != h2 || s > 512)
 		return MFV_ERR_UNSUPPORTED_ALG;
 	/* trailerField [3] must be absent: its only legal value is the
 	 * DEFAULT. */
@@ -168,18 +175,15 @@ positive_int(const struct mfvi_der *v, struct mfv_span *out)
 static int
 rsa_key(const struct mfvi_der *bits, struct mfv_cert *c)
 {
-	struct mfvi_der r = *bits, seq, n, e;
+	struct mfvi_der r = *bits, seq, ne[2];
 	unsigned nbits;
 	uint8_t top;
 	int rc;
 
-	if ((rc = mfvi_der_get(&r, MFVI_SEQUENCE, &seq, NULL)) != 0 ||
-	    (rc = mfvi_der_end(&r)) != 0 ||
-	    (rc = mfvi_der_get(&seq, MFVI_INTEGER, &n, NULL)) != 0 ||
-	    (rc = mfvi_der_get(&seq, MFVI_INTEGER, &e, NULL)) != 0 ||
-	    (rc = mfvi_der_end(&seq)) != 0)
+	if ((rc = mfvi_der_seq(&r, seq_end, 2, &seq, NULL)) != 0 ||
+	    (rc = mfvi_der_seq(&seq, two_ints, 3, ne, NULL)) != 0)
 		return rc;
-	if ((rc = positive_int(&n, &c->key_a)) != 0 || (rc = positive_int(&e, &c->key_b)) != 0)
+	if ((rc = positive_int(&ne[0], &c->key_a)) != 0 || (rc = positive_int(&ne[1], &c->key_b)) != 0)
 		return rc;
 	nbits = (unsigned)(c->key_a.len - 1) * 8;
 	for (top = c->key_a.p[0]; top != 0; top >>= 1)
@@ -197,14 +201,15 @@ rsa_key(const struct mfvi_der *bits, struct mfv_cert *c)
 int
 mfvi_spki(const struct mfvi_der *spki, struct mfv_cert *c)
 {
-	struct mfvi_der r = *spki, algid, oid, bits, key, curve;
+	static const uint8_t shape[] = { MFVI_SEQUENCE, MFVI_BIT_STRING, 0 };
+	struct mfvi_der r = *spki, v[2], algid, oid, key, curve;
 	int rc;
 
-	if ((rc = mfvi_der_get(&r, MFVI_SEQUENCE, &algid, NULL)) != 0 ||
-	    (rc = mfvi_der_get(&r, MFVI_BIT_STRING, &bits, NULL)) != 0 ||
-	    (rc = mfvi_der_end(&r)) != 0 ||
-	    (rc = mfvi_der_bits_octets(&bits, &key)) != 0 ||
-	    (rc = mfvi_der_get(&algid, MFVI_OID, &oid, NULL)) != 0)
+	if ((rc = mfvi_der_seq(&r, shape, 3, v, NULL)) != 0 ||
+	    (rc = mfvi_der_bits_octets(&v[1], &key)) != 0)
+		return rc;
+	algid = v[0];
+	if ((rc = mfvi_der_get(&algid, MFVI_OID, &oid, NULL)) != 0)
 		return rc;
 	c->keybits.p = key.p;
 	c->keybits.len = (uint32_t)key.len;
@@ -212,9 +217,9 @@ mfvi_spki(const struct mfvi_der *spki, struct mfv_cert *c)
 	c->key_b.len = 0;
 	if (MFVI_OID_IS(&oid, OID_RSA)) {
 		/* RFC 3279 2.3.1: parameters NULL (here we insist). */
+		static const uint8_t null_end[] = { MFVI_NULL, 0 };
 		struct mfvi_der nul;
-		if ((rc = mfvi_der_get(&algid, MFVI_NULL, &nul, NULL)) != 0 ||
-		    (rc = mfvi_der_end(&algid)) != 0)
+		if ((rc = mfvi_der_seq(&algid, null_end, 2, &nul, NULL)) != 0)
 			return rc;
 		if (nul.len != 0)
 			return MFV_ERR_DER_VALUE;
@@ -271,18 +276,17 @@ mfvi_cert_pubkey(const struct mfv_cert *c, struct mfv_pubkey *k)
 static int
 ecdsa_sig_shape(const uint8_t *sig, size_t sig_len, size_t max)
 {
-	struct mfvi_der r = { sig, sig_len }, seq, x;
+	struct mfvi_der r = { sig, sig_len }, seq, rs[2];
 	struct mfv_span v;
-	int i, rc;
+	int i;
 
-	if ((rc = mfvi_der_get(&r, MFVI_SEQUENCE, &seq, NULL)) != 0 || (rc = mfvi_der_end(&r)) != 0)
+	if (mfvi_der_seq(&r, seq_end, 2, &seq, NULL) != 0 ||
+	    mfvi_der_seq(&seq, two_ints, 3, rs, NULL) != 0)
 		return MFV_ERR_BAD_SIGNATURE;
-	for (i = 0; i < 2; i++) {
-		if ((rc = mfvi_der_get(&seq, MFVI_INTEGER, &x, NULL)) != 0 ||
-		    positive_int(&x, &v) != 0 || v.len > max)
+	for (i = 0; i < 2; i++)
+		if (positive_int(&rs[i], &v) != 0 || v.len > max)
 			return MFV_ERR_BAD_SIGNATURE;
-	}
-	return mfvi_der_end(&seq) == 0 ? 0 : MFV_ERR_BAD_SIGNATURE;
+	return 0;
 }
 
 int

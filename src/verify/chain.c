@@ -196,25 +196,25 @@ issuer_policy(const struct mfv_ctx *ctx, const struct mfv_cert *ca, unsigned d)
 	return cert_time(ctx, ca);
 }
 
-/* Which certificates (index >= 1) are pinned: bit i of the result. */
+/* Which certificates (index >= 1) are pinned: root[i] is the index of the
+ * matching pin plus one, 0 if none. */
 static int
-find_anchors(const struct mfv_ctx *ctx, unsigned *mask)
+find_anchors(const struct mfv_ctx *ctx, uint8_t root[MFV_MAX_CERTS])
 {
 	uint8_t h[MFV_HASH_LEN];
-	const struct mfv_cert *c;
+	const struct mfv_span *s;
 	unsigned i, k, which;
 	int rc;
 
-	*mask = 0;
+	memset(root, 0, MFV_MAX_CERTS);
 	for (i = 1; i < ctx->n_certs; i++) {
-		c = &ctx->certs[i];
 		for (which = 0; which < 2; which++) {
-			if ((rc = which == 0 ? mfv_be_hash(MFV_HASH_SHA256, c->der.p, c->der.len, h)
-			                     : mfv_be_hash(MFV_HASH_SHA256, c->spki.p, c->spki.len, h)) != 0)
+			s = which == 0 ? &ctx->certs[i].der : &ctx->certs[i].spki;
+			if ((rc = mfv_be_hash(MFV_HASH_SHA256, s->p, s->len, h)) != 0)
 				return rc;
 			for (k = 0; k < ctx->n_roots; k++)
 				if (mfvi_ct_eq(h, ctx->roots[k], MFV_HASH_LEN))
-					*mask |= 1u << i;
+					root[i] = (uint8_t)(k + 1);
 		}
 	}
 	return 0;
@@ -230,7 +230,7 @@ note(int *err, int *err_depth, int rc, int depth)
 }
 
 static int
-build_path(struct mfv_ctx *ctx, unsigned anchors, struct mfv_result *res)
+build_path(struct mfv_ctx *ctx, const uint8_t *anchors, struct mfv_result *res)
 {
 	uint8_t next[MFV_MAX_PATH];
 	unsigned d = 0, j, k, used, sigs = 0;
@@ -241,7 +241,7 @@ build_path(struct mfv_ctx *ctx, unsigned anchors, struct mfv_result *res)
 	next[0] = 1;
 	for (;;) {
 		cur = &ctx->certs[ctx->path[d]];
-		if (d > 0 && (anchors & (1u << ctx->path[d]))) {
+		if (d > 0 && anchors[ctx->path[d]] != 0) {
 			ctx->path_len = (uint8_t)(d + 1);
 			return 0;
 		}
@@ -296,7 +296,8 @@ fail:
 static int
 verify_chain(struct mfv_ctx *ctx, const struct mfv_buf *certs, size_t n, struct mfv_result *res)
 {
-	unsigned anchors, i;
+	uint8_t anchors[MFV_MAX_CERTS];
+	unsigned i;
 	int rc;
 
 	if (ctx == NULL || certs == NULL || n == 0)
@@ -320,7 +321,7 @@ verify_chain(struct mfv_ctx *ctx, const struct mfv_buf *certs, size_t n, struct 
 	if ((rc = leaf_policy(ctx, &ctx->certs[0], res)) != 0)
 		return rc;
 	res->depth = -1;
-	if ((rc = find_anchors(ctx, &anchors)) != 0)
+	if ((rc = find_anchors(ctx, anchors)) != 0)
 		return rc;
 	if ((rc = build_path(ctx, anchors, res)) != 0)
 		return rc;
@@ -331,22 +332,7 @@ verify_chain(struct mfv_ctx *ctx, const struct mfv_buf *certs, size_t n, struct 
 		res->flags |= MFV_RES_TIME_UNKNOWN;
 	if (ctx->certs[0].flags & MFVI_C_MUST_STAPLE)
 		res->flags |= MFV_RES_MUST_STAPLE;
-	/* Which pin matched: recompute rather than keep 2 x 32 bytes per
-	 * certificate around. */
-	{
-		const struct mfv_cert *a = &ctx->certs[ctx->path[ctx->path_len - 1]];
-		uint8_t h[MFV_HASH_LEN];
-		unsigned k, which;
-
-		for (which = 0; which < 2; which++) {
-			if ((rc = mfv_be_hash(MFV_HASH_SHA256, which ? a->spki.p : a->der.p,
-			                      which ? a->spki.len : a->der.len, h)) != 0)
-				return rc;
-			for (k = 0; k < ctx->n_roots; k++)
-				if (mfvi_ct_eq(h, ctx->roots[k], MFV_HASH_LEN))
-					memcpy(res->anchor, h, MFV_HASH_LEN);
-		}
-	}
+	memcpy(res->anchor, ctx->roots[anchors[ctx->path[ctx->path_len - 1]] - 1], MFV_HASH_LEN);
 	return 0;
 }
 

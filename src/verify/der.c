@@ -77,6 +77,22 @@ mfvi_der_get(struct mfvi_der *r, uint8_t tag, struct mfvi_der *val, struct mfvi_
 }
 
 int
+mfvi_der_seq(struct mfvi_der *r, const uint8_t *tags, size_t n, struct mfvi_der *val,
+             struct mfvi_der *tlv)
+{
+	size_t i;
+	int rc;
+
+	for (i = 0; i < n; i++) {
+		if (tags[i] == 0)
+			return mfvi_der_end(r);
+		if ((rc = mfvi_der_get(r, tags[i], &val[i], tlv != NULL ? &tlv[i] : NULL)) != 0)
+			return rc;
+	}
+	return 0;
+}
+
+int
 mfvi_der_peek(const struct mfvi_der *r)
 {
 	return r->len == 0 ? -1 : r->p[0];
@@ -148,65 +164,46 @@ mfvi_der_bits_octets(const struct mfvi_der *v, struct mfvi_der *out)
 	return 0;
 }
 
-static int
-digits(const uint8_t *p, unsigned n, int *out)
-{
-	int x = 0;
-	unsigned i;
-
-	for (i = 0; i < n; i++) {
-		if (p[i] < '0' || p[i] > '9')
-			return MFV_ERR_BAD_TIME;
-		x = x * 10 + (p[i] - '0');
-	}
-	*out = x;
-	return 0;
-}
-
-/* Days from 1970-01-01 to y-m-d in the proleptic Gregorian calendar (the
- * "days from civil" algorithm); only int32 arithmetic, so it stays cheap
- * on a Cortex-M. */
-static int32_t
-days_from_civil(int y, int m, int d)
-{
-	int32_t era, yoe, doy, doe;
-
-	y -= m <= 2;
-	era = y / 400; /* y >= 0 here */
-	yoe = y - era * 400;
-	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + doe - 719468;
-}
-
 int
 mfvi_der_time(uint8_t tag, const struct mfvi_der *v, int64_t *out)
 {
-	static const uint8_t mdays[12] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
-	const uint8_t *p = v->p;
-	int y, mo, d, h, mi, s, leap;
-	unsigned yl;
+	/* Days before each month in a common year; [12] is the year. */
+	static const uint16_t cum[13] = { 0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334, 365 };
+	int f[7], y, leap, mlen;
+	size_t i, n;
+	int32_t days;
 
 	/* RFC 5280 4.1.2.5: YYMMDDHHMMSSZ or YYYYMMDDHHMMSSZ, seconds
-	 * present, no fractions, always Zulu. */
-	if (tag == MFVI_UTCTIME)
-		yl = 2;
-	else if (tag == MFVI_GENTIME)
-		yl = 4;
-	else
-		return MFV_ERR_DER_TAG;
-	if (v->len != yl + 11 || p[yl + 10] != 'Z')
+	 * present, no fractions, always Zulu.  Parse two digits at a time. */
+	n = tag == MFVI_UTCTIME ? 13 : 15;
+	if (v->len != n || v->p[n - 1] != 'Z')
 		return MFV_ERR_BAD_TIME;
-	if (digits(p, yl, &y) || digits(p + yl, 2, &mo) || digits(p + yl + 2, 2, &d) ||
-	    digits(p + yl + 4, 2, &h) || digits(p + yl + 6, 2, &mi) || digits(p + yl + 8, 2, &s))
+	for (i = 0; i < n - 1; i += 2) {
+		uint8_t a = (uint8_t)(v->p[i] - '0'), b = (uint8_t)(v->p[i + 1] - '0');
+		if (a > 9 || b > 9)
+			return MFV_ERR_BAD_TIME;
+		f[i / 2] = a * 10 + b;
+	}
+	if (n == 13) {
+		y = f[0] + (f[0] < 50 ? 2000 : 1900);
+		memmove(&f[0], &f[1], 5 * sizeof(f[0]));
+	} else {
+		y = f[0] * 100 + f[1];
+		memmove(&f[0], &f[2], 5 * sizeof(f[0]));
+	}
+	/* f: month, day, hour, minute, second */
+	if (f[0] < 1 || f[0] > 12 || y < 1 || f[2] > 23 || f[3] > 59 || f[4] > 59)
 		return MFV_ERR_BAD_TIME;
-	if (yl == 2)
-		y += y < 50 ? 2000 : 1900;
 	leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-	if (mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] || (mo == 2 && d == 29 && !leap) ||
-	    h > 23 || mi > 59 || s > 59)
+	mlen = cum[f[0]] - cum[f[0] - 1] + (f[0] == 2 && leap);
+	if (f[1] < 1 || f[1] > mlen)
 		return MFV_ERR_BAD_TIME;
-	*out = (int64_t)days_from_civil(y, mo, d) * 86400 + (h * 3600 + mi * 60 + s);
+	/* Days from 0001-01-01 to the start of year y, minus those to
+	 * 1970-01-01 (719162); y - 1 >= 0, so int32 division is exact. */
+	y--;
+	days = 365 * y + y / 4 - y / 100 + y / 400 - 719162 +
+	       cum[f[0] - 1] + (f[0] > 2 && leap) + f[1] - 1;
+	*out = (int64_t)days * 86400 + (f[2] * 3600 + f[3] * 60 + f[4]);
 	return 0;
 }
 

@@ -24,6 +24,8 @@
 #include "mayfly_verify.h"
 
 #define MAX_PEM 16
+#define MAX_BUNDLES 8
+#define MAX_BUNDLE_SIZE 16384
 
 struct pemset {
 	unsigned char *der[MAX_PEM];
@@ -38,7 +40,7 @@ usage(FILE *f)
 	    "usage: mayfly-verify (--roots FILE | --root-hash HEX)... --chain FILE\n"
 	    "                     [--time UNIX] [--lkgt UNIX] [--skew SECONDS]\n"
 	    "                     [--host NAME | --ip ADDR] [--max-lifetime SECONDS]\n"
-	    "                     [--ocsp FILE] [--client]\n");
+	    "                     [--ocsp FILE] [--client] [--bundle FILE]... [--repeat N]\n");
 }
 
 static void
@@ -187,18 +189,25 @@ main(int argc, char **argv)
 		{ "max-lifetime", required_argument, NULL, 'm' },
 		{ "ocsp", required_argument, NULL, 'o' },
 		{ "client", no_argument, NULL, 'C' },
+		{ "bundle", required_argument, NULL, 'B' },
+		{ "repeat", required_argument, NULL, 'N' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
 	static struct mfv_ctx ctx;
 	static unsigned char ocspbuf[MFV_MAX_OCSP_SIZE];
-	struct pemset chain = { { 0 }, { 0 }, 0 }, roots = { { 0 }, { 0 }, 0 };
+	static unsigned char bundlebuf[MAX_BUNDLES][MAX_BUNDLE_SIZE];
+	struct mfv_buf bundles[MAX_BUNDLES];
+	const char *bundle_path[MAX_BUNDLES];
+	size_t n_bundles = 0, applied;
+	struct pemset chain = { { 0 }, { 0 }, 0 }, roots = { { 0 }, { 0 }, 0 }, none = { { 0 }, { 0 }, 0 };
 	struct mfv_buf ocsp = { NULL, 0 };
 	struct mfv_result res;
 	const char *chain_path = NULL, *host = NULL, *ip = NULL, *ocsp_path = NULL;
 	uint8_t hash[MFV_HASH_LEN], ipbuf[16];
 	int64_t v;
 	int ch, rc, ret = 2, have_roots = 0;
+	long repeat = 1, r;
 	size_t i;
 	unsigned k;
 
@@ -246,6 +255,18 @@ main(int argc, char **argv)
 		case 'i': ip = optarg; break;
 		case 'o': ocsp_path = optarg; break;
 		case 'C': mfv_set_flags(&ctx, MFV_FLAG_CLIENT_AUTH); break;
+		case 'N':
+			if (parse_i64(optarg, &v) != 0 || v < 1 || v > 1000000)
+				goto bad;
+			repeat = (long)v;
+			break;
+		case 'B':
+			if (n_bundles >= MAX_BUNDLES) {
+				fprintf(stderr, "mayfly-verify: more than %d bundles\n", MAX_BUNDLES);
+				goto out;
+			}
+			bundle_path[n_bundles++] = optarg;
+			break;
 		case 'h': usage(stdout); ret = 0; goto out;
 		default: goto bad;
 		}
@@ -288,20 +309,36 @@ main(int argc, char **argv)
 			goto out;
 		ocsp.p = ocspbuf;
 	}
+	/* Trust bundles first: they replace the pins, oldest first. */
+	for (i = 0; i < n_bundles; i++) {
+		if (read_file(bundle_path[i], bundlebuf[i], sizeof(bundlebuf[i]), &bundles[i].len) != 0)
+			goto out;
+		bundles[i].p = bundlebuf[i];
+	}
+	if (n_bundles > 0 && (rc = mfv_bundle_apply(&ctx, bundles, n_bundles, &applied)) != 0) {
+		fprintf(stderr, "mayfly-verify: REJECT MFV_ERR_%s: %s (bundle %s)\n", mfv_errname(rc),
+		        mfv_strerror(rc), bundle_path[applied]);
+		ret = 1;
+		goto out;
+	}
 
 	/* The device holds only hashes, so the root certificate must be in
 	 * the chain; with --roots we add the root certificates ourselves, all
 	 * at once if they fit, else one at a time. */
+	/* --repeat: the same verification again, for profiling (the
+	 * backend's one-time set-up then no longer dominates). */
+	for (r = 1; r < repeat; r++)
+		(void)run(&ctx, &chain, chain.n + roots.n <= MFV_MAX_CERTS ? &roots : &none, (size_t)-1,
+		          ocsp_path ? &ocsp : NULL, &res);
 	if (chain.n + roots.n <= MFV_MAX_CERTS) {
 		rc = run(&ctx, &chain, &roots, (size_t)-1, ocsp_path ? &ocsp : NULL, &res);
 	} else {
-		struct pemset none = { { 0 }, { 0 }, 0 };
 		rc = run(&ctx, &chain, &none, (size_t)-1, ocsp_path ? &ocsp : NULL, &res);
 		for (i = 0; rc != 0 && i < roots.n && chain.n < MFV_MAX_CERTS; i++)
 			rc = run(&ctx, &chain, &roots, i, ocsp_path ? &ocsp : NULL, &res);
 	}
 	if (rc != 0) {
-		fprintf(stderr, "mayfly-verify: REJECT %s: %s", mfv_errname(rc), mfv_strerror(rc));
+		fprintf(stderr, "mayfly-verify: REJECT MFV_ERR_%s: %s", mfv_errname(rc), mfv_strerror(rc));
 		if (res.depth >= 0)
 			fprintf(stderr, " (certificate %d)", res.depth);
 		fputc('\n', stderr);
@@ -311,6 +348,8 @@ main(int argc, char **argv)
 	printf("OK path=%u anchor=", res.path_len);
 	for (k = 0; k < MFV_HASH_LEN; k++)
 		printf("%02x", res.anchor[k]);
+	if (n_bundles > 0)
+		printf(" bundle=%" PRIu32, mfv_bundle_version(&ctx));
 	printf(" lkgt=%" PRId64 "%s%s%s%s\n", res.lkgt,
 	       (res.flags & MFV_RES_TIME_UNKNOWN) ? " time-unknown" : "",
 	       (res.flags & MFV_RES_NAME_UNCHECKED) ? " name-unchecked" : "",

@@ -51,6 +51,8 @@
  *    nextUpdate with skew (a response without nextUpdate is stale); status
  *    good.  A leaf with the RFC 7633 TLS feature status_request
  *    ("must-staple") is refused without a valid staple.
+ *  - Trust bundles (mfv_bundle_apply()): strictly increasing versions,
+ *    signed by a threshold of the roots pinned by the previous version.
  *
  * WHAT IT DOES NOT CHECK (important caveats)
  *  - No CRLs, no OCSP fetching, no revocation of intermediates (a staple
@@ -104,8 +106,8 @@
  *
  * ERRORS
  *  Every function returns 0 (MFV_OK) or a negative enum mfv_err; each
- *  refusal has its own code.  mfv_errname() gives a stable identifier,
- *  mfv_strerror() a sentence.
+ *  refusal has its own code.  mfv_errname() gives a stable identifier
+ *  ("EXPIRED" for MFV_ERR_EXPIRED), mfv_strerror() a description.
  */
 #ifndef MAYFLY_VERIFY_H
 #define MAYFLY_VERIFY_H
@@ -195,8 +197,9 @@ enum mfv_err {
 	MFV_ERR_LAST = -49
 };
 
-/* A stable identifier ("MFV_ERR_EXPIRED") and a one-line description for
- * any value; both static strings, never NULL. */
+/* A stable identifier (the enum name without "MFV_ERR_": "EXPIRED", "OK")
+ * and a one-line description for any value; static strings, never NULL.
+ * Built with MFV_NO_ERROR_TEXT, mfv_strerror() returns the identifier. */
 const char *mfv_errname(int err);
 const char *mfv_strerror(int err);
 
@@ -229,8 +232,8 @@ struct mfv_cert {
 	struct mfv_span san;      /* subjectAltName GeneralNames contents */
 	int64_t not_before;
 	int64_t not_after;
-	uint16_t ku;              /* keyUsage bits, bit 0 = digitalSignature */
 	uint16_t pss_salt;        /* PSS salt length */
+	uint8_t ku;               /* keyUsage, first octet (MSB = digitalSignature) */
 	uint8_t key_type;         /* enum mfv_key_type (mfv_backend.h) */
 	uint8_t sig_alg;          /* internal signature algorithm id */
 	int8_t path_len;          /* -1 = none */
@@ -251,6 +254,7 @@ struct mfv_ctx {
 	int64_t lkgt;
 	uint32_t state;
 	uint32_t bundle_version;
+	uint8_t bundle_threshold; /* signatures the next bundle needs (0 = 1) */
 	const char *host;         /* borrowed */
 	/* scratch for one verification */
 	struct mfv_cert certs[MFV_MAX_CERTS];
@@ -314,6 +318,33 @@ int mfv_verify_chain(struct mfv_ctx *ctx, const struct mfv_buf *certs, size_t n,
  * sent in the TLS CertificateStatus message; NULL or empty if none). */
 int mfv_verify(struct mfv_ctx *ctx, const struct mfv_buf *certs, size_t n,
                const struct mfv_buf *ocsp, struct mfv_result *res);
+
+/* ---- trust bundles (format: mayfly-bundle(5)) ------------------------------ */
+
+/* Make a bundle the device already trusts the current trust state: its
+ * own stored copy at boot, or the one flashed at the factory.  No
+ * signature is checked: never pass bytes that came from the network.
+ * Replaces the pins, the bundle version and the threshold; raises the
+ * context's LKGT to the bundle's issuedAt. */
+int mfv_bundle_load(struct mfv_ctx *ctx, const uint8_t *der, size_t len);
+
+/* Apply newer bundles, oldest first.  Each must have a version above the
+ * current one and carry valid signatures by at least `threshold` distinct
+ * roots pinned by the current state (the previous bundle, or the pins
+ * added with mfv_add_root() with a threshold of 1); signatures by other
+ * keys are ignored.  An expiry (notAfter) is enforced only on the last
+ * bundle, so that a device can walk old versions to reach the newest.
+ * Each bundle that passes becomes current before the next is checked; on
+ * error *applied (if not NULL) says how many did.  The caller should store
+ * the last applied bundle and pass it to mfv_bundle_load() at next boot,
+ * and persist mfv_lkgt(). */
+int mfv_bundle_apply(struct mfv_ctx *ctx, const struct mfv_buf *bundles, size_t n,
+                     size_t *applied);
+
+/* The version of the current bundle (0 if none), and the context's LKGT
+ * (as set with mfv_set_lkgt(), raised by applied bundles). */
+uint32_t mfv_bundle_version(const struct mfv_ctx *ctx);
+int64_t mfv_lkgt(const struct mfv_ctx *ctx);
 
 #ifdef __cplusplus
 }

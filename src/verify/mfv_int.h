@@ -38,6 +38,10 @@ struct mfvi_der {
  * if tlv is not NULL, *tlv the whole TLV.  Fails closed on every DER
  * violation (see der.c). */
 int mfvi_der_get(struct mfvi_der *r, uint8_t tag, struct mfvi_der *val, struct mfvi_der *tlv);
+/* Read n consecutive TLVs with tags tags[0..n) into val[] (and tlv[] if
+ * not NULL).  A tag 0 means "and here r must end" (nothing is stored). */
+int mfvi_der_seq(struct mfvi_der *r, const uint8_t *tags, size_t n, struct mfvi_der *val,
+                 struct mfvi_der *tlv);
 /* Tag of the next TLV, or -1 at the end. */
 int mfvi_der_peek(const struct mfvi_der *r);
 /* If the next tag is `tag`, read it (as mfvi_der_get) and return 1; if
@@ -103,9 +107,10 @@ int mfvi_sig_check(const struct mfv_cert *signer, uint8_t alg, uint16_t salt,
 #define MFVI_EKU_OCSP 0x04
 #define MFVI_EKU_ANY 0x08
 
-#define MFVI_KU_DIGITAL_SIGNATURE 0x0001
-#define MFVI_KU_KEY_ENCIPHERMENT 0x0004
-#define MFVI_KU_KEY_CERT_SIGN 0x0020
+/* keyUsage, first octet of the BIT STRING (bit 0 is the MSB). */
+#define MFVI_KU_DIGITAL_SIGNATURE 0x80
+#define MFVI_KU_KEY_ENCIPHERMENT 0x20
+#define MFVI_KU_KEY_CERT_SIGN 0x04
 
 int mfvi_cert_parse(struct mfv_cert *c, const uint8_t *der, size_t len);
 /* Check that `issuer` signed `c`. */

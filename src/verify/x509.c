@@ -23,10 +23,11 @@
 #define EXT_AKI 0x23
 
 static const uint8_t OID_TLSFEATURE[] = { 0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x01, 0x18 };
-static const uint8_t OID_KP_SERVER[] = { 0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x01 };
-static const uint8_t OID_KP_CLIENT[] = { 0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x02 };
-static const uint8_t OID_KP_OCSP[] = { 0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x09 };
 static const uint8_t OID_ANY_EKU[] = { 0x55, 0x1d, 0x25, 0x00 };
+
+static const uint8_t int_end[] = { MFVI_INTEGER, 0 };
+static const uint8_t seq_end[] = { MFVI_SEQUENCE, 0 };
+static const uint8_t oct_end[] = { MFVI_OCTET_STRING, 0 };
 
 static void
 span(struct mfv_span *s, const struct mfvi_der *d)
@@ -70,25 +71,23 @@ static int
 ext_ku(struct mfv_cert *c, struct mfvi_der *v)
 {
 	struct mfvi_der bits;
-	unsigned unused, i, nbits;
+	unsigned unused, last;
 	int rc;
 
 	if ((rc = mfvi_der_get(v, MFVI_BIT_STRING, &bits, NULL)) != 0)
 		return rc;
 	/* A named bit list in DER: at least one bit set, trailing zero bits
-	 * removed, padding bits zero (X.690 11.2). */
+	 * removed, padding bits zero (X.690 11.2): so the lowest used bit
+	 * of the last octet is 1 and the ones below it are 0. */
 	if (bits.len < 2 || bits.len > 3 || bits.p[0] > 7)
 		return MFV_ERR_DER_VALUE;
 	unused = bits.p[0];
-	if ((bits.p[bits.len - 1] & ((1u << unused) - 1u)) != 0)
+	last = bits.p[bits.len - 1];
+	if ((last & ((2u << unused) - 1u)) != (1u << unused))
 		return MFV_ERR_DER_VALUE;
-	if ((bits.p[bits.len - 1] & (1u << unused)) == 0)
-		return MFV_ERR_DER_VALUE;
-	nbits = (unsigned)(bits.len - 1) * 8 - unused;
-	c->ku = 0;
-	for (i = 0; i < nbits && i < 16; i++)
-		if (bits.p[1 + i / 8] & (0x80u >> (i % 8)))
-			c->ku = (uint16_t)(c->ku | (1u << i));
+	/* The bits we use (digitalSignature, keyEncipherment, keyCertSign)
+	 * are all in the first octet; keep it as it is, MSB = bit 0. */
+	c->ku = bits.p[1];
 	c->flags |= MFVI_C_HAS_KU;
 	return 0;
 }
@@ -96,6 +95,7 @@ ext_ku(struct mfv_cert *c, struct mfvi_der *v)
 static int
 ext_eku(struct mfv_cert *c, struct mfvi_der *v)
 {
+	static const uint8_t kp[] = { 0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03 };
 	struct mfvi_der seq, oid;
 	int rc;
 
@@ -106,14 +106,18 @@ ext_eku(struct mfv_cert *c, struct mfvi_der *v)
 	while (seq.len > 0) {
 		if ((rc = mfvi_der_get(&seq, MFVI_OID, &oid, NULL)) != 0)
 			return rc;
-		if (MFVI_OID_IS(&oid, OID_KP_SERVER))
-			c->eku |= MFVI_EKU_SERVER;
-		else if (MFVI_OID_IS(&oid, OID_KP_CLIENT))
-			c->eku |= MFVI_EKU_CLIENT;
-		else if (MFVI_OID_IS(&oid, OID_KP_OCSP))
-			c->eku |= MFVI_EKU_OCSP;
-		else if (MFVI_OID_IS(&oid, OID_ANY_EKU))
+		/* id-kp-serverAuth .1, clientAuth .2, OCSPSigning .9 under
+		 * 1.3.6.1.5.5.7.3; anyExtendedKeyUsage is 2.5.29.37.0. */
+		if (oid.len == 8 && memcmp(oid.p, kp, 7) == 0) {
+			if (oid.p[7] == 1)
+				c->eku |= MFVI_EKU_SERVER;
+			else if (oid.p[7] == 2)
+				c->eku |= MFVI_EKU_CLIENT;
+			else if (oid.p[7] == 9)
+				c->eku |= MFVI_EKU_OCSP;
+		} else if (MFVI_OID_IS(&oid, OID_ANY_EKU)) {
 			c->eku |= MFVI_EKU_ANY;
+		}
 	}
 	c->flags |= MFVI_C_HAS_EKU;
 	return 0;
@@ -179,8 +183,7 @@ extension(struct mfv_cert *c, struct mfvi_der *ext, uint32_t *seen)
 		if (!crit)
 			return MFV_ERR_DER_VALUE; /* DEFAULT FALSE must be absent */
 	}
-	if ((rc = mfvi_der_get(ext, MFVI_OCTET_STRING, &val, NULL)) != 0 ||
-	    (rc = mfvi_der_end(ext)) != 0)
+	if ((rc = mfvi_der_seq(ext, oct_end, 2, &val, NULL)) != 0)
 		return rc;
 
 	if (oid.len == 3 && oid.p[0] == 0x55 && oid.p[1] == 0x1d) {
@@ -240,9 +243,8 @@ tbs(struct mfv_cert *c, struct mfvi_der *r, const struct mfvi_der *outer_alg)
 		return rc;
 	if (rc == 0)
 		return MFV_ERR_BAD_VERSION;
-	if ((rc = mfvi_der_get(&x, MFVI_INTEGER, &v, NULL)) != 0 || (rc = mfvi_der_end(&x)) != 0)
-		return rc;
-	if ((rc = mfvi_der_small_uint(&v, &ver)) != 0)
+	if ((rc = mfvi_der_seq(&x, int_end, 2, &v, NULL)) != 0 ||
+	    (rc = mfvi_der_small_uint(&v, &ver)) != 0)
 		return rc;
 	if (ver != 2)
 		return MFV_ERR_BAD_VERSION;
@@ -294,8 +296,7 @@ tbs(struct mfv_cert *c, struct mfvi_der *r, const struct mfvi_der *outer_alg)
 	if ((rc = mfvi_der_opt(r, MFVI_CTXC(3), &x, NULL)) < 0)
 		return rc;
 	if (rc == 1) {
-		if ((rc = mfvi_der_get(&x, MFVI_SEQUENCE, &exts, NULL)) != 0 ||
-		    (rc = mfvi_der_end(&x)) != 0)
+		if ((rc = mfvi_der_seq(&x, seq_end, 2, &exts, NULL)) != 0)
 			return rc;
 		if (exts.len == 0)
 			return MFV_ERR_DER_VALUE;
@@ -311,27 +312,29 @@ tbs(struct mfv_cert *c, struct mfvi_der *r, const struct mfvi_der *outer_alg)
 int
 mfvi_cert_parse(struct mfv_cert *c, const uint8_t *der, size_t len)
 {
-	struct mfvi_der r = { der, len }, cert, tbsv, tbstlv, alg, algtlv, sig;
+	static const uint8_t outer[] = { MFVI_SEQUENCE, 0 };
+	static const uint8_t body[] = { MFVI_SEQUENCE, MFVI_SEQUENCE, MFVI_BIT_STRING, 0 };
+	struct mfvi_der r = { der, len }, v[3], t[3];
 	int rc;
 
 	memset(c, 0, sizeof(*c));
 	c->path_len = -1;
 	if (len > MFV_MAX_CERT_SIZE)
 		return MFV_ERR_CERT_TOO_LARGE;
-	if ((rc = mfvi_der_get(&r, MFVI_SEQUENCE, &cert, NULL)) != 0 ||
-	    (rc = mfvi_der_end(&r)) != 0 ||
-	    (rc = mfvi_der_get(&cert, MFVI_SEQUENCE, &tbsv, &tbstlv)) != 0 ||
-	    (rc = mfvi_der_get(&cert, MFVI_SEQUENCE, &alg, &algtlv)) != 0 ||
-	    (rc = mfvi_der_get(&cert, MFVI_BIT_STRING, &sig, NULL)) != 0 ||
-	    (rc = mfvi_der_end(&cert)) != 0)
+	/* Certificate ::= SEQUENCE { tbsCertificate, signatureAlgorithm,
+	 * signatureValue } and nothing after it. */
+	if ((rc = mfvi_der_seq(&r, outer, 2, v, NULL)) != 0)
+		return rc;
+	r = v[0];
+	if ((rc = mfvi_der_seq(&r, body, 4, v, t)) != 0)
 		return rc;
 	c->der.p = der;
 	c->der.len = (uint32_t)len;
-	span(&c->tbs, &tbstlv);
-	if ((rc = mfvi_der_bits_octets(&sig, &sig)) != 0)
+	span(&c->tbs, &t[0]);
+	if ((rc = mfvi_der_bits_octets(&v[2], &v[2])) != 0)
 		return rc;
-	span(&c->sig, &sig);
-	return tbs(c, &tbsv, &algtlv);
+	span(&c->sig, &v[2]);
+	return tbs(c, &v[0], &t[1]);
 }
 
 int

@@ -23,6 +23,7 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 #include "mayfly_verify.h"
+#include "bundle_make.h"
 
 #define MAXC 16
 
@@ -119,14 +120,10 @@ spki_hash(const unsigned char *der, long len, uint8_t out[32])
 static int
 code_of(const char *name)
 {
-	char full[96];
 	int e;
 
-	if (strcmp(name, "OK") == 0)
-		return 0;
-	snprintf(full, sizeof(full), "MFV_ERR_%s", name);
-	for (e = -1; e >= MFV_ERR_LAST; e--)
-		if (strcmp(mfv_errname(e), full) == 0)
+	for (e = 0; e >= MFV_ERR_LAST; e--)
+		if (strcmp(mfv_errname(e), name) == 0)
 			return e;
 	ck_abort_msg("unknown error name %s", name);
 	return 1;
@@ -410,12 +407,15 @@ START_TEST(test_errors)
 {
 	int e, f;
 
-	ck_assert_str_eq(mfv_errname(0), "MFV_OK");
-	ck_assert_str_eq(mfv_errname(MFV_ERR_EXPIRED), "MFV_ERR_EXPIRED");
-	ck_assert_str_eq(mfv_errname(MFV_ERR_LAST - 1), "MFV_ERR_UNKNOWN");
-	ck_assert_str_eq(mfv_errname(1), "MFV_ERR_UNKNOWN");
+	ck_assert_str_eq(mfv_errname(0), "OK");
+	ck_assert_str_eq(mfv_errname(MFV_ERR_EXPIRED), "EXPIRED");
+	ck_assert_str_eq(mfv_errname(MFV_ERR_OCSP_REVOKED), "OCSP_REVOKED");
+	ck_assert_str_eq(mfv_strerror(MFV_ERR_EXPIRED), "now (or the LKGT) is after notAfter");
+	ck_assert_str_eq(mfv_errname(MFV_ERR_LAST), "NO_ROOTS");
+	ck_assert_str_eq(mfv_errname(MFV_ERR_LAST - 1), "UNKNOWN");
+	ck_assert_str_eq(mfv_errname(1), "UNKNOWN");
 	for (e = 0; e >= MFV_ERR_LAST; e--) {
-		ck_assert(strncmp(mfv_errname(e), "MFV_", 4) == 0);
+		ck_assert(strlen(mfv_errname(e)) >= 2);
 		ck_assert(strlen(mfv_strerror(e)) > 5);
 		for (f = e - 1; f >= MFV_ERR_LAST; f--)
 			ck_assert_str_ne(mfv_errname(e), mfv_errname(f));
@@ -492,6 +492,231 @@ START_TEST(test_cli)
 	ck_assert_int_eq(cli(out, sizeof(out), "--roots root.pem --chain c-leaf24.pem --host 'a b'"), 2);
 	ck_assert_int_eq(cli(out, sizeof(out), "--roots root.pem --chain c-leaf24.pem --ip 300.1.1.1"), 2);
 	ck_assert_int_eq(cli(out, sizeof(out), "--roots root.pem --chain c-leaf24.pem --time soon"), 2);
+}
+END_TEST
+
+
+/* ---- trust bundles ---------------------------------------------------- */
+
+static uint8_t pin_a[32], pin_b[32], pin_e[32], pin_o[32];
+
+static void
+pins(void)
+{
+	char p[512];
+
+	snprintf(p, sizeof(p), "%s/root.pem", corpus);
+	ck_assert_int_eq(mkb_pin(p, 0, pin_a), 0);
+	snprintf(p, sizeof(p), "%s/rootb.pem", corpus);
+	ck_assert_int_eq(mkb_pin(p, 0, pin_b), 0);
+	snprintf(p, sizeof(p), "%s/eroot.pem", corpus);
+	ck_assert_int_eq(mkb_pin(p, 1, pin_e), 0); /* Ed25519 root pinned by SPKI */
+	snprintf(p, sizeof(p), "%s/other.pem", corpus);
+	ck_assert_int_eq(mkb_pin(p, 0, pin_o), 0);
+}
+
+/* Make a bundle listing `roots` (a string of letters a, b, e, o) signed by
+ * `signers` (same letters: root, rootb, eroot, other). */
+static struct mfv_buf
+mk(uint32_t version, int64_t not_after, uint32_t threshold, const char *roots, const char *signers)
+{
+	static char certs[8][512], keys[8][512];
+	const char *cp[8], *kp[8];
+	uint8_t r[8][32];
+	struct mkb_spec spec;
+	unsigned char *der;
+	struct mfv_buf b;
+	size_t i;
+
+	memset(&spec, 0, sizeof(spec));
+	for (i = 0; roots[i] != '\0'; i++)
+		memcpy(r[i], roots[i] == 'a' ? pin_a : roots[i] == 'b' ? pin_b :
+		             roots[i] == 'e' ? pin_e : pin_o, 32);
+	for (i = 0; signers[i] != '\0'; i++) {
+		const char *n = signers[i] == 'a' ? "root" : signers[i] == 'b' ? "rootb" :
+		                signers[i] == 'e' ? "eroot" : "other";
+		snprintf(certs[i], sizeof(certs[i]), "%s/%s.pem", corpus, n);
+		snprintf(keys[i], sizeof(keys[i]), "%s/%s.key", corpus, n);
+		cp[i] = certs[i];
+		kp[i] = keys[i];
+	}
+	spec.version = version;
+	spec.issued_at = test_now - 1000 + version;
+	spec.not_after = not_after;
+	spec.threshold = threshold;
+	spec.roots = (const uint8_t (*)[32])r;
+	spec.n_roots = strlen(roots);
+	spec.signer_certs = cp;
+	spec.signer_keys = kp;
+	spec.n_signers = strlen(signers);
+	ck_assert_int_eq(mkb_make(&spec, &der, &b.len), 0);
+	b.p = der;
+	return b;
+}
+
+static void
+factory(struct mfv_ctx *ctx)
+{
+	mfv_init(ctx);
+	mfv_set_time(ctx, test_now);
+	ck_assert_int_eq(mfv_add_root(ctx, pin_a), 0);
+}
+
+START_TEST(test_bundle_rotation)
+{
+	static struct mfv_ctx ctx;
+	struct mfv_buf b2, b3, b4, bad;
+	size_t applied;
+
+	pins();
+	factory(&ctx);
+	/* v2: add backup root B, signed by A (the factory threshold is 1). */
+	b2 = mk(2, 0, 1, "ab", "a");
+	ck_assert_int_eq(mfv_bundle_apply(&ctx, &b2, 1, &applied), 0);
+	ck_assert_uint_eq(applied, 1);
+	ck_assert_uint_eq(mfv_bundle_version(&ctx), 2);
+	ck_assert_uint_eq(ctx.n_roots, 2);
+	ck_assert_int_eq(mfv_lkgt(&ctx), test_now - 1000 + 2);
+	/* Replays and older versions. */
+	ck_assert_int_eq(mfv_bundle_apply(&ctx, &b2, 1, &applied), MFV_ERR_BUNDLE_VERSION);
+	ck_assert_uint_eq(applied, 0);
+	bad = mk(1, 0, 1, "a", "a");
+	ck_assert_int_eq(mfv_bundle_apply(&ctx, &bad, 1, NULL), MFV_ERR_BUNDLE_VERSION);
+	free((void *)bad.p);
+	/* Signed only by a root the device does not trust. */
+	bad = mk(3, 0, 1, "o", "o");
+	ck_assert_int_eq(mfv_bundle_apply(&ctx, &bad, 1, NULL), MFV_ERR_BUNDLE_SIGNER);
+	free((void *)bad.p);
+	/* v3: roots B and E, and from now on two signatures are needed. */
+	b3 = mk(3, 0, 2, "be", "ab");
+	ck_assert_int_eq(mfv_bundle_apply(&ctx, &b3, 1, NULL), 0);
+	/* One signer, or the same signer twice, is not two. */
+	bad = mk(4, 0, 1, "e", "b");
+	ck_assert_int_eq(mfv_bundle_apply(&ctx, &bad, 1, NULL), MFV_ERR_BUNDLE_THRESHOLD);
+	free((void *)bad.p);
+	bad = mk(4, 0, 1, "e", "bb");
+	ck_assert_int_eq(mfv_bundle_apply(&ctx, &bad, 1, NULL), MFV_ERR_BUNDLE_THRESHOLD);
+	free((void *)bad.p);
+	/* A signature that does not verify is refused, and changes nothing. */
+	bad = mk(4, 0, 1, "e", "be");
+	((uint8_t *)bad.p)[bad.len - 1] ^= 1;
+	ck_assert_int_eq(mfv_bundle_apply(&ctx, &bad, 1, NULL), MFV_ERR_BAD_SIGNATURE);
+	ck_assert_uint_eq(mfv_bundle_version(&ctx), 3);
+	ck_assert_uint_eq(ctx.n_roots, 2);
+	free((void *)bad.p);
+	/* v4: only E (Ed25519, pinned by SPKI), signed by B and E. */
+	b4 = mk(4, 0, 1, "e", "be");
+	ck_assert_int_eq(mfv_bundle_apply(&ctx, &b4, 1, NULL), 0);
+	ck_assert_uint_eq(ctx.n_roots, 1);
+	ck_assert(memcmp(ctx.roots[0], pin_e, 32) == 0);
+
+	/* A device that slept through all of it walks v2, v3, v4 in order... */
+	{
+		struct mfv_buf walk[3] = { b2, b3, b4 };
+		factory(&ctx);
+		ck_assert_int_eq(mfv_bundle_apply(&ctx, walk, 3, &applied), 0);
+		ck_assert_uint_eq(applied, 3);
+		ck_assert_uint_eq(mfv_bundle_version(&ctx), 4);
+		/* ...but cannot jump to v4, which its roots never signed. */
+		factory(&ctx);
+		ck_assert_int_eq(mfv_bundle_apply(&ctx, &b4, 1, &applied), MFV_ERR_BUNDLE_SIGNER);
+		ck_assert_uint_eq(mfv_bundle_version(&ctx), 0);
+		/* v3 was signed by A too, so it may be applied directly;
+		 * v2 after it is then a step back. */
+		walk[0] = b3;
+		walk[1] = b2;
+		factory(&ctx);
+		ck_assert_int_eq(mfv_bundle_apply(&ctx, walk, 2, &applied), MFV_ERR_BUNDLE_VERSION);
+		ck_assert_uint_eq(applied, 1);
+		ck_assert_uint_eq(mfv_bundle_version(&ctx), 3);
+	}
+	/* mfv_bundle_load: a stored bundle is the state at next boot. */
+	mfv_init(&ctx);
+	ck_assert_int_eq(mfv_bundle_load(&ctx, b3.p, b3.len), 0);
+	ck_assert_uint_eq(mfv_bundle_version(&ctx), 3);
+	ck_assert_uint_eq(ctx.n_roots, 2);
+	ck_assert_uint_eq(ctx.bundle_threshold, 2);
+	ck_assert_int_eq(mfv_bundle_apply(&ctx, &b4, 1, NULL), 0);
+	free((void *)b2.p);
+	free((void *)b3.p);
+	free((void *)b4.p);
+}
+END_TEST
+
+START_TEST(test_bundle_expiry_and_format)
+{
+	static struct mfv_ctx ctx;
+	struct mfv_buf old, next, walk[2], bad;
+	size_t applied;
+
+	pins();
+	factory(&ctx);
+	old = mk(2, test_now - 10, 1, "a", "a");
+	ck_assert_int_eq(mfv_bundle_apply(&ctx, &old, 1, &applied), MFV_ERR_BUNDLE_EXPIRED);
+	/* Without a clock, the LKGT decides. */
+	mfv_init(&ctx);
+	ck_assert_int_eq(mfv_add_root(&ctx, pin_a), 0);
+	ck_assert_int_eq(mfv_bundle_apply(&ctx, &old, 1, NULL), 0);
+	mfv_init(&ctx);
+	ck_assert_int_eq(mfv_add_root(&ctx, pin_a), 0);
+	mfv_set_lkgt(&ctx, test_now);
+	ck_assert_int_eq(mfv_bundle_apply(&ctx, &old, 1, NULL), MFV_ERR_BUNDLE_EXPIRED);
+	/* An expired bundle on the way to a current one is fine. */
+	next = mk(3, test_now + 86400, 1, "ab", "a");
+	walk[0] = old;
+	walk[1] = next;
+	factory(&ctx);
+	ck_assert_int_eq(mfv_bundle_apply(&ctx, walk, 2, &applied), 0);
+	ck_assert_uint_eq(applied, 2);
+
+	/* Malformed: truncated, padded, threshold the roots cannot meet,
+	 * pin of the wrong size, no bundle at all. */
+	factory(&ctx);
+	bad = next;
+	bad.len--;
+	ck_assert_int_eq(mfv_bundle_apply(&ctx, &bad, 1, NULL), MFV_ERR_BUNDLE_MALFORMED);
+	ck_assert_int_eq(mfv_bundle_load(&ctx, bad.p, bad.len), MFV_ERR_BUNDLE_MALFORMED);
+	free((void *)old.p);
+	old = mk(2, 0, 3, "ab", "a");
+	ck_assert_int_eq(mfv_bundle_apply(&ctx, &old, 1, NULL), MFV_ERR_BUNDLE_MALFORMED);
+	free((void *)old.p);
+	old = mk(2, 0, 1, "", "a");
+	ck_assert_int_eq(mfv_bundle_apply(&ctx, &old, 1, NULL), MFV_ERR_BUNDLE_MALFORMED);
+	ck_assert_uint_eq(mfv_bundle_version(&ctx), 0);
+	ck_assert_uint_eq(ctx.n_roots, 1);
+	ck_assert_int_eq(mfv_bundle_apply(&ctx, NULL, 1, NULL), MFV_ERR_INVALID_ARG);
+	free((void *)old.p);
+	free((void *)next.p);
+}
+END_TEST
+
+/* After rotation the chain under the retired root is refused and the one
+ * under the new root accepted, through the CLI. */
+START_TEST(test_bundle_cli)
+{
+	struct mfv_buf b = { NULL, 0 };
+	char out[4096], args[1024], path[512];
+	FILE *f;
+
+	pins();
+	b = mk(2, 0, 1, "b", "a");
+	snprintf(path, sizeof(path), "%s/bundle-b.der", corpus);
+	f = fopen(path, "wb");
+	ck_assert(f != NULL);
+	ck_assert_uint_eq(fwrite(b.p, 1, b.len, f), b.len);
+	fclose(f);
+	free((void *)b.p);
+	snprintf(args, sizeof(args), "--roots root.pem --bundle bundle-b.der --chain c-full.pem --time %" PRId64,
+	         test_now);
+	ck_assert_int_eq(cli(out, sizeof(out), args), 1);
+	ck_assert_msg(strstr(out, "MFV_ERR_UNTRUSTED_ROOT") != NULL, "%s", out);
+	snprintf(args, sizeof(args), "--roots root.pem --roots rootb.pem --bundle bundle-b.der "
+	         "--chain c-cross.pem --time %" PRId64, test_now);
+	ck_assert_int_eq(cli(out, sizeof(out), args), 0);
+	ck_assert_msg(strstr(out, " bundle=2 ") != NULL, "%s", out);
+	snprintf(args, sizeof(args), "--roots rootb.pem --bundle bundle-b.der --chain c-cross.pem");
+	ck_assert_int_eq(cli(out, sizeof(out), args), 1);
+	ck_assert_msg(strstr(out, "MFV_ERR_BUNDLE_SIGNER") != NULL, "%s", out);
 }
 END_TEST
 
@@ -577,6 +802,12 @@ main(void)
 	tcase_add_test(tc, test_args);
 	tcase_add_test(tc, test_der);
 	tcase_add_test(tc, test_errors);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("bundle");
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_bundle_rotation);
+	tcase_add_test(tc, test_bundle_expiry_and_format);
+	tcase_add_test(tc, test_bundle_cli);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("cli");
 	tcase_set_timeout(tc, 60);

@@ -1,0 +1,387 @@
+/*
+ * acme_ca.c: where the renewal listener meets the CA core. Every
+ * certificate the listener hands out, including its own TLS certificate
+ * when none is configured, goes through acme_ca_issue(): mf_policy_check()
+ * then mf_issuer_issue(), the same path as `mayfly issue`.
+ *
+ * XXX: the issuer lives in this process for now. In mayflyd the signing
+ * key belongs to the privilege-separated signer; acme_ca_issue() is the one
+ * function to turn into a request to it (CSR DER, profile, requester in;
+ * certificate DER out), after the policy check here.
+ */
+#include "mf_build.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/ec.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/x509v3.h>
+
+#include "acme/acme_int.h"
+#include "issuer.h"
+#include "mferr.h"
+#include "policy.h"
+#include "util.h"
+
+#define WHY(...) do { if (why != NULL && whylen > 0) snprintf(why, whylen, __VA_ARGS__); } while (0)
+
+int
+acme_ca_issue(struct mf_acme *a, X509_REQ *csr, const char *profile, const char *requester,
+    int64_t now, X509 **cert, char *why, size_t whylen)
+{
+	struct mf_request req;
+	struct mf_approved *ap = NULL;
+	int rc;
+
+	*cert = NULL;
+	memset(&req, 0, sizeof(req));
+	req.csr = csr;
+	req.profile = profile;
+	req.lifetime = 0;		/* the profile default, within the caps */
+	req.requester = requester;
+	if ((rc = mf_policy_check(a->cfg, &req, &ap, why, whylen)) != 0)
+		return rc;
+	if ((rc = mf_issuer_issue(a->issuer, a->db, ap, now, cert)) != 0)
+		WHY("issuance failed: %s", mf_strerror(rc));
+	mf_approved_free(ap);
+	return rc;
+}
+
+int
+acme_ca_map_err(int rc)
+{
+	switch (rc) {
+	case MF_ERR_CSR_PARSE:
+	case MF_ERR_CSR_SIGNATURE:
+	case MF_ERR_KEY_WEAK:
+	case MF_ERR_KEY_CURVE:
+	case MF_ERR_KEY_ALG:
+	case MF_ERR_CSR_CA:
+	case MF_ERR_CSR_KEYCERTSIGN:
+	case MF_ERR_CSR_EXTENSION:
+	case MF_ERR_NAME_EMPTY:
+	case MF_ERR_NAME_DUP:
+	case MF_ERR_NAME_SYNTAX:
+		return MF_ERR_ACME_BADCSR;
+	case MF_ERR_NAME_POLICY:
+	case MF_ERR_WILDCARD:
+		return MF_ERR_ACME_REJECTEDID;
+	default:
+		return rc;
+	}
+}
+
+int
+acme_ca_chain_pem(struct mf_acme *a, X509 *leaf, const char *root, char **pem)
+{
+	return mf_issuer_chain_pem(a->issuer, root, pem);
+}
+
+void
+acme_names_free(char **names, size_t n)
+{
+	size_t i;
+
+	if (names == NULL)
+		return;
+	for (i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+}
+
+static int
+names_add(char ***names, size_t *n, const char *s, size_t len)
+{
+	char **nn, *c;
+	size_t i;
+
+	if (len == 0 || len > 253 || memchr(s, '\0', len) != NULL)
+		return MF_ERR_NAME_SYNTAX;
+	if ((c = strndup(s, len)) == NULL)
+		return MF_ERR_NOMEM;
+	for (i = 0; c[i] != '\0'; i++)
+		c[i] = (char)tolower((unsigned char)c[i]);
+	if ((nn = realloc(*names, (*n + 1) * sizeof(*nn))) == NULL) {
+		free(c);
+		return MF_ERR_NOMEM;
+	}
+	nn[(*n)++] = c;
+	*names = nn;
+	return 0;
+}
+
+static int
+gens_names(const GENERAL_NAMES *gens, char ***names, size_t *n)
+{
+	char buf[INET6_ADDRSTRLEN];
+	int i, rc = 0;
+
+	for (i = 0; rc == 0 && i < sk_GENERAL_NAME_num(gens); i++) {
+		const GENERAL_NAME *g = sk_GENERAL_NAME_value(gens, i);
+
+		if (g->type == GEN_DNS) {
+			rc = names_add(names, n, (const char *)ASN1_STRING_get0_data(g->d.dNSName),
+			    (size_t)ASN1_STRING_length(g->d.dNSName));
+		} else if (g->type == GEN_IPADD) {
+			int l = ASN1_STRING_length(g->d.iPAddress);
+
+			if ((l != 4 && l != 16) || inet_ntop(l == 4 ? AF_INET : AF_INET6,
+			    ASN1_STRING_get0_data(g->d.iPAddress), buf, sizeof(buf)) == NULL)
+				return MF_ERR_NAME_SYNTAX;
+			rc = names_add(names, n, buf, strlen(buf));
+		} else {
+			/* Email, URI, otherName...: nothing ACME could have authorised. */
+			rc = MF_ERR_CSR_EXTENSION;
+		}
+	}
+	return rc;
+}
+
+int
+acme_csr_names(X509_REQ *csr, char ***names, size_t *n)
+{
+	STACK_OF(X509_EXTENSION) *exts = X509_REQ_get_extensions(csr);
+	GENERAL_NAMES *gens = NULL;
+	X509_NAME *subj = X509_REQ_get_subject_name(csr);
+	int idx, rc = 0, found;
+	size_t i;
+
+	*names = NULL;
+	*n = 0;
+	if (exts != NULL)
+		gens = X509V3_get_d2i(exts, NID_subject_alt_name, NULL, NULL);
+	if (gens != NULL)
+		rc = gens_names(gens, names, n);
+	idx = subj ? X509_NAME_get_index_by_NID(subj, NID_commonName, -1) : -1;
+	if (rc == 0 && idx >= 0) {
+		ASN1_STRING *cn = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(subj, idx));
+		unsigned char *u = NULL;
+		int ul = ASN1_STRING_to_UTF8(&u, cn);
+
+		if (ul < 0) {
+			rc = MF_ERR_NAME_SYNTAX;
+		} else if (*n == 0) {
+			rc = names_add(names, n, (const char *)u, (size_t)ul);
+		} else {
+			/* RFC 8555 7.4: a CN must be one of the names in the SAN. */
+			for (found = 0, i = 0; i < *n; i++)
+				if (strlen((*names)[i]) == (size_t)ul &&
+				    strncasecmp((*names)[i], (const char *)u, (size_t)ul) == 0)
+					found = 1;
+			if (!found)
+				rc = MF_ERR_NAME_POLICY;
+		}
+		OPENSSL_free(u);
+	}
+	GENERAL_NAMES_free(gens);
+	sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
+	if (rc != 0) {
+		acme_names_free(*names, *n);
+		*names = NULL;
+		*n = 0;
+	}
+	return rc;
+}
+
+int
+acme_cert_names(X509 *cert, char ***names, size_t *n)
+{
+	GENERAL_NAMES *gens = X509_get_ext_d2i(cert, NID_subject_alt_name, NULL, NULL);
+	int rc;
+
+	*names = NULL;
+	*n = 0;
+	if (gens == NULL)
+		return MF_ERR_NAME_EMPTY;
+	rc = gens_names(gens, names, n);
+	GENERAL_NAMES_free(gens);
+	if (rc != 0) {
+		acme_names_free(*names, *n);
+		*names = NULL;
+		*n = 0;
+	}
+	return rc;
+}
+
+/* Appends a whole file to a growing string. */
+static int
+append_file(char **acc, const char *path)
+{
+	unsigned char *buf = NULL;
+	size_t len, old = *acc ? strlen(*acc) : 0;
+	char *nb;
+	int rc;
+
+	if ((rc = mf_file_read(path, 1 << 20, &buf, &len)) != 0)
+		return rc;
+	if ((nb = realloc(*acc, old + len + 2)) == NULL) {
+		free(buf);
+		return MF_ERR_NOMEM;
+	}
+	memcpy(nb + old, buf, len);
+	nb[old + len] = '\n';
+	nb[old + len + 1] = '\0';
+	*acc = nb;
+	free(buf);
+	return 0;
+}
+
+static char *
+bio_string(BIO *b)
+{
+	BUF_MEM *bm;
+	char *s;
+
+	BIO_get_mem_ptr(b, &bm);
+	if ((s = malloc(bm->length + 1)) == NULL)
+		return NULL;
+	memcpy(s, bm->data, bm->length);
+	s[bm->length] = '\0';
+	return s;
+}
+
+/* A key and CSR made here for the listener's own certificate. */
+static int
+self_csr(const struct mf_acme_conf *conf, EVP_PKEY **key, X509_REQ **csr)
+{
+	STACK_OF(X509_EXTENSION) *exts = NULL;
+	GENERAL_NAMES *gens = NULL;
+	X509_EXTENSION *ext = NULL;
+	const char *def[2];
+	const char *const *names;
+	size_t n, i;
+	int rc = MF_ERR_CRYPTO;
+
+	*key = NULL;
+	*csr = NULL;
+	def[0] = "localhost";
+	def[1] = conf->host;
+	names = conf->ntls_names ? (const char *const *)conf->tls_names : def;
+	n = conf->ntls_names ? conf->ntls_names : 2;
+	if ((*key = EVP_EC_gen("P-256")) == NULL || (*csr = X509_REQ_new()) == NULL ||
+	    (gens = GENERAL_NAMES_new()) == NULL)
+		goto out;
+	for (i = 0; i < n; i++) {
+		GENERAL_NAME *g;
+		ASN1_OCTET_STRING *ip = a2i_IPADDRESS(names[i]);
+
+		if (ip != NULL) {
+			g = GENERAL_NAME_new();
+			if (g == NULL) {
+				ASN1_OCTET_STRING_free(ip);
+				goto out;
+			}
+			GENERAL_NAME_set0_value(g, GEN_IPADD, ip);
+		} else {
+			ASN1_IA5STRING *s = ASN1_IA5STRING_new();
+
+			g = GENERAL_NAME_new();
+			if (s == NULL || g == NULL || !ASN1_STRING_set(s, names[i], -1)) {
+				ASN1_IA5STRING_free(s);
+				GENERAL_NAME_free(g);
+				goto out;
+			}
+			GENERAL_NAME_set0_value(g, GEN_DNS, s);
+		}
+		sk_GENERAL_NAME_push(gens, g);
+	}
+	if ((ext = X509V3_EXT_i2d(NID_subject_alt_name, 0, gens)) == NULL ||
+	    (exts = sk_X509_EXTENSION_new_null()) == NULL || !sk_X509_EXTENSION_push(exts, ext))
+		goto out;
+	ext = NULL;
+	if (X509_REQ_set_version(*csr, 0) != 1 || X509_REQ_set_pubkey(*csr, *key) != 1 ||
+	    X509_REQ_add_extensions(*csr, exts) != 1 || X509_REQ_sign(*csr, *key, EVP_sha256()) <= 0)
+		goto out;
+	rc = 0;
+out:
+	X509_EXTENSION_free(ext);
+	sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
+	GENERAL_NAMES_free(gens);
+	if (rc != 0) {
+		EVP_PKEY_free(*key);
+		X509_REQ_free(*csr);
+		*key = NULL;
+		*csr = NULL;
+	}
+	return rc;
+}
+
+int
+acme_ca_tls_setup(struct mf_acme *a)
+{
+	const struct mf_acme_conf *conf = a->conf;
+	const struct mf_config *cfg = a->cfg;
+	EVP_PKEY *key = NULL;
+	X509_REQ *csr = NULL;
+	X509 *cert = NULL;
+	BIO *b = NULL;
+	char why[256], *chain = NULL;
+	unsigned char *kbuf = NULL;
+	size_t i, klen;
+	int rc;
+
+	/* Client certificates (EST re-enrolment) must chain to one of our CAs. */
+	for (i = 0; i < cfg->nroots; i++)
+		if ((rc = append_file(&a->trust_pem, cfg->roots[i].cert)) != 0) {
+			mf_err("file=%s err=%s", cfg->roots[i].cert, mf_errname(rc));
+			return rc;
+		}
+	if (conf->tls_cert != NULL && conf->tls_key != NULL) {
+		if ((rc = append_file(&a->tls_cert_pem, conf->tls_cert)) != 0 ||
+		    (rc = mf_file_read(conf->tls_key, 1 << 16, &kbuf, &klen)) != 0) {
+			mf_err("cert=%s key=%s err=%s", conf->tls_cert, conf->tls_key, mf_errname(rc));
+			return rc;
+		}
+		a->tls_key_pem = (char *)kbuf;
+		return 0;
+	}
+	/*
+	 * No configured certificate: issue one for the listener through the
+	 * normal path, so clients trust it with the mayfly root alone.
+	 * XXX: it lives for the profile's lifetime (24 h); the daemon must be
+	 * restarted (or this redone) before it expires.
+	 */
+	rc = self_csr(conf, &key, &csr);
+	if (rc == 0) {
+		pthread_mutex_lock(&a->lock);
+		rc = acme_ca_issue(a, csr, conf->profile, "acme:listener", (int64_t)time(NULL),
+		    &cert, why, sizeof(why));
+		pthread_mutex_unlock(&a->lock);
+		if (rc != 0)
+			mf_err("msg=\"cannot issue the listener certificate\" err=%s detail=\"%s\"",
+			    mf_errname(rc), why);
+	}
+	if (rc == 0 && (rc = mf_issuer_chain_pem(a->issuer, NULL, &chain)) != 0)
+		mf_err("msg=\"no chain for the listener certificate\" err=%s", mf_errname(rc));
+	if (rc != 0)
+		goto out;
+	rc = MF_ERR_NOMEM;
+	if ((b = BIO_new(BIO_s_mem())) == NULL || PEM_write_bio_X509(b, cert) != 1 ||
+	    BIO_puts(b, chain) < 0 || (a->tls_cert_pem = bio_string(b)) == NULL)
+		goto out;
+	BIO_free(b);
+	if ((b = BIO_new(BIO_s_mem())) == NULL ||
+	    PEM_write_bio_PrivateKey(b, key, NULL, NULL, 0, NULL, NULL) != 1 ||
+	    (a->tls_key_pem = bio_string(b)) == NULL)
+		goto out;
+	rc = 0;
+out:
+	if (b != NULL) {
+		BUF_MEM *bm;
+
+		BIO_get_mem_ptr(b, &bm);
+		OPENSSL_cleanse(bm->data, bm->length);
+	}
+	BIO_free(b);
+	EVP_PKEY_free(key);
+	X509_REQ_free(csr);
+	X509_free(cert);
+	free(chain);
+	return rc;
+}

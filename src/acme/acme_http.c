@@ -1,0 +1,665 @@
+/*
+ * acme_http.c: the HTTPS side of the renewal listener: libmicrohttpd with
+ * GnuTLS, request bodies read in bounded chunks, the route table, the
+ * common steps every ACME POST goes through (RFC 8555 6.2-6.5: content
+ * type, JWS shape, "url" equal to the request URL, key by "jwk" or "kid",
+ * signature, single-use nonce), and the conversion of a handler's answer
+ * into a response with a fresh Replay-Nonce and, on refusal, an RFC 7807
+ * problem document with the ACME error type of section 6.7.
+ *
+ * Database work happens under one lock on one connection (mf_db is not
+ * shared between threads); TLS, body reading and JWS parsing happen
+ * outside it in libmicrohttpd's thread pool.
+ */
+#include "mf_build.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include <gnutls/gnutls.h>
+#include <microhttpd.h>
+#include <openssl/err.h>
+
+#include "acme/acme_int.h"
+#include "issuer.h"
+#include "mferr.h"
+#include "util.h"
+
+/* How a route authenticates its caller. */
+enum route_auth {
+	AUTH_NONE,		/* GET resources: directory, nonce, renewal info */
+	AUTH_JWK,		/* newAccount: the key itself */
+	AUTH_KID,		/* everything an account does */
+	AUTH_EITHER,		/* revokeCert: the account or the certificate's key */
+	AUTH_EST,		/* EST: basic, token or client certificate, checked by the handler */
+};
+
+struct route {
+	const char *method;
+	const char *prefix;	/* exact path, or a prefix ending in '/' */
+	enum route_auth auth;
+	int (*fn)(struct acme_ctx *);
+};
+
+static int h_directory(struct acme_ctx *c);
+static int h_nonce(struct acme_ctx *c);
+
+static const struct route routes[] = {
+	{ "GET", "/directory", AUTH_NONE, h_directory },
+	{ "HEAD", "/new-nonce", AUTH_NONE, h_nonce },
+	{ "GET", "/new-nonce", AUTH_NONE, h_nonce },
+	{ "POST", "/new-account", AUTH_JWK, acme_h_new_account },
+	{ "POST", "/acct/", AUTH_KID, acme_h_account },
+	{ "POST", "/key-change", AUTH_KID, acme_h_key_change },
+	{ "POST", "/new-order", AUTH_KID, acme_h_new_order },
+	{ "POST", "/order/", AUTH_KID, acme_h_order },
+	{ "POST", "/authz/", AUTH_KID, acme_h_authz },
+	{ "POST", "/chall/", AUTH_KID, acme_h_challenge },
+	{ "POST", "/cert/", AUTH_KID, acme_h_cert },
+	{ "POST", "/revoke-cert", AUTH_EITHER, acme_h_revoke },
+	{ "GET", "/renewal-info/", AUTH_NONE, acme_h_renewal_info },
+	{ "GET", "/.well-known/est/cacerts", AUTH_EST, est_h_cacerts },
+	{ "POST", "/.well-known/est/simpleenroll", AUTH_EST, est_h_simpleenroll },
+	{ "POST", "/.well-known/est/simplereenroll", AUTH_EST, est_h_simplereenroll },
+	{ "POST", "/v1/sign", AUTH_EST, api_h_sign },
+};
+
+/* Per-request state, allocated on the first call, freed in on_completed. */
+struct httpreq {
+	char *buf;
+	size_t len;
+	int too_large;
+};
+
+const char *
+acme_problem_type(int err, int *status)
+{
+	static const struct { int err; const char *type; int status; } map[] = {
+		{ MF_ERR_ACME_MALFORMED, "malformed", 400 },
+		{ MF_ERR_ACME_SIGNATURE, "malformed", 400 },
+		{ MF_ERR_ACME_TOOLARGE, "malformed", 413 },
+		{ MF_ERR_ACME_BADNONCE, "badNonce", 400 },
+		{ MF_ERR_ACME_BADALG, "badSignatureAlgorithm", 400 },
+		{ MF_ERR_ACME_UNAUTHORIZED, "unauthorized", 403 },
+		{ MF_ERR_ACME_NOACCOUNT, "accountDoesNotExist", 400 },
+		{ MF_ERR_ACME_BADCSR, "badCSR", 400 },
+		{ MF_ERR_ACME_NOTREADY, "orderNotReady", 403 },
+		{ MF_ERR_ACME_RATELIMIT, "rateLimited", 429 },
+		{ MF_ERR_ACME_REJECTEDID, "rejectedIdentifier", 400 },
+		{ MF_ERR_ACME_EAB, "externalAccountRequired", 400 },
+		{ MF_ERR_ACME_BADKEY, "badPublicKey", 400 },
+		{ MF_ERR_ACME_CHALLENGE, "incorrectResponse", 400 },
+		{ MF_ERR_ACME_CONNECTION, "connection", 400 },
+		{ MF_ERR_ACME_REVOKED, "alreadyRevoked", 400 },
+		{ MF_ERR_ACME_BADREASON, "badRevocationReason", 400 },
+		{ MF_ERR_ACME_UNSUPPORTEDID, "unsupportedIdentifier", 400 },
+		{ MF_ERR_ACME_CONFLICT, "alreadyReplaced", 409 },
+		{ MF_ERR_NOTFOUND, "malformed", 404 },
+		{ MF_ERR_EXISTS, "malformed", 409 },
+		{ MF_ERR_EST_AUTH, "unauthorized", 401 },
+		{ MF_ERR_EST_NAMES, "rejectedIdentifier", 403 },
+		{ MF_ERR_AUTH, "unauthorized", 401 },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+		if (map[i].err == err) {
+			*status = map[i].status;
+			return map[i].type;
+		}
+	*status = 500;
+	return "serverInternal";
+}
+
+int
+acme_fail(struct acme_ctx *c, int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	c->r->err = err;
+	va_start(ap, fmt);
+	vsnprintf(c->r->why, sizeof(c->r->why), fmt, ap);
+	va_end(ap);
+	return err;
+}
+
+void
+acme_link(struct acme_ctx *c, const char *fmt, ...)
+{
+	va_list ap;
+	char *s;
+	int n;
+
+	if (c->r->nlinks >= (int)(sizeof(c->r->links) / sizeof(c->r->links[0])))
+		return;
+	va_start(ap, fmt);
+	n = vasprintf(&s, fmt, ap);
+	va_end(ap);
+	if (n >= 0)
+		c->r->links[c->r->nlinks++] = s;
+}
+
+char *
+acme_url(struct mf_acme *a, const char *fmt, ...)
+{
+	va_list ap;
+	char *path, *s;
+	int n;
+
+	va_start(ap, fmt);
+	n = vasprintf(&path, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return NULL;
+	if (asprintf(&s, "%s%s", a->base, path) < 0)
+		s = NULL;
+	free(path);
+	return s;
+}
+
+static int
+h_directory(struct acme_ctx *c)
+{
+	struct mf_acme *a = c->a;
+	json_t *d, *meta;
+
+	meta = json_pack("{s:b}", "externalAccountRequired", a->conf->eab_required);
+	d = json_pack("{s:s+, s:s+, s:s+, s:s+, s:s+, s:s+, s:o*}",
+	    "newNonce", a->base, "/new-nonce",
+	    "newAccount", a->base, "/new-account",
+	    "newOrder", a->base, "/new-order",
+	    "revokeCert", a->base, "/revoke-cert",
+	    "keyChange", a->base, "/key-change",
+	    "renewalInfo", a->base, "/renewal-info",
+	    "meta", meta);
+	if (d == NULL)
+		return acme_fail(c, MF_ERR_NOMEM, "out of memory");
+	c->r->status = 200;
+	c->r->json = d;
+	return 0;
+}
+
+static int
+h_nonce(struct acme_ctx *c)
+{
+	/* RFC 8555 7.2: 200 for HEAD, 204 for GET; the nonce is added for every answer. */
+	c->r->status = strcmp(c->method, "HEAD") == 0 ? 200 : 204;
+	return 0;
+}
+
+static const struct route *
+route_find(const char *method, const char *path, int *wrong_method)
+{
+	size_t i, n;
+
+	*wrong_method = 0;
+	for (i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
+		n = strlen(routes[i].prefix);
+		if (routes[i].prefix[n - 1] == '/' ? strncmp(path, routes[i].prefix, n) != 0 ||
+		    path[n] == '\0' : strcmp(path, routes[i].prefix) != 0)
+			continue;
+		if (strcmp(method, routes[i].method) == 0)
+			return &routes[i];
+		*wrong_method = 1;
+	}
+	return NULL;
+}
+
+/* The common checks of RFC 8555 6.2-6.5; on success c->jws and c->acct are set. */
+static int
+acme_authenticate(struct acme_ctx *c, const struct route *rt, const char *ctype,
+    const char *body, size_t len)
+{
+	struct mf_acme *a = c->a;
+	struct mf_jws *j = NULL;
+	const json_t *key;
+	char *url = NULL, why[200];
+	size_t blen = strlen(a->base);
+	int rc;
+
+	if (ctype == NULL || strncmp(ctype, "application/jose+json", 21) != 0 ||
+	    (ctype[21] != '\0' && ctype[21] != ';'))
+		return acme_fail(c, MF_ERR_ACME_MALFORMED,
+		    "Content-Type must be application/jose+json");
+	if ((rc = mf_jws_parse(body, len, 0, &j, why, sizeof(why))) != 0)
+		return acme_fail(c, rc, "%s", why);
+	c->jws = j;
+	if ((url = acme_url(a, "%s", c->path)) == NULL)
+		return acme_fail(c, MF_ERR_NOMEM, "out of memory");
+	/* 6.4: the signed URL must be this one, so a request cannot be replayed elsewhere. */
+	rc = strcmp(j->url, url) == 0 ? 0 : MF_ERR_ACME_UNAUTHORIZED;
+	free(url);
+	if (rc != 0)
+		return acme_fail(c, rc, "JWS \"url\" does not match the request URL");
+	if (rt->auth == AUTH_JWK && j->jwk == NULL)
+		return acme_fail(c, MF_ERR_ACME_MALFORMED, "this request must be signed with \"jwk\"");
+	if (rt->auth == AUTH_KID && j->kid == NULL)
+		return acme_fail(c, MF_ERR_ACME_MALFORMED, "this request must be signed with \"kid\"");
+	if (j->jwk != NULL) {
+		if ((rc = mf_jwk_check(j->jwk, why, sizeof(why))) != 0)
+			return acme_fail(c, rc, "%s", why);
+		key = j->jwk;
+	} else {
+		if (strncmp(j->kid, a->base, blen) != 0 ||
+		    strncmp(j->kid + blen, "/acct/", 6) != 0)
+			return acme_fail(c, MF_ERR_ACME_NOACCOUNT, "\"kid\" is not an account URL here");
+		rc = acme_account_get(a->sq, j->kid + blen + 6, NULL, &c->acct);
+		if (rc != 0)
+			return acme_fail(c, rc, "no account %.60s", j->kid + blen + 6);
+		if (strcmp(c->acct->status, "valid") != 0)
+			return acme_fail(c, MF_ERR_ACME_UNAUTHORIZED, "account is %s", c->acct->status);
+		key = c->acct->jwk;
+	}
+	if ((rc = mf_jws_verify(j, key)) != 0) {
+		/* With kid, an algorithm that does not fit means another key signed. */
+		if (rc == MF_ERR_ACME_BADALG && j->kid != NULL)
+			rc = MF_ERR_ACME_SIGNATURE;
+		return acme_fail(c, rc, rc == MF_ERR_ACME_BADALG ?
+		    "algorithm %s does not fit the key" : "JWS signature (%s) does not verify "
+		    "with the account key", j->alg);
+	}
+	/* Only now spend the nonce, so a forged request cannot burn one. */
+	if ((rc = acme_nonce_use(a->sq, j->nonce, c->now)) != 0)
+		return acme_fail(c, rc, "nonce unknown, used or expired");
+	return 0;
+}
+
+static void
+resp_clear(struct acme_resp *r)
+{
+	int i;
+
+	json_decref(r->json);
+	free(r->body);
+	free(r->location);
+	for (i = 0; i < r->nlinks; i++)
+		free(r->links[i]);
+	json_decref(r->problem_extra);
+}
+
+/* Builds the MHD response from r; the nonce and index link only for ACME routes. */
+static enum MHD_Result
+send_resp(struct MHD_Connection *conn, struct mf_acme *a, struct acme_resp *r,
+    const char *nonce)
+{
+	struct MHD_Response *resp;
+	enum MHD_Result ret;
+	char *text = NULL, num[24];
+	const char *ctype = r->ctype;
+	size_t len = 0;
+	int status = r->status, i;
+
+	if (r->err != 0) {
+		json_t *p;
+		const char *type = acme_problem_type(r->err, &status);
+
+		p = json_pack("{s:s+, s:s, s:i}", "type", "urn:ietf:params:acme:error:", type,
+		    "detail", r->why, "status", status);
+		if (p != NULL && r->problem_extra != NULL)
+			json_object_update(p, r->problem_extra);
+		text = p ? json_dumps(p, JSON_INDENT(2)) : NULL;
+		json_decref(p);
+		ctype = "application/problem+json";
+		len = text ? strlen(text) : 0;
+	} else if (r->json != NULL) {
+		text = json_dumps(r->json, JSON_INDENT(2));
+		ctype = "application/json";
+		len = text ? strlen(text) : 0;
+	} else if (r->body != NULL) {
+		text = r->body;
+		r->body = NULL;
+		len = r->len;
+	}
+	resp = MHD_create_response_from_buffer(len, text ? text : (char *)"",
+	    MHD_RESPMEM_MUST_COPY);
+	free(text);
+	if (resp == NULL)
+		return MHD_NO;
+	if (ctype != NULL && len > 0)
+		MHD_add_response_header(resp, "Content-Type", ctype);
+	if (nonce != NULL) {
+		char *idx = acme_url(a, "/directory");
+
+		MHD_add_response_header(resp, "Replay-Nonce", nonce);
+		if (idx != NULL) {
+			char *l;
+
+			if (asprintf(&l, "<%s>;rel=\"index\"", idx) >= 0) {
+				MHD_add_response_header(resp, "Link", l);
+				free(l);
+			}
+			free(idx);
+		}
+		MHD_add_response_header(resp, "Cache-Control", "no-store");
+	}
+	if (r->location != NULL)
+		MHD_add_response_header(resp, "Location", r->location);
+	for (i = 0; i < r->nlinks; i++)
+		MHD_add_response_header(resp, "Link", r->links[i]);
+	if (r->www_authenticate != NULL)
+		MHD_add_response_header(resp, "WWW-Authenticate", r->www_authenticate);
+	if (r->retry_after > 0) {
+		snprintf(num, sizeof(num), "%d", r->retry_after);
+		MHD_add_response_header(resp, "Retry-After", num);
+	}
+	ret = MHD_queue_response(conn, (unsigned)status, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
+/* The TLS client certificate as an OpenSSL object, or NULL. */
+static X509 *
+client_cert(struct MHD_Connection *conn)
+{
+	const union MHD_ConnectionInfo *ci;
+	const gnutls_datum_t *peers;
+	const unsigned char *p;
+	unsigned int n = 0;
+
+	ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+	if (ci == NULL || ci->tls_session == NULL)
+		return NULL;
+	peers = gnutls_certificate_get_peers((gnutls_session_t)ci->tls_session, &n);
+	if (peers == NULL || n == 0 || peers[0].size > 65536)
+		return NULL;
+	p = peers[0].data;
+	return d2i_X509(NULL, &p, (long)peers[0].size);
+}
+
+static enum MHD_Result
+dispatch(struct MHD_Connection *conn, struct mf_acme *a, const char *path, const char *method,
+    struct httpreq *hr)
+{
+	struct acme_resp r;
+	struct acme_ctx c;
+	const struct route *rt;
+	char nonce[ACME_ID_LEN + 1];
+	int wrong_method, is_acme, rc;
+	enum MHD_Result ret;
+
+	memset(&r, 0, sizeof(r));
+	memset(&c, 0, sizeof(c));
+	c.a = a;
+	c.path = path;
+	c.method = method;
+	c.r = &r;
+	c.now = (int64_t)time(NULL);
+	c.upload = hr->buf ? hr->buf : "";
+	c.upload_len = hr->len;
+	c.authorization = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+	    MHD_HTTP_HEADER_AUTHORIZATION);
+
+	rt = route_find(method, path, &wrong_method);
+	/* HEAD of a GET resource is answered like GET; MHD drops the body. */
+	if (rt == NULL && strcmp(method, "HEAD") == 0)
+		rt = route_find("GET", path, &wrong_method);
+	is_acme = strncmp(path, "/.well-known/est/", 17) != 0 && strcmp(path, "/v1/sign") != 0;
+	if (rt != NULL && rt->auth == AUTH_EST)
+		c.client_cert = client_cert(conn);
+	if (rt != NULL) {
+		size_t pl = strlen(rt->prefix);
+
+		c.arg = rt->prefix[pl - 1] == '/' ? path + pl : "";
+	}
+
+	pthread_mutex_lock(&a->lock);
+	if (c.now - a->last_cleanup > 60) {
+		if (acme_cleanup(a->sq, c.now) != 0)
+			mf_warn("msg=\"cleanup of expired ACME state failed\"");
+		a->last_cleanup = c.now;
+	}
+	if (rt == NULL) {
+		r.status = wrong_method ? 405 : 404;
+		acme_fail(&c, MF_ERR_ACME_MALFORMED, wrong_method ? "method not allowed" :
+		    "no such resource");
+		r.err = wrong_method ? MF_ERR_ACME_MALFORMED : MF_ERR_NOTFOUND;
+	} else if (hr->too_large) {
+		acme_fail(&c, MF_ERR_ACME_TOOLARGE, "request body above %zu bytes",
+		    a->conf->max_body);
+	} else if (rt->auth == AUTH_JWK || rt->auth == AUTH_KID || rt->auth == AUTH_EITHER) {
+		const char *ct = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+		    MHD_HTTP_HEADER_CONTENT_TYPE);
+
+		if (acme_authenticate(&c, rt, ct, c.upload, c.upload_len) == 0)
+			rt->fn(&c);
+	} else {
+		rt->fn(&c);
+	}
+	if (r.err != 0) {
+		int st;
+
+		mf_info("path=%s method=%s problem=%s err=%s detail=\"%s\"", path, method,
+		    acme_problem_type(r.err, &st), mf_errname(r.err), r.why);
+	}
+	rc = is_acme ? acme_nonce_new(a->sq, c.now, a->conf->nonce_lifetime, nonce) : -1;
+	pthread_mutex_unlock(&a->lock);
+
+	ret = send_resp(conn, a, &r, rc == 0 ? nonce : NULL);
+	resp_clear(&r);
+	mf_jws_free(c.jws);
+	acme_account_free(c.acct);
+	X509_free(c.client_cert);
+	ERR_clear_error();
+	return ret;
+}
+
+static enum MHD_Result
+on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
+    const char *version, const char *upload, size_t *upload_size, void **req_cls)
+{
+	struct mf_acme *a = cls;
+	struct httpreq *hr = *req_cls;
+
+	if (hr == NULL) {
+		if ((hr = calloc(1, sizeof(*hr))) == NULL)
+			return MHD_NO;
+		*req_cls = hr;
+		return MHD_YES;
+	}
+	if (*upload_size > 0) {
+		/* Keep reading past the limit but keep nothing: answer 413 at the end. */
+		if (!hr->too_large && hr->len + *upload_size <= a->conf->max_body) {
+			char *nb = realloc(hr->buf, hr->len + *upload_size + 1);
+
+			if (nb == NULL)
+				return MHD_NO;
+			hr->buf = nb;
+			memcpy(hr->buf + hr->len, upload, *upload_size);
+			hr->len += *upload_size;
+			hr->buf[hr->len] = '\0';
+		} else {
+			hr->too_large = 1;
+		}
+		*upload_size = 0;
+		return MHD_YES;
+	}
+	return dispatch(conn, a, url, method, hr);
+}
+
+static void
+on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
+    enum MHD_RequestTerminationCode toe)
+{
+	struct httpreq *hr = *req_cls;
+
+	if (hr == NULL)
+		return;
+	free(hr->buf);
+	free(hr);
+	*req_cls = NULL;
+}
+
+static void
+on_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	char buf[256];
+	size_t n;
+
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	n = strlen(buf);
+	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
+		buf[--n] = '\0';
+	mf_debug("mhd=\"%s\"", buf);
+}
+
+/* Reads a one-line secret from a file (trailing newline dropped). */
+static int
+read_secret(const char *path, char **out)
+{
+	unsigned char *buf = NULL;
+	size_t len;
+	int rc;
+
+	*out = NULL;
+	if (path == NULL)
+		return 0;
+	if ((rc = mf_file_read(path, 4096, &buf, &len)) != 0) {
+		mf_err("file=%s err=%s msg=\"cannot read secret\"", path, mf_errname(rc));
+		return rc;
+	}
+	while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r'))
+		buf[--len] = '\0';
+	if (len == 0) {
+		free(buf);
+		mf_err("file=%s msg=\"secret file is empty\"", path);
+		return MF_ERR_CONFIG_VALUE;
+	}
+	*out = (char *)buf;
+	return 0;
+}
+
+int
+mf_acme_start(const struct mf_config *cfg, struct mf_keystore *ks, struct mf_acme **out)
+{
+	const struct mf_acme_conf *conf = &cfg->acme;
+	struct mf_acme *a;
+	struct sockaddr_storage ss;
+	const union MHD_DaemonInfo *di;
+	unsigned flags;
+	int rc;
+
+	*out = NULL;
+	if ((a = calloc(1, sizeof(*a))) == NULL)
+		return MF_ERR_NOMEM;
+	a->cfg = cfg;
+	a->conf = conf;
+	a->ks = ks;
+	pthread_mutex_init(&a->lock, NULL);
+	pthread_mutex_init(&a->vlock, NULL);
+	pthread_cond_init(&a->vcond, NULL);
+
+	if ((rc = read_secret(conf->est_password_file, &a->est_password)) != 0 ||
+	    (rc = read_secret(conf->api_token_file, &a->api_token)) != 0)
+		goto fail;
+	memset(&ss, 0, sizeof(ss));
+	if (conf->host == NULL) {
+		rc = MF_ERR_CONFIG_MISSING;
+		mf_err("msg=\"no acme: section in the config\"");
+		goto fail;
+	}
+	if (inet_pton(AF_INET, conf->host, &((struct sockaddr_in *)&ss)->sin_addr) == 1) {
+		((struct sockaddr_in *)&ss)->sin_family = AF_INET;
+		((struct sockaddr_in *)&ss)->sin_port = htons((uint16_t)conf->port);
+		flags = 0;
+	} else if (inet_pton(AF_INET6, conf->host, &((struct sockaddr_in6 *)&ss)->sin6_addr) == 1) {
+		((struct sockaddr_in6 *)&ss)->sin6_family = AF_INET6;
+		((struct sockaddr_in6 *)&ss)->sin6_port = htons((uint16_t)conf->port);
+		flags = MHD_USE_IPv6;
+	} else {
+		rc = MF_ERR_CONFIG_VALUE;
+		mf_err("host=%s msg=\"listen address must be a literal IP address\"", conf->host);
+		goto fail;
+	}
+	if ((rc = mf_db_open(cfg->database, 0, &a->db)) != 0) {
+		mf_err("db=%s err=%s", cfg->database, mf_errname(rc));
+		goto fail;
+	}
+	a->sq = (sqlite3 *)mf_db_handle(a->db);
+	if ((rc = mf_issuer_new(cfg, ks, NULL, &a->issuer)) != 0) {
+		mf_err("msg=\"cannot load the issuing CA\" err=%s", mf_errname(rc));
+		goto fail;
+	}
+	if ((rc = acme_ca_tls_setup(a)) != 0)
+		goto fail;
+
+	a->mhd = MHD_start_daemon(flags | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_TLS |
+	    MHD_USE_EPOLL_TURBO | MHD_USE_ERROR_LOG, (uint16_t)conf->port, NULL, NULL,
+	    on_request, a,
+	    MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, a,
+	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+	    MHD_OPTION_HTTPS_MEM_CERT, a->tls_cert_pem,
+	    MHD_OPTION_HTTPS_MEM_KEY, a->tls_key_pem,
+	    MHD_OPTION_HTTPS_MEM_TRUST, a->trust_pem,
+	    MHD_OPTION_THREAD_POOL_SIZE, conf->threads > 1 ? conf->threads : 1u,
+	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, a,
+	    MHD_OPTION_CONNECTION_TIMEOUT, 30u,
+	    MHD_OPTION_CONNECTION_LIMIT, 1024u,
+	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, 256u,
+	    MHD_OPTION_END);
+	if (a->mhd == NULL) {
+		rc = MF_ERR_HTTP;
+		mf_err("host=%s port=%u msg=\"cannot start the ACME listener\"", conf->host,
+		    conf->port);
+		goto fail;
+	}
+	di = MHD_get_daemon_info(a->mhd, MHD_DAEMON_INFO_BIND_PORT);
+	a->port = di != NULL ? di->port : conf->port;
+	if (conf->base_url != NULL) {
+		a->base = strdup(conf->base_url);
+	} else if (asprintf(&a->base, flags ? "https://[%s]:%u" : "https://%s:%u", conf->host,
+	    a->port) < 0) {
+		a->base = NULL;
+	}
+	if (a->base == NULL) {
+		rc = MF_ERR_NOMEM;
+		goto fail;
+	}
+	mf_info("url=%s/directory msg=\"ACME listener started\"", a->base);
+	*out = a;
+	return 0;
+fail:
+	mf_acme_stop(a);
+	return rc;
+}
+
+unsigned
+mf_acme_port(const struct mf_acme *a)
+{
+	return a->port;
+}
+
+void
+mf_acme_stop(struct mf_acme *a)
+{
+	if (a == NULL)
+		return;
+	if (a->mhd != NULL)
+		MHD_stop_daemon(a->mhd);
+	/* Challenge checks are bounded by the fetch timeout; wait for them. */
+	pthread_mutex_lock(&a->vlock);
+	a->stopping = 1;
+	while (a->nvalidators > 0)
+		pthread_cond_wait(&a->vcond, &a->vlock);
+	pthread_mutex_unlock(&a->vlock);
+	mf_issuer_free(a->issuer);
+	mf_db_close(a->db);
+	free(a->tls_cert_pem);
+	if (a->tls_key_pem != NULL) {
+		OPENSSL_cleanse(a->tls_key_pem, strlen(a->tls_key_pem));
+		free(a->tls_key_pem);
+	}
+	free(a->trust_pem);
+	free(a->base);
+	mf_secret_free(a->est_password);
+	mf_secret_free(a->api_token);
+	pthread_mutex_destroy(&a->lock);
+	pthread_mutex_destroy(&a->vlock);
+	pthread_cond_destroy(&a->vcond);
+	free(a);
+}

@@ -1,0 +1,176 @@
+/*
+ * acme_int.h: what the files of the renewal listener share with each other
+ * and with its tests; nothing here is for other modules.
+ */
+#ifndef MF_ACME_INT_H
+#define MF_ACME_INT_H
+
+#include <pthread.h>
+#include <stdint.h>
+
+#include <jansson.h>
+#include <openssl/x509.h>
+#include <sqlite3.h>
+
+#include "acme/acme.h"
+#include "acme/acme_jws.h"
+#include "config.h"
+#include "db.h"
+
+struct mf_issuer;
+struct MHD_Daemon;
+
+/* Random URL-safe identifiers: 16 bytes -> 22 base64url characters. */
+#define ACME_ID_LEN	22
+
+struct mf_acme {
+	const struct mf_config *cfg;
+	const struct mf_acme_conf *conf;
+	struct mf_keystore *ks;
+	struct mf_db *db;		/* one connection, used under lock */
+	sqlite3 *sq;			/* mf_db_handle(db) */
+	struct mf_issuer *issuer;
+	pthread_mutex_t lock;		/* serialises all database use */
+	struct MHD_Daemon *mhd;
+	char *tls_cert_pem;		/* listener certificate chain */
+	char *tls_key_pem;
+	char *trust_pem;		/* CA certificates client certificates must chain to */
+	char *base;			/* base URL, no trailing slash */
+	char *est_password;		/* read from est.password-file */
+	char *api_token;		/* read from api-token-file */
+	unsigned port;
+	int64_t last_cleanup;
+
+	/* Running challenge checks, so that stop can wait for them. */
+	pthread_mutex_t vlock;
+	pthread_cond_t vcond;
+	unsigned nvalidators;
+	int stopping;
+};
+
+/* The answer a handler builds; acme_http.c turns it into an MHD response. */
+struct acme_resp {
+	int status;			/* HTTP status when err == 0 */
+	json_t *json;			/* body as JSON, owned */
+	char *body;			/* or a raw body, owned */
+	size_t len;
+	const char *ctype;		/* content type of body */
+	char *location;			/* owned */
+	char *links[6];			/* full Link header values, owned */
+	int nlinks;
+	int retry_after;		/* seconds; 0: none */
+	const char *www_authenticate;	/* static string, for a 401 */
+	int err;			/* a negative mf_err: answer with a problem document */
+	char why[256];			/* the problem's detail */
+	json_t *problem_extra;		/* extra members of the problem, owned */
+};
+
+struct acme_account {
+	char id[ACME_ID_LEN + 1];
+	char thumbprint[44];
+	json_t *jwk;			/* owned */
+	char status[16];
+	json_t *contact;		/* owned */
+};
+
+/* Everything a handler gets: the verified request and where to answer. */
+struct acme_ctx {
+	struct mf_acme *a;
+	const char *path;		/* e.g. "/order/abc" */
+	const char *method;
+	const char *arg;		/* the path after the route's prefix */
+	struct mf_jws *jws;		/* verified, or NULL for GET */
+	struct acme_account *acct;	/* the kid's account, or NULL for jwk requests */
+	int64_t now;
+	struct acme_resp *r;
+	/* For EST and the sign API: */
+	const char *upload;
+	size_t upload_len;
+	X509 *client_cert;		/* the TLS client certificate, if any, owned by the request */
+	const char *authorization;	/* Authorization header */
+};
+
+void acme_account_free(struct acme_account *acct);
+
+/* acme_sq.c: SQLite helpers; types is a string of 's' text, 'i' int64, 'b' blob+len, 'n' null. */
+int acme_sq_exec(sqlite3 *db, const char *sql, const char *types, ...);
+int acme_sq_prepare(sqlite3 *db, sqlite3_stmt **st, const char *sql, const char *types, ...);
+int acme_sq_count(sqlite3 *db, int64_t *n, const char *sql, const char *types, ...);
+int acme_random_id(char out[ACME_ID_LEN + 1]);
+/* base64url of nbytes random bytes into out (4 * nbytes / 3 + 2 bytes). */
+int acme_b64u_random(char *out, size_t nbytes);
+int acme_nonce_new(sqlite3 *db, int64_t now, int64_t lifetime, char out[ACME_ID_LEN + 1]);
+int acme_nonce_use(sqlite3 *db, const char *nonce, int64_t now);
+int acme_rate_check(sqlite3 *db, const char *key, unsigned limit, int64_t now, int *retry);
+int acme_rate_add(sqlite3 *db, const char *key, int64_t now);
+int acme_cleanup(sqlite3 *db, int64_t now);
+int acme_account_get(sqlite3 *db, const char *id, const char *thumbprint,
+    struct acme_account **out);
+
+/* acme_account.c */
+int acme_h_new_account(struct acme_ctx *c);
+int acme_h_account(struct acme_ctx *c);
+int acme_h_account_orders(struct acme_ctx *c);
+int acme_h_key_change(struct acme_ctx *c);
+
+/* acme_order.c */
+int acme_h_new_order(struct acme_ctx *c);
+int acme_h_order(struct acme_ctx *c);
+int acme_h_authz(struct acme_ctx *c);
+int acme_h_challenge(struct acme_ctx *c);
+int acme_h_finalize(struct acme_ctx *c);
+int acme_h_cert(struct acme_ctx *c);
+int acme_h_revoke(struct acme_ctx *c);
+int acme_h_renewal_info(struct acme_ctx *c);
+/* The RFC 9773 certID of a certificate: base64url(AKI).base64url(serial). */
+int acme_ari_certid(X509 *cert, char **out);
+
+/* Recomputes an order's status from its authorisations and expiry. */
+int acme_order_refresh(struct mf_acme *a, const char *order_id, int64_t now);
+
+/* acme_chall.c: challenge checks run in their own threads. */
+struct acme_chall_job {
+	char chall_id[ACME_ID_LEN + 1];
+	char authz_id[ACME_ID_LEN + 1];
+	char order_id[ACME_ID_LEN + 1];
+	char type[16];			/* http-01, tls-alpn-01, dns-01 */
+	char ident_type[8];		/* dns, ip */
+	char value[256];		/* the identifier */
+	char keyauth[128];		/* token "." thumbprint */
+	char token[64];
+};
+int acme_chall_start(struct mf_acme *a, const struct acme_chall_job *job);
+/* Expected key authorisation: token "." thumbprint. */
+int acme_http01_fetch(const struct mf_acme_conf *conf, const char *host, const char *token,
+    const char *expected, char *why, size_t whylen);
+int acme_tlsalpn01_check(const struct mf_acme_conf *conf, const char *host,
+    const char *keyauth, char *why, size_t whylen);
+
+/* acme_ca.c: the one issuance path (policy, issuer, log). */
+int acme_ca_issue(struct mf_acme *a, X509_REQ *csr, const char *profile,
+    const char *requester, int64_t now, X509 **cert, char *why, size_t whylen);
+int acme_ca_chain_pem(struct mf_acme *a, X509 *leaf, const char *root, char **pem);
+int acme_ca_tls_setup(struct mf_acme *a);
+/* Names (DNS lower-case or IP text) of a CSR: SAN, or CN if there is none. */
+int acme_csr_names(X509_REQ *csr, char ***names, size_t *n);
+int acme_cert_names(X509 *cert, char ***names, size_t *n);
+void acme_names_free(char **names, size_t n);
+/* Maps a policy/issuer code to the ACME code used in the problem document. */
+int acme_ca_map_err(int rc);
+
+/* est.c */
+int est_h_cacerts(struct acme_ctx *c);
+int est_h_simpleenroll(struct acme_ctx *c);
+int est_h_simplereenroll(struct acme_ctx *c);
+int api_h_sign(struct acme_ctx *c);
+
+/* Helpers for handlers (acme_http.c). */
+int acme_fail(struct acme_ctx *c, int err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+void acme_link(struct acme_ctx *c, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+char *acme_url(struct mf_acme *a, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+const char *acme_problem_type(int err, int *status);
+
+#endif

@@ -1,0 +1,937 @@
+/*
+ * acme_order.c: orders, authorisations and challenges (RFC 8555 7.1, 7.4,
+ * 7.5), finalisation into a certificate through the CA's one issuance path,
+ * certificate download with alternate chains (7.4.2), and the status
+ * transitions between them (7.1.6).
+ *
+ * An order is tied to its account; every URL below /order, /authz, /chall
+ * and /cert is answered only to the account that owns it, so knowing an
+ * identifier gives nothing to another account.
+ */
+#include "mf_build.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/pem.h>
+#include <openssl/x509v3.h>
+
+#include "acme/acme_int.h"
+#include "issuer.h"
+#include "mferr.h"
+#include "policy.h"
+#include "util.h"
+
+#define MAX_IDENTIFIERS	100
+
+static void
+rfc3339(int64_t t, char out[32])
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	gmtime_r(&tt, &tm);
+	strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+/* Copies a column (NULL becomes "") into a fixed buffer; 0 if it fits. */
+static int
+col(sqlite3_stmt *st, int i, char *out, size_t outlen)
+{
+	const char *s = (const char *)sqlite3_column_text(st, i);
+
+	if (s == NULL)
+		s = "";
+	if (strlen(s) >= outlen)
+		return -1;
+	strcpy(out, s);
+	return 0;
+}
+
+static json_t *
+challenge_json(struct mf_acme *a, sqlite3_stmt *st)
+{
+	/* columns: id, type, token, status, validated, error */
+	const char *id = (const char *)sqlite3_column_text(st, 0);
+	const char *err = (const char *)sqlite3_column_text(st, 5);
+	json_t *ch;
+	char when[32];
+
+	ch = json_pack("{s:s, s:s++, s:s, s:s}", "type", sqlite3_column_text(st, 1),
+	    "url", a->base, "/chall/", id, "token", sqlite3_column_text(st, 2),
+	    "status", sqlite3_column_text(st, 3));
+	if (ch == NULL)
+		return NULL;
+	if (sqlite3_column_type(st, 4) != SQLITE_NULL) {
+		rfc3339(sqlite3_column_int64(st, 4), when);
+		json_object_set_new(ch, "validated", json_string(when));
+	}
+	if (err != NULL) {
+		json_error_t jerr;
+		json_t *e = json_loads(err, 0, &jerr);
+
+		if (e != NULL)
+			json_object_set_new(ch, "error", e);
+	}
+	return ch;
+}
+
+/* The authorisation id, with the identifier and challenges, as JSON. */
+static int
+authz_json(struct mf_acme *a, const char *authz_id, json_t **out)
+{
+	sqlite3_stmt *st = NULL;
+	json_t *az = NULL, *chs = NULL, *ch;
+	char when[32];
+	int rc;
+
+	*out = NULL;
+	rc = acme_sq_prepare(a->sq, &st, "SELECT type, value, wildcard, status, expires "
+	    "FROM acme_authzs WHERE id = ?", "s", authz_id);
+	if (rc != 0)
+		return rc;
+	if (sqlite3_step(st) != SQLITE_ROW) {
+		sqlite3_finalize(st);
+		return MF_ERR_NOTFOUND;
+	}
+	rfc3339(sqlite3_column_int64(st, 4), when);
+	az = json_pack("{s:{s:s, s:s}, s:s, s:s}", "identifier", "type",
+	    sqlite3_column_text(st, 0), "value", sqlite3_column_text(st, 1),
+	    "status", sqlite3_column_text(st, 3), "expires", when);
+	if (az != NULL && sqlite3_column_int(st, 2))
+		json_object_set_new(az, "wildcard", json_true());
+	sqlite3_finalize(st);
+	if (az == NULL)
+		return MF_ERR_NOMEM;
+	chs = json_array();
+	rc = acme_sq_prepare(a->sq, &st, "SELECT id, type, token, status, validated, error "
+	    "FROM acme_challenges WHERE authz_id = ? ORDER BY type", "s", authz_id);
+	if (rc != 0 || chs == NULL) {
+		json_decref(az);
+		json_decref(chs);
+		return rc ? rc : MF_ERR_NOMEM;
+	}
+	while (sqlite3_step(st) == SQLITE_ROW)
+		if ((ch = challenge_json(a, st)) != NULL)
+			json_array_append_new(chs, ch);
+	sqlite3_finalize(st);
+	json_object_set_new(az, "challenges", chs);
+	*out = az;
+	return 0;
+}
+
+int
+acme_order_refresh(struct mf_acme *a, const char *order_id, int64_t now)
+{
+	int64_t total, valid, bad;
+	int rc;
+
+	/* 7.1.6: an order dies with any of its authorisations, or when it expires. */
+	if ((rc = acme_sq_exec(a->sq, "UPDATE acme_authzs SET status = 'expired' WHERE "
+	    "order_id = ? AND status IN ('pending', 'valid') AND expires <= ?", "si",
+	    order_id, now)) != 0)
+		return rc;
+	if ((rc = acme_sq_count(a->sq, &total, "SELECT count(*) FROM acme_authzs WHERE "
+	    "order_id = ?", "s", order_id)) != 0 ||
+	    (rc = acme_sq_count(a->sq, &valid, "SELECT count(*) FROM acme_authzs WHERE "
+	    "order_id = ? AND status = 'valid'", "s", order_id)) != 0 ||
+	    (rc = acme_sq_count(a->sq, &bad, "SELECT count(*) FROM acme_authzs WHERE "
+	    "order_id = ? AND status IN ('invalid', 'deactivated', 'expired', 'revoked')", "s",
+	    order_id)) != 0)
+		return rc;
+	if (bad > 0)
+		return acme_sq_exec(a->sq, "UPDATE acme_orders SET status = 'invalid' WHERE id = ? "
+		    "AND status IN ('pending', 'ready')", "s", order_id);
+	if ((rc = acme_sq_exec(a->sq, "UPDATE acme_orders SET status = 'invalid' WHERE id = ? "
+	    "AND status IN ('pending', 'ready') AND expires <= ?", "si", order_id, now)) != 0)
+		return rc;
+	if (total > 0 && valid == total)
+		return acme_sq_exec(a->sq, "UPDATE acme_orders SET status = 'ready' WHERE id = ? "
+		    "AND status = 'pending'", "s", order_id);
+	return 0;
+}
+
+/* The order as JSON, if it belongs to acct; MF_ERR_NOTFOUND otherwise. */
+static int
+order_json(struct acme_ctx *c, const char *order_id, json_t **out, char *status,
+    json_t **idents)
+{
+	struct mf_acme *a = c->a;
+	sqlite3_stmt *st = NULL, *st2 = NULL;
+	json_t *o = NULL, *ids = NULL, *azs = NULL, *err = NULL;
+	json_error_t jerr;
+	char when[32];
+	int rc;
+
+	*out = NULL;
+	if ((rc = acme_order_refresh(a, order_id, c->now)) != 0)
+		return rc;
+	rc = acme_sq_prepare(a->sq, &st, "SELECT status, identifiers, expires, error, "
+	    "cert_serial, replaces FROM acme_orders WHERE id = ? AND account_id = ?", "ss",
+	    order_id, c->acct->id);
+	if (rc != 0)
+		return rc;
+	if (sqlite3_step(st) != SQLITE_ROW) {
+		rc = MF_ERR_NOTFOUND;
+		goto out;
+	}
+	ids = json_loads((const char *)sqlite3_column_text(st, 1), 0, &jerr);
+	azs = json_array();
+	rfc3339(sqlite3_column_int64(st, 2), when);
+	if (ids == NULL || azs == NULL) {
+		rc = MF_ERR_NOMEM;
+		goto out;
+	}
+	if (status != NULL && col(st, 0, status, 16) != 0) {
+		rc = MF_ERR_DB;
+		goto out;
+	}
+	if ((rc = acme_sq_prepare(a->sq, &st2, "SELECT id FROM acme_authzs WHERE order_id = ? "
+	    "ORDER BY pos", "s", order_id)) != 0)
+		goto out;
+	while (sqlite3_step(st2) == SQLITE_ROW) {
+		char *u = acme_url(a, "/authz/%s", (const char *)sqlite3_column_text(st2, 0));
+
+		if (u != NULL)
+			json_array_append_new(azs, json_string(u));
+		free(u);
+	}
+	o = json_pack("{s:s, s:s, s:O, s:O, s:s+++}", "status", sqlite3_column_text(st, 0),
+	    "expires", when, "identifiers", ids, "authorizations", azs,
+	    "finalize", a->base, "/order/", order_id, "/finalize");
+	if (o == NULL) {
+		rc = MF_ERR_NOMEM;
+		goto out;
+	}
+	if (sqlite3_column_type(st, 3) != SQLITE_NULL &&
+	    (err = json_loads((const char *)sqlite3_column_text(st, 3), 0, &jerr)) != NULL)
+		json_object_set_new(o, "error", err);
+	if (sqlite3_column_type(st, 4) != SQLITE_NULL) {
+		char *u = acme_url(a, "/cert/%s", (const char *)sqlite3_column_text(st, 4));
+
+		if (u != NULL)
+			json_object_set_new(o, "certificate", json_string(u));
+		free(u);
+	}
+	if (sqlite3_column_type(st, 5) != SQLITE_NULL)
+		json_object_set_new(o, "replaces", json_string((const char *)sqlite3_column_text(st, 5)));
+	*out = o;
+	o = NULL;
+	if (idents != NULL)
+		*idents = json_incref(ids);
+	rc = 0;
+out:
+	sqlite3_finalize(st);
+	sqlite3_finalize(st2);
+	json_decref(o);
+	json_decref(ids);
+	json_decref(azs);
+	return rc;
+}
+
+/*
+ * Parses an RFC 9773 certID (base64url AKI keyIdentifier "." base64url
+ * serial DER content) into the serial as lower-case hex.
+ */
+static int
+ari_parse(const char *certid, char *serial_hex, size_t hexlen)
+{
+	const char *dot = strchr(certid, '.');
+	unsigned char *aki = NULL, *ser = NULL;
+	size_t akilen, serlen;
+	char *left = NULL;
+	int rc = MF_ERR_ACME_MALFORMED;
+
+	if (dot == NULL || dot == certid || strlen(certid) > 200)
+		return rc;
+	if ((left = strndup(certid, (size_t)(dot - certid))) == NULL)
+		return MF_ERR_NOMEM;
+	if (mf_b64u_decode(left, &aki, &akilen) != 0 || mf_b64u_decode(dot + 1, &ser, &serlen) != 0)
+		goto out;
+	if (serlen == 0 || serlen > MF_SERIAL_MAX + 1 || 2 * serlen + 1 > hexlen)
+		goto out;
+	/* The DER content may carry a leading zero octet; the log's key does not. */
+	if (serlen > 1 && ser[0] == 0)
+		mf_hex(ser + 1, serlen - 1, serial_hex);
+	else
+		mf_hex(ser, serlen, serial_hex);
+	rc = 0;
+out:
+	free(left);
+	free(aki);
+	free(ser);
+	return rc;
+}
+
+int
+acme_ari_certid(X509 *cert, char **out)
+{
+	const ASN1_OCTET_STRING *akid;
+	const ASN1_INTEGER *sn = X509_get0_serialNumber(cert);
+	unsigned char *der = NULL;
+	char *a = NULL, *s = NULL;
+	int n, rc = MF_ERR_INVAL;
+
+	*out = NULL;
+	akid = X509_get0_authority_key_id(cert);
+	if (akid == NULL || sn == NULL)
+		return rc;
+	/* The serial's DER content octets: the encoding after tag and length. */
+	if ((n = i2d_ASN1_INTEGER((ASN1_INTEGER *)sn, &der)) < 3)
+		goto out;
+	a = mf_b64u_encode(ASN1_STRING_get0_data(akid), (size_t)ASN1_STRING_length(akid));
+	s = mf_b64u_encode(der + 2, (size_t)n - 2);
+	if (a == NULL || s == NULL || asprintf(out, "%s.%s", a, s) < 0) {
+		*out = NULL;
+		rc = MF_ERR_NOMEM;
+		goto out;
+	}
+	rc = 0;
+out:
+	OPENSSL_free(der);
+	free(a);
+	free(s);
+	return rc;
+}
+
+/* Finds the log's record for a hex serial written with or without its leading zero. */
+static int
+cert_get_hex(struct mf_acme *a, const char *hex, struct mf_cert_rec **rec)
+{
+	char alt[2 * MF_SERIAL_MAX + 4];
+	int rc = mf_db_cert_get(a->db, hex, rec);
+
+	if (rc != MF_ERR_NOTFOUND || strlen(hex) > 2 * MF_SERIAL_MAX)
+		return rc;
+	snprintf(alt, sizeof(alt), "00%s", hex);
+	return mf_db_cert_get(a->db, alt, rec);
+}
+
+/* Checks one identifier of a new order; fills the canonical value and wildcard flag. */
+static int
+ident_check(struct acme_ctx *c, const struct mf_profile *p, json_t *id, char *value,
+    size_t vlen, int *is_ip, int *wildcard)
+{
+	const char *type = json_string_value(json_object_get(id, "type"));
+	const char *v = json_string_value(json_object_get(id, "value"));
+	struct mf_name n;
+	unsigned char ip[16];
+	size_t i;
+
+	*is_ip = 0;
+	*wildcard = 0;
+	memset(&n, 0, sizeof(n));
+	if (type == NULL || v == NULL)
+		return acme_fail(c, MF_ERR_ACME_MALFORMED, "identifier needs \"type\" and \"value\"");
+	if (strlen(v) >= vlen || strlen(v) == 0)
+		return acme_fail(c, MF_ERR_ACME_REJECTEDID, "identifier too long or empty");
+	if (strcmp(type, "dns") == 0) {
+		for (i = 0; v[i] != '\0'; i++)
+			value[i] = (char)tolower((unsigned char)v[i]);
+		value[i] = '\0';
+		n.type = MF_NAME_DNS;
+		n.dns = value;
+		*wildcard = strncmp(value, "*.", 2) == 0;
+		/* 7.1.3: a wildcard can only be proven with control of the DNS zone. */
+		if (*wildcard && !(c->a->conf->challenges & MF_ACME_DNS01))
+			return acme_fail(c, MF_ERR_ACME_REJECTEDID,
+			    "%s: wildcards need dns-01, which this server does not offer", value);
+	} else if (strcmp(type, "ip") == 0) {
+		if (inet_pton(AF_INET, v, ip) == 1) {
+			n.iplen = 4;
+			inet_ntop(AF_INET, ip, value, (socklen_t)vlen);
+		} else if (inet_pton(AF_INET6, v, ip) == 1) {
+			n.iplen = 16;
+			inet_ntop(AF_INET6, ip, value, (socklen_t)vlen);
+		} else {
+			return acme_fail(c, MF_ERR_ACME_MALFORMED, "%.60s is not an IP address", v);
+		}
+		n.type = MF_NAME_IP;
+		memcpy(n.ip, ip, n.iplen);
+		*is_ip = 1;
+	} else {
+		return acme_fail(c, MF_ERR_ACME_UNSUPPORTEDID, "identifier type \"%.20s\" not supported",
+		    type);
+	}
+	if (!mf_policy_name_allowed(p, &n))
+		return acme_fail(c, MF_ERR_ACME_REJECTEDID, "%s is not allowed by profile %s", value,
+		    p->name);
+	return 0;
+}
+
+static int
+add_challenge(struct mf_acme *a, const char *authz_id, const char *type)
+{
+	char id[ACME_ID_LEN + 1], token[48];
+	int rc;
+
+	/* 8.1: the token carries at least 128 bits of entropy (here 256). */
+	if ((rc = acme_random_id(id)) != 0 || (rc = acme_b64u_random(token, 32)) != 0)
+		return rc;
+	return acme_sq_exec(a->sq, "INSERT INTO acme_challenges(id, authz_id, type, token, status) "
+	    "VALUES (?, ?, ?, ?, 'pending')", "ssss", id, authz_id, type, token);
+}
+
+int
+acme_h_new_order(struct acme_ctx *c)
+{
+	struct mf_acme *a = c->a;
+	const struct mf_acme_conf *conf = a->conf;
+	const struct mf_profile *p;
+	json_t *body = c->jws->body, *ids, *id, *canon = NULL, *o = NULL;
+	const char *replaces;
+	char order_id[ACME_ID_LEN + 1], authz_id[ACME_ID_LEN + 1], key[64];
+	char value[256], serial[2 * MF_SERIAL_MAX + 4], *ids_text = NULL;
+	size_t i, j;
+	int is_ip, wildcard, retry, rc, in_tx = 0;
+
+	if (body == NULL)
+		return acme_fail(c, MF_ERR_ACME_MALFORMED, "newOrder needs a payload");
+	ids = json_object_get(body, "identifiers");
+	if (!json_is_array(ids) || json_array_size(ids) == 0 ||
+	    json_array_size(ids) > MAX_IDENTIFIERS)
+		return acme_fail(c, MF_ERR_ACME_MALFORMED, "\"identifiers\" must list 1 to %d "
+		    "identifiers", MAX_IDENTIFIERS);
+	/* The lifetime is the profile's, capped at the hard cap: nothing to choose. */
+	if (json_object_get(body, "notBefore") != NULL || json_object_get(body, "notAfter") != NULL)
+		return acme_fail(c, MF_ERR_ACME_MALFORMED, "notBefore/notAfter are not supported; "
+		    "certificates live for the profile's lifetime");
+	if ((p = mf_config_profile(a->cfg, conf->profile)) == NULL)
+		return acme_fail(c, MF_ERR_PROFILE, "profile %s not configured", conf->profile);
+	snprintf(key, sizeof(key), "order:%s", c->acct->id);
+	if ((rc = acme_rate_check(a->sq, key, conf->orders_per_hour, c->now, &retry)) != 0) {
+		c->r->retry_after = retry;
+		return acme_fail(c, rc, "more than %u orders in the last hour", conf->orders_per_hour);
+	}
+	replaces = json_string_value(json_object_get(body, "replaces"));
+	if (json_object_get(body, "replaces") != NULL) {
+		int64_t n;
+
+		if (replaces == NULL || ari_parse(replaces, serial, sizeof(serial)) != 0)
+			return acme_fail(c, MF_ERR_ACME_MALFORMED, "\"replaces\" is not a certID");
+		if ((rc = acme_sq_count(a->sq, &n, "SELECT count(*) FROM acme_issued WHERE "
+		    "serial IN (?, '00' || ?) AND account_id = ?", "sss", serial, serial,
+		    c->acct->id)) != 0)
+			return acme_fail(c, rc, "lookup failed");
+		if (n == 0)
+			return acme_fail(c, MF_ERR_ACME_MALFORMED, "\"replaces\" names no certificate "
+			    "of this account");
+		if ((rc = acme_sq_count(a->sq, &n, "SELECT count(*) FROM acme_issued WHERE "
+		    "serial IN (?, '00' || ?) AND replaced_by IS NOT NULL", "ss", serial,
+		    serial)) != 0)
+			return acme_fail(c, rc, "lookup failed");
+		if (n != 0)
+			return acme_fail(c, MF_ERR_ACME_CONFLICT, "certificate already replaced");
+	}
+	if ((canon = json_array()) == NULL)
+		return acme_fail(c, MF_ERR_NOMEM, "out of memory");
+	json_array_foreach(ids, i, id) {
+		if ((rc = ident_check(c, p, id, value, sizeof(value), &is_ip, &wildcard)) != 0)
+			goto out;
+		for (j = 0; j < i; j++)
+			if (strcmp(json_string_value(json_object_get(json_array_get(canon, j),
+			    "value")), value) == 0) {
+				rc = acme_fail(c, MF_ERR_ACME_MALFORMED, "%s listed twice", value);
+				goto out;
+			}
+		json_array_append_new(canon, json_pack("{s:s, s:s}", "type", is_ip ? "ip" : "dns",
+		    "value", value));
+	}
+	if ((ids_text = json_dumps(canon, JSON_COMPACT)) == NULL ||
+	    (rc = acme_random_id(order_id)) != 0) {
+		rc = acme_fail(c, MF_ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	if ((rc = mf_db_begin(a->db)) != 0) {
+		rc = acme_fail(c, rc, "database busy");
+		goto out;
+	}
+	in_tx = 1;
+	rc = acme_sq_exec(a->sq, "INSERT INTO acme_orders(id, account_id, status, identifiers, "
+	    "expires, replaces, created_at) VALUES (?, ?, 'pending', ?, ?, ?, ?)", "sssisi",
+	    order_id, c->acct->id, ids_text, c->now + conf->order_lifetime, replaces, c->now);
+	json_array_foreach(canon, i, id) {
+		const char *v = json_string_value(json_object_get(id, "value"));
+		const char *t = json_string_value(json_object_get(id, "type"));
+
+		wildcard = strncmp(v, "*.", 2) == 0;
+		if (rc == 0)
+			rc = acme_random_id(authz_id);
+		if (rc == 0)
+			rc = acme_sq_exec(a->sq, "INSERT INTO acme_authzs(id, order_id, pos, type, "
+			    "value, wildcard, status, expires) VALUES (?, ?, ?, ?, ?, ?, 'pending', ?)",
+			    "ssissii", authz_id, order_id, (int64_t)i, t, wildcard ? v + 2 : v,
+			    (int64_t)wildcard, c->now + conf->order_lifetime);
+		/* Wildcards only with dns-01; IP addresses never with dns-01 (RFC 8738 7). */
+		if (rc == 0 && !wildcard && (conf->challenges & MF_ACME_HTTP01))
+			rc = add_challenge(a, authz_id, "http-01");
+		if (rc == 0 && !wildcard && (conf->challenges & MF_ACME_TLSALPN01))
+			rc = add_challenge(a, authz_id, "tls-alpn-01");
+		if (rc == 0 && strcmp(t, "dns") == 0 && (conf->challenges & MF_ACME_DNS01))
+			rc = add_challenge(a, authz_id, "dns-01");
+	}
+	if (rc == 0)
+		rc = acme_rate_add(a->sq, key, c->now);
+	if (rc == 0)
+		rc = mf_db_commit(a->db);
+	if (rc != 0) {
+		rc = acme_fail(c, rc, "cannot store the order");
+		goto out;
+	}
+	in_tx = 0;
+	if ((rc = order_json(c, order_id, &o, NULL, NULL)) != 0) {
+		rc = acme_fail(c, rc, "cannot read the order back");
+		goto out;
+	}
+	c->r->json = o;
+	c->r->location = acme_url(a, "/order/%s", order_id);
+	c->r->status = 201;
+	mf_info("account=%s order=%s identifiers=%s msg=\"ACME order created\"", c->acct->id,
+	    order_id, ids_text);
+out:
+	if (in_tx)
+		mf_db_rollback(a->db);
+	json_decref(canon);
+	free(ids_text);
+	return rc;
+}
+
+static int
+finalize(struct acme_ctx *c, const char *order_id)
+{
+	struct mf_acme *a = c->a;
+	const char *csr_b64;
+	unsigned char *der = NULL;
+	size_t derlen, i, j, nnames = 0;
+	X509_REQ *csr = NULL;
+	X509 *cert = NULL;
+	json_t *o = NULL, *ids = NULL, *id;
+	char status[16], **names = NULL, serial[2 * MF_SERIAL_MAX + 1], why[256], key[300];
+	char requester[64];
+	int rc, retry, in_tx = 0;
+
+	if ((rc = order_json(c, order_id, &o, status, &ids)) != 0)
+		return acme_fail(c, rc, "no such order");
+	if (strcmp(status, "ready") != 0) {
+		rc = acme_fail(c, MF_ERR_ACME_NOTREADY, "order is %s, not ready", status);
+		goto out;
+	}
+	csr_b64 = c->jws->body ? json_string_value(json_object_get(c->jws->body, "csr")) : NULL;
+	if (csr_b64 == NULL) {
+		rc = acme_fail(c, MF_ERR_ACME_MALFORMED, "finalize needs \"csr\"");
+		goto out;
+	}
+	if (mf_b64u_decode(csr_b64, &der, &derlen) != 0 || mf_csr_parse(der, derlen, &csr) != 0) {
+		rc = acme_fail(c, MF_ERR_ACME_BADCSR, "CSR is not base64url DER PKCS#10");
+		goto out;
+	}
+	if (acme_csr_names(csr, &names, &nnames) != 0) {
+		rc = acme_fail(c, MF_ERR_ACME_BADCSR, "CSR names cannot be read");
+		goto out;
+	}
+	/* 7.4: the CSR must ask for exactly the order's identifiers, no more, no fewer. */
+	if (nnames != json_array_size(ids)) {
+		rc = acme_fail(c, MF_ERR_ACME_BADCSR, "CSR has %zu names, the order %zu", nnames,
+		    json_array_size(ids));
+		goto out;
+	}
+	for (i = 0; i < nnames; i++) {
+		int found = 0;
+
+		json_array_foreach(ids, j, id)
+			if (strcmp(json_string_value(json_object_get(id, "value")), names[i]) == 0)
+				found = 1;
+		if (!found) {
+			rc = acme_fail(c, MF_ERR_ACME_BADCSR, "CSR name %s is not in the order",
+			    names[i]);
+			goto out;
+		}
+	}
+	for (i = 0; i < nnames; i++) {
+		snprintf(key, sizeof(key), "name:%s", names[i]);
+		rc = acme_rate_check(a->sq, key, a->conf->certs_per_name_per_hour, c->now, &retry);
+		if (rc != 0) {
+			c->r->retry_after = retry;
+			rc = acme_fail(c, rc, "more than %u certificates for %s in the last hour",
+			    a->conf->certs_per_name_per_hour, names[i]);
+			goto out;
+		}
+	}
+	if ((rc = mf_db_begin(a->db)) != 0) {
+		rc = acme_fail(c, rc, "database busy");
+		goto out;
+	}
+	in_tx = 1;
+	snprintf(requester, sizeof(requester), "acme:acct/%s", c->acct->id);
+	if ((rc = acme_ca_issue(a, csr, a->conf->profile, requester, c->now, &cert, why,
+	    sizeof(why))) != 0) {
+		rc = acme_fail(c, acme_ca_map_err(rc), "%s", why);
+		goto out;
+	}
+	if ((rc = mf_serial_hex(X509_get0_serialNumber(cert), serial, sizeof(serial))) != 0)
+		goto fail_db;
+	rc = acme_sq_exec(a->sq, "INSERT INTO acme_issued(serial, account_id, order_id) "
+	    "VALUES (?, ?, ?)", "sss", serial, c->acct->id, order_id);
+	if (rc == 0)
+		rc = acme_sq_exec(a->sq, "UPDATE acme_orders SET status = 'valid', cert_serial = ? "
+		    "WHERE id = ?", "ss", serial, order_id);
+	if (rc == 0)
+		rc = acme_sq_exec(a->sq, "UPDATE acme_issued SET replaced_by = ? WHERE serial IN "
+		    "(SELECT s.serial FROM acme_issued s, acme_orders o WHERE o.id = ? AND "
+		    "o.replaces IS NOT NULL AND s.account_id = o.account_id AND s.replaced_by IS NULL "
+		    "AND s.serial != ?)", "sss", serial, order_id, serial);
+	for (i = 0; rc == 0 && i < nnames; i++) {
+		snprintf(key, sizeof(key), "name:%s", names[i]);
+		rc = acme_rate_add(a->sq, key, c->now);
+	}
+	/* The certificate leaves only after this commit: the log comes first. */
+	if (rc == 0)
+		rc = mf_db_commit(a->db);
+fail_db:
+	if (rc != 0) {
+		rc = acme_fail(c, rc, "cannot record the certificate");
+		goto out;
+	}
+	in_tx = 0;
+	json_decref(o);
+	o = NULL;
+	if ((rc = order_json(c, order_id, &o, NULL, NULL)) != 0) {
+		rc = acme_fail(c, rc, "cannot read the order back");
+		goto out;
+	}
+	c->r->json = o;
+	o = NULL;
+	c->r->location = acme_url(a, "/order/%s", order_id);
+	c->r->status = 200;
+	mf_info("account=%s order=%s serial=%s msg=\"ACME certificate issued\"", c->acct->id,
+	    order_id, serial);
+out:
+	if (in_tx)
+		mf_db_rollback(a->db);
+	json_decref(o);
+	json_decref(ids);
+	free(der);
+	X509_REQ_free(csr);
+	X509_free(cert);
+	acme_names_free(names, nnames);
+	return rc;
+}
+
+int
+acme_h_order(struct acme_ctx *c)
+{
+	char id[ACME_ID_LEN + 1];
+	const char *slash = strchr(c->arg, '/');
+	json_t *o;
+	int rc;
+
+	if (slash != NULL && strcmp(slash, "/finalize") != 0)
+		return acme_fail(c, MF_ERR_NOTFOUND, "no such resource");
+	if ((slash ? (size_t)(slash - c->arg) : strlen(c->arg)) != ACME_ID_LEN)
+		return acme_fail(c, MF_ERR_NOTFOUND, "no such order");
+	memcpy(id, c->arg, ACME_ID_LEN);
+	id[ACME_ID_LEN] = '\0';
+	if (slash != NULL)
+		return finalize(c, id);
+	if (c->jws->payload_len != 0)
+		return acme_fail(c, MF_ERR_ACME_MALFORMED, "orders are read with POST-as-GET");
+	if ((rc = order_json(c, id, &o, NULL, NULL)) != 0)
+		return acme_fail(c, rc, "no such order");
+	c->r->json = o;
+	c->r->status = 200;
+	return 0;
+}
+
+/* Checks that an authorisation belongs to the signer; fills its order id. */
+static int
+authz_owned(struct acme_ctx *c, const char *authz_id, char order_id[ACME_ID_LEN + 1])
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	rc = acme_sq_prepare(c->a->sq, &st, "SELECT a.order_id FROM acme_authzs a JOIN "
+	    "acme_orders o ON o.id = a.order_id WHERE a.id = ? AND o.account_id = ?", "ss",
+	    authz_id, c->acct->id);
+	if (rc != 0)
+		return rc;
+	rc = sqlite3_step(st) == SQLITE_ROW ? col(st, 0, order_id, ACME_ID_LEN + 1) : -1;
+	sqlite3_finalize(st);
+	return rc == 0 ? 0 : MF_ERR_NOTFOUND;
+}
+
+int
+acme_h_authz(struct acme_ctx *c)
+{
+	char order_id[ACME_ID_LEN + 1];
+	json_t *st, *az;
+	int rc;
+
+	if (authz_owned(c, c->arg, order_id) != 0)
+		return acme_fail(c, MF_ERR_NOTFOUND, "no such authorization");
+	if (c->jws->body != NULL && (st = json_object_get(c->jws->body, "status")) != NULL) {
+		/* 7.5.2: a client may only deactivate. */
+		if (!json_is_string(st) || strcmp(json_string_value(st), "deactivated") != 0)
+			return acme_fail(c, MF_ERR_ACME_MALFORMED, "status may only be \"deactivated\"");
+		if ((rc = acme_sq_exec(c->a->sq, "UPDATE acme_authzs SET status = 'deactivated' "
+		    "WHERE id = ? AND status IN ('pending', 'valid')", "s", c->arg)) != 0)
+			return acme_fail(c, rc, "cannot deactivate");
+	}
+	if ((rc = acme_order_refresh(c->a, order_id, c->now)) != 0 ||
+	    (rc = authz_json(c->a, c->arg, &az)) != 0)
+		return acme_fail(c, rc, "cannot read the authorization");
+	c->r->json = az;
+	c->r->status = 200;
+	return 0;
+}
+
+int
+acme_h_challenge(struct acme_ctx *c)
+{
+	struct mf_acme *a = c->a;
+	struct acme_chall_job job;
+	sqlite3_stmt *st = NULL;
+	char chall_status[16], authz_status[16];
+	json_t *ch = NULL;
+	char *up = NULL;
+	int rc;
+
+	memset(&job, 0, sizeof(job));
+	rc = acme_sq_prepare(a->sq, &st, "SELECT c.id, c.type, c.token, c.status, c.authz_id, "
+	    "a.order_id, a.type, a.value, a.status FROM acme_challenges c JOIN acme_authzs a ON "
+	    "a.id = c.authz_id JOIN acme_orders o ON o.id = a.order_id "
+	    "WHERE c.id = ? AND o.account_id = ?", "ss", c->arg, c->acct->id);
+	if (rc != 0)
+		return acme_fail(c, rc, "lookup failed");
+	if (sqlite3_step(st) != SQLITE_ROW || col(st, 0, job.chall_id, sizeof(job.chall_id)) ||
+	    col(st, 1, job.type, sizeof(job.type)) || col(st, 2, job.token, sizeof(job.token)) ||
+	    col(st, 3, chall_status, sizeof(chall_status)) ||
+	    col(st, 4, job.authz_id, sizeof(job.authz_id)) ||
+	    col(st, 5, job.order_id, sizeof(job.order_id)) ||
+	    col(st, 6, job.ident_type, sizeof(job.ident_type)) ||
+	    col(st, 7, job.value, sizeof(job.value)) ||
+	    col(st, 8, authz_status, sizeof(authz_status))) {
+		sqlite3_finalize(st);
+		return acme_fail(c, MF_ERR_NOTFOUND, "no such challenge");
+	}
+	sqlite3_finalize(st);
+	/*
+	 * 7.5.1: an empty object asks the server to check; POST-as-GET only
+	 * reads. A second request while a check runs changes nothing.
+	 */
+	if (c->jws->body != NULL && strcmp(chall_status, "pending") == 0 &&
+	    strcmp(authz_status, "pending") == 0) {
+		snprintf(job.keyauth, sizeof(job.keyauth), "%s.%s", job.token, c->acct->thumbprint);
+		rc = acme_sq_exec(a->sq, "UPDATE acme_challenges SET status = 'processing' WHERE "
+		    "id = ? AND status = 'pending'", "s", job.chall_id);
+		if (rc == 0 && (rc = acme_chall_start(a, &job)) != 0)
+			acme_sq_exec(a->sq, "UPDATE acme_challenges SET status = 'pending' WHERE id = ?",
+			    "s", job.chall_id);
+		if (rc != 0)
+			return acme_fail(c, rc, "cannot start the challenge check");
+	}
+	rc = acme_sq_prepare(a->sq, &st, "SELECT id, type, token, status, validated, error "
+	    "FROM acme_challenges WHERE id = ?", "s", job.chall_id);
+	if (rc != 0)
+		return acme_fail(c, rc, "lookup failed");
+	if (sqlite3_step(st) == SQLITE_ROW)
+		ch = challenge_json(a, st);
+	sqlite3_finalize(st);
+	if (ch == NULL || (up = acme_url(a, "/authz/%s", job.authz_id)) == NULL) {
+		json_decref(ch);
+		return acme_fail(c, MF_ERR_NOMEM, "out of memory");
+	}
+	acme_link(c, "<%s>;rel=\"up\"", up);
+	free(up);
+	c->r->json = ch;
+	c->r->status = 200;
+	return 0;
+}
+
+int
+acme_h_cert(struct acme_ctx *c)
+{
+	struct mf_acme *a = c->a;
+	struct mf_cert_rec *rec = NULL;
+	const unsigned char *p;
+	const char *slash = strchr(c->arg, '/');
+	char serial[2 * MF_SERIAL_MAX + 4], *chain = NULL, *root = NULL;
+	X509 *leaf = NULL;
+	BIO *bio = NULL;
+	BUF_MEM *bm;
+	int64_t n;
+	size_t i;
+	int rc;
+
+	if ((slash ? (size_t)(slash - c->arg) : strlen(c->arg)) >= sizeof(serial))
+		return acme_fail(c, MF_ERR_NOTFOUND, "no such certificate");
+	snprintf(serial, sizeof(serial), "%.*s", slash ? (int)(slash - c->arg) : (int)strlen(c->arg),
+	    c->arg);
+	if (slash != NULL)
+		root = (char *)slash + 1;
+	if ((rc = acme_sq_count(a->sq, &n, "SELECT count(*) FROM acme_issued WHERE serial = ? "
+	    "AND account_id = ?", "ss", serial, c->acct->id)) != 0 || n == 0)
+		return acme_fail(c, MF_ERR_NOTFOUND, "no such certificate");
+	if ((rc = mf_db_cert_get(a->db, serial, &rec)) != 0)
+		return acme_fail(c, rc, "no such certificate");
+	p = rec->der;
+	if ((leaf = d2i_X509(NULL, &p, (long)rec->der_len)) == NULL) {
+		rc = acme_fail(c, MF_ERR_DB, "stored certificate unreadable");
+		goto out;
+	}
+	if ((rc = acme_ca_chain_pem(a, leaf, root, &chain)) != 0) {
+		rc = acme_fail(c, rc == MF_ERR_NOTFOUND || rc == MF_ERR_CA_NOTFOUND ?
+		    MF_ERR_NOTFOUND : rc, "no chain to %s", root ? root : "the primary root");
+		goto out;
+	}
+	if ((bio = BIO_new(BIO_s_mem())) == NULL || PEM_write_bio_X509(bio, leaf) != 1 ||
+	    BIO_write(bio, chain, (int)strlen(chain)) != (int)strlen(chain)) {
+		rc = acme_fail(c, MF_ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	BIO_get_mem_ptr(bio, &bm);
+	if ((c->r->body = malloc(bm->length)) == NULL) {
+		rc = acme_fail(c, MF_ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	memcpy(c->r->body, bm->data, bm->length);
+	c->r->len = bm->length;
+	c->r->ctype = "application/pem-certificate-chain";
+	c->r->status = 200;
+	/* 7.4.2: offer the chains through the other roots (cross-signed) as alternates. */
+	for (i = 0; i < a->cfg->nroots; i++) {
+		const char *rn = a->cfg->roots[i].name;
+		char *alt = NULL;
+
+		if (root != NULL && strcmp(rn, root) == 0)
+			continue;
+		if (acme_ca_chain_pem(a, leaf, rn, &alt) == 0) {
+			char *u = acme_url(a, "/cert/%s/%s", serial, rn);
+
+			if (u != NULL && (root != NULL || strcmp(alt, chain) != 0))
+				acme_link(c, "<%s>;rel=\"alternate\"", u);
+			free(u);
+		}
+		free(alt);
+	}
+	rc = 0;
+out:
+	BIO_free(bio);
+	X509_free(leaf);
+	free(chain);
+	mf_cert_rec_free(rec);
+	return rc;
+}
+
+int
+acme_h_revoke(struct acme_ctx *c)
+{
+	struct mf_acme *a = c->a;
+	struct mf_cert_rec *rec = NULL;
+	const char *b64 = c->jws->body ? json_string_value(json_object_get(c->jws->body,
+	    "certificate")) : NULL;
+	json_t *reason_j = c->jws->body ? json_object_get(c->jws->body, "reason") : NULL;
+	unsigned char *der = NULL;
+	const unsigned char *p;
+	size_t derlen;
+	X509 *cert = NULL;
+	EVP_PKEY *jk = NULL;
+	char serial[2 * MF_SERIAL_MAX + 1], actor[64];
+	int reason = 0, rc;
+	int64_t n;
+
+	if (b64 == NULL)
+		return acme_fail(c, MF_ERR_ACME_MALFORMED, "revokeCert needs \"certificate\"");
+	if (reason_j != NULL) {
+		if (!json_is_integer(reason_j))
+			return acme_fail(c, MF_ERR_ACME_BADREASON, "reason must be an integer");
+		reason = (int)json_integer_value(reason_j);
+		/* RFC 5280 codes a subscriber may give; no CA compromise, no hold. */
+		if (reason != 0 && reason != 1 && reason != 3 && reason != 4 && reason != 5 &&
+		    reason != 9)
+			return acme_fail(c, MF_ERR_ACME_BADREASON, "reason %d not allowed", reason);
+	}
+	if (mf_b64u_decode(b64, &der, &derlen) != 0 || (p = der, cert = d2i_X509(NULL, &p,
+	    (long)derlen)) == NULL || p != der + derlen) {
+		rc = acme_fail(c, MF_ERR_ACME_MALFORMED, "certificate is not base64url DER");
+		goto out;
+	}
+	if ((rc = mf_serial_hex(X509_get0_serialNumber(cert), serial, sizeof(serial))) != 0 ||
+	    (rc = mf_db_cert_get(a->db, serial, &rec)) != 0 || rec->der_len != derlen ||
+	    memcmp(rec->der, der, derlen) != 0) {
+		rc = acme_fail(c, MF_ERR_NOTFOUND, "certificate not issued by this CA");
+		goto out;
+	}
+	if (c->acct != NULL) {
+		/* 7.6: the account that ordered it. */
+		if ((rc = acme_sq_count(a->sq, &n, "SELECT count(*) FROM acme_issued WHERE "
+		    "serial = ? AND account_id = ?", "ss", serial, c->acct->id)) != 0 || n == 0) {
+			rc = acme_fail(c, MF_ERR_ACME_UNAUTHORIZED, "certificate not issued to this "
+			    "account");
+			goto out;
+		}
+		snprintf(actor, sizeof(actor), "acme:acct/%s", c->acct->id);
+	} else {
+		/* 7.6: or whoever holds the certificate's private key. */
+		if (mf_jwk_to_pkey(c->jws->jwk, &jk) != 0 ||
+		    EVP_PKEY_eq(jk, X509_get0_pubkey(cert)) != 1) {
+			rc = acme_fail(c, MF_ERR_ACME_UNAUTHORIZED, "JWS key is not the certificate's");
+			goto out;
+		}
+		snprintf(actor, sizeof(actor), "acme:certkey");
+	}
+	rc = mf_db_cert_revoke(a->db, serial, reason, c->now, actor);
+	if (rc == MF_ERR_REVOKED) {
+		rc = acme_fail(c, MF_ERR_ACME_REVOKED, "certificate already revoked");
+		goto out;
+	}
+	if (rc != 0) {
+		rc = acme_fail(c, rc, "cannot record the revocation");
+		goto out;
+	}
+	mf_info("serial=%s reason=%d actor=%s msg=\"certificate revoked over ACME\"", serial,
+	    reason, actor);
+	c->r->status = 200;
+out:
+	EVP_PKEY_free(jk);
+	X509_free(cert);
+	free(der);
+	mf_cert_rec_free(rec);
+	return rc;
+}
+
+int
+acme_h_renewal_info(struct acme_ctx *c)
+{
+	struct mf_acme *a = c->a;
+	struct mf_cert_rec *rec = NULL;
+	char serial[2 * MF_SERIAL_MAX + 4], s1[32], s2[32];
+	int64_t life, start, end, retry;
+	int rc;
+
+	if (ari_parse(c->arg, serial, sizeof(serial)) != 0)
+		return acme_fail(c, MF_ERR_ACME_MALFORMED, "not an RFC 9773 certID");
+	if ((rc = cert_get_hex(a, serial, &rec)) != 0)
+		return acme_fail(c, rc == MF_ERR_NOTFOUND ? rc : rc, "no such certificate");
+	life = rec->not_after - rec->not_before;
+	if (rec->revoked_at != 0) {
+		/* A window in the past: renew now. */
+		start = c->now - 3600;
+		end = c->now - 60;
+	} else {
+		/* Around two thirds of the lifetime, a tenth of it wide. */
+		start = rec->not_before + life * 2 / 3 - life / 20;
+		end = rec->not_before + life * 2 / 3 + life / 20;
+	}
+	rfc3339(start, s1);
+	rfc3339(end, s2);
+	c->r->json = json_pack("{s:{s:s, s:s}}", "suggestedWindow", "start", s1, "end", s2);
+	retry = life / 12;
+	c->r->retry_after = (int)(retry < 60 ? 60 : retry > 21600 ? 21600 : retry);
+	c->r->status = 200;
+	mf_cert_rec_free(rec);
+	return 0;
+}

@@ -1,0 +1,423 @@
+/*
+ * cli_ca.c: the root ceremony from the command line: self-signed roots,
+ * backup roots, issuing intermediates and their cross-signed twins.
+ *
+ * The config names every CA, its key URI and its certificate path; these
+ * commands create what the config names. Keys are generated where the URI
+ * says (inside the token for pkcs11:, a 0600 file for file:), so a pkcs11
+ * key never exists outside the HSM. Every certificate made is recorded in the
+ * database with a "ceremony" audit row before the command reports success.
+ */
+#include "mf_build.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/err.h>
+#include <openssl/pem.h>
+
+#include "ceremony.h"
+#include "cli.h"
+#include "mferr.h"
+#include "util.h"
+
+#define MF_ROOT_LIFETIME	(20LL * 365 * 86400)
+#define MF_INT_LIFETIME		(365LL * 86400)
+#define MF_MAX_PERMIT		16
+
+static int
+mf_cli_key(struct mf_cli *c, const char *uri, int keytype, EVP_PKEY **key)
+{
+	if (keytype == 0)
+		return mf_keystore_load(c->ks, uri, key);
+	return mf_keystore_generate(c->ks, uri, (enum mf_keytype)keytype, key);
+}
+
+/* Writes cert to path and records it; the file is written first so a failed
+ * insert leaves a file the operator can see, never a logged certificate that
+ * is missing on disk. */
+static int
+mf_cli_record(struct mf_cli *c, X509 *cert, const char *path, const char *name,
+    const char *kind, const char *signed_by, const char *key_uri, const char **what)
+{
+	struct mf_ca_rec rec;
+	unsigned char *der = NULL;
+	int len, rc;
+
+	if ((len = i2d_X509(cert, &der)) <= 0) {
+		*what = "encode certificate";
+		return MF_ERR_CRYPTO;
+	}
+	if ((rc = mf_cli_write_pem(path, &cert, 1, 1)) != MF_OK) {
+		*what = path;
+		goto out;
+	}
+	memset(&rec, 0, sizeof(rec));
+	rec.name = (char *)name;
+	rec.kind = (char *)kind;
+	rec.signed_by = (char *)signed_by;
+	rec.key_uri = (char *)key_uri;
+	rec.der = der;
+	rec.der_len = (size_t)len;
+	{
+		const ASN1_TIME *nb = X509_get0_notBefore(cert), *na = X509_get0_notAfter(cert);
+		struct tm tm;
+
+		ASN1_TIME_to_tm(nb, &tm);
+		rec.not_before = (int64_t)timegm(&tm);
+		ASN1_TIME_to_tm(na, &tm);
+		rec.not_after = (int64_t)timegm(&tm);
+	}
+	if ((rc = mf_db_ca_insert(c->db, &rec, c->actor)) != MF_OK)
+		*what = "record in the database";
+out:
+	OPENSSL_free(der);
+	return rc;
+}
+
+int
+mf_cli_make_root(struct mf_cli *c, const struct mf_ca_conf *root, int keytype,
+    const char *subject, int64_t lifetime, const char **permit, size_t npermit,
+    const char **what)
+{
+	struct mf_ca_params p;
+	EVP_PKEY *key = NULL;
+	X509 *cert = NULL;
+	int rc;
+
+	if ((rc = mf_cli_key(c, root->key, keytype, &key)) != MF_OK) {
+		*what = root->key;
+		goto out;
+	}
+	memset(&p, 0, sizeof(p));
+	p.subject = subject;
+	p.not_before = (int64_t)time(NULL);
+	p.lifetime = lifetime;
+	p.pathlen = -1;
+	p.permitted_dns = permit;
+	p.npermitted_dns = npermit;
+	if ((rc = mf_ceremony_root(key, &p, &cert)) != MF_OK) {
+		*what = "self-sign the root";
+		goto out;
+	}
+	rc = mf_cli_record(c, cert, root->cert, root->name, "root", root->name, root->key, what);
+out:
+	EVP_PKEY_free(key);
+	X509_free(cert);
+	return rc;
+}
+
+static int
+mf_cli_load_ca(struct mf_cli *c, const struct mf_ca_conf *ca, X509 **cert, EVP_PKEY **key,
+    const char **what)
+{
+	int rc;
+
+	if ((rc = mf_cli_read_cert(ca->cert, cert)) != MF_OK) {
+		*what = ca->cert;
+		return rc == MF_ERR_NOTFOUND ? MF_ERR_CA_NOTFOUND : rc;
+	}
+	if (key == NULL)
+		return MF_OK;
+	if ((rc = mf_keystore_load(c->ks, ca->key, key)) != MF_OK) {
+		*what = ca->key;
+		return rc;
+	}
+	if (X509_check_private_key(*cert, *key) != 1) {
+		ERR_clear_error();
+		*what = ca->name;
+		return MF_ERR_CA_MISMATCH;
+	}
+	return MF_OK;
+}
+
+static int
+mf_cli_sign_intermediate(struct mf_cli *c, const struct mf_ca_conf *ic,
+    const struct mf_ca_conf *root, EVP_PKEY *subject_key, const char *subject,
+    const X509_NAME *subject_name, int64_t lifetime, const char *out, const char *kind, const char **what)
+{
+	struct mf_ca_params p;
+	EVP_PKEY *rkey = NULL;
+	X509 *rcert = NULL, *cert = NULL;
+	int rc;
+
+	if ((rc = mf_cli_load_ca(c, root, &rcert, &rkey, what)) != MF_OK)
+		goto out;
+	memset(&p, 0, sizeof(p));
+	p.subject = subject;
+	p.subject_name = subject_name;
+	p.not_before = (int64_t)time(NULL);
+	p.lifetime = lifetime;
+	p.pathlen = 0;
+	p.url_base = c->cfg->url_base;
+	p.issuer_name = root->name;
+	if ((rc = mf_ceremony_intermediate(rcert, rkey, subject_key, &p, &cert)) != MF_OK) {
+		*what = "sign the intermediate";
+		goto out;
+	}
+	rc = mf_cli_record(c, cert, out, ic->name, kind, root->name, ic->key, what);
+out:
+	EVP_PKEY_free(rkey);
+	X509_free(rcert);
+	X509_free(cert);
+	return rc;
+}
+
+int
+mf_cli_make_intermediate(struct mf_cli *c, const struct mf_ca_conf *ic,
+    const struct mf_ca_conf *root, int keytype, const char *subject, int64_t lifetime,
+    const char **what)
+{
+	EVP_PKEY *key = NULL;
+	int rc;
+
+	if ((rc = mf_cli_key(c, ic->key, keytype, &key)) != MF_OK) {
+		*what = ic->key;
+		return rc;
+	}
+	rc = mf_cli_sign_intermediate(c, ic, root, key, subject, NULL, lifetime, ic->cert,
+	    "intermediate", what);
+	EVP_PKEY_free(key);
+	return rc;
+}
+
+int
+mf_cli_cross_sign(struct mf_cli *c, const struct mf_ca_conf *ic,
+    const struct mf_ca_conf *other, const char *out, int64_t lifetime, const char **what)
+{
+	X509 *icert = NULL;
+	EVP_PKEY *pub;
+	int rc;
+
+	/* The twin carries the same subject and key as the first certificate:
+	 * only the public key is needed, the intermediate's key is not touched. */
+	if ((rc = mf_cli_load_ca(c, ic, &icert, NULL, what)) != MF_OK)
+		return rc;
+	if ((pub = X509_get0_pubkey(icert)) == NULL) {
+		rc = MF_ERR_CRYPTO;
+		*what = ic->cert;
+		goto out;
+	}
+	rc = mf_cli_sign_intermediate(c, ic, other, pub, NULL, X509_get_subject_name(icert),
+	    lifetime, out, "cross", what);
+out:
+	X509_free(icert);
+	return rc;
+}
+
+static int
+mf_cli_keytype_opt(const char *s, int *out)
+{
+	enum mf_keytype t;
+
+	if (mf_keytype_parse(s, &t) != MF_OK)
+		return MF_ERR_KEYTYPE;
+	*out = (int)t;
+	return MF_OK;
+}
+
+static int
+mf_cli_root_cmd(struct mf_cli *c, int argc, char **argv, int backup)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "name", required_argument, NULL, 'n' },
+		{ "key-type", required_argument, NULL, 't' },
+		{ "existing-key", no_argument, NULL, 'e' },
+		{ "subject", required_argument, NULL, 's' },
+		{ "lifetime", required_argument, NULL, 'l' },
+		{ "permit-dns", required_argument, NULL, 'p' },
+		{ NULL, 0, NULL, 0 }
+	};
+	static const char *use = "[--name NAME] [--key-type ec-p256|ec-p384|rsa3072|rsa4096|ed25519] "
+	    "[--existing-key] [--subject DN] [--lifetime 20y] [--permit-dns DOMAIN]...";
+	const char *name = NULL, *subject = NULL, *permit[MF_MAX_PERMIT], *what = "";
+	const struct mf_ca_conf *root;
+	size_t npermit = 0, i;
+	int64_t lifetime = MF_ROOT_LIFETIME;
+	int ch, rc, ex, keytype = MF_KEY_EC_P256;
+	char dn[256];
+
+	while ((ch = getopt_long(argc, argv, "c:", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'c': c->config_path = optarg; break;
+		case 'n': name = optarg; break;
+		case 's': subject = optarg; break;
+		case 'e': keytype = 0; break;
+		case 't':
+			if (mf_cli_keytype_opt(optarg, &keytype) != MF_OK)
+				return mf_cli_fail(c, MF_ERR_KEYTYPE, "unknown key type '%s'", optarg);
+			break;
+		case 'l':
+			if (mf_duration_parse(optarg, &lifetime) != MF_OK)
+				return mf_cli_fail(c, MF_ERR_DURATION, "--lifetime '%s'", optarg);
+			break;
+		case 'p':
+			if (npermit == MF_MAX_PERMIT)
+				return mf_cli_fail(c, MF_ERR_INVAL, "at most %d --permit-dns", MF_MAX_PERMIT);
+			permit[npermit++] = optarg;
+			break;
+		default: return mf_cli_usage(c, use);
+		}
+	}
+	if (optind != argc)
+		return mf_cli_usage(c, use);
+	if ((ex = mf_cli_open(c, MF_NEED_KEYS | MF_NEED_DB)) != MF_EXIT_OK)
+		return ex;
+	if (name == NULL) {
+		/* root init makes the first configured root; root add the next one
+		 * whose certificate does not exist yet. */
+		for (i = backup ? 1 : 0; i < c->cfg->nroots && name == NULL; i++) {
+			X509 *x = NULL;
+
+			if (!backup || mf_cli_read_cert(c->cfg->roots[i].cert, &x) != MF_OK)
+				name = c->cfg->roots[i].name;
+			X509_free(x);
+		}
+		if (name == NULL)
+			return mf_cli_fail(c, MF_ERR_CA_NOTFOUND,
+			    "no root left to make; add one under roots: in %s", c->config_path);
+	}
+	if ((root = mf_config_root(c->cfg, name)) == NULL)
+		return mf_cli_fail(c, MF_ERR_CA_NOTFOUND, "no root '%s' in %s", name, c->config_path);
+	if (backup && c->cfg->nroots < 2)
+		return mf_cli_fail(c, MF_ERR_CA_NOTFOUND, "a backup root needs a primary root in %s",
+		    c->config_path);
+	if (subject == NULL) {
+		snprintf(dn, sizeof(dn), "CN=mayfly %s%s,O=mayfly", backup ? "backup root " : "root ", name);
+		subject = dn;
+	}
+	rc = mf_cli_make_root(c, root, keytype, subject, lifetime, permit, npermit, &what);
+	if (rc != MF_OK)
+		return mf_cli_fail(c, rc, "%s: %s", root->name, what);
+	printf("made %sroot %s: key %s, certificate %s\n", backup ? "backup " : "", root->name,
+	    root->key, root->cert);
+	return MF_EXIT_OK;
+}
+
+int
+mf_cli_root(struct mf_cli *c, int argc, char **argv)
+{
+	if (argc >= 2 && strcmp(argv[1], "init") == 0) {
+		c->cmd = "root init";
+		return mf_cli_root_cmd(c, argc - 1, argv + 1, 0);
+	}
+	if (argc >= 2 && strcmp(argv[1], "add") == 0) {
+		c->cmd = "root add";
+		return mf_cli_root_cmd(c, argc - 1, argv + 1, 1);
+	}
+	return mf_cli_usage(c, "init|add [OPTIONS]");
+}
+
+static int
+mf_cli_int_cmd(struct mf_cli *c, int argc, char **argv, int cross)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "name", required_argument, NULL, 'n' },
+		{ "root", required_argument, NULL, 'r' },
+		{ "key-type", required_argument, NULL, 't' },
+		{ "existing-key", no_argument, NULL, 'e' },
+		{ "subject", required_argument, NULL, 's' },
+		{ "lifetime", required_argument, NULL, 'l' },
+		{ "out", required_argument, NULL, 'o' },
+		{ NULL, 0, NULL, 0 }
+	};
+	const char *use = cross ? "--root OTHER [--name NAME] [--lifetime 1y] [--out FILE]" :
+	    "[--root NAME] [--name NAME] [--key-type T] [--existing-key] [--subject DN] [--lifetime 1y]";
+	const char *name = NULL, *rootname = NULL, *subject = NULL, *out = NULL, *what = "";
+	const struct mf_ca_conf *ic, *root;
+	int64_t lifetime = MF_INT_LIFETIME;
+	int ch, rc, ex, keytype = MF_KEY_EC_P256;
+	char dn[256], *outbuf = NULL;
+
+	while ((ch = getopt_long(argc, argv, "c:", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'c': c->config_path = optarg; break;
+		case 'n': name = optarg; break;
+		case 'r': rootname = optarg; break;
+		case 's': subject = optarg; break;
+		case 'o': out = optarg; break;
+		case 'e': keytype = 0; break;
+		case 't':
+			if (mf_cli_keytype_opt(optarg, &keytype) != MF_OK)
+				return mf_cli_fail(c, MF_ERR_KEYTYPE, "unknown key type '%s'", optarg);
+			break;
+		case 'l':
+			if (mf_duration_parse(optarg, &lifetime) != MF_OK)
+				return mf_cli_fail(c, MF_ERR_DURATION, "--lifetime '%s'", optarg);
+			break;
+		default: return mf_cli_usage(c, use);
+		}
+	}
+	if (optind != argc || (cross && rootname == NULL))
+		return mf_cli_usage(c, use);
+	if ((ex = mf_cli_open(c, MF_NEED_KEYS | MF_NEED_DB)) != MF_EXIT_OK)
+		return ex;
+	if (name == NULL)
+		name = c->cfg->active_intermediate ? c->cfg->active_intermediate :
+		    c->cfg->intermediates[0].name;
+	if ((ic = mf_config_intermediate(c->cfg, name)) == NULL)
+		return mf_cli_fail(c, MF_ERR_CA_NOTFOUND, "no intermediate '%s' in %s", name,
+		    c->config_path);
+	if (rootname == NULL)
+		rootname = ic->root ? ic->root : c->cfg->roots[0].name;
+	if ((root = mf_config_root(c->cfg, rootname)) == NULL)
+		return mf_cli_fail(c, MF_ERR_CA_NOTFOUND, "no root '%s' in %s", rootname, c->config_path);
+	if (cross) {
+		size_t i;
+
+		if (ic->root != NULL && strcmp(ic->root, root->name) == 0)
+			return mf_cli_fail(c, MF_ERR_INVAL, "%s is already signed by %s; "
+			    "cross-sign with another root", ic->name, root->name);
+		if (out == NULL) {
+			/* The configured cross path that names this root, else the first. */
+			for (i = 0; i < ic->ncross && out == NULL; i++)
+				if (strstr(ic->cross[i], root->name) != NULL)
+					out = ic->cross[i];
+			if (out == NULL && ic->ncross > 0)
+				out = ic->cross[0];
+			if (out == NULL) {
+				if (asprintf(&outbuf, "%s.%s.pem", ic->cert, root->name) < 0)
+					return mf_cli_fail(c, MF_ERR_NOMEM, NULL);
+				out = outbuf;
+			}
+		}
+		rc = mf_cli_cross_sign(c, ic, root, out, lifetime, &what);
+		if (rc != MF_OK) {
+			ex = mf_cli_fail(c, rc, "%s: %s", ic->name, what);
+			free(outbuf);
+			return ex;
+		}
+		printf("cross-signed intermediate %s by %s: certificate %s\n", ic->name, root->name, out);
+		free(outbuf);
+		return MF_EXIT_OK;
+	}
+	if (subject == NULL) {
+		snprintf(dn, sizeof(dn), "CN=mayfly issuing CA %s,O=mayfly", ic->name);
+		subject = dn;
+	}
+	rc = mf_cli_make_intermediate(c, ic, root, keytype, subject, lifetime, &what);
+	if (rc != MF_OK)
+		return mf_cli_fail(c, rc, "%s: %s", ic->name, what);
+	printf("made intermediate %s signed by %s: key %s, certificate %s\n", ic->name, root->name,
+	    ic->key, ic->cert);
+	return MF_EXIT_OK;
+}
+
+int
+mf_cli_intermediate(struct mf_cli *c, int argc, char **argv)
+{
+	if (argc >= 2 && strcmp(argv[1], "create") == 0) {
+		c->cmd = "intermediate create";
+		return mf_cli_int_cmd(c, argc - 1, argv + 1, 0);
+	}
+	if (argc >= 2 && strcmp(argv[1], "cross-sign") == 0) {
+		c->cmd = "intermediate cross-sign";
+		return mf_cli_int_cmd(c, argc - 1, argv + 1, 1);
+	}
+	return mf_cli_usage(c, "create|cross-sign [OPTIONS]");
+}

@@ -1,0 +1,324 @@
+/*
+ * mayflyd.c: the daemon's main: configuration, process layout, signals and
+ * systemd notification.
+ *
+ * Order of start, so that the process reading network input never holds a
+ * key and runs without root:
+ *   1. read the configuration;
+ *   2. start the signer (signer.c: fork, then exec of this binary with
+ *      -S), which alone opens the keystore and logs in to the token, opens
+ *      its own database connection, drops root itself and answers a first
+ *      PING;
+ *   3. here, in the network process: read the CA certificates and the
+ *      admin token, open the database, bind the listen sockets;
+ *   4. drop root (if `user` is set);
+ *   5. start the refresher thread and the HTTP thread pools;
+ *   6. tell systemd READY=1 and wait for signals: SIGHUP reloads, SIGTERM
+ *      and SIGINT drain and exit 0.
+ */
+#include "mf_build.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <systemd/sd-daemon.h>
+
+#include "daemon.h"
+#include "mferr.h"
+#include "util.h"
+
+#define MFD_DRAIN_MS	5000
+
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: mayflyd [-d] [-c mayfly.yaml]\n");
+}
+
+static int
+mfd_bind(const struct mf_listen *l, int *fd)
+{
+	struct addrinfo hints, *ai = NULL;
+	char port[16];
+	int s = -1, one = 1, rc;
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_NUMERICSERV | AI_PASSIVE;
+	snprintf(port, sizeof(port), "%u", l->port);
+	if ((rc = getaddrinfo(l->host, port, &hints, &ai)) != 0)
+		return MF_ERR_CONFIG_VALUE;
+	if ((s = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, 0)) < 0 ||
+	    setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
+	    (ai->ai_family == AF_INET6 &&
+	    setsockopt(s, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) != 0) ||
+	    bind(s, ai->ai_addr, ai->ai_addrlen) != 0 || listen(s, 1024) != 0) {
+		if (s >= 0)
+			close(s);
+		freeaddrinfo(ai);
+		return MF_ERR_IO;
+	}
+	freeaddrinfo(ai);
+	*fd = s;
+	return 0;
+}
+
+/* Applies a new configuration: the signer first, then what we publish. */
+static void
+mfd_reload(struct mfd_ctx *ctx, const char *path)
+{
+	struct mf_config *cfg = NULL;
+	struct mfd_pub *np = NULL, *old;
+	struct mfd_blob **ncrl, **ocrl;
+	size_t oncrl, i;
+	char err[512], why[512];
+	int rc;
+
+	sd_notify(0, "RELOADING=1");
+	if ((rc = mf_config_load(path, &cfg, err, sizeof(err))) != 0) {
+		mf_err("event=reload-failed err=%s why=\"%s\"", mf_errname(rc), err);
+		goto out;
+	}
+	if ((rc = mfd_signer_reload(ctx->signer, why, sizeof(why))) != 0) {
+		mf_err("event=reload-failed err=%s why=\"%s\"", mf_errname(rc), why);
+		mf_config_free(cfg);
+		goto out;
+	}
+	if ((rc = mfd_pub_new(cfg, &np, why, sizeof(why))) != 0) {
+		mf_err("event=reload-failed err=%s why=\"%s\"", mf_errname(rc), why);
+		goto out;
+	}
+	if ((ncrl = calloc(np->niss + 1, sizeof(*ncrl))) == NULL) {
+		mfd_pub_free(np);
+		goto out;
+	}
+	pthread_rwlock_wrlock(&ctx->lock);
+	old = ctx->pub;
+	ocrl = ctx->crl;
+	oncrl = ctx->ncrl;
+	ctx->pub = np;
+	ctx->crl = ncrl;
+	ctx->ncrl = np->niss;
+	pthread_rwlock_unlock(&ctx->lock);
+	/* Listen addresses, threads and limits apply at the next restart only. */
+	mfd_pub_free(old);
+	for (i = 0; i < oncrl; i++)
+		mfd_blob_unref(ocrl[i]);
+	free(ocrl);
+	pthread_mutex_lock(&ctx->kick_lock);
+	ctx->flush = 1;
+	pthread_mutex_unlock(&ctx->kick_lock);
+	mfd_kick(ctx);
+	pthread_mutex_lock(&ctx->health_lock);
+	ctx->health_at = 0;
+	pthread_mutex_unlock(&ctx->health_lock);
+	mf_info("event=reloaded config=%s", path);
+out:
+	sd_notify(0, "READY=1");
+}
+
+int
+main(int argc, char **argv)
+{
+	struct mfd_ctx ctx;
+	struct mf_config *cfg = NULL;
+	struct mfd_http *http = NULL;
+	pthread_t refresher, exporter;
+	sigset_t sigs;
+	uint64_t wd_usec = 0;
+	const char *path = MF_SYSCONFDIR "/mayfly.yaml";
+	char err[512], why[512];
+	int fds[8], nfds = 0, rc, ch, started = 0, exitcode = 1, i, signer_fd = -1;
+	int64_t last_respawn = 0;
+
+	memset(&ctx, 0, sizeof(ctx));
+	while ((ch = getopt(argc, argv, "c:dhS:")) != -1) {
+		switch (ch) {
+		case 'c':
+			path = optarg;
+			break;
+		case 'S':
+			/* Internal: we are the signer, talking over this descriptor. */
+			signer_fd = atoi(optarg);
+			break;
+		case 'd':
+			mf_log_set_level(MF_LOG_DEBUG);
+			break;
+		default:
+			usage();
+			return 2;
+		}
+	}
+	if (optind != argc) {
+		usage();
+		return 2;
+	}
+	if (signer_fd >= 0)
+		return mfd_signer_main(signer_fd, path);
+	if ((rc = mf_config_load(path, &cfg, err, sizeof(err))) != 0) {
+		mf_err("event=config-failed err=%s why=\"%s\"", mf_errname(rc), err);
+		return 3;
+	}
+	if (cfg->nlisten == 0 || cfg->nlisten > 8) {
+		mf_err("event=config-failed why=\"need 1 to 8 listen addresses\"");
+		mf_config_free(cfg);
+		return 3;
+	}
+	/* Signals are taken synchronously by the main thread; block them everywhere. */
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGHUP);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	signal(SIGPIPE, SIG_IGN);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+
+	if ((rc = mfd_signer_start(cfg, &ctx.signer, why, sizeof(why))) != 0) {
+		mf_err("event=signer-failed err=%s why=\"%s\"", mf_errname(rc), why);
+		mf_config_free(cfg);
+		return 4;
+	}
+	for (i = 0; (size_t)i < cfg->nlisten; i++) {
+		if ((rc = mfd_bind(&cfg->listen[i], &fds[nfds])) != 0) {
+			mf_err("event=bind-failed host=%s port=%u err=%s errno=\"%s\"",
+			    cfg->listen[i].host, cfg->listen[i].port, mf_errname(rc), strerror(errno));
+			goto out;
+		}
+		nfds++;
+	}
+	if ((rc = mf_db_open(cfg->database, 0, &ctx.db)) != 0) {
+		mf_err("event=db-failed path=%s err=%s", cfg->database, mf_errname(rc));
+		goto out;
+	}
+	{
+		const char *user = cfg->user != NULL ? strdup(cfg->user) : NULL;
+
+		if ((rc = mfd_pub_new(cfg, &ctx.pub, why, sizeof(why))) != 0) {
+			cfg = NULL;
+			mf_err("event=config-failed err=%s why=\"%s\"", mf_errname(rc), why);
+			free((char *)user);
+			goto out;
+		}
+		cfg = NULL;		/* owned by ctx.pub now */
+		/* Ports bound, database and certificates open, keys in the signer: drop root. */
+		rc = mfd_privdrop(user);
+		if (rc != 0) {
+			mf_err("event=privdrop-failed user=%s err=%s", user, mf_errname(rc));
+			free((char *)user);
+			goto out;
+		}
+		free((char *)user);
+	}
+	pthread_rwlock_init(&ctx.lock, NULL);
+	pthread_mutex_init(&ctx.db_lock, NULL);
+	pthread_mutex_init(&ctx.kick_lock, NULL);
+	pthread_cond_init(&ctx.kick_cond, NULL);
+	pthread_mutex_init(&ctx.health_lock, NULL);
+	if ((rc = mfd_cache_new(&ctx.cache)) != 0 ||
+	    (ctx.crl = calloc(ctx.pub->niss + 1, sizeof(*ctx.crl))) == NULL) {
+		mf_err("event=start-failed err=%s", mf_errname(rc ? rc : MF_ERR_NOMEM));
+		goto out;
+	}
+	ctx.ncrl = ctx.pub->niss;
+	if (pthread_create(&refresher, NULL, mfd_refresher, &ctx) != 0) {
+		mf_err("event=start-failed why=\"refresher thread\"");
+		goto out;
+	}
+	if (pthread_create(&exporter, NULL, mfd_exporter, &ctx) != 0) {
+		mf_err("event=start-failed why=\"exporter thread\"");
+		ctx.stop = 1;
+		mfd_kick(&ctx);
+		pthread_join(refresher, NULL);
+		goto out;
+	}
+	started = 1;
+	if ((rc = mfd_http_start(&ctx, fds, (size_t)nfds, &http)) != 0) {
+		mf_err("event=start-failed err=%s why=\"libmicrohttpd\"", mf_errname(rc));
+		goto out;
+	}
+	for (i = 0; (size_t)i < ctx.pub->cfg->nlisten; i++)
+		mf_info("event=listening host=%s port=%u", ctx.pub->cfg->listen[i].host,
+		    ctx.pub->cfg->listen[i].port);
+	sd_notifyf(0, "READY=1\nSTATUS=serving OCSP for %zu issuer(s)\nMAINPID=%lu",
+	    ctx.pub->niss, (unsigned long)getpid());
+	if (sd_watchdog_enabled(0, &wd_usec) <= 0)
+		wd_usec = 0;
+
+	for (;;) {
+		struct timespec ts;
+		int sig;
+		uint64_t wait_us = wd_usec && wd_usec / 2 < 1000000 ? wd_usec / 2 : 1000000;
+
+		ts.tv_sec = (time_t)(wait_us / 1000000);
+		ts.tv_nsec = (long)(wait_us % 1000000) * 1000;
+		sig = sigtimedwait(&sigs, NULL, &ts);
+		if (sig == SIGHUP) {
+			mfd_reload(&ctx, path);
+			continue;
+		}
+		if (sig == SIGTERM || sig == SIGINT) {
+			mf_info("event=stopping signal=%d", sig);
+			exitcode = 0;
+			break;
+		}
+		{
+			int64_t now = (int64_t)time(NULL);
+			int hrc = mfd_health(&ctx, why, sizeof(why));
+
+			/*
+			 * A dead signer, or a token that went away: cached responses
+			 * are still served; try a fresh signer every few seconds.
+			 */
+			if ((hrc == MF_ERR_HSM || hrc == MF_ERR_SIGNER || mfd_signer_dead(ctx.signer)) &&
+			    now - last_respawn >= 3) {
+				last_respawn = now;
+				mf_warn("event=signer-unhealthy err=%s why=\"%s\"", mf_errname(hrc), why);
+				if (mfd_signer_respawn(ctx.signer, why, sizeof(why)) == 0) {
+					mf_info("event=signer-restarted");
+					pthread_mutex_lock(&ctx.health_lock);
+					ctx.health_at = 0;
+					pthread_mutex_unlock(&ctx.health_lock);
+					mfd_kick(&ctx);
+				} else {
+					mf_warn("event=signer-restart-failed why=\"%s\"", why);
+				}
+			}
+			if (wd_usec != 0 && !mfd_signer_dead(ctx.signer))
+				sd_notify(0, "WATCHDOG=1");
+		}
+	}
+	sd_notify(0, "STOPPING=1");
+out:
+	mfd_http_stop(http, MFD_DRAIN_MS);
+	if (started) {
+		pthread_mutex_lock(&ctx.kick_lock);
+		ctx.stop = 1;
+		pthread_cond_signal(&ctx.kick_cond);
+		pthread_mutex_unlock(&ctx.kick_lock);
+		pthread_join(refresher, NULL);
+		pthread_join(exporter, NULL);
+	}
+	mfd_signer_stop(ctx.signer);
+	for (i = 0; i < nfds; i++)
+		close(fds[i]);
+	if (ctx.crl != NULL)
+		for (i = 0; (size_t)i < ctx.ncrl; i++)
+			mfd_blob_unref(ctx.crl[i]);
+	free(ctx.crl);
+	mfd_cache_free(ctx.cache);
+	mfd_pub_free(ctx.pub);
+	mf_config_free(cfg);
+	mf_db_close(ctx.db);
+	if (exitcode == 0)
+		mf_info("event=stopped");
+	return exitcode;
+}

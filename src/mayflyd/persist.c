@@ -1,0 +1,165 @@
+/*
+ * persist.c: keeps the pre-signed OCSP responses in the database (table
+ * ocsp_responses, sql/100-ocsp.sql) so that a restart serves them at once
+ * instead of signing every response again.
+ *
+ * Saving runs in the export thread, in transactions of a bounded number of
+ * rows so that the revocation poll, which shares the connection, never waits
+ * long. Loading runs once in the refresher before the first pre-sign pass;
+ * that pass then re-signs only what is missing, getting stale, or whose
+ * status in the log differs (a revocation while we were down).
+ */
+#include "mf_build.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/ocsp.h>
+#include <sqlite3.h>
+
+#include "daemon.h"
+#include "mferr.h"
+#include "util.h"
+
+#define MFD_PERSIST_BATCH	2000
+
+static int
+mfd_issuer_idx(struct mfd_ctx *ctx, const char *name)
+{
+	size_t i;
+	int idx = -1;
+
+	pthread_rwlock_rdlock(&ctx->lock);
+	for (i = 0; i < ctx->pub->niss; i++)
+		if (strcmp(ctx->pub->iss[i].name, name) == 0)
+			idx = (int)i;
+	pthread_rwlock_unlock(&ctx->lock);
+	return idx;
+}
+
+size_t
+mfd_persist_load(struct mfd_ctx *ctx, int64_t now)
+{
+	static const char sql[] = "SELECT issuer, alg, serial, status, this_update, next_update,"
+	    " not_after, der FROM ocsp_responses WHERE next_update > ?1 AND not_after > ?2";
+	sqlite3_stmt *st = NULL;
+	size_t n = 0;
+	int64_t validity;
+
+	pthread_rwlock_rdlock(&ctx->lock);
+	validity = ctx->pub->cfg->ocsp_validity;
+	pthread_rwlock_unlock(&ctx->lock);
+	pthread_mutex_lock(&ctx->db_lock);
+	if (sqlite3_prepare_v2(mf_db_handle(ctx->db), sql, -1, &st, NULL) != SQLITE_OK)
+		goto out;
+	/* Only responses with more than half their life left are worth loading. */
+	sqlite3_bind_int64(st, 1, now + validity / 2);
+	sqlite3_bind_int64(st, 2, now);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		const char *issuer = (const char *)sqlite3_column_text(st, 0);
+		const char *hex = (const char *)sqlite3_column_text(st, 2);
+		const void *der = sqlite3_column_blob(st, 7);
+		int dlen = sqlite3_column_bytes(st, 7), alg = sqlite3_column_int(st, 1), idx;
+		unsigned char serial[20], *copy;
+		struct mfd_cache_key k;
+		struct mfd_blob *b;
+		size_t slen;
+
+		if (issuer == NULL || hex == NULL || der == NULL || dlen <= 0 ||
+		    (alg != MFD_ALG_SHA1 && alg != MFD_ALG_SHA256) ||
+		    (idx = mfd_issuer_idx(ctx, issuer)) < 0 ||
+		    mf_unhex(hex, serial, sizeof(serial), &slen) != 0 || slen == 0)
+			continue;
+		if ((copy = malloc((size_t)dlen)) == NULL)
+			break;
+		memcpy(copy, der, (size_t)dlen);
+		if ((b = mfd_blob_new(copy, (size_t)dlen, "application/ocsp-response",
+		    sqlite3_column_int64(st, 4), sqlite3_column_int64(st, 5))) == NULL)
+			break;
+		b->cert_status = sqlite3_column_int(st, 3);
+		b->not_after = sqlite3_column_int64(st, 6);
+		atomic_store(&b->persisted, 1);
+		mfd_cache_key_set(&k, (unsigned)idx, alg, serial, slen);
+		if (mfd_cache_put(ctx->cache, &k, b) == 0)
+			n++;
+	}
+out:
+	sqlite3_finalize(st);
+	pthread_mutex_unlock(&ctx->db_lock);
+	return n;
+}
+
+static int
+mfd_pick_unsaved(const struct mfd_cache_key *k, const struct mfd_blob *b, void *arg)
+{
+	return b->cert_status != V_OCSP_CERTSTATUS_UNKNOWN && !atomic_load(&b->persisted);
+}
+
+void
+mfd_persist_save(struct mfd_ctx *ctx, int64_t now)
+{
+	static const char ins[] = "INSERT OR REPLACE INTO ocsp_responses (issuer, alg, serial,"
+	    " status, this_update, next_update, not_after, der) VALUES (?1,?2,?3,?4,?5,?6,?7,?8)";
+	static const char del[] = "DELETE FROM ocsp_responses WHERE next_update < ?1";
+	struct mfd_cache_key *keys = NULL;
+	sqlite3_stmt *st = NULL;
+	sqlite3 *h;
+	size_t n = 0, i = 0;
+
+	if (mfd_cache_select(ctx->cache, mfd_pick_unsaved, NULL, &keys, &n) != 0)
+		return;
+	while (i < n && !ctx->stop) {
+		size_t end = i + MFD_PERSIST_BATCH < n ? i + MFD_PERSIST_BATCH : n;
+
+		pthread_mutex_lock(&ctx->db_lock);
+		h = mf_db_handle(ctx->db);
+		if (sqlite3_exec(h, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK ||
+		    sqlite3_prepare_v2(h, ins, -1, &st, NULL) != SQLITE_OK) {
+			pthread_mutex_unlock(&ctx->db_lock);
+			mf_warn("event=ocsp-persist-failed why=\"%s\"", sqlite3_errmsg(h));
+			sqlite3_exec(h, "ROLLBACK", NULL, NULL, NULL);
+			break;
+		}
+		for (; i < end; i++) {
+			struct mfd_blob *b = mfd_cache_get(ctx->cache, &keys[i]);
+			char hex[41], name[MFD_NAME_MAX + 1] = "";
+
+			if (b == NULL)
+				continue;
+			pthread_rwlock_rdlock(&ctx->lock);
+			if (keys[i].issuer < ctx->pub->niss)
+				snprintf(name, sizeof(name), "%s", ctx->pub->iss[keys[i].issuer].name);
+			pthread_rwlock_unlock(&ctx->lock);
+			mf_hex(keys[i].serial, keys[i].serial_len, hex);
+			sqlite3_reset(st);
+			sqlite3_bind_text(st, 1, name, -1, SQLITE_TRANSIENT);
+			sqlite3_bind_int(st, 2, keys[i].alg);
+			sqlite3_bind_text(st, 3, hex, -1, SQLITE_TRANSIENT);
+			sqlite3_bind_int(st, 4, b->cert_status);
+			sqlite3_bind_int64(st, 5, b->this_update);
+			sqlite3_bind_int64(st, 6, b->next_update);
+			sqlite3_bind_int64(st, 7, b->not_after);
+			sqlite3_bind_blob(st, 8, b->data, (int)b->len, SQLITE_STATIC);
+			if (name[0] != '\0' && sqlite3_step(st) == SQLITE_DONE)
+				atomic_store(&b->persisted, 1);
+			mfd_blob_unref(b);
+		}
+		sqlite3_finalize(st);
+		st = NULL;
+		if (sqlite3_exec(h, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+			mf_warn("event=ocsp-persist-failed why=\"%s\"", sqlite3_errmsg(h));
+			sqlite3_exec(h, "ROLLBACK", NULL, NULL, NULL);
+		}
+		pthread_mutex_unlock(&ctx->db_lock);
+	}
+	free(keys);
+	/* Responses past nextUpdate are of no use to anyone. */
+	pthread_mutex_lock(&ctx->db_lock);
+	h = mf_db_handle(ctx->db);
+	if (sqlite3_prepare_v2(h, del, -1, &st, NULL) == SQLITE_OK) {
+		sqlite3_bind_int64(st, 1, now);
+		sqlite3_step(st);
+	}
+	sqlite3_finalize(st);
+	pthread_mutex_unlock(&ctx->db_lock);
+}

@@ -1,0 +1,735 @@
+/*
+ * refresh.c: keeps the pre-signed OCSP responses and the CRLs fresh.
+ *
+ * One thread, woken every 250 ms or at once by mfd_kick():
+ *  - picks up revocations from the database (mf_db_revocations_since), made
+ *    by `mayfly revoke` or POST /admin/revoke, re-signs the responses of
+ *    those serials and rebuilds that issuer's CRL, so a revocation shows in
+ *    OCSP within a second;
+ *  - re-signs every cached response once half its validity has passed,
+ *    and drops those of expired certificates and old "unknown" answers;
+ *  - rebuilds each CRL every crl_interval;
+ *  - at start (and after a reload) pre-signs the SHA-1 responses of every
+ *    valid or revoked-but-unexpired certificate, so that the first request
+ *    for a certificate is already a cache hit.
+ * All signing is done by the signer process; this thread only asks.
+ */
+#include "mf_build.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <unistd.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/ocsp.h>
+
+#include "daemon.h"
+#include "mferr.h"
+#include "util.h"
+
+const int mfd_codes[MFD_NCODES] = { 200, 304, 400, 401, 403, 404, 405, 409, 413, 415, 500, 503 };
+const double mfd_buckets[MFD_NBUCKETS] = {
+	0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1, 0.5, 2.5
+};
+
+/* Unknown answers are cached briefly and in bounded number (see below). */
+#define MFD_UNKNOWN_TTL		300
+#define MFD_UNKNOWN_MAX		10000
+
+static int64_t
+mfd_now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+void
+mfd_kick(struct mfd_ctx *ctx)
+{
+	pthread_mutex_lock(&ctx->kick_lock);
+	ctx->kick = 1;
+	pthread_cond_signal(&ctx->kick_cond);
+	pthread_mutex_unlock(&ctx->kick_lock);
+}
+
+/*
+ * Replaces path atomically (temporary file and rename) without fsync: the
+ * exported files are a cache that the next refresh writes again, and an
+ * fsync per response would cap re-signing at the disk's flush rate.
+ */
+static int
+mfd_export_write(const char *path, const struct mfd_blob *b)
+{
+	char tmp[PATH_MAX];
+	int fd, ok;
+
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp%ld", path, (long)pthread_self() % 100000) >=
+	    (int)sizeof(tmp))
+		return MF_ERR_INVAL;
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644)) < 0)
+		return MF_ERR_IO;
+	ok = write(fd, b->data, b->len) == (ssize_t)b->len;
+	ok = close(fd) == 0 && ok;
+	if (!ok || rename(tmp, path) != 0) {
+		unlink(tmp);
+		return MF_ERR_IO;
+	}
+	return 0;
+}
+
+/*
+ * Writes the response as a file named like its GET path (the base64 of the
+ * minimal request, '/' '+' '=' percent-escaped) so nginx can serve
+ * export_dir as /ocsp/. Only SHA-1 CertIDs: the ones stapling servers send.
+ */
+static void
+mfd_export(struct mfd_ctx *ctx, const char *dir, const struct mfd_cache_key *k,
+    const struct mfd_blob *b)
+{
+	struct mfd_certid id;
+	struct mfd_issuer_id *is;
+	unsigned char *der = NULL;
+	size_t len, i, o = 0;
+	char b64[512], name[1600], *path = NULL;
+
+	if (k->alg != MFD_ALG_SHA1)
+		return;
+	memset(&id, 0, sizeof(id));
+	pthread_rwlock_rdlock(&ctx->lock);
+	if (k->issuer >= ctx->pub->niss) {
+		pthread_rwlock_unlock(&ctx->lock);
+		return;
+	}
+	is = &ctx->pub->ids[k->issuer];
+	memcpy(id.name_hash, is->sha1_name, 20);
+	memcpy(id.key_hash, is->sha1_key, 20);
+	pthread_rwlock_unlock(&ctx->lock);
+	id.alg = MFD_ALG_SHA1;
+	id.hlen = 20;
+	memcpy(id.serial, k->serial, k->serial_len);
+	id.serial_len = k->serial_len;
+	if (mfd_ocsp_req_encode(&id, &der, &len) != 0 || len > 360)
+		goto out;
+	mfd_b64_encode(der, len, b64);
+	for (i = 0; b64[i] != '\0'; i++) {
+		if (b64[i] == '/' || b64[i] == '+' || b64[i] == '=')
+			o += (size_t)snprintf(name + o, sizeof(name) - o, "%%%02X", b64[i]);
+		else
+			name[o++] = b64[i];
+	}
+	name[o] = '\0';
+	if ((path = mf_path_join(dir, name)) != NULL && mfd_export_write(path, b) != 0)
+		mf_warn("event=ocsp-export-failed path=%s", path);
+out:
+	OPENSSL_free(der);
+	free(path);
+}
+
+int
+mfd_ocsp_refresh(struct mfd_ctx *ctx, const struct mfd_cache_key *key, struct mfd_blob **out)
+{
+	struct mfd_sig_meta m;
+	struct mfd_blob *b;
+	unsigned char *der = NULL;
+	size_t len = 0, i;
+	int64_t t0, us;
+	int rc;
+
+	if (out != NULL)
+		*out = NULL;
+	t0 = mfd_now_us();
+	rc = mfd_signer_ocsp(ctx->signer, key->issuer, key->alg, key->serial, key->serial_len, &m,
+	    &der, &len);
+	us = mfd_now_us() - t0;
+	if (rc != 0)
+		return rc;
+	atomic_fetch_add(&ctx->m.sign_count, 1);
+	atomic_fetch_add(&ctx->m.sign_sum_us, (unsigned long long)us);
+	for (i = 0; i < MFD_NBUCKETS && (double)us / 1e6 > mfd_buckets[i]; i++)
+		;
+	atomic_fetch_add(&ctx->m.sign_bucket[i], 1);
+	if ((b = mfd_blob_new(der, len, "application/ocsp-response", m.this_update,
+	    m.next_update)) == NULL)
+		return MF_ERR_NOMEM;
+	b->cert_status = m.status;
+	b->not_after = m.not_after;
+	if (m.status == V_OCSP_CERTSTATUS_UNKNOWN) {
+		/*
+		 * XXX An attacker can ask for any number of random serials; each
+		 * unknown answer is signed once, then held for a few minutes, and
+		 * only up to a fixed number of them.
+		 */
+		if (atomic_load(&ctx->unknown_cached) >= MFD_UNKNOWN_MAX) {
+			if (out != NULL)
+				*out = b;
+			else
+				mfd_blob_unref(b);
+			return 0;
+		}
+		atomic_fetch_add(&ctx->unknown_cached, 1);
+	}
+	if (out != NULL) {
+		mfd_blob_ref(b);
+		*out = b;
+	}
+	{
+		/* Keep the unknown count honest when we replace an unknown entry. */
+		struct mfd_blob *old = mfd_cache_get(ctx->cache, key);
+
+		if (old != NULL && old->cert_status == V_OCSP_CERTSTATUS_UNKNOWN)
+			atomic_fetch_sub(&ctx->unknown_cached, 1);
+		mfd_blob_unref(old);
+	}
+	return mfd_cache_put(ctx->cache, key, b);
+}
+
+/*
+ * The export thread: every half second, writes the SHA-1 responses that
+ * changed since their last export, and every two seconds stores new
+ * responses in the database (persist.c). Kept apart from signing because creating
+ * files can be far slower than signing on some disks, and a revocation must
+ * not wait behind it.
+ */
+static int
+mfd_pick_unexported(const struct mfd_cache_key *k, const struct mfd_blob *b, void *arg)
+{
+	return k->alg == MFD_ALG_SHA1 && b->cert_status != V_OCSP_CERTSTATUS_UNKNOWN &&
+	    !atomic_load(&b->exported);
+}
+
+void *
+mfd_exporter(void *arg)
+{
+	struct mfd_ctx *ctx = arg;
+	unsigned round = 0;
+
+	while (!ctx->stop) {
+		struct mfd_cache_key *keys = NULL;
+		size_t n = 0, i;
+		char *dir = NULL;
+
+		pthread_rwlock_rdlock(&ctx->lock);
+		if (ctx->pub->cfg->ocsp_export_dir != NULL)
+			dir = strdup(ctx->pub->cfg->ocsp_export_dir);
+		pthread_rwlock_unlock(&ctx->lock);
+		if (dir != NULL && mfd_cache_select(ctx->cache, mfd_pick_unexported, NULL, &keys,
+		    &n) == 0) {
+			for (i = 0; i < n && !ctx->stop; i++) {
+				struct mfd_blob *b = mfd_cache_get(ctx->cache, &keys[i]);
+
+				if (b == NULL)
+					continue;
+				mfd_export(ctx, dir, &keys[i], b);
+				atomic_store(&b->exported, 1);
+				mfd_blob_unref(b);
+			}
+		}
+		free(keys);
+		free(dir);
+		/* Every two seconds, once the first pre-sign pass is done. */
+		if (++round % 4 == 0 && atomic_load(&ctx->presigned))
+			mfd_persist_save(ctx, (int64_t)time(NULL));
+		usleep(500000);
+	}
+	return NULL;
+}
+
+/* ---- CRLs ------------------------------------------------------------------------ */
+
+static int
+mfd_crl_rebuild(struct mfd_ctx *ctx, size_t i)
+{
+	struct mfd_sig_meta m;
+	struct mfd_blob *b, *old = NULL;
+	unsigned char *der;
+	size_t len;
+	int rc;
+
+	if ((rc = mfd_signer_crl(ctx->signer, (unsigned)i, &m, &der, &len)) != 0)
+		return rc;
+	if ((b = mfd_blob_new(der, len, "application/pkix-crl", m.this_update,
+	    m.next_update)) == NULL)
+		return MF_ERR_NOMEM;
+	pthread_rwlock_wrlock(&ctx->lock);
+	if (i < ctx->ncrl) {
+		old = ctx->crl[i];
+		ctx->crl[i] = b;
+		b = NULL;
+	}
+	pthread_rwlock_unlock(&ctx->lock);
+	mfd_blob_unref(old);
+	mfd_blob_unref(b);
+	mf_info("event=crl-built issuer=%zu entries=%d bytes=%zu", i, (int)m.status, len);
+	return 0;
+}
+
+/* ---- the refresher ------------------------------------------------------------- */
+
+struct mfd_rev_acc {
+	struct mfd_ctx *ctx;
+	char **issuers;			/* names, copied under the lock */
+	size_t niss;
+	int *crl_dirty;
+	struct mfd_cache_key *keys;
+	size_t n, cap;
+	int count_revoked;
+	int64_t skip_expired_before;	/* presign: ignore certificates expired by then */
+};
+
+static int
+mfd_issuer_index(struct mfd_rev_acc *a, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < a->niss; i++)
+		if (strcmp(a->issuers[i], name) == 0)
+			return (int)i;
+	return -1;
+}
+
+static int
+mfd_acc_add(struct mfd_rev_acc *a, const struct mfd_cache_key *k)
+{
+	if (a->n == a->cap) {
+		size_t nc = a->cap ? a->cap * 2 : 256;
+		struct mfd_cache_key *nk = realloc(a->keys, nc * sizeof(*nk));
+
+		if (nk == NULL)
+			return MF_ERR_NOMEM;
+		a->keys = nk;
+		a->cap = nc;
+	}
+	a->keys[a->n++] = *k;
+	return 0;
+}
+
+/* Collects (issuer, SHA-1, serial) keys of records; marks CRLs of revocations dirty. */
+static int
+mfd_rev_cb(const struct mf_cert_rec *r, void *arg)
+{
+	struct mfd_rev_acc *a = arg;
+	struct mfd_cache_key k;
+	unsigned char s[20];
+	char hex[2 * MF_SERIAL_MAX + 2];
+	size_t n, hl = strlen(r->serial);
+	int i;
+
+	if ((i = mfd_issuer_index(a, r->issuer)) < 0 || hl == 0 || hl > 2 * MF_SERIAL_MAX)
+		return 0;
+	if (r->not_after < a->skip_expired_before)
+		return 0;
+	hex[0] = '0';
+	memcpy(hex + 1, r->serial, hl + 1);
+	if (mf_unhex((hl & 1) ? hex : hex + 1, s, sizeof(s), &n) != 0)
+		return 0;
+	{
+		const unsigned char *p = s;
+
+		while (n > 1 && p[0] == 0) {	/* the cache keys magnitudes */
+			p++;
+			n--;
+		}
+		mfd_cache_key_set(&k, (unsigned)i, MFD_ALG_SHA1, p, n);
+	}
+	if (r->revoked_at != 0 && a->count_revoked) {
+		a->crl_dirty[i] = 1;
+		atomic_fetch_add(&a->ctx->m.revoked, 1);
+	}
+	return mfd_acc_add(a, &k);
+}
+
+struct mfd_stale_arg {
+	int64_t now;
+	int64_t validity;
+};
+
+static int
+mfd_pick_stale(const struct mfd_cache_key *k, const struct mfd_blob *b, void *arg)
+{
+	const struct mfd_stale_arg *s = arg;
+
+	return s->now >= b->this_update + s->validity / 2;
+}
+
+/*
+ * Re-signs keys[0..n). With want >= 0 (the pre-sign pass), an entry that is
+ * still fresh and already has status want is kept as it is.
+ */
+static void
+mfd_resign_if(struct mfd_ctx *ctx, const struct mfd_cache_key *keys, size_t n, int64_t now,
+    int want, int64_t validity)
+{
+	size_t i;
+
+	for (i = 0; i < n && !ctx->stop; i++) {
+		struct mfd_blob *b = mfd_cache_get(ctx->cache, &keys[i]);
+		int drop = 0, rc;
+
+		if (b != NULL && want >= 0 && b->cert_status == want &&
+		    now < b->this_update + validity / 2) {
+			mfd_blob_unref(b);
+			continue;
+		}
+		if (b != NULL) {
+			/* Expired certificates and old unknowns leave the cache. */
+			if (b->cert_status == V_OCSP_CERTSTATUS_UNKNOWN)
+				drop = now >= b->this_update + MFD_UNKNOWN_TTL;
+			else
+				drop = b->not_after != 0 && b->not_after < now;
+			if (drop && b->cert_status == V_OCSP_CERTSTATUS_UNKNOWN)
+				atomic_fetch_sub(&ctx->unknown_cached, 1);
+			mfd_blob_unref(b);
+		}
+		if (drop) {
+			mfd_cache_del(ctx->cache, &keys[i]);
+			continue;
+		}
+		if ((rc = mfd_ocsp_refresh(ctx, &keys[i], NULL)) != 0) {
+			/* Fail closed: keep serving what is still valid, retry later. */
+			mf_err("event=ocsp-resign-failed err=%s", mf_errname(rc));
+			return;
+		}
+	}
+}
+
+static void
+mfd_resign(struct mfd_ctx *ctx, const struct mfd_cache_key *keys, size_t n, int64_t now)
+{
+	mfd_resign_if(ctx, keys, n, now, -1, 0);
+}
+
+/* Re-signs SHA-1 and (if cached) SHA-256 responses of the collected serials. */
+static void
+mfd_resign_serials(struct mfd_ctx *ctx, struct mfd_rev_acc *a, int64_t now)
+{
+	size_t i, n = a->n;
+
+	for (i = 0; i < n; i++) {
+		struct mfd_cache_key k = a->keys[i];
+		struct mfd_blob *b;
+
+		k.alg = MFD_ALG_SHA256;
+		if ((b = mfd_cache_get(ctx->cache, &k)) != NULL) {
+			mfd_blob_unref(b);
+			mfd_acc_add(a, &k);
+		}
+	}
+	mfd_resign(ctx, a->keys, a->n, now);
+}
+
+static int
+mfd_acc_init(struct mfd_ctx *ctx, struct mfd_rev_acc *a)
+{
+	size_t i;
+
+	memset(a, 0, sizeof(*a));
+	a->ctx = ctx;
+	pthread_rwlock_rdlock(&ctx->lock);
+	a->niss = ctx->pub->niss;
+	a->issuers = calloc(a->niss + 1, sizeof(*a->issuers));
+	a->crl_dirty = calloc(a->niss + 1, sizeof(*a->crl_dirty));
+	for (i = 0; a->issuers != NULL && i < a->niss; i++)
+		a->issuers[i] = strdup(ctx->pub->iss[i].name);
+	pthread_rwlock_unlock(&ctx->lock);
+	if (a->issuers == NULL || a->crl_dirty == NULL)
+		return MF_ERR_NOMEM;
+	for (i = 0; i < a->niss; i++)
+		if (a->issuers[i] == NULL)
+			return MF_ERR_NOMEM;
+	return 0;
+}
+
+static void
+mfd_acc_free(struct mfd_rev_acc *a)
+{
+	size_t i;
+
+	for (i = 0; a->issuers != NULL && i < a->niss; i++)
+		free(a->issuers[i]);
+	free(a->issuers);
+	free(a->crl_dirty);
+	free(a->keys);
+}
+
+/*
+ * The first pass: every current certificate gets its SHA-1 response, unless
+ * a fresh one with the right status was loaded from the database.
+ */
+static void
+mfd_presign(struct mfd_ctx *ctx, int64_t now, int64_t validity)
+{
+	static const int which[2] = { MF_LIST_VALID, MF_LIST_REVOKED };
+	static const int want[2] = { V_OCSP_CERTSTATUS_GOOD, V_OCSP_CERTSTATUS_REVOKED };
+	int64_t t0 = mfd_now_us();
+	size_t total = 0;
+	int pass, rc;
+
+	for (pass = 0; pass < 2; pass++) {
+		struct mfd_rev_acc a;
+
+		if (mfd_acc_init(ctx, &a) != 0) {
+			mfd_acc_free(&a);
+			return;
+		}
+		a.skip_expired_before = now;
+		pthread_mutex_lock(&ctx->db_lock);
+		rc = mf_db_cert_list(ctx->db, which[pass], NULL, now, mfd_rev_cb, &a);
+		pthread_mutex_unlock(&ctx->db_lock);
+		if (rc != 0)
+			mf_err("event=presign-list-failed err=%s", mf_errname(rc));
+		else
+			mfd_resign_if(ctx, a.keys, a.n, now, want[pass], validity);
+		total += a.n;
+		mfd_acc_free(&a);
+	}
+	mf_info("event=presigned responses=%zu ms=%lld", total,
+	    (long long)((mfd_now_us() - t0) / 1000));
+}
+
+void *
+mfd_refresher(void *arg)
+{
+	struct mfd_ctx *ctx = arg;
+	int64_t last_rev = 0, last_scan = 0, *crl_at = NULL;
+	size_t ncrl_at = 0, i;
+	int first = 1;
+
+	/* Everything revoked before now is covered by the first pre-sign pass. */
+	{
+		struct mfd_rev_acc a;
+
+		memset(&a, 0, sizeof(a));
+		pthread_mutex_lock(&ctx->db_lock);
+		if (mf_db_revocations_since(ctx->db, 0, &last_rev, mfd_rev_cb, &a) != 0)
+			last_rev = 0;
+		pthread_mutex_unlock(&ctx->db_lock);
+		free(a.keys);
+	}
+	while (!ctx->stop) {
+		struct mfd_rev_acc a;
+		int64_t now = (int64_t)time(NULL), validity, interval;
+		int flush;
+
+		pthread_mutex_lock(&ctx->kick_lock);
+		flush = ctx->flush;
+		ctx->flush = 0;
+		ctx->kick = 0;
+		pthread_mutex_unlock(&ctx->kick_lock);
+		if (flush) {
+			mfd_cache_clear(ctx->cache);
+			atomic_store(&ctx->unknown_cached, 0);
+			first = 1;
+		}
+		pthread_rwlock_rdlock(&ctx->lock);
+		validity = ctx->pub->cfg->ocsp_validity;
+		interval = ctx->pub->cfg->crl_interval;
+		if (ncrl_at != ctx->ncrl || flush) {	/* a reload starts with no CRLs */
+			free(crl_at);
+			ncrl_at = ctx->ncrl;
+			crl_at = calloc(ncrl_at + 1, sizeof(*crl_at));
+		}
+		pthread_rwlock_unlock(&ctx->lock);
+
+		/* 1. Revocations since the last poll. */
+		if (mfd_acc_init(ctx, &a) == 0) {
+			int rc;
+
+			a.count_revoked = 1;
+			pthread_mutex_lock(&ctx->db_lock);
+			rc = mf_db_revocations_since(ctx->db, last_rev, &last_rev, mfd_rev_cb, &a);
+			pthread_mutex_unlock(&ctx->db_lock);
+			if (rc != 0)
+				mf_err("event=revocation-poll-failed err=%s", mf_errname(rc));
+			if (a.n > 0) {
+				mf_info("event=revocations-seen count=%zu", a.n);
+				mfd_resign_serials(ctx, &a, now);
+			}
+			for (i = 0; crl_at != NULL && i < a.niss && i < ncrl_at; i++)
+				if (a.crl_dirty[i])
+					crl_at[i] = 0;
+		}
+		mfd_acc_free(&a);
+
+		/* 2. CRLs: on revocation, on the timer, and at start. */
+		for (i = 0; crl_at != NULL && i < ncrl_at && !ctx->stop; i++) {
+			if (now < crl_at[i] + interval)
+				continue;
+			if (mfd_crl_rebuild(ctx, i) != 0) {
+				mf_err("event=crl-build-failed issuer=%zu", i);
+				crl_at[i] = now - interval + 10;	/* retry in 10 s */
+			} else {
+				crl_at[i] = now;
+			}
+		}
+
+		/* 3. Pre-sign at start and after a reload. */
+		if (first) {
+			if (!flush) {
+				size_t n = mfd_persist_load(ctx, now);
+
+				if (n > 0)
+					mf_info("event=ocsp-loaded responses=%zu", n);
+			}
+			mfd_presign(ctx, now, validity);
+			first = 0;
+			ctx->presigned = 1;
+		}
+
+		/* 4. Re-sign at half validity; prune, once a second. */
+		if (now != last_scan) {
+			struct mfd_stale_arg sa = { now, validity };
+			struct mfd_cache_key *keys;
+			size_t n;
+
+			last_scan = now;
+			if (mfd_cache_select(ctx->cache, mfd_pick_stale, &sa, &keys, &n) == 0) {
+				mfd_resign(ctx, keys, n, now);
+				free(keys);
+			}
+		}
+
+		pthread_mutex_lock(&ctx->kick_lock);
+		if (!ctx->kick && !ctx->stop) {
+			struct timespec ts;
+
+			clock_gettime(CLOCK_REALTIME, &ts);
+			ts.tv_nsec += 250 * 1000000L;
+			if (ts.tv_nsec >= 1000000000L) {
+				ts.tv_sec++;
+				ts.tv_nsec -= 1000000000L;
+			}
+			pthread_cond_timedwait(&ctx->kick_cond, &ctx->kick_lock, &ts);
+		}
+		pthread_mutex_unlock(&ctx->kick_lock);
+	}
+	free(crl_at);
+	return NULL;
+}
+
+/* ---- metrics ------------------------------------------------------------------- */
+
+void
+mfd_metrics_req(struct mfd_ctx *ctx, enum mfd_endpoint ep, int code)
+{
+	size_t i;
+
+	if ((unsigned)ep >= MFD_EP_COUNT_)
+		ep = MFD_EP_OTHER;
+	for (i = 0; i < MFD_NCODES; i++)
+		if (mfd_codes[i] == code) {
+			atomic_fetch_add_explicit(&ctx->m.req[ep][i], 1, memory_order_relaxed);
+			return;
+		}
+}
+
+struct mfd_buf {
+	char *p;
+	size_t n, cap;
+	int err;
+};
+
+static void __attribute__((format(printf, 2, 3)))
+mfd_bprintf(struct mfd_buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	int w;
+
+	for (;;) {
+		if (b->err)
+			return;
+		va_start(ap, fmt);
+		w = vsnprintf(b->p + b->n, b->cap - b->n, fmt, ap);
+		va_end(ap);
+		if (w < 0) {
+			b->err = 1;
+			return;
+		}
+		if ((size_t)w < b->cap - b->n) {
+			b->n += (size_t)w;
+			return;
+		}
+		{
+			size_t nc = (b->cap + (size_t)w) * 2;
+			char *np = realloc(b->p, nc);
+
+			if (np == NULL) {
+				b->err = 1;
+				return;
+			}
+			b->p = np;
+			b->cap = nc;
+		}
+	}
+}
+
+char *
+mfd_metrics_text(struct mfd_ctx *ctx, size_t *len)
+{
+	static const char *const kinds[MFD_OK_N_] = {
+		"good", "revoked", "unknown", "malformedRequest", "unauthorized", "tryLater"
+	};
+	struct mfd_buf b = { NULL, 0, 0, 0 };
+	unsigned long cum = 0;
+	size_t i, j, count;
+	int64_t oldest, now = (int64_t)time(NULL);
+
+	if ((b.p = malloc(4096)) == NULL)
+		return NULL;
+	b.cap = 4096;
+	mfd_bprintf(&b, "# HELP mayflyd_http_requests_total HTTP requests by endpoint and status.\n"
+	    "# TYPE mayflyd_http_requests_total counter\n");
+	for (i = 0; i < MFD_EP_COUNT_; i++)
+		for (j = 0; j < MFD_NCODES; j++) {
+			unsigned long v = atomic_load(&ctx->m.req[i][j]);
+
+			if (v != 0)
+				mfd_bprintf(&b, "mayflyd_http_requests_total{endpoint=\"%s\",code=\"%d\"} %lu\n",
+				    mfd_endpoint_name((enum mfd_endpoint)i), mfd_codes[j], v);
+		}
+	mfd_bprintf(&b, "# HELP mayflyd_ocsp_responses_total OCSP answers by certificate or response status.\n"
+	    "# TYPE mayflyd_ocsp_responses_total counter\n");
+	for (i = 0; i < MFD_OK_N_; i++)
+		mfd_bprintf(&b, "mayflyd_ocsp_responses_total{status=\"%s\"} %lu\n", kinds[i],
+		    atomic_load(&ctx->m.ocsp[i]));
+	mfd_bprintf(&b, "# HELP mayflyd_ocsp_sign_seconds Time to have one OCSP response signed.\n"
+	    "# TYPE mayflyd_ocsp_sign_seconds histogram\n");
+	for (i = 0; i < MFD_NBUCKETS; i++) {
+		cum += atomic_load(&ctx->m.sign_bucket[i]);
+		mfd_bprintf(&b, "mayflyd_ocsp_sign_seconds_bucket{le=\"%g\"} %lu\n", mfd_buckets[i], cum);
+	}
+	cum += atomic_load(&ctx->m.sign_bucket[MFD_NBUCKETS]);
+	mfd_bprintf(&b, "mayflyd_ocsp_sign_seconds_bucket{le=\"+Inf\"} %lu\n", cum);
+	mfd_bprintf(&b, "mayflyd_ocsp_sign_seconds_sum %.6f\n",
+	    (double)atomic_load(&ctx->m.sign_sum_us) / 1e6);
+	mfd_bprintf(&b, "mayflyd_ocsp_sign_seconds_count %lu\n", atomic_load(&ctx->m.sign_count));
+	mfd_bprintf(&b, "# HELP mayflyd_certs_revoked_total Revocations seen by this daemon.\n"
+	    "# TYPE mayflyd_certs_revoked_total counter\nmayflyd_certs_revoked_total %lu\n",
+	    atomic_load(&ctx->m.revoked));
+	mfd_bprintf(&b, "# HELP mayflyd_ocsp_cache_hits_total Requests answered from the cache.\n"
+	    "# TYPE mayflyd_ocsp_cache_hits_total counter\nmayflyd_ocsp_cache_hits_total %lu\n"
+	    "mayflyd_ocsp_cache_misses_total %lu\n", atomic_load(&ctx->m.cache_hits),
+	    atomic_load(&ctx->m.cache_misses));
+	mfd_cache_stats(ctx->cache, &count, &oldest);
+	mfd_bprintf(&b, "# HELP mayflyd_ocsp_cache_responses Pre-signed responses held.\n"
+	    "# TYPE mayflyd_ocsp_cache_responses gauge\nmayflyd_ocsp_cache_responses %zu\n", count);
+	mfd_bprintf(&b, "# HELP mayflyd_ocsp_cache_oldest_age_seconds Age of the oldest held response.\n"
+	    "# TYPE mayflyd_ocsp_cache_oldest_age_seconds gauge\n"
+	    "mayflyd_ocsp_cache_oldest_age_seconds %lld\n",
+	    (long long)(count > 0 ? now - oldest : 0));
+	mfd_bprintf(&b, "# HELP mayflyd_signer_up Whether the signer process answers.\n"
+	    "# TYPE mayflyd_signer_up gauge\nmayflyd_signer_up %d\n",
+	    mfd_signer_dead(ctx->signer) ? 0 : 1);
+	if (b.err) {
+		free(b.p);
+		return NULL;
+	}
+	*len = b.n;
+	return b.p;
+}

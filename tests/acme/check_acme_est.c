@@ -1,0 +1,238 @@
+/*
+ * check_acme_est.c: EST (RFC 7030) on the renewal listener, driven by the
+ * curl and openssl command-line tools: enrolment with HTTP basic
+ * credentials and with a one-time token, re-enrolment over mutual TLS with
+ * the current certificate (same names or fewer), and the refusals: wrong
+ * password, spent token, new name, no client certificate, revoked
+ * certificate. Plus the bearer-token /v1/sign API.
+ */
+#include "mf_build.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <check.h>
+#include <sqlite3.h>
+
+#include "db.h"
+#include "mferr.h"
+#include "suites_acme.h"
+
+#define EST_CONF "  est:\n    profile: server\n    user: device\n" \
+	"    password-file: est.pass\n    tokens-file: est.tokens\n" \
+	"  api-token-file: api.token"
+
+/* Runs a shell command in the test directory; returns its exit status. */
+static int
+sh(const char *fmt, ...)
+{
+	char cmd[4096], full[4400];
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	snprintf(full, sizeof(full), "cd '%s' && { %s ; } >>est.log 2>&1", ft_dir(), cmd);
+	rc = system(full);
+	return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+}
+
+/* An HTTP status written by curl -w into file name in the test directory. */
+static int
+status_of(const char *name)
+{
+	char path[600];
+	FILE *f;
+	int code = -1;
+
+	snprintf(path, sizeof(path), "%s/%s", ft_dir(), name);
+	if ((f = fopen(path, "r")) != NULL) {
+		if (fscanf(f, "%d", &code) != 1)
+			code = -1;
+		fclose(f);
+	}
+	return code;
+}
+
+static int64_t
+count_certs(void)
+{
+	char path[600];
+	sqlite3 *db;
+	sqlite3_stmt *st;
+	int64_t n = -1;
+
+	snprintf(path, sizeof(path), "%s/mayfly.db", ft_dir());
+	ck_assert_int_eq(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	sqlite3_busy_timeout(db, 5000);
+	if (sqlite3_prepare_v2(db, "SELECT count(*) FROM certificates", -1, &st, NULL) == SQLITE_OK) {
+		if (sqlite3_step(st) == SQLITE_ROW)
+			n = sqlite3_column_int64(st, 0);
+		sqlite3_finalize(st);
+	}
+	sqlite3_close(db);
+	return n;
+}
+
+/* A key NAME.key and base64 DER CSR NAME.b64 for the comma-separated SAN list. */
+static void
+make_csr(const char *name, const char *san)
+{
+	ck_assert_int_eq(sh("openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes "
+	    "-keyout %s.key -subj /O=device -addext subjectAltName=%s -outform DER -out %s.der && "
+	    "openssl base64 -in %s.der -out %s.b64", name, san, name, name, name), 0);
+}
+
+/* POSTs NAME.b64 to an EST path with extra curl options; the status goes to NAME.code. */
+static int
+est_post(const char *path, const char *name, const char *out, const char *opts)
+{
+	sh("curl -sS --cacert certs/root-a.pem %s -H 'Content-Type: application/pkcs10' "
+	    "--data-binary @%s.b64 -o %s.p7 -w '%%{http_code}' %s/.well-known/est/%s > %s.code",
+	    opts, name, out, ft_base(), path, out);
+	return status_of(strcat(strcpy((char[128]){ 0 }, out), ".code"));
+}
+
+/* Turns OUT.p7 (base64 certs-only PKCS#7) into OUT.pem and verifies it against root-a. */
+static void
+est_cert_ok(const char *out, const char *names)
+{
+	ck_assert_int_eq(sh("openssl base64 -d -in %s.p7 -out %s.p7der && openssl pkcs7 -inform DER "
+	    "-in %s.p7der -print_certs -out %s.pem && openssl verify -CAfile certs/root-a.pem "
+	    "-untrusted certs/issuing-1.pem %s.pem", out, out, out, out, out), 0);
+	ck_assert_int_eq(sh("openssl x509 -in %s.pem -noout -ext subjectAltName | grep -q '%s'", out,
+	    names), 0);
+}
+
+static void
+est_setup(void)
+{
+	start_server(EST_CONF);
+}
+
+START_TEST(t_cacerts)
+{
+	ck_assert_int_eq(sh("curl -sS --cacert certs/root-a.pem -o ca.p7 -w '%%{http_code}' "
+	    "%s/.well-known/est/cacerts > ca.code", ft_base()), 0);
+	ck_assert_int_eq(status_of("ca.code"), 200);
+	ck_assert_int_eq(sh("openssl base64 -d -in ca.p7 | openssl pkcs7 -inform DER -print_certs "
+	    "| grep -c '^subject=' | grep -qx 3"), 0);
+}
+END_TEST
+
+START_TEST(t_enroll_basic_and_token)
+{
+	int64_t n0 = count_certs();
+
+	make_csr("d1", "DNS:d1.acme.test,DNS:d2.acme.test");
+	/* Wrong password, then no credentials at all: 401, nothing issued. */
+	ck_assert_int_eq(est_post("simpleenroll", "d1", "bad", "-u device:wrong"), 401);
+	ck_assert_int_eq(est_post("simpleenroll", "d1", "none", ""), 401);
+	ck_assert_int_eq(count_certs(), n0);
+	ck_assert_int_eq(est_post("simpleenroll", "d1", "c1", "-u device:device-secret"), 200);
+	est_cert_ok("c1", "d2.acme.test");
+	ck_assert_int_eq(count_certs(), n0 + 1);
+	/* A one-time token works once. */
+	make_csr("d9", "DNS:d9.acme.test");
+	ck_assert_int_eq(est_post("simpleenroll", "d9", "t1",
+	    "-H 'Authorization: Bearer tok-0123456789abcdef'"), 200);
+	est_cert_ok("t1", "d9.acme.test");
+	ck_assert_int_eq(est_post("simpleenroll", "d9", "t2",
+	    "-H 'Authorization: Bearer tok-0123456789abcdef'"), 401);
+	ck_assert_int_eq(count_certs(), n0 + 2);
+	/* A name outside the profile is refused by the policy, not signed. */
+	make_csr("ev", "DNS:evil.example");
+	ck_assert_int_eq(est_post("simpleenroll", "ev", "e1", "-u device:device-secret"), 400);
+	ck_assert_int_eq(count_certs(), n0 + 2);
+}
+END_TEST
+
+START_TEST(t_reenroll_mtls)
+{
+	char path[600];
+	struct mf_db *db = NULL;
+	char serial[64];
+	int64_t n0;
+
+	make_csr("d1", "DNS:d1.acme.test,DNS:d2.acme.test");
+	ck_assert_int_eq(est_post("simpleenroll", "d1", "c1", "-u device:device-secret"), 200);
+	est_cert_ok("c1", "d1.acme.test");
+	n0 = count_certs();
+	/* Same names with a new key, over mutual TLS with the current certificate. */
+	make_csr("r1", "DNS:d1.acme.test,DNS:d2.acme.test");
+	ck_assert_int_eq(est_post("simplereenroll", "r1", "c2", "--cert c1.pem --key d1.key"), 200);
+	est_cert_ok("c2", "d2.acme.test");
+	/* Fewer names: allowed. */
+	make_csr("r2", "DNS:d1.acme.test");
+	ck_assert_int_eq(est_post("simplereenroll", "r2", "c3", "--cert c2.pem --key r1.key"), 200);
+	est_cert_ok("c3", "d1.acme.test");
+	ck_assert_int_eq(count_certs(), n0 + 2);
+	/* A new name: refused. */
+	make_csr("r3", "DNS:d1.acme.test,DNS:d3.acme.test");
+	ck_assert_int_eq(est_post("simplereenroll", "r3", "c4", "--cert c2.pem --key r1.key"), 403);
+	/* No client certificate: refused. */
+	ck_assert_int_eq(est_post("simplereenroll", "r2", "c5", ""), 401);
+	ck_assert_int_eq(count_certs(), n0 + 2);
+	/* Revoke c2 in the log; it no longer authorises anything. */
+	ck_assert_int_eq(sh("openssl x509 -in c2.pem -noout -serial | sed 's/serial=//' | "
+	    "tr A-F a-f > c2.serial"), 0);
+	snprintf(path, sizeof(path), "%s/c2.serial", ft_dir());
+	{
+		FILE *f = fopen(path, "r");
+
+		ck_assert_ptr_nonnull(f);
+		ck_assert_int_eq(fscanf(f, "%63s", serial), 1);
+		fclose(f);
+	}
+	snprintf(path, sizeof(path), "%s/mayfly.db", ft_dir());
+	ck_assert_int_eq(mf_db_open(path, 0, &db), 0);
+	ck_assert_int_eq(mf_db_cert_revoke(db, serial, 1, (int64_t)time(NULL), "test"), 0);
+	mf_db_close(db);
+	ck_assert_int_eq(est_post("simplereenroll", "r2", "c6", "--cert c2.pem --key r1.key"), 401);
+	ck_assert_int_eq(count_certs(), n0 + 2);
+	/* A certificate from another CA (self-signed, same names) is refused too. */
+	ck_assert_int_eq(sh("openssl req -x509 -new -key d1.key -subj /CN=d1.acme.test -addext "
+	    "subjectAltName=DNS:d1.acme.test -days 1 -out self.pem"), 0);
+	ck_assert_int_eq(est_post("simplereenroll", "r2", "c7", "--cert self.pem --key d1.key"), 401);
+	ck_assert_int_eq(count_certs(), n0 + 2);
+}
+END_TEST
+
+START_TEST(t_sign_api)
+{
+	int64_t n0 = count_certs();
+
+	ck_assert_int_eq(sh("openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes "
+	    "-keyout a.key -subj /O=api -addext subjectAltName=DNS:api.acme.test -out a.csr"), 0);
+	sh("curl -sS --cacert certs/root-a.pem -H 'Authorization: Bearer wrong-token-000000' "
+	    "--data-binary @a.csr -o a0.pem -w '%%{http_code}' %s/v1/sign > a0.code", ft_base());
+	ck_assert_int_eq(status_of("a0.code"), 401);
+	ck_assert_int_eq(count_certs(), n0);
+	sh("curl -sS --cacert certs/root-a.pem -H 'Authorization: Bearer api-token-0123456789' "
+	    "--data-binary @a.csr -o a1.pem -w '%%{http_code}' %s/v1/sign > a1.code", ft_base());
+	ck_assert_int_eq(status_of("a1.code"), 200);
+	ck_assert_int_eq(sh("openssl verify -CAfile certs/root-a.pem -untrusted certs/issuing-1.pem "
+	    "a1.pem"), 0);
+	ck_assert_int_eq(count_certs(), n0 + 1);
+}
+END_TEST
+
+Suite *
+suite_acme_est(void)
+{
+	Suite *s = suite_create("acme_est");
+	TCase *tc = tcase_create("est");
+
+	tcase_set_timeout(tc, 60);
+	tcase_add_checked_fixture(tc, est_setup, teardown);
+	tcase_add_test(tc, t_cacerts);
+	tcase_add_test(tc, t_enroll_basic_and_token);
+	tcase_add_test(tc, t_reenroll_mtls);
+	tcase_add_test(tc, t_sign_api);
+	suite_add_tcase(s, tc);
+	return s;
+}

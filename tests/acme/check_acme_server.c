@@ -1,0 +1,996 @@
+/*
+ * check_acme_server.c: the ACME listener end to end on 127.0.0.1, driven by
+ * the independent test client (tc.c) with a real CA (tests/acme/mkca.sh),
+ * a real SQLite log and a real http-01 responder (libmicrohttpd, in this
+ * process). Each refusal is checked for its exact ACME problem type and
+ * HTTP status, a fresh nonce, and that nothing changed.
+ */
+#include "mf_build.h"
+
+#include <arpa/inet.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <check.h>
+#include <jansson.h>
+#include <jose/jwk.h>
+#include <microhttpd.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/x509v3.h>
+#include <sqlite3.h>
+
+#include "acme/acme.h"
+#include "acme/acme_jws.h"
+#include "config.h"
+#include "db.h"
+#include "keystore.h"
+#include "mferr.h"
+#include "suites_acme.h"
+#include "tc.h"
+
+/* ---- fixture: a CA, a listener, an http-01 responder --------------------------- */
+
+#define MAX_TOKENS 8
+
+struct responder {
+	pthread_mutex_t lock;
+	char token[MAX_TOKENS][128];
+	char keyauth[MAX_TOKENS][160];
+	int n;
+	int wrong;		/* answer with garbage */
+	unsigned hits;
+};
+
+static char *dir;
+static struct mf_config *cfg;
+static struct mf_keystore *ks;
+static struct mf_acme *srv;
+static struct MHD_Daemon *h01;
+static struct responder resp;
+static struct tc_acme s;
+
+static enum MHD_Result
+h01_handler(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
+    const char *version, const char *upload, size_t *upload_size, void **req_cls)
+{
+	struct responder *r = cls;
+	const char *prefix = "/.well-known/acme-challenge/";
+	struct MHD_Response *mr;
+	const char *body = "not found";
+	unsigned code = 404;
+	enum MHD_Result ret;
+	int i;
+
+	pthread_mutex_lock(&r->lock);
+	r->hits++;
+	if (strncmp(url, prefix, strlen(prefix)) == 0)
+		for (i = 0; i < r->n; i++)
+			if (strcmp(url + strlen(prefix), r->token[i]) == 0) {
+				body = r->wrong ? "wrong" : r->keyauth[i];
+				code = 200;
+			}
+	mr = MHD_create_response_from_buffer(strlen(body), (void *)body, MHD_RESPMEM_MUST_COPY);
+	pthread_mutex_unlock(&r->lock);
+	ret = MHD_queue_response(conn, code, mr);
+	MHD_destroy_response(mr);
+	return ret;
+}
+
+void
+start_server(const char *extra_acme)
+{
+	char cmd[1024], *p, err[512];
+	const union MHD_DaemonInfo *di;
+	struct mf_keystore_conf kc;
+	struct sockaddr_in lo;
+	unsigned port;
+
+	dir = strdup("/tmp/mayfly-acme-test.XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	memset(&resp, 0, sizeof(resp));
+	pthread_mutex_init(&resp.lock, NULL);
+	memset(&lo, 0, sizeof(lo));
+	lo.sin_family = AF_INET;
+	lo.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	h01 = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO, 0, NULL, NULL,
+	    h01_handler, &resp, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&lo, MHD_OPTION_END);
+	ck_assert_ptr_nonnull(h01);
+	di = MHD_get_daemon_info(h01, MHD_DAEMON_INFO_BIND_PORT);
+	port = di->port;
+	snprintf(cmd, sizeof(cmd), "HTTP01_PORT=%u EXTRA_ACME='%s' sh %s/tests/acme/mkca.sh %s",
+	    port, extra_acme ? extra_acme : "", MF_TEST_SRCDIR, dir);
+	ck_assert_int_eq(system(cmd), 0);
+	/* EST credentials (the suite in check_acme_est.c uses them). */
+	snprintf(cmd, sizeof(cmd), "cd %s && printf 'device-secret\\n' > est.pass && "
+	    "printf '# one-time tokens\\ntok-0123456789abcdef\\n' > est.tokens && "
+	    "printf 'api-token-0123456789\\n' > api.token && "
+	    "chmod 600 est.pass est.tokens api.token", dir);
+	ck_assert_int_eq(system(cmd), 0);
+	snprintf(cmd, sizeof(cmd), "%s/mayfly.yaml", dir);
+	ck_assert_msg(mf_config_load(cmd, &cfg, err, sizeof(err)) == 0, "%s", err);
+	memset(&kc, 0, sizeof(kc));
+	ck_assert_int_eq(mf_keystore_new(&kc, &ks), 0);
+	ck_assert_int_eq(mf_acme_start(cfg, ks, &srv), 0);
+	memset(&s, 0, sizeof(s));
+	snprintf(s.base, sizeof(s.base), "https://127.0.0.1:%u", mf_acme_port(srv));
+	snprintf(s.cafile, sizeof(s.cafile), "%s/certs/root-a.pem", dir);
+	s.key = tc_key_new("ES256");
+	ck_assert_ptr_nonnull(s.key);
+	p = NULL;
+	(void)p;
+}
+
+static void
+setup(void)
+{
+	start_server(NULL);
+}
+
+void
+teardown(void)
+{
+	char cmd[600];
+
+	mf_acme_stop(srv);
+	srv = NULL;
+	if (h01 != NULL)
+		MHD_stop_daemon(h01);
+	h01 = NULL;
+	mf_keystore_free(ks);
+	ks = NULL;
+	mf_config_free(cfg);
+	cfg = NULL;
+	tc_key_free(s.key);
+	s.key = NULL;
+	if (dir != NULL && strstr(dir, "mayfly-acme-test.") != NULL) {
+		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+		if (system(cmd) != 0)
+			fprintf(stderr, "cannot remove %s\n", dir);
+	}
+	free(dir);
+	dir = NULL;
+}
+
+/* ---- helpers ------------------------------------------------------------------ */
+
+const char *
+ft_dir(void)
+{
+	return dir;
+}
+
+const char *
+ft_base(void)
+{
+	return s.base;
+}
+
+static void
+url(char *out, size_t n, const char *path)
+{
+	snprintf(out, n, "%s%s", s.base, path);
+}
+
+static json_t *
+body_json(const struct tc_resp *r)
+{
+	json_error_t jerr;
+
+	return r->body ? json_loads(r->body, 0, &jerr) : NULL;
+}
+
+/* Asserts a problem document of the given type and status with a fresh nonce. */
+static void
+assert_problem(const struct tc_resp *r, const char *type, long status)
+{
+	char buf[64];
+
+	ck_assert_msg(r->status == status, "status %ld, want %ld: %s", r->status, status,
+	    r->body ? r->body : "");
+	ck_assert_str_eq(tc_problem(r, buf, sizeof(buf)), type);
+	ck_assert_str_eq(r->ctype, "application/problem+json");
+	ck_assert_msg(r->nonce[0] != '\0', "no Replay-Nonce on an error");
+}
+
+static int64_t
+db_count(const char *sql)
+{
+	char path[600];
+	sqlite3 *db;
+	sqlite3_stmt *st;
+	int64_t n = -1;
+
+	snprintf(path, sizeof(path), "%s/mayfly.db", dir);
+	ck_assert_int_eq(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	sqlite3_busy_timeout(db, 5000);
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK) {
+		if (sqlite3_step(st) == SQLITE_ROW)
+			n = sqlite3_column_int64(st, 0);
+		sqlite3_finalize(st);
+	}
+	sqlite3_close(db);
+	return n;
+}
+
+static void
+new_account(void)
+{
+	struct tc_resp r;
+	char u[300];
+
+	url(u, sizeof(u), "/new-account");
+	ck_assert_int_eq(tc_post(&s, u, "{\"termsOfServiceAgreed\":true}", &r), 0);
+	ck_assert_msg(r.status == 201, "newAccount: %ld %s", r.status, r.body);
+	ck_assert_int_ne(r.location[0], '\0');
+	strcpy(s.kid, r.location);
+	tc_resp_clear(&r);
+}
+
+/* Creates an order for names (JSON identifiers array text); returns the order URL. */
+static json_t *
+new_order(const char *ids, char *order_url, size_t n)
+{
+	struct tc_resp r;
+	char u[300], payload[1024];
+	json_t *o;
+
+	url(u, sizeof(u), "/new-order");
+	snprintf(payload, sizeof(payload), "{\"identifiers\":%s}", ids);
+	ck_assert_int_eq(tc_post(&s, u, payload, &r), 0);
+	ck_assert_msg(r.status == 201, "newOrder: %ld %s", r.status, r.body);
+	snprintf(order_url, n, "%s", r.location);
+	o = body_json(&r);
+	tc_resp_clear(&r);
+	return o;
+}
+
+/* Serves every http-01 challenge of the order and waits (bounded) for "ready". */
+static void
+solve_order(json_t *order, const char *order_url)
+{
+	json_t *azs = json_object_get(order, "authorizations"), *az;
+	struct tc_resp r;
+	json_t *thp = jose_jwk_thp(NULL, s.key->pub, "S256");
+	size_t i, j;
+	int tries;
+
+	ck_assert_ptr_nonnull(thp);
+	for (i = 0; i < json_array_size(azs); i++) {
+		const char *au = json_string_value(json_array_get(azs, i));
+		json_t *chs, *ch;
+		const char *cu = NULL, *tok = NULL;
+
+		ck_assert_int_eq(tc_post(&s, au, NULL, &r), 0);
+		ck_assert_int_eq(r.status, 200);
+		az = body_json(&r);
+		tc_resp_clear(&r);
+		chs = json_object_get(az, "challenges");
+		for (j = 0; j < json_array_size(chs); j++) {
+			ch = json_array_get(chs, j);
+			if (strcmp(json_string_value(json_object_get(ch, "type")), "http-01") == 0) {
+				cu = json_string_value(json_object_get(ch, "url"));
+				tok = json_string_value(json_object_get(ch, "token"));
+			}
+		}
+		ck_assert_ptr_nonnull(cu);
+		pthread_mutex_lock(&resp.lock);
+		snprintf(resp.token[resp.n], sizeof(resp.token[0]), "%s", tok);
+		snprintf(resp.keyauth[resp.n], sizeof(resp.keyauth[0]), "%s.%s", tok,
+		    json_string_value(thp));
+		resp.n++;
+		pthread_mutex_unlock(&resp.lock);
+		ck_assert_int_eq(tc_post(&s, cu, "{}", &r), 0);
+		ck_assert_msg(r.status == 200, "challenge: %ld %s", r.status, r.body);
+		ck_assert_msg(strstr(r.links[0], "rel=\"up\"") != NULL || strstr(r.links[1],
+		    "rel=\"up\"") != NULL, "no Link rel=up on the challenge");
+		tc_resp_clear(&r);
+		/* Poll the authorisation: at most 10 s. */
+		for (tries = 0; tries < 100; tries++) {
+			json_t *a2;
+			const char *st;
+			int done;
+
+			ck_assert_int_eq(tc_post(&s, au, NULL, &r), 0);
+			a2 = body_json(&r);
+			tc_resp_clear(&r);
+			st = json_string_value(json_object_get(a2, "status"));
+			done = st != NULL && strcmp(st, "pending") != 0;
+			if (done)
+				ck_assert_msg(strcmp(st, "valid") == 0 || resp.wrong, "authz %s", st);
+			json_decref(a2);
+			if (done)
+				break;
+			usleep(100000);
+		}
+		ck_assert_int_lt(tries, 100);
+		json_decref(az);
+	}
+	json_decref(thp);
+	(void)order_url;
+}
+
+static json_t *
+get_order(const char *order_url)
+{
+	struct tc_resp r;
+	json_t *o;
+
+	ck_assert_int_eq(tc_post(&s, order_url, NULL, &r), 0);
+	ck_assert_int_eq(r.status, 200);
+	o = body_json(&r);
+	tc_resp_clear(&r);
+	return o;
+}
+
+static const char *
+status_of(json_t *o)
+{
+	return json_string_value(json_object_get(o, "status"));
+}
+
+/* Verifies a PEM chain (leaf first) against a root file. */
+static int
+verify_chain(const char *pem, const char *rootfile)
+{
+	BIO *b = BIO_new_mem_buf(pem, -1);
+	X509 *leaf = PEM_read_bio_X509(b, NULL, NULL, NULL), *x;
+	STACK_OF(X509) *rest = sk_X509_new_null();
+	X509_STORE *st = X509_STORE_new();
+	X509_STORE_CTX *ctx = X509_STORE_CTX_new();
+	int ok;
+
+	while ((x = PEM_read_bio_X509(b, NULL, NULL, NULL)) != NULL)
+		sk_X509_push(rest, x);
+	ERR_clear_error();
+	X509_STORE_load_file(st, rootfile);
+	X509_STORE_CTX_init(ctx, st, leaf, rest);
+	ok = X509_verify_cert(ctx) == 1;
+	X509_STORE_CTX_free(ctx);
+	X509_STORE_free(st);
+	sk_X509_pop_free(rest, X509_free);
+	X509_free(leaf);
+	BIO_free(b);
+	return ok;
+}
+
+/* RFC 9773 4.1, computed here independently of the server. */
+static int
+ari_certid(X509 *x, char **out)
+{
+	const ASN1_OCTET_STRING *aki = X509_get0_authority_key_id(x);
+	ASN1_INTEGER *sn = X509_get_serialNumber(x);
+	unsigned char *der = NULL;
+	char *a, *b;
+	int n = i2d_ASN1_INTEGER(sn, &der);
+
+	if (aki == NULL || n < 3)
+		return -1;
+	a = mf_b64u_encode(ASN1_STRING_get0_data(aki), (size_t)ASN1_STRING_length(aki));
+	b = mf_b64u_encode(der + 2, (size_t)n - 2);
+	if (asprintf(out, "%s.%s", a, b) < 0)
+		*out = NULL;
+	free(a);
+	free(b);
+	OPENSSL_free(der);
+	return *out ? 0 : -1;
+}
+
+/* ---- the tests ---------------------------------------------------------------- */
+
+START_TEST(t_directory_and_nonce)
+{
+	struct tc_resp r;
+	char u[300];
+	json_t *d;
+
+	url(u, sizeof(u), "/directory");
+	ck_assert_int_eq(tc_http("GET", u, s.cafile, NULL, NULL, 0, &r), 0);
+	ck_assert_int_eq(r.status, 200);
+	d = body_json(&r);
+	ck_assert_ptr_nonnull(json_object_get(d, "newNonce"));
+	ck_assert_ptr_nonnull(json_object_get(d, "renewalInfo"));
+	ck_assert(json_is_false(json_object_get(json_object_get(d, "meta"),
+	    "externalAccountRequired")));
+	json_decref(d);
+	tc_resp_clear(&r);
+	url(u, sizeof(u), "/new-nonce");
+	ck_assert_int_eq(tc_http("HEAD", u, s.cafile, NULL, NULL, 0, &r), 0);
+	ck_assert_int_eq(r.status, 200);
+	ck_assert_uint_eq(strlen(r.nonce), 22);
+	tc_resp_clear(&r);
+	ck_assert_int_eq(tc_http("GET", u, s.cafile, NULL, NULL, 0, &r), 0);
+	ck_assert_int_eq(r.status, 204);
+	ck_assert_uint_eq(strlen(r.nonce), 22);
+	tc_resp_clear(&r);
+	url(u, sizeof(u), "/nope");
+	ck_assert_int_eq(tc_http("GET", u, s.cafile, NULL, NULL, 0, &r), 0);
+	ck_assert_int_eq(r.status, 404);
+	tc_resp_clear(&r);
+}
+END_TEST
+
+START_TEST(t_account_lifecycle)
+{
+	struct tc_resp r;
+	char u[300], kid[512];
+	struct tc_key *other;
+
+	url(u, sizeof(u), "/new-account");
+	new_account();
+	strcpy(kid, s.kid);
+	/* The same key again: 200 and the same account. */
+	s.kid[0] = '\0';
+	ck_assert_int_eq(tc_post(&s, u, "{\"onlyReturnExisting\":true}", &r), 0);
+	ck_assert_int_eq(r.status, 200);
+	ck_assert_str_eq(r.location, kid);
+	tc_resp_clear(&r);
+	/* Another key with onlyReturnExisting: accountDoesNotExist, and no account made. */
+	other = tc_key_new("EdDSA");
+	s.key = other;
+	ck_assert_int_eq(tc_post(&s, u, "{\"onlyReturnExisting\":true}", &r), 0);
+	assert_problem(&r, "accountDoesNotExist", 400);
+	tc_resp_clear(&r);
+	ck_assert_int_eq(db_count("SELECT count(*) FROM acme_accounts"), 1);
+	/* EdDSA, ES384 and RS256 keys can register too. */
+	ck_assert_int_eq(tc_post(&s, u, "{\"contact\":[\"mailto:ops@acme.test\"]}", &r), 0);
+	ck_assert_int_eq(r.status, 201);
+	strcpy(s.kid, r.location);
+	tc_resp_clear(&r);
+	/* Update the contact, then deactivate; afterwards the key is refused. */
+	ck_assert_int_eq(tc_post(&s, s.kid, "{\"contact\":[\"mailto:new@acme.test\"]}", &r), 0);
+	ck_assert_int_eq(r.status, 200);
+	ck_assert_ptr_nonnull(strstr(r.body, "new@acme.test"));
+	tc_resp_clear(&r);
+	ck_assert_int_eq(tc_post(&s, s.kid, "{\"status\":\"deactivated\"}", &r), 0);
+	ck_assert_int_eq(r.status, 200);
+	ck_assert_ptr_nonnull(strstr(r.body, "deactivated"));
+	tc_resp_clear(&r);
+	url(u, sizeof(u), "/new-order");
+	ck_assert_int_eq(tc_post(&s, u, "{\"identifiers\":[{\"type\":\"dns\",\"value\":"
+	    "\"a.acme.test\"}]}", &r), 0);
+	assert_problem(&r, "unauthorized", 403);
+	tc_resp_clear(&r);
+	ck_assert_int_eq(db_count("SELECT count(*) FROM acme_orders"), 0);
+	tc_key_free(other);
+	s.key = tc_key_new("ES256");
+}
+END_TEST
+
+START_TEST(t_bad_nonce)
+{
+	struct tc_resp r;
+	char u[300], used[64], *body;
+
+	new_account();
+	url(u, sizeof(u), "/new-order");
+	strcpy(used, s.nonce);
+	ck_assert_int_eq(tc_post(&s, u, "{\"identifiers\":[{\"type\":\"dns\",\"value\":"
+	    "\"a.acme.test\"}]}", &r), 0);
+	ck_assert_int_eq(r.status, 201);
+	tc_resp_clear(&r);
+	/* The same request with the same (spent) nonce: badNonce, no second order. */
+	body = tc_sign(s.key, u, used, s.kid, "{\"identifiers\":[{\"type\":\"dns\",\"value\":"
+	    "\"b.acme.test\"}]}");
+	ck_assert_int_eq(tc_http("POST", u, s.cafile, NULL, body, strlen(body), &r), 0);
+	assert_problem(&r, "badNonce", 400);
+	tc_resp_clear(&r);
+	free(body);
+	/* A nonce that was never issued. */
+	body = tc_sign(s.key, u, "AAAAAAAAAAAAAAAAAAAAAA", s.kid, "{\"identifiers\":[{\"type\":"
+	    "\"dns\",\"value\":\"b.acme.test\"}]}");
+	ck_assert_int_eq(tc_http("POST", u, s.cafile, NULL, body, strlen(body), &r), 0);
+	assert_problem(&r, "badNonce", 400);
+	/* The error carries a fresh nonce that works. */
+	strcpy(s.nonce, r.nonce);
+	tc_resp_clear(&r);
+	free(body);
+	ck_assert_int_eq(db_count("SELECT count(*) FROM acme_orders"), 1);
+	ck_assert_int_eq(tc_post(&s, u, "{\"identifiers\":[{\"type\":\"dns\",\"value\":"
+	    "\"b.acme.test\"}]}", &r), 0);
+	ck_assert_int_eq(r.status, 201);
+	tc_resp_clear(&r);
+	ck_assert_int_eq(db_count("SELECT count(*) FROM acme_orders"), 2);
+}
+END_TEST
+
+START_TEST(t_wrong_url)
+{
+	struct tc_resp r;
+	char u[300], other[300], *body;
+
+	new_account();
+	url(u, sizeof(u), "/new-order");
+	url(other, sizeof(other), "/new-account");
+	ck_assert_int_eq(tc_new_nonce(&s), 0);
+	/* Signed for newAccount, sent to newOrder. */
+	body = tc_sign(s.key, other, s.nonce, s.kid, "{\"identifiers\":[{\"type\":\"dns\","
+	    "\"value\":\"a.acme.test\"}]}");
+	ck_assert_int_eq(tc_http("POST", u, s.cafile, NULL, body, strlen(body), &r), 0);
+	assert_problem(&r, "unauthorized", 403);
+	tc_resp_clear(&r);
+	free(body);
+	ck_assert_int_eq(db_count("SELECT count(*) FROM acme_orders"), 0);
+	/* The nonce was not spent by the refused request. */
+	ck_assert_int_eq(db_count("SELECT count(*) FROM acme_nonces"), 3);
+}
+END_TEST
+
+START_TEST(t_oversized_and_shape)
+{
+	struct tc_resp r;
+	char u[300], *big, *body;
+	json_t *j;
+	size_t n = 70000;
+
+	new_account();
+	url(u, sizeof(u), "/new-order");
+	big = malloc(n + 1);
+	memset(big, 'a', n);
+	big[n] = '\0';
+	ck_assert_int_eq(tc_http("POST", u, s.cafile, NULL, big, n, &r), 0);
+	assert_problem(&r, "malformed", 413);
+	tc_resp_clear(&r);
+	free(big);
+	/* Wrong content type. */
+	ck_assert_int_eq(tc_new_nonce(&s), 0);
+	body = tc_sign(s.key, u, s.nonce, s.kid, "{\"identifiers\":[]}");
+	ck_assert_int_eq(tc_http("POST", u, s.cafile, "application/json", body, strlen(body), &r), 0);
+	assert_problem(&r, "malformed", 400);
+	tc_resp_clear(&r);
+	free(body);
+	/* An unknown member in the JWS object. */
+	ck_assert_int_eq(tc_new_nonce(&s), 0);
+	j = tc_sign_json(s.key, u, s.nonce, s.kid, "{\"identifiers\":[{\"type\":\"dns\","
+	    "\"value\":\"a.acme.test\"}]}");
+	json_object_set_new(j, "unknown", json_string("x"));
+	body = json_dumps(j, JSON_COMPACT);
+	ck_assert_int_eq(tc_http("POST", u, s.cafile, NULL, body, strlen(body), &r), 0);
+	assert_problem(&r, "malformed", 400);
+	tc_resp_clear(&r);
+	free(body);
+	json_decref(j);
+	/* jwk where kid is required. */
+	ck_assert_int_eq(tc_new_nonce(&s), 0);
+	body = tc_sign(s.key, u, s.nonce, NULL, "{}");
+	ck_assert_int_eq(tc_http("POST", u, s.cafile, NULL, body, strlen(body), &r), 0);
+	assert_problem(&r, "malformed", 400);
+	tc_resp_clear(&r);
+	free(body);
+	ck_assert_int_eq(db_count("SELECT count(*) FROM acme_orders"), 0);
+}
+END_TEST
+
+START_TEST(t_rejected_identifiers)
+{
+	struct tc_resp r;
+	char u[300];
+
+	new_account();
+	url(u, sizeof(u), "/new-order");
+	ck_assert_int_eq(tc_post(&s, u, "{\"identifiers\":[{\"type\":\"dns\",\"value\":"
+	    "\"a.acme.test\"},{\"type\":\"dns\",\"value\":\"evil.example\"}]}", &r), 0);
+	assert_problem(&r, "rejectedIdentifier", 400);
+	tc_resp_clear(&r);
+	/* No dns-01 here, so no wildcard. */
+	ck_assert_int_eq(tc_post(&s, u, "{\"identifiers\":[{\"type\":\"dns\",\"value\":"
+	    "\"*.acme.test\"}]}", &r), 0);
+	assert_problem(&r, "rejectedIdentifier", 400);
+	tc_resp_clear(&r);
+	ck_assert_int_eq(tc_post(&s, u, "{\"identifiers\":[{\"type\":\"email\",\"value\":"
+	    "\"a@acme.test\"}]}", &r), 0);
+	assert_problem(&r, "unsupportedIdentifier", 400);
+	tc_resp_clear(&r);
+	ck_assert_int_eq(db_count("SELECT count(*) FROM acme_orders"), 0);
+}
+END_TEST
+
+START_TEST(t_issue_badcsr_revoke_ari)
+{
+	struct tc_resp r;
+	char ou[512], fu[600], payload[4096], certurl[600], *csr, pem_root_b[600], ari[700];
+	char *certid = NULL;
+	EVP_PKEY *k = NULL, *k2 = NULL;
+	json_t *o;
+	X509 *leaf;
+	BIO *b;
+	int64_t before;
+
+	new_account();
+	o = new_order("[{\"type\":\"dns\",\"value\":\"www.acme.test\"},{\"type\":\"ip\","
+	    "\"value\":\"127.0.0.1\"}]", ou, sizeof(ou));
+	snprintf(fu, sizeof(fu), "%s", json_string_value(json_object_get(o, "finalize")));
+	/* Finalize before the challenges: orderNotReady. */
+	csr = tc_csr_b64u("www.acme.test,127.0.0.1", &k);
+	snprintf(payload, sizeof(payload), "{\"csr\":\"%s\"}", csr);
+	ck_assert_int_eq(tc_post(&s, fu, payload, &r), 0);
+	assert_problem(&r, "orderNotReady", 403);
+	tc_resp_clear(&r);
+	solve_order(o, ou);
+	json_decref(o);
+	o = get_order(ou);
+	ck_assert_str_eq(status_of(o), "ready");
+	json_decref(o);
+	/* A CSR with a name not in the order: badCSR, order still ready, nothing logged. */
+	before = db_count("SELECT count(*) FROM certificates");
+	{
+		char *bad = tc_csr_b64u("www.acme.test,127.0.0.1,x.acme.test", &k2);
+
+		snprintf(payload, sizeof(payload), "{\"csr\":\"%s\"}", bad);
+		ck_assert_int_eq(tc_post(&s, fu, payload, &r), 0);
+		assert_problem(&r, "badCSR", 400);
+		tc_resp_clear(&r);
+		free(bad);
+		EVP_PKEY_free(k2);
+		bad = tc_csr_b64u("www.acme.test", &k2);
+		snprintf(payload, sizeof(payload), "{\"csr\":\"%s\"}", bad);
+		ck_assert_int_eq(tc_post(&s, fu, payload, &r), 0);
+		assert_problem(&r, "badCSR", 400);
+		tc_resp_clear(&r);
+		free(bad);
+		EVP_PKEY_free(k2);
+	}
+	ck_assert_int_eq(db_count("SELECT count(*) FROM certificates"), before);
+	o = get_order(ou);
+	ck_assert_str_eq(status_of(o), "ready");
+	json_decref(o);
+	/* The right CSR. */
+	snprintf(payload, sizeof(payload), "{\"csr\":\"%s\"}", csr);
+	ck_assert_int_eq(tc_post(&s, fu, payload, &r), 0);
+	ck_assert_msg(r.status == 200, "finalize: %ld %s", r.status, r.body);
+	o = body_json(&r);
+	tc_resp_clear(&r);
+	ck_assert_str_eq(status_of(o), "valid");
+	snprintf(certurl, sizeof(certurl), "%s", json_string_value(json_object_get(o,
+	    "certificate")));
+	json_decref(o);
+	ck_assert_int_eq(db_count("SELECT count(*) FROM certificates"), before + 1);
+	ck_assert_int_eq(db_count("SELECT count(*) FROM acme_issued"), 1);
+	/* Download: a PEM chain that verifies to root-a; the alternate to root-b. */
+	ck_assert_int_eq(tc_post(&s, certurl, NULL, &r), 0);
+	ck_assert_int_eq(r.status, 200);
+	ck_assert_str_eq(r.ctype, "application/pem-certificate-chain");
+	ck_assert(verify_chain(r.body, s.cafile));
+	b = BIO_new_mem_buf(r.body, -1);
+	leaf = PEM_read_bio_X509(b, NULL, NULL, NULL);
+	BIO_free(b);
+	ck_assert_ptr_nonnull(leaf);
+	ck_assert_int_eq(X509_check_private_key(leaf, k), 1);
+	{
+		int i, found = 0;
+
+		for (i = 0; i < r.nlinks; i++)
+			if (strstr(r.links[i], "rel=\"alternate\"") != NULL) {
+				char alt[512], *e;
+
+				snprintf(alt, sizeof(alt), "%s", r.links[i] + 1);
+				e = strchr(alt, '>');
+				ck_assert_ptr_nonnull(e);
+				*e = '\0';
+				tc_resp_clear(&r);
+				ck_assert_int_eq(tc_post(&s, alt, NULL, &r), 0);
+				ck_assert_int_eq(r.status, 200);
+				snprintf(pem_root_b, sizeof(pem_root_b), "%s/certs/root-b.pem", dir);
+				ck_assert(verify_chain(r.body, pem_root_b));
+				found = 1;
+				break;
+			}
+		ck_assert_msg(found, "no alternate chain link");
+	}
+	tc_resp_clear(&r);
+	/* ARI before revocation: a window around two thirds of the lifetime. */
+	ck_assert_int_eq(ari_certid(leaf, &certid), 0);
+	snprintf(ari, sizeof(ari), "%s/renewal-info/%s", s.base, certid);
+	ck_assert_int_eq(tc_http("GET", ari, s.cafile, NULL, NULL, 0, &r), 0);
+	ck_assert_int_eq(r.status, 200);
+	ck_assert_ptr_nonnull(strstr(r.body, "suggestedWindow"));
+	ck_assert_int_ne(r.retry_after[0], '\0');
+	{
+		json_t *w = json_object_get(body_json(&r), "suggestedWindow");
+		struct tm tm;
+		time_t start;
+		const ASN1_TIME *nb = X509_get0_notBefore(leaf), *na = X509_get0_notAfter(leaf);
+		struct tm tnb, tna;
+		time_t tb, ta;
+
+		memset(&tm, 0, sizeof(tm));
+		ck_assert_ptr_nonnull(strptime(json_string_value(json_object_get(w, "start")),
+		    "%Y-%m-%dT%H:%M:%SZ", &tm));
+		start = timegm(&tm);
+		ASN1_TIME_to_tm(nb, &tnb);
+		ASN1_TIME_to_tm(na, &tna);
+		tb = timegm(&tnb);
+		ta = timegm(&tna);
+		ck_assert_int_gt(start, tb + (ta - tb) / 2);
+		ck_assert_int_lt(start, tb + (ta - tb) * 3 / 4);
+	}
+	tc_resp_clear(&r);
+	/* Revoke by the account; a second time: alreadyRevoked. */
+	{
+		unsigned char *der = NULL;
+		int n = i2d_X509(leaf, &der);
+		char *b64 = mf_b64u_encode(der, (size_t)n);
+		char ru[300];
+
+		url(ru, sizeof(ru), "/revoke-cert");
+		snprintf(payload, sizeof(payload), "{\"certificate\":\"%s\",\"reason\":7}", b64);
+		ck_assert_int_eq(tc_post(&s, ru, payload, &r), 0);
+		assert_problem(&r, "badRevocationReason", 400);
+		tc_resp_clear(&r);
+		ck_assert_int_eq(db_count("SELECT count(*) FROM revocations"), 0);
+		snprintf(payload, sizeof(payload), "{\"certificate\":\"%s\",\"reason\":4}", b64);
+		ck_assert_int_eq(tc_post(&s, ru, payload, &r), 0);
+		ck_assert_msg(r.status == 200, "revoke: %ld %s", r.status, r.body);
+		tc_resp_clear(&r);
+		ck_assert_int_eq(db_count("SELECT count(*) FROM revocations"), 1);
+		ck_assert_int_eq(tc_post(&s, ru, payload, &r), 0);
+		assert_problem(&r, "alreadyRevoked", 400);
+		tc_resp_clear(&r);
+		OPENSSL_free(der);
+		free(b64);
+	}
+	/* ARI after revocation: renew now (a window already begun). */
+	ck_assert_int_eq(tc_http("GET", ari, s.cafile, NULL, NULL, 0, &r), 0);
+	{
+		json_t *w = json_object_get(body_json(&r), "suggestedWindow");
+		struct tm tm;
+
+		memset(&tm, 0, sizeof(tm));
+		ck_assert_ptr_nonnull(strptime(json_string_value(json_object_get(w, "start")),
+		    "%Y-%m-%dT%H:%M:%SZ", &tm));
+		ck_assert_int_le(timegm(&tm), time(NULL));
+	}
+	tc_resp_clear(&r);
+	free(certid);
+	free(csr);
+	X509_free(leaf);
+	EVP_PKEY_free(k);
+}
+END_TEST
+
+/* Revocation signed with the certificate's own key (jwk), by someone without the account. */
+START_TEST(t_revoke_by_cert_key)
+{
+	struct tc_resp r;
+	char ou[512], fu[600], payload[4096], *csr, ru[300];
+	EVP_PKEY *k = NULL;
+	json_t *o;
+	X509 *leaf;
+	BIO *b;
+	struct tc_key *acct, *ck;
+
+	new_account();
+	o = new_order("[{\"type\":\"dns\",\"value\":\"r.acme.test\"}]", ou, sizeof(ou));
+	snprintf(fu, sizeof(fu), "%s", json_string_value(json_object_get(o, "finalize")));
+	solve_order(o, ou);
+	json_decref(o);
+	csr = tc_csr_b64u("r.acme.test", &k);
+	snprintf(payload, sizeof(payload), "{\"csr\":\"%s\"}", csr);
+	ck_assert_int_eq(tc_post(&s, fu, payload, &r), 0);
+	ck_assert_int_eq(r.status, 200);
+	o = body_json(&r);
+	tc_resp_clear(&r);
+	ck_assert_int_eq(tc_post(&s, json_string_value(json_object_get(o, "certificate")), NULL,
+	    &r), 0);
+	json_decref(o);
+	b = BIO_new_mem_buf(r.body, -1);
+	leaf = PEM_read_bio_X509(b, NULL, NULL, NULL);
+	BIO_free(b);
+	tc_resp_clear(&r);
+	{
+		unsigned char *der = NULL;
+		int n = i2d_X509(leaf, &der);
+		char *b64 = mf_b64u_encode(der, (size_t)n);
+
+		snprintf(payload, sizeof(payload), "{\"certificate\":\"%s\"}", b64);
+		OPENSSL_free(der);
+		free(b64);
+	}
+	url(ru, sizeof(ru), "/revoke-cert");
+	/* A stranger's key: unauthorized. */
+	acct = s.key;
+	s.key = tc_key_new("ES256");
+	s.kid[0] = '\0';
+	ck_assert_int_eq(tc_post(&s, ru, payload, &r), 0);
+	assert_problem(&r, "unauthorized", 403);
+	tc_resp_clear(&r);
+	tc_key_free(s.key);
+	ck_assert_int_eq(db_count("SELECT count(*) FROM revocations"), 0);
+	/* The certificate's key. */
+	ck = tc_key_from_pkey(k);
+	s.key = ck;
+	ck_assert_int_eq(tc_post(&s, ru, payload, &r), 0);
+	ck_assert_msg(r.status == 200, "revoke: %ld %s", r.status, r.body);
+	tc_resp_clear(&r);
+	ck_assert_int_eq(db_count("SELECT count(*) FROM revocations"), 1);
+	tc_key_free(ck);
+	s.key = acct;
+	X509_free(leaf);
+	EVP_PKEY_free(k);
+	free(csr);
+}
+END_TEST
+
+START_TEST(t_challenge_fails)
+{
+	struct tc_resp r;
+	char ou[512];
+	json_t *o;
+
+	new_account();
+	o = new_order("[{\"type\":\"dns\",\"value\":\"f.acme.test\"}]", ou, sizeof(ou));
+	resp.wrong = 1;
+	solve_order(o, ou);
+	json_decref(o);
+	o = get_order(ou);
+	ck_assert_str_eq(status_of(o), "invalid");
+	json_decref(o);
+	ck_assert_uint_gt(resp.hits, 0);
+	ck_assert_int_eq(db_count("SELECT count(*) FROM acme_challenges WHERE status = 'invalid' "
+	    "AND error LIKE '%incorrectResponse%'"), 1);
+	(void)r;
+}
+END_TEST
+
+START_TEST(t_other_account_cannot_read)
+{
+	struct tc_resp r;
+	char ou[512];
+	json_t *o;
+	struct tc_key *first;
+	char kid[512];
+
+	new_account();
+	o = new_order("[{\"type\":\"dns\",\"value\":\"p.acme.test\"}]", ou, sizeof(ou));
+	json_decref(o);
+	first = s.key;
+	strcpy(kid, s.kid);
+	s.key = tc_key_new("ES256");
+	s.kid[0] = '\0';
+	new_account();
+	ck_assert_int_eq(tc_post(&s, ou, NULL, &r), 0);
+	assert_problem(&r, "malformed", 404);
+	tc_resp_clear(&r);
+	/* Nor use the other's account URL. */
+	ck_assert_int_eq(tc_post(&s, kid, NULL, &r), 0);
+	assert_problem(&r, "unauthorized", 403);
+	tc_resp_clear(&r);
+	tc_key_free(s.key);
+	s.key = first;
+}
+END_TEST
+
+START_TEST(t_key_rollover)
+{
+	struct tc_resp r;
+	char u[300], payload[4096], *inner_s, old_kid[512];
+	struct tc_key *newk = tc_key_new("ES384"), *oldk;
+	json_t *inner, *pl;
+	char *pls;
+
+	new_account();
+	strcpy(old_kid, s.kid);
+	url(u, sizeof(u), "/key-change");
+	pl = json_pack("{s:s, s:O}", "account", s.kid, "oldKey", s.key->pub);
+	pls = json_dumps(pl, JSON_COMPACT);
+	inner = tc_sign_json(newk, u, NULL, NULL, pls);
+	inner_s = json_dumps(inner, JSON_COMPACT);
+	snprintf(payload, sizeof(payload), "%s", inner_s);
+	ck_assert_int_eq(tc_post(&s, u, payload, &r), 0);
+	ck_assert_msg(r.status == 200, "keyChange: %ld %s", r.status, r.body);
+	tc_resp_clear(&r);
+	/* The old key no longer signs for the account; the new one does. */
+	oldk = s.key;
+	ck_assert_int_eq(tc_post(&s, s.kid, NULL, &r), 0);
+	assert_problem(&r, "malformed", 400);	/* signature by the wrong key */
+	tc_resp_clear(&r);
+	s.key = newk;
+	ck_assert_int_eq(tc_post(&s, s.kid, NULL, &r), 0);
+	ck_assert_int_eq(r.status, 200);
+	tc_resp_clear(&r);
+	ck_assert_str_eq(s.kid, old_kid);
+	s.key = oldk;
+	tc_key_free(newk);
+	json_decref(pl);
+	json_decref(inner);
+	free(pls);
+	free(inner_s);
+}
+END_TEST
+
+START_TEST(t_rate_limit)
+{
+	struct tc_resp r;
+	char u[300];
+	int i;
+
+	teardown();
+	start_server("  orders-per-hour: 2");
+	new_account();
+	url(u, sizeof(u), "/new-order");
+	for (i = 0; i < 2; i++) {
+		ck_assert_int_eq(tc_post(&s, u, "{\"identifiers\":[{\"type\":\"dns\",\"value\":"
+		    "\"a.acme.test\"}]}", &r), 0);
+		ck_assert_int_eq(r.status, 201);
+		tc_resp_clear(&r);
+	}
+	ck_assert_int_eq(tc_post(&s, u, "{\"identifiers\":[{\"type\":\"dns\",\"value\":"
+	    "\"a.acme.test\"}]}", &r), 0);
+	assert_problem(&r, "rateLimited", 429);
+	ck_assert_int_gt(atoi(r.retry_after), 0);
+	tc_resp_clear(&r);
+	ck_assert_int_eq(db_count("SELECT count(*) FROM acme_orders"), 2);
+}
+END_TEST
+
+START_TEST(t_eab_required)
+{
+	struct tc_resp r;
+	char u[300], payload[2048], *eab_s;
+	unsigned char key[32];
+	json_t *eab;
+
+	teardown();
+	/* base64url of 32 bytes 0x42 */
+	start_server("  eab-required: true\n  eab-keys:\n    kid-1: QkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkJCQkI");
+	memset(key, 0x42, sizeof(key));
+	url(u, sizeof(u), "/new-account");
+	ck_assert_int_eq(tc_post(&s, u, "{\"termsOfServiceAgreed\":true}", &r), 0);
+	assert_problem(&r, "externalAccountRequired", 400);
+	tc_resp_clear(&r);
+	{
+		char *pk = json_dumps(s.key->pub, JSON_COMPACT);
+		unsigned char bad[32];
+
+		memset(bad, 0x41, sizeof(bad));
+		eab = tc_sign_hmac(bad, sizeof(bad), "kid-1", u, pk);
+		eab_s = json_dumps(eab, JSON_COMPACT);
+		snprintf(payload, sizeof(payload), "{\"externalAccountBinding\":%s}", eab_s);
+		ck_assert_int_eq(tc_post(&s, u, payload, &r), 0);
+		assert_problem(&r, "unauthorized", 403);
+		tc_resp_clear(&r);
+		json_decref(eab);
+		free(eab_s);
+		ck_assert_int_eq(db_count("SELECT count(*) FROM acme_accounts"), 0);
+		eab = tc_sign_hmac(key, sizeof(key), "kid-1", u, pk);
+		eab_s = json_dumps(eab, JSON_COMPACT);
+		snprintf(payload, sizeof(payload), "{\"externalAccountBinding\":%s}", eab_s);
+		ck_assert_int_eq(tc_post(&s, u, payload, &r), 0);
+		ck_assert_msg(r.status == 201, "EAB newAccount: %ld %s", r.status, r.body);
+		tc_resp_clear(&r);
+		json_decref(eab);
+		free(eab_s);
+		free(pk);
+	}
+	ck_assert_int_eq(db_count("SELECT count(*) FROM acme_accounts WHERE eab_kid = 'kid-1'"), 1);
+}
+END_TEST
+
+Suite *
+suite_acme_server(void)
+{
+	Suite *s_ = suite_create("acme_server");
+	TCase *tc = tcase_create("server");
+
+	tcase_set_timeout(tc, 60);
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, t_directory_and_nonce);
+	tcase_add_test(tc, t_account_lifecycle);
+	tcase_add_test(tc, t_bad_nonce);
+	tcase_add_test(tc, t_wrong_url);
+	tcase_add_test(tc, t_oversized_and_shape);
+	tcase_add_test(tc, t_rejected_identifiers);
+	tcase_add_test(tc, t_issue_badcsr_revoke_ari);
+	tcase_add_test(tc, t_revoke_by_cert_key);
+	tcase_add_test(tc, t_challenge_fails);
+	tcase_add_test(tc, t_other_account_cannot_read);
+	tcase_add_test(tc, t_key_rollover);
+	tcase_add_test(tc, t_rate_limit);
+	tcase_add_test(tc, t_eab_required);
+	suite_add_tcase(s_, tc);
+	return s_;
+}

@@ -1,0 +1,1180 @@
+/*
+ * check_daemon.c: integration tests that run the real mayflyd binary on
+ * 127.0.0.1 with a free port against a real setup (certificates made with
+ * the openssl CLI, records in a real SQLite log through the db API, file
+ * keys), and talk to it with real peers: openssl ocsp, curl, openssl crl,
+ * and a raw socket client for the misbehaving ones.
+ */
+#include "mf_build.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/pem.h>
+#include <sqlite3.h>
+#include <openssl/x509.h>
+
+#include "db.h"
+#include "fixtures.h"
+#include "mferr.h"
+#include "mfdt.h"
+#include "util.h"
+
+#define SERIAL_BASE	"4a1b2c3d4e5f60718293a4b5c6d7e8"
+
+int
+mfdt_free_port(void)
+{
+	struct sockaddr_in a;
+	socklen_t al = sizeof(a);
+	int s, port = -1;
+
+	if ((s = socket(AF_INET, SOCK_STREAM, 0)) < 0)
+		return -1;
+	memset(&a, 0, sizeof(a));
+	a.sin_family = AF_INET;
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (bind(s, (struct sockaddr *)&a, sizeof(a)) == 0 &&
+	    getsockname(s, (struct sockaddr *)&a, &al) == 0)
+		port = ntohs(a.sin_port);
+	close(s);
+	return port;
+}
+
+int64_t
+mfdt_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int
+mfdt_connect(int port)
+{
+	struct sockaddr_in a;
+	int s;
+
+	if ((s = socket(AF_INET, SOCK_STREAM, 0)) < 0)
+		return -1;
+	memset(&a, 0, sizeof(a));
+	a.sin_family = AF_INET;
+	a.sin_port = htons((uint16_t)port);
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (connect(s, (struct sockaddr *)&a, sizeof(a)) != 0) {
+		close(s);
+		return -1;
+	}
+	return s;
+}
+
+int
+mfdt_http(int port, const char *req, size_t reqlen, int timeout_ms, int *status,
+    unsigned char **body, size_t *bodylen)
+{
+	unsigned char *buf = NULL;
+	size_t len = 0, cap = 0;
+	int64_t end = mfdt_ms() + timeout_ms;
+	char *hend;
+	int s, rc = -1;
+
+	*status = 0;
+	if (body != NULL)
+		*body = NULL;
+	if ((s = mfdt_connect(port)) < 0)
+		return -1;
+	if (write(s, req, reqlen) != (ssize_t)reqlen)
+		goto out;
+	for (;;) {
+		struct pollfd p = { s, POLLIN, 0 };
+		int64_t left = end - mfdt_ms();
+		ssize_t n;
+
+		if (left <= 0 || poll(&p, 1, (int)left) <= 0)
+			goto out;	/* timeout */
+		if (len + 4096 + 1 > cap) {
+			unsigned char *nb = realloc(buf, cap = (len + 4096) * 2);
+
+			if (nb == NULL)
+				goto out;
+			buf = nb;
+		}
+		if ((n = read(s, buf + len, 4096)) < 0)
+			goto out;
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	if (buf == NULL)
+		goto out;
+	buf[len] = '\0';
+	if (sscanf((char *)buf, "HTTP/1.%*d %d", status) != 1)
+		goto out;
+	if ((hend = strstr((char *)buf, "\r\n\r\n")) == NULL)
+		goto out;
+	if (body != NULL) {
+		size_t off = (size_t)(hend + 4 - (char *)buf);
+
+		*bodylen = len - off;
+		*body = malloc(*bodylen + 1);
+		memcpy(*body, buf + off, *bodylen);
+		(*body)[*bodylen] = '\0';
+		/* Keep the headers reachable for tests: append after the body's NUL. */
+	}
+	rc = 0;
+out:
+	free(buf);
+	close(s);
+	return rc;
+}
+
+/* GET path (HTTP/1.0, so the server closes); returns status or -1. */
+int
+mfdt_get(int port, const char *path, unsigned char **body, size_t *len)
+{
+	char req[8192];
+	int st;
+
+	snprintf(req, sizeof(req), "GET %s HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n", path);
+	if (mfdt_http(port, req, strlen(req), 5000, &st, body, len) != 0)
+		return -1;
+	return st;
+}
+
+static int
+mfdt_insert(struct mf_db *db, const char *dir, const char *file, const char *issuer)
+{
+	char path[600];
+	FILE *f;
+	X509 *x;
+	struct mf_cert_rec r;
+	struct tm tm;
+	unsigned char *der = NULL;
+	int n, rc = -1;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, file);
+	if ((f = fopen(path, "r")) == NULL)
+		return -1;
+	x = PEM_read_X509(f, NULL, NULL, NULL);
+	fclose(f);
+	if (x == NULL)
+		return -1;
+	memset(&r, 0, sizeof(r));
+	{
+		const ASN1_INTEGER *s = X509_get0_serialNumber(x);
+
+		mf_hex(ASN1_STRING_get0_data(s), (size_t)ASN1_STRING_length(s), r.serial);
+	}
+	r.issuer = (char *)issuer;
+	r.subject = (char *)"CN=test";
+	r.sans = (char *)"IP:127.0.0.1";
+	r.profile = (char *)"server";
+	ASN1_TIME_to_tm(X509_get0_notBefore(x), &tm);
+	r.not_before = (int64_t)timegm(&tm);
+	ASN1_TIME_to_tm(X509_get0_notAfter(x), &tm);
+	r.not_after = (int64_t)timegm(&tm);
+	r.requester = (char *)"test";
+	if ((n = i2d_X509(x, &der)) <= 0)
+		goto out;
+	r.der = der;
+	r.der_len = (size_t)n;
+	r.issued_at = (int64_t)time(NULL);
+	rc = mf_db_cert_insert(db, &r);
+out:
+	OPENSSL_free(der);
+	X509_free(x);
+	return rc;
+}
+
+/*
+ * Writes dir/mayfly.yaml. With hsm set, the intermediate's key is the
+ * object "issuing-1" in the SoftHSM2 token "mayfly" configured in dir.
+ */
+int
+mfdt_yaml(const char *dir, int port, const char *hsm)
+{
+	char path[600];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/mayfly.yaml", dir);
+	if ((f = fopen(path, "w")) == NULL)
+		return -1;
+	if (hsm != NULL)
+		fprintf(f, "pkcs11:\n  module: %s\n  pin-source: file:hsm.pin\n"
+		    "  softhsm2-conf: softhsm2.conf\n", hsm);
+	fprintf(f,
+	    "database: mayfly.db\n"
+	    "urls: { base: \"http://127.0.0.1:%d\" }\n"
+	    "roots:\n"
+	    "  - { name: root-a, key: \"file:keys/root-a.key\", cert: certs/root-a.pem }\n"
+	    "  - { name: root-b, key: \"file:keys/root-b.key\", cert: certs/root-b.pem }\n"
+	    "intermediates:\n"
+	    "  - name: issuing-1\n"
+	    "    root: root-a\n"
+	    "    key: %s\n"
+	    "    cert: certs/issuing-1.pem\n"
+	    "    cross: [certs/issuing-1.root-b.pem]\n"
+	    "daemon:\n"
+	    "  listen: [\"127.0.0.1:%d\"]\n"
+	    "  threads: 2\n"
+	    "  per-ip-connections: 200\n"
+	    "  connection-timeout: 3s\n"
+	    "  max-body: 4096\n"
+	    "  admin-token-file: admin.token\n"
+	    "  ocsp:\n"
+	    "    validity: 4h\n"
+	    "    export-dir: ocsp-export\n"
+	    "  crl:\n"
+	    "    validity: 24h\n"
+	    "    interval: 1h\n", port,
+	    hsm != NULL ? "\"pkcs11:token=mayfly;object=issuing-1\"" : "file:keys/issuing-1.key",
+	    port);
+	fclose(f);
+	return 0;
+}
+
+int
+mfdt_setup(const char *dir, int port)
+{
+	char *cmd;
+	char path[600];
+	struct mf_db *db = NULL;
+	int rc, i;
+
+	if (asprintf(&cmd,
+	    "set -e; cd '%s'; exec >setup.log 2>&1; mkdir -p certs keys; "
+	    "ec='-newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes'; "
+	    "printf 'basicConstraints=critical,CA:TRUE,pathlen:0\\nkeyUsage=critical,keyCertSign,cRLSign\\n"
+	    "subjectKeyIdentifier=hash\\nauthorityKeyIdentifier=keyid:always\\n' > ca.ext; "
+	    "printf 'basicConstraints=critical,CA:FALSE\\nkeyUsage=critical,digitalSignature\\n"
+	    "extendedKeyUsage=serverAuth\\nsubjectAltName=IP:127.0.0.1,DNS:localhost\\n"
+	    "authorityInfoAccess=OCSP;URI:http://127.0.0.1:%d/ocsp\\n' > leaf.ext; "
+	    "for r in a b; do openssl req -x509 $ec -keyout keys/root-$r.key -out certs/root-$r.pem "
+	    "-subj \"/CN=Test Root $r\" -days 3650 -addext basicConstraints=critical,CA:TRUE "
+	    "-addext keyUsage=critical,keyCertSign,cRLSign; done; "
+	    "openssl req -new $ec -keyout keys/issuing-1.key -out i1.csr -subj '/CN=Test Issuing 1'; "
+	    "openssl x509 -req -in i1.csr -CA certs/root-a.pem -CAkey keys/root-a.key -set_serial 0x1001 "
+	    "-days 365 -extfile ca.ext -out certs/issuing-1.pem; "
+	    "openssl x509 -req -in i1.csr -CA certs/root-b.pem -CAkey keys/root-b.key -set_serial 0x1002 "
+	    "-days 365 -extfile ca.ext -out certs/issuing-1.root-b.pem; "
+	    "openssl req -x509 $ec -keyout other.key -out other.pem -subj '/CN=Other CA' -days 30 "
+	    "-addext basicConstraints=critical,CA:TRUE; "
+	    "for n in 01 02 03 04 05 06 07 08; do "
+	    "openssl req -new $ec -keyout leaf$n.key -out leaf$n.csr -subj \"/CN=leaf$n\"; "
+	    "openssl x509 -req -in leaf$n.csr -CA certs/issuing-1.pem -CAkey keys/issuing-1.key "
+	    "-set_serial 0x" SERIAL_BASE "$n -days 1 -extfile leaf.ext -out leaf$n.pem; done; "
+	    "openssl x509 -req -in leaf01.csr -CA other.pem -CAkey other.key -set_serial 0x77 -days 1 "
+	    "-out leaf-other.pem; "
+	    "cat certs/issuing-1.pem certs/root-a.pem > chain.pem; "
+	    "chmod 600 keys/* *.key; printf 'test-admin-token-0123456789\\n' > admin.token; "
+	    "chmod 600 admin.token; mkdir -p ocsp-export",
+	    dir, port) < 0)
+		return -1;
+	rc = mft_run(cmd, NULL);
+	free(cmd);
+	if (rc != 0)
+		return -1;
+	if (mfdt_yaml(dir, port, NULL) != 0)
+		return -1;
+	snprintf(path, sizeof(path), "%s/mayfly.db", dir);
+	if (mf_db_open(path, MF_DB_CREATE, &db) != 0)
+		return -1;
+	/* leaf08 stays out of the log: it must come back "unknown". */
+	for (i = 1; i <= 7; i++) {
+		char name[32];
+
+		snprintf(name, sizeof(name), "leaf%02d.pem", i);
+		if (mfdt_insert(db, dir, name, "issuing-1") != 0) {
+			mf_db_close(db);
+			return -1;
+		}
+	}
+	mf_db_close(db);
+	return 0;
+}
+
+/* Where mfdt_start() points NOTIFY_SOCKET (NULL: unset), and the watchdog period. */
+static const char *notify_path;
+static const char *watchdog_usec;
+
+pid_t
+mfdt_start(const char *dir, int port)
+{
+	char *bin = mft_buildpath("mayflyd"), cfg[600], log[600];
+	pid_t pid;
+	int i;
+
+	snprintf(cfg, sizeof(cfg), "%s/mayfly.yaml", dir);
+	snprintf(log, sizeof(log), "%s/mayflyd.log", dir);
+	if ((pid = fork()) == 0) {
+		int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0600);
+
+		if (fd >= 0) {
+			dup2(fd, 2);
+			dup2(fd, 1);
+		}
+		unsetenv("NOTIFY_SOCKET");
+		if (notify_path != NULL)
+			setenv("NOTIFY_SOCKET", notify_path, 1);
+		if (watchdog_usec != NULL)
+			setenv("WATCHDOG_USEC", watchdog_usec, 1);
+		execl(bin, "mayflyd", "-c", cfg, (char *)NULL);
+		_exit(127);
+	}
+	free(bin);
+	if (pid < 0)
+		return -1;
+	/* Up when /health answers 200: at most 15 s. */
+	for (i = 0; i < 150; i++) {
+		int st;
+
+		if (waitpid(pid, &st, WNOHANG) == pid)
+			return -1;
+		if (mfdt_get(port, "/health", NULL, NULL) == 200)
+			return pid;
+		usleep(100000);
+	}
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	return -1;
+}
+
+/* SIGTERM and wait (bounded); returns the exit status or -1. */
+int
+mfdt_stop(pid_t pid, int timeout_ms)
+{
+	int64_t end = mfdt_ms() + timeout_ms;
+	int st;
+
+	if (pid <= 0)
+		return -1;
+	kill(pid, SIGTERM);
+	while (mfdt_ms() < end) {
+		if (waitpid(pid, &st, WNOHANG) == pid)
+			return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+		usleep(20000);
+	}
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	return -1;
+}
+
+/* ---- the shared daemon of the "daemon" test case ------------------------------ */
+
+static char *d_dir;
+static int d_port;
+static pid_t d_pid;
+
+static void
+daemon_setup(void)
+{
+	d_dir = mft_tmpdir();
+	ck_assert_ptr_nonnull(d_dir);
+	d_port = mfdt_free_port();
+	ck_assert_int_gt(d_port, 0);
+	ck_assert_int_eq(mfdt_setup(d_dir, d_port), 0);
+	d_pid = mfdt_start(d_dir, d_port);
+	ck_assert_int_gt(d_pid, 0);
+}
+
+static void
+daemon_teardown(void)
+{
+	if (d_pid > 0)
+		mfdt_stop(d_pid, 8000);
+	d_pid = 0;
+	mft_rmtree(d_dir);
+	free(d_dir);
+	d_dir = NULL;
+}
+
+/* Runs `openssl ocsp` against the daemon; returns its output. */
+static char *
+ocsp_cli(const char *leaf, const char *extra)
+{
+	char *cmd, *out = NULL;
+
+	ck_assert(asprintf(&cmd, "cd '%s' && openssl ocsp %s -issuer certs/issuing-1.pem -cert %s "
+	    "-url http://127.0.0.1:%d/ocsp -CAfile certs/root-a.pem -timeout 5 2>&1",
+	    d_dir, extra, leaf, d_port) > 0);
+	mft_run(cmd, &out);
+	free(cmd);
+	ck_assert_ptr_nonnull(out);
+	return out;
+}
+
+START_TEST(test_ocsp_post_good_unknown)
+{
+	char *out;
+
+	out = ocsp_cli("leaf01.pem", "");
+	ck_assert_msg(strstr(out, "Response verify OK") != NULL, "%s", out);
+	ck_assert_msg(strstr(out, "leaf01.pem: good") != NULL, "%s", out);
+	free(out);
+	/* SHA-256 CertIDs (the first request above carried a nonce, which is ignored). */
+	out = ocsp_cli("leaf02.pem", "-no_nonce -sha256");
+	ck_assert_msg(strstr(out, "Response verify OK") != NULL, "%s", out);
+	ck_assert_msg(strstr(out, "leaf02.pem: good") != NULL, "%s", out);
+	free(out);
+	out = ocsp_cli("leaf08.pem", "-no_nonce");
+	ck_assert_msg(strstr(out, "leaf08.pem: unknown") != NULL, "%s", out);
+	free(out);
+	/* Verified through the cross-signed path to root-b as well. */
+	{
+		char *cmd;
+
+		ck_assert(asprintf(&cmd, "cd '%s' && openssl ocsp -issuer certs/issuing-1.root-b.pem "
+		    "-cert leaf01.pem -url http://127.0.0.1:%d/ocsp -CAfile certs/root-b.pem "
+		    "-verify_other certs/issuing-1.root-b.pem -no_nonce -timeout 5 2>&1",
+		    d_dir, d_port) > 0);
+		ck_assert_int_eq(mft_run(cmd, &out), 0);
+		free(cmd);
+		ck_assert_msg(strstr(out, "Response verify OK") != NULL, "%s", out);
+		ck_assert_msg(strstr(out, "leaf01.pem: good") != NULL, "%s", out);
+		free(out);
+	}
+}
+END_TEST
+
+START_TEST(test_ocsp_get_curl)
+{
+	char *cmd, *out = NULL;
+
+	/* RFC 5019 GET: base64 of the DER request in the path, escaped by curl's caller. */
+	ck_assert(asprintf(&cmd, "cd '%s' && openssl ocsp -issuer certs/issuing-1.pem "
+	    "-cert leaf03.pem -no_nonce -reqout get.req >/dev/null 2>&1 && "
+	    "b64=$(openssl base64 -A < get.req | sed 's,+,%%2B,g; s,/,%%2F,g; s,=,%%3D,g') && "
+	    "curl -sS -D get.hdr -o get.resp --max-time 5 http://127.0.0.1:%d/ocsp/$b64 && "
+	    "raw=$(openssl base64 -A < get.req) && "
+	    "curl -sS -o get2.resp --max-time 5 \"http://127.0.0.1:%d/ocsp/$raw\" && "
+	    "cmp get.resp get2.resp && "
+	    "openssl ocsp -respin get.resp -issuer certs/issuing-1.pem -cert leaf03.pem "
+	    "-CAfile certs/root-a.pem 2>&1 && cat get.hdr", d_dir, d_port, d_port) > 0);
+	ck_assert_int_eq(mft_run(cmd, &out), 0);
+	free(cmd);
+	ck_assert_msg(strstr(out, "Response verify OK") != NULL, "%s", out);
+	ck_assert_msg(strstr(out, "leaf03.pem: good") != NULL, "%s", out);
+	ck_assert_msg(strstr(out, "public, no-transform, must-revalidate") != NULL, "%s", out);
+	ck_assert_msg(strstr(out, "Cache-Control: max-age=") != NULL, "%s", out);
+	ck_assert_msg(strstr(out, "ETag: \"") != NULL, "%s", out);
+	ck_assert_msg(strstr(out, "Last-Modified: ") != NULL, "%s", out);
+	ck_assert_msg(strstr(out, "Expires: ") != NULL, "%s", out);
+	ck_assert_msg(strstr(out, "Content-Type: application/ocsp-response") != NULL, "%s", out);
+	free(out);
+}
+END_TEST
+
+/* Polls `openssl ocsp` until want shows up; returns the elapsed ms or -1. */
+static int64_t
+ocsp_wait_for(const char *leaf, const char *want, int64_t budget_ms)
+{
+	int64_t t0 = mfdt_ms();
+	int i;
+
+	for (i = 0; i < 100 && mfdt_ms() - t0 < budget_ms; i++) {
+		char *out = ocsp_cli(leaf, "-no_nonce");
+		int hit = strstr(out, want) != NULL && strstr(out, "Response verify OK") != NULL;
+
+		free(out);
+		if (hit)
+			return mfdt_ms() - t0;
+		usleep(50000);
+	}
+	return -1;
+}
+
+START_TEST(test_revoke_from_cli_db)
+{
+	struct mf_db *db;
+	char path[600], serial[64], *out;
+	int64_t ms;
+
+	out = ocsp_cli("leaf04.pem", "-no_nonce");
+	ck_assert_msg(strstr(out, "leaf04.pem: good") != NULL, "%s", out);
+	free(out);
+	/* A revocation by another process on the same log, as `mayfly revoke` does. */
+	snprintf(path, sizeof(path), "%s/mayfly.db", d_dir);
+	ck_assert_int_eq(mf_db_open(path, 0, &db), 0);
+	snprintf(serial, sizeof(serial), SERIAL_BASE "04");
+	ck_assert_int_eq(mf_db_cert_revoke(db, serial, 1, (int64_t)time(NULL), "cli:test"), 0);
+	mf_db_close(db);
+	ms = ocsp_wait_for("leaf04.pem", "leaf04.pem: revoked", 3000);
+	ck_assert_int_ge(ms, 0);
+	ck_assert_msg(ms <= 1000, "revocation took %lld ms to show", (long long)ms);
+	out = ocsp_cli("leaf04.pem", "-no_nonce");
+	ck_assert_msg(strstr(out, "Reason: keyCompromise") != NULL, "%s", out);
+	free(out);
+
+	/* The CRL is rebuilt on revocation; openssl verifies it and lists the serial. */
+	{
+		char *cmd;
+		int i, ok = 0;
+
+		for (i = 0; i < 30 && !ok; i++) {
+			ck_assert(asprintf(&cmd, "cd '%s' && curl -sS --max-time 5 -o i1.crl "
+			    "http://127.0.0.1:%d/crl/issuing-1.crl && openssl crl -inform DER -in i1.crl "
+			    "-CAfile chain.pem -noout -text 2>&1", d_dir, d_port) > 0);
+			out = NULL;
+			mft_run(cmd, &out);
+			free(cmd);
+			ok = out != NULL && strstr(out, "verify OK") != NULL &&
+			    strcasestr(out, SERIAL_BASE "04") != NULL;
+			if (!ok) {
+				free(out);
+				usleep(100000);
+			}
+		}
+		ck_assert_msg(ok, "CRL does not list the revoked serial");
+		ck_assert_ptr_nonnull(strstr(out, "Key Compromise"));
+		ck_assert_ptr_nonnull(strstr(out, "X509v3 CRL Number"));
+		ck_assert_ptr_nonnull(strstr(out, "X509v3 Authority Key Identifier"));
+		free(out);
+	}
+}
+END_TEST
+
+START_TEST(test_admin_revoke)
+{
+	char req[1024];
+	const char *body = "serial=" SERIAL_BASE "05&reason=4";
+	int st;
+	unsigned char *resp;
+	size_t len;
+	int64_t ms;
+
+	snprintf(req, sizeof(req), "POST /admin/revoke HTTP/1.0\r\nContent-Length: %zu\r\n"
+	    "Content-Type: application/x-www-form-urlencoded\r\n\r\n%s", strlen(body), body);
+	ck_assert_int_eq(mfdt_http(d_port, req, strlen(req), 5000, &st, NULL, NULL), 0);
+	ck_assert_int_eq(st, 401);
+	snprintf(req, sizeof(req), "POST /admin/revoke HTTP/1.0\r\nContent-Length: %zu\r\n"
+	    "Authorization: Bearer wrong-token-0123456789\r\n\r\n%s", strlen(body), body);
+	ck_assert_int_eq(mfdt_http(d_port, req, strlen(req), 5000, &st, NULL, NULL), 0);
+	ck_assert_int_eq(st, 401);
+	snprintf(req, sizeof(req), "POST /admin/revoke HTTP/1.0\r\nContent-Length: 9\r\n"
+	    "Authorization: Bearer test-admin-token-0123456789\r\n\r\nserial=zz");
+	ck_assert_int_eq(mfdt_http(d_port, req, strlen(req), 5000, &st, NULL, NULL), 0);
+	ck_assert_int_eq(st, 400);
+	snprintf(req, sizeof(req), "POST /admin/revoke HTTP/1.0\r\nContent-Length: %zu\r\n"
+	    "Authorization: Bearer test-admin-token-0123456789\r\n\r\n%s", strlen(body), body);
+	ck_assert_int_eq(mfdt_http(d_port, req, strlen(req), 5000, &st, &resp, &len), 0);
+	ck_assert_int_eq(st, 200);
+	ck_assert_ptr_nonnull(strstr((char *)resp, "revoked serial=" SERIAL_BASE "05"));
+	free(resp);
+	ck_assert_int_eq(mfdt_http(d_port, req, strlen(req), 5000, &st, NULL, NULL), 0);
+	ck_assert_int_eq(st, 409);
+	ms = ocsp_wait_for("leaf05.pem", "leaf05.pem: revoked", 3000);
+	ck_assert_int_ge(ms, 0);
+	ck_assert_int_le(ms, 1000);
+	/* Unknown serial: 404. */
+	body = "serial=abcdef";
+	snprintf(req, sizeof(req), "POST /admin/revoke HTTP/1.0\r\nContent-Length: %zu\r\n"
+	    "Authorization: Bearer test-admin-token-0123456789\r\n\r\n%s", strlen(body), body);
+	ck_assert_int_eq(mfdt_http(d_port, req, strlen(req), 5000, &st, NULL, NULL), 0);
+	ck_assert_int_eq(st, 404);
+}
+END_TEST
+
+START_TEST(test_bad_input)
+{
+	static const unsigned char malformed[5] = { 0x30, 0x03, 0x0a, 0x01, 0x01 };
+	static const unsigned char unauthorized[5] = { 0x30, 0x03, 0x0a, 0x01, 0x06 };
+	char req[8192], *big;
+	unsigned char *resp;
+	size_t len;
+	int st;
+
+	ck_assert_int_eq(mfdt_get(d_port, "/nope", NULL, NULL), 404);
+	ck_assert_int_eq(mfdt_get(d_port, "/crl/nope.crl", NULL, NULL), 404);
+	ck_assert_int_eq(mfdt_get(d_port, "/ca/nope.pem", NULL, NULL), 404);
+	ck_assert_int_eq(mfdt_get(d_port, "/ca/chain.der", NULL, NULL), 404);
+	ck_assert_int_eq(mfdt_get(d_port, "/admin/revoke", NULL, NULL), 405);
+	snprintf(req, sizeof(req), "DELETE /ocsp HTTP/1.0\r\n\r\n");
+	ck_assert_int_eq(mfdt_http(d_port, req, strlen(req), 5000, &st, NULL, NULL), 0);
+	ck_assert_int_eq(st, 405);
+	/* Garbage GET and POST: an OCSP malformedRequest, HTTP 200. */
+	st = mfdt_get(d_port, "/ocsp/!!!notbase64", &resp, &len);
+	ck_assert_int_eq(st, 200);
+	ck_assert_uint_eq(len, 5);
+	ck_assert(memcmp(resp, malformed, 5) == 0);
+	free(resp);
+	st = mfdt_get(d_port, "/ocsp/QUJDREVGR0g=", &resp, &len);
+	ck_assert_int_eq(st, 200);
+	ck_assert(len == 5 && memcmp(resp, malformed, 5) == 0);
+	free(resp);
+	len = (size_t)snprintf(req, sizeof(req), "POST /ocsp HTTP/1.0\r\n"
+	    "Content-Type: application/ocsp-request\r\nContent-Length: 4\r\n\r\n");
+	memcpy(req + len, "\x30\x02\x30\x00", 4);	/* an empty-ish SEQUENCE: not a request */
+	ck_assert_int_eq(mfdt_http(d_port, req, len + 4, 5000, &st, &resp, &len), 0);
+	ck_assert_int_eq(st, 200);
+	ck_assert(len == 5 && memcmp(resp, malformed, 5) == 0);
+	free(resp);
+	/* Wrong content type: 415. */
+	snprintf(req, sizeof(req), "POST /ocsp HTTP/1.0\r\nContent-Type: text/plain\r\n"
+	    "Content-Length: 2\r\n\r\nhi");
+	ck_assert_int_eq(mfdt_http(d_port, req, strlen(req), 5000, &st, NULL, NULL), 0);
+	ck_assert_int_eq(st, 415);
+	/* A body above max-body (4096): 413, announced or not. */
+	snprintf(req, sizeof(req), "POST /ocsp HTTP/1.0\r\nContent-Type: application/ocsp-request\r\n"
+	    "Content-Length: 100000\r\n\r\n");
+	ck_assert_int_eq(mfdt_http(d_port, req, strlen(req), 5000, &st, NULL, NULL), 0);
+	ck_assert_int_eq(st, 413);
+	big = malloc(20000);
+	ck_assert_ptr_nonnull(big);
+	len = (size_t)snprintf(big, 20000, "POST /ocsp HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+	    "Content-Type: application/ocsp-request\r\nTransfer-Encoding: chunked\r\n\r\n"
+	    "2710\r\n");
+	memset(big + len, 'A', 10000);
+	len += 10000;
+	len += (size_t)snprintf(big + len, 20000 - len, "\r\n0\r\n\r\n");
+	ck_assert_int_eq(mfdt_http(d_port, big, len, 5000, &st, NULL, NULL), 0);
+	ck_assert_int_eq(st, 413);
+	free(big);
+	/* A request for another CA's certificate: unauthorized. */
+	{
+		char *cmd, *out = NULL;
+
+		ck_assert(asprintf(&cmd, "cd '%s' && openssl ocsp -issuer other.pem -cert leaf-other.pem "
+		    "-no_nonce -reqout other.req >/dev/null 2>&1 && curl -sS --max-time 5 "
+		    "--data-binary @other.req -H 'Content-Type: application/ocsp-request' "
+		    "-o other.resp http://127.0.0.1:%d/ocsp && od -An -tx1 other.resp", d_dir,
+		    d_port) > 0);
+		ck_assert_int_eq(mft_run(cmd, &out), 0);
+		free(cmd);
+		ck_assert_msg(strstr(out, "30 03 0a 01 06") != NULL, "%s", out);
+		free(out);
+		(void)unauthorized;
+	}
+	/* The daemon is still fine. */
+	ck_assert_int_eq(mfdt_get(d_port, "/health", NULL, NULL), 200);
+}
+END_TEST
+
+START_TEST(test_ca_files_and_metrics)
+{
+	unsigned char *resp, *file;
+	size_t len, flen;
+	char *cmd, *out = NULL;
+
+	ck_assert_int_eq(mfdt_get(d_port, "/ca/root-a.pem", &resp, &len), 200);
+	file = mfdt_read(d_dir, "certs/root-a.pem", &flen);
+	ck_assert_ptr_nonnull(file);
+	/* Same certificate (PEM re-encoded by OpenSSL is byte-identical here). */
+	ck_assert_uint_eq(len, flen);
+	ck_assert(memcmp(resp, file, len) == 0);
+	free(resp);
+	free(file);
+	ck_assert_int_eq(mfdt_get(d_port, "/ca/issuing-1.root-b.der", &resp, &len), 200);
+	ck_assert(len > 100 && resp[0] == 0x30);
+	free(resp);
+	ck_assert(asprintf(&cmd, "curl -sS --max-time 5 http://127.0.0.1:%d/ca/chain.p7c | "
+	    "openssl pkcs7 -inform DER -print_certs -noout", d_port) > 0);
+	ck_assert_int_eq(mft_run(cmd, &out), 0);
+	free(cmd);
+	ck_assert_msg(strstr(out, "Test Issuing 1") && strstr(out, "Test Root a"), "%s", out);
+	free(out);
+	ck_assert_int_eq(mfdt_get(d_port, "/ca/issuing-1.root-b-chain.pem", &resp, &len), 200);
+	ck_assert_ptr_nonnull(strstr((char *)resp, "BEGIN CERTIFICATE"));
+	free(resp);
+
+	ck_assert_int_eq(mfdt_get(d_port, "/metrics", &resp, &len), 200);
+	ck_assert_ptr_nonnull(strstr((char *)resp, "mayflyd_http_requests_total{endpoint=\"ca\",code=\"200\"}"));
+	ck_assert_ptr_nonnull(strstr((char *)resp, "mayflyd_ocsp_sign_seconds_bucket{le=\"+Inf\"}"));
+	ck_assert_ptr_nonnull(strstr((char *)resp, "mayflyd_ocsp_cache_responses "));
+	ck_assert_ptr_nonnull(strstr((char *)resp, "mayflyd_ocsp_cache_oldest_age_seconds "));
+	ck_assert_ptr_nonnull(strstr((char *)resp, "mayflyd_certs_revoked_total "));
+	ck_assert_ptr_nonnull(strstr((char *)resp, "mayflyd_ocsp_responses_total{status=\"good\"}"));
+	free(resp);
+}
+END_TEST
+
+START_TEST(test_export_dir)
+{
+	char *cmd, *out = NULL;
+
+	/* The exported file is named by the GET path and holds a verifiable response. */
+	ck_assert(asprintf(&cmd, "cd '%s' && openssl ocsp -issuer certs/issuing-1.pem -cert leaf06.pem "
+	    "-no_nonce -reqout exp.req >/dev/null 2>&1 && "
+	    "name=$(openssl base64 -A < exp.req | sed 's,+,%%2B,g; s,/,%%2F,g; s,=,%%3D,g') && "
+	    "for i in 1 2 3 4 5 6 7 8 9 10; do [ -f \"ocsp-export/$name\" ] && break; sleep 0.3; done; "
+	    "openssl ocsp -respin \"ocsp-export/$name\" -issuer certs/issuing-1.pem -cert leaf06.pem "
+	    "-CAfile certs/root-a.pem 2>&1", d_dir) > 0);
+	ck_assert_int_eq(mft_run(cmd, &out), 0);
+	free(cmd);
+	ck_assert_msg(strstr(out, "leaf06.pem: good") != NULL, "%s", out);
+	free(out);
+}
+END_TEST
+
+START_TEST(test_half_open_clients)
+{
+	int s[24], i, n = 0, st;
+	int64_t t0;
+
+	/* Clients that connect and say nothing, or half a request, or half a body. */
+	for (i = 0; i < 8; i++)
+		if ((s[n] = mfdt_connect(d_port)) >= 0)
+			n++;
+	for (i = 0; i < 8; i++) {
+		if ((s[n] = mfdt_connect(d_port)) >= 0) {
+			ck_assert_int_gt(write(s[n], "GET /ocsp/MEU", 13), 0);
+			n++;
+		}
+	}
+	for (i = 0; i < 8; i++) {
+		static const char h[] = "POST /ocsp HTTP/1.1\r\nHost: x\r\n"
+		    "Content-Type: application/ocsp-request\r\nContent-Length: 1000\r\n\r\n0123456789";
+
+		if ((s[n] = mfdt_connect(d_port)) >= 0) {
+			ck_assert_int_gt(write(s[n], h, sizeof(h) - 1), 0);
+			n++;
+		}
+	}
+	ck_assert_int_eq(n, 24);
+	/* Everyone else is served at once. */
+	for (i = 0; i < 5; i++) {
+		char *out;
+
+		t0 = mfdt_ms();
+		ck_assert_int_eq(mfdt_get(d_port, "/health", NULL, NULL), 200);
+		ck_assert_int_lt(mfdt_ms() - t0, 1000);
+		out = ocsp_cli("leaf01.pem", "-no_nonce");
+		ck_assert_msg(strstr(out, "leaf01.pem: good") != NULL, "%s", out);
+		free(out);
+	}
+	/* Disconnect mid-body, then check again. */
+	for (i = 0; i < n; i++)
+		close(s[i]);
+	t0 = mfdt_ms();
+	ck_assert_int_eq(mfdt_http(d_port, "GET /health HTTP/1.0\r\n\r\n", 24, 3000, &st, NULL, NULL), 0);
+	ck_assert_int_eq(st, 200);
+	ck_assert_int_lt(mfdt_ms() - t0, 1000);
+}
+END_TEST
+
+
+/* ---- nginx stapling ------------------------------------------------------------ */
+
+static pid_t
+nginx_start(const char *dir, int nport)
+{
+	char conf[600];
+	FILE *f;
+	pid_t pid;
+
+	snprintf(conf, sizeof(conf), "%s/nginx.conf", dir);
+	if ((f = fopen(conf, "w")) == NULL)
+		return -1;
+	fprintf(f,
+	    "%s"
+	    "daemon off;\nworker_processes 1;\npid %s/nginx.pid;\n"
+	    "error_log %s/nginx-error.log info;\n"
+	    "events { worker_connections 64; }\n"
+	    "http {\n"
+	    "  access_log off;\n"
+	    "  client_body_temp_path %s/ngx-body; proxy_temp_path %s/ngx-proxy;\n"
+	    "  fastcgi_temp_path %s/ngx-fcgi; uwsgi_temp_path %s/ngx-uwsgi; scgi_temp_path %s/ngx-scgi;\n"
+	    "  server {\n"
+	    "    listen 127.0.0.1:%d ssl;\n"
+	    "    ssl_certificate %s/leaf07-full.pem;\n"
+	    "    ssl_certificate_key %s/leaf07.key;\n"
+	    "    ssl_stapling on;\n"
+	    "    ssl_stapling_verify on;\n"
+	    "    ssl_trusted_certificate %s/chain.pem;\n"
+	    "    location / { return 200 \"ok\\n\"; }\n"
+	    "  }\n"
+	    "}\n", geteuid() == 0 ? "user root root;\n" : "", dir, dir, dir, dir, dir, dir, dir,
+	    nport, dir, dir, dir);
+	fclose(f);
+	if ((pid = fork()) == 0) {
+		char log[600];
+		int fd;
+
+		snprintf(log, sizeof(log), "%s/nginx-stderr.log", dir);
+		if ((fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0600)) >= 0) {
+			dup2(fd, 1);
+			dup2(fd, 2);
+		}
+		execl("/usr/sbin/nginx", "nginx", "-p", dir, "-c", conf, (char *)NULL);
+		_exit(127);
+	}
+	return pid;
+}
+
+static void
+nginx_stop(pid_t pid)
+{
+	int64_t end = mfdt_ms() + 5000;
+
+	if (pid <= 0)
+		return;
+	kill(pid, SIGTERM);
+	while (mfdt_ms() < end) {
+		if (waitpid(pid, NULL, WNOHANG) == pid)
+			return;
+		usleep(20000);
+	}
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+}
+
+/* s_client -status until the staple contains want (bounded); returns the last output. */
+static char *
+staple_wait(int nport, const char *want)
+{
+	char *cmd, *out = NULL;
+	int i;
+
+	ck_assert(asprintf(&cmd, "cd '%s' && echo | timeout 10 openssl s_client -connect "
+	    "127.0.0.1:%d -status -CAfile certs/root-a.pem 2>&1", d_dir, nport) > 0);
+	for (i = 0; i < 40; i++) {
+		free(out);
+		out = NULL;
+		mft_run(cmd, &out);
+		if (out != NULL && strstr(out, want) != NULL)
+			break;
+		usleep(250000);
+	}
+	free(cmd);
+	return out;
+}
+
+START_TEST(test_nginx_stapling)
+{
+	char *cmd, *out, *log;
+	int nport = mfdt_free_port(), i;
+	pid_t ng;
+	size_t len;
+	struct mf_db *db;
+	char path[600];
+
+	ck_assert_int_eq(access("/usr/sbin/nginx", X_OK), 0);
+	ck_assert(asprintf(&cmd, "cd '%s' && cat leaf07.pem certs/issuing-1.pem > leaf07-full.pem && "
+	    "mkdir -p logs", d_dir) > 0);
+	ck_assert_int_eq(mft_run(cmd, NULL), 0);
+	free(cmd);
+	ng = nginx_start(d_dir, nport);
+	ck_assert_int_gt(ng, 0);
+	out = staple_wait(nport, "Cert Status: good");
+	ck_assert_ptr_nonnull(out);
+	ck_assert_msg(strstr(out, "OCSP Response Status: successful") != NULL, "%s", out);
+	ck_assert_msg(strstr(out, "Cert Status: good") != NULL, "%s", out);
+	ck_assert_msg(strstr(out, "Verify return code: 0 (ok)") != NULL, "%s", out);
+	free(out);
+
+	/* Revoke, and make nginx fetch again (it caches staples for an hour). */
+	snprintf(path, sizeof(path), "%s/mayfly.db", d_dir);
+	ck_assert_int_eq(mf_db_open(path, 0, &db), 0);
+	ck_assert_int_eq(mf_db_cert_revoke(db, SERIAL_BASE "07", 1, (int64_t)time(NULL),
+	    "cli:test"), 0);
+	mf_db_close(db);
+	ck_assert_int_ge(ocsp_wait_for("leaf07.pem", "leaf07.pem: revoked", 3000), 0);
+	nginx_stop(ng);
+	ng = nginx_start(d_dir, nport);
+	ck_assert_int_gt(ng, 0);
+	/*
+	 * nginx staples only "good" answers: with the revoked response it
+	 * fetched from us it logs the status and sends no staple.
+	 */
+	log = NULL;
+	for (i = 0; i < 40; i++) {
+		free(out = staple_wait(nport, "OCSP response:"));
+		free(log);
+		log = (char *)mfdt_read(d_dir, "nginx-error.log", &len);
+		if (log != NULL && strstr(log, "certificate status \"revoked\" in the OCSP response"))
+			break;
+		usleep(250000);
+	}
+	ck_assert_msg(log != NULL && strstr(log,
+	    "certificate status \"revoked\" in the OCSP response") != NULL, "%s", log ? log : "");
+	free(log);
+	out = staple_wait(nport, "OCSP response:");
+	ck_assert_msg(strstr(out, "Cert Status: good") == NULL, "%s", out);
+	ck_assert_msg(strstr(out, "OCSP response: no response sent") != NULL, "%s", out);
+	free(out);
+	nginx_stop(ng);
+}
+END_TEST
+
+
+/* ---- the HSM goes away ------------------------------------------------------- */
+
+START_TEST(test_softhsm_token_vanishes)
+{
+	char *dir = mft_tmpdir(), *cmd, *out = NULL, tokens[600], gone[600];
+	int port = mfdt_free_port(), i, st = 0;
+	pid_t pid;
+	unsigned char *resp;
+	size_t len;
+
+	ck_assert_ptr_nonnull(dir);
+	ck_assert_int_eq(mfdt_setup(dir, port), 0);
+	/* A real SoftHSM2 token in dir holding the intermediate's key. */
+	ck_assert_int_eq(mft_softhsm_setup(dir, "mayfly"), 0);
+	ck_assert(asprintf(&cmd, "cd '%s' && SOFTHSM2_CONF='%s/softhsm2.conf' softhsm2-util --import "
+	    "keys/issuing-1.key --token mayfly --label issuing-1 --id 01 --pin 1234 >import.log 2>&1 "
+	    "&& rm keys/issuing-1.key", dir, dir) > 0);
+	ck_assert_int_eq(mft_run(cmd, NULL), 0);
+	free(cmd);
+	ck_assert_int_eq(mfdt_yaml(dir, port, MF_SOFTHSM_MODULE), 0);
+	pid = mfdt_start(dir, port);
+	ck_assert_int_gt(pid, 0);
+
+	/* Served and cached while the token is there. */
+	ck_assert(asprintf(&cmd, "cd '%s' && openssl ocsp -no_nonce -issuer certs/issuing-1.pem "
+	    "-cert leaf01.pem -url http://127.0.0.1:%d/ocsp -CAfile certs/root-a.pem -timeout 5 2>&1",
+	    dir, port) > 0);
+	ck_assert_int_eq(mft_run(cmd, &out), 0);
+	ck_assert_msg(strstr(out, "leaf01.pem: good") && strstr(out, "Response verify OK"), "%s", out);
+	free(out);
+	ck_assert_int_eq(mfdt_get(port, "/crl/issuing-1.crl", NULL, NULL), 200);
+
+	/* The token vanishes. */
+	snprintf(tokens, sizeof(tokens), "%s/tokens", dir);
+	snprintf(gone, sizeof(gone), "%s/tokens.gone", dir);
+	ck_assert_int_eq(rename(tokens, gone), 0);
+	for (i = 0; i < 50; i++) {
+		st = mfdt_get(port, "/health", &resp, &len);
+		if (st == 503)
+			break;
+		free(resp);
+		usleep(100000);
+	}
+	ck_assert_int_eq(st, 503);
+	ck_assert_msg(strstr((char *)resp, "keys") != NULL, "%s", resp);
+	free(resp);
+	/* Still-valid responses keep being served... */
+	ck_assert_int_eq(mft_run(cmd, &out), 0);
+	ck_assert_msg(strstr(out, "leaf01.pem: good") && strstr(out, "Response verify OK"), "%s", out);
+	free(out);
+	free(cmd);
+	/* ...but nothing new is signed: a response not cached yet gets tryLater. */
+	ck_assert(asprintf(&cmd, "cd '%s' && openssl ocsp -no_nonce -sha256 -issuer certs/issuing-1.pem "
+	    "-cert leaf02.pem -url http://127.0.0.1:%d/ocsp -CAfile certs/root-a.pem -timeout 5 2>&1",
+	    dir, port) > 0);
+	mft_run(cmd, &out);
+	free(cmd);
+	ck_assert_msg(strstr(out, "Responder Error: trylater") != NULL, "%s", out);
+	free(out);
+	/* The token is back: healthy again. */
+	ck_assert_int_eq(rename(gone, tokens), 0);
+	for (i = 0; i < 50; i++) {
+		if ((st = mfdt_get(port, "/health", NULL, NULL)) == 200)
+			break;
+		usleep(100000);
+	}
+	ck_assert_int_eq(st, 200);
+	ck_assert_int_eq(mfdt_stop(pid, 8000), 0);
+	mft_rmtree(dir);
+	free(dir);
+}
+END_TEST
+
+/* ---- start, reload, stop ------------------------------------------------------ */
+
+START_TEST(test_lifecycle)
+{
+	char *dir = mft_tmpdir(), *out;
+	int port = mfdt_free_port(), st;
+	pid_t pid;
+	unsigned char *resp;
+	size_t len;
+
+	ck_assert_ptr_nonnull(dir);
+	ck_assert_int_eq(mfdt_setup(dir, port), 0);
+	pid = mfdt_start(dir, port);
+	ck_assert_int_gt(pid, 0);
+	/* The signer is a separate process: the daemon has a child. */
+	{
+		char cmd[128];
+
+		snprintf(cmd, sizeof(cmd), "pgrep -P %d >/dev/null", (int)pid);
+		ck_assert_int_eq(mft_run(cmd, NULL), 0);
+	}
+	/* SIGHUP: reload while serving. */
+	ck_assert_int_eq(kill(pid, SIGHUP), 0);
+	usleep(300000);
+	ck_assert_int_eq(mfdt_get(port, "/health", NULL, NULL), 200);
+	st = mfdt_get(port, "/crl/issuing-1.crl", &resp, &len);
+	for (int i = 0; i < 50 && st != 200; i++) {
+		free(resp);
+		usleep(100000);
+		st = mfdt_get(port, "/crl/issuing-1.crl", &resp, &len);
+	}
+	ck_assert_int_eq(st, 200);
+	free(resp);
+	ck_assert_int_eq(waitpid(pid, NULL, WNOHANG), 0);
+	/* The responses reach the database (bounded wait). */
+	{
+		struct mf_db *db;
+		char path[600];
+		int i, n = 0;
+
+		snprintf(path, sizeof(path), "%s/mayfly.db", dir);
+		ck_assert_int_eq(mf_db_open(path, 0, &db), 0);
+		for (i = 0; i < 50 && n < 7; i++) {
+			sqlite3_stmt *q;
+
+			ck_assert_int_eq(sqlite3_prepare_v2(mf_db_handle(db),
+			    "SELECT count(*) FROM ocsp_responses", -1, &q, NULL), SQLITE_OK);
+			if (sqlite3_step(q) == SQLITE_ROW)
+				n = sqlite3_column_int(q, 0);
+			sqlite3_finalize(q);
+			if (n < 7)
+				usleep(100000);
+		}
+		mf_db_close(db);
+		ck_assert_int_ge(n, 7);
+	}
+	/* SIGTERM: drains and exits 0. */
+	ck_assert_int_eq(mfdt_stop(pid, 8000), 0);
+	out = (char *)mfdt_read(dir, "mayflyd.log", &len);
+	ck_assert_ptr_nonnull(out);
+	ck_assert_ptr_nonnull(strstr(out, "event=reloaded"));
+	ck_assert_ptr_nonnull(strstr(out, "event=stopped"));
+	free(out);
+
+	/*
+	 * Restart: the stored responses are served at once, except that a
+	 * revocation made while the daemon was down is not hidden by them.
+	 */
+	{
+		struct mf_db *db;
+		char path[600], *cmd;
+
+		snprintf(path, sizeof(path), "%s/mayfly.db", dir);
+		ck_assert_int_eq(mf_db_open(path, 0, &db), 0);
+		ck_assert_int_eq(mf_db_cert_revoke(db, SERIAL_BASE "03", 4, (int64_t)time(NULL),
+		    "cli:test"), 0);
+		mf_db_close(db);
+		ck_assert_int_eq(mft_write(dir, "mayflyd.log", ""), 0);
+		pid = mfdt_start(dir, port);
+		ck_assert_int_gt(pid, 0);
+		ck_assert(asprintf(&cmd, "cd '%s' && for l in leaf01 leaf03; do openssl ocsp -no_nonce "
+		    "-issuer certs/issuing-1.pem -cert $l.pem -url http://127.0.0.1:%d/ocsp "
+		    "-CAfile certs/root-a.pem -timeout 5 2>&1; done", dir, port) > 0);
+		ck_assert_int_eq(mft_run(cmd, &out), 0);
+		free(cmd);
+		ck_assert_msg(strstr(out, "leaf01.pem: good") != NULL, "%s", out);
+		ck_assert_msg(strstr(out, "leaf03.pem: revoked") != NULL, "%s", out);
+		free(out);
+		out = (char *)mfdt_read(dir, "mayflyd.log", &len);
+		ck_assert_msg(strstr(out, "event=ocsp-loaded responses=") != NULL, "%s", out);
+		free(out);
+		ck_assert_int_eq(mfdt_stop(pid, 8000), 0);
+	}
+	/* A broken configuration: exits non-zero, does not start. */
+	ck_assert_int_eq(mft_write(dir, "mayfly.yaml", "database: [\n"), 0);
+	ck_assert_int_lt(mfdt_start(dir, port), 0);
+	mft_rmtree(dir);
+	free(dir);
+}
+END_TEST
+
+/* Reads datagrams from the notify socket for up to ms; appends them to acc. */
+static void
+notify_drain(int fd, char *acc, size_t accsz, int ms)
+{
+	int64_t end = mfdt_ms() + ms;
+
+	while (mfdt_ms() < end) {
+		struct pollfd p = { fd, POLLIN, 0 };
+		char buf[512];
+		ssize_t n;
+
+		if (poll(&p, 1, 50) <= 0)
+			continue;
+		if ((n = recv(fd, buf, sizeof(buf) - 1, 0)) <= 0)
+			continue;
+		buf[n] = '\0';
+		if (strlen(acc) + (size_t)n + 2 < accsz) {
+			strcat(acc, buf);
+			strcat(acc, "\n");
+		}
+	}
+}
+
+START_TEST(test_systemd_notify)
+{
+	char *dir = mft_tmpdir(), path[600], acc[8192] = "";
+	struct sockaddr_un sa;
+	int port = mfdt_free_port(), fd;
+	pid_t pid;
+
+	ck_assert_ptr_nonnull(dir);
+	ck_assert_int_eq(mfdt_setup(dir, port), 0);
+	snprintf(path, sizeof(path), "%s/notify.sock", dir);
+	fd = socket(AF_UNIX, SOCK_DGRAM, 0);
+	ck_assert_int_ge(fd, 0);
+	memset(&sa, 0, sizeof(sa));
+	sa.sun_family = AF_UNIX;
+	ck_assert_uint_lt(strlen(path), sizeof(sa.sun_path));
+	strcpy(sa.sun_path, path);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	notify_path = path;
+	watchdog_usec = "400000";
+	pid = mfdt_start(dir, port);
+	notify_path = NULL;
+	watchdog_usec = NULL;
+	ck_assert_int_gt(pid, 0);
+	notify_drain(fd, acc, sizeof(acc), 1000);
+	ck_assert_msg(strstr(acc, "READY=1") != NULL, "%s", acc);
+	ck_assert_msg(strstr(acc, "WATCHDOG=1") != NULL, "%s", acc);
+	ck_assert_int_eq(kill(pid, SIGHUP), 0);
+	notify_drain(fd, acc, sizeof(acc), 600);
+	ck_assert_msg(strstr(acc, "RELOADING=1") != NULL, "%s", acc);
+	ck_assert_int_eq(mfdt_stop(pid, 8000), 0);
+	notify_drain(fd, acc, sizeof(acc), 200);
+	ck_assert_msg(strstr(acc, "STOPPING=1") != NULL, "%s", acc);
+	close(fd);
+	mft_rmtree(dir);
+	free(dir);
+}
+END_TEST
+
+Suite *
+suite_mfd_daemon(void)
+{
+	Suite *s = suite_create("mayflyd-daemon");
+	TCase *tc;
+
+	tc = tcase_create("daemon");
+	tcase_add_unchecked_fixture(tc, daemon_setup, daemon_teardown);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_ocsp_post_good_unknown);
+	tcase_add_test(tc, test_ocsp_get_curl);
+	tcase_add_test(tc, test_revoke_from_cli_db);
+	tcase_add_test(tc, test_admin_revoke);
+	tcase_add_test(tc, test_bad_input);
+	tcase_add_test(tc, test_ca_files_and_metrics);
+	tcase_add_test(tc, test_export_dir);
+	tcase_add_test(tc, test_half_open_clients);
+	tcase_add_test(tc, test_nginx_stapling);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("softhsm");
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_softhsm_token_vanishes);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("lifecycle");
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, test_lifecycle);
+	tcase_add_test(tc, test_systemd_notify);
+	suite_add_tcase(s, tc);
+	return s;
+}

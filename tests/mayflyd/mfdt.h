@@ -1,0 +1,42 @@
+/* mfdt.h: the Check suites of check_mayflyd and helpers they share. */
+#ifndef MFDT_H
+#define MFDT_H
+
+#include <check.h>
+#include <stddef.h>
+
+Suite *suite_mfd_unit(void);
+Suite *suite_mfd_daemon(void);
+
+#include <stdint.h>
+#include <sys/types.h>
+
+/* A TCP port on 127.0.0.1 that was free a moment ago. */
+int mfdt_free_port(void);
+int64_t mfdt_ms(void);
+int mfdt_connect(int port);
+/* Sends req raw, reads to EOF within timeout_ms; status and body (caller frees). */
+int mfdt_http(int port, const char *req, size_t reqlen, int timeout_ms, int *status,
+    unsigned char **body, size_t *bodylen);
+int mfdt_get(int port, const char *path, unsigned char **body, size_t *len);
+/* dir/mayfly.yaml for port; hsm: PKCS#11 module for the intermediate's key, or NULL. */
+int mfdt_yaml(const char *dir, int port, const char *hsm);
+/* A complete setup in dir for a daemon on port (openssl CLI, file keys, SQLite log). */
+int mfdt_setup(const char *dir, int port);
+/* Starts build/mayflyd -c dir/mayfly.yaml; returns its pid once /health is 200, or -1. */
+pid_t mfdt_start(const char *dir, int port);
+/* SIGTERM, bounded wait; exit status or -1. */
+int mfdt_stop(pid_t pid, int timeout_ms);
+
+/*
+ * Makes a small PKI with the openssl CLI in dir: ca.pem/ca.key (EC P-256),
+ * leaf.pem issued by it, other.pem/other.key (another CA), and the OCSP
+ * requests req-sha1.der, req-sha256.der (no nonce), req-nonce.der and
+ * req-two.der (two CertIDs). Returns 0 or -1.
+ */
+int mfdt_pki(const char *dir);
+
+/* Reads dir/name into a new buffer; caller frees. */
+unsigned char *mfdt_read(const char *dir, const char *name, size_t *len);
+
+#endif
