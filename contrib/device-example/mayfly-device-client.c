@@ -207,7 +207,7 @@ main(int argc, char **argv)
 			printf("ERROR handshake failed before verification: %s\n", ebuf);
 			goto out;
 		}
-		printf("REFUSED %s depth=%d: %s\n", mfv_errname((int)v), res.depth,
+		printf("REFUSED MFV_ERR_%s depth=%d: %s\n", mfv_errname((int)v), res.depth,
 		       mfv_strerror((int)v));
 		rc = 1;
 		goto out;

@@ -776,7 +776,7 @@ main(void)
 	printf("  lib-stricter by library error:");
 	for (i = 0; i < 64; i++)
 		if (cnt.stricter_by[i])
-			printf(" %s=%lu", mfv_errname(-i) + 8, cnt.stricter_by[i]);
+			printf(" %s=%lu", mfv_errname(-i), cnt.stricter_by[i]);
 	printf("\n  out-of-scope by OpenSSL reason:");
 	for (i = 0; i < 100; i++)
 		if (cnt.oos_by[i])
