@@ -191,7 +191,10 @@ mf_ext_add_ca(X509 *x, int pathlen)
 
 	if ((bc = BASIC_CONSTRAINTS_new()) == NULL)
 		return MF_ERR_NOMEM;
-	bc->ca = 1;
+	/* OpenSSL writes this int as the BOOLEAN's content octet: DER (X.690
+	 * 11.1) wants 0xFF for TRUE, and strict verifiers (libmayfly-verify)
+	 * refuse 0x01. */
+	bc->ca = 0xFF;
 	if (pathlen >= 0) {
 		if ((bc->pathlen = ASN1_INTEGER_new()) == NULL ||
 		    !ASN1_INTEGER_set(bc->pathlen, pathlen))
