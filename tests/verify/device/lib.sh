@@ -3,8 +3,12 @@
 # The caller sets $tmp (a private directory) and $NGINX; every server binds
 # 127.0.0.1 only, every wait is bounded, and processes are stopped by PID.
 
-# in_use PORT: something listens on TCP PORT.
-in_use() { ss -Htln 2>/dev/null | awk '{ print $4 }' | grep -q ":$1\$"; }
+# in_use PORT: something listens on TCP PORT (read from /proc/net, so no
+# iproute2 needed; state 0A is LISTEN).
+in_use() {
+	awk -v p=":$(printf '%04X' "$1")" '$4 == "0A" && substr($2, length($2) - 4) == p { f = 1 }
+		END { exit !f }' /proc/net/tcp /proc/net/tcp6 2>/dev/null
+}
 
 # free_port: print a port in 30000..49999 nobody listens on (50 tries).
 free_port() {
