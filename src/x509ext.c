@@ -38,7 +38,10 @@ mf_ext_add_bc(X509 *x, int ca, int pathlen)
 
 	if ((bc = BASIC_CONSTRAINTS_new()) == NULL)
 		return MF_ERR_NOMEM;
-	bc->ca = ca ? 1 : 0;
+	/* OpenSSL writes this int as the BOOLEAN's content octet: DER (X.690
+	 * 11.1) wants 0xFF for TRUE, and strict verifiers (libmayfly-verify)
+	 * refuse 0x01. FALSE is the DEFAULT and is left out. */
+	bc->ca = ca ? 0xFF : 0;
 	if (ca && pathlen >= 0) {
 		if ((bc->pathlen = ASN1_INTEGER_new()) == NULL ||
 		    !ASN1_INTEGER_set(bc->pathlen, pathlen))
