@@ -41,18 +41,12 @@ ext_bc(struct mfv_cert *c, struct mfvi_der *v)
 {
 	struct mfvi_der seq, x;
 	uint32_t n;
-	int rc, ca = 0;
+	int rc, ca;
 
 	if ((rc = mfvi_der_get(v, MFVI_SEQUENCE, &seq)) != 0)
 		return rc;
-	if ((rc = mfvi_der_opt(&seq, MFVI_BOOLEAN, &x)) < 0)
-		return rc;
-	if (rc == 1) {
-		if ((rc = mfvi_der_bool(&x, &ca)) != 0)
-			return rc;
-		if (!ca)
-			return MFV_ERR_DER_VALUE; /* DEFAULT FALSE must be absent */
-	}
+	if ((ca = mfvi_der_opt_true(&seq)) < 0)
+		return ca;
 	if ((rc = mfvi_der_opt(&seq, MFVI_INTEGER, &x)) < 0)
 		return rc;
 	if (rc == 1) {
@@ -189,19 +183,13 @@ ext_id(const struct mfvi_der *oid)
 static int
 extension(struct mfv_cert *c, struct mfvi_der *ext, uint32_t *seen)
 {
-	struct mfvi_der oid, x, val;
+	struct mfvi_der oid, val;
 	int rc, crit = 0, id;
 
 	if ((rc = mfvi_der_get(ext, MFVI_OID, &oid)) != 0)
 		return rc;
-	if ((rc = mfvi_der_opt(ext, MFVI_BOOLEAN, &x)) < 0)
-		return rc;
-	if (rc == 1) {
-		if ((rc = mfvi_der_bool(&x, &crit)) != 0)
-			return rc;
-		if (!crit)
-			return MFV_ERR_DER_VALUE; /* DEFAULT FALSE must be absent */
-	}
+	if ((crit = mfvi_der_opt_true(ext)) < 0)
+		return crit;
 	if ((rc = mfvi_der_seq(ext, oct_end, 2, &val, NULL)) != 0)
 		return rc;
 	id = ext_id(&oid);
@@ -233,7 +221,7 @@ extension(struct mfv_cert *c, struct mfvi_der *ext, uint32_t *seen)
 static int
 tbs(struct mfv_cert *c, struct mfvi_der *r, const struct mfvi_der *outer_alg)
 {
-	struct mfvi_der x, v, alg, algtlv, name, exts, ext;
+	struct mfvi_der x, v, alg, algtlv, exts, ext;
 	uint32_t ver, seen = 0;
 	int rc;
 
@@ -262,10 +250,8 @@ tbs(struct mfv_cert *c, struct mfvi_der *r, const struct mfvi_der *outer_alg)
 	if ((rc = mfvi_sig_alg(&alg, &c->sig_alg, &c->pss_salt)) != 0)
 		return rc;
 
-	if ((rc = mfvi_der_get_tlv(r, MFVI_SEQUENCE, &name, &x)) != 0 ||
-	    (rc = mfvi_der_name_check(&name)) != 0)
+	if ((rc = mfvi_der_name(r, &c->issuer)) != 0)
 		return rc;
-	span(&c->issuer, &x);
 
 	if ((rc = mfvi_der_get(r, MFVI_SEQUENCE, &v)) != 0 ||
 	    (rc = mfvi_der_get_time(&v, &c->not_before)) != 0 ||
@@ -275,10 +261,8 @@ tbs(struct mfv_cert *c, struct mfvi_der *r, const struct mfvi_der *outer_alg)
 	if (c->not_after < c->not_before)
 		return MFV_ERR_BAD_TIME;
 
-	if ((rc = mfvi_der_get_tlv(r, MFVI_SEQUENCE, &name, &x)) != 0 ||
-	    (rc = mfvi_der_name_check(&name)) != 0)
+	if ((rc = mfvi_der_name(r, &c->subject)) != 0)
 		return rc;
-	span(&c->subject, &x);
 	if (mfvi_span_eq(&c->issuer, &c->subject))
 		c->flags |= MFVI_C_SELF_ISSUED;
 
