@@ -320,8 +320,8 @@ mfvi_sig_check(const struct mfv_cert *signer, uint8_t alg, uint16_t salt,
 			return MFV_ERR_BAD_SIGNATURE;
 		return mfv_be_ed25519_verify(&k, msg, msg_len, sig, sig_len);
 	}
-	ha = (alg == MFVI_SIG_ECDSA_SHA256 || alg == MFVI_SIG_RSA_SHA256 || alg == MFVI_SIG_PSS_SHA256)
-	     ? MFV_HASH_SHA256 : MFV_HASH_SHA384;
+	/* The MFVI_SIG_* values alternate SHA-256, SHA-384 from ECDSA on. */
+	ha = (alg & 1) ? MFV_HASH_SHA256 : MFV_HASH_SHA384;
 	if (alg == MFVI_SIG_ECDSA_SHA256 || alg == MFVI_SIG_ECDSA_SHA384) {
 		if (kt != MFV_KEY_EC_P256 && kt != MFV_KEY_EC_P384)
 			return MFV_ERR_SIG_ALG_MISMATCH;

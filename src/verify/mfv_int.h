@@ -79,6 +79,8 @@ int mfvi_ct_eq(const uint8_t *a, const uint8_t *b, size_t n);
 
 /* ---- algorithms (alg.c) --------------------------------------------------- */
 
+/* Order matters: alg.c takes SHA-256 for odd and SHA-384 for even values,
+ * and ranges for the ECDSA and RSA families. */
 enum {
 	MFVI_SIG_NONE = 0,
 	MFVI_SIG_ECDSA_SHA256,
