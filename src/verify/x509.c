@@ -25,7 +25,6 @@
 static const uint8_t OID_TLSFEATURE[] = { 0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x01, 0x18 };
 static const uint8_t OID_ANY_EKU[] = { 0x55, 0x1d, 0x25, 0x00 };
 
-static const uint8_t int_end[] = { MFVI_INTEGER, 0 };
 static const uint8_t seq_end[] = { MFVI_SEQUENCE, 0 };
 static const uint8_t oct_end[] = { MFVI_OCTET_STRING, 0 };
 
@@ -221,20 +220,16 @@ extension(struct mfv_cert *c, struct mfvi_der *ext, uint32_t *seen)
 static int
 tbs(struct mfv_cert *c, struct mfvi_der *r, const struct mfvi_der *outer_alg)
 {
+	/* version [0] EXPLICIT INTEGER: v3 has exactly one DER encoding. */
+	static const uint8_t v3[] = { MFVI_CTXC(0), 3, MFVI_INTEGER, 1, 2 };
 	struct mfvi_der x, v, alg, algtlv, exts, ext;
-	uint32_t ver, seen = 0;
+	uint32_t seen = 0;
 	int rc;
 
-	/* version [0] EXPLICIT: DEFAULT v1, so present means v2 or v3. */
-	if ((rc = mfvi_der_opt(r, MFVI_CTXC(0), &x)) < 0)
-		return rc;
-	if (rc == 0)
+	if (r->len < sizeof(v3) || memcmp(r->p, v3, sizeof(v3)) != 0)
 		return MFV_ERR_BAD_VERSION;
-	if ((rc = mfvi_der_seq(&x, int_end, 2, &v, NULL)) != 0 ||
-	    (rc = mfvi_der_small_uint(&v, &ver)) != 0)
-		return rc;
-	if (ver != 2)
-		return MFV_ERR_BAD_VERSION;
+	r->p += sizeof(v3);
+	r->len -= sizeof(v3);
 
 	if ((rc = mfvi_der_get(r, MFVI_INTEGER, &v)) != 0)
 		return rc;
@@ -272,10 +267,8 @@ tbs(struct mfv_cert *c, struct mfvi_der *r, const struct mfvi_der *outer_alg)
 	if ((rc = mfvi_spki(&v, c)) != 0)
 		return rc;
 
-	/* issuerUniqueID [1] and subjectUniqueID [2]: obsolete, skipped. */
-	if ((rc = mfvi_der_opt(r, MFVI_CTX(1), &x)) < 0 ||
-	    (rc = mfvi_der_opt(r, MFVI_CTX(2), &x)) < 0)
-		return rc;
+	/* issuerUniqueID [1] and subjectUniqueID [2] (v2, obsolete) are not
+	 * accepted: they are left unread and fail as trailing data. */
 	if ((rc = mfvi_der_opt(r, MFVI_CTXC(3), &x)) < 0)
 		return rc;
 	if (rc == 1) {
