@@ -128,8 +128,7 @@ mfvi_der_int_minimal(const struct mfvi_der *v)
 	if (v->len == 0)
 		return MFV_ERR_BAD_INTEGER;
 	/* X.690 8.3.2: the first nine bits must not be all zero or all one. */
-	if (v->len > 1 && ((v->p[0] == 0x00 && (v->p[1] & 0x80) == 0) ||
-	                   (v->p[0] == 0xff && (v->p[1] & 0x80) != 0)))
+	if (v->len > 1 && v->p[0] == ((v->p[1] & 0x80) ? 0xff : 0x00))
 		return MFV_ERR_BAD_INTEGER;
 	return 0;
 }

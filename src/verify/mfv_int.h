@@ -107,7 +107,6 @@ int mfvi_sig_check(const struct mfv_cert *signer, uint8_t alg, uint16_t salt,
 #define MFVI_C_HAS_EKU 0x04
 #define MFVI_C_MUST_STAPLE 0x08
 #define MFVI_C_SELF_ISSUED 0x10 /* issuer == subject */
-#define MFVI_C_HAS_BC 0x20
 
 #define MFVI_EKU_SERVER 0x01
 #define MFVI_EKU_CLIENT 0x02

@@ -56,7 +56,6 @@ ext_bc(struct mfv_cert *c, struct mfvi_der *v)
 	}
 	if (ca)
 		c->flags |= MFVI_C_CA;
-	c->flags |= MFVI_C_HAS_BC;
 	return mfvi_der_end(&seq);
 }
 
@@ -89,6 +88,8 @@ static int
 ext_eku(struct mfv_cert *c, struct mfvi_der *v)
 {
 	static const uint8_t kp[] = { 0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03 };
+	static const uint8_t bit[10] = { 0, MFVI_EKU_SERVER, MFVI_EKU_CLIENT, 0, 0, 0, 0, 0, 0,
+	                                 MFVI_EKU_OCSP };
 	struct mfvi_der seq, oid;
 	int rc;
 
@@ -101,13 +102,8 @@ ext_eku(struct mfv_cert *c, struct mfvi_der *v)
 			return rc;
 		/* id-kp-serverAuth .1, clientAuth .2, OCSPSigning .9 under
 		 * 1.3.6.1.5.5.7.3; anyExtendedKeyUsage is 2.5.29.37.0. */
-		if (oid.len == 8 && memcmp(oid.p, kp, 7) == 0) {
-			if (oid.p[7] == 1)
-				c->eku |= MFVI_EKU_SERVER;
-			else if (oid.p[7] == 2)
-				c->eku |= MFVI_EKU_CLIENT;
-			else if (oid.p[7] == 9)
-				c->eku |= MFVI_EKU_OCSP;
+		if (oid.len == 8 && memcmp(oid.p, kp, 7) == 0 && oid.p[7] < sizeof(bit)) {
+			c->eku |= bit[oid.p[7]];
 		} else if (MFVI_OID_IS(&oid, OID_ANY_EKU)) {
 			c->eku |= MFVI_EKU_ANY;
 		}
