@@ -34,17 +34,27 @@ mfv_add_root(struct mfv_ctx *ctx, const uint8_t hash[MFV_HASH_LEN])
 	return 0;
 }
 
+/* Times are kept within what a certificate can say (years 0001 to 9999),
+ * so that adding a skew can never overflow. */
+#define MFVI_TIME_MAX INT64_C(253402300799)
+
+static int64_t
+clamp(int64_t t)
+{
+	return t < 0 ? 0 : t > MFVI_TIME_MAX ? MFVI_TIME_MAX : t;
+}
+
 void
 mfv_set_time(struct mfv_ctx *ctx, int64_t now)
 {
-	ctx->now = now;
+	ctx->now = clamp(now);
 	ctx->state |= MFVI_HAVE_TIME;
 }
 
 void
 mfv_set_lkgt(struct mfv_ctx *ctx, int64_t lkgt)
 {
-	ctx->lkgt = lkgt;
+	ctx->lkgt = clamp(lkgt);
 }
 
 void
@@ -163,7 +173,7 @@ leaf_policy(const struct mfv_ctx *ctx, const struct mfv_cert *c, struct mfv_resu
 		return MFV_ERR_KEY_USAGE;
 	/* The leaf must state its purpose explicitly; anyExtendedKeyUsage
 	 * or no EKU at all is not enough for a device. */
-	if (!(c->flags & MFVI_C_HAS_EKU) || !(c->eku & purpose(ctx)))
+	if (!(c->eku & purpose(ctx))) /* bits are set only if EKU is present */
 		return MFV_ERR_EKU;
 	if (ctx->host_len == 0 && ctx->ip_len == 0) {
 		res->flags |= MFV_RES_NAME_UNCHECKED;
@@ -262,7 +272,10 @@ build_path(struct mfv_ctx *ctx, const uint8_t *anchors, struct mfv_result *res)
 				continue;
 			}
 			if (++sigs > MFV_MAX_SIG_CHECKS) {
-				note(&err, &err_depth, MFV_ERR_TOO_MANY, (int)d);
+				/* Giving up is its own answer, whatever
+				 * was seen on the way. */
+				err = MFV_ERR_TOO_MANY;
+				err_depth = (int)d;
 				goto fail;
 			}
 			if ((rc = mfvi_cert_check_sig(cur, cand)) != 0) {
