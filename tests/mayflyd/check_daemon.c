@@ -940,9 +940,20 @@ START_TEST(test_cli_init_file)
 	    mayfly, dir, port) > 0);
 	ck_assert_int_eq(mft_run(cmd, NULL), 0);
 	free(cmd);
+	/* The root's CRL, signed offline, is what intermediates point to. */
+	ck_assert(asprintf(&cmd, "'%s' -c '%s/mayfly.yaml' crl root >/dev/null 2>&1", mayfly, dir) > 0);
+	ck_assert_int_eq(mft_run(cmd, NULL), 0);
+	free(cmd);
 	free(mayfly);
 	pid = mfdt_start(dir, port);
 	ck_assert_int_gt(pid, 0);
+	ck_assert_int_eq(in_dir(dir, &out, "curl -sS --max-time 5 -o root.crl "
+	    "http://127.0.0.1:%d/crl/root-a.crl && openssl crl -inform DER -in root.crl "
+	    "-CAfile certs/root-a.pem -noout && curl -s -o /dev/null -w '%%{http_code}' "
+	    "http://127.0.0.1:%d/crl/root-b.crl", port, port), 0);
+	ck_assert_msg(strstr(out, "verify OK") != NULL, "root CRL: %s", out);
+	ck_assert_msg(strstr(out, "404") != NULL, "root-b has no CRL file: %s", out);
+	free(out);
 
 	/* Issued after the daemon started: answered on first request, POST and GET. */
 	cli_issue(dir, "srv", serial, sizeof(serial));
