@@ -279,7 +279,7 @@ sig_lookup(struct sig_state *st, const unsigned char *serial, size_t n, struct m
 	int rc;
 
 	/* The log may keep the DER form with its leading zero octet; try both. */
-	mfd_serial_hex(serial, n, hex + 2);
+	mf_hex(serial, n, hex + 2);
 	rc = mf_db_cert_get(st->db, hex + 2, r);
 	if (rc == MF_ERR_NOTFOUND && (serial[0] & 0x80) && n < MF_SERIAL_MAX) {
 		hex[0] = '0';
