@@ -6,6 +6,7 @@
 #define MF_ACME_INT_H
 
 #include <pthread.h>
+#include <sys/socket.h>
 #include <stdint.h>
 
 #include <jansson.h>
@@ -35,6 +36,11 @@ struct mf_acme {
 	char *tls_cert_pem;		/* listener certificate chain */
 	char *tls_key_pem;
 	char *trust_pem;		/* CA certificates client certificates must chain to */
+	int64_t tls_renew_at;		/* self-issued certificate: when to renew; 0: never */
+	struct sockaddr_storage ss;	/* where to listen */
+	unsigned mhd_flags;		/* MHD_USE_IPv6 or 0 */
+	pthread_t renew_tid;
+	int renew_started;
 	char *base;			/* base URL, no trailing slash */
 	char *est_password;		/* read from est.password-file */
 	char *api_token;		/* read from api-token-file */

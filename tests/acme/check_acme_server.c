@@ -22,6 +22,7 @@
 #include <jansson.h>
 #include <jose/jwk.h>
 #include <microhttpd.h>
+#include <openssl/bn.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
@@ -52,6 +53,8 @@ struct responder {
 
 static char *dir;
 static struct mf_config *cfg;
+/* Called between loading the config and starting the listener, if set. */
+static void (*before_start)(struct mf_config *);
 static struct mf_keystore *ks;
 static struct mf_acme *srv;
 static struct MHD_Daemon *h01;
@@ -119,6 +122,8 @@ start_server(const char *extra_acme)
 	ck_assert_int_eq(system(cmd), 0);
 	snprintf(cmd, sizeof(cmd), "%s/mayfly.yaml", dir);
 	ck_assert_msg(mf_config_load(cmd, &cfg, err, sizeof(err)) == 0, "%s", err);
+	if (before_start != NULL)
+		before_start(cfg);
 	memset(&kc, 0, sizeof(kc));
 	ck_assert_int_eq(mf_keystore_new(&kc, &ks), 0);
 	ck_assert_int_eq(mf_acme_start(cfg, ks, &srv), 0);
@@ -1416,6 +1421,74 @@ START_TEST(t_dns_01_wildcard)
 }
 END_TEST
 
+/* ---- the self-issued listener certificate renews itself -------------------------- */
+
+static void
+short_life(struct mf_config *c)
+{
+	/* A 6-second certificate without backdating: renewal due after 4 s. */
+	c->backdate = 0;
+	c->profiles[0].default_lifetime = 6;
+}
+
+/* The serial (hex) of the certificate the listener serves now. */
+static void
+served_serial(char *out, size_t outlen)
+{
+	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+	SSL *ssl = SSL_new(ctx);
+	BIO *b;
+	X509 *x;
+	BIGNUM *bn;
+	char *hex, hp[64];
+
+	out[0] = '\0';
+	snprintf(hp, sizeof(hp), "127.0.0.1:%u", mf_acme_port(srv));
+	b = BIO_new_connect(hp);
+	ck_assert_ptr_nonnull(b);
+	SSL_set_bio(ssl, b, b);
+	if (SSL_connect(ssl) == 1 && (x = SSL_get1_peer_certificate(ssl)) != NULL) {
+		bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(x), NULL);
+		hex = BN_bn2hex(bn);
+		snprintf(out, outlen, "%s", hex);
+		OPENSSL_free(hex);
+		BN_free(bn);
+		X509_free(x);
+	}
+	SSL_free(ssl);
+	SSL_CTX_free(ctx);
+	ERR_clear_error();
+}
+
+START_TEST(t_listener_cert_renewal)
+{
+	struct tc_resp r;
+	char s1[80], s2[80], u[300];
+	int i;
+
+	teardown();
+	before_start = short_life;
+	start_server(NULL);
+	before_start = NULL;
+	served_serial(s1, sizeof(s1));
+	ck_assert_int_ne(s1[0], '\0');
+	for (i = 0; i < 60; i++) {
+		usleep(250000);
+		served_serial(s2, sizeof(s2));
+		if (s2[0] != '\0' && strcmp(s1, s2) != 0)
+			break;
+	}
+	ck_assert_msg(i < 60, "listener certificate not renewed (still %s)", s1);
+	/* The port stayed open and the new certificate verifies with the root. */
+	url(u, sizeof(u), "/directory");
+	ck_assert_int_eq(tc_http("GET", u, s.cafile, NULL, NULL, 0, &r), 0);
+	ck_assert_int_eq(r.status, 200);
+	tc_resp_clear(&r);
+	ck_assert_int_ge(db_count("SELECT count(*) FROM certificates WHERE requester = 'acme:listener'"),
+	    2);
+}
+END_TEST
+
 Suite *
 suite_acme_server(void)
 {
@@ -1440,6 +1513,7 @@ suite_acme_server(void)
 	tcase_add_test(tc, t_tls_alpn_01);
 	tcase_add_test(tc, t_ari_replaces);
 	tcase_add_test(tc, t_dns_01_wildcard);
+	tcase_add_test(tc, t_listener_cert_renewal);
 	suite_add_tcase(s_, tc);
 	return s_;
 }
