@@ -84,7 +84,7 @@ main(int argc, char **argv)
 	const char *addr = NULL, *port = NULL, *host = NULL, *ocsp_file = NULL;
 	long long maxlife = 86400, t = -1, lkgt = -1, skew = 0, v;
 	uint8_t pin[MFV_HASH_LEN];
-	int npins = 0, i, r, rc = 2;
+	int npins = 0, i, r, rc = 2, verdict;
 	size_t ocsp_len = 0;
 	mbedtls_net_context net;
 	mbedtls_entropy_context ent;
@@ -200,15 +200,15 @@ main(int argc, char **argv)
 	while (r == MBEDTLS_ERR_SSL_WANT_READ || r == MBEDTLS_ERR_SSL_WANT_WRITE);
 
 	/* The verdict is the adapter's, whatever mbedTLS says. */
-	v = mfv_mbedtls_result(&ad, &res);
-	if (v != 0) {
-		if (v == MFV_ERR_INVALID_ARG && r != 0) {
+	verdict = mfv_mbedtls_result(&ad, &res);
+	if (verdict != 0) {
+		if (verdict == MFV_ERR_INVALID_ARG && r != 0) {
 			mbedtls_strerror(r, ebuf, sizeof(ebuf));
 			printf("ERROR handshake failed before verification: %s\n", ebuf);
 			goto out;
 		}
-		printf("REFUSED %s depth=%d: %s\n", mfv_errname((int)v), res.depth,
-		       mfv_strerror((int)v));
+		printf("REFUSED MFV_ERR_%s depth=%d: %s\n", mfv_errname(verdict), res.depth,
+		       mfv_strerror(verdict));
 		rc = 1;
 		goto out;
 	}

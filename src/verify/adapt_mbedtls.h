@@ -65,7 +65,8 @@ struct mfv_mbedtls {
 	struct mfv_buf certs[MFV_MAX_CERTS];
 };
 
-/* Prepare an adapter for one handshake with a configured context. */
+/* Prepare an adapter for one handshake with a configured context; call it
+ * again before the next handshake (a verdict is never carried over). */
 void mfv_mbedtls_init(struct mfv_mbedtls *a, struct mfv_ctx *ctx);
 
 /* Lend a stapled OCSP response (DER OCSPResponse) for the next handshake. */

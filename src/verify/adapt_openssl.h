@@ -24,6 +24,10 @@
  * struct mfv_result (persist res.lkgt when it grew); a handshake that
  * succeeded always has a verdict of 0.
  *
+ * A resumed session runs no certificate check (it was verified when it
+ * was made); the verdict then stays MFV_ERR_INVALID_ARG, so a caller that
+ * resumes sessions must keep the verdict of the full handshake.
+ *
  * Memory: struct mfv_openssl is caller-owned and must outlive the
  * handshakes of every SSL made from the SSL_CTX; it borrows the mfv_ctx.
  * One adapter serves one handshake at a time (the result lives in it).

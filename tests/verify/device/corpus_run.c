@@ -221,7 +221,7 @@ main(int argc, char **argv)
 			continue;
 		}
 		printf("%s %s %s depth=%d flags=0x%02" PRIx32 " lkgt=%" PRId64 "\n", name, expect,
-		       rc == 0 ? "OK" : mfv_errname(rc) + 8, res.depth, res.flags, res.lkgt);
+		       mfv_errname(rc), res.depth, res.flags, res.lkgt);
 	}
 	fclose(f);
 	return bad ? 2 : 0;

@@ -24,6 +24,7 @@
 # a temporary prefix and is stopped by its PID.
 set -u
 build=$(pwd)
+srcdir=$(cd "${srcdir:-.}" && pwd)
 NGINX=${NGINX:-/usr/sbin/nginx}
 [ -x "$NGINX" ] || { echo "SKIP: no nginx at $NGINX"; exit 77; }
 dev="$build/mayfly-device-client"
@@ -33,8 +34,10 @@ for b in "$dev" "$osc"; do [ -x "$b" ] || { echo "FAIL: $b not built"; exit 99; 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/mfv-nginx-XXXXXX") || exit 99
 chmod 755 "$tmp"
 npid=""
+# shellcheck source=lib.sh
+. "$srcdir/tests/verify/device/lib.sh"
 cleanup() {
-	if [ -n "$npid" ]; then kill "$npid" 2>/dev/null; wait "$npid" 2>/dev/null; fi
+	stop_pid npid
 	if [ "${keep:-0}" = 1 ]; then echo "kept $tmp"; else rm -rf "$tmp"; fi
 }
 trap cleanup EXIT
@@ -118,19 +121,15 @@ HOST=device-api.example.test
 # Scenarios, one port each: NAME CHAIN STAPLEFILE|-
 set -- good:leaf24:leaf24.ocsp long:leaf25:- rev:revoked:revoked.ocsp \
 	mstaple:staple:staple.ocsp nostaple:staple:-
-in_use() { ss -Htln 2>/dev/null | awk '{ print $4 }' | grep -q ":$1\$"; }
 start_nginx() {
-	base=$(( $(od -An -N2 -tu2 /dev/urandom | tr -d ' ') % 20000 + 30000 ))
+	used=""
 	{
-		echo "worker_processes 1; pid $tmp/nginx.pid; error_log $tmp/error.log info;"
-		echo "events { worker_connections 64; }"
-		echo "http { access_log off; client_body_temp_path $tmp/body; proxy_temp_path $tmp/proxy;"
-		echo "  fastcgi_temp_path $tmp/fcgi; uwsgi_temp_path $tmp/uwsgi; scgi_temp_path $tmp/scgi;"
-		i=0
+		nginx_head
 		for s in "$@"; do
 			name=${s%%:*} rest=${s#*:}; chain=${rest%%:*} st=${rest#*:}
-			port=$((base + i)); i=$((i + 1))
-			in_use "$port" && return 1
+			port=$(free_port) || return 1
+			case " $used " in *" $port "*) return 1 ;; esac
+			used="$used $port"
 			echo "$port" > "port.$name"
 			echo "  server { listen 127.0.0.1:$port ssl; server_name $HOST;"
 			echo "    ssl_certificate $tmp/$chain.chain; ssl_certificate_key $tmp/$chain.key;"
@@ -140,42 +139,22 @@ start_nginx() {
 		done
 		echo "}"
 	} > nginx.conf
-	"$NGINX" -p "$tmp" -c "$tmp/nginx.conf" -e "$tmp/error.log" -g 'daemon off;' 2>"$tmp/nginx.stderr" &
-	npid=$!
-	# Ready when every port listens: at most 10 s.
-	n=0
-	while [ $n -lt 100 ]; do
-		kill -0 "$npid" 2>/dev/null || { wait "$npid" 2>/dev/null; npid=""; return 1; }
-		ok=1
-		for s in "$@"; do in_use "$(cat "port.${s%%:*}")" || ok=0; done
-		[ $ok = 1 ] && return 0
-		sleep 0.1; n=$((n + 1))
-	done
-	return 1
+	nginx_run
+	ports=""
+	for s in "$@"; do ports="$ports $(cat "port.${s%%:*}")"; done
+	# shellcheck disable=SC2086 # a list of ports
+	wait_listen "$npid" $ports
 }
 tries=0
 until start_nginx "$@"; do
 	tries=$((tries + 1))
-	if [ -n "$npid" ]; then kill "$npid" 2>/dev/null; wait "$npid" 2>/dev/null; npid=""; fi
+	stop_pid npid
 	[ $tries -ge 5 ] && { cat error.log; echo "FAIL: nginx did not start"; exit 99; }
 done
 port() { cat "port.$1"; }
 
 # ---- checks -------------------------------------------------------------------
 fail=0 pass=0
-# expect WHAT PATTERN COMMAND...: run with a 20 s limit, match the first line.
-expect() {
-	what=$1 pat=$2
-	shift 2
-	out=$(timeout 20 "$@" 2>&1)
-	first=$(echo "$out" | head -n 1)
-	# shellcheck disable=SC2254 # the pattern is a glob on purpose
-	case $first in
-	$pat) pass=$((pass + 1)); echo "ok   $what: $first" ;;
-	*) fail=$((fail + 1)); echo "FAIL $what: want '$pat'"; echo "$out" | sed 's/^/     /' ;;
-	esac
-}
-
 expect "device: 24 h leaf" "VERIFIED path=3 anchor=$PIN *" "$dev" --connect 127.0.0.1 --port "$(port good)" --host $HOST --root-hash "$PIN"
 out=$(timeout 20 "$dev" --connect 127.0.0.1 --port "$(port good)" --host $HOST --root-hash "$PIN" 2>&1)
 if echo "$out" | grep -q '^HTTP HTTP/1.1 200'; then
