@@ -30,6 +30,7 @@
 #include <sqlite3.h>
 
 #include "acme/acme.h"
+#include "acme/acme_int.h"
 #include "acme/acme_jws.h"
 #include "config.h"
 #include "db.h"
@@ -1489,6 +1490,78 @@ START_TEST(t_listener_cert_renewal)
 }
 END_TEST
 
+/* certs-per-name-per-hour: the second certificate for a name within the hour waits. */
+START_TEST(t_rate_limit_per_name)
+{
+	struct tc_resp r;
+	char ou[600], payload[4096], *csr;
+	EVP_PKEY *k = NULL;
+	json_t *o;
+	X509 *x;
+
+	teardown();
+	start_server("  certs-per-name-per-hour: 1");
+	new_account();
+	x = issue_cert("[{\"type\":\"dns\",\"value\":\"rl.acme.test\"}]", "rl.acme.test", NULL);
+	X509_free(x);
+	o = new_order("[{\"type\":\"dns\",\"value\":\"rl.acme.test\"}]", ou, sizeof(ou));
+	solve_order(o, ou);
+	csr = tc_csr_b64u("rl.acme.test", &k);
+	snprintf(payload, sizeof(payload), "{\"csr\":\"%s\"}", csr);
+	ck_assert_int_eq(tc_post(&s, json_string_value(json_object_get(o, "finalize")), payload,
+	    &r), 0);
+	assert_problem(&r, "rateLimited", 429);
+	ck_assert_int_gt(atoi(r.retry_after), 0);
+	tc_resp_clear(&r);
+	/* Nothing issued, the order still ready for later. */
+	ck_assert_int_eq(db_count("SELECT count(*) FROM acme_issued"), 1);
+	json_decref(o);
+	o = get_order(ou);
+	ck_assert_str_eq(status_of(o), "ready");
+	json_decref(o);
+	free(csr);
+	EVP_PKEY_free(k);
+}
+END_TEST
+
+/* Expired nonces are refused and, with expired orders and their authorisations, deleted. */
+START_TEST(t_cleanup_expired)
+{
+	char path[600];
+	struct mf_db *db = NULL;
+	sqlite3 *sq;
+	int64_t now = (int64_t)time(NULL);
+
+	snprintf(path, sizeof(path), "%s/mayfly.db", dir);
+	ck_assert_int_eq(mf_db_open(path, 0, &db), 0);
+	sq = mf_db_handle(db);
+	ck_assert_int_eq(acme_sq_exec(sq, "INSERT INTO acme_nonces(value, expires) VALUES "
+	    "('old-nonce', ?), ('new-nonce', ?)", "ii", now - 1, now + 600), 0);
+	ck_assert_int_eq(acme_nonce_use(sq, "old-nonce", now), MF_ERR_ACME_BADNONCE);
+	ck_assert_int_eq(acme_sq_exec(sq, "INSERT INTO acme_accounts(id, thumbprint, jwk, status, "
+	    "created_at) VALUES ('a1', 't1', '{}', 'valid', ?)", "i", now), 0);
+	ck_assert_int_eq(acme_sq_exec(sq, "INSERT INTO acme_orders(id, account_id, status, "
+	    "identifiers, expires, created_at) VALUES ('o-old', 'a1', 'pending', '[]', ?, ?), "
+	    "('o-new', 'a1', 'pending', '[]', ?, ?), ('o-valid', 'a1', 'valid', '[]', ?, ?)",
+	    "iiiiii", now - 10, now - 4000, now + 600, now, now - 10, now - 4000), 0);
+	ck_assert_int_eq(acme_sq_exec(sq, "INSERT INTO acme_authzs(id, order_id, pos, type, value, "
+	    "wildcard, status, expires) VALUES ('z-old', 'o-old', 0, 'dns', 'x.acme.test', 0, "
+	    "'pending', ?)", "i", now - 10), 0);
+	ck_assert_int_eq(acme_sq_exec(sq, "INSERT INTO acme_challenges(id, authz_id, type, token, "
+	    "status) VALUES ('c-old', 'z-old', 'http-01', 'tok', 'pending')", ""), 0);
+	ck_assert_int_eq(acme_cleanup(sq, now), 0);
+	mf_db_close(db);
+	ck_assert_int_eq(db_count("SELECT count(*) FROM acme_nonces WHERE value = 'old-nonce'"), 0);
+	ck_assert_int_eq(db_count("SELECT count(*) FROM acme_nonces WHERE value = 'new-nonce'"), 1);
+	ck_assert_int_eq(db_count("SELECT count(*) FROM acme_orders WHERE id = 'o-old'"), 0);
+	ck_assert_int_eq(db_count("SELECT count(*) FROM acme_authzs WHERE id = 'z-old'"), 0);
+	ck_assert_int_eq(db_count("SELECT count(*) FROM acme_challenges WHERE id = 'c-old'"), 0);
+	/* Pending orders not yet expired, and valid ones (they name a certificate), stay. */
+	ck_assert_int_eq(db_count("SELECT count(*) FROM acme_orders WHERE id IN ('o-new', 'o-valid')"),
+	    2);
+}
+END_TEST
+
 Suite *
 suite_acme_server(void)
 {
@@ -1514,6 +1587,8 @@ suite_acme_server(void)
 	tcase_add_test(tc, t_ari_replaces);
 	tcase_add_test(tc, t_dns_01_wildcard);
 	tcase_add_test(tc, t_listener_cert_renewal);
+	tcase_add_test(tc, t_rate_limit_per_name);
+	tcase_add_test(tc, t_cleanup_expired);
 	suite_add_tcase(s_, tc);
 	return s_;
 }
