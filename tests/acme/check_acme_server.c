@@ -456,6 +456,7 @@ START_TEST(t_account_lifecycle)
 	tc_resp_clear(&r);
 	/* Another key with onlyReturnExisting: accountDoesNotExist, and no account made. */
 	other = tc_key_new("EdDSA");
+	tc_key_free(s.key);
 	s.key = other;
 	ck_assert_int_eq(tc_post(&s, u, "{\"onlyReturnExisting\":true}", &r), 0);
 	assert_problem(&r, "accountDoesNotExist", 400);
@@ -715,7 +716,7 @@ START_TEST(t_issue_badcsr_revoke_ari)
 	ck_assert_ptr_nonnull(strstr(r.body, "suggestedWindow"));
 	ck_assert_int_ne(r.retry_after[0], '\0');
 	{
-		json_t *w = json_object_get(body_json(&r), "suggestedWindow");
+		json_t *doc = body_json(&r), *w = json_object_get(doc, "suggestedWindow");
 		struct tm tm;
 		time_t start;
 		const ASN1_TIME *nb = X509_get0_notBefore(leaf), *na = X509_get0_notAfter(leaf);
@@ -732,6 +733,7 @@ START_TEST(t_issue_badcsr_revoke_ari)
 		ta = timegm(&tna);
 		ck_assert_int_gt(start, tb + (ta - tb) / 2);
 		ck_assert_int_lt(start, tb + (ta - tb) * 3 / 4);
+		json_decref(doc);
 	}
 	tc_resp_clear(&r);
 	/* Revoke by the account; a second time: alreadyRevoked. */
@@ -761,13 +763,14 @@ START_TEST(t_issue_badcsr_revoke_ari)
 	/* ARI after revocation: renew now (a window already begun). */
 	ck_assert_int_eq(tc_http("GET", ari, s.cafile, NULL, NULL, 0, &r), 0);
 	{
-		json_t *w = json_object_get(body_json(&r), "suggestedWindow");
+		json_t *doc = body_json(&r), *w = json_object_get(doc, "suggestedWindow");
 		struct tm tm;
 
 		memset(&tm, 0, sizeof(tm));
 		ck_assert_ptr_nonnull(strptime(json_string_value(json_object_get(w, "start")),
 		    "%Y-%m-%dT%H:%M:%SZ", &tm));
 		ck_assert_int_le(timegm(&tm), time(NULL));
+		json_decref(doc);
 	}
 	tc_resp_clear(&r);
 	free(certid);
