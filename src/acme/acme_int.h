@@ -132,7 +132,7 @@ int acme_h_account(struct acme_ctx *c);
 int acme_h_account_orders(struct acme_ctx *c);
 int acme_h_key_change(struct acme_ctx *c);
 
-/* acme_order.c */
+/* acme_order.c (orders, authorisations, challenges) and acme_cert.c (certificates) */
 int acme_h_new_order(struct acme_ctx *c);
 int acme_h_order(struct acme_ctx *c);
 int acme_h_authz(struct acme_ctx *c);
@@ -141,8 +141,13 @@ int acme_h_finalize(struct acme_ctx *c);
 int acme_h_cert(struct acme_ctx *c);
 int acme_h_revoke(struct acme_ctx *c);
 int acme_h_renewal_info(struct acme_ctx *c);
+/* acme_cert.c */
 /* The RFC 9773 certID of a certificate: base64url(AKI).base64url(serial). */
 int acme_ari_certid(X509 *cert, char **out);
+/* Its serial part as lower-case hex, without a leading zero octet. */
+int acme_ari_parse(const char *certid, char *serial_hex, size_t hexlen);
+/* RFC 3339 UTC time. */
+void acme_rfc3339(int64_t t, char out[32]);
 
 /* Recomputes an order's status from its authorisations and expiry. */
 int acme_order_refresh(struct mf_acme *a, const char *order_id, int64_t now);
