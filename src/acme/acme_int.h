@@ -129,7 +129,6 @@ int acme_account_get(sqlite3 *db, const char *id, const char *thumbprint,
 /* acme_account.c */
 int acme_h_new_account(struct acme_ctx *c);
 int acme_h_account(struct acme_ctx *c);
-int acme_h_account_orders(struct acme_ctx *c);
 int acme_h_key_change(struct acme_ctx *c);
 
 /* acme_order.c (orders, authorisations, challenges) and acme_cert.c (certificates) */
