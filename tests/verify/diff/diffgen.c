@@ -740,15 +740,24 @@ main(void)
 				oerr = X509_V_ERR_AKID_SKID_MISMATCH;
 			}
 			/* ... and it cannot look an issuer up when an extension of
-			 * the certificate does not decode; if that extension is one
-			 * the library never reads (an AKID, say), so be it. */
+			 * the certificate or of its issuer does not decode (OpenSSL
+			 * skips such an issuer); if that extension is one the
+			 * library never reads (an AKID, say), so be it. */
 			if (!parse_fail && !oos && (oerr == X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT ||
 			                            oerr == X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY) &&
-			    oerr_depth >= 0 && oerr_depth < p.n &&
-			    (X509_get_extension_flags(px[oerr_depth]) & EXFLAG_INVALID) &&
-			    !invalid_ext_in_scope(px[oerr_depth])) {
-				oos = 1;
-				oerr = 97;
+			    oerr_depth >= 0) {
+				int j, inv = 0, mine = 0;
+
+				for (j = oerr_depth; j <= oerr_depth + 1 && j < p.n; j++) {
+					if (X509_get_extension_flags(px[j]) & EXFLAG_INVALID) {
+						inv = 1;
+						mine |= invalid_ext_in_scope(px[j]);
+					}
+				}
+				if (inv && !mine) {
+					oos = 1;
+					oerr = 97;
+				}
 			}
 			/* X509_STRICT calls a leaf without basicConstraints but with
 			 * keyCertSign an "invalid CA"; for the library it is simply
