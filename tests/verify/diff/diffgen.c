@@ -518,6 +518,59 @@ invalid_ext_in_scope(X509 *x)
 	return 0;
 }
 
+/* Does the DER hold a string whose content is not valid for its type
+ * (UTF8String not UTF-8, PrintableString or IA5String out of range)?
+ * OpenSSL's d2i_X509 refuses such names; the library compares names as
+ * raw bytes and never reads their text (documented), so a chain that is
+ * refused only for this is out of scope.  A small recursive walk. */
+static int
+bad_string(const unsigned char *p, size_t len, int depth)
+{
+	size_t i, n, hl;
+	unsigned char tag;
+
+	while (len >= 2 && depth < 32) {
+		tag = p[0];
+		if (p[1] < 0x80) {
+			n = p[1];
+			hl = 2;
+		} else if (p[1] == 0x81 && len >= 3) {
+			n = p[2];
+			hl = 3;
+		} else if (p[1] == 0x82 && len >= 4) {
+			n = (size_t)p[2] << 8 | p[3];
+			hl = 4;
+		} else
+			return 0;
+		if (hl + n > len)
+			return 0;
+		if (tag & 0x20) {
+			if (bad_string(p + hl, n, depth + 1))
+				return 1;
+		} else if (tag == 0x0c) {
+			for (i = 0; i < n; i++) {
+				unsigned char c = p[hl + i];
+				size_t k = c < 0x80 ? 0 : (c & 0xe0) == 0xc0 ? 1 : (c & 0xf0) == 0xe0 ? 2
+				         : (c & 0xf8) == 0xf0 ? 3 : 9;
+				if (k == 9 || (k > 0 && i + k >= n))
+					return 1;
+				for (; k > 0; k--)
+					if ((p[hl + ++i] & 0xc0) != 0x80)
+						return 1;
+			}
+		} else if (tag == 0x13 || tag == 0x16) {
+			for (i = 0; i < n; i++)
+				if (p[hl + i] >= 0x80 || (tag == 0x13 && !(strchr(" '()+,-./:=?", p[hl + i]) ||
+				    (p[hl + i] >= '0' && p[hl + i] <= '9') || (p[hl + i] >= 'A' && p[hl + i] <= 'Z') ||
+				    (p[hl + i] >= 'a' && p[hl + i] <= 'z'))))
+					return 1;
+		}
+		p += hl + n;
+		len -= hl + n;
+	}
+	return 0;
+}
+
 struct counts {
 	unsigned long total, agree_accept, agree_reject, stricter, looser, oos;
 	unsigned long stricter_by[64], oos_by[100];
@@ -583,6 +636,7 @@ main(void)
 		X509_STORE_CTX *sc = NULL;
 		STACK_OF(X509) *untrusted = NULL;
 		int mrc, ook = 0, oerr = 0, oerr_depth = -1, built = 1, parse_fail = 0;
+		int pf[MAXN] = { 0 };
 
 		plan_chain(&p);
 		for (i = p.n - 1; i >= 0; i--)
@@ -657,7 +711,7 @@ main(void)
 			const unsigned char *q = der[i];
 			px[i] = d2i_X509(NULL, &q, (long)len[i]);
 			if (px[i] == NULL || q != der[i] + len[i])
-				parse_fail = 1;
+				parse_fail = pf[i] = 1;
 		}
 		if (!parse_fail) {
 			st = X509_STORE_new();
@@ -700,6 +754,22 @@ main(void)
 			cnt.stricter_by[-mrc < 64 ? -mrc : 0]++;
 		} else {
 			int oos = !parse_fail && out_of_scope(oerr);
+
+			if (parse_fail) {
+				int bad = 0, strs = 0;
+
+				for (i = 0; i < p.n; i++) {
+					if (!pf[i])
+						continue;
+					bad++;
+					if (px[i] == NULL)
+						strs += bad_string(der[i], len[i], 0);
+				}
+				if (bad > 0 && strs == bad) {
+					oos = 1;
+					oerr = 96;
+				}
+			}
 			if (!parse_fail && oerr == X509_V_ERR_INVALID_EXTENSION && oerr_depth >= 0 &&
 			    oerr_depth < p.n && !invalid_ext_in_scope(px[oerr_depth])) {
 				oos = 1;
@@ -805,6 +875,7 @@ main(void)
 			printf(" [%s]=%lu", i == 99 ? "anyExtendedKeyUsage on an issuer (documented policy)"
 			                    : i == 98 ? "leaf public key does not load (not used by the library)"
 			                    : i == 97 ? "malformed or duplicate extension the library does not read"
+			                    : i == 96 ? "invalid string in a name (names are raw bytes to the library)"
 			                    : X509_verify_cert_error_string(i), cnt.oos_by[i]);
 	printf("\n");
 	for (i = 0; i < K_NTYPES; i++) {
