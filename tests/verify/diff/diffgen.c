@@ -519,7 +519,8 @@ invalid_ext_in_scope(X509 *x)
 }
 
 /* Does the DER hold a string whose content is not valid for its type
- * (UTF8String not UTF-8, PrintableString or IA5String out of range)?
+ * (UTF8String not UTF-8, PrintableString or IA5String out of range,
+ * UniversalString or BMPString not whole characters)?
  * OpenSSL's d2i_X509 refuses such names; the library compares names as
  * raw bytes and never reads their text (documented), so a chain that is
  * refused only for this is out of scope.  A small recursive walk. */
@@ -558,6 +559,8 @@ bad_string(const unsigned char *p, size_t len, int depth)
 					if ((p[hl + ++i] & 0xc0) != 0x80)
 						return 1;
 			}
+		} else if ((tag == 0x1c && n % 4 != 0) || (tag == 0x1e && n % 2 != 0)) {
+			return 1; /* UniversalString, BMPString: whole characters */
 		} else if (tag == 0x13 || tag == 0x16) {
 			for (i = 0; i < n; i++)
 				if (p[hl + i] >= 0x80 || (tag == 0x13 && !(strchr(" '()+,-./:=?", p[hl + i]) ||
