@@ -29,6 +29,7 @@
 
 #include "ceremony.h"
 #include "mferr.h"
+#include "x509ext.h"
 
 #define MF_SERIAL_LEN	16	/* octets: 128 bits, RFC 5280 allows up to 20 */
 #define MF_RDN_MAX	512	/* longest subject string accepted */
@@ -44,18 +45,20 @@ mf_serial_new(ASN1_INTEGER **out)
 		return MF_ERR_INVAL;
 	*out = NULL;
 	/*
-	 * A zero first octet would make the DER shorter (and non-minimal if
-	 * kept); 1/128 chance per draw, so eight draws fail only if the
-	 * CSPRNG is broken.
+	 * The first octet is kept in 0x10..0x7f: positive (top bit clear), no
+	 * leading zero octet to strip, and no leading zero hex digit either, so
+	 * the serial reads the same in every hex form (ours, openssl's, one with
+	 * leading zeros trimmed). A draw fails the test 1 time in 8; sixteen
+	 * failures in a row mean a broken CSPRNG.
 	 */
-	for (i = 0; i < 8; i++) {
+	for (i = 0; i < 16; i++) {
 		if (RAND_bytes(b, sizeof(b)) != 1)
 			goto out;
 		b[0] &= 0x7f;
-		if (b[0] != 0)
+		if (b[0] >= 0x10)
 			break;
 	}
-	if (b[0] == 0)
+	if (b[0] < 0x10)
 		goto out;
 	if ((s = ASN1_INTEGER_new()) == NULL) {
 		rc = MF_ERR_NOMEM;
@@ -174,270 +177,6 @@ out:
 	return rc;
 }
 
-static int
-mf_ext_add(X509 *x, int nid, void *val, int crit)
-{
-	if (X509_add1_ext_i2d(x, nid, val, crit, X509V3_ADD_DEFAULT) != 1)
-		return MF_ERR_CRYPTO;
-	return MF_OK;
-}
-
-/* basicConstraints CA:TRUE critical, with pathLen if pathlen >= 0. */
-static int
-mf_ext_add_ca(X509 *x, int pathlen)
-{
-	BASIC_CONSTRAINTS *bc;
-	int rc = MF_ERR_NOMEM;
-
-	if ((bc = BASIC_CONSTRAINTS_new()) == NULL)
-		return MF_ERR_NOMEM;
-	/* OpenSSL writes this int as the BOOLEAN's content octet: DER (X.690
-	 * 11.1) wants 0xFF for TRUE, and strict verifiers (libmayfly-verify)
-	 * refuse 0x01. */
-	bc->ca = 0xFF;
-	if (pathlen >= 0) {
-		if ((bc->pathlen = ASN1_INTEGER_new()) == NULL ||
-		    !ASN1_INTEGER_set(bc->pathlen, pathlen))
-			goto out;
-	}
-	rc = mf_ext_add(x, NID_basic_constraints, bc, 1);
-out:
-	BASIC_CONSTRAINTS_free(bc);
-	return rc;
-}
-
-/* keyUsage critical with the given bits (RFC 5280 4.2.1.3 numbering). */
-static int
-mf_ext_add_ku(X509 *x, const int *bits, size_t nbits)
-{
-	ASN1_BIT_STRING *ku;
-	size_t i;
-	int rc = MF_ERR_NOMEM;
-
-	if ((ku = ASN1_BIT_STRING_new()) == NULL)
-		return MF_ERR_NOMEM;
-	for (i = 0; i < nbits; i++)
-		if (!ASN1_BIT_STRING_set_bit(ku, bits[i], 1))
-			goto out;
-	rc = mf_ext_add(x, NID_key_usage, ku, 1);
-out:
-	ASN1_BIT_STRING_free(ku);
-	return rc;
-}
-
-static int
-mf_keyid(X509 *x, ASN1_OCTET_STRING **out)
-{
-	const ASN1_OCTET_STRING *ski = X509_get0_subject_key_id(x);
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int mdlen = 0;
-	ASN1_OCTET_STRING *o;
-
-	*out = NULL;
-	if (ski != NULL) {
-		if ((*out = ASN1_OCTET_STRING_dup(ski)) == NULL)
-			return MF_ERR_NOMEM;
-		return MF_OK;
-	}
-	if (!X509_pubkey_digest(x, EVP_sha1(), md, &mdlen))
-		return MF_ERR_CRYPTO;
-	if ((o = ASN1_OCTET_STRING_new()) == NULL)
-		return MF_ERR_NOMEM;
-	if (!ASN1_OCTET_STRING_set(o, md, (int)mdlen)) {
-		ASN1_OCTET_STRING_free(o);
-		return MF_ERR_NOMEM;
-	}
-	*out = o;
-	return MF_OK;
-}
-
-int
-mf_ext_add_keyids(X509 *x, X509 *issuer)
-{
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int mdlen = 0;
-	ASN1_OCTET_STRING *ski = NULL;
-	AUTHORITY_KEYID *akid = NULL;
-	int rc = MF_ERR_NOMEM;
-
-	if (x == NULL)
-		return MF_ERR_INVAL;
-	/* SKI of the certificate being built: its own key, never an existing SKI. */
-	if (!X509_pubkey_digest(x, EVP_sha1(), md, &mdlen)) {
-		rc = MF_ERR_CRYPTO;
-		goto out;
-	}
-	if ((ski = ASN1_OCTET_STRING_new()) == NULL || !ASN1_OCTET_STRING_set(ski, md, (int)mdlen))
-		goto out;
-	if ((rc = mf_ext_add(x, NID_subject_key_identifier, ski, 0)) != MF_OK)
-		goto out;
-	if (issuer != NULL) {
-		if ((akid = AUTHORITY_KEYID_new()) == NULL) {
-			rc = MF_ERR_NOMEM;
-			goto out;
-		}
-		if ((rc = mf_keyid(issuer, &akid->keyid)) != MF_OK)
-			goto out;
-		rc = mf_ext_add(x, NID_authority_key_identifier, akid, 0);
-	}
-out:
-	ASN1_OCTET_STRING_free(ski);
-	AUTHORITY_KEYID_free(akid);
-	if (rc != MF_OK)
-		ERR_clear_error();
-	return rc;
-}
-
-static GENERAL_NAME *
-mf_gen_uri(const char *uri)
-{
-	ASN1_IA5STRING *s;
-	GENERAL_NAME *g;
-
-	if ((g = GENERAL_NAME_new()) == NULL)
-		return NULL;
-	if ((s = ASN1_IA5STRING_new()) == NULL || !ASN1_STRING_set(s, uri, (int)strlen(uri))) {
-		ASN1_IA5STRING_free(s);
-		GENERAL_NAME_free(g);
-		return NULL;
-	}
-	GENERAL_NAME_set0_value(g, GEN_URI, s);
-	return g;
-}
-
-static int
-mf_aia_push(AUTHORITY_INFO_ACCESS *aia, int method, const char *uri)
-{
-	ACCESS_DESCRIPTION *ad;
-	GENERAL_NAME *g;
-
-	if ((g = mf_gen_uri(uri)) == NULL)
-		return MF_ERR_NOMEM;
-	if ((ad = ACCESS_DESCRIPTION_new()) == NULL) {
-		GENERAL_NAME_free(g);
-		return MF_ERR_NOMEM;
-	}
-	ASN1_OBJECT_free(ad->method);
-	ad->method = OBJ_nid2obj(method);
-	GENERAL_NAME_free(ad->location);
-	ad->location = g;
-	if (!sk_ACCESS_DESCRIPTION_push(aia, ad)) {
-		ACCESS_DESCRIPTION_free(ad);
-		return MF_ERR_NOMEM;
-	}
-	return MF_OK;
-}
-
-static int
-mf_url_name_ok(const char *name)
-{
-	const char *p;
-
-	if (name == NULL || *name == '\0')
-		return 0;
-	for (p = name; *p != '\0'; p++)
-		if (!isalnum((unsigned char)*p) && *p != '.' && *p != '_' && *p != '-')
-			return 0;
-	return strcmp(name, ".") != 0 && strcmp(name, "..") != 0;
-}
-
-int
-mf_ext_add_ca_urls(X509 *x, const char *base, const char *name, int with_ocsp)
-{
-	AUTHORITY_INFO_ACCESS *aia = NULL;
-	CRL_DIST_POINTS *cdp = NULL;
-	DIST_POINT *dp = NULL;
-	GENERAL_NAME *g = NULL;
-	char *ocsp = NULL, *ca = NULL, *crl = NULL;
-	size_t blen;
-	int rc = MF_ERR_NOMEM;
-
-	if (x == NULL || base == NULL || *base == '\0' || !mf_url_name_ok(name))
-		return MF_ERR_INVAL;
-	blen = strlen(base);
-	if (base[blen - 1] == '/')
-		blen--;
-	if (asprintf(&ocsp, "%.*s/ocsp", (int)blen, base) < 0)
-		ocsp = NULL;
-	if (asprintf(&ca, "%.*s/ca/%s.der", (int)blen, base, name) < 0)
-		ca = NULL;
-	if (asprintf(&crl, "%.*s/crl/%s.crl", (int)blen, base, name) < 0)
-		crl = NULL;
-	if (ocsp == NULL || ca == NULL || crl == NULL)
-		goto out;
-
-	if ((aia = sk_ACCESS_DESCRIPTION_new_null()) == NULL)
-		goto out;
-	if (with_ocsp && (rc = mf_aia_push(aia, NID_ad_OCSP, ocsp)) != MF_OK)
-		goto out;
-	if ((rc = mf_aia_push(aia, NID_ad_ca_issuers, ca)) != MF_OK)
-		goto out;
-	if ((rc = mf_ext_add(x, NID_info_access, aia, 0)) != MF_OK)
-		goto out;
-
-	rc = MF_ERR_NOMEM;
-	if ((cdp = sk_DIST_POINT_new_null()) == NULL || (dp = DIST_POINT_new()) == NULL ||
-	    (dp->distpoint = DIST_POINT_NAME_new()) == NULL ||
-	    (dp->distpoint->name.fullname = GENERAL_NAMES_new()) == NULL ||
-	    (g = mf_gen_uri(crl)) == NULL)
-		goto out;
-	dp->distpoint->type = 0;	/* fullName */
-	if (!sk_GENERAL_NAME_push(dp->distpoint->name.fullname, g))
-		goto out;
-	g = NULL;
-	if (!sk_DIST_POINT_push(cdp, dp))
-		goto out;
-	dp = NULL;
-	rc = mf_ext_add(x, NID_crl_distribution_points, cdp, 0);
-out:
-	GENERAL_NAME_free(g);
-	DIST_POINT_free(dp);
-	sk_DIST_POINT_pop_free(cdp, DIST_POINT_free);
-	sk_ACCESS_DESCRIPTION_pop_free(aia, ACCESS_DESCRIPTION_free);
-	free(ocsp);
-	free(ca);
-	free(crl);
-	if (rc != MF_OK)
-		ERR_clear_error();
-	return rc;
-}
-
-/* nameConstraints, critical (RFC 5280 4.2.1.10), permitted DNS subtrees only. */
-static int
-mf_ext_add_nc(X509 *x, const char **dns, size_t n)
-{
-	NAME_CONSTRAINTS *nc;
-	GENERAL_SUBTREE *st = NULL;
-	ASN1_IA5STRING *s = NULL;
-	size_t i;
-	int rc = MF_ERR_NOMEM;
-
-	if ((nc = NAME_CONSTRAINTS_new()) == NULL)
-		return MF_ERR_NOMEM;
-	if ((nc->permittedSubtrees = sk_GENERAL_SUBTREE_new_null()) == NULL)
-		goto out;
-	for (i = 0; i < n; i++) {
-		if (dns[i] == NULL || dns[i][0] == '\0') {
-			rc = MF_ERR_INVAL;
-			goto out;
-		}
-		if ((st = GENERAL_SUBTREE_new()) == NULL || (s = ASN1_IA5STRING_new()) == NULL ||
-		    !ASN1_STRING_set(s, dns[i], (int)strlen(dns[i])))
-			goto out;
-		GENERAL_NAME_set0_value(st->base, GEN_DNS, s);
-		s = NULL;
-		if (!sk_GENERAL_SUBTREE_push(nc->permittedSubtrees, st))
-			goto out;
-		st = NULL;
-	}
-	rc = mf_ext_add(x, NID_name_constraints, nc, 1);
-out:
-	ASN1_IA5STRING_free(s);
-	GENERAL_SUBTREE_free(st);
-	NAME_CONSTRAINTS_free(nc);
-	return rc;
-}
-
 /* The parts every CA certificate shares: v3, serial, names, validity, key. */
 static int
 mf_ca_base(const struct mf_ca_params *p, const X509_NAME *issuer, EVP_PKEY *pub,
@@ -515,7 +254,7 @@ mf_ceremony_root(EVP_PKEY *key, const struct mf_ca_params *p, X509 **out)
 	if (key == NULL || !mf_params_ok(p))
 		return MF_ERR_INVAL;
 	if ((rc = mf_ca_base(p, NULL, key, p->not_before + p->lifetime, &x)) != MF_OK ||
-	    (rc = mf_ext_add_ca(x, p->pathlen)) != MF_OK ||
+	    (rc = mf_ext_add_bc(x, 1, p->pathlen)) != MF_OK ||
 	    (rc = mf_ext_add_ku(x, ku, 2)) != MF_OK ||
 	    (rc = mf_ext_add_keyids(x, NULL)) != MF_OK)
 		goto out;
@@ -566,13 +305,8 @@ mf_ceremony_intermediate(X509 *issuer_cert, EVP_PKEY *issuer_key, EVP_PKEY *subj
 	t = (time_t)not_after;
 	if ((cmp = X509_cmp_time(ina, &t)) == 0)
 		return MF_ERR_CRYPTO;
-	if (cmp < 0) {
-		struct tm tm;
-
-		if (!ASN1_TIME_to_tm(ina, &tm))
-			return MF_ERR_CRYPTO;
-		not_after = (int64_t)timegm(&tm);
-	}
+	if (cmp < 0 && mf_time_unix(ina, &not_after) != MF_OK)
+		return MF_ERR_CRYPTO;
 	if (not_after <= p->not_before) {
 		rc = MF_ERR_CA_EXPIRED;	/* the issuer ends before this would begin */
 		goto out;
@@ -585,7 +319,7 @@ mf_ceremony_intermediate(X509 *issuer_cert, EVP_PKEY *issuer_key, EVP_PKEY *subj
 
 	if ((rc = mf_ca_base(p, X509_get_subject_name(issuer_cert), subject_key, not_after,
 	    &x)) != MF_OK ||
-	    (rc = mf_ext_add_ca(x, p->pathlen)) != MF_OK ||
+	    (rc = mf_ext_add_bc(x, 1, p->pathlen)) != MF_OK ||
 	    (rc = mf_ext_add_ku(x, ku, 3)) != MF_OK ||
 	    (rc = mf_ext_add_keyids(x, issuer_cert)) != MF_OK)
 		goto out;

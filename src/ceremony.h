@@ -49,30 +49,13 @@ int mf_ceremony_intermediate(X509 *issuer_cert, EVP_PKEY *issuer_key, EVP_PKEY *
 int mf_name_parse(const char *s, X509_NAME **out);
 
 /*
- * Helpers shared by the ceremony and the issuer (added beyond the first
- * contract; nothing else needs them).
- *
- * mf_serial_new: a fresh serial: 16 bytes from the CSPRNG, top bit cleared
- * (positive) and a non-zero first octet, so the DER is always 16 content
- * octets and >= 120 bits of it are random. Caller frees with
- * ASN1_INTEGER_free.
+ * mf_serial_new (shared with the issuer): a fresh serial of 16 bytes from
+ * the CSPRNG with the first octet in 0x10..0x7f: positive, always 16 DER
+ * content octets, never a leading zero hex digit (so "%02x" hex, openssl's
+ * hex and hex with leading zeros trimmed all agree), ~127 random bits.
+ * Caller frees with ASN1_INTEGER_free.
  */
 int mf_serial_new(ASN1_INTEGER **out);
-
-/*
- * Adds the subjectKeyIdentifier (SHA-1 of x's public key bits, RFC 5280
- * 4.2.1.2 method 1) and, if issuer is set, an authorityKeyIdentifier with the
- * issuer's SKI (or, if it has none, the same hash of its key).
- */
-int mf_ext_add_keyids(X509 *x, X509 *issuer);
-
-/*
- * Adds AIA (OCSP = base/ocsp if with_ocsp; caIssuers = base/ca/<name>.der)
- * and CRLDP (base/crl/<name>.crl) for the CA called name. A trailing '/' of
- * base is ignored. MF_ERR_INVAL if name holds characters other than
- * letters, digits, '.', '_' and '-' (it becomes part of a URL).
- */
-int mf_ext_add_ca_urls(X509 *x, const char *base, const char *name, int with_ocsp);
 
 /* Chooses the digest that goes with a signing key (SHA-256 for P-256/RSA, SHA-384 for P-384, none for Ed25519). */
 const EVP_MD *mf_sign_md(EVP_PKEY *key);

@@ -87,5 +87,6 @@ int mf_cli_revoke(struct mf_cli *c, int argc, char **argv);
 int mf_cli_list(struct mf_cli *c, int argc, char **argv);
 int mf_cli_show(struct mf_cli *c, int argc, char **argv);
 int mf_cli_audit(struct mf_cli *c, int argc, char **argv);
+int mf_cli_crl(struct mf_cli *c, int argc, char **argv);
 
 #endif

@@ -1208,6 +1208,7 @@ static const struct cfg_key cfg_acme_keys[] = {
 	{ "test-resolve", T_FN, 0, 0, 0, 0, NULL, cfg_acme_names },
 	{ "test-http01-port", T_UINT, 0, ACME_OFF(test_http01_port), 0, 65535, NULL, NULL },
 	{ "test-tlsalpn01-port", T_UINT, 0, ACME_OFF(test_tlsalpn01_port), 0, 65535, NULL, NULL },
+	{ "test-dns-server", T_STR, 0, ACME_OFF(test_dns_server), 0, 0, NULL, NULL },
 	{ "api-token-file", T_PATH, 0, ACME_OFF(api_token_file), 0, 0, NULL, NULL },
 	{ "est", T_SUB, 0, 0, 0, 0, &cfg_est, NULL },
 	{ NULL, 0, 0, 0, 0, 0, NULL, NULL }
@@ -1516,6 +1517,7 @@ mf_config_free(struct mf_config *cfg)
 	}
 	free(cfg->acme.eab);
 	cfg_strv_free(cfg->acme.test_resolve, cfg->acme.ntest_resolve);
+	free(cfg->acme.test_dns_server);
 	free(cfg->acme.est_profile);
 	free(cfg->acme.est_user);
 	free(cfg->acme.est_password_file);

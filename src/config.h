@@ -100,6 +100,7 @@ struct mf_acme_conf {
 	size_t ntest_resolve;
 	unsigned test_http01_port;	/* 0: 80 */
 	unsigned test_tlsalpn01_port;	/* 0: 443 */
+	char *test_dns_server;		/* dns-01 queries to this IPv4 address[:port] */
 
 	/* EST (RFC 7030) under /.well-known/est/ */
 	int est_enabled;		/* default 1 when acme is enabled */

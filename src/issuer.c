@@ -52,12 +52,12 @@
 #include "issuer.h"
 #include "mferr.h"
 #include "util.h"
+#include "x509ext.h"
 
 #define MF_CERT_FILE_MAX	(1024 * 1024)
 #define MF_BACKDATE_MAX		300	/* seconds; config.h: at most 5m */
 #define MF_SERIAL_TRIES		3
 #define MF_CN_MAX		64	/* ub-common-name, RFC 5280 appendix A */
-#define MF_TLSFEATURE_STATUS_REQUEST	5	/* RFC 6066 status_request */
 
 /* One form of the intermediate and the root that signed it. */
 struct mf_issuer_chain {
@@ -447,7 +447,7 @@ out:
 
 /*
  * The magnitude's octets in lower-case hex without leading zero octets
- * ("00" for zero). Our serials have a non-zero first octet below 0x80, so
+ * ("00" for zero). Our serials have a first octet in 0x10..0x7f, so
  * this is also exactly the DER content. Negative serials are refused.
  */
 int
@@ -517,148 +517,12 @@ mf_sans_string(const struct mf_approved *a, char **out)
 	return MF_OK;
 }
 
-static int
-mf_ext_add(X509 *x, int nid, void *val, int crit)
-{
-	if (X509_add1_ext_i2d(x, nid, val, crit, X509V3_ADD_DEFAULT) != 1)
-		return MF_ERR_CRYPTO;
-	return MF_OK;
-}
-
-static int
-mf_ext_add_san(X509 *x, const struct mf_approved *a, int crit)
-{
-	GENERAL_NAMES *gens;
-	GENERAL_NAME *g = NULL;
-	ASN1_STRING *s = NULL;
-	size_t i;
-	int rc = MF_ERR_NOMEM;
-
-	if ((gens = GENERAL_NAMES_new()) == NULL)
-		return MF_ERR_NOMEM;
-	for (i = 0; i < a->nnames; i++) {
-		const struct mf_name *n = &a->names[i];
-
-		if ((g = GENERAL_NAME_new()) == NULL)
-			goto out;
-		if (n->type == MF_NAME_DNS) {
-			if ((s = ASN1_IA5STRING_new()) == NULL ||
-			    !ASN1_STRING_set(s, n->dns, (int)strlen(n->dns)))
-				goto out;
-			GENERAL_NAME_set0_value(g, GEN_DNS, s);
-		} else if (n->type == MF_NAME_IP && (n->iplen == 4 || n->iplen == 16)) {
-			if ((s = ASN1_OCTET_STRING_new()) == NULL ||
-			    !ASN1_STRING_set(s, n->ip, (int)n->iplen))
-				goto out;
-			GENERAL_NAME_set0_value(g, GEN_IPADD, s);
-		} else {
-			rc = MF_ERR_INVAL;
-			goto out;
-		}
-		s = NULL;
-		if (!sk_GENERAL_NAME_push(gens, g))
-			goto out;
-		g = NULL;
-	}
-	rc = mf_ext_add(x, NID_subject_alt_name, gens, crit);
-out:
-	ASN1_STRING_free(s);
-	GENERAL_NAME_free(g);
-	GENERAL_NAMES_free(gens);
-	return rc;
-}
-
-static int
-mf_ext_add_leaf_ku(X509 *x, int rsa)
-{
-	ASN1_BIT_STRING *ku;
-	int rc = MF_ERR_NOMEM;
-
-	if ((ku = ASN1_BIT_STRING_new()) == NULL)
-		return MF_ERR_NOMEM;
-	/* keyEncipherment only for RSA: TLS 1.2 RSA key exchange encrypts to it. */
-	if (!ASN1_BIT_STRING_set_bit(ku, 0, 1) || (rsa && !ASN1_BIT_STRING_set_bit(ku, 2, 1)))
-		goto out;
-	rc = mf_ext_add(x, NID_key_usage, ku, 1);
-out:
-	ASN1_BIT_STRING_free(ku);
-	return rc;
-}
-
-/* A profile without EKU bits gets serverAuth: what this CA is for. */
-static int
-mf_ext_add_eku(X509 *x, unsigned eku)
-{
-	EXTENDED_KEY_USAGE *e;
-	int rc = MF_ERR_NOMEM;
-
-	if ((e = sk_ASN1_OBJECT_new_null()) == NULL)
-		return MF_ERR_NOMEM;
-	if ((eku & MF_EKU_SERVER) || eku == 0)
-		if (!sk_ASN1_OBJECT_push(e, OBJ_nid2obj(NID_server_auth)))
-			goto out;
-	if (eku & MF_EKU_CLIENT)
-		if (!sk_ASN1_OBJECT_push(e, OBJ_nid2obj(NID_client_auth)))
-			goto out;
-	rc = mf_ext_add(x, NID_ext_key_usage, e, 0);
-out:
-	sk_ASN1_OBJECT_pop_free(e, ASN1_OBJECT_free);
-	return rc;
-}
-
-static int
-mf_ext_add_leaf_bc(X509 *x)
-{
-	BASIC_CONSTRAINTS *bc;
-	int rc;
-
-	if ((bc = BASIC_CONSTRAINTS_new()) == NULL)
-		return MF_ERR_NOMEM;
-	bc->ca = 0;
-	rc = mf_ext_add(x, NID_basic_constraints, bc, 1);
-	BASIC_CONSTRAINTS_free(bc);
-	return rc;
-}
-
-/* RFC 7633 TLS feature: SEQUENCE { INTEGER 5 } (status_request, "must-staple"). */
-static int
-mf_ext_add_must_staple(X509 *x)
-{
-	TLS_FEATURE *tf;
-	ASN1_INTEGER *i = NULL;
-	int rc = MF_ERR_NOMEM;
-
-	if ((tf = TLS_FEATURE_new()) == NULL)
-		return MF_ERR_NOMEM;
-	if ((i = ASN1_INTEGER_new()) == NULL || !ASN1_INTEGER_set(i, MF_TLSFEATURE_STATUS_REQUEST) ||
-	    !sk_ASN1_INTEGER_push(tf, i))
-		goto out;
-	i = NULL;
-	rc = mf_ext_add(x, NID_tlsfeature, tf, 0);
-out:
-	ASN1_INTEGER_free(i);
-	TLS_FEATURE_free(tf);
-	return rc;
-}
-
-static int64_t
-mf_asn1_time(const ASN1_TIME *t, int *ok)
-{
-	struct tm tm;
-
-	if (!ASN1_TIME_to_tm(t, &tm)) {
-		*ok = 0;
-		return 0;
-	}
-	*ok = 1;
-	return (int64_t)timegm(&tm);
-}
-
 /* Builds and signs one leaf with a fresh serial. */
 static int
 mf_leaf_build(struct mf_issuer *is, const struct mf_approved *a, int64_t nb, int64_t na,
     X509 **out)
 {
+	static const int ku_bits[] = { 0, 2 };	/* digitalSignature, keyEncipherment */
 	ASN1_INTEGER *serial = NULL;
 	X509_NAME *subj = NULL;
 	X509 *x = NULL;
@@ -693,10 +557,11 @@ mf_leaf_build(struct mf_issuer *is, const struct mf_approved *a, int64_t nb, int
 	    !X509_set_pubkey(x, a->pubkey))
 		goto out;
 
-	if ((rc = mf_ext_add_leaf_bc(x)) != MF_OK ||
-	    (rc = mf_ext_add_leaf_ku(x, rsa)) != MF_OK ||
+	/* keyEncipherment only for RSA: TLS 1.2 RSA key exchange encrypts to it. */
+	if ((rc = mf_ext_add_bc(x, 0, -1)) != MF_OK ||
+	    (rc = mf_ext_add_ku(x, ku_bits, rsa ? 2 : 1)) != MF_OK ||
 	    (rc = mf_ext_add_eku(x, a->profile->eku)) != MF_OK ||
-	    (rc = mf_ext_add_san(x, a, empty_subject)) != MF_OK ||
+	    (rc = mf_ext_add_san(x, a->names, a->nnames, empty_subject)) != MF_OK ||
 	    (rc = mf_ext_add_keyids(x, is->cert)) != MF_OK)
 		goto out;
 	if (is->url_base != NULL &&
@@ -738,7 +603,7 @@ mf_leaf_record(const struct mf_issuer *is, const struct mf_approved *a, X509 *x,
 	unsigned char *der = NULL;
 	char *data;
 	long len;
-	int rc, derlen, ok1, ok2;
+	int rc, derlen;
 
 	memset(rec, 0, sizeof(*rec));
 	if ((rc = mf_serial_hex(X509_get0_serialNumber(x), rec->serial,
@@ -763,9 +628,8 @@ mf_leaf_record(const struct mf_issuer *is, const struct mf_approved *a, X509 *x,
 	if (len > 0)
 		memcpy(rec->subject, data, (size_t)len);
 	rec->subject[len > 0 ? len : 0] = '\0';
-	rec->not_before = mf_asn1_time(X509_get0_notBefore(x), &ok1);
-	rec->not_after = mf_asn1_time(X509_get0_notAfter(x), &ok2);
-	if (!ok1 || !ok2)
+	if (mf_time_unix(X509_get0_notBefore(x), &rec->not_before) != MF_OK ||
+	    mf_time_unix(X509_get0_notAfter(x), &rec->not_after) != MF_OK)
 		goto out;
 	memcpy(rec->csr_sha256, a->csr_sha256, sizeof(rec->csr_sha256));
 	if ((derlen = i2d_X509(x, &der)) <= 0)
@@ -804,11 +668,10 @@ static int
 mf_leaf_span_check(const struct mf_issuer *is, X509 *x)
 {
 	int64_t nb, na;
-	int ok1, ok2;
 
-	nb = mf_asn1_time(X509_get0_notBefore(x), &ok1);
-	na = mf_asn1_time(X509_get0_notAfter(x), &ok2);
-	if (!ok1 || !ok2 || na <= nb || na - nb > is->hard_cap)
+	if (mf_time_unix(X509_get0_notBefore(x), &nb) != MF_OK ||
+	    mf_time_unix(X509_get0_notAfter(x), &na) != MF_OK || na <= nb ||
+	    na - nb > is->hard_cap)
 		return MF_ERR_LIFETIME_CAP;
 	return MF_OK;
 }
@@ -820,7 +683,7 @@ mf_issuer_issue(struct mf_issuer *is, struct mf_db *db, const struct mf_approved
 	struct mf_cert_rec rec;
 	int64_t nb, na, ina, inb;
 	X509 *x = NULL;
-	int rc = MF_ERR_INTERNAL, tries, ok;
+	int rc = MF_ERR_INTERNAL, tries;
 
 	if (out == NULL)
 		return MF_ERR_INVAL;
@@ -841,11 +704,8 @@ mf_issuer_issue(struct mf_issuer *is, struct mf_db *db, const struct mf_approved
 		na = nb + is->hard_cap;
 
 	/* The intermediate must cover the whole leaf, and be valid now. */
-	inb = mf_asn1_time(X509_get0_notBefore(is->cert), &ok);
-	if (!ok)
-		return MF_ERR_CRYPTO;
-	ina = mf_asn1_time(X509_get0_notAfter(is->cert), &ok);
-	if (!ok)
+	if (mf_time_unix(X509_get0_notBefore(is->cert), &inb) != MF_OK ||
+	    mf_time_unix(X509_get0_notAfter(is->cert), &ina) != MF_OK)
 		return MF_ERR_CRYPTO;
 	if (inb > now || ina < na)
 		return MF_ERR_CA_EXPIRED;

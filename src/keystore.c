@@ -114,18 +114,6 @@ mf_keyuri_clear(struct mf_keyuri *u)
 	memset(u, 0, sizeof(*u));
 }
 
-static int
-mf_hexdigit(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Percent-decodes s[0..n) (RFC 3986 section 2.1); NULL if malformed or %00. */
 static char *
 mf_pct_decode(const char *s, size_t n)

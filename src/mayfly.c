@@ -195,6 +195,7 @@ usage(FILE *f)
 	    "  list [--valid|--expired|--revoked] [--subject S]\n"
 	    "  show SERIAL\n"
 	    "  audit verify\n"
+	    "  crl root [--name ROOT] [--validity 30d] [--out FILE]\n"
 	    "\n"
 	    "-c FILE defaults to %s. See mayfly(1).\n", MF_DEFAULT_CONFIG);
 }
@@ -211,6 +212,7 @@ static const struct {
 	{ "list", mf_cli_list },
 	{ "show", mf_cli_show },
 	{ "audit", mf_cli_audit },
+	{ "crl", mf_cli_crl },
 };
 
 int

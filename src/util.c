@@ -341,8 +341,8 @@ mf_hex(const unsigned char *in, size_t n, char *out)
 	out[2 * n] = '\0';
 }
 
-static int
-mf_hexval(int c)
+int
+mf_hexdigit(int c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';
@@ -361,8 +361,8 @@ mf_unhex(const char *hex, unsigned char *out, size_t outmax, size_t *outlen)
 	if (n % 2 != 0 || n / 2 > outmax)
 		return MF_ERR_INVAL;
 	for (i = 0; i < n / 2; i++) {
-		int hi = mf_hexval((unsigned char)hex[2 * i]);
-		int lo = mf_hexval((unsigned char)hex[2 * i + 1]);
+		int hi = mf_hexdigit((unsigned char)hex[2 * i]);
+		int lo = mf_hexdigit((unsigned char)hex[2 * i + 1]);
 
 		if (hi < 0 || lo < 0)
 			return MF_ERR_INVAL;

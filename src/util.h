@@ -58,6 +58,8 @@ int mf_mkdir_p(const char *path, mode_t mode);
 
 /* Lower-case hex of in[0..n) into out (2n+1 bytes). */
 void mf_hex(const unsigned char *in, size_t n, char *out);
+/* The value of one hex digit (either case), or -1. */
+int mf_hexdigit(int c);
 /* Parses hex (either case, even length) into out; MF_ERR_INVAL if malformed. */
 int mf_unhex(const char *hex, unsigned char *out, size_t outmax, size_t *outlen);
 

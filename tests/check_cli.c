@@ -323,6 +323,28 @@ START_TEST(bad_config_named)
 }
 END_TEST
 
+START_TEST(root_crl)
+{
+	struct cli_env e;
+	char *out = NULL;
+	int rc;
+
+	env_setup(&e, "file");
+	rc = sh(&e, &out, "$M -c $C crl root && $M -c $C crl root --validity 7d && "
+	    "openssl crl -inform DER -in ca/crl/root-a.crl -CAfile ca/certs/root-a.pem -noout -text");
+	ck_assert_msg(rc == 0, "crl root: %s", out);
+	ck_assert_msg(strstr(out, "verify OK") != NULL, "CRL does not verify: %s", out);
+	/* The number keeps counting: the second run made CRL 2. */
+	ck_assert_msg(strstr(out, "CRL Number: \n                2") != NULL, "number: %s", out);
+	free(out);
+	rc = sh(&e, &out, "$M -c $C crl root --name nosuch");
+	ck_assert_int_eq(rc, 1);
+	ck_assert_ptr_nonnull(strstr(out, "ca-not-found"));
+	free(out);
+	env_teardown(&e);
+}
+END_TEST
+
 Suite *
 suite_cli(void)
 {
@@ -337,6 +359,7 @@ suite_cli(void)
 	tcase_add_test(tc, audit_catches_edit);
 	tcase_add_test(tc, crash_between_sign_and_commit);
 	tcase_add_test(tc, bad_config_named);
+	tcase_add_test(tc, root_crl);
 	suite_add_tcase(s, tc);
 	return s;
 }

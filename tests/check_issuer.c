@@ -152,7 +152,7 @@ time_of(const ASN1_TIME *t)
 	return (int64_t)timegm(&tm);
 }
 
-/* 16 content octets, positive, first octet non-zero. */
+/* 16 content octets, positive, no leading zero hex digit. */
 static void
 check_serial(X509 *x)
 {
@@ -161,7 +161,7 @@ check_serial(X509 *x)
 
 	ck_assert_int_eq(ASN1_STRING_type(s), V_ASN1_INTEGER);	/* not V_ASN1_NEG_INTEGER */
 	ck_assert_int_eq(ASN1_STRING_length(s), 16);
-	ck_assert_int_ne(ASN1_STRING_get0_data(s)[0], 0);
+	ck_assert_int_ge(ASN1_STRING_get0_data(s)[0], 0x10);
 	ck_assert_ptr_nonnull(bn);
 	ck_assert_int_eq(BN_is_negative(bn), 0);
 	ck_assert_int_ge(BN_num_bits(bn), 64);
@@ -228,7 +228,7 @@ START_TEST(test_serial_new)
 		ck_assert_int_eq(mf_serial_new(&s[i]), MF_OK);
 		ck_assert_int_eq(ASN1_STRING_type(s[i]), V_ASN1_INTEGER);
 		ck_assert_int_eq(ASN1_STRING_length(s[i]), 16);
-		ck_assert_int_ne(ASN1_STRING_get0_data(s[i])[0], 0);
+		ck_assert_int_ge(ASN1_STRING_get0_data(s[i])[0], 0x10);
 		ck_assert_int_lt(ASN1_STRING_get0_data(s[i])[0], 0x80);
 		for (j = 0; j < i; j++)
 			ck_assert_int_ne(ASN1_INTEGER_cmp(s[i], s[j]), 0);
@@ -390,6 +390,38 @@ START_TEST(test_intermediate)
 	X509_free(ib);
 	X509_free(ra);
 	X509_free(rb);
+	mft_rmtree(dir);
+	free(dir);
+}
+END_TEST
+
+/* EdDSA signs without a separate digest: X509_sign with a NULL md. */
+START_TEST(test_ed25519_chain)
+{
+	int64_t now = (int64_t)time(NULL);
+	EVP_PKEY *kr = mft_key("ed25519"), *ki = mft_key("ed25519");
+	char *dir = mft_tmpdir(), *cmd = NULL, *out = NULL;
+	X509 *r, *i;
+
+	ck_assert_ptr_nonnull(kr);
+	ck_assert_ptr_nonnull(ki);
+	r = make_root(kr, "CN=Ed Root,O=Example", now - DAY, 10 * YEAR);
+	i = make_int(r, kr, "ed-root", ki, now - 3600, YEAR);
+	ck_assert_int_eq(X509_get_signature_nid(r), NID_ED25519);
+	ck_assert_int_eq(X509_get_signature_nid(i), NID_ED25519);
+	ck_assert_int_eq(X509_verify(i, kr), 1);
+	ck_assert_int_eq(mft_write_cert(dir, "r.pem", r), 0);
+	ck_assert_int_eq(mft_write_cert(dir, "i.pem", i), 0);
+	ck_assert_int_ge(asprintf(&cmd, "cd '%s' && openssl verify -x509_strict -CAfile r.pem i.pem"
+	    " && cat i.pem r.pem > chain.pem && certtool --verify-chain --infile chain.pem 2>&1",
+	    dir), 0);
+	ck_assert_msg(mft_run(cmd, &out) == 0, "%s", out);
+	free(out);
+	free(cmd);
+	X509_free(i);
+	X509_free(r);
+	EVP_PKEY_free(kr);
+	EVP_PKEY_free(ki);
 	mft_rmtree(dir);
 	free(dir);
 }
@@ -1250,6 +1282,30 @@ START_TEST(test_issuer_new_errors)
 }
 END_TEST
 
+START_TEST(test_issue_args)
+{
+	EVP_PKEY *k = mft_key("ec-p256");
+	struct mf_approved *a;
+	X509 *x = (X509 *)1;
+
+	a = approve(mft_csr(k, "a.example.net", NULL), NULL, 0);
+	ck_assert_int_eq(mf_issuer_issue(NULL, E.db, a, E.now, &x), MF_ERR_INVAL);
+	ck_assert_ptr_null(x);
+	ck_assert_int_eq(mf_issuer_issue(E.is, NULL, a, E.now, &x), MF_ERR_INVAL);
+	ck_assert_int_eq(mf_issuer_issue(E.is, E.db, NULL, E.now, &x), MF_ERR_INVAL);
+	ck_assert_int_eq(mf_issuer_issue(E.is, E.db, a, 0, &x), MF_ERR_INVAL);
+	ck_assert_int_eq(mf_issuer_issue(E.is, E.db, a, E.now, NULL), MF_ERR_INVAL);
+	ck_assert_int_eq(mf_issuer_new(NULL, E.ks, NULL, (struct mf_issuer **)&x), MF_ERR_INVAL);
+	ck_assert_ptr_null(x);
+	ck_assert_ptr_null(mf_issuer_cert(NULL));
+	ck_assert_ptr_null(mf_issuer_name(NULL));
+	mf_issuer_free(NULL);
+	ck_assert_int_eq(db_count(E.db), 0);
+	mf_approved_free(a);
+	EVP_PKEY_free(k);
+}
+END_TEST
+
 START_TEST(test_chain_pem)
 {
 	char *pem = NULL;
@@ -1387,6 +1443,7 @@ suite_issuer(void)
 	tcase_add_test(tc, test_serial_new);
 	tcase_add_test(tc, test_root);
 	tcase_add_test(tc, test_intermediate);
+	tcase_add_test(tc, test_ed25519_chain);
 	tcase_add_test(tc, test_intermediate_limits);
 	suite_add_tcase(s, tc);
 
@@ -1405,6 +1462,7 @@ suite_issuer(void)
 	tcase_add_test(tc, test_issue_db_error);
 	tcase_add_test(tc, test_issue_fault_after_sign);
 	tcase_add_test(tc, test_issuer_new_errors);
+	tcase_add_test(tc, test_issue_args);
 	tcase_add_test(tc, test_chain_pem);
 	tcase_add_test(tc, test_serial_hex);
 	tcase_add_test(tc, test_name_constraints);

@@ -207,7 +207,7 @@ main(int argc, char **argv)
 			printf("ERROR handshake failed before verification: %s\n", ebuf);
 			goto out;
 		}
-		printf("REFUSED MFV_ERR_%s depth=%d: %s\n", mfv_errname(verdict), res.depth,
+		printf("REFUSED %s depth=%d: %s\n", mfv_errname(verdict), res.depth,
 		       mfv_strerror(verdict));
 		rc = 1;
 		goto out;

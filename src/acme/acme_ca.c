@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <openssl/ec.h>
 #include <openssl/err.h>
@@ -50,6 +51,97 @@ acme_ca_issue(struct mf_acme *a, X509_REQ *csr, const char *profile, const char 
 	if ((rc = mf_issuer_issue(a->issuer, a->db, ap, now, cert)) != 0)
 		WHY("issuance failed: %s", mf_strerror(rc));
 	mf_approved_free(ap);
+	return rc;
+}
+
+/* How long the first issuance of a batch waits for others to join it. */
+#define BATCH_WINDOW_US	2000
+#define BATCH_STEP_US	250
+
+int
+acme_ca_issue_batched(struct mf_acme *a, X509_REQ *csr, const char *profile,
+    const char *requester, int64_t now, X509 **cert, char *why, size_t whylen)
+{
+	struct mf_request req;
+	struct mf_approved *ap = NULL;
+	unsigned long gen;
+	unsigned n0;
+	int leader = 0, rc, waited;
+
+	*cert = NULL;
+	/* The policy check needs no database: run it outside the lock, in parallel. */
+	memset(&req, 0, sizeof(req));
+	req.csr = csr;
+	req.profile = profile;
+	req.requester = requester;
+	__atomic_add_fetch(&a->batch_inflight, 1, __ATOMIC_SEQ_CST);
+	if ((rc = mf_policy_check(a->cfg, &req, &ap, why, whylen)) != 0) {
+		__atomic_sub_fetch(&a->batch_inflight, 1, __ATOMIC_SEQ_CST);
+		return rc;
+	}
+	pthread_mutex_lock(&a->lock);
+	if (!a->batch_open) {
+		if ((rc = mf_db_begin(a->db)) != 0) {
+			pthread_mutex_unlock(&a->lock);
+			mf_approved_free(ap);
+			WHY("database busy");
+			return rc;
+		}
+		a->batch_open = 1;
+		a->batch_gen++;
+		a->batch_n = 0;
+		leader = 1;
+	}
+	gen = a->batch_gen;
+	if ((rc = mf_issuer_issue(a->issuer, a->db, ap, now, cert)) != 0)
+		WHY("issuance failed: %s", mf_strerror(rc));
+	else
+		a->batch_n++;
+	if (leader) {
+		/*
+		 * Let concurrent issuances join while the number keeps growing,
+		 * at most BATCH_WINDOW_US: one fsync then covers them all.
+		 */
+		for (waited = 0; rc == 0 && waited < BATCH_WINDOW_US; waited += BATCH_STEP_US) {
+			/* Alone: nobody to wait for. */
+			if (__atomic_load_n(&a->batch_inflight, __ATOMIC_SEQ_CST) <= a->batch_n)
+				break;
+			n0 = a->batch_n;
+			pthread_mutex_unlock(&a->lock);
+			usleep(BATCH_STEP_US);
+			pthread_mutex_lock(&a->lock);
+			if (a->batch_n == n0)
+				break;
+		}
+		if (a->batch_n > 0) {
+			a->batch_rc = mf_db_commit(a->db);
+		} else {
+			mf_db_rollback(a->db);
+			a->batch_rc = 0;
+		}
+		a->batch_open = 0;
+		a->batch_done = gen;
+		pthread_cond_broadcast(&a->batch_cv);
+		if (rc == 0 && a->batch_rc != 0) {
+			rc = a->batch_rc;
+			WHY("cannot record the certificate");
+		}
+	} else if (rc == 0) {
+		while (a->batch_done < gen)
+			pthread_cond_wait(&a->batch_cv, &a->lock);
+		if (a->batch_rc != 0) {
+			rc = a->batch_rc;
+			WHY("cannot record the certificate");
+		}
+	}
+	pthread_mutex_unlock(&a->lock);
+	__atomic_sub_fetch(&a->batch_inflight, 1, __ATOMIC_SEQ_CST);
+	mf_approved_free(ap);
+	/* Nothing leaves unless the batch holding its record is committed. */
+	if (rc != 0) {
+		X509_free(*cert);
+		*cert = NULL;
+	}
 	return rc;
 }
 

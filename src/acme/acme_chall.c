@@ -15,10 +15,14 @@
 #include "mf_build.h"
 
 #include <arpa/inet.h>
+#include <arpa/nameser.h>
+#include <netinet/in.h>
+#include <resolv.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -327,6 +331,81 @@ out:
 	return rc;
 }
 
+/*
+ * dns-01 (RFC 8555 8.4): a TXT record at _acme-challenge.NAME holding
+ * base64url(SHA-256(key authorisation)). Resolved with the system resolver
+ * (libresolv), or with acme.test-dns-server in tests.
+ */
+int
+acme_dns01_check(const struct mf_acme_conf *conf, const char *host, const char *keyauth,
+    char *why, size_t whylen)
+{
+	struct __res_state st;
+	unsigned char ans[4096], md[32];
+	char qname[300], *want = NULL;
+	ns_msg msg;
+	ns_rr rr;
+	int n, i, rc = MF_ERR_ACME_CONNECTION;
+
+	memset(&st, 0, sizeof(st));
+	if (res_ninit(&st) != 0) {
+		WHY("resolver unavailable");
+		return rc;
+	}
+	if (conf->test_dns_server != NULL) {
+		char addr[64], *colon;
+		struct in_addr ia;
+
+		snprintf(addr, sizeof(addr), "%s", conf->test_dns_server);
+		colon = strchr(addr, ':');
+		if (colon != NULL)
+			*colon = '\0';
+		if (inet_pton(AF_INET, addr, &ia) == 1) {
+			st.nsaddr_list[0].sin_family = AF_INET;
+			st.nsaddr_list[0].sin_addr = ia;
+			st.nsaddr_list[0].sin_port = htons(colon ? (uint16_t)atoi(colon + 1) : 53);
+			st.nscount = 1;
+		}
+	}
+	st.retrans = (int)(conf->fetch_timeout / 2 > 0 ? conf->fetch_timeout / 2 : 1);
+	st.retry = 2;
+	snprintf(qname, sizeof(qname), "_acme-challenge.%s", host);
+	if (EVP_Digest(keyauth, strlen(keyauth), md, NULL, EVP_sha256(), NULL) != 1 ||
+	    (want = mf_b64u_encode(md, sizeof(md))) == NULL) {
+		rc = MF_ERR_NOMEM;
+		goto out;
+	}
+	n = res_nquery(&st, qname, ns_c_in, ns_t_txt, ans, sizeof(ans));
+	if (n < 0 || ns_initparse(ans, n, &msg) != 0) {
+		WHY("no TXT record at %s", qname);
+		rc = MF_ERR_ACME_CHALLENGE;
+		goto out;
+	}
+	rc = MF_ERR_ACME_CHALLENGE;
+	WHY("no TXT record at %s matches the key authorization", qname);
+	for (i = 0; i < ns_msg_count(msg, ns_s_an); i++) {
+		const unsigned char *d;
+		int len;
+
+		if (ns_parserr(&msg, ns_s_an, i, &rr) != 0 || ns_rr_type(rr) != ns_t_txt)
+			continue;
+		d = ns_rr_rdata(rr);
+		len = ns_rr_rdlen(rr);
+		/* One character-string: a length octet and the text. */
+		if (len >= 1 && d[0] == len - 1 && (size_t)d[0] == strlen(want) &&
+		    memcmp(d + 1, want, d[0]) == 0) {
+			rc = 0;
+			break;
+		}
+	}
+	if (rc == 0 && why != NULL && whylen > 0)
+		why[0] = '\0';
+out:
+	free(want);
+	res_nclose(&st);
+	return rc;
+}
+
 struct chall_thread {
 	struct mf_acme *a;
 	struct acme_chall_job job;
@@ -339,13 +418,24 @@ chall_run(void *arg)
 	struct mf_acme *a = t->a;
 	const struct acme_chall_job *j = &t->job;
 	char why[256] = "", *errtext = NULL;
+	sigset_t pipe;
 	int64_t now;
 	int rc;
+
+	/*
+	 * A responder that hangs up mid-handshake must not kill the daemon:
+	 * with SIGPIPE blocked in this thread, writes fail with EPIPE instead.
+	 */
+	sigemptyset(&pipe);
+	sigaddset(&pipe, SIGPIPE);
+	pthread_sigmask(SIG_BLOCK, &pipe, NULL);
 
 	if (strcmp(j->type, "http-01") == 0)
 		rc = acme_http01_fetch(a->conf, j->value, j->token, j->keyauth, why, sizeof(why));
 	else if (strcmp(j->type, "tls-alpn-01") == 0)
 		rc = acme_tlsalpn01_check(a->conf, j->value, j->keyauth, why, sizeof(why));
+	else if (strcmp(j->type, "dns-01") == 0)
+		rc = acme_dns01_check(a->conf, j->value, j->keyauth, why, sizeof(why));
 	else {
 		rc = MF_ERR_ACME_CHALLENGE;
 		snprintf(why, sizeof(why), "%s is not supported by this server", j->type);

@@ -380,7 +380,7 @@ dispatch(struct MHD_Connection *conn, struct mf_acme *a, const char *path, const
 	struct acme_ctx c;
 	const struct route *rt;
 	char nonce[ACME_ID_LEN + 1];
-	int wrong_method, is_acme, rc;
+	int wrong_method, is_acme, rc = -1;
 	enum MHD_Result ret;
 
 	memset(&r, 0, sizeof(r));
@@ -408,7 +408,19 @@ dispatch(struct MHD_Connection *conn, struct mf_acme *a, const char *path, const
 		c.arg = rt->prefix[pl - 1] == '/' ? path + pl : "";
 	}
 
+	if (rt != NULL && rt->auth == AUTH_EST && !hr->too_large) {
+		/*
+		 * EST and /v1/sign: no nonces, no ACME state; the handlers lock
+		 * around their database work, so CSR checks run in parallel and
+		 * issuances share group commits.
+		 */
+		rt->fn(&c);
+		goto answer;
+	}
 	pthread_mutex_lock(&a->lock);
+	/* Wait for an open group commit, so no ACME write lands in its transaction. */
+	while (a->batch_open)
+		pthread_cond_wait(&a->batch_cv, &a->lock);
 	if (c.now - a->last_cleanup > 60) {
 		if (acme_cleanup(a->sq, c.now) != 0)
 			mf_warn("msg=\"cleanup of expired ACME state failed\"");
@@ -431,14 +443,15 @@ dispatch(struct MHD_Connection *conn, struct mf_acme *a, const char *path, const
 	} else {
 		rt->fn(&c);
 	}
+	rc = is_acme ? acme_nonce_new(a->sq, c.now, a->conf->nonce_lifetime, nonce) : -1;
+	pthread_mutex_unlock(&a->lock);
+answer:
 	if (r.err != 0) {
 		int st;
 
 		mf_info("path=%s method=%s problem=%s err=%s detail=\"%s\"", path, method,
 		    acme_problem_type(r.err, &st), mf_errname(r.err), r.why);
 	}
-	rc = is_acme ? acme_nonce_new(a->sq, c.now, a->conf->nonce_lifetime, nonce) : -1;
-	pthread_mutex_unlock(&a->lock);
 
 	ret = send_resp(conn, a, &r, rc == 0 ? nonce : NULL);
 	resp_clear(&r);
@@ -553,6 +566,7 @@ mf_acme_start(const struct mf_config *cfg, struct mf_keystore *ks, struct mf_acm
 	pthread_mutex_init(&a->lock, NULL);
 	pthread_mutex_init(&a->vlock, NULL);
 	pthread_cond_init(&a->vcond, NULL);
+	pthread_cond_init(&a->batch_cv, NULL);
 
 	if ((rc = read_secret(conf->est_password_file, &a->est_password)) != 0 ||
 	    (rc = read_secret(conf->api_token_file, &a->api_token)) != 0)
@@ -661,5 +675,6 @@ mf_acme_stop(struct mf_acme *a)
 	pthread_mutex_destroy(&a->lock);
 	pthread_mutex_destroy(&a->vlock);
 	pthread_cond_destroy(&a->vcond);
+	pthread_cond_destroy(&a->batch_cv);
 	free(a);
 }

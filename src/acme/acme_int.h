@@ -41,6 +41,19 @@ struct mf_acme {
 	unsigned port;
 	int64_t last_cleanup;
 
+	/*
+	 * Group commit of EST and /v1/sign issuances: one transaction (one
+	 * fsync) for all the issuances that arrive while its first one waits
+	 * a moment. Guarded by lock; batch_cv signals a finished commit.
+	 */
+	int batch_open;
+	unsigned long batch_gen;	/* id of the open (or last) batch */
+	unsigned long batch_done;	/* id of the last committed batch */
+	int batch_rc;			/* result of that commit */
+	unsigned batch_n;		/* issuances in the open batch */
+	unsigned batch_inflight;	/* batched issuances under way (atomic) */
+	pthread_cond_t batch_cv;
+
 	/* Running challenge checks, so that stop can wait for them. */
 	pthread_mutex_t vlock;
 	pthread_cond_t vcond;
@@ -143,11 +156,16 @@ int acme_chall_start(struct mf_acme *a, const struct acme_chall_job *job);
 /* Expected key authorisation: token "." thumbprint. */
 int acme_http01_fetch(const struct mf_acme_conf *conf, const char *host, const char *token,
     const char *expected, char *why, size_t whylen);
+int acme_dns01_check(const struct mf_acme_conf *conf, const char *host, const char *keyauth,
+    char *why, size_t whylen);
 int acme_tlsalpn01_check(const struct mf_acme_conf *conf, const char *host,
     const char *keyauth, char *why, size_t whylen);
 
 /* acme_ca.c: the one issuance path (policy, issuer, log). */
 int acme_ca_issue(struct mf_acme *a, X509_REQ *csr, const char *profile,
+    const char *requester, int64_t now, X509 **cert, char *why, size_t whylen);
+/* The same, inside a group commit; takes the lock itself; returns once durable. */
+int acme_ca_issue_batched(struct mf_acme *a, X509_REQ *csr, const char *profile,
     const char *requester, int64_t now, X509 **cert, char *why, size_t whylen);
 int acme_ca_chain_pem(struct mf_acme *a, X509 *leaf, const char *root, char **pem);
 int acme_ca_tls_setup(struct mf_acme *a);
@@ -158,7 +176,7 @@ void acme_names_free(char **names, size_t n);
 /* Maps a policy/issuer code to the ACME code used in the problem document. */
 int acme_ca_map_err(int rc);
 
-/* est.c */
+/* est.c: these handlers run without the lock and take it for database work. */
 int est_h_cacerts(struct acme_ctx *c);
 int est_h_simpleenroll(struct acme_ctx *c);
 int est_h_simplereenroll(struct acme_ctx *c);

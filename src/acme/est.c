@@ -203,8 +203,13 @@ token_spend(struct acme_ctx *c, const char *token)
 	if (!found)
 		return MF_ERR_EST_AUTH;
 	EVP_Digest(token, strlen(token), h, NULL, EVP_sha256(), NULL);
+	pthread_mutex_lock(&c->a->lock);
+	while (c->a->batch_open)
+		pthread_cond_wait(&c->a->batch_cv, &c->a->lock);
+	/* Durable before use: a crash cannot give the token a second life. */
 	rc = acme_sq_exec(c->a->sq, "INSERT INTO est_tokens_used(token_sha256, used_at) "
 	    "VALUES (?, ?)", "bi", h, 32, c->now);
+	pthread_mutex_unlock(&c->a->lock);
 	return rc == 0 ? 0 : rc == MF_ERR_EXISTS ? MF_ERR_EST_AUTH : rc;
 }
 
@@ -235,17 +240,10 @@ issue_and_send(struct acme_ctx *c, X509_REQ *csr, const char *profile, const cha
 	char why[256];
 	int rc;
 
-	if ((rc = mf_db_begin(c->a->db)) != 0)
-		return acme_fail(c, rc, "database busy");
-	rc = acme_ca_issue(c->a, csr, profile, requester, c->now, &cert, why, sizeof(why));
-	/* Committed before the certificate leaves: the log comes first. */
-	if (rc == 0 && (rc = mf_db_commit(c->a->db)) != 0)
-		snprintf(why, sizeof(why), "cannot record the certificate");
-	if (rc != 0) {
-		mf_db_rollback(c->a->db);
-		X509_free(cert);
+	/* Returns once the record is committed: the log comes first. */
+	rc = acme_ca_issue_batched(c->a, csr, profile, requester, c->now, &cert, why, sizeof(why));
+	if (rc != 0)
 		return acme_fail(c, acme_ca_map_err(rc), "%s", why);
-	}
 	if (pem) {
 		BIO *b = BIO_new(BIO_s_mem());
 		BUF_MEM *bm;
@@ -350,8 +348,12 @@ client_cert_ok(struct acme_ctx *c, struct mf_cert_rec **rec)
 		    X509_verify_cert_error_string(X509_STORE_CTX_get_error(vctx)));
 		goto out;
 	}
-	if (mf_serial_hex(X509_get0_serialNumber(c->client_cert), serial, sizeof(serial)) != 0 ||
-	    mf_db_cert_get(c->a->db, serial, rec) != 0 ||
+	if (mf_serial_hex(X509_get0_serialNumber(c->client_cert), serial, sizeof(serial)) != 0)
+		goto out;
+	pthread_mutex_lock(&c->a->lock);
+	rc = mf_db_cert_get(c->a->db, serial, rec);
+	pthread_mutex_unlock(&c->a->lock);
+	if (rc != 0 ||
 	    (der_len = i2d_X509(c->client_cert, &der)) <= 0 || (size_t)der_len != (*rec)->der_len ||
 	    memcmp(der, (*rec)->der, (size_t)der_len) != 0) {
 		rc = acme_fail(c, MF_ERR_EST_AUTH, "client certificate not in the issuance log");

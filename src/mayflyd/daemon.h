@@ -24,6 +24,13 @@
 #include "route.h"
 #include "signer.h"
 
+/*
+ * A response is signed again once this much of its validity has passed:
+ * 40 %, so that the new one is in place well before half its life is gone
+ * even with thousands queued ahead of it.
+ */
+#define MFD_RESIGN_AFTER(validity)	((validity) * 2 / 5)
+
 /* HTTP status codes counted in metrics. */
 #define MFD_NCODES	12
 extern const int mfd_codes[MFD_NCODES];

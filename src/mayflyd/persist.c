@@ -52,8 +52,8 @@ mfd_persist_load(struct mfd_ctx *ctx, int64_t now)
 	pthread_mutex_lock(&ctx->db_lock);
 	if (sqlite3_prepare_v2(mf_db_handle(ctx->db), sql, -1, &st, NULL) != SQLITE_OK)
 		goto out;
-	/* Only responses with more than half their life left are worth loading. */
-	sqlite3_bind_int64(st, 1, now + validity / 2);
+	/* Only responses that would not be signed again at once are worth loading. */
+	sqlite3_bind_int64(st, 1, now + validity - MFD_RESIGN_AFTER(validity));
 	sqlite3_bind_int64(st, 2, now);
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		const char *issuer = (const char *)sqlite3_column_text(st, 0);

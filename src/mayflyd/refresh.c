@@ -6,7 +6,7 @@
  *    by `mayfly revoke` or POST /admin/revoke, re-signs the responses of
  *    those serials and rebuilds that issuer's CRL, so a revocation shows in
  *    OCSP within a second;
- *  - re-signs every cached response once half its validity has passed,
+ *  - re-signs every cached response once 40 % of its validity has passed,
  *    and drops those of expired certificates and old "unknown" answers;
  *  - rebuilds each CRL every crl_interval;
  *  - at start (and after a reload) pre-signs the SHA-1 responses of every
@@ -355,7 +355,7 @@ mfd_pick_stale(const struct mfd_cache_key *k, const struct mfd_blob *b, void *ar
 {
 	const struct mfd_stale_arg *s = arg;
 
-	return s->now >= b->this_update + s->validity / 2;
+	return s->now >= b->this_update + MFD_RESIGN_AFTER(s->validity);
 }
 
 /*
@@ -373,7 +373,7 @@ mfd_resign_if(struct mfd_ctx *ctx, const struct mfd_cache_key *keys, size_t n, i
 		int drop = 0, rc;
 
 		if (b != NULL && want >= 0 && b->cert_status == want &&
-		    now < b->this_update + validity / 2) {
+		    now < b->this_update + MFD_RESIGN_AFTER(validity)) {
 			mfd_blob_unref(b);
 			continue;
 		}

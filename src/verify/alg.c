@@ -8,9 +8,25 @@
  * particular, is refused before any crypto runs.  Encodings the backend
  * relies on (point lengths, modulus size, ECDSA-Sig-Value shape) are
  * checked here so that every backend gets the same, already-strict input.
+ *
+ * A firmware build may leave out what its fleet never uses: MFV_NO_RSA
+ * (PKCS#1 v1.5 and PSS) and MFV_NO_ED25519.  Those algorithms are then
+ * refused as MFV_ERR_UNSUPPORTED_ALG and their backend functions are not
+ * referenced.
  */
 #include <string.h>
 #include "mfv_int.h"
+
+#ifdef MFV_NO_RSA
+#define HAVE_RSA 0
+#else
+#define HAVE_RSA 1
+#endif
+#ifdef MFV_NO_ED25519
+#define HAVE_ED25519 0
+#else
+#define HAVE_ED25519 1
+#endif
 
 static const uint8_t seq_end[] = { MFVI_SEQUENCE, 0 };
 static const uint8_t two_ints[] = { MFVI_INTEGER, MFVI_INTEGER, 0 };
@@ -50,7 +66,7 @@ null_or_absent(const struct mfvi_der *rest)
 
 	if (r.len == 0)
 		return 0;
-	if ((rc = mfvi_der_get(&r, MFVI_NULL, &v, NULL)) != 0)
+	if ((rc = mfvi_der_get(&r, MFVI_NULL, &v)) != 0)
 		return rc;
 	if (v.len != 0)
 		return MFV_ERR_DER_VALUE;
@@ -64,7 +80,7 @@ pss_hash(struct mfvi_der *algid, int *hash)
 	struct mfvi_der oid;
 	int rc;
 
-	if ((rc = mfvi_der_get(algid, MFVI_OID, &oid, NULL)) != 0)
+	if ((rc = mfvi_der_get(algid, MFVI_OID, &oid)) != 0)
 		return rc;
 	if (MFVI_OID_IS(&oid, OID_SHA256))
 		*hash = MFV_HASH_SHA256;
@@ -89,7 +105,7 @@ explicit(struct mfvi_der *r, uint8_t n, uint8_t inner, struct mfvi_der *out)
 
 	tags[0] = inner;
 	tags[1] = 0;
-	if ((rc = mfvi_der_get(r, MFVI_CTXC(n), &x, NULL)) != 0)
+	if ((rc = mfvi_der_get(r, MFVI_CTXC(n), &x)) != 0)
 		return rc == MFV_ERR_DER_TAG ? MFV_ERR_UNSUPPORTED_ALG : rc;
 	return mfvi_der_seq(&x, tags, 2, out, NULL);
 }
@@ -131,22 +147,22 @@ mfvi_sig_alg(const struct mfvi_der *algid, uint8_t *alg, uint16_t *salt)
 	int rc;
 
 	*salt = 0;
-	if ((rc = mfvi_der_get(&r, MFVI_OID, &oid, NULL)) != 0)
+	if ((rc = mfvi_der_get(&r, MFVI_OID, &oid)) != 0)
 		return rc;
 	if (MFVI_OID_IS(&oid, OID_ECDSA_SHA256) || MFVI_OID_IS(&oid, OID_ECDSA_SHA384)) {
 		/* RFC 5758 3.2: parameters absent. */
 		*alg = oid.p[7] == 0x02 ? MFVI_SIG_ECDSA_SHA256 : MFVI_SIG_ECDSA_SHA384;
 		return mfvi_der_end(&r);
 	}
-	if (MFVI_OID_IS(&oid, OID_RSA_SHA256) || MFVI_OID_IS(&oid, OID_RSA_SHA384)) {
+	if (HAVE_RSA && (MFVI_OID_IS(&oid, OID_RSA_SHA256) || MFVI_OID_IS(&oid, OID_RSA_SHA384))) {
 		*alg = oid.p[8] == 0x0b ? MFVI_SIG_RSA_SHA256 : MFVI_SIG_RSA_SHA384;
 		return null_or_absent(&r);
 	}
-	if (MFVI_OID_IS(&oid, OID_ED25519)) {
+	if (HAVE_ED25519 && MFVI_OID_IS(&oid, OID_ED25519)) {
 		*alg = MFVI_SIG_ED25519; /* RFC 8410 3: parameters absent */
 		return mfvi_der_end(&r);
 	}
-	if (MFVI_OID_IS(&oid, OID_RSA_PSS))
+	if (HAVE_RSA && MFVI_OID_IS(&oid, OID_RSA_PSS))
 		return pss_params(&r, alg, salt);
 	return MFV_ERR_UNSUPPORTED_ALG;
 }
@@ -209,13 +225,13 @@ mfvi_spki(const struct mfvi_der *spki, struct mfv_cert *c)
 	    (rc = mfvi_der_bits_octets(&v[1], &key)) != 0)
 		return rc;
 	algid = v[0];
-	if ((rc = mfvi_der_get(&algid, MFVI_OID, &oid, NULL)) != 0)
+	if ((rc = mfvi_der_get(&algid, MFVI_OID, &oid)) != 0)
 		return rc;
 	c->keybits.p = key.p;
 	c->keybits.len = (uint32_t)key.len;
 	c->key_b.p = NULL;
 	c->key_b.len = 0;
-	if (MFVI_OID_IS(&oid, OID_RSA)) {
+	if (HAVE_RSA && MFVI_OID_IS(&oid, OID_RSA)) {
 		/* RFC 3279 2.3.1: parameters NULL (here we insist). */
 		static const uint8_t null_end[] = { MFVI_NULL, 0 };
 		struct mfvi_der nul;
@@ -227,7 +243,7 @@ mfvi_spki(const struct mfvi_der *spki, struct mfv_cert *c)
 	}
 	if (MFVI_OID_IS(&oid, OID_EC)) {
 		size_t plen;
-		if ((rc = mfvi_der_get(&algid, MFVI_OID, &curve, NULL)) != 0)
+		if ((rc = mfvi_der_get(&algid, MFVI_OID, &curve)) != 0)
 			return rc == MFV_ERR_DER_TAG ? MFV_ERR_UNSUPPORTED_ALG : rc;
 		if ((rc = mfvi_der_end(&algid)) != 0)
 			return rc;
@@ -247,7 +263,7 @@ mfvi_spki(const struct mfvi_der *spki, struct mfv_cert *c)
 		c->key_a = c->keybits;
 		return 0;
 	}
-	if (MFVI_OID_IS(&oid, OID_ED25519)) {
+	if (HAVE_ED25519 && MFVI_OID_IS(&oid, OID_ED25519)) {
 		if ((rc = mfvi_der_end(&algid)) != 0)
 			return rc;
 		if (key.len != 32)
@@ -299,7 +315,7 @@ mfvi_sig_check(const struct mfv_cert *signer, uint8_t alg, uint16_t salt,
 	int rc, kt = signer->key_type;
 
 	mfvi_cert_pubkey(signer, &k);
-	if (alg == MFVI_SIG_ED25519) {
+	if (HAVE_ED25519 && alg == MFVI_SIG_ED25519) {
 		if (kt != MFV_KEY_ED25519)
 			return MFV_ERR_SIG_ALG_MISMATCH;
 		if (sig_len != 64)
@@ -313,7 +329,7 @@ mfvi_sig_check(const struct mfv_cert *signer, uint8_t alg, uint16_t salt,
 			return MFV_ERR_SIG_ALG_MISMATCH;
 		if (ecdsa_sig_shape(sig, sig_len, kt == MFV_KEY_EC_P256 ? 32 : 48) != 0)
 			return MFV_ERR_BAD_SIGNATURE;
-	} else if (alg >= MFVI_SIG_RSA_SHA256 && alg <= MFVI_SIG_PSS_SHA384) {
+	} else if (HAVE_RSA && alg >= MFVI_SIG_RSA_SHA256 && alg <= MFVI_SIG_PSS_SHA384) {
 		if (kt != MFV_KEY_RSA)
 			return MFV_ERR_SIG_ALG_MISMATCH;
 		/* RFC 8017 8.2.2 step 1: the signature is exactly k octets. */
@@ -324,14 +340,9 @@ mfvi_sig_check(const struct mfv_cert *signer, uint8_t alg, uint16_t salt,
 	}
 	if ((rc = mfv_be_hash(ha, msg, msg_len, h)) != 0)
 		return rc;
-	switch (alg) {
-	case MFVI_SIG_ECDSA_SHA256:
-	case MFVI_SIG_ECDSA_SHA384:
+	if (!HAVE_RSA || alg <= MFVI_SIG_ECDSA_SHA384)
 		return mfv_be_ecdsa_verify(&k, h, mfv_hash_len(ha), sig, sig_len);
-	case MFVI_SIG_RSA_SHA256:
-	case MFVI_SIG_RSA_SHA384:
+	if (alg <= MFVI_SIG_RSA_SHA384)
 		return mfv_be_rsa_pkcs1_verify(&k, ha, h, mfv_hash_len(ha), sig, sig_len);
-	default:
-		return mfv_be_rsa_pss_verify(&k, ha, salt, h, mfv_hash_len(ha), sig, sig_len);
-	}
+	return mfv_be_rsa_pss_verify(&k, ha, salt, h, mfv_hash_len(ha), sig, sig_len);
 }

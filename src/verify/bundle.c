@@ -53,20 +53,20 @@ parse(const uint8_t *der, size_t len, struct bundle *b)
 	if (format != 1 || b->version == 0)
 		return MFV_ERR_BUNDLE_MALFORMED;
 	b->not_after = 0;
-	if ((rc = mfvi_der_opt(&r, MFVI_CTX(0), &x, NULL)) < 0)
+	if ((rc = mfvi_der_opt(&r, MFVI_CTX(0), &x)) < 0)
 		return rc;
 	if (rc == 1 && (rc = mfvi_der_time(MFVI_GENTIME, &x, &b->not_after)) != 0)
 		return rc;
-	if ((rc = mfvi_der_get(&r, MFVI_INTEGER, &x, NULL)) != 0 ||
+	if ((rc = mfvi_der_get(&r, MFVI_INTEGER, &x)) != 0 ||
 	    (rc = mfvi_der_small_uint(&x, &b->threshold)) != 0 ||
-	    (rc = mfvi_der_get(&r, MFVI_SEQUENCE, &b->roots, NULL)) != 0 ||
+	    (rc = mfvi_der_get(&r, MFVI_SEQUENCE, &b->roots)) != 0 ||
 	    (rc = mfvi_der_end(&r)) != 0)
 		return rc;
 	/* Every pin is 32 octets; between 1 and MFV_MAX_ROOTS of them, and
 	 * a threshold that the listed roots can meet. */
 	r = b->roots;
 	while (r.len > 0) {
-		if ((rc = mfvi_der_get(&r, MFVI_OCTET_STRING, &h, NULL)) != 0)
+		if ((rc = mfvi_der_get(&r, MFVI_OCTET_STRING, &h)) != 0)
 			return rc;
 		if (h.len != MFV_HASH_LEN || ++n > MFV_MAX_ROOTS)
 			return MFV_ERR_BUNDLE_MALFORMED;
@@ -126,7 +126,7 @@ check(const struct mfv_ctx *ctx, const uint8_t *der, size_t len, int last, struc
 		return MFV_ERR_BUNDLE_EXPIRED;
 	r = b->sigs;
 	while (r.len > 0) {
-		if ((rc = mfvi_der_get(&r, MFVI_SEQUENCE, &v[0], NULL)) != 0 ||
+		if ((rc = mfvi_der_get(&r, MFVI_SEQUENCE, &v[0])) != 0 ||
 		    (rc = mfvi_der_seq(&v[0], sigshape, 4, v, t)) != 0 ||
 		    (rc = mfvi_der_bits_octets(&v[2], &bits)) != 0 ||
 		    (rc = mfvi_sig_alg(&v[1], &alg, &salt)) != 0)
@@ -164,7 +164,7 @@ install(struct mfv_ctx *ctx, const struct bundle *b)
 	struct mfvi_der r = b->roots, h;
 
 	ctx->n_roots = 0;
-	while (r.len > 0 && mfvi_der_get(&r, MFVI_OCTET_STRING, &h, NULL) == 0)
+	while (r.len > 0 && mfvi_der_get(&r, MFVI_OCTET_STRING, &h) == 0)
 		memcpy(ctx->roots[ctx->n_roots++], h.p, MFV_HASH_LEN);
 	ctx->bundle_version = b->version;
 	ctx->bundle_threshold = (uint8_t)b->threshold;

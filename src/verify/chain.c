@@ -34,17 +34,27 @@ mfv_add_root(struct mfv_ctx *ctx, const uint8_t hash[MFV_HASH_LEN])
 	return 0;
 }
 
+/* Times are kept within what a certificate can say (years 0001 to 9999),
+ * so that adding a skew can never overflow. */
+#define MFVI_TIME_MAX INT64_C(253402300799)
+
+static int64_t
+clamp(int64_t t)
+{
+	return t < 0 ? 0 : t > MFVI_TIME_MAX ? MFVI_TIME_MAX : t;
+}
+
 void
 mfv_set_time(struct mfv_ctx *ctx, int64_t now)
 {
-	ctx->now = now;
+	ctx->now = clamp(now);
 	ctx->state |= MFVI_HAVE_TIME;
 }
 
 void
 mfv_set_lkgt(struct mfv_ctx *ctx, int64_t lkgt)
 {
-	ctx->lkgt = lkgt;
+	ctx->lkgt = clamp(lkgt);
 }
 
 void
@@ -262,7 +272,10 @@ build_path(struct mfv_ctx *ctx, const uint8_t *anchors, struct mfv_result *res)
 				continue;
 			}
 			if (++sigs > MFV_MAX_SIG_CHECKS) {
-				note(&err, &err_depth, MFV_ERR_TOO_MANY, (int)d);
+				/* Giving up is its own answer, whatever
+				 * was seen on the way. */
+				err = MFV_ERR_TOO_MANY;
+				err_depth = (int)d;
 				goto fail;
 			}
 			if ((rc = mfvi_cert_check_sig(cur, cand)) != 0) {

@@ -61,7 +61,7 @@ read_tlv(struct mfvi_der *r, uint8_t *tag, struct mfvi_der *val, struct mfvi_der
 }
 
 int
-mfvi_der_get(struct mfvi_der *r, uint8_t tag, struct mfvi_der *val, struct mfvi_der *tlv)
+mfvi_der_get_tlv(struct mfvi_der *r, uint8_t tag, struct mfvi_der *val, struct mfvi_der *tlv)
 {
 	struct mfvi_der save = *r;
 	uint8_t t;
@@ -77,6 +77,12 @@ mfvi_der_get(struct mfvi_der *r, uint8_t tag, struct mfvi_der *val, struct mfvi_
 }
 
 int
+mfvi_der_get(struct mfvi_der *r, uint8_t tag, struct mfvi_der *val)
+{
+	return mfvi_der_get_tlv(r, tag, val, NULL);
+}
+
+int
 mfvi_der_seq(struct mfvi_der *r, const uint8_t *tags, size_t n, struct mfvi_der *val,
              struct mfvi_der *tlv)
 {
@@ -86,7 +92,7 @@ mfvi_der_seq(struct mfvi_der *r, const uint8_t *tags, size_t n, struct mfvi_der 
 	for (i = 0; i < n; i++) {
 		if (tags[i] == 0)
 			return mfvi_der_end(r);
-		if ((rc = mfvi_der_get(r, tags[i], &val[i], tlv != NULL ? &tlv[i] : NULL)) != 0)
+		if ((rc = mfvi_der_get_tlv(r, tags[i], &val[i], tlv != NULL ? &tlv[i] : NULL)) != 0)
 			return rc;
 	}
 	return 0;
@@ -99,13 +105,13 @@ mfvi_der_peek(const struct mfvi_der *r)
 }
 
 int
-mfvi_der_opt(struct mfvi_der *r, uint8_t tag, struct mfvi_der *val, struct mfvi_der *tlv)
+mfvi_der_opt(struct mfvi_der *r, uint8_t tag, struct mfvi_der *val)
 {
 	int rc;
 
 	if (mfvi_der_peek(r) != tag)
 		return 0;
-	if ((rc = mfvi_der_get(r, tag, val, tlv)) != 0)
+	if ((rc = mfvi_der_get(r, tag, val)) != 0)
 		return rc;
 	return 1;
 }
@@ -170,6 +176,7 @@ mfvi_der_time(uint8_t tag, const struct mfvi_der *v, int64_t *out)
 	/* Days before each month in a common year; [12] is the year. */
 	static const uint16_t cum[13] = { 0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334, 365 };
 	int f[7], y, leap, mlen;
+	const int *g;
 	size_t i, n;
 	int32_t days;
 
@@ -184,26 +191,26 @@ mfvi_der_time(uint8_t tag, const struct mfvi_der *v, int64_t *out)
 			return MFV_ERR_BAD_TIME;
 		f[i / 2] = a * 10 + b;
 	}
+	/* g: month, day, hour, minute, second */
 	if (n == 13) {
 		y = f[0] + (f[0] < 50 ? 2000 : 1900);
-		memmove(&f[0], &f[1], 5 * sizeof(f[0]));
+		g = f + 1;
 	} else {
 		y = f[0] * 100 + f[1];
-		memmove(&f[0], &f[2], 5 * sizeof(f[0]));
+		g = f + 2;
 	}
-	/* f: month, day, hour, minute, second */
-	if (f[0] < 1 || f[0] > 12 || y < 1 || f[2] > 23 || f[3] > 59 || f[4] > 59)
+	if (g[0] < 1 || g[0] > 12 || y < 1 || g[2] > 23 || g[3] > 59 || g[4] > 59)
 		return MFV_ERR_BAD_TIME;
 	leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-	mlen = cum[f[0]] - cum[f[0] - 1] + (f[0] == 2 && leap);
-	if (f[1] < 1 || f[1] > mlen)
+	mlen = cum[g[0]] - cum[g[0] - 1] + (g[0] == 2 && leap);
+	if (g[1] < 1 || g[1] > mlen)
 		return MFV_ERR_BAD_TIME;
 	/* Days from 0001-01-01 to the start of year y, minus those to
 	 * 1970-01-01 (719162); y - 1 >= 0, so int32 division is exact. */
 	y--;
 	days = 365 * y + y / 4 - y / 100 + y / 400 - 719162 +
-	       cum[f[0] - 1] + (f[0] > 2 && leap) + f[1] - 1;
-	*out = (int64_t)days * 86400 + (f[2] * 3600 + f[3] * 60 + f[4]);
+	       cum[g[0] - 1] + (g[0] > 2 && leap) + g[1] - 1;
+	*out = (int64_t)days * 86400 + (g[2] * 3600 + g[3] * 60 + g[4]);
 	return 0;
 }
 
@@ -215,7 +222,7 @@ mfvi_der_get_time(struct mfvi_der *r, int64_t *out)
 
 	if (t != MFVI_UTCTIME && t != MFVI_GENTIME)
 		return t < 0 ? MFV_ERR_DER_TRUNCATED : MFV_ERR_DER_TAG;
-	if ((rc = mfvi_der_get(r, (uint8_t)t, &v, NULL)) != 0)
+	if ((rc = mfvi_der_get(r, (uint8_t)t, &v)) != 0)
 		return rc;
 	return mfvi_der_time((uint8_t)t, &v, out);
 }
@@ -227,13 +234,13 @@ mfvi_der_name_check(const struct mfvi_der *name)
 	int rc;
 
 	while (r.len > 0) {
-		if ((rc = mfvi_der_get(&r, MFVI_SET, &set, NULL)) != 0)
+		if ((rc = mfvi_der_get(&r, MFVI_SET, &set)) != 0)
 			return rc;
 		if (set.len == 0)
 			return MFV_ERR_DER_VALUE;
 		while (set.len > 0) {
-			if ((rc = mfvi_der_get(&set, MFVI_SEQUENCE, &atv, NULL)) != 0 ||
-			    (rc = mfvi_der_get(&atv, MFVI_OID, &x, NULL)) != 0)
+			if ((rc = mfvi_der_get(&set, MFVI_SEQUENCE, &atv)) != 0 ||
+			    (rc = mfvi_der_get(&atv, MFVI_OID, &x)) != 0)
 				return rc;
 			if (atv.len == 0)
 				return MFV_ERR_DER_TRUNCATED;

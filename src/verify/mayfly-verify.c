@@ -316,7 +316,7 @@ main(int argc, char **argv)
 		bundles[i].p = bundlebuf[i];
 	}
 	if (n_bundles > 0 && (rc = mfv_bundle_apply(&ctx, bundles, n_bundles, &applied)) != 0) {
-		fprintf(stderr, "mayfly-verify: REJECT MFV_ERR_%s: %s (bundle %s)\n", mfv_errname(rc),
+		fprintf(stderr, "mayfly-verify: REJECT %s: %s (bundle %s)\n", mfv_errname(rc),
 		        mfv_strerror(rc), bundle_path[applied]);
 		ret = 1;
 		goto out;
@@ -338,7 +338,7 @@ main(int argc, char **argv)
 			rc = run(&ctx, &chain, &roots, i, ocsp_path ? &ocsp : NULL, &res);
 	}
 	if (rc != 0) {
-		fprintf(stderr, "mayfly-verify: REJECT MFV_ERR_%s: %s", mfv_errname(rc), mfv_strerror(rc));
+		fprintf(stderr, "mayfly-verify: REJECT %s: %s", mfv_errname(rc), mfv_strerror(rc));
 		if (res.depth >= 0)
 			fprintf(stderr, " (certificate %d)", res.depth);
 		fputc('\n', stderr);

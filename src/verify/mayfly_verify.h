@@ -22,10 +22,14 @@
  *    name byte for byte and checking each signature, until a certificate
  *    whose SHA-256 (of the whole DER certificate, or of its
  *    SubjectPublicKeyInfo) is in the trust store.  The leaf itself is never
- *    a trust anchor.  At most MFV_MAX_PATH certificates, anchor included.
+ *    a trust anchor.  At most MFV_MAX_PATH certificates, anchor included;
+ *    the search backtracks (cross-signed intermediates) but gives up with
+ *    MFV_ERR_TOO_MANY after MFV_MAX_SIG_CHECKS signature checks.
  *  - Validity of every certificate in the path against the given time,
- *    with a configurable clock skew.  Without a clock, against the
- *    last-known-good time (see below).
+ *    with a configurable clock skew; a clock behind the last-known-good
+ *    time is taken to be wrong and the LKGT is used instead.  Without a
+ *    clock, against the LKGT only (see below); with neither, only the
+ *    lifetime cap applies.
  *  - Lifetime cap: notAfter - notBefore of the leaf must not exceed the
  *    configured maximum.  This is checked even when the time is unknown:
  *    it is what bounds the damage of a stolen leaf key on a device whose
@@ -84,11 +88,13 @@
  *  lower bound for "now".  Without a wall clock (mfv_set_time() not
  *  called), every certificate in the path whose notAfter is before the
  *  LKGT, and every OCSP response whose nextUpdate is before it, is refused;
- *  notBefore cannot be checked and MFV_RES_TIME_UNKNOWN is reported.  The
- *  security argument: a stolen 24-hour leaf key is useful to an attacker
- *  only until the first time the device sees any newer signed time from
- *  its CA (a fresh leaf or staple, every day in normal operation); after
- *  that the LKGT has passed the stolen certificate's notAfter for ever.
+ *  notBefore cannot be checked and MFV_RES_TIME_UNKNOWN is reported.
+ *  Applying a trust bundle raises the LKGT to the bundle's issuedAt too.
+ *  The security argument: a stolen 24-hour leaf key is useful to an
+ *  attacker only until the device verifies any signed time later than the
+ *  stolen certificate's notAfter (a leaf issued a day later, a fresh
+ *  staple: daily in normal operation); from then on the LKGT is past that
+ *  notAfter for ever.
  *  The lifetime cap is what makes this bound short: without it a device
  *  with no clock could be fed a certificate valid for years.  The cost is
  *  that a CA which post-dates notBefore can push devices' LKGT ahead and
@@ -100,14 +106,14 @@
  *  storage.  Certificate and OCSP buffers are borrowed: the library keeps
  *  pointers into them in the context, valid only until the caller changes
  *  or frees those buffers, and never writes to them.  The stack use of a
- *  verification is bounded (see `make size`), plus whatever the backend
- *  needs.  A context must not be used by two threads at once; separate
+ *  verification is bounded, about 1 KiB on a Cortex-M4 (`make size`), plus
+ *  whatever the backend needs; the context is about 1 KiB there.  A context must not be used by two threads at once; separate
  *  contexts are independent.
  *
  * ERRORS
  *  Every function returns 0 (MFV_OK) or a negative enum mfv_err; each
  *  refusal has its own code.  mfv_errname() gives a stable identifier
- *  ("EXPIRED" for MFV_ERR_EXPIRED), mfv_strerror() a description.
+ *  (the enum name), mfv_strerror() a description.
  */
 #ifndef MAYFLY_VERIFY_H
 #define MAYFLY_VERIFY_H
@@ -197,9 +203,14 @@ enum mfv_err {
 	MFV_ERR_LAST = -49
 };
 
-/* A stable identifier (the enum name without "MFV_ERR_": "EXPIRED", "OK")
- * and a one-line description for any value; static strings, never NULL.
- * Built with MFV_NO_ERROR_TEXT, mfv_strerror() returns the identifier. */
+/* A stable identifier (the enum name: "MFV_ERR_EXPIRED", "MFV_OK") and a
+ * one-line description for any value; static strings, never NULL.  Built
+ * with MFV_NO_ERROR_TEXT, mfv_strerror() returns the identifier; with
+ * MFV_NO_ERROR_STRINGS (firmware that logs numbers), both return "MFV_ERR".
+ *
+ * Other firmware build options (compile-time macros for the core): MFV_NO_RSA
+ * and MFV_NO_ED25519 refuse those algorithms as MFV_ERR_UNSUPPORTED_ALG and
+ * drop their code. */
 const char *mfv_errname(int err);
 const char *mfv_strerror(int err);
 

@@ -37,7 +37,10 @@ struct mfvi_der {
 /* Read the next TLV, which must have tag `tag`; *val gets its contents and,
  * if tlv is not NULL, *tlv the whole TLV.  Fails closed on every DER
  * violation (see der.c). */
-int mfvi_der_get(struct mfvi_der *r, uint8_t tag, struct mfvi_der *val, struct mfvi_der *tlv);
+int mfvi_der_get_tlv(struct mfvi_der *r, uint8_t tag, struct mfvi_der *val, struct mfvi_der *tlv);
+/* The same without the TLV (the common case, one argument less at every
+ * call site). */
+int mfvi_der_get(struct mfvi_der *r, uint8_t tag, struct mfvi_der *val);
 /* Read n consecutive TLVs with tags tags[0..n) into val[] (and tlv[] if
  * not NULL).  A tag 0 means "and here r must end" (nothing is stored). */
 int mfvi_der_seq(struct mfvi_der *r, const uint8_t *tags, size_t n, struct mfvi_der *val,
@@ -46,7 +49,7 @@ int mfvi_der_seq(struct mfvi_der *r, const uint8_t *tags, size_t n, struct mfvi_
 int mfvi_der_peek(const struct mfvi_der *r);
 /* If the next tag is `tag`, read it (as mfvi_der_get) and return 1; if
  * not, return 0; on a DER error return it. */
-int mfvi_der_opt(struct mfvi_der *r, uint8_t tag, struct mfvi_der *val, struct mfvi_der *tlv);
+int mfvi_der_opt(struct mfvi_der *r, uint8_t tag, struct mfvi_der *val);
 /* MFV_ERR_DER_TRAILING unless r is exhausted. */
 int mfvi_der_end(const struct mfvi_der *r);
 /* An INTEGER's contents: minimal, non-negative, at most 31 bits. */

@@ -74,7 +74,7 @@ mfvi_name_match(const struct mfv_cert *leaf, const char *host, size_t host_len,
 		t = mfvi_der_peek(&r);
 		/* The SAN was checked to be a list of well-formed TLVs when the
 		 * certificate was parsed. */
-		if (mfvi_der_get(&r, (uint8_t)t, &v, NULL) != 0)
+		if (mfvi_der_get(&r, (uint8_t)t, &v) != 0)
 			return MFV_ERR_NAME_MISMATCH;
 		if (t == MFVI_CTX(2) && host_len > 0 && dns_match(v.p, v.len, h, host_len))
 			return 0;

@@ -37,15 +37,15 @@ certid_match(struct mfvi_der *cid, const struct mfv_cert *leaf, const struct mfv
 	size_t hl;
 	int rc;
 
-	if ((rc = mfvi_der_get(cid, MFVI_SEQUENCE, &alg, NULL)) != 0 ||
-	    (rc = mfvi_der_get(&alg, MFVI_OID, &oid, NULL)) != 0 ||
-	    (rc = mfvi_der_get(cid, MFVI_OCTET_STRING, &name_h, NULL)) != 0 ||
-	    (rc = mfvi_der_get(cid, MFVI_OCTET_STRING, &key_h, NULL)) != 0 ||
-	    (rc = mfvi_der_get(cid, MFVI_INTEGER, &serial, NULL)) != 0 ||
+	if ((rc = mfvi_der_get(cid, MFVI_SEQUENCE, &alg)) != 0 ||
+	    (rc = mfvi_der_get(&alg, MFVI_OID, &oid)) != 0 ||
+	    (rc = mfvi_der_get(cid, MFVI_OCTET_STRING, &name_h)) != 0 ||
+	    (rc = mfvi_der_get(cid, MFVI_OCTET_STRING, &key_h)) != 0 ||
+	    (rc = mfvi_der_get(cid, MFVI_INTEGER, &serial)) != 0 ||
 	    (rc = mfvi_der_end(cid)) != 0)
 		return rc;
 	rest = alg;
-	if (rest.len != 0 && ((rc = mfvi_der_get(&rest, MFVI_NULL, &alg, NULL)) != 0 ||
+	if (rest.len != 0 && ((rc = mfvi_der_get(&rest, MFVI_NULL, &alg)) != 0 ||
 	                      alg.len != 0 || (rc = mfvi_der_end(&rest)) != 0))
 		return MFV_ERR_OCSP_MALFORMED;
 	if (MFVI_OID_IS(&oid, OID_SHA1))
@@ -79,31 +79,31 @@ single_response(struct mfvi_der *sr, const struct mfv_cert *leaf, const struct m
 	struct single s;
 
 	memset(&s, 0, sizeof(s));
-	if ((rc = mfvi_der_get(sr, MFVI_SEQUENCE, &cid, NULL)) != 0)
+	if ((rc = mfvi_der_get(sr, MFVI_SEQUENCE, &cid)) != 0)
 		return rc;
 	if ((match = certid_match(&cid, leaf, issuer)) < 0)
 		return match;
 	tag = mfvi_der_peek(sr);
 	if (tag == MFVI_CTX(0) || tag == MFVI_CTX(2)) {
-		if ((rc = mfvi_der_get(sr, (uint8_t)tag, &st, NULL)) != 0)
+		if ((rc = mfvi_der_get(sr, (uint8_t)tag, &st)) != 0)
 			return rc;
 		if (st.len != 0)
 			return MFV_ERR_DER_VALUE;
 		s.status = tag == MFVI_CTX(0) ? 0 : 2;
 	} else if (tag == MFVI_CTXC(1)) {
-		if ((rc = mfvi_der_get(sr, (uint8_t)tag, &st, NULL)) != 0)
+		if ((rc = mfvi_der_get(sr, (uint8_t)tag, &st)) != 0)
 			return rc;
 		s.status = 1;
 	} else {
 		return MFV_ERR_DER_TAG;
 	}
-	if ((rc = mfvi_der_get(sr, MFVI_GENTIME, &x, NULL)) != 0 ||
+	if ((rc = mfvi_der_get(sr, MFVI_GENTIME, &x)) != 0 ||
 	    (rc = mfvi_der_time(MFVI_GENTIME, &x, &s.this_update)) != 0)
 		return rc;
-	if ((rc = mfvi_der_opt(sr, MFVI_CTXC(0), &st, NULL)) < 0)
+	if ((rc = mfvi_der_opt(sr, MFVI_CTXC(0), &st)) < 0)
 		return rc;
 	if (rc == 1) {
-		if ((rc = mfvi_der_get(&st, MFVI_GENTIME, &x, NULL)) != 0 ||
+		if ((rc = mfvi_der_get(&st, MFVI_GENTIME, &x)) != 0 ||
 		    (rc = mfvi_der_end(&st)) != 0 ||
 		    (rc = mfvi_der_time(MFVI_GENTIME, &x, &s.next_update)) != 0)
 			return rc;
@@ -111,7 +111,7 @@ single_response(struct mfvi_der *sr, const struct mfv_cert *leaf, const struct m
 	}
 	/* singleExtensions: none that we process; a critical one would be
 	 * refused, but RFC 6960 defines none that are critical, so skip. */
-	if ((rc = mfvi_der_opt(sr, MFVI_CTXC(1), &st, NULL)) < 0)
+	if ((rc = mfvi_der_opt(sr, MFVI_CTXC(1), &st)) < 0)
 		return rc;
 	if ((rc = mfvi_der_end(sr)) != 0)
 		return rc;
@@ -130,7 +130,7 @@ responder_is(int tag, const struct mfvi_der *rid, const struct mfv_cert *c)
 	if (tag == MFVI_CTXC(1))
 		return rid->len == c->subject.len && memcmp(rid->p, c->subject.p, rid->len) == 0;
 	/* byKey: SHA-1 of the responder's public key BIT STRING value. */
-	if (mfvi_der_get(&r, MFVI_OCTET_STRING, &kh, NULL) != 0 || kh.len != 20 ||
+	if (mfvi_der_get(&r, MFVI_OCTET_STRING, &kh) != 0 || kh.len != 20 ||
 	    mfv_be_hash(MFV_HASH_SHA1, c->keybits.p, c->keybits.len, h) != 0)
 		return 0;
 	return mfvi_ct_eq(h, kh.p, 20);
@@ -165,24 +165,24 @@ mfvi_ocsp_check(const struct mfv_ctx *ctx, const struct mfv_cert *leaf,
 		return MFV_ERR_TOO_MANY;
 	memset(&s, 0, sizeof(s));
 	/* OCSPResponse */
-	if ((rc = mfvi_der_get(&r, MFVI_SEQUENCE, &resp, NULL)) != 0 || (rc = mfvi_der_end(&r)) != 0 ||
-	    (rc = mfvi_der_get(&resp, MFVI_ENUMERATED, &x, NULL)) != 0 ||
+	if ((rc = mfvi_der_get(&r, MFVI_SEQUENCE, &resp)) != 0 || (rc = mfvi_der_end(&r)) != 0 ||
+	    (rc = mfvi_der_get(&resp, MFVI_ENUMERATED, &x)) != 0 ||
 	    (rc = mfvi_der_small_uint(&x, &status)) != 0)
 		return parse_error(rc);
 	if (status != 0)
 		return MFV_ERR_OCSP_STATUS;
-	if ((rc = mfvi_der_get(&resp, MFVI_CTXC(0), &x, NULL)) != 0 || (rc = mfvi_der_end(&resp)) != 0 ||
-	    (rc = mfvi_der_get(&x, MFVI_SEQUENCE, &y, NULL)) != 0 || (rc = mfvi_der_end(&x)) != 0 ||
-	    (rc = mfvi_der_get(&y, MFVI_OID, &oid, NULL)) != 0 ||
-	    (rc = mfvi_der_get(&y, MFVI_OCTET_STRING, &x, NULL)) != 0 || (rc = mfvi_der_end(&y)) != 0)
+	if ((rc = mfvi_der_get(&resp, MFVI_CTXC(0), &x)) != 0 || (rc = mfvi_der_end(&resp)) != 0 ||
+	    (rc = mfvi_der_get(&x, MFVI_SEQUENCE, &y)) != 0 || (rc = mfvi_der_end(&x)) != 0 ||
+	    (rc = mfvi_der_get(&y, MFVI_OID, &oid)) != 0 ||
+	    (rc = mfvi_der_get(&y, MFVI_OCTET_STRING, &x)) != 0 || (rc = mfvi_der_end(&y)) != 0)
 		return parse_error(rc);
 	if (!MFVI_OID_IS(&oid, OID_OCSP_BASIC))
 		return MFV_ERR_OCSP_MALFORMED;
 	/* BasicOCSPResponse */
-	if ((rc = mfvi_der_get(&x, MFVI_SEQUENCE, &basic, NULL)) != 0 || (rc = mfvi_der_end(&x)) != 0 ||
-	    (rc = mfvi_der_get(&basic, MFVI_SEQUENCE, &tbs, &tbstlv)) != 0 ||
-	    (rc = mfvi_der_get(&basic, MFVI_SEQUENCE, &alg, NULL)) != 0 ||
-	    (rc = mfvi_der_get(&basic, MFVI_BIT_STRING, &sig, NULL)) != 0 ||
+	if ((rc = mfvi_der_get(&x, MFVI_SEQUENCE, &basic)) != 0 || (rc = mfvi_der_end(&x)) != 0 ||
+	    (rc = mfvi_der_get_tlv(&basic, MFVI_SEQUENCE, &tbs, &tbstlv)) != 0 ||
+	    (rc = mfvi_der_get(&basic, MFVI_SEQUENCE, &alg)) != 0 ||
+	    (rc = mfvi_der_get(&basic, MFVI_BIT_STRING, &sig)) != 0 ||
 	    (rc = mfvi_der_bits_octets(&sig, &sig)) != 0 ||
 	    (rc = mfvi_sig_alg(&alg, &salg, &salt)) != 0)
 		return parse_error(rc);
@@ -190,30 +190,30 @@ mfvi_ocsp_check(const struct mfv_ctx *ctx, const struct mfv_cert *leaf,
 	rid_tag = mfvi_der_peek(&tbs);
 	if (rid_tag != MFVI_CTXC(1) && rid_tag != MFVI_CTXC(2))
 		return MFV_ERR_OCSP_MALFORMED;
-	if ((rc = mfvi_der_get(&tbs, (uint8_t)rid_tag, &rid, NULL)) != 0 ||
-	    (rc = mfvi_der_get(&tbs, MFVI_GENTIME, &x, NULL)) != 0 ||
+	if ((rc = mfvi_der_get(&tbs, (uint8_t)rid_tag, &rid)) != 0 ||
+	    (rc = mfvi_der_get(&tbs, MFVI_GENTIME, &x)) != 0 ||
 	    (rc = mfvi_der_time(MFVI_GENTIME, &x, produced)) != 0 ||
-	    (rc = mfvi_der_get(&tbs, MFVI_SEQUENCE, &list, NULL)) != 0)
+	    (rc = mfvi_der_get(&tbs, MFVI_SEQUENCE, &list)) != 0)
 		return parse_error(rc);
 	while (list.len > 0) {
-		if ((rc = mfvi_der_get(&list, MFVI_SEQUENCE, &sr, NULL)) != 0 ||
+		if ((rc = mfvi_der_get(&list, MFVI_SEQUENCE, &sr)) != 0 ||
 		    (rc = single_response(&sr, leaf, issuer, &s)) < 0)
 			return parse_error(rc);
 		found |= rc;
 	}
 	/* responseExtensions [1]: only the nonce is defined as used here,
 	 * and it is not critical; refuse any critical one. */
-	if ((rc = mfvi_der_opt(&tbs, MFVI_CTXC(1), &x, NULL)) < 0)
+	if ((rc = mfvi_der_opt(&tbs, MFVI_CTXC(1), &x)) < 0)
 		return parse_error(rc);
 	if (rc == 1) {
-		if ((rc = mfvi_der_get(&x, MFVI_SEQUENCE, &y, NULL)) != 0 || (rc = mfvi_der_end(&x)) != 0)
+		if ((rc = mfvi_der_get(&x, MFVI_SEQUENCE, &y)) != 0 || (rc = mfvi_der_end(&x)) != 0)
 			return parse_error(rc);
 		while (y.len > 0) {
 			struct mfvi_der e, eo, ev;
 			int crit = 0;
-			if ((rc = mfvi_der_get(&y, MFVI_SEQUENCE, &e, NULL)) != 0 ||
-			    (rc = mfvi_der_get(&e, MFVI_OID, &eo, NULL)) != 0 ||
-			    (rc = mfvi_der_opt(&e, MFVI_BOOLEAN, &ev, NULL)) < 0 ||
+			if ((rc = mfvi_der_get(&y, MFVI_SEQUENCE, &e)) != 0 ||
+			    (rc = mfvi_der_get(&e, MFVI_OID, &eo)) != 0 ||
+			    (rc = mfvi_der_opt(&e, MFVI_BOOLEAN, &ev)) < 0 ||
 			    (rc == 1 && (rc = mfvi_der_bool(&ev, &crit)) != 0))
 				return parse_error(rc);
 			if (crit)
@@ -226,13 +226,13 @@ mfvi_ocsp_check(const struct mfv_ctx *ctx, const struct mfv_cert *leaf,
 	/* Who signed it: the issuer, or a delegated responder in certs [0]. */
 	if (responder_is(rid_tag, &rid, issuer)) {
 		signer = issuer;
-	} else if ((rc = mfvi_der_opt(&basic, MFVI_CTXC(0), &x, NULL)) < 0) {
+	} else if ((rc = mfvi_der_opt(&basic, MFVI_CTXC(0), &x)) < 0) {
 		return parse_error(rc);
 	} else if (rc == 1) {
-		if ((rc = mfvi_der_get(&x, MFVI_SEQUENCE, &y, NULL)) != 0 || (rc = mfvi_der_end(&x)) != 0)
+		if ((rc = mfvi_der_get(&x, MFVI_SEQUENCE, &y)) != 0 || (rc = mfvi_der_end(&x)) != 0)
 			return parse_error(rc);
 		while (y.len > 0 && signer == NULL) {
-			if ((rc = mfvi_der_get(&y, MFVI_SEQUENCE, &x, &sr)) != 0)
+			if ((rc = mfvi_der_get_tlv(&y, MFVI_SEQUENCE, &x, &sr)) != 0)
 				return parse_error(rc);
 			if ((rc = mfvi_cert_parse(&delegated, sr.p, sr.len)) != 0)
 				return rc;

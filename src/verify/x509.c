@@ -43,9 +43,9 @@ ext_bc(struct mfv_cert *c, struct mfvi_der *v)
 	uint32_t n;
 	int rc, ca = 0;
 
-	if ((rc = mfvi_der_get(v, MFVI_SEQUENCE, &seq, NULL)) != 0)
+	if ((rc = mfvi_der_get(v, MFVI_SEQUENCE, &seq)) != 0)
 		return rc;
-	if ((rc = mfvi_der_opt(&seq, MFVI_BOOLEAN, &x, NULL)) < 0)
+	if ((rc = mfvi_der_opt(&seq, MFVI_BOOLEAN, &x)) < 0)
 		return rc;
 	if (rc == 1) {
 		if ((rc = mfvi_der_bool(&x, &ca)) != 0)
@@ -53,7 +53,7 @@ ext_bc(struct mfv_cert *c, struct mfvi_der *v)
 		if (!ca)
 			return MFV_ERR_DER_VALUE; /* DEFAULT FALSE must be absent */
 	}
-	if ((rc = mfvi_der_opt(&seq, MFVI_INTEGER, &x, NULL)) < 0)
+	if ((rc = mfvi_der_opt(&seq, MFVI_INTEGER, &x)) < 0)
 		return rc;
 	if (rc == 1) {
 		/* 4.2.1.9: pathLenConstraint only with cA TRUE. */
@@ -74,7 +74,7 @@ ext_ku(struct mfv_cert *c, struct mfvi_der *v)
 	unsigned unused, last;
 	int rc;
 
-	if ((rc = mfvi_der_get(v, MFVI_BIT_STRING, &bits, NULL)) != 0)
+	if ((rc = mfvi_der_get(v, MFVI_BIT_STRING, &bits)) != 0)
 		return rc;
 	/* A named bit list in DER: at least one bit set, trailing zero bits
 	 * removed, padding bits zero (X.690 11.2): so the lowest used bit
@@ -99,12 +99,12 @@ ext_eku(struct mfv_cert *c, struct mfvi_der *v)
 	struct mfvi_der seq, oid;
 	int rc;
 
-	if ((rc = mfvi_der_get(v, MFVI_SEQUENCE, &seq, NULL)) != 0)
+	if ((rc = mfvi_der_get(v, MFVI_SEQUENCE, &seq)) != 0)
 		return rc;
 	if (seq.len == 0)
 		return MFV_ERR_DER_VALUE; /* SIZE (1..MAX) */
 	while (seq.len > 0) {
-		if ((rc = mfvi_der_get(&seq, MFVI_OID, &oid, NULL)) != 0)
+		if ((rc = mfvi_der_get(&seq, MFVI_OID, &oid)) != 0)
 			return rc;
 		/* id-kp-serverAuth .1, clientAuth .2, OCSPSigning .9 under
 		 * 1.3.6.1.5.5.7.3; anyExtendedKeyUsage is 2.5.29.37.0. */
@@ -129,7 +129,7 @@ ext_san(struct mfv_cert *c, struct mfvi_der *v)
 	struct mfvi_der seq, r, x;
 	int rc, t;
 
-	if ((rc = mfvi_der_get(v, MFVI_SEQUENCE, &seq, NULL)) != 0)
+	if ((rc = mfvi_der_get(v, MFVI_SEQUENCE, &seq)) != 0)
 		return rc;
 	if (seq.len == 0)
 		return MFV_ERR_DER_VALUE;
@@ -140,7 +140,7 @@ ext_san(struct mfv_cert *c, struct mfvi_der *v)
 		t = mfvi_der_peek(&r);
 		if ((t & 0xc0) != 0x80)
 			return MFV_ERR_DER_TAG;
-		if ((rc = mfvi_der_get(&r, (uint8_t)t, &x, NULL)) != 0)
+		if ((rc = mfvi_der_get(&r, (uint8_t)t, &x)) != 0)
 			return rc;
 	}
 	span(&c->san, &seq);
@@ -155,10 +155,10 @@ ext_tlsfeature(struct mfv_cert *c, struct mfvi_der *v)
 	uint32_t n;
 	int rc;
 
-	if ((rc = mfvi_der_get(v, MFVI_SEQUENCE, &seq, NULL)) != 0)
+	if ((rc = mfvi_der_get(v, MFVI_SEQUENCE, &seq)) != 0)
 		return rc;
 	while (seq.len > 0) {
-		if ((rc = mfvi_der_get(&seq, MFVI_INTEGER, &x, NULL)) != 0 ||
+		if ((rc = mfvi_der_get(&seq, MFVI_INTEGER, &x)) != 0 ||
 		    (rc = mfvi_der_small_uint(&x, &n)) != 0)
 			return rc;
 		if (n == 5)
@@ -167,15 +167,34 @@ ext_tlsfeature(struct mfv_cert *c, struct mfvi_der *v)
 	return 0;
 }
 
+/* Extensions we know, as small numbers (also their bit in `seen`). */
+enum { X_UNKNOWN, X_BC, X_KU, X_EKU, X_SAN, X_TLSF, X_SKI, X_AKI, X_NC };
+
+static int
+ext_id(const struct mfvi_der *oid)
+{
+	/* id-ce (2.5.29.x) are three octets 55 1d x. */
+	static const uint8_t ce[] = { EXT_BC, EXT_KU, EXT_EKU, EXT_SAN, EXT_SKI, EXT_AKI, EXT_NC };
+	int i;
+
+	if (oid->len == 3 && oid->p[0] == 0x55 && oid->p[1] == 0x1d) {
+		for (i = 0; i < (int)sizeof(ce); i++)
+			if (ce[i] == oid->p[2])
+				return i < 4 ? i + 1 : i + 2; /* X_TLSF is not id-ce */
+		return X_UNKNOWN;
+	}
+	return MFVI_OID_IS(oid, OID_TLSFEATURE) ? X_TLSF : X_UNKNOWN;
+}
+
 static int
 extension(struct mfv_cert *c, struct mfvi_der *ext, uint32_t *seen)
 {
 	struct mfvi_der oid, x, val;
-	int rc, crit = 0, bit = -1;
+	int rc, crit = 0, id;
 
-	if ((rc = mfvi_der_get(ext, MFVI_OID, &oid, NULL)) != 0)
+	if ((rc = mfvi_der_get(ext, MFVI_OID, &oid)) != 0)
 		return rc;
-	if ((rc = mfvi_der_opt(ext, MFVI_BOOLEAN, &x, NULL)) < 0)
+	if ((rc = mfvi_der_opt(ext, MFVI_BOOLEAN, &x)) < 0)
 		return rc;
 	if (rc == 1) {
 		if ((rc = mfvi_der_bool(&x, &crit)) != 0)
@@ -185,45 +204,25 @@ extension(struct mfv_cert *c, struct mfvi_der *ext, uint32_t *seen)
 	}
 	if ((rc = mfvi_der_seq(ext, oct_end, 2, &val, NULL)) != 0)
 		return rc;
-
-	if (oid.len == 3 && oid.p[0] == 0x55 && oid.p[1] == 0x1d) {
-		bit = oid.p[2] & 31;
-		switch (oid.p[2]) {
-		case EXT_NC:
-			return MFV_ERR_NAME_CONSTRAINTS;
-		case EXT_BC:
-		case EXT_KU:
-		case EXT_EKU:
-		case EXT_SAN:
-			break;
-		case EXT_SKI:
-		case EXT_AKI:
-		default:
-			/* Known or not, we do not process it. */
-			if (crit)
-				return MFV_ERR_UNSUPPORTED_CRITICAL_EXT;
-			if (oid.p[2] != EXT_SKI && oid.p[2] != EXT_AKI)
-				return 0;
-			break;
-		}
-	} else if (MFVI_OID_IS(&oid, OID_TLSFEATURE)) {
-		bit = 31;
-	} else {
-		if (crit)
-			return MFV_ERR_UNSUPPORTED_CRITICAL_EXT;
+	id = ext_id(&oid);
+	if (id == X_NC)
+		return MFV_ERR_NAME_CONSTRAINTS;
+	/* What we do not process may not be critical (RFC 5280 4.2).  SKI
+	 * and AKI are read only to catch duplicates. */
+	if ((id == X_UNKNOWN || id >= X_SKI) && crit)
+		return MFV_ERR_UNSUPPORTED_CRITICAL_EXT;
+	if (id == X_UNKNOWN)
 		return 0;
-	}
-	if (*seen & (1u << bit))
+	if (*seen & (1u << id))
 		return MFV_ERR_DUPLICATE_EXT;
-	*seen |= 1u << bit;
-
-	switch (bit == 31 ? -1 : oid.p[2]) {
-	case EXT_BC: rc = ext_bc(c, &val); break;
-	case EXT_KU: rc = ext_ku(c, &val); break;
-	case EXT_EKU: rc = ext_eku(c, &val); break;
-	case EXT_SAN: rc = ext_san(c, &val); break;
-	case -1: rc = ext_tlsfeature(c, &val); break;
-	default: return 0; /* SKI/AKI: only counted for duplicates */
+	*seen |= 1u << id;
+	switch (id) {
+	case X_BC: rc = ext_bc(c, &val); break;
+	case X_KU: rc = ext_ku(c, &val); break;
+	case X_EKU: rc = ext_eku(c, &val); break;
+	case X_SAN: rc = ext_san(c, &val); break;
+	case X_TLSF: rc = ext_tlsfeature(c, &val); break;
+	default: return 0;
 	}
 	if (rc != 0)
 		return rc;
@@ -239,7 +238,7 @@ tbs(struct mfv_cert *c, struct mfvi_der *r, const struct mfvi_der *outer_alg)
 	int rc;
 
 	/* version [0] EXPLICIT: DEFAULT v1, so present means v2 or v3. */
-	if ((rc = mfvi_der_opt(r, MFVI_CTXC(0), &x, NULL)) < 0)
+	if ((rc = mfvi_der_opt(r, MFVI_CTXC(0), &x)) < 0)
 		return rc;
 	if (rc == 0)
 		return MFV_ERR_BAD_VERSION;
@@ -249,13 +248,13 @@ tbs(struct mfv_cert *c, struct mfvi_der *r, const struct mfvi_der *outer_alg)
 	if (ver != 2)
 		return MFV_ERR_BAD_VERSION;
 
-	if ((rc = mfvi_der_get(r, MFVI_INTEGER, &v, NULL)) != 0)
+	if ((rc = mfvi_der_get(r, MFVI_INTEGER, &v)) != 0)
 		return rc;
 	if (mfvi_der_int_minimal(&v) != 0 || (v.p[0] & 0x80) != 0 || v.len > 20)
 		return MFV_ERR_BAD_SERIAL;
 	span(&c->serial, &v);
 
-	if ((rc = mfvi_der_get(r, MFVI_SEQUENCE, &alg, &algtlv)) != 0)
+	if ((rc = mfvi_der_get_tlv(r, MFVI_SEQUENCE, &alg, &algtlv)) != 0)
 		return rc;
 	/* 4.1.1.2: signatureAlgorithm MUST be identical to tbs.signature. */
 	if (algtlv.len != outer_alg->len || memcmp(algtlv.p, outer_alg->p, algtlv.len) != 0)
@@ -263,12 +262,12 @@ tbs(struct mfv_cert *c, struct mfvi_der *r, const struct mfvi_der *outer_alg)
 	if ((rc = mfvi_sig_alg(&alg, &c->sig_alg, &c->pss_salt)) != 0)
 		return rc;
 
-	if ((rc = mfvi_der_get(r, MFVI_SEQUENCE, &name, &x)) != 0 ||
+	if ((rc = mfvi_der_get_tlv(r, MFVI_SEQUENCE, &name, &x)) != 0 ||
 	    (rc = mfvi_der_name_check(&name)) != 0)
 		return rc;
 	span(&c->issuer, &x);
 
-	if ((rc = mfvi_der_get(r, MFVI_SEQUENCE, &v, NULL)) != 0 ||
+	if ((rc = mfvi_der_get(r, MFVI_SEQUENCE, &v)) != 0 ||
 	    (rc = mfvi_der_get_time(&v, &c->not_before)) != 0 ||
 	    (rc = mfvi_der_get_time(&v, &c->not_after)) != 0 ||
 	    (rc = mfvi_der_end(&v)) != 0)
@@ -276,24 +275,24 @@ tbs(struct mfv_cert *c, struct mfvi_der *r, const struct mfvi_der *outer_alg)
 	if (c->not_after < c->not_before)
 		return MFV_ERR_BAD_TIME;
 
-	if ((rc = mfvi_der_get(r, MFVI_SEQUENCE, &name, &x)) != 0 ||
+	if ((rc = mfvi_der_get_tlv(r, MFVI_SEQUENCE, &name, &x)) != 0 ||
 	    (rc = mfvi_der_name_check(&name)) != 0)
 		return rc;
 	span(&c->subject, &x);
 	if (mfvi_span_eq(&c->issuer, &c->subject))
 		c->flags |= MFVI_C_SELF_ISSUED;
 
-	if ((rc = mfvi_der_get(r, MFVI_SEQUENCE, &v, &x)) != 0)
+	if ((rc = mfvi_der_get_tlv(r, MFVI_SEQUENCE, &v, &x)) != 0)
 		return rc;
 	span(&c->spki, &x);
 	if ((rc = mfvi_spki(&v, c)) != 0)
 		return rc;
 
 	/* issuerUniqueID [1] and subjectUniqueID [2]: obsolete, skipped. */
-	if ((rc = mfvi_der_opt(r, MFVI_CTX(1), &x, NULL)) < 0 ||
-	    (rc = mfvi_der_opt(r, MFVI_CTX(2), &x, NULL)) < 0)
+	if ((rc = mfvi_der_opt(r, MFVI_CTX(1), &x)) < 0 ||
+	    (rc = mfvi_der_opt(r, MFVI_CTX(2), &x)) < 0)
 		return rc;
-	if ((rc = mfvi_der_opt(r, MFVI_CTXC(3), &x, NULL)) < 0)
+	if ((rc = mfvi_der_opt(r, MFVI_CTXC(3), &x)) < 0)
 		return rc;
 	if (rc == 1) {
 		if ((rc = mfvi_der_seq(&x, seq_end, 2, &exts, NULL)) != 0)
@@ -301,7 +300,7 @@ tbs(struct mfv_cert *c, struct mfvi_der *r, const struct mfvi_der *outer_alg)
 		if (exts.len == 0)
 			return MFV_ERR_DER_VALUE;
 		while (exts.len > 0) {
-			if ((rc = mfvi_der_get(&exts, MFVI_SEQUENCE, &ext, NULL)) != 0 ||
+			if ((rc = mfvi_der_get(&exts, MFVI_SEQUENCE, &ext)) != 0 ||
 			    (rc = extension(c, &ext, &seen)) != 0)
 				return rc;
 		}

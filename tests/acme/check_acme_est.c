@@ -221,6 +221,39 @@ START_TEST(t_sign_api)
 }
 END_TEST
 
+/* contrib/est-renew: not due, then forced; the new pair verifies and is in the log. */
+START_TEST(t_contrib_est_renew)
+{
+	int64_t n0;
+
+	make_csr("d1", "DNS:d1.acme.test,DNS:d2.acme.test");
+	ck_assert_int_eq(est_post("simpleenroll", "d1", "c1", "-u device:device-secret"), 200);
+	est_cert_ok("c1", "d1.acme.test");
+	ck_assert_int_eq(sh("cp c1.pem host.pem && cp d1.key host.key && "
+	    "openssl x509 -in host.pem -noout -serial > serial.0 && "
+	    "printf 'EST_URL=%s/.well-known/est\\nCERT=host.pem\\nKEY=host.key\\n"
+	    "CA=certs/root-a.pem\\nRELOAD=\"touch reloaded\"\\n' > renew.conf", ft_base()), 0);
+	n0 = count_certs();
+	ck_assert_int_eq(sh("sh %s/contrib/est-renew/est-renew.sh renew.conf", MF_TEST_SRCDIR), 0);
+	ck_assert_int_eq(count_certs(), n0);
+	ck_assert_int_ne(sh("test -e reloaded"), 0);
+	ck_assert_int_eq(sh("FORCE=1 sh %s/contrib/est-renew/est-renew.sh renew.conf",
+	    MF_TEST_SRCDIR), 0);
+	ck_assert_int_eq(count_certs(), n0 + 1);
+	ck_assert_int_eq(sh("test -e reloaded"), 0);
+	ck_assert_int_eq(sh("openssl x509 -in host.pem -noout -serial > serial.1 && "
+	    "! cmp -s serial.0 serial.1"), 0);
+	ck_assert_int_eq(sh("openssl verify -CAfile certs/root-a.pem -untrusted host.pem host.pem && "
+	    "openssl x509 -in host.pem -noout -ext subjectAltName | grep -q d2.acme.test && "
+	    "test \"$(openssl x509 -in host.pem -noout -pubkey)\" = "
+	    "\"$(openssl pkey -in host.key -pubout)\""), 0);
+	/* And the renewed pair authenticates the next renewal. */
+	ck_assert_int_eq(sh("FORCE=1 sh %s/contrib/est-renew/est-renew.sh renew.conf",
+	    MF_TEST_SRCDIR), 0);
+	ck_assert_int_eq(count_certs(), n0 + 2);
+}
+END_TEST
+
 Suite *
 suite_acme_est(void)
 {
@@ -233,6 +266,7 @@ suite_acme_est(void)
 	tcase_add_test(tc, t_enroll_basic_and_token);
 	tcase_add_test(tc, t_reenroll_mtls);
 	tcase_add_test(tc, t_sign_api);
+	tcase_add_test(tc, t_contrib_est_renew);
 	suite_add_tcase(s, tc);
 	return s;
 }

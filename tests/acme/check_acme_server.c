@@ -8,10 +8,13 @@
 #include "mf_build.h"
 
 #include <arpa/inet.h>
+#include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -21,6 +24,7 @@
 #include <microhttpd.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
+#include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 #include <sqlite3.h>
 
@@ -90,6 +94,8 @@ start_server(const char *extra_acme)
 	struct sockaddr_in lo;
 	unsigned port;
 
+	/* Check's forked test process: responders write to peers that may hang up. */
+	signal(SIGPIPE, SIG_IGN);
 	dir = strdup("/tmp/mayfly-acme-test.XXXXXX");
 	ck_assert_ptr_nonnull(mkdtemp(dir));
 	memset(&resp, 0, sizeof(resp));
@@ -402,6 +408,19 @@ START_TEST(t_directory_and_nonce)
 	ck_assert_int_eq(tc_http("HEAD", u, s.cafile, NULL, NULL, 0, &r), 0);
 	ck_assert_int_eq(r.status, 200);
 	ck_assert_uint_eq(strlen(r.nonce), 22);
+	/* Canonical base64url: certbot decodes and re-encodes nonces before use. */
+	{
+		unsigned char *raw;
+		size_t rl;
+		char *again;
+
+		ck_assert_int_eq(mf_b64u_decode(r.nonce, &raw, &rl), 0);
+		ck_assert_uint_eq(rl, 16);
+		again = mf_b64u_encode(raw, rl);
+		ck_assert_str_eq(again, r.nonce);
+		free(again);
+		free(raw);
+	}
 	tc_resp_clear(&r);
 	ck_assert_int_eq(tc_http("GET", u, s.cafile, NULL, NULL, 0, &r), 0);
 	ck_assert_int_eq(r.status, 204);
@@ -970,6 +989,433 @@ START_TEST(t_eab_required)
 }
 END_TEST
 
+/* ---- tls-alpn-01 (RFC 8737): a TLS responder in this process -------------------- */
+
+struct alpn_srv {
+	int fd;
+	SSL_CTX *ctx;
+	int served;
+};
+
+static int
+alpn_select(SSL *ssl, const unsigned char **out, unsigned char *outlen, const unsigned char *in,
+    unsigned int inlen, void *arg)
+{
+	static const unsigned char want[] = "\x0a" "acme-tls/1";
+
+	(void)ssl;
+	(void)arg;
+	if (SSL_select_next_proto((unsigned char **)out, outlen, want, sizeof(want) - 1, in,
+	    inlen) != OPENSSL_NPN_NEGOTIATED)
+		return SSL_TLSEXT_ERR_ALERT_FATAL;
+	return SSL_TLSEXT_ERR_OK;
+}
+
+/* Serves one TLS handshake on the listening socket (bounded by 15 s). */
+static void *
+alpn_serve(void *arg)
+{
+	struct alpn_srv *as = arg;
+	struct pollfd pfd = { as->fd, POLLIN, 0 };
+	SSL *ssl;
+	int c;
+
+	if (poll(&pfd, 1, 15000) != 1 || (c = accept(as->fd, NULL, NULL)) < 0)
+		return NULL;
+	ssl = SSL_new(as->ctx);
+	SSL_set_fd(ssl, c);
+	if (SSL_accept(ssl) == 1) {
+		as->served = 1;
+		SSL_shutdown(ssl);
+	}
+	SSL_free(ssl);
+	close(c);
+	return NULL;
+}
+
+/* The RFC 8737 validation certificate for name and key authorisation. */
+static X509 *
+alpn_cert(const char *name, const char *keyauth, EVP_PKEY *key)
+{
+	unsigned char md[32], der[34];
+	X509 *x = X509_new();
+	X509_EXTENSION *ext;
+	ASN1_OBJECT *oid = OBJ_txt2obj("1.3.6.1.5.5.7.1.31", 1);
+	ASN1_OCTET_STRING *val = ASN1_OCTET_STRING_new();
+	char san[300];
+
+	EVP_Digest(keyauth, strlen(keyauth), md, NULL, EVP_sha256(), NULL);
+	der[0] = 0x04;
+	der[1] = 32;
+	memcpy(der + 2, md, 32);
+	ASN1_OCTET_STRING_set(val, der, sizeof(der));
+	X509_set_version(x, 2);
+	ASN1_INTEGER_set(X509_get_serialNumber(x), 1);
+	X509_gmtime_adj(X509_getm_notBefore(x), -60);
+	X509_gmtime_adj(X509_getm_notAfter(x), 3600);
+	X509_set_pubkey(x, key);
+	snprintf(san, sizeof(san), "DNS:%s", name);
+	ext = X509V3_EXT_conf_nid(NULL, NULL, NID_subject_alt_name, san);
+	X509_add_ext(x, ext, -1);
+	X509_EXTENSION_free(ext);
+	ext = X509_EXTENSION_create_by_OBJ(NULL, oid, 1, val);
+	X509_add_ext(x, ext, -1);
+	X509_EXTENSION_free(ext);
+	ASN1_OBJECT_free(oid);
+	ASN1_OCTET_STRING_free(val);
+	X509_sign(x, key, EVP_sha256());
+	return x;
+}
+
+static void
+alpn_case(const char *name, int corrupt, const char *want_status)
+{
+	struct tc_resp r;
+	struct alpn_srv as;
+	struct sockaddr_in sa;
+	socklen_t sl = sizeof(sa);
+	pthread_t tid;
+	char ou[512], keyauth[200];
+	const char *cu = NULL, *tok = NULL, *au, *st = NULL;
+	json_t *o, *az, *chs, *thp;
+	EVP_PKEY *key = EVP_EC_gen("P-256");
+	X509 *x;
+	size_t j;
+	int tries;
+
+	snprintf(ou, sizeof(ou), "[{\"type\":\"dns\",\"value\":\"%s\"}]", name);
+	o = new_order(ou, ou, sizeof(ou));
+	au = json_string_value(json_array_get(json_object_get(o, "authorizations"), 0));
+	ck_assert_int_eq(tc_post(&s, au, NULL, &r), 0);
+	az = body_json(&r);
+	tc_resp_clear(&r);
+	chs = json_object_get(az, "challenges");
+	for (j = 0; j < json_array_size(chs); j++)
+		if (strcmp(json_string_value(json_object_get(json_array_get(chs, j), "type")),
+		    "tls-alpn-01") == 0) {
+			cu = json_string_value(json_object_get(json_array_get(chs, j), "url"));
+			tok = json_string_value(json_object_get(json_array_get(chs, j), "token"));
+		}
+	ck_assert_ptr_nonnull(cu);
+	thp = jose_jwk_thp(NULL, s.key->pub, "S256");
+	snprintf(keyauth, sizeof(keyauth), "%s.%s%s", tok, json_string_value(thp),
+	    corrupt ? "x" : "");
+	json_decref(thp);
+	x = alpn_cert(name, keyauth, key);
+	memset(&as, 0, sizeof(as));
+	as.ctx = SSL_CTX_new(TLS_server_method());
+	SSL_CTX_use_certificate(as.ctx, x);
+	SSL_CTX_use_PrivateKey(as.ctx, key);
+	SSL_CTX_set_alpn_select_cb(as.ctx, alpn_select, NULL);
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	as.fd = socket(AF_INET, SOCK_STREAM, 0);
+	ck_assert_int_eq(bind(as.fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	ck_assert_int_eq(listen(as.fd, 4), 0);
+	getsockname(as.fd, (struct sockaddr *)&sa, &sl);
+	/* The listener reads its test port at check time. */
+	cfg->acme.test_tlsalpn01_port = ntohs(sa.sin_port);
+	pthread_create(&tid, NULL, alpn_serve, &as);
+	ck_assert_int_eq(tc_post(&s, cu, "{}", &r), 0);
+	ck_assert_int_eq(r.status, 200);
+	tc_resp_clear(&r);
+	for (tries = 0; tries < 100; tries++) {
+		json_t *a2;
+
+		ck_assert_int_eq(tc_post(&s, au, NULL, &r), 0);
+		a2 = body_json(&r);
+		tc_resp_clear(&r);
+		st = json_string_value(json_object_get(a2, "status"));
+		if (st != NULL && strcmp(st, "pending") != 0) {
+			ck_assert_str_eq(st, want_status);
+			json_decref(a2);
+			break;
+		}
+		json_decref(a2);
+		usleep(100000);
+	}
+	ck_assert_int_lt(tries, 100);
+	pthread_join(tid, NULL);
+	ck_assert_int_eq(as.served, 1);
+	close(as.fd);
+	SSL_CTX_free(as.ctx);
+	X509_free(x);
+	EVP_PKEY_free(key);
+	json_decref(az);
+	json_decref(o);
+}
+
+START_TEST(t_tls_alpn_01)
+{
+	new_account();
+	alpn_case("alpn.acme.test", 0, "valid");
+	alpn_case("alpn2.acme.test", 1, "invalid");
+	ck_assert_int_eq(db_count("SELECT count(*) FROM acme_challenges WHERE type = 'tls-alpn-01' "
+	    "AND status = 'valid'"), 1);
+	ck_assert_int_eq(db_count("SELECT count(*) FROM acme_orders WHERE status = 'ready'"), 1);
+}
+END_TEST
+
+/* Orders, solves and finalizes ids; returns the leaf. payload_extra goes into newOrder. */
+static X509 *
+issue_cert(const char *ids, const char *csr_names, const char *extra)
+{
+	struct tc_resp r;
+	char u[300], ou[600], fu[600], payload[4096], *csr;
+	EVP_PKEY *k = NULL;
+	json_t *o;
+	X509 *leaf;
+	BIO *b;
+
+	url(u, sizeof(u), "/new-order");
+	snprintf(payload, sizeof(payload), "{\"identifiers\":%s%s}", ids, extra ? extra : "");
+	ck_assert_int_eq(tc_post(&s, u, payload, &r), 0);
+	ck_assert_msg(r.status == 201, "newOrder: %ld %s", r.status, r.body);
+	snprintf(ou, sizeof(ou), "%s", r.location);
+	o = body_json(&r);
+	tc_resp_clear(&r);
+	snprintf(fu, sizeof(fu), "%s", json_string_value(json_object_get(o, "finalize")));
+	solve_order(o, ou);
+	json_decref(o);
+	csr = tc_csr_b64u(csr_names, &k);
+	snprintf(payload, sizeof(payload), "{\"csr\":\"%s\"}", csr);
+	free(csr);
+	EVP_PKEY_free(k);
+	ck_assert_int_eq(tc_post(&s, fu, payload, &r), 0);
+	ck_assert_msg(r.status == 200, "finalize: %ld %s", r.status, r.body);
+	o = body_json(&r);
+	tc_resp_clear(&r);
+	ck_assert_int_eq(tc_post(&s, json_string_value(json_object_get(o, "certificate")), NULL,
+	    &r), 0);
+	json_decref(o);
+	b = BIO_new_mem_buf(r.body, -1);
+	leaf = PEM_read_bio_X509(b, NULL, NULL, NULL);
+	BIO_free(b);
+	tc_resp_clear(&r);
+	ck_assert_ptr_nonnull(leaf);
+	return leaf;
+}
+
+/* RFC 9773 5: "replaces" names a certificate of this account, replaced at most once. */
+START_TEST(t_ari_replaces)
+{
+	struct tc_resp r;
+	char u[300], extra[400], payload[1024], *certid = NULL;
+	X509 *old, *new1;
+
+	new_account();
+	old = issue_cert("[{\"type\":\"dns\",\"value\":\"ari.acme.test\"}]", "ari.acme.test", NULL);
+	ck_assert_int_eq(ari_certid(old, &certid), 0);
+	url(u, sizeof(u), "/new-order");
+	ck_assert_int_eq(tc_post(&s, u, "{\"identifiers\":[{\"type\":\"dns\",\"value\":"
+	    "\"ari.acme.test\"}],\"replaces\":\"AAAA.AAAA\"}", &r), 0);
+	assert_problem(&r, "malformed", 400);
+	tc_resp_clear(&r);
+	snprintf(extra, sizeof(extra), ",\"replaces\":\"%s\"", certid);
+	new1 = issue_cert("[{\"type\":\"dns\",\"value\":\"ari.acme.test\"}]", "ari.acme.test", extra);
+	ck_assert_int_eq(db_count("SELECT count(*) FROM acme_issued WHERE replaced_by IS NOT NULL"),
+	    1);
+	/* Replaced once: a second order replacing it is a conflict. */
+	snprintf(payload, sizeof(payload), "{\"identifiers\":[{\"type\":\"dns\",\"value\":"
+	    "\"ari.acme.test\"}]%s}", extra);
+	ck_assert_int_eq(tc_post(&s, u, payload, &r), 0);
+	assert_problem(&r, "alreadyReplaced", 409);
+	tc_resp_clear(&r);
+	free(certid);
+	X509_free(old);
+	X509_free(new1);
+}
+END_TEST
+
+/* ---- dns-01: a UDP DNS responder in this process ------------------------------ */
+
+struct dns_srv {
+	int fd;
+	pthread_mutex_t lock;
+	char name[4][160];		/* _acme-challenge.NAME, lower case */
+	char txt[4][64];
+	int n;
+	int stop;
+	unsigned queries;
+};
+
+/* Answers TXT queries for the names in the table (bounded: 30 s). */
+static void *
+dns_serve(void *arg)
+{
+	struct dns_srv *d = arg;
+	unsigned char q[512], a[1024];
+	struct sockaddr_in from;
+	socklen_t fl;
+	struct pollfd pfd = { d->fd, POLLIN, 0 };
+	time_t end = time(NULL) + 30;
+	char qname[256];
+	ssize_t n;
+	size_t off, qend, al, l;
+	int i, hit;
+
+	while (!d->stop && time(NULL) < end) {
+		if (poll(&pfd, 1, 200) != 1)
+			continue;
+		fl = sizeof(from);
+		n = recvfrom(d->fd, q, sizeof(q), 0, (struct sockaddr *)&from, &fl);
+		if (n < 17)
+			continue;
+		/* The question name, as dotted text. */
+		qname[0] = '\0';
+		for (off = 12; off < (size_t)n && q[off] != 0; off += q[off] + 1) {
+			l = strlen(qname);
+			if (l + q[off] + 2 >= sizeof(qname) || off + 1 + q[off] > (size_t)n)
+				break;
+			snprintf(qname + l, sizeof(qname) - l, "%s%.*s", l ? "." : "", q[off],
+			    (const char *)q + off + 1);
+		}
+		qend = off + 5;		/* zero octet, QTYPE, QCLASS */
+		if (qend > (size_t)n)
+			continue;
+		pthread_mutex_lock(&d->lock);
+		d->queries++;
+		hit = -1;
+		for (i = 0; i < d->n; i++)
+			if (strcasecmp(d->name[i], qname) == 0)
+				hit = i;
+		memcpy(a, q, qend);
+		a[2] = 0x84;		/* response, authoritative */
+		a[3] = hit >= 0 ? 0x00 : 0x03;	/* NXDOMAIN when unknown */
+		a[4] = 0; a[5] = 1;	/* QDCOUNT */
+		a[6] = 0; a[7] = hit >= 0 ? 1 : 0;
+		memset(a + 8, 0, 4);
+		al = qend;
+		if (hit >= 0) {
+			l = strlen(d->txt[hit]);
+			a[al++] = 0xc0; a[al++] = 12;		/* the question's name */
+			a[al++] = 0; a[al++] = 16;		/* TXT */
+			a[al++] = 0; a[al++] = 1;		/* IN */
+			a[al++] = 0; a[al++] = 0; a[al++] = 0; a[al++] = 60;
+			a[al++] = 0; a[al++] = (unsigned char)(l + 1);
+			a[al++] = (unsigned char)l;
+			memcpy(a + al, d->txt[hit], l);
+			al += l;
+		}
+		pthread_mutex_unlock(&d->lock);
+		sendto(d->fd, a, al, 0, (struct sockaddr *)&from, fl);
+	}
+	return NULL;
+}
+
+START_TEST(t_dns_01_wildcard)
+{
+	struct dns_srv d;
+	struct sockaddr_in sa;
+	socklen_t sl = sizeof(sa);
+	pthread_t tid;
+	struct tc_resp r;
+	char extra[200], ou[600], payload[4096], *csr;
+	const char *au, *cu = NULL, *tok = NULL, *st = NULL, *names[2] = { "*.w.acme.test",
+	    "w.acme.test" };
+	json_t *o, *az, *chs, *thp;
+	unsigned char md[32];
+	EVP_PKEY *k = NULL;
+	size_t i, j;
+	int tries;
+
+	memset(&d, 0, sizeof(d));
+	pthread_mutex_init(&d.lock, NULL);
+	d.fd = socket(AF_INET, SOCK_DGRAM, 0);
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_eq(bind(d.fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	getsockname(d.fd, (struct sockaddr *)&sa, &sl);
+	teardown();
+	snprintf(extra, sizeof(extra), "  test-dns-server: 127.0.0.1:%u", ntohs(sa.sin_port));
+	start_server(extra);
+	/* mkca.sh enables http-01 and tls-alpn-01 only: add dns-01 for this test. */
+	cfg->acme.challenges |= MF_ACME_DNS01;
+	pthread_create(&tid, NULL, dns_serve, &d);
+	new_account();
+	o = new_order("[{\"type\":\"dns\",\"value\":\"*.w.acme.test\"},{\"type\":\"dns\","
+	    "\"value\":\"w.acme.test\"}]", ou, sizeof(ou));
+	thp = jose_jwk_thp(NULL, s.key->pub, "S256");
+	for (i = 0; i < 2; i++) {
+		int wildcard;
+
+		au = json_string_value(json_array_get(json_object_get(o, "authorizations"), i));
+		ck_assert_int_eq(tc_post(&s, au, NULL, &r), 0);
+		az = body_json(&r);
+		tc_resp_clear(&r);
+		wildcard = json_is_true(json_object_get(az, "wildcard"));
+		ck_assert_int_eq(wildcard, i == 0);
+		ck_assert_str_eq(json_string_value(json_object_get(json_object_get(az, "identifier"),
+		    "value")), "w.acme.test");
+		chs = json_object_get(az, "challenges");
+		/* A wildcard is offered dns-01 alone. */
+		if (wildcard)
+			ck_assert_uint_eq(json_array_size(chs), 1);
+		cu = NULL;
+		for (j = 0; j < json_array_size(chs); j++)
+			if (strcmp(json_string_value(json_object_get(json_array_get(chs, j), "type")),
+			    "dns-01") == 0) {
+				cu = json_string_value(json_object_get(json_array_get(chs, j), "url"));
+				tok = json_string_value(json_object_get(json_array_get(chs, j), "token"));
+			}
+		ck_assert_ptr_nonnull(cu);
+		{
+			char ka[200], *b;
+
+			snprintf(ka, sizeof(ka), "%s.%s", tok, json_string_value(thp));
+			EVP_Digest(ka, strlen(ka), md, NULL, EVP_sha256(), NULL);
+			b = mf_b64u_encode(md, 32);
+			pthread_mutex_lock(&d.lock);
+			/* Both authorisations share the name: the latest record answers. */
+			snprintf(d.name[0], sizeof(d.name[0]), "_acme-challenge.w.acme.test");
+			snprintf(d.txt[0], sizeof(d.txt[0]), "%s", b);
+			d.n = 1;
+			pthread_mutex_unlock(&d.lock);
+			free(b);
+		}
+		ck_assert_int_eq(tc_post(&s, cu, "{}", &r), 0);
+		tc_resp_clear(&r);
+		for (tries = 0; tries < 100; tries++) {
+			json_t *a2;
+
+			ck_assert_int_eq(tc_post(&s, au, NULL, &r), 0);
+			a2 = body_json(&r);
+			tc_resp_clear(&r);
+			st = json_string_value(json_object_get(a2, "status"));
+			if (st != NULL && strcmp(st, "pending") != 0) {
+				ck_assert_str_eq(st, "valid");
+				json_decref(a2);
+				break;
+			}
+			json_decref(a2);
+			usleep(100000);
+		}
+		ck_assert_int_lt(tries, 100);
+		json_decref(az);
+	}
+	json_decref(thp);
+	ck_assert_uint_ge(d.queries, 2);
+	/* The wildcard certificate. */
+	csr = tc_csr_b64u("*.w.acme.test,w.acme.test", &k);
+	snprintf(payload, sizeof(payload), "{\"csr\":\"%s\"}", csr);
+	ck_assert_int_eq(tc_post(&s, json_string_value(json_object_get(o, "finalize")), payload,
+	    &r), 0);
+	ck_assert_msg(r.status == 200, "finalize: %ld %s", r.status, r.body);
+	tc_resp_clear(&r);
+	ck_assert_int_eq(db_count("SELECT count(*) FROM certificates WHERE sans LIKE '%*.w.acme.test%'"),
+	    1);
+	d.stop = 1;
+	pthread_join(tid, NULL);
+	close(d.fd);
+	free(csr);
+	EVP_PKEY_free(k);
+	json_decref(o);
+	(void)names;
+}
+END_TEST
+
 Suite *
 suite_acme_server(void)
 {
@@ -991,6 +1437,9 @@ suite_acme_server(void)
 	tcase_add_test(tc, t_key_rollover);
 	tcase_add_test(tc, t_rate_limit);
 	tcase_add_test(tc, t_eab_required);
+	tcase_add_test(tc, t_tls_alpn_01);
+	tcase_add_test(tc, t_ari_replaces);
+	tcase_add_test(tc, t_dns_01_wildcard);
 	suite_add_tcase(s_, tc);
 	return s_;
 }

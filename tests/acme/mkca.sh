@@ -74,6 +74,7 @@ issuance:
 profiles:
   server:
     dns: [localhost, .acme.test]
+    wildcard: true
     ip: [127.0.0.0/8]
     default-lifetime: 24h
     max-lifetime: 24h

@@ -2,11 +2,13 @@
 # verify-seeds.sh OUTDIR - seed corpora for the libmayfly-verify fuzz
 # targets, cut from the test corpus that tests/verify/gen-corpus.sh makes:
 # OUTDIR/der (single certificates), OUTDIR/chain (policy octet plus
-# length-prefixed chains) and OUTDIR/ocsp (leaf, issuer, response).
+# length-prefixed chains), OUTDIR/ocsp (leaf, issuer, response) and, if
+# MKBUNDLE names the mfv-mkbundle tool, OUTDIR/bundle (length-prefixed
+# trust bundles).
 set -eu
 out=${1:?usage: verify-seeds.sh OUTDIR}
 here=$(cd "$(dirname "$0")" && pwd)
-mkdir -p "$out/der" "$out/chain" "$out/ocsp"
+mkdir -p "$out/der" "$out/chain" "$out/ocsp" "$out/bundle"
 sh "$here/../verify/gen-corpus.sh" "$out/corpus" > "$out/gen.log" 2>&1
 c=$out/corpus
 
@@ -50,3 +52,18 @@ for f in "$c"/o-*.der; do
 	cat "$f" >> "$out/ocsp/$name"
 done
 rm -rf "$tmp"
+
+if [ -n "${MKBUNDLE:-}" ]; then
+	now=$(cat "$c/tnow")
+	"$MKBUNDLE" --version 2 --issued-at "$now" --threshold 1 --pin-cert "$c/root.pem" \
+		--pin-cert "$c/rootb.pem" --sign "$c/root.pem" "$c/root.key" --out "$out/b2"
+	"$MKBUNDLE" --version 3 --issued-at "$now" --not-after $((now + 86400)) --threshold 2 \
+		--pin-cert "$c/rootb.pem" --pin-spki "$c/eroot.pem" --sign "$c/root.pem" "$c/root.key" \
+		--sign "$c/rootb.pem" "$c/rootb.key" --out "$out/b3"
+	"$MKBUNDLE" --version 4 --issued-at "$now" --threshold 1 --pin-spki "$c/eroot.pem" \
+		--sign "$c/rootb.pem" "$c/rootb.key" --sign "$c/eroot.pem" "$c/eroot.key" \
+		--sign "$c/rroot.pem" "$c/rroot.key" --out "$out/b4"
+	pack "$out/bundle/one" "$out/b2"
+	pack "$out/bundle/walk" "$out/b2" "$out/b3" "$out/b4"
+	rm -f "$out/b2" "$out/b3" "$out/b4"
+fi

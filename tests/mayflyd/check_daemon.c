@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <stdarg.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -769,8 +770,9 @@ END_TEST
 
 /* ---- nginx stapling ------------------------------------------------------------ */
 
+/* nginx on nport serving cert (full chain) and key, stapling, trusting trusted. */
 static pid_t
-nginx_start(const char *dir, int nport)
+nginx_start(const char *dir, int nport, const char *cert, const char *key, const char *trusted)
 {
 	char conf[600];
 	FILE *f;
@@ -790,15 +792,15 @@ nginx_start(const char *dir, int nport)
 	    "  fastcgi_temp_path %s/ngx-fcgi; uwsgi_temp_path %s/ngx-uwsgi; scgi_temp_path %s/ngx-scgi;\n"
 	    "  server {\n"
 	    "    listen 127.0.0.1:%d ssl;\n"
-	    "    ssl_certificate %s/leaf07-full.pem;\n"
-	    "    ssl_certificate_key %s/leaf07.key;\n"
+	    "    ssl_certificate %s/%s;\n"
+	    "    ssl_certificate_key %s/%s;\n"
 	    "    ssl_stapling on;\n"
 	    "    ssl_stapling_verify on;\n"
-	    "    ssl_trusted_certificate %s/chain.pem;\n"
+	    "    ssl_trusted_certificate %s/%s;\n"
 	    "    location / { return 200 \"ok\\n\"; }\n"
 	    "  }\n"
 	    "}\n", geteuid() == 0 ? "user root root;\n" : "", dir, dir, dir, dir, dir, dir, dir,
-	    nport, dir, dir, dir);
+	    nport, dir, cert, dir, key, dir, trusted);
 	fclose(f);
 	if ((pid = fork()) == 0) {
 		char log[600];
@@ -834,13 +836,13 @@ nginx_stop(pid_t pid)
 
 /* s_client -status until the staple contains want (bounded); returns the last output. */
 static char *
-staple_wait(int nport, const char *want)
+staple_wait(const char *dir, int nport, const char *want)
 {
 	char *cmd, *out = NULL;
 	int i;
 
 	ck_assert(asprintf(&cmd, "cd '%s' && echo | timeout 10 openssl s_client -connect "
-	    "127.0.0.1:%d -status -CAfile certs/root-a.pem 2>&1", d_dir, nport) > 0);
+	    "127.0.0.1:%d -status -CAfile certs/root-a.pem 2>&1", dir, nport) > 0);
 	for (i = 0; i < 40; i++) {
 		free(out);
 		out = NULL;
@@ -853,63 +855,291 @@ staple_wait(int nport, const char *want)
 	return out;
 }
 
-START_TEST(test_nginx_stapling)
-{
-	char *cmd, *out, *log;
-	int nport = mfdt_free_port(), i;
-	pid_t ng;
-	size_t len;
-	struct mf_db *db;
-	char path[600];
 
-	ck_assert_int_eq(access("/usr/sbin/nginx", X_OK), 0);
-	ck_assert(asprintf(&cmd, "cd '%s' && cat leaf07.pem certs/issuing-1.pem > leaf07-full.pem && "
-	    "mkdir -p logs", d_dir) > 0);
+
+/* ---- against a setup made by `mayfly init` -------------------------------------- */
+
+/* Runs a shell command in dir with ./mayfly as $MAYFLY; returns its exit status. */
+static int
+in_dir(const char *dir, char **out, const char *fmt, ...)
+{
+	char *mayfly = mft_buildpath("mayfly"), *body, *cmd;
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	ck_assert(vasprintf(&body, fmt, ap) > 0);
+	va_end(ap);
+	ck_assert(asprintf(&cmd, "cd '%s' && MAYFLY='%s -c %s/mayfly.yaml' && { %s ; } 2>&1", dir,
+	    mayfly, dir, body) > 0);
+	rc = mft_run(cmd, out);
+	free(cmd);
+	free(body);
+	free(mayfly);
+	return rc;
+}
+
+/* `mayfly issue` of a fresh localhost certificate into name.pem (+ chain); serial in hex. */
+static void
+cli_issue(const char *dir, const char *name, char *serial, size_t serlen)
+{
+	char *out = NULL, *p;
+
+	ck_assert_int_eq(in_dir(dir, &out, "openssl req -new -newkey ec -pkeyopt "
+	    "ec_paramgen_curve:P-256 -nodes -keyout %s.key -out %s.csr -subj /CN=localhost "
+	    "-addext subjectAltName=DNS:localhost,IP:127.0.0.1 >/dev/null 2>&1 && "
+	    "$MAYFLY issue --csr %s.csr --out %s.pem", name, name, name, name), 0);
+	ck_assert_ptr_nonnull(p = strstr(out, "serial="));
+	p += 7;
+	snprintf(serial, serlen, "%.*s", (int)strspn(p, "0123456789abcdefABCDEF"), p);
+	ck_assert_uint_ge(strlen(serial), 16);
+	free(out);
+}
+
+static char *
+cli_ocsp(const char *dir, int port, const char *cert, const char *extra)
+{
+	char *out = NULL;
+
+	in_dir(dir, &out, "openssl ocsp %s -issuer certs/issuing-1.pem -cert %s "
+	    "-url http://127.0.0.1:%d/ocsp -CAfile certs/root-a.pem -timeout 5", extra, cert, port);
+	ck_assert_ptr_nonnull(out);
+	return out;
+}
+
+static int64_t
+cli_wait_status(const char *dir, int port, const char *cert, const char *want, int64_t budget)
+{
+	int64_t t0 = mfdt_ms();
+	int i;
+
+	for (i = 0; i < 100 && mfdt_ms() - t0 < budget; i++) {
+		char *out = cli_ocsp(dir, port, cert, "-no_nonce");
+		int hit = strstr(out, want) != NULL && strstr(out, "Response verify OK") != NULL;
+
+		free(out);
+		if (hit)
+			return mfdt_ms() - t0;
+		usleep(50000);
+	}
+	return -1;
+}
+
+START_TEST(test_cli_init_file)
+{
+	char *tmp = mft_tmpdir(), dir[600], serial[64], *out = NULL, want[128];
+	int port = mfdt_free_port(), nport = mfdt_free_port(), i;
+	int64_t ms;
+	pid_t pid, ng;
+	char *mayfly = mft_buildpath("mayfly"), *cmd;
+	size_t len;
+
+	ck_assert_ptr_nonnull(tmp);
+	snprintf(dir, sizeof(dir), "%s/ca", tmp);
+	ck_assert(asprintf(&cmd, "'%s' init --dir '%s' --keys file --port %d >/dev/null 2>&1",
+	    mayfly, dir, port) > 0);
 	ck_assert_int_eq(mft_run(cmd, NULL), 0);
 	free(cmd);
-	ng = nginx_start(d_dir, nport);
+	free(mayfly);
+	pid = mfdt_start(dir, port);
+	ck_assert_int_gt(pid, 0);
+
+	/* Issued after the daemon started: answered on first request, POST and GET. */
+	cli_issue(dir, "srv", serial, sizeof(serial));
+	out = cli_ocsp(dir, port, "srv.pem", "");
+	ck_assert_msg(strstr(out, "srv.pem: good") && strstr(out, "Response verify OK"), "%s", out);
+	free(out);
+	ck_assert_int_eq(in_dir(dir, &out, "openssl ocsp -issuer certs/issuing-1.pem -cert srv.pem "
+	    "-no_nonce -reqout g.req >/dev/null && curl -sS --max-time 5 -o g.resp "
+	    "\"http://127.0.0.1:%d/ocsp/$(openssl base64 -A < g.req)\" && openssl ocsp -respin g.resp "
+	    "-issuer certs/issuing-1.pem -cert srv.pem -CAfile certs/root-a.pem", port), 0);
+	ck_assert_msg(strstr(out, "srv.pem: good") && strstr(out, "Response verify OK"), "%s", out);
+	free(out);
+	/* Signed by the intermediate but never logged: unknown. */
+	ck_assert_int_eq(in_dir(dir, NULL, "openssl x509 -req -in srv.csr -CA certs/issuing-1.pem "
+	    "-CAkey keys/issuing-1.pem -set_serial 0x1234567890 -days 1 -out rogue.pem"), 0);
+	out = cli_ocsp(dir, port, "rogue.pem", "-no_nonce");
+	ck_assert_msg(strstr(out, "rogue.pem: unknown") != NULL, "%s", out);
+	free(out);
+
+	/* nginx staples it. */
+	ck_assert_int_eq(in_dir(dir, NULL, "cat certs/issuing-1.pem certs/root-a.pem > trust.pem"), 0);
+	ng = nginx_start(dir, nport, "srv.pem", "srv.key", "trust.pem");
 	ck_assert_int_gt(ng, 0);
-	out = staple_wait(nport, "Cert Status: good");
-	ck_assert_ptr_nonnull(out);
+	out = staple_wait(dir, nport, "Cert Status: good");
 	ck_assert_msg(strstr(out, "OCSP Response Status: successful") != NULL, "%s", out);
 	ck_assert_msg(strstr(out, "Cert Status: good") != NULL, "%s", out);
 	ck_assert_msg(strstr(out, "Verify return code: 0 (ok)") != NULL, "%s", out);
 	free(out);
 
-	/* Revoke, and make nginx fetch again (it caches staples for an hour). */
-	snprintf(path, sizeof(path), "%s/mayfly.db", d_dir);
-	ck_assert_int_eq(mf_db_open(path, 0, &db), 0);
-	ck_assert_int_eq(mf_db_cert_revoke(db, SERIAL_BASE "07", 1, (int64_t)time(NULL),
-	    "cli:test"), 0);
-	mf_db_close(db);
-	ck_assert_int_ge(ocsp_wait_for("leaf07.pem", "leaf07.pem: revoked", 3000), 0);
-	nginx_stop(ng);
-	ng = nginx_start(d_dir, nport);
-	ck_assert_int_gt(ng, 0);
-	/*
-	 * nginx staples only "good" answers: with the revoked response it
-	 * fetched from us it logs the status and sends no staple.
-	 */
-	log = NULL;
-	for (i = 0; i < 40; i++) {
-		free(out = staple_wait(nport, "OCSP response:"));
-		free(log);
-		log = (char *)mfdt_read(d_dir, "nginx-error.log", &len);
-		if (log != NULL && strstr(log, "certificate status \"revoked\" in the OCSP response"))
+	/* `mayfly revoke`: OCSP says so within a second. */
+	ck_assert_int_eq(in_dir(dir, NULL, "$MAYFLY revoke %s --reason keyCompromise", serial), 0);
+	ms = cli_wait_status(dir, port, "srv.pem", "srv.pem: revoked", 3000);
+	ck_assert_int_ge(ms, 0);
+	ck_assert_msg(ms <= 1000, "revocation took %lld ms", (long long)ms);
+
+	/* The CRL verifies and lists the serial (bounded wait for the rebuild). */
+	for (i = 0; i < 30; i++) {
+		out = NULL;
+		in_dir(dir, &out, "curl -sS --max-time 5 -o i1.crl http://127.0.0.1:%d/crl/issuing-1.crl "
+		    "&& openssl crl -inform DER -in i1.crl -CAfile trust.pem -noout -text", port);
+		if (out != NULL && strstr(out, "verify OK") && strcasestr(out, serial))
 			break;
+		free(out);
+		out = NULL;
+		usleep(100000);
+	}
+	ck_assert_msg(out != NULL, "CRL never listed %s", serial);
+	ck_assert_ptr_nonnull(strstr(out, "Key Compromise"));
+	free(out);
+
+	/*
+	 * nginx, restarted to drop its staple cache, fetches the revoked answer
+	 * and, as it does with any status but good, logs it and staples nothing.
+	 */
+	nginx_stop(ng);
+	ng = nginx_start(dir, nport, "srv.pem", "srv.key", "trust.pem");
+	ck_assert_int_gt(ng, 0);
+	snprintf(want, sizeof(want), "certificate status \"revoked\" in the OCSP response");
+	for (i = 0; i < 40; i++) {
+		char *log;
+
+		free(staple_wait(dir, nport, "OCSP response:"));
+		log = (char *)mfdt_read(dir, "nginx-error.log", &len);
+		if (log != NULL && strstr(log, want) != NULL) {
+			free(log);
+			break;
+		}
+		free(log);
 		usleep(250000);
 	}
-	ck_assert_msg(log != NULL && strstr(log,
-	    "certificate status \"revoked\" in the OCSP response") != NULL, "%s", log ? log : "");
-	free(log);
-	out = staple_wait(nport, "OCSP response:");
-	ck_assert_msg(strstr(out, "Cert Status: good") == NULL, "%s", out);
+	ck_assert_int_lt(i, 40);
+	out = staple_wait(dir, nport, "OCSP response:");
 	ck_assert_msg(strstr(out, "OCSP response: no response sent") != NULL, "%s", out);
 	free(out);
 	nginx_stop(ng);
+	ck_assert_int_eq(mfdt_stop(pid, 8000), 0);
+	mft_rmtree(tmp);
+	free(tmp);
 }
 END_TEST
 
+START_TEST(test_cli_init_softhsm)
+{
+	char *tmp = mft_tmpdir(), dir[600], serial[64], *out = NULL, tokens[700], gone[700];
+	char *mayfly = mft_buildpath("mayfly"), *cmd;
+	int port = mfdt_free_port(), i, st = 0;
+	unsigned char *resp = NULL;
+	size_t len;
+	pid_t pid;
+
+	ck_assert_ptr_nonnull(tmp);
+	snprintf(dir, sizeof(dir), "%s/ca", tmp);
+	ck_assert(asprintf(&cmd, "'%s' init --dir '%s' --keys softhsm --port %d >/dev/null 2>&1",
+	    mayfly, dir, port) > 0);
+	ck_assert_int_eq(mft_run(cmd, NULL), 0);
+	free(cmd);
+	free(mayfly);
+	pid = mfdt_start(dir, port);
+	ck_assert_int_gt(pid, 0);
+	cli_issue(dir, "srv", serial, sizeof(serial));
+	out = cli_ocsp(dir, port, "srv.pem", "-no_nonce");
+	ck_assert_msg(strstr(out, "srv.pem: good") && strstr(out, "Response verify OK"), "%s", out);
+	free(out);
+
+	/* The token directory goes away. */
+	snprintf(tokens, sizeof(tokens), "%s/tokens", dir);
+	snprintf(gone, sizeof(gone), "%s/tokens.away", dir);
+	ck_assert_int_eq(rename(tokens, gone), 0);
+	for (i = 0; i < 50; i++) {
+		free(resp);
+		resp = NULL;
+		if ((st = mfdt_get(port, "/health", &resp, &len)) == 503)
+			break;
+		usleep(100000);
+	}
+	ck_assert_int_eq(st, 503);
+	ck_assert_msg(strstr((char *)resp, "keys") != NULL, "%s", resp);
+	free(resp);
+	/* Still-valid responses are served; new signing fails closed. */
+	out = cli_ocsp(dir, port, "srv.pem", "-no_nonce");
+	ck_assert_msg(strstr(out, "srv.pem: good") && strstr(out, "Response verify OK"), "%s", out);
+	free(out);
+	out = cli_ocsp(dir, port, "srv.pem", "-no_nonce -sha256");
+	ck_assert_msg(strstr(out, "Responder Error: trylater") != NULL, "%s", out);
+	free(out);
+	/* Issuance from the CLI fails closed too (exit 4: key or HSM error). */
+	ck_assert_int_eq(in_dir(dir, NULL, "$MAYFLY issue --csr srv.csr --out srv2.pem"), 4);
+	/* Back: healthy, and signing again. */
+	ck_assert_int_eq(rename(gone, tokens), 0);
+	for (i = 0; i < 80; i++) {
+		if ((st = mfdt_get(port, "/health", NULL, NULL)) == 200)
+			break;
+		usleep(100000);
+	}
+	ck_assert_int_eq(st, 200);
+	out = cli_ocsp(dir, port, "srv.pem", "-no_nonce -sha256");
+	ck_assert_msg(strstr(out, "srv.pem: good") && strstr(out, "Response verify OK"), "%s", out);
+	free(out);
+	ck_assert_int_eq(mfdt_stop(pid, 8000), 0);
+	mft_rmtree(tmp);
+	free(tmp);
+}
+END_TEST
+
+START_TEST(test_resign_before_half_life)
+{
+	char *dir = mft_tmpdir(), *cmd, *out = NULL, *p1, *p2, first[64], second[64];
+	int port = mfdt_free_port();
+	int64_t t0;
+	pid_t pid;
+
+	ck_assert_ptr_nonnull(dir);
+	ck_assert_int_eq(mfdt_setup(dir, port), 0);
+	/* Responses valid for 1 min (the least allowed): re-signed after 24 s, unasked. */
+	ck_assert(asprintf(&cmd, "sed -i 's/validity: 4h/validity: 1m/' '%s/mayfly.yaml'", dir) > 0);
+	ck_assert_int_eq(mft_run(cmd, NULL), 0);
+	free(cmd);
+	pid = mfdt_start(dir, port);
+	ck_assert_int_gt(pid, 0);
+	ck_assert(asprintf(&cmd, "cd '%s' && openssl ocsp -no_nonce -issuer certs/issuing-1.pem "
+	    "-cert leaf01.pem -url http://127.0.0.1:%d/ocsp -CAfile certs/root-a.pem -timeout 5 "
+	    "2>&1", dir, port) > 0);
+	ck_assert_int_eq(mft_run(cmd, &out), 0);
+	ck_assert_msg((p1 = strstr(out, "This Update: ")) != NULL, "%s", out);
+	snprintf(first, sizeof(first), "%.24s", p1 + 13);
+	free(out);
+	t0 = mfdt_ms();
+	sleep(20);		/* not yet at 40 % of the minute */
+	for (int i = 0; i < 30; i++) {
+		ck_assert_int_eq(mft_run(cmd, &out), 0);
+		ck_assert_msg(strstr(out, "leaf01.pem: good") && strstr(out, "Response verify OK"),
+		    "%s", out);
+		ck_assert_msg((p2 = strstr(out, "This Update: ")) != NULL, "%s", out);
+		snprintf(second, sizeof(second), "%.24s", p2 + 13);
+		free(out);
+		if (strcmp(first, second) != 0)
+			break;
+		usleep(500000);
+	}
+	free(cmd);
+	ck_assert_str_ne(first, second);
+	/* Before half the minute had passed since the first was signed. */
+	ck_assert_int_lt(mfdt_ms() - t0, 30000);
+	/* And that came from the cache: the refresher did it, not a miss. */
+	{
+		unsigned char *m;
+		size_t len;
+
+		ck_assert_int_eq(mfdt_get(port, "/metrics", &m, &len), 200);
+		ck_assert_msg(strstr((char *)m, "mayflyd_ocsp_cache_misses_total 0\n") != NULL, "%s", m);
+		free(m);
+	}
+	ck_assert_int_eq(mfdt_stop(pid, 8000), 0);
+	mft_rmtree(dir);
+	free(dir);
+}
+END_TEST
 
 /* ---- the HSM goes away ------------------------------------------------------- */
 
@@ -1163,7 +1393,12 @@ suite_mfd_daemon(void)
 	tcase_add_test(tc, test_ca_files_and_metrics);
 	tcase_add_test(tc, test_export_dir);
 	tcase_add_test(tc, test_half_open_clients);
-	tcase_add_test(tc, test_nginx_stapling);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("cli-init");
+	tcase_set_timeout(tc, 90);
+	tcase_add_test(tc, test_cli_init_file);
+	tcase_add_test(tc, test_cli_init_softhsm);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("softhsm");
@@ -1172,9 +1407,10 @@ suite_mfd_daemon(void)
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("lifecycle");
-	tcase_set_timeout(tc, 60);
+	tcase_set_timeout(tc, 90);
 	tcase_add_test(tc, test_lifecycle);
 	tcase_add_test(tc, test_systemd_notify);
+	tcase_add_test(tc, test_resign_before_half_life);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -120,10 +120,13 @@ spki_hash(const unsigned char *der, long len, uint8_t out[32])
 static int
 code_of(const char *name)
 {
+	char full[96];
 	int e;
 
+	/* cases.txt names codes without the MFV_ERR_ prefix. */
+	snprintf(full, sizeof(full), strcmp(name, "OK") == 0 ? "MFV_OK" : "MFV_ERR_%s", name);
 	for (e = 0; e >= MFV_ERR_LAST; e--)
-		if (strcmp(mfv_errname(e), name) == 0)
+		if (strcmp(mfv_errname(e), full) == 0)
 			return e;
 	ck_abort_msg("unknown error name %s", name);
 	return 1;
@@ -407,15 +410,15 @@ START_TEST(test_errors)
 {
 	int e, f;
 
-	ck_assert_str_eq(mfv_errname(0), "OK");
-	ck_assert_str_eq(mfv_errname(MFV_ERR_EXPIRED), "EXPIRED");
-	ck_assert_str_eq(mfv_errname(MFV_ERR_OCSP_REVOKED), "OCSP_REVOKED");
+	ck_assert_str_eq(mfv_errname(0), "MFV_OK");
+	ck_assert_str_eq(mfv_errname(MFV_ERR_EXPIRED), "MFV_ERR_EXPIRED");
+	ck_assert_str_eq(mfv_errname(MFV_ERR_OCSP_REVOKED), "MFV_ERR_OCSP_REVOKED");
 	ck_assert_str_eq(mfv_strerror(MFV_ERR_EXPIRED), "now (or the LKGT) is after notAfter");
-	ck_assert_str_eq(mfv_errname(MFV_ERR_LAST), "NO_ROOTS");
-	ck_assert_str_eq(mfv_errname(MFV_ERR_LAST - 1), "UNKNOWN");
-	ck_assert_str_eq(mfv_errname(1), "UNKNOWN");
+	ck_assert_str_eq(mfv_errname(MFV_ERR_LAST), "MFV_ERR_NO_ROOTS");
+	ck_assert_str_eq(mfv_errname(MFV_ERR_LAST - 1), "MFV_ERR_UNKNOWN");
+	ck_assert_str_eq(mfv_errname(1), "MFV_ERR_UNKNOWN");
 	for (e = 0; e >= MFV_ERR_LAST; e--) {
-		ck_assert(strlen(mfv_errname(e)) >= 2);
+		ck_assert(strncmp(mfv_errname(e), "MFV_", 4) == 0);
 		ck_assert(strlen(mfv_strerror(e)) > 5);
 		for (f = e - 1; f >= MFV_ERR_LAST; f--)
 			ck_assert_str_ne(mfv_errname(e), mfv_errname(f));

@@ -265,6 +265,18 @@ key iopen ec256; cert iopen "Mayfly Open CA" root $I0 $I1 inter_open
 key isub2 ec256; cert isub2 "Mayfly Sub CA 2" iopen $I0 $I1 inter_open
 key lpl2 ec256;  cert lpl2 www.example.test isub2 $L0 $L1 leaf
 chain c-depth3.pem lpl2.pem isub2.pem iopen.pem
+# Two more levels: leaf + 4 intermediates + root is one more than MFV_MAX_PATH.
+key ideep1 ec256; cert ideep1 "Mayfly Deep CA 1" isub2 $I0 $I1 inter_open
+key ideep2 ec256; cert ideep2 "Mayfly Deep CA 2" ideep1 $I0 $I1 inter_open
+key ldeep ec256;  cert ldeep www.example.test ideep2 $L0 $L1 leaf
+chain c-deep.pem ldeep.pem ideep2.pem ideep1.pem isub2.pem iopen.pem
+# Five self-signed certificates of one CA name and key: every one verifies
+# every other, so an unpinned path search would try them in every order.
+key loop1 ec256
+for i in 2 3 4 5; do cp loop1.key "loop$i.key"; done
+for i in 1 2 3 4 5; do cert "loop$i" "Mayfly Loop CA" self $I0 $I1 inter_open; done
+key lloop ec256; cert lloop www.example.test loop1 $L0 $L1 leaf
+chain c-loop.pem lloop.pem loop1.pem loop2.pem loop3.pem loop4.pem loop5.pem
 
 # ---- other algorithms ------------------------------------------------------
 key rroot rsa2048; cert rroot "RSA Root" self $V0 $V1 root

@@ -66,7 +66,7 @@ main(int argc, char **argv)
 			ERR_print_errors_fp(stdout);
 			goto out;
 		}
-		printf("REFUSED MFV_ERR_%s depth=%d: %s\n", mfv_errname(err), res.depth, mfv_strerror(err));
+		printf("REFUSED %s depth=%d: %s\n", mfv_errname(err), res.depth, mfv_strerror(err));
 		rc = 1;
 		goto out;
 	}
