@@ -574,6 +574,52 @@ bad_string(const unsigned char *p, size_t len, int depth)
 	return 0;
 }
 
+/* Header length and content length of the DER TLV at d (lengths up to
+ * two octets, all this generator makes); 0 if it does not fit. */
+static size_t
+tlv(const unsigned char *d, size_t len, size_t *content)
+{
+	if (len < 2)
+		return 0;
+	if (d[1] < 0x80)
+		*content = d[1];
+	else if (d[1] == 0x81 && len >= 3)
+		*content = d[2];
+	else if (d[1] == 0x82 && len >= 4)
+		*content = (size_t)d[2] << 8 | d[3];
+	else
+		return 0;
+	return d[1] < 0x80 ? 2 : (size_t)(d[1] & 0x7f) + 2;
+}
+
+/* Offsets [from, to) of the issuer and subject Names in a DER certificate;
+ * 0 on success. */
+static int
+name_ranges(const unsigned char *d, size_t len, size_t r[2][2])
+{
+	size_t off, hl, n, field = 0;
+
+	if ((hl = tlv(d, len, &n)) == 0)
+		return -1;
+	off = hl; /* TBSCertificate */
+	if ((hl = tlv(d + off, len - off, &n)) == 0)
+		return -1;
+	off += hl;
+	while (off < len && field < 6) {
+		if ((hl = tlv(d + off, len - off, &n)) == 0 || off + hl + n > len)
+			return -1;
+		if (field == 0 && d[off] != 0xa0)
+			field++; /* no version: v1 */
+		if (field == 3 || field == 5) {
+			r[field == 5][0] = off;
+			r[field == 5][1] = off + hl + n;
+		}
+		off += hl + n;
+		field++;
+	}
+	return field == 6 ? 0 : -1;
+}
+
 struct counts {
 	unsigned long total, agree_accept, agree_reject, stricter, looser, oos;
 	unsigned long stricter_by[64], oos_by[100];
@@ -639,7 +685,8 @@ main(void)
 		X509_STORE_CTX *sc = NULL;
 		STACK_OF(X509) *untrusted = NULL;
 		int mrc, ook = 0, oerr = 0, oerr_depth = -1, built = 1, parse_fail = 0;
-		int pf[MAXN] = { 0 };
+		int pf[MAXN] = { 0 }, have_names = 0;
+		size_t flip_off = (size_t)-1, names[2][2];
 
 		plan_chain(&p);
 		for (i = p.n - 1; i >= 0; i--)
@@ -659,8 +706,10 @@ main(void)
 		if (p.bm_kind != 0 && len[p.bm_cert] > 8) {
 			size_t L = len[p.bm_cert], pos = p.bm_pos_seed % L;
 			unsigned char *d = der[p.bm_cert];
+			have_names = name_ranges(d, L, names) == 0;
 			if (p.bm_kind == 1) {
 				d[pos] ^= (unsigned char)(1u << (p.bm_pos_seed % 8));
+				flip_off = pos;
 			} else if (p.bm_kind == 2) {
 				/* Flip a byte inside the TBSCertificate and sign again, so
 				 * the signature is valid over the mutated content. */
@@ -670,6 +719,7 @@ main(void)
 				if (q[0] == 0x30 && q[1] == 0x82 && tl < sizeof(tbs) && tl + 4 <= L) {
 					memcpy(tbs, q, tl);
 					tbs[4 + (p.bm_pos_seed % (tl - 4))] ^= (unsigned char)(1u << (p.bm_pos_seed % 7));
+					flip_off = 4 + 4 + (p.bm_pos_seed % (tl - 4));
 					int sgn = p.bm_cert == p.n - 1 ? p.bm_cert : p.bm_cert + 1;
 					if (resign(tbs, tl, x[p.bm_cert], key_of(&p.c[sgn], p.c[p.bm_cert].wrong_signer),
 					           buf, &bl) == 0) {
@@ -771,6 +821,16 @@ main(void)
 				if (bad > 0 && strs == bad) {
 					oos = 1;
 					oerr = 96;
+				}
+				/* A flipped bit inside an issuer or subject Name that
+				 * OpenSSL cannot decode (a bad OID arc, a value of a
+				 * non-string type): the library checks only the Name's
+				 * outer structure and compares it as raw bytes. */
+				if (!oos && bad == 1 && pf[p.bm_cert] && px[p.bm_cert] == NULL && have_names &&
+				    ((flip_off >= names[0][0] && flip_off < names[0][1]) ||
+				     (flip_off >= names[1][0] && flip_off < names[1][1]))) {
+					oos = 1;
+					oerr = 95;
 				}
 			}
 			if (!parse_fail && oerr == X509_V_ERR_INVALID_EXTENSION && oerr_depth >= 0 &&
@@ -879,6 +939,7 @@ main(void)
 			                    : i == 98 ? "leaf public key does not load (not used by the library)"
 			                    : i == 97 ? "malformed or duplicate extension the library does not read"
 			                    : i == 96 ? "invalid string in a name (names are raw bytes to the library)"
+			                    : i == 95 ? "undecodable attribute inside a Name (names are raw bytes to the library)"
 			                    : X509_verify_cert_error_string(i), cnt.oos_by[i]);
 	printf("\n");
 	for (i = 0; i < K_NTYPES; i++) {
