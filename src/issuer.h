@@ -39,12 +39,15 @@ void mf_issuer_free(struct mf_issuer *is);
  *
  * Codes: MF_ERR_LIFETIME_CAP / MF_ERR_LIFETIME_INVALID if a's lifetime is
  * out of bounds (re-checked here), MF_ERR_CA_EXPIRED if the intermediate is
- * not valid at now or ends before the leaf would, MF_ERR_SIGN if signing
- * fails or the signature does not verify, MF_ERR_SERIAL_DUP after three
- * serial collisions, or any code of mf_db_cert_insert(). On error *out is
- * NULL and nothing was handed out. If the caller holds an open transaction
- * (mf_db_begin, for group commit), the record is durable only once
- * mf_db_commit() returns 0: do not send the certificate before that.
+ * not valid at now or ends before the leaf would, MF_ERR_NAME_POLICY if a
+ * name violates the nameConstraints of the intermediate or of a root it
+ * chains to (so no leaf goes out that relying parties must reject),
+ * MF_ERR_SIGN if signing fails or the signature does not verify,
+ * MF_ERR_SERIAL_DUP after three serial collisions, or any code of
+ * mf_db_cert_insert(). On error *out is NULL and nothing was handed out.
+ * If the caller holds an open transaction (mf_db_begin, for group commit),
+ * the record is durable only once mf_db_commit() returns 0: do not send
+ * the certificate before that.
  */
 int mf_issuer_issue(struct mf_issuer *is, struct mf_db *db, const struct mf_approved *a,
     int64_t now, X509 **out);

@@ -143,6 +143,19 @@ ext_crit(X509 *x, int nid)
 	return X509_EXTENSION_get_critical(X509_get_ext(x, idx));
 }
 
+/* The DER of an extension's value must be exactly want (n octets). */
+static void
+ext_der_is(X509 *x, int nid, const char *want, int n)
+{
+	X509_EXTENSION *e = X509_get_ext(x, X509_get_ext_by_NID(x, nid, -1));
+	const ASN1_OCTET_STRING *v;
+
+	ck_assert_ptr_nonnull(e);
+	v = X509_EXTENSION_get_data(e);
+	ck_assert_int_eq(ASN1_STRING_length(v), n);
+	ck_assert_mem_eq(ASN1_STRING_get0_data(v), want, (size_t)n);
+}
+
 static int64_t
 time_of(const ASN1_TIME *t)
 {
@@ -259,6 +272,10 @@ START_TEST(test_root)
 	ck_assert_int_ne(bc->ca, 0);
 	ck_assert_ptr_null(bc->pathlen);
 	BASIC_CONSTRAINTS_free(bc);
+	/* DER: TRUE is 0xFF (X.690 11.1), never 0x01. */
+	ext_der_is(x, NID_basic_constraints, "\x30\x03\x01\x01\xff", 5);
+	/* keyCertSign|cRLSign: BIT STRING, 1 unused bit, 0x06. */
+	ext_der_is(x, NID_key_usage, "\x03\x02\x01\x06", 4);
 	ck_assert_int_eq(ext_crit(x, NID_key_usage), 1);
 	ku = X509_get_ext_d2i(x, NID_key_usage, NULL, NULL);
 	ck_assert_int_eq(ASN1_BIT_STRING_get_bit(ku, 5), 1);
@@ -337,6 +354,9 @@ START_TEST(test_intermediate)
 	ck_assert_int_ne(bc->ca, 0);
 	ck_assert_int_eq(ASN1_INTEGER_get(bc->pathlen), 0);
 	BASIC_CONSTRAINTS_free(bc);
+	ext_der_is(ia, NID_basic_constraints, "\x30\x06\x01\x01\xff\x02\x01\x00", 8);
+	/* digitalSignature|keyCertSign|cRLSign: 1 unused bit, 0x86. */
+	ext_der_is(ia, NID_key_usage, "\x03\x02\x01\x86", 4);
 	ck_assert_int_eq(ext_crit(ia, NID_key_usage), 1);
 	ku = X509_get_ext_d2i(ia, NID_key_usage, NULL, NULL);
 	ck_assert_int_eq(ASN1_BIT_STRING_get_bit(ku, 0), 1);
@@ -699,6 +719,13 @@ check_leaf(X509 *x, const struct mf_approved *a, int rsa)
 	ck_assert_int_eq(bc->ca, 0);
 	ck_assert_ptr_null(bc->pathlen);
 	BASIC_CONSTRAINTS_free(bc);
+	/* CA:FALSE is the DEFAULT, so DER leaves it out: an empty SEQUENCE. */
+	ext_der_is(x, NID_basic_constraints, "\x30\x00", 2);
+	/* digitalSignature (0x80, 7 unused bits) or + keyEncipherment (0xa0, 5). */
+	if (rsa)
+		ext_der_is(x, NID_key_usage, "\x03\x02\x05\xa0", 4);
+	else
+		ext_der_is(x, NID_key_usage, "\x03\x02\x07\x80", 4);
 	ck_assert_int_eq(X509_check_ca(x), 0);
 
 	ck_assert_int_eq(ext_crit(x, NID_key_usage), 1);

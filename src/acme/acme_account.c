@@ -154,7 +154,7 @@ acme_h_new_account(struct acme_ctx *c)
 	json_object_del(jwk_json, "key_ops");
 	json_object_del(jwk_json, "kid");
 	jwk_text = json_dumps(jwk_json, JSON_SORT_KEYS | JSON_COMPACT);
-	contact_text = json_dumps(contact ? contact : json_array(), JSON_COMPACT);
+	contact_text = contact ? json_dumps(contact, JSON_COMPACT) : strdup("[]");
 	if (jwk_text == NULL || contact_text == NULL) {
 		rc = acme_fail(c, MF_ERR_NOMEM, "out of memory");
 		goto out;

@@ -419,7 +419,7 @@ acme_ca_tls_setup(struct mf_acme *a)
 	int rc;
 
 	/* Client certificates (EST re-enrolment) must chain to one of our CAs. */
-	for (i = 0; i < cfg->nroots; i++)
+	for (i = 0; a->trust_pem == NULL && i < cfg->nroots; i++)
 		if ((rc = append_file(&a->trust_pem, cfg->roots[i].cert)) != 0) {
 			mf_err("file=%s err=%s", cfg->roots[i].cert, mf_errname(rc));
 			return rc;
@@ -435,9 +435,10 @@ acme_ca_tls_setup(struct mf_acme *a)
 	}
 	/*
 	 * No configured certificate: issue one for the listener through the
-	 * normal path, so clients trust it with the mayfly root alone.
-	 * XXX: it lives for the profile's lifetime (24 h); the daemon must be
-	 * restarted (or this redone) before it expires.
+	 * normal path, so clients trust it with the mayfly root alone. It
+	 * lives for the profile's lifetime (24 h): acme_http.c renews it at
+	 * two thirds of that (a->tls_renew_at) and restarts the listener on
+	 * the same socket.
 	 */
 	rc = self_csr(conf, &key, &csr);
 	if (rc == 0) {
@@ -462,6 +463,17 @@ acme_ca_tls_setup(struct mf_acme *a)
 	    PEM_write_bio_PrivateKey(b, key, NULL, NULL, 0, NULL, NULL) != 1 ||
 	    (a->tls_key_pem = bio_string(b)) == NULL)
 		goto out;
+	{
+		struct tm tb, ta;
+		int64_t nb, na;
+
+		if (ASN1_TIME_to_tm(X509_get0_notBefore(cert), &tb) == 1 &&
+		    ASN1_TIME_to_tm(X509_get0_notAfter(cert), &ta) == 1) {
+			nb = (int64_t)timegm(&tb);
+			na = (int64_t)timegm(&ta);
+			a->tls_renew_at = nb + (na - nb) * 2 / 3;
+		}
+	}
 	rc = 0;
 out:
 	if (b != NULL) {

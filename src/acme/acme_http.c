@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <stdint.h>
 #include <time.h>
 
 #include <gnutls/gnutls.h>
@@ -521,6 +522,122 @@ on_mhd_log(void *cls, const char *fmt, va_list ap)
 	mf_debug("mhd=\"%s\"", buf);
 }
 
+/* Starts libmicrohttpd on a->ss, or on an already listening socket fd (renewal). */
+static struct MHD_Daemon *
+mhd_start(struct mf_acme *a, int fd)
+{
+	const struct mf_acme_conf *conf = a->conf;
+	unsigned flags = a->mhd_flags | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_TLS |
+	    MHD_USE_EPOLL_TURBO | MHD_USE_ITC | MHD_USE_ERROR_LOG;
+	unsigned threads = conf->threads > 1 ? conf->threads : 1u;
+
+	/* Two calls, because the varargs of the two socket options differ in type. */
+	if (fd >= 0)
+		return MHD_start_daemon(flags, (uint16_t)conf->port, NULL, NULL, on_request, a,
+		    MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, a,
+		    MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd,
+		    MHD_OPTION_HTTPS_MEM_CERT, a->tls_cert_pem,
+		    MHD_OPTION_HTTPS_MEM_KEY, a->tls_key_pem,
+		    MHD_OPTION_HTTPS_MEM_TRUST, a->trust_pem,
+		    MHD_OPTION_THREAD_POOL_SIZE, threads,
+		    MHD_OPTION_NOTIFY_COMPLETED, on_completed, a,
+		    MHD_OPTION_CONNECTION_TIMEOUT, 30u,
+		    MHD_OPTION_CONNECTION_LIMIT, 1024u,
+		    MHD_OPTION_PER_IP_CONNECTION_LIMIT, 256u,
+		    MHD_OPTION_END);
+	return MHD_start_daemon(flags, (uint16_t)conf->port, NULL, NULL, on_request, a,
+	    MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, a,
+	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&a->ss,
+	    MHD_OPTION_HTTPS_MEM_CERT, a->tls_cert_pem,
+	    MHD_OPTION_HTTPS_MEM_KEY, a->tls_key_pem,
+	    MHD_OPTION_HTTPS_MEM_TRUST, a->trust_pem,
+	    MHD_OPTION_THREAD_POOL_SIZE, threads,
+	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, a,
+	    MHD_OPTION_CONNECTION_TIMEOUT, 30u,
+	    MHD_OPTION_CONNECTION_LIMIT, 1024u,
+	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, 256u,
+	    MHD_OPTION_END);
+}
+
+static void
+pem_free(char *s)
+{
+	if (s != NULL) {
+		OPENSSL_cleanse(s, strlen(s));
+		free(s);
+	}
+}
+
+/*
+ * Renews the self-issued listener certificate at two thirds of its life:
+ * issue a new one, stop accepting on the old daemon (MHD_quiesce_daemon
+ * hands back the listening socket), start a new daemon on that socket with
+ * the new certificate, then stop the old one. The port never closes.
+ */
+static void *
+tls_renewer(void *arg)
+{
+	struct mf_acme *a = arg;
+	struct MHD_Daemon *old, *nd;
+	struct timespec ts;
+	char *old_cert, *old_key;
+	MHD_socket fd;
+	int rc;
+
+	pthread_mutex_lock(&a->vlock);
+	while (!a->stopping) {
+		if ((int64_t)time(NULL) < a->tls_renew_at) {
+			clock_gettime(CLOCK_REALTIME, &ts);
+			ts.tv_sec += 1;
+			pthread_cond_timedwait(&a->vcond, &a->vlock, &ts);
+			continue;
+		}
+		pthread_mutex_unlock(&a->vlock);
+		old_cert = a->tls_cert_pem;
+		old_key = a->tls_key_pem;
+		a->tls_cert_pem = NULL;
+		a->tls_key_pem = NULL;
+		if ((rc = acme_ca_tls_setup(a)) != 0) {
+			pem_free(a->tls_cert_pem);
+			pem_free(a->tls_key_pem);
+			a->tls_cert_pem = old_cert;
+			a->tls_key_pem = old_key;
+			a->tls_renew_at = (int64_t)time(NULL) + 60;
+			mf_err("msg=\"listener certificate renewal failed; retrying in 60 s\" err=%s",
+			    mf_errname(rc));
+		} else if ((fd = MHD_quiesce_daemon(a->mhd)) == MHD_INVALID_SOCKET) {
+			pem_free(a->tls_cert_pem);
+			pem_free(a->tls_key_pem);
+			a->tls_cert_pem = old_cert;
+			a->tls_key_pem = old_key;
+			a->tls_renew_at = (int64_t)time(NULL) + 60;
+			mf_err("msg=\"cannot hand over the listening socket; retrying in 60 s\"");
+		} else {
+			if ((nd = mhd_start(a, (int)fd)) == NULL) {
+				/* Keep serving with the old certificate rather than not at all. */
+				pem_free(a->tls_cert_pem);
+				pem_free(a->tls_key_pem);
+				a->tls_cert_pem = old_cert;
+				a->tls_key_pem = old_key;
+				old_cert = old_key = NULL;
+				nd = mhd_start(a, (int)fd);
+				a->tls_renew_at = (int64_t)time(NULL) + 60;
+				mf_err("msg=\"cannot start with the renewed certificate\"");
+			}
+			old = a->mhd;
+			a->mhd = nd;
+			MHD_stop_daemon(old);
+			pem_free(old_cert);
+			pem_free(old_key);
+			mf_info("msg=\"listener certificate renewed\" next_renewal=%lld",
+			    (long long)a->tls_renew_at);
+		}
+		pthread_mutex_lock(&a->vlock);
+	}
+	pthread_mutex_unlock(&a->vlock);
+	return NULL;
+}
+
 /* Reads a one-line secret from a file (trailing newline dropped). */
 static int
 read_secret(const char *path, char **out)
@@ -602,20 +719,9 @@ mf_acme_start(const struct mf_config *cfg, struct mf_keystore *ks, struct mf_acm
 	if ((rc = acme_ca_tls_setup(a)) != 0)
 		goto fail;
 
-	a->mhd = MHD_start_daemon(flags | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_TLS |
-	    MHD_USE_EPOLL_TURBO | MHD_USE_ERROR_LOG, (uint16_t)conf->port, NULL, NULL,
-	    on_request, a,
-	    MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, a,
-	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-	    MHD_OPTION_HTTPS_MEM_CERT, a->tls_cert_pem,
-	    MHD_OPTION_HTTPS_MEM_KEY, a->tls_key_pem,
-	    MHD_OPTION_HTTPS_MEM_TRUST, a->trust_pem,
-	    MHD_OPTION_THREAD_POOL_SIZE, conf->threads > 1 ? conf->threads : 1u,
-	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, a,
-	    MHD_OPTION_CONNECTION_TIMEOUT, 30u,
-	    MHD_OPTION_CONNECTION_LIMIT, 1024u,
-	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, 256u,
-	    MHD_OPTION_END);
+	a->ss = ss;
+	a->mhd_flags = flags;
+	a->mhd = mhd_start(a, -1);
 	if (a->mhd == NULL) {
 		rc = MF_ERR_HTTP;
 		mf_err("host=%s port=%u msg=\"cannot start the ACME listener\"", conf->host,
@@ -633,6 +739,13 @@ mf_acme_start(const struct mf_config *cfg, struct mf_keystore *ks, struct mf_acm
 	if (a->base == NULL) {
 		rc = MF_ERR_NOMEM;
 		goto fail;
+	}
+	if (a->tls_renew_at != 0) {
+		if (pthread_create(&a->renew_tid, NULL, tls_renewer, a) != 0) {
+			rc = MF_ERR_INTERNAL;
+			goto fail;
+		}
+		a->renew_started = 1;
 	}
 	mf_info("url=%s/directory msg=\"ACME listener started\"", a->base);
 	*out = a;
@@ -653,21 +766,23 @@ mf_acme_stop(struct mf_acme *a)
 {
 	if (a == NULL)
 		return;
+	pthread_mutex_lock(&a->vlock);
+	a->stopping = 1;
+	pthread_cond_broadcast(&a->vcond);
+	pthread_mutex_unlock(&a->vlock);
+	if (a->renew_started)
+		pthread_join(a->renew_tid, NULL);
 	if (a->mhd != NULL)
 		MHD_stop_daemon(a->mhd);
 	/* Challenge checks are bounded by the fetch timeout; wait for them. */
 	pthread_mutex_lock(&a->vlock);
-	a->stopping = 1;
 	while (a->nvalidators > 0)
 		pthread_cond_wait(&a->vcond, &a->vlock);
 	pthread_mutex_unlock(&a->vlock);
 	mf_issuer_free(a->issuer);
 	mf_db_close(a->db);
 	free(a->tls_cert_pem);
-	if (a->tls_key_pem != NULL) {
-		OPENSSL_cleanse(a->tls_key_pem, strlen(a->tls_key_pem));
-		free(a->tls_key_pem);
-	}
+	pem_free(a->tls_key_pem);
 	free(a->trust_pem);
 	free(a->base);
 	mf_secret_free(a->est_password);

@@ -6,6 +6,7 @@
 #define MF_ACME_INT_H
 
 #include <pthread.h>
+#include <sys/socket.h>
 #include <stdint.h>
 
 #include <jansson.h>
@@ -35,6 +36,11 @@ struct mf_acme {
 	char *tls_cert_pem;		/* listener certificate chain */
 	char *tls_key_pem;
 	char *trust_pem;		/* CA certificates client certificates must chain to */
+	int64_t tls_renew_at;		/* self-issued certificate: when to renew; 0: never */
+	struct sockaddr_storage ss;	/* where to listen */
+	unsigned mhd_flags;		/* MHD_USE_IPv6 or 0 */
+	pthread_t renew_tid;
+	int renew_started;
 	char *base;			/* base URL, no trailing slash */
 	char *est_password;		/* read from est.password-file */
 	char *api_token;		/* read from api-token-file */
@@ -123,10 +129,9 @@ int acme_account_get(sqlite3 *db, const char *id, const char *thumbprint,
 /* acme_account.c */
 int acme_h_new_account(struct acme_ctx *c);
 int acme_h_account(struct acme_ctx *c);
-int acme_h_account_orders(struct acme_ctx *c);
 int acme_h_key_change(struct acme_ctx *c);
 
-/* acme_order.c */
+/* acme_order.c (orders, authorisations, challenges) and acme_cert.c (certificates) */
 int acme_h_new_order(struct acme_ctx *c);
 int acme_h_order(struct acme_ctx *c);
 int acme_h_authz(struct acme_ctx *c);
@@ -135,8 +140,13 @@ int acme_h_finalize(struct acme_ctx *c);
 int acme_h_cert(struct acme_ctx *c);
 int acme_h_revoke(struct acme_ctx *c);
 int acme_h_renewal_info(struct acme_ctx *c);
+/* acme_cert.c */
 /* The RFC 9773 certID of a certificate: base64url(AKI).base64url(serial). */
 int acme_ari_certid(X509 *cert, char **out);
+/* Its serial part as lower-case hex, without a leading zero octet. */
+int acme_ari_parse(const char *certid, char *serial_hex, size_t hexlen);
+/* RFC 3339 UTC time. */
+void acme_rfc3339(int64_t t, char out[32]);
 
 /* Recomputes an order's status from its authorisations and expiry. */
 int acme_order_refresh(struct mf_acme *a, const char *order_id, int64_t now);

@@ -72,6 +72,7 @@ struct mfd_pub {
 	size_t niss;
 	struct mfd_cafile *ca;
 	size_t nca;
+	struct mfd_blob **rootcrl;	/* per root: its offline CRL (crl/ROOT.crl), or NULL */
 	unsigned char token_sha256[32];	/* of the admin token */
 	int have_token;
 };

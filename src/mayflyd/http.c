@@ -215,7 +215,8 @@ static enum MHD_Result
 mfd_crl(struct mfd_ctx *ctx, struct MHD_Connection *c, struct mfd_req *rq)
 {
 	struct mfd_blob *b = NULL;
-	size_t i;
+	size_t i, j;
+	int root = 0;
 
 	pthread_rwlock_rdlock(&ctx->lock);
 	for (i = 0; i < ctx->pub->niss && i < ctx->ncrl; i++) {
@@ -226,7 +227,23 @@ mfd_crl(struct mfd_ctx *ctx, struct MHD_Connection *c, struct mfd_req *rq)
 			break;
 		}
 	}
+	if (i == ctx->pub->niss || i == ctx->ncrl) {
+		/* Not an issuer of ours: perhaps a root, whose CRL is a file. */
+		for (j = 0; j < ctx->pub->cfg->nroots; j++) {
+			const char *rn = ctx->pub->cfg->roots[j].name;
+
+			if (strlen(rn) == rq->r.arglen && memcmp(rn, rq->r.arg, rq->r.arglen) == 0) {
+				if ((b = ctx->pub->rootcrl[j]) != NULL)
+					mfd_blob_ref(b);
+				root = 1;
+				break;
+			}
+		}
+	}
 	pthread_rwlock_unlock(&ctx->lock);
+	if (b == NULL && root)
+		return mfd_text(ctx, c, rq, 404, "no CRL published for this root "
+		    "(make one with `mayfly crl root`)\n");
 	if (b == NULL)
 		return mfd_text(ctx, c, rq, i < ctx->ncrl ? 503 : 404,
 		    i < ctx->ncrl ? "CRL not built yet\n" : "no such CRL\n");

@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/pkcs7.h>
@@ -51,6 +52,46 @@ pub_blob(BIO *b, const char *ctype)
 		return NULL;
 	memcpy(d, p, (size_t)n);
 	return mfd_blob_new(d, (size_t)n, ctype, 0, 0);
+}
+
+/*
+ * The root's CRL is signed offline (`mayfly crl root`) and left next to the
+ * config as crl/ROOT.crl; it is published only if it parses and the root's
+ * key signed it, so a stray file cannot be served under the root's name.
+ */
+#define PUB_ROOT_CRL_MAX	(16 * 1024 * 1024)
+
+static struct mfd_blob *
+pub_root_crl(const struct mf_config *cfg, const char *name, X509 *root)
+{
+	unsigned char *buf = NULL;
+	const unsigned char *q;
+	char *rel = NULL, *path = NULL;
+	X509_CRL *crl = NULL;
+	struct mfd_blob *b = NULL;
+	size_t len;
+
+	if (asprintf(&rel, "crl/%s.crl", name) < 0)
+		return NULL;
+	if ((path = mf_path_join(cfg->dir, rel)) == NULL ||
+	    mf_file_read(path, PUB_ROOT_CRL_MAX, &buf, &len) != MF_OK)
+		goto out;
+	q = buf;
+	if ((crl = d2i_X509_CRL(NULL, &q, (long)len)) == NULL || q != buf + len ||
+	    X509_NAME_cmp(X509_CRL_get_issuer(crl), X509_get_subject_name(root)) != 0 ||
+	    X509_CRL_verify(crl, X509_get0_pubkey(root)) != 1) {
+		mf_warn("path=%s msg=\"not a CRL signed by root %s; not published\"", path, name);
+		ERR_clear_error();
+		goto out;
+	}
+	b = mfd_blob_new(buf, len, "application/pkix-crl", 0, 0);
+	buf = NULL;	/* taken over, or freed on failure */
+out:
+	X509_CRL_free(crl);
+	free(buf);
+	free(path);
+	free(rel);
+	return b;
 }
 
 /* Adds an entry for certs[0..n) (n = 1: a single certificate). */
@@ -155,6 +196,7 @@ mfd_pub_new(struct mf_config *cfg, struct mfd_pub **out, char *why, size_t wl)
 	p->cfg = cfg;
 	rc = MF_ERR_NOMEM;
 	if ((roots = calloc(cfg->nroots + 1, sizeof(*roots))) == NULL ||
+	    (p->rootcrl = calloc(cfg->nroots + 1, sizeof(*p->rootcrl))) == NULL ||
 	    (p->iss = calloc(cfg->nintermediates + 1, sizeof(*p->iss))) == NULL ||
 	    (p->ids = calloc(cfg->nintermediates + 1, sizeof(*p->ids))) == NULL)
 		goto out;
@@ -166,6 +208,7 @@ mfd_pub_new(struct mf_config *cfg, struct mfd_pub **out, char *why, size_t wl)
 		}
 		if ((rc = pub_add(p, cfg->roots[i].name, &roots[i], 1)) != 0)
 			goto out;
+		p->rootcrl[i] = pub_root_crl(cfg, cfg->roots[i].name, roots[i]);
 	}
 	for (i = 0; i < cfg->nintermediates; i++) {
 		const struct mf_ca_conf *ic = &cfg->intermediates[i];
@@ -253,6 +296,9 @@ mfd_pub_free(struct mfd_pub *p)
 	}
 	free(p->iss);
 	free(p->ids);
+	for (i = 0; p->rootcrl != NULL && i < p->cfg->nroots; i++)
+		mfd_blob_unref(p->rootcrl[i]);
+	free(p->rootcrl);
 	for (i = 0; i < p->nca; i++) {
 		mfd_blob_unref(p->ca[i].pem);
 		mfd_blob_unref(p->ca[i].der);

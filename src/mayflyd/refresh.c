@@ -132,35 +132,29 @@ out:
 	free(path);
 }
 
-int
-mfd_ocsp_refresh(struct mfd_ctx *ctx, const struct mfd_cache_key *key, struct mfd_blob **out)
+/*
+ * Takes a signed response into the cache (der is taken over); us is how long
+ * the signing took, for the histogram. A new reference in *out if out.
+ */
+static int
+mfd_ocsp_store(struct mfd_ctx *ctx, const struct mfd_cache_key *key,
+    const struct mfd_sig_meta *m, unsigned char *der, size_t len, int64_t us,
+    struct mfd_blob **out)
 {
-	struct mfd_sig_meta m;
 	struct mfd_blob *b;
-	unsigned char *der = NULL;
-	size_t len = 0, i;
-	int64_t t0, us;
-	int rc;
+	size_t i;
 
-	if (out != NULL)
-		*out = NULL;
-	t0 = mfd_now_us();
-	rc = mfd_signer_ocsp(ctx->signer, key->issuer, key->alg, key->serial, key->serial_len, &m,
-	    &der, &len);
-	us = mfd_now_us() - t0;
-	if (rc != 0)
-		return rc;
 	atomic_fetch_add(&ctx->m.sign_count, 1);
 	atomic_fetch_add(&ctx->m.sign_sum_us, (unsigned long long)us);
 	for (i = 0; i < MFD_NBUCKETS && (double)us / 1e6 > mfd_buckets[i]; i++)
 		;
 	atomic_fetch_add(&ctx->m.sign_bucket[i], 1);
-	if ((b = mfd_blob_new(der, len, "application/ocsp-response", m.this_update,
-	    m.next_update)) == NULL)
+	if ((b = mfd_blob_new(der, len, "application/ocsp-response", m->this_update,
+	    m->next_update)) == NULL)
 		return MF_ERR_NOMEM;
-	b->cert_status = m.status;
-	b->not_after = m.not_after;
-	if (m.status == V_OCSP_CERTSTATUS_UNKNOWN) {
+	b->cert_status = m->status;
+	b->not_after = m->not_after;
+	if (m->status == V_OCSP_CERTSTATUS_UNKNOWN) {
 		/*
 		 * XXX An attacker can ask for any number of random serials; each
 		 * unknown answer is signed once, then held for a few minutes, and
@@ -188,6 +182,75 @@ mfd_ocsp_refresh(struct mfd_ctx *ctx, const struct mfd_cache_key *key, struct mf
 		mfd_blob_unref(old);
 	}
 	return mfd_cache_put(ctx->cache, key, b);
+}
+
+int
+mfd_ocsp_refresh(struct mfd_ctx *ctx, const struct mfd_cache_key *key, struct mfd_blob **out)
+{
+	struct mfd_sig_meta m;
+	unsigned char *der = NULL;
+	size_t len = 0;
+	int64_t t0;
+	int rc;
+
+	if (out != NULL)
+		*out = NULL;
+	t0 = mfd_now_us();
+	rc = mfd_signer_ocsp(ctx->signer, key->issuer, key->alg, key->serial, key->serial_len, &m,
+	    &der, &len);
+	if (rc != 0)
+		return rc;
+	return mfd_ocsp_store(ctx, key, &m, der, len, mfd_now_us() - t0, out);
+}
+
+struct mfd_batch_arg {
+	struct mfd_ctx *ctx;
+	const struct mfd_cache_key *keys;
+	int64_t t0;
+	int err;
+};
+
+static void
+mfd_batch_cb(void *arg, size_t i, int rc, const struct mfd_sig_meta *m, unsigned char *der,
+    size_t len)
+{
+	struct mfd_batch_arg *a = arg;
+
+	if (rc != 0) {
+		a->err = rc;
+		return;
+	}
+	if (mfd_ocsp_store(a->ctx, &a->keys[i], m, der, len, mfd_now_us() - a->t0, NULL) != 0)
+		a->err = MF_ERR_NOMEM;
+}
+
+/*
+ * Signs keys[0..n) in pipelined batches: the signer works on the next
+ * request while we file the previous answer.
+ */
+static int
+mfd_ocsp_refresh_many(struct mfd_ctx *ctx, const struct mfd_cache_key *keys, size_t n)
+{
+	struct mfd_sig_item items[MFD_SIG_BATCH];
+	size_t off, i;
+	int rc;
+
+	for (off = 0; off < n && !ctx->stop; off += MFD_SIG_BATCH) {
+		struct mfd_batch_arg a = { ctx, keys + off, mfd_now_us(), 0 };
+		size_t m = n - off < MFD_SIG_BATCH ? n - off : MFD_SIG_BATCH;
+
+		for (i = 0; i < m; i++) {
+			items[i].issuer = keys[off + i].issuer;
+			items[i].alg = keys[off + i].alg;
+			items[i].serial = keys[off + i].serial;
+			items[i].serial_len = keys[off + i].serial_len;
+		}
+		if ((rc = mfd_signer_ocsp_batch(ctx->signer, items, m, mfd_batch_cb, &a)) != 0)
+			return rc;
+		if (a.err != 0)
+			return a.err;
+	}
+	return 0;
 }
 
 /*
@@ -366,11 +429,15 @@ static void
 mfd_resign_if(struct mfd_ctx *ctx, const struct mfd_cache_key *keys, size_t n, int64_t now,
     int want, int64_t validity)
 {
-	size_t i;
+	struct mfd_cache_key *todo;
+	size_t i, m = 0;
+	int rc;
 
+	if ((todo = malloc((n + 1) * sizeof(*todo))) == NULL)
+		return;
 	for (i = 0; i < n && !ctx->stop; i++) {
 		struct mfd_blob *b = mfd_cache_get(ctx->cache, &keys[i]);
-		int drop = 0, rc;
+		int drop = 0;
 
 		if (b != NULL && want >= 0 && b->cert_status == want &&
 		    now < b->this_update + MFD_RESIGN_AFTER(validity)) {
@@ -387,16 +454,15 @@ mfd_resign_if(struct mfd_ctx *ctx, const struct mfd_cache_key *keys, size_t n, i
 				atomic_fetch_sub(&ctx->unknown_cached, 1);
 			mfd_blob_unref(b);
 		}
-		if (drop) {
+		if (drop)
 			mfd_cache_del(ctx->cache, &keys[i]);
-			continue;
-		}
-		if ((rc = mfd_ocsp_refresh(ctx, &keys[i], NULL)) != 0) {
-			/* Fail closed: keep serving what is still valid, retry later. */
-			mf_err("event=ocsp-resign-failed err=%s", mf_errname(rc));
-			return;
-		}
+		else
+			todo[m++] = keys[i];
 	}
+	/* Fail closed: keep serving what is still valid, retry on the next pass. */
+	if (m > 0 && (rc = mfd_ocsp_refresh_many(ctx, todo, m)) != 0)
+		mf_err("event=ocsp-resign-failed err=%s", mf_errname(rc));
+	free(todo);
 }
 
 static void

@@ -19,22 +19,7 @@
 #include "ocspreq.h"
 #include "sign.h"
 #include "util.h"
-
-const EVP_MD *
-mfd_sign_md(EVP_PKEY *key)
-{
-	if (EVP_PKEY_is_a(key, "ED25519") || EVP_PKEY_is_a(key, "ED448"))
-		return NULL;
-	if (EVP_PKEY_is_a(key, "EC") && EVP_PKEY_get_bits(key) > 256)
-		return EVP_sha384();
-	return EVP_sha256();
-}
-
-void
-mfd_serial_hex(const unsigned char *serial, size_t n, char *out)
-{
-	mf_hex(serial, n, out);
-}
+#include "ceremony.h"	/* mf_sign_md: one choice of digest for every signature */
 
 static ASN1_INTEGER *
 mfd_asn1_serial(const unsigned char *s, size_t n)
@@ -101,7 +86,7 @@ mfd_ocsp_sign(const struct mfd_ocsp_in *in, unsigned char **der, size_t *len)
 	if (X509_cmp(in->signer, in->issuer) == 0)
 		flags |= OCSP_NOCERTS;
 	if ((ctx = EVP_MD_CTX_new()) == NULL ||
-	    EVP_DigestSignInit(ctx, NULL, mfd_sign_md(in->key), NULL, in->key) != 1)
+	    EVP_DigestSignInit(ctx, NULL, mf_sign_md(in->key), NULL, in->key) != 1)
 		goto out;
 	if (!OCSP_basic_sign_ctx(bs, in->signer, ctx, certs, flags)) {
 		rc = MF_ERR_SIGN;
@@ -191,7 +176,7 @@ mfd_crl_build(X509 *issuer, EVP_PKEY *key, const struct mfd_crl_entry *e, size_t
 	    !X509_CRL_add1_ext_i2d(crl, NID_crl_number, num, 0, 0))
 		goto out;
 	if ((ctx = EVP_MD_CTX_new()) == NULL ||
-	    EVP_DigestSignInit(ctx, NULL, mfd_sign_md(key), NULL, key) != 1)
+	    EVP_DigestSignInit(ctx, NULL, mf_sign_md(key), NULL, key) != 1)
 		goto out;
 	if (X509_CRL_sign_ctx(crl, ctx) <= 0) {
 		rc = MF_ERR_SIGN;
@@ -263,7 +248,7 @@ mfd_responder_cert(X509 *issuer, EVP_PKEY *issuer_key, EVP_PKEY *pub, const char
 	    !mfd_add_ext(c, issuer, NULL, NID_authority_key_identifier, "keyid:always"))
 		goto out;
 	if ((ctx = EVP_MD_CTX_new()) == NULL ||
-	    EVP_DigestSignInit(ctx, NULL, mfd_sign_md(issuer_key), NULL, issuer_key) != 1)
+	    EVP_DigestSignInit(ctx, NULL, mf_sign_md(issuer_key), NULL, issuer_key) != 1)
 		goto out;
 	if (X509_sign_ctx(c, ctx) <= 0) {
 		rc = MF_ERR_SIGN;

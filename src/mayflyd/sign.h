@@ -16,8 +16,6 @@
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 
-/* The digest to sign with for key: SHA-384 for P-384, none for Ed25519, else SHA-256. */
-const EVP_MD *mfd_sign_md(EVP_PKEY *key);
 
 struct mfd_ocsp_in {
 	X509 *issuer;			/* the CA that issued the certificate */
@@ -65,7 +63,5 @@ int mfd_crl_build(X509 *issuer, EVP_PKEY *key, const struct mfd_crl_entry *e, si
 int mfd_responder_cert(X509 *issuer, EVP_PKEY *issuer_key, EVP_PKEY *pub, const char *name,
     int64_t now, int64_t lifetime, X509 **out);
 
-/* Converts a magnitude to lower-case hex (2n+1 bytes of out). */
-void mfd_serial_hex(const unsigned char *serial, size_t n, char *out);
 
 #endif

@@ -279,7 +279,7 @@ sig_lookup(struct sig_state *st, const unsigned char *serial, size_t n, struct m
 	int rc;
 
 	/* The log may keep the DER form with its leading zero octet; try both. */
-	mfd_serial_hex(serial, n, hex + 2);
+	mf_hex(serial, n, hex + 2);
 	rc = mf_db_cert_get(st->db, hex + 2, r);
 	if (rc == MF_ERR_NOTFOUND && (serial[0] & 0x80) && n < MF_SERIAL_MAX) {
 		hex[0] = '0';
@@ -900,6 +900,79 @@ mfd_signer_ocsp(struct mfd_signer *s, unsigned issuer, int alg, const unsigned c
 	memcpy(q.serial, serial, serial_len);
 	rc = sig_call(s, MFD_SIG_OCSP, &q, sizeof(q), &p, &n);
 	return sig_split(rc, p, n, meta, der, len);
+}
+
+int
+mfd_signer_ocsp_batch(struct mfd_signer *s, const struct mfd_sig_item *items, size_t n,
+    mfd_sig_batch_cb cb, void *arg)
+{
+	unsigned char req[MFD_SIG_BATCH * (sizeof(struct mfd_sig_hdr) +
+	    sizeof(struct mfd_sig_ocsp_req))], *p = req;
+	struct timespec dl;
+	size_t i;
+	int rc = 0;
+
+	if (n == 0 || n > MFD_SIG_BATCH)
+		return MF_ERR_INVAL;
+	for (i = 0; i < n; i++) {
+		struct mfd_sig_hdr h = { MFD_SIG_OCSP, sizeof(struct mfd_sig_ocsp_req) };
+		struct mfd_sig_ocsp_req q;
+
+		if (items[i].serial_len == 0 || items[i].serial_len > sizeof(q.serial) ||
+		    items[i].issuer > 0xffff)
+			return MF_ERR_INVAL;
+		memset(&q, 0, sizeof(q));
+		q.issuer = (uint16_t)items[i].issuer;
+		q.alg = (uint8_t)items[i].alg;
+		q.serial_len = (uint8_t)items[i].serial_len;
+		memcpy(q.serial, items[i].serial, items[i].serial_len);
+		memcpy(p, &h, sizeof(h));
+		memcpy(p + sizeof(h), &q, sizeof(q));
+		p += sizeof(h) + sizeof(q);
+	}
+	clock_gettime(CLOCK_REALTIME, &dl);
+	dl.tv_sec += 10;
+	if (pthread_mutex_timedlock(&s->lock, &dl) != 0)
+		return MF_ERR_SIGNER;
+	/*
+	 * The requests (under 2 KiB) fit the socket buffer, so writing them all
+	 * before reading cannot deadlock with the signer writing answers.
+	 */
+	if (s->dead || sig_write_all(s->fd, req, (size_t)(p - req)) != 0) {
+		s->dead = 1;
+		rc = MF_ERR_SIGNER;
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		struct mfd_sig_rhdr rh;
+		struct mfd_sig_meta m;
+		unsigned char *buf;
+
+		if (sig_read_all(s->fd, &rh, sizeof(rh), MFD_SIG_TIMEOUT_MS) != 0 ||
+		    rh.len > MFD_SIG_RESP_MAX || (rh.rc == 0 && rh.len <= sizeof(m)) ||
+		    (buf = malloc((size_t)rh.len + 1)) == NULL) {
+			s->dead = 1;
+			rc = MF_ERR_SIGNER;
+			goto out;
+		}
+		if (sig_read_all(s->fd, buf, rh.len, MFD_SIG_TIMEOUT_MS) != 0) {
+			free(buf);
+			s->dead = 1;
+			rc = MF_ERR_SIGNER;
+			goto out;
+		}
+		if (rh.rc != 0) {
+			free(buf);
+			cb(arg, i, rh.rc, NULL, NULL, 0);
+			continue;
+		}
+		memcpy(&m, buf, sizeof(m));
+		memmove(buf, buf + sizeof(m), rh.len - sizeof(m));
+		cb(arg, i, 0, &m, buf, rh.len - sizeof(m));
+	}
+out:
+	pthread_mutex_unlock(&s->lock);
+	return rc;
 }
 
 int

@@ -79,6 +79,24 @@ void mfd_signer_stop(struct mfd_signer *s);
 int mfd_signer_ping(struct mfd_signer *s, char *why, size_t whylen);
 int mfd_signer_ocsp(struct mfd_signer *s, unsigned issuer, int alg, const unsigned char *serial,
     size_t serial_len, struct mfd_sig_meta *meta, unsigned char **der, size_t *len);
+/*
+ * Pipelined OCSP requests: writes up to MFD_SIG_BATCH requests, then reads
+ * the answers in order, calling cb(arg, i, rc, meta, der, len) for each
+ * (der is handed over, NULL when rc != 0). Returns MF_ERR_SIGNER if the
+ * exchange broke, else 0; per-item failures go to cb.
+ */
+#define MFD_SIG_BATCH	32
+struct mfd_sig_item {
+	unsigned issuer;
+	int alg;
+	const unsigned char *serial;
+	size_t serial_len;
+};
+typedef void (*mfd_sig_batch_cb)(void *arg, size_t i, int rc, const struct mfd_sig_meta *meta,
+    unsigned char *der, size_t len);
+int mfd_signer_ocsp_batch(struct mfd_signer *s, const struct mfd_sig_item *items, size_t n,
+    mfd_sig_batch_cb cb, void *arg);
+
 int mfd_signer_crl(struct mfd_signer *s, unsigned issuer, struct mfd_sig_meta *meta,
     unsigned char **der, size_t *len);
 int mfd_signer_reload(struct mfd_signer *s, char *why, size_t whylen);

@@ -219,6 +219,8 @@ mfvi_spki(const struct mfvi_der *spki, struct mfv_cert *c)
 {
 	static const uint8_t shape[] = { MFVI_SEQUENCE, MFVI_BIT_STRING, 0 };
 	struct mfvi_der r = *spki, v[2], algid, oid, key, curve;
+	size_t plen;
+	uint8_t type;
 	int rc;
 
 	if ((rc = mfvi_der_seq(&r, shape, 3, v, NULL)) != 0 ||
@@ -227,10 +229,10 @@ mfvi_spki(const struct mfvi_der *spki, struct mfv_cert *c)
 	algid = v[0];
 	if ((rc = mfvi_der_get(&algid, MFVI_OID, &oid)) != 0)
 		return rc;
+	/* key_b stays as mfvi_cert_parse() cleared it, except for RSA. */
 	c->keybits.p = key.p;
 	c->keybits.len = (uint32_t)key.len;
-	c->key_b.p = NULL;
-	c->key_b.len = 0;
+	c->key_a = c->keybits;
 	if (HAVE_RSA && MFVI_OID_IS(&oid, OID_RSA)) {
 		/* RFC 3279 2.3.1: parameters NULL (here we insist). */
 		static const uint8_t null_end[] = { MFVI_NULL, 0 };
@@ -242,37 +244,33 @@ mfvi_spki(const struct mfvi_der *spki, struct mfv_cert *c)
 		return rsa_key(&key, c);
 	}
 	if (MFVI_OID_IS(&oid, OID_EC)) {
-		size_t plen;
 		if ((rc = mfvi_der_get(&algid, MFVI_OID, &curve)) != 0)
 			return rc == MFV_ERR_DER_TAG ? MFV_ERR_UNSUPPORTED_ALG : rc;
-		if ((rc = mfvi_der_end(&algid)) != 0)
-			return rc;
 		if (MFVI_OID_IS(&curve, OID_P256)) {
-			c->key_type = MFV_KEY_EC_P256;
+			type = MFV_KEY_EC_P256;
 			plen = 65;
 		} else if (MFVI_OID_IS(&curve, OID_P384)) {
-			c->key_type = MFV_KEY_EC_P384;
+			type = MFV_KEY_EC_P384;
 			plen = 97;
 		} else {
 			return MFV_ERR_UNSUPPORTED_ALG;
 		}
 		/* Uncompressed points only (RFC 5480 2.2 makes compressed
 		 * optional and nobody issues them). */
-		if (key.len != plen || key.p[0] != 0x04)
+		if (key.len > 0 && key.p[0] != 0x04)
 			return MFV_ERR_BAD_KEY;
-		c->key_a = c->keybits;
-		return 0;
+	} else if (HAVE_ED25519 && MFVI_OID_IS(&oid, OID_ED25519)) {
+		type = MFV_KEY_ED25519; /* RFC 8410 3: parameters absent */
+		plen = 32;
+	} else {
+		return MFV_ERR_UNSUPPORTED_ALG;
 	}
-	if (HAVE_ED25519 && MFVI_OID_IS(&oid, OID_ED25519)) {
-		if ((rc = mfvi_der_end(&algid)) != 0)
-			return rc;
-		if (key.len != 32)
-			return MFV_ERR_BAD_KEY;
-		c->key_type = MFV_KEY_ED25519;
-		c->key_a = c->keybits;
-		return 0;
-	}
-	return MFV_ERR_UNSUPPORTED_ALG;
+	if ((rc = mfvi_der_end(&algid)) != 0)
+		return rc;
+	if (key.len != plen)
+		return MFV_ERR_BAD_KEY;
+	c->key_type = type;
+	return 0;
 }
 
 void
@@ -322,8 +320,8 @@ mfvi_sig_check(const struct mfv_cert *signer, uint8_t alg, uint16_t salt,
 			return MFV_ERR_BAD_SIGNATURE;
 		return mfv_be_ed25519_verify(&k, msg, msg_len, sig, sig_len);
 	}
-	ha = (alg == MFVI_SIG_ECDSA_SHA256 || alg == MFVI_SIG_RSA_SHA256 || alg == MFVI_SIG_PSS_SHA256)
-	     ? MFV_HASH_SHA256 : MFV_HASH_SHA384;
+	/* The MFVI_SIG_* values alternate SHA-256, SHA-384 from ECDSA on. */
+	ha = (alg & 1) ? MFV_HASH_SHA256 : MFV_HASH_SHA384;
 	if (alg == MFVI_SIG_ECDSA_SHA256 || alg == MFVI_SIG_ECDSA_SHA384) {
 		if (kt != MFV_KEY_EC_P256 && kt != MFV_KEY_EC_P384)
 			return MFV_ERR_SIG_ALG_MISMATCH;

@@ -173,7 +173,7 @@ leaf_policy(const struct mfv_ctx *ctx, const struct mfv_cert *c, struct mfv_resu
 		return MFV_ERR_KEY_USAGE;
 	/* The leaf must state its purpose explicitly; anyExtendedKeyUsage
 	 * or no EKU at all is not enough for a device. */
-	if (!(c->flags & MFVI_C_HAS_EKU) || !(c->eku & purpose(ctx)))
+	if (!(c->eku & purpose(ctx))) /* bits are set only if EKU is present */
 		return MFV_ERR_EKU;
 	if (ctx->host_len == 0 && ctx->ip_len == 0) {
 		res->flags |= MFV_RES_NAME_UNCHECKED;

@@ -128,8 +128,7 @@ mfvi_der_int_minimal(const struct mfvi_der *v)
 	if (v->len == 0)
 		return MFV_ERR_BAD_INTEGER;
 	/* X.690 8.3.2: the first nine bits must not be all zero or all one. */
-	if (v->len > 1 && ((v->p[0] == 0x00 && (v->p[1] & 0x80) == 0) ||
-	                   (v->p[0] == 0xff && (v->p[1] & 0x80) != 0)))
+	if (v->len > 1 && v->p[0] == ((v->p[1] & 0x80) ? 0xff : 0x00))
 		return MFV_ERR_BAD_INTEGER;
 	return 0;
 }
@@ -152,12 +151,16 @@ mfvi_der_small_uint(const struct mfvi_der *v, uint32_t *out)
 }
 
 int
-mfvi_der_bool(const struct mfvi_der *v, int *out)
+mfvi_der_opt_true(struct mfvi_der *r)
 {
-	if (v->len != 1 || (v->p[0] != 0x00 && v->p[0] != 0xff))
+	struct mfvi_der v;
+	int rc = mfvi_der_opt(r, MFVI_BOOLEAN, &v);
+
+	/* X.690 11.1 and 11.5: DEFAULT FALSE is encoded only when TRUE, and
+	 * TRUE is 0xFF. */
+	if (rc == 1 && (v.len != 1 || v.p[0] != 0xff))
 		return MFV_ERR_DER_VALUE;
-	*out = v->p[0] != 0;
-	return 0;
+	return rc;
 }
 
 int
@@ -228,10 +231,15 @@ mfvi_der_get_time(struct mfvi_der *r, int64_t *out)
 }
 
 int
-mfvi_der_name_check(const struct mfvi_der *name)
+mfvi_der_name(struct mfvi_der *from, struct mfv_span *out)
 {
-	struct mfvi_der r = *name, set, atv, x;
+	struct mfvi_der r, tlv, set, atv, x;
 	int rc;
+
+	if ((rc = mfvi_der_get_tlv(from, MFVI_SEQUENCE, &r, &tlv)) != 0)
+		return rc;
+	out->p = tlv.p;
+	out->len = (uint32_t)tlv.len;
 
 	while (r.len > 0) {
 		if ((rc = mfvi_der_get(&r, MFVI_SET, &set)) != 0)

@@ -69,7 +69,7 @@
  *    its certificate is part of the path, but its own signature is not:
  *    the pin is the trust.
  *  - Duplicate extensions are detected only among the extensions it
- *    knows.  Unique identifiers (v2) are skipped.
+ *    knows.  Certificates with (v2) unique identifiers are refused.
  *  - It does not check that the caller's clock is right.  A device that
  *    has none must use the last-known-good time described below.
  *  - No host name normalisation: IDNs must be given as A-labels; a single

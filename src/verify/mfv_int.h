@@ -56,16 +56,18 @@ int mfvi_der_end(const struct mfvi_der *r);
 int mfvi_der_small_uint(const struct mfvi_der *v, uint32_t *out);
 /* Check that an INTEGER's contents are minimally encoded. */
 int mfvi_der_int_minimal(const struct mfvi_der *v);
-/* BOOLEAN contents: exactly one octet, 0x00 or 0xFF. */
-int mfvi_der_bool(const struct mfvi_der *v, int *out);
+/* An optional BOOLEAN DEFAULT FALSE: 0 if absent, 1 if present (then it
+ * must be TRUE, 0xFF), or an error. */
+int mfvi_der_opt_true(struct mfvi_der *r);
 /* BIT STRING contents with zero unused bits: *out gets the octets. */
 int mfvi_der_bits_octets(const struct mfvi_der *v, struct mfvi_der *out);
 /* A UTCTime or GeneralizedTime TLV (tag given) into seconds since 1970. */
 int mfvi_der_time(uint8_t tag, const struct mfvi_der *v, int64_t *out);
 /* Read a UTCTime or GeneralizedTime from r. */
 int mfvi_der_get_time(struct mfvi_der *r, int64_t *out);
-/* Shallow structural check of a Name (SEQUENCE OF SET OF SEQUENCE {OID, ANY}). */
-int mfvi_der_name_check(const struct mfvi_der *name_contents);
+/* Read a Name TLV into *out after a shallow structural check (SEQUENCE OF
+ * SET OF SEQUENCE {OID, ANY}). */
+int mfvi_der_name(struct mfvi_der *r, struct mfv_span *out);
 
 int mfvi_span_eq(const struct mfv_span *a, const struct mfv_span *b);
 int mfvi_oid_is(const struct mfvi_der *oid, const uint8_t *want, size_t want_len);
@@ -77,6 +79,8 @@ int mfvi_ct_eq(const uint8_t *a, const uint8_t *b, size_t n);
 
 /* ---- algorithms (alg.c) --------------------------------------------------- */
 
+/* Order matters: alg.c takes SHA-256 for odd and SHA-384 for even values,
+ * and ranges for the ECDSA and RSA families. */
 enum {
 	MFVI_SIG_NONE = 0,
 	MFVI_SIG_ECDSA_SHA256,
@@ -103,7 +107,6 @@ int mfvi_sig_check(const struct mfv_cert *signer, uint8_t alg, uint16_t salt,
 #define MFVI_C_HAS_EKU 0x04
 #define MFVI_C_MUST_STAPLE 0x08
 #define MFVI_C_SELF_ISSUED 0x10 /* issuer == subject */
-#define MFVI_C_HAS_BC 0x20
 
 #define MFVI_EKU_SERVER 0x01
 #define MFVI_EKU_CLIENT 0x02

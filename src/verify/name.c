@@ -37,19 +37,18 @@ dns_match(const uint8_t *pat, size_t plen, const uint8_t *host, size_t hlen)
 {
 	size_t i, dots = 0;
 
+	/* The host was checked to be letters, digits, '-', '_' and dots
+	 * (mfv_set_host), so a pattern with any other octet cannot match it
+	 * and needs no check of its own; only '*' needs care. */
 	for (i = 0; i < plen; i++) {
-		if (pat[i] <= 0x20 || pat[i] >= 0x7f)
-			return 0; /* IA5 control or space: never a host name */
 		if (pat[i] == '*' && i != 0)
 			return 0;
 		dots += pat[i] == '.';
 	}
-	if (plen == 0 || pat[plen - 1] == '.')
-		return 0;
-	if (pat[0] != '*')
+	if (plen == 0 || pat[0] != '*')
 		return plen == hlen && ieq(pat, host, hlen);
 	/* "*." then at least two labels. */
-	if (plen < 4 || pat[1] != '.' || dots < 2)
+	if (plen < 4 || pat[1] != '.' || dots < 2 || pat[plen - 1] == '.')
 		return 0;
 	for (i = 0; i < hlen && host[i] != '.'; i++)
 		;

@@ -209,14 +209,12 @@ mfvi_ocsp_check(const struct mfv_ctx *ctx, const struct mfv_cert *leaf,
 		if ((rc = mfvi_der_get(&x, MFVI_SEQUENCE, &y)) != 0 || (rc = mfvi_der_end(&x)) != 0)
 			return parse_error(rc);
 		while (y.len > 0) {
-			struct mfvi_der e, eo, ev;
-			int crit = 0;
+			struct mfvi_der e, eo;
 			if ((rc = mfvi_der_get(&y, MFVI_SEQUENCE, &e)) != 0 ||
 			    (rc = mfvi_der_get(&e, MFVI_OID, &eo)) != 0 ||
-			    (rc = mfvi_der_opt(&e, MFVI_BOOLEAN, &ev)) < 0 ||
-			    (rc == 1 && (rc = mfvi_der_bool(&ev, &crit)) != 0))
+			    (rc = mfvi_der_opt_true(&e)) < 0)
 				return parse_error(rc);
-			if (crit)
+			if (rc == 1)
 				return MFV_ERR_UNSUPPORTED_CRITICAL_EXT;
 		}
 	}

@@ -25,7 +25,6 @@
 static const uint8_t OID_TLSFEATURE[] = { 0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x01, 0x18 };
 static const uint8_t OID_ANY_EKU[] = { 0x55, 0x1d, 0x25, 0x00 };
 
-static const uint8_t int_end[] = { MFVI_INTEGER, 0 };
 static const uint8_t seq_end[] = { MFVI_SEQUENCE, 0 };
 static const uint8_t oct_end[] = { MFVI_OCTET_STRING, 0 };
 
@@ -41,18 +40,12 @@ ext_bc(struct mfv_cert *c, struct mfvi_der *v)
 {
 	struct mfvi_der seq, x;
 	uint32_t n;
-	int rc, ca = 0;
+	int rc, ca;
 
 	if ((rc = mfvi_der_get(v, MFVI_SEQUENCE, &seq)) != 0)
 		return rc;
-	if ((rc = mfvi_der_opt(&seq, MFVI_BOOLEAN, &x)) < 0)
-		return rc;
-	if (rc == 1) {
-		if ((rc = mfvi_der_bool(&x, &ca)) != 0)
-			return rc;
-		if (!ca)
-			return MFV_ERR_DER_VALUE; /* DEFAULT FALSE must be absent */
-	}
+	if ((ca = mfvi_der_opt_true(&seq)) < 0)
+		return ca;
 	if ((rc = mfvi_der_opt(&seq, MFVI_INTEGER, &x)) < 0)
 		return rc;
 	if (rc == 1) {
@@ -63,7 +56,6 @@ ext_bc(struct mfv_cert *c, struct mfvi_der *v)
 	}
 	if (ca)
 		c->flags |= MFVI_C_CA;
-	c->flags |= MFVI_C_HAS_BC;
 	return mfvi_der_end(&seq);
 }
 
@@ -96,6 +88,8 @@ static int
 ext_eku(struct mfv_cert *c, struct mfvi_der *v)
 {
 	static const uint8_t kp[] = { 0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03 };
+	static const uint8_t bit[10] = { 0, MFVI_EKU_SERVER, MFVI_EKU_CLIENT, 0, 0, 0, 0, 0, 0,
+	                                 MFVI_EKU_OCSP };
 	struct mfvi_der seq, oid;
 	int rc;
 
@@ -108,13 +102,8 @@ ext_eku(struct mfv_cert *c, struct mfvi_der *v)
 			return rc;
 		/* id-kp-serverAuth .1, clientAuth .2, OCSPSigning .9 under
 		 * 1.3.6.1.5.5.7.3; anyExtendedKeyUsage is 2.5.29.37.0. */
-		if (oid.len == 8 && memcmp(oid.p, kp, 7) == 0) {
-			if (oid.p[7] == 1)
-				c->eku |= MFVI_EKU_SERVER;
-			else if (oid.p[7] == 2)
-				c->eku |= MFVI_EKU_CLIENT;
-			else if (oid.p[7] == 9)
-				c->eku |= MFVI_EKU_OCSP;
+		if (oid.len == 8 && memcmp(oid.p, kp, 7) == 0 && oid.p[7] < sizeof(bit)) {
+			c->eku |= bit[oid.p[7]];
 		} else if (MFVI_OID_IS(&oid, OID_ANY_EKU)) {
 			c->eku |= MFVI_EKU_ANY;
 		}
@@ -189,19 +178,13 @@ ext_id(const struct mfvi_der *oid)
 static int
 extension(struct mfv_cert *c, struct mfvi_der *ext, uint32_t *seen)
 {
-	struct mfvi_der oid, x, val;
+	struct mfvi_der oid, val;
 	int rc, crit = 0, id;
 
 	if ((rc = mfvi_der_get(ext, MFVI_OID, &oid)) != 0)
 		return rc;
-	if ((rc = mfvi_der_opt(ext, MFVI_BOOLEAN, &x)) < 0)
-		return rc;
-	if (rc == 1) {
-		if ((rc = mfvi_der_bool(&x, &crit)) != 0)
-			return rc;
-		if (!crit)
-			return MFV_ERR_DER_VALUE; /* DEFAULT FALSE must be absent */
-	}
+	if ((crit = mfvi_der_opt_true(ext)) < 0)
+		return crit;
 	if ((rc = mfvi_der_seq(ext, oct_end, 2, &val, NULL)) != 0)
 		return rc;
 	id = ext_id(&oid);
@@ -233,20 +216,16 @@ extension(struct mfv_cert *c, struct mfvi_der *ext, uint32_t *seen)
 static int
 tbs(struct mfv_cert *c, struct mfvi_der *r, const struct mfvi_der *outer_alg)
 {
-	struct mfvi_der x, v, alg, algtlv, name, exts, ext;
-	uint32_t ver, seen = 0;
+	/* version [0] EXPLICIT INTEGER: v3 has exactly one DER encoding. */
+	static const uint8_t v3[] = { MFVI_CTXC(0), 3, MFVI_INTEGER, 1, 2 };
+	struct mfvi_der x, v, alg, algtlv, exts, ext;
+	uint32_t seen = 0;
 	int rc;
 
-	/* version [0] EXPLICIT: DEFAULT v1, so present means v2 or v3. */
-	if ((rc = mfvi_der_opt(r, MFVI_CTXC(0), &x)) < 0)
-		return rc;
-	if (rc == 0)
+	if (r->len < sizeof(v3) || memcmp(r->p, v3, sizeof(v3)) != 0)
 		return MFV_ERR_BAD_VERSION;
-	if ((rc = mfvi_der_seq(&x, int_end, 2, &v, NULL)) != 0 ||
-	    (rc = mfvi_der_small_uint(&v, &ver)) != 0)
-		return rc;
-	if (ver != 2)
-		return MFV_ERR_BAD_VERSION;
+	r->p += sizeof(v3);
+	r->len -= sizeof(v3);
 
 	if ((rc = mfvi_der_get(r, MFVI_INTEGER, &v)) != 0)
 		return rc;
@@ -262,10 +241,8 @@ tbs(struct mfv_cert *c, struct mfvi_der *r, const struct mfvi_der *outer_alg)
 	if ((rc = mfvi_sig_alg(&alg, &c->sig_alg, &c->pss_salt)) != 0)
 		return rc;
 
-	if ((rc = mfvi_der_get_tlv(r, MFVI_SEQUENCE, &name, &x)) != 0 ||
-	    (rc = mfvi_der_name_check(&name)) != 0)
+	if ((rc = mfvi_der_name(r, &c->issuer)) != 0)
 		return rc;
-	span(&c->issuer, &x);
 
 	if ((rc = mfvi_der_get(r, MFVI_SEQUENCE, &v)) != 0 ||
 	    (rc = mfvi_der_get_time(&v, &c->not_before)) != 0 ||
@@ -275,10 +252,8 @@ tbs(struct mfv_cert *c, struct mfvi_der *r, const struct mfvi_der *outer_alg)
 	if (c->not_after < c->not_before)
 		return MFV_ERR_BAD_TIME;
 
-	if ((rc = mfvi_der_get_tlv(r, MFVI_SEQUENCE, &name, &x)) != 0 ||
-	    (rc = mfvi_der_name_check(&name)) != 0)
+	if ((rc = mfvi_der_name(r, &c->subject)) != 0)
 		return rc;
-	span(&c->subject, &x);
 	if (mfvi_span_eq(&c->issuer, &c->subject))
 		c->flags |= MFVI_C_SELF_ISSUED;
 
@@ -288,10 +263,8 @@ tbs(struct mfv_cert *c, struct mfvi_der *r, const struct mfvi_der *outer_alg)
 	if ((rc = mfvi_spki(&v, c)) != 0)
 		return rc;
 
-	/* issuerUniqueID [1] and subjectUniqueID [2]: obsolete, skipped. */
-	if ((rc = mfvi_der_opt(r, MFVI_CTX(1), &x)) < 0 ||
-	    (rc = mfvi_der_opt(r, MFVI_CTX(2), &x)) < 0)
-		return rc;
+	/* issuerUniqueID [1] and subjectUniqueID [2] (v2, obsolete) are not
+	 * accepted: they are left unread and fail as trailing data. */
 	if ((rc = mfvi_der_opt(r, MFVI_CTXC(3), &x)) < 0)
 		return rc;
 	if (rc == 1) {

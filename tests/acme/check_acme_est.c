@@ -254,6 +254,33 @@ START_TEST(t_contrib_est_renew)
 }
 END_TEST
 
+/*
+ * Group commit under load: 16 concurrent clients for 2 s; every 200 answer
+ * is a certificate in the log, and nothing was logged that was not answered.
+ */
+START_TEST(t_sign_concurrent_group_commit)
+{
+	char path[600];
+	unsigned long issued = 0, failed = 1;
+	int64_t n0 = count_certs();
+	FILE *f;
+
+	ck_assert_int_eq(sh("openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes "
+	    "-keyout l.key -subj /O=load -addext subjectAltName=DNS:load.acme.test -outform DER "
+	    "-out l.der"), 0);
+	ck_assert_int_eq(sh("%s/mayfly-issue-load %s/v1/sign certs/root-a.pem api.token l.der 16 2 "
+	    "> load.out", MF_TEST_BUILDDIR, ft_base()), 0);
+	snprintf(path, sizeof(path), "%s/load.out", ft_dir());
+	f = fopen(path, "r");
+	ck_assert_ptr_nonnull(f);
+	ck_assert_int_eq(fscanf(f, "concurrency=16 issued=%lu failed=%lu", &issued, &failed), 2);
+	fclose(f);
+	ck_assert_uint_eq(failed, 0);
+	ck_assert_uint_gt(issued, 16);
+	ck_assert_int_eq(count_certs(), n0 + (int64_t)issued);
+}
+END_TEST
+
 Suite *
 suite_acme_est(void)
 {
@@ -267,6 +294,7 @@ suite_acme_est(void)
 	tcase_add_test(tc, t_reenroll_mtls);
 	tcase_add_test(tc, t_sign_api);
 	tcase_add_test(tc, t_contrib_est_renew);
+	tcase_add_test(tc, t_sign_concurrent_group_commit);
 	suite_add_tcase(s, tc);
 	return s;
 }

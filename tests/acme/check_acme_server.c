@@ -22,6 +22,7 @@
 #include <jansson.h>
 #include <jose/jwk.h>
 #include <microhttpd.h>
+#include <openssl/bn.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
@@ -29,6 +30,7 @@
 #include <sqlite3.h>
 
 #include "acme/acme.h"
+#include "acme/acme_int.h"
 #include "acme/acme_jws.h"
 #include "config.h"
 #include "db.h"
@@ -52,6 +54,8 @@ struct responder {
 
 static char *dir;
 static struct mf_config *cfg;
+/* Called between loading the config and starting the listener, if set. */
+static void (*before_start)(struct mf_config *);
 static struct mf_keystore *ks;
 static struct mf_acme *srv;
 static struct MHD_Daemon *h01;
@@ -119,6 +123,8 @@ start_server(const char *extra_acme)
 	ck_assert_int_eq(system(cmd), 0);
 	snprintf(cmd, sizeof(cmd), "%s/mayfly.yaml", dir);
 	ck_assert_msg(mf_config_load(cmd, &cfg, err, sizeof(err)) == 0, "%s", err);
+	if (before_start != NULL)
+		before_start(cfg);
 	memset(&kc, 0, sizeof(kc));
 	ck_assert_int_eq(mf_keystore_new(&kc, &ks), 0);
 	ck_assert_int_eq(mf_acme_start(cfg, ks, &srv), 0);
@@ -450,6 +456,7 @@ START_TEST(t_account_lifecycle)
 	tc_resp_clear(&r);
 	/* Another key with onlyReturnExisting: accountDoesNotExist, and no account made. */
 	other = tc_key_new("EdDSA");
+	tc_key_free(s.key);
 	s.key = other;
 	ck_assert_int_eq(tc_post(&s, u, "{\"onlyReturnExisting\":true}", &r), 0);
 	assert_problem(&r, "accountDoesNotExist", 400);
@@ -709,7 +716,7 @@ START_TEST(t_issue_badcsr_revoke_ari)
 	ck_assert_ptr_nonnull(strstr(r.body, "suggestedWindow"));
 	ck_assert_int_ne(r.retry_after[0], '\0');
 	{
-		json_t *w = json_object_get(body_json(&r), "suggestedWindow");
+		json_t *doc = body_json(&r), *w = json_object_get(doc, "suggestedWindow");
 		struct tm tm;
 		time_t start;
 		const ASN1_TIME *nb = X509_get0_notBefore(leaf), *na = X509_get0_notAfter(leaf);
@@ -726,6 +733,7 @@ START_TEST(t_issue_badcsr_revoke_ari)
 		ta = timegm(&tna);
 		ck_assert_int_gt(start, tb + (ta - tb) / 2);
 		ck_assert_int_lt(start, tb + (ta - tb) * 3 / 4);
+		json_decref(doc);
 	}
 	tc_resp_clear(&r);
 	/* Revoke by the account; a second time: alreadyRevoked. */
@@ -755,13 +763,14 @@ START_TEST(t_issue_badcsr_revoke_ari)
 	/* ARI after revocation: renew now (a window already begun). */
 	ck_assert_int_eq(tc_http("GET", ari, s.cafile, NULL, NULL, 0, &r), 0);
 	{
-		json_t *w = json_object_get(body_json(&r), "suggestedWindow");
+		json_t *doc = body_json(&r), *w = json_object_get(doc, "suggestedWindow");
 		struct tm tm;
 
 		memset(&tm, 0, sizeof(tm));
 		ck_assert_ptr_nonnull(strptime(json_string_value(json_object_get(w, "start")),
 		    "%Y-%m-%dT%H:%M:%SZ", &tm));
 		ck_assert_int_le(timegm(&tm), time(NULL));
+		json_decref(doc);
 	}
 	tc_resp_clear(&r);
 	free(certid);
@@ -1416,6 +1425,146 @@ START_TEST(t_dns_01_wildcard)
 }
 END_TEST
 
+/* ---- the self-issued listener certificate renews itself -------------------------- */
+
+static void
+short_life(struct mf_config *c)
+{
+	/* A 6-second certificate without backdating: renewal due after 4 s. */
+	c->backdate = 0;
+	c->profiles[0].default_lifetime = 6;
+}
+
+/* The serial (hex) of the certificate the listener serves now. */
+static void
+served_serial(char *out, size_t outlen)
+{
+	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+	SSL *ssl = SSL_new(ctx);
+	BIO *b;
+	X509 *x;
+	BIGNUM *bn;
+	char *hex, hp[64];
+
+	out[0] = '\0';
+	snprintf(hp, sizeof(hp), "127.0.0.1:%u", mf_acme_port(srv));
+	b = BIO_new_connect(hp);
+	ck_assert_ptr_nonnull(b);
+	SSL_set_bio(ssl, b, b);
+	if (SSL_connect(ssl) == 1 && (x = SSL_get1_peer_certificate(ssl)) != NULL) {
+		bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(x), NULL);
+		hex = BN_bn2hex(bn);
+		snprintf(out, outlen, "%s", hex);
+		OPENSSL_free(hex);
+		BN_free(bn);
+		X509_free(x);
+	}
+	SSL_free(ssl);
+	SSL_CTX_free(ctx);
+	ERR_clear_error();
+}
+
+START_TEST(t_listener_cert_renewal)
+{
+	struct tc_resp r;
+	char s1[80], s2[80], u[300];
+	int i;
+
+	teardown();
+	before_start = short_life;
+	start_server(NULL);
+	before_start = NULL;
+	served_serial(s1, sizeof(s1));
+	ck_assert_int_ne(s1[0], '\0');
+	for (i = 0; i < 60; i++) {
+		usleep(250000);
+		served_serial(s2, sizeof(s2));
+		if (s2[0] != '\0' && strcmp(s1, s2) != 0)
+			break;
+	}
+	ck_assert_msg(i < 60, "listener certificate not renewed (still %s)", s1);
+	/* The port stayed open and the new certificate verifies with the root. */
+	url(u, sizeof(u), "/directory");
+	ck_assert_int_eq(tc_http("GET", u, s.cafile, NULL, NULL, 0, &r), 0);
+	ck_assert_int_eq(r.status, 200);
+	tc_resp_clear(&r);
+	ck_assert_int_ge(db_count("SELECT count(*) FROM certificates WHERE requester = 'acme:listener'"),
+	    2);
+}
+END_TEST
+
+/* certs-per-name-per-hour: the second certificate for a name within the hour waits. */
+START_TEST(t_rate_limit_per_name)
+{
+	struct tc_resp r;
+	char ou[600], payload[4096], *csr;
+	EVP_PKEY *k = NULL;
+	json_t *o;
+	X509 *x;
+
+	teardown();
+	start_server("  certs-per-name-per-hour: 1");
+	new_account();
+	x = issue_cert("[{\"type\":\"dns\",\"value\":\"rl.acme.test\"}]", "rl.acme.test", NULL);
+	X509_free(x);
+	o = new_order("[{\"type\":\"dns\",\"value\":\"rl.acme.test\"}]", ou, sizeof(ou));
+	solve_order(o, ou);
+	csr = tc_csr_b64u("rl.acme.test", &k);
+	snprintf(payload, sizeof(payload), "{\"csr\":\"%s\"}", csr);
+	ck_assert_int_eq(tc_post(&s, json_string_value(json_object_get(o, "finalize")), payload,
+	    &r), 0);
+	assert_problem(&r, "rateLimited", 429);
+	ck_assert_int_gt(atoi(r.retry_after), 0);
+	tc_resp_clear(&r);
+	/* Nothing issued, the order still ready for later. */
+	ck_assert_int_eq(db_count("SELECT count(*) FROM acme_issued"), 1);
+	json_decref(o);
+	o = get_order(ou);
+	ck_assert_str_eq(status_of(o), "ready");
+	json_decref(o);
+	free(csr);
+	EVP_PKEY_free(k);
+}
+END_TEST
+
+/* Expired nonces are refused and, with expired orders and their authorisations, deleted. */
+START_TEST(t_cleanup_expired)
+{
+	char path[600];
+	struct mf_db *db = NULL;
+	sqlite3 *sq;
+	int64_t now = (int64_t)time(NULL);
+
+	snprintf(path, sizeof(path), "%s/mayfly.db", dir);
+	ck_assert_int_eq(mf_db_open(path, 0, &db), 0);
+	sq = mf_db_handle(db);
+	ck_assert_int_eq(acme_sq_exec(sq, "INSERT INTO acme_nonces(value, expires) VALUES "
+	    "('old-nonce', ?), ('new-nonce', ?)", "ii", now - 1, now + 600), 0);
+	ck_assert_int_eq(acme_nonce_use(sq, "old-nonce", now), MF_ERR_ACME_BADNONCE);
+	ck_assert_int_eq(acme_sq_exec(sq, "INSERT INTO acme_accounts(id, thumbprint, jwk, status, "
+	    "created_at) VALUES ('a1', 't1', '{}', 'valid', ?)", "i", now), 0);
+	ck_assert_int_eq(acme_sq_exec(sq, "INSERT INTO acme_orders(id, account_id, status, "
+	    "identifiers, expires, created_at) VALUES ('o-old', 'a1', 'pending', '[]', ?, ?), "
+	    "('o-new', 'a1', 'pending', '[]', ?, ?), ('o-valid', 'a1', 'valid', '[]', ?, ?)",
+	    "iiiiii", now - 10, now - 4000, now + 600, now, now - 10, now - 4000), 0);
+	ck_assert_int_eq(acme_sq_exec(sq, "INSERT INTO acme_authzs(id, order_id, pos, type, value, "
+	    "wildcard, status, expires) VALUES ('z-old', 'o-old', 0, 'dns', 'x.acme.test', 0, "
+	    "'pending', ?)", "i", now - 10), 0);
+	ck_assert_int_eq(acme_sq_exec(sq, "INSERT INTO acme_challenges(id, authz_id, type, token, "
+	    "status) VALUES ('c-old', 'z-old', 'http-01', 'tok', 'pending')", ""), 0);
+	ck_assert_int_eq(acme_cleanup(sq, now), 0);
+	mf_db_close(db);
+	ck_assert_int_eq(db_count("SELECT count(*) FROM acme_nonces WHERE value = 'old-nonce'"), 0);
+	ck_assert_int_eq(db_count("SELECT count(*) FROM acme_nonces WHERE value = 'new-nonce'"), 1);
+	ck_assert_int_eq(db_count("SELECT count(*) FROM acme_orders WHERE id = 'o-old'"), 0);
+	ck_assert_int_eq(db_count("SELECT count(*) FROM acme_authzs WHERE id = 'z-old'"), 0);
+	ck_assert_int_eq(db_count("SELECT count(*) FROM acme_challenges WHERE id = 'c-old'"), 0);
+	/* Pending orders not yet expired, and valid ones (they name a certificate), stay. */
+	ck_assert_int_eq(db_count("SELECT count(*) FROM acme_orders WHERE id IN ('o-new', 'o-valid')"),
+	    2);
+}
+END_TEST
+
 Suite *
 suite_acme_server(void)
 {
@@ -1440,6 +1589,9 @@ suite_acme_server(void)
 	tcase_add_test(tc, t_tls_alpn_01);
 	tcase_add_test(tc, t_ari_replaces);
 	tcase_add_test(tc, t_dns_01_wildcard);
+	tcase_add_test(tc, t_listener_cert_renewal);
+	tcase_add_test(tc, t_rate_limit_per_name);
+	tcase_add_test(tc, t_cleanup_expired);
 	suite_add_tcase(s_, tc);
 	return s_;
 }

@@ -16,7 +16,7 @@ cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null; wait 2>/dev/null; rm -rf "
 trap cleanup EXIT INT TERM
 
 EXTRA_ACME="  api-token-file: api.token
-  threads: ${THREADS:-4}" sh "$top_srcdir/tests/acme/mkca.sh" "$work/ca" >/dev/null
+  threads: ${THREADS:-32}" sh "$top_srcdir/tests/acme/mkca.sh" "$work/ca" >/dev/null
 printf 'bench-token-0123456789\n' > "$work/ca/api.token"
 chmod 600 "$work/ca/api.token"
 openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$work/k.pem" \

@@ -940,9 +940,20 @@ START_TEST(test_cli_init_file)
 	    mayfly, dir, port) > 0);
 	ck_assert_int_eq(mft_run(cmd, NULL), 0);
 	free(cmd);
+	/* The root's CRL, signed offline, is what intermediates point to. */
+	ck_assert(asprintf(&cmd, "'%s' -c '%s/mayfly.yaml' crl root >/dev/null 2>&1", mayfly, dir) > 0);
+	ck_assert_int_eq(mft_run(cmd, NULL), 0);
+	free(cmd);
 	free(mayfly);
 	pid = mfdt_start(dir, port);
 	ck_assert_int_gt(pid, 0);
+	ck_assert_int_eq(in_dir(dir, &out, "curl -sS --max-time 5 -o root.crl "
+	    "http://127.0.0.1:%d/crl/root-a.crl && openssl crl -inform DER -in root.crl "
+	    "-CAfile certs/root-a.pem -noout && curl -s -o /dev/null -w '%%{http_code}' "
+	    "http://127.0.0.1:%d/crl/root-b.crl", port, port), 0);
+	ck_assert_msg(strstr(out, "verify OK") != NULL, "root CRL: %s", out);
+	ck_assert_msg(strstr(out, "404") != NULL, "root-b has no CRL file: %s", out);
+	free(out);
 
 	/* Issued after the daemon started: answered on first request, POST and GET. */
 	cli_issue(dir, "srv", serial, sizeof(serial));
@@ -1134,6 +1145,69 @@ START_TEST(test_resign_before_half_life)
 		ck_assert_int_eq(mfdt_get(port, "/metrics", &m, &len), 200);
 		ck_assert_msg(strstr((char *)m, "mayflyd_ocsp_cache_misses_total 0\n") != NULL, "%s", m);
 		free(m);
+	}
+	ck_assert_int_eq(mfdt_stop(pid, 8000), 0);
+	mft_rmtree(dir);
+	free(dir);
+}
+END_TEST
+
+START_TEST(test_two_intermediates)
+{
+	char *dir = mft_tmpdir(), *cmd, *out = NULL, path[600];
+	int port = mfdt_free_port();
+	struct mf_db *db;
+	unsigned char *resp;
+	size_t len;
+	pid_t pid;
+
+	ck_assert_ptr_nonnull(dir);
+	ck_assert_int_eq(mfdt_setup(dir, port), 0);
+	/* A second intermediate under root-b, with a leaf of its own in the log. */
+	ck_assert(asprintf(&cmd, "cd '%s' && exec >i2.log 2>&1 && "
+	    "openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes "
+	    "-keyout keys/issuing-2.key -out i2.csr -subj '/CN=Test Issuing 2' && "
+	    "openssl x509 -req -in i2.csr -CA certs/root-b.pem -CAkey keys/root-b.key -set_serial 0x2001 "
+	    "-days 365 -extfile ca.ext -out certs/issuing-2.pem && chmod 600 keys/issuing-2.key && "
+	    "openssl x509 -req -in leaf08.csr -CA certs/issuing-2.pem -CAkey keys/issuing-2.key "
+	    "-set_serial 0x" SERIAL_BASE "99 -days 1 -extfile leaf.ext -out leaf-i2.pem", dir) > 0);
+	ck_assert_int_eq(mft_run(cmd, NULL), 0);
+	free(cmd);
+	ck_assert(asprintf(&cmd, "cd '%s' && sed -i 's|^daemon:|  - name: issuing-2\\n    root: root-b\\n"
+	    "    key: file:keys/issuing-2.key\\n    cert: certs/issuing-2.pem\\ndaemon:|' mayfly.yaml",
+	    dir) > 0);
+	ck_assert_int_eq(mft_run(cmd, NULL), 0);
+	free(cmd);
+	snprintf(path, sizeof(path), "%s/mayfly.db", dir);
+	ck_assert_int_eq(mf_db_open(path, 0, &db), 0);
+	ck_assert_int_eq(mfdt_insert(db, dir, "leaf-i2.pem", "issuing-2"), 0);
+	mf_db_close(db);
+	pid = mfdt_start(dir, port);
+	ck_assert_int_gt(pid, 0);
+	ck_assert(asprintf(&cmd, "cd '%s' && openssl ocsp -no_nonce -issuer certs/issuing-2.pem "
+	    "-cert leaf-i2.pem -url http://127.0.0.1:%d/ocsp -CAfile certs/root-b.pem -timeout 5 2>&1 && "
+	    "openssl ocsp -no_nonce -issuer certs/issuing-1.pem -cert leaf01.pem "
+	    "-url http://127.0.0.1:%d/ocsp -CAfile certs/root-a.pem -timeout 5 2>&1 && "
+	    "openssl ocsp -no_nonce -issuer certs/issuing-2.pem -serial 0x" SERIAL_BASE "01 "
+	    "-url http://127.0.0.1:%d/ocsp -CAfile certs/root-b.pem -timeout 5 2>&1",
+	    dir, port, port, port) > 0);
+	ck_assert_int_eq(mft_run(cmd, &out), 0);
+	free(cmd);
+	ck_assert_msg(strstr(out, "leaf-i2.pem: good") != NULL, "%s", out);
+	ck_assert_msg(strstr(out, "leaf01.pem: good") != NULL, "%s", out);
+	/* A serial of issuing-1 asked under issuing-2 is not issuing-2's: unknown. */
+	ck_assert_msg(strstr(out, "0x" SERIAL_BASE "01: unknown") != NULL, "%s", out);
+	free(out);
+	ck_assert_int_eq(mfdt_get(port, "/ca/issuing-2-chain.pem", &resp, &len), 200);
+	free(resp);
+	{
+		int i, st = 0;
+
+		for (i = 0; i < 50 && st != 200; i++) {
+			if ((st = mfdt_get(port, "/crl/issuing-2.crl", NULL, NULL)) != 200)
+				usleep(100000);
+		}
+		ck_assert_int_eq(st, 200);
 	}
 	ck_assert_int_eq(mfdt_stop(pid, 8000), 0);
 	mft_rmtree(dir);
@@ -1411,6 +1485,7 @@ suite_mfd_daemon(void)
 	tcase_add_test(tc, test_lifecycle);
 	tcase_add_test(tc, test_systemd_notify);
 	tcase_add_test(tc, test_resign_before_half_life);
+	tcase_add_test(tc, test_two_intermediates);
 	suite_add_tcase(s, tc);
 	return s;
 }
