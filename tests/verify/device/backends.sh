@@ -14,7 +14,8 @@ set -u
 srcdir=${srcdir:-.}
 build=$(pwd)
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/mfv-backends-XXXXXX") || exit 99
-trap 'rm -rf "$tmp"' EXIT INT TERM
+trap 'rm -rf "$tmp"' EXIT
+trap 'exit 1' HUP INT TERM
 
 if ! sh "$srcdir/tests/verify/gen-corpus.sh" "$tmp" > "$tmp/gen.log" 2>&1; then
 	cat "$tmp/gen.log"

@@ -41,7 +41,7 @@ cleanup() {
 	if [ "${keep:-0}" = 1 ]; then echo "kept $tmp"; else rm -rf "$tmp"; fi
 }
 trap cleanup EXIT
-trap 'exit 1' INT TERM
+trap 'exit 1' HUP INT TERM
 cd "$tmp" || exit 99
 
 # ---- PKI ---------------------------------------------------------------------

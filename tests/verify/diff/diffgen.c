@@ -518,6 +518,108 @@ invalid_ext_in_scope(X509 *x)
 	return 0;
 }
 
+/* Does the DER hold a string whose content is not valid for its type
+ * (UTF8String not UTF-8, PrintableString or IA5String out of range,
+ * UniversalString or BMPString not whole characters)?
+ * OpenSSL's d2i_X509 refuses such names; the library compares names as
+ * raw bytes and never reads their text (documented), so a chain that is
+ * refused only for this is out of scope.  A small recursive walk. */
+static int
+bad_string(const unsigned char *p, size_t len, int depth)
+{
+	size_t i, n, hl;
+	unsigned char tag;
+
+	while (len >= 2 && depth < 32) {
+		tag = p[0];
+		if (p[1] < 0x80) {
+			n = p[1];
+			hl = 2;
+		} else if (p[1] == 0x81 && len >= 3) {
+			n = p[2];
+			hl = 3;
+		} else if (p[1] == 0x82 && len >= 4) {
+			n = (size_t)p[2] << 8 | p[3];
+			hl = 4;
+		} else
+			return 0;
+		if (hl + n > len)
+			return 0;
+		if (tag & 0x20) {
+			if (bad_string(p + hl, n, depth + 1))
+				return 1;
+		} else if (tag == 0x0c) {
+			for (i = 0; i < n; i++) {
+				unsigned char c = p[hl + i];
+				size_t k = c < 0x80 ? 0 : (c & 0xe0) == 0xc0 ? 1 : (c & 0xf0) == 0xe0 ? 2
+				         : (c & 0xf8) == 0xf0 ? 3 : 9;
+				if (k == 9 || (k > 0 && i + k >= n))
+					return 1;
+				for (; k > 0; k--)
+					if ((p[hl + ++i] & 0xc0) != 0x80)
+						return 1;
+			}
+		} else if ((tag == 0x1c && n % 4 != 0) || (tag == 0x1e && n % 2 != 0)) {
+			return 1; /* UniversalString, BMPString: whole characters */
+		} else if (tag == 0x13 || tag == 0x16) {
+			for (i = 0; i < n; i++)
+				if (p[hl + i] >= 0x80 || (tag == 0x13 && !(strchr(" '()+,-./:=?", p[hl + i]) ||
+				    (p[hl + i] >= '0' && p[hl + i] <= '9') || (p[hl + i] >= 'A' && p[hl + i] <= 'Z') ||
+				    (p[hl + i] >= 'a' && p[hl + i] <= 'z'))))
+					return 1;
+		}
+		p += hl + n;
+		len -= hl + n;
+	}
+	return 0;
+}
+
+/* Header length and content length of the DER TLV at d (lengths up to
+ * two octets, all this generator makes); 0 if it does not fit. */
+static size_t
+tlv(const unsigned char *d, size_t len, size_t *content)
+{
+	if (len < 2)
+		return 0;
+	if (d[1] < 0x80)
+		*content = d[1];
+	else if (d[1] == 0x81 && len >= 3)
+		*content = d[2];
+	else if (d[1] == 0x82 && len >= 4)
+		*content = (size_t)d[2] << 8 | d[3];
+	else
+		return 0;
+	return d[1] < 0x80 ? 2 : (size_t)(d[1] & 0x7f) + 2;
+}
+
+/* Offsets [from, to) of the issuer and subject Names in a DER certificate;
+ * 0 on success. */
+static int
+name_ranges(const unsigned char *d, size_t len, size_t r[2][2])
+{
+	size_t off, hl, n, field = 0;
+
+	if ((hl = tlv(d, len, &n)) == 0)
+		return -1;
+	off = hl; /* TBSCertificate */
+	if ((hl = tlv(d + off, len - off, &n)) == 0)
+		return -1;
+	off += hl;
+	while (off < len && field < 6) {
+		if ((hl = tlv(d + off, len - off, &n)) == 0 || off + hl + n > len)
+			return -1;
+		if (field == 0 && d[off] != 0xa0)
+			field++; /* no version: v1 */
+		if (field == 3 || field == 5) {
+			r[field == 5][0] = off;
+			r[field == 5][1] = off + hl + n;
+		}
+		off += hl + n;
+		field++;
+	}
+	return field == 6 ? 0 : -1;
+}
+
 struct counts {
 	unsigned long total, agree_accept, agree_reject, stricter, looser, oos;
 	unsigned long stricter_by[64], oos_by[100];
@@ -583,6 +685,8 @@ main(void)
 		X509_STORE_CTX *sc = NULL;
 		STACK_OF(X509) *untrusted = NULL;
 		int mrc, ook = 0, oerr = 0, oerr_depth = -1, built = 1, parse_fail = 0;
+		int pf[MAXN] = { 0 }, have_names = 0;
+		size_t flip_off = (size_t)-1, names[2][2];
 
 		plan_chain(&p);
 		for (i = p.n - 1; i >= 0; i--)
@@ -602,8 +706,10 @@ main(void)
 		if (p.bm_kind != 0 && len[p.bm_cert] > 8) {
 			size_t L = len[p.bm_cert], pos = p.bm_pos_seed % L;
 			unsigned char *d = der[p.bm_cert];
+			have_names = name_ranges(d, L, names) == 0;
 			if (p.bm_kind == 1) {
 				d[pos] ^= (unsigned char)(1u << (p.bm_pos_seed % 8));
+				flip_off = pos;
 			} else if (p.bm_kind == 2) {
 				/* Flip a byte inside the TBSCertificate and sign again, so
 				 * the signature is valid over the mutated content. */
@@ -613,6 +719,7 @@ main(void)
 				if (q[0] == 0x30 && q[1] == 0x82 && tl < sizeof(tbs) && tl + 4 <= L) {
 					memcpy(tbs, q, tl);
 					tbs[4 + (p.bm_pos_seed % (tl - 4))] ^= (unsigned char)(1u << (p.bm_pos_seed % 7));
+					flip_off = 4 + 4 + (p.bm_pos_seed % (tl - 4));
 					int sgn = p.bm_cert == p.n - 1 ? p.bm_cert : p.bm_cert + 1;
 					if (resign(tbs, tl, x[p.bm_cert], key_of(&p.c[sgn], p.c[p.bm_cert].wrong_signer),
 					           buf, &bl) == 0) {
@@ -657,7 +764,7 @@ main(void)
 			const unsigned char *q = der[i];
 			px[i] = d2i_X509(NULL, &q, (long)len[i]);
 			if (px[i] == NULL || q != der[i] + len[i])
-				parse_fail = 1;
+				parse_fail = pf[i] = 1;
 		}
 		if (!parse_fail) {
 			st = X509_STORE_new();
@@ -700,6 +807,32 @@ main(void)
 			cnt.stricter_by[-mrc < 64 ? -mrc : 0]++;
 		} else {
 			int oos = !parse_fail && out_of_scope(oerr);
+
+			if (parse_fail) {
+				int bad = 0, strs = 0;
+
+				for (i = 0; i < p.n; i++) {
+					if (!pf[i])
+						continue;
+					bad++;
+					if (px[i] == NULL)
+						strs += bad_string(der[i], len[i], 0);
+				}
+				if (bad > 0 && strs == bad) {
+					oos = 1;
+					oerr = 96;
+				}
+				/* A flipped bit inside an issuer or subject Name that
+				 * OpenSSL cannot decode (a bad OID arc, a value of a
+				 * non-string type): the library checks only the Name's
+				 * outer structure and compares it as raw bytes. */
+				if (!oos && bad == 1 && pf[p.bm_cert] && px[p.bm_cert] == NULL && have_names &&
+				    ((flip_off >= names[0][0] && flip_off < names[0][1]) ||
+				     (flip_off >= names[1][0] && flip_off < names[1][1]))) {
+					oos = 1;
+					oerr = 95;
+				}
+			}
 			if (!parse_fail && oerr == X509_V_ERR_INVALID_EXTENSION && oerr_depth >= 0 &&
 			    oerr_depth < p.n && !invalid_ext_in_scope(px[oerr_depth])) {
 				oos = 1;
@@ -740,15 +873,24 @@ main(void)
 				oerr = X509_V_ERR_AKID_SKID_MISMATCH;
 			}
 			/* ... and it cannot look an issuer up when an extension of
-			 * the certificate does not decode; if that extension is one
-			 * the library never reads (an AKID, say), so be it. */
+			 * the certificate or of its issuer does not decode (OpenSSL
+			 * skips such an issuer); if that extension is one the
+			 * library never reads (an AKID, say), so be it. */
 			if (!parse_fail && !oos && (oerr == X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT ||
 			                            oerr == X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY) &&
-			    oerr_depth >= 0 && oerr_depth < p.n &&
-			    (X509_get_extension_flags(px[oerr_depth]) & EXFLAG_INVALID) &&
-			    !invalid_ext_in_scope(px[oerr_depth])) {
-				oos = 1;
-				oerr = 97;
+			    oerr_depth >= 0) {
+				int j, inv = 0, mine = 0;
+
+				for (j = oerr_depth; j <= oerr_depth + 1 && j < p.n; j++) {
+					if (X509_get_extension_flags(px[j]) & EXFLAG_INVALID) {
+						inv = 1;
+						mine |= invalid_ext_in_scope(px[j]);
+					}
+				}
+				if (inv && !mine) {
+					oos = 1;
+					oerr = 97;
+				}
 			}
 			/* X509_STRICT calls a leaf without basicConstraints but with
 			 * keyCertSign an "invalid CA"; for the library it is simply
@@ -796,6 +938,8 @@ main(void)
 			printf(" [%s]=%lu", i == 99 ? "anyExtendedKeyUsage on an issuer (documented policy)"
 			                    : i == 98 ? "leaf public key does not load (not used by the library)"
 			                    : i == 97 ? "malformed or duplicate extension the library does not read"
+			                    : i == 96 ? "invalid string in a name (names are raw bytes to the library)"
+			                    : i == 95 ? "undecodable attribute inside a Name (names are raw bytes to the library)"
 			                    : X509_verify_cert_error_string(i), cnt.oos_by[i]);
 	printf("\n");
 	for (i = 0; i < K_NTYPES; i++) {
