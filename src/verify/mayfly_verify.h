@@ -76,6 +76,11 @@
  *    trailing dot is ignored.
  *  - If no host name or IP address is set, no name is checked at all and
  *    MFV_RES_NAME_UNCHECKED is reported.
+ *  - The leaf's public key is not validated (on the curve, RSA modulus
+ *    sanity): the library never uses it; the TLS stack does, when it checks
+ *    the handshake signature.
+ *  - The contents of name strings (UTF8String, PrintableString, ...) are
+ *    not validated: names are compared as bytes, never decoded.
  *
  * TIME WITHOUT A CLOCK: THE LAST-KNOWN-GOOD TIME (LKGT)
  *  The caller persists one number, the LKGT, and passes it in with
