@@ -1,7 +1,7 @@
 #!/bin/sh
 # acme-daemon.sh: mayflyd with its ACME/EST listener, end to end on 127.0.0.1.
 #
-# `mayfly init --keys file`, an acme: section added to the generated
+# `mayfly init --keys file` (or softhsm), an acme: section added to the generated
 # mayfly.yaml, then the real daemon: certbot (standalone) gets a certificate
 # from mayflyd's ACME directory, it verifies against root-a, and mayflyd's
 # own OCSP responder says good for it; a bearer-token POST /v1/sign and an
@@ -36,7 +36,9 @@ P=$(free_port)
 AP=$(free_port)
 H01=$(free_port)
 ca=$work/ca
-"$top_builddir/mayfly" init --dir "$ca" --keys file --port "$P" --dns .acme.test \
+# MAYFLY_KEYS=softhsm (acme-daemon-softhsm.sh): the CA keys in a real SoftHSM2
+# token of its own, so the signer's ISSUE signs through PKCS#11.
+"$top_builddir/mayfly" init --dir "$ca" --keys "${MAYFLY_KEYS:-file}" --port "$P" --dns .acme.test \
 	--dns localhost >"$work/init.log" 2>&1 || { cat "$work/init.log" >&2; exit 1; }
 token=tok-$(openssl rand -hex 16)
 printf '%s\n' "$token" > "$ca/api.token"
@@ -75,6 +77,13 @@ n=$(sqlite3 "$ca/mayfly.db" "SELECT count(*) FROM certificates WHERE requester =
 # The keys live in the signer, a separate child process of mayflyd.
 spid=$(pgrep -P "$dpid" mayflyd || true)
 [ -n "$spid" ] || fail "no signer process under mayflyd"
+if [ "${MAYFLY_KEYS:-file}" = softhsm ]; then
+	# The PKCS#11 module is loaded by the signer only: the process serving
+	# ACME and EST cannot hold a key handle.
+	grep -q softhsm "/proc/$spid/maps" || fail "the signer has no PKCS#11 module loaded"
+	! grep -q softhsm "/proc/$dpid/maps" || fail "the network process loaded the PKCS#11 module"
+	ok "PKCS#11 module in the signer only"
+fi
 ok "listener certificate issued through the signer (pid $spid)"
 
 # Checks a PEM certificate: verifies to root-a, in the log with requester $2; prints the serial.
