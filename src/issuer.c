@@ -289,7 +289,7 @@ mf_issuer_new(const struct mf_config *cfg, struct mf_keystore *ks, const char *c
 	if (out == NULL)
 		return MF_ERR_INVAL;
 	*out = NULL;
-	if (cfg == NULL || ks == NULL)
+	if (cfg == NULL)
 		return MF_ERR_INVAL;
 
 	name = ca_name != NULL ? ca_name : cfg->active_intermediate;
@@ -344,6 +344,13 @@ mf_issuer_new(const struct mf_config *cfg, struct mf_keystore *ks, const char *c
 		if ((rc = mf_load_cross(is, cfg, ic->cross[i])) != MF_OK)
 			goto out;
 
+	if (ks == NULL) {
+		/* Certificates only (a process that must hold no key): cannot sign. */
+		*out = is;
+		is = NULL;
+		rc = MF_OK;
+		goto out;
+	}
 	if ((rc = mf_keystore_load(ks, ic->key, &is->key)) != MF_OK)
 		goto out;
 	/*
@@ -688,7 +695,8 @@ mf_issuer_issue(struct mf_issuer *is, struct mf_db *db, const struct mf_approved
 	if (out == NULL)
 		return MF_ERR_INVAL;
 	*out = NULL;
-	if (is == NULL || db == NULL || a == NULL || a->profile == NULL || a->pubkey == NULL ||
+	if (is == NULL || is->key == NULL || db == NULL || a == NULL || a->profile == NULL ||
+	    a->pubkey == NULL ||
 	    a->nnames == 0 || a->names == NULL || now <= 0)
 		return MF_ERR_INVAL;
 	memset(&rec, 0, sizeof(rec));

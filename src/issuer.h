@@ -27,7 +27,9 @@ struct mf_issuer;
 /*
  * Loads the intermediate named ca_name (NULL: the active one) from cfg: its
  * certificate, cross-signed forms and key (through ks, borrowed for the
- * issuer's life). MF_ERR_CA_MISMATCH if key and certificate differ.
+ * issuer's life). MF_ERR_CA_MISMATCH if key and certificate differ. With
+ * ks NULL only the certificates are loaded: such an issuer serves
+ * mf_issuer_cert() and mf_issuer_chain_pem() but cannot sign.
  */
 int mf_issuer_new(const struct mf_config *cfg, struct mf_keystore *ks, const char *ca_name,
     struct mf_issuer **out);

@@ -1,13 +1,13 @@
 /*
  * acme_ca.c: where the renewal listener meets the CA core. Every
  * certificate the listener hands out, including its own TLS certificate
- * when none is configured, goes through acme_ca_issue(): mf_policy_check()
- * then mf_issuer_issue(), the same path as `mayfly issue`.
- *
- * XXX: the issuer lives in this process for now. In mayflyd the signing
- * key belongs to the privilege-separated signer; acme_ca_issue() is the one
- * function to turn into a request to it (CSR DER, profile, requester in;
- * certificate DER out), after the policy check here.
+ * when none is configured, goes through acme_ca_issue(): a policy check
+ * here (for early, precise errors), then the issuer interface of struct
+ * mf_acme_issuer, which checks the policy again, signs and commits the
+ * record before it answers. In mayflyd that interface is a request to the
+ * signer process, so this process never holds a key handle; for the
+ * standalone listener it is acme_local_issue() below, the same path as
+ * `mayfly issue` with a group commit on its own database connection.
  */
 #include "mf_build.h"
 
@@ -38,65 +38,172 @@ acme_ca_issue(struct mf_acme *a, X509_REQ *csr, const char *profile, const char 
 {
 	struct mf_request req;
 	struct mf_approved *ap = NULL;
-	int rc;
+	unsigned char *der = NULL, *cder = NULL;
+	const unsigned char *p;
+	size_t clen = 0;
+	int rc, len;
 
+	(void)now;		/* the issuer takes its own clock */
 	*cert = NULL;
 	memset(&req, 0, sizeof(req));
 	req.csr = csr;
 	req.profile = profile;
 	req.lifetime = 0;		/* the profile default, within the caps */
 	req.requester = requester;
+	/* Checked here for a precise early answer; the issuer checks again. */
 	if ((rc = mf_policy_check(a->cfg, &req, &ap, why, whylen)) != 0)
 		return rc;
-	if ((rc = mf_issuer_issue(a->issuer, a->db, ap, now, cert)) != 0)
-		WHY("issuance failed: %s", mf_strerror(rc));
 	mf_approved_free(ap);
+	if ((len = i2d_X509_REQ(csr, &der)) <= 0) {
+		WHY("cannot encode the CSR");
+		rc = MF_ERR_CSR_PARSE;
+		goto out;
+	}
+	if ((size_t)len > MF_ACME_CSR_MAX) {
+		WHY("CSR above %d bytes", MF_ACME_CSR_MAX);
+		rc = MF_ERR_CSR_PARSE;
+		goto out;
+	}
+	if ((rc = a->iss.issue(a->iss.arg, der, (size_t)len, profile ? profile : "server",
+	    requester, 0, &cder, &clen, why, whylen)) != 0)
+		goto out;
+	p = cder;
+	if ((*cert = d2i_X509(NULL, &p, (long)clen)) == NULL || p != cder + clen) {
+		X509_free(*cert);
+		*cert = NULL;
+		WHY("the issuer returned no certificate");
+		rc = MF_ERR_INTERNAL;
+	}
+out:
+	OPENSSL_free(der);
+	free(cder);
+	ERR_clear_error();
 	return rc;
 }
-
-/* How long the first issuance of a batch waits for others to join it. */
-#define BATCH_WINDOW_US	2000
-#define BATCH_STEP_US	250
 
 int
 acme_ca_issue_batched(struct mf_acme *a, X509_REQ *csr, const char *profile,
     const char *requester, int64_t now, X509 **cert, char *why, size_t whylen)
 {
+	/*
+	 * The issuer commits before it answers (and may group concurrent
+	 * issuances into one commit); nothing of ours is in a transaction.
+	 */
+	return acme_ca_issue(a, csr, profile, requester, now, cert, why, whylen);
+}
+
+/* ---- the in-process issuer of the standalone listener -------------------------- */
+
+struct acme_local {
+	const struct mf_config *cfg;
+	struct mf_issuer *issuer;	/* with the key */
+	struct mf_db *db;		/* our own connection: a second writer, like the signer */
+	pthread_mutex_t lock;
+
+	/*
+	 * Group commit: one transaction (one fsync) for all the issuances
+	 * that arrive while its first one waits a moment. Guarded by lock;
+	 * cv signals a finished commit.
+	 */
+	int open;
+	unsigned long gen;		/* id of the open (or last) batch */
+	unsigned long done;		/* id of the last committed batch */
+	int batch_rc;			/* result of that commit */
+	unsigned n;			/* issuances in the open batch */
+	unsigned inflight;		/* issuances under way (atomic) */
+	pthread_cond_t cv;
+};
+
+int
+acme_local_new(const struct mf_config *cfg, struct mf_keystore *ks, struct acme_local **out)
+{
+	struct acme_local *l;
+	int rc;
+
+	*out = NULL;
+	if ((l = calloc(1, sizeof(*l))) == NULL)
+		return MF_ERR_NOMEM;
+	l->cfg = cfg;
+	pthread_mutex_init(&l->lock, NULL);
+	pthread_cond_init(&l->cv, NULL);
+	if ((rc = mf_db_open(cfg->database, 0, &l->db)) != 0 ||
+	    (rc = mf_issuer_new(cfg, ks, NULL, &l->issuer)) != 0) {
+		acme_local_free(l);
+		return rc;
+	}
+	*out = l;
+	return 0;
+}
+
+void
+acme_local_free(struct acme_local *l)
+{
+	if (l == NULL)
+		return;
+	mf_issuer_free(l->issuer);
+	mf_db_close(l->db);
+	pthread_mutex_destroy(&l->lock);
+	pthread_cond_destroy(&l->cv);
+	free(l);
+}
+
+/* How the first issuance of a batch waits for others to join it. */
+#define BATCH_WINDOW_US	2000
+#define BATCH_STEP_US	250
+
+int
+acme_local_issue(void *arg, const unsigned char *csr_der, size_t csr_len, const char *profile,
+    const char *requester, int64_t lifetime, unsigned char **cert_der, size_t *cert_len,
+    char *why, size_t whylen)
+{
+	struct acme_local *l = arg;
 	struct mf_request req;
 	struct mf_approved *ap = NULL;
+	X509_REQ *csr = NULL;
+	X509 *cert = NULL;
+	unsigned char *der = NULL;
 	unsigned long gen;
 	unsigned n0;
-	int leader = 0, rc, waited;
+	int leader = 0, rc, waited, len;
 
-	*cert = NULL;
-	/* The policy check needs no database: run it outside the lock, in parallel. */
+	*cert_der = NULL;
+	*cert_len = 0;
+	if ((rc = mf_csr_parse(csr_der, csr_len, &csr)) != 0) {
+		WHY("CSR does not parse");
+		return rc;
+	}
 	memset(&req, 0, sizeof(req));
 	req.csr = csr;
 	req.profile = profile;
+	req.lifetime = lifetime;
 	req.requester = requester;
-	__atomic_add_fetch(&a->batch_inflight, 1, __ATOMIC_SEQ_CST);
-	if ((rc = mf_policy_check(a->cfg, &req, &ap, why, whylen)) != 0) {
-		__atomic_sub_fetch(&a->batch_inflight, 1, __ATOMIC_SEQ_CST);
+	__atomic_add_fetch(&l->inflight, 1, __ATOMIC_SEQ_CST);
+	/* The policy check needs no database: run it outside the lock, in parallel. */
+	if ((rc = mf_policy_check(l->cfg, &req, &ap, why, whylen)) != 0) {
+		__atomic_sub_fetch(&l->inflight, 1, __ATOMIC_SEQ_CST);
+		X509_REQ_free(csr);
 		return rc;
 	}
-	pthread_mutex_lock(&a->lock);
-	if (!a->batch_open) {
-		if ((rc = mf_db_begin(a->db)) != 0) {
-			pthread_mutex_unlock(&a->lock);
+	pthread_mutex_lock(&l->lock);
+	if (!l->open) {
+		if ((rc = mf_db_begin(l->db)) != 0) {
+			pthread_mutex_unlock(&l->lock);
+			__atomic_sub_fetch(&l->inflight, 1, __ATOMIC_SEQ_CST);
 			mf_approved_free(ap);
+			X509_REQ_free(csr);
 			WHY("database busy");
 			return rc;
 		}
-		a->batch_open = 1;
-		a->batch_gen++;
-		a->batch_n = 0;
+		l->open = 1;
+		l->gen++;
+		l->n = 0;
 		leader = 1;
 	}
-	gen = a->batch_gen;
-	if ((rc = mf_issuer_issue(a->issuer, a->db, ap, now, cert)) != 0)
+	gen = l->gen;
+	if ((rc = mf_issuer_issue(l->issuer, l->db, ap, time(NULL), &cert)) != 0)
 		WHY("issuance failed: %s", mf_strerror(rc));
 	else
-		a->batch_n++;
+		l->n++;
 	if (leader) {
 		/*
 		 * Let concurrent issuances join while the number keeps growing,
@@ -104,44 +211,51 @@ acme_ca_issue_batched(struct mf_acme *a, X509_REQ *csr, const char *profile,
 		 */
 		for (waited = 0; rc == 0 && waited < BATCH_WINDOW_US; waited += BATCH_STEP_US) {
 			/* Alone: nobody to wait for. */
-			if (__atomic_load_n(&a->batch_inflight, __ATOMIC_SEQ_CST) <= a->batch_n)
+			if (__atomic_load_n(&l->inflight, __ATOMIC_SEQ_CST) <= l->n)
 				break;
-			n0 = a->batch_n;
-			pthread_mutex_unlock(&a->lock);
+			n0 = l->n;
+			pthread_mutex_unlock(&l->lock);
 			usleep(BATCH_STEP_US);
-			pthread_mutex_lock(&a->lock);
-			if (a->batch_n == n0)
+			pthread_mutex_lock(&l->lock);
+			if (l->n == n0)
 				break;
 		}
-		if (a->batch_n > 0) {
-			a->batch_rc = mf_db_commit(a->db);
+		if (l->n > 0) {
+			l->batch_rc = mf_db_commit(l->db);
 		} else {
-			mf_db_rollback(a->db);
-			a->batch_rc = 0;
+			mf_db_rollback(l->db);
+			l->batch_rc = 0;
 		}
-		a->batch_open = 0;
-		a->batch_done = gen;
-		pthread_cond_broadcast(&a->batch_cv);
-		if (rc == 0 && a->batch_rc != 0) {
-			rc = a->batch_rc;
+		l->open = 0;
+		l->done = gen;
+		pthread_cond_broadcast(&l->cv);
+		if (rc == 0 && l->batch_rc != 0) {
+			rc = l->batch_rc;
 			WHY("cannot record the certificate");
 		}
 	} else if (rc == 0) {
-		while (a->batch_done < gen)
-			pthread_cond_wait(&a->batch_cv, &a->lock);
-		if (a->batch_rc != 0) {
-			rc = a->batch_rc;
+		while (l->done < gen)
+			pthread_cond_wait(&l->cv, &l->lock);
+		if (l->batch_rc != 0) {
+			rc = l->batch_rc;
 			WHY("cannot record the certificate");
 		}
 	}
-	pthread_mutex_unlock(&a->lock);
-	__atomic_sub_fetch(&a->batch_inflight, 1, __ATOMIC_SEQ_CST);
+	pthread_mutex_unlock(&l->lock);
+	__atomic_sub_fetch(&l->inflight, 1, __ATOMIC_SEQ_CST);
 	mf_approved_free(ap);
+	X509_REQ_free(csr);
 	/* Nothing leaves unless the batch holding its record is committed. */
-	if (rc != 0) {
-		X509_free(*cert);
-		*cert = NULL;
+	if (rc == 0) {
+		if ((len = i2d_X509(cert, &der)) <= 0 || (*cert_der = malloc((size_t)len)) == NULL) {
+			rc = MF_ERR_NOMEM;
+		} else {
+			memcpy(*cert_der, der, (size_t)len);
+			*cert_len = (size_t)len;
+		}
 	}
+	OPENSSL_free(der);
+	X509_free(cert);
 	return rc;
 }
 
@@ -442,10 +556,8 @@ acme_ca_tls_setup(struct mf_acme *a)
 	 */
 	rc = self_csr(conf, &key, &csr);
 	if (rc == 0) {
-		pthread_mutex_lock(&a->lock);
 		rc = acme_ca_issue(a, csr, conf->profile, "acme:listener", (int64_t)time(NULL),
 		    &cert, why, sizeof(why));
-		pthread_mutex_unlock(&a->lock);
 		if (rc != 0)
 			mf_err("msg=\"cannot issue the listener certificate\" err=%s detail=\"%s\"",
 			    mf_errname(rc), why);

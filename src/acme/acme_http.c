@@ -419,9 +419,6 @@ dispatch(struct MHD_Connection *conn, struct mf_acme *a, const char *path, const
 		goto answer;
 	}
 	pthread_mutex_lock(&a->lock);
-	/* Wait for an open group commit, so no ACME write lands in its transaction. */
-	while (a->batch_open)
-		pthread_cond_wait(&a->batch_cv, &a->lock);
 	if (c.now - a->last_cleanup > 60) {
 		if (acme_cleanup(a->sq, c.now) != 0)
 			mf_warn("msg=\"cleanup of expired ACME state failed\"");
@@ -667,6 +664,29 @@ read_secret(const char *path, char **out)
 int
 mf_acme_start(const struct mf_config *cfg, struct mf_keystore *ks, struct mf_acme **out)
 {
+	struct mf_acme_issuer iss;
+	struct acme_local *l = NULL;
+	int rc;
+
+	*out = NULL;
+	if ((rc = acme_local_new(cfg, ks, &l)) != 0) {
+		mf_err("msg=\"cannot load the issuing CA\" err=%s", mf_errname(rc));
+		return rc;
+	}
+	iss.issue = acme_local_issue;
+	iss.arg = l;
+	if ((rc = mf_acme_start_with(cfg, &iss, out)) != 0) {
+		acme_local_free(l);
+		return rc;
+	}
+	(*out)->local = l;
+	return 0;
+}
+
+int
+mf_acme_start_with(const struct mf_config *cfg, const struct mf_acme_issuer *iss,
+    struct mf_acme **out)
+{
 	const struct mf_acme_conf *conf = &cfg->acme;
 	struct mf_acme *a;
 	struct sockaddr_storage ss;
@@ -679,11 +699,10 @@ mf_acme_start(const struct mf_config *cfg, struct mf_keystore *ks, struct mf_acm
 		return MF_ERR_NOMEM;
 	a->cfg = cfg;
 	a->conf = conf;
-	a->ks = ks;
+	a->iss = *iss;
 	pthread_mutex_init(&a->lock, NULL);
 	pthread_mutex_init(&a->vlock, NULL);
 	pthread_cond_init(&a->vcond, NULL);
-	pthread_cond_init(&a->batch_cv, NULL);
 
 	if ((rc = read_secret(conf->est_password_file, &a->est_password)) != 0 ||
 	    (rc = read_secret(conf->api_token_file, &a->api_token)) != 0)
@@ -712,8 +731,9 @@ mf_acme_start(const struct mf_config *cfg, struct mf_keystore *ks, struct mf_acm
 		goto fail;
 	}
 	a->sq = (sqlite3 *)mf_db_handle(a->db);
-	if ((rc = mf_issuer_new(cfg, ks, NULL, &a->issuer)) != 0) {
-		mf_err("msg=\"cannot load the issuing CA\" err=%s", mf_errname(rc));
+	/* Certificates only: the key stays with whoever is behind iss. */
+	if ((rc = mf_issuer_new(cfg, NULL, NULL, &a->issuer)) != 0) {
+		mf_err("msg=\"cannot read the issuing CA certificates\" err=%s", mf_errname(rc));
 		goto fail;
 	}
 	if ((rc = acme_ca_tls_setup(a)) != 0)
@@ -780,6 +800,7 @@ mf_acme_stop(struct mf_acme *a)
 		pthread_cond_wait(&a->vcond, &a->vlock);
 	pthread_mutex_unlock(&a->vlock);
 	mf_issuer_free(a->issuer);
+	acme_local_free(a->local);
 	mf_db_close(a->db);
 	free(a->tls_cert_pem);
 	pem_free(a->tls_key_pem);
@@ -790,6 +811,5 @@ mf_acme_stop(struct mf_acme *a)
 	pthread_mutex_destroy(&a->lock);
 	pthread_mutex_destroy(&a->vlock);
 	pthread_cond_destroy(&a->vcond);
-	pthread_cond_destroy(&a->batch_cv);
 	free(a);
 }

@@ -20,6 +20,7 @@
 
 struct mf_issuer;
 struct MHD_Daemon;
+struct acme_local;
 
 /* Random URL-safe identifiers: 16 bytes -> 22 base64url characters. */
 #define ACME_ID_LEN	22
@@ -27,10 +28,11 @@ struct MHD_Daemon;
 struct mf_acme {
 	const struct mf_config *cfg;
 	const struct mf_acme_conf *conf;
-	struct mf_keystore *ks;
+	struct mf_acme_issuer iss;	/* where certificates are signed */
+	struct acme_local *local;	/* in-process issuer of mf_acme_start(), or NULL */
 	struct mf_db *db;		/* one connection, used under lock */
 	sqlite3 *sq;			/* mf_db_handle(db) */
-	struct mf_issuer *issuer;
+	struct mf_issuer *issuer;	/* certificates and chains only: no key */
 	pthread_mutex_t lock;		/* serialises all database use */
 	struct MHD_Daemon *mhd;
 	char *tls_cert_pem;		/* listener certificate chain */
@@ -46,19 +48,6 @@ struct mf_acme {
 	char *api_token;		/* read from api-token-file */
 	unsigned port;
 	int64_t last_cleanup;
-
-	/*
-	 * Group commit of EST and /v1/sign issuances: one transaction (one
-	 * fsync) for all the issuances that arrive while its first one waits
-	 * a moment. Guarded by lock; batch_cv signals a finished commit.
-	 */
-	int batch_open;
-	unsigned long batch_gen;	/* id of the open (or last) batch */
-	unsigned long batch_done;	/* id of the last committed batch */
-	int batch_rc;			/* result of that commit */
-	unsigned batch_n;		/* issuances in the open batch */
-	unsigned batch_inflight;	/* batched issuances under way (atomic) */
-	pthread_cond_t batch_cv;
 
 	/* Running challenge checks, so that stop can wait for them. */
 	pthread_mutex_t vlock;
@@ -174,11 +163,17 @@ int acme_tlsalpn01_check(const struct mf_acme_conf *conf, const char *host,
 /* acme_ca.c: the one issuance path (policy, issuer, log). */
 int acme_ca_issue(struct mf_acme *a, X509_REQ *csr, const char *profile,
     const char *requester, int64_t now, X509 **cert, char *why, size_t whylen);
-/* The same, inside a group commit; takes the lock itself; returns once durable. */
+/* The same, for callers that hold no lock (EST, /v1/sign); returns once durable. */
 int acme_ca_issue_batched(struct mf_acme *a, X509_REQ *csr, const char *profile,
     const char *requester, int64_t now, X509 **cert, char *why, size_t whylen);
 int acme_ca_chain_pem(struct mf_acme *a, X509 *leaf, const char *root, char **pem);
 int acme_ca_tls_setup(struct mf_acme *a);
+/* The in-process issuer behind mf_acme_start(): its own database connection. */
+int acme_local_new(const struct mf_config *cfg, struct mf_keystore *ks, struct acme_local **out);
+void acme_local_free(struct acme_local *l);
+int acme_local_issue(void *arg, const unsigned char *csr, size_t csr_len, const char *profile,
+    const char *requester, int64_t lifetime, unsigned char **cert, size_t *cert_len,
+    char *why, size_t whylen);
 /* Names (DNS lower-case or IP text) of a CSR: SAN, or CN if there is none. */
 int acme_csr_names(X509_REQ *csr, char ***names, size_t *n);
 int acme_cert_names(X509 *cert, char ***names, size_t *n);

@@ -483,17 +483,24 @@ finalize(struct acme_ctx *c, const char *order_id)
 			goto out;
 		}
 	}
-	if ((rc = mf_db_begin(a->db)) != 0) {
-		rc = acme_fail(c, rc, "database busy");
-		goto out;
-	}
-	in_tx = 1;
+	/*
+	 * Issue first, then open our transaction: the issuer (the signer, in
+	 * mayflyd) writes the issuance log on its own connection to the same
+	 * file and commits before it answers; holding our write lock across
+	 * that call would make it wait for us. If our commit below fails, the
+	 * certificate is logged but not handed out, and the order stays ready.
+	 */
 	snprintf(requester, sizeof(requester), "acme:acct/%s", c->acct->id);
 	if ((rc = acme_ca_issue(a, csr, a->conf->profile, requester, c->now, &cert, why,
 	    sizeof(why))) != 0) {
 		rc = acme_fail(c, acme_ca_map_err(rc), "%s", why);
 		goto out;
 	}
+	if ((rc = mf_db_begin(a->db)) != 0) {
+		rc = acme_fail(c, rc, "database busy");
+		goto out;
+	}
+	in_tx = 1;
 	if ((rc = mf_serial_hex(X509_get0_serialNumber(cert), serial, sizeof(serial))) != 0)
 		goto fail_db;
 	rc = acme_sq_exec(a->sq, "INSERT INTO acme_issued(serial, account_id, order_id) "

@@ -204,8 +204,6 @@ token_spend(struct acme_ctx *c, const char *token)
 		return MF_ERR_EST_AUTH;
 	EVP_Digest(token, strlen(token), h, NULL, EVP_sha256(), NULL);
 	pthread_mutex_lock(&c->a->lock);
-	while (c->a->batch_open)
-		pthread_cond_wait(&c->a->batch_cv, &c->a->lock);
 	/* Durable before use: a crash cannot give the token a second life. */
 	rc = acme_sq_exec(c->a->sq, "INSERT INTO est_tokens_used(token_sha256, used_at) "
 	    "VALUES (?, ?)", "bi", h, 32, c->now);

@@ -10,7 +10,10 @@
  *      its own database connection, drops root itself and answers a first
  *      PING;
  *   3. here, in the network process: read the CA certificates and the
- *      admin token, open the database, bind the listen sockets;
+ *      admin token, open the database, bind the listen sockets; with an
+ *      acme: section, start the ACME/EST listener (src/acme/), whose every
+ *      certificate, its own TLS certificate included, is an ISSUE request
+ *      to the signer;
  *   4. drop root (if `user` is set);
  *   5. start the refresher thread and the HTTP thread pools;
  *   6. tell systemd READY=1 and wait for signals: SIGHUP reloads, SIGTERM
@@ -30,7 +33,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <curl/curl.h>
 #include <systemd/sd-daemon.h>
+
+#include "acme/acme.h"
 
 #include "daemon.h"
 #include "mferr.h"
@@ -71,6 +77,16 @@ mfd_bind(const struct mf_listen *l, int *fd)
 	freeaddrinfo(ai);
 	*fd = s;
 	return 0;
+}
+
+/* The renewal listener's issuer: a request to the signer, never a key here. */
+static int
+mfd_acme_issue(void *arg, const unsigned char *csr, size_t csr_len, const char *profile,
+    const char *requester, int64_t lifetime, unsigned char **cert, size_t *cert_len, char *why,
+    size_t whylen)
+{
+	return mfd_signer_issue(arg, csr, csr_len, profile, requester, lifetime, cert, cert_len,
+	    why, whylen);
 }
 
 /* Applies a new configuration: the signer first, then what we publish. */
@@ -131,8 +147,9 @@ int
 main(int argc, char **argv)
 {
 	struct mfd_ctx ctx;
-	struct mf_config *cfg = NULL;
+	struct mf_config *cfg = NULL, *acfg = NULL;
 	struct mfd_http *http = NULL;
+	struct mf_acme *acme = NULL;
 	pthread_t refresher, exporter;
 	sigset_t sigs;
 	uint64_t wd_usec = 0;
@@ -209,6 +226,32 @@ main(int argc, char **argv)
 			goto out;
 		}
 		cfg = NULL;		/* owned by ctx.pub now */
+		if (ctx.pub->cfg->acme.enabled) {
+			struct mf_acme_issuer iss;
+
+			/*
+			 * The listener keeps its own copy of the configuration:
+			 * a reload replaces ctx.pub, and acme: settings apply at
+			 * the next restart only. It binds now, while we may still
+			 * be root. XXX: its threads accept before the drop below;
+			 * the window is this block's few milliseconds.
+			 */
+			if ((rc = mf_config_load(path, &acfg, err, sizeof(err))) != 0) {
+				mf_err("event=config-failed err=%s why=\"%s\"", mf_errname(rc), err);
+				free((char *)user);
+				goto out;
+			}
+			curl_global_init(CURL_GLOBAL_DEFAULT);
+			iss.issue = mfd_acme_issue;
+			iss.arg = ctx.signer;
+			if ((rc = mf_acme_start_with(acfg, &iss, &acme)) != 0) {
+				mf_err("event=acme-failed err=%s", mf_errname(rc));
+				free((char *)user);
+				goto out;
+			}
+			mf_info("event=listening what=acme host=%s port=%u", acfg->acme.host,
+			    mf_acme_port(acme));
+		}
 		/* Ports bound, database and certificates open, keys in the signer: drop root. */
 		rc = mfd_privdrop(user);
 		if (rc != 0) {
@@ -298,6 +341,7 @@ main(int argc, char **argv)
 	}
 	sd_notify(0, "STOPPING=1");
 out:
+	mf_acme_stop(acme);
 	mfd_http_stop(http, MFD_DRAIN_MS);
 	if (started) {
 		pthread_mutex_lock(&ctx.kick_lock);
@@ -308,6 +352,10 @@ out:
 		pthread_join(exporter, NULL);
 	}
 	mfd_signer_stop(ctx.signer);
+	if (acfg != NULL) {
+		mf_config_free(acfg);
+		curl_global_cleanup();
+	}
 	for (i = 0; i < nfds; i++)
 		close(fds[i]);
 	if (ctx.crl != NULL)

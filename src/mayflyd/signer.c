@@ -3,8 +3,12 @@
  * process uses to talk to it.
  *
  * Wire format, host byte order (both ends are the same binary):
- *   request:  struct mfd_sig_hdr { op, len } then len bytes (len <= 64)
- *   response: struct mfd_sig_rhdr { rc, len } then len bytes
+ *   request:  struct mfd_sig_hdr { op, len } then len bytes (len <= 64,
+ *             except ISSUE: struct mfd_sig_issue_req, then the CSR DER,
+ *             the profile name and the requester, lengths as in the
+ *             struct, at most MFD_SIG_ISSUE_MAX in all)
+ *   response: struct mfd_sig_rhdr { rc, len } then len bytes (for a
+ *             refused ISSUE: a one-line reason)
  * A request whose header or payload does not have the exact size its op
  * demands ends the signer: the only writer is our own network process, so
  * such a request means that process is no longer ours.
@@ -31,8 +35,11 @@
 #include <openssl/ocsp.h>
 #include <openssl/pem.h>
 
+#include "acme/acme.h"
 #include "db.h"
+#include "issuer.h"
 #include "keystore.h"
+#include "policy.h"
 #include "mferr.h"
 #include "ocspreq.h"
 #include "sign.h"
@@ -61,7 +68,16 @@ struct mfd_sig_crl_req {
 	uint16_t pad;
 };
 
+struct mfd_sig_issue_req {
+	int64_t lifetime;		/* seconds; 0: the profile's default */
+	uint32_t csr_len;		/* 1..MF_ACME_CSR_MAX */
+	uint16_t profile_len;		/* 1..MF_ACME_PROFILE_MAX */
+	uint16_t requester_len;		/* 1..MF_ACME_REQUESTER_MAX */
+};
+
 #define MFD_SIG_REQ_MAX		64
+#define MFD_SIG_ISSUE_MAX	(sizeof(struct mfd_sig_issue_req) + MF_ACME_CSR_MAX + \
+	MF_ACME_PROFILE_MAX + MF_ACME_REQUESTER_MAX)
 #define MFD_SIG_RESP_MAX	(256u * 1024 * 1024)	/* a CRL of a few million entries */
 #define MFD_SIG_TIMEOUT_MS	30000
 
@@ -83,6 +99,7 @@ struct sig_state {
 	struct mf_db *db;
 	struct sig_ca *ca;
 	size_t nca;
+	struct mf_issuer *issuer;	/* the active intermediate, for ISSUE; NULL without acme: */
 	int64_t ping_at;
 	int ping_rc;
 };
@@ -101,6 +118,7 @@ sig_state_free(struct sig_state *st)
 		EVP_PKEY_free(st->ca[i].rkey);
 	}
 	free(st->ca);
+	mf_issuer_free(st->issuer);
 	mf_db_close(st->db);
 	mf_keystore_free(st->ks);
 	mf_config_free(st->cfg);
@@ -244,6 +262,11 @@ sig_state_load(struct mf_config *cfg, struct sig_state **out, char *why, size_t 
 		}
 		if (cfg->ocsp_delegated && (rc = sig_responder_new(st, ca, now, why, wl)) != 0)
 			goto out;
+	}
+	/* Leaf issuance (ISSUE) only for the renewal listener. */
+	if (cfg->acme.enabled && (rc = mf_issuer_new(cfg, st->ks, NULL, &st->issuer)) != 0) {
+		snprintf(why, wl, "issuing CA: %s", mf_strerror(rc));
+		goto out;
 	}
 	st->ping_at = now;
 	st->ping_rc = 0;
@@ -418,6 +441,81 @@ out:
 	return rc;
 }
 
+/* Printable ASCII only: these strings end up in the log and in log lines. */
+static int
+sig_printable(const unsigned char *p, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (p[i] < 0x21 || p[i] > 0x7e)
+			return 0;
+	return 1;
+}
+
+/*
+ * ISSUE: the network process asks for a leaf. It is a request, not an
+ * order: the policy is checked here again against our own configuration,
+ * and the record is committed (autocommit, on our connection) before the
+ * certificate goes back.
+ */
+static int
+sig_do_issue(struct sig_state *st, const struct mfd_sig_issue_req *q, const unsigned char *csr,
+    const char *profile, const char *requester, unsigned char **der, size_t *len, char *why,
+    size_t wl)
+{
+	struct mf_request req;
+	struct mf_approved *ap = NULL;
+	X509_REQ *x = NULL;
+	X509 *cert = NULL;
+	unsigned char *p = NULL;
+	int rc, n;
+
+	*der = NULL;
+	*len = 0;
+	why[0] = '\0';
+	if (st->issuer == NULL) {
+		snprintf(why, wl, "issuance is off (no acme: section)");
+		return MF_ERR_INVAL;
+	}
+	if ((rc = sig_keys_ok(st, 0)) != 0) {
+		snprintf(why, wl, "keys: %s", mf_strerror(rc));
+		return rc;
+	}
+	if ((rc = mf_csr_parse(csr, q->csr_len, &x)) != 0) {
+		snprintf(why, wl, "CSR does not parse");
+		return rc;
+	}
+	memset(&req, 0, sizeof(req));
+	req.csr = x;
+	req.profile = profile;
+	req.lifetime = q->lifetime;
+	req.requester = requester;
+	if ((rc = mf_policy_check(st->cfg, &req, &ap, why, wl)) != 0)
+		goto out;
+	if ((rc = mf_issuer_issue(st->issuer, st->db, ap, (int64_t)time(NULL), &cert)) != 0) {
+		snprintf(why, wl, "issuance failed: %s", mf_strerror(rc));
+		goto out;
+	}
+	if ((n = i2d_X509(cert, &p)) <= 0 || (*der = malloc((size_t)n)) == NULL) {
+		rc = MF_ERR_NOMEM;
+		goto out;
+	}
+	memcpy(*der, p, (size_t)n);
+	*len = (size_t)n;
+	mf_info("event=issued requester=%s profile=%s", requester, profile);
+out:
+	if (rc != 0)
+		mf_warn("event=issue-refused requester=%s profile=%s err=%s why=\"%s\"", requester,
+		    profile, mf_errname(rc), why);
+	OPENSSL_free(p);
+	X509_free(cert);
+	X509_REQ_free(x);
+	mf_approved_free(ap);
+	ERR_clear_error();
+	return rc;
+}
+
 static int
 sig_write_all(int fd, const void *buf, size_t n)
 {
@@ -502,7 +600,7 @@ sig_loop(int fd, struct sig_state **stp)
 
 	for (;;) {
 		struct mfd_sig_hdr h;
-		unsigned char req[MFD_SIG_REQ_MAX];
+		unsigned char req[MFD_SIG_ISSUE_MAX];
 		struct mfd_sig_meta m;
 		unsigned char *der = NULL;
 		size_t len = 0;
@@ -511,7 +609,8 @@ sig_loop(int fd, struct sig_state **stp)
 
 		if (sig_read_all(fd, &h, sizeof(h), -1) != 0)
 			return;		/* the network process closed: we are done */
-		if (h.len > sizeof(req) || sig_read_all(fd, req, h.len, MFD_SIG_TIMEOUT_MS) != 0)
+		if (h.len > (h.op == MFD_SIG_ISSUE ? MFD_SIG_ISSUE_MAX : MFD_SIG_REQ_MAX) ||
+		    sig_read_all(fd, req, h.len, MFD_SIG_TIMEOUT_MS) != 0)
 			return;
 		switch (h.op) {
 		case MFD_SIG_PING:
@@ -542,6 +641,36 @@ sig_loop(int fd, struct sig_state **stp)
 			memcpy(&q, req, sizeof(q));
 			rc = sig_do_crl(st, q.issuer, &m, &der, &len);
 			rc = sig_reply(fd, rc, &m, rc == 0 ? sizeof(m) : 0, der, rc == 0 ? len : 0);
+			free(der);
+			if (rc != 0)
+				return;
+			break;
+		}
+		case MFD_SIG_ISSUE: {
+			struct mfd_sig_issue_req q;
+			char prof[MF_ACME_PROFILE_MAX + 1], rq[MF_ACME_REQUESTER_MAX + 1];
+			const unsigned char *v = req + sizeof(q);
+
+			if (h.len < sizeof(q))
+				return;
+			memcpy(&q, req, sizeof(q));
+			/* Exact sizes, within bounds, or this is not our network process. */
+			if (q.csr_len == 0 || q.csr_len > MF_ACME_CSR_MAX || q.profile_len == 0 ||
+			    q.profile_len > MF_ACME_PROFILE_MAX || q.requester_len == 0 ||
+			    q.requester_len > MF_ACME_REQUESTER_MAX || q.lifetime < 0 ||
+			    h.len != sizeof(q) + q.csr_len + q.profile_len + q.requester_len ||
+			    !sig_printable(v + q.csr_len, q.profile_len) ||
+			    !sig_printable(v + q.csr_len + q.profile_len, q.requester_len))
+				return;
+			memcpy(prof, v + q.csr_len, q.profile_len);
+			prof[q.profile_len] = '\0';
+			memcpy(rq, v + q.csr_len + q.profile_len, q.requester_len);
+			rq[q.requester_len] = '\0';
+			rc = sig_do_issue(st, &q, v, prof, rq, &der, &len, why, sizeof(why));
+			if (rc == 0)
+				rc = sig_reply(fd, 0, der, len, NULL, 0);
+			else
+				rc = sig_reply(fd, rc, why, strlen(why), NULL, 0);
 			free(der);
 			if (rc != 0)
 				return;
@@ -973,6 +1102,49 @@ mfd_signer_ocsp_batch(struct mfd_signer *s, const struct mfd_sig_item *items, si
 out:
 	pthread_mutex_unlock(&s->lock);
 	return rc;
+}
+
+int
+mfd_signer_issue(struct mfd_signer *s, const unsigned char *csr, size_t csr_len,
+    const char *profile, const char *requester, int64_t lifetime, unsigned char **der,
+    size_t *len, char *why, size_t wl)
+{
+	struct mfd_sig_issue_req q;
+	unsigned char *buf = NULL, *p = NULL;
+	size_t pl = strlen(profile), rl = strlen(requester), n = 0;
+	int rc;
+
+	*der = NULL;
+	*len = 0;
+	/* The signer would end itself on an out-of-bounds request: refuse here. */
+	if (csr_len == 0 || csr_len > MF_ACME_CSR_MAX || pl == 0 || pl > MF_ACME_PROFILE_MAX ||
+	    rl == 0 || rl > MF_ACME_REQUESTER_MAX || lifetime < 0 ||
+	    !sig_printable((const unsigned char *)profile, pl) ||
+	    !sig_printable((const unsigned char *)requester, rl)) {
+		sig_copy_why((const unsigned char *)"request out of bounds", 21, why, wl);
+		return MF_ERR_INVAL;
+	}
+	memset(&q, 0, sizeof(q));
+	q.lifetime = lifetime;
+	q.csr_len = (uint32_t)csr_len;
+	q.profile_len = (uint16_t)pl;
+	q.requester_len = (uint16_t)rl;
+	if ((buf = malloc(sizeof(q) + csr_len + pl + rl)) == NULL)
+		return MF_ERR_NOMEM;
+	memcpy(buf, &q, sizeof(q));
+	memcpy(buf + sizeof(q), csr, csr_len);
+	memcpy(buf + sizeof(q) + csr_len, profile, pl);
+	memcpy(buf + sizeof(q) + csr_len + pl, requester, rl);
+	rc = sig_call(s, MFD_SIG_ISSUE, buf, sizeof(q) + csr_len + pl + rl, &p, &n);
+	free(buf);
+	if (rc == 0 && n > 0) {
+		*der = p;
+		*len = n;
+		return 0;
+	}
+	sig_copy_why(p, n, why, wl);
+	free(p);
+	return rc != 0 ? rc : MF_ERR_SIGNER;
 }
 
 int

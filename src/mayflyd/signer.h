@@ -15,9 +15,16 @@
  *                   cannot make it sign a status of its choosing
  *   CRL i           build and sign the CRL of intermediate i
  *   RELOAD          re-read the configuration and keys (SIGHUP)
+ *   ISSUE csr p r l issue a leaf for the CSR (DER, at most 16 KiB) under
+ *                   profile p, for requester r, lifetime l (0: the
+ *                   profile's); only with an acme: section. The signer
+ *                   runs the policy check itself, never trusting the
+ *                   network side's, and commits the record to the log
+ *                   before it answers with the certificate
  *
- * Every request is a fixed header and a fixed-size payload; anything else
- * ends the signer. It signs nothing else.
+ * Every request is a fixed header and a payload of the exact size its op
+ * demands (ISSUE: a fixed part giving the lengths of the bounded variable
+ * ones); anything else ends the signer. It signs nothing else.
  */
 #ifndef MFD_SIGNER_H
 #define MFD_SIGNER_H
@@ -32,7 +39,8 @@ enum mfd_sig_op {
 	MFD_SIG_PING = 1,
 	MFD_SIG_OCSP = 2,
 	MFD_SIG_CRL = 3,
-	MFD_SIG_RELOAD = 4
+	MFD_SIG_RELOAD = 4,
+	MFD_SIG_ISSUE = 5
 };
 
 /* What comes back with a signed object. */
@@ -100,6 +108,14 @@ int mfd_signer_ocsp_batch(struct mfd_signer *s, const struct mfd_sig_item *items
 int mfd_signer_crl(struct mfd_signer *s, unsigned issuer, struct mfd_sig_meta *meta,
     unsigned char **der, size_t *len);
 int mfd_signer_reload(struct mfd_signer *s, char *why, size_t whylen);
+/*
+ * ISSUE: the certificate DER in *der (malloc'ed; caller frees), or the
+ * signer's code (a policy code, MF_ERR_INVAL without acme:, ...) with its
+ * reason in why. Bounds as in acme.h (MF_ACME_*_MAX); strings printable.
+ */
+int mfd_signer_issue(struct mfd_signer *s, const unsigned char *csr, size_t csr_len,
+    const char *profile, const char *requester, int64_t lifetime, unsigned char **der,
+    size_t *len, char *why, size_t whylen);
 
 /* Nonzero once the signer is known to be gone. */
 int mfd_signer_dead(struct mfd_signer *s);

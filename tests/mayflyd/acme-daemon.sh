@@ -1,0 +1,191 @@
+#!/bin/sh
+# acme-daemon.sh: mayflyd with its ACME/EST listener, end to end on 127.0.0.1.
+#
+# `mayfly init --keys file` (or softhsm), an acme: section added to the generated
+# mayfly.yaml, then the real daemon: certbot (standalone) gets a certificate
+# from mayflyd's ACME directory, it verifies against root-a, and mayflyd's
+# own OCSP responder says good for it; a bearer-token POST /v1/sign and an
+# EST simpleenroll (HTTP basic) through the same listener give certificates
+# that verify too. Every issuance is an ISSUE request to the signer
+# process: the test checks that each certificate is in the issuance log
+# with the requester the listener named, and that the signer refuses a CSR
+# the policy refuses (a name outside the profile), with the error the
+# client sees.
+set -eu
+
+top_builddir=${top_builddir:-$(pwd)}
+for t in certbot openssl sqlite3 python3 curl; do
+	command -v $t >/dev/null 2>&1 || { echo "acme-daemon.sh: $t is not installed" >&2; exit 1; }
+done
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/mayfly-acme-daemon.XXXXXX")
+dpid=
+cleanup() {
+	if [ -n "$dpid" ]; then kill "$dpid" 2>/dev/null || true; wait "$dpid" 2>/dev/null || true; fi
+	if [ "${KEEP:-0}" = 1 ]; then echo "kept $work"; else rm -rf "$work"; fi
+}
+trap cleanup EXIT INT TERM
+
+free_port() {
+	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+}
+fail() { echo "FAIL: $*" >&2; [ -f "$work/d.log" ] && tail -20 "$work/d.log" >&2; exit 1; }
+ok() { echo "ok: $*"; }
+
+P=$(free_port)
+AP=$(free_port)
+H01=$(free_port)
+ca=$work/ca
+# MAYFLY_KEYS=softhsm (acme-daemon-softhsm.sh): the CA keys in a real SoftHSM2
+# token of its own, so the signer's ISSUE signs through PKCS#11.
+"$top_builddir/mayfly" init --dir "$ca" --keys "${MAYFLY_KEYS:-file}" --port "$P" --dns .acme.test \
+	--dns localhost >"$work/init.log" 2>&1 || { cat "$work/init.log" >&2; exit 1; }
+token=tok-$(openssl rand -hex 16)
+printf '%s\n' "$token" > "$ca/api.token"
+printf 'pw-%s\n' "$(openssl rand -hex 8)" > "$ca/est.password"
+chmod 600 "$ca/api.token" "$ca/est.password"
+estpw=$(cat "$ca/est.password")
+cat >> "$ca/mayfly.yaml" <<EOT
+acme:
+  host: 127.0.0.1
+  port: $AP
+  api-token-file: api.token
+  est:
+    user: fleet
+    password-file: est.password
+  test-resolve: [.acme.test]
+  test-http01-port: $H01
+EOT
+root=$ca/certs/root-a.pem
+ica=$ca/certs/issuing-1.pem
+
+"$top_builddir/mayflyd" -c "$ca/mayfly.yaml" >"$work/d.log" 2>&1 &
+dpid=$!
+i=0
+until grep -q "event=listening host=" "$work/d.log"; do
+	i=$((i + 1)); [ $i -le 100 ] || fail "mayflyd did not start"
+	kill -0 "$dpid" 2>/dev/null || fail "mayflyd exited"
+	sleep 0.1
+done
+grep -q "event=listening what=acme host=127.0.0.1 port=$AP" "$work/d.log" ||
+	fail "no ACME listener on $AP"
+ok "mayflyd: OCSP on $P, ACME on $AP"
+
+# The listener's own TLS certificate came from the signer (ISSUE).
+n=$(sqlite3 "$ca/mayfly.db" "SELECT count(*) FROM certificates WHERE requester = 'acme:listener'")
+[ "$n" = 1 ] || fail "listener certificate not in the log ($n)"
+# The keys live in the signer, a separate child process of mayflyd.
+spid=$(pgrep -P "$dpid" mayflyd || true)
+[ -n "$spid" ] || fail "no signer process under mayflyd"
+if [ "${MAYFLY_KEYS:-file}" = softhsm ]; then
+	# The PKCS#11 module is loaded by the signer only: the process serving
+	# ACME and EST cannot hold a key handle.
+	grep -q softhsm "/proc/$spid/maps" || fail "the signer has no PKCS#11 module loaded"
+	! grep -q softhsm "/proc/$dpid/maps" || fail "the network process loaded the PKCS#11 module"
+	ok "PKCS#11 module in the signer only"
+fi
+ok "listener certificate issued through the signer (pid $spid)"
+
+# Checks a PEM certificate: verifies to root-a, in the log with requester $2; prints the serial.
+check_cert() {
+	openssl verify -CAfile "$root" -untrusted "$ica" "$1" >/dev/null || fail "$1: openssl verify"
+	serial=$(openssl x509 -in "$1" -noout -serial | sed 's/serial=//' | tr 'A-F' 'a-f')
+	r=$(sqlite3 "$ca/mayfly.db" "SELECT requester FROM certificates WHERE serial = '$serial' OR serial = '00$serial' OR '00' || serial = '$serial'")
+	case "$r" in
+	$2) ;;
+	*) fail "$1: serial $serial logged with requester '$r', want $2" ;;
+	esac
+	echo "$serial"
+}
+
+# ---- certbot standalone against mayflyd's directory --------------------------------
+REQUESTS_CA_BUNDLE=$root timeout 120 certbot --config-dir "$work/cb/etc" \
+	--work-dir "$work/cb/work" --logs-dir "$work/cb/log" \
+	--server "https://127.0.0.1:$AP/directory" --non-interactive certonly --agree-tos \
+	--register-unsafely-without-email --standalone --http-01-port "$H01" \
+	--http-01-address 127.0.0.1 -d www.acme.test -d api.acme.test --cert-name sa \
+	>"$work/cb.out" 2>&1 || { cat "$work/cb.out" >&2; fail "certbot certonly"; }
+live=$work/cb/etc/live/sa
+openssl verify -CAfile "$root" -untrusted "$live/chain.pem" "$live/cert.pem" >/dev/null ||
+	fail "certbot certificate does not verify with its chain"
+s1=$(check_cert "$live/cert.pem" 'acme:acct/*')
+ok "certbot certonly: serial $s1"
+
+openssl ocsp -issuer "$ica" -cert "$live/cert.pem" -url "http://127.0.0.1:$P/ocsp" \
+	-CAfile "$root" -timeout 10 >"$work/ocsp.out" 2>&1 || { cat "$work/ocsp.out" >&2; fail "openssl ocsp"; }
+grep -q "Response verify OK" "$work/ocsp.out" || { cat "$work/ocsp.out" >&2; fail "OCSP response does not verify"; }
+grep -q "cert.pem: good" "$work/ocsp.out" || { cat "$work/ocsp.out" >&2; fail "OCSP status is not good"; }
+ok "mayflyd OCSP: good for $s1"
+
+# ---- POST /v1/sign with the bearer token ---------------------------------------------
+openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$work/k1.pem" \
+	-subj /CN=dev1.acme.test -addext subjectAltName=DNS:dev1.acme.test -out "$work/r1.csr" 2>/dev/null
+code=$(curl -sS --max-time 20 --cacert "$root" -H "Authorization: Bearer $token" \
+	-H "Content-Type: application/pkcs10" --data-binary @"$work/r1.csr" \
+	-o "$work/v1.pem" -w '%{http_code}' "https://127.0.0.1:$AP/v1/sign")
+[ "$code" = 200 ] || fail "/v1/sign answered $code"
+s2=$(check_cert "$work/v1.pem" 'api:*')
+ok "/v1/sign: serial $s2"
+
+# A name outside the profile: refused by the policy (the signer checks it too).
+openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$work/k2.pem" \
+	-subj /CN=evil.example.com -addext subjectAltName=DNS:evil.example.com \
+	-out "$work/r2.csr" 2>/dev/null
+before=$(sqlite3 "$ca/mayfly.db" "SELECT count(*) FROM certificates")
+code=$(curl -sS --max-time 20 --cacert "$root" -H "Authorization: Bearer $token" \
+	-H "Content-Type: application/pkcs10" --data-binary @"$work/r2.csr" \
+	-o "$work/v2.out" -w '%{http_code}' "https://127.0.0.1:$AP/v1/sign")
+[ "$code" = 400 ] || [ "$code" = 403 ] || fail "/v1/sign of evil.example.com answered $code"
+after=$(sqlite3 "$ca/mayfly.db" "SELECT count(*) FROM certificates")
+[ "$before" = "$after" ] || fail "a refused CSR was logged"
+ok "/v1/sign refuses a name outside the profile ($code)"
+
+# ---- EST simpleenroll (RFC 7030, HTTP basic) ----------------------------------------------
+openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$work/k3.pem" \
+	-subj /CN=dev3.acme.test -addext subjectAltName=DNS:dev3.acme.test -outform DER \
+	-out "$work/r3.der" 2>/dev/null
+openssl base64 -in "$work/r3.der" > "$work/r3.b64"
+code=$(curl -sS --max-time 20 --cacert "$root" -u "fleet:$estpw" \
+	-H "Content-Type: application/pkcs10" -H "Content-Transfer-Encoding: base64" \
+	--data-binary @"$work/r3.b64" -o "$work/est.b64" -w '%{http_code}' \
+	"https://127.0.0.1:$AP/.well-known/est/simpleenroll")
+[ "$code" = 200 ] || fail "EST simpleenroll answered $code"
+{ echo "-----BEGIN PKCS7-----"; cat "$work/est.b64"; echo "-----END PKCS7-----"; } > "$work/est.p7"
+openssl pkcs7 -in "$work/est.p7" -print_certs -out "$work/est.pem" 2>/dev/null ||
+	fail "EST answer is not a PKCS#7 certs-only"
+s3=$(check_cert "$work/est.pem" 'est:fleet')
+ok "EST simpleenroll: serial $s3"
+
+# ---- the signer checks the policy itself ------------------------------------------------
+# After SIGHUP the signer runs the new configuration while the listener
+# keeps the one it started with (acme: settings apply at restart): narrow
+# the profile so that .acme.test is no longer allowed. The listener's own
+# check still passes; only the signer's can refuse.
+sed 's/dns: \[".acme.test", "localhost"\]/dns: [".other.test", "localhost"]/' \
+	"$ca/mayfly.yaml" > "$ca/mayfly.yaml.new"
+grep -q '".other.test"' "$ca/mayfly.yaml.new" || fail "could not narrow the profile"
+mv "$ca/mayfly.yaml.new" "$ca/mayfly.yaml"
+kill -HUP "$dpid"
+i=0
+until grep -q "event=reloaded" "$work/d.log"; do
+	i=$((i + 1)); [ $i -le 100 ] || fail "mayflyd did not reload"
+	sleep 0.1
+done
+before=$(sqlite3 "$ca/mayfly.db" "SELECT count(*) FROM certificates")
+code=$(curl -sS --max-time 20 --cacert "$root" -H "Authorization: Bearer $token" \
+	-H "Content-Type: application/pkcs10" --data-binary @"$work/r1.csr" \
+	-o "$work/v3.out" -w '%{http_code}' "https://127.0.0.1:$AP/v1/sign")
+[ "$code" = 400 ] || [ "$code" = 403 ] || fail "/v1/sign after narrowing answered $code"
+grep -q "dev1.acme.test" "$work/v3.out" || { cat "$work/v3.out" >&2; fail "refusal does not name the CSR's name"; }
+grep -q 'event=issue-refused requester=api:token profile=server err=name-not-allowed' "$work/d.log" ||
+	fail "the refusal did not come from the signer"
+after=$(sqlite3 "$ca/mayfly.db" "SELECT count(*) FROM certificates")
+[ "$before" = "$after" ] || fail "a CSR the signer refused was logged"
+ok "the signer refuses what its own policy refuses ($code)"
+
+grep -q "serverInternal" "$work/d.log" && fail "serverInternal in the log"
+kill "$dpid"
+wait "$dpid" || fail "mayflyd did not exit 0 on SIGTERM"
+dpid=
+grep -q "event=stopped" "$work/d.log" || fail "mayflyd did not log its stop"
+ok "mayflyd stopped cleanly"
