@@ -553,8 +553,14 @@ mf_leaf_build(struct mf_issuer *is, const struct mf_approved *a, int64_t nb, int
 	    !X509_set_issuer_name(x, X509_get_subject_name(is->cert)) ||
 	    !X509_set_subject_name(x, subj) ||
 	    ASN1_TIME_set(X509_getm_notBefore(x), (time_t)nb) == NULL ||
-	    ASN1_TIME_set(X509_getm_notAfter(x), (time_t)na) == NULL ||
-	    !X509_set_pubkey(x, a->pubkey))
+	    ASN1_TIME_set(X509_getm_notAfter(x), (time_t)na) == NULL)
+		goto out;
+	/* The CSR's own SubjectPublicKeyInfo, copied without decoding the key. */
+	if (a->spki != NULL) {
+		if ((rc = mf_spki_copy(X509_get_X509_PUBKEY(x), a->spki)) != MF_OK)
+			goto out;
+		rc = MF_ERR_CRYPTO;
+	} else if (!X509_set_pubkey(x, a->pubkey))
 		goto out;
 
 	/* keyEncipherment only for RSA: TLS 1.2 RSA key exchange encrypts to it. */

@@ -48,6 +48,10 @@ void mf_issuer_free(struct mf_issuer *is);
  * If the caller holds an open transaction (mf_db_begin, for group commit),
  * the record is durable only once mf_db_commit() returns 0: do not send
  * the certificate before that.
+ * The leaf's SubjectPublicKeyInfo is a's spki copied byte for byte (no
+ * EVP_PKEY round trip, which OpenSSL 3.0 makes the costliest step): in the
+ * returned X509 the key is not decoded, so X509_get0_pubkey(*out) is NULL.
+ * Use a->pubkey, or re-parse the DER, if the key itself is needed.
  */
 int mf_issuer_issue(struct mf_issuer *is, struct mf_db *db, const struct mf_approved *a,
     int64_t now, X509 **out);
