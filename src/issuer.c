@@ -677,21 +677,18 @@ mf_leaf_span_check(const struct mf_issuer *is, X509 *x)
 }
 
 int
-mf_issuer_issue(struct mf_issuer *is, struct mf_db *db, const struct mf_approved *a,
-    int64_t now, X509 **out)
+mf_issuer_sign(struct mf_issuer *is, const struct mf_approved *a, int64_t now, X509 **out)
 {
-	struct mf_cert_rec rec;
 	int64_t nb, na, ina, inb;
 	X509 *x = NULL;
-	int rc = MF_ERR_INTERNAL, tries;
+	int rc;
 
 	if (out == NULL)
 		return MF_ERR_INVAL;
 	*out = NULL;
-	if (is == NULL || db == NULL || a == NULL || a->profile == NULL || a->pubkey == NULL ||
+	if (is == NULL || a == NULL || a->profile == NULL || a->pubkey == NULL ||
 	    a->nnames == 0 || a->names == NULL || now <= 0)
 		return MF_ERR_INVAL;
-	memset(&rec, 0, sizeof(rec));
 
 	/* The policy checked this already; a second look costs nothing. */
 	if (a->lifetime <= 0)
@@ -712,25 +709,60 @@ mf_issuer_issue(struct mf_issuer *is, struct mf_db *db, const struct mf_approved
 	if (nb < inb)
 		nb = inb;	/* never backdate before the issuer existed */
 
+	if ((rc = mf_leaf_build(is, a, nb, na, &x)) != MF_OK)
+		goto out;
+	if ((rc = mf_leaf_span_check(is, x)) != MF_OK ||
+	    (rc = mf_leaf_nc_check(is, x)) != MF_OK)
+		goto out;
+	*out = x;
+	x = NULL;
+out:
+	X509_free(x);
+	return rc;
+}
+
+int
+mf_issuer_log(struct mf_issuer *is, struct mf_db *db, const struct mf_approved *a, X509 *x,
+    int64_t now)
+{
+	struct mf_cert_rec rec;
+	int rc;
+
+	if (is == NULL || db == NULL || a == NULL || a->profile == NULL || x == NULL || now <= 0)
+		return MF_ERR_INVAL;
+	if ((rc = mf_leaf_record(is, a, x, now, &rec)) != MF_OK)
+		return rc;
+
+	/*
+	 * Test-only: die between signing and logging. Nothing may have
+	 * been handed out; the CLI test checks that nothing was.
+	 */
+	if (mf_fault("after-sign"))
+		abort();
+
+	rc = mf_db_cert_insert(db, &rec);
+	mf_rec_clear(&rec);
+	return rc;
+}
+
+int
+mf_issuer_issue(struct mf_issuer *is, struct mf_db *db, const struct mf_approved *a,
+    int64_t now, X509 **out)
+{
+	X509 *x = NULL;
+	int rc = MF_ERR_INTERNAL, tries;
+
+	if (out == NULL)
+		return MF_ERR_INVAL;
+	*out = NULL;
+	if (is == NULL || db == NULL || a == NULL || a->profile == NULL || a->pubkey == NULL ||
+	    a->nnames == 0 || a->names == NULL || now <= 0)
+		return MF_ERR_INVAL;
+
 	for (tries = 0; tries < MF_SERIAL_TRIES; tries++) {
-		if ((rc = mf_leaf_build(is, a, nb, na, &x)) != MF_OK)
+		if ((rc = mf_issuer_sign(is, a, now, &x)) != MF_OK)
 			goto out;
-		if ((rc = mf_leaf_span_check(is, x)) != MF_OK ||
-		    (rc = mf_leaf_nc_check(is, x)) != MF_OK)
-			goto out;
-		if ((rc = mf_leaf_record(is, a, x, now, &rec)) != MF_OK)
-			goto out;
-
-		/*
-		 * Test-only: die between signing and logging. Nothing may have
-		 * been handed out; the CLI test checks that nothing was.
-		 */
-		if (mf_fault("after-sign"))
-			abort();
-
-		rc = mf_db_cert_insert(db, &rec);
-		mf_rec_clear(&rec);
-		if (rc == MF_OK) {
+		if ((rc = mf_issuer_log(is, db, a, x, now)) == MF_OK) {
 			*out = x;
 			x = NULL;
 			goto out;
@@ -741,7 +773,6 @@ mf_issuer_issue(struct mf_issuer *is, struct mf_db *db, const struct mf_approved
 			goto out;
 	}
 out:
-	mf_rec_clear(&rec);
 	X509_free(x);
 	return rc;
 }

@@ -929,6 +929,37 @@ START_TEST(test_issue_no_spki)
 }
 END_TEST
 
+/* The split path: sign without the database, then log; nothing is logged twice. */
+START_TEST(test_issue_sign_then_log)
+{
+	EVP_PKEY *k = mft_key("ec-p256");
+	struct mf_approved *a;
+	X509 *x = NULL, *y = NULL;
+	int n0 = db_count(E.db);
+
+	a = approve(mft_csr(k, NULL, "subjectAltName", "DNS:www.example.net,IP:192.0.2.10",
+	    NULL), NULL, 0);
+	ck_assert_int_eq(mf_issuer_sign(E.is, a, E.now, NULL), MF_ERR_INVAL);
+	ck_assert_int_eq(mf_issuer_sign(E.is, a, E.now, &x), MF_OK);
+	ck_assert_ptr_nonnull(x);
+	ck_assert_int_eq(db_count(E.db), n0);	/* signed, not yet logged */
+	check_leaf(x, a, 0);
+	ck_assert_int_eq(mf_issuer_log(E.is, NULL, a, x, E.now), MF_ERR_INVAL);
+	ck_assert_int_eq(mf_issuer_log(E.is, E.db, a, NULL, E.now), MF_ERR_INVAL);
+	ck_assert_int_eq(mf_issuer_log(E.is, E.db, a, x, E.now), MF_OK);
+	check_record(x, a, "CN=www.example.net", "DNS:www.example.net,IP:192.0.2.10");
+	ck_assert_int_eq(db_count(E.db), n0 + 1);
+	ck_assert_int_eq(mf_issuer_log(E.is, E.db, a, x, E.now), MF_ERR_SERIAL_DUP);
+	ck_assert_int_eq(db_count(E.db), n0 + 1);
+	/* The same checks as mf_issuer_issue: an intermediate not yet valid. */
+	ck_assert_int_eq(mf_issuer_sign(E.is, a, E.now - 2 * 3600, &y), MF_ERR_CA_EXPIRED);
+	ck_assert_ptr_null(y);
+	X509_free(x);
+	mf_approved_free(a);
+	EVP_PKEY_free(k);
+}
+END_TEST
+
 START_TEST(test_issue_rsa_must_staple)
 {
 	EVP_PKEY *k = mft_key("rsa2048");
@@ -1528,6 +1559,7 @@ suite_issuer(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_issue_leaf);
 	tcase_add_test(tc, test_issue_no_spki);
+	tcase_add_test(tc, test_issue_sign_then_log);
 	tcase_add_test(tc, test_issue_rsa_must_staple);
 	tcase_add_test(tc, test_issue_ed25519_no_urls);
 	tcase_add_test(tc, test_issue_pkcs11);
