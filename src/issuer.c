@@ -202,35 +202,29 @@ mf_nc_add(struct mf_issuer *is, X509 *ca)
 }
 
 /*
- * Checks the finished leaf against every kept nameConstraints, on a copy
- * decoded from its DER: OpenSSL reads the SAN for this from the extension
- * cache, which must be built from the final certificate.
+ * Checks the finished leaf against every kept nameConstraints. OpenSSL reads
+ * the SAN for this from the extension cache, which must be built from the
+ * final certificate: x is already signed and is not changed afterwards, so
+ * the cache is built on x itself. (A copy decoded from the DER would cost
+ * an OpenSSL 3.0 key decode per leaf, under the caller's lock.)
  */
 static int
 mf_leaf_nc_check(const struct mf_issuer *is, X509 *x)
 {
-	unsigned char *der = NULL;
-	const unsigned char *p;
-	X509 *copy = NULL;
 	size_t i;
-	int len, rc = MF_OK;
+	int rc = MF_OK;
 
 	if (is->nnc == 0)
 		return MF_OK;
-	if ((len = i2d_X509(x, &der)) <= 0)
-		return MF_ERR_CRYPTO;
-	p = der;
 	/* X509_check_purpose(-1) builds the cache NAME_CONSTRAINTS_check reads. */
-	if ((copy = d2i_X509(NULL, &p, len)) == NULL || X509_check_purpose(copy, -1, 0) != 1) {
+	if (X509_check_purpose(x, -1, 0) != 1) {
 		rc = MF_ERR_CRYPTO;
 		goto out;
 	}
 	for (i = 0; i < is->nnc && rc == MF_OK; i++)
-		if (NAME_CONSTRAINTS_check(copy, is->nc[i]) != X509_V_OK)
+		if (NAME_CONSTRAINTS_check(x, is->nc[i]) != X509_V_OK)
 			rc = MF_ERR_NAME_POLICY;
 out:
-	X509_free(copy);
-	OPENSSL_free(der);
 	ERR_clear_error();
 	return rc;
 }
@@ -560,8 +554,14 @@ mf_leaf_build(struct mf_issuer *is, const struct mf_approved *a, int64_t nb, int
 	    !X509_set_issuer_name(x, X509_get_subject_name(is->cert)) ||
 	    !X509_set_subject_name(x, subj) ||
 	    ASN1_TIME_set(X509_getm_notBefore(x), (time_t)nb) == NULL ||
-	    ASN1_TIME_set(X509_getm_notAfter(x), (time_t)na) == NULL ||
-	    !X509_set_pubkey(x, a->pubkey))
+	    ASN1_TIME_set(X509_getm_notAfter(x), (time_t)na) == NULL)
+		goto out;
+	/* The CSR's own SubjectPublicKeyInfo, copied without decoding the key. */
+	if (a->spki != NULL) {
+		if ((rc = mf_spki_copy(X509_get_X509_PUBKEY(x), a->spki)) != MF_OK)
+			goto out;
+		rc = MF_ERR_CRYPTO;
+	} else if (!X509_set_pubkey(x, a->pubkey))
 		goto out;
 
 	/* keyEncipherment only for RSA: TLS 1.2 RSA key exchange encrypts to it. */
@@ -684,22 +684,19 @@ mf_leaf_span_check(const struct mf_issuer *is, X509 *x)
 }
 
 int
-mf_issuer_issue(struct mf_issuer *is, struct mf_db *db, const struct mf_approved *a,
-    int64_t now, X509 **out)
+mf_issuer_sign(struct mf_issuer *is, const struct mf_approved *a, int64_t now, X509 **out)
 {
-	struct mf_cert_rec rec;
 	int64_t nb, na, ina, inb;
 	X509 *x = NULL;
-	int rc = MF_ERR_INTERNAL, tries;
+	int rc;
 
 	if (out == NULL)
 		return MF_ERR_INVAL;
 	*out = NULL;
-	if (is == NULL || is->key == NULL || db == NULL || a == NULL || a->profile == NULL ||
-	    a->pubkey == NULL ||
+	/* A certificates-only issuer (no key, see mf_issuer_new) cannot sign. */
+	if (is == NULL || is->key == NULL || a == NULL || a->profile == NULL || a->pubkey == NULL ||
 	    a->nnames == 0 || a->names == NULL || now <= 0)
 		return MF_ERR_INVAL;
-	memset(&rec, 0, sizeof(rec));
 
 	/* The policy checked this already; a second look costs nothing. */
 	if (a->lifetime <= 0)
@@ -720,25 +717,60 @@ mf_issuer_issue(struct mf_issuer *is, struct mf_db *db, const struct mf_approved
 	if (nb < inb)
 		nb = inb;	/* never backdate before the issuer existed */
 
+	if ((rc = mf_leaf_build(is, a, nb, na, &x)) != MF_OK)
+		goto out;
+	if ((rc = mf_leaf_span_check(is, x)) != MF_OK ||
+	    (rc = mf_leaf_nc_check(is, x)) != MF_OK)
+		goto out;
+	*out = x;
+	x = NULL;
+out:
+	X509_free(x);
+	return rc;
+}
+
+int
+mf_issuer_log(struct mf_issuer *is, struct mf_db *db, const struct mf_approved *a, X509 *x,
+    int64_t now)
+{
+	struct mf_cert_rec rec;
+	int rc;
+
+	if (is == NULL || db == NULL || a == NULL || a->profile == NULL || x == NULL || now <= 0)
+		return MF_ERR_INVAL;
+	if ((rc = mf_leaf_record(is, a, x, now, &rec)) != MF_OK)
+		return rc;
+
+	/*
+	 * Test-only: die between signing and logging. Nothing may have
+	 * been handed out; the CLI test checks that nothing was.
+	 */
+	if (mf_fault("after-sign"))
+		abort();
+
+	rc = mf_db_cert_insert(db, &rec);
+	mf_rec_clear(&rec);
+	return rc;
+}
+
+int
+mf_issuer_issue(struct mf_issuer *is, struct mf_db *db, const struct mf_approved *a,
+    int64_t now, X509 **out)
+{
+	X509 *x = NULL;
+	int rc = MF_ERR_INTERNAL, tries;
+
+	if (out == NULL)
+		return MF_ERR_INVAL;
+	*out = NULL;
+	if (is == NULL || db == NULL || a == NULL || a->profile == NULL || a->pubkey == NULL ||
+	    a->nnames == 0 || a->names == NULL || now <= 0)
+		return MF_ERR_INVAL;
+
 	for (tries = 0; tries < MF_SERIAL_TRIES; tries++) {
-		if ((rc = mf_leaf_build(is, a, nb, na, &x)) != MF_OK)
+		if ((rc = mf_issuer_sign(is, a, now, &x)) != MF_OK)
 			goto out;
-		if ((rc = mf_leaf_span_check(is, x)) != MF_OK ||
-		    (rc = mf_leaf_nc_check(is, x)) != MF_OK)
-			goto out;
-		if ((rc = mf_leaf_record(is, a, x, now, &rec)) != MF_OK)
-			goto out;
-
-		/*
-		 * Test-only: die between signing and logging. Nothing may have
-		 * been handed out; the CLI test checks that nothing was.
-		 */
-		if (mf_fault("after-sign"))
-			abort();
-
-		rc = mf_db_cert_insert(db, &rec);
-		mf_rec_clear(&rec);
-		if (rc == MF_OK) {
+		if ((rc = mf_issuer_log(is, db, a, x, now)) == MF_OK) {
 			*out = x;
 			x = NULL;
 			goto out;
@@ -749,7 +781,6 @@ mf_issuer_issue(struct mf_issuer *is, struct mf_db *db, const struct mf_approved
 			goto out;
 	}
 out:
-	mf_rec_clear(&rec);
 	X509_free(x);
 	return rc;
 }

@@ -50,9 +50,30 @@ void mf_issuer_free(struct mf_issuer *is);
  * If the caller holds an open transaction (mf_db_begin, for group commit),
  * the record is durable only once mf_db_commit() returns 0: do not send
  * the certificate before that.
+ * The leaf's SubjectPublicKeyInfo is a's spki copied byte for byte (no
+ * EVP_PKEY round trip, which OpenSSL 3.0 makes the costliest step): in the
+ * returned X509 the key is not decoded, so X509_get0_pubkey(*out) is NULL.
+ * Use a->pubkey, or re-parse the DER, if the key itself is needed.
  */
 int mf_issuer_issue(struct mf_issuer *is, struct mf_db *db, const struct mf_approved *a,
     int64_t now, X509 **out);
+
+/*
+ * The two halves of mf_issuer_issue(), for a caller that serialises
+ * database access: mf_issuer_sign() needs no database, so it can run
+ * outside the caller's database lock (concurrently for one issuer with a
+ * file key; with a PKCS#11 key only as far as libp11's session handling
+ * allows: serialise the signing per issuer unless that is verified). It
+ * applies every check of mf_issuer_issue() and returns the signed leaf in
+ * *out, which must not be handed out yet. mf_issuer_log() then records x (signed for a) in db with
+ * the same codes as mf_issuer_issue(); only when it returns 0 (and, inside
+ * an open transaction, mf_db_commit() too) may x be sent. On
+ * MF_ERR_SERIAL_DUP the caller drops x and signs again (mf_issuer_issue()
+ * tries three times).
+ */
+int mf_issuer_sign(struct mf_issuer *is, const struct mf_approved *a, int64_t now, X509 **out);
+int mf_issuer_log(struct mf_issuer *is, struct mf_db *db, const struct mf_approved *a, X509 *x,
+    int64_t now);
 
 /* Borrowed: the intermediate certificate and its name. */
 X509 *mf_issuer_cert(const struct mf_issuer *is);

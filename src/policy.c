@@ -148,6 +148,7 @@ mf_approved_free(struct mf_approved *a)
 	if (a == NULL)
 		return;
 	EVP_PKEY_free(a->pubkey);
+	X509_PUBKEY_free(a->spki);
 	for (i = 0; i < a->nnames; i++)
 		free(a->names[i].dns);
 	free(a->names);
@@ -747,6 +748,59 @@ mf_bad_pubkey(X509_REQ *csr, char *why, size_t whylen)
 	return MF_ERR_KEY_ALG;
 }
 
+/*
+ * Copies a SubjectPublicKeyInfo field by field. X509_set_pubkey() and
+ * X509_PUBKEY_dup() go through an EVP_PKEY (in OpenSSL 3.0 an encoder and a
+ * decoder per call, the most expensive part of issuing a leaf); the bytes
+ * the CSR carried are what the certificate must hold anyway.
+ */
+int
+mf_spki_copy(X509_PUBKEY *dst, const X509_PUBKEY *src)
+{
+	const unsigned char *pk;
+	const ASN1_OBJECT *aobj;
+	X509_ALGOR *alg = NULL;
+	const void *pval;
+	ASN1_OBJECT *obj = NULL;
+	void *val = NULL;
+	unsigned char *enc = NULL;
+	int pklen, ptype;
+
+	if (dst == NULL || src == NULL)
+		return MF_ERR_INVAL;
+	if (!X509_PUBKEY_get0_param(NULL, &pk, &pklen, &alg, src) || alg == NULL || pk == NULL || pklen <= 0)
+		return MF_ERR_CRYPTO;
+	X509_ALGOR_get0(&aobj, &ptype, &pval, alg);
+	switch (ptype) {
+	case V_ASN1_UNDEF:
+	case V_ASN1_NULL:
+		break;
+	case V_ASN1_OBJECT:
+		if ((val = OBJ_dup(pval)) == NULL)
+			goto nomem;
+		break;
+	case V_ASN1_SEQUENCE:
+		if ((val = ASN1_STRING_dup(pval)) == NULL)
+			goto nomem;
+		break;
+	default:
+		return MF_ERR_CRYPTO;	/* no key type mayfly allows */
+	}
+	if ((obj = OBJ_dup(aobj)) == NULL || (enc = OPENSSL_memdup(pk, (size_t)pklen)) == NULL)
+		goto nomem;
+	if (!X509_PUBKEY_set0_param(dst, obj, ptype, val, enc, pklen))
+		goto nomem;
+	return MF_OK;
+nomem:
+	ASN1_OBJECT_free(obj);
+	if (ptype == V_ASN1_OBJECT)
+		ASN1_OBJECT_free(val);
+	else
+		ASN1_STRING_free(val);
+	OPENSSL_free(enc);
+	return MF_ERR_NOMEM;
+}
+
 int
 mf_policy_check(const struct mf_config *cfg, const struct mf_request *req,
     struct mf_approved **out, char *why, size_t whylen)
@@ -821,6 +875,13 @@ mf_policy_check(const struct mf_config *cfg, const struct mf_request *req,
 		rc = MF_ERR_CRYPTO;
 		goto out;
 	}
+	/* The leaf gets these bytes verbatim: no encode/decode round trip. */
+	if ((a->spki = X509_PUBKEY_new()) == NULL) {
+		rc = MF_ERR_NOMEM;
+		goto out;
+	}
+	if ((rc = mf_spki_copy(a->spki, X509_REQ_get_X509_PUBKEY(req->csr))) != MF_OK)
+		goto out;
 	if (!EVP_PKEY_up_ref(pk)) {
 		rc = MF_ERR_CRYPTO;
 		goto out;

@@ -51,6 +51,7 @@ struct mf_name {
 struct mf_approved {
 	const struct mf_profile *profile;	/* borrowed from the config */
 	EVP_PKEY *pubkey;		/* owned */
+	X509_PUBKEY *spki;		/* owned: the CSR's key as sent, for the leaf; may be NULL */
 	struct mf_name *names;		/* owned, in CSR order, filtered and validated */
 	size_t nnames;
 	int64_t lifetime;		/* seconds, within every cap */
@@ -66,6 +67,12 @@ struct mf_approved {
 int mf_policy_check(const struct mf_config *cfg, const struct mf_request *req,
     struct mf_approved **out, char *why, size_t whylen);
 void mf_approved_free(struct mf_approved *a);
+
+/*
+ * Copies src's algorithm and key bits into dst without decoding the key
+ * (the leaf takes the CSR's SubjectPublicKeyInfo verbatim).
+ */
+int mf_spki_copy(X509_PUBKEY *dst, const X509_PUBKEY *src);
 
 /* Reads a CSR from PEM or DER bytes; MF_ERR_CSR_PARSE. Caller frees. */
 int mf_csr_parse(const unsigned char *buf, size_t len, X509_REQ **out);

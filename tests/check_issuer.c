@@ -685,6 +685,35 @@ run_in_dir(int want_ok, const char *line)
 	free(cmd);
 }
 
+/*
+ * The leaf carries the CSR's SubjectPublicKeyInfo byte for byte, and that
+ * decodes (from the certificate's DER, as a relying party sees it) to the
+ * approved key.
+ */
+static void
+check_leaf_key(X509 *x, const struct mf_approved *a)
+{
+	unsigned char *d1 = NULL, *d2 = NULL, *der = NULL;
+	const unsigned char *p;
+	X509 *y;
+	int l1, l2, len;
+
+	ck_assert_ptr_nonnull(a->spki);
+	l1 = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(x), &d1);
+	l2 = i2d_X509_PUBKEY(a->spki, &d2);
+	ck_assert_int_gt(l1, 0);
+	ck_assert_int_eq(l1, l2);
+	ck_assert_mem_eq(d1, d2, (size_t)l1);
+	ck_assert_int_gt(len = i2d_X509(x, &der), 0);
+	p = der;
+	ck_assert_ptr_nonnull(y = d2i_X509(NULL, &p, len));
+	ck_assert_int_eq(EVP_PKEY_eq(X509_get0_pubkey(y), a->pubkey), 1);
+	X509_free(y);
+	OPENSSL_free(der);
+	OPENSSL_free(d1);
+	OPENSSL_free(d2);
+}
+
 /* Checks a leaf issued from E with the "server" or "staple" profile. */
 static void
 check_leaf(X509 *x, const struct mf_approved *a, int rsa)
@@ -706,7 +735,7 @@ check_leaf(X509 *x, const struct mf_approved *a, int rsa)
 	ck_assert_int_eq(X509_verify(x, X509_get0_pubkey(E.ia)), 1);
 	ck_assert_int_eq(X509_get_signature_nid(x), NID_ecdsa_with_SHA256);
 	ck_assert_int_eq(X509_NAME_cmp(X509_get_issuer_name(x), X509_get_subject_name(E.ia)), 0);
-	ck_assert_int_eq(EVP_PKEY_eq(X509_get0_pubkey(x), a->pubkey), 1);
+	check_leaf_key(x, a);
 
 	nb = time_of(X509_get0_notBefore(x));
 	na = time_of(X509_get0_notAfter(x));
@@ -875,6 +904,56 @@ START_TEST(test_issue_leaf)
 	    " --load-ca-certificate ra.pem --verify-purpose 1.3.6.1.5.5.7.3.1"
 	    " --verify-hostname www.example.net --infile pair.pem");
 
+	X509_free(x);
+	mf_approved_free(a);
+	EVP_PKEY_free(k);
+}
+END_TEST
+
+/* An mf_approved built without the CSR's SPKI still gets its key (X509_set_pubkey). */
+START_TEST(test_issue_no_spki)
+{
+	EVP_PKEY *k = mft_key("ec-p256");
+	struct mf_approved *a;
+	X509 *x = NULL;
+
+	a = approve(mft_csr(k, NULL, "subjectAltName", "DNS:www.example.net", NULL), NULL, 0);
+	X509_PUBKEY_free(a->spki);
+	a->spki = NULL;
+	ck_assert_int_eq(mf_issuer_issue(E.is, E.db, a, E.now, &x), MF_OK);
+	ck_assert_int_eq(EVP_PKEY_eq(X509_get0_pubkey(x), a->pubkey), 1);
+	ck_assert_int_eq(X509_verify(x, X509_get0_pubkey(E.ia)), 1);
+	X509_free(x);
+	mf_approved_free(a);
+	EVP_PKEY_free(k);
+}
+END_TEST
+
+/* The split path: sign without the database, then log; nothing is logged twice. */
+START_TEST(test_issue_sign_then_log)
+{
+	EVP_PKEY *k = mft_key("ec-p256");
+	struct mf_approved *a;
+	X509 *x = NULL, *y = NULL;
+	int n0 = db_count(E.db);
+
+	a = approve(mft_csr(k, NULL, "subjectAltName", "DNS:www.example.net,IP:192.0.2.10",
+	    NULL), NULL, 0);
+	ck_assert_int_eq(mf_issuer_sign(E.is, a, E.now, NULL), MF_ERR_INVAL);
+	ck_assert_int_eq(mf_issuer_sign(E.is, a, E.now, &x), MF_OK);
+	ck_assert_ptr_nonnull(x);
+	ck_assert_int_eq(db_count(E.db), n0);	/* signed, not yet logged */
+	check_leaf(x, a, 0);
+	ck_assert_int_eq(mf_issuer_log(E.is, NULL, a, x, E.now), MF_ERR_INVAL);
+	ck_assert_int_eq(mf_issuer_log(E.is, E.db, a, NULL, E.now), MF_ERR_INVAL);
+	ck_assert_int_eq(mf_issuer_log(E.is, E.db, a, x, E.now), MF_OK);
+	check_record(x, a, "CN=www.example.net", "DNS:www.example.net,IP:192.0.2.10");
+	ck_assert_int_eq(db_count(E.db), n0 + 1);
+	ck_assert_int_eq(mf_issuer_log(E.is, E.db, a, x, E.now), MF_ERR_SERIAL_DUP);
+	ck_assert_int_eq(db_count(E.db), n0 + 1);
+	/* The same checks as mf_issuer_issue: an intermediate not yet valid. */
+	ck_assert_int_eq(mf_issuer_sign(E.is, a, E.now - 2 * 3600, &y), MF_ERR_CA_EXPIRED);
+	ck_assert_ptr_null(y);
 	X509_free(x);
 	mf_approved_free(a);
 	EVP_PKEY_free(k);
@@ -1479,6 +1558,8 @@ suite_issuer(void)
 	tcase_add_checked_fixture(tc, env_setup, env_teardown);
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_issue_leaf);
+	tcase_add_test(tc, test_issue_no_spki);
+	tcase_add_test(tc, test_issue_sign_then_log);
 	tcase_add_test(tc, test_issue_rsa_must_staple);
 	tcase_add_test(tc, test_issue_ed25519_no_urls);
 	tcase_add_test(tc, test_issue_pkcs11);
