@@ -5,6 +5,7 @@
  */
 #include "mf_build.h"
 
+#include <ctype.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -191,6 +192,9 @@ mf_cli_revoke(struct mf_cli *c, int argc, char **argv)
 	rc = mf_db_cert_revoke(c->db, argv[optind], code, (int64_t)time(NULL), c->actor);
 	if (rc != MF_OK)
 		return mf_cli_fail(c, rc, "serial %s", argv[optind]);
+	/* Serials are stored and listed in lower case; say it the same way. */
+	for (i = 0; argv[optind][i] != '\0'; i++)
+		argv[optind][i] = (char)tolower((unsigned char)argv[optind][i]);
 	fprintf(stderr, "mayfly: revoked serial=%s reason=%s\n", argv[optind], mf_reason_name(code));
 	return MF_EXIT_OK;
 }
