@@ -24,8 +24,8 @@
 #include <openssl/x509.h>
 #include "mayfly_verify.h"
 #include "bundle_make.h"
+#include "corpus_case.h"
 
-#define MAXC 16
 
 static char corpus[256];
 static int64_t gen_now;  /* certificates' validity is relative to this */
@@ -40,81 +40,21 @@ struct tcase_line {
 static struct tcase_line cases[256];
 static int ncases;
 
-struct certs {
-	unsigned char *der[MAXC];
-	long len[MAXC];
-	size_t n;
-};
-
-static void
-certs_free(struct certs *c)
-{
-	size_t i;
-
-	for (i = 0; i < c->n; i++)
-		OPENSSL_free(c->der[i]);
-	c->n = 0;
-}
+/* The corpus plumbing (PEM loading, pins, one case) is shared with
+ * device/corpus_run.c; these wrappers turn its failures into test failures. */
+#define certs mfvt_certs
+#define certs_free mfvt_certs_free
 
 static void
 load_pem(const char *file, struct certs *c)
 {
-	char path[512], *name = NULL, *hdr = NULL;
-	unsigned char *data = NULL;
-	long len;
-	BIO *b;
-
-	snprintf(path, sizeof(path), "%s/%s", corpus, file);
-	b = BIO_new_file(path, "r");
-	ck_assert_msg(b != NULL, "cannot open %s", path);
-	while (c->n < MAXC && PEM_read_bio(b, &name, &hdr, &data, &len) == 1) {
-		c->der[c->n] = data;
-		c->len[c->n++] = len;
-		OPENSSL_free(name);
-		OPENSSL_free(hdr);
-	}
-	ERR_clear_error();
-	BIO_free(b);
-	ck_assert_msg(c->n > 0, "no certificate in %s", path);
-}
-
-static size_t
-load_file(const char *file, unsigned char *buf, size_t cap)
-{
-	char path[512];
-	FILE *f;
-	size_t n;
-
-	snprintf(path, sizeof(path), "%s/%s", corpus, file);
-	f = fopen(path, "rb");
-	ck_assert_msg(f != NULL, "cannot open %s", path);
-	n = fread(buf, 1, cap, f);
-	fclose(f);
-	return n;
+	ck_assert_msg(mfvt_load_pem(corpus, file, c) == 0, "no certificate in %s/%s", corpus, file);
 }
 
 static void
 sha256(const unsigned char *p, size_t n, uint8_t out[32])
 {
 	ck_assert_int_eq(EVP_Digest(p, n, out, NULL, EVP_sha256(), NULL), 1);
-}
-
-/* SHA-256 of a certificate's SubjectPublicKeyInfo, computed with OpenSSL
- * so that the test does not trust the library's own parser. */
-static void
-spki_hash(const unsigned char *der, long len, uint8_t out[32])
-{
-	const unsigned char *p = der;
-	unsigned char *spki = NULL;
-	X509 *x = d2i_X509(NULL, &p, len);
-	int n;
-
-	ck_assert(x != NULL);
-	n = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(x), &spki);
-	ck_assert_int_gt(n, 0);
-	sha256(spki, (size_t)n, out);
-	OPENSSL_free(spki);
-	X509_free(x);
 }
 
 static int
@@ -136,82 +76,10 @@ code_of(const char *name)
 static int
 run_case(const struct tcase_line *t, struct mfv_result *res)
 {
-	static struct mfv_ctx ctx;
-	static unsigned char ocsp[8192];
-	struct certs chain = { { 0 }, { 0 }, 0 }, roots = { { 0 }, { 0 }, 0 };
-	struct mfv_buf bufs[MFV_MAX_CERTS + MAXC], ob = { NULL, 0 };
-	char opts[512], *tok, *save = NULL, rootlist[256] = "root.pem";
-	int pin_spki = 0, noadd = 0, have_ocsp = 0, rc;
-	int64_t tm = 0;
-	int notime = 0;
-	uint8_t h[32], ip[16];
-	size_t i, n = 0;
+	char why[256];
+	int rc = mfvt_run_case(corpus, test_now, t->opts, t->chain, res, why, sizeof(why));
 
-	mfv_init(&ctx);
-	snprintf(opts, sizeof(opts), "%s", t->opts);
-	for (tok = strtok_r(opts, " \t", &save); tok != NULL; tok = strtok_r(NULL, " \t", &save)) {
-		char *v = strchr(tok, '=');
-		ck_assert_msg(v != NULL, "%s: bad option %s", t->name, tok);
-		*v++ = '\0';
-		if (strcmp(tok, "roots") == 0)
-			snprintf(rootlist, sizeof(rootlist), "%s", v);
-		else if (strcmp(tok, "pin") == 0)
-			pin_spki = strcmp(v, "spki") == 0;
-		else if (strcmp(tok, "noadd") == 0)
-			noadd = 1;
-		else if (strcmp(tok, "time") == 0) {
-			if (strcmp(v, "none") == 0)
-				notime = 1;
-			else
-				tm = strtoll(v, NULL, 10);
-		} else if (strcmp(tok, "lkgt") == 0)
-			mfv_set_lkgt(&ctx, test_now + strtoll(v, NULL, 10));
-		else if (strcmp(tok, "skew") == 0)
-			mfv_set_skew(&ctx, (uint32_t)strtoul(v, NULL, 10));
-		else if (strcmp(tok, "maxlife") == 0)
-			mfv_set_max_lifetime(&ctx, (uint32_t)strtoul(v, NULL, 10));
-		else if (strcmp(tok, "host") == 0)
-			ck_assert_int_eq(mfv_set_host(&ctx, v, strlen(v)), 0);
-		else if (strcmp(tok, "ip") == 0) {
-			if (inet_pton(AF_INET, v, ip) == 1)
-				ck_assert_int_eq(mfv_set_ip(&ctx, ip, 4), 0);
-			else {
-				ck_assert_int_eq(inet_pton(AF_INET6, v, ip), 1);
-				ck_assert_int_eq(mfv_set_ip(&ctx, ip, 16), 0);
-			}
-		} else if (strcmp(tok, "client") == 0)
-			mfv_set_flags(&ctx, MFV_FLAG_CLIENT_AUTH);
-		else if (strcmp(tok, "ocsp") == 0) {
-			ob.len = load_file(v, ocsp, sizeof(ocsp));
-			ob.p = ocsp;
-			have_ocsp = 1;
-		} else
-			ck_abort_msg("%s: unknown option %s", t->name, tok);
-	}
-	if (!notime)
-		mfv_set_time(&ctx, test_now + tm);
-
-	load_pem(t->chain, &chain);
-	for (tok = strtok_r(rootlist, ",", &save); tok != NULL; tok = strtok_r(NULL, ",", &save))
-		load_pem(tok, &roots);
-	for (i = 0; i < roots.n; i++) {
-		if (pin_spki)
-			spki_hash(roots.der[i], roots.len[i], h);
-		else
-			sha256(roots.der[i], (size_t)roots.len[i], h);
-		ck_assert_int_eq(mfv_add_root(&ctx, h), 0);
-	}
-	for (i = 0; i < chain.n; i++) {
-		bufs[n].p = chain.der[i];
-		bufs[n++].len = (size_t)chain.len[i];
-	}
-	for (i = 0; !noadd && i < roots.n; i++) {
-		bufs[n].p = roots.der[i];
-		bufs[n++].len = (size_t)roots.len[i];
-	}
-	rc = mfv_verify(&ctx, bufs, n, have_ocsp ? &ob : NULL, res);
-	certs_free(&chain);
-	certs_free(&roots);
+	ck_assert_msg(rc != 1, "%s: %s", t->name, why);
 	return rc;
 }
 
