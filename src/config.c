@@ -1420,7 +1420,7 @@ mf_config_profile(const struct mf_config *cfg, const char *name)
 	if (cfg == NULL || name == NULL)
 		return NULL;
 	for (i = 0; i < cfg->nprofiles; i++)
-		if (strcmp(cfg->profiles[i].name, name) == 0)
+		if (cfg->profiles[i].name != NULL && strcmp(cfg->profiles[i].name, name) == 0)
 			return &cfg->profiles[i];
 	return NULL;
 }

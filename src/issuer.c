@@ -111,17 +111,6 @@ out:
 	return rc;
 }
 
-static const struct mf_ca_conf *
-mf_find_ca(const struct mf_ca_conf *v, size_t n, const char *name)
-{
-	size_t i;
-
-	for (i = 0; name != NULL && i < n; i++)
-		if (v[i].name != NULL && strcmp(v[i].name, name) == 0)
-			return &v[i];
-	return NULL;
-}
-
 /*
  * True if the public parts of a and b are the same key. EVP_PKEY_eq()
  * compares public parts only; when it cannot compare at all (< 0, as may
@@ -288,14 +277,14 @@ mf_issuer_new(const struct mf_config *cfg, struct mf_keystore *ks, const char *c
 
 	name = ca_name != NULL ? ca_name : cfg->active_intermediate;
 	if (name != NULL)
-		ic = mf_find_ca(cfg->intermediates, cfg->nintermediates, name);
+		ic = mf_config_intermediate(cfg, name);
 	else
 		ic = cfg->nintermediates > 0 ? &cfg->intermediates[0] : NULL;
 	if (ic == NULL || ic->name == NULL)
 		return MF_ERR_CA_NOTFOUND;
 	/* The signing root: as named, or the only one there is. */
 	if (ic->root != NULL)
-		rc_conf = mf_find_ca(cfg->roots, cfg->nroots, ic->root);
+		rc_conf = mf_config_root(cfg, ic->root);
 	else
 		rc_conf = cfg->nroots == 1 ? &cfg->roots[0] : NULL;
 	if (rc_conf == NULL || rc_conf->name == NULL)

@@ -156,17 +156,6 @@ mf_approved_free(struct mf_approved *a)
 	free(a);
 }
 
-static const struct mf_profile *
-mf_profile_find(const struct mf_config *cfg, const char *name)
-{
-	size_t i;
-
-	for (i = 0; i < cfg->nprofiles; i++)
-		if (cfg->profiles[i].name != NULL && strcmp(cfg->profiles[i].name, name) == 0)
-			return &cfg->profiles[i];
-	return NULL;
-}
-
 /* The effective hard cap: the configured one, never above MF_HARD_CAP_MAX. */
 static int64_t
 mf_hard_cap(const struct mf_config *cfg)
@@ -827,7 +816,7 @@ mf_policy_check(const struct mf_config *cfg, const struct mf_request *req,
 	}
 
 	pname = req->profile ? req->profile : "server";
-	if ((prof = mf_profile_find(cfg, pname)) == NULL) {
+	if ((prof = mf_config_profile(cfg, pname)) == NULL) {
 		char buf[100];
 
 		mf_why(why, whylen, "unknown profile \"%s\"",
