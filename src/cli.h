@@ -59,8 +59,6 @@ void mf_cli_close(struct mf_cli *c);
 
 /* Writes a certificate as PEM to path (0644) or stdout if path is NULL. */
 int mf_cli_write_pem(const char *path, X509 *const *certs, size_t n, int excl);
-/* Reads the first certificate of a PEM file. */
-int mf_cli_read_cert(const char *path, X509 **out);
 
 /*
  * The ceremony steps shared by `mayfly init` and the root/intermediate

@@ -21,6 +21,7 @@
 
 #include "ceremony.h"
 #include "cli.h"
+#include "issuer.h"
 #include "mferr.h"
 #include "util.h"
 
@@ -116,9 +117,9 @@ mf_cli_load_ca(struct mf_cli *c, const struct mf_ca_conf *ca, X509 **cert, EVP_P
 {
 	int rc;
 
-	if ((rc = mf_cli_read_cert(ca->cert, cert)) != MF_OK) {
+	if ((rc = mf_cert_load(ca->cert, cert)) != MF_OK) {
 		*what = ca->cert;
-		return rc == MF_ERR_NOTFOUND ? MF_ERR_CA_NOTFOUND : rc;
+		return rc;
 	}
 	if (key == NULL)
 		return MF_OK;
@@ -273,7 +274,7 @@ mf_cli_root_cmd(struct mf_cli *c, int argc, char **argv, int backup)
 		for (i = backup ? 1 : 0; i < c->cfg->nroots && name == NULL; i++) {
 			X509 *x = NULL;
 
-			if (!backup || mf_cli_read_cert(c->cfg->roots[i].cert, &x) != MF_OK)
+			if (!backup || mf_cert_load(c->cfg->roots[i].cert, &x) != MF_OK)
 				name = c->cfg->roots[i].name;
 			X509_free(x);
 		}

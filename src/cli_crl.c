@@ -26,6 +26,7 @@
 #include <openssl/pem.h>
 
 #include "cli.h"
+#include "issuer.h"
 #include "mferr.h"
 #include "sign.h"	/* mfd_crl_build, shared with mayflyd */
 #include "util.h"
@@ -74,8 +75,8 @@ mf_cli_crl_root(struct mf_cli *c, int argc, char **argv)
 		name = c->cfg->roots[0].name;
 	if ((root = mf_config_root(c->cfg, name)) == NULL)
 		return mf_cli_fail(c, MF_ERR_CA_NOTFOUND, "no root '%s' in %s", name, c->config_path);
-	if ((rc = mf_cli_read_cert(root->cert, &cert)) != MF_OK) {
-		ex = mf_cli_fail(c, rc == MF_ERR_NOTFOUND ? MF_ERR_CA_NOTFOUND : rc, "%s", root->cert);
+	if ((rc = mf_cert_load(root->cert, &cert)) != MF_OK) {
+		ex = mf_cli_fail(c, rc, "%s", root->cert);
 		goto out;
 	}
 	if ((rc = mf_keystore_load(c->ks, root->key, &key)) != MF_OK) {

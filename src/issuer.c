@@ -78,11 +78,7 @@ struct mf_issuer {
 	size_t nnc;
 };
 
-/*
- * Reads one PEM certificate: MF_ERR_CA_NOTFOUND if the file is missing,
- * MF_ERR_IO if unreadable, MF_ERR_CRYPTO if it holds no certificate.
- */
-static int
+int
 mf_cert_load(const char *path, X509 **out)
 {
 	unsigned char *buf = NULL;

@@ -87,6 +87,13 @@ EVP_PKEY *mf_issuer_key(const struct mf_issuer *is);
  */
 int mf_issuer_chain_pem(const struct mf_issuer *is, const char *root, char **pem);
 
+/*
+ * Reads the first certificate of a PEM file (a CA's, as the config names
+ * them): MF_ERR_CA_NOTFOUND if the file is missing, MF_ERR_IO if unreadable,
+ * MF_ERR_CRYPTO if it holds no certificate. Caller frees *out.
+ */
+int mf_cert_load(const char *path, X509 **out);
+
 /* Serial as lower-case hex, the form used as key in the database. */
 int mf_serial_hex(const ASN1_INTEGER *serial, char *out, size_t outlen);
 

@@ -163,24 +163,6 @@ out:
 	return rc;
 }
 
-int
-mf_cli_read_cert(const char *path, X509 **out)
-{
-	BIO *b;
-	X509 *x;
-
-	if ((b = BIO_new_file(path, "r")) == NULL) {
-		ERR_clear_error();
-		return MF_ERR_NOTFOUND;
-	}
-	x = PEM_read_bio_X509(b, NULL, NULL, NULL);
-	BIO_free(b);
-	if (x == NULL)
-		return MF_ERR_CRYPTO;
-	*out = x;
-	return MF_OK;
-}
-
 static void
 usage(FILE *f)
 {

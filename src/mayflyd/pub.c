@@ -26,20 +26,9 @@
 #include <openssl/x509v3.h>
 
 #include "daemon.h"
+#include "issuer.h"
 #include "mferr.h"
 #include "util.h"
-
-static int
-pub_read_cert(const char *path, X509 **out)
-{
-	FILE *f;
-
-	if ((f = fopen(path, "r")) == NULL)
-		return MF_ERR_IO;
-	*out = PEM_read_X509(f, NULL, NULL, NULL);
-	fclose(f);
-	return *out != NULL ? 0 : MF_ERR_CRYPTO;
-}
 
 static struct mfd_blob *
 pub_blob(BIO *b, const char *ctype)
@@ -201,7 +190,7 @@ mfd_pub_new(struct mf_config *cfg, struct mfd_pub **out, char *why, size_t wl)
 	    (p->ids = calloc(cfg->nintermediates + 1, sizeof(*p->ids))) == NULL)
 		goto out;
 	for (i = 0; i < cfg->nroots; i++) {
-		if ((rc = pub_read_cert(cfg->roots[i].cert, &roots[i])) != 0) {
+		if ((rc = mf_cert_load(cfg->roots[i].cert, &roots[i])) != 0) {
 			snprintf(why, wl, "root certificate %s: %s", cfg->roots[i].cert,
 			    mf_strerror(rc));
 			goto out;
@@ -221,7 +210,7 @@ mfd_pub_new(struct mf_config *cfg, struct mfd_pub **out, char *why, size_t wl)
 			rc = MF_ERR_NOMEM;
 			goto out;
 		}
-		if ((rc = pub_read_cert(ic->cert, &is->cert)) != 0) {
+		if ((rc = mf_cert_load(ic->cert, &is->cert)) != 0) {
 			snprintf(why, wl, "certificate %s: %s", ic->cert, mf_strerror(rc));
 			goto out;
 		}
@@ -245,7 +234,7 @@ mfd_pub_new(struct mf_config *cfg, struct mfd_pub **out, char *why, size_t wl)
 			X509 *x = NULL;
 			size_t k;
 
-			if ((rc = pub_read_cert(ic->cross[j], &x)) != 0) {
+			if ((rc = mf_cert_load(ic->cross[j], &x)) != 0) {
 				snprintf(why, wl, "cross certificate %s: %s", ic->cross[j],
 				    mf_strerror(rc));
 				goto out;
