@@ -1,9 +1,14 @@
 #!/bin/sh
-# issue-bench.sh: issuance throughput of the renewal listener through its
-# fastest authenticated path (POST /v1/sign with the API token: TLS with
-# keep-alive, CSR parse + signature verify, policy, sign, durable log
-# commit), at concurrency 1 and 32, next to `openssl speed ecdsap256` on
-# the same machine in the same run.
+# issue-bench.sh: issuance throughput through the fastest authenticated path
+# (POST /v1/sign with the API token: TLS with keep-alive, CSR parse +
+# signature verify, policy, sign, durable log commit), at concurrency 1 and
+# 32, next to `openssl speed ecdsap256` on the same machine in the same run.
+#
+# First mayflyd itself, set up by `mayfly init --keys file` with an acme:
+# section: every certificate is an issuance request to the signer process
+# (group-committed there), and its first OCSP response is pre-signed. Then,
+# for comparison, the standalone listener mayfly-acme-server, which signs
+# and commits in its own process (set NO_STANDALONE=1 to skip it).
 #
 #   sh tests/bench/issue-bench.sh [SECONDS]     (from the build directory)
 set -eu
@@ -15,17 +20,9 @@ pid=
 cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$work"; }
 trap cleanup EXIT INT TERM
 
-EXTRA_ACME="  api-token-file: api.token
-  threads: ${THREADS:-32}" sh "$top_srcdir/tests/acme/mkca.sh" "$work/ca" >/dev/null
-printf 'bench-token-0123456789\n' > "$work/ca/api.token"
-chmod 600 "$work/ca/api.token"
-openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$work/k.pem" \
-	-subj /O=bench -addext subjectAltName=DNS:bench.acme.test -outform DER -out "$work/csr.der" 2>/dev/null
-"$top_builddir/mayfly-acme-server" -c "$work/ca/mayfly.yaml" -r "$work/port" 2>"$work/server.log" &
-pid=$!
-i=0
-while [ ! -s "$work/port" ]; do i=$((i + 1)); [ $i -le 100 ] || exit 1; sleep 0.1; done
-url=https://127.0.0.1:$(cat "$work/port")/v1/sign
+free_port() {
+	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+}
 
 echo "== machine: $(nproc) CPU(s), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')"
 echo "== openssl speed -seconds 3 ecdsap256"
@@ -36,12 +33,63 @@ verify=$(echo "$sp" | awk '{print $NF}')
 bound=$(awk -v s="$sign" -v v="$verify" 'BEGIN { printf "%.0f", 1 / (1 / v + 2 / s) }')
 echo "crypto bound per core (1 verify + 2 signs per issuance): $bound/s"
 
-before=$(sqlite3 "$work/ca/mayfly.db" 'SELECT count(*) FROM certificates')
-for c in 1 32; do
-	out=$("$top_builddir/mayfly-issue-load" "$url" "$work/ca/certs/root-a.pem" \
-		"$work/ca/api.token" "$work/csr.der" "$c" "$secs")
-	rate=$(echo "$out" | sed 's/.*rate=//')
-	echo "$out ratio_to_bound=$(awk -v r="$rate" -v b="$bound" 'BEGIN { printf "%.2f", r / b }')"
+# load LABEL URL ROOT TOKEN DB: both concurrencies against one server.
+load() {
+	before=$(sqlite3 "$5" 'SELECT count(*) FROM certificates')
+	for c in 1 32; do
+		out=$("$top_builddir/mayfly-issue-load" "$2" "$3" "$4" "$work/csr.der" "$c" "$secs")
+		rate=$(echo "$out" | sed 's/.*rate=//')
+		echo "$1: $out ratio_to_bound=$(awk -v r="$rate" -v b="$bound" 'BEGIN { printf "%.2f", r / b }')"
+	done
+	after=$(sqlite3 "$5" 'SELECT count(*) FROM certificates')
+	echo "$1: certificates in the log: $((after - before)) new (every one committed before its response)"
+}
+
+openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$work/k.pem" \
+	-subj /CN=bench.acme.test -addext subjectAltName=DNS:bench.acme.test -outform DER \
+	-out "$work/csr.der" 2>/dev/null
+
+# ---- mayflyd ---------------------------------------------------------------------------
+P=$(free_port)
+AP=$(free_port)
+d=$work/mfd
+"$top_builddir/mayfly" init --dir "$d" --keys file --port "$P" --dns .acme.test \
+	--dns localhost >"$work/init.log" 2>&1 || { cat "$work/init.log" >&2; exit 1; }
+printf 'bench-token-0123456789\n' > "$d/api.token"
+chmod 600 "$d/api.token"
+cat >> "$d/mayfly.yaml" <<EOT
+acme:
+  host: 127.0.0.1
+  port: $AP
+  api-token-file: api.token
+  threads: ${THREADS:-32}
+EOT
+"$top_builddir/mayflyd" -c "$d/mayfly.yaml" >"$work/mayflyd.log" 2>&1 &
+pid=$!
+i=0
+until grep -q "event=listening host=" "$work/mayflyd.log"; do
+	i=$((i + 1))
+	[ $i -le 200 ] && kill -0 "$pid" 2>/dev/null || { cat "$work/mayflyd.log" >&2; exit 1; }
+	sleep 0.1
 done
-after=$(sqlite3 "$work/ca/mayfly.db" 'SELECT count(*) FROM certificates')
-echo "certificates in the log: $((after - before)) new (every one committed before its response)"
+load mayflyd "https://127.0.0.1:$AP/v1/sign" "$d/certs/root-a.pem" "$d/api.token" "$d/mayfly.db"
+if curl -s --max-time 5 "http://127.0.0.1:$P/metrics" > "$work/metrics" 2>/dev/null; then
+	grep -E '^mayflyd_issue_batch' "$work/metrics" | sed 's/^/mayflyd: /' || true
+fi
+kill "$pid"
+wait "$pid" 2>/dev/null || true
+pid=
+
+[ "${NO_STANDALONE:-0}" = 1 ] && exit 0
+
+# ---- the standalone listener, for comparison -----------------------------------------------
+EXTRA_ACME="  api-token-file: api.token
+  threads: ${THREADS:-32}" sh "$top_srcdir/tests/acme/mkca.sh" "$work/ca" >/dev/null
+printf 'bench-token-0123456789\n' > "$work/ca/api.token"
+chmod 600 "$work/ca/api.token"
+"$top_builddir/mayfly-acme-server" -c "$work/ca/mayfly.yaml" -r "$work/port" 2>"$work/server.log" &
+pid=$!
+i=0
+while [ ! -s "$work/port" ]; do i=$((i + 1)); [ $i -le 100 ] || exit 1; sleep 0.1; done
+load standalone "https://127.0.0.1:$(cat "$work/port")/v1/sign" "$work/ca/certs/root-a.pem" \
+	"$work/ca/api.token" "$work/ca/mayfly.db"
