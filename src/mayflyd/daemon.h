@@ -52,6 +52,7 @@ struct mfd_metrics {
 	atomic_ullong sign_sum_us;
 	atomic_ulong revoked;
 	atomic_ulong cache_hits, cache_misses;
+	atomic_ulong presigned;		/* first responses that came with their certificate */
 };
 
 struct mfd_issuer {
@@ -127,6 +128,13 @@ void *mfd_exporter(void *arg);
  */
 int mfd_ocsp_refresh(struct mfd_ctx *ctx, const struct mfd_cache_key *key,
     struct mfd_blob **out);
+
+/*
+ * Caches the first OCSP response that the signer made along with a new
+ * certificate (takes over r->ocsp), so the first request for it is a hit;
+ * the exporter persists it like any other. MF_ERR_INVAL if r has none.
+ */
+int mfd_ocsp_presigned(struct mfd_ctx *ctx, struct mfd_sig_issued *r);
 
 /* Prometheus text of the counters; caller frees. */
 char *mfd_metrics_text(struct mfd_ctx *ctx, size_t *len);

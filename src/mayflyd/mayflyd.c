@@ -79,14 +79,34 @@ mfd_bind(const struct mf_listen *l, int *fd)
 	return 0;
 }
 
-/* The renewal listener's issuer: a request to the signer, never a key here. */
+/*
+ * The renewal listener's issuer: a request to the signer, never a key here.
+ * The certificate's first OCSP response comes with it and goes into the
+ * cache, so that the first status request for it is already a hit.
+ */
 static int
 mfd_acme_issue(void *arg, const unsigned char *csr, size_t csr_len, const char *profile,
     const char *requester, int64_t lifetime, unsigned char **cert, size_t *cert_len, char *why,
     size_t whylen)
 {
-	return mfd_signer_issue(arg, csr, csr_len, profile, requester, lifetime, cert, cert_len,
-	    why, whylen);
+	struct mfd_ctx *ctx = arg;
+	struct mfd_sig_issued r;
+	int rc;
+
+	*cert = NULL;
+	*cert_len = 0;
+	if ((rc = mfd_signer_issue(ctx->signer, csr, csr_len, profile, requester, lifetime, &r,
+	    why, whylen)) != 0)
+		return rc;
+	if (r.ocsp == NULL)
+		mf_warn("event=ocsp-presign-missing requester=%s", requester);
+	else if ((rc = mfd_ocsp_presigned(ctx, &r)) != 0)
+		mf_warn("event=ocsp-presign-dropped requester=%s err=%s", requester, mf_errname(rc));
+	*cert = r.cert;
+	*cert_len = r.cert_len;
+	r.cert = NULL;
+	mfd_sig_issued_clear(&r);
+	return 0;
 }
 
 /* Applies a new configuration: the signer first, then what we publish. */
@@ -199,9 +219,24 @@ main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 
+	/*
+	 * Locks and the response cache first: the ACME listener, started
+	 * below, issues its own certificate, whose OCSP response is cached.
+	 */
+	pthread_rwlock_init(&ctx.lock, NULL);
+	pthread_mutex_init(&ctx.db_lock, NULL);
+	pthread_mutex_init(&ctx.kick_lock, NULL);
+	pthread_cond_init(&ctx.kick_cond, NULL);
+	pthread_mutex_init(&ctx.health_lock, NULL);
+	if ((rc = mfd_cache_new(&ctx.cache)) != 0) {
+		mf_err("event=start-failed err=%s", mf_errname(rc));
+		mf_config_free(cfg);
+		return 1;
+	}
 	if ((rc = mfd_signer_start(cfg, &ctx.signer, why, sizeof(why))) != 0) {
 		mf_err("event=signer-failed err=%s why=\"%s\"", mf_errname(rc), why);
 		mf_config_free(cfg);
+		mfd_cache_free(ctx.cache);
 		return 4;
 	}
 	for (i = 0; (size_t)i < cfg->nlisten; i++) {
@@ -243,7 +278,7 @@ main(int argc, char **argv)
 			}
 			curl_global_init(CURL_GLOBAL_DEFAULT);
 			iss.issue = mfd_acme_issue;
-			iss.arg = ctx.signer;
+			iss.arg = &ctx;
 			if ((rc = mf_acme_start_with(acfg, &iss, &acme)) != 0) {
 				mf_err("event=acme-failed err=%s", mf_errname(rc));
 				free((char *)user);
@@ -261,13 +296,7 @@ main(int argc, char **argv)
 		}
 		free((char *)user);
 	}
-	pthread_rwlock_init(&ctx.lock, NULL);
-	pthread_mutex_init(&ctx.db_lock, NULL);
-	pthread_mutex_init(&ctx.kick_lock, NULL);
-	pthread_cond_init(&ctx.kick_cond, NULL);
-	pthread_mutex_init(&ctx.health_lock, NULL);
-	if ((rc = mfd_cache_new(&ctx.cache)) != 0 ||
-	    (ctx.crl = calloc(ctx.pub->niss + 1, sizeof(*ctx.crl))) == NULL) {
+	if ((ctx.crl = calloc(ctx.pub->niss + 1, sizeof(*ctx.crl))) == NULL) {
 		mf_err("event=start-failed err=%s", mf_errname(rc ? rc : MF_ERR_NOMEM));
 		goto out;
 	}

@@ -144,11 +144,14 @@ mfd_ocsp_store(struct mfd_ctx *ctx, const struct mfd_cache_key *key,
 	struct mfd_blob *b;
 	size_t i;
 
-	atomic_fetch_add(&ctx->m.sign_count, 1);
-	atomic_fetch_add(&ctx->m.sign_sum_us, (unsigned long long)us);
-	for (i = 0; i < MFD_NBUCKETS && (double)us / 1e6 > mfd_buckets[i]; i++)
-		;
-	atomic_fetch_add(&ctx->m.sign_bucket[i], 1);
+	/* us < 0: signed along with its certificate, not on our request. */
+	if (us >= 0) {
+		atomic_fetch_add(&ctx->m.sign_count, 1);
+		atomic_fetch_add(&ctx->m.sign_sum_us, (unsigned long long)us);
+		for (i = 0; i < MFD_NBUCKETS && (double)us / 1e6 > mfd_buckets[i]; i++)
+			;
+		atomic_fetch_add(&ctx->m.sign_bucket[i], 1);
+	}
 	if ((b = mfd_blob_new(der, len, "application/ocsp-response", m->this_update,
 	    m->next_update)) == NULL)
 		return MF_ERR_NOMEM;
@@ -201,6 +204,36 @@ mfd_ocsp_refresh(struct mfd_ctx *ctx, const struct mfd_cache_key *key, struct mf
 	if (rc != 0)
 		return rc;
 	return mfd_ocsp_store(ctx, key, &m, der, len, mfd_now_us() - t0, out);
+}
+
+int
+mfd_ocsp_presigned(struct mfd_ctx *ctx, struct mfd_sig_issued *r)
+{
+	struct mfd_cache_key k;
+	unsigned char *der = r->ocsp;
+	size_t niss;
+	int rc;
+
+	if (der == NULL)
+		return MF_ERR_INVAL;
+	r->ocsp = NULL;
+	pthread_rwlock_rdlock(&ctx->lock);
+	niss = ctx->pub->niss;
+	pthread_rwlock_unlock(&ctx->lock);
+	/*
+	 * The signer's index comes from the same configuration; right after a
+	 * reload they may differ for a moment, and the pre-sign pass that
+	 * follows every reload signs the response again anyway.
+	 */
+	if (r->issuer >= niss || r->serial_len == 0 || r->serial_len > sizeof(k.serial) ||
+	    r->meta.status != V_OCSP_CERTSTATUS_GOOD) {
+		free(der);
+		return MF_ERR_INVAL;
+	}
+	mfd_cache_key_set(&k, r->issuer, MFD_ALG_SHA1, r->serial, r->serial_len);
+	if ((rc = mfd_ocsp_store(ctx, &k, &r->meta, der, r->ocsp_len, -1, NULL)) == 0)
+		atomic_fetch_add(&ctx->m.presigned, 1);
+	return rc;
 }
 
 struct mfd_batch_arg {
@@ -789,6 +822,21 @@ mfd_metrics_text(struct mfd_ctx *ctx, size_t *len)
 	    "# TYPE mayflyd_ocsp_cache_oldest_age_seconds gauge\n"
 	    "mayflyd_ocsp_cache_oldest_age_seconds %lld\n",
 	    (long long)(count > 0 ? now - oldest : 0));
+	mfd_bprintf(&b, "# HELP mayflyd_ocsp_presigned_total First OCSP responses signed with their certificate.\n"
+	    "# TYPE mayflyd_ocsp_presigned_total counter\nmayflyd_ocsp_presigned_total %lu\n",
+	    atomic_load(&ctx->m.presigned));
+	{
+		unsigned long nb, ni, max;
+
+		mfd_signer_batch_stats(ctx->signer, &nb, &ni, &max);
+		mfd_bprintf(&b, "# HELP mayflyd_issue_batches_total Issuance batches sent to the signer (one commit each).\n"
+		    "# TYPE mayflyd_issue_batches_total counter\nmayflyd_issue_batches_total %lu\n"
+		    "# HELP mayflyd_issue_batch_requests_total Issuance requests sent in those batches.\n"
+		    "# TYPE mayflyd_issue_batch_requests_total counter\n"
+		    "mayflyd_issue_batch_requests_total %lu\n"
+		    "# HELP mayflyd_issue_batch_max Requests in the largest batch so far.\n"
+		    "# TYPE mayflyd_issue_batch_max gauge\nmayflyd_issue_batch_max %lu\n", nb, ni, max);
+	}
 	mfd_bprintf(&b, "# HELP mayflyd_signer_up Whether the signer process answers.\n"
 	    "# TYPE mayflyd_signer_up gauge\nmayflyd_signer_up %d\n",
 	    mfd_signer_dead(ctx->signer) ? 0 : 1);

@@ -4,11 +4,18 @@
  *
  * Wire format, host byte order (both ends are the same binary):
  *   request:  struct mfd_sig_hdr { op, len } then len bytes (len <= 64,
- *             except ISSUE: struct mfd_sig_issue_req, then the CSR DER,
- *             the profile name and the requester, lengths as in the
- *             struct, at most MFD_SIG_ISSUE_MAX in all)
+ *             except ISSUE_BATCH: struct mfd_sig_batch_req { n }, then n
+ *             items, each a struct mfd_sig_issue_req followed by the CSR
+ *             DER, the profile name and the requester, lengths as in the
+ *             struct; at most MFD_SIG_BATCH_REQ_MAX in all)
  *   response: struct mfd_sig_rhdr { rc, len } then len bytes (for a
- *             refused ISSUE: a one-line reason)
+ *             refused request: a one-line reason). For ISSUE_BATCH with
+ *             rc 0: n answers in request order, each a struct
+ *             mfd_sig_issue_ans { rc, len, ocsp_len, issuer, serial, meta }
+ *             then len bytes (the certificate DER, or the item's reason
+ *             when its rc is not 0) and ocsp_len bytes (its pre-signed
+ *             OCSP response; 0 when there is none). A batch refused as a
+ *             whole (no acme:, keys gone) has rc != 0 and one reason.
  * A request whose header or payload does not have the exact size its op
  * demands ends the signer: the only writer is our own network process, so
  * such a request means that process is no longer ours.
@@ -31,6 +38,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/bn.h>
 #include <openssl/err.h>
 #include <openssl/ocsp.h>
 #include <openssl/pem.h>
@@ -75,9 +83,27 @@ struct mfd_sig_issue_req {
 	uint16_t requester_len;		/* 1..MF_ACME_REQUESTER_MAX */
 };
 
+struct mfd_sig_batch_req {
+	uint32_t n;			/* 1..MFD_SIG_ISSUE_BATCH_MAX items follow */
+	uint32_t pad;			/* 0 */
+};
+
+struct mfd_sig_issue_ans {
+	int32_t rc;
+	uint32_t len;			/* certificate DER (rc 0) or reason (rc != 0) */
+	uint32_t ocsp_len;		/* pre-signed OCSP response; 0: none */
+	uint16_t issuer;		/* index of the issuing intermediate */
+	uint8_t serial_len;		/* 1..20 when rc is 0 */
+	uint8_t pad;
+	unsigned char serial[20];	/* magnitude, big-endian */
+	struct mfd_sig_meta meta;	/* of the OCSP response */
+};
+
 #define MFD_SIG_REQ_MAX		64
 #define MFD_SIG_ISSUE_MAX	(sizeof(struct mfd_sig_issue_req) + MF_ACME_CSR_MAX + \
 	MF_ACME_PROFILE_MAX + MF_ACME_REQUESTER_MAX)
+#define MFD_SIG_BATCH_REQ_MAX	(sizeof(struct mfd_sig_batch_req) + \
+	MFD_SIG_ISSUE_BATCH_MAX * MFD_SIG_ISSUE_MAX)
 #define MFD_SIG_RESP_MAX	(256u * 1024 * 1024)	/* a CRL of a few million entries */
 #define MFD_SIG_TIMEOUT_MS	30000
 
@@ -100,6 +126,7 @@ struct sig_state {
 	struct sig_ca *ca;
 	size_t nca;
 	struct mf_issuer *issuer;	/* the active intermediate, for ISSUE; NULL without acme: */
+	int issuer_ca;			/* its index in ca, for pre-signed OCSP; -1: none */
 	int64_t ping_at;
 	int ping_rc;
 };
@@ -268,6 +295,10 @@ sig_state_load(struct mf_config *cfg, struct sig_state **out, char *why, size_t 
 		snprintf(why, wl, "issuing CA: %s", mf_strerror(rc));
 		goto out;
 	}
+	st->issuer_ca = -1;
+	for (i = 0; st->issuer != NULL && i < st->nca; i++)
+		if (strcmp(st->ca[i].name, mf_issuer_name(st->issuer)) == 0)
+			st->issuer_ca = (int)i;
 	st->ping_at = now;
 	st->ping_rc = 0;
 	*out = st;
@@ -312,33 +343,63 @@ sig_lookup(struct sig_state *st, const unsigned char *serial, size_t n, struct m
 	return rc;
 }
 
+/*
+ * Signs the response in (status, serial and hash set by the caller) as
+ * intermediate i: the delegated responder if configured (rotated here once
+ * due), else the intermediate itself. Fills the rest of in and *m.
+ */
 static int
-sig_do_ocsp(struct sig_state *st, const struct mfd_sig_ocsp_req *q, struct mfd_sig_meta *m,
+sig_ocsp_sign(struct sig_state *st, unsigned i, struct mfd_ocsp_in *in, struct mfd_sig_meta *m,
     unsigned char **der, size_t *len)
 {
-	struct mfd_ocsp_in in;
-	struct mf_cert_rec *r = NULL;
-	struct sig_ca *ca;
+	struct sig_ca *ca = &st->ca[i];
 	int64_t now = (int64_t)time(NULL);
 	int rc;
 	char why[256];
 
-	if (q->issuer >= st->nca || (q->alg != MFD_ALG_SHA1 && q->alg != MFD_ALG_SHA256) ||
-	    q->serial_len == 0 || q->serial_len > 20)
-		return MF_ERR_INVAL;
-	if ((rc = sig_keys_ok(st, 0)) != 0)
-		return rc;
-	ca = &st->ca[q->issuer];
 	if (st->cfg->ocsp_delegated && now >= ca->rotate_at &&
 	    (rc = sig_responder_new(st, ca, now, why, sizeof(why))) != 0) {
 		/* The old responder still covers half its life: keep using it. */
 		mf_err("event=ocsp-responder-rotate ca=%s err=%s why=\"%s\"", ca->name,
 		    mf_errname(rc), why);
 	}
+	in->issuer = ca->cert;
+	in->signer = ca->rcert != NULL ? ca->rcert : ca->cert;
+	in->key = ca->rkey != NULL ? ca->rkey : ca->key;
+	in->this_update = now;
+	in->next_update = now + st->cfg->ocsp_validity;
+	/* A response must not outlive the certificate that signed it. */
+	if (ca->rcert != NULL && in->next_update > ca->r_not_after)
+		in->next_update = ca->r_not_after;
+	if ((rc = mfd_ocsp_sign(in, der, len)) != 0) {
+		ERR_clear_error();
+		return rc;
+	}
+	m->this_update = in->this_update;
+	m->next_update = in->next_update;
+	m->revoked_at = in->revoked_at;
+	m->status = in->status;
+	m->reason = in->reason;
+	return 0;
+}
+
+static int
+sig_do_ocsp(struct sig_state *st, const struct mfd_sig_ocsp_req *q, struct mfd_sig_meta *m,
+    unsigned char **der, size_t *len)
+{
+	struct mfd_ocsp_in in;
+	struct mf_cert_rec *r = NULL;
+	int rc;
+
+	if (q->issuer >= st->nca || (q->alg != MFD_ALG_SHA1 && q->alg != MFD_ALG_SHA256) ||
+	    q->serial_len == 0 || q->serial_len > 20)
+		return MF_ERR_INVAL;
+	if ((rc = sig_keys_ok(st, 0)) != 0)
+		return rc;
 	memset(m, 0, sizeof(*m));
 	memset(&in, 0, sizeof(in));
 	rc = sig_lookup(st, q->serial, q->serial_len, &r);
-	if (rc == MF_ERR_NOTFOUND || (rc == 0 && strcmp(r->issuer, ca->name) != 0)) {
+	if (rc == MF_ERR_NOTFOUND || (rc == 0 && strcmp(r->issuer, st->ca[q->issuer].name) != 0)) {
 		in.status = V_OCSP_CERTSTATUS_UNKNOWN;
 	} else if (rc != 0) {
 		return rc;
@@ -352,27 +413,10 @@ sig_do_ocsp(struct sig_state *st, const struct mfd_sig_ocsp_req *q, struct mfd_s
 		m->not_after = r->not_after;
 	}
 	mf_cert_rec_free(r);
-	in.issuer = ca->cert;
-	in.signer = ca->rcert != NULL ? ca->rcert : ca->cert;
-	in.key = ca->rkey != NULL ? ca->rkey : ca->key;
 	in.alg = q->alg;
 	in.serial = q->serial;
 	in.serial_len = q->serial_len;
-	in.this_update = now;
-	in.next_update = now + st->cfg->ocsp_validity;
-	/* A response must not outlive the certificate that signed it. */
-	if (ca->rcert != NULL && in.next_update > ca->r_not_after)
-		in.next_update = ca->r_not_after;
-	if ((rc = mfd_ocsp_sign(&in, der, len)) != 0) {
-		ERR_clear_error();
-		return rc;
-	}
-	m->this_update = in.this_update;
-	m->next_update = in.next_update;
-	m->revoked_at = in.revoked_at;
-	m->status = in.status;
-	m->reason = in.reason;
-	return 0;
+	return sig_ocsp_sign(st, q->issuer, &in, m, der, len);
 }
 
 struct sig_crl_acc {
@@ -454,25 +498,248 @@ sig_printable(const unsigned char *p, size_t n)
 }
 
 /*
- * ISSUE: the network process asks for a leaf. It is a request, not an
- * order: the policy is checked here again against our own configuration,
- * and the record is committed (autocommit, on our connection) before the
- * certificate goes back.
+ * ISSUE_BATCH: the network process asks for leaves. Each is a request,
+ * not an order: the policy is checked here again against our own
+ * configuration. The approved ones are signed before the transaction opens
+ * (signing needs no database, so the write lock is held only for the
+ * inserts), logged in one transaction, and committed once; only then do
+ * the certificates, with their first OCSP responses, go back.
+ */
+struct sig_item {
+	int64_t lifetime;
+	const unsigned char *csr;	/* borrowed from the request buffer */
+	size_t csr_len;
+	char profile[MF_ACME_PROFILE_MAX + 1];
+	char requester[MF_ACME_REQUESTER_MAX + 1];
+	struct mf_approved *ap;
+	X509 *cert;			/* signed; goes out only once committed */
+	int rc;
+	char why[256];
+	struct mfd_sig_issue_ans ans;
+	unsigned char *der;		/* the certificate, after the commit */
+	unsigned char *ocsp;		/* its first OCSP response, or NULL */
+};
+
+static void
+sig_items_free(struct sig_item *it, size_t n)
+{
+	size_t i;
+
+	for (i = 0; it != NULL && i < n; i++) {
+		mf_approved_free(it[i].ap);
+		X509_free(it[i].cert);
+		OPENSSL_free(it[i].der);
+		free(it[i].ocsp);
+	}
+	free(it);
+}
+
+/*
+ * Splits an ISSUE_BATCH payload into items, checking every length exactly.
+ * MF_ERR_INVAL means the request is malformed (the caller ends the
+ * signer); *out points into p, which must outlive it.
  */
 static int
-sig_do_issue(struct sig_state *st, const struct mfd_sig_issue_req *q, const unsigned char *csr,
-    const char *profile, const char *requester, unsigned char **der, size_t *len, char *why,
-    size_t wl)
+sig_batch_parse(const unsigned char *p, size_t len, struct sig_item **out, size_t *nout)
+{
+	struct mfd_sig_batch_req b;
+	struct sig_item *it;
+	size_t off, i;
+
+	*out = NULL;
+	*nout = 0;
+	if (len < sizeof(b))
+		return MF_ERR_INVAL;
+	memcpy(&b, p, sizeof(b));
+	if (b.n == 0 || b.n > MFD_SIG_ISSUE_BATCH_MAX || b.pad != 0)
+		return MF_ERR_INVAL;
+	if ((it = calloc(b.n, sizeof(*it))) == NULL)
+		return MF_ERR_NOMEM;
+	off = sizeof(b);
+	for (i = 0; i < b.n; i++) {
+		struct mfd_sig_issue_req q;
+		const unsigned char *v;
+
+		if (len - off < sizeof(q))
+			goto bad;
+		memcpy(&q, p + off, sizeof(q));
+		off += sizeof(q);
+		v = p + off;
+		/* Exact sizes, within bounds, or this is not our network process. */
+		if (q.csr_len == 0 || q.csr_len > MF_ACME_CSR_MAX || q.profile_len == 0 ||
+		    q.profile_len > MF_ACME_PROFILE_MAX || q.requester_len == 0 ||
+		    q.requester_len > MF_ACME_REQUESTER_MAX || q.lifetime < 0 ||
+		    len - off < (size_t)q.csr_len + q.profile_len + q.requester_len ||
+		    !sig_printable(v + q.csr_len, q.profile_len) ||
+		    !sig_printable(v + q.csr_len + q.profile_len, q.requester_len))
+			goto bad;
+		it[i].lifetime = q.lifetime;
+		it[i].csr = v;
+		it[i].csr_len = q.csr_len;
+		memcpy(it[i].profile, v + q.csr_len, q.profile_len);
+		memcpy(it[i].requester, v + q.csr_len + q.profile_len, q.requester_len);
+		off += (size_t)q.csr_len + q.profile_len + q.requester_len;
+	}
+	if (off != len)
+		goto bad;
+	*out = it;
+	*nout = b.n;
+	return 0;
+bad:
+	free(it);
+	return MF_ERR_INVAL;
+}
+
+/* Parses, checks and signs one item; on failure its rc and why are set. */
+static void
+sig_item_sign(struct sig_state *st, struct sig_item *it, int64_t now)
 {
 	struct mf_request req;
-	struct mf_approved *ap = NULL;
 	X509_REQ *x = NULL;
-	X509 *cert = NULL;
-	unsigned char *p = NULL;
-	int rc, n;
 
-	*der = NULL;
-	*len = 0;
+	if ((it->rc = mf_csr_parse(it->csr, it->csr_len, &x)) != 0) {
+		snprintf(it->why, sizeof(it->why), "CSR does not parse");
+		goto out;
+	}
+	memset(&req, 0, sizeof(req));
+	req.csr = x;
+	req.profile = it->profile;
+	req.lifetime = it->lifetime;
+	req.requester = it->requester;
+	if ((it->rc = mf_policy_check(st->cfg, &req, &it->ap, it->why, sizeof(it->why))) != 0)
+		goto out;
+	if ((it->rc = mf_issuer_sign(st->issuer, it->ap, now, &it->cert)) != 0)
+		snprintf(it->why, sizeof(it->why), "issuance failed: %s", mf_strerror(it->rc));
+out:
+	X509_REQ_free(x);
+	ERR_clear_error();
+}
+
+/* Logs one signed item in the open transaction; a serial taken already is drawn again. */
+static void
+sig_item_log(struct sig_state *st, struct sig_item *it, int64_t now)
+{
+	int tries;
+
+	for (tries = 0; tries < 3; tries++) {
+		if ((it->rc = mf_issuer_log(st->issuer, st->db, it->ap, it->cert, now)) !=
+		    MF_ERR_SERIAL_DUP)
+			break;
+		X509_free(it->cert);
+		it->cert = NULL;
+		if ((it->rc = mf_issuer_sign(st->issuer, it->ap, now, &it->cert)) != 0)
+			break;
+	}
+	if (it->rc != 0) {
+		snprintf(it->why, sizeof(it->why), "issuance failed: %s", mf_strerror(it->rc));
+		X509_free(it->cert);
+		it->cert = NULL;
+	}
+	ERR_clear_error();
+}
+
+/*
+ * After the commit: the certificate's DER, serial and its first OCSP
+ * response (status good: it was just logged; SHA-1 CertID, which stapling
+ * servers ask for). A failure to pre-sign is logged only; the refresher or
+ * the first request signs it later.
+ */
+static void
+sig_item_finish(struct sig_state *st, struct sig_item *it)
+{
+	struct mfd_ocsp_in in;
+	BIGNUM *bn = NULL;
+	struct tm tm;
+	size_t len = 0;
+	int n, rc;
+
+	if ((n = i2d_X509(it->cert, &it->der)) <= 0) {
+		/* Committed but not encodable: cannot happen for a leaf we just signed. */
+		it->rc = MF_ERR_CRYPTO;
+		snprintf(it->why, sizeof(it->why), "cannot encode the certificate");
+		return;
+	}
+	it->ans.len = (uint32_t)n;
+	if ((bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(it->cert), NULL)) == NULL ||
+	    BN_is_negative(bn) || BN_num_bytes(bn) < 1 || BN_num_bytes(bn) > 20) {
+		rc = MF_ERR_CRYPTO;
+		goto out;
+	}
+	it->ans.serial_len = (uint8_t)BN_bn2bin(bn, it->ans.serial);
+	if (st->issuer_ca < 0) {
+		rc = MF_ERR_CA_NOTFOUND;
+		goto out;
+	}
+	it->ans.issuer = (uint16_t)st->issuer_ca;
+	memset(&in, 0, sizeof(in));
+	in.status = V_OCSP_CERTSTATUS_GOOD;
+	in.alg = MFD_ALG_SHA1;
+	in.serial = it->ans.serial;
+	in.serial_len = it->ans.serial_len;
+	if (ASN1_TIME_to_tm(X509_get0_notAfter(it->cert), &tm))
+		it->ans.meta.not_after = (int64_t)timegm(&tm);
+	if ((rc = sig_ocsp_sign(st, (unsigned)st->issuer_ca, &in, &it->ans.meta, &it->ocsp,
+	    &len)) == 0)
+		it->ans.ocsp_len = (uint32_t)len;
+out:
+	if (rc != 0) {
+		mf_warn("event=ocsp-presign-failed requester=%s err=%s", it->requester,
+		    mf_errname(rc));
+		free(it->ocsp);
+		it->ocsp = NULL;
+		it->ans.ocsp_len = 0;
+	}
+	BN_free(bn);
+	ERR_clear_error();
+}
+
+/*
+ * Test-only (MAYFLY_FAULT=signer-batch, MAYFLY_FAULT_FILE=PATH): each batch
+ * that finds PATH takes the first word of it, rewriting the file with the
+ * rest (removing it once empty): "stall" sleeps 1.5 s before the batch is
+ * handled, so concurrent requests pile up behind it; "die" kills the signer
+ * between logging the batch and its commit. 0, 'S' or 'D'.
+ */
+static int
+sig_fault_step(void)
+{
+	const char *path;
+	char buf[256], *w, *rest;
+	FILE *f;
+	int act = 0;
+
+	if (!mf_fault("signer-batch") || (path = getenv("MAYFLY_FAULT_FILE")) == NULL ||
+	    (f = fopen(path, "r")) == NULL)
+		return 0;
+	if (fgets(buf, sizeof(buf), f) == NULL)
+		buf[0] = '\0';
+	fclose(f);
+	w = buf + strspn(buf, " \n");
+	rest = w + strcspn(w, " \n");
+	if (*rest != '\0')
+		*rest++ = '\0';
+	rest += strspn(rest, " \n");
+	if (strcmp(w, "stall") == 0)
+		act = 'S';
+	else if (strcmp(w, "die") == 0)
+		act = 'D';
+	if (*rest == '\0' || (f = fopen(path, "w")) == NULL) {
+		unlink(path);
+	} else {
+		fputs(rest, f);
+		fclose(f);
+	}
+	return act;
+}
+
+static int
+sig_do_issue_batch(struct sig_state *st, struct sig_item *it, size_t n, char *why, size_t wl)
+{
+	struct timespec t0, t1;
+	int64_t now = (int64_t)time(NULL);
+	size_t i, nlogged = 0, nok = 0;
+	int rc, fault;
+
 	why[0] = '\0';
 	if (st->issuer == NULL) {
 		snprintf(why, wl, "issuance is off (no acme: section)");
@@ -482,38 +749,100 @@ sig_do_issue(struct sig_state *st, const struct mfd_sig_issue_req *q, const unsi
 		snprintf(why, wl, "keys: %s", mf_strerror(rc));
 		return rc;
 	}
-	if ((rc = mf_csr_parse(csr, q->csr_len, &x)) != 0) {
-		snprintf(why, wl, "CSR does not parse");
-		return rc;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	if ((fault = sig_fault_step()) == 'S')
+		usleep(1500000);
+	for (i = 0; i < n; i++)
+		sig_item_sign(st, &it[i], now);
+	for (i = 0; i < n; i++)
+		if (it[i].rc == 0)
+			break;
+	if (i < n && (rc = mf_db_begin(st->db)) != 0) {
+		/* Nothing logged: every signed leaf is dropped unsent. */
+		for (; i < n; i++) {
+			if (it[i].rc != 0)
+				continue;
+			it[i].rc = rc;
+			snprintf(it[i].why, sizeof(it[i].why), "database busy");
+			X509_free(it[i].cert);
+			it[i].cert = NULL;
+		}
+	} else if (i < n) {
+		/*
+		 * An insert that fails undoes only itself (a savepoint in
+		 * mf_db_cert_insert), so one bad item does not spoil the batch.
+		 */
+		for (; i < n; i++) {
+			if (it[i].rc != 0)
+				continue;
+			sig_item_log(st, &it[i], now);
+			if (it[i].rc == 0)
+				nlogged++;
+		}
+		if (fault == 'D')
+			kill(getpid(), SIGKILL);	/* test-only: nothing is committed */
+		rc = nlogged > 0 ? mf_db_commit(st->db) : mf_db_rollback(st->db);
+		if (rc != 0) {
+			/* A failed commit rolls the batch back: none of it may go out. */
+			for (i = 0; i < n; i++) {
+				if (it[i].rc != 0)
+					continue;
+				it[i].rc = rc;
+				snprintf(it[i].why, sizeof(it[i].why),
+				    "cannot record the certificate: %s", mf_strerror(rc));
+				X509_free(it[i].cert);
+				it[i].cert = NULL;
+			}
+		}
 	}
-	memset(&req, 0, sizeof(req));
-	req.csr = x;
-	req.profile = profile;
-	req.lifetime = q->lifetime;
-	req.requester = requester;
-	if ((rc = mf_policy_check(st->cfg, &req, &ap, why, wl)) != 0)
-		goto out;
-	if ((rc = mf_issuer_issue(st->issuer, st->db, ap, (int64_t)time(NULL), &cert)) != 0) {
-		snprintf(why, wl, "issuance failed: %s", mf_strerror(rc));
-		goto out;
+	/* Committed: now the certificates and their first OCSP responses. */
+	for (i = 0; i < n; i++) {
+		if (it[i].rc == 0)
+			sig_item_finish(st, &it[i]);
+		if (it[i].rc == 0) {
+			nok++;
+			mf_info("event=issued requester=%s profile=%s", it[i].requester,
+			    it[i].profile);
+		} else {
+			mf_warn("event=issue-refused requester=%s profile=%s err=%s why=\"%s\"",
+			    it[i].requester, it[i].profile, mf_errname(it[i].rc), it[i].why);
+		}
 	}
-	if ((n = i2d_X509(cert, &p)) <= 0 || (*der = malloc((size_t)n)) == NULL) {
-		rc = MF_ERR_NOMEM;
-		goto out;
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	mf_info("event=issued-batch n=%zu issued=%zu refused=%zu ms=%.1f", n, nok, n - nok,
+	    (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6);
+	return 0;
+}
+
+/* The answers of a batch, in request order (see the wire format above). */
+static int
+sig_batch_answer(struct sig_item *it, size_t n, unsigned char **out, size_t *outlen)
+{
+	unsigned char *buf, *p;
+	size_t i, total = 0;
+
+	for (i = 0; i < n; i++) {
+		if (it[i].rc != 0) {
+			memset(&it[i].ans, 0, sizeof(it[i].ans));
+			it[i].ans.rc = it[i].rc;
+			it[i].ans.len = (uint32_t)strlen(it[i].why);
+		}
+		total += sizeof(it[i].ans) + it[i].ans.len + it[i].ans.ocsp_len;
 	}
-	memcpy(*der, p, (size_t)n);
-	*len = (size_t)n;
-	mf_info("event=issued requester=%s profile=%s", requester, profile);
-out:
-	if (rc != 0)
-		mf_warn("event=issue-refused requester=%s profile=%s err=%s why=\"%s\"", requester,
-		    profile, mf_errname(rc), why);
-	OPENSSL_free(p);
-	X509_free(cert);
-	X509_REQ_free(x);
-	mf_approved_free(ap);
-	ERR_clear_error();
-	return rc;
+	if ((buf = malloc(total)) == NULL)
+		return MF_ERR_NOMEM;
+	for (i = 0, p = buf; i < n; i++) {
+		memcpy(p, &it[i].ans, sizeof(it[i].ans));
+		p += sizeof(it[i].ans);
+		memcpy(p, it[i].rc == 0 ? it[i].der : (unsigned char *)it[i].why, it[i].ans.len);
+		p += it[i].ans.len;
+		if (it[i].ans.ocsp_len > 0)
+			memcpy(p, it[i].ocsp, it[i].ans.ocsp_len);
+		p += it[i].ans.ocsp_len;
+	}
+	*out = buf;
+	*outlen = total;
+	return 0;
 }
 
 static int
@@ -600,7 +929,7 @@ sig_loop(int fd, struct sig_state **stp)
 
 	for (;;) {
 		struct mfd_sig_hdr h;
-		unsigned char req[MFD_SIG_ISSUE_MAX];
+		unsigned char req[MFD_SIG_REQ_MAX], *big = NULL;
 		struct mfd_sig_meta m;
 		unsigned char *der = NULL;
 		size_t len = 0;
@@ -609,9 +938,19 @@ sig_loop(int fd, struct sig_state **stp)
 
 		if (sig_read_all(fd, &h, sizeof(h), -1) != 0)
 			return;		/* the network process closed: we are done */
-		if (h.len > (h.op == MFD_SIG_ISSUE ? MFD_SIG_ISSUE_MAX : MFD_SIG_REQ_MAX) ||
-		    sig_read_all(fd, req, h.len, MFD_SIG_TIMEOUT_MS) != 0)
+		if (h.op == MFD_SIG_ISSUE_BATCH) {
+			/* Up to half a MiB: read into a buffer of the exact size. */
+			if (h.len < sizeof(struct mfd_sig_batch_req) || h.len > MFD_SIG_BATCH_REQ_MAX ||
+			    (big = malloc(h.len)) == NULL)
+				return;
+			if (sig_read_all(fd, big, h.len, MFD_SIG_TIMEOUT_MS) != 0) {
+				free(big);
+				return;
+			}
+		} else if (h.len > MFD_SIG_REQ_MAX || sig_read_all(fd, req, h.len,
+		    MFD_SIG_TIMEOUT_MS) != 0) {
 			return;
+		}
 		switch (h.op) {
 		case MFD_SIG_PING:
 			if (h.len != 0)
@@ -646,32 +985,33 @@ sig_loop(int fd, struct sig_state **stp)
 				return;
 			break;
 		}
-		case MFD_SIG_ISSUE: {
-			struct mfd_sig_issue_req q;
-			char prof[MF_ACME_PROFILE_MAX + 1], rq[MF_ACME_REQUESTER_MAX + 1];
-			const unsigned char *v = req + sizeof(q);
+		case MFD_SIG_ISSUE_BATCH: {
+			struct sig_item *it = NULL;
+			unsigned char *ans = NULL;
+			size_t n = 0, alen = 0;
 
-			if (h.len < sizeof(q))
+			if ((rc = sig_batch_parse(big, h.len, &it, &n)) == MF_ERR_INVAL) {
+				free(big);
 				return;
-			memcpy(&q, req, sizeof(q));
-			/* Exact sizes, within bounds, or this is not our network process. */
-			if (q.csr_len == 0 || q.csr_len > MF_ACME_CSR_MAX || q.profile_len == 0 ||
-			    q.profile_len > MF_ACME_PROFILE_MAX || q.requester_len == 0 ||
-			    q.requester_len > MF_ACME_REQUESTER_MAX || q.lifetime < 0 ||
-			    h.len != sizeof(q) + q.csr_len + q.profile_len + q.requester_len ||
-			    !sig_printable(v + q.csr_len, q.profile_len) ||
-			    !sig_printable(v + q.csr_len + q.profile_len, q.requester_len))
-				return;
-			memcpy(prof, v + q.csr_len, q.profile_len);
-			prof[q.profile_len] = '\0';
-			memcpy(rq, v + q.csr_len + q.profile_len, q.requester_len);
-			rq[q.requester_len] = '\0';
-			rc = sig_do_issue(st, &q, v, prof, rq, &der, &len, why, sizeof(why));
+			}
 			if (rc == 0)
-				rc = sig_reply(fd, 0, der, len, NULL, 0);
+				rc = sig_do_issue_batch(st, it, n, why, sizeof(why));
+			else
+				snprintf(why, sizeof(why), "out of memory");
+			if (rc == 0 && (rc = sig_batch_answer(it, n, &ans, &alen)) != 0)
+				snprintf(why, sizeof(why), "out of memory");
+			/*
+			 * XXX Out of memory after the commit: the batch is logged
+			 * but refused; its certificates are never sent.
+			 */
+			if (rc == 0)
+				rc = sig_reply(fd, 0, ans, alen, NULL, 0);
 			else
 				rc = sig_reply(fd, rc, why, strlen(why), NULL, 0);
-			free(der);
+			sig_items_free(it, n);
+			free(ans);
+			free(big);
+			big = NULL;
 			if (rc != 0)
 				return;
 			break;
@@ -756,13 +1096,33 @@ sig_copy_why(const unsigned char *p, size_t n, char *why, size_t wl)
 
 /* ---- the client side ---------------------------------------------------------- */
 
+/* One caller's issuance, queued until a leader sends it (mfd_signer_issue). */
+enum sig_job_state { SIG_JOB_QUEUED, SIG_JOB_SENT, SIG_JOB_DONE };
+
+struct sig_job {
+	unsigned char *item;		/* struct mfd_sig_issue_req and its strings */
+	size_t item_len;
+	enum sig_job_state state;
+	int rc;
+	struct mfd_sig_issued *out;
+	char why[256];
+	struct sig_job *next;
+};
+
 struct mfd_signer {
-	pthread_mutex_t lock;
+	pthread_mutex_t lock;		/* the socket: one exchange at a time */
 	int fd;
 	pid_t pid;
 	int dead;
 	char exe[4096];			/* our own binary, for fork + exec */
 	char *cfg_path;
+
+	/* Issuances waiting for a batch; qlock is never held across I/O. */
+	pthread_mutex_t qlock;
+	pthread_cond_t qcond;		/* CLOCK_MONOTONIC; a batch was answered */
+	struct sig_job *qhead, **qtail;
+	int leading;			/* a batch is in flight */
+	unsigned long batches, batch_items, batch_max;
 };
 
 int
@@ -917,6 +1277,16 @@ mfd_signer_start(const struct mf_config *cfg, struct mfd_signer **out, char *why
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		return MF_ERR_NOMEM;
 	pthread_mutex_init(&s->lock, NULL);
+	pthread_mutex_init(&s->qlock, NULL);
+	{
+		pthread_condattr_t ca;
+
+		pthread_condattr_init(&ca);
+		pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+		pthread_cond_init(&s->qcond, &ca);
+		pthread_condattr_destroy(&ca);
+	}
+	s->qtail = &s->qhead;
 	s->fd = -1;
 	if ((n = readlink("/proc/self/exe", s->exe, sizeof(s->exe) - 1)) <= 0 ||
 	    (s->cfg_path = strdup(cfg->path)) == NULL) {
@@ -960,6 +1330,8 @@ mfd_signer_stop(struct mfd_signer *s)
 	if (s->fd >= 0)
 		sig_reap(s->fd, s->pid);
 	pthread_mutex_destroy(&s->lock);
+	pthread_mutex_destroy(&s->qlock);
+	pthread_cond_destroy(&s->qcond);
 	free(s->cfg_path);
 	free(s);
 }
@@ -1104,18 +1476,195 @@ out:
 	return rc;
 }
 
+void
+mfd_sig_issued_clear(struct mfd_sig_issued *r)
+{
+	if (r == NULL)
+		return;
+	free(r->cert);
+	free(r->ocsp);
+	memset(r, 0, sizeof(*r));
+}
+
+static void
+sig_jobs_fail(struct sig_job **jobs, size_t n, int rc, const char *why)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		jobs[i]->rc = rc;
+		snprintf(jobs[i]->why, sizeof(jobs[i]->why), "%s", why);
+	}
+}
+
+/*
+ * Checks that p (the signer's answer to a batch of n) holds exactly n
+ * well-formed answers; anything else means the stream is not to be trusted.
+ */
+static int
+sig_batch_check(const unsigned char *p, size_t len, size_t n)
+{
+	struct mfd_sig_issue_ans a;
+	size_t i, off = 0;
+
+	for (i = 0; i < n; i++) {
+		if (len - off < sizeof(a))
+			return MF_ERR_SIGNER;
+		memcpy(&a, p + off, sizeof(a));
+		off += sizeof(a);
+		if ((size_t)a.len + a.ocsp_len > len - off ||
+		    (a.rc == 0 && (a.len == 0 || a.serial_len == 0 || a.serial_len > 20)) ||
+		    (a.rc != 0 && a.ocsp_len != 0))
+			return MF_ERR_SIGNER;
+		off += (size_t)a.len + a.ocsp_len;
+	}
+	return off == len ? 0 : MF_ERR_SIGNER;
+}
+
+/* Hands answer p (checked by sig_batch_check) to the job it belongs to. */
+static size_t
+sig_batch_give(const unsigned char *p, struct sig_job *j)
+{
+	struct mfd_sig_issue_ans a;
+	struct mfd_sig_issued *o = j->out;
+
+	memcpy(&a, p, sizeof(a));
+	p += sizeof(a);
+	if (a.rc != 0) {
+		j->rc = a.rc;
+		sig_copy_why(p, a.len, j->why, sizeof(j->why));
+		return sizeof(a) + a.len;
+	}
+	if ((o->cert = malloc(a.len)) == NULL) {
+		/* XXX logged but lost: the client asks again and gets a new one. */
+		j->rc = MF_ERR_NOMEM;
+		snprintf(j->why, sizeof(j->why), "out of memory");
+		return sizeof(a) + a.len + a.ocsp_len;
+	}
+	memcpy(o->cert, p, a.len);
+	o->cert_len = a.len;
+	/* Without its OCSP response the certificate still goes out. */
+	if (a.ocsp_len > 0 && (o->ocsp = malloc(a.ocsp_len)) != NULL) {
+		memcpy(o->ocsp, p + a.len, a.ocsp_len);
+		o->ocsp_len = a.ocsp_len;
+	}
+	o->meta = a.meta;
+	o->issuer = a.issuer;
+	memcpy(o->serial, a.serial, a.serial_len);
+	o->serial_len = a.serial_len;
+	j->rc = 0;
+	return sizeof(a) + a.len + a.ocsp_len;
+}
+
+/* One ISSUE_BATCH exchange for jobs[0..n); every job gets an rc (and an answer). */
+static void
+sig_batch_call(struct mfd_signer *s, struct sig_job **jobs, size_t n)
+{
+	struct mfd_sig_hdr h;
+	struct mfd_sig_batch_req b;
+	struct mfd_sig_rhdr rh;
+	struct timespec dl;
+	unsigned char *req = NULL, *resp = NULL, *p;
+	size_t i, len = sizeof(h) + sizeof(b), off;
+
+	for (i = 0; i < n; i++)
+		len += jobs[i]->item_len;
+	if ((req = malloc(len)) == NULL) {
+		sig_jobs_fail(jobs, n, MF_ERR_NOMEM, "out of memory");
+		return;
+	}
+	h.op = MFD_SIG_ISSUE_BATCH;
+	h.len = (uint32_t)(len - sizeof(h));
+	memset(&b, 0, sizeof(b));
+	b.n = (uint32_t)n;
+	memcpy(req, &h, sizeof(h));
+	memcpy(req + sizeof(h), &b, sizeof(b));
+	for (i = 0, p = req + sizeof(h) + sizeof(b); i < n; i++) {
+		memcpy(p, jobs[i]->item, jobs[i]->item_len);
+		p += jobs[i]->item_len;
+	}
+	/* Bounded: an HTTP thread must not queue forever behind a slow token. */
+	clock_gettime(CLOCK_REALTIME, &dl);
+	dl.tv_sec += 10;
+	if (pthread_mutex_timedlock(&s->lock, &dl) != 0) {
+		sig_jobs_fail(jobs, n, MF_ERR_SIGNER, "signer busy");
+		free(req);
+		return;
+	}
+	/*
+	 * The signer reads the whole request before it answers, so writing it
+	 * all first cannot deadlock however large it is.
+	 */
+	if (s->dead || sig_write_all(s->fd, req, len) != 0 ||
+	    sig_read_all(s->fd, &rh, sizeof(rh), MFD_SIG_TIMEOUT_MS) != 0 ||
+	    rh.len > MFD_SIG_RESP_MAX || (resp = malloc((size_t)rh.len + 1)) == NULL ||
+	    sig_read_all(s->fd, resp, rh.len, MFD_SIG_TIMEOUT_MS) != 0 ||
+	    (rh.rc == 0 && sig_batch_check(resp, rh.len, n) != 0)) {
+		s->dead = 1;
+		pthread_mutex_unlock(&s->lock);
+		sig_jobs_fail(jobs, n, MF_ERR_SIGNER, "signer process is gone");
+		free(req);
+		free(resp);
+		return;
+	}
+	pthread_mutex_unlock(&s->lock);
+	free(req);
+	resp[rh.len] = '\0';
+	if (rh.rc != 0) {
+		/* Refused as a whole (no acme:, keys gone): the same reason for all. */
+		sig_jobs_fail(jobs, n, rh.rc, (const char *)resp);
+	} else {
+		for (i = 0, off = 0; i < n; i++)
+			off += sig_batch_give(resp + off, jobs[i]);
+	}
+	free(resp);
+}
+
+/*
+ * The leader's part, entered and left with qlock held: takes the oldest
+ * queued jobs (not necessarily including its own), sends them as one
+ * batch without the queue lock, and wakes their callers.
+ */
+static void
+sig_lead(struct mfd_signer *s)
+{
+	struct sig_job *batch[MFD_SIG_ISSUE_BATCH_MAX];
+	size_t n = 0, i;
+
+	s->leading = 1;
+	while (n < MFD_SIG_ISSUE_BATCH_MAX && s->qhead != NULL) {
+		batch[n] = s->qhead;
+		s->qhead = batch[n]->next;
+		batch[n]->state = SIG_JOB_SENT;
+		n++;
+	}
+	if (s->qhead == NULL)
+		s->qtail = &s->qhead;
+	s->batches++;
+	s->batch_items += n;
+	if (n > s->batch_max)
+		s->batch_max = n;
+	pthread_mutex_unlock(&s->qlock);
+	sig_batch_call(s, batch, n);
+	pthread_mutex_lock(&s->qlock);
+	/* Once DONE, a job may vanish with its caller's stack: not touched again. */
+	for (i = 0; i < n; i++)
+		batch[i]->state = SIG_JOB_DONE;
+	s->leading = 0;
+	pthread_cond_broadcast(&s->qcond);
+}
+
 int
 mfd_signer_issue(struct mfd_signer *s, const unsigned char *csr, size_t csr_len,
-    const char *profile, const char *requester, int64_t lifetime, unsigned char **der,
-    size_t *len, char *why, size_t wl)
+    const char *profile, const char *requester, int64_t lifetime, struct mfd_sig_issued *out,
+    char *why, size_t wl)
 {
 	struct mfd_sig_issue_req q;
-	unsigned char *buf = NULL, *p = NULL;
-	size_t pl = strlen(profile), rl = strlen(requester), n = 0;
-	int rc;
+	struct sig_job job, **pp;
+	struct timespec dl;
+	size_t pl = strlen(profile), rl = strlen(requester);
 
-	*der = NULL;
-	*len = 0;
+	memset(out, 0, sizeof(*out));
 	/* The signer would end itself on an out-of-bounds request: refuse here. */
 	if (csr_len == 0 || csr_len > MF_ACME_CSR_MAX || pl == 0 || pl > MF_ACME_PROFILE_MAX ||
 	    rl == 0 || rl > MF_ACME_REQUESTER_MAX || lifetime < 0 ||
@@ -1129,22 +1678,63 @@ mfd_signer_issue(struct mfd_signer *s, const unsigned char *csr, size_t csr_len,
 	q.csr_len = (uint32_t)csr_len;
 	q.profile_len = (uint16_t)pl;
 	q.requester_len = (uint16_t)rl;
-	if ((buf = malloc(sizeof(q) + csr_len + pl + rl)) == NULL)
+	memset(&job, 0, sizeof(job));
+	job.item_len = sizeof(q) + csr_len + pl + rl;
+	if ((job.item = malloc(job.item_len)) == NULL)
 		return MF_ERR_NOMEM;
-	memcpy(buf, &q, sizeof(q));
-	memcpy(buf + sizeof(q), csr, csr_len);
-	memcpy(buf + sizeof(q) + csr_len, profile, pl);
-	memcpy(buf + sizeof(q) + csr_len + pl, requester, rl);
-	rc = sig_call(s, MFD_SIG_ISSUE, buf, sizeof(q) + csr_len + pl + rl, &p, &n);
-	free(buf);
-	if (rc == 0 && n > 0) {
-		*der = p;
-		*len = n;
-		return 0;
+	memcpy(job.item, &q, sizeof(q));
+	memcpy(job.item + sizeof(q), csr, csr_len);
+	memcpy(job.item + sizeof(q) + csr_len, profile, pl);
+	memcpy(job.item + sizeof(q) + csr_len + pl, requester, rl);
+	job.out = out;
+	job.state = SIG_JOB_QUEUED;
+
+	clock_gettime(CLOCK_MONOTONIC, &dl);
+	dl.tv_sec += 10;
+	pthread_mutex_lock(&s->qlock);
+	*s->qtail = &job;
+	s->qtail = &job.next;
+	while (job.state != SIG_JOB_DONE) {
+		if (!s->leading) {
+			sig_lead(s);
+			continue;
+		}
+		if (job.state == SIG_JOB_SENT) {
+			/* Sent: the answer comes, or the socket timeouts end the exchange. */
+			pthread_cond_wait(&s->qcond, &s->qlock);
+			continue;
+		}
+		if (pthread_cond_timedwait(&s->qcond, &s->qlock, &dl) == ETIMEDOUT &&
+		    job.state == SIG_JOB_QUEUED) {
+			/* Still queued after 10 s: give up, taking it out of the queue. */
+			for (pp = &s->qhead; *pp != &job; pp = &(*pp)->next)
+				;
+			*pp = job.next;
+			if (s->qtail == &job.next)
+				s->qtail = pp;
+			job.rc = MF_ERR_SIGNER;
+			snprintf(job.why, sizeof(job.why), "signer busy");
+			break;
+		}
 	}
-	sig_copy_why(p, n, why, wl);
-	free(p);
-	return rc != 0 ? rc : MF_ERR_SIGNER;
+	pthread_mutex_unlock(&s->qlock);
+	free(job.item);
+	if (job.rc != 0) {
+		mfd_sig_issued_clear(out);
+		sig_copy_why((const unsigned char *)job.why, strlen(job.why), why, wl);
+	}
+	return job.rc;
+}
+
+void
+mfd_signer_batch_stats(struct mfd_signer *s, unsigned long *batches, unsigned long *items,
+    unsigned long *largest)
+{
+	pthread_mutex_lock(&s->qlock);
+	*batches = s->batches;
+	*items = s->batch_items;
+	*largest = s->batch_max;
+	pthread_mutex_unlock(&s->qlock);
 }
 
 int

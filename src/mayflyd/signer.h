@@ -15,16 +15,24 @@
  *                   cannot make it sign a status of its choosing
  *   CRL i           build and sign the CRL of intermediate i
  *   RELOAD          re-read the configuration and keys (SIGHUP)
- *   ISSUE csr p r l issue a leaf for the CSR (DER, at most 16 KiB) under
- *                   profile p, for requester r, lifetime l (0: the
- *                   profile's); only with an acme: section. The signer
- *                   runs the policy check itself, never trusting the
- *                   network side's, and commits the record to the log
- *                   before it answers with the certificate
+ *   ISSUE_BATCH n   issue up to MFD_SIG_ISSUE_BATCH_MAX leaves, each a CSR
+ *                   (DER, at most 16 KiB) under profile p, for requester
+ *                   r, lifetime l (0: the profile's); only with an acme:
+ *                   section. The signer runs the policy check itself for
+ *                   each, never trusting the network side's, signs the
+ *                   approved ones, logs them in one transaction and
+ *                   commits it once (one fsync for the batch: group
+ *                   commit). Only after the commit does it answer, per
+ *                   item, with the certificate and the first OCSP response
+ *                   for it (status good, SHA-1 CertID), pre-signed; an
+ *                   item it refuses is answered with its code and reason
+ *                   and does not affect the others; if the commit fails,
+ *                   every item is refused
  *
  * Every request is a fixed header and a payload of the exact size its op
- * demands (ISSUE: a fixed part giving the lengths of the bounded variable
- * ones); anything else ends the signer. It signs nothing else.
+ * demands (ISSUE_BATCH: a count, then per item a fixed part giving the
+ * lengths of the bounded variable ones); anything else ends the signer.
+ * It signs nothing else.
  */
 #ifndef MFD_SIGNER_H
 #define MFD_SIGNER_H
@@ -40,8 +48,12 @@ enum mfd_sig_op {
 	MFD_SIG_OCSP = 2,
 	MFD_SIG_CRL = 3,
 	MFD_SIG_RELOAD = 4,
-	MFD_SIG_ISSUE = 5
+	/* 5 was a single ISSUE: now a batch of one. */
+	MFD_SIG_ISSUE_BATCH = 6
 };
+
+/* Most issuance requests the network side combines into one ISSUE_BATCH. */
+#define MFD_SIG_ISSUE_BATCH_MAX	32
 
 /* What comes back with a signed object. */
 struct mfd_sig_meta {
@@ -109,13 +121,44 @@ int mfd_signer_crl(struct mfd_signer *s, unsigned issuer, struct mfd_sig_meta *m
     unsigned char **der, size_t *len);
 int mfd_signer_reload(struct mfd_signer *s, char *why, size_t whylen);
 /*
- * ISSUE: the certificate DER in *der (malloc'ed; caller frees), or the
- * signer's code (a policy code, MF_ERR_INVAL without acme:, ...) with its
- * reason in why. Bounds as in acme.h (MF_ACME_*_MAX); strings printable.
+ * What an issuance gives back: the certificate and, unless pre-signing
+ * failed (ocsp NULL: the refresher signs it later), its first OCSP
+ * response, for the cache key (issuer index, SHA-1, serial magnitude).
+ */
+struct mfd_sig_issued {
+	unsigned char *cert;		/* DER, malloc'ed */
+	size_t cert_len;
+	unsigned char *ocsp;		/* DER, malloc'ed, or NULL */
+	size_t ocsp_len;
+	struct mfd_sig_meta meta;	/* of the OCSP response */
+	unsigned issuer;		/* index of the issuing intermediate in the config */
+	unsigned char serial[20];	/* magnitude, big-endian */
+	size_t serial_len;
+};
+
+/* Frees the buffers of r and zeroes it. NULL ok. */
+void mfd_sig_issued_clear(struct mfd_sig_issued *r);
+
+/*
+ * Issues a leaf through the signer: fills *out (caller clears it with
+ * mfd_sig_issued_clear), or returns the signer's code (a policy code,
+ * MF_ERR_INVAL without acme:, MF_ERR_SIGNER if the signer is gone or did
+ * not answer, ...) with its reason in why. Bounds as in acme.h
+ * (MF_ACME_*_MAX); strings printable.
+ *
+ * Concurrent callers are combined: the first caller that finds no batch in
+ * flight leads, sends up to MFD_SIG_ISSUE_BATCH_MAX queued requests as one
+ * ISSUE_BATCH, and hands each answer to its caller; the others wait for
+ * it. A request still queued after 10 s is given up (MF_ERR_SIGNER); one
+ * already sent waits for its answer, which the socket timeouts bound.
  */
 int mfd_signer_issue(struct mfd_signer *s, const unsigned char *csr, size_t csr_len,
-    const char *profile, const char *requester, int64_t lifetime, unsigned char **der,
-    size_t *len, char *why, size_t whylen);
+    const char *profile, const char *requester, int64_t lifetime, struct mfd_sig_issued *out,
+    char *why, size_t whylen);
+
+/* Batches sent, requests in them, and the largest batch so far (for metrics). */
+void mfd_signer_batch_stats(struct mfd_signer *s, unsigned long *batches,
+    unsigned long *items, unsigned long *largest);
 
 /* Nonzero once the signer is known to be gone. */
 int mfd_signer_dead(struct mfd_signer *s);
