@@ -696,7 +696,7 @@ out:
 /*
  * Test-only (MAYFLY_FAULT=signer-batch, MAYFLY_FAULT_FILE=PATH): each batch
  * that finds PATH takes the first word of it, rewriting the file with the
- * rest (removing it once empty): "stall" sleeps 1.5 s before the batch is
+ * rest (removing it once empty): "stall" sleeps 2 s before the batch is
  * handled, so concurrent requests pile up behind it; "die" kills the signer
  * between logging the batch and its commit. 0, 'S' or 'D'.
  */
@@ -751,7 +751,7 @@ sig_do_issue_batch(struct sig_state *st, struct sig_item *it, size_t n, char *wh
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	if ((fault = sig_fault_step()) == 'S')
-		usleep(1500000);
+		sleep(2);
 	for (i = 0; i < n; i++)
 		sig_item_sign(st, &it[i], now);
 	for (i = 0; i < n; i++)
