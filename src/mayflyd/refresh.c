@@ -826,9 +826,11 @@ mfd_metrics_text(struct mfd_ctx *ctx, size_t *len)
 	    "# TYPE mayflyd_ocsp_presigned_total counter\nmayflyd_ocsp_presigned_total %lu\n",
 	    atomic_load(&ctx->m.presigned));
 	{
-		unsigned long nb, ni, max;
+		unsigned long nq, nb, ni, max;
 
-		mfd_signer_batch_stats(ctx->signer, &nb, &ni, &max);
+		mfd_signer_batch_stats(ctx->signer, &nq, &nb, &ni, &max);
+		mfd_bprintf(&b, "# HELP mayflyd_issue_queued Issuance requests waiting for a batch.\n"
+		    "# TYPE mayflyd_issue_queued gauge\nmayflyd_issue_queued %lu\n", nq);
 		mfd_bprintf(&b, "# HELP mayflyd_issue_batches_total Issuance batches sent to the signer (one commit each).\n"
 		    "# TYPE mayflyd_issue_batches_total counter\nmayflyd_issue_batches_total %lu\n"
 		    "# HELP mayflyd_issue_batch_requests_total Issuance requests sent in those batches.\n"

@@ -16,9 +16,10 @@
  *             when its rc is not 0) and ocsp_len bytes (its pre-signed
  *             OCSP response; 0 when there is none). A batch refused as a
  *             whole (no acme:, keys gone) has rc != 0 and one reason.
- * A request whose header or payload does not have the exact size its op
- * demands ends the signer: the only writer is our own network process, so
- * such a request means that process is no longer ours.
+ * The structs are in sigwire.h. A request whose header or payload does not
+ * have the exact size its op demands ends the signer: the only writer is
+ * our own network process, so such a request means that process is no
+ * longer ours.
  */
 #include "mf_build.h"
 
@@ -29,6 +30,7 @@
 #include <pthread.h>
 #include <pwd.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,58 +54,9 @@
 #include "ocspreq.h"
 #include "sign.h"
 #include "signer.h"
+#include "sigwire.h"
 #include "util.h"
 
-struct mfd_sig_hdr {
-	uint32_t op;
-	uint32_t len;
-};
-
-struct mfd_sig_rhdr {
-	int32_t rc;
-	uint32_t len;
-};
-
-struct mfd_sig_ocsp_req {
-	uint16_t issuer;
-	uint8_t alg;
-	uint8_t serial_len;
-	unsigned char serial[20];
-};
-
-struct mfd_sig_crl_req {
-	uint16_t issuer;
-	uint16_t pad;
-};
-
-struct mfd_sig_issue_req {
-	int64_t lifetime;		/* seconds; 0: the profile's default */
-	uint32_t csr_len;		/* 1..MF_ACME_CSR_MAX */
-	uint16_t profile_len;		/* 1..MF_ACME_PROFILE_MAX */
-	uint16_t requester_len;		/* 1..MF_ACME_REQUESTER_MAX */
-};
-
-struct mfd_sig_batch_req {
-	uint32_t n;			/* 1..MFD_SIG_ISSUE_BATCH_MAX items follow */
-	uint32_t pad;			/* 0 */
-};
-
-struct mfd_sig_issue_ans {
-	int32_t rc;
-	uint32_t len;			/* certificate DER (rc 0) or reason (rc != 0) */
-	uint32_t ocsp_len;		/* pre-signed OCSP response; 0: none */
-	uint16_t issuer;		/* index of the issuing intermediate */
-	uint8_t serial_len;		/* 1..20 when rc is 0 */
-	uint8_t pad;
-	unsigned char serial[20];	/* magnitude, big-endian */
-	struct mfd_sig_meta meta;	/* of the OCSP response */
-};
-
-#define MFD_SIG_REQ_MAX		64
-#define MFD_SIG_ISSUE_MAX	(sizeof(struct mfd_sig_issue_req) + MF_ACME_CSR_MAX + \
-	MF_ACME_PROFILE_MAX + MF_ACME_REQUESTER_MAX)
-#define MFD_SIG_BATCH_REQ_MAX	(sizeof(struct mfd_sig_batch_req) + \
-	MFD_SIG_ISSUE_BATCH_MAX * MFD_SIG_ISSUE_MAX)
 #define MFD_SIG_RESP_MAX	(256u * 1024 * 1024)	/* a CRL of a few million entries */
 #define MFD_SIG_TIMEOUT_MS	30000
 
@@ -696,10 +649,26 @@ out:
 /*
  * Test-only (MAYFLY_FAULT=signer-batch, MAYFLY_FAULT_FILE=PATH): each batch
  * that finds PATH takes the first word of it, rewriting the file with the
- * rest (removing it once empty): "stall" sleeps 2 s before the batch is
- * handled, so concurrent requests pile up behind it; "die" kills the signer
- * between logging the batch and its commit. 0, 'S' or 'D'.
+ * rest (removing it once empty). "hold" holds the batch until PATH.go
+ * appears (at most 20 s; it is removed then), so that the test can let the
+ * requests it sends meanwhile queue up (it watches the queue in /metrics)
+ * and go as one batch; "die" kills the signer between logging the batch
+ * and its commit.
  */
+static void
+sig_fault_hold(const char *path)
+{
+	char go[4096];
+	int i;
+
+	if (snprintf(go, sizeof(go), "%s.go", path) >= (int)sizeof(go))
+		return;
+	for (i = 0; i < 2000 && access(go, F_OK) != 0; i++)
+		usleep(10000);
+	unlink(go);
+}
+
+/* 0, or 'D' for "die" (see above). */
 static int
 sig_fault_step(void)
 {
@@ -719,16 +688,16 @@ sig_fault_step(void)
 	if (*rest != '\0')
 		*rest++ = '\0';
 	rest += strspn(rest, " \n");
-	if (strcmp(w, "stall") == 0)
-		act = 'S';
-	else if (strcmp(w, "die") == 0)
-		act = 'D';
 	if (*rest == '\0' || (f = fopen(path, "w")) == NULL) {
 		unlink(path);
 	} else {
 		fputs(rest, f);
 		fclose(f);
 	}
+	if (strcmp(w, "hold") == 0)
+		sig_fault_hold(path);
+	else if (strcmp(w, "die") == 0)
+		act = 'D';
 	return act;
 }
 
@@ -750,8 +719,7 @@ sig_do_issue_batch(struct sig_state *st, struct sig_item *it, size_t n, char *wh
 		return rc;
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	if ((fault = sig_fault_step()) == 'S')
-		sleep(2);
+	fault = sig_fault_step();
 	for (i = 0; i < n; i++)
 		sig_item_sign(st, &it[i], now);
 	for (i = 0; i < n; i++)
@@ -1113,7 +1081,7 @@ struct mfd_signer {
 	pthread_mutex_t lock;		/* the socket: one exchange at a time */
 	int fd;
 	pid_t pid;
-	int dead;
+	atomic_int dead;		/* written under lock; read without (metrics, health) */
 	char exe[4096];			/* our own binary, for fork + exec */
 	char *cfg_path;
 
@@ -1122,18 +1090,15 @@ struct mfd_signer {
 	pthread_cond_t qcond;		/* CLOCK_MONOTONIC; a batch was answered */
 	struct sig_job *qhead, **qtail;
 	int leading;			/* a batch is in flight */
+	unsigned long queued;		/* jobs in the queue */
 	unsigned long batches, batch_items, batch_max;
 };
 
 int
 mfd_signer_dead(struct mfd_signer *s)
 {
-	int d;
-
-	pthread_mutex_lock(&s->lock);
-	d = s->dead;
-	pthread_mutex_unlock(&s->lock);
-	return d;
+	/* Without the socket lock: a slow batch must not hold up /metrics. */
+	return atomic_load(&s->dead);
 }
 
 /* One round trip; *resp gets the payload (malloc'ed, NUL-terminated). */
@@ -1638,6 +1603,7 @@ sig_lead(struct mfd_signer *s)
 		batch[n]->state = SIG_JOB_SENT;
 		n++;
 	}
+	s->queued -= n;
 	if (s->qhead == NULL)
 		s->qtail = &s->qhead;
 	s->batches++;
@@ -1694,6 +1660,7 @@ mfd_signer_issue(struct mfd_signer *s, const unsigned char *csr, size_t csr_len,
 	pthread_mutex_lock(&s->qlock);
 	*s->qtail = &job;
 	s->qtail = &job.next;
+	s->queued++;
 	while (job.state != SIG_JOB_DONE) {
 		if (!s->leading) {
 			sig_lead(s);
@@ -1712,6 +1679,7 @@ mfd_signer_issue(struct mfd_signer *s, const unsigned char *csr, size_t csr_len,
 			*pp = job.next;
 			if (s->qtail == &job.next)
 				s->qtail = pp;
+			s->queued--;
 			job.rc = MF_ERR_SIGNER;
 			snprintf(job.why, sizeof(job.why), "signer busy");
 			break;
@@ -1727,10 +1695,11 @@ mfd_signer_issue(struct mfd_signer *s, const unsigned char *csr, size_t csr_len,
 }
 
 void
-mfd_signer_batch_stats(struct mfd_signer *s, unsigned long *batches, unsigned long *items,
-    unsigned long *largest)
+mfd_signer_batch_stats(struct mfd_signer *s, unsigned long *queued, unsigned long *batches,
+    unsigned long *items, unsigned long *largest)
 {
 	pthread_mutex_lock(&s->qlock);
+	*queued = s->queued;
 	*batches = s->batches;
 	*items = s->batch_items;
 	*largest = s->batch_max;

@@ -156,9 +156,12 @@ int mfd_signer_issue(struct mfd_signer *s, const unsigned char *csr, size_t csr_
     const char *profile, const char *requester, int64_t lifetime, struct mfd_sig_issued *out,
     char *why, size_t whylen);
 
-/* Batches sent, requests in them, and the largest batch so far (for metrics). */
-void mfd_signer_batch_stats(struct mfd_signer *s, unsigned long *batches,
-    unsigned long *items, unsigned long *largest);
+/*
+ * For metrics: issuance requests waiting now, batches sent, requests in
+ * them, and the largest batch so far.
+ */
+void mfd_signer_batch_stats(struct mfd_signer *s, unsigned long *queued,
+    unsigned long *batches, unsigned long *items, unsigned long *largest);
 
 /* Nonzero once the signer is known to be gone. */
 int mfd_signer_dead(struct mfd_signer *s);

@@ -28,6 +28,7 @@ main(int argc, char **argv)
 
 	sr = srunner_create(suite_mfd_unit());
 	srunner_add_suite(sr, suite_mfd_daemon());
+	srunner_add_suite(sr, suite_mfd_signer());
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);

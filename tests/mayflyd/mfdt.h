@@ -7,6 +7,7 @@
 
 Suite *suite_mfd_unit(void);
 Suite *suite_mfd_daemon(void);
+Suite *suite_mfd_signer(void);
 
 #include <stdint.h>
 #include <sys/types.h>

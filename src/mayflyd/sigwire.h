@@ -1,0 +1,66 @@
+/*
+ * sigwire.h: the structs of the signer's wire format, shared by signer.c
+ * (both ends) and the tests that talk to a signer directly. The format
+ * itself is described at the top of signer.c. Host byte order: both ends
+ * are the same binary.
+ */
+#ifndef MFD_SIGWIRE_H
+#define MFD_SIGWIRE_H
+
+#include <stdint.h>
+
+#include "acme/acme.h"
+#include "signer.h"
+
+struct mfd_sig_hdr {
+	uint32_t op;
+	uint32_t len;
+};
+
+struct mfd_sig_rhdr {
+	int32_t rc;
+	uint32_t len;
+};
+
+struct mfd_sig_ocsp_req {
+	uint16_t issuer;
+	uint8_t alg;
+	uint8_t serial_len;
+	unsigned char serial[20];
+};
+
+struct mfd_sig_crl_req {
+	uint16_t issuer;
+	uint16_t pad;
+};
+
+struct mfd_sig_issue_req {
+	int64_t lifetime;		/* seconds; 0: the profile's default */
+	uint32_t csr_len;		/* 1..MF_ACME_CSR_MAX */
+	uint16_t profile_len;		/* 1..MF_ACME_PROFILE_MAX */
+	uint16_t requester_len;		/* 1..MF_ACME_REQUESTER_MAX */
+};
+
+struct mfd_sig_batch_req {
+	uint32_t n;			/* 1..MFD_SIG_ISSUE_BATCH_MAX items follow */
+	uint32_t pad;			/* 0 */
+};
+
+struct mfd_sig_issue_ans {
+	int32_t rc;
+	uint32_t len;			/* certificate DER (rc 0) or reason (rc != 0) */
+	uint32_t ocsp_len;		/* pre-signed OCSP response; 0: none */
+	uint16_t issuer;		/* index of the issuing intermediate */
+	uint8_t serial_len;		/* 1..20 when rc is 0 */
+	uint8_t pad;
+	unsigned char serial[20];	/* magnitude, big-endian */
+	struct mfd_sig_meta meta;	/* of the OCSP response */
+};
+
+#define MFD_SIG_REQ_MAX		64
+#define MFD_SIG_ISSUE_MAX	(sizeof(struct mfd_sig_issue_req) + MF_ACME_CSR_MAX + \
+	MF_ACME_PROFILE_MAX + MF_ACME_REQUESTER_MAX)
+#define MFD_SIG_BATCH_REQ_MAX	(sizeof(struct mfd_sig_batch_req) + \
+	MFD_SIG_ISSUE_BATCH_MAX * MFD_SIG_ISSUE_MAX)
+
+#endif
