@@ -653,7 +653,8 @@ out:
  * appears (at most 20 s; it is removed then), so that the test can let the
  * requests it sends meanwhile queue up (it watches the queue in /metrics)
  * and go as one batch; "die" kills the signer between logging the batch
- * and its commit.
+ * and its commit; "nocommit" rolls the batch back where it would commit,
+ * as a failed commit does, and reports MF_ERR_DB for it.
  */
 static void
 sig_fault_hold(const char *path)
@@ -668,7 +669,7 @@ sig_fault_hold(const char *path)
 	unlink(go);
 }
 
-/* 0, or 'D' for "die" (see above). */
+/* 0, or 'D' for "die" and 'C' for "nocommit" (see above). */
 static int
 sig_fault_step(void)
 {
@@ -698,6 +699,8 @@ sig_fault_step(void)
 		sig_fault_hold(path);
 	else if (strcmp(w, "die") == 0)
 		act = 'D';
+	else if (strcmp(w, "nocommit") == 0)
+		act = 'C';
 	return act;
 }
 
@@ -749,7 +752,10 @@ sig_do_issue_batch(struct sig_state *st, struct sig_item *it, size_t n, char *wh
 		}
 		if (fault == 'D')
 			kill(getpid(), SIGKILL);	/* test-only: nothing is committed */
-		rc = nlogged > 0 ? mf_db_commit(st->db) : mf_db_rollback(st->db);
+		if (fault == 'C' && nlogged > 0)
+			rc = mf_db_rollback(st->db) == 0 ? MF_ERR_DB : MF_ERR_INTERNAL;
+		else
+			rc = nlogged > 0 ? mf_db_commit(st->db) : mf_db_rollback(st->db);
 		if (rc != 0) {
 			/* A failed commit rolls the batch back: none of it may go out. */
 			for (i = 0; i < n; i++) {

@@ -5,8 +5,9 @@
  * init` with an acme: section, and talks the wire format of sigwire.h to
  * it: an ISSUE_BATCH whose items the signer answers one by one (issued
  * with a pre-signed OCSP response, refused by its own policy, an
- * unparsable CSR), and malformed requests that must end the signer
- * before it signs anything.
+ * unparsable CSR), a batch whose commit fails (the test-only fault hook
+ * of signer.c: every item refused, none logged), and malformed requests
+ * that must end the signer before it signs anything.
  */
 #include "mf_build.h"
 
@@ -93,9 +94,13 @@ sig_answer(struct sig *s, int32_t *rc, unsigned char **p, size_t *len)
 	return 0;
 }
 
-/* mayflyd -S for dir/ca/mayfly.yaml; returns once it answered its first PING. */
+/*
+ * mayflyd -S for dir/ca/mayfly.yaml; returns once it answered its first
+ * PING. With fault set, the signer runs with MAYFLY_FAULT=signer-batch and
+ * MAYFLY_FAULT_FILE=fault (see signer.c).
+ */
 static void
-sig_start(const char *dir, struct sig *s)
+sig_start_fault(const char *dir, const char *fault, struct sig *s)
 {
 	char *exe = mft_buildpath("mayflyd"), cfg[600], fdstr[16];
 	unsigned char *p;
@@ -110,6 +115,9 @@ sig_start(const char *dir, struct sig *s)
 	if (s->pid == 0) {
 		fcntl(sv[1], F_SETFD, 0);
 		snprintf(fdstr, sizeof(fdstr), "%d", sv[1]);
+		if (fault != NULL && (setenv("MAYFLY_FAULT", "signer-batch", 1) != 0 ||
+		    setenv("MAYFLY_FAULT_FILE", fault, 1) != 0))
+			_exit(127);
 		execl(exe, "mayflyd-signer", "-S", fdstr, "-c", cfg, (char *)NULL);
 		_exit(127);
 	}
@@ -119,6 +127,12 @@ sig_start(const char *dir, struct sig *s)
 	ck_assert_int_eq(sig_answer(s, &rc, &p, &len), 0);
 	ck_assert_msg(rc == 0, "signer did not come up: %s", p);
 	free(p);
+}
+
+static void
+sig_start(const char *dir, struct sig *s)
+{
+	sig_start_fault(dir, NULL, s);
 }
 
 /* Closes our end and reaps the signer; its exit status, or -1 if it had to be killed. */
@@ -333,6 +347,68 @@ START_TEST(test_batch_items)
 }
 END_TEST
 
+/* ---- a commit that fails refuses the whole batch ---------------------------------- */
+
+START_TEST(test_batch_commit_fails)
+{
+	char *dir = mft_tmpdir(), fault[600];
+	struct sig s;
+	unsigned char *ok, *p, buf[2 * (sizeof(struct mfd_sig_issue_req) + 1024) + 64];
+	size_t ok_len, len, off, k, reqlen;
+	struct mfd_sig_issue_ans a;
+	int32_t rc;
+	int before;
+
+	ck_assert_ptr_nonnull(dir);
+	ca_setup(dir);
+	ok = mfdt_read(dir, "ok.acme.test.der", &ok_len);
+	ck_assert_ptr_nonnull(ok);
+	ck_assert_uint_lt(ok_len, 1024);
+	snprintf(fault, sizeof(fault), "%s/fault", dir);
+	ck_assert_int_eq(mft_write(dir, "fault", "nocommit\n"), 0);
+	sig_start_fault(dir, fault, &s);
+	before = logged(dir, "");
+
+	/* Both items pass the policy and are signed; the commit fails: both refused. */
+	batch_head(buf, &off, 2);
+	item_add(buf, &off, ok, ok_len, "server", "test:one");
+	item_add(buf, &off, ok, ok_len, "server", "test:two");
+	reqlen = off;
+	sig_send(&s, MFD_SIG_ISSUE_BATCH, buf, reqlen);
+	ck_assert_int_eq(sig_answer(&s, &rc, &p, &len), 0);
+	ck_assert_int_eq(rc, 0);
+	for (k = 0, off = 0; k < 2; k++) {
+		memcpy(&a, p + off, sizeof(a));
+		off += sizeof(a);
+		ck_assert_int_eq(a.rc, MF_ERR_DB);
+		ck_assert_uint_eq(a.ocsp_len, 0);
+		ck_assert_ptr_nonnull(memmem(p + off, a.len, "cannot record", 13));
+		off += a.len;
+	}
+	ck_assert_uint_eq(off, len);
+	free(p);
+	ck_assert_int_eq(access(fault, F_OK), -1);
+	ck_assert_int_eq(logged(dir, ""), before);
+
+	/* The next batch commits: the connection was left usable. */
+	sig_send(&s, MFD_SIG_ISSUE_BATCH, buf, reqlen);
+	ck_assert_int_eq(sig_answer(&s, &rc, &p, &len), 0);
+	ck_assert_int_eq(rc, 0);
+	for (k = 0, off = 0; k < 2; k++) {
+		memcpy(&a, p + off, sizeof(a));
+		ck_assert_int_eq(a.rc, 0);
+		off += sizeof(a) + a.len + a.ocsp_len;
+	}
+	ck_assert_uint_eq(off, len);
+	free(p);
+	ck_assert_int_eq(logged(dir, ""), before + 2);
+	ck_assert_int_eq(sig_stop(&s), 0);
+	free(ok);
+	mft_rmtree(dir);
+	free(dir);
+}
+END_TEST
+
 /* ---- malformed requests end the signer ----------------------------------------- */
 
 enum bad_kind {
@@ -424,6 +500,9 @@ suite_mfd_signer(void)
 
 	tcase_set_timeout(tc, 90);
 	tcase_add_test(tc, test_batch_items);
+#ifdef MF_FAULT_INJECTION
+	tcase_add_test(tc, test_batch_commit_fails);	/* needs the fault hook */
+#endif
 	tcase_add_test(tc, test_batch_malformed);
 	suite_add_tcase(s, tc);
 	return s;
