@@ -349,6 +349,7 @@ END_TEST
 
 /* ---- a commit that fails refuses the whole batch ---------------------------------- */
 
+#ifdef MF_FAULT_INJECTION
 START_TEST(test_batch_commit_fails)
 {
 	char *dir = mft_tmpdir(), fault[600];
@@ -408,6 +409,7 @@ START_TEST(test_batch_commit_fails)
 	free(dir);
 }
 END_TEST
+#endif
 
 /* ---- malformed requests end the signer ----------------------------------------- */
 
