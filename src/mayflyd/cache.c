@@ -236,12 +236,14 @@ mfd_cache_grow(struct mfd_cache *c)
 	c->nbuckets = n;
 }
 
-int
-mfd_cache_put(struct mfd_cache *c, const struct mfd_cache_key *k, struct mfd_blob *b)
+static int
+mfd_cache_insert(struct mfd_cache *c, const struct mfd_cache_key *k, struct mfd_blob *b,
+    int replace)
 {
 	struct mfd_entry *e, *ne;
 	struct mfd_blob *old = NULL;
 	size_t h;
+	int rc = 0;
 
 	/* Allocate outside the lock; most puts replace and free it again. */
 	if ((ne = calloc(1, sizeof(*ne))) == NULL) {
@@ -252,8 +254,13 @@ mfd_cache_put(struct mfd_cache *c, const struct mfd_cache_key *k, struct mfd_blo
 	h = mfd_hash(c, k) & (c->nbuckets - 1);
 	for (e = c->buckets[h]; e != NULL; e = e->next) {
 		if (memcmp(&e->key, k, sizeof(*k)) == 0) {
-			old = e->blob;
-			e->blob = b;
+			if (replace) {
+				old = e->blob;
+				e->blob = b;
+			} else {
+				old = b;	/* the entry stays; b is dropped */
+				rc = MF_ERR_EXISTS;
+			}
 			break;
 		}
 	}
@@ -269,7 +276,19 @@ mfd_cache_put(struct mfd_cache *c, const struct mfd_cache_key *k, struct mfd_blo
 	pthread_rwlock_unlock(&c->lock);
 	free(ne);
 	mfd_blob_unref(old);
-	return 0;
+	return rc;
+}
+
+int
+mfd_cache_put(struct mfd_cache *c, const struct mfd_cache_key *k, struct mfd_blob *b)
+{
+	return mfd_cache_insert(c, k, b, 1);
+}
+
+int
+mfd_cache_add(struct mfd_cache *c, const struct mfd_cache_key *k, struct mfd_blob *b)
+{
+	return mfd_cache_insert(c, k, b, 0);
 }
 
 int

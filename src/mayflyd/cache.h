@@ -66,6 +66,12 @@ struct mfd_blob *mfd_cache_get(struct mfd_cache *c, const struct mfd_cache_key *
 /* Inserts or replaces; takes over the caller's reference to b. */
 int mfd_cache_put(struct mfd_cache *c, const struct mfd_cache_key *k, struct mfd_blob *b);
 
+/*
+ * Inserts only if k is absent, atomically: MF_ERR_EXISTS (and b dropped)
+ * if an entry is there. Takes over the caller's reference to b.
+ */
+int mfd_cache_add(struct mfd_cache *c, const struct mfd_cache_key *k, struct mfd_blob *b);
+
 /* Removes k; MF_ERR_NOTFOUND if absent. */
 int mfd_cache_del(struct mfd_cache *c, const struct mfd_cache_key *k);
 

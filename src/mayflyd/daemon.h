@@ -132,7 +132,8 @@ int mfd_ocsp_refresh(struct mfd_ctx *ctx, const struct mfd_cache_key *key,
 /*
  * Caches the first OCSP response that the signer made along with a new
  * certificate (takes over r->ocsp), so the first request for it is a hit;
- * the exporter persists it like any other. MF_ERR_INVAL if r has none.
+ * the exporter persists it like any other. MF_ERR_INVAL if r has none,
+ * MF_ERR_EXISTS if a response for it is cached already (that one stays).
  */
 int mfd_ocsp_presigned(struct mfd_ctx *ctx, struct mfd_sig_issued *r);
 

@@ -100,7 +100,7 @@ mfd_acme_issue(void *arg, const unsigned char *csr, size_t csr_len, const char *
 		return rc;
 	if (r.ocsp == NULL)
 		mf_warn("event=ocsp-presign-missing requester=%s", requester);
-	else if ((rc = mfd_ocsp_presigned(ctx, &r)) != 0)
+	else if ((rc = mfd_ocsp_presigned(ctx, &r)) != 0 && rc != MF_ERR_EXISTS)
 		mf_warn("event=ocsp-presign-dropped requester=%s err=%s", requester, mf_errname(rc));
 	*cert = r.cert;
 	*cert_len = r.cert_len;
@@ -297,7 +297,7 @@ main(int argc, char **argv)
 		free((char *)user);
 	}
 	if ((ctx.crl = calloc(ctx.pub->niss + 1, sizeof(*ctx.crl))) == NULL) {
-		mf_err("event=start-failed err=%s", mf_errname(rc ? rc : MF_ERR_NOMEM));
+		mf_err("event=start-failed err=%s", mf_errname(MF_ERR_NOMEM));
 		goto out;
 	}
 	ctx.ncrl = ctx.pub->niss;

@@ -144,14 +144,11 @@ mfd_ocsp_store(struct mfd_ctx *ctx, const struct mfd_cache_key *key,
 	struct mfd_blob *b;
 	size_t i;
 
-	/* us < 0: signed along with its certificate, not on our request. */
-	if (us >= 0) {
-		atomic_fetch_add(&ctx->m.sign_count, 1);
-		atomic_fetch_add(&ctx->m.sign_sum_us, (unsigned long long)us);
-		for (i = 0; i < MFD_NBUCKETS && (double)us / 1e6 > mfd_buckets[i]; i++)
-			;
-		atomic_fetch_add(&ctx->m.sign_bucket[i], 1);
-	}
+	atomic_fetch_add(&ctx->m.sign_count, 1);
+	atomic_fetch_add(&ctx->m.sign_sum_us, (unsigned long long)us);
+	for (i = 0; i < MFD_NBUCKETS && (double)us / 1e6 > mfd_buckets[i]; i++)
+		;
+	atomic_fetch_add(&ctx->m.sign_bucket[i], 1);
 	if ((b = mfd_blob_new(der, len, "application/ocsp-response", m->this_update,
 	    m->next_update)) == NULL)
 		return MF_ERR_NOMEM;
@@ -210,6 +207,7 @@ int
 mfd_ocsp_presigned(struct mfd_ctx *ctx, struct mfd_sig_issued *r)
 {
 	struct mfd_cache_key k;
+	struct mfd_blob *b;
 	unsigned char *der = r->ocsp;
 	size_t niss;
 	int rc;
@@ -231,7 +229,17 @@ mfd_ocsp_presigned(struct mfd_ctx *ctx, struct mfd_sig_issued *r)
 		return MF_ERR_INVAL;
 	}
 	mfd_cache_key_set(&k, r->issuer, MFD_ALG_SHA1, r->serial, r->serial_len);
-	if ((rc = mfd_ocsp_store(ctx, &k, &r->meta, der, r->ocsp_len, -1, NULL)) == 0)
+	if ((b = mfd_blob_new(der, r->ocsp_len, "application/ocsp-response", r->meta.this_update,
+	    r->meta.next_update)) == NULL)
+		return MF_ERR_NOMEM;
+	b->cert_status = r->meta.status;
+	b->not_after = r->meta.not_after;
+	/*
+	 * Only into an empty slot: anything there was signed after the commit,
+	 * from the log (a revocation made in the meantime, say), so it is at
+	 * least as new as this "good" and must not be replaced by it.
+	 */
+	if ((rc = mfd_cache_add(ctx->cache, &k, b)) == 0)
 		atomic_fetch_add(&ctx->m.presigned, 1);
 	return rc;
 }

@@ -397,6 +397,17 @@ START_TEST(test_cache)
 	ck_assert_str_ne(held->etag, b->etag);
 	mfd_blob_unref(held);
 	mfd_blob_unref(b);
+	/* add never replaces: the entry there stays, the new blob is dropped. */
+	ck_assert_int_eq(mfd_cache_add(c, &k, blob_of("three", 3000)), MF_ERR_EXISTS);
+	b = mfd_cache_get(c, &k);
+	ck_assert_uint_eq(b->len, 4);
+	mfd_blob_unref(b);
+	ck_assert_int_eq(mfd_cache_add(c, &k2, blob_of("three", 3000)), 0);
+	b = mfd_cache_get(c, &k2);
+	ck_assert_ptr_nonnull(b);
+	ck_assert_uint_eq(b->len, 5);
+	mfd_blob_unref(b);
+	ck_assert_int_eq(mfd_cache_del(c, &k2), 0);
 	ck_assert_int_eq(mfd_cache_del(c, &k), 0);
 	ck_assert_int_eq(mfd_cache_del(c, &k), MF_ERR_NOTFOUND);
 
