@@ -6,7 +6,11 @@
 # from mayflyd's ACME directory, it verifies against root-a, and mayflyd's
 # own OCSP responder says good for it; a bearer-token POST /v1/sign and an
 # EST simpleenroll (HTTP basic) through the same listener give certificates
-# that verify too. Every issuance is an ISSUE request to the signer
+# that verify too. EST simplereenroll over mutual TLS with that certificate
+# gets a new one for the same name; it is refused for a name the client
+# certificate does not hold, without a client certificate, and once the
+# client certificate is revoked with `mayfly revoke` while mayflyd runs.
+# Every issuance is an ISSUE request to the signer
 # process: the test checks that each certificate is in the issuance log
 # with the requester the listener named, and that the signer refuses a CSR
 # the policy refuses (a name outside the profile), with the error the
@@ -155,6 +159,70 @@ openssl pkcs7 -in "$work/est.p7" -print_certs -out "$work/est.pem" 2>/dev/null |
 	fail "EST answer is not a PKCS#7 certs-only"
 s3=$(check_cert "$work/est.pem" 'est:fleet')
 ok "EST simpleenroll: serial $s3"
+
+# ---- EST simplereenroll (mutual TLS with the current certificate) ----------------------
+# reenroll CSR_DER OUT: POSTs the CSR with est.pem/k3.pem as the client
+# certificate; prints the HTTP status.
+reenroll() {
+	openssl base64 -in "$1" > "$1.b64"
+	curl -sS --max-time 20 --cacert "$root" --cert "$work/est.pem" --key "$work/k3.pem" \
+		-H "Content-Type: application/pkcs10" -H "Content-Transfer-Encoding: base64" \
+		--data-binary @"$1.b64" -o "$2" -w '%{http_code}' \
+		"https://127.0.0.1:$AP/.well-known/est/simplereenroll"
+}
+ncerts() { sqlite3 "$ca/mayfly.db" "SELECT count(*) FROM certificates"; }
+# Same name, new key: a new certificate, logged as a re-enrolment of s3.
+openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$work/k4.pem" \
+	-subj /CN=dev3.acme.test -addext subjectAltName=DNS:dev3.acme.test -outform DER \
+	-out "$work/r4.der" 2>/dev/null
+code=$(reenroll "$work/r4.der" "$work/re.b64")
+[ "$code" = 200 ] || { cat "$work/re.b64" >&2; fail "EST simplereenroll answered $code"; }
+{ echo "-----BEGIN PKCS7-----"; cat "$work/re.b64"; echo "-----END PKCS7-----"; } > "$work/re.p7"
+openssl pkcs7 -in "$work/re.p7" -print_certs -out "$work/re.pem" 2>/dev/null ||
+	fail "EST re-enrol answer is not a PKCS#7 certs-only"
+s4=$(check_cert "$work/re.pem" "est:reenroll/*")
+[ "$s4" != "$s3" ] || fail "re-enrolment returned the client's own certificate"
+r=$(sqlite3 "$ca/mayfly.db" "SELECT requester FROM certificates WHERE serial = '$s4' OR serial = '00$s4' OR '00' || serial = '$s4'")
+case "$r" in
+"est:reenroll/$s3" | "est:reenroll/00$s3" | est:reenroll/"${s3#00}") ;;
+*) fail "re-enrolment logged as '$r', not as a re-enrolment of $s3" ;;
+esac
+openssl x509 -in "$work/re.pem" -noout -ext subjectAltName | grep -q "DNS:dev3.acme.test" ||
+	fail "re-enrolled certificate lacks DNS:dev3.acme.test"
+openssl x509 -in "$work/re.pem" -noout -pubkey > "$work/re.pub"
+openssl pkey -in "$work/k4.pem" -pubout > "$work/k4.pub"
+cmp -s "$work/re.pub" "$work/k4.pub" || fail "re-enrolled certificate is not for the CSR's key"
+ok "EST simplereenroll: serial $s4 for $s3"
+
+# A name the client certificate does not hold: refused, nothing logged.
+openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$work/k5.pem" \
+	-subj /CN=dev3.acme.test -addext subjectAltName=DNS:dev3.acme.test,DNS:dev9.acme.test \
+	-outform DER -out "$work/r5.der" 2>/dev/null
+before=$(ncerts)
+code=$(reenroll "$work/r5.der" "$work/re5.out")
+case "$code" in 4??) ;; *) fail "re-enrolment with a new name answered $code" ;; esac
+grep -q "dev9.acme.test" "$work/re5.out" || { cat "$work/re5.out" >&2; fail "refusal does not name dev9.acme.test"; }
+[ "$(ncerts)" = "$before" ] || fail "a refused re-enrolment was logged"
+ok "EST simplereenroll refuses a name not in the client certificate ($code)"
+
+# Without a client certificate: refused.
+code=$(curl -sS --max-time 20 --cacert "$root" -H "Content-Type: application/pkcs10" \
+	-H "Content-Transfer-Encoding: base64" --data-binary @"$work/r4.der.b64" -o /dev/null \
+	-w '%{http_code}' "https://127.0.0.1:$AP/.well-known/est/simplereenroll")
+case "$code" in 4??) ;; *) fail "re-enrolment without a client certificate answered $code" ;; esac
+[ "$(ncerts)" = "$before" ] || fail "a re-enrolment without a client certificate was logged"
+ok "EST simplereenroll refuses a request without a client certificate ($code)"
+
+# The client certificate revoked with the CLI, while mayflyd runs: refused.
+"$top_builddir/mayfly" -c "$ca/mayfly.yaml" revoke "$s3" --reason keyCompromise \
+	>"$work/revoke.out" 2>&1 || { cat "$work/revoke.out" >&2; fail "mayfly revoke $s3"; }
+n=$(sqlite3 "$ca/mayfly.db" "SELECT count(*) FROM revocations WHERE serial IN ('$s3', '00$s3') AND reason = 1")
+[ "$n" = 1 ] || fail "revocation of $s3 not logged with reason keyCompromise"
+code=$(reenroll "$work/r4.der" "$work/re6.out")
+case "$code" in 4??) ;; *) fail "re-enrolment with a revoked certificate answered $code" ;; esac
+grep -q "revoked" "$work/re6.out" || { cat "$work/re6.out" >&2; fail "refusal does not say revoked"; }
+[ "$(ncerts)" = "$before" ] || fail "a re-enrolment with a revoked certificate was logged"
+ok "EST simplereenroll refuses the revoked client certificate $s3 ($code)"
 
 # ---- the signer checks the policy itself ------------------------------------------------
 # After SIGHUP the signer runs the new configuration while the listener
