@@ -253,7 +253,8 @@ ok "the signer refuses what its own policy refuses ($code)"
 
 grep -q "serverInternal" "$work/d.log" && fail "serverInternal in the log"
 kill "$dpid"
-wait "$dpid" || fail "mayflyd did not exit 0 on SIGTERM"
+rc=0; wait "$dpid" || rc=$?
+[ "$rc" = 0 ] || fail "mayflyd exited $rc on SIGTERM, not 0"
 dpid=
 grep -q "event=stopped" "$work/d.log" || fail "mayflyd did not log its stop"
 ok "mayflyd stopped cleanly"
