@@ -5,9 +5,11 @@
 # acme: section appended to the generated mayfly.yaml, then the daemon:
 #
 #   certbot --standalone: register, certonly, renew --force-renewal, revoke
-#   certbot --webroot (a python http.server serving the webroot): certonly,
-#     renew --force-renewal, revoke signed with the certificate's own key
+#   certbot --webroot (a python http.server serving the webroot), RSA key:
+#     certonly, renew --force-renewal, revoke signed with the certificate's
+#     own key; then update_account (contact) and unregister (deactivation)
 #   uacme with a hook script: new account, issue, forced re-issue, revoke
+#     (with the account key, then with the certificate key), deactivate
 #
 # Every certificate a client receives must be in the issuance log, verify
 # against root-a with the chain the client saved and carry the names asked
@@ -102,13 +104,15 @@ check_cert() {
 	echo "$serial"
 }
 
-# check_revoked CERT CHAIN REASON_CODE WHO: the revocation is logged with the
-# reason, and mayflyd's OCSP responder answers revoked (it re-signs the
+# check_revoked CERT CHAIN REASON_CODE ACTOR WHO: the revocation is logged
+# with the reason and by ACTOR (an SQL LIKE pattern: the account that asked,
+# or acme:certkey for a request signed with the certificate's key), and mayflyd's OCSP responder answers revoked (it re-signs the
 # response asynchronously: ask for up to about 3 s).
 check_revoked() {
 	serial=$(serial_of "$1")
-	n=$(sqlite3 "$ca/mayfly.db" "SELECT count(*) FROM revocations WHERE serial = '$serial' AND reason = $3")
-	[ "$n" = 1 ] || fail "$4: revocation of $serial not logged with reason $3"
+	n=$(sqlite3 "$ca/mayfly.db" "SELECT count(*) FROM revocations WHERE serial = '$serial' AND reason = $3 AND actor LIKE '$4'")
+	[ "$n" = 1 ] || fail "$5: revocation of $serial not logged with reason $3 by $4"
+	set -- "$1" "$2" "$3" "$5"
 	i=0
 	while :; do
 		openssl ocsp -issuer "$ica" -cert "$1" -url "http://127.0.0.1:$P/ocsp" \
@@ -144,7 +148,7 @@ s2=$(check_cert "$live/cert.pem" "$live/chain.pem" www.acme.test api.acme.test)
 [ "$s1" != "$s2" ] || fail "renew returned the same certificate"
 ok "certbot renew --force-renewal: serial $s2"
 cb revoke --cert-path "$live/cert.pem" --reason superseded --no-delete-after-revoke
-check_revoked "$live/cert.pem" "$live/chain.pem" 4 "certbot revoke" >/dev/null
+check_revoked "$live/cert.pem" "$live/chain.pem" 4 "acme:acct/%" "certbot revoke" >/dev/null
 ok "certbot revoke: $s2 revoked (superseded), OCSP says revoked"
 
 # ---- certbot webroot ---------------------------------------------------------
@@ -158,7 +162,9 @@ until python3 -c "import socket; socket.create_connection(('127.0.0.1', $H01), 1
 	sleep 0.1
 done
 wr=$work/cb/etc/live/wr
-cb certonly --webroot -w "$work/webroot" -d web.acme.test --cert-name wr
+# An RSA key this time (certbot's default is ECDSA P-256).
+cb certonly --webroot -w "$work/webroot" -d web.acme.test --cert-name wr \
+	--key-type rsa --rsa-key-size 2048
 s3=$(check_cert "$wr/cert.pem" "$wr/chain.pem" web.acme.test)
 ok "certbot webroot certonly: serial $s3"
 cb renew --cert-name wr --force-renewal --no-random-sleep-on-renew
@@ -168,8 +174,20 @@ ok "certbot webroot renew --force-renewal: serial $s4"
 # Signed with the certificate's own key (a jwk request, no account).
 cb revoke --cert-path "$wr/cert.pem" --key-path "$wr/privkey.pem" \
 	--reason keycompromise --no-delete-after-revoke
-check_revoked "$wr/cert.pem" "$wr/chain.pem" 1 "certbot webroot revoke" >/dev/null
+check_revoked "$wr/cert.pem" "$wr/chain.pem" 1 acme:certkey "certbot webroot revoke" >/dev/null
 ok "certbot revoke with the certificate key: $s4 revoked (keyCompromise), OCSP says revoked"
+openssl x509 -in "$wr/cert.pem" -noout -text | grep -q "rsaEncryption" ||
+	fail "the webroot certificate does not carry certbot's RSA key"
+
+# The account: a contact update, then deactivation (RFC 8555 7.3.2, 7.3.6).
+cb update_account --email ops@acme.test
+n=$(sqlite3 "$ca/mayfly.db" "SELECT count(*) FROM acme_accounts WHERE contact LIKE '%mailto:ops@acme.test%'")
+[ "$n" = 1 ] || fail "certbot update_account: contact not stored"
+ok "certbot update_account: contact stored"
+cb unregister
+n=$(sqlite3 "$ca/mayfly.db" "SELECT count(*) FROM acme_accounts WHERE contact LIKE '%mailto:ops@acme.test%' AND status = 'deactivated'")
+[ "$n" = 1 ] || fail "certbot unregister: account not deactivated"
+ok "certbot unregister: account deactivated"
 
 # ---- uacme with a hook -------------------------------------------------------
 cat > "$work/hook.sh" <<EOF
@@ -204,11 +222,25 @@ if unshare --mount true 2>/dev/null; then
 	# uacme renames the file it revoked: keep a copy for the checks.
 	cp "$uc" "$work/ua-revoked.pem"
 	ua -r 5 revoke "$uc"
-	check_revoked "$work/ua-revoked.pem" "$work/ua-revoked.pem" 5 "uacme revoke" >/dev/null
+	check_revoked "$work/ua-revoked.pem" "$work/ua-revoked.pem" 5 "acme:acct/%" "uacme revoke" >/dev/null
 	ok "uacme revoke: $s6 revoked (cessationOfOperation), OCSP says revoked"
 	# The first certificate is still good: revocation hit only the one named.
 	n=$(sqlite3 "$ca/mayfly.db" "SELECT count(*) FROM revocations WHERE serial = '$s5'")
 	[ "$n" = 0 ] || fail "uacme revoke also revoked $s5"
+	# The first one, revoked with its own key (uacme kept it as cert-TIMESTAMP.pem).
+	old=
+	for f in "$work"/ua/ua.acme.test/cert-*.pem; do
+		[ -f "$f" ] && [ "$(serial_of "$f")" = "$s5" ] && old=$f
+	done
+	[ -n "$old" ] || fail "uacme did not keep the certificate it replaced"
+	cp "$old" "$work/ua-revoked-1.pem"
+	ua revoke "$old" "$work/ua/private/ua.acme.test/key.pem"
+	check_revoked "$work/ua-revoked-1.pem" "$work/ua-revoked-1.pem" 0 acme:certkey "uacme revoke (certificate key)" >/dev/null
+	ok "uacme revoke with the certificate key: $s5 revoked (unspecified), OCSP says revoked"
+	ua -y deactivate
+	n=$(sqlite3 "$ca/mayfly.db" "SELECT count(*) FROM acme_accounts WHERE status = 'deactivated'")
+	[ "$n" = 2 ] || fail "uacme deactivate: account not deactivated ($n deactivated)"
+	ok "uacme deactivate: account deactivated"
 else
 	echo "SKIP: uacme needs a private mount namespace (unshare --mount) for its CA bundle" >&2
 	uacme_skipped=1
