@@ -5,9 +5,10 @@
 # acme: section appended to the generated mayfly.yaml, then the daemon:
 #
 #   certbot --standalone: register, certonly, renew --force-renewal, revoke
-#   certbot --webroot (a python http.server serving the webroot), RSA key:
-#     certonly, renew --force-renewal, revoke signed with the certificate's
-#     own key; then update_account (contact) and unregister (deactivation)
+#   certbot --webroot (a python http.server serving the webroot), RSA key,
+#     the alternate chain through root-b: certonly, renew --force-renewal,
+#     revoke signed with the certificate's own key; then update_account
+#     (contact) and unregister (deactivation)
 #   uacme with a hook script: new account, issue, forced re-issue, revoke
 #     (with the account key, then with the certificate key), deactivate
 #
@@ -63,6 +64,7 @@ acme:
   test-http01-port: $H01
 EOT
 root=$ca/certs/root-a.pem
+rootb=$ca/certs/root-b.pem
 ica=$ca/certs/issuing-1.pem
 
 "$top_builddir/mayflyd" -c "$ca/mayfly.yaml" >"$work/d.log" 2>&1 &
@@ -83,13 +85,13 @@ serial_of() {
 	openssl x509 -in "$1" -noout -serial | sed 's/serial=//' | tr 'A-F' 'a-f'
 }
 
-# check_cert CERT CHAIN NAME...: verifies to root-a with CHAIN, is in the
+# check_cert ROOT CERT CHAIN NAME...: verifies to ROOT with CHAIN, is in the
 # issuance log, unrevoked, carries every NAME; prints the serial.
 check_cert() {
-	cert=$1 chain=$2
-	shift 2
-	openssl verify -CAfile "$root" -untrusted "$chain" "$cert" >/dev/null ||
-		fail "$cert: openssl verify"
+	vroot=$1 cert=$2 chain=$3
+	shift 3
+	openssl verify -CAfile "$vroot" -untrusted "$chain" "$cert" >/dev/null ||
+		fail "$cert: openssl verify against $(basename "$vroot")"
 	serial=$(serial_of "$cert")
 	logged=$(sqlite3 "$ca/mayfly.db" "SELECT hex(der) FROM certificates WHERE serial = '$serial'")
 	[ -n "$logged" ] || fail "$cert: serial $serial not in the issuance log"
@@ -140,11 +142,11 @@ ok "certbot register"
 cb certonly --standalone --http-01-port "$H01" --http-01-address 127.0.0.1 \
 	-d www.acme.test -d api.acme.test --cert-name sa
 live=$work/cb/etc/live/sa
-s1=$(check_cert "$live/cert.pem" "$live/chain.pem" www.acme.test api.acme.test)
+s1=$(check_cert "$root" "$live/cert.pem" "$live/chain.pem" www.acme.test api.acme.test)
 ok "certbot standalone certonly: serial $s1"
 cb renew --cert-name sa --force-renewal --no-random-sleep-on-renew --standalone \
 	--http-01-port "$H01" --http-01-address 127.0.0.1
-s2=$(check_cert "$live/cert.pem" "$live/chain.pem" www.acme.test api.acme.test)
+s2=$(check_cert "$root" "$live/cert.pem" "$live/chain.pem" www.acme.test api.acme.test)
 [ "$s1" != "$s2" ] || fail "renew returned the same certificate"
 ok "certbot renew --force-renewal: serial $s2"
 cb revoke --cert-path "$live/cert.pem" --reason superseded --no-delete-after-revoke
@@ -162,14 +164,22 @@ until python3 -c "import socket; socket.create_connection(('127.0.0.1', $H01), 1
 	sleep 0.1
 done
 wr=$work/cb/etc/live/wr
-# An RSA key this time (certbot's default is ECDSA P-256).
+# An RSA key this time (certbot's default is ECDSA P-256), and the
+# alternate chain through root-b's cross-certificate (RFC 8555 7.4.2).
 cb certonly --webroot -w "$work/webroot" -d web.acme.test --cert-name wr \
-	--key-type rsa --rsa-key-size 2048
-s3=$(check_cert "$wr/cert.pem" "$wr/chain.pem" web.acme.test)
-ok "certbot webroot certonly: serial $s3"
+	--key-type rsa --rsa-key-size 2048 --preferred-chain "mayfly demo root B"
+s3=$(check_cert "$rootb" "$wr/cert.pem" "$wr/chain.pem" web.acme.test)
+openssl x509 -in "$wr/chain.pem" -noout -issuer | grep -q "mayfly demo root B" ||
+	fail "certbot --preferred-chain did not get the chain through root-b"
+if openssl verify -CAfile "$root" -untrusted "$wr/chain.pem" "$wr/cert.pem" >/dev/null 2>&1; then
+	fail "the root-b chain verifies against root-a"
+fi
+ok "certbot webroot certonly (RSA, chain through root-b): serial $s3"
 cb renew --cert-name wr --force-renewal --no-random-sleep-on-renew
-s4=$(check_cert "$wr/cert.pem" "$wr/chain.pem" web.acme.test)
+s4=$(check_cert "$rootb" "$wr/cert.pem" "$wr/chain.pem" web.acme.test)
 [ "$s3" != "$s4" ] || fail "webroot renew returned the same certificate"
+openssl x509 -in "$wr/chain.pem" -noout -issuer | grep -q "mayfly demo root B" ||
+	fail "certbot renew lost the preferred chain"
 ok "certbot webroot renew --force-renewal: serial $s4"
 # Signed with the certificate's own key (a jwk request, no account).
 cb revoke --cert-path "$wr/cert.pem" --key-path "$wr/privkey.pem" \
@@ -213,10 +223,10 @@ if unshare --mount true 2>/dev/null; then
 	ua -y new
 	ok "uacme new account"
 	ua issue ua.acme.test www.ua.acme.test
-	s5=$(check_cert "$uc" "$uc" ua.acme.test www.ua.acme.test)
+	s5=$(check_cert "$root" "$uc" "$uc" ua.acme.test www.ua.acme.test)
 	ok "uacme issue: serial $s5"
 	ua -f issue ua.acme.test www.ua.acme.test
-	s6=$(check_cert "$uc" "$uc" ua.acme.test www.ua.acme.test)
+	s6=$(check_cert "$root" "$uc" "$uc" ua.acme.test www.ua.acme.test)
 	[ "$s5" != "$s6" ] || fail "uacme re-issue returned the same certificate"
 	ok "uacme forced re-issue: serial $s6"
 	# uacme renames the file it revoked: keep a copy for the checks.
