@@ -12,11 +12,13 @@
 #   uacme with a hook script: new account, issue, forced re-issue, revoke
 #     (with the account key, then with the certificate key), deactivate
 #
-# Every certificate a client receives must be in the issuance log, verify
-# against root-a with the chain the client saved and carry the names asked
-# for. Every revocation must be in the log with its reason, and mayflyd's
-# own OCSP responder must answer revoked for it. At the end mayflyd logged
-# no internal error and stops with exit 0 on SIGTERM.
+# Every certificate a client receives must be in the issuance log (the same
+# DER), verify against root-a (root-b for the alternate chain) with the
+# chain the client saved and carry the names asked for. Every revocation
+# must be in the log with its reason and who asked, mayflyd's own OCSP
+# responder must answer revoked for it (certbot asks it too, through the AIA
+# URL) and mayflyd's CRL must list it. At the end mayflyd logged no internal
+# error and stops with exit 0 on SIGTERM.
 #
 # The listener's test options send every *.acme.test name to 127.0.0.1 and
 # http-01 checks to the port the client listens on. uacme trusts only the
@@ -152,6 +154,10 @@ ok "certbot renew --force-renewal: serial $s2"
 cb revoke --cert-path "$live/cert.pem" --reason superseded --no-delete-after-revoke
 check_revoked "$live/cert.pem" "$live/chain.pem" 4 "acme:acct/%" "certbot revoke" >/dev/null
 ok "certbot revoke: $s2 revoked (superseded), OCSP says revoked"
+# certbot's own OCSP check, through the AIA URL of the certificate.
+cb certificates --cert-name sa
+grep -q "REVOKED" "$work/cb.out" || { cat "$work/cb.out" >&2; fail "certbot certificates does not see $s2 revoked"; }
+ok "certbot certificates: REVOKED (mayflyd's OCSP through the AIA URL)"
 
 # ---- certbot webroot ---------------------------------------------------------
 mkdir -p "$work/webroot"
@@ -255,6 +261,28 @@ else
 	echo "SKIP: uacme needs a private mount namespace (unshare --mount) for its CA bundle" >&2
 	uacme_skipped=1
 fi
+
+# ---- the CRL mayflyd publishes lists every revocation ------------------------------
+crlurl=$(openssl x509 -in "$live/cert.pem" -noout -ext crlDistributionPoints | sed -n 's/.*URI://p')
+revoked=$(sqlite3 "$ca/mayfly.db" "SELECT serial FROM revocations")
+[ -n "$revoked" ] || fail "no revocations in the log"
+i=0
+while :; do
+	curl -sS --max-time 10 -o "$work/crl.der" "$crlurl" || fail "GET $crlurl"
+	openssl crl -inform DER -in "$work/crl.der" -CAfile "$ica" -noout 2>"$work/crl.err" ||
+		{ cat "$work/crl.err" >&2; fail "the CRL does not verify"; }
+	listed=$(openssl crl -inform DER -in "$work/crl.der" -noout -text |
+		sed -n 's/^ *Serial Number: *//p' | tr 'A-F' 'a-f')
+	missing=
+	for r in $revoked; do
+		printf '%s\n' "$listed" | grep -qx "$r" || missing="$missing $r"
+	done
+	[ -n "$missing" ] || break
+	i=$((i + 1))
+	[ $i -le 15 ] || fail "the CRL at $crlurl lacks$missing"
+	sleep 0.2
+done
+ok "the CRL lists all $(printf '%s\n' "$revoked" | wc -l) revocations"
 
 # ---- the daemon served all of that without an internal error, and stops ----------
 if grep -q serverInternal "$work/d.log"; then fail "serverInternal in mayflyd's log"; fi
