@@ -10,7 +10,9 @@
 #     revoke signed with the certificate's own key; then update_account
 #     (contact) and unregister (deactivation)
 #   uacme with a hook script: new account, issue, forced re-issue, revoke
-#     (with the account key, then with the certificate key), deactivate
+#     (with the account key, then with the certificate key); an IP address
+#     identifier (RFC 8738) over http-01; tls-alpn-01 (RFC 8737) answered by
+#     ualpn; deactivate
 #
 # Every certificate a client receives must be in the issuance log (the same
 # DER), verify against root-a (root-b for the alternate chain) with the
@@ -31,7 +33,7 @@
 set -eu
 
 top_builddir=${top_builddir:-$(pwd)}
-for t in certbot uacme openssl sqlite3 python3; do
+for t in certbot uacme ualpn openssl sqlite3 python3 curl; do
 	command -v $t >/dev/null 2>&1 || { echo "clients.sh: $t is not installed" >&2; exit 1; }
 done
 
@@ -55,6 +57,7 @@ ok() { echo "ok: $*"; }
 P=$(free_port)
 AP=$(free_port)
 H01=$(free_port)
+TA=$(free_port)
 ca=$work/ca
 "$top_builddir/mayfly" init --dir "$ca" --keys "${MAYFLY_KEYS:-file}" --port "$P" \
 	--dns .acme.test --dns localhost >"$work/init.log" 2>&1 || { cat "$work/init.log" >&2; exit 1; }
@@ -64,6 +67,7 @@ acme:
   port: $AP
   test-resolve: [.acme.test]
   test-http01-port: $H01
+  test-tlsalpn01-port: $TA
 EOT
 root=$ca/certs/root-a.pem
 rootb=$ca/certs/root-b.pem
@@ -103,7 +107,9 @@ check_cert() {
 	[ "$n" = 0 ] || fail "$1: serial $serial is already revoked"
 	san=$(openssl x509 -in "$cert" -noout -ext subjectAltName)
 	for name in "$@"; do
-		printf '%s\n' "$san" | grep -q "DNS:$name\(,\|\$\)" || fail "$cert: DNS:$name missing from the SAN"
+		# NAME is a DNS name, or "IP Address:..." as openssl prints it.
+		case "$name" in *:*) ;; *) name=DNS:$name ;; esac
+		printf '%s\n' "$san" | grep -q "$name\(,\|\$\)" || fail "$cert: $name missing from the SAN"
 	done
 	echo "$serial"
 }
@@ -253,6 +259,40 @@ if unshare --mount true 2>/dev/null; then
 	ua revoke "$old" "$work/ua/private/ua.acme.test/key.pem"
 	check_revoked "$work/ua-revoked-1.pem" "$work/ua-revoked-1.pem" 0 acme:certkey "uacme revoke (certificate key)" >/dev/null
 	ok "uacme revoke with the certificate key: $s5 revoked (unspecified), OCSP says revoked"
+
+	# An IP address identifier (RFC 8738), http-01 through the webroot.
+	ua issue 127.0.0.1
+	s7=$(check_cert "$root" "$work/ua/127.0.0.1/cert.pem" "$work/ua/127.0.0.1/cert.pem" "IP Address:127.0.0.1")
+	ok "uacme issue for the IP address 127.0.0.1: serial $s7"
+
+	# tls-alpn-01 (RFC 8737): ualpn answers the challenge on the test port,
+	# fed by uacme's hook through its unix socket.
+	ualpn -b "127.0.0.1@$TA" -c "127.0.0.1@$P" -P 0 -n 1 -p "$work/ualpn.pid" \
+		-s "$work/ualpn.sock" -v >"$work/ualpn.log" 2>&1 &
+	pids="$pids $!"
+	i=0
+	until [ -S "$work/ualpn.sock" ]; do
+		i=$((i + 1)); [ $i -le 100 ] || fail "ualpn did not start"
+		sleep 0.1
+	done
+	cat > "$work/alpn-hook.sh" <<EOF
+#!/bin/sh
+# uacme hook: METHOD TYPE IDENT TOKEN AUTH; tls-alpn-01 only, through ualpn.
+[ "\$2" = tls-alpn-01 ] || exit 1
+case "\$1" in
+begin) out=\$(echo "auth \$3 \$5" | ualpn -s "$work/ualpn.sock") ;;
+done|failed) out=\$(echo "unauth \$3" | ualpn -s "$work/ualpn.sock") ;;
+*) exit 1 ;;
+esac
+[ "\$out" = OK ]
+EOF
+	chmod +x "$work/alpn-hook.sh"
+	ua -h "$work/alpn-hook.sh" issue alpn.acme.test
+	s8=$(check_cert "$root" "$work/ua/alpn.acme.test/cert.pem" "$work/ua/alpn.acme.test/cert.pem" alpn.acme.test)
+	grep -q "type=tls-alpn-01 identifier=alpn.acme.test result=valid" "$work/d.log" ||
+		fail "alpn.acme.test was not validated with tls-alpn-01"
+	ok "uacme + ualpn tls-alpn-01: serial $s8"
+
 	ua -y deactivate
 	n=$(sqlite3 "$ca/mayfly.db" "SELECT count(*) FROM acme_accounts WHERE status = 'deactivated'")
 	[ "$n" = 2 ] || fail "uacme deactivate: account not deactivated ($n deactivated)"
