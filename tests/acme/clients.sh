@@ -186,6 +186,9 @@ openssl x509 -in "$wr/chain.pem" -noout -issuer | grep -q "mayfly demo root B" |
 if openssl verify -CAfile "$root" -untrusted "$wr/chain.pem" "$wr/cert.pem" >/dev/null 2>&1; then
 	fail "the root-b chain verifies against root-a"
 fi
+# The same leaf chains to root-a through the default chain.
+openssl verify -CAfile "$root" -untrusted "$ica" "$wr/cert.pem" >/dev/null ||
+	fail "the webroot certificate does not verify against root-a through issuing-1"
 ok "certbot webroot certonly (RSA, chain through root-b): serial $s3"
 cb renew --cert-name wr --force-renewal --no-random-sleep-on-renew
 s4=$(check_cert "$rootb" "$wr/cert.pem" "$wr/chain.pem" web.acme.test)
