@@ -4,7 +4,8 @@
 # `mayfly init --keys file` (or softhsm), an acme: section added to the generated
 # mayfly.yaml, then the real daemon: certbot (standalone) gets a certificate
 # from mayflyd's ACME directory, it verifies against root-a, and mayflyd's
-# own OCSP responder says good for it; a bearer-token POST /v1/sign and an
+# own OCSP responder says good for it; EST cacerts hands out issuing-1 and
+# both roots; a bearer-token POST /v1/sign and an
 # EST simpleenroll (HTTP basic) through the same listener give certificates
 # that verify too. EST simplereenroll over mutual TLS with that certificate
 # gets a new one for the same name; it is refused for a name the client
@@ -145,6 +146,24 @@ code=$(curl -sS --max-time 20 --cacert "$root" -H "Authorization: Bearer $token"
 after=$(sqlite3 "$ca/mayfly.db" "SELECT count(*) FROM certificates")
 [ "$before" = "$after" ] || fail "a refused CSR was logged"
 ok "/v1/sign refuses a name outside the profile ($code)"
+
+# ---- EST cacerts (RFC 7030 4.1): the issuing CA and the roots -------------------------------
+code=$(curl -sS --max-time 20 --cacert "$root" -o "$work/cacerts.b64" -w '%{http_code}' \
+	"https://127.0.0.1:$AP/.well-known/est/cacerts")
+[ "$code" = 200 ] || fail "EST cacerts answered $code"
+{ echo "-----BEGIN PKCS7-----"; cat "$work/cacerts.b64"; echo "-----END PKCS7-----"; } > "$work/cacerts.p7"
+openssl pkcs7 -in "$work/cacerts.p7" -print_certs -out "$work/cacerts.pem" 2>/dev/null ||
+	fail "EST cacerts answer is not a PKCS#7 certs-only"
+# One file per certificate of the bundle, then one fingerprint per line.
+awk -v dir="$work" '/BEGIN CERT/ { n++ } n { print > (dir "/cacert." n ".pem") }' "$work/cacerts.pem"
+for c in "$work"/cacert.*.pem; do
+	openssl x509 -in "$c" -noout -fingerprint -sha256
+done > "$work/cacerts.fp"
+for f in "$ica" "$root" "$ca/certs/root-b.pem"; do
+	grep -qxF "$(openssl x509 -in "$f" -noout -fingerprint -sha256)" "$work/cacerts.fp" ||
+		fail "EST cacerts lacks $(basename "$f")"
+done
+ok "EST cacerts: issuing-1, root-a and root-b"
 
 # ---- EST simpleenroll (RFC 7030, HTTP basic) ----------------------------------------------
 openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$work/k3.pem" \
