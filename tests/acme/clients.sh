@@ -183,6 +183,8 @@ cb2 register --agree-tos --register-unsafely-without-email ||
 cb2 certonly --standalone --http-01-port "$H01" --http-01-address 127.0.0.1 \
 	-d www.acme.test --cert-name other-www ||
 	{ cat "$work/cb2.out" >&2; fail "certbot certonly www (second account)"; }
+o=$work/cb2/etc/live/other-www
+check_cert "$root" "$o/cert.pem" "$o/chain.pem" www.acme.test >/dev/null
 if cb2 revoke --cert-path "$first" --reason affiliationchanged --no-delete-after-revoke; then
 	fail "an account authorised for www.acme.test only revoked $s1"
 fi
@@ -197,6 +199,8 @@ ok "certbot revoke by another account authorised for some of the names: refused"
 cb2 certonly --standalone --http-01-port "$H01" --http-01-address 127.0.0.1 \
 	-d api.acme.test --cert-name other-api ||
 	{ cat "$work/cb2.out" >&2; fail "certbot certonly api (second account)"; }
+o=$work/cb2/etc/live/other-api
+check_cert "$root" "$o/cert.pem" "$o/chain.pem" api.acme.test >/dev/null
 cb2 revoke --cert-path "$first" --reason affiliationchanged --no-delete-after-revoke ||
 	{ cat "$work/cb2.out" >&2; fail "certbot revoke by an account holding the authorisations"; }
 acct1=$(sqlite3 "$ca/mayfly.db" "SELECT actor FROM revocations WHERE serial = '$s2'")
