@@ -36,6 +36,14 @@ struct mf_request {
 	const char *profile;		/* NULL: "server" */
 	int64_t lifetime;		/* seconds; 0: the profile default */
 	const char *requester;		/* for the log, e.g. "cli:alice" */
+	/*
+	 * Non-zero: the CSR's self-signature is not verified. Only for an
+	 * early check whose CSR then goes to an issuer that runs the full
+	 * check itself (the renewal listener before the signer process), so
+	 * that each issuance pays for one verification, at the trust boundary.
+	 * Never on a path that signs.
+	 */
+	int skip_signature;
 };
 
 #define MF_NAME_DNS	1

@@ -116,7 +116,7 @@ static int
 check(X509_REQ *csr, const char *profile, int64_t lifetime, struct mf_approved **out,
     char *why, size_t whylen)
 {
-	struct mf_request req = { csr, profile, lifetime, "test:policy" };
+	struct mf_request req = { csr, profile, lifetime, "test:policy", 0 };
 	struct mf_approved *a = NULL;
 	X509_REQ *parsed = NULL;
 	unsigned char *der = NULL;
@@ -290,6 +290,33 @@ START_TEST(test_csr_signature)
 }
 END_TEST
 
+/* skip_signature (the listener's early check) passes a bad signature and nothing else. */
+START_TEST(test_csr_skip_signature)
+{
+	X509_REQ *good = san(k256, "DNS:b.example.net");
+	X509_REQ *bad = mft_csr_break_sig(good);
+	struct mf_request req = { bad, NULL, 0, "test:policy", 1 };
+	struct mf_approved *a = NULL;
+	char why[256];
+
+	ck_assert_int_eq(mf_policy_check(&cfg, &req, &a, why, sizeof(why)), MF_OK);
+	mf_approved_free(a);
+	a = NULL;
+	req.skip_signature = 0;
+	ck_assert_int_eq(mf_policy_check(&cfg, &req, &a, why, sizeof(why)), MF_ERR_CSR_SIGNATURE);
+	X509_REQ_free(bad);
+	X509_REQ_free(good);
+	/* Every other check still applies. */
+	bad = mft_csr_break_sig(good = san(k256, "DNS:evil.example.com"));
+	req.csr = bad;
+	req.skip_signature = 1;
+	ck_assert_int_eq(mf_policy_check(&cfg, &req, &a, why, sizeof(why)), MF_ERR_NAME_POLICY);
+	ck_assert_ptr_null(a);
+	X509_REQ_free(bad);
+	X509_REQ_free(good);
+}
+END_TEST
+
 START_TEST(test_csr_parse)
 {
 	X509_REQ *csr = san(k256, "DNS:b.example.net"), *got = NULL;
@@ -351,7 +378,7 @@ START_TEST(test_csr_bad_point)
 {
 	X509_REQ *csr = san(k256, "DNS:b.example.net"), *got = NULL;
 	unsigned char *der = NULL, pub[133], *at;
-	struct mf_request req = { NULL, NULL, 0, "test:policy" };
+	struct mf_request req = { NULL, NULL, 0, "test:policy", 0 };
 	struct mf_approved *a = NULL;
 	size_t publen = 0;
 	char why[256];
@@ -627,7 +654,7 @@ START_TEST(test_mutated_csrs)
 		ck_assert_ptr_null(got);
 	}
 	for (i = 0; i < 3000; i++) {
-		struct mf_request req = { NULL, NULL, 0, "fuzz" };
+		struct mf_request req = { NULL, NULL, 0, "fuzz", 0 };
 		struct mf_approved *a = NULL;
 		char why[256];
 		int rc, flips = 1 + (int)(xorshift(&seed) % 3);
@@ -719,7 +746,7 @@ END_TEST
 
 START_TEST(test_args)
 {
-	struct mf_request req = { NULL, NULL, 0, "t" };
+	struct mf_request req = { NULL, NULL, 0, "t", 0 };
 	struct mf_approved *a = NULL;
 	char why[64];
 
@@ -747,6 +774,7 @@ suite_policy(void)
 	tcase_add_test(tc, test_csr_signature);
 	tcase_add_test(tc, test_csr_parse);
 	tcase_add_test(tc, test_csr_bad_point);
+	tcase_add_test(tc, test_csr_skip_signature);
 	tcase_add_test(tc, test_key_weak);
 	tcase_add_test(tc, test_key_curve);
 	tcase_add_test(tc, test_key_alg);

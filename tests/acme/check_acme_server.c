@@ -659,6 +659,28 @@ START_TEST(t_issue_badcsr_revoke_ari)
 		tc_resp_clear(&r);
 		free(bad);
 		EVP_PKEY_free(k2);
+		/*
+		 * The order's names, but the CSR's signature broken (last octet
+		 * of s): only the issuer verifies it, and refuses.
+		 */
+		{
+			unsigned char *der = NULL;
+			size_t dl = 0;
+
+			bad = tc_csr_b64u("www.acme.test,127.0.0.1", &k2);
+			ck_assert_int_eq(mf_b64u_decode(bad, &der, &dl), 0);
+			der[dl - 1] ^= 0x01;
+			free(bad);
+			bad = mf_b64u_encode(der, dl);
+			free(der);
+		}
+		snprintf(payload, sizeof(payload), "{\"csr\":\"%s\"}", bad);
+		ck_assert_int_eq(tc_post(&s, fu, payload, &r), 0);
+		assert_problem(&r, "badCSR", 400);
+		ck_assert_ptr_nonnull(strstr(r.body, "signature"));
+		tc_resp_clear(&r);
+		free(bad);
+		EVP_PKEY_free(k2);
 	}
 	ck_assert_int_eq(db_count("SELECT count(*) FROM certificates"), before);
 	o = get_order(ou);
