@@ -7,6 +7,11 @@
  *   mfd_bench --fill DIR N   add N valid certificate records for issuing-1
  *                            to DIR/mayfly.db (to time the daemon's
  *                            pre-signing of N responses through the signer)
+ *   mfd_bench --issue CONF CSR N
+ *                            issue N leaves for one CSR with the CA of
+ *                            CONF (a mayfly.yaml), in batches of 32 per
+ *                            commit, and print the time of each step:
+ *                            CSR parse, policy check, sign, log, commit
  */
 #include "mf_build.h"
 
@@ -19,8 +24,12 @@
 #include <openssl/pem.h>
 #include <openssl/rand.h>
 
+#include "config.h"
 #include "db.h"
+#include "issuer.h"
+#include "keystore.h"
 #include "mferr.h"
+#include "policy.h"
 #include "ocspreq.h"
 #include "sign.h"
 #include "util.h"
@@ -83,6 +92,87 @@ fill(const char *dir, long n)
 	return 0;
 }
 
+static int
+issue_steps(const char *conf, const char *csrpath, long n)
+{
+	struct mf_config *cfg = NULL;
+	struct mf_keystore *ks = NULL;
+	struct mf_keystore_conf kc;
+	struct mf_issuer *is = NULL;
+	struct mf_db *db = NULL;
+	unsigned char csr[8192];
+	double t[5] = { 0 }, t0, t1;
+	char err[512];
+	size_t csrlen;
+	FILE *f;
+	long i;
+	int rc;
+
+	if ((f = fopen(csrpath, "rb")) == NULL)
+		return 1;
+	csrlen = fread(csr, 1, sizeof(csr), f);
+	fclose(f);
+	if ((rc = mf_config_load(conf, &cfg, err, sizeof(err))) != 0) {
+		fprintf(stderr, "%s\n", err);
+		return 1;
+	}
+	memset(&kc, 0, sizeof(kc));
+	kc.module = cfg->pkcs11_module;
+	kc.pin_source = cfg->pkcs11_pin_source;
+	kc.softhsm2_conf = cfg->softhsm2_conf;
+	if ((rc = mf_keystore_new(&kc, &ks)) != 0 || (rc = mf_db_open(cfg->database, 0, &db)) != 0 ||
+	    (rc = mf_issuer_new(cfg, ks, NULL, &is)) != 0) {
+		fprintf(stderr, "set-up: %s\n", mf_strerror(rc));
+		return 1;
+	}
+	for (i = 0; i < n && rc == 0; i++) {
+		struct mf_request req;
+		struct mf_approved *ap = NULL;
+		X509_REQ *x = NULL;
+		X509 *cert = NULL;
+
+		t0 = now_s();
+		if (i % 32 == 0 && (rc = mf_db_begin(db)) != 0)
+			break;
+		if ((rc = mf_csr_parse(csr, csrlen, &x)) != 0)
+			break;
+		t1 = now_s();
+		t[0] += t1 - t0;
+		memset(&req, 0, sizeof(req));
+		req.csr = x;
+		req.requester = "bench";
+		rc = mf_policy_check(cfg, &req, &ap, err, sizeof(err));
+		t0 = now_s();
+		t[1] += t0 - t1;
+		if (rc == 0)
+			rc = mf_issuer_sign(is, ap, (int64_t)time(NULL), &cert);
+		t1 = now_s();
+		t[2] += t1 - t0;
+		if (rc == 0)
+			rc = mf_issuer_log(is, db, ap, cert, (int64_t)time(NULL));
+		t0 = now_s();
+		t[3] += t0 - t1;
+		if (rc == 0 && (i % 32 == 31 || i == n - 1))
+			rc = mf_db_commit(db);
+		t[4] += now_s() - t0;
+		X509_free(cert);
+		X509_REQ_free(x);
+		mf_approved_free(ap);
+	}
+	if (rc != 0) {
+		fprintf(stderr, "issue %ld: %s %s\n", i, mf_strerror(rc), err);
+		return 1;
+	}
+	printf("issue_steps n=%ld us_per_cert: parse=%.1f policy=%.1f sign=%.1f log=%.1f "
+	    "commit=%.1f total=%.1f\n", n, t[0] * 1e6 / n, t[1] * 1e6 / n, t[2] * 1e6 / n,
+	    t[3] * 1e6 / n, t[4] * 1e6 / n, (t[0] + t[1] + t[2] + t[3] + t[4]) * 1e6 / n);
+	mf_issuer_free(is);
+	mf_db_close(db);
+	mf_keystore_free(ks);
+	mf_config_free(cfg);
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -98,10 +188,13 @@ main(int argc, char **argv)
 	long n, i;
 	int64_t now = (int64_t)time(NULL);
 
+	if (argc == 5 && strcmp(argv[1], "--issue") == 0)
+		return issue_steps(argv[2], argv[3], atol(argv[4]));
 	if (argc == 4 && strcmp(argv[1], "--fill") == 0)
 		return fill(argv[2], atol(argv[3]));
 	if (argc != 3 || (n = atol(argv[2])) <= 0) {
-		fprintf(stderr, "usage: mfd_bench DIR N | mfd_bench --fill DIR N\n");
+		fprintf(stderr, "usage: mfd_bench DIR N | mfd_bench --fill DIR N | "
+		    "mfd_bench --issue CONF CSR N\n");
 		return 2;
 	}
 	snprintf(path, sizeof(path), "%s/certs/issuing-1.pem", argv[1]);
