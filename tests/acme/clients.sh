@@ -209,6 +209,36 @@ n=$(sqlite3 "$ca/mayfly.db" "SELECT count(*) FROM revocations WHERE serial = '$s
 [ "$n" = 1 ] || fail "$s1 not revoked by the second account"
 ok "certbot revoke by another account authorised for all the names: $s1 revoked (affiliationChanged), OCSP says revoked"
 
+# ---- certbot with an external account binding from `mayfly acme eab add` ----------
+# Made while mayflyd runs (the key lives in the database): certbot's binding
+# (HS256 over its account key, RFC 8555 7.3.4) is accepted and recorded; the
+# same key for another certbot account, and a removed key, are refused.
+cbe() {
+	REQUESTS_CA_BUNDLE=$root timeout 120 certbot --config-dir "$work/$1/etc" \
+		--work-dir "$work/$1/work" --logs-dir "$work/$1/log" --server "$dirurl" \
+		--non-interactive register --agree-tos --register-unsafely-without-email \
+		--eab-kid "$2" --eab-hmac-key "$3" >"$work/$1.out" 2>&1
+}
+"$top_builddir/mayfly" -c "$ca/mayfly.yaml" acme eab add --label "clients.sh" >"$work/eab.out" ||
+	fail "mayfly acme eab add"
+kid=$(sed -n 's/^kid: //p' "$work/eab.out")
+hkey=$(sed -n 's/^hmac-key: //p' "$work/eab.out")
+[ -n "$kid" ] && [ -n "$hkey" ] || fail "mayfly acme eab add printed no key"
+cbe cbe1 "$kid" "$hkey" || { cat "$work/cbe1.out" >&2; fail "certbot register with EAB"; }
+n=$(sqlite3 "$ca/mayfly.db" "SELECT count(*) FROM acme_accounts WHERE eab_kid = '$kid' AND status = 'valid'")
+[ "$n" = 1 ] || fail "the EAB account is not recorded with its key identifier"
+if cbe cbe2 "$kid" "$hkey"; then fail "one EAB key bound a second account"; fi
+grep -q "urn:ietf:params:acme:error:unauthorized" "$work/cbe2/log/letsencrypt.log" ||
+	{ cat "$work/cbe2.out" >&2; fail "second binding with one key: not unauthorized"; }
+"$top_builddir/mayfly" -c "$ca/mayfly.yaml" acme eab add >"$work/eab2.out" || fail "mayfly acme eab add (2)"
+kid2=$(sed -n 's/^kid: //p' "$work/eab2.out")
+hkey2=$(sed -n 's/^hmac-key: //p' "$work/eab2.out")
+"$top_builddir/mayfly" -c "$ca/mayfly.yaml" acme eab remove "$kid2" >/dev/null || fail "mayfly acme eab remove"
+if cbe cbe3 "$kid2" "$hkey2"; then fail "a removed EAB key bound an account"; fi
+n=$(sqlite3 "$ca/mayfly.db" "SELECT count(*) FROM acme_accounts WHERE eab_kid IS NOT NULL")
+[ "$n" = 1 ] || fail "refused bindings changed the accounts ($n bound)"
+ok "certbot register with an EAB key from mayfly acme eab add; reuse and a removed key refused"
+
 # ---- certbot webroot ---------------------------------------------------------
 mkdir -p "$work/webroot"
 python3 -m http.server "$H01" --bind 127.0.0.1 --directory "$work/webroot" \
