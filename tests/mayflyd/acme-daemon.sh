@@ -147,7 +147,7 @@ after=$(sqlite3 "$ca/mayfly.db" "SELECT count(*) FROM certificates")
 [ "$before" = "$after" ] || fail "a refused CSR was logged"
 ok "/v1/sign refuses a name outside the profile ($code)"
 
-# ---- EST cacerts (RFC 7030 4.1): the issuing CA and the roots -------------------------------
+# ---- EST cacerts (RFC 7030 4.1): the issuing CA, its cross-certificate, the roots ----------
 code=$(curl -sS --max-time 20 --cacert "$root" -o "$work/cacerts.b64" -w '%{http_code}' \
 	"https://127.0.0.1:$AP/.well-known/est/cacerts")
 [ "$code" = 200 ] || fail "EST cacerts answered $code"
@@ -159,11 +159,14 @@ awk -v dir="$work" '/BEGIN CERT/ { n++ } n { print > (dir "/cacert." n ".pem") }
 for c in "$work"/cacert.*.pem; do
 	openssl x509 -in "$c" -noout -fingerprint -sha256
 done > "$work/cacerts.fp"
-for f in "$ica" "$root" "$ca/certs/root-b.pem"; do
+for f in "$ica" "$ca/certs/issuing-1.root-b.pem" "$root" "$ca/certs/root-b.pem"; do
 	grep -qxF "$(openssl x509 -in "$f" -noout -fingerprint -sha256)" "$work/cacerts.fp" ||
 		fail "EST cacerts lacks $(basename "$f")"
 done
-ok "EST cacerts: issuing-1, root-a and root-b"
+# A device that trusts only the backup root builds a chain from this answer alone.
+openssl verify -CAfile "$ca/certs/root-b.pem" -untrusted "$work/cacerts.pem" \
+	"$ca/certs/issuing-1.root-b.pem" >/dev/null || fail "EST cacerts: no chain to root-b"
+ok "EST cacerts: issuing-1, its cross-certificate from root-b, root-a and root-b"
 
 # ---- EST simpleenroll (RFC 7030, HTTP basic) ----------------------------------------------
 openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$work/k3.pem" \
