@@ -1166,9 +1166,6 @@ cfg_acme_post(struct cfg *x, const yaml_node_t *map, void *obj)
 	if ((a->tls_cert == NULL) != (a->tls_key == NULL))
 		return cfg_error(x, MF_ERR_CONFIG_VALUE, map,
 		    "acme: tls-cert and tls-key go together");
-	if (a->eab_required && a->neab == 0)
-		return cfg_error(x, MF_ERR_CONFIG_VALUE, map,
-		    "acme: eab-required is true but eab-keys is empty");
 	if (a->challenges == 0)
 		return cfg_error(x, MF_ERR_CONFIG_VALUE, map, "acme: no challenge type enabled");
 	return MF_OK;

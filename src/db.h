@@ -126,6 +126,28 @@ typedef int (*mf_ca_cb)(const struct mf_ca_rec *r, void *arg);
 int mf_db_ca_list(struct mf_db *db, mf_ca_cb cb, void *arg);
 
 /*
+ * External account binding keys (db_eab.c). mf_db_eab_add makes a random
+ * key identifier (MF_EAB_KID_LEN hex digits) and HMAC key, stores both and
+ * audits "eab-add" (never the key); label: printable ASCII without quotes,
+ * at most MF_EAB_LABEL_MAX, or MF_ERR_INVAL. mf_db_eab_remove stops new
+ * bindings with kid (MF_ERR_NOTFOUND if there is no such live key) and
+ * audits "eab-remove". mf_db_eab_list passes each key, with the account it
+ * bound (or NULL); the strings live until the callback returns.
+ */
+#define MF_EAB_KID_LEN		24
+#define MF_EAB_KEY_LEN		32
+#define MF_EAB_LABEL_MAX	100
+struct mf_eab_rec {
+	const char *kid, *label, *created_by, *account;
+	int64_t created_at, removed_at;	/* removed_at 0: live */
+};
+typedef int (*mf_eab_cb)(const struct mf_eab_rec *r, void *arg);
+int mf_db_eab_add(struct mf_db *db, const char *label, const char *actor,
+    char kid[MF_EAB_KID_LEN + 1], unsigned char key[MF_EAB_KEY_LEN]);
+int mf_db_eab_remove(struct mf_db *db, const char *kid, const char *actor);
+int mf_db_eab_list(struct mf_db *db, mf_eab_cb cb, void *arg);
+
+/*
  * The audit log. Each row stores (id, time, event, actor, detail, prev_hash,
  * hash) with hash = SHA-256(prev_hash || id || time || event || actor ||
  * detail) in a fixed, length-prefixed encoding, so a changed, deleted,

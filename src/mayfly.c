@@ -178,6 +178,7 @@ usage(FILE *f)
 	    "  show SERIAL\n"
 	    "  audit verify\n"
 	    "  crl root [--name ROOT] [--validity 30d] [--out FILE]\n"
+	    "  acme eab add [--label TEXT] | eab list | eab remove KID\n"
 	    "\n"
 	    "-c FILE defaults to %s. See mayfly(1).\n", MF_DEFAULT_CONFIG);
 }
@@ -195,6 +196,7 @@ static const struct {
 	{ "show", mf_cli_show },
 	{ "audit", mf_cli_audit },
 	{ "crl", mf_cli_crl },
+	{ "acme", mf_cli_acme },
 };
 
 int

@@ -36,6 +36,14 @@ struct mf_request {
 	const char *profile;		/* NULL: "server" */
 	int64_t lifetime;		/* seconds; 0: the profile default */
 	const char *requester;		/* for the log, e.g. "cli:alice" */
+	/*
+	 * Non-zero: the CSR's self-signature is not verified. Only for an
+	 * early check whose CSR then goes to an issuer that runs the full
+	 * check itself (the renewal listener before the signer process), so
+	 * that each issuance pays for one verification, at the trust boundary.
+	 * Never on a path that signs.
+	 */
+	int skip_signature;
 };
 
 #define MF_NAME_DNS	1
@@ -74,8 +82,16 @@ void mf_approved_free(struct mf_approved *a);
  */
 int mf_spki_copy(X509_PUBKEY *dst, const X509_PUBKEY *src);
 
-/* Reads a CSR from PEM or DER bytes; MF_ERR_CSR_PARSE. Caller frees. */
+/*
+ * Reads a CSR from PEM or DER bytes; MF_ERR_CSR_PARSE. Caller frees. For
+ * EC (named curve) and Ed25519 keys the key is not decoded while parsing
+ * (OpenSSL 3.0 makes that the costliest step), so X509_REQ_get0_pubkey()
+ * may be NULL: take the key with mf_csr_pubkey().
+ */
 int mf_csr_parse(const unsigned char *buf, size_t len, X509_REQ **out);
+
+/* The CSR's public key (a new reference), or NULL if it makes no key. */
+EVP_PKEY *mf_csr_pubkey(X509_REQ *csr);
 
 /* True if name is allowed by profile (exported for ACME identifier checks). */
 int mf_policy_name_allowed(const struct mf_profile *p, const struct mf_name *n);

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "db.h"
 #include "fixtures.h"
 #include "suites.h"
 #include "util.h"
@@ -248,6 +249,63 @@ START_TEST(revoke_list_show)
 }
 END_TEST
 
+/* `mayfly acme eab`: a key shown once, listed without its bytes, removed once, audited. */
+START_TEST(acme_eab_keys)
+{
+	struct cli_env e;
+	char *out = NULL, kid[64], key[64], *p;
+	int rc;
+
+	env_setup(&e, "file");
+	rc = sh(&e, &out, "$M -c $C acme eab add --label 'customer 7'");
+	ck_assert_msg(rc == 0, "eab add: %s", out);
+	ck_assert_int_eq(sscanf(out, "kid: %63s\nhmac-key: %63s", kid, key), 2);
+	ck_assert_int_eq(strlen(kid), MF_EAB_KID_LEN);
+	ck_assert_int_eq(strlen(key), 43);	/* 32 octets, base64url without padding */
+	free(out);
+	rc = sh(&e, &out, "$M -c $C acme eab list");
+	ck_assert_int_eq(rc, 0);
+	ck_assert_msg((p = strstr(out, kid)) != NULL, "kid not listed: %s", out);
+	ck_assert_ptr_nonnull(strstr(p, "live"));
+	ck_assert_ptr_nonnull(strstr(p, "label=\"customer 7\""));
+	ck_assert_ptr_null(strstr(out, key));
+	free(out);
+	/* Neither the database's audit rows nor anything else printed holds the key. */
+	rc = sh(&e, &out, "sqlite3 ca/mayfly.db \"SELECT event, detail FROM audit_log\"");
+	ck_assert_int_eq(rc, 0);
+	ck_assert_ptr_nonnull(strstr(out, "eab-add|kid="));
+	ck_assert_ptr_null(strstr(out, key));
+	free(out);
+	rc = sh(&e, &out, "$M -c $C acme eab remove %s", kid);
+	ck_assert_msg(rc == 0, "eab remove: %s", out);
+	free(out);
+	rc = sh(&e, &out, "$M -c $C acme eab remove %s", kid);
+	ck_assert_int_eq(rc, 1);
+	ck_assert_ptr_nonnull(strstr(out, "not-found"));
+	free(out);
+	rc = sh(&e, &out, "$M -c $C acme eab list");
+	ck_assert_msg(rc == 0 && strstr(out, "removed") != NULL, "not shown removed: %s", out);
+	free(out);
+	/* Bad input changes nothing. */
+	rc = sh(&e, &out, "$M -c $C acme eab add --label 'say \"hi\"'");
+	ck_assert_int_eq(rc, 2);
+	free(out);
+	rc = sh(&e, &out, "$M -c $C acme eab remove nothex");
+	ck_assert_int_eq(rc, 2);
+	free(out);
+	rc = sh(&e, &out, "$M -c $C acme eab frobnicate");
+	ck_assert_int_eq(rc, 2);
+	free(out);
+	rc = sh(&e, &out, "sqlite3 ca/mayfly.db \"SELECT count(*) FROM acme_eab_keys\"");
+	ck_assert_msg(rc == 0 && atoi(out) == 1, "keys: %s", out);
+	free(out);
+	rc = sh(&e, &out, "$M -c $C audit verify");
+	ck_assert_msg(rc == 0, "audit verify: %s", out);
+	free(out);
+	env_teardown(&e);
+}
+END_TEST
+
 START_TEST(audit_catches_edit)
 {
 	struct cli_env e;
@@ -360,6 +418,7 @@ suite_cli(void)
 	tcase_add_test(tc, crash_between_sign_and_commit);
 	tcase_add_test(tc, bad_config_named);
 	tcase_add_test(tc, root_crl);
+	tcase_add_test(tc, acme_eab_keys);
 	suite_add_tcase(s, tc);
 	return s;
 }

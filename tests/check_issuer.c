@@ -639,7 +639,7 @@ env_teardown(void)
 static struct mf_approved *
 approve(X509_REQ *csr, const char *profile, int64_t lifetime)
 {
-	struct mf_request req = { csr, profile, lifetime, "test:issuer" };
+	struct mf_request req = { csr, profile, lifetime, "test:issuer", 0 };
 	struct mf_approved *a = NULL;
 	char why[256];
 	int rc;

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include <openssl/core_names.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/sha.h>
@@ -105,17 +106,38 @@ setup(void)
 	ck_assert_ptr_nonnull(krsa);
 }
 
-/* Runs the policy on csr (consumed) and returns the code; *why filled. */
+/*
+ * Runs the policy on csr (consumed) and returns the code; *why filled.
+ * The policy runs twice: on the object as built, and on what
+ * mf_csr_parse() makes of its DER (the network's path, where EC and
+ * Ed25519 keys are not decoded while parsing). Both must agree.
+ */
 static int
 check(X509_REQ *csr, const char *profile, int64_t lifetime, struct mf_approved **out,
     char *why, size_t whylen)
 {
-	struct mf_request req = { csr, profile, lifetime, "test:policy" };
+	struct mf_request req = { csr, profile, lifetime, "test:policy", 0 };
 	struct mf_approved *a = NULL;
-	int rc;
+	X509_REQ *parsed = NULL;
+	unsigned char *der = NULL;
+	char why2[256];
+	int rc, rc2, len;
 
 	ck_assert_ptr_nonnull(csr);
+	len = i2d_X509_REQ(csr, &der);
+	ck_assert_int_gt(len, 0);
+	ck_assert_int_eq(mf_csr_parse(der, (size_t)len, &parsed), MF_OK);
+	OPENSSL_free(der);
+	req.csr = parsed;
+	rc2 = mf_policy_check(&cfg, &req, &a, why2, sizeof(why2));
+	mf_approved_free(a);
+	a = NULL;
+	X509_REQ_free(parsed);
+	req.csr = csr;
 	rc = mf_policy_check(&cfg, &req, &a, why, whylen);
+	ck_assert_msg(rc == rc2, "parsed CSR: %s (%s), built CSR: %s (%s)", mf_errname(rc2), why2,
+	    mf_errname(rc), why);
+	ck_assert_str_eq(why2, why);
 	if (rc == MF_OK)
 		ck_assert_ptr_nonnull(a);
 	else
@@ -268,10 +290,38 @@ START_TEST(test_csr_signature)
 }
 END_TEST
 
+/* skip_signature (the listener's early check) passes a bad signature and nothing else. */
+START_TEST(test_csr_skip_signature)
+{
+	X509_REQ *good = san(k256, "DNS:b.example.net");
+	X509_REQ *bad = mft_csr_break_sig(good);
+	struct mf_request req = { bad, NULL, 0, "test:policy", 1 };
+	struct mf_approved *a = NULL;
+	char why[256];
+
+	ck_assert_int_eq(mf_policy_check(&cfg, &req, &a, why, sizeof(why)), MF_OK);
+	mf_approved_free(a);
+	a = NULL;
+	req.skip_signature = 0;
+	ck_assert_int_eq(mf_policy_check(&cfg, &req, &a, why, sizeof(why)), MF_ERR_CSR_SIGNATURE);
+	X509_REQ_free(bad);
+	X509_REQ_free(good);
+	/* Every other check still applies. */
+	bad = mft_csr_break_sig(good = san(k256, "DNS:evil.example.com"));
+	req.csr = bad;
+	req.skip_signature = 1;
+	ck_assert_int_eq(mf_policy_check(&cfg, &req, &a, why, sizeof(why)), MF_ERR_NAME_POLICY);
+	ck_assert_ptr_null(a);
+	X509_REQ_free(bad);
+	X509_REQ_free(good);
+}
+END_TEST
+
 START_TEST(test_csr_parse)
 {
 	X509_REQ *csr = san(k256, "DNS:b.example.net"), *got = NULL;
 	unsigned char *der = NULL, *pem, *trail;
+	EVP_PKEY *key;
 	BIO *b;
 	long pemlen;
 	int len;
@@ -280,7 +330,15 @@ START_TEST(test_csr_parse)
 	len = mft_csr_der(csr, &der);
 	ck_assert_int_gt(len, 0);
 	ck_assert_int_eq(mf_csr_parse(der, (size_t)len, &got), MF_OK);
-	ck_assert_int_eq(X509_REQ_verify(got, X509_REQ_get0_pubkey(got)), 1);
+	key = mf_csr_pubkey(got);
+	ck_assert_ptr_nonnull(key);
+	ck_assert_int_eq(EVP_PKEY_eq(key, k256), 1);
+	ck_assert_int_eq(X509_REQ_verify(got, key), 1);
+	/* The fast path took it: the key was not decoded while parsing. */
+	ERR_set_mark();
+	ck_assert_ptr_null(X509_REQ_get0_pubkey(got));
+	ERR_pop_to_mark();
+	EVP_PKEY_free(key);
 	X509_REQ_free(got);
 
 	/* PEM, with leading whitespace, and the old "NEW CERTIFICATE REQUEST" label. */
@@ -310,6 +368,36 @@ START_TEST(test_csr_parse)
 	ck_assert_int_eq(mf_csr_parse(NULL, 10, &got), MF_ERR_CSR_PARSE);
 	free(trail);
 	BIO_free(b);
+	OPENSSL_free(der);
+	X509_REQ_free(csr);
+}
+END_TEST
+
+/* A point that is not on the curve parses (the key is not decoded then) but is refused. */
+START_TEST(test_csr_bad_point)
+{
+	X509_REQ *csr = san(k256, "DNS:b.example.net"), *got = NULL;
+	unsigned char *der = NULL, pub[133], *at;
+	struct mf_request req = { NULL, NULL, 0, "test:policy", 0 };
+	struct mf_approved *a = NULL;
+	size_t publen = 0;
+	char why[256];
+	int len;
+
+	len = mft_csr_der(csr, &der);
+	ck_assert_int_gt(len, 0);
+	ck_assert_int_eq(EVP_PKEY_get_octet_string_param(k256, OSSL_PKEY_PARAM_PUB_KEY, pub,
+	    sizeof(pub), &publen), 1);
+	at = memmem(der, (size_t)len, pub, publen);
+	ck_assert_ptr_nonnull(at);
+	at[publen - 1] ^= 0x01;		/* y no longer fits x */
+	ck_assert_int_eq(mf_csr_parse(der, (size_t)len, &got), MF_OK);
+	ck_assert_ptr_null(mf_csr_pubkey(got));
+	req.csr = got;
+	ck_assert_int_eq(mf_policy_check(&cfg, &req, &a, why, sizeof(why)), MF_ERR_CSR_PARSE);
+	ck_assert_ptr_null(a);
+	ck_assert_ptr_nonnull(strstr(why, "malformed"));
+	X509_REQ_free(got);
 	OPENSSL_free(der);
 	X509_REQ_free(csr);
 }
@@ -566,7 +654,7 @@ START_TEST(test_mutated_csrs)
 		ck_assert_ptr_null(got);
 	}
 	for (i = 0; i < 3000; i++) {
-		struct mf_request req = { NULL, NULL, 0, "fuzz" };
+		struct mf_request req = { NULL, NULL, 0, "fuzz", 0 };
 		struct mf_approved *a = NULL;
 		char why[256];
 		int rc, flips = 1 + (int)(xorshift(&seed) % 3);
@@ -658,7 +746,7 @@ END_TEST
 
 START_TEST(test_args)
 {
-	struct mf_request req = { NULL, NULL, 0, "t" };
+	struct mf_request req = { NULL, NULL, 0, "t", 0 };
 	struct mf_approved *a = NULL;
 	char why[64];
 
@@ -685,6 +773,8 @@ suite_policy(void)
 	tcase_add_test(tc, test_profile);
 	tcase_add_test(tc, test_csr_signature);
 	tcase_add_test(tc, test_csr_parse);
+	tcase_add_test(tc, test_csr_bad_point);
+	tcase_add_test(tc, test_csr_skip_signature);
 	tcase_add_test(tc, test_key_weak);
 	tcase_add_test(tc, test_key_curve);
 	tcase_add_test(tc, test_key_alg);

@@ -55,18 +55,54 @@ contact_ok(struct acme_ctx *c, json_t *contact)
  * by its "kid", its "url" is the newAccount URL and its payload is the
  * account key of the outer JWS.
  */
+/*
+ * The HMAC key for kid: from the configuration (eab-keys), else from the
+ * keys `mayfly acme eab add` stored in the database (live ones only).
+ * 0 and a copy in key (cleanse it), or MF_ERR_NOTFOUND.
+ */
 static int
-eab_check(struct acme_ctx *c, json_t *eab, const char **kid_out)
+eab_key(struct acme_ctx *c, const char *kid, unsigned char *key, size_t *keylen)
 {
 	const struct mf_acme_conf *conf = c->a->conf;
+	sqlite3_stmt *st = NULL;
+	const void *b;
+	size_t i;
+	int rc, n;
+
+	for (i = 0; i < conf->neab; i++)
+		if (strcmp(conf->eab[i].kid, kid) == 0) {
+			if (conf->eab[i].keylen > *keylen)
+				return MF_ERR_NOTFOUND;
+			memcpy(key, conf->eab[i].key, conf->eab[i].keylen);
+			*keylen = conf->eab[i].keylen;
+			return 0;
+		}
+	if ((rc = acme_sq_prepare(c->a->sq, &st, "SELECT hmac_key FROM acme_eab_keys "
+	    "WHERE kid = ? AND removed_at IS NULL", "s", kid)) != 0)
+		return rc;
+	rc = MF_ERR_NOTFOUND;
+	if (sqlite3_step(st) == SQLITE_ROW && (b = sqlite3_column_blob(st, 0)) != NULL &&
+	    (n = sqlite3_column_bytes(st, 0)) > 0 && (size_t)n <= *keylen) {
+		memcpy(key, b, (size_t)n);
+		*keylen = (size_t)n;
+		rc = 0;
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+static int
+eab_check(struct acme_ctx *c, json_t *eab, char *kid_out, size_t kidlen)
+{
 	struct mf_jws *in = NULL;
 	json_t *payload_key = NULL;
 	json_error_t jerr;
+	unsigned char key[256];
+	size_t keylen = sizeof(key);
 	char why[200];
-	size_t i;
 	int rc;
 
-	*kid_out = NULL;
+	kid_out[0] = '\0';
 	if ((rc = mf_jws_parse_json(eab, MF_JWS_INNER | MF_JWS_HMAC, &in, why, sizeof(why))) != 0) {
 		rc = acme_fail(c, rc == MF_ERR_ACME_BADALG ? MF_ERR_ACME_BADALG :
 		    MF_ERR_ACME_MALFORMED, "externalAccountBinding: %s", why);
@@ -84,17 +120,14 @@ eab_check(struct acme_ctx *c, json_t *eab, const char **kid_out)
 		goto out;
 	}
 	rc = acme_fail(c, MF_ERR_ACME_UNAUTHORIZED, "external account binding does not verify");
-	for (i = 0; i < conf->neab; i++) {
-		if (strcmp(conf->eab[i].kid, in->kid) != 0)
-			continue;
-		if (mf_jws_verify_hmac(in, conf->eab[i].key, conf->eab[i].keylen) == 0) {
-			*kid_out = conf->eab[i].kid;
-			c->r->err = 0;
-			c->r->why[0] = '\0';
-			rc = 0;
-		}
-		break;
+	if (strlen(in->kid) < kidlen && eab_key(c, in->kid, key, &keylen) == 0 &&
+	    mf_jws_verify_hmac(in, key, keylen) == 0) {
+		memcpy(kid_out, in->kid, strlen(in->kid) + 1);
+		c->r->err = 0;
+		c->r->why[0] = '\0';
+		rc = 0;
 	}
+	OPENSSL_cleanse(key, sizeof(key));
 out:
 	json_decref(payload_key);
 	mf_jws_free(in);
@@ -107,7 +140,7 @@ acme_h_new_account(struct acme_ctx *c)
 	struct mf_acme *a = c->a;
 	struct acme_account *old = NULL;
 	json_t *body = c->jws->body, *contact, *eab, *jwk_json = NULL;
-	const char *eab_kid = NULL;
+	char eab_kid[128] = "";
 	char tp[44], id[ACME_ID_LEN + 1], *jwk_text = NULL, *contact_text = NULL;
 	int rc;
 
@@ -137,7 +170,7 @@ acme_h_new_account(struct acme_ctx *c)
 		goto out;
 	eab = json_object_get(body, "externalAccountBinding");
 	if (eab != NULL) {
-		if ((rc = eab_check(c, eab, &eab_kid)) != 0)
+		if ((rc = eab_check(c, eab, eab_kid, sizeof(eab_kid))) != 0)
 			goto out;
 	} else if (a->conf->eab_required) {
 		rc = acme_fail(c, MF_ERR_ACME_EAB, "this server requires an external account binding");
@@ -161,7 +194,7 @@ acme_h_new_account(struct acme_ctx *c)
 	}
 	rc = acme_sq_exec(a->sq, "INSERT INTO acme_accounts(id, thumbprint, jwk, status, contact, "
 	    "eab_kid, created_at) VALUES (?, ?, ?, 'valid', ?, ?, ?)", "sssssi", id, tp, jwk_text,
-	    contact_text, eab_kid, c->now);
+	    contact_text, eab_kid[0] != '\0' ? eab_kid : NULL, c->now);
 	if (rc == MF_ERR_EXISTS) {
 		rc = acme_fail(c, MF_ERR_ACME_UNAUTHORIZED,
 		    "external account binding key already used by another account");
@@ -180,7 +213,8 @@ acme_h_new_account(struct acme_ctx *c)
 			goto out;
 	}
 	c->r->status = 201;
-	mf_info("account=%s eab=%s msg=\"ACME account created\"", id, eab_kid ? eab_kid : "-");
+	mf_info("account=%s eab=%s msg=\"ACME account created\"", id,
+	    eab_kid[0] != '\0' ? eab_kid : "-");
 out:
 	acme_account_free(old);
 	json_decref(jwk_json);

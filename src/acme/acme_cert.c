@@ -1,7 +1,8 @@
 /*
  * acme_cert.c: certificates once issued: download as a PEM chain with the
  * chains through the other roots offered as alternates (RFC 8555 7.4.2),
- * revocation by the ordering account or by the certificate's own key (7.6),
+ * revocation by the ordering account, by an account holding authorisations
+ * for all its names or by the certificate's own key (7.6),
  * and renewal information (RFC 9773) with its certID.
  */
 #include "mf_build.h"
@@ -171,6 +172,38 @@ out:
 	return rc;
 }
 
+/*
+ * 7.6: an account other than the one that ordered the certificate may revoke
+ * it when it holds valid, unexpired authorisations for every name in it.
+ * *ok is 1 if so; a certificate without names is nobody's by this rule.
+ */
+static int
+acct_holds_names(struct acme_ctx *c, X509 *cert, int *ok)
+{
+	char **names = NULL;
+	size_t n = 0, i;
+	int64_t k = 0;
+	int rc;
+
+	*ok = 0;
+	if ((rc = acme_cert_names(cert, &names, &n)) != 0)
+		return rc == MF_ERR_NOMEM ? rc : 0;
+	for (i = 0; i < n; i++) {
+		int wild = strncmp(names[i], "*.", 2) == 0;
+
+		if ((rc = acme_sq_count(c->a->sq, &k, "SELECT count(*) FROM acme_authzs z JOIN "
+		    "acme_orders o ON o.id = z.order_id WHERE o.account_id = ? AND z.status = 'valid' "
+		    "AND z.expires > ? AND z.value = lower(?) AND z.wildcard = ?", "sisi",
+		    c->acct->id, c->now, wild ? names[i] + 2 : names[i], (int64_t)wild)) != 0 ||
+		    k == 0)
+			goto out;
+	}
+	*ok = n > 0;
+out:
+	acme_names_free(names, n);
+	return rc;
+}
+
 int
 acme_h_revoke(struct acme_ctx *c)
 {
@@ -185,7 +218,7 @@ acme_h_revoke(struct acme_ctx *c)
 	X509 *cert = NULL;
 	EVP_PKEY *jk = NULL;
 	char serial[2 * MF_SERIAL_MAX + 1], actor[64];
-	int reason = 0, rc;
+	int reason = 0, rc, holds = 0;
 	int64_t n;
 
 	if (b64 == NULL)
@@ -211,11 +244,17 @@ acme_h_revoke(struct acme_ctx *c)
 		goto out;
 	}
 	if (c->acct != NULL) {
-		/* 7.6: the account that ordered it. */
+		/* 7.6: the account that ordered it, or one authorised for all its names. */
 		if ((rc = acme_sq_count(a->sq, &n, "SELECT count(*) FROM acme_issued WHERE "
-		    "serial = ? AND account_id = ?", "ss", serial, c->acct->id)) != 0 || n == 0) {
+		    "serial = ? AND account_id = ?", "ss", serial, c->acct->id)) == 0 && n == 0)
+			rc = acct_holds_names(c, cert, &holds);
+		if (rc != 0) {
+			rc = acme_fail(c, rc, "cannot check who may revoke the certificate");
+			goto out;
+		}
+		if (n == 0 && !holds) {
 			rc = acme_fail(c, MF_ERR_ACME_UNAUTHORIZED, "certificate not issued to this "
-			    "account");
+			    "account, which is not authorised for all its names");
 			goto out;
 		}
 		snprintf(actor, sizeof(actor), "acme:acct/%s", c->acct->id);

@@ -2,7 +2,8 @@
  * est.c: Enrollment over Secure Transport (RFC 7030) and the bearer-token
  * signing API, on the ACME listener's port.
  *
- *   GET  /.well-known/est/cacerts         the CA certificates (certs-only PKCS#7)
+ *   GET  /.well-known/est/cacerts         the CA certificates (certs-only PKCS#7):
+ *                                         issuing CA, its cross-signed forms, roots
  *   POST /.well-known/est/simpleenroll    first certificate: HTTP basic
  *                                         credentials from the config, or a
  *                                         one-time enrolment token (Bearer)
@@ -152,6 +153,7 @@ est_h_cacerts(struct acme_ctx *c)
 {
 	STACK_OF(X509) *certs = sk_X509_new_null();
 	X509 *ica = mf_issuer_cert(c->a->issuer);
+	const struct mf_ca_conf *ic;
 	size_t i;
 	int rc;
 
@@ -159,6 +161,17 @@ est_h_cacerts(struct acme_ctx *c)
 		sk_X509_pop_free(certs, X509_free);
 		return acme_fail(c, MF_ERR_NOMEM, "out of memory");
 	}
+	/*
+	 * The issuing CA's cross-signed forms too (same subject and key,
+	 * signed by a backup root): a client that trusts only that root can
+	 * build its chain from this answer alone.
+	 */
+	if ((ic = mf_config_intermediate(c->a->cfg, mf_issuer_name(c->a->issuer))) != NULL)
+		for (i = 0; i < ic->ncross; i++)
+			if ((rc = load_pem_certs(ic->cross[i], certs)) != 0) {
+				sk_X509_pop_free(certs, X509_free);
+				return acme_fail(c, rc, "cannot read %s", ic->cross[i]);
+			}
 	for (i = 0; i < c->a->cfg->nroots; i++)
 		if ((rc = load_pem_certs(c->a->cfg->roots[i].cert, certs)) != 0) {
 			sk_X509_pop_free(certs, X509_free);

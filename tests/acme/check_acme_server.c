@@ -38,6 +38,7 @@
 #include "mferr.h"
 #include "suites_acme.h"
 #include "tc.h"
+#include "util.h"
 
 /* ---- fixture: a CA, a listener, an http-01 responder --------------------------- */
 
@@ -659,6 +660,28 @@ START_TEST(t_issue_badcsr_revoke_ari)
 		tc_resp_clear(&r);
 		free(bad);
 		EVP_PKEY_free(k2);
+		/*
+		 * The order's names, but the CSR's signature broken (last octet
+		 * of s): only the issuer verifies it, and refuses.
+		 */
+		{
+			unsigned char *der = NULL;
+			size_t dl = 0;
+
+			bad = tc_csr_b64u("www.acme.test,127.0.0.1", &k2);
+			ck_assert_int_eq(mf_b64u_decode(bad, &der, &dl), 0);
+			der[dl - 1] ^= 0x01;
+			free(bad);
+			bad = mf_b64u_encode(der, dl);
+			free(der);
+		}
+		snprintf(payload, sizeof(payload), "{\"csr\":\"%s\"}", bad);
+		ck_assert_int_eq(tc_post(&s, fu, payload, &r), 0);
+		assert_problem(&r, "badCSR", 400);
+		ck_assert_ptr_nonnull(strstr(r.body, "signature"));
+		tc_resp_clear(&r);
+		free(bad);
+		EVP_PKEY_free(k2);
 	}
 	ck_assert_int_eq(db_count("SELECT count(*) FROM certificates"), before);
 	o = get_order(ou);
@@ -995,6 +1018,85 @@ START_TEST(t_eab_required)
 		free(pk);
 	}
 	ck_assert_int_eq(db_count("SELECT count(*) FROM acme_accounts WHERE eab_kid = 'kid-1'"), 1);
+}
+END_TEST
+
+/* newAccount with a binding key made by `mayfly acme eab add` (kept in the database). */
+static long
+eab_new_account(const char *kid, const unsigned char *key, size_t keylen, char *type,
+    size_t typelen)
+{
+	struct tc_resp r;
+	char u[300], payload[2048], *eab_s, *pk;
+	json_t *eab;
+	long status;
+
+	url(u, sizeof(u), "/new-account");
+	pk = json_dumps(s.key->pub, JSON_COMPACT);
+	eab = tc_sign_hmac(key, keylen, kid, u, pk);
+	eab_s = json_dumps(eab, JSON_COMPACT);
+	snprintf(payload, sizeof(payload), "{\"externalAccountBinding\":%s}", eab_s);
+	ck_assert_int_eq(tc_post(&s, u, payload, &r), 0);
+	status = r.status;
+	type[0] = '\0';
+	if (status >= 400)
+		tc_problem(&r, type, typelen);
+	tc_resp_clear(&r);
+	json_decref(eab);
+	free(eab_s);
+	free(pk);
+	return status;
+}
+
+START_TEST(t_eab_database)
+{
+	struct mf_db *db = NULL;
+	unsigned char key[MF_EAB_KEY_LEN], key2[MF_EAB_KEY_LEN];
+	char kid[MF_EAB_KID_LEN + 1], kid2[MF_EAB_KID_LEN + 1], path[600], type[64], q[400];
+	struct tc_key *first;
+
+	teardown();
+	/* eab-required with no key in the configuration: the database has them. */
+	start_server("  eab-required: true");
+	snprintf(path, sizeof(path), "%s/mayfly.db", dir);
+	ck_assert_int_eq(mf_db_open(path, 0, &db), 0);
+	ck_assert_int_eq(mf_db_eab_add(db, "customer 1", "test", kid, key), 0);
+	ck_assert_int_eq(mf_db_eab_add(db, "customer 2", "test", kid2, key2), 0);
+	ck_assert_int_eq(strlen(kid), MF_EAB_KID_LEN);
+	ck_assert_str_ne(kid, kid2);
+	/* A key made after the listener started binds an account at once. */
+	ck_assert_int_eq(eab_new_account(kid, key, sizeof(key), type, sizeof(type)), 201);
+	snprintf(q, sizeof(q), "SELECT count(*) FROM acme_accounts WHERE eab_kid = '%s'", kid);
+	ck_assert_int_eq(db_count(q), 1);
+	/* The same key for another account key: refused, it binds one account. */
+	first = s.key;
+	s.key = tc_key_new("ES256");
+	s.kid[0] = '\0';
+	ck_assert_int_eq(eab_new_account(kid, key, sizeof(key), type, sizeof(type)), 403);
+	ck_assert_str_eq(type, "unauthorized");
+	/* A removed key binds nothing more. */
+	ck_assert_int_eq(mf_db_eab_remove(db, kid2, "test"), 0);
+	ck_assert_int_eq(mf_db_eab_remove(db, kid2, "test"), MF_ERR_NOTFOUND);
+	ck_assert_int_eq(eab_new_account(kid2, key2, sizeof(key2), type, sizeof(type)), 403);
+	ck_assert_str_eq(type, "unauthorized");
+	ck_assert_int_eq(db_count("SELECT count(*) FROM acme_accounts"), 1);
+	/* The audit log names the keys, never their bytes. */
+	ck_assert_int_eq(db_count("SELECT count(*) FROM audit_log WHERE event IN "
+	    "('eab-add', 'eab-remove')"), 3);
+	{
+		char hex[2 * MF_EAB_KEY_LEN + 1], *b64 = mf_b64u_encode(key, sizeof(key));
+
+		mf_hex(key, sizeof(key), hex);
+		snprintf(q, sizeof(q), "SELECT count(*) FROM audit_log WHERE instr(detail, '%s') "
+		    "OR instr(detail, '%s') OR instr(detail, '%.8s')", hex, b64, b64);
+		ck_assert_int_eq(db_count(q), 0);
+		free(b64);
+	}
+	tc_key_free(s.key);
+	s.key = first;
+	OPENSSL_cleanse(key, sizeof(key));
+	OPENSSL_cleanse(key2, sizeof(key2));
+	mf_db_close(db);
 }
 END_TEST
 
@@ -1586,6 +1688,7 @@ suite_acme_server(void)
 	tcase_add_test(tc, t_key_rollover);
 	tcase_add_test(tc, t_rate_limit);
 	tcase_add_test(tc, t_eab_required);
+	tcase_add_test(tc, t_eab_database);
 	tcase_add_test(tc, t_tls_alpn_01);
 	tcase_add_test(tc, t_ari_replaces);
 	tcase_add_test(tc, t_dns_01_wildcard);

@@ -72,7 +72,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct mf_request req = { NULL, NULL, 0, "fuzz" };
+	struct mf_request req = { NULL, NULL, 0, "fuzz", 0 };
 	struct mf_approved *a = NULL;
 	char why[256];
 	size_t i;

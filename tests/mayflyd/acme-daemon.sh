@@ -4,9 +4,16 @@
 # `mayfly init --keys file` (or softhsm), an acme: section added to the generated
 # mayfly.yaml, then the real daemon: certbot (standalone) gets a certificate
 # from mayflyd's ACME directory, it verifies against root-a, and mayflyd's
-# own OCSP responder says good for it; a bearer-token POST /v1/sign and an
+# own OCSP responder says good for it; EST cacerts hands out issuing-1 and
+# both roots; a bearer-token POST /v1/sign and an
 # EST simpleenroll (HTTP basic) through the same listener give certificates
-# that verify too. Every issuance is an ISSUE request to the signer
+# that verify too. EST simplereenroll over mutual TLS with that certificate
+# gets a new one for the same name; it is refused for a name the client
+# certificate does not hold, without a client certificate, with a
+# self-signed one, and once the client certificate is revoked with `mayfly
+# revoke` while mayflyd runs (whose OCSP responder then says revoked); the
+# re-enrolled certificate re-enrols in turn.
+# Every issuance is an ISSUE request to the signer
 # process: the test checks that each certificate is in the issuance log
 # with the requester the listener named, and that the signer refuses a CSR
 # the policy refuses (a name outside the profile), with the error the
@@ -140,6 +147,27 @@ after=$(sqlite3 "$ca/mayfly.db" "SELECT count(*) FROM certificates")
 [ "$before" = "$after" ] || fail "a refused CSR was logged"
 ok "/v1/sign refuses a name outside the profile ($code)"
 
+# ---- EST cacerts (RFC 7030 4.1): the issuing CA, its cross-certificate, the roots ----------
+code=$(curl -sS --max-time 20 --cacert "$root" -o "$work/cacerts.b64" -w '%{http_code}' \
+	"https://127.0.0.1:$AP/.well-known/est/cacerts")
+[ "$code" = 200 ] || fail "EST cacerts answered $code"
+{ echo "-----BEGIN PKCS7-----"; cat "$work/cacerts.b64"; echo "-----END PKCS7-----"; } > "$work/cacerts.p7"
+openssl pkcs7 -in "$work/cacerts.p7" -print_certs -out "$work/cacerts.pem" 2>/dev/null ||
+	fail "EST cacerts answer is not a PKCS#7 certs-only"
+# One file per certificate of the bundle, then one fingerprint per line.
+awk -v dir="$work" '/BEGIN CERT/ { n++ } n { print > (dir "/cacert." n ".pem") }' "$work/cacerts.pem"
+for c in "$work"/cacert.*.pem; do
+	openssl x509 -in "$c" -noout -fingerprint -sha256
+done > "$work/cacerts.fp"
+for f in "$ica" "$ca/certs/issuing-1.root-b.pem" "$root" "$ca/certs/root-b.pem"; do
+	grep -qxF "$(openssl x509 -in "$f" -noout -fingerprint -sha256)" "$work/cacerts.fp" ||
+		fail "EST cacerts lacks $(basename "$f")"
+done
+# A device that trusts only the backup root builds a chain from this answer alone.
+openssl verify -CAfile "$ca/certs/root-b.pem" -untrusted "$work/cacerts.pem" \
+	"$ca/certs/issuing-1.root-b.pem" >/dev/null || fail "EST cacerts: no chain to root-b"
+ok "EST cacerts: issuing-1, its cross-certificate from root-b, root-a and root-b"
+
 # ---- EST simpleenroll (RFC 7030, HTTP basic) ----------------------------------------------
 openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$work/k3.pem" \
 	-subj /CN=dev3.acme.test -addext subjectAltName=DNS:dev3.acme.test -outform DER \
@@ -155,6 +183,104 @@ openssl pkcs7 -in "$work/est.p7" -print_certs -out "$work/est.pem" 2>/dev/null |
 	fail "EST answer is not a PKCS#7 certs-only"
 s3=$(check_cert "$work/est.pem" 'est:fleet')
 ok "EST simpleenroll: serial $s3"
+
+# ---- EST simplereenroll (mutual TLS with the current certificate) ----------------------
+# reenroll CSR_DER OUT: POSTs the CSR with est.pem/k3.pem as the client
+# certificate; prints the HTTP status.
+reenroll() {
+	openssl base64 -in "$1" > "$1.b64"
+	curl -sS --max-time 20 --cacert "$root" --cert "$work/est.pem" --key "$work/k3.pem" \
+		-H "Content-Type: application/pkcs10" -H "Content-Transfer-Encoding: base64" \
+		--data-binary @"$1.b64" -o "$2" -w '%{http_code}' \
+		"https://127.0.0.1:$AP/.well-known/est/simplereenroll"
+}
+ncerts() { sqlite3 "$ca/mayfly.db" "SELECT count(*) FROM certificates"; }
+# Same name, new key: a new certificate, logged as a re-enrolment of s3.
+openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$work/k4.pem" \
+	-subj /CN=dev3.acme.test -addext subjectAltName=DNS:dev3.acme.test -outform DER \
+	-out "$work/r4.der" 2>/dev/null
+code=$(reenroll "$work/r4.der" "$work/re.b64")
+[ "$code" = 200 ] || { cat "$work/re.b64" >&2; fail "EST simplereenroll answered $code"; }
+{ echo "-----BEGIN PKCS7-----"; cat "$work/re.b64"; echo "-----END PKCS7-----"; } > "$work/re.p7"
+openssl pkcs7 -in "$work/re.p7" -print_certs -out "$work/re.pem" 2>/dev/null ||
+	fail "EST re-enrol answer is not a PKCS#7 certs-only"
+s4=$(check_cert "$work/re.pem" "est:reenroll/$s3")
+[ "$s4" != "$s3" ] || fail "re-enrolment returned the client's own certificate"
+openssl x509 -in "$work/re.pem" -noout -ext subjectAltName | grep -q "DNS:dev3.acme.test" ||
+	fail "re-enrolled certificate lacks DNS:dev3.acme.test"
+openssl x509 -in "$work/re.pem" -noout -pubkey > "$work/re.pub"
+openssl pkey -in "$work/k4.pem" -pubout > "$work/k4.pub"
+cmp -s "$work/re.pub" "$work/k4.pub" || fail "re-enrolled certificate is not for the CSR's key"
+ok "EST simplereenroll: serial $s4 for $s3"
+
+# A name the client certificate does not hold: refused, nothing logged.
+openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$work/k5.pem" \
+	-subj /CN=dev3.acme.test -addext subjectAltName=DNS:dev3.acme.test,DNS:dev9.acme.test \
+	-outform DER -out "$work/r5.der" 2>/dev/null
+before=$(ncerts)
+code=$(reenroll "$work/r5.der" "$work/re5.out")
+case "$code" in 4??) ;; *) fail "re-enrolment with a new name answered $code" ;; esac
+grep -q "dev9.acme.test" "$work/re5.out" || { cat "$work/re5.out" >&2; fail "refusal does not name dev9.acme.test"; }
+[ "$(ncerts)" = "$before" ] || fail "a refused re-enrolment was logged"
+ok "EST simplereenroll refuses a name not in the client certificate ($code)"
+
+# Without a client certificate: refused.
+code=$(curl -sS --max-time 20 --cacert "$root" -H "Content-Type: application/pkcs10" \
+	-H "Content-Transfer-Encoding: base64" --data-binary @"$work/r4.der.b64" -o /dev/null \
+	-w '%{http_code}' "https://127.0.0.1:$AP/.well-known/est/simplereenroll")
+case "$code" in 4??) ;; *) fail "re-enrolment without a client certificate answered $code" ;; esac
+[ "$(ncerts)" = "$before" ] || fail "a re-enrolment without a client certificate was logged"
+ok "EST simplereenroll refuses a request without a client certificate ($code)"
+
+# The client certificate revoked with the CLI, while mayflyd runs: refused.
+"$top_builddir/mayfly" -c "$ca/mayfly.yaml" revoke "$s3" --reason keyCompromise \
+	>"$work/revoke.out" 2>&1 || { cat "$work/revoke.out" >&2; fail "mayfly revoke $s3"; }
+n=$(sqlite3 "$ca/mayfly.db" "SELECT count(*) FROM revocations WHERE serial IN ('$s3', '00$s3') AND reason = 1")
+[ "$n" = 1 ] || fail "revocation of $s3 not logged with reason keyCompromise"
+code=$(reenroll "$work/r4.der" "$work/re6.out")
+case "$code" in 4??) ;; *) fail "re-enrolment with a revoked certificate answered $code" ;; esac
+grep -q "revoked" "$work/re6.out" || { cat "$work/re6.out" >&2; fail "refusal does not say revoked"; }
+[ "$(ncerts)" = "$before" ] || fail "a re-enrolment with a revoked certificate was logged"
+ok "EST simplereenroll refuses the revoked client certificate $s3 ($code)"
+# mayflyd picks the CLI's revocation up for OCSP too (within about a second).
+i=0
+while :; do
+	openssl ocsp -issuer "$ica" -cert "$work/est.pem" -url "http://127.0.0.1:$P/ocsp" \
+		-CAfile "$root" -timeout 5 >"$work/ocsp3.out" 2>&1 ||
+		{ cat "$work/ocsp3.out" >&2; fail "openssl ocsp for $s3"; }
+	grep -q "est.pem: revoked" "$work/ocsp3.out" && break
+	i=$((i + 1))
+	[ $i -le 15 ] || { cat "$work/ocsp3.out" >&2; fail "OCSP does not say revoked for $s3"; }
+	sleep 0.2
+done
+grep -q "Response verify OK" "$work/ocsp3.out" || { cat "$work/ocsp3.out" >&2; fail "OCSP response for $s3 does not verify"; }
+ok "mayflyd OCSP: revoked for $s3"
+
+# A self-signed certificate for the same name and key: not ours, refused.
+openssl req -new -x509 -key "$work/k3.pem" -subj /CN=dev3.acme.test \
+	-addext subjectAltName=DNS:dev3.acme.test -days 1 -out "$work/self.pem" 2>/dev/null
+code=$(curl -sS --max-time 20 --cacert "$root" --cert "$work/self.pem" --key "$work/k3.pem" \
+	-H "Content-Type: application/pkcs10" -H "Content-Transfer-Encoding: base64" \
+	--data-binary @"$work/r4.der.b64" -o "$work/re7.out" -w '%{http_code}' \
+	"https://127.0.0.1:$AP/.well-known/est/simplereenroll")
+case "$code" in 4??) ;; *) fail "re-enrolment with a self-signed certificate answered $code" ;; esac
+[ "$(ncerts)" = "$before" ] || fail "a re-enrolment with a self-signed certificate was logged"
+ok "EST simplereenroll refuses a client certificate it did not issue ($code)"
+
+# The certificate re-enrolment gave ($s4) is not revoked: it re-enrols in turn.
+openssl req -new -key "$work/k4.pem" -subj /CN=dev3.acme.test \
+	-addext subjectAltName=DNS:dev3.acme.test -outform DER -out "$work/r8.der" 2>/dev/null
+openssl base64 -in "$work/r8.der" > "$work/r8.b64"
+code=$(curl -sS --max-time 20 --cacert "$root" --cert "$work/re.pem" --key "$work/k4.pem" \
+	-H "Content-Type: application/pkcs10" -H "Content-Transfer-Encoding: base64" \
+	--data-binary @"$work/r8.b64" -o "$work/re8.b64" -w '%{http_code}' \
+	"https://127.0.0.1:$AP/.well-known/est/simplereenroll")
+[ "$code" = 200 ] || { cat "$work/re8.b64" >&2; fail "re-enrolment with $s4 answered $code"; }
+{ echo "-----BEGIN PKCS7-----"; cat "$work/re8.b64"; echo "-----END PKCS7-----"; } > "$work/re8.p7"
+openssl pkcs7 -in "$work/re8.p7" -print_certs -out "$work/re8.pem" 2>/dev/null ||
+	fail "EST re-enrol answer is not a PKCS#7 certs-only"
+s5=$(check_cert "$work/re8.pem" "est:reenroll/$s4")
+ok "EST simplereenroll with the re-enrolled certificate $s4: serial $s5"
 
 # ---- the signer checks the policy itself ------------------------------------------------
 # After SIGHUP the signer runs the new configuration while the listener
@@ -185,7 +311,8 @@ ok "the signer refuses what its own policy refuses ($code)"
 
 grep -q "serverInternal" "$work/d.log" && fail "serverInternal in the log"
 kill "$dpid"
-wait "$dpid" || fail "mayflyd did not exit 0 on SIGTERM"
+rc=0; wait "$dpid" || rc=$?
+[ "$rc" = 0 ] || fail "mayflyd exited $rc on SIGTERM, not 0"
 dpid=
 grep -q "event=stopped" "$work/d.log" || fail "mayflyd did not log its stop"
 ok "mayflyd stopped cleanly"

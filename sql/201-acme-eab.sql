@@ -1,0 +1,14 @@
+-- 201: external account binding keys (RFC 8555 7.3.4) made by
+-- `mayfly acme eab add`. The HMAC key is a secret shared with one customer;
+-- it is kept here (the database file is 0600, like the key files) so that
+-- mayflyd can check bindings without a restart. A key binds at most one
+-- account (acme_accounts.eab_kid is UNIQUE); removing it stops new bindings
+-- and leaves the account it bound alone.
+CREATE TABLE acme_eab_keys (
+	kid         TEXT PRIMARY KEY,
+	hmac_key    BLOB NOT NULL CHECK (length(hmac_key) >= 32),
+	label       TEXT NOT NULL DEFAULT '',
+	created_at  INTEGER NOT NULL,
+	created_by  TEXT NOT NULL,
+	removed_at  INTEGER
+) WITHOUT ROWID;
