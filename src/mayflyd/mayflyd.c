@@ -101,7 +101,8 @@ mfd_acme_issue(void *arg, const unsigned char *csr, size_t csr_len, const char *
 	if (r.ocsp == NULL)
 		mf_warn("event=ocsp-presign-missing requester=%s", requester);
 	else if ((rc = mfd_ocsp_presigned(ctx, &r)) != 0 && rc != MF_ERR_EXISTS)
-		mf_warn("event=ocsp-presign-dropped requester=%s err=%s", requester, mf_errname(rc));
+		mf_warn("event=ocsp-presign-dropped requester=%s err=%s", requester,
+		    mf_errname(rc));
 	*cert = r.cert;
 	*cert_len = r.cert_len;
 	r.cert = NULL;

@@ -1,12 +1,14 @@
 /*
- * sigwire.h: the structs of the signer's wire format, shared by signer.c
- * (both ends) and the tests that talk to a signer directly. The format
- * itself is described at the top of signer.c. Host byte order: both ends
- * are the same binary.
+ * sigwire.h: the signer's wire format, shared by its two ends (signer.c,
+ * the signer process; sigclient.c, the network process's side) and the
+ * tests that talk to a signer directly: the structs, their bounds, and the
+ * socket helpers both ends use. The format itself is described at the top
+ * of signer.c. Host byte order: both ends are the same binary.
  */
 #ifndef MFD_SIGWIRE_H
 #define MFD_SIGWIRE_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "acme/acme.h"
@@ -62,5 +64,14 @@ struct mfd_sig_issue_ans {
 	MF_ACME_PROFILE_MAX + MF_ACME_REQUESTER_MAX)
 #define MFD_SIG_BATCH_REQ_MAX	(sizeof(struct mfd_sig_batch_req) + \
 	MFD_SIG_ISSUE_BATCH_MAX * MFD_SIG_ISSUE_MAX)
+#define MFD_SIG_RESP_MAX	(256u * 1024 * 1024)	/* a CRL of a few million entries */
+#define MFD_SIG_TIMEOUT_MS	30000
+
+/* Writes all n bytes (0 or MF_ERR_IO). */
+int mfd_sig_write_all(int fd, const void *buf, size_t n);
+/* Reads exactly n bytes; timeout_ms < 0 waits forever. 0 or MF_ERR_SIGNER. */
+int mfd_sig_read_all(int fd, void *buf, size_t n, int timeout_ms);
+/* Printable ASCII only: profile and requester end up in the log and in log lines. */
+int mfd_sig_printable(const unsigned char *p, size_t n);
 
 #endif

@@ -301,7 +301,8 @@ START_TEST(test_batch_items)
 		ck_assert_int_eq(OCSP_response_status(resp), OCSP_RESPONSE_STATUS_SUCCESSFUL);
 		ck_assert_ptr_nonnull(bs = OCSP_response_get1_basic(resp));
 		id = OCSP_cert_to_id(EVP_sha1(), cert, ica);
-		ck_assert_int_eq(OCSP_resp_find_status(bs, id, &status, &reason, NULL, NULL, NULL), 1);
+		ck_assert_int_eq(OCSP_resp_find_status(bs, id, &status, &reason, NULL, NULL, NULL),
+		    1);
 		ck_assert_int_eq(status, V_OCSP_CERTSTATUS_GOOD);
 		ck_assert_int_eq(a.meta.status, V_OCSP_CERTSTATUS_GOOD);
 		ck_assert_int_gt(a.meta.next_update, a.meta.this_update);
@@ -474,7 +475,8 @@ START_TEST(test_batch_malformed)
 			break;
 		case BAD_TOO_LONG: {
 			/* A header announcing more than any batch can hold: ends before reading. */
-			struct mfd_sig_hdr h = { MFD_SIG_ISSUE_BATCH, (uint32_t)MFD_SIG_BATCH_REQ_MAX + 1 };
+			struct mfd_sig_hdr h = { MFD_SIG_ISSUE_BATCH,
+			    (uint32_t)MFD_SIG_BATCH_REQ_MAX + 1 };
 
 			ck_assert_int_eq(write(s.fd, &h, sizeof(h)), (ssize_t)sizeof(h));
 			break;
