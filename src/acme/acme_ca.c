@@ -12,6 +12,7 @@
 #include "mf_build.h"
 
 #include <arpa/inet.h>
+#include <limits.h>
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,17 +35,15 @@
 
 int
 acme_ca_issue(struct mf_acme *a, X509_REQ *csr, const char *profile, const char *requester,
-    int64_t now, X509 **cert, char *why, size_t whylen)
+    unsigned char **cert, size_t *cert_len, char *why, size_t whylen)
 {
 	struct mf_request req;
 	struct mf_approved *ap = NULL;
-	unsigned char *der = NULL, *cder = NULL;
-	const unsigned char *p;
-	size_t clen = 0;
+	unsigned char *der = NULL;
 	int rc, len;
 
-	(void)now;		/* the issuer takes its own clock */
 	*cert = NULL;
+	*cert_len = 0;
 	memset(&req, 0, sizeof(req));
 	req.csr = csr;
 	req.profile = profile;
@@ -68,32 +67,56 @@ acme_ca_issue(struct mf_acme *a, X509_REQ *csr, const char *profile, const char 
 		rc = MF_ERR_CSR_PARSE;
 		goto out;
 	}
-	if ((rc = a->iss.issue(a->iss.arg, der, (size_t)len, profile ? profile : "server",
-	    requester, 0, &cder, &clen, why, whylen)) != 0)
-		goto out;
-	p = cder;
-	if ((*cert = d2i_X509(NULL, &p, (long)clen)) == NULL || p != cder + clen) {
-		X509_free(*cert);
+	/* The issuer commits before it answers, grouping concurrent issuances. */
+	rc = a->iss.issue(a->iss.arg, der, (size_t)len, profile ? profile : "server",
+	    requester, 0, cert, cert_len, why, whylen);
+	if (rc == 0 && (*cert == NULL || *cert_len == 0)) {
+		free(*cert);
 		*cert = NULL;
 		WHY("the issuer returned no certificate");
 		rc = MF_ERR_INTERNAL;
 	}
 out:
 	OPENSSL_free(der);
-	free(cder);
 	ERR_clear_error();
 	return rc;
 }
 
+/*
+ * Certificate ::= SEQUENCE { tbsCertificate SEQUENCE { [0] version OPTIONAL,
+ * serialNumber INTEGER, ... } ... }: three TLVs read, nothing decoded.
+ */
 int
-acme_ca_issue_batched(struct mf_acme *a, X509_REQ *csr, const char *profile,
-    const char *requester, int64_t now, X509 **cert, char *why, size_t whylen)
+acme_der_serial(const unsigned char *der, size_t len, char *hex, size_t hexlen)
 {
-	/*
-	 * The issuer commits before it answers (and may group concurrent
-	 * issuances into one commit); nothing of ours is in a transaction.
-	 */
-	return acme_ca_issue(a, csr, profile, requester, now, cert, why, whylen);
+	const unsigned char *p = der, *end = der + len;
+	long l;
+	int tag, cls, i;
+
+	if (der == NULL || len == 0 || len > LONG_MAX)
+		return MF_ERR_INVAL;
+	for (i = 0; i < 2; i++) {
+		if (ASN1_get_object(&p, &l, &tag, &cls, end - p) & 0x80 ||
+		    tag != V_ASN1_SEQUENCE || cls != V_ASN1_UNIVERSAL)
+			return MF_ERR_INVAL;
+	}
+	if (ASN1_get_object(&p, &l, &tag, &cls, end - p) & 0x80)
+		return MF_ERR_INVAL;
+	if (cls == V_ASN1_CONTEXT_SPECIFIC && tag == 0) {
+		p += l;		/* [0] EXPLICIT version */
+		if (p >= end || ASN1_get_object(&p, &l, &tag, &cls, end - p) & 0x80)
+			return MF_ERR_INVAL;
+	}
+	if (tag != V_ASN1_INTEGER || cls != V_ASN1_UNIVERSAL || l <= 0 || l > MF_SERIAL_MAX + 1)
+		return MF_ERR_INVAL;
+	while (l > 1 && *p == 0) {
+		p++;
+		l--;
+	}
+	if (hexlen < 2 * (size_t)l + 1)
+		return MF_ERR_INVAL;
+	mf_hex(p, (size_t)l, hex);
+	return MF_OK;
 }
 
 /* ---- the in-process issuer of the standalone listener -------------------------- */
@@ -532,8 +555,9 @@ acme_ca_tls_setup(struct mf_acme *a)
 	X509 *cert = NULL;
 	BIO *b = NULL;
 	char why[256], *chain = NULL;
-	unsigned char *kbuf = NULL;
-	size_t i, klen;
+	unsigned char *kbuf = NULL, *cder = NULL;
+	const unsigned char *cp;
+	size_t i, klen, clen = 0;
 	int rc;
 
 	/* Client certificates (EST re-enrolment) must chain to one of our CAs. */
@@ -560,11 +584,17 @@ acme_ca_tls_setup(struct mf_acme *a)
 	 */
 	rc = self_csr(conf, &key, &csr);
 	if (rc == 0) {
-		rc = acme_ca_issue(a, csr, conf->profile, "acme:listener", (int64_t)time(NULL),
-		    &cert, why, sizeof(why));
+		rc = acme_ca_issue(a, csr, conf->profile, "acme:listener", &cder, &clen, why,
+		    sizeof(why));
 		if (rc != 0)
 			mf_err("msg=\"cannot issue the listener certificate\" err=%s detail=\"%s\"",
 			    mf_errname(rc), why);
+		cp = cder;
+		if (rc == 0 && ((cert = d2i_X509(NULL, &cp, (long)clen)) == NULL ||
+		    cp != cder + clen)) {
+			mf_err("msg=\"the issuer returned no certificate\"");
+			rc = MF_ERR_INTERNAL;
+		}
 	}
 	if (rc == 0 && (rc = mf_issuer_chain_pem(a->issuer, NULL, &chain)) != 0)
 		mf_err("msg=\"no chain for the listener certificate\" err=%s", mf_errname(rc));
@@ -602,6 +632,7 @@ out:
 	EVP_PKEY_free(key);
 	X509_REQ_free(csr);
 	X509_free(cert);
+	free(cder);
 	free(chain);
 	return rc;
 }

@@ -160,12 +160,16 @@ int acme_dns01_check(const struct mf_acme_conf *conf, const char *host, const ch
 int acme_tlsalpn01_check(const struct mf_acme_conf *conf, const char *host,
     const char *keyauth, char *why, size_t whylen);
 
-/* acme_ca.c: the one issuance path (policy, issuer, log). */
+/*
+ * acme_ca.c: the one issuance path (policy, issuer, log). Returns once the
+ * record is durable, with the certificate's DER in *der (free()); callers
+ * that need an X509 decode it (OpenSSL 3.0 makes that cost more than the
+ * signature, so the ACME and /v1/sign paths do without).
+ */
 int acme_ca_issue(struct mf_acme *a, X509_REQ *csr, const char *profile,
-    const char *requester, int64_t now, X509 **cert, char *why, size_t whylen);
-/* The same, for callers that hold no lock (EST, /v1/sign); returns once durable. */
-int acme_ca_issue_batched(struct mf_acme *a, X509_REQ *csr, const char *profile,
-    const char *requester, int64_t now, X509 **cert, char *why, size_t whylen);
+    const char *requester, unsigned char **der, size_t *len, char *why, size_t whylen);
+/* The serial of a certificate in DER as lower-case hex without leading zeros. */
+int acme_der_serial(const unsigned char *der, size_t len, char *hex, size_t hexlen);
 int acme_ca_chain_pem(struct mf_acme *a, X509 *leaf, const char *root, char **pem);
 int acme_ca_tls_setup(struct mf_acme *a);
 /* The in-process issuer behind mf_acme_start(): its own database connection. */

@@ -430,7 +430,8 @@ finalize(struct acme_ctx *c, const char *order_id)
 	unsigned char *der = NULL;
 	size_t derlen, i, j, nnames = 0;
 	X509_REQ *csr = NULL;
-	X509 *cert = NULL;
+	unsigned char *cder = NULL;
+	size_t clen = 0;
 	json_t *o = NULL, *ids = NULL, *id;
 	char status[16], **names = NULL, serial[2 * MF_SERIAL_MAX + 1], why[256], key[300];
 	char requester[64];
@@ -491,7 +492,7 @@ finalize(struct acme_ctx *c, const char *order_id)
 	 * certificate is logged but not handed out, and the order stays ready.
 	 */
 	snprintf(requester, sizeof(requester), "acme:acct/%s", c->acct->id);
-	if ((rc = acme_ca_issue(a, csr, a->conf->profile, requester, c->now, &cert, why,
+	if ((rc = acme_ca_issue(a, csr, a->conf->profile, requester, &cder, &clen, why,
 	    sizeof(why))) != 0) {
 		rc = acme_fail(c, acme_ca_map_err(rc), "%s", why);
 		goto out;
@@ -501,7 +502,7 @@ finalize(struct acme_ctx *c, const char *order_id)
 		goto out;
 	}
 	in_tx = 1;
-	if ((rc = mf_serial_hex(X509_get0_serialNumber(cert), serial, sizeof(serial))) != 0)
+	if ((rc = acme_der_serial(cder, clen, serial, sizeof(serial))) != 0)
 		goto fail_db;
 	rc = acme_sq_exec(a->sq, "INSERT INTO acme_issued(serial, account_id, order_id) "
 	    "VALUES (?, ?, ?)", "sss", serial, c->acct->id, order_id);
@@ -545,7 +546,7 @@ out:
 	json_decref(ids);
 	free(der);
 	X509_REQ_free(csr);
-	X509_free(cert);
+	free(cder);
 	acme_names_free(names, nnames);
 	return rc;
 }

@@ -248,19 +248,23 @@ issue_and_send(struct acme_ctx *c, X509_REQ *csr, const char *profile, const cha
 {
 	STACK_OF(X509) *certs = NULL;
 	X509 *cert = NULL;
+	unsigned char *der = NULL;
+	const unsigned char *p;
+	size_t len = 0;
 	char why[256];
 	int rc;
 
 	/* Returns once the record is committed: the log comes first. */
-	rc = acme_ca_issue_batched(c->a, csr, profile, requester, c->now, &cert, why, sizeof(why));
+	rc = acme_ca_issue(c->a, csr, profile, requester, &der, &len, why, sizeof(why));
 	if (rc != 0)
 		return acme_fail(c, acme_ca_map_err(rc), "%s", why);
 	if (pem) {
+		/* PEM straight from the DER: no X509 decode on this path. */
 		BIO *b = BIO_new(BIO_s_mem());
 		BUF_MEM *bm;
 
 		rc = MF_ERR_NOMEM;
-		if (b != NULL && PEM_write_bio_X509(b, cert) == 1) {
+		if (b != NULL && PEM_write_bio(b, PEM_STRING_X509, "", der, (long)len) > 0) {
 			BIO_get_mem_ptr(b, &bm);
 			if ((c->r->body = malloc(bm->length)) != NULL) {
 				memcpy(c->r->body, bm->data, bm->length);
@@ -271,9 +275,14 @@ issue_and_send(struct acme_ctx *c, X509_REQ *csr, const char *profile, const cha
 			}
 		}
 		BIO_free(b);
-		X509_free(cert);
+		free(der);
 		return rc == 0 ? 0 : acme_fail(c, rc, "out of memory");
 	}
+	p = der;
+	cert = d2i_X509(NULL, &p, (long)len);
+	free(der);
+	if (cert == NULL)
+		return acme_fail(c, MF_ERR_INTERNAL, "the issuer returned no certificate");
 	if ((certs = sk_X509_new_null()) == NULL || !sk_X509_push(certs, cert)) {
 		X509_free(cert);
 		sk_X509_free(certs);

@@ -119,8 +119,12 @@ START_TEST(t_cacerts)
 	ck_assert_int_eq(sh("curl -sS --cacert certs/root-a.pem -o ca.p7 -w '%%{http_code}' "
 	    "%s/.well-known/est/cacerts > ca.code", ft_base()), 0);
 	ck_assert_int_eq(status_of("ca.code"), 200);
+	/* issuing-1, its cross-certificate from root-b, root-a, root-b. */
 	ck_assert_int_eq(sh("openssl base64 -d -in ca.p7 | openssl pkcs7 -inform DER -print_certs "
-	    "| grep -c '^subject=' | grep -qx 3"), 0);
+	    "> ca.pem && grep -c '^subject=' ca.pem | grep -qx 4"), 0);
+	/* A client that trusts only root-b finds its way to issuing-1 in the answer. */
+	ck_assert_int_eq(sh("grep -c 'issuer=.*CN = root-b' ca.pem | grep -qx 2"), 0);
+	ck_assert_int_eq(sh("grep -c 'subject=.*CN = issuing-1' ca.pem | grep -qx 2"), 0);
 }
 END_TEST
 

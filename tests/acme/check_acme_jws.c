@@ -10,9 +10,14 @@
 
 #include <check.h>
 #include <jansson.h>
+#include <openssl/bn.h>
+#include <openssl/evp.h>
 #include <openssl/rsa.h>
+#include <openssl/x509.h>
 
+#include "acme/acme_int.h"
 #include "acme/acme_jws.h"
+#include "issuer.h"
 #include "mferr.h"
 #include "suites_acme.h"
 #include "tc.h"
@@ -289,6 +294,51 @@ START_TEST(t_b64u)
 }
 END_TEST
 
+/* acme_der_serial reads the serial as mf_serial_hex prints it, v1 or v3, without decoding. */
+START_TEST(t_der_serial)
+{
+	static const unsigned char serials[][17] = {
+		{ 0x80, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15 },	/* needs a 00 */
+		{ 0x00, 0x00, 0x7f },						/* leading zeros */
+		{ 0x01 },
+	};
+	static const size_t lens[] = { 16, 3, 1 };
+	EVP_PKEY *k = EVP_EC_gen("P-256");
+	unsigned char *der = NULL;
+	char want[64], got[64];
+	size_t i, v;
+	int n;
+
+	ck_assert_ptr_nonnull(k);
+	for (i = 0; i < 3; i++)
+		for (v = 0; v < 2; v++) {
+			X509 *x = X509_new();
+			BIGNUM *bn = BN_bin2bn(serials[i], (int)lens[i], NULL);
+
+			ck_assert_ptr_nonnull(BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(x)));
+			ck_assert_int_eq(X509_set_version(x, v == 0 ? X509_VERSION_1 : X509_VERSION_3), 1);
+			X509_gmtime_adj(X509_getm_notBefore(x), 0);
+			X509_gmtime_adj(X509_getm_notAfter(x), 60);
+			ck_assert_int_eq(X509_set_pubkey(x, k), 1);
+			ck_assert_int_gt(X509_sign(x, k, EVP_sha256()), 0);
+			ck_assert_int_gt(n = i2d_X509(x, &der), 0);
+			ck_assert_int_eq(mf_serial_hex(X509_get0_serialNumber(x), want, sizeof(want)), 0);
+			ck_assert_int_eq(acme_der_serial(der, (size_t)n, got, sizeof(got)), 0);
+			ck_assert_str_eq(got, want);
+			/* Truncated, too small a buffer, not a certificate: refused. */
+			ck_assert_int_eq(acme_der_serial(der, 5, got, sizeof(got)), MF_ERR_INVAL);
+			ck_assert_int_eq(acme_der_serial(der, (size_t)n, got, 2), MF_ERR_INVAL);
+			der[0] = 0x31;
+			ck_assert_int_eq(acme_der_serial(der, (size_t)n, got, sizeof(got)), MF_ERR_INVAL);
+			OPENSSL_free(der);
+			der = NULL;
+			BN_free(bn);
+			X509_free(x);
+		}
+	EVP_PKEY_free(k);
+}
+END_TEST
+
 Suite *
 suite_acme_jws(void)
 {
@@ -310,6 +360,7 @@ suite_acme_jws(void)
 	tcase_add_test(tc, t_thumbprint_rfc7638);
 	tcase_add_test(tc, t_eab_hmac);
 	tcase_add_test(tc, t_b64u);
+	tcase_add_test(tc, t_der_serial);
 	suite_add_tcase(s, tc);
 	return s;
 }
