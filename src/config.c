@@ -1316,7 +1316,7 @@ cfg_new(const char *path)
 	c->acme.orders_per_hour = 300;
 	c->acme.certs_per_name_per_hour = 50;
 	c->acme.max_body = 65536;
-	c->acme.threads = 4;
+	c->acme.threads = 64;
 	c->acme.fetch_timeout = 10;
 	c->acme.est_enabled = 1;
 	return c;

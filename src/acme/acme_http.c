@@ -519,14 +519,22 @@ on_mhd_log(void *cls, const char *fmt, va_list ap)
 	mf_debug("mhd=\"%s\"", buf);
 }
 
-/* Starts libmicrohttpd on a->ss, or on an already listening socket fd (renewal). */
+/*
+ * Starts libmicrohttpd on a->ss, or on an already listening socket fd
+ * (renewal). One thread per connection: an issuance blocks its handler
+ * until the record is committed (in mayflyd, until the signer's batch
+ * commits), and a blocked thread must hold up only its own connection, so
+ * that concurrent requests reach the signer together and share a commit.
+ * acme.threads bounds the connections, and so the threads.
+ */
 static struct MHD_Daemon *
 mhd_start(struct mf_acme *a, int fd)
 {
 	const struct mf_acme_conf *conf = a->conf;
-	unsigned flags = a->mhd_flags | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_TLS |
-	    MHD_USE_EPOLL_TURBO | MHD_USE_ITC | MHD_USE_ERROR_LOG;
-	unsigned threads = conf->threads > 1 ? conf->threads : 1u;
+	unsigned flags = a->mhd_flags | MHD_USE_INTERNAL_POLLING_THREAD |
+	    MHD_USE_THREAD_PER_CONNECTION | MHD_USE_TLS | MHD_USE_ITC | MHD_USE_ERROR_LOG;
+	unsigned limit = conf->threads > 1 ? conf->threads : 1u;
+	unsigned per_ip = limit < 256u ? limit : 256u;
 
 	/* Two calls, because the varargs of the two socket options differ in type. */
 	if (fd >= 0)
@@ -536,11 +544,10 @@ mhd_start(struct mf_acme *a, int fd)
 		    MHD_OPTION_HTTPS_MEM_CERT, a->tls_cert_pem,
 		    MHD_OPTION_HTTPS_MEM_KEY, a->tls_key_pem,
 		    MHD_OPTION_HTTPS_MEM_TRUST, a->trust_pem,
-		    MHD_OPTION_THREAD_POOL_SIZE, threads,
 		    MHD_OPTION_NOTIFY_COMPLETED, on_completed, a,
 		    MHD_OPTION_CONNECTION_TIMEOUT, 30u,
-		    MHD_OPTION_CONNECTION_LIMIT, 1024u,
-		    MHD_OPTION_PER_IP_CONNECTION_LIMIT, 256u,
+		    MHD_OPTION_CONNECTION_LIMIT, limit,
+		    MHD_OPTION_PER_IP_CONNECTION_LIMIT, per_ip,
 		    MHD_OPTION_END);
 	return MHD_start_daemon(flags, (uint16_t)conf->port, NULL, NULL, on_request, a,
 	    MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, a,
@@ -548,11 +555,10 @@ mhd_start(struct mf_acme *a, int fd)
 	    MHD_OPTION_HTTPS_MEM_CERT, a->tls_cert_pem,
 	    MHD_OPTION_HTTPS_MEM_KEY, a->tls_key_pem,
 	    MHD_OPTION_HTTPS_MEM_TRUST, a->trust_pem,
-	    MHD_OPTION_THREAD_POOL_SIZE, threads,
 	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, a,
 	    MHD_OPTION_CONNECTION_TIMEOUT, 30u,
-	    MHD_OPTION_CONNECTION_LIMIT, 1024u,
-	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, 256u,
+	    MHD_OPTION_CONNECTION_LIMIT, limit,
+	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, per_ip,
 	    MHD_OPTION_END);
 }
 
