@@ -93,6 +93,23 @@ if [ "${MAYFLY_KEYS:-file}" = softhsm ]; then
 fi
 ok "listener certificate issued through the signer (pid $spid)"
 
+# Clients that connect and say nothing (one thread each) hold up only
+# themselves: the directory still answers at once.
+python3 - "$AP" <<'EOP' &
+import socket, sys, time
+held = [socket.create_connection(("127.0.0.1", int(sys.argv[1])), 2) for _ in range(16)]
+time.sleep(4)
+EOP
+idle=$!
+sleep 0.5
+t0=$(date +%s%N)
+curl -sS --max-time 3 --cacert "$ca/certs/root-a.pem" -o /dev/null \
+	"https://127.0.0.1:$AP/directory" || fail "the directory did not answer beside 16 idle connections"
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+[ "$ms" -lt 1500 ] || fail "the directory took $ms ms beside 16 idle connections"
+wait "$idle" || true
+ok "16 idle connections do not hold up a request ($ms ms)"
+
 # Checks a PEM certificate: verifies to root-a, in the log with requester $2; prints the serial.
 check_cert() {
 	openssl verify -CAfile "$root" -untrusted "$ica" "$1" >/dev/null || fail "$1: openssl verify"
