@@ -106,6 +106,15 @@ acme_problem_type(int err, int *status)
 		{ MF_ERR_EST_AUTH, "unauthorized", 401 },
 		{ MF_ERR_EST_NAMES, "rejectedIdentifier", 403 },
 		{ MF_ERR_AUTH, "unauthorized", 401 },
+		/*
+		 * Nothing wrong with the request: the CA cannot sign just now
+		 * (signer restarting, token gone, log busy). RFC 8555 has no
+		 * type for that; 503 with Retry-After tells the client to
+		 * come back rather than to give up.
+		 */
+		{ MF_ERR_SIGNER, "serverInternal", 503 },
+		{ MF_ERR_HSM, "serverInternal", 503 },
+		{ MF_ERR_DB_BUSY, "serverInternal", 503 },
 	};
 	size_t i;
 
@@ -299,6 +308,9 @@ send_resp(struct MHD_Connection *conn, struct mf_acme *a, struct acme_resp *r,
 	if (r->err != 0) {
 		json_t *p;
 		const char *type = acme_problem_type(r->err, &status);
+
+		if (status == 503 && r->retry_after <= 0)
+			r->retry_after = 5;
 
 		p = json_pack("{s:s+, s:s, s:i}", "type", "urn:ietf:params:acme:error:", type,
 		    "detail", r->why, "status", status);
