@@ -26,9 +26,9 @@
 #include <openssl/pem.h>
 
 #include "cli.h"
+#include "crl.h"
 #include "issuer.h"
 #include "mferr.h"
-#include "sign.h"	/* mfd_crl_build, shared with mayflyd */
 #include "util.h"
 
 #define MF_ROOT_CRL_VALIDITY	(30LL * 86400)
@@ -104,7 +104,7 @@ mf_cli_crl_root(struct mf_cli *c, int argc, char **argv)
 		ex = mf_cli_fail(c, rc, "CRL number");
 		goto out;
 	}
-	if ((rc = mfd_crl_build(cert, key, NULL, 0, number, now, validity, &der, &len)) != MF_OK) {
+	if ((rc = mf_crl_build(cert, key, NULL, 0, number, now, validity, &der, &len)) != MF_OK) {
 		ex = mf_cli_fail(c, rc, "cannot sign the CRL");
 		goto out;
 	}

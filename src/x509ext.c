@@ -12,6 +12,7 @@
 #include <string.h>
 #include <time.h>
 
+#include <openssl/bn.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/x509v3.h>
@@ -379,4 +380,33 @@ mf_time_unix(const ASN1_TIME *t, int64_t *out)
 		return MF_ERR_CRYPTO;
 	*out = (int64_t)timegm(&tm);
 	return MF_OK;
+}
+
+int
+mf_ext_conf(X509 *cert, X509 *issuer, X509_CRL *crl, int nid, const char *value)
+{
+	X509V3_CTX v3;
+	X509_EXTENSION *ext;
+	int ok;
+
+	X509V3_set_ctx(&v3, issuer, cert, NULL, crl, 0);
+	if ((ext = X509V3_EXT_conf_nid(NULL, &v3, nid, value)) == NULL)
+		return 0;
+	ok = crl != NULL ? X509_CRL_add_ext(crl, ext, -1) : X509_add_ext(cert, ext, -1);
+	X509_EXTENSION_free(ext);
+	return ok;
+}
+
+ASN1_INTEGER *
+mf_asn1_int_from_bytes(const unsigned char *b, size_t n)
+{
+	BIGNUM *bn;
+	ASN1_INTEGER *ai = NULL;
+
+	if (n > INT32_MAX)
+		return NULL;
+	if ((bn = BN_bin2bn(b, (int)n, NULL)) != NULL)
+		ai = BN_to_ASN1_INTEGER(bn, NULL);
+	BN_free(bn);
+	return ai;
 }

@@ -18,6 +18,17 @@
 /* Adds an extension from its OpenSSL structure (X509_add1_ext_i2d). */
 int mf_ext_add(X509 *x, int nid, void *val, int crit);
 
+/*
+ * Adds an extension written in OpenSSL's configuration syntax (e.g.
+ * "keyid:always") to cert, or to crl when crl is not NULL, with issuer as
+ * the issuing certificate. 1 on success, 0 on failure (OpenSSL's errors
+ * queued).
+ */
+int mf_ext_conf(X509 *cert, X509 *issuer, X509_CRL *crl, int nid, const char *value);
+
+/* An INTEGER from big-endian magnitude bytes (a serial); NULL on failure. */
+ASN1_INTEGER *mf_asn1_int_from_bytes(const unsigned char *b, size_t n);
+
 /* basicConstraints, critical: CA:TRUE with pathLen (pathlen >= 0), or CA:FALSE. */
 int mf_ext_add_bc(X509 *x, int ca, int pathlen);
 

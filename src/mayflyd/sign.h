@@ -38,21 +38,6 @@ struct mfd_ocsp_in {
  */
 int mfd_ocsp_sign(const struct mfd_ocsp_in *in, unsigned char **der, size_t *len);
 
-struct mfd_crl_entry {
-	unsigned char serial[20];
-	size_t serial_len;
-	int64_t revoked_at;
-	int reason;			/* 0 (unspecified) is left out, RFC 5280 5.3.1 */
-};
-
-/*
- * A v2 CRL of issuer signed by key with the given number, thisUpdate = now
- * and nextUpdate = now + validity, AKI (keyid) and cRLNumber, entries
- * sorted by serial with their reason codes. *der is malloc'ed.
- */
-int mfd_crl_build(X509 *issuer, EVP_PKEY *key, const struct mfd_crl_entry *e, size_t n,
-    uint64_t number, int64_t now, int64_t validity, unsigned char **der, size_t *len);
-
 /*
  * Issues a delegated OCSP responder certificate (RFC 6960 4.2.2.2) for
  * pub from issuer/issuer_key: CN "<name> OCSP responder", EKU OCSPSigning,

@@ -41,6 +41,7 @@
 #include <openssl/pem.h>
 
 #include "acme/acme.h"
+#include "crl.h"
 #include "db.h"
 #include "issuer.h"
 #include "keystore.h"
@@ -365,7 +366,7 @@ sig_do_ocsp(struct sig_state *st, const struct mfd_sig_ocsp_req *q, struct mfd_s
 }
 
 struct sig_crl_acc {
-	struct mfd_crl_entry *e;
+	struct mf_crl_entry *e;
 	size_t n, cap;
 };
 
@@ -373,13 +374,13 @@ static int
 sig_crl_cb(const struct mf_cert_rec *r, void *arg)
 {
 	struct sig_crl_acc *a = arg;
-	struct mfd_crl_entry *e;
+	struct mf_crl_entry *e;
 	char hex[2 * MF_SERIAL_MAX + 2];
 	size_t hl = strlen(r->serial);
 
 	if (a->n == a->cap) {
 		size_t nc = a->cap ? a->cap * 2 : 64;
-		struct mfd_crl_entry *ne = realloc(a->e, nc * sizeof(*ne));
+		struct mf_crl_entry *ne = realloc(a->e, nc * sizeof(*ne));
 
 		if (ne == NULL)
 			return MF_ERR_NOMEM;
@@ -417,7 +418,7 @@ sig_do_crl(struct sig_state *st, unsigned issuer, struct mfd_sig_meta *m, unsign
 		goto out;
 	if ((rc = mf_db_crl_number_next(st->db, st->ca[issuer].name, &number)) != 0)
 		goto out;
-	rc = mfd_crl_build(st->ca[issuer].cert, st->ca[issuer].key, a.e, a.n, number, now,
+	rc = mf_crl_build(st->ca[issuer].cert, st->ca[issuer].key, a.e, a.n, number, now,
 	    st->cfg->crl_validity, der, len);
 	if (rc != 0)
 		ERR_clear_error();

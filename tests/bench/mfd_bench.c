@@ -25,6 +25,7 @@
 #include <openssl/rand.h>
 
 #include "config.h"
+#include "crl.h"
 #include "db.h"
 #include "issuer.h"
 #include "keystore.h"
@@ -179,7 +180,7 @@ main(int argc, char **argv)
 	X509 *ca = NULL, *rc_cert = NULL;
 	EVP_PKEY *cakey = NULL, *rkey;
 	struct mfd_ocsp_in in;
-	struct mfd_crl_entry *e;
+	struct mf_crl_entry *e;
 	unsigned char serial[16], *der;
 	size_t len, total = 0;
 	char path[600];
@@ -247,7 +248,7 @@ main(int argc, char **argv)
 		e[i].reason = (int)(i % 6);
 	}
 	t0 = now_s();
-	if (mfd_crl_build(ca, cakey, e, (size_t)n, 1, now, 86400, &der, &len) != 0) {
+	if (mf_crl_build(ca, cakey, e, (size_t)n, 1, now, 86400, &der, &len) != 0) {
 		fprintf(stderr, "CRL build failed\n");
 		return 1;
 	}

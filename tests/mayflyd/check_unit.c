@@ -17,6 +17,7 @@
 #include <openssl/x509v3.h>
 
 #include "cache.h"
+#include "crl.h"
 #include "fixtures.h"
 #include "mferr.h"
 #include "mfdt.h"
@@ -568,7 +569,7 @@ START_TEST(test_sign_crl)
 {
 	X509 *ca;
 	EVP_PKEY *cakey;
-	struct mfd_crl_entry e[3];
+	struct mf_crl_entry e[3];
 	unsigned char *der;
 	const unsigned char *p;
 	size_t len;
@@ -585,7 +586,7 @@ START_TEST(test_sign_crl)
 	e[0].serial[0] = 0x30; e[0].serial_len = 1; e[0].revoked_at = now - 5; e[0].reason = 1;
 	e[1].serial[0] = 0x10; e[1].serial_len = 1; e[1].revoked_at = now - 6; e[1].reason = 0;
 	memset(e[2].serial, 0xee, 16); e[2].serial_len = 16; e[2].revoked_at = now; e[2].reason = 4;
-	ck_assert_int_eq(mfd_crl_build(ca, cakey, e, 3, 42, now, 86400, &der, &len), 0);
+	ck_assert_int_eq(mf_crl_build(ca, cakey, e, 3, 42, now, 86400, &der, &len), 0);
 	p = der;
 	crl = d2i_X509_CRL(NULL, &p, (long)len);
 	ck_assert_ptr_nonnull(crl);
@@ -626,7 +627,7 @@ START_TEST(test_sign_crl)
 	free(der);
 
 	/* An empty CRL is fine too. */
-	ck_assert_int_eq(mfd_crl_build(ca, cakey, NULL, 0, 43, now, 86400, &der, &len), 0);
+	ck_assert_int_eq(mf_crl_build(ca, cakey, NULL, 0, 43, now, 86400, &der, &len), 0);
 	free(der);
 	X509_free(ca);
 	EVP_PKEY_free(cakey);
