@@ -196,6 +196,31 @@ mf_db_audit_head(struct mf_db *db, int64_t *id, unsigned char hash[32])
 	return rc;
 }
 
+int
+mf_db_audit_hash_at(struct mf_db *db, int64_t id, unsigned char hash[32])
+{
+	static const char sql[] = "SELECT hash FROM audit_log WHERE id = ?1";
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	if (db == NULL || hash == NULL || id <= 0)
+		return MF_ERR_INVAL;
+	if ((rc = sqlite3_prepare_v2(db->h, sql, -1, &st, NULL)) != SQLITE_OK)
+		return mf_db_err(rc);
+	sqlite3_bind_int64(st, 1, id);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW && sqlite3_column_bytes(st, 0) == AUDIT_HASH_LEN) {
+		memcpy(hash, sqlite3_column_blob(st, 0), AUDIT_HASH_LEN);
+		rc = MF_OK;
+	} else if (rc == SQLITE_DONE) {
+		rc = MF_ERR_NOTFOUND;
+	} else {
+		rc = rc == SQLITE_ROW ? MF_ERR_AUDIT_CHAIN : mf_db_err(rc);
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
 /*
  * A row whose hash fails may be an intact row moved to another id (rows
  * swapped or renumbered). Its stored hash then matches its contents under

@@ -7,12 +7,14 @@
 
 #include <ctype.h>
 #include <getopt.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
 
+#include <openssl/crypto.h>
 #include <openssl/pem.h>
 
 #include "cli.h"
@@ -322,25 +324,55 @@ mf_cli_audit(struct mf_cli *c, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "config", required_argument, NULL, 'c' },
+		{ "head", required_argument, NULL, 'H' },
 		{ NULL, 0, NULL, 0 }
 	};
-	int64_t rows = 0, bad = 0;
-	char why[512];
-	int ch, rc, ex;
+	static const char *use = "verify [--head ID:SHA256]";
+	unsigned char hash[32], want[32];
+	int64_t rows = 0, bad = 0, id = 0, want_id = 0;
+	const char *head = NULL;
+	char why[512], hex[65];
+	size_t wl = 0;
+	int ch, rc, ex, n = 0;
 
 	while ((ch = getopt_long(argc, argv, "c:", opts, NULL)) != -1) {
-		if (ch != 'c')
-			return mf_cli_usage(c, "verify");
-		c->config_path = optarg;
+		switch (ch) {
+		case 'c': c->config_path = optarg; break;
+		case 'H': head = optarg; break;
+		default: return mf_cli_usage(c, use);
+		}
 	}
 	if (optind + 1 != argc || strcmp(argv[optind], "verify") != 0)
-		return mf_cli_usage(c, "verify");
+		return mf_cli_usage(c, use);
+	if (head != NULL && (sscanf(head, "%" SCNd64 ":%n", &want_id, &n) != 1 || n == 0 ||
+	    want_id <= 0 || mf_unhex(head + n, want, sizeof(want), &wl) != MF_OK ||
+	    wl != sizeof(want)))
+		return mf_cli_fail(c, MF_ERR_INVAL, "--head wants ID:SHA256 (64 hex digits), "
+		    "as mayflyd logs it (event=audit-head) and this command prints it");
 	if ((ex = mf_cli_open(c, MF_NEED_DB)) != MF_EXIT_OK)
 		return ex;
 	why[0] = '\0';
 	rc = mf_db_audit_verify(c->db, &rows, &bad, why, sizeof(why));
 	if (rc != MF_OK)
 		return mf_cli_fail(c, rc, "%s", why[0] ? why : "audit log check failed");
+	/* The chain holds; a head recorded elsewhere shows a cut or rewritten log. */
+	if (head != NULL) {
+		rc = mf_db_audit_hash_at(c->db, want_id, hash);
+		if (rc == MF_ERR_NOTFOUND)
+			return mf_cli_fail(c, MF_ERR_AUDIT_CHAIN, "row %" PRId64 " of the recorded "
+			    "head is gone: the log was cut", want_id);
+		if (rc != MF_OK)
+			return mf_cli_fail(c, rc, "cannot read row %" PRId64, want_id);
+		if (CRYPTO_memcmp(hash, want, sizeof(hash)) != 0)
+			return mf_cli_fail(c, MF_ERR_AUDIT_CHAIN, "row %" PRId64 " does not carry "
+			    "the recorded hash: the log was rewritten up to it", want_id);
+	}
+	if ((rc = mf_db_audit_head(c->db, &id, hash)) != MF_OK)
+		return mf_cli_fail(c, rc, "cannot read the newest row");
+	mf_hex(hash, sizeof(hash), hex);
 	printf("audit log intact: %lld rows\n", (long long)rows);
+	if (head != NULL)
+		printf("recorded head %" PRId64 " matches\n", want_id);
+	printf("head: %" PRId64 ":%s\n", id, hex);
 	return MF_EXIT_OK;
 }

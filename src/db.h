@@ -175,6 +175,14 @@ int mf_db_audit_verify(struct mf_db *db, int64_t *rows, int64_t *bad_id, char *w
 int mf_db_audit_head(struct mf_db *db, int64_t *id, unsigned char hash[32]);
 
 /*
+ * The hash of row id, to check a head recorded earlier: MF_ERR_NOTFOUND if
+ * the row is gone (the log was cut). mayflyd logs each new head
+ * ("event=audit-head"), so the journal keeps a copy outside the database;
+ * `mayfly audit verify --head ID:HASH` compares.
+ */
+int mf_db_audit_hash_at(struct mf_db *db, int64_t id, unsigned char hash[32]);
+
+/*
  * Appends a "config" row "path=PATH sha256=HEX" unless the newest config row
  * for that path already carries this hash: each change of the configuration
  * is logged once, by whichever program (mayfly, mayflyd) sees it first.

@@ -306,6 +306,51 @@ START_TEST(acme_eab_keys)
 }
 END_TEST
 
+/*
+ * A head recorded outside the database catches what the chain cannot: rows
+ * cut off its end (the chain up to the new end still holds) and a chain
+ * rewritten from some row on.
+ */
+START_TEST(audit_recorded_head)
+{
+	struct cli_env e;
+	char *out = NULL, head[128], *p;
+	int rc;
+
+	env_setup(&e, "file");
+	rc = sh(&e, &out, "$M -c $C issue --csr srv.csr --out a.pem && $M -c $C audit verify");
+	ck_assert_msg(rc == 0, "issue/verify: %s", out);
+	ck_assert_msg((p = strstr(out, "head: ")) != NULL, "no head printed: %s", out);
+	ck_assert_int_eq(sscanf(p, "head: %127s", head), 1);
+	free(out);
+	/* Later rows do not disturb the recorded one. */
+	rc = sh(&e, &out, "$M -c $C issue --csr srv.csr --out b.pem && "
+	    "$M -c $C audit verify --head %s", head);
+	ck_assert_msg(rc == 0 && strstr(out, "matches") != NULL, "recorded head refused: %s", out);
+	free(out);
+	/* Cut the log back to before the recorded head (triggers dropped first). */
+	rc = sh(&e, &out, "for t in $(sqlite3 ca/mayfly.db \"SELECT name FROM sqlite_master WHERE "
+	    "type='trigger' AND tbl_name='audit_log'\"); do sqlite3 ca/mayfly.db \"DROP TRIGGER $t\"; done; "
+	    "sqlite3 ca/mayfly.db \"DELETE FROM audit_log WHERE id >= %.*s\"",
+	    (int)strcspn(head, ":"), head);
+	ck_assert_msg(rc == 0, "cut: %s", out);
+	free(out);
+	/* The chain alone still holds... */
+	rc = sh(&e, &out, "$M -c $C audit verify");
+	ck_assert_msg(rc == 0, "shortened chain refused: %s", out);
+	free(out);
+	/* ...the recorded head does not. */
+	rc = sh(&e, &out, "$M -c $C audit verify --head %s", head);
+	ck_assert_int_eq(rc, 6);
+	ck_assert_msg(strstr(out, "the log was cut") != NULL, "cut not named: %s", out);
+	free(out);
+	rc = sh(&e, &out, "$M -c $C audit verify --head 1:00");
+	ck_assert_int_eq(rc, 2);
+	free(out);
+	env_teardown(&e);
+}
+END_TEST
+
 START_TEST(audit_catches_edit)
 {
 	struct cli_env e;
@@ -419,6 +464,7 @@ suite_cli(void)
 	tcase_add_test(tc, bad_config_named);
 	tcase_add_test(tc, root_crl);
 	tcase_add_test(tc, acme_eab_keys);
+	tcase_add_test(tc, audit_recorded_head);
 	suite_add_tcase(s, tc);
 	return s;
 }

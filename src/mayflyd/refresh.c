@@ -566,6 +566,30 @@ mfd_acc_free(struct mfd_rev_acc *a)
 }
 
 /*
+ * A copy of the audit log's head outside the database: each new head goes
+ * to our log (the journal), at most once a second. Whoever can rewrite the
+ * database cannot rewrite the journal too; `mayfly audit verify --head`
+ * compares a head taken from there.
+ */
+static void
+mfd_audit_head_log(struct mfd_ctx *ctx, int64_t *last_id)
+{
+	unsigned char hash[32];
+	char hex[65];
+	int64_t id = 0;
+	int rc;
+
+	pthread_mutex_lock(&ctx->db_lock);
+	rc = mf_db_audit_head(ctx->db, &id, hash);
+	pthread_mutex_unlock(&ctx->db_lock);
+	if (rc != 0 || id == *last_id)
+		return;
+	*last_id = id;
+	mf_hex(hash, sizeof(hash), hex);
+	mf_info("event=audit-head id=%lld sha256=%s", (long long)id, hex);
+}
+
+/*
  * The first pass: every current certificate gets its SHA-1 response, unless
  * a fresh one with the right status was loaded from the database.
  */
@@ -604,7 +628,7 @@ void *
 mfd_refresher(void *arg)
 {
 	struct mfd_ctx *ctx = arg;
-	int64_t last_rev = 0, last_scan = 0, *crl_at = NULL;
+	int64_t last_rev = 0, last_scan = 0, head_id = -1, *crl_at = NULL;
 	size_t ncrl_at = 0, i;
 	int first = 1;
 
@@ -700,6 +724,7 @@ mfd_refresher(void *arg)
 				mfd_resign(ctx, keys, n, now);
 				free(keys);
 			}
+			mfd_audit_head_log(ctx, &head_id);
 		}
 
 		pthread_mutex_lock(&ctx->kick_lock);

@@ -327,6 +327,21 @@ after=$(sqlite3 "$ca/mayfly.db" "SELECT count(*) FROM certificates")
 ok "the signer refuses what its own policy refuses ($code)"
 
 grep -q "serverInternal" "$work/d.log" && fail "serverInternal in the log"
+
+# ---- the audit head, copied into mayflyd's log -------------------------------------------
+# mayflyd logs each new head (at most once a second); the newest one it
+# logged matches the database, checked with the CLI.
+want=$(sqlite3 "$ca/mayfly.db" "SELECT max(id) FROM audit_log")
+i=0
+until grep -q "event=audit-head id=$want " "$work/d.log"; do
+	i=$((i + 1)); [ $i -le 30 ] || fail "mayflyd did not log audit head $want"
+	sleep 0.1
+done
+head=$(grep -o "event=audit-head id=$want sha256=[0-9a-f]*" "$work/d.log" | tail -1 |
+	sed 's/.*id=\([0-9]*\) sha256=\([0-9a-f]*\)/\1:\2/')
+"$top_builddir/mayfly" -c "$ca/mayfly.yaml" audit verify --head "$head" >"$work/av.out" 2>&1 ||
+	{ cat "$work/av.out" >&2; fail "mayfly audit verify --head $head"; }
+ok "audit head $want in mayflyd's log matches the database"
 kill "$dpid"
 rc=0; wait "$dpid" || rc=$?
 [ "$rc" = 0 ] || fail "mayflyd exited $rc on SIGTERM, not 0"
