@@ -50,6 +50,10 @@ int mf_cli_exit(int err);
 int mf_cli_fail(const struct mf_cli *c, int err, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
+/* RFC 5280 reason codes by name (case-insensitive) and back; -1 / "unknown". */
+int mf_cli_reason(const char *name);
+const char *mf_cli_reason_name(int code);
+
 /* Prints a usage error for the subcommand; returns MF_EXIT_USAGE. */
 int mf_cli_usage(const struct mf_cli *c, const char *usage);
 

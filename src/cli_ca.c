@@ -409,6 +409,57 @@ mf_cli_int_cmd(struct mf_cli *c, int argc, char **argv, int cross)
 	return MF_EXIT_OK;
 }
 
+/*
+ * `mayfly intermediate revoke NAME`: every logged certificate of the
+ * intermediate (or only the one signed by --signed-by) goes on the signing
+ * root's CRL at the next `mayfly crl root`. Issuance does not stop by
+ * itself: move issuance.active to another intermediate first.
+ */
+static int
+mf_cli_int_revoke(struct mf_cli *c, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "reason", required_argument, NULL, 'r' },
+		{ "signed-by", required_argument, NULL, 's' },
+		{ NULL, 0, NULL, 0 }
+	};
+	static const char *use = "NAME [--reason keyCompromise|cACompromise|superseded|"
+	    "cessationOfOperation|affiliationChanged|privilegeWithdrawn|unspecified] "
+	    "[--signed-by ROOT]";
+	const char *reason = "unspecified", *signed_by = NULL;
+	int ch, rc, ex, code, n = 0;
+
+	while ((ch = getopt_long(argc, argv, "c:", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'c': c->config_path = optarg; break;
+		case 'r': reason = optarg; break;
+		case 's': signed_by = optarg; break;
+		default: return mf_cli_usage(c, use);
+		}
+	}
+	if (optind + 1 != argc)
+		return mf_cli_usage(c, use);
+	if ((code = mf_cli_reason(reason)) < 0)
+		return mf_cli_fail(c, MF_ERR_INVAL, "unknown reason '%s'", reason);
+	if ((ex = mf_cli_open(c, MF_NEED_DB)) != MF_EXIT_OK)
+		return ex;
+	rc = mf_db_ca_revoke(c->db, argv[optind], signed_by, code, (int64_t)time(NULL),
+	    c->actor, &n);
+	if (rc == MF_ERR_NOTFOUND)
+		return mf_cli_fail(c, rc, "the log holds no intermediate '%s'%s%s", argv[optind],
+		    signed_by ? " signed by " : "", signed_by ? signed_by : "");
+	if (rc != MF_OK)
+		return mf_cli_fail(c, rc, "intermediate %s", argv[optind]);
+	printf("revoked %d certificate%s of %s (%s); publish it with `mayfly crl root` for "
+	    "each root that signed them\n", n, n == 1 ? "" : "s", argv[optind],
+	    mf_cli_reason_name(code));
+	if (c->cfg->active_intermediate != NULL && strcmp(c->cfg->active_intermediate, argv[optind]) == 0)
+		fprintf(stderr, "mayfly: warning: %s is still issuance.active in %s\n",
+		    argv[optind], c->config_path);
+	return MF_EXIT_OK;
+}
+
 int
 mf_cli_intermediate(struct mf_cli *c, int argc, char **argv)
 {
@@ -420,5 +471,9 @@ mf_cli_intermediate(struct mf_cli *c, int argc, char **argv)
 		c->cmd = "intermediate cross-sign";
 		return mf_cli_int_cmd(c, argc - 1, argv + 1, 1);
 	}
-	return mf_cli_usage(c, "create|cross-sign [OPTIONS]");
+	if (argc >= 2 && strcmp(argv[1], "revoke") == 0) {
+		c->cmd = "intermediate revoke";
+		return mf_cli_int_revoke(c, argc - 1, argv + 1);
+	}
+	return mf_cli_usage(c, "create|cross-sign|revoke [OPTIONS]");
 }

@@ -150,8 +150,19 @@ static const struct {
 	{ "privilegeWithdrawn", 9 },
 };
 
-static const char *
-mf_reason_name(int code)
+int
+mf_cli_reason(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(mf_reasons) / sizeof(mf_reasons[0]); i++)
+		if (strcasecmp(name, mf_reasons[i].name) == 0)
+			return mf_reasons[i].code;
+	return -1;
+}
+
+const char *
+mf_cli_reason_name(int code)
 {
 	size_t i;
 
@@ -184,10 +195,7 @@ mf_cli_revoke(struct mf_cli *c, int argc, char **argv)
 	}
 	if (optind + 1 != argc)
 		return mf_cli_usage(c, use);
-	for (i = 0; i < sizeof(mf_reasons) / sizeof(mf_reasons[0]); i++)
-		if (strcasecmp(reason, mf_reasons[i].name) == 0)
-			code = mf_reasons[i].code;
-	if (code < 0)
+	if ((code = mf_cli_reason(reason)) < 0)
 		return mf_cli_fail(c, MF_ERR_INVAL, "unknown reason '%s'", reason);
 	if ((ex = mf_cli_open(c, MF_NEED_DB)) != MF_EXIT_OK)
 		return ex;
@@ -197,7 +205,7 @@ mf_cli_revoke(struct mf_cli *c, int argc, char **argv)
 	/* Serials are stored and listed in lower case; say it the same way. */
 	for (i = 0; argv[optind][i] != '\0'; i++)
 		argv[optind][i] = (char)tolower((unsigned char)argv[optind][i]);
-	fprintf(stderr, "mayfly: revoked serial=%s reason=%s\n", argv[optind], mf_reason_name(code));
+	fprintf(stderr, "mayfly: revoked serial=%s reason=%s\n", argv[optind], mf_cli_reason_name(code));
 	return MF_EXIT_OK;
 }
 
@@ -307,7 +315,7 @@ mf_cli_show(struct mf_cli *c, int argc, char **argv)
 		char ra[32];
 
 		mf_fmt_time(r->revoked_at, ra, sizeof(ra));
-		printf("revoked_at: %s\nreason: %s\n", ra, mf_reason_name(r->reason));
+		printf("revoked_at: %s\nreason: %s\n", ra, mf_cli_reason_name(r->reason));
 	}
 	p = r->der;
 	if ((x = d2i_X509(NULL, &p, (long)r->der_len)) != NULL) {

@@ -8,9 +8,10 @@
  * <config dir>/crl/<root>.crl. The CRL number is taken from the same
  * persisted, monotonic counter the daemon uses for its own CRLs.
  *
- * XXX The issuance log does not record revoked CA certificates yet, so the
- * root's CRL lists none: it states, signed and dated, that no intermediate
- * of this root is revoked. Revoking an intermediate is a later feature.
+ * The CRL lists the CA certificates this root signed that `mayfly
+ * intermediate revoke` recorded (an intermediate, or the cross-signed form
+ * of another root's intermediate), with their reasons; with none it states,
+ * signed and dated, that no certificate of this root is revoked.
  */
 #include "mf_build.h"
 
@@ -22,6 +23,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include <openssl/bn.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
 
@@ -32,6 +34,46 @@
 #include "util.h"
 
 #define MF_ROOT_CRL_VALIDITY	(30LL * 86400)
+
+/* Collects the revoked CA certificates of one root as CRL entries. */
+struct crl_acc {
+	struct mf_crl_entry *e;
+	size_t n;
+};
+
+static int
+crl_collect(const void *der, size_t len, int64_t revoked_at, int reason, void *arg)
+{
+	struct crl_acc *a = arg;
+	struct mf_crl_entry *ne;
+	const unsigned char *p = der;
+	X509 *x;
+	BIGNUM *bn = NULL;
+	int rc = MF_ERR_CRYPTO;
+
+	if ((x = d2i_X509(NULL, &p, (long)len)) == NULL)
+		return MF_ERR_CRYPTO;
+	if ((ne = realloc(a->e, (a->n + 1) * sizeof(*ne))) == NULL) {
+		rc = MF_ERR_NOMEM;
+		goto out;
+	}
+	a->e = ne;
+	ne = &a->e[a->n];
+	memset(ne, 0, sizeof(*ne));
+	if ((bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(x), NULL)) == NULL ||
+	    BN_is_negative(bn) || BN_num_bytes(bn) < 1 ||
+	    BN_num_bytes(bn) > (int)sizeof(ne->serial))
+		goto out;
+	ne->serial_len = (size_t)BN_bn2bin(bn, ne->serial);
+	ne->revoked_at = revoked_at;
+	ne->reason = reason;
+	a->n++;
+	rc = MF_OK;
+out:
+	BN_free(bn);
+	X509_free(x);
+	return rc;
+}
 
 static int
 mf_cli_crl_root(struct mf_cli *c, int argc, char **argv)
@@ -53,6 +95,7 @@ mf_cli_crl_root(struct mf_cli *c, int argc, char **argv)
 	uint64_t number;
 	EVP_PKEY *key = NULL;
 	X509 *cert = NULL;
+	struct crl_acc acc = { NULL, 0 };
 	int ch, rc, ex;
 
 	while ((ch = getopt_long(argc, argv, "c:", opts, NULL)) != -1) {
@@ -104,7 +147,12 @@ mf_cli_crl_root(struct mf_cli *c, int argc, char **argv)
 		ex = mf_cli_fail(c, rc, "CRL number");
 		goto out;
 	}
-	if ((rc = mf_crl_build(cert, key, NULL, 0, number, now, validity, &der, &len)) != MF_OK) {
+	if ((rc = mf_db_ca_revoked_list(c->db, root->name, crl_collect, &acc)) != MF_OK) {
+		ex = mf_cli_fail(c, rc, "revoked CA certificates of %s", root->name);
+		goto out;
+	}
+	if ((rc = mf_crl_build(cert, key, acc.e, acc.n, number, now, validity, &der,
+	    &len)) != MF_OK) {
 		ex = mf_cli_fail(c, rc, "cannot sign the CRL");
 		goto out;
 	}
@@ -112,17 +160,19 @@ mf_cli_crl_root(struct mf_cli *c, int argc, char **argv)
 		ex = mf_cli_fail(c, rc, "cannot write %s", out);
 		goto out;
 	}
-	snprintf(detail, sizeof(detail), "crl root=%s number=%llu entries=0", root->name,
-	    (unsigned long long)number);
+	snprintf(detail, sizeof(detail), "crl root=%s number=%llu entries=%zu", root->name,
+	    (unsigned long long)number, acc.n);
 	if ((rc = mf_db_audit_append(c->db, "ceremony", c->actor, detail)) != MF_OK) {
 		ex = mf_cli_fail(c, rc, "cannot record the CRL in the audit log");
 		goto out;
 	}
-	printf("root CRL of %s: number %llu, valid %s, %s\n", root->name,
-	    (unsigned long long)number, mf_duration_fmt(validity, detail, sizeof(detail)), out);
+	printf("root CRL of %s: number %llu, %zu revoked, valid %s, %s\n", root->name,
+	    (unsigned long long)number, acc.n, mf_duration_fmt(validity, detail, sizeof(detail)),
+	    out);
 	ex = MF_EXIT_OK;
 out:
 	free(der);
+	free(acc.e);
 	free(outbuf);
 	free(dir);
 	EVP_PKEY_free(key);

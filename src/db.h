@@ -126,6 +126,21 @@ typedef int (*mf_ca_cb)(const struct mf_ca_rec *r, void *arg);
 int mf_db_ca_list(struct mf_db *db, mf_ca_cb cb, void *arg);
 
 /*
+ * Revoked CA certificates (db_carev.c). mf_db_ca_revoke revokes every
+ * logged certificate of intermediate name (its root's and the cross-signed
+ * ones, or only those signed by signed_by when it is not NULL), audits
+ * "ca-revoke" and puts the number revoked in *count: MF_ERR_NOTFOUND if the
+ * log holds none, MF_ERR_REVOKED if all were revoked already, MF_ERR_INVAL
+ * for a reason RFC 5280 does not define. mf_db_ca_revoked_list passes each
+ * revoked CA certificate signed by signed_by (its DER, lent for the call).
+ */
+int mf_db_ca_revoke(struct mf_db *db, const char *name, const char *signed_by, int reason,
+    int64_t when, const char *actor, int *count);
+typedef int (*mf_ca_rev_cb)(const void *der, size_t len, int64_t revoked_at, int reason,
+    void *arg);
+int mf_db_ca_revoked_list(struct mf_db *db, const char *signed_by, mf_ca_rev_cb cb, void *arg);
+
+/*
  * External account binding keys (db_eab.c). mf_db_eab_add makes a random
  * key identifier (MF_EAB_KID_LEN hex digits) and HMAC key, stores both and
  * audits "eab-add" (never the key); label: printable ASCII without quotes,

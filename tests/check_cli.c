@@ -426,6 +426,66 @@ START_TEST(bad_config_named)
 }
 END_TEST
 
+/*
+ * `mayfly intermediate revoke`: each root's offline CRL lists the CA
+ * certificates it signed for that intermediate (root-a: issuing-1, root-b:
+ * its cross-certificate), and openssl refuses the intermediate with it.
+ */
+START_TEST(intermediate_revoke_crl)
+{
+	struct cli_env e;
+	char *out = NULL, *sa, *sb;
+	int rc;
+
+	env_setup(&e, "file");
+	sa = serial_of(&e, "ca/certs/issuing-1.pem");
+	sb = serial_of(&e, "ca/certs/issuing-1.root-b.pem");
+	rc = sh(&e, &out, "$M -c $C crl root --name root-a && openssl crl -inform DER "
+	    "-in ca/crl/root-a.crl -out a0.pem && openssl verify -crl_check -CAfile "
+	    "ca/certs/root-a.pem -CRLfile a0.pem ca/certs/issuing-1.pem");
+	ck_assert_msg(rc == 0, "before: %s", out);
+	free(out);
+	rc = sh(&e, &out, "$M -c $C intermediate revoke issuing-1 --reason keyCompromise");
+	ck_assert_msg(rc == 0 && strstr(out, "revoked 2 certificates") != NULL, "revoke: %s", out);
+	free(out);
+	rc = sh(&e, &out, "$M -c $C crl root --name root-a && $M -c $C crl root --name root-b && "
+	    "openssl crl -inform DER -in ca/crl/root-a.crl -CAfile ca/certs/root-a.pem -noout "
+	    "-text | tr A-F a-f && echo ---- && openssl crl -inform DER -in ca/crl/root-b.crl "
+	    "-CAfile ca/certs/root-b.pem -noout -text | tr A-F a-f");
+	ck_assert_msg(rc == 0, "crl root: %s", out);
+	ck_assert_msg(strstr(out, sa) != NULL && strstr(out, sa) < strstr(out, "----"),
+	    "root-a's CRL lacks %s: %s", sa, out);
+	ck_assert_msg(strstr(out, sb) != NULL && strstr(out, sb) > strstr(out, "----"),
+	    "root-b's CRL lacks %s: %s", sb, out);
+	ck_assert_ptr_nonnull(strstr(out, "Key compromise"));	/* after tr A-F a-f */
+	free(out);
+	rc = sh(&e, &out, "openssl crl -inform DER -in ca/crl/root-a.crl -out a1.pem && "
+	    "openssl verify -crl_check -CAfile ca/certs/root-a.pem -CRLfile a1.pem "
+	    "ca/certs/issuing-1.pem");
+	ck_assert_int_ne(rc, 0);
+	ck_assert_msg(strstr(out, "certificate revoked") != NULL, "not refused as revoked: %s", out);
+	free(out);
+	/* Twice, an unknown name, an unknown reason: refused, nothing changes. */
+	rc = sh(&e, &out, "$M -c $C intermediate revoke issuing-1");
+	ck_assert_int_eq(rc, 1);
+	ck_assert_ptr_nonnull(strstr(out, "already-revoked"));
+	free(out);
+	rc = sh(&e, &out, "$M -c $C intermediate revoke nosuch");
+	ck_assert_int_eq(rc, 1);
+	free(out);
+	rc = sh(&e, &out, "$M -c $C intermediate revoke issuing-1 --reason because");
+	ck_assert_int_eq(rc, 2);
+	free(out);
+	rc = sh(&e, &out, "sqlite3 ca/mayfly.db \"SELECT count(*) FROM ca_revocations\" && "
+	    "$M -c $C audit verify");
+	ck_assert_msg(rc == 0 && atoi(out) == 2, "revocations/audit: %s", out);
+	free(out);
+	free(sa);
+	free(sb);
+	env_teardown(&e);
+}
+END_TEST
+
 START_TEST(root_crl)
 {
 	struct cli_env e;
@@ -463,6 +523,7 @@ suite_cli(void)
 	tcase_add_test(tc, crash_between_sign_and_commit);
 	tcase_add_test(tc, bad_config_named);
 	tcase_add_test(tc, root_crl);
+	tcase_add_test(tc, intermediate_revoke_crl);
 	tcase_add_test(tc, acme_eab_keys);
 	tcase_add_test(tc, audit_recorded_head);
 	suite_add_tcase(s, tc);
