@@ -412,8 +412,9 @@ mf_cli_int_cmd(struct mf_cli *c, int argc, char **argv, int cross)
 /*
  * `mayfly intermediate revoke NAME`: every logged certificate of the
  * intermediate (or only the one signed by --signed-by) goes on the signing
- * root's CRL at the next `mayfly crl root`. Issuance does not stop by
- * itself: move issuance.active to another intermediate first.
+ * root's CRL at the next `mayfly crl root`. The issuer refuses to log
+ * (so to hand out) any leaf under it from then on (MF_ERR_CA_REVOKED):
+ * issuance stops until issuance.active names another intermediate.
  */
 static int
 mf_cli_int_revoke(struct mf_cli *c, int argc, char **argv)
@@ -455,8 +456,9 @@ mf_cli_int_revoke(struct mf_cli *c, int argc, char **argv)
 	    "each root that signed them\n", n, n == 1 ? "" : "s", argv[optind],
 	    mf_cli_reason_name(code));
 	if (c->cfg->active_intermediate != NULL && strcmp(c->cfg->active_intermediate, argv[optind]) == 0)
-		fprintf(stderr, "mayfly: warning: %s is still issuance.active in %s\n",
-		    argv[optind], c->config_path);
+		fprintf(stderr, "mayfly: warning: %s is still issuance.active in %s: "
+		    "nothing will be issued until another intermediate is\n", argv[optind],
+		    c->config_path);
 	return MF_EXIT_OK;
 }
 

@@ -139,6 +139,8 @@ int mf_db_ca_revoke(struct mf_db *db, const char *name, const char *signed_by, i
 typedef int (*mf_ca_rev_cb)(const void *der, size_t len, int64_t revoked_at, int reason,
     void *arg);
 int mf_db_ca_revoked_list(struct mf_db *db, const char *signed_by, mf_ca_rev_cb cb, void *arg);
+/* MF_ERR_CA_REVOKED if the CA certificate der was revoked, else 0 (or a db error). */
+int mf_db_ca_is_revoked(struct mf_db *db, const unsigned char *der, size_t len);
 
 /*
  * External account binding keys (db_eab.c). mf_db_eab_add makes a random

@@ -125,3 +125,25 @@ mf_db_ca_revoked_list(struct mf_db *db, const char *signed_by, mf_ca_rev_cb cb, 
 	sqlite3_finalize(st);
 	return rc;
 }
+
+int
+mf_db_ca_is_revoked(struct mf_db *db, const unsigned char *der, size_t len)
+{
+	static const char sql[] =
+	    "SELECT count(*) FROM ca_revocations r JOIN ca_certificates c ON c.id = r.ca_id"
+	    " WHERE c.der = ?1";
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	if (db == NULL || der == NULL || len == 0 || len > INT32_MAX)
+		return MF_ERR_INVAL;
+	if ((rc = sqlite3_prepare_v2(db->h, sql, -1, &st, NULL)) != SQLITE_OK)
+		return mf_db_err(rc);
+	sqlite3_bind_blob(st, 1, der, (int)len, SQLITE_STATIC);
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		rc = sqlite3_column_int(st, 0) > 0 ? MF_ERR_CA_REVOKED : MF_OK;
+	else
+		rc = mf_db_err(rc);
+	sqlite3_finalize(st);
+	return rc;
+}

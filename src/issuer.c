@@ -723,6 +723,19 @@ mf_issuer_log(struct mf_issuer *is, struct mf_db *db, const struct mf_approved *
 
 	if (is == NULL || db == NULL || a == NULL || a->profile == NULL || x == NULL || now <= 0)
 		return MF_ERR_INVAL;
+	/*
+	 * Fail closed after `mayfly intermediate revoke`: a leaf under a
+	 * revoked intermediate is never logged, so never handed out.
+	 */
+	{
+		unsigned char *cder = NULL;
+		int clen = i2d_X509(is->cert, &cder);
+
+		rc = clen > 0 ? mf_db_ca_is_revoked(db, cder, (size_t)clen) : MF_ERR_CRYPTO;
+		OPENSSL_free(cder);
+		if (rc != MF_OK)
+			return rc;
+	}
 	if ((rc = mf_leaf_record(is, a, x, now, &rec)) != MF_OK)
 		return rc;
 

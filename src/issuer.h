@@ -45,8 +45,9 @@ void mf_issuer_free(struct mf_issuer *is);
  * name violates the nameConstraints of the intermediate or of a root it
  * chains to (so no leaf goes out that relying parties must reject),
  * MF_ERR_SIGN if signing fails or the signature does not verify,
- * MF_ERR_SERIAL_DUP after three serial collisions, or any code of
- * mf_db_cert_insert(). On error *out is NULL and nothing was handed out.
+ * MF_ERR_SERIAL_DUP after three serial collisions, MF_ERR_CA_REVOKED if
+ * the intermediate's certificate was revoked (`mayfly intermediate
+ * revoke`), or any code of mf_db_cert_insert(). On error *out is NULL and nothing was handed out.
  * If the caller holds an open transaction (mf_db_begin, for group commit),
  * the record is durable only once mf_db_commit() returns 0: do not send
  * the certificate before that.

@@ -50,7 +50,7 @@ mf_cli_exit(int err)
 			return MF_EXIT_REFUSED;
 		if (err == MF_ERR_NOTFOUND || err == MF_ERR_REVOKED || err == MF_ERR_EXISTS ||
 		    err == MF_ERR_ALREADY_INIT || err == MF_ERR_CA_NOTFOUND ||
-		    err == MF_ERR_CA_EXPIRED || err == MF_ERR_SERIAL_DUP)
+		    err == MF_ERR_CA_EXPIRED || err == MF_ERR_CA_REVOKED || err == MF_ERR_SERIAL_DUP)
 			return MF_EXIT_REFUSED;
 		return MF_EXIT_OTHER;
 	}

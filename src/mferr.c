@@ -70,6 +70,7 @@ static const struct mf_errdesc mf_errtab[] = {
 	{ MF_ERR_CA_EXPIRED, "ca-not-valid", "issuing CA is not valid for the requested period" },
 	{ MF_ERR_CA_MISMATCH, "ca-key-mismatch", "key does not match the CA certificate" },
 	{ MF_ERR_ALREADY_INIT, "already-initialised", "a mayfly setup already exists there" },
+	{ MF_ERR_CA_REVOKED, "ca-revoked", "the issuing CA's certificate is revoked" },
 
 	{ MF_ERR_HTTP, "http", "HTTP server error" },
 	{ MF_ERR_OCSP_MALFORMED, "ocsp-malformed", "malformed OCSP request" },

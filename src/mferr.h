@@ -77,6 +77,7 @@ enum mf_err {
 	MF_ERR_CA_EXPIRED = -112,	/* issuing CA not valid now, or would not cover the leaf */
 	MF_ERR_CA_MISMATCH = -113,	/* key does not match certificate */
 	MF_ERR_ALREADY_INIT = -114,	/* setup already exists */
+	MF_ERR_CA_REVOKED = -115,	/* the issuing CA's certificate is revoked */
 
 	/* daemon: -130 .. -149 */
 	MF_ERR_HTTP = -130,

@@ -465,6 +465,15 @@ START_TEST(intermediate_revoke_crl)
 	ck_assert_int_ne(rc, 0);
 	ck_assert_msg(strstr(out, "certificate revoked") != NULL, "not refused as revoked: %s", out);
 	free(out);
+	/* Fail closed: no leaf goes out under the revoked intermediate, none is logged. */
+	rc = sh(&e, &out, "$M -c $C issue --csr srv.csr --out srv.pem");
+	ck_assert_int_eq(rc, 1);
+	ck_assert_msg(strstr(out, "ca-revoked") != NULL, "not refused as ca-revoked: %s", out);
+	free(out);
+	rc = sh(&e, &out, "test ! -s srv.pem && sqlite3 ca/mayfly.db "
+	    "\"SELECT count(*) FROM certificates\"");
+	ck_assert_msg(rc == 0 && atoi(out) == 0, "a leaf went out or was logged: %s", out);
+	free(out);
 	/* Twice, an unknown name, an unknown reason: refused, nothing changes. */
 	rc = sh(&e, &out, "$M -c $C intermediate revoke issuing-1");
 	ck_assert_int_eq(rc, 1);

@@ -342,6 +342,22 @@ head=$(grep -o "event=audit-head id=$want sha256=[0-9a-f]*" "$work/d.log" | tail
 "$top_builddir/mayfly" -c "$ca/mayfly.yaml" audit verify --head "$head" >"$work/av.out" 2>&1 ||
 	{ cat "$work/av.out" >&2; fail "mayfly audit verify --head $head"; }
 ok "audit head $want in mayflyd's log matches the database"
+
+# ---- a revoked intermediate signs nothing more (fail closed) -----------------------------
+"$top_builddir/mayfly" -c "$ca/mayfly.yaml" intermediate revoke issuing-1 --reason keyCompromise \
+	>"$work/irev.out" 2>&1 || { cat "$work/irev.out" >&2; fail "mayfly intermediate revoke"; }
+# (localhost: a name both the listener's and the signer's narrowed profile allow)
+openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$work/k5.pem" \
+	-subj /CN=localhost -addext subjectAltName=DNS:localhost -out "$work/r5.csr" 2>/dev/null
+before=$(sqlite3 "$ca/mayfly.db" "SELECT count(*) FROM certificates")
+code=$(curl -sS --max-time 20 --cacert "$root" -H "Authorization: Bearer $token" \
+	-H "Content-Type: application/pkcs10" --data-binary @"$work/r5.csr" \
+	-o "$work/v4.out" -w '%{http_code}' "https://127.0.0.1:$AP/v1/sign")
+[ "$code" = 503 ] || fail "/v1/sign under a revoked intermediate answered $code"
+grep -q "revoked" "$work/v4.out" || { cat "$work/v4.out" >&2; fail "the refusal does not say revoked"; }
+after=$(sqlite3 "$ca/mayfly.db" "SELECT count(*) FROM certificates")
+[ "$before" = "$after" ] || fail "a leaf under a revoked intermediate was logged"
+ok "issuing-1 revoked: /v1/sign refused ($code), nothing logged"
 kill "$dpid"
 rc=0; wait "$dpid" || rc=$?
 [ "$rc" = 0 ] || fail "mayflyd exited $rc on SIGTERM, not 0"
