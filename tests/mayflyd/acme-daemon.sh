@@ -358,6 +358,14 @@ grep -q "revoked" "$work/v4.out" || { cat "$work/v4.out" >&2; fail "the refusal 
 after=$(sqlite3 "$ca/mayfly.db" "SELECT count(*) FROM certificates")
 [ "$before" = "$after" ] || fail "a leaf under a revoked intermediate was logged"
 ok "issuing-1 revoked: /v1/sign refused ($code), nothing logged"
+# A reload (or restart) says so up front, in the log.
+kill -HUP "$dpid"
+i=0
+until grep -q "event=issuer-revoked ca=issuing-1" "$work/d.log"; do
+	i=$((i + 1)); [ $i -le 100 ] || fail "the reloaded signer did not report the revoked issuer"
+	sleep 0.1
+done
+ok "the reloaded signer reports issuance.active revoked"
 kill "$dpid"
 rc=0; wait "$dpid" || rc=$?
 [ "$rc" = 0 ] || fail "mayflyd exited $rc on SIGTERM, not 0"
