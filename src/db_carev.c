@@ -137,13 +137,14 @@ mf_db_ca_is_revoked(struct mf_db *db, const unsigned char *der, size_t len)
 
 	if (db == NULL || der == NULL || len == 0 || len > INT32_MAX)
 		return MF_ERR_INVAL;
-	if ((rc = sqlite3_prepare_v2(db->h, sql, -1, &st, NULL)) != SQLITE_OK)
-		return mf_db_err(rc);
+	/* Asked once per issuance: a cached statement. */
+	if ((rc = mf_db_stmt(db, MF_ST_CA_REVOKED, sql, &st)) != MF_OK)
+		return rc;
 	sqlite3_bind_blob(st, 1, der, (int)len, SQLITE_STATIC);
 	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
 		rc = sqlite3_column_int(st, 0) > 0 ? MF_ERR_CA_REVOKED : MF_OK;
 	else
 		rc = mf_db_err(rc);
-	sqlite3_finalize(st);
+	mf_db_done(st);
 	return rc;
 }

@@ -19,6 +19,7 @@ enum mf_db_slot {
 	MF_ST_AUDIT_LAST,
 	MF_ST_AUDIT_INSERT,
 	MF_ST_AUDIT_BYHASH,
+	MF_ST_CA_REVOKED,
 	MF_ST_N_
 };
 
