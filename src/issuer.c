@@ -715,6 +715,21 @@ out:
 }
 
 int
+mf_issuer_revoked(const struct mf_issuer *is, struct mf_db *db)
+{
+	unsigned char *der = NULL;
+	int len, rc;
+
+	if (is == NULL || db == NULL)
+		return MF_ERR_INVAL;
+	if ((len = i2d_X509(is->cert, &der)) <= 0)
+		return MF_ERR_CRYPTO;
+	rc = mf_db_ca_is_revoked(db, der, (size_t)len);
+	OPENSSL_free(der);
+	return rc;
+}
+
+int
 mf_issuer_log(struct mf_issuer *is, struct mf_db *db, const struct mf_approved *a, X509 *x,
     int64_t now)
 {
@@ -727,15 +742,8 @@ mf_issuer_log(struct mf_issuer *is, struct mf_db *db, const struct mf_approved *
 	 * Fail closed after `mayfly intermediate revoke`: a leaf under a
 	 * revoked intermediate is never logged, so never handed out.
 	 */
-	{
-		unsigned char *cder = NULL;
-		int clen = i2d_X509(is->cert, &cder);
-
-		rc = clen > 0 ? mf_db_ca_is_revoked(db, cder, (size_t)clen) : MF_ERR_CRYPTO;
-		OPENSSL_free(cder);
-		if (rc != MF_OK)
-			return rc;
-	}
+	if ((rc = mf_issuer_revoked(is, db)) != MF_OK)
+		return rc;
 	if ((rc = mf_leaf_record(is, a, x, now, &rec)) != MF_OK)
 		return rc;
 

@@ -76,6 +76,13 @@ int mf_issuer_sign(struct mf_issuer *is, const struct mf_approved *a, int64_t no
 int mf_issuer_log(struct mf_issuer *is, struct mf_db *db, const struct mf_approved *a, X509 *x,
     int64_t now);
 
+/*
+ * MF_ERR_CA_REVOKED if the log records the issuer's certificate as revoked
+ * (`mayfly intermediate revoke`), else 0 or a database error.
+ * mf_issuer_log() asks it before every record.
+ */
+int mf_issuer_revoked(const struct mf_issuer *is, struct mf_db *db);
+
 /* Borrowed: the intermediate certificate and its name. */
 X509 *mf_issuer_cert(const struct mf_issuer *is);
 const char *mf_issuer_name(const struct mf_issuer *is);

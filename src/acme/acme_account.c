@@ -51,11 +51,6 @@ contact_ok(struct acme_ctx *c, json_t *contact)
 }
 
 /*
- * RFC 8555 7.3.4: the inner JWS is signed with HS256 by the MAC key named
- * by its "kid", its "url" is the newAccount URL and its payload is the
- * account key of the outer JWS.
- */
-/*
  * The HMAC key for kid: from the configuration (eab-keys), else from the
  * keys `mayfly acme eab add` stored in the database (live ones only).
  * 0 and a copy in key (cleanse it), or MF_ERR_NOTFOUND.
@@ -91,6 +86,11 @@ eab_key(struct acme_ctx *c, const char *kid, unsigned char *key, size_t *keylen)
 	return rc;
 }
 
+/*
+ * RFC 8555 7.3.4: the inner JWS is signed with HS256 by the MAC key named
+ * by its "kid", its "url" is the newAccount URL and its payload is the
+ * account key of the outer JWS.
+ */
 static int
 eab_check(struct acme_ctx *c, json_t *eab, char *kid_out, size_t kidlen)
 {

@@ -245,16 +245,10 @@ sig_state_load(struct mf_config *cfg, struct sig_state **out, char *why, size_t 
 	for (i = 0; st->issuer != NULL && i < st->nca; i++)
 		if (strcmp(st->ca[i].name, mf_issuer_name(st->issuer)) == 0)
 			st->issuer_ca = (int)i;
-	if (st->issuer != NULL) {
-		/* Say it once, up front: every issuance would be refused (ca-revoked). */
-		unsigned char *d = NULL;
-		int l = i2d_X509(mf_issuer_cert(st->issuer), &d);
-
-		if (l > 0 && mf_db_ca_is_revoked(st->db, d, (size_t)l) == MF_ERR_CA_REVOKED)
-			mf_err("event=issuer-revoked ca=%s msg=\"issuance.active names a revoked "
-			    "intermediate: every issuance is refused\"", mf_issuer_name(st->issuer));
-		OPENSSL_free(d);
-	}
+	/* Say it once, up front: every issuance would be refused (ca-revoked). */
+	if (st->issuer != NULL && mf_issuer_revoked(st->issuer, st->db) == MF_ERR_CA_REVOKED)
+		mf_err("event=issuer-revoked ca=%s msg=\"issuance.active names a revoked "
+		    "intermediate: every issuance is refused\"", mf_issuer_name(st->issuer));
 	st->ping_at = now;
 	st->ping_rc = 0;
 	*out = st;
