@@ -34,6 +34,7 @@
 # the work directory).
 set -eu
 
+top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
 top_builddir=${top_builddir:-$(pwd)}
 for t in certbot uacme ualpn openssl sqlite3 python3 curl; do
 	command -v $t >/dev/null 2>&1 || { echo "clients.sh: $t is not installed" >&2; exit 1; }
@@ -49,12 +50,7 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-free_port() {
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
-}
-
-fail() { echo "FAIL: $*" >&2; [ -f "$work/d.log" ] && tail -20 "$work/d.log" >&2; exit 1; }
-ok() { echo "ok: $*"; }
+. "$top_srcdir/tests/mayflyd/lib.sh"
 
 P=$(free_port)
 AP=$(free_port)
@@ -77,12 +73,7 @@ ica=$ca/certs/issuing-1.pem
 
 "$top_builddir/mayflyd" -c "$ca/mayfly.yaml" >"$work/d.log" 2>&1 &
 dpid=$!
-i=0
-until grep -q "event=listening host=" "$work/d.log"; do
-	i=$((i + 1)); [ $i -le 100 ] || fail "mayflyd did not start"
-	kill -0 "$dpid" 2>/dev/null || fail "mayflyd exited"
-	sleep 0.1
-done
+wait_log "event=listening host="
 grep -q "event=listening what=acme host=127.0.0.1 port=$AP" "$work/d.log" ||
 	fail "no ACME listener on $AP"
 dirurl=https://127.0.0.1:$AP/directory

@@ -22,6 +22,7 @@
 #      log, the daemon starts a new signer and the next request works.
 set -eu
 
+top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
 top_builddir=${top_builddir:-$(pwd)}
 for t in openssl sqlite3 python3 curl; do
 	command -v $t >/dev/null 2>&1 || { echo "issue-batch.sh: $t is not installed" >&2; exit 1; }
@@ -39,11 +40,8 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-free_port() {
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
-}
-fail() { echo "FAIL: $*" >&2; [ -f "$work/d.log" ] && tail -30 "$work/d.log" >&2; exit 1; }
-ok() { echo "ok: $*"; }
+LOGTAIL=30
+. "$top_srcdir/tests/mayflyd/lib.sh"
 
 P=$(free_port)
 AP=$(free_port)
@@ -68,12 +66,8 @@ db=$ca/mayfly.db
 MAYFLY_FAULT=signer-batch MAYFLY_FAULT_FILE=$fault "$top_builddir/mayflyd" -c "$ca/mayfly.yaml" \
 	>"$work/d.log" 2>&1 &
 dpid=$!
-i=0
-until grep -q "event=listening host=" "$work/d.log" && grep -q "event=presigned" "$work/d.log"; do
-	i=$((i + 1)); [ $i -le 150 ] || fail "mayflyd did not start"
-	kill -0 "$dpid" 2>/dev/null || fail "mayflyd exited"
-	sleep 0.1
-done
+wait_log "event=listening host=" 150
+wait_log "event=presigned" 150
 ok "mayflyd: OCSP on $P, ACME on $AP"
 
 count() { sqlite3 "$db" "SELECT count(*) FROM certificates $1"; }
