@@ -1389,6 +1389,118 @@ START_TEST(test_lifecycle)
 }
 END_TEST
 
+/*
+ * Asks dir's daemon on port for leaf's status with both CertID hashes, by
+ * POST (openssl ocsp) and by GET (curl, then openssl ocsp -respin); returns
+ * the four outputs, one after the other.
+ */
+static char *
+ocsp_four_ways(const char *dir, int port, const char *leaf)
+{
+	char *cmd, *out = NULL;
+
+	ck_assert(asprintf(&cmd, "cd '%s' && for h in -sha1 -sha256; do "
+	    "openssl ocsp -no_nonce $h -issuer certs/issuing-1.pem -cert %s.pem "
+	    "-url http://127.0.0.1:%d/ocsp -CAfile certs/root-a.pem -timeout 5 2>&1; "
+	    "openssl ocsp -no_nonce $h -issuer certs/issuing-1.pem -cert %s.pem -reqout g$h.req "
+	    ">/dev/null 2>&1 && curl -sS --max-time 5 -o g$h.resp "
+	    "\"http://127.0.0.1:%d/ocsp/$(openssl base64 -A < g$h.req | "
+	    "sed 's,+,%%2B,g; s,/,%%2F,g; s,=,%%3D,g')\" && openssl ocsp $h -respin g$h.resp "
+	    "-issuer certs/issuing-1.pem -cert %s.pem -CAfile certs/root-a.pem 2>&1; done",
+	    dir, leaf, port, leaf, port, leaf) > 0);
+	mft_run(cmd, &out);
+	free(cmd);
+	ck_assert_ptr_nonnull(out);
+	return out;
+}
+
+/* Occurrences of needle in hay. */
+static int
+count_str(const char *hay, const char *needle)
+{
+	int n = 0;
+
+	while ((hay = strstr(hay, needle)) != NULL) {
+		n++;
+		hay += strlen(needle);
+	}
+	return n;
+}
+
+/* A single integer from an SQL query on dir/mayfly.db, or -1. */
+static int64_t
+db_int(const char *dir, const char *sql)
+{
+	struct mf_db *db;
+	sqlite3_stmt *q;
+	char path[600];
+	int64_t v = -1;
+
+	snprintf(path, sizeof(path), "%s/mayfly.db", dir);
+	if (mf_db_open(path, 0, &db) != 0)
+		return -1;
+	if (sqlite3_prepare_v2(mf_db_handle(db), sql, -1, &q, NULL) == SQLITE_OK &&
+	    sqlite3_step(q) == SQLITE_ROW)
+		v = sqlite3_column_int64(q, 0);
+	sqlite3_finalize(q);
+	mf_db_close(db);
+	return v;
+}
+
+/*
+ * Issue 9 item 1: a certificate revoked while the daemon is down is
+ * revoked for every CertID hash and both methods once it is back, although
+ * "good" responses for it were stored in the database, SHA-256 ones too.
+ */
+START_TEST(test_revoked_while_down)
+{
+	char *dir = mft_tmpdir(), *out;
+	int port = mfdt_free_port(), i;
+	struct mf_db *db;
+	char path[600];
+	size_t len;
+	pid_t pid;
+
+	ck_assert_ptr_nonnull(dir);
+	ck_assert_int_eq(mfdt_setup(dir, port), 0);
+	pid = mfdt_start(dir, port);
+	ck_assert_int_gt(pid, 0);
+	out = ocsp_four_ways(dir, port, "leaf06");
+	ck_assert_msg(count_str(out, "leaf06.pem: good") == 4, "%s", out);
+	ck_assert_msg(count_str(out, "Response verify OK") == 4, "%s", out);
+	free(out);
+	/* Both hashes of leaf06 are stored (bounded wait for the exporter). */
+	for (i = 0; i < 60 && db_int(dir, "SELECT count(*) FROM ocsp_responses WHERE alg = 2 "
+	    "AND status = 0 AND serial = '" SERIAL_BASE "06'") != 1; i++)
+		usleep(100000);
+	ck_assert_int_lt(i, 60);
+	ck_assert_int_eq(mfdt_stop(pid, 8000), 0);
+
+	/* `mayfly revoke` while the daemon is stopped, as another process on the log. */
+	snprintf(path, sizeof(path), "%s/mayfly.db", dir);
+	ck_assert_int_eq(mf_db_open(path, 0, &db), 0);
+	ck_assert_int_eq(mf_db_cert_revoke(db, SERIAL_BASE "06", 1, (int64_t)time(NULL),
+	    "cli:test"), 0);
+	mf_db_close(db);
+	ck_assert_int_eq(mft_write(dir, "mayflyd.log", ""), 0);
+	pid = mfdt_start(dir, port);
+	ck_assert_int_gt(pid, 0);
+	out = ocsp_four_ways(dir, port, "leaf06");
+	ck_assert_msg(count_str(out, "leaf06.pem: revoked") == 4, "%s", out);
+	ck_assert_msg(count_str(out, "Response verify OK") == 4, "%s", out);
+	ck_assert_msg(strstr(out, ": good") == NULL, "%s", out);
+	free(out);
+	/* The other stored responses were still used. */
+	out = (char *)mfdt_read(dir, "mayflyd.log", &len);
+	ck_assert_ptr_nonnull(out);
+	ck_assert_msg(strstr(out, "event=ocsp-loaded responses=") != NULL, "%s", out);
+	free(out);
+	ck_assert_int_eq(mfdt_stop(pid, 8000), 0);
+	mft_rmtree(dir);
+	free(dir);
+}
+END_TEST
+
 /* Reads datagrams from the notify socket for up to ms; appends them to acc. */
 static void
 notify_drain(int fd, char *acc, size_t accsz, int ms)
@@ -1486,6 +1598,12 @@ suite_mfd_daemon(void)
 	tcase_add_test(tc, test_systemd_notify);
 	tcase_add_test(tc, test_resign_before_half_life);
 	tcase_add_test(tc, test_two_intermediates);
+	suite_add_tcase(s, tc);
+
+	/* Issue 9: defects found by attacking the daemon on purpose. */
+	tc = tcase_create("hardening");
+	tcase_set_timeout(tc, 90);
+	tcase_add_test(tc, test_revoked_while_down);
 	suite_add_tcase(s, tc);
 	return s;
 }
