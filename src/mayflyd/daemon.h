@@ -86,7 +86,6 @@ struct mfd_ctx {
 
 	struct mfd_signer *signer;
 	struct mfd_cache *cache;
-	atomic_long unknown_cached;
 
 	pthread_mutex_t db_lock;
 	struct mf_db *db;

@@ -180,7 +180,16 @@ mfd_ocsp(struct mfd_ctx *ctx, struct MHD_Connection *c, struct mfd_req *rq,
 		atomic_fetch_add_explicit(&ctx->m.cache_hits, 1, memory_order_relaxed);
 	} else {
 		atomic_fetch_add_explicit(&ctx->m.cache_misses, 1, memory_order_relaxed);
-		if ((rc = mfd_ocsp_refresh(ctx, &k, &b)) != 0) {
+		rc = mfd_ocsp_refresh(ctx, &k, &b);
+		if (rc == MF_ERR_OCSP_UNAUTHORIZED) {
+			/*
+			 * Not a certificate of this issuer in the log: the unsigned
+			 * unauthorized, the same five bytes for every such serial, so
+			 * that random serials cost no signature (RFC 5019 2.2.3).
+			 */
+			return mfd_ocsp_error(ctx, c, rq, mfd_ocsp_unauthorized, MFD_OK_UNAUTHORIZED);
+		}
+		if (rc != 0) {
 			/* Signing failed (keys gone, signer down): fail closed. */
 			mf_warn("event=ocsp-sign-failed err=%s", mf_errname(rc));
 			return mfd_ocsp_error(ctx, c, rq, mfd_ocsp_trylater, MFD_OK_TRYLATER);

@@ -7,7 +7,7 @@
  *    those serials and rebuilds that issuer's CRL, so a revocation shows in
  *    OCSP within a second;
  *  - re-signs every cached response once 40 % of its validity has passed,
- *    and drops those of expired certificates and old "unknown" answers;
+ *    and drops those of expired certificates;
  *  - rebuilds each CRL every crl_interval;
  *  - at start (and after a reload) pre-signs the SHA-1 responses of every
  *    valid or revoked-but-unexpired certificate, so that the first request
@@ -36,10 +36,6 @@ const int mfd_codes[MFD_NCODES] = { 200, 304, 400, 401, 403, 404, 405, 409, 413,
 const double mfd_buckets[MFD_NBUCKETS] = {
 	0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1, 0.5, 2.5
 };
-
-/* Unknown answers are cached briefly and in bounded number (see below). */
-#define MFD_UNKNOWN_TTL		300
-#define MFD_UNKNOWN_MAX		10000
 
 static int64_t
 mfd_now_us(void)
@@ -154,32 +150,9 @@ mfd_ocsp_store(struct mfd_ctx *ctx, const struct mfd_cache_key *key,
 		return MF_ERR_NOMEM;
 	b->cert_status = m->status;
 	b->not_after = m->not_after;
-	if (m->status == V_OCSP_CERTSTATUS_UNKNOWN) {
-		/*
-		 * XXX An attacker can ask for any number of random serials; each
-		 * unknown answer is signed once, then held for a few minutes, and
-		 * only up to a fixed number of them.
-		 */
-		if (atomic_load(&ctx->unknown_cached) >= MFD_UNKNOWN_MAX) {
-			if (out != NULL)
-				*out = b;
-			else
-				mfd_blob_unref(b);
-			return 0;
-		}
-		atomic_fetch_add(&ctx->unknown_cached, 1);
-	}
 	if (out != NULL) {
 		mfd_blob_ref(b);
 		*out = b;
-	}
-	{
-		/* Keep the unknown count honest when we replace an unknown entry. */
-		struct mfd_blob *old = mfd_cache_get(ctx->cache, key);
-
-		if (old != NULL && old->cert_status == V_OCSP_CERTSTATUS_UNKNOWN)
-			atomic_fetch_sub(&ctx->unknown_cached, 1);
-		mfd_blob_unref(old);
 	}
 	return mfd_cache_put(ctx->cache, key, b);
 }
@@ -257,6 +230,11 @@ mfd_batch_cb(void *arg, size_t i, int rc, const struct mfd_sig_meta *m, unsigned
 {
 	struct mfd_batch_arg *a = arg;
 
+	if (rc == MF_ERR_OCSP_UNAUTHORIZED) {
+		/* Not (or no longer) in the log for this issuer: nothing to serve. */
+		mfd_cache_del(a->ctx->cache, &a->keys[i]);
+		return;
+	}
 	if (rc != 0) {
 		a->err = rc;
 		return;
@@ -486,13 +464,8 @@ mfd_resign_if(struct mfd_ctx *ctx, const struct mfd_cache_key *keys, size_t n, i
 			continue;
 		}
 		if (b != NULL) {
-			/* Expired certificates and old unknowns leave the cache. */
-			if (b->cert_status == V_OCSP_CERTSTATUS_UNKNOWN)
-				drop = now >= b->this_update + MFD_UNKNOWN_TTL;
-			else
-				drop = b->not_after != 0 && b->not_after < now;
-			if (drop && b->cert_status == V_OCSP_CERTSTATUS_UNKNOWN)
-				atomic_fetch_sub(&ctx->unknown_cached, 1);
+			/* Expired certificates leave the cache. */
+			drop = b->not_after != 0 && b->not_after < now;
 			mfd_blob_unref(b);
 		}
 		if (drop)
@@ -655,7 +628,6 @@ mfd_refresher(void *arg)
 		pthread_mutex_unlock(&ctx->kick_lock);
 		if (flush) {
 			mfd_cache_clear(ctx->cache);
-			atomic_store(&ctx->unknown_cached, 0);
 			first = 1;
 		}
 		pthread_rwlock_rdlock(&ctx->lock);

@@ -344,16 +344,27 @@ sig_do_ocsp(struct sig_state *st, const struct mfd_sig_ocsp_req *q, struct mfd_s
 	if (q->issuer >= st->nca || (q->alg != MFD_ALG_SHA1 && q->alg != MFD_ALG_SHA256) ||
 	    q->serial_len == 0 || q->serial_len > 20)
 		return MF_ERR_INVAL;
-	if ((rc = sig_keys_ok(st, 0)) != 0)
-		return rc;
 	memset(m, 0, sizeof(*m));
 	memset(&in, 0, sizeof(in));
+	/*
+	 * A serial this intermediate never issued costs no signature: the OCSP
+	 * port is open to anyone, and a flood of random serials must not
+	 * become a flood of HSM operations. The network process answers it
+	 * with the unsigned "unauthorized" (RFC 6960 2.3, RFC 5019 2.2.3: we
+	 * hold no authoritative status for it).
+	 */
 	rc = sig_lookup(st, q->serial, q->serial_len, &r);
 	if (rc == MF_ERR_NOTFOUND || (rc == 0 && strcmp(r->issuer, st->ca[q->issuer].name) != 0)) {
-		in.status = V_OCSP_CERTSTATUS_UNKNOWN;
-	} else if (rc != 0) {
+		mf_cert_rec_free(r);
+		return MF_ERR_OCSP_UNAUTHORIZED;
+	}
+	if (rc != 0)
 		return rc;
-	} else if (r->revoked_at != 0) {
+	if ((rc = sig_keys_ok(st, 0)) != 0) {
+		mf_cert_rec_free(r);
+		return rc;
+	}
+	if (r->revoked_at != 0) {
 		in.status = V_OCSP_CERTSTATUS_REVOKED;
 		in.revoked_at = r->revoked_at;
 		in.reason = r->reason;

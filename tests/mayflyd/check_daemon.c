@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include <openssl/pem.h>
+#include <openssl/rand.h>
 #include <sqlite3.h>
 #include <openssl/x509.h>
 
@@ -33,6 +34,8 @@
 #include "fixtures.h"
 #include "mferr.h"
 #include "mfdt.h"
+#include "ocspreq.h"
+#include "route.h"
 #include "util.h"
 
 #define SERIAL_BASE	"4a1b2c3d4e5f60718293a4b5c6d7e8"
@@ -295,7 +298,7 @@ mfdt_setup(const char *dir, int port)
 	snprintf(path, sizeof(path), "%s/mayfly.db", dir);
 	if (mf_db_open(path, MF_DB_CREATE, &db) != 0)
 		return -1;
-	/* leaf08 stays out of the log: it must come back "unknown". */
+	/* leaf08 stays out of the log: it must come back "unauthorized". */
 	for (i = 1; i <= 7; i++) {
 		char name[32];
 
@@ -432,8 +435,9 @@ START_TEST(test_ocsp_post_good_unknown)
 	ck_assert_msg(strstr(out, "Response verify OK") != NULL, "%s", out);
 	ck_assert_msg(strstr(out, "leaf02.pem: good") != NULL, "%s", out);
 	free(out);
+	/* Not in the log: the unsigned unauthorized, no signature spent on it. */
 	out = ocsp_cli("leaf08.pem", "-no_nonce");
-	ck_assert_msg(strstr(out, "leaf08.pem: unknown") != NULL, "%s", out);
+	ck_assert_msg(strstr(out, "Responder Error: unauthorized") != NULL, "%s", out);
 	free(out);
 	/* Verified through the cross-signed path to root-b as well. */
 	{
@@ -966,11 +970,11 @@ START_TEST(test_cli_init_file)
 	    "-issuer certs/issuing-1.pem -cert srv.pem -CAfile certs/root-a.pem", port), 0);
 	ck_assert_msg(strstr(out, "srv.pem: good") && strstr(out, "Response verify OK"), "%s", out);
 	free(out);
-	/* Signed by the intermediate but never logged: unknown. */
+	/* Signed by the intermediate but never logged: unauthorized, unsigned. */
 	ck_assert_int_eq(in_dir(dir, NULL, "openssl x509 -req -in srv.csr -CA certs/issuing-1.pem "
 	    "-CAkey keys/issuing-1.pem -set_serial 0x1234567890 -days 1 -out rogue.pem"), 0);
 	out = cli_ocsp(dir, port, "rogue.pem", "-no_nonce");
-	ck_assert_msg(strstr(out, "rogue.pem: unknown") != NULL, "%s", out);
+	ck_assert_msg(strstr(out, "Responder Error: unauthorized") != NULL, "%s", out);
 	free(out);
 
 	/* nginx staples it. */
@@ -1189,14 +1193,14 @@ START_TEST(test_two_intermediates)
 	    "openssl ocsp -no_nonce -issuer certs/issuing-1.pem -cert leaf01.pem "
 	    "-url http://127.0.0.1:%d/ocsp -CAfile certs/root-a.pem -timeout 5 2>&1 && "
 	    "openssl ocsp -no_nonce -issuer certs/issuing-2.pem -serial 0x" SERIAL_BASE "01 "
-	    "-url http://127.0.0.1:%d/ocsp -CAfile certs/root-b.pem -timeout 5 2>&1",
+	    "-url http://127.0.0.1:%d/ocsp -CAfile certs/root-b.pem -timeout 5 2>&1; true",
 	    dir, port, port, port) > 0);
 	ck_assert_int_eq(mft_run(cmd, &out), 0);
 	free(cmd);
 	ck_assert_msg(strstr(out, "leaf-i2.pem: good") != NULL, "%s", out);
 	ck_assert_msg(strstr(out, "leaf01.pem: good") != NULL, "%s", out);
-	/* A serial of issuing-1 asked under issuing-2 is not issuing-2's: unknown. */
-	ck_assert_msg(strstr(out, "0x" SERIAL_BASE "01: unknown") != NULL, "%s", out);
+	/* A serial of issuing-1 asked under issuing-2 is not issuing-2's: unauthorized. */
+	ck_assert_msg(strstr(out, "Responder Error: unauthorized") != NULL, "%s", out);
 	free(out);
 	ck_assert_int_eq(mfdt_get(port, "/ca/issuing-2-chain.pem", &resp, &len), 200);
 	free(resp);
@@ -1501,6 +1505,123 @@ START_TEST(test_revoked_while_down)
 }
 END_TEST
 
+/* The value of a metric line "name value" from /metrics, or -1. */
+static double
+metric(int port, const char *name)
+{
+	unsigned char *m = NULL;
+	size_t len, nl = strlen(name);
+	double v = -1;
+	char *p;
+
+	if (mfdt_get(port, "/metrics", &m, &len) != 200) {
+		free(m);
+		return -1;
+	}
+	for (p = (char *)m; p != NULL && *p != '\0'; p = strchr(p, '\n'), p = p ? p + 1 : p)
+		if (strncmp(p, name, nl) == 0 && p[nl] == ' ') {
+			v = strtod(p + nl + 1, NULL);
+			break;
+		}
+	free(m);
+	return v;
+}
+
+/*
+ * Issue 9 item 2: a flood of never-issued serials, by GET and POST, with
+ * both CertID hashes, costs no signature: each gets the unsigned
+ * unauthorized, and the daemon's signing counter does not move. Bounded:
+ * 2,000 requests, 120 s.
+ */
+START_TEST(test_unknown_serial_flood)
+{
+	static const unsigned char unauthorized[5] = { 0x30, 0x03, 0x0a, 0x01, 0x06 };
+	char *dir = mft_tmpdir(), path[600], *out;
+	int port = mfdt_free_port(), i, bad = 0;
+	struct mfd_issuer_id iid;
+	double signed0, signed1, unauth0, unauth1;
+	int64_t t0;
+	X509 *ica;
+	FILE *f;
+	pid_t pid;
+
+	ck_assert_ptr_nonnull(dir);
+	ck_assert_int_eq(mfdt_setup(dir, port), 0);
+	snprintf(path, sizeof(path), "%s/certs/issuing-1.pem", dir);
+	ck_assert_ptr_nonnull(f = fopen(path, "r"));
+	ica = PEM_read_X509(f, NULL, NULL, NULL);
+	fclose(f);
+	ck_assert_ptr_nonnull(ica);
+	ck_assert_int_eq(mfd_issuer_id_of(ica, &iid), 0);
+	X509_free(ica);
+	pid = mfdt_start(dir, port);
+	ck_assert_int_gt(pid, 0);
+	/* The pre-sign pass is over once the 7 logged certificates are cached. */
+	for (i = 0; i < 100 && metric(port, "mayflyd_ocsp_cache_responses") < 7; i++)
+		usleep(100000);
+	ck_assert_int_lt(i, 100);
+	signed0 = metric(port, "mayflyd_ocsp_sign_seconds_count");
+	unauth0 = metric(port, "mayflyd_ocsp_responses_total{status=\"unauthorized\"}");
+	ck_assert(signed0 >= 7 && unauth0 >= 0);
+	t0 = mfdt_ms();
+	for (i = 0; i < 2000 && mfdt_ms() - t0 < 120000; i++) {
+		struct mfd_certid id;
+		unsigned char *der = NULL, *resp = NULL;
+		size_t len, rlen = 0;
+		char req[3072], b64[1024], esc[2048];
+		int st = 0, o = 0, j;
+
+		memset(&id, 0, sizeof(id));
+		id.alg = i % 2 == 0 ? MFD_ALG_SHA1 : MFD_ALG_SHA256;
+		id.hlen = id.alg == MFD_ALG_SHA1 ? 20 : 32;
+		memcpy(id.name_hash, id.alg == MFD_ALG_SHA1 ? iid.sha1_name : iid.sha256_name, id.hlen);
+		memcpy(id.key_hash, id.alg == MFD_ALG_SHA1 ? iid.sha1_key : iid.sha256_key, id.hlen);
+		id.serial_len = 16;
+		ck_assert_int_eq(RAND_bytes(id.serial, 16), 1);
+		id.serial[0] = (unsigned char)(0x10 | (id.serial[0] & 0x6f));
+		ck_assert_int_eq(mfd_ocsp_req_encode(&id, &der, &len), 0);
+		if ((i / 2) % 2 == 0) {
+			mfd_b64_encode(der, len, b64);
+			for (j = 0; b64[j] != '\0'; j++) {
+				if (b64[j] == '/' || b64[j] == '+' || b64[j] == '=')
+					o += snprintf(esc + o, sizeof(esc) - (size_t)o, "%%%02X", b64[j]);
+				else
+					esc[o++] = b64[j];
+			}
+			esc[o] = '\0';
+			snprintf(req, sizeof(req), "GET /ocsp/%s HTTP/1.0\r\n\r\n", esc);
+			len = strlen(req);
+		} else {
+			int h = snprintf(req, sizeof(req), "POST /ocsp HTTP/1.0\r\nContent-Type: "
+			    "application/ocsp-request\r\nContent-Length: %zu\r\n\r\n", len);
+
+			memcpy(req + h, der, len);
+			len += (size_t)h;
+		}
+		OPENSSL_free(der);
+		if (mfdt_http(port, req, len, 5000, &st, &resp, &rlen) != 0 || st != 200 ||
+		    rlen != 5 || memcmp(resp, unauthorized, 5) != 0)
+			bad++;
+		free(resp);
+	}
+	ck_assert_msg(i == 2000, "only %d requests in 120 s", i);
+	signed1 = metric(port, "mayflyd_ocsp_sign_seconds_count");
+	unauth1 = metric(port, "mayflyd_ocsp_responses_total{status=\"unauthorized\"}");
+	/* Flat: not one signature per serial (before the fix: 2,000 more). */
+	ck_assert_msg(signed1 - signed0 < 5, "signatures went from %.0f to %.0f", signed0,
+	    signed1);
+	ck_assert_msg(bad == 0, "%d answers were not the unsigned unauthorized", bad);
+	ck_assert_msg(unauth1 - unauth0 >= 2000, "%.0f unauthorized", unauth1 - unauth0);
+	/* Certificates in the log are still answered, signed. */
+	out = ocsp_four_ways(dir, port, "leaf02");
+	ck_assert_msg(count_str(out, "leaf02.pem: good") == 4, "%s", out);
+	free(out);
+	ck_assert_int_eq(mfdt_stop(pid, 8000), 0);
+	mft_rmtree(dir);
+	free(dir);
+}
+END_TEST
+
 /* Reads datagrams from the notify socket for up to ms; appends them to acc. */
 static void
 notify_drain(int fd, char *acc, size_t accsz, int ms)
@@ -1604,6 +1725,7 @@ suite_mfd_daemon(void)
 	tc = tcase_create("hardening");
 	tcase_set_timeout(tc, 90);
 	tcase_add_test(tc, test_revoked_while_down);
+	tcase_add_test(tc, test_unknown_serial_flood);
 	suite_add_tcase(s, tc);
 	return s;
 }
