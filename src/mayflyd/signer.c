@@ -177,6 +177,34 @@ out:
 	return rc;
 }
 
+/*
+ * A reload keeps the delegated responders of intermediates whose
+ * certificate did not change: a new one would be one more certificate in
+ * the log per SIGHUP, for nothing.
+ */
+static void
+sig_responders_keep(struct sig_state *from, struct sig_state *to)
+{
+	size_t i, j;
+
+	if (!to->cfg->ocsp_delegated)
+		return;
+	for (i = 0; i < to->nca; i++)
+		for (j = 0; j < from->nca; j++) {
+			struct sig_ca *a = &from->ca[j], *b = &to->ca[i];
+
+			if (a->rcert == NULL || b->rcert != NULL || strcmp(a->name, b->name) != 0 ||
+			    X509_cmp(a->cert, b->cert) != 0)
+				continue;
+			b->rcert = a->rcert;
+			b->rkey = a->rkey;
+			b->rotate_at = a->rotate_at;
+			b->r_not_after = a->r_not_after;
+			a->rcert = NULL;
+			a->rkey = NULL;
+		}
+}
+
 /* Opens keystore, database and keys for cfg (taken over by st). */
 static int
 sig_state_load(struct mf_config *cfg, struct sig_state **out, char *why, size_t wl)
@@ -233,8 +261,12 @@ sig_state_load(struct mf_config *cfg, struct sig_state **out, char *why, size_t 
 			snprintf(why, wl, "key of %s does not match its certificate", ca->name);
 			goto out;
 		}
-		if (cfg->ocsp_delegated && (rc = sig_responder_new(st, ca, now, why, wl)) != 0)
-			goto out;
+		/*
+		 * No responder yet: it is made (signed and recorded) when the
+		 * first response is signed (sig_ocsp_sign), never by a start or
+		 * a reload alone, so a start that fails later, or is repeated
+		 * in a loop, records nothing.
+		 */
 	}
 	/* Leaf issuance (ISSUE) only for the renewal listener. */
 	if (cfg->acme.enabled && (rc = mf_issuer_new(cfg, st->ks, NULL, &st->issuer)) != 0) {
@@ -309,9 +341,23 @@ sig_ocsp_sign(struct sig_state *st, unsigned i, struct mfd_ocsp_in *in, struct m
 
 	if (st->cfg->ocsp_delegated && now >= ca->rotate_at &&
 	    (rc = sig_responder_new(st, ca, now, why, sizeof(why))) != 0) {
-		/* The old responder still covers half its life: keep using it. */
+		/*
+		 * The old responder still covers half its life: keep using it.
+		 * Without one (the log cannot record a new one: disk full,
+		 * read-only), the intermediate signs, as RFC 6960 4.2.2.2
+		 * allows; try again in a minute, not on every response.
+		 */
 		mf_err("event=ocsp-responder-rotate ca=%s err=%s why=\"%s\"", ca->name,
 		    mf_errname(rc), why);
+		ca->rotate_at = now + 60;
+		if (ca->rcert != NULL && ca->rotate_at > ca->r_not_after - 60)
+			ca->rotate_at = now;
+		if (ca->rcert != NULL && now >= ca->r_not_after) {
+			X509_free(ca->rcert);
+			EVP_PKEY_free(ca->rkey);
+			ca->rcert = NULL;
+			ca->rkey = NULL;
+		}
 	}
 	in->issuer = ca->cert;
 	in->signer = ca->rcert != NULL ? ca->rcert : ca->cert;
@@ -1010,6 +1056,7 @@ sig_loop(int fd, struct sig_state **stp)
 				snprintf(why, sizeof(why), "config: %s", err);
 			else if ((rc = sig_state_load(cfg, &nst, why, sizeof(why))) == 0) {
 				/* Swap only on success: a bad reload keeps the running keys. */
+				sig_responders_keep(st, nst);
 				sig_state_free(st);
 				st = *stp = nst;
 			}

@@ -1418,6 +1418,21 @@ ocsp_four_ways(const char *dir, int port, const char *leaf)
 	return out;
 }
 
+/* `openssl ocsp` (POST, SHA-1) for dir/leaf.pem against the daemon on port. */
+static char *
+ocsp_cli_at(const char *dir, int port, const char *leaf)
+{
+	char *cmd, *out = NULL;
+
+	ck_assert(asprintf(&cmd, "cd '%s' && openssl ocsp -no_nonce -issuer certs/issuing-1.pem "
+	    "-cert %s.pem -url http://127.0.0.1:%d/ocsp -CAfile certs/root-a.pem -timeout 5 2>&1",
+	    dir, leaf, port) > 0);
+	mft_run(cmd, &out);
+	free(cmd);
+	ck_assert_ptr_nonnull(out);
+	return out;
+}
+
 /* Occurrences of needle in hay. */
 static int
 count_str(const char *hay, const char *needle)
@@ -1622,6 +1637,126 @@ START_TEST(test_unknown_serial_flood)
 }
 END_TEST
 
+/* Runs mayflyd -c dir/mayfly.yaml to its end (at most 20 s); its exit status, or -1. */
+static int
+mfdt_run_once(const char *dir)
+{
+	char *bin = mft_buildpath("mayflyd"), cfg[600], log[600];
+	int64_t end = mfdt_ms() + 20000;
+	pid_t pid;
+	int st;
+
+	snprintf(cfg, sizeof(cfg), "%s/mayfly.yaml", dir);
+	snprintf(log, sizeof(log), "%s/mayflyd.log", dir);
+	if ((pid = fork()) == 0) {
+		int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0600);
+
+		if (fd >= 0) {
+			dup2(fd, 2);
+			dup2(fd, 1);
+		}
+		unsetenv("NOTIFY_SOCKET");
+		execl(bin, "mayflyd", "-c", cfg, (char *)NULL);
+		_exit(127);
+	}
+	free(bin);
+	if (pid < 0)
+		return -1;
+	while (mfdt_ms() < end) {
+		if (waitpid(pid, &st, WNOHANG) == pid)
+			return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+		usleep(20000);
+	}
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	return -1;
+}
+
+#define RESPONDERS	"SELECT count(*) FROM ca_certificates WHERE kind = 'ocsp'"
+#define AUDIT_ROWS	"SELECT count(*) FROM audit_log"
+
+/*
+ * Issue 9 item 12: a start that fails (listen port taken, a root file
+ * missing) exits with its code and leaves the log as it was: no delegated
+ * responder certificate signed and recorded, no audit row. A good start
+ * records one responder, and a reload keeps it.
+ */
+START_TEST(test_failed_start_writes_nothing)
+{
+	char *dir = mft_tmpdir(), *out, a[700], b[700];
+	int port = mfdt_free_port(), s, one = 1, i;
+	int64_t resp0, audit0;
+	struct sockaddr_in sa;
+	size_t len;
+	pid_t pid;
+
+	ck_assert_ptr_nonnull(dir);
+	ck_assert_int_eq(mfdt_setup(dir, port), 0);
+	resp0 = db_int(dir, RESPONDERS);
+	audit0 = db_int(dir, AUDIT_ROWS);
+	ck_assert(resp0 == 0 && audit0 >= 0);
+
+	/* The OCSP port is taken by someone else. */
+	s = socket(AF_INET, SOCK_STREAM, 0);
+	ck_assert_int_ge(s, 0);
+	setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_port = htons((uint16_t)port);
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_eq(bind(s, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	ck_assert_int_eq(listen(s, 4), 0);
+	for (i = 0; i < 3; i++)		/* as Restart=on-failure would */
+		ck_assert_int_eq(mfdt_run_once(dir), 1);
+	close(s);
+	out = (char *)mfdt_read(dir, "mayflyd.log", &len);
+	ck_assert_msg(out != NULL && strstr(out, "event=bind-failed") != NULL, "%s", out);
+	free(out);
+	ck_assert_int_eq(db_int(dir, RESPONDERS), resp0);
+	ck_assert_int_eq(db_int(dir, AUDIT_ROWS), audit0);
+
+	/* A root certificate file is missing: a configuration error. */
+	snprintf(a, sizeof(a), "%s/certs/root-b.pem", dir);
+	snprintf(b, sizeof(b), "%s/root-b.pem.away", dir);
+	ck_assert_int_eq(rename(a, b), 0);
+	ck_assert_int_eq(mft_write(dir, "mayflyd.log", ""), 0);
+	ck_assert_int_eq(mfdt_run_once(dir), 3);
+	out = (char *)mfdt_read(dir, "mayflyd.log", &len);
+	ck_assert_msg(out != NULL && strstr(out, "event=config-failed") != NULL &&
+	    strstr(out, "root-b.pem") != NULL, "%s", out);
+	free(out);
+	ck_assert_int_eq(db_int(dir, RESPONDERS), resp0);
+	ck_assert_int_eq(db_int(dir, AUDIT_ROWS), audit0);
+
+	/* Everything in place: one responder, once responses are signed; a reload keeps it. */
+	ck_assert_int_eq(rename(b, a), 0);
+	pid = mfdt_start(dir, port);
+	ck_assert_int_gt(pid, 0);
+	out = ocsp_cli_at(dir, port, "leaf01");
+	ck_assert_msg(strstr(out, "leaf01.pem: good") != NULL, "%s", out);
+	free(out);
+	ck_assert_int_eq(db_int(dir, RESPONDERS), resp0 + 1);
+	ck_assert_int_eq(kill(pid, SIGHUP), 0);
+	for (i = 0; i < 50; i++) {
+		out = (char *)mfdt_read(dir, "mayflyd.log", &len);
+		if (out != NULL && strstr(out, "event=reloaded") != NULL) {
+			free(out);
+			break;
+		}
+		free(out);
+		usleep(100000);
+	}
+	ck_assert_int_lt(i, 50);
+	out = ocsp_cli_at(dir, port, "leaf02");
+	ck_assert_msg(strstr(out, "leaf02.pem: good") != NULL, "%s", out);
+	free(out);
+	ck_assert_int_eq(db_int(dir, RESPONDERS), resp0 + 1);
+	ck_assert_int_eq(mfdt_stop(pid, 8000), 0);
+	mft_rmtree(dir);
+	free(dir);
+}
+END_TEST
+
 /* Reads datagrams from the notify socket for up to ms; appends them to acc. */
 static void
 notify_drain(int fd, char *acc, size_t accsz, int ms)
@@ -1726,6 +1861,7 @@ suite_mfd_daemon(void)
 	tcase_set_timeout(tc, 90);
 	tcase_add_test(tc, test_revoked_while_down);
 	tcase_add_test(tc, test_unknown_serial_flood);
+	tcase_add_test(tc, test_failed_start_writes_nothing);
 	suite_add_tcase(s, tc);
 	return s;
 }
