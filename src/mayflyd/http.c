@@ -86,6 +86,9 @@ mfd_text(struct mfd_ctx *ctx, struct MHD_Connection *c, struct mfd_req *rq, int 
 			    "GET, HEAD, POST" : rq->r.ep == MFD_EP_ADMIN_REVOKE ? "POST" : "GET, HEAD");
 		if (code == 401)
 			MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer");
+		/* A 503 is the service's state, not the request's fault: come back. */
+		if (code == 503)
+			MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, "5");
 	}
 	return mfd_queue(ctx, c, rq, code, resp);
 }

@@ -99,8 +99,15 @@ mfd_acme_issue(void *arg, const unsigned char *csr, size_t csr_len, const char *
 	*cert = NULL;
 	*cert_len = 0;
 	if ((rc = mfd_signer_issue(ctx->signer, csr, csr_len, profile, requester, lifetime, &r,
-	    why, whylen)) != 0)
+	    why, whylen)) != 0) {
+		if (rc == MF_ERR_DB_FULL || rc == MF_ERR_DB_READONLY) {
+			/* /health must say so now, not after its cached second. */
+			pthread_mutex_lock(&ctx->health_lock);
+			ctx->health_at = 0;
+			pthread_mutex_unlock(&ctx->health_lock);
+		}
 		return rc;
+	}
 	if (r.ocsp == NULL)
 		mf_warn("event=ocsp-presign-missing requester=%s", requester);
 	else if ((rc = mfd_ocsp_presigned(ctx, &r)) != 0 && rc != MF_ERR_EXISTS)
@@ -181,6 +188,7 @@ main(int argc, char **argv)
 	char err[512], why[512];
 	int fds[8], nfds = 0, rc, ch, started = 0, exitcode = 1, i, signer_fd = -1;
 	int64_t last_respawn = 0;
+	int db_state = 0;		/* MF_ERR_DB_FULL or _READONLY while the log takes no writes */
 
 	memset(&ctx, 0, sizeof(ctx));
 	while ((ch = getopt(argc, argv, "c:dhS:")) != -1) {
@@ -366,6 +374,17 @@ main(int argc, char **argv)
 		{
 			int64_t now = (int64_t)time(NULL);
 			int hrc = mfd_health(&ctx, why, sizeof(why));
+
+			/* Say once when the log stops and starts taking writes again. */
+			if ((hrc == MF_ERR_DB_FULL || hrc == MF_ERR_DB_READONLY) && hrc != db_state) {
+				mf_err("event=database-unwritable err=%s path=%s why=\"%s\" msg=\"issuance "
+				    "is answered 503 with Retry-After until the database takes writes\"",
+				    mf_errname(hrc), ctx.pub->cfg->database, why);
+				db_state = hrc;
+			} else if (hrc == 0 && db_state != 0) {
+				mf_info("event=database-writable");
+				db_state = 0;
+			}
 
 			/*
 			 * A dead signer, or a token that went away: cached responses

@@ -844,6 +844,20 @@ mfd_metrics_text(struct mfd_ctx *ctx, size_t *len)
 		    "# HELP mayflyd_issue_batch_max Requests in the largest batch so far.\n"
 		    "# TYPE mayflyd_issue_batch_max gauge\nmayflyd_issue_batch_max %lu\n", nb, ni, max);
 	}
+	{
+		char why[256];
+		int hrc = mfd_health(ctx, why, sizeof(why));
+
+		mfd_bprintf(&b, "# HELP mayflyd_database_writable Whether the database takes writes "
+		    "(0: disk full or read-only; issuance answers 503).\n"
+		    "# TYPE mayflyd_database_writable gauge\nmayflyd_database_writable %d\n"
+		    "# HELP mayflyd_database_full Whether the database's disk is full.\n"
+		    "# TYPE mayflyd_database_full gauge\nmayflyd_database_full %d\n"
+		    "# HELP mayflyd_database_readonly Whether the database is read-only.\n"
+		    "# TYPE mayflyd_database_readonly gauge\nmayflyd_database_readonly %d\n",
+		    hrc != MF_ERR_DB_FULL && hrc != MF_ERR_DB_READONLY, hrc == MF_ERR_DB_FULL,
+		    hrc == MF_ERR_DB_READONLY);
+	}
 	mfd_bprintf(&b, "# HELP mayflyd_signer_up Whether the signer process answers.\n"
 	    "# TYPE mayflyd_signer_up gauge\nmayflyd_signer_up %d\n",
 	    mfd_signer_dead(ctx->signer) ? 0 : 1);

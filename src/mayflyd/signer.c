@@ -32,6 +32,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -39,6 +40,7 @@
 #include <openssl/err.h>
 #include <openssl/ocsp.h>
 #include <openssl/pem.h>
+#include <sqlite3.h>
 
 #include "acme/acme.h"
 #include "crl.h"
@@ -75,7 +77,20 @@ struct sig_state {
 	int issuer_ca;			/* its index in ca, for pre-signed OCSP; -1: none */
 	int64_t ping_at;
 	int ping_rc;
+	/* The last write to the log that failed for want of space or rights. */
+	int dbw_rc;			/* MF_ERR_DB_FULL, MF_ERR_DB_READONLY or 0 */
+	int64_t dbw_at;
+	char dbw_why[256];
 };
+
+/*
+ * Below this much free space on the database's filesystem the log counts
+ * as full: a batch of certificates with their audit rows, the WAL and a
+ * checkpoint need a few hundred KiB at most.
+ */
+#define SIG_DB_MIN_FREE		(256 * 1024)
+/* A failed write keeps /health at 503 this long, unless a write succeeds. */
+#define SIG_DB_FAIL_HOLD	10
 
 static void
 sig_state_free(struct sig_state *st)
@@ -108,6 +123,84 @@ sig_read_cert(const char *path, X509 **out)
 	*out = PEM_read_X509(f, NULL, NULL, NULL);
 	fclose(f);
 	return *out != NULL ? 0 : MF_ERR_CRYPTO;
+}
+
+/*
+ * Whether the filesystem of the database has room and takes writes, from
+ * its own statistics (statvfs): MF_ERR_DB_READONLY for a read-only mount,
+ * MF_ERR_DB_FULL below SIG_DB_MIN_FREE (counting the blocks reserved for
+ * root when we are root, since we may use them), else 0.
+ */
+static int
+sig_db_space(const struct sig_state *st, char *why, size_t wl)
+{
+	struct statvfs v;
+	char dir[4096], *slash;
+	unsigned long long avail;
+
+	if (snprintf(dir, sizeof(dir), "%s", st->cfg->database) >= (int)sizeof(dir))
+		return 0;
+	if ((slash = strrchr(dir, '/')) == NULL)
+		snprintf(dir, sizeof(dir), ".");
+	else if (slash == dir)
+		dir[1] = '\0';
+	else
+		*slash = '\0';
+	if (statvfs(dir, &v) != 0)
+		return 0;
+	if (v.f_flag & ST_RDONLY) {
+		snprintf(why, wl, "database is read-only (read-only filesystem)");
+		return MF_ERR_DB_READONLY;
+	}
+	avail = (unsigned long long)(geteuid() == 0 ? v.f_bfree : v.f_bavail) * v.f_frsize;
+	if (avail < SIG_DB_MIN_FREE) {
+		snprintf(why, wl, "database disk full (%llu KiB free)", avail / 1024);
+		return MF_ERR_DB_FULL;
+	}
+	return 0;
+}
+
+/*
+ * A write to the log failed with rc: says whether for want of space or of
+ * write access (SQLite's code, the errno of its failed call, the
+ * filesystem's statistics), remembers that for /health, and returns the
+ * code to report: MF_ERR_DB_FULL or MF_ERR_DB_READONLY (503 with
+ * Retry-After to clients: nothing is wrong with their request), else rc.
+ */
+static int
+sig_db_failed(struct sig_state *st, int rc)
+{
+	sqlite3 *h = mf_db_handle(st->db);
+	char why[256];
+	int code = 0, e = h != NULL ? sqlite3_errcode(h) & 0xff : 0;
+
+	why[0] = '\0';
+	if (rc == MF_ERR_DB_FULL || e == SQLITE_FULL)
+		code = MF_ERR_DB_FULL;
+	else if (rc == MF_ERR_DB_READONLY || e == SQLITE_READONLY)
+		code = MF_ERR_DB_READONLY;
+	else if (rc == MF_ERR_IO && h != NULL) {
+		int en = sqlite3_system_errno(h);
+
+		if (en == ENOSPC || en == EDQUOT)
+			code = MF_ERR_DB_FULL;
+		else if (en == EROFS)
+			code = MF_ERR_DB_READONLY;
+	}
+	if (rc == MF_ERR_IO || rc == MF_ERR_DB || code != 0) {
+		int c2 = sig_db_space(st, why, sizeof(why));
+
+		if (code == 0)
+			code = c2;
+	}
+	if (code == 0)
+		return rc;
+	if (why[0] == '\0')
+		snprintf(why, sizeof(why), "%s", mf_strerror(code));
+	st->dbw_rc = code;
+	st->dbw_at = (int64_t)time(NULL);
+	snprintf(st->dbw_why, sizeof(st->dbw_why), "%s", why);
+	return code;
 }
 
 /*
@@ -150,6 +243,7 @@ sig_responder_new(struct sig_state *st, struct sig_ca *ca, int64_t now, char *wh
 	rec.not_before = now - 300;
 	rec.not_after = now + st->cfg->ocsp_responder_lifetime;
 	if ((rc = mf_db_ca_insert(st->db, &rec, "mayflyd")) != 0) {
+		rc = sig_db_failed(st, rc);
 		snprintf(why, wl, "recording responder certificate: %s", mf_strerror(rc));
 		goto out;
 	}
@@ -477,8 +571,10 @@ sig_do_crl(struct sig_state *st, unsigned issuer, struct mfd_sig_meta *m, unsign
 		return rc;
 	if ((rc = mf_db_revoked_list(st->db, st->ca[issuer].name, now, sig_crl_cb, &a)) != 0)
 		goto out;
-	if ((rc = mf_db_crl_number_next(st->db, st->ca[issuer].name, &number)) != 0)
+	if ((rc = mf_db_crl_number_next(st->db, st->ca[issuer].name, &number)) != 0) {
+		rc = sig_db_failed(st, rc);
 		goto out;
+	}
 	rc = mf_crl_build(st->ca[issuer].cert, st->ca[issuer].key, a.e, a.n, number, now,
 	    st->cfg->crl_validity, der, len);
 	if (rc != 0)
@@ -637,7 +733,9 @@ sig_item_log(struct sig_state *st, struct sig_item *it, int64_t now)
 			break;
 	}
 	if (it->rc != 0) {
-		snprintf(it->why, sizeof(it->why), "issuance failed: %s", mf_strerror(it->rc));
+		it->rc = sig_db_failed(st, it->rc);
+		snprintf(it->why, sizeof(it->why), "issuance failed: %.200s",
+		    st->dbw_rc == it->rc ? st->dbw_why : mf_strerror(it->rc));
 		X509_free(it->cert);
 		it->cert = NULL;
 	}
@@ -782,12 +880,14 @@ sig_do_issue_batch(struct sig_state *st, struct sig_item *it, size_t n, char *wh
 		if (it[i].rc == 0)
 			break;
 	if (i < n && (rc = mf_db_begin(st->db)) != 0) {
+		rc = sig_db_failed(st, rc);
 		/* Nothing logged: every signed leaf is dropped unsent. */
 		for (; i < n; i++) {
 			if (it[i].rc != 0)
 				continue;
 			it[i].rc = rc;
-			snprintf(it[i].why, sizeof(it[i].why), "database busy");
+			snprintf(it[i].why, sizeof(it[i].why), "cannot record the certificate: %.200s",
+			    st->dbw_rc == rc ? st->dbw_why : mf_strerror(rc));
 			X509_free(it[i].cert);
 			it[i].cert = NULL;
 		}
@@ -809,6 +909,10 @@ sig_do_issue_batch(struct sig_state *st, struct sig_item *it, size_t n, char *wh
 			rc = mf_db_rollback(st->db) == 0 ? MF_ERR_DB : MF_ERR_INTERNAL;
 		else
 			rc = nlogged > 0 ? mf_db_commit(st->db) : mf_db_rollback(st->db);
+		if (rc != 0)
+			rc = sig_db_failed(st, rc);
+		else if (nlogged > 0)
+			st->dbw_rc = 0;		/* the log takes writes again */
 		if (rc != 0) {
 			/* A failed commit rolls the batch back: none of it may go out. */
 			for (i = 0; i < n; i++) {
@@ -816,7 +920,8 @@ sig_do_issue_batch(struct sig_state *st, struct sig_item *it, size_t n, char *wh
 					continue;
 				it[i].rc = rc;
 				snprintf(it[i].why, sizeof(it[i].why),
-				    "cannot record the certificate: %s", mf_strerror(rc));
+				    "cannot record the certificate: %.200s",
+				    st->dbw_rc == rc ? st->dbw_why : mf_strerror(rc));
 				X509_free(it[i].cert);
 				it[i].cert = NULL;
 			}
@@ -945,6 +1050,17 @@ sig_ping(struct sig_state *st, char *why, size_t wl)
 	if ((rc = mf_db_schema_version(st->db, &v)) != 0) {
 		snprintf(why, wl, "database: %s", mf_strerror(rc));
 		return rc;
+	}
+	/*
+	 * Readable is not enough: a log that cannot take the next issuance
+	 * (disk full, read-only) makes us unhealthy, with the reason, until
+	 * it can again.
+	 */
+	if ((rc = sig_db_space(st, why, wl)) != 0)
+		return rc;
+	if (st->dbw_rc != 0 && (int64_t)time(NULL) - st->dbw_at < SIG_DB_FAIL_HOLD) {
+		snprintf(why, wl, "%s", st->dbw_why);
+		return st->dbw_rc;
 	}
 	return 0;
 }
