@@ -161,6 +161,38 @@ sig_db_space(const struct sig_state *st, char *why, size_t wl)
 }
 
 /*
+ * SQLite opens the log read-only when its filesystem is read-only at that
+ * moment, and such a connection stays so; so does any connection this
+ * process opens to the same file while it exists (SQLite shares the
+ * read-only -shm mapping among them). Once the filesystem takes writes
+ * again, close it and open it anew, so that issuance resumes without a
+ * restart. If it cannot be opened at all, the signer ends and the network
+ * process starts a fresh one. Returns MF_ERR_DB_READONLY while the
+ * connection is still read-only.
+ */
+static int
+sig_db_reopen(struct sig_state *st)
+{
+	char why[128];
+	int rc;
+
+	if (sqlite3_db_readonly(mf_db_handle(st->db), "main") != 1)
+		return 0;
+	if (sig_db_space(st, why, sizeof(why)) == MF_ERR_DB_READONLY)
+		return MF_ERR_DB_READONLY;
+	mf_db_close(st->db);
+	st->db = NULL;
+	if ((rc = mf_db_open(st->cfg->database, 0, &st->db)) != 0) {
+		mf_err("event=database-reopen-failed err=%s", mf_errname(rc));
+		exit(1);
+	}
+	if (sqlite3_db_readonly(mf_db_handle(st->db), "main") == 1)
+		return MF_ERR_DB_READONLY;
+	mf_info("event=database-reopened msg=\"the database takes writes again\"");
+	return 0;
+}
+
+/*
  * A write to the log failed with rc: says whether for want of space or of
  * write access (SQLite's code, the errno of its failed call, the
  * filesystem's statistics), remembers that for /health, and returns the
@@ -872,6 +904,7 @@ sig_do_issue_batch(struct sig_state *st, struct sig_item *it, size_t n, char *wh
 		snprintf(why, wl, "keys: %s", mf_strerror(rc));
 		return rc;
 	}
+	sig_db_reopen(st);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	fault = sig_fault_step();
 	for (i = 0; i < n; i++)
@@ -1037,8 +1070,13 @@ sig_reply(int fd, int rc, const void *a, size_t alen, const void *b, size_t blen
 	return 0;
 }
 
+/*
+ * PING: keys and database usable? With writes set, also whether the log
+ * takes writes; the first answer at start leaves that out, so that a
+ * signer on a full or read-only log still comes up and signs OCSP.
+ */
 static int
-sig_ping(struct sig_state *st, char *why, size_t wl)
+sig_ping(struct sig_state *st, int writes, char *why, size_t wl)
 {
 	int rc, v;
 
@@ -1056,8 +1094,14 @@ sig_ping(struct sig_state *st, char *why, size_t wl)
 	 * (disk full, read-only) makes us unhealthy, with the reason, until
 	 * it can again.
 	 */
+	if (!writes)
+		return 0;
 	if ((rc = sig_db_space(st, why, wl)) != 0)
 		return rc;
+	if (sig_db_reopen(st) != 0) {
+		snprintf(why, wl, "database is read-only (opened read-only)");
+		return MF_ERR_DB_READONLY;
+	}
 	if (st->dbw_rc != 0 && (int64_t)time(NULL) - st->dbw_at < SIG_DB_FAIL_HOLD) {
 		snprintf(why, wl, "%s", st->dbw_why);
 		return st->dbw_rc;
@@ -1098,7 +1142,7 @@ sig_loop(int fd, struct sig_state **stp)
 		case MFD_SIG_PING:
 			if (h.len != 0)
 				return;
-			rc = sig_ping(st, why, sizeof(why));
+			rc = sig_ping(st, 1, why, sizeof(why));
 			if (sig_reply(fd, rc, why, strlen(why), NULL, 0) != 0)
 				return;
 			break;
@@ -1216,7 +1260,7 @@ mfd_signer_main(int fd, const char *path)
 			snprintf(why, sizeof(why), "cannot drop privileges to %s", st->cfg->user);
 	}
 	if (rc == 0)
-		rc = sig_ping(st, why, sizeof(why));
+		rc = sig_ping(st, 0, why, sizeof(why));
 	/* The first answer tells the parent whether we came up. */
 	if (sig_reply(fd, rc, why, strlen(why), NULL, 0) != 0 || rc != 0) {
 		sig_state_free(st);

@@ -318,8 +318,9 @@ mfdt_setup(const char *dir, int port)
 static const char *notify_path;
 static const char *watchdog_usec;
 
-pid_t
-mfdt_start(const char *dir, int port)
+/* As mfdt_start, but waits for /health to answer want. */
+static pid_t
+mfdt_start_health(const char *dir, int port, int want)
 {
 	char *bin = mft_buildpath("mayflyd"), cfg[600], log[600];
 	pid_t pid;
@@ -351,13 +352,19 @@ mfdt_start(const char *dir, int port)
 
 		if (waitpid(pid, &st, WNOHANG) == pid)
 			return -1;
-		if (mfdt_get(port, "/health", NULL, NULL) == 200)
+		if (mfdt_get(port, "/health", NULL, NULL) == want)
 			return pid;
 		usleep(100000);
 	}
 	kill(pid, SIGKILL);
 	waitpid(pid, NULL, 0);
 	return -1;
+}
+
+pid_t
+mfdt_start(const char *dir, int port)
+{
+	return mfdt_start_health(dir, port, 200);
 }
 
 /* SIGTERM and wait (bounded); returns the exit status or -1. */
@@ -1764,19 +1771,25 @@ END_TEST
  * (or -1), the headers in dir/NAME.hdr and the body in dir/NAME.out.
  */
 static int
-api_sign(const char *dir, int aport, const char *name)
+api_sign_ca(const char *dir, int aport, const char *name, const char *cafile)
 {
 	char *out = NULL;
 	int code = -1;
 
-	in_dir(dir, &out, "curl -sS --max-time 30 --cacert certs/root-a.pem -H \"Authorization: "
+	in_dir(dir, &out, "curl -sS --max-time 30 --cacert %s -H \"Authorization: "
 	    "Bearer $(cat api.token)\" -H 'Content-Type: application/pkcs10' --data-binary @%s.csr "
-	    "-D %s.hdr -o %s.out -w 'code=%%{http_code}\\n' https://127.0.0.1:%d/v1/sign", name,
-	    name, name, aport);
+	    "-D %s.hdr -o %s.out -w 'code=%%{http_code}\\n' https://127.0.0.1:%d/v1/sign", cafile,
+	    name, name, name, aport);
 	if (out != NULL && strstr(out, "code=") != NULL)
 		code = atoi(strstr(out, "code=") + 5);
 	free(out);
 	return code;
+}
+
+static int
+api_sign(const char *dir, int aport, const char *name)
+{
+	return api_sign_ca(dir, aport, name, "certs/root-a.pem");
 }
 
 /*
@@ -1905,6 +1918,140 @@ START_TEST(test_database_full)
 }
 END_TEST
 
+/*
+ * Issue 9 item 9, the other half: the database's filesystem is read-only
+ * (mounted so by the operator, or by the kernel after an I/O error). The
+ * database, with its -wal and -shm files, sits on a tmpfs in this test's
+ * own mount namespace, remounted read-only before mayflyd starts (a
+ * filesystem with files open for writing cannot be remounted read-only,
+ * and root ignores file modes, so this is what really fails). mayflyd
+ * serves OCSP, answers issuance 503 with Retry-After and the reason, and
+ * says so in /health, the metric and the log; remounted read-write, it
+ * issues again without a restart.
+ */
+START_TEST(test_database_readonly)
+{
+	char *tmp, dir[600], path[700], *out = NULL, *mayfly, *cmd;
+	int port, aport, i, code;
+	size_t len;
+	pid_t pid;
+
+	if (getenv("CK_FORK") != NULL && strcmp(getenv("CK_FORK"), "no") == 0) {
+		fprintf(stderr, "test_database_readonly: SKIPPED: needs CK_FORK (a mount "
+		    "namespace of its own)\n");
+		return;
+	}
+	if (unshare(CLONE_NEWNS) != 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0) {
+		fprintf(stderr, "test_database_readonly: SKIPPED: no mount namespace (%s); run "
+		    "as root to test a read-only database\n", strerror(errno));
+		return;
+	}
+	tmp = mft_tmpdir();
+	ck_assert_ptr_nonnull(tmp);
+	snprintf(dir, sizeof(dir), "%s/ca", tmp);
+	port = mfdt_free_port();
+	aport = mfdt_free_port();
+	mayfly = mft_buildpath("mayfly");
+	ck_assert(asprintf(&cmd, "'%s' init --dir '%s' --keys file --port %d --dns localhost "
+	    ">/dev/null 2>&1", mayfly, dir, port) > 0);
+	ck_assert_int_eq(mft_run(cmd, NULL), 0);
+	free(cmd);
+	free(mayfly);
+	snprintf(path, sizeof(path), "%s/dbfs", dir);
+	ck_assert_int_eq(mkdir(path, 0700), 0);
+	if (mount("tmpfs", path, "tmpfs", 0, "size=4m,mode=0700") != 0) {
+		fprintf(stderr, "test_database_readonly: SKIPPED: cannot mount a tmpfs (%s)\n",
+		    strerror(errno));
+		mft_rmtree(tmp);
+		free(tmp);
+		return;
+	}
+	/* The listener's TLS certificate from files: it cannot be recorded now. */
+	ck_assert_int_eq(in_dir(dir, NULL, "mv mayfly.db dbfs/ && "
+	    "sed -i 's|^database: .*|database: dbfs/mayfly.db|' mayfly.yaml && "
+	    "openssl rand -hex 16 > api.token && chmod 600 api.token && "
+	    "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout tls.key "
+	    "-out tls.pem -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 -days 1 "
+	    ">/dev/null 2>&1 && chmod 600 tls.key && "
+	    "printf 'acme:\\n  host: 127.0.0.1\\n  port: %d\\n  api-token-file: api.token\\n"
+	    "  tls-cert: tls.pem\\n  tls-key: tls.key\\n' >> mayfly.yaml && "
+	    "cp tls.pem certs/tls-root.pem && for n in a b; do openssl req -new -newkey ec -pkeyopt "
+	    "ec_paramgen_curve:P-256 -nodes -keyout $n.key -out $n.csr -subj /CN=localhost "
+	    "-addext subjectAltName=DNS:localhost >/dev/null 2>&1 || exit 1; done", aport), 0);
+	/* A certificate in the log, and the -wal and -shm files left in place. */
+	ck_assert_int_eq(in_dir(dir, &out, "$MAYFLY issue --csr a.csr --out a.pem"), 0);
+	free(out);
+	{
+		pid_t c = fork();
+
+		if (c == 0) {
+			struct mf_db *db;
+			int v;
+
+			snprintf(path, sizeof(path), "%s/dbfs/mayfly.db", dir);
+			/* Open and read, then leave without closing: the files stay. */
+			_exit(mf_db_open(path, 0, &db) == 0 && mf_db_schema_version(db, &v) == 0 ?
+			    0 : 1);
+		}
+		ck_assert_int_gt(c, 0);
+		ck_assert_int_eq(waitpid(c, &i, 0), c);
+		ck_assert(WIFEXITED(i) && WEXITSTATUS(i) == 0);
+	}
+	snprintf(path, sizeof(path), "%s/dbfs", dir);
+	ck_assert_int_eq(mount(NULL, path, NULL, MS_REMOUNT | MS_RDONLY, "size=4m,mode=0700"), 0);
+
+	pid = mfdt_start_health(dir, port, 503);
+	ck_assert_int_gt(pid, 0);
+	/* OCSP for the logged certificate is answered (signed by the intermediate itself). */
+	out = ocsp_cli_at(dir, port, "a");
+	ck_assert_msg(strstr(out, "a.pem: good") != NULL && strstr(out, "Response verify OK"),
+	    "%s", out);
+	free(out);
+	code = api_sign_ca(dir, aport, "b", "certs/tls-root.pem");
+	ck_assert_int_eq(code, 503);
+	out = (char *)mfdt_read(dir, "b.hdr", &len);
+	ck_assert_msg(out != NULL && strcasestr(out, "\nRetry-After: ") != NULL, "%s", out);
+	free(out);
+	out = (char *)mfdt_read(dir, "b.out", &len);
+	ck_assert_msg(out != NULL && strstr(out, "read-only") != NULL, "%s", out);
+	free(out);
+	{
+		unsigned char *h = NULL;
+
+		ck_assert_int_eq(mfdt_get(port, "/health", &h, &len), 503);
+		ck_assert_msg(strstr((char *)h, "read-only") != NULL, "%s", h);
+		free(h);
+	}
+	ck_assert(metric(port, "mayflyd_database_readonly") == 1);
+	ck_assert(metric(port, "mayflyd_database_writable") == 0);
+	for (i = 0; i < 30; i++) {
+		out = (char *)mfdt_read(dir, "mayflyd.log", &len);
+		if (out != NULL && strstr(out, "event=database-unwritable err=database-read-only") !=
+		    NULL)
+			break;
+		free(out);
+		out = NULL;
+		usleep(100000);
+	}
+	ck_assert_msg(out != NULL, "no event=database-unwritable in the log");
+	free(out);
+
+	/* Writable again: issuance resumes without a restart. */
+	ck_assert_int_eq(mount(NULL, path, NULL, MS_REMOUNT, "size=4m,mode=0700"), 0);
+	for (i = 0; i < 150 && mfdt_get(port, "/health", NULL, NULL) != 200; i++)
+		usleep(100000);
+	ck_assert_int_lt(i, 150);
+	code = api_sign_ca(dir, aport, "b", "certs/tls-root.pem");
+	out = (char *)mfdt_read(dir, "b.out", &len);
+	ck_assert_msg(code == 200, "%d %s", code, out);
+	free(out);
+	ck_assert_int_eq(mfdt_stop(pid, 8000), 0);
+	umount2(path, MNT_DETACH);
+	mft_rmtree(tmp);
+	free(tmp);
+}
+END_TEST
+
 /* Reads datagrams from the notify socket for up to ms; appends them to acc. */
 static void
 notify_drain(int fd, char *acc, size_t accsz, int ms)
@@ -2011,6 +2158,7 @@ suite_mfd_daemon(void)
 	tcase_add_test(tc, test_unknown_serial_flood);
 	tcase_add_test(tc, test_failed_start_writes_nothing);
 	tcase_add_test(tc, test_database_full);
+	tcase_add_test(tc, test_database_readonly);
 	suite_add_tcase(s, tc);
 	return s;
 }
