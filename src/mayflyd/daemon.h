@@ -102,6 +102,7 @@ struct mfd_ctx {
 	int64_t health_at;
 	int health_rc;
 	char health_why[256];
+	atomic_int health_last;		/* health_rc, readable without health_lock */
 
 	struct mfd_metrics m;
 };

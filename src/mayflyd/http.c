@@ -15,6 +15,7 @@
  */
 #include "mf_build.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +26,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/ocsp.h>
+#include <sqlite3.h>
 
 #include "daemon.h"
 #include "mferr.h"
@@ -298,6 +300,7 @@ mfd_health(struct mfd_ctx *ctx, char *why, size_t wl)
 
 		rc = mfd_signer_ping(ctx->signer, w, sizeof(w));
 		ctx->health_rc = rc;
+		atomic_store(&ctx->health_last, rc);
 		snprintf(ctx->health_why, sizeof(ctx->health_why), "%s",
 		    rc == 0 ? "ok" : (w[0] != '\0' ? w : mf_strerror(rc)));
 		ctx->health_at = now;
@@ -364,6 +367,17 @@ mfd_admin_revoke(struct mfd_ctx *ctx, struct MHD_Connection *c, struct mfd_req *
 		return mfd_text(ctx, c, rq, 400, "body must be serial=HEX[&reason=N]\n");
 	pthread_mutex_lock(&ctx->db_lock);
 	rc = mf_db_cert_revoke(ctx->db, serial, reason, (int64_t)time(NULL), "admin-api");
+	if (rc != 0 && rc != MF_ERR_NOTFOUND && rc != MF_ERR_REVOKED) {
+		/* Out of space or write access is the server's state: say which. */
+		sqlite3 *h = mf_db_handle(ctx->db);
+		int en = sqlite3_system_errno(h), e = sqlite3_errcode(h) & 0xff;
+
+		if (e == SQLITE_FULL || (rc == MF_ERR_IO && (en == ENOSPC || en == EDQUOT)))
+			rc = MF_ERR_DB_FULL;
+		else if (e == SQLITE_READONLY || (rc == MF_ERR_IO && en == EROFS) ||
+		    sqlite3_db_readonly(h, "main") == 1)
+			rc = MF_ERR_DB_READONLY;
+	}
 	pthread_mutex_unlock(&ctx->db_lock);
 	if (rc == MF_ERR_NOTFOUND)
 		return mfd_text(ctx, c, rq, 404, "no such certificate\n");
@@ -371,7 +385,10 @@ mfd_admin_revoke(struct mfd_ctx *ctx, struct MHD_Connection *c, struct mfd_req *
 		return mfd_text(ctx, c, rq, 409, "already revoked\n");
 	if (rc != 0) {
 		mf_err("event=admin-revoke-failed serial=%s err=%s", serial, mf_errname(rc));
-		return mfd_text(ctx, c, rq, 503, "database unavailable\n");
+		snprintf(msg, sizeof(msg), "cannot record the revocation: %s\n",
+		    rc == MF_ERR_DB_FULL || rc == MF_ERR_DB_READONLY ? mf_strerror(rc) :
+		    "database unavailable");
+		return mfd_text(ctx, c, rq, 503, msg);
 	}
 	mf_info("event=revoked actor=admin-api serial=%s reason=%d", serial, reason);
 	mfd_kick(ctx);

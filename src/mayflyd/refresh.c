@@ -845,8 +845,15 @@ mfd_metrics_text(struct mfd_ctx *ctx, size_t *len)
 		    "# TYPE mayflyd_issue_batch_max gauge\nmayflyd_issue_batch_max %lu\n", nb, ni, max);
 	}
 	{
-		char why[256];
-		int hrc = mfd_health(ctx, why, sizeof(why));
+		int hrc;
+
+		/*
+		 * The last health check's answer (the main loop makes one every
+		 * second), not a new one, and without health_lock: a check waits
+		 * behind a batch in flight, and a slow batch must not hold up
+		 * /metrics.
+		 */
+		hrc = atomic_load(&ctx->health_last);
 
 		mfd_bprintf(&b, "# HELP mayflyd_database_writable Whether the database takes writes "
 		    "(0: disk full or read-only; issuance answers 503).\n"

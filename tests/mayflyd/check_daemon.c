@@ -1889,6 +1889,13 @@ START_TEST(test_database_full)
 	}
 	ck_assert_msg(out != NULL, "no event=database-unwritable in the log");
 	free(out);
+	/* A revocation cannot be recorded either: 503, Retry-After, the reason. */
+	ck_assert_int_eq(in_dir(dir, &out, "s=$(openssl x509 -in a.out -noout -serial | cut -d= -f2) "
+	    "&& curl -sS --max-time 10 -D - -H \"Authorization: Bearer $(cat admin.token)\" "
+	    "--data \"serial=$s\" http://127.0.0.1:%d/admin/revoke", port), 0);
+	ck_assert_msg(strstr(out, " 503 ") != NULL && strcasestr(out, "\nRetry-After: ") != NULL &&
+	    strstr(out, "database disk full") != NULL, "%s", out);
+	free(out);
 	/* OCSP for what is logged is still answered. */
 	out = ocsp_cli_at(dir, port, "a.out");
 	free(out);
