@@ -2059,6 +2059,66 @@ START_TEST(test_database_readonly)
 }
 END_TEST
 
+/*
+ * The same defect as item 12 in the ACME listener: it used to issue (and
+ * log) its own TLS certificate before binding its port, so each start on
+ * a taken ACME port added a certificate and audit rows. Now it binds
+ * first; the start fails and the log is unchanged. Freed, the port is
+ * bound and served.
+ */
+START_TEST(test_acme_port_taken)
+{
+	char *tmp = mft_tmpdir(), dir[600], *mayfly, *cmd, *out;
+	int port = mfdt_free_port(), aport = mfdt_free_port(), s, one = 1;
+	int64_t certs0, audit0;
+	struct sockaddr_in sa;
+	size_t len;
+	pid_t pid;
+
+	ck_assert_ptr_nonnull(tmp);
+	snprintf(dir, sizeof(dir), "%s/ca", tmp);
+	mayfly = mft_buildpath("mayfly");
+	ck_assert(asprintf(&cmd, "'%s' init --dir '%s' --keys file --port %d --dns localhost "
+	    ">/dev/null 2>&1", mayfly, dir, port) > 0);
+	ck_assert_int_eq(mft_run(cmd, NULL), 0);
+	free(cmd);
+	free(mayfly);
+	ck_assert_int_eq(in_dir(dir, NULL, "openssl rand -hex 16 > api.token && chmod 600 "
+	    "api.token && printf 'acme:\\n  host: 127.0.0.1\\n  port: %d\\n  api-token-file: "
+	    "api.token\\n' >> mayfly.yaml && openssl req -new -newkey ec -pkeyopt "
+	    "ec_paramgen_curve:P-256 -nodes -keyout a.key -out a.csr -subj /CN=localhost "
+	    "-addext subjectAltName=DNS:localhost >/dev/null 2>&1", aport), 0);
+	certs0 = db_int(dir, "SELECT count(*) FROM certificates");
+	audit0 = db_int(dir, AUDIT_ROWS);
+	ck_assert(certs0 == 0 && audit0 >= 0);
+	s = socket(AF_INET, SOCK_STREAM, 0);
+	ck_assert_int_ge(s, 0);
+	setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_port = htons((uint16_t)aport);
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_eq(bind(s, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	ck_assert_int_eq(listen(s, 4), 0);
+	ck_assert_int_eq(mfdt_run_once(dir), 1);
+	ck_assert_int_eq(mfdt_run_once(dir), 1);
+	close(s);
+	out = (char *)mfdt_read(dir, "mayflyd.log", &len);
+	ck_assert_msg(out != NULL && strstr(out, "event=acme-failed") != NULL, "%s", out);
+	free(out);
+	ck_assert_int_eq(db_int(dir, "SELECT count(*) FROM certificates"), certs0);
+	ck_assert_int_eq(db_int(dir, AUDIT_ROWS), audit0);
+	ck_assert_int_eq(db_int(dir, RESPONDERS), 0);
+	/* The port free: the listener binds it, gets its certificate and serves. */
+	pid = mfdt_start(dir, port);
+	ck_assert_int_gt(pid, 0);
+	ck_assert_int_eq(api_sign(dir, aport, "a"), 200);
+	ck_assert_int_eq(mfdt_stop(pid, 8000), 0);
+	mft_rmtree(tmp);
+	free(tmp);
+}
+END_TEST
+
 /* Reads datagrams from the notify socket for up to ms; appends them to acc. */
 static void
 notify_drain(int fd, char *acc, size_t accsz, int ms)
@@ -2166,6 +2226,7 @@ suite_mfd_daemon(void)
 	tcase_add_test(tc, test_failed_start_writes_nothing);
 	tcase_add_test(tc, test_database_full);
 	tcase_add_test(tc, test_database_readonly);
+	tcase_add_test(tc, test_acme_port_taken);
 	suite_add_tcase(s, tc);
 	return s;
 }
