@@ -84,6 +84,7 @@ mfd_export_write(const char *path, const struct mfd_blob *b)
  * Writes the response as a file named like its GET path (the base64 of the
  * minimal request, '/' '+' '=' percent-escaped) so nginx can serve
  * export_dir as /ocsp/. Only SHA-1 CertIDs: the ones stapling servers send.
+ * With b NULL, removes that file instead.
  */
 static void
 mfd_export(struct mfd_ctx *ctx, const char *dir, const struct mfd_cache_key *k,
@@ -121,8 +122,14 @@ mfd_export(struct mfd_ctx *ctx, const char *dir, const struct mfd_cache_key *k,
 			name[o++] = b64[i];
 	}
 	name[o] = '\0';
-	if ((path = mf_path_join(dir, name)) != NULL && mfd_export_write(path, b) != 0)
+	if ((path = mf_path_join(dir, name)) == NULL)
+		goto out;
+	if (b == NULL) {
+		if (unlink(path) != 0 && errno != ENOENT)
+			mf_warn("event=ocsp-export-unlink-failed path=%s", path);
+	} else if (mfd_export_write(path, b) != 0) {
 		mf_warn("event=ocsp-export-failed path=%s", path);
+	}
 out:
 	OPENSSL_free(der);
 	free(path);
@@ -485,6 +492,44 @@ mfd_resign(struct mfd_ctx *ctx, const struct mfd_cache_key *keys, size_t n, int6
 	mfd_resign_if(ctx, keys, n, now, -1, 0);
 }
 
+/*
+ * keys[0..n) name revoked certificates. Whatever still says otherwise once
+ * the re-signing is done (it failed: the HSM is gone, the signer down) is
+ * dropped from the cache and from the export directory, so that nothing
+ * we serve contradicts the log: a request then gets tryLater, not "good".
+ * XXX An export already under way for one of them may write its file again.
+ */
+static void
+mfd_drop_unless_revoked(struct mfd_ctx *ctx, const struct mfd_cache_key *keys, size_t n)
+{
+	char *dir = NULL;
+	size_t i, dropped = 0;
+
+	pthread_rwlock_rdlock(&ctx->lock);
+	if (ctx->pub->cfg->ocsp_export_dir != NULL)
+		dir = strdup(ctx->pub->cfg->ocsp_export_dir);
+	pthread_rwlock_unlock(&ctx->lock);
+	for (i = 0; i < n; i++) {
+		struct mfd_blob *b = mfd_cache_get(ctx->cache, &keys[i]);
+
+		if (b != NULL && b->cert_status == V_OCSP_CERTSTATUS_REVOKED) {
+			mfd_blob_unref(b);
+			continue;
+		}
+		if (b != NULL) {
+			mfd_blob_unref(b);
+			mfd_cache_del(ctx->cache, &keys[i]);
+			dropped++;
+		}
+		if (dir != NULL)
+			mfd_export(ctx, dir, &keys[i], NULL);
+	}
+	free(dir);
+	if (dropped > 0)
+		mf_err("event=ocsp-revoked-unsigned count=%zu msg=\"revoked, not re-signed yet: "
+		    "their old responses are withdrawn, requests get tryLater\"", dropped);
+}
+
 /* Re-signs SHA-1 and (if cached) SHA-256 responses of the collected serials. */
 static void
 mfd_resign_serials(struct mfd_ctx *ctx, struct mfd_rev_acc *a, int64_t now)
@@ -502,6 +547,7 @@ mfd_resign_serials(struct mfd_ctx *ctx, struct mfd_rev_acc *a, int64_t now)
 		}
 	}
 	mfd_resign(ctx, a->keys, a->n, now);
+	mfd_drop_unless_revoked(ctx, a->keys, a->n);
 }
 
 static int
@@ -590,6 +636,9 @@ mfd_presign(struct mfd_ctx *ctx, int64_t now, int64_t validity)
 			mf_err("event=presign-list-failed err=%s", mf_errname(rc));
 		else
 			mfd_resign_if(ctx, a.keys, a.n, now, want[pass], validity);
+		/* A revocation made while we were down: no stale file or entry survives. */
+		if (rc == 0 && want[pass] == V_OCSP_CERTSTATUS_REVOKED)
+			mfd_drop_unless_revoked(ctx, a.keys, a.n);
 		total += a.n;
 		mfd_acc_free(&a);
 	}

@@ -2119,6 +2119,97 @@ START_TEST(test_acme_port_taken)
 }
 END_TEST
 
+/*
+ * Item 1's rule at run time: a revocation that cannot be signed (the token
+ * is gone) withdraws the cached "good" and its exported file; a request
+ * gets tryLater, never the old "good". Back, the token signs "revoked".
+ */
+START_TEST(test_revoked_while_hsm_gone)
+{
+	char *dir = mft_tmpdir(), *cmd, *out = NULL, tokens[600], gone[600], path[600];
+	int port = mfdt_free_port(), i, st = 0;
+	struct mf_db *db;
+	pid_t pid;
+
+	ck_assert_ptr_nonnull(dir);
+	ck_assert_int_eq(mfdt_setup(dir, port), 0);
+	ck_assert_int_eq(mft_softhsm_setup(dir, "mayfly"), 0);
+	ck_assert(asprintf(&cmd, "cd '%s' && SOFTHSM2_CONF='%s/softhsm2.conf' softhsm2-util --import "
+	    "keys/issuing-1.key --token mayfly --label issuing-1 --id 01 --pin 1234 >import.log 2>&1 "
+	    "&& rm keys/issuing-1.key", dir, dir) > 0);
+	ck_assert_int_eq(mft_run(cmd, NULL), 0);
+	free(cmd);
+	ck_assert_int_eq(mfdt_yaml(dir, port, MF_SOFTHSM_MODULE), 0);
+	pid = mfdt_start(dir, port);
+	ck_assert_int_gt(pid, 0);
+	out = ocsp_cli_at(dir, port, "leaf03");
+	ck_assert_msg(strstr(out, "leaf03.pem: good") != NULL, "%s", out);
+	free(out);
+	/* Its exported file is there (bounded wait). */
+	ck_assert(asprintf(&cmd, "cd '%s' && openssl ocsp -issuer certs/issuing-1.pem -cert leaf03.pem "
+	    "-no_nonce -reqout x.req >/dev/null 2>&1 && n=$(openssl base64 -A < x.req | "
+	    "sed 's,+,%%2B,g; s,/,%%2F,g; s,=,%%3D,g') && printf '%%s' \"ocsp-export/$n\" > x.name",
+	    dir) > 0);
+	ck_assert_int_eq(mft_run(cmd, NULL), 0);
+	free(cmd);
+	{
+		size_t len;
+		char *name = (char *)mfdt_read(dir, "x.name", &len);
+
+		ck_assert_ptr_nonnull(name);
+		snprintf(path, sizeof(path), "%s/%s", dir, name);
+		free(name);
+	}
+	for (i = 0; i < 50 && access(path, F_OK) != 0; i++)
+		usleep(100000);
+	ck_assert_int_eq(access(path, F_OK), 0);
+
+	/* The token vanishes; then the certificate is revoked in the log. */
+	snprintf(tokens, sizeof(tokens), "%s/tokens", dir);
+	snprintf(gone, sizeof(gone), "%s/tokens.gone", dir);
+	ck_assert_int_eq(rename(tokens, gone), 0);
+	for (i = 0; i < 50 && (st = mfdt_get(port, "/health", NULL, NULL)) != 503; i++)
+		usleep(100000);
+	ck_assert_int_eq(st, 503);
+	{
+		char dbp[600];
+
+		snprintf(dbp, sizeof(dbp), "%s/mayfly.db", dir);
+		ck_assert_int_eq(mf_db_open(dbp, 0, &db), 0);
+		ck_assert_int_eq(mf_db_cert_revoke(db, SERIAL_BASE "03", 1, (int64_t)time(NULL),
+		    "cli:test"), 0);
+		mf_db_close(db);
+	}
+	for (i = 0; i < 30; i++) {
+		out = ocsp_cli_at(dir, port, "leaf03");
+		if (strstr(out, "leaf03.pem: good") == NULL)
+			break;
+		free(out);
+		out = NULL;
+		usleep(200000);
+	}
+	ck_assert_msg(out != NULL, "still \"good\" 6 s after the revocation");
+	ck_assert_msg(strstr(out, "Responder Error: trylater") != NULL, "%s", out);
+	free(out);
+	ck_assert_msg(access(path, F_OK) != 0, "the exported \"good\" is still there");
+	/* The token is back: "revoked", signed. */
+	ck_assert_int_eq(rename(gone, tokens), 0);
+	for (i = 0; i < 80; i++) {
+		out = ocsp_cli_at(dir, port, "leaf03");
+		if (strstr(out, "leaf03.pem: revoked") != NULL)
+			break;
+		free(out);
+		out = NULL;
+		usleep(200000);
+	}
+	ck_assert_msg(out != NULL, "never revoked");
+	free(out);
+	ck_assert_int_eq(mfdt_stop(pid, 8000), 0);
+	mft_rmtree(dir);
+	free(dir);
+}
+END_TEST
+
 /* Reads datagrams from the notify socket for up to ms; appends them to acc. */
 static void
 notify_drain(int fd, char *acc, size_t accsz, int ms)
@@ -2227,6 +2318,7 @@ suite_mfd_daemon(void)
 	tcase_add_test(tc, test_database_full);
 	tcase_add_test(tc, test_database_readonly);
 	tcase_add_test(tc, test_acme_port_taken);
+	tcase_add_test(tc, test_revoked_while_hsm_gone);
 	suite_add_tcase(s, tc);
 	return s;
 }
