@@ -24,6 +24,22 @@ struct mf_db;
 int mf_db_open(const char *path, int flags, struct mf_db **out);
 void mf_db_close(struct mf_db *db);
 
+/*
+ * Why the last call on db failed, in an operator's words ("the disk is
+ * full", "... is read-only"); a static or db-owned string, valid until the
+ * next call on db. mf_db_open_why says why mf_db_open(path) returned rc.
+ */
+const char *mf_db_errmsg(struct mf_db *db);
+const char *mf_db_open_why(const char *path, int rc);
+
+/*
+ * A read snapshot: every read between mf_db_read_begin and mf_db_read_end
+ * sees the log as it was at the first of them, whatever writers commit
+ * meanwhile (e.g. `audit verify` prints the head of the chain it checked).
+ */
+int mf_db_read_begin(struct mf_db *db);
+int mf_db_read_end(struct mf_db *db);
+
 /* The schema version after migration. */
 int mf_db_schema_version(struct mf_db *db, int *version);
 
