@@ -88,8 +88,10 @@ mf_cli_issue(struct mf_cli *c, int argc, char **argv)
 		ex = mf_cli_fail(c, rc, "refused: %s", why[0] ? why : mf_strerror(rc));
 		goto out;
 	}
-	if ((rc = mf_issuer_new(c->cfg, c->ks, NULL, &is)) != MF_OK) {
-		ex = mf_cli_fail(c, rc, "cannot load the issuing CA");
+	why[0] = '\0';
+	if ((rc = mf_issuer_new_why(c->cfg, c->ks, NULL, &is, why, sizeof(why))) != MF_OK) {
+		ex = mf_cli_fail(c, rc, "cannot load the issuing CA: %s",
+		    why[0] ? why : mf_strerror(rc));
 		goto out;
 	}
 	/* The issuer commits the record before it hands the certificate back. */
@@ -365,8 +367,7 @@ mf_cli_audit(struct mf_cli *c, int argc, char **argv)
 	 * between the two would print a head this run never checked.
 	 */
 	if ((rc = mf_db_read_begin(c->db)) != MF_OK)
-		return mf_cli_fail(c, rc, "cannot read %s: %s", c->cfg->database,
-		    mf_db_errmsg(c->db));
+		return mf_cli_fail(c, rc, "cannot read %s", mf_db_errmsg(c->db));
 	why[0] = '\0';
 	rc = mf_db_audit_verify(c->db, &rows, &bad, why, sizeof(why));
 	if (rc != MF_OK)

@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -320,6 +321,10 @@ mf_db_open(const char *path, int flags, struct mf_db **out)
 	if ((db = calloc(1, sizeof(*db))) == NULL)
 		return MF_ERR_NOMEM;
 	db->readonly = (flags & MF_DB_READONLY) != 0;
+	if ((db->path = strdup(path)) == NULL) {
+		rc = MF_ERR_NOMEM;
+		goto out;
+	}
 	oflags = (db->readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE) |
 	    SQLITE_OPEN_NOMUTEX;
 	if ((rc = sqlite3_open_v2(path, &db->h, oflags, NULL)) != SQLITE_OK) {
@@ -365,6 +370,7 @@ mf_db_close(struct mf_db *db)
 		sqlite3_finalize(db->st[i]);
 	/* An open transaction is rolled back by the close. */
 	sqlite3_close_v2(db->h);
+	free(db->path);
 	free(db);
 }
 
@@ -385,21 +391,49 @@ mf_db_handle(struct mf_db *db)
 const char *
 mf_db_errmsg(struct mf_db *db)
 {
+	struct statvfs vfs;
+	const char *what;
+	char *dir, *slash;
 	int code;
 
 	if (db == NULL || db->h == NULL)
 		return "no database";
 	code = sqlite3_extended_errcode(db->h);
-	if (code == SQLITE_OK)
-		return "no error";
 	/* Say the cause an operator acts on, in their words. */
 	switch (code & 0xff) {
-	case SQLITE_FULL: return "the disk is full";
-	case SQLITE_READONLY: return "the database file or its directory is read-only";
-	case SQLITE_CANTOPEN: return "cannot open the file or its -wal/-shm companions";
-	case SQLITE_BUSY: return "locked by another process for too long";
-	default: return sqlite3_errmsg(db->h);
+	case SQLITE_FULL: what = "the disk is full"; break;
+	case SQLITE_READONLY: what = "the file or its directory is read-only"; break;
+	case SQLITE_CANTOPEN: what = "cannot open the file or its -wal/-shm files"; break;
+	case SQLITE_BUSY: what = "locked by another process for too long"; break;
+	case SQLITE_OK: what = NULL; break;
+	default: what = sqlite3_errmsg(db->h); break;
 	}
+	if (what == NULL) {
+		/*
+		 * The failing statement was rolled back, which cleared SQLite's
+		 * error: look at the file and its file system instead.
+		 */
+		if ((dir = strdup(db->path)) != NULL) {
+			slash = strrchr(dir, '/');
+			if (slash == dir)
+				slash[1] = '\0';
+			else if (slash != NULL)
+				*slash = '\0';
+			else
+				strcpy(dir, ".");
+		}
+		if (dir != NULL && statvfs(dir, &vfs) == 0 && vfs.f_bavail == 0)
+			what = "the disk is full";
+		else if (dir != NULL && statvfs(dir, &vfs) == 0 && (vfs.f_flag & ST_RDONLY))
+			what = "the file system is mounted read-only";
+		else if (access(db->path, W_OK) != 0 || (dir != NULL && access(dir, W_OK) != 0))
+			what = strerror(errno);
+		else
+			what = "a write failed (see the system log)";
+		free(dir);
+	}
+	snprintf(db->why, sizeof(db->why), "%s: %s", db->path, what);
+	return db->why;
 }
 
 const char *

@@ -25,9 +25,10 @@ int mf_db_open(const char *path, int flags, struct mf_db **out);
 void mf_db_close(struct mf_db *db);
 
 /*
- * Why the last call on db failed, in an operator's words ("the disk is
- * full", "... is read-only"); a static or db-owned string, valid until the
- * next call on db. mf_db_open_why says why mf_db_open(path) returned rc.
+ * Why the last call on db failed, in an operator's words: "PATH: the disk
+ * is full", "PATH: Operation not permitted", ...; the string belongs to db
+ * and lives until the next call on it. mf_db_open_why says why
+ * mf_db_open(path) returned rc (a static string).
  */
 const char *mf_db_errmsg(struct mf_db *db);
 const char *mf_db_open_why(const char *path, int rc);

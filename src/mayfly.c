@@ -151,7 +151,7 @@ mf_cli_open(struct mf_cli *c, int need)
 		if ((need & (MF_NEED_DB | MF_NEED_DB_NEW)) &&
 		    (rc = mf_cli_audit_config(c)) != MF_OK)
 			return mf_cli_fail(c, rc, "cannot record the configuration in the audit "
-			    "log %s: %s", c->cfg->database, mf_db_errmsg(c->db));
+			    "log: %s", mf_db_errmsg(c->db));
 	}
 	return MF_EXIT_OK;
 }

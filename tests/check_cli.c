@@ -603,6 +603,38 @@ START_TEST(missing_database_refused)
 }
 END_TEST
 
+/*
+ * Errors name the file and the cause: a missing intermediate certificate
+ * was "ca-not-found: cannot load the issuing CA", and a log that cannot be
+ * written "database: issuance failed" with no reason.
+ */
+START_TEST(errors_name_file_and_cause)
+{
+	struct cli_env e;
+	char *out = NULL;
+	int rc;
+
+	env_setup(&e, "file");
+	rc = sh(&e, &out, "mv ca/certs/issuing-1.pem moved.pem && $M -c $C issue --csr srv.csr; "
+	    "st=$?; mv moved.pem ca/certs/issuing-1.pem; exit $st");
+	ck_assert_int_eq(rc, 1);
+	ck_assert_msg(strstr(out, "ca/certs/issuing-1.pem: no such file") != NULL,
+	    "missing file not named: %s", out);
+	free(out);
+	/* A log nobody may write: immutable (root ignores modes) or mode 0444. */
+	rc = sh(&e, &out, "{ chattr +i ca/mayfly.db 2>/dev/null || chmod 0444 ca/mayfly.db; } && "
+	    "$M -c $C issue --csr srv.csr --out x.pem; st=$?; chattr -i ca/mayfly.db 2>/dev/null; "
+	    "chmod 0600 ca/mayfly.db; test ! -e x.pem || st=99; exit $st");
+	ck_assert_msg(rc == 5, "exit %d: %s", rc, out);
+	ck_assert_msg(strstr(out, "ca/mayfly.db: ") != NULL && strstr(out, "no error") == NULL,
+	    "cause not named: %s", out);
+	free(out);
+	/* It issues again once the file can be written. */
+	issue_and_verify(&e);
+	env_teardown(&e);
+}
+END_TEST
+
 Suite *
 suite_cli(void)
 {
@@ -623,6 +655,7 @@ suite_cli(void)
 	tcase_add_test(tc, audit_recorded_head);
 	tcase_add_test(tc, readonly_commands_write_nothing);
 	tcase_add_test(tc, missing_database_refused);
+	tcase_add_test(tc, errors_name_file_and_cause);
 	suite_add_tcase(s, tc);
 	return s;
 }
