@@ -93,5 +93,6 @@ int mf_cli_show(struct mf_cli *c, int argc, char **argv);
 int mf_cli_audit(struct mf_cli *c, int argc, char **argv);
 int mf_cli_crl(struct mf_cli *c, int argc, char **argv);
 int mf_cli_acme(struct mf_cli *c, int argc, char **argv);
+int mf_cli_db(struct mf_cli *c, int argc, char **argv);
 
 #endif

@@ -204,9 +204,10 @@ usage(FILE *f)
 	    "  revoke SERIAL [--reason R]\n"
 	    "  list [--valid|--expired|--revoked] [--subject S]\n"
 	    "  show SERIAL\n"
-	    "  audit verify [--head ID:SHA256]\n"
+	    "  audit verify [--head ID:SHA256] [--archive FILE]\n"
 	    "  crl root [--name ROOT] [--validity 30d] [--out FILE]\n"
 	    "  acme eab add [--label TEXT] | eab list | eab remove KID\n"
+	    "  db prune --expired-before DURATION [--archive FILE] [--batch N] [--dry-run]\n"
 	    "\n"
 	    "-c FILE defaults to %s. See mayfly(1).\n", MF_DEFAULT_CONFIG);
 }
@@ -225,6 +226,7 @@ static const struct {
 	{ "audit", mf_cli_audit },
 	{ "crl", mf_cli_crl },
 	{ "acme", mf_cli_acme },
+	{ "db", mf_cli_db },
 };
 
 int

@@ -335,9 +335,14 @@ START_TEST(audit_recorded_head)
 	    (int)strcspn(head, ":"), head);
 	ck_assert_msg(rc == 0, "cut: %s", out);
 	free(out);
-	/* The chain alone still holds... */
+	/*
+	 * The chain alone still holds, but its issue rows no longer answer
+	 * the certificates in the log...
+	 */
 	rc = sh(&e, &out, "$M -c $C audit verify");
-	ck_assert_msg(rc == 0, "shortened chain refused: %s", out);
+	ck_assert_int_eq(rc, 6);
+	ck_assert_msg(strstr(out, "has no issue row in the audit chain") != NULL,
+	    "cut not caught through the certificates: %s", out);
 	free(out);
 	/* ...the recorded head does not. */
 	rc = sh(&e, &out, "$M -c $C audit verify --head %s", head);
@@ -635,6 +640,89 @@ START_TEST(errors_name_file_and_cause)
 }
 END_TEST
 
+/*
+ * Retention: `db prune` drops the DER of long-expired certificates, keeps
+ * the row and its hash, writes an archive first, and `audit verify` still
+ * passes, checks the archive against the chain, and still catches an
+ * edited or deleted certificate row.
+ */
+START_TEST(db_prune_archive_verify)
+{
+	struct cli_env e;
+	char *out = NULL, *s1, *live;
+	int rc;
+
+	env_setup(&e, "file");
+	rc = sh(&e, &out, "$M -c $C issue --csr srv.csr --lifetime 1s --out a.pem && "
+	    "$M -c $C issue --csr srv.csr --lifetime 1s --out b.pem && "
+	    "$M -c $C issue --csr srv.csr --out live.pem");
+	ck_assert_msg(rc == 0, "issue: %s", out);
+	free(out);
+	s1 = serial_of(&e, "a.pem");
+	live = serial_of(&e, "live.pem");
+	/* Bad arguments change nothing. */
+	rc = sh(&e, &out, "$M -c $C db prune");
+	ck_assert_int_eq(rc, 2);
+	free(out);
+	rc = sh(&e, &out, "$M -c $C db prune --expired-before soon");
+	ck_assert_int_eq(rc, 3);
+	free(out);
+	rc = sh(&e, &out, "$M -c $C db prune --expired-before 1s --batch 0");
+	ck_assert_int_eq(rc, 2);
+	free(out);
+	/* Wait (bounded) until both 1-second certificates are past the cutoff. */
+	rc = sh(&e, &out, "i=0; until $M -c $C db prune --expired-before 1s --dry-run | "
+	    "grep -q 'would prune 2 '; do i=$((i+1)); test $i -lt 100 || exit 1; sleep 0.2; done");
+	ck_assert_msg(rc == 0, "the certificates never expired: %s", out);
+	free(out);
+	rc = sh(&e, &out, "$M -c $C db prune --expired-before 1s --batch 1 --archive arch.pem");
+	ck_assert_msg(rc == 0 && strstr(out, "pruned 2 certificates") != NULL, "prune: %s", out);
+	free(out);
+	/* Rows stay, DER goes; the live certificate keeps its DER. */
+	rc = sh(&e, &out, "$M -c $C show %s | grep -q '^der: pruned' && "
+	    "$M -c $C show %s | grep -q 'BEGIN CERTIFICATE' && "
+	    "test $($M -c $C list | wc -l) -eq 4 && "
+	    "test $(grep -c 'BEGIN CERTIFICATE' arch.pem) -eq 2 && "
+	    "test $(sqlite3 ca/mayfly.db \"SELECT count(*) FROM audit_log WHERE event='prune'\") -eq 2",
+	    s1, live);
+	ck_assert_msg(rc == 0, "after prune: %s", out);
+	free(out);
+	rc = sh(&e, &out, "$M -c $C audit verify --archive arch.pem");
+	ck_assert_msg(rc == 0 && strstr(out, "archive matches the chain: 2") != NULL &&
+	    strstr(out, "certificates match the chain: 3") != NULL, "verify: %s", out);
+	free(out);
+	/* A second prune finds nothing. */
+	rc = sh(&e, &out, "$M -c $C db prune --expired-before 1s");
+	ck_assert_msg(rc == 0 && strstr(out, "pruned 0 ") != NULL, "second prune: %s", out);
+	free(out);
+	/* An archive holding another certificate is refused. */
+	rc = sh(&e, &out, "cat arch.pem live.pem > bad.pem && $M -c $C audit verify --archive bad.pem");
+	ck_assert_int_eq(rc, 6);
+	ck_assert_msg(strstr(out, "is not a pruned certificate") != NULL, "%s", out);
+	free(out);
+	/* An edited kept hash, then a deleted certificate row, are caught. */
+	rc = sh(&e, &out, "cp ca/mayfly.db keep.db && sqlite3 ca/mayfly.db \"UPDATE certificates "
+	    "SET der_sha256 = zeroblob(32) WHERE serial = '%s'\" && $M -c $C audit verify", s1);
+	ck_assert_int_eq(rc, 6);
+	ck_assert_msg(strstr(out, "row edited") != NULL, "%s", out);
+	free(out);
+	rc = sh(&e, &out, "cp keep.db ca/mayfly.db && rm -f ca/mayfly.db-wal ca/mayfly.db-shm && "
+	    "sqlite3 ca/mayfly.db \"PRAGMA foreign_keys=OFF; DELETE FROM certificates "
+	    "WHERE serial = '%s'\" && $M -c $C audit verify", s1);
+	ck_assert_int_eq(rc, 6);
+	free(out);
+	rc = sh(&e, &out, "cp keep.db ca/mayfly.db && rm -f ca/mayfly.db-wal ca/mayfly.db-shm && "
+	    "sqlite3 ca/mayfly.db \"UPDATE certificates SET not_after = not_after + 86400 "
+	    "WHERE serial = '%s'\" && $M -c $C audit verify", live);
+	ck_assert_int_eq(rc, 6);
+	ck_assert_msg(strstr(out, "validity differs") != NULL, "%s", out);
+	free(out);
+	free(s1);
+	free(live);
+	env_teardown(&e);
+}
+END_TEST
+
 Suite *
 suite_cli(void)
 {
@@ -656,6 +744,7 @@ suite_cli(void)
 	tcase_add_test(tc, readonly_commands_write_nothing);
 	tcase_add_test(tc, missing_database_refused);
 	tcase_add_test(tc, errors_name_file_and_cause);
+	tcase_add_test(tc, db_prune_archive_verify);
 	suite_add_tcase(s, tc);
 	return s;
 }
