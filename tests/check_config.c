@@ -387,6 +387,24 @@ START_TEST(test_relative_paths)
 }
 END_TEST
 
+/* Port 0 asks the kernel for a free port (tests); mayflyd logs the one it got. */
+START_TEST(test_listen_port_zero)
+{
+	struct mf_config *cfg = NULL;
+	char *text, err[512];
+
+	ck_assert_int_ge(asprintf(&text, "%sdaemon: { listen: ['127.0.0.1:0', '[::1]:0'] }\n",
+	    base_yaml), 0);
+	ck_assert_msg(load_text(text, &cfg, err, sizeof(err)) == MF_OK, "%s", err);
+	free(text);
+	ck_assert_uint_eq(cfg->nlisten, 2);
+	ck_assert_uint_eq(cfg->listen[0].port, 0);
+	ck_assert_str_eq(cfg->listen[1].host, "::1");
+	ck_assert_uint_eq(cfg->listen[1].port, 0);
+	mf_config_free(cfg);
+}
+END_TEST
+
 START_TEST(test_hard_cap_lowered)
 {
 	struct mf_config *cfg = NULL;
@@ -487,6 +505,8 @@ START_TEST(test_err_bad_value)
 	expect_error("daemon: { listen: ['::1:8080'] }\n", MF_ERR_CONFIG_VALUE, "12:20");
 	expect_error("daemon: { listen: ['127.0.0.1:70000'] }\n", MF_ERR_CONFIG_VALUE, "12:20");
 	expect_error("daemon: { listen: ['[::1]'] }\n", MF_ERR_CONFIG_VALUE, "12:20");
+	expect_error("daemon: { listen: ['127.0.0.1:'] }\n", MF_ERR_CONFIG_VALUE, "12:20");
+	expect_error("daemon: { listen: ['127.0.0.1:-1'] }\n", MF_ERR_CONFIG_VALUE, "12:20");
 	expect_error("daemon: { threads: -1 }\n", MF_ERR_CONFIG_VALUE, "12:20");
 	expect_error("daemon: { max-body: 10M }\n", MF_ERR_CONFIG_VALUE, "12:21");
 	expect_error("daemon:\n  ocsp: { signer: myself }\n", MF_ERR_CONFIG_VALUE, "13:19");
@@ -574,6 +594,7 @@ suite_config(void)
 	tcase_add_test(tc, test_defaults);
 	tcase_add_test(tc, test_relative_paths);
 	tcase_add_test(tc, test_hard_cap_lowered);
+	tcase_add_test(tc, test_listen_port_zero);
 	tcase_add_test(tc, test_man_example);
 	suite_add_tcase(s, tc);
 
