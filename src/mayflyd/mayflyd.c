@@ -267,6 +267,7 @@ main(int argc, char **argv)
 			cfg = NULL;
 			mf_err("event=config-failed err=%s why=\"%s\"", mf_errname(rc), why);
 			free((char *)user);
+			exitcode = 3;	/* a configuration error, as mayflyd(8) says */
 			goto out;
 		}
 		cfg = NULL;		/* owned by ctx.pub now */
@@ -283,6 +284,7 @@ main(int argc, char **argv)
 			if ((rc = mf_config_load(path, &acfg, err, sizeof(err))) != 0) {
 				mf_err("event=config-failed err=%s why=\"%s\"", mf_errname(rc), err);
 				free((char *)user);
+				exitcode = 3;
 				goto out;
 			}
 			curl_global_init(CURL_GLOBAL_DEFAULT);
