@@ -552,64 +552,72 @@ START_TEST(test_rollback)
 }
 END_TEST
 
-static double
-mono_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /*
  * Two processes writing at once: the second waits on the busy timeout
  * instead of failing, and the audit chain stays one chain. The fork comes
  * while no connection is open, as SQLite requires.
+ *
+ * Synchronised on events, not on measured durations: the child says (pipe
+ * "ready") just before its insert; the parent, still holding the write
+ * lock, gives it time to run into the lock and then checks that the child
+ * has not finished (it is waiting, not failed) before committing. A child
+ * that does not wait fails with MF_ERR_DB_BUSY at once and exits before
+ * the commit; a child descheduled for long only makes the test weaker,
+ * never fail.
  */
 START_TEST(test_two_writers)
 {
 	struct mf_db *db = open_new();
-	int fds[2], status = -1;
+	int go[2], ready[2], status = -1;
 	int64_t rows = 0;
-	double t0;
 	char c = 'x';
 	pid_t pid;
 
 	mf_db_close(db);
 	db = NULL;
-	ck_assert_int_eq(pipe(fds), 0);
+	ck_assert_int_eq(pipe(go), 0);
+	ck_assert_int_eq(pipe(ready), 0);
 	pid = fork();
 	ck_assert_int_ge(pid, 0);
 	if (pid == 0) {
 		struct mf_cert_rec r;
 		int rc;
 
-		close(fds[1]);
-		if (read(fds[0], &c, 1) != 1)
+		close(go[1]);
+		close(ready[0]);
+		if (read(go[0], &c, 1) != 1)
 			_exit(3);
 		if (mf_db_open(dbpath, 0, &db) != MF_OK)
 			_exit(4);
 		rec_init(&r, "c1", "issuing-1", "CN=child", "", 1000, 5000);
-		t0 = mono_now();
+		if (write(ready[1], &c, 1) != 1)
+			_exit(5);
 		rc = mf_db_cert_insert(db, &r);
-		/* It must have waited for the parent's commit, about 0.3 s. */
-		if (rc == MF_OK && mono_now() - t0 < 0.2)
-			rc = 5;
 		mf_db_close(db);
-		_exit(rc == MF_OK ? 0 : rc == 5 ? 5 : 1);
+		_exit(rc == MF_OK ? 0 : rc == MF_ERR_DB_BUSY ? 6 : 1);
 	}
-	close(fds[0]);
+	close(go[0]);
+	close(ready[1]);
 	ck_assert_int_eq(mf_db_open(dbpath, 0, &db), MF_OK);
 	ck_assert_int_eq(mf_db_begin(db), MF_OK);
 	insert_simple(db, "f1", 1000, 5000);
-	ck_assert_int_eq(write(fds[1], &c, 1), 1);
-	close(fds[1]);
+	ck_assert_int_eq(write(go[1], &c, 1), 1);
+	close(go[1]);
+	ck_assert_int_eq(read(ready[0], &c, 1), 1);
+	close(ready[0]);
+	/* Well below the busy timeout (5 s): the child is inside its insert. */
 	usleep(300 * 1000);
+	ck_assert_msg(waitpid(pid, &status, WNOHANG) == 0,
+	    "the second writer finished while the first held the lock (exit %d)",
+	    WIFEXITED(status) ? WEXITSTATUS(status) : -1);
 	ck_assert_int_eq(mf_db_commit(db), MF_OK);
 	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
 	ck_assert(WIFEXITED(status));
 	ck_assert_int_eq(WEXITSTATUS(status), 0);
 	ck_assert_int_eq(raw_count(db, "SELECT count(*) FROM certificates"), 2);
+	/* The child's row came after the parent's commit. */
+	ck_assert_int_eq(raw_count(db, "SELECT count(*) FROM certificates WHERE rowid >"
+	    " (SELECT rowid FROM certificates WHERE serial = 'f1') AND serial = 'c1'"), 1);
 	ck_assert_int_eq(mf_db_audit_verify(db, &rows, NULL, NULL, 0), MF_OK);
 	ck_assert_int_eq(rows, 2);
 	mf_db_close(db);

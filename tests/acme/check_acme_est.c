@@ -8,11 +8,13 @@
  */
 #include "mf_build.h"
 
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <check.h>
 #include <sqlite3.h>
@@ -260,20 +262,49 @@ END_TEST
 
 /*
  * Group commit under load: 16 concurrent clients for 2 s; every 200 answer
- * is a certificate in the log, and nothing was logged that was not answered.
+ * is a certificate in the log, nothing was logged that was not answered,
+ * and commits were shared: the issuer's event=issued-batch lines (one per
+ * commit, captured from this process's stderr) add up to the certificates
+ * issued in fewer commits than certificates, at least one holding several.
  */
 START_TEST(t_sign_concurrent_group_commit)
 {
-	char path[600];
-	unsigned long issued = 0, failed = 1;
+	char path[600], line[512];
+	unsigned long issued = 0, failed = 1, batches = 0, inbatches = 0, max = 0;
 	int64_t n0 = count_certs();
+	int saved, fd;
 	FILE *f;
 
 	ck_assert_int_eq(sh("openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes "
 	    "-keyout l.key -subj /O=load -addext subjectAltName=DNS:load.acme.test -outform DER "
 	    "-out l.der"), 0);
+	snprintf(path, sizeof(path), "%s/server.log", ft_dir());
+	fflush(stderr);
+	saved = dup(2);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	ck_assert_int_ge(saved, 0);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(dup2(fd, 2), 2);
+	close(fd);
 	ck_assert_int_eq(sh("%s/mayfly-issue-load %s/v1/sign certs/root-a.pem api.token l.der 16 2 "
-	    "> load.out", MF_TEST_BUILDDIR, ft_base()), 0);
+	    "> load.out 2>load.err", MF_TEST_BUILDDIR, ft_base()), 0);
+	fflush(stderr);
+	ck_assert_int_eq(dup2(saved, 2), 2);
+	close(saved);
+	f = fopen(path, "r");
+	ck_assert_ptr_nonnull(f);
+	while (fgets(line, sizeof(line), f) != NULL) {
+		const char *p = strstr(line, "event=issued-batch n=");
+		unsigned long n;
+
+		if (p == NULL || sscanf(p, "event=issued-batch n=%lu", &n) != 1)
+			continue;
+		batches++;
+		inbatches += n;
+		if (n > max)
+			max = n;
+	}
+	fclose(f);
 	snprintf(path, sizeof(path), "%s/load.out", ft_dir());
 	f = fopen(path, "r");
 	ck_assert_ptr_nonnull(f);
@@ -282,6 +313,9 @@ START_TEST(t_sign_concurrent_group_commit)
 	ck_assert_uint_eq(failed, 0);
 	ck_assert_uint_gt(issued, 16);
 	ck_assert_int_eq(count_certs(), n0 + (int64_t)issued);
+	ck_assert_msg(inbatches == issued, "batches hold %lu issuances, %lu issued", inbatches, issued);
+	ck_assert_msg(batches < issued && max > 1, "%lu commits for %lu issuances (largest %lu): "
+	    "no commit was shared", batches, issued, max);
 }
 END_TEST
 
