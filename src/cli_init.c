@@ -86,7 +86,7 @@ mf_init_config(const char *dir, int softhsm, unsigned port, const char **dns, si
 	char *y = NULL, *keys[4], dnslist[1024];
 	static const char *names[4] = { "root-a", "root-b", "issuing-1", "root-c" };
 	static const char *tokens[4] = { "mayfly-main", "mayfly-backup", "mayfly-main",
-	    "mayfly-backup2" };
+	    "mayfly-root-c" };
 	size_t i, off = 0;
 	int rc;
 
@@ -225,7 +225,7 @@ mf_init_softhsm(const char *dir, const char **what)
 		goto out;
 	if ((rc = mf_keystore_init_token(MF_SOFTHSM_MODULE, conf, "mayfly-backup", so, pin)) != MF_OK)
 		goto out;
-	if ((rc = mf_keystore_init_token(MF_SOFTHSM_MODULE, conf, "mayfly-backup2", so, pin)) != MF_OK)
+	if ((rc = mf_keystore_init_token(MF_SOFTHSM_MODULE, conf, "mayfly-root-c", so, pin)) != MF_OK)
 		goto out;
 	rc = MF_OK;
 out:
@@ -438,7 +438,7 @@ mf_cli_init(struct mf_cli *c, int argc, char **argv)
 	    "  mayfly -c %s issue --csr server.csr --out server.pem\n"
 	    "  mayflyd -c %s\n",
 	    dir, cfgpath,
-	    softhsm ? "SoftHSM2 tokens 'mayfly-main', 'mayfly-backup' and 'mayfly-backup2' "
+	    softhsm ? "SoftHSM2 tokens 'mayfly-main', 'mayfly-backup' and 'mayfly-root-c' "
 	    "(softhsm2.conf, PIN in hsm.pin)" :
 	    "files in keys/ (0600)", cfgpath, cfgpath);
 	ex = MF_EXIT_OK;
