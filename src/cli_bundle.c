@@ -471,10 +471,10 @@ mf_cli_bundle_publish(struct mf_cli *c, const unsigned char *der, size_t len, ch
 			goto out;
 		}
 	}
-	if ((rc = mf_db_bundle_publish(c->db, b->version, b->issued_at, der, len, c->actor)) !=
-	    MF_OK) {
+	if ((rc = mf_db_bundle_publish(c->db, b->version, prev, b->issued_at, der, len,
+	    c->actor)) != MF_OK) {
 		snprintf(why, wl, "%s", rc == MF_ERR_BUNDLE_VERSION ?
-		    "a version at least as high was published meanwhile" : "cannot record it");
+		    "another version was published meanwhile; check again" : "cannot record it");
 		goto out;
 	}
 	if (c->cfg->ocsp_export_dir != NULL &&

@@ -42,7 +42,7 @@ mf_db_bundle_latest(struct mf_db *db, uint32_t *version)
 }
 
 int
-mf_db_bundle_publish(struct mf_db *db, uint32_t version, int64_t issued_at,
+mf_db_bundle_publish(struct mf_db *db, uint32_t version, uint32_t prev, int64_t issued_at,
     const unsigned char *der, size_t len, const char *actor)
 {
 	static const char sql[] =
@@ -67,7 +67,7 @@ mf_db_bundle_publish(struct mf_db *db, uint32_t version, int64_t issued_at,
 	 * version in between the check and the insert. */
 	if ((rc = mf_db_bundle_latest(db, &latest)) != MF_OK)
 		goto out;
-	if (version <= latest) {
+	if (version <= latest || latest != prev) {
 		rc = MF_ERR_BUNDLE_VERSION;
 		goto out;
 	}

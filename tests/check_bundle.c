@@ -245,13 +245,16 @@ START_TEST(db_versions_only_go_up)
 	ck_assert_int_eq(mf_db_bundle_latest(db, &v), MF_OK);
 	ck_assert_uint_eq(v, 0);
 	ck_assert_int_eq(mf_db_bundle_get(db, 0, 0, &got, &len, &v), MF_ERR_NOTFOUND);
-	ck_assert_int_eq(mf_db_bundle_publish(db, 2, 1, one, sizeof(one), "test"), MF_OK);
-	ck_assert_int_eq(mf_db_bundle_publish(db, 2, 1, one, sizeof(one), "test"),
+	ck_assert_int_eq(mf_db_bundle_publish(db, 2, 0, 1, one, sizeof(one), "test"), MF_OK);
+	ck_assert_int_eq(mf_db_bundle_publish(db, 2, 2, 1, one, sizeof(one), "test"),
 	    MF_ERR_BUNDLE_VERSION);
-	ck_assert_int_eq(mf_db_bundle_publish(db, 1, 1, one, sizeof(one), "test"),
+	ck_assert_int_eq(mf_db_bundle_publish(db, 1, 2, 1, one, sizeof(one), "test"),
 	    MF_ERR_BUNDLE_VERSION);
-	ck_assert_int_eq(mf_db_bundle_publish(db, 0, 1, one, sizeof(one), "test"), MF_ERR_INVAL);
-	ck_assert_int_eq(mf_db_bundle_publish(db, 5, 1, one, sizeof(one), "test"), MF_OK);
+	ck_assert_int_eq(mf_db_bundle_publish(db, 0, 2, 1, one, sizeof(one), "test"), MF_ERR_INVAL);
+	/* Checked against version 0, but 2 was published since: refused. */
+	ck_assert_int_eq(mf_db_bundle_publish(db, 5, 0, 1, one, sizeof(one), "test"),
+	    MF_ERR_BUNDLE_VERSION);
+	ck_assert_int_eq(mf_db_bundle_publish(db, 5, 2, 1, one, sizeof(one), "test"), MF_OK);
 	ck_assert_int_eq(mf_db_bundle_latest(db, &v), MF_OK);
 	ck_assert_uint_eq(v, 5);
 	/* The newest below 5 is 2; version 3 was never published. */

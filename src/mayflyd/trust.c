@@ -119,13 +119,31 @@ mfd_trust_sync(struct mfd_ctx *ctx, struct mfd_trust *t)
 	pthread_mutex_lock(&ctx->db_lock);
 	rc = mf_db_bundle_latest(ctx->db, &latest);
 	if (rc == 0 && latest != t->latest) {
-		mfd_trust_clear(t);
-		if ((rc = mf_db_bundle_list(ctx->db, 0, mfd_trust_add, t)) != 0)
+		struct mfd_trust nt;
+
+		/* Built aside and swapped in whole: a failed read keeps the old. */
+		memset(&nt, 0, sizeof(nt));
+		if ((rc = mf_db_bundle_list(ctx->db, 0, mfd_trust_add, &nt)) != 0) {
+			mfd_trust_clear(&nt);
+		} else {
 			mfd_trust_clear(t);
-		else
+			t->all = nt.all;
+			t->len = nt.len;
+			t->n = nt.n;
+			t->ver = nt.ver;
+			t->off = nt.off;
+			t->published = nt.published;
+			t->latest = nt.latest;
 			mf_info("event=trust-bundles latest=%u count=%zu", t->latest, t->n);
+		}
 	}
 	pthread_mutex_unlock(&ctx->db_lock);
+	if (rc != 0 && t->n > 0) {
+		/* Bundles are signed and versions only go up: what we hold
+		 * stays good to serve while the database is away. */
+		mf_warn("event=trust-bundles-stale err=%s latest=%u", mf_errname(rc), t->latest);
+		rc = 0;
+	}
 	if (rc != 0)
 		return rc;
 	t->checked_at = now;
