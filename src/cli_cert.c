@@ -88,13 +88,16 @@ mf_cli_issue(struct mf_cli *c, int argc, char **argv)
 		ex = mf_cli_fail(c, rc, "refused: %s", why[0] ? why : mf_strerror(rc));
 		goto out;
 	}
-	if ((rc = mf_issuer_new(c->cfg, c->ks, NULL, &is)) != MF_OK) {
-		ex = mf_cli_fail(c, rc, "cannot load the issuing CA");
+	why[0] = '\0';
+	if ((rc = mf_issuer_new_why(c->cfg, c->ks, NULL, &is, why, sizeof(why))) != MF_OK) {
+		ex = mf_cli_fail(c, rc, "cannot load the issuing CA: %s",
+		    why[0] ? why : mf_strerror(rc));
 		goto out;
 	}
 	/* The issuer commits the record before it hands the certificate back. */
 	if ((rc = mf_issuer_issue(is, c->db, a, (int64_t)time(NULL), &cert)) != MF_OK) {
-		ex = mf_cli_fail(c, rc, "issuance failed");
+		ex = mf_cli_fail(c, rc, "issuance failed: %s", rc == MF_ERR_DB ||
+		    rc == MF_ERR_IO || rc == MF_ERR_DB_BUSY ? mf_db_errmsg(c->db) : mf_strerror(rc));
 		goto out;
 	}
 	if (chain && (rc = mf_issuer_chain_pem(is, NULL, &pem)) != MF_OK) {
@@ -271,7 +274,7 @@ mf_cli_list(struct mf_cli *c, int argc, char **argv)
 	}
 	if (optind != argc || nsel > 1)
 		return mf_cli_usage(c, use);
-	if ((ex = mf_cli_open(c, MF_NEED_DB)) != MF_EXIT_OK)
+	if ((ex = mf_cli_open(c, MF_NEED_DB_RO)) != MF_EXIT_OK)
 		return ex;
 	printf("serial\tstate\tnot_before\tnot_after\tprofile\tnames\n");
 	if ((rc = mf_db_cert_list(c->db, which, subject, now, mf_list_one, &now)) != MF_OK)
@@ -299,7 +302,7 @@ mf_cli_show(struct mf_cli *c, int argc, char **argv)
 	}
 	if (optind + 1 != argc)
 		return mf_cli_usage(c, "SERIAL");
-	if ((ex = mf_cli_open(c, MF_NEED_DB)) != MF_EXIT_OK)
+	if ((ex = mf_cli_open(c, MF_NEED_DB_RO)) != MF_EXIT_OK)
 		return ex;
 	if ((rc = mf_db_cert_get(c->db, argv[optind], &r)) != MF_OK)
 		return mf_cli_fail(c, rc, "serial %s", argv[optind]);
@@ -357,8 +360,14 @@ mf_cli_audit(struct mf_cli *c, int argc, char **argv)
 	    wl != sizeof(want)))
 		return mf_cli_fail(c, MF_ERR_INVAL, "--head wants ID:SHA256 (64 hex digits), "
 		    "as mayflyd logs it (event=audit-head) and this command prints it");
-	if ((ex = mf_cli_open(c, MF_NEED_DB)) != MF_EXIT_OK)
+	if ((ex = mf_cli_open(c, MF_NEED_DB_RO)) != MF_EXIT_OK)
 		return ex;
+	/*
+	 * One snapshot for the walk and the head: under load, rows appended
+	 * between the two would print a head this run never checked.
+	 */
+	if ((rc = mf_db_read_begin(c->db)) != MF_OK)
+		return mf_cli_fail(c, rc, "cannot read %s", mf_db_errmsg(c->db));
 	why[0] = '\0';
 	rc = mf_db_audit_verify(c->db, &rows, &bad, why, sizeof(why));
 	if (rc != MF_OK)
@@ -377,6 +386,7 @@ mf_cli_audit(struct mf_cli *c, int argc, char **argv)
 	}
 	if ((rc = mf_db_audit_head(c->db, &id, hash)) != MF_OK)
 		return mf_cli_fail(c, rc, "cannot read the newest row");
+	mf_db_read_end(c->db);
 	mf_hex(hash, sizeof(hash), hex);
 	printf("audit log intact: %lld rows\n", (long long)rows);
 	if (head != NULL)

@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -262,6 +263,35 @@ fail:
 	return rc;
 }
 
+/* Opens path read-only as an SQLite URI with immutable=1 (see mf_db_open). */
+static int
+db_open_immutable(const char *path, sqlite3 **h)
+{
+	static const char hex[] = "0123456789abcdef";
+	char *uri, *q;
+	const char *p;
+	int rc;
+
+	if ((uri = malloc(strlen(path) * 3 + 32)) == NULL)
+		return MF_ERR_NOMEM;
+	q = uri + sprintf(uri, "file:");
+	for (p = path; *p != '\0'; p++) {
+		unsigned char ch = (unsigned char)*p;
+
+		if (ch == '%' || ch == '?' || ch == '#' || ch <= 0x20 || ch >= 0x7f) {
+			*q++ = '%';
+			*q++ = hex[ch >> 4];
+			*q++ = hex[ch & 15];
+		} else
+			*q++ = (char)ch;
+	}
+	strcpy(q, "?immutable=1");
+	rc = sqlite3_open_v2(uri, h, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX |
+	    SQLITE_OPEN_URI, NULL);
+	free(uri);
+	return mf_db_err(rc);
+}
+
 int
 mf_db_open(const char *path, int flags, struct mf_db **out)
 {
@@ -291,15 +321,36 @@ mf_db_open(const char *path, int flags, struct mf_db **out)
 	if ((db = calloc(1, sizeof(*db))) == NULL)
 		return MF_ERR_NOMEM;
 	db->readonly = (flags & MF_DB_READONLY) != 0;
+	if ((db->path = strdup(path)) == NULL) {
+		rc = MF_ERR_NOMEM;
+		goto out;
+	}
 	oflags = (db->readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE) |
 	    SQLITE_OPEN_NOMUTEX;
 	if ((rc = sqlite3_open_v2(path, &db->h, oflags, NULL)) != SQLITE_OK) {
 		rc = mf_db_err(rc);
 		goto out;
 	}
-	if ((rc = db_settings(db)) != MF_OK)
-		goto out;
-	if ((rc = db_migrate(db)) != MF_OK)
+	rc = db_settings(db);
+	if (rc == MF_OK)
+		rc = db_migrate(db);
+	if (rc != MF_OK && db->readonly &&
+	    ((sqlite3_extended_errcode(db->h) & 0xff) == SQLITE_CANTOPEN ||
+	    (sqlite3_extended_errcode(db->h) & 0xff) == SQLITE_READONLY)) {
+		/*
+		 * A copy on read-only media (an auditor's) cannot get the -shm
+		 * file a WAL reader needs. Nobody writes such a copy, so read it
+		 * as immutable; a live log never gets here, its readers can
+		 * create -shm.
+		 */
+		sqlite3_close_v2(db->h);
+		db->h = NULL;
+		if ((rc = db_open_immutable(path, &db->h)) != MF_OK)
+			goto out;
+		if ((rc = db_settings(db)) != MF_OK || (rc = db_migrate(db)) != MF_OK)
+			goto out;
+	}
+	if (rc != MF_OK)
 		goto out;
 	*out = db;
 	db = NULL;
@@ -319,6 +370,7 @@ mf_db_close(struct mf_db *db)
 		sqlite3_finalize(db->st[i]);
 	/* An open transaction is rolled back by the close. */
 	sqlite3_close_v2(db->h);
+	free(db->path);
 	free(db);
 }
 
@@ -334,6 +386,96 @@ struct sqlite3 *
 mf_db_handle(struct mf_db *db)
 {
 	return db == NULL ? NULL : db->h;
+}
+
+const char *
+mf_db_errmsg(struct mf_db *db)
+{
+	struct statvfs vfs;
+	const char *what;
+	char *dir, *slash;
+	int code;
+
+	if (db == NULL || db->h == NULL)
+		return "no database";
+	code = sqlite3_extended_errcode(db->h);
+	/* Say the cause an operator acts on, in their words. */
+	switch (code & 0xff) {
+	case SQLITE_FULL: what = "the disk is full"; break;
+	case SQLITE_READONLY: what = "the file or its directory is read-only"; break;
+	case SQLITE_CANTOPEN: what = "cannot open the file or its -wal/-shm files"; break;
+	case SQLITE_BUSY: what = "locked by another process for too long"; break;
+	case SQLITE_OK: what = NULL; break;
+	default: what = sqlite3_errmsg(db->h); break;
+	}
+	if (what == NULL) {
+		/*
+		 * The failing statement was rolled back, which cleared SQLite's
+		 * error: look at the file and its file system instead.
+		 */
+		if ((dir = strdup(db->path)) != NULL) {
+			slash = strrchr(dir, '/');
+			if (slash == dir)
+				slash[1] = '\0';
+			else if (slash != NULL)
+				*slash = '\0';
+			else
+				strcpy(dir, ".");
+		}
+		if (dir != NULL && statvfs(dir, &vfs) == 0 && vfs.f_bavail == 0)
+			what = "the disk is full";
+		else if (dir != NULL && statvfs(dir, &vfs) == 0 && (vfs.f_flag & ST_RDONLY))
+			what = "the file system is mounted read-only";
+		else if (access(db->path, W_OK) != 0 || (dir != NULL && access(dir, W_OK) != 0))
+			what = strerror(errno);
+		else
+			what = "a write failed (see the system log)";
+		free(dir);
+	}
+	snprintf(db->why, sizeof(db->why), "%s: %s", db->path, what);
+	return db->why;
+}
+
+const char *
+mf_db_open_why(const char *path, int rc)
+{
+	if (rc == MF_ERR_NOTFOUND)
+		return "no such file";
+	if (rc == MF_ERR_DB_SCHEMA)
+		return "the schema is newer than this mayfly, or an old schema cannot be "
+		    "upgraded read-only";
+	if (rc == MF_ERR_IO && path != NULL && access(path, R_OK) != 0)
+		return strerror(errno);
+	if (rc == MF_ERR_DB)
+		return "not an SQLite database, or a damaged one";
+	return mf_strerror(rc);
+}
+
+int
+mf_db_read_begin(struct mf_db *db)
+{
+	int rc;
+
+	if (db == NULL || !sqlite3_get_autocommit(db->h))
+		return MF_ERR_INVAL;
+	/*
+	 * A deferred transaction takes its snapshot at the first read and keeps
+	 * it to the end: in WAL mode writers go on, and every read in between
+	 * sees the same log.
+	 */
+	if ((rc = sqlite3_exec(db->h, "BEGIN DEFERRED", NULL, NULL, NULL)) != SQLITE_OK)
+		return mf_db_err(rc);
+	return MF_OK;
+}
+
+int
+mf_db_read_end(struct mf_db *db)
+{
+	if (db == NULL)
+		return MF_ERR_INVAL;
+	if (sqlite3_get_autocommit(db->h))
+		return MF_OK;
+	return mf_db_err(sqlite3_exec(db->h, "COMMIT", NULL, NULL, NULL));
 }
 
 /* ---- explicit transactions (group commit) ------------------------------------ */

@@ -24,6 +24,23 @@ struct mf_db;
 int mf_db_open(const char *path, int flags, struct mf_db **out);
 void mf_db_close(struct mf_db *db);
 
+/*
+ * Why the last call on db failed, in an operator's words: "PATH: the disk
+ * is full", "PATH: Operation not permitted", ...; the string belongs to db
+ * and lives until the next call on it. mf_db_open_why says why
+ * mf_db_open(path) returned rc (a static string).
+ */
+const char *mf_db_errmsg(struct mf_db *db);
+const char *mf_db_open_why(const char *path, int rc);
+
+/*
+ * A read snapshot: every read between mf_db_read_begin and mf_db_read_end
+ * sees the log as it was at the first of them, whatever writers commit
+ * meanwhile (e.g. `audit verify` prints the head of the chain it checked).
+ */
+int mf_db_read_begin(struct mf_db *db);
+int mf_db_read_end(struct mf_db *db);
+
 /* The schema version after migration. */
 int mf_db_schema_version(struct mf_db *db, int *version);
 

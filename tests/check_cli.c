@@ -536,6 +536,124 @@ START_TEST(root_crl)
 }
 END_TEST
 
+/*
+ * Commands that only read write nothing: `list` and `audit verify` used to
+ * append a configuration row first, so they failed on a read-only or full
+ * log and changed an auditor's copy. They also work on a copy that cannot
+ * be written at all.
+ */
+START_TEST(readonly_commands_write_nothing)
+{
+	struct cli_env e;
+	char *out = NULL, *serial;
+	int rc;
+
+	env_setup(&e, "file");
+	rc = sh(&e, &out, "$M -c $C issue --csr srv.csr --out a.pem && $M -c $C acme eab add");
+	ck_assert_msg(rc == 0, "issue: %s", out);
+	free(out);
+	serial = serial_of(&e, "a.pem");
+	/* A changed configuration is what made the old code write. */
+	rc = sh(&e, &out, "echo '# edited' >> $C && "
+	    "sqlite3 ca/mayfly.db 'SELECT count(*), max(id) FROM audit_log' > before && "
+	    "$M -c $C list > /dev/null && $M -c $C show %s > /dev/null && "
+	    "$M -c $C audit verify > /dev/null && $M -c $C acme eab list > /dev/null && "
+	    "sqlite3 ca/mayfly.db 'SELECT count(*), max(id) FROM audit_log' > after && "
+	    "cmp before after", serial);
+	ck_assert_msg(rc == 0, "a read-only command wrote to the log: %s", out);
+	free(out);
+	/* A writing command still records the new configuration. */
+	rc = sh(&e, &out, "$M -c $C revoke %s && "
+	    "test $(sqlite3 ca/mayfly.db \"SELECT count(*) FROM audit_log WHERE event='config'\") "
+	    "-ge 2", serial);
+	ck_assert_msg(rc == 0, "revoke did not record the config: %s", out);
+	free(out);
+	/*
+	 * An auditor's copy that nobody can write: immutable where the file
+	 * system allows it (root ignores modes), else read-only modes.
+	 */
+	rc = sh(&e, &out, "mkdir ro && sqlite3 ca/mayfly.db 'PRAGMA wal_checkpoint(TRUNCATE)' "
+	    ">/dev/null && cp ca/mayfly.db ro/mayfly.db && "
+	    "sed 's|^database:.*|database: %s/ro/mayfly.db|' $C > ro.yaml && "
+	    "{ chattr +i ro/mayfly.db 2>/dev/null || chmod 0444 ro/mayfly.db; } && chmod 0555 ro && "
+	    "$M -c ro.yaml audit verify && $M -c ro.yaml list | grep -q %s && "
+	    "$M -c ro.yaml show %s | grep -q revoked; st=$?; "
+	    "chattr -i ro/mayfly.db 2>/dev/null; chmod 0755 ro; exit $st", e.dir, serial, serial);
+	ck_assert_msg(rc == 0, "read-only copy: %s", out);
+	ck_assert_msg(strstr(out, "intact") != NULL, "no verdict: %s", out);
+	free(out);
+	free(serial);
+	env_teardown(&e);
+}
+END_TEST
+
+/*
+ * A mistyped database path used to create an empty log: `list` printed
+ * nothing and `audit verify` said intact. Only `mayfly init` creates one.
+ */
+START_TEST(missing_database_refused)
+{
+	struct cli_env e;
+	char *out = NULL;
+	int rc;
+
+	env_setup(&e, "file");
+	rc = sh(&e, &out, "sed 's|^database:.*|database: %s/ca/mayfyl.db|' $C > typo.yaml", e.dir);
+	ck_assert_int_eq(rc, 0);
+	free(out);
+	rc = sh(&e, &out, "$M -c typo.yaml list");
+	ck_assert_int_eq(rc, 5);
+	ck_assert_msg(strstr(out, "mayfyl.db") != NULL && strstr(out, "mayfly init") != NULL,
+	    "error does not name the path: %s", out);
+	free(out);
+	rc = sh(&e, &out, "$M -c typo.yaml audit verify");
+	ck_assert_int_eq(rc, 5);
+	free(out);
+	rc = sh(&e, &out, "$M -c typo.yaml issue --csr srv.csr --out x.pem");
+	ck_assert_int_eq(rc, 5);
+	free(out);
+	rc = sh(&e, &out, "$M -c typo.yaml revoke 01");
+	ck_assert_int_eq(rc, 5);
+	free(out);
+	rc = sh(&e, &out, "test ! -e ca/mayfyl.db && test ! -e x.pem");
+	ck_assert_msg(rc == 0, "a log was created: %s", out);
+	free(out);
+	env_teardown(&e);
+}
+END_TEST
+
+/*
+ * Errors name the file and the cause: a missing intermediate certificate
+ * was "ca-not-found: cannot load the issuing CA", and a log that cannot be
+ * written "database: issuance failed" with no reason.
+ */
+START_TEST(errors_name_file_and_cause)
+{
+	struct cli_env e;
+	char *out = NULL;
+	int rc;
+
+	env_setup(&e, "file");
+	rc = sh(&e, &out, "mv ca/certs/issuing-1.pem moved.pem && $M -c $C issue --csr srv.csr; "
+	    "st=$?; mv moved.pem ca/certs/issuing-1.pem; exit $st");
+	ck_assert_int_eq(rc, 1);
+	ck_assert_msg(strstr(out, "ca/certs/issuing-1.pem: no such file") != NULL,
+	    "missing file not named: %s", out);
+	free(out);
+	/* A log nobody may write: immutable (root ignores modes) or mode 0444. */
+	rc = sh(&e, &out, "{ chattr +i ca/mayfly.db 2>/dev/null || chmod 0444 ca/mayfly.db; } && "
+	    "$M -c $C issue --csr srv.csr --out x.pem; st=$?; chattr -i ca/mayfly.db 2>/dev/null; "
+	    "chmod 0600 ca/mayfly.db; test ! -e x.pem || st=99; exit $st");
+	ck_assert_msg(rc == 5, "exit %d: %s", rc, out);
+	ck_assert_msg(strstr(out, "ca/mayfly.db: ") != NULL && strstr(out, "no error") == NULL,
+	    "cause not named: %s", out);
+	free(out);
+	/* It issues again once the file can be written. */
+	issue_and_verify(&e);
+	env_teardown(&e);
+}
+END_TEST
+
 Suite *
 suite_cli(void)
 {
@@ -554,6 +672,9 @@ suite_cli(void)
 	tcase_add_test(tc, intermediate_revoke_crl);
 	tcase_add_test(tc, acme_eab_keys);
 	tcase_add_test(tc, audit_recorded_head);
+	tcase_add_test(tc, readonly_commands_write_nothing);
+	tcase_add_test(tc, missing_database_refused);
+	tcase_add_test(tc, errors_name_file_and_cause);
 	suite_add_tcase(s, tc);
 	return s;
 }

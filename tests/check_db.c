@@ -672,6 +672,49 @@ START_TEST(test_audit_intact_and_head)
 }
 END_TEST
 
+/*
+ * `mayfly audit verify` under load printed a head it had not verified: the
+ * walk and the head read saw different snapshots. Inside mf_db_read_begin
+ * a writer's new rows stay invisible until mf_db_read_end.
+ */
+START_TEST(test_audit_snapshot)
+{
+	struct mf_db *db = audit_db(), *ro = NULL;
+	unsigned char h[32];
+	int64_t id = -1, rows = -1;
+
+	ck_assert_int_eq(mf_db_open(dbpath, MF_DB_READONLY, &ro), MF_OK);
+	ck_assert_int_eq(mf_db_read_begin(ro), MF_OK);
+	ck_assert_int_eq(mf_db_read_begin(ro), MF_ERR_INVAL);
+	ck_assert_int_eq(mf_db_audit_verify(ro, &rows, NULL, NULL, 0), MF_OK);
+	ck_assert_int_eq(rows, 5);
+	/* Another process appends while the check runs. */
+	ck_assert_int_eq(mf_db_audit_append(db, "config", "cli:carol", "meanwhile"), MF_OK);
+	ck_assert_int_eq(mf_db_audit_head(ro, &id, h), MF_OK);
+	ck_assert_int_eq(id, rows);
+	ck_assert_int_eq(mf_db_read_end(ro), MF_OK);
+	ck_assert_int_eq(mf_db_audit_head(ro, &id, h), MF_OK);
+	ck_assert_int_eq(id, 6);
+	ck_assert_int_eq(mf_db_read_end(ro), MF_OK);	/* nothing open: harmless */
+	mf_db_close(ro);
+	mf_db_close(db);
+}
+END_TEST
+
+/* A missing log is not created by a plain or read-only open, and says why. */
+START_TEST(test_open_missing_not_created)
+{
+	struct mf_db *db = NULL;
+	struct stat sb;
+
+	ck_assert_int_eq(mf_db_open(dbpath, 0, &db), MF_ERR_NOTFOUND);
+	ck_assert_int_eq(mf_db_open(dbpath, MF_DB_READONLY, &db), MF_ERR_NOTFOUND);
+	ck_assert_int_ne(stat(dbpath, &sb), 0);
+	ck_assert_str_eq(mf_db_open_why(dbpath, MF_ERR_NOTFOUND), "no such file");
+	ck_assert_str_eq(mf_db_errmsg(NULL), "no database");
+}
+END_TEST
+
 START_TEST(test_audit_config_changes)
 {
 	struct mf_db *db = open_new();
@@ -815,6 +858,7 @@ suite_db(void)
 	tcase_add_test(tc, test_not_a_database);
 	tcase_add_test(tc, test_pragmas);
 	tcase_add_test(tc, test_readonly);
+	tcase_add_test(tc, test_open_missing_not_created);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("certs");
@@ -838,6 +882,7 @@ suite_db(void)
 	tc = tcase_create("audit");
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_audit_intact_and_head);
+	tcase_add_test(tc, test_audit_snapshot);
 	tcase_add_test(tc, test_audit_triggers);
 	tcase_add_test(tc, test_audit_config_changes);
 	tcase_add_test(tc, test_audit_edited);

@@ -285,6 +285,44 @@ START_TEST(t_sign_concurrent_group_commit)
 }
 END_TEST
 
+/*
+ * acme.est.enabled: false was parsed and ignored: EST still answered and
+ * enrolled. Off, every EST resource is 404 and nothing is issued, while
+ * the /v1/sign API (not EST) keeps working.
+ */
+static void
+est_off_setup(void)
+{
+	start_server("  est:\n    enabled: false\n    profile: server\n    user: device\n"
+	    "    password-file: est.pass\n    tokens-file: est.tokens\n"
+	    "  api-token-file: api.token");
+}
+
+START_TEST(t_est_disabled)
+{
+	int64_t n0 = count_certs();
+
+	sh("curl -sS --cacert certs/root-a.pem -o ca.p7 -w '%%{http_code}' "
+	    "%s/.well-known/est/cacerts > ca.code", ft_base());
+	ck_assert_int_eq(status_of("ca.code"), 404);
+	make_csr("d1", "DNS:d1.acme.test");
+	ck_assert_int_eq(est_post("simpleenroll", "d1", "c1", "-u device:device-secret"), 404);
+	ck_assert_int_eq(est_post("simpleenroll", "d1", "t1",
+	    "-H 'Authorization: Bearer tok-0123456789abcdef'"), 404);
+	ck_assert_int_eq(count_certs(), n0);
+	/* The bearer-token API is not EST: it still signs. */
+	ck_assert_int_eq(sh("openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes "
+	    "-keyout a.key -subj /O=api -addext subjectAltName=DNS:api.acme.test -out a.csr"), 0);
+	sh("curl -sS --cacert certs/root-a.pem -H 'Authorization: Bearer api-token-0123456789' "
+	    "--data-binary @a.csr -o a1.pem -w '%%{http_code}' %s/v1/sign > a1.code", ft_base());
+	ck_assert_int_eq(status_of("a1.code"), 200);
+	/* Re-enrolment with that certificate is refused too: the resource is gone. */
+	make_csr("r1", "DNS:api.acme.test");
+	ck_assert_int_eq(est_post("simplereenroll", "r1", "c2", "--cert a1.pem --key a.key"), 404);
+	ck_assert_int_eq(count_certs(), n0 + 1);
+}
+END_TEST
+
 Suite *
 suite_acme_est(void)
 {
@@ -299,6 +337,11 @@ suite_acme_est(void)
 	tcase_add_test(tc, t_sign_api);
 	tcase_add_test(tc, t_contrib_est_renew);
 	tcase_add_test(tc, t_sign_concurrent_group_commit);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("est-off");
+	tcase_set_timeout(tc, 60);
+	tcase_add_checked_fixture(tc, est_off_setup, teardown);
+	tcase_add_test(tc, t_est_disabled);
 	suite_add_tcase(s, tc);
 	return s;
 }
