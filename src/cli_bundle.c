@@ -691,7 +691,7 @@ bundle_show(struct mf_cli *c, int argc, char **argv)
 
 	if (argc != 2)
 		return mf_cli_usage(c, "FILE");
-	if ((ex = mf_cli_open(c, MF_NEED_DB)) != MF_EXIT_OK)
+	if ((ex = mf_cli_open(c, MF_NEED_DB_RO)) != MF_EXIT_OK)
 		return ex;
 	if ((ex = mf_bundle_read(c, argv[1], &der, &len, &b)) != MF_EXIT_OK)
 		return ex;
@@ -766,7 +766,7 @@ bundle_verify(struct mf_cli *c, int argc, char **argv)
 
 	if (argc != 2)
 		return mf_cli_usage(c, "FILE");
-	if ((ex = mf_cli_open(c, MF_NEED_DB)) != MF_EXIT_OK)
+	if ((ex = mf_cli_open(c, MF_NEED_DB_RO)) != MF_EXIT_OK)
 		return ex;
 	if ((ex = mf_bundle_read(c, argv[1], &der, &len, &b)) != MF_EXIT_OK)
 		return ex;
@@ -883,7 +883,7 @@ bundle_export(struct mf_cli *c, int argc, char **argv)
 	if (optind != argc || (dir == NULL) == (format == NULL) ||
 	    (format != NULL && strcmp(format, "c") != 0 && strcmp(format, "der") != 0))
 		return mf_cli_usage(c, use);
-	if ((ex = mf_cli_open(c, MF_NEED_DB)) != MF_EXIT_OK)
+	if ((ex = mf_cli_open(c, MF_NEED_DB_RO)) != MF_EXIT_OK)
 		return ex;
 	if (dir != NULL) {
 		if ((rc = mf_bundle_tree(c, dir)) != MF_OK)

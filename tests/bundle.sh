@@ -129,7 +129,12 @@ for e in bundle-create bundle-sign bundle-publish; do
 		fail "no $e audit row for version 2"
 done
 "$M" -c "$C" audit verify >/dev/null || fail "audit chain"
-ok "bundle 2 published; create, sign and publish audited"
+before=$(state)
+"$M" -c "$C" bundle show v2.der >/dev/null
+"$M" -c "$C" bundle verify v2.der >/dev/null
+"$M" -c "$C" bundle export --format der >/dev/null
+[ "$(state)" = "$before" ] || fail "show, verify or export wrote to the database"
+ok "bundle 2 published; create, sign and publish audited; show, verify, export write nothing"
 
 # Version 3 drops root-c; a device holding 1 walks 2 then 3.
 "$M" -c "$C" bundle create --version 3 --roots root-a,root-b --threshold 2 --out v3.der >/dev/null
