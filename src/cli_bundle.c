@@ -276,11 +276,21 @@ mf_cli_bundle_sign_root(struct mf_cli *c, struct mf_bundle *b, const char *root,
 	EVP_PKEY *key = NULL;
 	X509 *cert = NULL;
 	char detail[256], hex[65];
+	uint32_t latest;
 	int rc, useful = 0;
 
 	if ((rconf = mf_cli_root_conf(c, root)) == NULL) {
 		*what = root;
 		return MF_ERR_CA_NOTFOUND;
+	}
+	/* A version devices already hold or passed: no ceremony for it. */
+	if ((rc = mf_db_bundle_latest(c->db, &latest)) != MF_OK) {
+		*what = "read the published bundles";
+		return rc;
+	}
+	if (b->version <= latest) {
+		*what = "version already published or passed; make a new one";
+		return MF_ERR_BUNDLE_VERSION;
 	}
 	if ((rc = mf_cli_load_ca(c, rconf, &cert, NULL, what)) != MF_OK)
 		return rc;

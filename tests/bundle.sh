@@ -124,6 +124,11 @@ refuse bundle-malformed v2-short.der
 "$M" -c "$C" bundle publish v2.der >/dev/null
 [ "$(sqlite3 "$ca/mayfly.db" 'SELECT max(version) FROM trust_bundles')" = 2 ] || fail "v2 not recorded"
 refuse bundle-version-not-above v2.der
+# No ceremony for a version already published.
+cp v2-one.der v2-late.der
+if "$M" -c "$C" bundle sign v2-late.der --root root-b >out.txt 2>&1; then fail "signed a published version"; fi
+grep -q "bundle-version-not-above" out.txt || fail "sign of a published version: $(cat out.txt)"
+cmp -s v2-late.der v2-one.der || fail "a refused sign changed the file"
 for e in bundle-create bundle-sign bundle-publish; do
 	sqlite3 "$ca/mayfly.db" "SELECT detail FROM audit_log WHERE event = '$e'" | grep -q "version=2" ||
 		fail "no $e audit row for version 2"
@@ -178,6 +183,8 @@ header Cache-Control got1.der.h | grep -q '^max-age=604800, public' ||
 [ -n "$(header Last-Modified latest.der.h)" ] || fail "no Last-Modified"
 header Content-Type latest.der.h | grep -q '^application/octet-stream$' || fail "Content-Type"
 [ "$(header ETag got1.der.h)" != "$etag" ] || fail "v/1 and latest share an ETag"
+code=$(curl -s -I -o head.txt -w '%{http_code}' "$U/trust/latest")
+[ "$code" = 200 ] && [ "$(header ETag head.txt)" = "$etag" ] || fail "HEAD /trust/latest: $code"
 code=$(curl -s -o /dev/null -w '%{http_code}' -H "If-None-Match: $etag" "$U/trust/latest")
 [ "$code" = 304 ] || fail "If-None-Match: $code"
 ok "ETag $etag, Cache-Control, Last-Modified; 304 on If-None-Match"
