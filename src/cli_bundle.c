@@ -691,11 +691,12 @@ mf_print_time(const char *label, int64_t t)
 static int
 bundle_show(struct mf_cli *c, int argc, char **argv)
 {
+	unsigned char pins[2 * MF_BUNDLE_MAX_ROOTS][32];
 	struct mf_known known = { .n = 0 };
-	struct mf_bundle *b = NULL;
+	struct mf_bundle *b = NULL, *prev = NULL;
 	struct mfv_ctx *ctx = NULL;
-	unsigned char *der = NULL;
-	size_t len, i, j;
+	unsigned char *der = NULL, *pd = NULL;
+	size_t len, pl = 0, npins, i, j;
 	char hex[65];
 	int ex, rc;
 
@@ -723,24 +724,33 @@ bundle_show(struct mf_cli *c, int argc, char **argv)
 		mf_hex(b->roots[i], 32, hex);
 		printf("root         %s %s\n", hex, name != NULL ? name : "(unknown to this CA)");
 	}
+	/* The pins a signature can count for: this version's (a first
+	 * version vouches for itself) and those of the published one before. */
+	memcpy(pins, b->roots, b->nroots * 32);
+	npins = b->nroots;
+	if ((rc = mf_db_bundle_get(c->db, 0, b->version, &pd, &pl, NULL)) == MF_OK &&
+	    mf_bundle_parse(pd, pl, &prev) == MF_OK)
+		for (i = 0; i < prev->nroots && npins < 2 * MF_BUNDLE_MAX_ROOTS; i++)
+			memcpy(pins[npins++], prev->roots[i], 32);
 	for (i = 0; i < b->nsigs; i++) {
 		const unsigned char *p = b->sigs[i].cert;
 		X509 *cert = d2i_X509(NULL, &p, (long)b->sigs[i].cert_len);
 		char subj[256] = "?";
-		const char *name = NULL, *state = "not a listed root";
+		const char *name = NULL;
+		const char *state = "by a root neither this version nor the one before pins";
 
 		if (cert != NULL) {
 			X509_NAME_oneline(X509_get_subject_name(cert), subj, sizeof(subj));
 			/* Asks the library about this signer alone. */
-			for (j = 0; j < b->nroots; j++) {
+			for (j = 0; j < npins; j++) {
 				struct mfv_buf in = { der, len };
 				int e;
 
-				if (!mf_bundle_pin_matches(cert, b->roots[j]))
+				if (!mf_bundle_pin_matches(cert, pins[j]))
 					continue;
 				mfv_init(ctx);
 				mfv_set_time(ctx, (int64_t)time(NULL));
-				mfv_add_root(ctx, b->roots[j]);
+				mfv_add_root(ctx, pins[j]);
 				e = mfv_bundle_apply(ctx, &in, 1, NULL);
 				state = e == 0 ? "valid" : mfv_errname(e);
 				break;
@@ -759,7 +769,9 @@ bundle_show(struct mf_cli *c, int argc, char **argv)
 out:
 	free(ctx);
 	mf_known_free(&known);
+	mf_bundle_free(prev);
 	mf_bundle_free(b);
+	free(pd);
 	free(der);
 	return ex;
 }

@@ -146,6 +146,9 @@ ok "bundle 2 published; create, sign and publish audited; show, verify, export w
 "$M" -c "$C" bundle sign v3.der --root root-b >/dev/null
 "$M" -c "$C" bundle sign v3.der --root root-c >/dev/null
 "$M" -c "$C" bundle publish v3.der >/dev/null
+# root-c signed but is not listed any more: its signature counts for version 2's threshold.
+"$M" -c "$C" bundle show v3.der > show3.txt
+grep -q "^signature    root-c .*: valid$" show3.txt || fail "show v3: $(cat show3.txt)"
 ok "bundle 3 published (signed by root-b and root-c)"
 
 "$top_builddir/mayflyd" -c "$C" >"$work/d.log" 2>&1 &
