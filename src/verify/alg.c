@@ -204,7 +204,8 @@ rsa_key(const struct mfvi_der *bits, struct mfv_cert *c)
 	nbits = (unsigned)(c->key_a.len - 1) * 8;
 	for (top = c->key_a.p[0]; top != 0; top >>= 1)
 		nbits++;
-	if (nbits < 2048 || nbits > 4096)
+	/* BR 6.1.5: a multiple of 8 bits. */
+	if (nbits < 2048 || nbits > 4096 || (nbits & 7) != 0)
 		return MFV_ERR_WEAK_KEY;
 	/* e must be odd and greater than 1; more than 64 bits is absurd. */
 	if (c->key_b.len > 8 || (c->key_b.p[c->key_b.len - 1] & 1) == 0 ||

@@ -205,7 +205,8 @@ enum mfv_err {
 	MFV_ERR_BUNDLE_THRESHOLD = -47,    /* too few valid bundle signatures */
 	MFV_ERR_BUNDLE_EXPIRED = -48,      /* bundle past its expiry */
 	MFV_ERR_NO_ROOTS = -49,            /* trust store empty */
-	MFV_ERR_LAST = -49
+	MFV_ERR_PROFILE = -50,             /* breaks an RFC 5280 / Baseline Requirements profile rule */
+	MFV_ERR_LAST = -50
 };
 
 /* A stable identifier (the enum name: "MFV_ERR_EXPIRED", "MFV_OK") and a
@@ -255,6 +256,11 @@ struct mfv_cert {
 	int8_t path_len;          /* -1 = none */
 	uint8_t flags;            /* MFVI_C_* (internal) */
 	uint8_t eku;              /* MFVI_EKU_* (internal) */
+	uint16_t ext;             /* extensions seen, one bit per kind (internal) */
+	uint16_t crit;            /* those of them marked critical */
+	struct mfv_span cn;       /* subject commonName value contents, if any */
+	struct mfv_span ski;      /* subjectKeyIdentifier OCTET STRING contents */
+	struct mfv_span aki;      /* authorityKeyIdentifier keyIdentifier */
 };
 
 struct mfv_ctx {
