@@ -282,7 +282,11 @@ plan_chain(struct plan *p)
 			        : p->bm_kind == 3 ? "truncate" : "pad", NULL, i);
 			break;
 		/* The profile classes of libmayfly-verify(3). */
-		case 22: c->cn = leaf_cns[rnd(sizeof(leaf_cns) / sizeof(leaf_cns[0]))]; note(p, "cn", c->cn, i); break;
+		/* The leaf's CN only: a CA named like the leaf up to case
+		 * makes OpenSSL (which folds case in names) take the leaf
+		 * for self-issued, a documented difference (raw names). */
+		case 22: p->c[0].cn = leaf_cns[rnd(sizeof(leaf_cns) / sizeof(leaf_cns[0]))];
+			note(p, "cn", p->c[0].cn, 0); break;
 		case 23: c->empty_subject = 1; c->san_crit = (int)rnd(2);
 			note(p, c->san_crit ? "empty-subject,san-crit" : "empty-subject", NULL, i); break;
 		case 24: c->san_crit = 1; note(p, "san-crit", NULL, i); break;
