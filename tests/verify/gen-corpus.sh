@@ -363,7 +363,10 @@ cert badaia www.example.test inter $L0 $L1 leaf_badaia
 cert sancrit www.example.test inter $L0 $L1 leaf_sancrit
 # Still accepted, and pinned here: a wildcard over a public suffix.
 cert psl "*.co.uk" inter $L0 $L1 leaf_psl
-for c in cnother cncase cnip noaki akiissuer kcs ekucrit ekuany underscore badaia sancrit psl; do
+# ...and a client certificate whose CN is no DNS name (BR 7.1.4.3 is a
+# server rule).
+cert clientcn "Device 1" inter $L0 $L1 leaf_client
+for c in clientcn cnother cncase cnip noaki akiissuer kcs ekucrit ekuany underscore badaia sancrit psl; do
 	chain "c-$c.pem" "$c.pem" inter.pem
 done
 # Empty subjects (openssl x509 signs what it is told): with a critical SAN,
@@ -391,7 +394,11 @@ key raki ec256
 { cat req.cnf; sed -n '/^\[ root_aki \]/,/^authorityKeyIdentifier/p' ext.cnf; } > raki.cnf
 openssl req -x509 -new -config raki.cnf -extensions root_aki -key raki.key \
 	-subj "/CN=Mayfly AKI Root" -days 3650 -out raki.pem
-for i in inoski ibcnc ipc inokcs reku raki; do
+# A root with serial number zero (public ones exist): accepted.
+key rzero ec256
+openssl req -x509 -new -config raki.cnf -extensions root_aki -key rzero.key \
+	-subj "/CN=Mayfly Zero Root" -set_serial 0 -days 3650 -out rzero.pem
+for i in inoski ibcnc ipc inokcs reku raki rzero; do
 	key "l$i" ec256
 	cert "l$i" www.example.test "$i" $L0 $L1 leaf
 	chain "c-$i.pem" "l$i.pem" "$i.pem"
