@@ -29,7 +29,9 @@
 
 /* What a subcommand asks mf_cli_open() to prepare. */
 #define MF_NEED_KEYS	0x1
-#define MF_NEED_DB	0x2
+#define MF_NEED_DB	0x2	/* the existing log, to change it (records the config) */
+#define MF_NEED_DB_RO	0x4	/* the existing log, read-only: writes nothing, works on a copy */
+#define MF_NEED_DB_NEW	0x8	/* create the log (mayfly init only) */
 
 struct mf_cli {
 	const char *cmd;		/* "issue", "root init", ... for messages */
@@ -91,5 +93,6 @@ int mf_cli_show(struct mf_cli *c, int argc, char **argv);
 int mf_cli_audit(struct mf_cli *c, int argc, char **argv);
 int mf_cli_crl(struct mf_cli *c, int argc, char **argv);
 int mf_cli_acme(struct mf_cli *c, int argc, char **argv);
+int mf_cli_db(struct mf_cli *c, int argc, char **argv);
 
 #endif

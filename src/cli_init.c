@@ -341,7 +341,7 @@ mf_cli_init(struct mf_cli *c, int argc, char **argv)
 		goto out;
 	}
 	c->config_path = cfgpath;
-	if ((ex = mf_cli_open(c, MF_NEED_KEYS | MF_NEED_DB)) != MF_EXIT_OK)
+	if ((ex = mf_cli_open(c, MF_NEED_KEYS | MF_NEED_DB_NEW)) != MF_EXIT_OK)
 		goto fail;
 	ex = MF_EXIT_OTHER;
 
