@@ -46,17 +46,15 @@ span(struct mfv_span *s, const struct mfvi_der *d)
 }
 
 static int
-ext_bc(struct mfv_cert *c, struct mfvi_der *v)
+ext_bc(struct mfv_cert *c, struct mfvi_der *seq)
 {
-	struct mfvi_der seq, x;
+	struct mfvi_der x;
 	uint32_t n;
 	int rc, ca;
 
-	if ((rc = mfvi_der_get(v, MFVI_SEQUENCE, &seq)) != 0)
-		return rc;
-	if ((ca = mfvi_der_opt_true(&seq)) < 0)
+	if ((ca = mfvi_der_opt_true(seq)) < 0)
 		return ca;
-	if ((rc = mfvi_der_opt(&seq, MFVI_INTEGER, &x)) < 0)
+	if ((rc = mfvi_der_opt(seq, MFVI_INTEGER, &x)) < 0)
 		return rc;
 	if (rc == 1) {
 		/* 4.2.1.9: pathLenConstraint only with cA TRUE. */
@@ -66,18 +64,15 @@ ext_bc(struct mfv_cert *c, struct mfvi_der *v)
 	}
 	if (ca)
 		c->flags |= MFVI_C_CA;
-	return mfvi_der_end(&seq);
+	return mfvi_der_end(seq);
 }
 
 static int
-ext_ku(struct mfv_cert *c, struct mfvi_der *v)
+ext_ku(struct mfv_cert *c, const struct mfvi_der *b)
 {
-	struct mfvi_der bits;
+	struct mfvi_der bits = *b;
 	unsigned unused, last;
-	int rc;
 
-	if ((rc = mfvi_der_get(v, MFVI_BIT_STRING, &bits)) != 0)
-		return rc;
 	/* A named bit list in DER: at least one bit set, trailing zero bits
 	 * removed, padding bits zero (X.690 11.2): so the lowest used bit
 	 * of the last octet is 1 and the ones below it are 0. */
@@ -95,20 +90,16 @@ ext_ku(struct mfv_cert *c, struct mfvi_der *v)
 }
 
 static int
-ext_eku(struct mfv_cert *c, struct mfvi_der *v)
+ext_eku(struct mfv_cert *c, struct mfvi_der *seq)
 {
 	static const uint8_t kp[] = { 0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03 };
 	static const uint8_t bit[10] = { 0, MFVI_EKU_SERVER, MFVI_EKU_CLIENT, 0, 0, 0, 0, 0, 0,
 	                                 MFVI_EKU_OCSP };
-	struct mfvi_der seq, oid;
+	struct mfvi_der oid;
 	int rc;
 
-	if ((rc = mfvi_der_get(v, MFVI_SEQUENCE, &seq)) != 0)
-		return rc;
-	if (seq.len == 0)
-		return MFV_ERR_DER_VALUE; /* SIZE (1..MAX) */
-	while (seq.len > 0) {
-		if ((rc = mfvi_der_get(&seq, MFVI_OID, &oid)) != 0)
+	while (seq->len > 0) {
+		if ((rc = mfvi_der_get(seq, MFVI_OID, &oid)) != 0)
 			return rc;
 		/* id-kp-serverAuth .1, clientAuth .2, OCSPSigning .9 under
 		 * 1.3.6.1.5.5.7.3; anyExtendedKeyUsage is 2.5.29.37.0. */
@@ -123,19 +114,14 @@ ext_eku(struct mfv_cert *c, struct mfvi_der *v)
 }
 
 static int
-ext_san(struct mfv_cert *c, struct mfvi_der *v)
+ext_san(struct mfv_cert *c, const struct mfvi_der *seq)
 {
-	struct mfvi_der seq, r, x;
+	struct mfvi_der r = *seq, x;
 	unsigned n;
 	int rc, t;
 
-	if ((rc = mfvi_der_get(v, MFVI_SEQUENCE, &seq)) != 0)
-		return rc;
-	if (seq.len == 0)
-		return MFV_ERR_DER_VALUE;
 	/* Every GeneralName is a context-tagged TLV; check the shape now so
 	 * that name matching can walk it without error handling. */
-	r = seq;
 	while (r.len > 0) {
 		t = mfvi_der_peek(&r);
 		if ((t & 0xc0) != 0x80)
@@ -153,21 +139,8 @@ ext_san(struct mfv_cert *c, struct mfvi_der *v)
 				return MFV_ERR_PROFILE;
 		}
 	}
-	span(&c->san, &seq);
+	span(&c->san, seq);
 	return 0;
-}
-
-/* subjectKeyIdentifier ::= OCTET STRING (RFC 5280 4.2.1.2). */
-static int
-ext_ski(struct mfv_cert *c, struct mfvi_der *v)
-{
-	struct mfvi_der k;
-	int rc;
-
-	if ((rc = mfvi_der_get(v, MFVI_OCTET_STRING, &k)) != 0)
-		return rc;
-	span(&c->ski, &k);
-	return k.len == 0 ? MFV_ERR_PROFILE : 0;
 }
 
 /* authorityKeyIdentifier (RFC 5280 4.2.1.1) with the keyIdentifier [0]
@@ -175,12 +148,11 @@ ext_ski(struct mfv_cert *c, struct mfvi_der *v)
  * authorityCertSerialNumber, and a missing keyIdentifier leaves nothing
  * to match. */
 static int
-ext_aki(struct mfv_cert *c, struct mfvi_der *v)
+ext_aki(struct mfv_cert *c, struct mfvi_der *seq)
 {
-	struct mfvi_der seq, k;
+	struct mfvi_der k;
 
-	if (mfvi_der_get(v, MFVI_SEQUENCE, &seq) != 0 || mfvi_der_get(&seq, MFVI_CTX(0), &k) != 0 ||
-	    seq.len != 0 || k.len == 0)
+	if (mfvi_der_get(seq, MFVI_CTX(0), &k) != 0 || seq->len != 0 || k.len == 0)
 		return MFV_ERR_PROFILE;
 	span(&c->aki, &k);
 	return 0;
@@ -190,15 +162,13 @@ ext_aki(struct mfv_cert *c, struct mfvi_der *v)
  * accessMethod OID, accessLocation GeneralName }.  Never followed, but a
  * malformed one is refused (BR 7.1.2.7.7). */
 static int
-ext_aia(struct mfvi_der *v)
+ext_aia(struct mfvi_der *seq)
 {
-	struct mfvi_der seq, ad, x;
+	struct mfvi_der ad, x;
 	int t;
 
-	if (mfvi_der_get(v, MFVI_SEQUENCE, &seq) != 0 || seq.len == 0)
-		return MFV_ERR_PROFILE;
-	while (seq.len > 0) {
-		if (mfvi_der_get(&seq, MFVI_SEQUENCE, &ad) != 0 || mfvi_der_get(&ad, MFVI_OID, &x) != 0 ||
+	while (seq->len > 0) {
+		if (mfvi_der_get(seq, MFVI_SEQUENCE, &ad) != 0 || mfvi_der_get(&ad, MFVI_OID, &x) != 0 ||
 		    ((t = mfvi_der_peek(&ad)) & 0xc0) != 0x80 || mfvi_der_get(&ad, (uint8_t)t, &x) != 0 ||
 		    ad.len != 0)
 			return MFV_ERR_PROFILE;
@@ -208,16 +178,14 @@ ext_aia(struct mfvi_der *v)
 
 /* RFC 7633 TLS Feature: SEQUENCE OF INTEGER; 5 is status_request. */
 static int
-ext_tlsfeature(struct mfv_cert *c, struct mfvi_der *v)
+ext_tlsfeature(struct mfv_cert *c, struct mfvi_der *seq)
 {
-	struct mfvi_der seq, x;
+	struct mfvi_der x;
 	uint32_t n;
 	int rc;
 
-	if ((rc = mfvi_der_get(v, MFVI_SEQUENCE, &seq)) != 0)
-		return rc;
-	while (seq.len > 0) {
-		if ((rc = mfvi_der_get(&seq, MFVI_INTEGER, &x)) != 0 ||
+	while (seq->len > 0) {
+		if ((rc = mfvi_der_get(seq, MFVI_INTEGER, &x)) != 0 ||
 		    (rc = mfvi_der_small_uint(&x, &n)) != 0)
 			return rc;
 		if (n == 5)
@@ -253,7 +221,12 @@ ext_id(const struct mfvi_der *oid)
 static int
 extension(struct mfv_cert *c, struct mfvi_der *ext)
 {
-	struct mfvi_der oid, val;
+	/* The type each known extension's value is, by X_ id (0: none). */
+	static const uint8_t type[] = { 0, MFVI_SEQUENCE, MFVI_BIT_STRING, MFVI_SEQUENCE,
+	                                MFVI_SEQUENCE, MFVI_SEQUENCE, MFVI_OCTET_STRING,
+	                                MFVI_SEQUENCE, 0, 0, MFVI_SEQUENCE };
+	struct mfvi_der oid, val, in;
+	uint8_t tags[2];
 	int rc, crit = 0, id;
 
 	if ((rc = mfvi_der_get(ext, MFVI_OID, &oid)) != 0)
@@ -278,21 +251,27 @@ extension(struct mfv_cert *c, struct mfvi_der *ext)
 	c->ext = (uint16_t)(c->ext | BIT(id));
 	if (crit)
 		c->crit = (uint16_t)(c->crit | BIT(id));
-	switch (id) {
-	case X_BC: rc = ext_bc(c, &val); break;
-	case X_KU: rc = ext_ku(c, &val); break;
-	case X_EKU: rc = ext_eku(c, &val); break;
-	case X_SAN: rc = ext_san(c, &val); break;
-	case X_TLSF: rc = ext_tlsfeature(c, &val); break;
-	case X_SKI: rc = ext_ski(c, &val); break;
-	case X_AKI: rc = ext_aki(c, &val); break;
-	case X_AIA: rc = ext_aia(&val); break;
-	default: return MFV_ERR_PROFILE; /* X_PC */
-	}
-	if (rc != 0)
+	if (id == X_PC)
+		return MFV_ERR_PROFILE;
+	/* The extension value must be exactly one DER value of its type;
+	 * all but basicConstraints (empty for a non-CA) and the TLS feature
+	 * list are SIZE (1..MAX) or must hold something. */
+	tags[0] = type[id];
+	tags[1] = 0;
+	if ((rc = mfvi_der_seq(&val, tags, 2, &in, NULL)) != 0)
 		return rc;
-	/* The extension value must be exactly one DER value. */
-	return mfvi_der_end(&val);
+	if (in.len == 0 && id != X_BC && id != X_TLSF)
+		return MFV_ERR_DER_VALUE;
+	switch (id) {
+	case X_BC: return ext_bc(c, &in);
+	case X_KU: return ext_ku(c, &in);
+	case X_EKU: return ext_eku(c, &in);
+	case X_SAN: return ext_san(c, &in);
+	case X_TLSF: return ext_tlsfeature(c, &in);
+	case X_SKI: span(&c->ski, &in); return 0;
+	case X_AKI: return ext_aki(c, &in);
+	}
+	return ext_aia(&in);
 }
 
 /* Profile rules on the whole certificate, once its extensions are read. */
