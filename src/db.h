@@ -182,6 +182,31 @@ int mf_db_eab_remove(struct mf_db *db, const char *kid, const char *actor);
 int mf_db_eab_list(struct mf_db *db, mf_eab_cb cb, void *arg);
 
 /*
+ * Published trust bundles (db_bundle.c), mayfly-bundle(5). Versions only go
+ * up and rows are never changed. mf_db_bundle_publish records der as
+ * version (MF_ERR_BUNDLE_VERSION unless above every published version,
+ * MF_ERR_INVAL for version 0 or an empty der) with a "bundle-publish" audit
+ * row by actor, in one transaction. prev is the version the caller checked
+ * der against: if the newest published version is another one by the time
+ * of the write (a publish in between), MF_ERR_BUNDLE_VERSION and nothing
+ * is written, so every version is recorded only after being checked
+ * against the one before it. It does not look inside der. mf_db_bundle_latest puts the newest version in
+ * *version (0 if none). mf_db_bundle_get copies one version (0: the newest
+ * below `before`, MF_ERR_NOTFOUND if none; before 0: no bound) into *der
+ * (caller frees) and its version into *got (may be NULL).
+ * mf_db_bundle_list passes each published version above `after`, oldest
+ * first; the bytes are lent for the call.
+ */
+int mf_db_bundle_publish(struct mf_db *db, uint32_t version, uint32_t prev, int64_t issued_at,
+    const unsigned char *der, size_t len, const char *actor);
+int mf_db_bundle_latest(struct mf_db *db, uint32_t *version);
+int mf_db_bundle_get(struct mf_db *db, uint32_t version, uint32_t before, unsigned char **der,
+    size_t *len, uint32_t *got);
+typedef int (*mf_bundle_cb)(uint32_t version, const void *der, size_t len, int64_t published_at,
+    void *arg);
+int mf_db_bundle_list(struct mf_db *db, uint32_t after, mf_bundle_cb cb, void *arg);
+
+/*
  * The audit log. Each row stores (id, time, event, actor, detail, prev_hash,
  * hash) with hash = SHA-256(prev_hash || id || time || event || actor ||
  * detail) in a fixed, length-prefixed encoding, so a changed, deleted,

@@ -46,7 +46,8 @@ mf_cli_exit(int err)
 	case MF_ERR_AUDIT_CHAIN:
 		return MF_EXIT_AUDIT;
 	default:
-		if (err <= -80 && err > -110)	/* every policy refusal */
+		if ((err <= -80 && err > -110) ||	/* every policy refusal */
+		    (err <= -180 && err > -200))	/* and every trust-bundle refusal */
 			return MF_EXIT_REFUSED;
 		if (err == MF_ERR_NOTFOUND || err == MF_ERR_REVOKED || err == MF_ERR_EXISTS ||
 		    err == MF_ERR_ALREADY_INIT || err == MF_ERR_CA_NOTFOUND ||
@@ -208,6 +209,7 @@ usage(FILE *f)
 	    "  crl root [--name ROOT] [--validity 30d] [--out FILE]\n"
 	    "  acme eab add [--label TEXT] | eab list | eab remove KID\n"
 	    "  db prune --expired-before DURATION [--archive FILE] [--batch N] [--dry-run]\n"
+	    "  bundle create|sign|show|verify|publish|export   trust bundles for devices\n"
 	    "\n"
 	    "-c FILE defaults to %s. See mayfly(1).\n", MF_DEFAULT_CONFIG);
 }
@@ -227,6 +229,7 @@ static const struct {
 	{ "crl", mf_cli_crl },
 	{ "acme", mf_cli_acme },
 	{ "db", mf_cli_db },
+	{ "bundle", mf_cli_bundle },
 };
 
 int

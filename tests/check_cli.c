@@ -168,6 +168,25 @@ START_TEST(init_issue_softhsm)
 	rc = sh(&e, &out, "pkcs11-tool --module " MF_SOFTHSM_MODULE " --token-label mayfly-backup "
 	    "--login --pin \"$(cat ca/hsm.pin)\" --list-objects --type privkey");
 	ck_assert_msg(rc == 0 && strstr(out, "label:      root-b") != NULL, "backup token: %s", out);
+	ck_assert_msg(strstr(out, "label:      root-c") == NULL, "backup token: %s", out);
+	free(out);
+	/* The second backup root has a token of its own. */
+	rc = sh(&e, &out, "pkcs11-tool --module " MF_SOFTHSM_MODULE " --token-label mayfly-root-c "
+	    "--login --pin \"$(cat ca/hsm.pin)\" --list-objects --type privkey");
+	ck_assert_msg(rc == 0 && strstr(out, "label:      root-c") != NULL &&
+	    strstr(out, "label:      root-b") == NULL && strstr(out, "label:      root-a") == NULL,
+	    "third token: %s", out);
+	free(out);
+	/* The factory trust state: bundle 1 lists the three roots, threshold 2,
+	 * signed by each, published. */
+	rc = sh(&e, &out, "$M -c $C bundle export --format der --out v1.der && "
+	    "$M -c $C bundle show v1.der");
+	ck_assert_msg(rc == 0, "bundle show: %s", out);
+	ck_assert_msg(strstr(out, "version      1\n") != NULL && strstr(out, "threshold    2 ") != NULL &&
+	    strstr(out, " root-a\n") != NULL && strstr(out, " root-b\n") != NULL &&
+	    strstr(out, " root-c\n") != NULL, "factory bundle: %s", out);
+	ck_assert_msg(strstr(out, "root-a /O=mayfly/CN=mayfly demo root A: valid") != NULL &&
+	    strstr(out, "root-c /O=mayfly/CN=mayfly demo root C: valid") != NULL, "signatures: %s", out);
 	free(out);
 	issue_and_verify(&e);
 	env_teardown(&e);

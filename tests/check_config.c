@@ -139,7 +139,8 @@ START_TEST(test_example)
 	ck_assert_ptr_null(cfg->softhsm2_conf);
 	ck_assert_str_eq(cfg->url_base, "http://127.0.0.1:8080");
 
-	ck_assert_uint_eq(cfg->nroots, 2);
+	ck_assert_uint_eq(cfg->nroots, 3);
+	ck_assert_str_eq(cfg->roots[2].key, "pkcs11:token=mayfly-root-c;object=root-c");
 	ck_assert_str_eq(cfg->roots[1].name, "root-b");
 	ck_assert_str_eq(cfg->roots[1].key, "pkcs11:token=mayfly-backup;object=root-b");
 	want = under(dir, "certs/root-b.pem");

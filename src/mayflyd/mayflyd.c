@@ -39,6 +39,7 @@
 #include "acme/acme.h"
 
 #include "daemon.h"
+#include "trust.h"
 #include "mferr.h"
 #include "util.h"
 
@@ -237,7 +238,7 @@ main(int argc, char **argv)
 	pthread_mutex_init(&ctx.kick_lock, NULL);
 	pthread_cond_init(&ctx.kick_cond, NULL);
 	pthread_mutex_init(&ctx.health_lock, NULL);
-	if ((rc = mfd_cache_new(&ctx.cache)) != 0) {
+	if ((rc = mfd_cache_new(&ctx.cache)) != 0 || (rc = mfd_trust_new(&ctx.trust)) != 0) {
 		mf_err("event=start-failed err=%s", mf_errname(rc));
 		mf_config_free(cfg);
 		return 1;
@@ -402,6 +403,7 @@ out:
 			mfd_blob_unref(ctx.crl[i]);
 	free(ctx.crl);
 	mfd_cache_free(ctx.cache);
+	mfd_trust_free(ctx.trust);
 	mfd_pub_free(ctx.pub);
 	mf_config_free(cfg);
 	mf_db_close(ctx.db);
