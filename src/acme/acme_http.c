@@ -276,7 +276,7 @@ acme_authenticate(struct acme_ctx *c, const struct route *rt, const char *ctype,
 		    "with the account key", j->alg);
 	}
 	/* Only now spend the nonce, so a forged request cannot burn one. */
-	if ((rc = acme_nonce_use(a->sq, j->nonce, c->now)) != 0)
+	if ((rc = acme_nonce_use(a->nonces, j->nonce, c->now)) != 0)
 		return acme_fail(c, rc, "nonce unknown, used or expired");
 	return 0;
 }
@@ -393,7 +393,7 @@ dispatch(struct MHD_Connection *conn, struct mf_acme *a, const char *path, const
 	struct acme_resp r;
 	struct acme_ctx c;
 	const struct route *rt;
-	char nonce[ACME_ID_LEN + 1];
+	char nonce[ACME_NONCE_LEN + 1];
 	int wrong_method, is_acme, rc = -1;
 	enum MHD_Result ret;
 
@@ -454,8 +454,9 @@ dispatch(struct MHD_Connection *conn, struct mf_acme *a, const char *path, const
 	} else {
 		rt->fn(&c);
 	}
-	rc = is_acme ? acme_nonce_new(a->sq, c.now, a->conf->nonce_lifetime, nonce) : -1;
 	pthread_mutex_unlock(&a->lock);
+	/* Minting writes nothing (acme_nonce.c): a 404 costs the database nothing. */
+	rc = is_acme ? acme_nonce_new(a->nonces, c.now, a->conf->nonce_lifetime, nonce) : -1;
 answer:
 	if (r.err != 0) {
 		int st;
@@ -723,6 +724,8 @@ mf_acme_start_with(const struct mf_config *cfg, const struct mf_acme_issuer *iss
 	pthread_mutex_init(&a->vlock, NULL);
 	pthread_cond_init(&a->vcond, NULL);
 
+	if ((rc = acme_nonces_new(&a->nonces)) != 0)
+		goto fail;
 	if ((rc = read_secret(conf->est_password_file, &a->est_password)) != 0 ||
 	    (rc = read_secret(conf->api_token_file, &a->api_token)) != 0)
 		goto fail;
@@ -821,6 +824,7 @@ mf_acme_stop(struct mf_acme *a)
 	mf_issuer_free(a->issuer);
 	acme_local_free(a->local);
 	mf_db_close(a->db);
+	acme_nonces_free(a->nonces);
 	free(a->tls_cert_pem);
 	pem_free(a->tls_key_pem);
 	free(a->trust_pem);

@@ -48,6 +48,7 @@ struct mf_acme {
 	char *api_token;		/* read from api-token-file */
 	unsigned port;
 	int64_t last_cleanup;
+	struct acme_nonces *nonces;	/* Replay-Nonce state, in memory only */
 
 	/* Running challenge checks, so that stop can wait for them. */
 	pthread_mutex_t vlock;
@@ -100,6 +101,20 @@ struct acme_ctx {
 
 void acme_account_free(struct acme_account *acct);
 
+/*
+ * acme_nonce.c: Replay-Nonces that cost no write until used: HMAC under a
+ * per-start key, the spent ones a bitmap over the last ACME_NONCE_WINDOW.
+ */
+#define ACME_NONCE_LEN		43		/* base64url of 32 bytes */
+#define ACME_NONCE_WINDOW	(1u << 20)	/* nonces minted that stay usable */
+struct acme_nonces;
+int acme_nonces_new(struct acme_nonces **out);
+void acme_nonces_free(struct acme_nonces *n);	/* NULL ok */
+int acme_nonce_new(struct acme_nonces *n, int64_t now, int64_t lifetime,
+    char out[ACME_NONCE_LEN + 1]);
+/* 0 and spent, or MF_ERR_ACME_BADNONCE (unknown, forged, spent, expired). */
+int acme_nonce_use(struct acme_nonces *n, const char *nonce, int64_t now);
+
 /* acme_sq.c: SQLite helpers; types is a string of 's' text, 'i' int64, 'b' blob+len, 'n' null. */
 int acme_sq_exec(sqlite3 *db, const char *sql, const char *types, ...);
 int acme_sq_prepare(sqlite3 *db, sqlite3_stmt **st, const char *sql, const char *types, ...);
@@ -107,8 +122,6 @@ int acme_sq_count(sqlite3 *db, int64_t *n, const char *sql, const char *types, .
 int acme_random_id(char out[ACME_ID_LEN + 1]);
 /* base64url of nbytes random bytes into out (4 * nbytes / 3 + 2 bytes). */
 int acme_b64u_random(char *out, size_t nbytes);
-int acme_nonce_new(sqlite3 *db, int64_t now, int64_t lifetime, char out[ACME_ID_LEN + 1]);
-int acme_nonce_use(sqlite3 *db, const char *nonce, int64_t now);
 int acme_rate_check(sqlite3 *db, const char *key, unsigned limit, int64_t now, int *retry);
 int acme_rate_add(sqlite3 *db, const char *key, int64_t now);
 int acme_cleanup(sqlite3 *db, int64_t now);

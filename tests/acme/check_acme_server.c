@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -414,7 +415,7 @@ START_TEST(t_directory_and_nonce)
 	url(u, sizeof(u), "/new-nonce");
 	ck_assert_int_eq(tc_http("HEAD", u, s.cafile, NULL, NULL, 0, &r), 0);
 	ck_assert_int_eq(r.status, 200);
-	ck_assert_uint_eq(strlen(r.nonce), 22);
+	ck_assert_uint_eq(strlen(r.nonce), ACME_NONCE_LEN);
 	/* Canonical base64url: certbot decodes and re-encodes nonces before use. */
 	{
 		unsigned char *raw;
@@ -422,7 +423,7 @@ START_TEST(t_directory_and_nonce)
 		char *again;
 
 		ck_assert_int_eq(mf_b64u_decode(r.nonce, &raw, &rl), 0);
-		ck_assert_uint_eq(rl, 16);
+		ck_assert_uint_eq(rl, 32);
 		again = mf_b64u_encode(raw, rl);
 		ck_assert_str_eq(again, r.nonce);
 		free(again);
@@ -431,7 +432,7 @@ START_TEST(t_directory_and_nonce)
 	tc_resp_clear(&r);
 	ck_assert_int_eq(tc_http("GET", u, s.cafile, NULL, NULL, 0, &r), 0);
 	ck_assert_int_eq(r.status, 204);
-	ck_assert_uint_eq(strlen(r.nonce), 22);
+	ck_assert_uint_eq(strlen(r.nonce), ACME_NONCE_LEN);
 	tc_resp_clear(&r);
 	url(u, sizeof(u), "/nope");
 	ck_assert_int_eq(tc_http("GET", u, s.cafile, NULL, NULL, 0, &r), 0);
@@ -542,8 +543,13 @@ START_TEST(t_wrong_url)
 	tc_resp_clear(&r);
 	free(body);
 	ck_assert_int_eq(db_count("SELECT count(*) FROM acme_orders"), 0);
-	/* The nonce was not spent by the refused request. */
-	ck_assert_int_eq(db_count("SELECT count(*) FROM acme_nonces"), 3);
+	/* The nonce was not spent by the refused request: it still works. */
+	body = tc_sign(s.key, u, s.nonce, s.kid, "{\"identifiers\":[{\"type\":\"dns\","
+	    "\"value\":\"a.acme.test\"}]}");
+	ck_assert_int_eq(tc_http("POST", u, s.cafile, NULL, body, strlen(body), &r), 0);
+	ck_assert_msg(r.status == 201, "newOrder with the unspent nonce: %ld %s", r.status, r.body);
+	tc_resp_clear(&r);
+	free(body);
 }
 END_TEST
 
@@ -1640,9 +1646,9 @@ START_TEST(t_cleanup_expired)
 	snprintf(path, sizeof(path), "%s/mayfly.db", dir);
 	ck_assert_int_eq(mf_db_open(path, 0, &db), 0);
 	sq = mf_db_handle(db);
+	/* Rows a version that stored nonces left behind go once expired. */
 	ck_assert_int_eq(acme_sq_exec(sq, "INSERT INTO acme_nonces(value, expires) VALUES "
 	    "('old-nonce', ?), ('new-nonce', ?)", "ii", now - 1, now + 600), 0);
-	ck_assert_int_eq(acme_nonce_use(sq, "old-nonce", now), MF_ERR_ACME_BADNONCE);
 	ck_assert_int_eq(acme_sq_exec(sq, "INSERT INTO acme_accounts(id, thumbprint, jwk, status, "
 	    "created_at) VALUES ('a1', 't1', '{}', 'valid', ?)", "i", now), 0);
 	ck_assert_int_eq(acme_sq_exec(sq, "INSERT INTO acme_orders(id, account_id, status, "
@@ -1664,6 +1670,116 @@ START_TEST(t_cleanup_expired)
 	/* Pending orders not yet expired, and valid ones (they name a certificate), stay. */
 	ck_assert_int_eq(db_count("SELECT count(*) FROM acme_orders WHERE id IN ('o-new', 'o-valid')"),
 	    2);
+}
+END_TEST
+
+/* Size of a file, or -1. */
+static long long
+file_size(const char *name)
+{
+	char path[600];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	return stat(path, &st) == 0 ? (long long)st.st_size : -1;
+}
+
+/*
+ * Issue 9, item 7: every ACME answer carries a nonce, 404s included, and
+ * minting one must write nothing, or unauthenticated requests grow the
+ * database.
+ */
+START_TEST(t_nonce_costs_no_write)
+{
+	struct tc_resp r;
+	char u[300], seen[3][ACME_NONCE_LEN + 1];
+	long long db0, wal0;
+	int i;
+
+	/* One request first: the minute's cleanup of expired state runs on it. */
+	url(u, sizeof(u), "/directory");
+	ck_assert_int_eq(tc_http("GET", u, s.cafile, NULL, NULL, 0, &r), 0);
+	tc_resp_clear(&r);
+	db0 = file_size("mayfly.db");
+	wal0 = file_size("mayfly.db-wal");
+	for (i = 0; i < 30; i++) {
+		url(u, sizeof(u), i % 3 == 0 ? "/nope" : i % 3 == 1 ? "/new-nonce" : "/directory");
+		ck_assert_int_eq(tc_http(i % 3 == 1 ? "HEAD" : "GET", u, s.cafile, NULL, NULL, 0, &r),
+		    0);
+		ck_assert_uint_eq(strlen(r.nonce), ACME_NONCE_LEN);
+		if (i < 3)
+			strcpy(seen[i], r.nonce);
+		tc_resp_clear(&r);
+	}
+	ck_assert_str_ne(seen[0], seen[1]);
+	ck_assert_str_ne(seen[1], seen[2]);
+	ck_assert_int_eq(db_count("SELECT count(*) FROM acme_nonces"), 0);
+	ck_assert_int_eq(file_size("mayfly.db"), db0);
+	ck_assert_int_eq(file_size("mayfly.db-wal"), wal0);
+}
+END_TEST
+
+/* The nonce state itself: single use, expiry, forgery, another key. */
+START_TEST(t_nonce_rules)
+{
+	struct acme_nonces *n = NULL, *other = NULL;
+	char a[ACME_NONCE_LEN + 1], b[ACME_NONCE_LEN + 1], c[ACME_NONCE_LEN + 1];
+	int64_t now = (int64_t)time(NULL);
+
+	ck_assert_int_eq(acme_nonces_new(&n), 0);
+	ck_assert_int_eq(acme_nonces_new(&other), 0);
+	ck_assert_int_eq(acme_nonce_new(n, now, 60, a), 0);
+	ck_assert_int_eq(acme_nonce_new(n, now, 60, b), 0);
+	ck_assert_str_ne(a, b);
+	/* Out of order is fine; the second use of either is a replay. */
+	ck_assert_int_eq(acme_nonce_use(n, b, now), 0);
+	ck_assert_int_eq(acme_nonce_use(n, a, now), 0);
+	ck_assert_int_eq(acme_nonce_use(n, a, now), MF_ERR_ACME_BADNONCE);
+	ck_assert_int_eq(acme_nonce_use(n, b, now + 1), MF_ERR_ACME_BADNONCE);
+	/* Expired. */
+	ck_assert_int_eq(acme_nonce_new(n, now, 60, c), 0);
+	ck_assert_int_eq(acme_nonce_use(n, c, now + 60), MF_ERR_ACME_BADNONCE);
+	/* Forged: one character changed (the MAC no longer verifies). */
+	ck_assert_int_eq(acme_nonce_new(n, now, 60, c), 0);
+	c[5] = c[5] == 'A' ? 'B' : 'A';
+	ck_assert_int_eq(acme_nonce_use(n, c, now), MF_ERR_ACME_BADNONCE);
+	/* Minted under another key (another run of the listener). */
+	ck_assert_int_eq(acme_nonce_new(other, now, 60, c), 0);
+	ck_assert_int_eq(acme_nonce_use(n, c, now), MF_ERR_ACME_BADNONCE);
+	ck_assert_int_eq(acme_nonce_use(n, "", now), MF_ERR_ACME_BADNONCE);
+	ck_assert_int_eq(acme_nonce_use(n, "AAAAAAAAAAAAAAAAAAAAAA", now), MF_ERR_ACME_BADNONCE);
+	acme_nonces_free(n);
+	acme_nonces_free(other);
+}
+END_TEST
+
+/* After a restart, nonces of the previous run are refused with badNonce (and a fresh one). */
+START_TEST(t_nonce_restart)
+{
+	struct tc_resp r;
+	char u[300], old[ACME_NONCE_LEN + 1], *body;
+
+	new_account();
+	ck_assert_int_eq(tc_new_nonce(&s), 0);
+	strcpy(old, s.nonce);
+	mf_acme_stop(srv);
+	srv = NULL;
+	ck_assert_int_eq(mf_acme_start(cfg, ks, &srv), 0);
+	snprintf(s.base, sizeof(s.base), "https://127.0.0.1:%u", mf_acme_port(srv));
+	snprintf(u, 64, "%s", strrchr(s.kid, '/') + 1);
+	snprintf(s.kid, sizeof(s.kid), "%s/acct/%.64s", s.base, u);
+	url(u, sizeof(u), "/new-order");
+	body = tc_sign(s.key, u, old, s.kid, "{\"identifiers\":[{\"type\":\"dns\","
+	    "\"value\":\"a.acme.test\"}]}");
+	ck_assert_int_eq(tc_http("POST", u, s.cafile, NULL, body, strlen(body), &r), 0);
+	assert_problem(&r, "badNonce", 400);
+	free(body);
+	strcpy(s.nonce, r.nonce);
+	tc_resp_clear(&r);
+	ck_assert_int_eq(tc_post(&s, u, "{\"identifiers\":[{\"type\":\"dns\",\"value\":"
+	    "\"a.acme.test\"}]}", &r), 0);
+	ck_assert_msg(r.status == 201, "newOrder after the restart: %ld %s", r.status, r.body);
+	tc_resp_clear(&r);
 }
 END_TEST
 
@@ -1695,6 +1811,9 @@ suite_acme_server(void)
 	tcase_add_test(tc, t_listener_cert_renewal);
 	tcase_add_test(tc, t_rate_limit_per_name);
 	tcase_add_test(tc, t_cleanup_expired);
+	tcase_add_test(tc, t_nonce_costs_no_write);
+	tcase_add_test(tc, t_nonce_rules);
+	tcase_add_test(tc, t_nonce_restart);
 	suite_add_tcase(s_, tc);
 	return s_;
 }
