@@ -809,14 +809,15 @@ mf_acme_stop(struct mf_acme *a)
 	if (a == NULL)
 		return;
 	pthread_mutex_lock(&a->vlock);
-	a->stopping = 1;
+	/* Running checks see this within a second and give up (acme_chall.c). */
+	__atomic_store_n(&a->stopping, 1, __ATOMIC_RELAXED);
 	pthread_cond_broadcast(&a->vcond);
 	pthread_mutex_unlock(&a->vlock);
 	if (a->renew_started)
 		pthread_join(a->renew_tid, NULL);
 	if (a->mhd != NULL)
 		MHD_stop_daemon(a->mhd);
-	/* Challenge checks are bounded by the fetch timeout; wait for them. */
+	/* Challenge checks end at their deadline or, cancelled above, within a second. */
 	pthread_mutex_lock(&a->vlock);
 	while (a->nvalidators > 0)
 		pthread_cond_wait(&a->vcond, &a->vlock);

@@ -25,6 +25,14 @@ struct acme_local;
 /* Random URL-safe identifiers: 16 bytes -> 22 base64url characters. */
 #define ACME_ID_LEN	22
 
+/* Challenge checks running at once, over all accounts. */
+#define ACME_MAX_CHECKS	64
+
+struct acme_vacct {
+	char id[ACME_ID_LEN + 1];	/* account */
+	unsigned n;			/* its running checks; 0: slot free */
+};
+
 struct mf_acme {
 	const struct mf_config *cfg;
 	const struct mf_acme_conf *conf;
@@ -50,11 +58,12 @@ struct mf_acme {
 	int64_t last_cleanup;
 	struct acme_nonces *nonces;	/* Replay-Nonce state, in memory only */
 
-	/* Running challenge checks, so that stop can wait for them. */
+	/* Running challenge checks, so that stop can cancel and wait for them. */
 	pthread_mutex_t vlock;
 	pthread_cond_t vcond;
 	unsigned nvalidators;
-	int stopping;
+	struct acme_vacct vacct[ACME_MAX_CHECKS];	/* running checks per account */
+	int stopping;			/* set under vlock; checks read it atomically */
 };
 
 /* The answer a handler builds; acme_http.c turns it into an MHD response. */
@@ -163,14 +172,26 @@ struct acme_chall_job {
 	char value[256];		/* the identifier */
 	char keyauth[128];		/* token "." thumbprint */
 	char token[64];
+	char account_id[ACME_ID_LEN + 1];	/* whose check it is */
 };
 int acme_chall_start(struct mf_acme *a, const struct acme_chall_job *job);
+
+/* What bounds one check: its deadline, and the listener's stop flag. */
+struct acme_chk {
+	const struct mf_acme_conf *conf;
+	const int *stop;		/* non-zero: give up now; NULL: never */
+	int64_t deadline_ms;		/* CLOCK_MONOTONIC milliseconds */
+};
+/* Deadline fetch-timeout from now; stop borrowed for the check's life. */
+void acme_chk_init(struct acme_chk *k, const struct mf_acme_conf *conf, const int *stop);
+/* Whether a check may connect to sa: public addresses, loopback only if loopback_ok. */
+int acme_addr_allowed(const struct sockaddr *sa, int loopback_ok);
 /* Expected key authorisation: token "." thumbprint. */
-int acme_http01_fetch(const struct mf_acme_conf *conf, const char *host, const char *token,
+int acme_http01_fetch(const struct acme_chk *k, const char *host, const char *token,
     const char *expected, char *why, size_t whylen);
-int acme_dns01_check(const struct mf_acme_conf *conf, const char *host, const char *keyauth,
+int acme_dns01_check(const struct acme_chk *k, const char *host, const char *keyauth,
     char *why, size_t whylen);
-int acme_tlsalpn01_check(const struct mf_acme_conf *conf, const char *host,
+int acme_tlsalpn01_check(const struct acme_chk *k, const char *host,
     const char *keyauth, char *why, size_t whylen);
 
 /*

@@ -63,7 +63,7 @@ cat >> "$ca/mayfly.yaml" <<EOT
 acme:
   host: 127.0.0.1
   port: $AP
-  test-resolve: [.acme.test]
+  test-resolve: [127.0.0.1, .acme.test]
   test-http01-port: $H01
   test-tlsalpn01-port: $TA
 EOT
