@@ -2197,6 +2197,89 @@ START_TEST(t_stop_cancels_checks)
 }
 END_TEST
 
+/* ---- issue 9, item 6: one address cannot hold the listener --------------------- */
+
+static int
+tcp_connect(unsigned port)
+{
+	struct sockaddr_in sa;
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	sa.sin_port = htons((uint16_t)port);
+	ck_assert_int_eq(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	return fd;
+}
+
+/* 1 if the peer closed fd within ms milliseconds. */
+static int
+closed_within(int fd, int ms)
+{
+	struct pollfd pfd = { fd, POLLIN, 0 };
+	char b;
+
+	return poll(&pfd, 1, ms) == 1 && recv(fd, &b, 1, MSG_DONTWAIT) <= 0;
+}
+
+START_TEST(t_per_ip_limit)
+{
+	int fd[3], i;
+
+	teardown();
+	start_server("  per-ip-connections: 2\n  request-timeout: 3s");
+	for (i = 0; i < 3; i++)
+		fd[i] = tcp_connect(mf_acme_port(srv));
+	/* The third from the same address is closed at once; the first two are served. */
+	ck_assert_msg(closed_within(fd[2], 1500), "a third connection from one address was kept");
+	ck_assert_msg(!closed_within(fd[0], 200), "the first connection was closed");
+	for (i = 0; i < 3; i++)
+		close(fd[i]);
+}
+END_TEST
+
+/* Headers sent one byte at a time do not hold a connection past request-timeout (2 s). */
+START_TEST(t_slow_headers)
+{
+	const char *req = "GET /directory HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ";
+	SSL_CTX *ctx;
+	SSL *ssl;
+	long long t0, end;
+	int fd, closed = 0;
+	char b;
+
+	teardown();
+	start_server("  request-timeout: 2s");
+	ctx = SSL_CTX_new(TLS_client_method());
+	ssl = SSL_new(ctx);
+	fd = tcp_connect(mf_acme_port(srv));
+	SSL_set_fd(ssl, fd);
+	ck_assert_int_eq(SSL_connect(ssl), 1);
+	t0 = mono_ms();
+	ck_assert_int_gt(SSL_write(ssl, req, (int)strlen(req)), 0);
+	end = t0 + 6000;
+	while (mono_ms() < end) {
+		struct pollfd pfd = { fd, POLLIN, 0 };
+
+		if (poll(&pfd, 1, 200) == 1 && SSL_read(ssl, &b, 1) <= 0) {
+			closed = 1;
+			break;
+		}
+		if (SSL_write(ssl, "a", 1) <= 0) {
+			closed = 1;
+			break;
+		}
+	}
+	ck_assert_msg(closed, "a request trickling its headers was still open after 6 s");
+	ck_assert_int_lt(mono_ms() - t0, 4000);
+	SSL_free(ssl);
+	SSL_CTX_free(ctx);
+	close(fd);
+	ERR_clear_error();
+}
+END_TEST
+
 Suite *
 suite_acme_server(void)
 {
@@ -2234,6 +2317,8 @@ suite_acme_server(void)
 	tcase_add_test(tc, t_http01_redirects);
 	tcase_add_test(tc, t_slow_responder);
 	tcase_add_test(tc, t_stop_cancels_checks);
+	tcase_add_test(tc, t_per_ip_limit);
+	tcase_add_test(tc, t_slow_headers);
 	suite_add_tcase(s_, tc);
 	return s_;
 }
