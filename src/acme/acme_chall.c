@@ -720,7 +720,7 @@ chall_run(void *arg)
 	const struct acme_chall_job *j = &t->job;
 	struct acme_chk k;
 	struct acme_vacct *va;
-	char why[256] = "", *errtext = NULL;
+	char why[256] = "", safe[256], *errtext = NULL;
 	sigset_t pipe;
 	int64_t now;
 	int rc;
@@ -763,8 +763,10 @@ chall_run(void *arg)
 	    "status = 'pending'", "ss", rc == 0 ? "valid" : "invalid", j->authz_id) == 0)
 		acme_order_refresh(a, j->order_id, now);
 	pthread_mutex_unlock(&a->lock);
+	/* why may quote a Location header the responder chose: escaped. */
 	mf_info("challenge=%s type=%s identifier=%s result=%s detail=\"%s\"", j->chall_id,
-	    j->type, j->value, rc == 0 ? "valid" : "invalid", why);
+	    j->type, j->value, rc == 0 ? "valid" : "invalid",
+	    acme_log_safe(why, safe, sizeof(safe)));
 	free(errtext);
 
 	pthread_mutex_lock(&a->vlock);

@@ -129,6 +129,22 @@ acme_problem_type(int err, int *status)
 	return "serverInternal";
 }
 
+char *
+acme_log_safe(const char *in, char *out, size_t outlen)
+{
+	size_t i;
+
+	if (outlen == 0)
+		return out;
+	for (i = 0; in != NULL && in[i] != '\0' && i + 1 < outlen; i++) {
+		unsigned char ch = (unsigned char)in[i];
+
+		out[i] = ch < 0x20 || ch > 0x7e || ch == '"' || ch == '\\' ? '?' : (char)ch;
+	}
+	out[i] = '\0';
+	return out;
+}
+
 int
 acme_fail(struct acme_ctx *c, int err, const char *fmt, ...)
 {
@@ -570,10 +586,15 @@ dispatch(struct MHD_Connection *conn, struct mf_acme *a, const char *path, const
 	rc = is_acme ? acme_nonce_new(a->nonces, c.now, a->conf->nonce_lifetime, nonce) : -1;
 answer:
 	if (r.err != 0) {
+		char spath[200], swhy[sizeof(r.why)], smethod[16];
 		int st;
 
-		mf_info("path=%s method=%s problem=%s err=%s detail=\"%s\"", path, method,
-		    acme_problem_type(r.err, &st), mf_errname(r.err), r.why);
+		/* The path and the detail carry what the client sent: escaped. */
+		mf_info("path=%s method=%s problem=%s err=%s detail=\"%s\"",
+		    acme_log_safe(path, spath, sizeof(spath)),
+		    acme_log_safe(method, smethod, sizeof(smethod)),
+		    acme_problem_type(r.err, &st), mf_errname(r.err),
+		    acme_log_safe(r.why, swhy, sizeof(swhy)));
 	}
 
 	ret = send_resp(conn, a, &r, rc == 0 ? nonce : NULL);

@@ -240,6 +240,13 @@ int est_h_simpleenroll(struct acme_ctx *c);
 int est_h_simplereenroll(struct acme_ctx *c);
 int api_h_sign(struct acme_ctx *c);
 
+/*
+ * A client-supplied string made safe for a key="value" log field: bytes
+ * outside printable ASCII, '"' and '\\' become '?'; cut to outlen - 1.
+ * Returns out.
+ */
+char *acme_log_safe(const char *in, char *out, size_t outlen);
+
 /* Helpers for handlers (acme_http.c). */
 int acme_fail(struct acme_ctx *c, int err, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));

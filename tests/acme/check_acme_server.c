@@ -2001,6 +2001,19 @@ START_TEST(t_addr_allowed)
 }
 END_TEST
 
+/* What a client sends is escaped before it reaches a key="value" log field. */
+START_TEST(t_log_safe)
+{
+	char out[16];
+
+	ck_assert_str_eq(acme_log_safe("/a\"b\\c\nd\x01\xc3\xa9", out, sizeof(out)),
+	    "/a?b?c?d???");
+	ck_assert_str_eq(acme_log_safe("0123456789abcdefghij", out, sizeof(out)),
+	    "0123456789abcde");
+	ck_assert_str_eq(acme_log_safe(NULL, out, sizeof(out)), "");
+}
+END_TEST
+
 /* Redirects: followed to 80/443 (here the test port) only, and judged by address. */
 START_TEST(t_http01_redirects)
 {
@@ -2339,6 +2352,7 @@ suite_acme_server(void)
 	tcase_add_test(tc, t_identifier_syntax);
 	tcase_add_test(tc, t_check_not_loopback);
 	tcase_add_test(tc, t_addr_allowed);
+	tcase_add_test(tc, t_log_safe);
 	tcase_add_test(tc, t_http01_redirects);
 	tcase_add_test(tc, t_slow_responder);
 	tcase_add_test(tc, t_checks_per_account);
