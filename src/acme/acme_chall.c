@@ -13,7 +13,8 @@
  * An identifier chooses where the CA connects, so the checks connect only
  * to public addresses: every address actually connected (of every DNS
  * answer, after every redirect) is judged by acme_addr_allowed(), and
- * redirects go to ports 80 and 443 only.
+ * redirects go to ports 80 and 443 only. Both http-01 and tls-alpn-01
+ * connect through libcurl, so both get its resolver under the deadline.
  *
  * The testing options (acme.test_resolve, test_http01_port,
  * test_tlsalpn01_port) point the checks at 127.0.0.1 and at the ports a
@@ -426,55 +427,84 @@ wait_fd(const struct acme_chk *k, int fd, short ev)
 }
 
 /*
- * Connects to host:port before the check's deadline; returns a non-blocking
- * socket or -1. Every address of the answer is judged before connecting.
+ * Connects to host:port before the check's deadline, through libcurl
+ * (CURLOPT_CONNECT_ONLY on an http URL: a plain TCP connection), so that
+ * name resolution gets the same deadline and cancellation and every address
+ * of the answer the same judgement (open_socket) as http-01. On success
+ * *cup holds the connection (curl_easy_cleanup closes it) and the socket is
+ * returned, non-blocking; -1 otherwise.
  */
 static int
-connect_to(const struct acme_chk *k, const char *host, unsigned port, char *why,
+connect_to(const struct acme_chk *k, const char *host, unsigned port, CURL **cup, char *why,
     size_t whylen)
 {
 	const struct mf_acme_conf *conf = k->conf;
-	struct addrinfo hints, *res = NULL, *ai;
-	char ps[16], refused[INET6_ADDRSTRLEN] = "";
-	int loopback_ok = test_resolved(conf, host);
-	const char *target = loopback_ok && strchr(host, ':') == NULL ? "127.0.0.1" : host;
-	int fd = -1, err;
-	socklen_t el;
+	struct curl_slist *resolve = NULL;
+	struct fetch *f = NULL;
+	char hostpart[300], ps[16], entry[400], *url = NULL;
+	curl_socket_t sock = CURL_SOCKET_BAD;
+	CURLU *u = NULL;
+	CURL *cu = NULL;
+	CURLcode cc;
 
-	memset(&hints, 0, sizeof(hints));
-	hints.ai_socktype = SOCK_STREAM;
+	*cup = NULL;
+	if ((f = calloc(1, sizeof(*f))) == NULL || (u = curl_url()) == NULL ||
+	    (cu = curl_easy_init()) == NULL)
+		goto out;
+	f->k = k;
+	f->loopback_ok = test_resolved(conf, host);
+	snprintf(hostpart, sizeof(hostpart), strchr(host, ':') ? "[%s]" : "%s", host);
 	snprintf(ps, sizeof(ps), "%u", port);
-	/* XXX getaddrinfo() has no deadline; the system resolver's timeouts bound it. */
-	if (getaddrinfo(target, ps, &hints, &res) != 0) {
-		WHY("cannot resolve %s", host);
-		return -1;
+	if (curl_url_set(u, CURLUPART_SCHEME, "http", 0) != CURLUE_OK ||
+	    curl_url_set(u, CURLUPART_HOST, hostpart, 0) != CURLUE_OK ||
+	    curl_url_set(u, CURLUPART_PORT, ps, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_URL, &url, 0) != CURLUE_OK) {
+		WHY("%s is not a host name", host);
+		goto out;
 	}
-	for (ai = res; ai != NULL; ai = ai->ai_next) {
-		if (!acme_addr_allowed(ai->ai_addr, loopback_ok)) {
-			addr_text(ai->ai_addr, refused, sizeof(refused));
-			continue;
-		}
-		if ((fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK, 0)) < 0)
-			continue;
-		if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
-			break;
-		el = sizeof(err);
-		if (errno == EINPROGRESS && wait_fd(k, fd, POLLOUT) == 0 &&
-		    getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &el) == 0 && err == 0)
-			break;
-		close(fd);
-		fd = -1;
+	if (f->loopback_ok && strchr(host, ':') == NULL) {
+		snprintf(entry, sizeof(entry), "%s:%s:127.0.0.1", host, ps);
+		resolve = curl_slist_append(NULL, entry);
+		curl_easy_setopt(cu, CURLOPT_RESOLVE, resolve);
 	}
-	freeaddrinfo(res);
-	if (fd < 0) {
-		if (chk_stopping(k))
-			WHY("check of %s cancelled: the server is stopping", host);
-		else if (refused[0] != '\0')
-			WHY("refused to connect to %s for %s: not a public address", refused, host);
-		else
-			WHY("cannot connect to %s port %u", host, port);
+	curl_easy_setopt(cu, CURLOPT_URL, url);
+	curl_easy_setopt(cu, CURLOPT_CONNECT_ONLY, 1L);
+	curl_easy_setopt(cu, CURLOPT_PROXY, "");
+	curl_easy_setopt(cu, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(cu, CURLOPT_OPENSOCKETFUNCTION, open_socket);
+	curl_easy_setopt(cu, CURLOPT_OPENSOCKETDATA, f);
+	curl_easy_setopt(cu, CURLOPT_XFERINFOFUNCTION, fetch_progress);
+	curl_easy_setopt(cu, CURLOPT_XFERINFODATA, f);
+	curl_easy_setopt(cu, CURLOPT_NOPROGRESS, 0L);
+	if (chk_left(k) == 0)
+		goto out;
+	curl_easy_setopt(cu, CURLOPT_TIMEOUT_MS, chk_left(k));
+	curl_easy_setopt(cu, CURLOPT_CONNECTTIMEOUT_MS, chk_left(k));
+	cc = curl_easy_perform(cu);
+	if (cc == CURLE_OK && curl_easy_getinfo(cu, CURLINFO_ACTIVESOCKET, &sock) == CURLE_OK &&
+	    sock != CURL_SOCKET_BAD) {
+		fcntl(sock, F_SETFL, fcntl(sock, F_GETFL) | O_NONBLOCK);
+		*cup = cu;
+		cu = NULL;
+		goto out;
 	}
-	return fd;
+	sock = CURL_SOCKET_BAD;
+	if (chk_stopping(k))
+		WHY("check of %s cancelled: the server is stopping", host);
+	else if (chk_left(k) == 0)
+		WHY("cannot connect to %s port %u within %llds", host, port,
+		    (long long)conf->fetch_timeout);
+	else if (f->refused[0] != '\0')
+		WHY("refused to connect to %s for %s: not a public address", f->refused, host);
+	else
+		WHY("cannot connect to %s port %u: %s", host, port, curl_easy_strerror(cc));
+out:
+	curl_easy_cleanup(cu);
+	curl_url_cleanup(u);
+	curl_slist_free_all(resolve);
+	curl_free(url);
+	free(f);
+	return sock == CURL_SOCKET_BAD ? -1 : (int)sock;
 }
 
 /* RFC 8737 3: exactly one SAN, the identifier, and the critical acmeIdentifier. */
@@ -544,9 +574,10 @@ acme_tlsalpn01_check(const struct acme_chk *k, const char *host, const char *key
 	SSL_CTX *ctx = NULL;
 	SSL *ssl = NULL;
 	X509 *peer = NULL;
+	CURL *conn = NULL;
 	int fd, r, e, rc = MF_ERR_ACME_CONNECTION;
 
-	if ((fd = connect_to(k, host, port, why, whylen)) < 0)
+	if ((fd = connect_to(k, host, port, &conn, why, whylen)) < 0)
 		return rc;
 	if ((ctx = SSL_CTX_new(TLS_client_method())) == NULL || (ssl = SSL_new(ctx)) == NULL) {
 		rc = MF_ERR_NOMEM;
@@ -601,7 +632,7 @@ out:
 	X509_free(peer);
 	SSL_free(ssl);
 	SSL_CTX_free(ctx);
-	close(fd);
+	curl_easy_cleanup(conn);	/* closes fd */
 	ERR_clear_error();
 	return rc;
 }
