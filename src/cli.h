@@ -29,7 +29,9 @@
 
 /* What a subcommand asks mf_cli_open() to prepare. */
 #define MF_NEED_KEYS	0x1
-#define MF_NEED_DB	0x2
+#define MF_NEED_DB	0x2	/* the existing log, to change it (records the config) */
+#define MF_NEED_DB_RO	0x4	/* the existing log, read-only: writes nothing, works on a copy */
+#define MF_NEED_DB_NEW	0x8	/* create the log (mayfly init only) */
 
 struct mf_cli {
 	const char *cmd;		/* "issue", "root init", ... for messages */
@@ -79,6 +81,29 @@ int mf_cli_make_intermediate(struct mf_cli *c, const struct mf_ca_conf *ic,
     const char **what);
 int mf_cli_cross_sign(struct mf_cli *c, const struct mf_ca_conf *ic,
     const struct mf_ca_conf *other, const char *out, int64_t lifetime, const char **what);
+/*
+ * Loads a CA's certificate and (if key is not NULL) its key, checking that
+ * they match (MF_ERR_CA_MISMATCH). On failure *what names the culprit.
+ */
+int mf_cli_load_ca(struct mf_cli *c, const struct mf_ca_conf *ca, X509 **cert, EVP_PKEY **key,
+    const char **what);
+
+/*
+ * The trust-bundle steps (cli_bundle.c), shared by `mayfly init` (which
+ * makes, signs and publishes the factory bundle) and `mayfly bundle`. Each
+ * audits what it did. mf_cli_bundle_make: an unsigned bundle listing the
+ * configured roots named in names; mf_cli_bundle_sign_root: one root's
+ * signature; mf_cli_bundle_publish: the checks a device would make against
+ * the published version, then the record. der/len is the encoded bundle.
+ */
+struct mf_bundle;
+int mf_cli_bundle_make(struct mf_cli *c, uint32_t version, const char *const *names,
+    size_t n, uint32_t threshold, int64_t not_after, struct mf_bundle **out,
+    const char **what);
+int mf_cli_bundle_sign_root(struct mf_cli *c, struct mf_bundle *b, const char *root,
+    const char **what);
+int mf_cli_bundle_publish(struct mf_cli *c, const unsigned char *der, size_t len,
+    char *why, size_t whylen);
 
 /* Subcommands; argv[0] is the subcommand's own name. */
 int mf_cli_init(struct mf_cli *c, int argc, char **argv);
@@ -91,5 +116,7 @@ int mf_cli_show(struct mf_cli *c, int argc, char **argv);
 int mf_cli_audit(struct mf_cli *c, int argc, char **argv);
 int mf_cli_crl(struct mf_cli *c, int argc, char **argv);
 int mf_cli_acme(struct mf_cli *c, int argc, char **argv);
+int mf_cli_db(struct mf_cli *c, int argc, char **argv);
+int mf_cli_bundle(struct mf_cli *c, int argc, char **argv);
 
 #endif

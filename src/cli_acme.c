@@ -109,7 +109,7 @@ eab_list(struct mf_cli *c, int argc, char **argv)
 	(void)argv;
 	if (argc != 1)
 		return mf_cli_usage(c, "");
-	if ((ex = mf_cli_open(c, MF_NEED_DB)) != MF_EXIT_OK)
+	if ((ex = mf_cli_open(c, MF_NEED_DB_RO)) != MF_EXIT_OK)
 		return ex;
 	if ((rc = mf_db_eab_list(c->db, eab_print, NULL)) != MF_OK)
 		return mf_cli_fail(c, rc, "cannot list the keys");

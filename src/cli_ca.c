@@ -111,7 +111,7 @@ out:
 	return rc;
 }
 
-static int
+int
 mf_cli_load_ca(struct mf_cli *c, const struct mf_ca_conf *ca, X509 **cert, EVP_PKEY **key,
     const char **what)
 {

@@ -15,6 +15,8 @@
 #include <time.h>
 
 #include <openssl/crypto.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
 #include <openssl/pem.h>
 
 #include "cli.h"
@@ -88,13 +90,16 @@ mf_cli_issue(struct mf_cli *c, int argc, char **argv)
 		ex = mf_cli_fail(c, rc, "refused: %s", why[0] ? why : mf_strerror(rc));
 		goto out;
 	}
-	if ((rc = mf_issuer_new(c->cfg, c->ks, NULL, &is)) != MF_OK) {
-		ex = mf_cli_fail(c, rc, "cannot load the issuing CA");
+	why[0] = '\0';
+	if ((rc = mf_issuer_new_why(c->cfg, c->ks, NULL, &is, why, sizeof(why))) != MF_OK) {
+		ex = mf_cli_fail(c, rc, "cannot load the issuing CA: %s",
+		    why[0] ? why : mf_strerror(rc));
 		goto out;
 	}
 	/* The issuer commits the record before it hands the certificate back. */
 	if ((rc = mf_issuer_issue(is, c->db, a, (int64_t)time(NULL), &cert)) != MF_OK) {
-		ex = mf_cli_fail(c, rc, "issuance failed");
+		ex = mf_cli_fail(c, rc, "issuance failed: %s", rc == MF_ERR_DB ||
+		    rc == MF_ERR_IO || rc == MF_ERR_DB_BUSY ? mf_db_errmsg(c->db) : mf_strerror(rc));
 		goto out;
 	}
 	if (chain && (rc = mf_issuer_chain_pem(is, NULL, &pem)) != MF_OK) {
@@ -271,7 +276,7 @@ mf_cli_list(struct mf_cli *c, int argc, char **argv)
 	}
 	if (optind != argc || nsel > 1)
 		return mf_cli_usage(c, use);
-	if ((ex = mf_cli_open(c, MF_NEED_DB)) != MF_EXIT_OK)
+	if ((ex = mf_cli_open(c, MF_NEED_DB_RO)) != MF_EXIT_OK)
 		return ex;
 	printf("serial\tstate\tnot_before\tnot_after\tprofile\tnames\n");
 	if ((rc = mf_db_cert_list(c->db, which, subject, now, mf_list_one, &now)) != MF_OK)
@@ -299,7 +304,7 @@ mf_cli_show(struct mf_cli *c, int argc, char **argv)
 	}
 	if (optind + 1 != argc)
 		return mf_cli_usage(c, "SERIAL");
-	if ((ex = mf_cli_open(c, MF_NEED_DB)) != MF_EXIT_OK)
+	if ((ex = mf_cli_open(c, MF_NEED_DB_RO)) != MF_EXIT_OK)
 		return ex;
 	if ((rc = mf_db_cert_get(c->db, argv[optind], &r)) != MF_OK)
 		return mf_cli_fail(c, rc, "serial %s", argv[optind]);
@@ -318,7 +323,11 @@ mf_cli_show(struct mf_cli *c, int argc, char **argv)
 		printf("revoked_at: %s\nreason: %s\n", ra, mf_cli_reason_name(r->reason));
 	}
 	p = r->der;
-	if ((x = d2i_X509(NULL, &p, (long)r->der_len)) != NULL) {
+	if (r->der_len == 0) {
+		/* `mayfly db prune` kept the row and the DER's hash, not the DER. */
+		printf("der: pruned\n");
+		ex = MF_EXIT_OK;
+	} else if ((x = d2i_X509(NULL, &p, (long)r->der_len)) != NULL) {
 		ex = mf_cli_write_pem(NULL, &x, 1, 0) == MF_OK ? MF_EXIT_OK : MF_EXIT_OTHER;
 		X509_free(x);
 	} else
@@ -327,15 +336,84 @@ mf_cli_show(struct mf_cli *c, int argc, char **argv)
 	return ex;
 }
 
+/*
+ * Every certificate in an archive written by `mayfly db prune --archive`
+ * must be one the log pruned, with the DER hash the log (and so the audit
+ * chain) kept for it. Certificates appear once or more (a prune that
+ * stopped before its commit writes a batch again on the next run).
+ */
+static int
+mf_cli_archive_check(struct mf_cli *c, const char *path, int64_t *n, char *why, size_t whylen)
+{
+	unsigned char md[32], kept[32], *der = NULL;
+	char serial[2 * MF_SERIAL_MAX + 1];
+	BIO *b = NULL;
+	X509 *x = NULL;
+	int len, rc = MF_OK;
+
+	*n = 0;
+	if ((b = BIO_new_file(path, "r")) == NULL) {
+		ERR_clear_error();
+		snprintf(why, whylen, "cannot read it");
+		return MF_ERR_IO;
+	}
+	while ((x = PEM_read_bio_X509(b, NULL, NULL, NULL)) != NULL) {
+		der = NULL;
+		if ((len = i2d_X509(x, &der)) <= 0 ||
+		    EVP_Digest(der, (size_t)len, md, NULL, EVP_sha256(), NULL) != 1 ||
+		    mf_serial_hex(X509_get0_serialNumber(x), serial, sizeof(serial)) != MF_OK) {
+			snprintf(why, whylen, "certificate %lld does not encode", (long long)*n + 1);
+			rc = MF_ERR_CRYPTO;
+			goto out;
+		}
+		rc = mf_db_cert_pruned_sha256(c->db, serial, kept);
+		if (rc == MF_ERR_NOTFOUND) {
+			snprintf(why, whylen, "serial %s is not a pruned certificate of the log",
+			    serial);
+			rc = MF_ERR_AUDIT_CHAIN;
+			goto out;
+		}
+		if (rc != MF_OK) {
+			snprintf(why, whylen, "%s", mf_db_errmsg(c->db));
+			goto out;
+		}
+		if (CRYPTO_memcmp(md, kept, sizeof(md)) != 0) {
+			snprintf(why, whylen, "serial %s is not the certificate the chain recorded "
+			    "(archive edited)", serial);
+			rc = MF_ERR_AUDIT_CHAIN;
+			goto out;
+		}
+		OPENSSL_free(der);
+		der = NULL;
+		X509_free(x);
+		x = NULL;
+		(*n)++;
+	}
+	/* The loop ends at the end of the file, or at something that is not PEM. */
+	if (ERR_GET_REASON(ERR_peek_last_error()) != PEM_R_NO_START_LINE) {
+		snprintf(why, whylen, "not PEM after certificate %lld", (long long)*n);
+		rc = MF_ERR_CRYPTO;
+	}
+	ERR_clear_error();
+out:
+	OPENSSL_free(der);
+	X509_free(x);
+	BIO_free(b);
+	return rc;
+}
+
 int
 mf_cli_audit(struct mf_cli *c, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "head", required_argument, NULL, 'H' },
+		{ "archive", required_argument, NULL, 'A' },
 		{ NULL, 0, NULL, 0 }
 	};
-	static const char *use = "verify [--head ID:SHA256]";
+	static const char *use = "verify [--head ID:SHA256] [--archive FILE]";
+	const char *archive = NULL;
+	int64_t certs = 0, archived = 0;
 	unsigned char hash[32], want[32];
 	int64_t rows = 0, bad = 0, id = 0, want_id = 0;
 	const char *head = NULL;
@@ -347,6 +425,7 @@ mf_cli_audit(struct mf_cli *c, int argc, char **argv)
 		switch (ch) {
 		case 'c': c->config_path = optarg; break;
 		case 'H': head = optarg; break;
+		case 'A': archive = optarg; break;
 		default: return mf_cli_usage(c, use);
 		}
 	}
@@ -357,8 +436,14 @@ mf_cli_audit(struct mf_cli *c, int argc, char **argv)
 	    wl != sizeof(want)))
 		return mf_cli_fail(c, MF_ERR_INVAL, "--head wants ID:SHA256 (64 hex digits), "
 		    "as mayflyd logs it (event=audit-head) and this command prints it");
-	if ((ex = mf_cli_open(c, MF_NEED_DB)) != MF_EXIT_OK)
+	if ((ex = mf_cli_open(c, MF_NEED_DB_RO)) != MF_EXIT_OK)
 		return ex;
+	/*
+	 * One snapshot for the walk and the head: under load, rows appended
+	 * between the two would print a head this run never checked.
+	 */
+	if ((rc = mf_db_read_begin(c->db)) != MF_OK)
+		return mf_cli_fail(c, rc, "cannot read %s", mf_db_errmsg(c->db));
 	why[0] = '\0';
 	rc = mf_db_audit_verify(c->db, &rows, &bad, why, sizeof(why));
 	if (rc != MF_OK)
@@ -375,10 +460,21 @@ mf_cli_audit(struct mf_cli *c, int argc, char **argv)
 			return mf_cli_fail(c, MF_ERR_AUDIT_CHAIN, "row %" PRId64 " does not carry "
 			    "the recorded hash: the log was rewritten up to it", want_id);
 	}
+	/* Every certificate row must be the one it recorded. */
+	why[0] = '\0';
+	if ((rc = mf_db_certs_verify(c->db, &certs, why, sizeof(why))) != MF_OK)
+		return mf_cli_fail(c, rc, "%s", why[0] ? why : "certificate check failed");
+	if (archive != NULL && (rc = mf_cli_archive_check(c, archive, &archived, why,
+	    sizeof(why))) != MF_OK)
+		return mf_cli_fail(c, rc, "archive %s: %s", archive, why);
 	if ((rc = mf_db_audit_head(c->db, &id, hash)) != MF_OK)
 		return mf_cli_fail(c, rc, "cannot read the newest row");
+	mf_db_read_end(c->db);
 	mf_hex(hash, sizeof(hash), hex);
 	printf("audit log intact: %lld rows\n", (long long)rows);
+	printf("certificates match the chain: %lld\n", (long long)certs);
+	if (archive != NULL)
+		printf("archive matches the chain: %lld certificates\n", (long long)archived);
 	if (head != NULL)
 		printf("recorded head %" PRId64 " matches\n", want_id);
 	printf("head: %" PRId64 ":%s\n", id, hex);

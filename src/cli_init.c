@@ -1,15 +1,18 @@
 /*
  * cli_init.c: `mayfly init --dir DIR`, a complete working CA in one step.
  *
- * It makes, inside DIR: the config (mayfly.yaml), either a SoftHSM2 token
- * of its own (softhsm2.conf, tokens/, hsm.pin) or key files (keys/), a root,
- * a backup root, an issuing intermediate signed by the root and cross-signed
- * by the backup root, the database with every CA certificate recorded, and
- * an admin token for mayflyd's revocation API. A second run on the same
- * directory refuses rather than overwrites anything.
+ * It makes, inside DIR: the config (mayfly.yaml), either SoftHSM2 tokens
+ * of its own (softhsm2.conf, tokens/, hsm.pin) or key files (keys/), a root
+ * A, two backup roots B and C, an issuing intermediate signed by A and
+ * cross-signed by B, the database with every CA certificate recorded, the
+ * factory trust bundle (version 1: roots A, B and C, threshold 2) signed
+ * and published, and an admin token for mayflyd's revocation API. A second
+ * run on the same directory refuses rather than overwrites anything.
  *
- * The backup root's key goes into a token (or file) of its own, so that in a
- * real deployment it can be moved offline apart from the primary.
+ * Each root's key goes into a token (or file) of its own, so that in a
+ * real deployment each can be kept offline apart from the others: with
+ * threshold 2, one stolen root key cannot sign a bundle devices accept,
+ * and one lost root key does not stop a rotation.
  */
 #include "mf_build.h"
 
@@ -24,6 +27,7 @@
 
 #include <openssl/rand.h>
 
+#include "bundle.h"
 #include "cli.h"
 #include "mferr.h"
 #include "util.h"
@@ -79,15 +83,16 @@ mf_init_write(const char *dir, const char *name, const char *text, mode_t mode)
 static int
 mf_init_config(const char *dir, int softhsm, unsigned port, const char **dns, size_t ndns)
 {
-	char *y = NULL, *keys[3], dnslist[1024];
-	static const char *names[3] = { "root-a", "root-b", "issuing-1" };
+	char *y = NULL, *keys[4], dnslist[1024];
+	static const char *names[4] = { "root-a", "root-b", "issuing-1", "root-c" };
+	static const char *tokens[4] = { "mayfly-main", "mayfly-backup", "mayfly-main",
+	    "mayfly-root-c" };
 	size_t i, off = 0;
 	int rc;
 
-	for (i = 0; i < 3; i++) {
+	for (i = 0; i < 4; i++) {
 		if (softhsm)
-			rc = asprintf(&keys[i], "pkcs11:token=%s;object=%s",
-			    i == 1 ? "mayfly-backup" : "mayfly-main", names[i]);
+			rc = asprintf(&keys[i], "pkcs11:token=%s;object=%s", tokens[i], names[i]);
 		else
 			rc = asprintf(&keys[i], "file:keys/%s.pem", names[i]);
 		if (rc < 0) {
@@ -116,6 +121,9 @@ mf_init_config(const char *dir, int softhsm, unsigned port, const char **dns, si
 	    "  - name: root-b                  # backup root: its key lives apart\n"
 	    "    key: %s\n"
 	    "    cert: certs/root-b.pem\n"
+	    "  - name: root-c                  # second backup root, in a third token\n"
+	    "    key: %s\n"
+	    "    cert: certs/root-c.pem\n"
 	    "\n"
 	    "intermediates:\n"
 	    "  - name: issuing-1\n"
@@ -165,8 +173,8 @@ mf_init_config(const char *dir, int softhsm, unsigned port, const char **dns, si
 	    "  pin-source: file:hsm.pin\n"
 	    "  softhsm2-conf: softhsm2.conf\n"
 	    "\n" : "",
-	    port, keys[0], keys[1], keys[2], dnslist, dnslist, port);
-	for (i = 0; i < 3; i++)
+	    port, keys[0], keys[1], keys[3], keys[2], dnslist, dnslist, port);
+	for (i = 0; i < 4; i++)
 		free(keys[i]);
 	if (rc < 0)
 		return MF_ERR_NOMEM;
@@ -212,10 +220,12 @@ mf_init_softhsm(const char *dir, const char **what)
 		*what = "PIN files";
 		goto out;
 	}
-	/* Two tokens: the backup root's key lives apart from the primary's. */
+	/* Three tokens: each backup root's key lives apart from the others. */
 	if ((rc = mf_keystore_init_token(MF_SOFTHSM_MODULE, conf, "mayfly-main", so, pin)) != MF_OK)
 		goto out;
 	if ((rc = mf_keystore_init_token(MF_SOFTHSM_MODULE, conf, "mayfly-backup", so, pin)) != MF_OK)
+		goto out;
+	if ((rc = mf_keystore_init_token(MF_SOFTHSM_MODULE, conf, "mayfly-root-c", so, pin)) != MF_OK)
 		goto out;
 	rc = MF_OK;
 out:
@@ -224,6 +234,38 @@ out:
 	free(text);
 	free(conf);
 	free(tokens);
+	return rc;
+}
+
+/*
+ * The factory trust state: bundle version 1 lists the three roots with
+ * threshold 2, signed by each of them, and is published. Devices are
+ * provisioned with it (mayfly bundle export), never with raw pins.
+ */
+static int
+mf_init_bundle(struct mf_cli *c, const char **what)
+{
+	static const char *const roots[3] = { "root-a", "root-b", "root-c" };
+	struct mf_bundle *b = NULL;
+	unsigned char *der = NULL;
+	size_t len, i;
+	char why[512];
+	int rc;
+
+	if ((rc = mf_cli_bundle_make(c, 1, roots, 3, 2, 0, &b, what)) != MF_OK)
+		return rc;
+	for (i = 0; i < 3; i++)
+		if ((rc = mf_cli_bundle_sign_root(c, b, roots[i], what)) != MF_OK)
+			goto out;
+	if ((rc = mf_bundle_encode(b, &der, &len)) != MF_OK) {
+		*what = "encode the bundle";
+		goto out;
+	}
+	if ((rc = mf_cli_bundle_publish(c, der, len, why, sizeof(why))) != MF_OK)
+		*what = "publish the bundle";
+out:
+	free(der);
+	mf_bundle_free(b);
 	return rc;
 }
 
@@ -341,7 +383,7 @@ mf_cli_init(struct mf_cli *c, int argc, char **argv)
 		goto out;
 	}
 	c->config_path = cfgpath;
-	if ((ex = mf_cli_open(c, MF_NEED_KEYS | MF_NEED_DB)) != MF_EXIT_OK)
+	if ((ex = mf_cli_open(c, MF_NEED_KEYS | MF_NEED_DB_NEW)) != MF_EXIT_OK)
 		goto fail;
 	ex = MF_EXIT_OTHER;
 
@@ -353,6 +395,12 @@ mf_cli_init(struct mf_cli *c, int argc, char **argv)
 	}
 	c->cmd = "init: backup root";
 	if ((rc = mf_cli_make_root(c, &c->cfg->roots[1], keytype, "CN=mayfly demo root B,O=mayfly",
+	    20LL * 365 * 86400, NULL, 0, &what)) != MF_OK) {
+		ex = mf_cli_fail(c, rc, "%s", what);
+		goto fail;
+	}
+	c->cmd = "init: second backup root";
+	if ((rc = mf_cli_make_root(c, &c->cfg->roots[2], keytype, "CN=mayfly demo root C,O=mayfly",
 	    20LL * 365 * 86400, NULL, 0, &what)) != MF_OK) {
 		ex = mf_cli_fail(c, rc, "%s", what);
 		goto fail;
@@ -369,20 +417,29 @@ mf_cli_init(struct mf_cli *c, int argc, char **argv)
 		ex = mf_cli_fail(c, rc, "%s", what);
 		goto fail;
 	}
+	c->cmd = "init: trust bundle";
+	if ((rc = mf_init_bundle(c, &what)) != MF_OK) {
+		ex = mf_cli_fail(c, rc, "%s", what);
+		goto fail;
+	}
 	printf("mayfly: made a CA in %s\n"
 	    "  config         %s\n"
 	    "  keys           %s\n"
 	    "  root           certs/root-a.pem (20 years)\n"
 	    "  backup root    certs/root-b.pem (20 years, key kept apart)\n"
+	    "  backup root    certs/root-c.pem (20 years, key kept apart)\n"
 	    "  intermediate   certs/issuing-1.pem (1 year, signed by root-a)\n"
 	    "  cross-signed   certs/issuing-1.root-b.pem (same key, signed by root-b)\n"
+	    "  trust bundle   version 1: roots A, B, C, threshold 2 (for devices:\n"
+	    "                 mayfly bundle export --format c)\n"
 	    "  database       mayfly.db\n"
 	    "  admin token    admin.token (for mayflyd's POST /admin/revoke)\n"
 	    "next:\n"
 	    "  mayfly -c %s issue --csr server.csr --out server.pem\n"
 	    "  mayflyd -c %s\n",
 	    dir, cfgpath,
-	    softhsm ? "SoftHSM2 tokens 'mayfly-main' and 'mayfly-backup' (softhsm2.conf, PIN in hsm.pin)" :
+	    softhsm ? "SoftHSM2 tokens 'mayfly-main', 'mayfly-backup' and 'mayfly-root-c' "
+	    "(softhsm2.conf, PIN in hsm.pin)" :
 	    "files in keys/ (0600)", cfgpath, cfgpath);
 	ex = MF_EXIT_OK;
 	goto out;

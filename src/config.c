@@ -899,9 +899,12 @@ cfg_listen_one(struct cfg *x, const yaml_node_t *v, const char *key, void *arg)
 			if (!isalnum((unsigned char)*p) && *p != '.' && *p != '-')
 				goto bad;
 	}
+	/* Port 0: the kernel picks one; mayflyd logs the port it got. */
+	if (!isdigit((unsigned char)colon[1]))
+		goto bad;
 	errno = 0;
-	port = isdigit((unsigned char)colon[1]) ? strtoul(colon + 1, &end, 10) : 0;
-	if (port == 0 || port > 65535 || *end != '\0' || errno != 0)
+	port = strtoul(colon + 1, &end, 10);
+	if (port > 65535 || *end != '\0' || errno != 0)
 		goto bad;
 	if ((nl = realloc(c->listen, (c->nlisten + 1) * sizeof(*nl))) == NULL) {
 		free(host);
@@ -915,7 +918,7 @@ cfg_listen_one(struct cfg *x, const yaml_node_t *v, const char *key, void *arg)
 bad:
 	free(host);
 	return cfg_error(x, MF_ERR_CONFIG_VALUE, v,
-	    "'%s' is not host:port or [IPv6]:port with a port 1-65535", s);
+	    "'%s' is not host:port or [IPv6]:port with a port 0-65535", s);
 }
 
 static int

@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -262,6 +263,35 @@ fail:
 	return rc;
 }
 
+/* Opens path read-only as an SQLite URI with immutable=1 (see mf_db_open). */
+static int
+db_open_immutable(const char *path, sqlite3 **h)
+{
+	static const char hex[] = "0123456789abcdef";
+	char *uri, *q;
+	const char *p;
+	int rc;
+
+	if ((uri = malloc(strlen(path) * 3 + 32)) == NULL)
+		return MF_ERR_NOMEM;
+	q = uri + sprintf(uri, "file:");
+	for (p = path; *p != '\0'; p++) {
+		unsigned char ch = (unsigned char)*p;
+
+		if (ch == '%' || ch == '?' || ch == '#' || ch <= 0x20 || ch >= 0x7f) {
+			*q++ = '%';
+			*q++ = hex[ch >> 4];
+			*q++ = hex[ch & 15];
+		} else
+			*q++ = (char)ch;
+	}
+	strcpy(q, "?immutable=1");
+	rc = sqlite3_open_v2(uri, h, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX |
+	    SQLITE_OPEN_URI, NULL);
+	free(uri);
+	return mf_db_err(rc);
+}
+
 int
 mf_db_open(const char *path, int flags, struct mf_db **out)
 {
@@ -291,15 +321,36 @@ mf_db_open(const char *path, int flags, struct mf_db **out)
 	if ((db = calloc(1, sizeof(*db))) == NULL)
 		return MF_ERR_NOMEM;
 	db->readonly = (flags & MF_DB_READONLY) != 0;
+	if ((db->path = strdup(path)) == NULL) {
+		rc = MF_ERR_NOMEM;
+		goto out;
+	}
 	oflags = (db->readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE) |
 	    SQLITE_OPEN_NOMUTEX;
 	if ((rc = sqlite3_open_v2(path, &db->h, oflags, NULL)) != SQLITE_OK) {
 		rc = mf_db_err(rc);
 		goto out;
 	}
-	if ((rc = db_settings(db)) != MF_OK)
-		goto out;
-	if ((rc = db_migrate(db)) != MF_OK)
+	rc = db_settings(db);
+	if (rc == MF_OK)
+		rc = db_migrate(db);
+	if (rc != MF_OK && db->readonly &&
+	    ((sqlite3_extended_errcode(db->h) & 0xff) == SQLITE_CANTOPEN ||
+	    (sqlite3_extended_errcode(db->h) & 0xff) == SQLITE_READONLY)) {
+		/*
+		 * A copy on read-only media (an auditor's) cannot get the -shm
+		 * file a WAL reader needs. Nobody writes such a copy, so read it
+		 * as immutable; a live log never gets here, its readers can
+		 * create -shm.
+		 */
+		sqlite3_close_v2(db->h);
+		db->h = NULL;
+		if ((rc = db_open_immutable(path, &db->h)) != MF_OK)
+			goto out;
+		if ((rc = db_settings(db)) != MF_OK || (rc = db_migrate(db)) != MF_OK)
+			goto out;
+	}
+	if (rc != MF_OK)
 		goto out;
 	*out = db;
 	db = NULL;
@@ -319,6 +370,7 @@ mf_db_close(struct mf_db *db)
 		sqlite3_finalize(db->st[i]);
 	/* An open transaction is rolled back by the close. */
 	sqlite3_close_v2(db->h);
+	free(db->path);
 	free(db);
 }
 
@@ -334,6 +386,96 @@ struct sqlite3 *
 mf_db_handle(struct mf_db *db)
 {
 	return db == NULL ? NULL : db->h;
+}
+
+const char *
+mf_db_errmsg(struct mf_db *db)
+{
+	struct statvfs vfs;
+	const char *what;
+	char *dir, *slash;
+	int code;
+
+	if (db == NULL || db->h == NULL)
+		return "no database";
+	code = sqlite3_extended_errcode(db->h);
+	/* Say the cause an operator acts on, in their words. */
+	switch (code & 0xff) {
+	case SQLITE_FULL: what = "the disk is full"; break;
+	case SQLITE_READONLY: what = "the file or its directory is read-only"; break;
+	case SQLITE_CANTOPEN: what = "cannot open the file or its -wal/-shm files"; break;
+	case SQLITE_BUSY: what = "locked by another process for too long"; break;
+	case SQLITE_OK: what = NULL; break;
+	default: what = sqlite3_errmsg(db->h); break;
+	}
+	if (what == NULL) {
+		/*
+		 * The failing statement was rolled back, which cleared SQLite's
+		 * error: look at the file and its file system instead.
+		 */
+		if ((dir = strdup(db->path)) != NULL) {
+			slash = strrchr(dir, '/');
+			if (slash == dir)
+				slash[1] = '\0';
+			else if (slash != NULL)
+				*slash = '\0';
+			else
+				strcpy(dir, ".");
+		}
+		if (dir != NULL && statvfs(dir, &vfs) == 0 && vfs.f_bavail == 0)
+			what = "the disk is full";
+		else if (dir != NULL && statvfs(dir, &vfs) == 0 && (vfs.f_flag & ST_RDONLY))
+			what = "the file system is mounted read-only";
+		else if (access(db->path, W_OK) != 0 || (dir != NULL && access(dir, W_OK) != 0))
+			what = strerror(errno);
+		else
+			what = "a write failed (see the system log)";
+		free(dir);
+	}
+	snprintf(db->why, sizeof(db->why), "%s: %s", db->path, what);
+	return db->why;
+}
+
+const char *
+mf_db_open_why(const char *path, int rc)
+{
+	if (rc == MF_ERR_NOTFOUND)
+		return "no such file";
+	if (rc == MF_ERR_DB_SCHEMA)
+		return "the schema is newer than this mayfly, or an old schema cannot be "
+		    "upgraded read-only";
+	if (rc == MF_ERR_IO && path != NULL && access(path, R_OK) != 0)
+		return strerror(errno);
+	if (rc == MF_ERR_DB)
+		return "not an SQLite database, or a damaged one";
+	return mf_strerror(rc);
+}
+
+int
+mf_db_read_begin(struct mf_db *db)
+{
+	int rc;
+
+	if (db == NULL || !sqlite3_get_autocommit(db->h))
+		return MF_ERR_INVAL;
+	/*
+	 * A deferred transaction takes its snapshot at the first read and keeps
+	 * it to the end: in WAL mode writers go on, and every read in between
+	 * sees the same log.
+	 */
+	if ((rc = sqlite3_exec(db->h, "BEGIN DEFERRED", NULL, NULL, NULL)) != SQLITE_OK)
+		return mf_db_err(rc);
+	return MF_OK;
+}
+
+int
+mf_db_read_end(struct mf_db *db)
+{
+	if (db == NULL)
+		return MF_ERR_INVAL;
+	if (sqlite3_get_autocommit(db->h))
+		return MF_OK;
+	return mf_db_err(sqlite3_exec(db->h, "COMMIT", NULL, NULL, NULL));
 }
 
 /* ---- explicit transactions (group commit) ------------------------------------ */
@@ -454,14 +596,13 @@ db_row_cert(sqlite3_stmt *st, struct mf_cert_rec **out)
 		memcpy(r->csr_sha256, b, sizeof(r->csr_sha256));
 	b = sqlite3_column_blob(st, 9);
 	n = sqlite3_column_bytes(st, 9);
-	if (b == NULL || n <= 0) {
-		rc = MF_ERR_DB;
-		goto out;
+	/* A pruned row (mf_db_prune) keeps no DER: der NULL, der_len 0. */
+	if (n > 0 && b != NULL) {
+		if ((r->der = malloc((size_t)n)) == NULL)
+			goto out;
+		memcpy(r->der, b, (size_t)n);
+		r->der_len = (size_t)n;
 	}
-	if ((r->der = malloc((size_t)n)) == NULL)
-		goto out;
-	memcpy(r->der, b, (size_t)n);
-	r->der_len = (size_t)n;
 	r->issued_at = sqlite3_column_int64(st, 10);
 	r->revoked_at = sqlite3_column_int64(st, 11);
 	r->reason = sqlite3_column_int(st, 12);
@@ -549,10 +690,12 @@ out:
 	return rc;
 }
 
+static const char db_get_sql[] = CERT_SELECT "WHERE c.serial = ?1";
+
 int
 mf_db_cert_get(struct mf_db *db, const char *serial, struct mf_cert_rec **out)
 {
-	static const char sql[] = CERT_SELECT "WHERE c.serial = ?1";
+	static const char *const sql = db_get_sql;
 	sqlite3_stmt *st = NULL;
 	char s[2 * MF_SERIAL_MAX + 1];
 	int rc;
@@ -706,6 +849,30 @@ db_bind_list(sqlite3_stmt *st, const void *p)
 	return MF_OK;
 }
 
+#define CERT_LIKE " (?3 IS NULL OR instr(lower(c.subject), lower(?3)) > 0" \
+	" OR instr(lower(c.sans), lower(?3)) > 0)"
+/*
+ * One statement per filter, so each can use its index: the valid
+ * certificates are what mayflyd's start-up and pre-sign passes walk,
+ * and they must cost the live certificates, not the whole log (a year
+ * of 24-hour certificates is millions of expired rows). INDEXED BY
+ * keeps the planner from scanning in id order to save the sort.
+ */
+static const char *const db_list_sql[] = {
+	[MF_LIST_ALL] = CERT_SELECT "WHERE ?1 = 0 AND ?2 = ?2 AND" CERT_LIKE
+	    " ORDER BY c.id",
+	[MF_LIST_VALID] = "SELECT c.serial, c.issuer, c.subject, c.sans, c.profile,"
+	    " c.not_before, c.not_after, c.requester, c.csr_sha256, c.der, c.issued_at,"
+	    " 0, 0, 0 FROM certificates c INDEXED BY certificates_not_after"
+	    " WHERE ?1 = 1 AND c.not_after > ?2"
+	    " AND NOT EXISTS (SELECT 1 FROM revocations r WHERE r.serial = c.serial) AND"
+	    CERT_LIKE " ORDER BY c.id",
+	[MF_LIST_EXPIRED] = CERT_SELECT "WHERE ?1 = 2 AND c.not_after <= ?2 AND" CERT_LIKE
+	    " ORDER BY c.id",
+	[MF_LIST_REVOKED] = CERT_SELECT "WHERE ?1 = 3 AND ?2 = ?2 AND r.id IS NOT NULL AND"
+	    CERT_LIKE " ORDER BY c.id",
+};
+
 int
 mf_db_cert_list(struct mf_db *db, int which, const char *subject_like, int64_t now,
     mf_cert_cb cb, void *arg)
@@ -714,20 +881,18 @@ mf_db_cert_list(struct mf_db *db, int which, const char *subject_like, int64_t n
 	 * instr() rather than LIKE so '%' and '_' in the filter are literal;
 	 * lower() folds ASCII only, which is what DNS names need.
 	 */
-	static const char sql[] = CERT_SELECT
-	    "WHERE (?1 = 0"
-	    "   OR (?1 = 1 AND r.id IS NULL AND c.not_after > ?2)"
-	    "   OR (?1 = 2 AND c.not_after <= ?2)"
-	    "   OR (?1 = 3 AND r.id IS NOT NULL))"
-	    " AND (?3 IS NULL OR instr(lower(c.subject), lower(?3)) > 0"
-	    "   OR instr(lower(c.sans), lower(?3)) > 0)"
-	    " ORDER BY c.id";
 	struct db_list_args a = { which, subject_like, NULL, now };
 
 	if (db == NULL || cb == NULL || which < MF_LIST_ALL || which > MF_LIST_REVOKED)
 		return MF_ERR_INVAL;
-	return db_walk(db, sql, db_bind_list, &a, NULL, cb, arg);
+	return db_walk(db, db_list_sql[which], db_bind_list, &a, NULL, cb, arg);
 }
+
+
+
+/* An expired certificate's entry may leave the CRL (RFC 5280 3.3). */
+static const char db_revoked_sql[] = CERT_SELECT
+    "WHERE r.id IS NOT NULL AND c.issuer = ?1 AND c.not_after > ?2 ORDER BY r.id";
 
 static int
 db_bind_revoked(sqlite3_stmt *st, const void *p)
@@ -743,15 +908,14 @@ int
 mf_db_revoked_list(struct mf_db *db, const char *issuer, int64_t now, mf_cert_cb cb,
     void *arg)
 {
-	/* An expired certificate's entry may leave the CRL (RFC 5280 3.3). */
-	static const char sql[] = CERT_SELECT
-	    "WHERE r.id IS NOT NULL AND c.issuer = ?1 AND c.not_after > ?2 ORDER BY r.id";
 	struct db_list_args a = { 0, NULL, issuer, now };
 
 	if (db == NULL || issuer == NULL || cb == NULL)
 		return MF_ERR_INVAL;
-	return db_walk(db, sql, db_bind_revoked, &a, NULL, cb, arg);
+	return db_walk(db, db_revoked_sql, db_bind_revoked, &a, NULL, cb, arg);
 }
+
+static const char db_since_sql[] = CERT_SELECT "WHERE r.id > ?1 ORDER BY r.id";
 
 static int
 db_bind_since(sqlite3_stmt *st, const void *p)
@@ -764,13 +928,12 @@ int
 mf_db_revocations_since(struct mf_db *db, int64_t after, int64_t *last, mf_cert_cb cb,
     void *arg)
 {
-	static const char sql[] = CERT_SELECT "WHERE r.id > ?1 ORDER BY r.id";
 	int64_t seen = after;
 	int rc;
 
 	if (db == NULL || cb == NULL)
 		return MF_ERR_INVAL;
-	rc = db_walk(db, sql, db_bind_since, &after, &seen, cb, arg);
+	rc = db_walk(db, db_since_sql, db_bind_since, &after, &seen, cb, arg);
 	if (last != NULL)
 		*last = seen;
 	return rc;
@@ -920,5 +1083,68 @@ mf_db_ca_list(struct mf_db *db, mf_ca_cb cb, void *arg)
 out:
 	mf_ca_rec_free(r);
 	sqlite3_finalize(st);
+	return rc;
+}
+
+/* ---- query plans of the hot paths -------------------------------------------- */
+
+/*
+ * The statements mayflyd runs on every start, pre-sign pass, CRL build,
+ * revocation poll and OCSP miss. Each must reach its rows through an index
+ * (or the rowid), never by scanning the certificates: check_db asserts it
+ * with EXPLAIN QUERY PLAN, so a change that loses an index fails a test.
+ */
+static const struct mf_db_hot db_hot[] = {
+	{ "certificate by serial (OCSP miss, show)", db_get_sql },
+	{ "valid certificates (start-up, pre-sign)", NULL },
+	{ "revoked, unexpired of one issuer (CRL)", db_revoked_sql },
+	{ "revocations since (revocation poll)", db_since_sql },
+};
+
+const struct mf_db_hot *
+mf_db_hot_queries(size_t *n)
+{
+	static struct mf_db_hot hot[sizeof(db_hot) / sizeof(db_hot[0])];
+	size_t i;
+
+	for (i = 0; i < sizeof(db_hot) / sizeof(db_hot[0]); i++) {
+		hot[i] = db_hot[i];
+		if (hot[i].sql == NULL)
+			hot[i].sql = db_list_sql[MF_LIST_VALID];
+	}
+	*n = i;
+	return hot;
+}
+
+int
+mf_db_explain(struct mf_db *db, const char *sql, char *out, size_t len)
+{
+	sqlite3_stmt *st = NULL;
+	char *q = NULL;
+	size_t off = 0;
+	int rc;
+
+	if (db == NULL || sql == NULL || out == NULL || len == 0)
+		return MF_ERR_INVAL;
+	out[0] = '\0';
+	if (asprintf(&q, "EXPLAIN QUERY PLAN %s", sql) < 0)
+		return MF_ERR_NOMEM;
+	if ((rc = sqlite3_prepare_v2(db->h, q, -1, &st, NULL)) != SQLITE_OK) {
+		rc = mf_db_err(rc);
+		goto out;
+	}
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const unsigned char *d = sqlite3_column_text(st, 3);
+		int n = snprintf(out + off, len - off, "%s%s", off ? "; " : "",
+		    d != NULL ? (const char *)d : "");
+
+		if (n < 0 || (size_t)n >= len - off)
+			break;
+		off += (size_t)n;
+	}
+	rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? MF_OK : mf_db_err(rc);
+out:
+	sqlite3_finalize(st);
+	free(q);
 	return rc;
 }

@@ -24,6 +24,23 @@ struct mf_db;
 int mf_db_open(const char *path, int flags, struct mf_db **out);
 void mf_db_close(struct mf_db *db);
 
+/*
+ * Why the last call on db failed, in an operator's words: "PATH: the disk
+ * is full", "PATH: Operation not permitted", ...; the string belongs to db
+ * and lives until the next call on it. mf_db_open_why says why
+ * mf_db_open(path) returned rc (a static string).
+ */
+const char *mf_db_errmsg(struct mf_db *db);
+const char *mf_db_open_why(const char *path, int rc);
+
+/*
+ * A read snapshot: every read between mf_db_read_begin and mf_db_read_end
+ * sees the log as it was at the first of them, whatever writers commit
+ * meanwhile (e.g. `audit verify` prints the head of the chain it checked).
+ */
+int mf_db_read_begin(struct mf_db *db);
+int mf_db_read_end(struct mf_db *db);
+
 /* The schema version after migration. */
 int mf_db_schema_version(struct mf_db *db, int *version);
 
@@ -50,7 +67,7 @@ struct mf_cert_rec {
 	int64_t not_after;
 	char *requester;		/* "cli:root", "acme:acct/12", ... */
 	unsigned char csr_sha256[32];
-	unsigned char *der;		/* the certificate */
+	unsigned char *der;		/* the certificate; NULL (der_len 0) once pruned */
 	size_t der_len;
 	int64_t issued_at;
 	int64_t revoked_at;		/* 0: not revoked */
@@ -165,6 +182,31 @@ int mf_db_eab_remove(struct mf_db *db, const char *kid, const char *actor);
 int mf_db_eab_list(struct mf_db *db, mf_eab_cb cb, void *arg);
 
 /*
+ * Published trust bundles (db_bundle.c), mayfly-bundle(5). Versions only go
+ * up and rows are never changed. mf_db_bundle_publish records der as
+ * version (MF_ERR_BUNDLE_VERSION unless above every published version,
+ * MF_ERR_INVAL for version 0 or an empty der) with a "bundle-publish" audit
+ * row by actor, in one transaction. prev is the version the caller checked
+ * der against: if the newest published version is another one by the time
+ * of the write (a publish in between), MF_ERR_BUNDLE_VERSION and nothing
+ * is written, so every version is recorded only after being checked
+ * against the one before it. It does not look inside der. mf_db_bundle_latest puts the newest version in
+ * *version (0 if none). mf_db_bundle_get copies one version (0: the newest
+ * below `before`, MF_ERR_NOTFOUND if none; before 0: no bound) into *der
+ * (caller frees) and its version into *got (may be NULL).
+ * mf_db_bundle_list passes each published version above `after`, oldest
+ * first; the bytes are lent for the call.
+ */
+int mf_db_bundle_publish(struct mf_db *db, uint32_t version, uint32_t prev, int64_t issued_at,
+    const unsigned char *der, size_t len, const char *actor);
+int mf_db_bundle_latest(struct mf_db *db, uint32_t *version);
+int mf_db_bundle_get(struct mf_db *db, uint32_t version, uint32_t before, unsigned char **der,
+    size_t *len, uint32_t *got);
+typedef int (*mf_bundle_cb)(uint32_t version, const void *der, size_t len, int64_t published_at,
+    void *arg);
+int mf_db_bundle_list(struct mf_db *db, uint32_t after, mf_bundle_cb cb, void *arg);
+
+/*
  * The audit log. Each row stores (id, time, event, actor, detail, prev_hash,
  * hash) with hash = SHA-256(prev_hash || id || time || event || actor ||
  * detail) in a fixed, length-prefixed encoding, so a changed, deleted,
@@ -211,5 +253,49 @@ int mf_db_audit_config(struct mf_db *db, const char *path, const unsigned char s
 /* Low-level access for modules that add their own tables (daemon, ACME). */
 struct sqlite3;
 struct sqlite3 *mf_db_handle(struct mf_db *db);
+
+/*
+ * Retention (db_prune.c). mf_db_prune empties the DER of every certificate
+ * that expired before cutoff and keeps its SHA-256 (der_sha256) with the
+ * rest of the row, in transactions of at most batch rows, each audited as
+ * "prune" by actor; *pruned gets the count. Before each batch commits,
+ * sink->each (if set) gets every row's serial and DER and sink->flush
+ * makes them durable: a non-zero return stops the prune with that batch
+ * undone. cutoff must not be after now (MF_ERR_INVAL).
+ * mf_db_prune_count counts what a prune would take.
+ */
+#define MF_PRUNE_BATCH_MAX	100000
+struct mf_prune_sink {
+	int (*each)(const char *serial, const unsigned char *der, size_t len, void *arg);
+	int (*flush)(void *arg);
+	void *arg;
+};
+int mf_db_prune(struct mf_db *db, int64_t cutoff, size_t batch, int64_t now, const char *actor,
+    const struct mf_prune_sink *sink, int64_t *pruned);
+int mf_db_prune_count(struct mf_db *db, int64_t cutoff, int64_t *count);
+
+/*
+ * Checks every certificate row against its "issue" row of the audit chain:
+ * same serial, in the same order, and the DER (or, once pruned, the kept
+ * der_sha256) hashing to what the chain recorded. MF_ERR_AUDIT_CHAIN with
+ * why naming the first row that differs (edited, deleted or inserted).
+ * Run inside mf_db_read_begin to check the same snapshot as the chain.
+ */
+int mf_db_certs_verify(struct mf_db *db, int64_t *certs, char *why, size_t whylen);
+
+/* The der_sha256 kept for a pruned certificate; MF_ERR_NOTFOUND if none. */
+int mf_db_cert_pruned_sha256(struct mf_db *db, const char *serial, unsigned char md[32]);
+
+/*
+ * The statements on mayflyd's hot paths, and their query plan: one line per
+ * step of SQLite's EXPLAIN QUERY PLAN, "; "-separated. For tests that keep
+ * the daemon's work proportional to the live certificates.
+ */
+struct mf_db_hot {
+	const char *name;
+	const char *sql;
+};
+const struct mf_db_hot *mf_db_hot_queries(size_t *n);
+int mf_db_explain(struct mf_db *db, const char *sql, char *out, size_t len);
 
 #endif

@@ -26,6 +26,8 @@ enum mf_db_slot {
 struct mf_db {
 	sqlite3 *h;
 	int readonly;
+	char *path;			/* the file, for messages */
+	char why[512];			/* mf_db_errmsg's answer */
 	sqlite3_stmt *st[MF_ST_N_];
 };
 

@@ -258,6 +258,27 @@ int
 mf_issuer_new(const struct mf_config *cfg, struct mf_keystore *ks, const char *ca_name,
     struct mf_issuer **out)
 {
+	return mf_issuer_new_why(cfg, ks, ca_name, out, NULL, 0);
+}
+
+/* Names what failed in why (when given), for the one log line or CLI message. */
+#define ISSUER_WHY(...) do { if (why != NULL) snprintf(why, whylen, __VA_ARGS__); } while (0)
+
+static const char *
+issuer_file_why(int rc)
+{
+	switch (rc) {
+	case MF_ERR_CA_NOTFOUND: return "no such file";
+	case MF_ERR_CRYPTO: return "not a PEM certificate";
+	case MF_ERR_IO: return "cannot be read";
+	default: return mf_strerror(rc);
+	}
+}
+
+int
+mf_issuer_new_why(const struct mf_config *cfg, struct mf_keystore *ks, const char *ca_name,
+    struct mf_issuer **out, char *why, size_t whylen)
+{
 	const struct mf_ca_conf *ic, *rc_conf;
 	struct mf_issuer *is = NULL;
 	X509 *root = NULL;
@@ -276,15 +297,22 @@ mf_issuer_new(const struct mf_config *cfg, struct mf_keystore *ks, const char *c
 		ic = mf_config_intermediate(cfg, name);
 	else
 		ic = cfg->nintermediates > 0 ? &cfg->intermediates[0] : NULL;
-	if (ic == NULL || ic->name == NULL)
+	if (ic == NULL || ic->name == NULL) {
+		ISSUER_WHY("no intermediate '%s' in %s", name != NULL ? name : "(any)",
+		    cfg->path != NULL ? cfg->path : "the configuration");
 		return MF_ERR_CA_NOTFOUND;
+	}
 	/* The signing root: as named, or the only one there is. */
 	if (ic->root != NULL)
 		rc_conf = mf_config_root(cfg, ic->root);
 	else
 		rc_conf = cfg->nroots == 1 ? &cfg->roots[0] : NULL;
-	if (rc_conf == NULL || rc_conf->name == NULL)
+	if (rc_conf == NULL || rc_conf->name == NULL) {
+		ISSUER_WHY("intermediate %s: its root '%s' is not in %s", ic->name,
+		    ic->root != NULL ? ic->root : "(unnamed)",
+		    cfg->path != NULL ? cfg->path : "the configuration");
 		return MF_ERR_CA_NOTFOUND;
+	}
 
 	if ((is = calloc(1, sizeof(*is))) == NULL)
 		return MF_ERR_NOMEM;
@@ -298,15 +326,25 @@ mf_issuer_new(const struct mf_config *cfg, struct mf_keystore *ks, const char *c
 	is->backdate = cfg->backdate < 0 ? 0 :
 	    cfg->backdate > MF_BACKDATE_MAX ? MF_BACKDATE_MAX : cfg->backdate;
 
-	if ((rc = mf_cert_load(ic->cert, &is->cert)) != MF_OK ||
-	    (rc = mf_cert_load(rc_conf->cert, &root)) != MF_OK)
+	if ((rc = mf_cert_load(ic->cert, &is->cert)) != MF_OK) {
+		ISSUER_WHY("intermediate %s: certificate %s: %s", ic->name,
+		    ic->cert != NULL ? ic->cert : "(not configured)", issuer_file_why(rc));
 		goto out;
+	}
+	if ((rc = mf_cert_load(rc_conf->cert, &root)) != MF_OK) {
+		ISSUER_WHY("root %s: certificate %s: %s", rc_conf->name,
+		    rc_conf->cert != NULL ? rc_conf->cert : "(not configured)", issuer_file_why(rc));
+		goto out;
+	}
 	if (X509_check_ca(is->cert) < 1) {
 		rc = MF_ERR_CA_MISMATCH;	/* not a CA certificate at all */
+		ISSUER_WHY("intermediate %s: %s is not a CA certificate", ic->name, ic->cert);
 		goto out;
 	}
 	if (!mf_signed_by(is->cert, root)) {
 		rc = MF_ERR_CA_MISMATCH;	/* the configured root did not sign it */
+		ISSUER_WHY("intermediate %s: %s is not signed by root %s (%s)", ic->name, ic->cert,
+		    rc_conf->name, rc_conf->cert);
 		goto out;
 	}
 	if (!X509_up_ref(is->cert)) {
@@ -320,8 +358,12 @@ mf_issuer_new(const struct mf_config *cfg, struct mf_keystore *ks, const char *c
 	if ((rc = mf_nc_add(is, is->cert)) != MF_OK || (rc = mf_nc_add(is, root)) != MF_OK)
 		goto out;
 	for (i = 0; i < ic->ncross; i++)
-		if ((rc = mf_load_cross(is, cfg, ic->cross[i])) != MF_OK)
+		if ((rc = mf_load_cross(is, cfg, ic->cross[i])) != MF_OK) {
+			ISSUER_WHY("intermediate %s: cross-certificate %s: %s", ic->name,
+			    ic->cross[i], rc == MF_ERR_CA_NOTFOUND ? "no such file, or no "
+			    "configured root signed it" : issuer_file_why(rc));
 			goto out;
+		}
 
 	if (ks == NULL) {
 		/* Certificates only (a process that must hold no key): cannot sign. */
@@ -330,14 +372,17 @@ mf_issuer_new(const struct mf_config *cfg, struct mf_keystore *ks, const char *c
 		rc = MF_OK;
 		goto out;
 	}
-	if ((rc = mf_keystore_load(ks, ic->key, &is->key)) != MF_OK)
+	if ((rc = mf_keystore_load(ks, ic->key, &is->key)) != MF_OK) {
+		ISSUER_WHY("intermediate %s: cannot load its key: %s", ic->name, mf_strerror(rc));
 		goto out;
+	}
 	/*
 	 * Compare public parts: for a PKCS#11 handle that is all the
 	 * EVP_PKEY holds, and it is what the certificate vouches for.
 	 */
 	if (!mf_pubkey_match(is->key, X509_get0_pubkey(is->cert))) {
 		rc = MF_ERR_CA_MISMATCH;
+		ISSUER_WHY("intermediate %s: the key does not match %s", ic->name, ic->cert);
 		goto out;
 	}
 	*out = is;

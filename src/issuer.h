@@ -33,6 +33,9 @@ struct mf_issuer;
  */
 int mf_issuer_new(const struct mf_config *cfg, struct mf_keystore *ks, const char *ca_name,
     struct mf_issuer **out);
+/* The same, naming in why (when not NULL) the file or setting that failed. */
+int mf_issuer_new_why(const struct mf_config *cfg, struct mf_keystore *ks, const char *ca_name,
+    struct mf_issuer **out, char *why, size_t whylen);
 void mf_issuer_free(struct mf_issuer *is);
 
 /*

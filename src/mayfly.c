@@ -46,7 +46,8 @@ mf_cli_exit(int err)
 	case MF_ERR_AUDIT_CHAIN:
 		return MF_EXIT_AUDIT;
 	default:
-		if (err <= -80 && err > -110)	/* every policy refusal */
+		if ((err <= -80 && err > -110) ||	/* every policy refusal */
+		    (err <= -180 && err > -200))	/* and every trust-bundle refusal */
 			return MF_EXIT_REFUSED;
 		if (err == MF_ERR_NOTFOUND || err == MF_ERR_REVOKED || err == MF_ERR_EXISTS ||
 		    err == MF_ERR_ALREADY_INIT || err == MF_ERR_CA_NOTFOUND ||
@@ -54,6 +55,15 @@ mf_cli_exit(int err)
 			return MF_EXIT_REFUSED;
 		return MF_EXIT_OTHER;
 	}
+}
+
+/* Rewrites control characters in s as '?' so a message stays one line on the terminal. */
+static void
+mf_cli_sanitize(char *s)
+{
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s < 0x20 || (unsigned char)*s == 0x7f)
+			*s = '?';
 }
 
 int
@@ -68,6 +78,8 @@ mf_cli_fail(const struct mf_cli *c, int err, const char *fmt, ...)
 		vsnprintf(detail, sizeof(detail), fmt, ap);
 		va_end(ap);
 	}
+	/* Names from files and arguments may hold control characters: show them escaped. */
+	mf_cli_sanitize(detail);
 	mf_ssl_errors(ssl, sizeof(ssl));
 	fprintf(stderr, "mayfly: %s: %s: %s%s%s%s\n", c->cmd, mf_errname(err),
 	    detail[0] ? detail : mf_strerror(err),
@@ -119,11 +131,28 @@ mf_cli_open(struct mf_cli *c, int need)
 		if ((rc = mf_keystore_new(&kc, &c->ks)) != MF_OK)
 			return mf_cli_fail(c, rc, "cannot set up the keystore");
 	}
-	if ((need & MF_NEED_DB) && c->db == NULL) {
-		if ((rc = mf_db_open(c->cfg->database, MF_DB_CREATE, &c->db)) != MF_OK)
-			return mf_cli_fail(c, rc, "cannot open database %s", c->cfg->database);
-		if ((rc = mf_cli_audit_config(c)) != MF_OK)
-			return mf_cli_fail(c, rc, "cannot record the configuration in the audit log");
+	if ((need & (MF_NEED_DB | MF_NEED_DB_RO | MF_NEED_DB_NEW)) && c->db == NULL) {
+		/*
+		 * Only `mayfly init` creates a log: a mistyped database path
+		 * must not turn into an empty CA that lists nothing and checks
+		 * "intact". Commands that only read open the file read-only and
+		 * record nothing, so an auditor can check a copy unchanged.
+		 */
+		int flags = (need & MF_NEED_DB_NEW) ? MF_DB_CREATE :
+		    (need & MF_NEED_DB) ? 0 : MF_DB_READONLY;
+
+		if ((rc = mf_db_open(c->cfg->database, flags, &c->db)) != MF_OK) {
+			if (rc == MF_ERR_NOTFOUND)
+				return mf_cli_fail(c, MF_ERR_DB, "no issuance log at %s (database: in "
+				    "%s); only `mayfly init` creates one", c->cfg->database,
+				    c->cfg->path);
+			return mf_cli_fail(c, rc, "cannot open database %s: %s", c->cfg->database,
+			    mf_db_open_why(c->cfg->database, rc));
+		}
+		if ((need & (MF_NEED_DB | MF_NEED_DB_NEW)) &&
+		    (rc = mf_cli_audit_config(c)) != MF_OK)
+			return mf_cli_fail(c, rc, "cannot record the configuration in the audit "
+			    "log: %s", mf_db_errmsg(c->db));
 	}
 	return MF_EXIT_OK;
 }
@@ -176,9 +205,11 @@ usage(FILE *f)
 	    "  revoke SERIAL [--reason R]\n"
 	    "  list [--valid|--expired|--revoked] [--subject S]\n"
 	    "  show SERIAL\n"
-	    "  audit verify [--head ID:SHA256]\n"
+	    "  audit verify [--head ID:SHA256] [--archive FILE]\n"
 	    "  crl root [--name ROOT] [--validity 30d] [--out FILE]\n"
 	    "  acme eab add [--label TEXT] | eab list | eab remove KID\n"
+	    "  db prune --expired-before DURATION [--archive FILE] [--batch N] [--dry-run]\n"
+	    "  bundle create|sign|show|verify|publish|export   trust bundles for devices\n"
 	    "\n"
 	    "-c FILE defaults to %s. See mayfly(1).\n", MF_DEFAULT_CONFIG);
 }
@@ -197,6 +228,8 @@ static const struct {
 	{ "audit", mf_cli_audit },
 	{ "crl", mf_cli_crl },
 	{ "acme", mf_cli_acme },
+	{ "db", mf_cli_db },
+	{ "bundle", mf_cli_bundle },
 };
 
 int

@@ -100,6 +100,15 @@ static const struct mf_errdesc mf_errtab[] = {
 	{ MF_ERR_ACME_SIGNATURE, "acme-bad-signature", "JWS signature does not verify" },
 	{ MF_ERR_EST_AUTH, "est-unauthorized", "EST client not authenticated" },
 	{ MF_ERR_EST_NAMES, "est-new-name", "re-enrolment asks for a name not in the current certificate" },
+
+	{ MF_ERR_BUNDLE_MALFORMED, "bundle-malformed", "not a trust bundle (mayfly-bundle(5)) in strict DER" },
+	{ MF_ERR_BUNDLE_VERSION, "bundle-version-not-above", "bundle version not above the published one" },
+	{ MF_ERR_BUNDLE_SIGNER, "bundle-no-trusted-signer", "no signature by a root the previous version trusts" },
+	{ MF_ERR_BUNDLE_THRESHOLD, "bundle-too-few-signatures", "fewer signatures than the previous version's threshold" },
+	{ MF_ERR_BUNDLE_SIGNATURE, "bundle-bad-signature", "a signature by a trusted root does not verify" },
+	{ MF_ERR_BUNDLE_ROOT_UNKNOWN, "bundle-unknown-root", "the bundle lists a root this CA does not know" },
+	{ MF_ERR_BUNDLE_EXPIRED, "bundle-expired", "the bundle is past its notAfter" },
+	{ MF_ERR_BUNDLE_SIGNED, "bundle-already-signed", "this root has signed the bundle already" },
 };
 
 static const struct mf_errdesc *

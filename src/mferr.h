@@ -110,7 +110,17 @@ enum mf_err {
 	MF_ERR_EST_AUTH = -170,		/* EST client not authenticated */
 	MF_ERR_EST_NAMES = -171,	/* EST re-enrolment asks for a name not in the current certificate */
 
-	MF_ERR_MIN_ = -180
+	/* trust bundles: -180 .. -199 (each refusal distinct) */
+	MF_ERR_BUNDLE_MALFORMED = -180,	/* not a trust bundle, or not strict DER */
+	MF_ERR_BUNDLE_VERSION = -181,	/* version not above the published one */
+	MF_ERR_BUNDLE_SIGNER = -182,	/* no signature by a root trusted by the previous version */
+	MF_ERR_BUNDLE_THRESHOLD = -183,	/* fewer valid signatures than the previous version requires */
+	MF_ERR_BUNDLE_SIGNATURE = -184,	/* a signature by a trusted root does not verify */
+	MF_ERR_BUNDLE_ROOT_UNKNOWN = -185,	/* the bundle lists a root this CA does not know */
+	MF_ERR_BUNDLE_EXPIRED = -186,	/* past the bundle's notAfter */
+	MF_ERR_BUNDLE_SIGNED = -187,	/* this root has signed the bundle already */
+
+	MF_ERR_MIN_ = -200
 };
 
 /* A sentence describing code; never NULL, static storage. */

@@ -7,6 +7,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -107,17 +109,223 @@ mf_levelname(enum mf_loglevel level)
 	}
 }
 
+/*
+ * Log lines are key=value pairs that operators grep and scripts parse (the
+ * audit head is copied from "event=audit-head" lines). Values often come
+ * from the network or from files (identifiers, paths, CSR names), so every
+ * %s argument is escaped here, in the one place all log lines pass through,
+ * rather than at each call site: a value can never end the line, open a new
+ * key or close its quotes.
+ *
+ * Inside quotes written by the format (why="%s") a value keeps its spaces
+ * and gets \" \\ and \n \r \t \xHH escapes. Elsewhere a value made only of
+ * plain characters is written as it is; any other value is quoted the same
+ * way, so "a=b c" cannot pass for two fields. Bytes outside printable ASCII
+ * are always written as \xHH.
+ */
+static int
+mf_log_plain(int ch)
+{
+	return isalnum(ch) || strchr("-_.:/@+,~%[]()*#!?^", ch) != NULL;
+}
+
+static void
+mf_log_put(char *buf, size_t len, size_t *off, const char *s, size_t n)
+{
+	size_t room;
+
+	if (*off + 1 >= len)
+		return;
+	room = len - 1 - *off;
+	if (n > room)
+		n = room;
+	memcpy(buf + *off, s, n);
+	*off += n;
+	buf[*off] = '\0';
+}
+
+size_t
+mf_log_escape(char *buf, size_t len, const char *v, size_t vlen, int quote)
+{
+	size_t off = 0, i;
+	char tmp[8];
+
+	if (len == 0)
+		return 0;
+	buf[0] = '\0';
+	if (quote)
+		mf_log_put(buf, len, &off, "\"", 1);
+	for (i = 0; i < vlen; i++) {
+		unsigned char ch = (unsigned char)v[i];
+
+		switch (ch) {
+		case '"': mf_log_put(buf, len, &off, "\\\"", 2); continue;
+		case '\\': mf_log_put(buf, len, &off, "\\\\", 2); continue;
+		case '\n': mf_log_put(buf, len, &off, "\\n", 2); continue;
+		case '\r': mf_log_put(buf, len, &off, "\\r", 2); continue;
+		case '\t': mf_log_put(buf, len, &off, "\\t", 2); continue;
+		default: break;
+		}
+		if (ch < 0x20 || ch >= 0x7f) {
+			snprintf(tmp, sizeof(tmp), "\\x%02x", ch);
+			mf_log_put(buf, len, &off, tmp, 4);
+		} else
+			mf_log_put(buf, len, &off, (const char *)&v[i], 1);
+	}
+	if (quote)
+		mf_log_put(buf, len, &off, "\"", 1);
+	return off;
+}
+
+/* Escapes one %s value at *off; inq says whether the format quotes it. */
+static void
+mf_log_value(char *buf, size_t len, size_t *off, const char *v, size_t vlen, int inq)
+{
+	size_t i;
+	int plain = vlen > 0;
+
+	for (i = 0; i < vlen && plain; i++)
+		plain = mf_log_plain((unsigned char)v[i]);
+	if (inq || plain) {
+		/* Plain or already quoted by the format: escape without new quotes. */
+		*off += mf_log_escape(buf + *off, len - *off, v, vlen, 0);
+		return;
+	}
+	*off += mf_log_escape(buf + *off, len - *off, v, vlen, 1);
+}
+
+void
+mf_log_vformat(char *buf, size_t len, const char *fmt, va_list ap)
+{
+	char spec[32], tmp[256];
+	const char *p, *start;
+	size_t off = 0, n;
+
+	if (len == 0)
+		return;
+	buf[0] = '\0';
+	for (p = fmt; *p != '\0' && off + 1 < len; ) {
+		int prec = -1, lng = 0, inq;
+
+		if (*p != '%') {
+			start = p;
+			while (*p != '\0' && *p != '%')
+				p++;
+			mf_log_put(buf, len, &off, start, (size_t)(p - start));
+			continue;
+		}
+		start = p++;
+		if (*p == '%') {
+			mf_log_put(buf, len, &off, "%", 1);
+			p++;
+			continue;
+		}
+		while (*p != '\0' && strchr("-+ #0", *p) != NULL)
+			p++;
+		if (*p == '*') {
+			(void)va_arg(ap, int);	/* a width: not used by log lines */
+			p++;
+		} else
+			while (isdigit((unsigned char)*p))
+				p++;
+		if (*p == '.') {
+			p++;
+			if (*p == '*') {
+				prec = va_arg(ap, int);
+				p++;
+			} else {
+				prec = 0;
+				while (isdigit((unsigned char)*p))
+					prec = prec * 10 + (*p++ - '0');
+			}
+		}
+		/* lng: 0 int, 1 long, 2 long long, or the letter of z, j, t. */
+		for (; *p != '\0' && strchr("hlzjt", *p) != NULL; p++) {
+			if (*p == 'l')
+				lng++;
+			else if (*p != 'h')
+				lng = *p;
+		}
+		if (*p == '\0')
+			break;
+		n = (size_t)(p - start) + 1;
+		if (n >= sizeof(spec))
+			break;	/* no conversion of ours is this long */
+		memcpy(spec, start, n);
+		spec[n] = '\0';
+		switch (*p++) {
+		case 's': {
+			const char *v = va_arg(ap, const char *);
+			size_t vlen;
+
+			if (v == NULL)
+				v = "(null)";
+			vlen = strlen(v);
+			if (prec >= 0 && (size_t)prec < vlen)
+				vlen = (size_t)prec;
+			inq = start > fmt && start[-1] == '"' && *p == '"';
+			mf_log_value(buf, len, &off, v, vlen, inq);
+			continue;
+		}
+		case 'd': case 'i': case 'u': case 'x': case 'X': case 'o':
+		case 'f': case 'g': case 'e': case 'p':
+			if (strchr(spec, '*') != NULL) {
+				/* Only %.*s takes its width from the arguments here. */
+				mf_log_put(buf, len, &off, "?", 1);
+				return;
+			}
+			/*
+			 * spec is one conversion copied from the caller's format,
+			 * which the compiler checked against its arguments at the
+			 * mf_log call (the format attribute in util.h).
+			 */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+			if (p[-1] == 'p')
+				snprintf(tmp, sizeof(tmp), spec, va_arg(ap, void *));
+			else if (strchr("feg", p[-1]) != NULL)
+				snprintf(tmp, sizeof(tmp), spec, va_arg(ap, double));
+			else if (lng == 'z')
+				snprintf(tmp, sizeof(tmp), spec, va_arg(ap, size_t));
+			else if (lng == 'j')
+				snprintf(tmp, sizeof(tmp), spec, va_arg(ap, intmax_t));
+			else if (lng == 't')
+				snprintf(tmp, sizeof(tmp), spec, va_arg(ap, ptrdiff_t));
+			else if (lng == 2)
+				snprintf(tmp, sizeof(tmp), spec, va_arg(ap, long long));
+			else if (lng == 1)
+				snprintf(tmp, sizeof(tmp), spec, va_arg(ap, long));
+			else
+				snprintf(tmp, sizeof(tmp), spec, va_arg(ap, int));
+#pragma GCC diagnostic pop
+			break;
+		case 'c': {
+			char ch = (char)va_arg(ap, int);
+
+			mf_log_value(buf, len, &off, &ch, 1, 1);
+			continue;
+		}
+		default:
+			/* Unknown conversion: stop rather than misread the arguments. */
+			mf_log_put(buf, len, &off, "?", 1);
+			return;
+		}
+		mf_log_put(buf, len, &off, tmp, strlen(tmp));
+	}
+}
+
 static void
 mf_vlog(enum mf_loglevel level, const char *fn, const char *ssl, const char *fmt, va_list ap)
 {
-	char msg[2048];
+	char msg[2048], essl[1024];
 
 	if (level > mf_loglevel_max)
 		return;
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	if (ssl != NULL && *ssl != '\0')
-		fprintf(stderr, "level=%s fn=%s %s ssl=\"%s\"\n", mf_levelname(level), fn, msg, ssl);
-	else
+	mf_log_vformat(msg, sizeof(msg), fmt, ap);
+	if (ssl != NULL && *ssl != '\0') {
+		mf_log_escape(essl, sizeof(essl), ssl, strlen(ssl), 1);
+		fprintf(stderr, "level=%s fn=%s %s ssl=%s\n", mf_levelname(level), fn, msg, essl);
+	} else
 		fprintf(stderr, "level=%s fn=%s %s\n", mf_levelname(level), fn, msg);
 }
 

@@ -32,6 +32,15 @@ void mf_log(enum mf_loglevel level, const char *fn, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 void mf_log_ssl(enum mf_loglevel level, const char *fn, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+/*
+ * The formatting behind mf_log: printf conversions, except that every %s
+ * value is escaped so it cannot end the line, start a new key=value field
+ * or close the quotes around it (see util.c). buf is always terminated.
+ * mf_log_escape writes v[0..vlen) with \" \\ \n \r \t \xHH escapes, inside
+ * quotes when quote is set; returns the bytes written (truncated to fit).
+ */
+void mf_log_vformat(char *buf, size_t len, const char *fmt, va_list ap);
+size_t mf_log_escape(char *buf, size_t len, const char *v, size_t vlen, int quote);
 #define mf_err(...)	mf_log(MF_LOG_ERR, __func__, __VA_ARGS__)
 #define mf_warn(...)	mf_log(MF_LOG_WARN, __func__, __VA_ARGS__)
 #define mf_info(...)	mf_log(MF_LOG_INFO, __func__, __VA_ARGS__)

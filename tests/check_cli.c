@@ -168,6 +168,25 @@ START_TEST(init_issue_softhsm)
 	rc = sh(&e, &out, "pkcs11-tool --module " MF_SOFTHSM_MODULE " --token-label mayfly-backup "
 	    "--login --pin \"$(cat ca/hsm.pin)\" --list-objects --type privkey");
 	ck_assert_msg(rc == 0 && strstr(out, "label:      root-b") != NULL, "backup token: %s", out);
+	ck_assert_msg(strstr(out, "label:      root-c") == NULL, "backup token: %s", out);
+	free(out);
+	/* The second backup root has a token of its own. */
+	rc = sh(&e, &out, "pkcs11-tool --module " MF_SOFTHSM_MODULE " --token-label mayfly-root-c "
+	    "--login --pin \"$(cat ca/hsm.pin)\" --list-objects --type privkey");
+	ck_assert_msg(rc == 0 && strstr(out, "label:      root-c") != NULL &&
+	    strstr(out, "label:      root-b") == NULL && strstr(out, "label:      root-a") == NULL,
+	    "third token: %s", out);
+	free(out);
+	/* The factory trust state: bundle 1 lists the three roots, threshold 2,
+	 * signed by each, published. */
+	rc = sh(&e, &out, "$M -c $C bundle export --format der --out v1.der && "
+	    "$M -c $C bundle show v1.der");
+	ck_assert_msg(rc == 0, "bundle show: %s", out);
+	ck_assert_msg(strstr(out, "version      1\n") != NULL && strstr(out, "threshold    2 ") != NULL &&
+	    strstr(out, " root-a\n") != NULL && strstr(out, " root-b\n") != NULL &&
+	    strstr(out, " root-c\n") != NULL, "factory bundle: %s", out);
+	ck_assert_msg(strstr(out, "root-a /O=mayfly/CN=mayfly demo root A: valid") != NULL &&
+	    strstr(out, "root-c /O=mayfly/CN=mayfly demo root C: valid") != NULL, "signatures: %s", out);
 	free(out);
 	issue_and_verify(&e);
 	env_teardown(&e);
@@ -335,9 +354,14 @@ START_TEST(audit_recorded_head)
 	    (int)strcspn(head, ":"), head);
 	ck_assert_msg(rc == 0, "cut: %s", out);
 	free(out);
-	/* The chain alone still holds... */
+	/*
+	 * The chain alone still holds, but its issue rows no longer answer
+	 * the certificates in the log...
+	 */
 	rc = sh(&e, &out, "$M -c $C audit verify");
-	ck_assert_msg(rc == 0, "shortened chain refused: %s", out);
+	ck_assert_int_eq(rc, 6);
+	ck_assert_msg(strstr(out, "has no issue row in the audit chain") != NULL,
+	    "cut not caught through the certificates: %s", out);
 	free(out);
 	/* ...the recorded head does not. */
 	rc = sh(&e, &out, "$M -c $C audit verify --head %s", head);
@@ -517,6 +541,207 @@ START_TEST(root_crl)
 }
 END_TEST
 
+/*
+ * Commands that only read write nothing: `list` and `audit verify` used to
+ * append a configuration row first, so they failed on a read-only or full
+ * log and changed an auditor's copy. They also work on a copy that cannot
+ * be written at all.
+ */
+START_TEST(readonly_commands_write_nothing)
+{
+	struct cli_env e;
+	char *out = NULL, *serial;
+	int rc;
+
+	env_setup(&e, "file");
+	rc = sh(&e, &out, "$M -c $C issue --csr srv.csr --out a.pem && $M -c $C acme eab add");
+	ck_assert_msg(rc == 0, "issue: %s", out);
+	free(out);
+	serial = serial_of(&e, "a.pem");
+	/* A changed configuration is what made the old code write. */
+	rc = sh(&e, &out, "echo '# edited' >> $C && "
+	    "sqlite3 ca/mayfly.db 'SELECT count(*), max(id) FROM audit_log' > before && "
+	    "$M -c $C list > /dev/null && $M -c $C show %s > /dev/null && "
+	    "$M -c $C audit verify > /dev/null && $M -c $C acme eab list > /dev/null && "
+	    "sqlite3 ca/mayfly.db 'SELECT count(*), max(id) FROM audit_log' > after && "
+	    "cmp before after", serial);
+	ck_assert_msg(rc == 0, "a read-only command wrote to the log: %s", out);
+	free(out);
+	/* A writing command still records the new configuration. */
+	rc = sh(&e, &out, "$M -c $C revoke %s && "
+	    "test $(sqlite3 ca/mayfly.db \"SELECT count(*) FROM audit_log WHERE event='config'\") "
+	    "-ge 2", serial);
+	ck_assert_msg(rc == 0, "revoke did not record the config: %s", out);
+	free(out);
+	/*
+	 * An auditor's copy that nobody can write: immutable where the file
+	 * system allows it (root ignores modes), else read-only modes.
+	 */
+	rc = sh(&e, &out, "mkdir ro && sqlite3 ca/mayfly.db 'PRAGMA wal_checkpoint(TRUNCATE)' "
+	    ">/dev/null && cp ca/mayfly.db ro/mayfly.db && "
+	    "sed 's|^database:.*|database: %s/ro/mayfly.db|' $C > ro.yaml && "
+	    "{ chattr +i ro/mayfly.db 2>/dev/null || chmod 0444 ro/mayfly.db; } && chmod 0555 ro && "
+	    "$M -c ro.yaml audit verify && $M -c ro.yaml list | grep -q %s && "
+	    "$M -c ro.yaml show %s | grep -q revoked; st=$?; "
+	    "chattr -i ro/mayfly.db 2>/dev/null; chmod 0755 ro; exit $st", e.dir, serial, serial);
+	ck_assert_msg(rc == 0, "read-only copy: %s", out);
+	ck_assert_msg(strstr(out, "intact") != NULL, "no verdict: %s", out);
+	free(out);
+	free(serial);
+	env_teardown(&e);
+}
+END_TEST
+
+/*
+ * A mistyped database path used to create an empty log: `list` printed
+ * nothing and `audit verify` said intact. Only `mayfly init` creates one.
+ */
+START_TEST(missing_database_refused)
+{
+	struct cli_env e;
+	char *out = NULL;
+	int rc;
+
+	env_setup(&e, "file");
+	rc = sh(&e, &out, "sed 's|^database:.*|database: %s/ca/mayfyl.db|' $C > typo.yaml", e.dir);
+	ck_assert_int_eq(rc, 0);
+	free(out);
+	rc = sh(&e, &out, "$M -c typo.yaml list");
+	ck_assert_int_eq(rc, 5);
+	ck_assert_msg(strstr(out, "mayfyl.db") != NULL && strstr(out, "mayfly init") != NULL,
+	    "error does not name the path: %s", out);
+	free(out);
+	rc = sh(&e, &out, "$M -c typo.yaml audit verify");
+	ck_assert_int_eq(rc, 5);
+	free(out);
+	rc = sh(&e, &out, "$M -c typo.yaml issue --csr srv.csr --out x.pem");
+	ck_assert_int_eq(rc, 5);
+	free(out);
+	rc = sh(&e, &out, "$M -c typo.yaml revoke 01");
+	ck_assert_int_eq(rc, 5);
+	free(out);
+	rc = sh(&e, &out, "test ! -e ca/mayfyl.db && test ! -e x.pem");
+	ck_assert_msg(rc == 0, "a log was created: %s", out);
+	free(out);
+	env_teardown(&e);
+}
+END_TEST
+
+/*
+ * Errors name the file and the cause: a missing intermediate certificate
+ * was "ca-not-found: cannot load the issuing CA", and a log that cannot be
+ * written "database: issuance failed" with no reason.
+ */
+START_TEST(errors_name_file_and_cause)
+{
+	struct cli_env e;
+	char *out = NULL;
+	int rc;
+
+	env_setup(&e, "file");
+	rc = sh(&e, &out, "mv ca/certs/issuing-1.pem moved.pem && $M -c $C issue --csr srv.csr; "
+	    "st=$?; mv moved.pem ca/certs/issuing-1.pem; exit $st");
+	ck_assert_int_eq(rc, 1);
+	ck_assert_msg(strstr(out, "ca/certs/issuing-1.pem: no such file") != NULL,
+	    "missing file not named: %s", out);
+	free(out);
+	/* A log nobody may write: immutable (root ignores modes) or mode 0444. */
+	rc = sh(&e, &out, "{ chattr +i ca/mayfly.db 2>/dev/null || chmod 0444 ca/mayfly.db; } && "
+	    "$M -c $C issue --csr srv.csr --out x.pem; st=$?; chattr -i ca/mayfly.db 2>/dev/null; "
+	    "chmod 0600 ca/mayfly.db; test ! -e x.pem || st=99; exit $st");
+	ck_assert_msg(rc == 5, "exit %d: %s", rc, out);
+	ck_assert_msg(strstr(out, "ca/mayfly.db: ") != NULL && strstr(out, "no error") == NULL,
+	    "cause not named: %s", out);
+	free(out);
+	/* It issues again once the file can be written. */
+	issue_and_verify(&e);
+	env_teardown(&e);
+}
+END_TEST
+
+/*
+ * Retention: `db prune` drops the DER of long-expired certificates, keeps
+ * the row and its hash, writes an archive first, and `audit verify` still
+ * passes, checks the archive against the chain, and still catches an
+ * edited or deleted certificate row.
+ */
+START_TEST(db_prune_archive_verify)
+{
+	struct cli_env e;
+	char *out = NULL, *s1, *live;
+	int rc;
+
+	env_setup(&e, "file");
+	rc = sh(&e, &out, "$M -c $C issue --csr srv.csr --lifetime 1s --out a.pem && "
+	    "$M -c $C issue --csr srv.csr --lifetime 1s --out b.pem && "
+	    "$M -c $C issue --csr srv.csr --out live.pem");
+	ck_assert_msg(rc == 0, "issue: %s", out);
+	free(out);
+	s1 = serial_of(&e, "a.pem");
+	live = serial_of(&e, "live.pem");
+	/* Bad arguments change nothing. */
+	rc = sh(&e, &out, "$M -c $C db prune");
+	ck_assert_int_eq(rc, 2);
+	free(out);
+	rc = sh(&e, &out, "$M -c $C db prune --expired-before soon");
+	ck_assert_int_eq(rc, 3);
+	free(out);
+	rc = sh(&e, &out, "$M -c $C db prune --expired-before 1s --batch 0");
+	ck_assert_int_eq(rc, 2);
+	free(out);
+	/* Wait (bounded) until both 1-second certificates are past the cutoff. */
+	rc = sh(&e, &out, "i=0; until $M -c $C db prune --expired-before 1s --dry-run | "
+	    "grep -q 'would prune 2 '; do i=$((i+1)); test $i -lt 100 || exit 1; sleep 0.2; done");
+	ck_assert_msg(rc == 0, "the certificates never expired: %s", out);
+	free(out);
+	rc = sh(&e, &out, "$M -c $C db prune --expired-before 1s --batch 1 --archive arch.pem");
+	ck_assert_msg(rc == 0 && strstr(out, "pruned 2 certificates") != NULL, "prune: %s", out);
+	free(out);
+	/* Rows stay, DER goes; the live certificate keeps its DER. */
+	rc = sh(&e, &out, "$M -c $C show %s | grep -q '^der: pruned' && "
+	    "$M -c $C show %s | grep -q 'BEGIN CERTIFICATE' && "
+	    "test $($M -c $C list | wc -l) -eq 4 && "
+	    "test $(grep -c 'BEGIN CERTIFICATE' arch.pem) -eq 2 && "
+	    "test $(sqlite3 ca/mayfly.db \"SELECT count(*) FROM audit_log WHERE event='prune'\") -eq 2",
+	    s1, live);
+	ck_assert_msg(rc == 0, "after prune: %s", out);
+	free(out);
+	rc = sh(&e, &out, "$M -c $C audit verify --archive arch.pem");
+	ck_assert_msg(rc == 0 && strstr(out, "archive matches the chain: 2") != NULL &&
+	    strstr(out, "certificates match the chain: 3") != NULL, "verify: %s", out);
+	free(out);
+	/* A second prune finds nothing. */
+	rc = sh(&e, &out, "$M -c $C db prune --expired-before 1s");
+	ck_assert_msg(rc == 0 && strstr(out, "pruned 0 ") != NULL, "second prune: %s", out);
+	free(out);
+	/* An archive holding another certificate is refused. */
+	rc = sh(&e, &out, "cat arch.pem live.pem > bad.pem && $M -c $C audit verify --archive bad.pem");
+	ck_assert_int_eq(rc, 6);
+	ck_assert_msg(strstr(out, "is not a pruned certificate") != NULL, "%s", out);
+	free(out);
+	/* An edited kept hash, then a deleted certificate row, are caught. */
+	rc = sh(&e, &out, "cp ca/mayfly.db keep.db && sqlite3 ca/mayfly.db \"UPDATE certificates "
+	    "SET der_sha256 = zeroblob(32) WHERE serial = '%s'\" && $M -c $C audit verify", s1);
+	ck_assert_int_eq(rc, 6);
+	ck_assert_msg(strstr(out, "row edited") != NULL, "%s", out);
+	free(out);
+	rc = sh(&e, &out, "cp keep.db ca/mayfly.db && rm -f ca/mayfly.db-wal ca/mayfly.db-shm && "
+	    "sqlite3 ca/mayfly.db \"PRAGMA foreign_keys=OFF; DELETE FROM certificates "
+	    "WHERE serial = '%s'\" && $M -c $C audit verify", s1);
+	ck_assert_int_eq(rc, 6);
+	free(out);
+	rc = sh(&e, &out, "cp keep.db ca/mayfly.db && rm -f ca/mayfly.db-wal ca/mayfly.db-shm && "
+	    "sqlite3 ca/mayfly.db \"UPDATE certificates SET not_after = not_after + 86400 "
+	    "WHERE serial = '%s'\" && $M -c $C audit verify", live);
+	ck_assert_int_eq(rc, 6);
+	ck_assert_msg(strstr(out, "validity differs") != NULL, "%s", out);
+	free(out);
+	free(s1);
+	free(live);
+	env_teardown(&e);
+}
+END_TEST
+
 Suite *
 suite_cli(void)
 {
@@ -535,6 +760,10 @@ suite_cli(void)
 	tcase_add_test(tc, intermediate_revoke_crl);
 	tcase_add_test(tc, acme_eab_keys);
 	tcase_add_test(tc, audit_recorded_head);
+	tcase_add_test(tc, readonly_commands_write_nothing);
+	tcase_add_test(tc, missing_database_refused);
+	tcase_add_test(tc, errors_name_file_and_cause);
+	tcase_add_test(tc, db_prune_archive_verify);
 	suite_add_tcase(s, tc);
 	return s;
 }

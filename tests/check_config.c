@@ -139,7 +139,8 @@ START_TEST(test_example)
 	ck_assert_ptr_null(cfg->softhsm2_conf);
 	ck_assert_str_eq(cfg->url_base, "http://127.0.0.1:8080");
 
-	ck_assert_uint_eq(cfg->nroots, 2);
+	ck_assert_uint_eq(cfg->nroots, 3);
+	ck_assert_str_eq(cfg->roots[2].key, "pkcs11:token=mayfly-root-c;object=root-c");
 	ck_assert_str_eq(cfg->roots[1].name, "root-b");
 	ck_assert_str_eq(cfg->roots[1].key, "pkcs11:token=mayfly-backup;object=root-b");
 	want = under(dir, "certs/root-b.pem");
@@ -387,6 +388,24 @@ START_TEST(test_relative_paths)
 }
 END_TEST
 
+/* Port 0 asks the kernel for a free port (tests); mayflyd logs the one it got. */
+START_TEST(test_listen_port_zero)
+{
+	struct mf_config *cfg = NULL;
+	char *text, err[512];
+
+	ck_assert_int_ge(asprintf(&text, "%sdaemon: { listen: ['127.0.0.1:0', '[::1]:0'] }\n",
+	    base_yaml), 0);
+	ck_assert_msg(load_text(text, &cfg, err, sizeof(err)) == MF_OK, "%s", err);
+	free(text);
+	ck_assert_uint_eq(cfg->nlisten, 2);
+	ck_assert_uint_eq(cfg->listen[0].port, 0);
+	ck_assert_str_eq(cfg->listen[1].host, "::1");
+	ck_assert_uint_eq(cfg->listen[1].port, 0);
+	mf_config_free(cfg);
+}
+END_TEST
+
 START_TEST(test_hard_cap_lowered)
 {
 	struct mf_config *cfg = NULL;
@@ -432,6 +451,126 @@ START_TEST(test_man_example)
 	ck_assert_uint_eq(cfg->nlisten, 2);
 	mf_config_free(cfg);
 	free(man);
+}
+END_TEST
+
+/*
+ * Every key that mayfly.yaml(5) documents is known to the parser. Each key,
+ * under the section (.SS) that documents it, goes into an otherwise valid
+ * file with the value "x"; the parser may refuse the value but must not
+ * call the key unknown. So that this can fail, the same file with an
+ * undocumented key in that section must be refused as unknown first: that
+ * shows the parser reached the section at all.
+ */
+static const char man_keys_yaml[] =
+    "database: ca.db\n"
+    "urls: { base: 'http://127.0.0.1:8080' @urls@ }\n"
+    "roots:\n"
+    "  - { name: root-a, key: 'file:keys/root-a.pem', cert: certs/root-a.pem @roots@ }\n"
+    "intermediates:\n"
+    "  - { name: issuing-1, key: 'file:keys/issuing-1.pem', cert: certs/issuing-1.pem"
+    " @intermediates@ }\n"
+    "pkcs11: { module: /nonexistent.so, pin-source: 'env:X' @pkcs11@ }\n"
+    "issuance: { @issuance@ }\n"
+    "profiles: { server: { @profiles@ } }\n"
+    "daemon: { ocsp: { @daemon.ocsp@ }, crl: { @daemon.crl@ } @daemon@ }\n"
+    "@top@\n";
+
+/* The file above with "KEY: x" in section sec, the other placeholders empty. */
+static char *
+man_keys_text(const char *sec, const char *key)
+{
+	char *out = malloc(4096), *o = out;
+	const char *p = man_keys_yaml;
+
+	ck_assert_ptr_nonnull(out);
+	while (*p != '\0') {
+		const char *end;
+
+		if (*p != '@' || (end = strchr(p + 1, '@')) == NULL) {
+			*o++ = *p++;
+			continue;
+		}
+		if ((size_t)(end - p - 1) == strlen(sec) && strncmp(p + 1, sec, strlen(sec)) == 0)
+			o += sprintf(o, strcmp(sec, "top") == 0 ? "%s: x" : ", %s: x", key);
+		p = end + 1;
+	}
+	*o = '\0';
+	/* "{ , k: x }": a flow mapping may not start with a comma. */
+	for (o = out; (o = strstr(o, "{ , ")) != NULL; )
+		memmove(o + 2, o + 4, strlen(o + 4) + 1);
+	return out;
+}
+
+/* Loads the file with KEY in SEC; 1 if the parser called KEY unknown. */
+static int
+man_key_unknown(const char *sec, const char *key, char *err, size_t errlen)
+{
+	struct mf_config *cfg = NULL;
+	char *text = man_keys_text(sec, key), want[128];
+	int rc;
+
+	rc = load_text(text, &cfg, err, errlen);
+	free(text);
+	mf_config_free(cfg);
+	snprintf(want, sizeof(want), "unknown key '%s'", key);
+	return rc == MF_ERR_CONFIG_KEY && strstr(err, want) != NULL;
+}
+
+START_TEST(test_man_keys)
+{
+	static const char *const secs[] = { "top", "pkcs11", "urls", "roots", "intermediates",
+		"issuance", "profiles", "daemon", "daemon.ocsp", "daemon.crl", NULL };
+	char *path = mft_srcpath("man/mayfly.yaml.5"), line[512], prev[512] = "", sec[64] = "";
+	char err[512];
+	FILE *f = fopen(path, "r");
+	int nkeys = 0, seen[16] = { 0 }, i;
+
+	ck_assert_msg(f != NULL, "cannot open %s", path);
+	while (fgets(line, sizeof(line), f) != NULL) {
+		char key[64];
+		int si = -1;
+
+		line[strcspn(line, "\n")] = '\0';
+		if (strncmp(line, ".SH ", 4) == 0) {
+			sec[0] = '\0';
+		} else if (strncmp(line, ".SS ", 4) == 0) {
+			snprintf(sec, sizeof(sec), "%.63s", strcmp(line + 4, "Top level") == 0 ?
+			    "top" : line + 4);
+			if (strcmp(sec, "Values") == 0) {
+				sec[0] = '\0';
+				continue;
+			}
+			for (i = 0; secs[i] != NULL; i++)
+				if (strcmp(secs[i], sec) == 0)
+					break;
+			ck_assert_msg(secs[i] != NULL, "mayfly.yaml(5) has a section '%s' this test "
+			    "does not know: add it to man_keys_yaml", sec);
+		} else if (sec[0] != '\0' && strcmp(prev, ".TP") == 0 &&
+		    (sscanf(line, ".BI %63[a-z0-9-]:", key) == 1 ||
+		    sscanf(line, ".B %63[a-z0-9-]:", key) == 1)) {
+			for (i = 0; secs[i] != NULL; i++)
+				if (strcmp(secs[i], sec) == 0)
+					si = i;
+			if (!seen[si]) {
+				ck_assert_msg(man_key_unknown(sec, "no-such-key-x", err, sizeof(err)),
+				    "section %s: an unknown key is not refused as unknown (%s), so "
+				    "this proves nothing", sec, err);
+				seen[si] = 1;
+			}
+			ck_assert_msg(!man_key_unknown(sec, key, err, sizeof(err)),
+			    "mayfly.yaml(5) documents '%s' in %s, the parser does not know it: %s",
+			    key, sec, err);
+			nkeys++;
+		}
+		snprintf(prev, sizeof(prev), "%s", line);
+	}
+	fclose(f);
+	free(path);
+	/* The page documents dozens of keys; a parse of it that found few is broken. */
+	ck_assert_int_ge(nkeys, 30);
+	for (i = 0; secs[i] != NULL; i++)
+		ck_assert_msg(seen[i], "no key found in section %s of mayfly.yaml(5)", secs[i]);
 }
 END_TEST
 
@@ -487,6 +626,8 @@ START_TEST(test_err_bad_value)
 	expect_error("daemon: { listen: ['::1:8080'] }\n", MF_ERR_CONFIG_VALUE, "12:20");
 	expect_error("daemon: { listen: ['127.0.0.1:70000'] }\n", MF_ERR_CONFIG_VALUE, "12:20");
 	expect_error("daemon: { listen: ['[::1]'] }\n", MF_ERR_CONFIG_VALUE, "12:20");
+	expect_error("daemon: { listen: ['127.0.0.1:'] }\n", MF_ERR_CONFIG_VALUE, "12:20");
+	expect_error("daemon: { listen: ['127.0.0.1:-1'] }\n", MF_ERR_CONFIG_VALUE, "12:20");
 	expect_error("daemon: { threads: -1 }\n", MF_ERR_CONFIG_VALUE, "12:20");
 	expect_error("daemon: { max-body: 10M }\n", MF_ERR_CONFIG_VALUE, "12:21");
 	expect_error("daemon:\n  ocsp: { signer: myself }\n", MF_ERR_CONFIG_VALUE, "13:19");
@@ -574,6 +715,8 @@ suite_config(void)
 	tcase_add_test(tc, test_defaults);
 	tcase_add_test(tc, test_relative_paths);
 	tcase_add_test(tc, test_hard_cap_lowered);
+	tcase_add_test(tc, test_listen_port_zero);
+	tcase_add_test(tc, test_man_keys);
 	tcase_add_test(tc, test_man_example);
 	suite_add_tcase(s, tc);
 

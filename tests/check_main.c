@@ -18,6 +18,7 @@ main(void)
 	srunner_add_suite(sr, suite_db());
 	srunner_add_suite(sr, suite_policy());
 	srunner_add_suite(sr, suite_issuer());
+	srunner_add_suite(sr, suite_bundle());
 	srunner_add_suite(sr, suite_cli());
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);

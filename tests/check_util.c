@@ -3,9 +3,12 @@
  */
 #include "mf_build.h"
 
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "fixtures.h"
 #include "mferr.h"
@@ -143,6 +146,81 @@ START_TEST(path_join)
 }
 END_TEST
 
+static void
+fmt(char *buf, size_t len, const char *f, ...)
+{
+	va_list ap;
+
+	va_start(ap, f);
+	mf_log_vformat(buf, len, f, ap);
+	va_end(ap);
+}
+
+/*
+ * A value from the network must not forge a log line or a field: a newline
+ * used to plant "event=audit-head ..." as a line of its own (issue: log
+ * values written unescaped).
+ */
+START_TEST(log_values_escaped)
+{
+	char buf[512];
+
+	fmt(buf, sizeof(buf), "path=%s n=%d", "/a/b.pem", 7);
+	ck_assert_str_eq(buf, "path=/a/b.pem n=7");
+	/* A newline cannot start a line of its own. */
+	fmt(buf, sizeof(buf), "id=%s", "x\nlevel=info fn=x event=audit-head id=9 sha256=00");
+	ck_assert_ptr_null(strchr(buf, '\n'));
+	ck_assert_str_eq(buf, "id=\"x\\nlevel=info fn=x event=audit-head id=9 sha256=00\"");
+	/* '=' and spaces outside quotes are quoted: no second field. */
+	fmt(buf, sizeof(buf), "id=%s ok", "a event=audit-head");
+	ck_assert_str_eq(buf, "id=\"a event=audit-head\" ok");
+	fmt(buf, sizeof(buf), "id=%s", "a=b");
+	ck_assert_str_eq(buf, "id=\"a=b\"");
+	/* Inside the format's own quotes: quotes and backslashes escaped. */
+	fmt(buf, sizeof(buf), "why=\"%s\" x=1", "say \"hi\" \\ now\r\t\x01\x7f\xc3");
+	ck_assert_str_eq(buf, "why=\"say \\\"hi\\\" \\\\ now\\r\\t\\x01\\x7f\\xc3\" x=1");
+	/* Empty and NULL values stay visible. */
+	fmt(buf, sizeof(buf), "a=%s b=%s", "", (const char *)NULL);
+	ck_assert_str_eq(buf, "a=\"\" b=(null)");
+	/* Numbers, precision and %% as printf. */
+	fmt(buf, sizeof(buf), "n=%zu l=%lld u=%u p=%.1f s=%.3s %%", (size_t)42, -5LL, 3u, 0.25,
+	    "abcdef");
+	ck_assert_str_eq(buf, "n=42 l=-5 u=3 p=0.2 s=abc %");
+	/* Truncation keeps the buffer terminated. */
+	fmt(buf, 8, "k=%s", "0123456789");
+	ck_assert_uint_eq(strlen(buf), 7);
+}
+END_TEST
+
+/* The same through mf_log itself: what reaches stderr is one line. */
+START_TEST(log_line_single)
+{
+	char path[] = "/tmp/mf-logXXXXXX", got[1024];
+	int fd, saved;
+	ssize_t n;
+
+	fd = mkstemp(path);
+	ck_assert_int_ge(fd, 0);
+	saved = dup(2);
+	fflush(stderr);
+	dup2(fd, 2);
+	mf_log(MF_LOG_INFO, "t", "event=refused id=%s why=\"%s\"", "evil\nevent=audit-head id=1",
+	    "bad\"\nname");
+	mf_log_ssl(MF_LOG_ERR, "t", "x=%d", 1);
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	n = pread(fd, got, sizeof(got) - 1, 0);
+	close(fd);
+	unlink(path);
+	ck_assert_int_gt(n, 0);
+	got[n] = '\0';
+	ck_assert_str_eq(got, "level=info fn=t event=refused "
+	    "id=\"evil\\nevent=audit-head id=1\" why=\"bad\\\"\\nname\"\n"
+	    "level=err fn=t x=1\n");
+}
+END_TEST
+
 Suite *
 suite_util(void)
 {
@@ -156,6 +234,8 @@ suite_util(void)
 	tcase_add_test(tc, file_write_modes);
 	tcase_add_test(tc, errnames_distinct);
 	tcase_add_test(tc, path_join);
+	tcase_add_test(tc, log_values_escaped);
+	tcase_add_test(tc, log_line_single);
 	suite_add_tcase(s, tc);
 	return s;
 }

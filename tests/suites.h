@@ -9,4 +9,5 @@ Suite *suite_db(void);
 Suite *suite_policy(void);
 Suite *suite_issuer(void);
 Suite *suite_cli(void);
+Suite *suite_bundle(void);
 #endif

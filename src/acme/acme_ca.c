@@ -249,6 +249,9 @@ acme_local_issue(void *arg, const unsigned char *csr_der, size_t csr_len, const 
 		}
 		if (l->n > 0) {
 			l->batch_rc = mf_db_commit(l->db);
+			/* One line per commit: how many issuances shared it. */
+			if (l->batch_rc == 0)
+				mf_info("event=issued-batch n=%u", l->n);
 		} else {
 			mf_db_rollback(l->db);
 			l->batch_rc = 0;

@@ -540,6 +540,9 @@ dispatch(struct MHD_Connection *conn, struct mf_acme *a, const char *path, const
 	/* HEAD of a GET resource is answered like GET; MHD drops the body. */
 	if (rt == NULL && strcmp(method, "HEAD") == 0)
 		rt = route_find("GET", path, &wrong_method);
+	/* acme.est.enabled: false takes the EST resources away (404), re-enrolment too. */
+	if (rt != NULL && !a->conf->est_enabled && strncmp(rt->prefix, "/.well-known/est/", 17) == 0)
+		rt = NULL;
 	is_acme = strncmp(path, "/.well-known/est/", 17) != 0 && strcmp(path, "/v1/sign") != 0;
 	if (rt != NULL && rt->auth == AUTH_EST)
 		c.client_cert = client_cert(conn);

@@ -90,6 +90,7 @@ struct mfd_ctx {
 
 	pthread_mutex_t db_lock;
 	struct mf_db *db;
+	struct mfd_trust *trust;	/* published trust bundles (trust.c) */
 
 	/* The refresher sleeps on kick_cond; revocations and reloads wake it. */
 	pthread_mutex_t kick_lock;

@@ -27,6 +27,7 @@
 #include <openssl/ocsp.h>
 
 #include "daemon.h"
+#include "trust.h"
 #include "mferr.h"
 #include "util.h"
 
@@ -274,6 +275,22 @@ mfd_ca(struct mfd_ctx *ctx, struct MHD_Connection *c, struct mfd_req *rq)
 	return mfd_send_blob(ctx, c, rq, b, 3600);
 }
 
+static enum MHD_Result
+mfd_trust_h(struct mfd_ctx *ctx, struct MHD_Connection *c, struct mfd_req *rq)
+{
+	struct mfd_blob *b = NULL;
+	int64_t age = 0;
+	int rc;
+
+	if ((rc = mfd_trust_get(ctx, rq->r.trust, rq->r.num, &b, &age)) == MF_ERR_NOTFOUND)
+		return mfd_text(ctx, c, rq, 404, "no such trust bundle published\n");
+	if (rc != 0) {
+		mf_err("event=trust-failed err=%s", mf_errname(rc));
+		return mfd_text(ctx, c, rq, 503, "database unavailable\n");
+	}
+	return mfd_send_blob(ctx, c, rq, b, age);
+}
+
 int
 mfd_health(struct mfd_ctx *ctx, char *why, size_t wl)
 {
@@ -391,6 +408,8 @@ mfd_dispatch(struct mfd_ctx *ctx, struct MHD_Connection *c, struct mfd_req *rq)
 		return mfd_metrics_h(ctx, c, rq);
 	case MFD_EP_ADMIN_REVOKE:
 		return mfd_admin_revoke(ctx, c, rq);
+	case MFD_EP_TRUST:
+		return mfd_trust_h(ctx, c, rq);
 	default:
 		return mfd_text(ctx, c, rq, 404, "not found\n");
 	}

@@ -39,6 +39,7 @@
 #include "acme/acme.h"
 
 #include "daemon.h"
+#include "trust.h"
 #include "mferr.h"
 #include "util.h"
 
@@ -50,9 +51,12 @@ usage(void)
 	fprintf(stderr, "usage: mayflyd [-d] [-c mayfly.yaml]\n");
 }
 
+/* Binds l; *bound is the port the socket got (l->port, or the kernel's pick for 0). */
 static int
-mfd_bind(const struct mf_listen *l, int *fd)
+mfd_bind(const struct mf_listen *l, int *fd, unsigned *bound)
 {
+	struct sockaddr_storage sa;
+	socklen_t sl = sizeof(sa);
 	struct addrinfo hints, *ai = NULL;
 	char port[16];
 	int s = -1, one = 1, rc;
@@ -75,6 +79,10 @@ mfd_bind(const struct mf_listen *l, int *fd)
 		return MF_ERR_IO;
 	}
 	freeaddrinfo(ai);
+	*bound = l->port;
+	if (getsockname(s, (struct sockaddr *)&sa, &sl) == 0)
+		*bound = ntohs(sa.ss_family == AF_INET6 ?
+		    ((struct sockaddr_in6 *)&sa)->sin6_port : ((struct sockaddr_in *)&sa)->sin_port);
 	*fd = s;
 	return 0;
 }
@@ -176,6 +184,7 @@ main(int argc, char **argv)
 	uint64_t wd_usec = 0;
 	const char *path = MF_SYSCONFDIR "/mayfly.yaml";
 	char err[512], why[512];
+	unsigned bound[8];
 	int fds[8], nfds = 0, rc, ch, started = 0, exitcode = 1, i, signer_fd = -1;
 	int64_t last_respawn = 0;
 
@@ -229,7 +238,7 @@ main(int argc, char **argv)
 	pthread_mutex_init(&ctx.kick_lock, NULL);
 	pthread_cond_init(&ctx.kick_cond, NULL);
 	pthread_mutex_init(&ctx.health_lock, NULL);
-	if ((rc = mfd_cache_new(&ctx.cache)) != 0) {
+	if ((rc = mfd_cache_new(&ctx.cache)) != 0 || (rc = mfd_trust_new(&ctx.trust)) != 0) {
 		mf_err("event=start-failed err=%s", mf_errname(rc));
 		mf_config_free(cfg);
 		return 1;
@@ -241,7 +250,7 @@ main(int argc, char **argv)
 		return 4;
 	}
 	for (i = 0; (size_t)i < cfg->nlisten; i++) {
-		if ((rc = mfd_bind(&cfg->listen[i], &fds[nfds])) != 0) {
+		if ((rc = mfd_bind(&cfg->listen[i], &fds[nfds], &bound[nfds])) != 0) {
 			mf_err("event=bind-failed host=%s port=%u err=%s errno=\"%s\"",
 			    cfg->listen[i].host, cfg->listen[i].port, mf_errname(rc), strerror(errno));
 			goto out;
@@ -259,6 +268,7 @@ main(int argc, char **argv)
 			cfg = NULL;
 			mf_err("event=config-failed err=%s why=\"%s\"", mf_errname(rc), why);
 			free((char *)user);
+			exitcode = 3;	/* a configuration error, as mayflyd(8) says */
 			goto out;
 		}
 		cfg = NULL;		/* owned by ctx.pub now */
@@ -275,6 +285,7 @@ main(int argc, char **argv)
 			if ((rc = mf_config_load(path, &acfg, err, sizeof(err))) != 0) {
 				mf_err("event=config-failed err=%s why=\"%s\"", mf_errname(rc), err);
 				free((char *)user);
+				exitcode = 3;
 				goto out;
 			}
 			curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -319,8 +330,7 @@ main(int argc, char **argv)
 		goto out;
 	}
 	for (i = 0; (size_t)i < ctx.pub->cfg->nlisten; i++)
-		mf_info("event=listening host=%s port=%u", ctx.pub->cfg->listen[i].host,
-		    ctx.pub->cfg->listen[i].port);
+		mf_info("event=listening host=%s port=%u", ctx.pub->cfg->listen[i].host, bound[i]);
 	sd_notifyf(0, "READY=1\nSTATUS=serving OCSP for %zu issuer(s)\nMAINPID=%lu",
 	    ctx.pub->niss, (unsigned long)getpid());
 	if (sd_watchdog_enabled(0, &wd_usec) <= 0)
@@ -393,6 +403,7 @@ out:
 			mfd_blob_unref(ctx.crl[i]);
 	free(ctx.crl);
 	mfd_cache_free(ctx.cache);
+	mfd_trust_free(ctx.trust);
 	mfd_pub_free(ctx.pub);
 	mf_config_free(cfg);
 	mf_db_close(ctx.db);

@@ -12,7 +12,8 @@
 #include "route.h"
 
 static const char *const mfd_ep_names[MFD_EP_COUNT_] = {
-	"other", "ocsp_post", "ocsp_get", "crl", "ca", "health", "metrics", "admin_revoke"
+	"other", "ocsp_post", "ocsp_get", "crl", "ca", "health", "metrics", "admin_revoke",
+	"trust"
 };
 
 const char *
@@ -48,6 +49,26 @@ mfd_has_suffix(const char *s, size_t n, const char *suf, size_t *stem)
 	if (n <= sl || memcmp(s + n - sl, suf, sl) != 0)
 		return 0;
 	*stem = n - sl;
+	return 1;
+}
+
+/* A version number in a path: decimal, no sign, no leading zero, <= 2^31-1. */
+static int
+mfd_version_ok(const char *s, unsigned long *out)
+{
+	unsigned long v = 0;
+	size_t i, n = strlen(s);
+
+	if (n == 0 || n > 10 || (n > 1 && s[0] == '0'))
+		return 0;
+	for (i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return 0;
+		v = v * 10 + (unsigned long)(s[i] - '0');
+	}
+	if (v > 2147483647UL)
+		return 0;
+	*out = v;
 	return 1;
 }
 
@@ -104,6 +125,15 @@ mfd_route_match(const char *method, const char *path, struct mfd_route *r)
 			return;
 		r->ep = MFD_EP_CA;
 		r->arglen = stem;
+		r->status = get ? 0 : 405;
+		return;
+	}
+	if (strcmp(path, "/trust/latest") == 0 ||
+	    (strncmp(path, "/trust/v/", 9) == 0 && mfd_version_ok(path + 9, &r->num) && r->num > 0) ||
+	    (strncmp(path, "/trust/since/", 13) == 0 && mfd_version_ok(path + 13, &r->num))) {
+		r->ep = MFD_EP_TRUST;
+		r->trust = path[7] == 'l' ? MFD_TRUST_LATEST : path[7] == 'v' ? MFD_TRUST_VERSION :
+		    MFD_TRUST_SINCE;
 		r->status = get ? 0 : 405;
 		return;
 	}

@@ -11,6 +11,9 @@
  *                               path, '/' included, is the base64 request
  *   GET  /crl/{issuer}.crl      the current CRL of an intermediate
  *   GET  /ca/{name}.pem|der|p7c CA certificates and chains
+ *   GET  /trust/latest          the newest published trust bundle
+ *   GET  /trust/v/{N}           trust bundle version N
+ *   GET  /trust/since/{N}       every published version above N, concatenated
  *   GET  /health, GET /metrics
  *   POST /admin/revoke          bearer-token protected revocation
  * HEAD is accepted wherever GET is.
@@ -29,10 +32,12 @@ enum mfd_endpoint {
 	MFD_EP_HEALTH,
 	MFD_EP_METRICS,
 	MFD_EP_ADMIN_REVOKE,
+	MFD_EP_TRUST,
 	MFD_EP_COUNT_
 };
 
 enum mfd_ca_format { MFD_CA_PEM = 1, MFD_CA_DER, MFD_CA_P7C };
+enum mfd_trust_kind { MFD_TRUST_LATEST = 1, MFD_TRUST_VERSION, MFD_TRUST_SINCE };
 
 struct mfd_route {
 	enum mfd_endpoint ep;
@@ -40,6 +45,8 @@ struct mfd_route {
 	const char *arg;		/* borrowed from the path: base64, issuer or CA name */
 	size_t arglen;
 	enum mfd_ca_format fmt;		/* MFD_EP_CA only */
+	enum mfd_trust_kind trust;	/* MFD_EP_TRUST only, with its N (0..2^31-1) */
+	unsigned long num;
 	int head;			/* HEAD request: headers only */
 };
 

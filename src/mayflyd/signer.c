@@ -646,26 +646,33 @@ out:
  * Test-only (MAYFLY_FAULT=signer-batch, MAYFLY_FAULT_FILE=PATH): each batch
  * that finds PATH takes the first word of it, rewriting the file with the
  * rest (removing it once empty). "hold" holds the batch until PATH.go
- * appears (at most 20 s; it is removed then), so that the test can let the
- * requests it sends meanwhile queue up (it watches the queue in /metrics)
- * and go as one batch; "die" kills the signer between logging the batch
+ * appears (it is removed then), so that the test can let the requests it
+ * sends meanwhile queue up (it watches the queue in /metrics) and go as
+ * one batch. A hold that sees no PATH.go within 20 s is an error, not a
+ * silent release: it logs event=fault-hold-expired and the batch fails as
+ * "nocommit" does, so a test that lost its "go" fails where it did;
+ * "die" kills the signer between logging the batch
  * and its commit; "nocommit" rolls the batch back where it would commit,
  * as a failed commit does, and reports MF_ERR_DB for it.
  */
-static void
+static int
 sig_fault_hold(const char *path)
 {
 	char go[4096];
 	int i;
 
 	if (snprintf(go, sizeof(go), "%s.go", path) >= (int)sizeof(go))
-		return;
+		return -1;
 	for (i = 0; i < 2000 && access(go, F_OK) != 0; i++)
 		usleep(10000);
-	unlink(go);
+	if (unlink(go) != 0) {
+		mf_err("event=fault-hold-expired after=20s");
+		return -1;
+	}
+	return 0;
 }
 
-/* 0, or 'D' for "die" and 'C' for "nocommit" (see above). */
+/* 0, or 'D' for "die" and 'C' for "nocommit" or an expired hold (see above). */
 static int
 sig_fault_step(void)
 {
@@ -692,7 +699,7 @@ sig_fault_step(void)
 		fclose(f);
 	}
 	if (strcmp(w, "hold") == 0)
-		sig_fault_hold(path);
+		act = sig_fault_hold(path) == 0 ? 0 : 'C';
 	else if (strcmp(w, "die") == 0)
 		act = 'D';
 	else if (strcmp(w, "nocommit") == 0)

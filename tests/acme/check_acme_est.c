@@ -8,11 +8,13 @@
  */
 #include "mf_build.h"
 
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <check.h>
 #include <sqlite3.h>
@@ -261,20 +263,49 @@ END_TEST
 
 /*
  * Group commit under load: 16 concurrent clients for 2 s; every 200 answer
- * is a certificate in the log, and nothing was logged that was not answered.
+ * is a certificate in the log, nothing was logged that was not answered,
+ * and commits were shared: the issuer's event=issued-batch lines (one per
+ * commit, captured from this process's stderr) add up to the certificates
+ * issued in fewer commits than certificates, at least one holding several.
  */
 START_TEST(t_sign_concurrent_group_commit)
 {
-	char path[600];
-	unsigned long issued = 0, failed = 1;
+	char path[600], line[512];
+	unsigned long issued = 0, failed = 1, batches = 0, inbatches = 0, max = 0;
 	int64_t n0 = count_certs();
+	int saved, fd;
 	FILE *f;
 
 	ck_assert_int_eq(sh("openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes "
 	    "-keyout l.key -subj /O=load -addext subjectAltName=DNS:load.acme.test -outform DER "
 	    "-out l.der"), 0);
+	snprintf(path, sizeof(path), "%s/server.log", ft_dir());
+	fflush(stderr);
+	saved = dup(2);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	ck_assert_int_ge(saved, 0);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(dup2(fd, 2), 2);
+	close(fd);
 	ck_assert_int_eq(sh("%s/mayfly-issue-load %s/v1/sign certs/root-a.pem api.token l.der 16 2 "
-	    "> load.out", MF_TEST_BUILDDIR, ft_base()), 0);
+	    "> load.out 2>load.err", MF_TEST_BUILDDIR, ft_base()), 0);
+	fflush(stderr);
+	ck_assert_int_eq(dup2(saved, 2), 2);
+	close(saved);
+	f = fopen(path, "r");
+	ck_assert_ptr_nonnull(f);
+	while (fgets(line, sizeof(line), f) != NULL) {
+		const char *p = strstr(line, "event=issued-batch n=");
+		unsigned long n;
+
+		if (p == NULL || sscanf(p, "event=issued-batch n=%lu", &n) != 1)
+			continue;
+		batches++;
+		inbatches += n;
+		if (n > max)
+			max = n;
+	}
+	fclose(f);
 	snprintf(path, sizeof(path), "%s/load.out", ft_dir());
 	f = fopen(path, "r");
 	ck_assert_ptr_nonnull(f);
@@ -283,6 +314,47 @@ START_TEST(t_sign_concurrent_group_commit)
 	ck_assert_uint_eq(failed, 0);
 	ck_assert_uint_gt(issued, 16);
 	ck_assert_int_eq(count_certs(), n0 + (int64_t)issued);
+	ck_assert_msg(inbatches == issued, "batches hold %lu issuances, %lu issued", inbatches, issued);
+	ck_assert_msg(batches < issued && max > 1, "%lu commits for %lu issuances (largest %lu): "
+	    "no commit was shared", batches, issued, max);
+}
+END_TEST
+
+/*
+ * acme.est.enabled: false was parsed and ignored: EST still answered and
+ * enrolled. Off, every EST resource is 404 and nothing is issued, while
+ * the /v1/sign API (not EST) keeps working.
+ */
+static void
+est_off_setup(void)
+{
+	start_server("  est:\n    enabled: false\n    profile: server\n    user: device\n"
+	    "    password-file: est.pass\n    tokens-file: est.tokens\n"
+	    "  api-token-file: api.token");
+}
+
+START_TEST(t_est_disabled)
+{
+	int64_t n0 = count_certs();
+
+	sh("curl -sS --cacert certs/root-a.pem -o ca.p7 -w '%%{http_code}' "
+	    "%s/.well-known/est/cacerts > ca.code", ft_base());
+	ck_assert_int_eq(status_of("ca.code"), 404);
+	make_csr("d1", "DNS:d1.acme.test");
+	ck_assert_int_eq(est_post("simpleenroll", "d1", "c1", "-u device:device-secret"), 404);
+	ck_assert_int_eq(est_post("simpleenroll", "d1", "t1",
+	    "-H 'Authorization: Bearer tok-0123456789abcdef'"), 404);
+	ck_assert_int_eq(count_certs(), n0);
+	/* The bearer-token API is not EST: it still signs. */
+	ck_assert_int_eq(sh("openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes "
+	    "-keyout a.key -subj /O=api -addext subjectAltName=DNS:api.acme.test -out a.csr"), 0);
+	sh("curl -sS --cacert certs/root-a.pem -H 'Authorization: Bearer api-token-0123456789' "
+	    "--data-binary @a.csr -o a1.pem -w '%%{http_code}' %s/v1/sign > a1.code", ft_base());
+	ck_assert_int_eq(status_of("a1.code"), 200);
+	/* Re-enrolment with that certificate is refused too: the resource is gone. */
+	make_csr("r1", "DNS:api.acme.test");
+	ck_assert_int_eq(est_post("simplereenroll", "r1", "c2", "--cert a1.pem --key a.key"), 404);
+	ck_assert_int_eq(count_certs(), n0 + 1);
 }
 END_TEST
 
@@ -300,6 +372,11 @@ suite_acme_est(void)
 	tcase_add_test(tc, t_sign_api);
 	tcase_add_test(tc, t_contrib_est_renew);
 	tcase_add_test(tc, t_sign_concurrent_group_commit);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("est-off");
+	tcase_set_timeout(tc, 60);
+	tcase_add_checked_fixture(tc, est_off_setup, teardown);
+	tcase_add_test(tc, t_est_disabled);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -355,6 +355,46 @@ mfdt_start(const char *dir, int port)
 	return -1;
 }
 
+/*
+ * Runs mayflyd on dir/mayfly.yaml and waits up to timeout_ms for it to exit
+ * by itself; returns its exit status, or -1 if it was still running (it is
+ * killed then) or died of a signal. For configurations it must refuse: a
+ * daemon that hangs is as wrong as one that starts.
+ */
+static int
+mfdt_exit_status(const char *dir, int timeout_ms)
+{
+	char *bin = mft_buildpath("mayflyd"), cfg[600], log[600];
+	int64_t end = mfdt_ms() + timeout_ms;
+	pid_t pid;
+	int st;
+
+	snprintf(cfg, sizeof(cfg), "%s/mayfly.yaml", dir);
+	snprintf(log, sizeof(log), "%s/mayflyd.log", dir);
+	if ((pid = fork()) == 0) {
+		int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0600);
+
+		if (fd >= 0) {
+			dup2(fd, 2);
+			dup2(fd, 1);
+		}
+		unsetenv("NOTIFY_SOCKET");
+		execl(bin, "mayflyd", "-c", cfg, (char *)NULL);
+		_exit(127);
+	}
+	free(bin);
+	if (pid < 0)
+		return -1;
+	while (mfdt_ms() < end) {
+		if (waitpid(pid, &st, WNOHANG) == pid)
+			return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+		usleep(20000);
+	}
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	return -1;
+}
+
 /* SIGTERM and wait (bounded); returns the exit status or -1. */
 int
 mfdt_stop(pid_t pid, int timeout_ms)
@@ -480,14 +520,21 @@ START_TEST(test_ocsp_get_curl)
 }
 END_TEST
 
+/*
+ * How long a functional test waits for something the daemon does in the
+ * background (a revocation reaching OCSP, a CRL rebuilt). Generous on
+ * purpose: these tests assert the outcome; how fast it comes is the
+ * benchmark's business, not theirs (a loaded machine must not fail them).
+ */
+#define WAIT_MS	20000
+
 /* Polls `openssl ocsp` until want shows up; returns the elapsed ms or -1. */
 static int64_t
 ocsp_wait_for(const char *leaf, const char *want, int64_t budget_ms)
 {
 	int64_t t0 = mfdt_ms();
-	int i;
 
-	for (i = 0; i < 100 && mfdt_ms() - t0 < budget_ms; i++) {
+	while (mfdt_ms() - t0 < budget_ms) {
 		char *out = ocsp_cli(leaf, "-no_nonce");
 		int hit = strstr(out, want) != NULL && strstr(out, "Response verify OK") != NULL;
 
@@ -514,9 +561,8 @@ START_TEST(test_revoke_from_cli_db)
 	snprintf(serial, sizeof(serial), SERIAL_BASE "04");
 	ck_assert_int_eq(mf_db_cert_revoke(db, serial, 1, (int64_t)time(NULL), "cli:test"), 0);
 	mf_db_close(db);
-	ms = ocsp_wait_for("leaf04.pem", "leaf04.pem: revoked", 3000);
-	ck_assert_int_ge(ms, 0);
-	ck_assert_msg(ms <= 1000, "revocation took %lld ms to show", (long long)ms);
+	ms = ocsp_wait_for("leaf04.pem", "leaf04.pem: revoked", WAIT_MS);
+	ck_assert_msg(ms >= 0, "the revocation did not reach OCSP within %d ms", WAIT_MS);
 	out = ocsp_cli("leaf04.pem", "-no_nonce");
 	ck_assert_msg(strstr(out, "Reason: keyCompromise") != NULL, "%s", out);
 	free(out);
@@ -524,9 +570,10 @@ START_TEST(test_revoke_from_cli_db)
 	/* The CRL is rebuilt on revocation; openssl verifies it and lists the serial. */
 	{
 		char *cmd;
-		int i, ok = 0;
+		int64_t t0 = mfdt_ms();
+		int ok = 0;
 
-		for (i = 0; i < 30 && !ok; i++) {
+		while (!ok && mfdt_ms() - t0 < WAIT_MS) {
 			ck_assert(asprintf(&cmd, "cd '%s' && curl -sS --max-time 5 -o i1.crl "
 			    "http://127.0.0.1:%d/crl/issuing-1.crl && openssl crl -inform DER -in i1.crl "
 			    "-CAfile chain.pem -noout -text 2>&1", d_dir, d_port) > 0);
@@ -578,9 +625,8 @@ START_TEST(test_admin_revoke)
 	free(resp);
 	ck_assert_int_eq(mfdt_http(d_port, req, strlen(req), 5000, &st, NULL, NULL), 0);
 	ck_assert_int_eq(st, 409);
-	ms = ocsp_wait_for("leaf05.pem", "leaf05.pem: revoked", 3000);
-	ck_assert_int_ge(ms, 0);
-	ck_assert_int_le(ms, 1000);
+	ms = ocsp_wait_for("leaf05.pem", "leaf05.pem: revoked", WAIT_MS);
+	ck_assert_msg(ms >= 0, "the revocation did not reach OCSP within %d ms", WAIT_MS);
 	/* Unknown serial: 404. */
 	body = "serial=abcdef";
 	snprintf(req, sizeof(req), "POST /admin/revoke HTTP/1.0\r\nContent-Length: %zu\r\n"
@@ -721,10 +767,26 @@ START_TEST(test_export_dir)
 }
 END_TEST
 
+/* How many of the n sockets the server has not closed (no EOF, no error). */
+static int
+open_count(const int *s, int n)
+{
+	int i, k = 0;
+
+	for (i = 0; i < n; i++) {
+		struct pollfd p = { s[i], POLLIN, 0 };
+		char c;
+
+		if (poll(&p, 1, 0) == 0 ||
+		    ((p.revents & POLLIN) && recv(s[i], &c, 1, MSG_PEEK | MSG_DONTWAIT) > 0))
+			k++;
+	}
+	return k;
+}
+
 START_TEST(test_half_open_clients)
 {
 	int s[24], i, n = 0, st;
-	int64_t t0;
 
 	/* Clients that connect and say nothing, or half a request, or half a body. */
 	for (i = 0; i < 8; i++)
@@ -746,13 +808,20 @@ START_TEST(test_half_open_clients)
 		}
 	}
 	ck_assert_int_eq(n, 24);
-	/* Everyone else is served at once. */
+	/*
+	 * Everyone else is served while they hang on: asserted by order, not by
+	 * a stopwatch. A server that served others only once it had dropped the
+	 * idle clients (connection-timeout) would answer only after their
+	 * sockets were closed; each answer here must come while all 24 are
+	 * still open.
+	 */
 	for (i = 0; i < 5; i++) {
 		char *out;
 
-		t0 = mfdt_ms();
 		ck_assert_int_eq(mfdt_get(d_port, "/health", NULL, NULL), 200);
-		ck_assert_int_lt(mfdt_ms() - t0, 1000);
+		if (i == 0)
+			ck_assert_msg(open_count(s, n) == n, "/health answered only after %d of the "
+			    "idle connections were dropped", n - open_count(s, n));
 		out = ocsp_cli("leaf01.pem", "-no_nonce");
 		ck_assert_msg(strstr(out, "leaf01.pem: good") != NULL, "%s", out);
 		free(out);
@@ -760,10 +829,8 @@ START_TEST(test_half_open_clients)
 	/* Disconnect mid-body, then check again. */
 	for (i = 0; i < n; i++)
 		close(s[i]);
-	t0 = mfdt_ms();
-	ck_assert_int_eq(mfdt_http(d_port, "GET /health HTTP/1.0\r\n\r\n", 24, 3000, &st, NULL, NULL), 0);
+	ck_assert_int_eq(mfdt_http(d_port, "GET /health HTTP/1.0\r\n\r\n", 24, 5000, &st, NULL, NULL), 0);
 	ck_assert_int_eq(st, 200);
-	ck_assert_int_lt(mfdt_ms() - t0, 1000);
 }
 END_TEST
 
@@ -911,9 +978,8 @@ static int64_t
 cli_wait_status(const char *dir, int port, const char *cert, const char *want, int64_t budget)
 {
 	int64_t t0 = mfdt_ms();
-	int i;
 
-	for (i = 0; i < 100 && mfdt_ms() - t0 < budget; i++) {
+	while (mfdt_ms() - t0 < budget) {
 		char *out = cli_ocsp(dir, port, cert, "-no_nonce");
 		int hit = strstr(out, want) != NULL && strstr(out, "Response verify OK") != NULL;
 
@@ -929,7 +995,7 @@ START_TEST(test_cli_init_file)
 {
 	char *tmp = mft_tmpdir(), dir[600], serial[64], *out = NULL, want[128];
 	int port = mfdt_free_port(), nport = mfdt_free_port(), i;
-	int64_t ms;
+	int64_t ms, t0;
 	pid_t pid, ng;
 	char *mayfly = mft_buildpath("mayfly"), *cmd;
 	size_t len;
@@ -985,12 +1051,11 @@ START_TEST(test_cli_init_file)
 
 	/* `mayfly revoke`: OCSP says so within a second. */
 	ck_assert_int_eq(in_dir(dir, NULL, "$MAYFLY revoke %s --reason keyCompromise", serial), 0);
-	ms = cli_wait_status(dir, port, "srv.pem", "srv.pem: revoked", 3000);
-	ck_assert_int_ge(ms, 0);
-	ck_assert_msg(ms <= 1000, "revocation took %lld ms", (long long)ms);
+	ms = cli_wait_status(dir, port, "srv.pem", "srv.pem: revoked", WAIT_MS);
+	ck_assert_msg(ms >= 0, "the revocation did not reach OCSP within %d ms", WAIT_MS);
 
 	/* The CRL verifies and lists the serial (bounded wait for the rebuild). */
-	for (i = 0; i < 30; i++) {
+	for (t0 = mfdt_ms(); mfdt_ms() - t0 < WAIT_MS; ) {
 		out = NULL;
 		in_dir(dir, &out, "curl -sS --max-time 5 -o i1.crl http://127.0.0.1:%d/crl/issuing-1.crl "
 		    "&& openssl crl -inform DER -in i1.crl -CAfile trust.pem -noout -text", port);
@@ -1098,16 +1163,38 @@ START_TEST(test_cli_init_softhsm)
 }
 END_TEST
 
+/* The epoch of "LABEL: Mon DD HH:MM:SS YYYY GMT" in openssl ocsp's text, or -1. */
+static int64_t
+ocsp_time(const char *out, const char *label)
+{
+	const char *p = strstr(out, label);
+	struct tm tm;
+
+	if (p == NULL)
+		return -1;
+	memset(&tm, 0, sizeof(tm));
+	if (strptime(p + strlen(label), " %b %d %H:%M:%S %Y GMT", &tm) == NULL)
+		return -1;
+	return (int64_t)timegm(&tm);
+}
+
+/*
+ * The 40 % rule: a response valid for 1 min (the least allowed) is not
+ * re-signed before 24 s of its life and is re-signed, unasked, before it
+ * goes stale. Polls (no blind sleep) until the answer changes and asserts
+ * on the two responses' own times: the signer sets thisUpdate to the time
+ * of signing, so the gap between them is when the refresher acted. Fails
+ * on a refresher that re-signs at once, or only once responses expired.
+ */
 START_TEST(test_resign_before_half_life)
 {
-	char *dir = mft_tmpdir(), *cmd, *out = NULL, *p1, *p2, first[64], second[64];
+	char *dir = mft_tmpdir(), *cmd, *out = NULL;
 	int port = mfdt_free_port();
-	int64_t t0;
+	int64_t t1, nu1, t2 = -1, t0;
 	pid_t pid;
 
 	ck_assert_ptr_nonnull(dir);
 	ck_assert_int_eq(mfdt_setup(dir, port), 0);
-	/* Responses valid for 1 min (the least allowed): re-signed after 24 s, unasked. */
 	ck_assert(asprintf(&cmd, "sed -i 's/validity: 4h/validity: 1m/' '%s/mayfly.yaml'", dir) > 0);
 	ck_assert_int_eq(mft_run(cmd, NULL), 0);
 	free(cmd);
@@ -1115,28 +1202,29 @@ START_TEST(test_resign_before_half_life)
 	ck_assert_int_gt(pid, 0);
 	ck_assert(asprintf(&cmd, "cd '%s' && openssl ocsp -no_nonce -issuer certs/issuing-1.pem "
 	    "-cert leaf01.pem -url http://127.0.0.1:%d/ocsp -CAfile certs/root-a.pem -timeout 5 "
-	    "2>&1", dir, port) > 0);
+	    "-resp_text 2>&1", dir, port) > 0);
 	ck_assert_int_eq(mft_run(cmd, &out), 0);
-	ck_assert_msg((p1 = strstr(out, "This Update: ")) != NULL, "%s", out);
-	snprintf(first, sizeof(first), "%.24s", p1 + 13);
+	t1 = ocsp_time(out, "This Update:");
+	nu1 = ocsp_time(out, "Next Update:");
+	ck_assert_msg(t1 > 0 && nu1 > 0, "%s", out);
+	ck_assert_int_eq(nu1 - t1, 60);
 	free(out);
-	t0 = mfdt_ms();
-	sleep(20);		/* not yet at 40 % of the minute */
-	for (int i = 0; i < 30; i++) {
+	/* A deadline well past the response's expiry, polled once a second. */
+	for (t0 = mfdt_ms(); mfdt_ms() - t0 < 90000; usleep(1000000)) {
 		ck_assert_int_eq(mft_run(cmd, &out), 0);
 		ck_assert_msg(strstr(out, "leaf01.pem: good") && strstr(out, "Response verify OK"),
 		    "%s", out);
-		ck_assert_msg((p2 = strstr(out, "This Update: ")) != NULL, "%s", out);
-		snprintf(second, sizeof(second), "%.24s", p2 + 13);
+		t2 = ocsp_time(out, "This Update:");
+		ck_assert_msg(t2 > 0, "%s", out);
 		free(out);
-		if (strcmp(first, second) != 0)
+		if (t2 != t1)
 			break;
-		usleep(500000);
 	}
 	free(cmd);
-	ck_assert_str_ne(first, second);
-	/* Before half the minute had passed since the first was signed. */
-	ck_assert_int_lt(mfdt_ms() - t0, 30000);
+	ck_assert_msg(t2 != t1, "the response was never re-signed");
+	ck_assert_msg(t2 - t1 >= 24, "re-signed after %lld s, before 40 %% of its 60 s",
+	    (long long)(t2 - t1));
+	ck_assert_msg(t2 < nu1, "re-signed only after it went stale (%lld s)", (long long)(t2 - t1));
 	/* And that came from the cache: the refresher did it, not a miss. */
 	{
 		unsigned char *m;
@@ -1201,9 +1289,10 @@ START_TEST(test_two_intermediates)
 	ck_assert_int_eq(mfdt_get(port, "/ca/issuing-2-chain.pem", &resp, &len), 200);
 	free(resp);
 	{
-		int i, st = 0;
+		int64_t t0 = mfdt_ms();
+		int st = 0;
 
-		for (i = 0; i < 50 && st != 200; i++) {
+		while (st != 200 && mfdt_ms() - t0 < WAIT_MS) {
 			if ((st = mfdt_get(port, "/crl/issuing-2.crl", NULL, NULL)) != 200)
 				usleep(100000);
 		}
@@ -1326,11 +1415,12 @@ START_TEST(test_lifecycle)
 	{
 		struct mf_db *db;
 		char path[600];
-		int i, n = 0;
+		int64_t t0 = mfdt_ms();
+		int n = 0;
 
 		snprintf(path, sizeof(path), "%s/mayfly.db", dir);
 		ck_assert_int_eq(mf_db_open(path, 0, &db), 0);
-		for (i = 0; i < 50 && n < 7; i++) {
+		while (n < 7 && mfdt_ms() - t0 < WAIT_MS) {
 			sqlite3_stmt *q;
 
 			ck_assert_int_eq(sqlite3_prepare_v2(mf_db_handle(db),
@@ -1381,9 +1471,24 @@ START_TEST(test_lifecycle)
 		free(out);
 		ck_assert_int_eq(mfdt_stop(pid, 8000), 0);
 	}
-	/* A broken configuration: exits non-zero, does not start. */
+	/*
+	 * A configuration error exits 3, as mayflyd(8) says, and does not hang:
+	 * one the parser finds, and one found after start-up (the admin token
+	 * file named but gone).
+	 */
+	{
+		char *cmd;
+
+		ck_assert(asprintf(&cmd, "rm -f '%s/admin.token'", dir) > 0);
+		ck_assert_int_eq(mft_run(cmd, NULL), 0);
+		free(cmd);
+		ck_assert_int_eq(mfdt_exit_status(dir, 30000), 3);
+		out = (char *)mfdt_read(dir, "mayflyd.log", &len);
+		ck_assert_msg(strstr(out, "event=config-failed") != NULL, "%s", out);
+		free(out);
+	}
 	ck_assert_int_eq(mft_write(dir, "mayfly.yaml", "database: [\n"), 0);
-	ck_assert_int_lt(mfdt_start(dir, port), 0);
+	ck_assert_int_eq(mfdt_exit_status(dir, 30000), 3);
 	mft_rmtree(dir);
 	free(dir);
 }
@@ -1481,7 +1586,7 @@ suite_mfd_daemon(void)
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("lifecycle");
-	tcase_set_timeout(tc, 90);
+	tcase_set_timeout(tc, 150);	/* the 40 % test waits out a 1-min response */
 	tcase_add_test(tc, test_lifecycle);
 	tcase_add_test(tc, test_systemd_notify);
 	tcase_add_test(tc, test_resign_before_half_life);

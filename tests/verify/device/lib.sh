@@ -10,11 +10,26 @@ in_use() {
 		END { exit !f }' /proc/net/tcp /proc/net/tcp6 2>/dev/null
 }
 
-# free_port: print a port in 30000..49999 nobody listens on (50 tries).
+# free_port: print a port nobody listens on (50 tries), for nginx, which
+# cannot bind port 0 and report it. The port is taken outside the kernel's
+# ephemeral range (net.ipv4.ip_local_port_range), where the local ends of
+# outgoing connections land: a port from inside it can be taken by any
+# client on the machine between the choice and the bind. Callers retry on
+# a failed start (start_nginx_retry).
 free_port() {
+	read -r fp_lo fp_hi < /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || {
+		fp_lo=32768
+		fp_hi=60999
+	}
+	if [ "$fp_lo" -gt 11024 ]; then
+		fp_base=$((fp_lo - 10000)) fp_span=10000
+	else
+		fp_base=$((fp_hi + 1)) fp_span=$((65535 - fp_hi))
+	fi
+	[ "$fp_span" -gt 100 ] || return 1
 	fp_n=0
 	while [ $fp_n -lt 50 ]; do
-		fp=$(( $(od -An -N2 -tu2 /dev/urandom | tr -d ' ') % 20000 + 30000 ))
+		fp=$(( $(od -An -N2 -tu2 /dev/urandom | tr -d ' ') % fp_span + fp_base ))
 		if ! in_use "$fp"; then echo "$fp"; return 0; fi
 		fp_n=$((fp_n + 1))
 	done
