@@ -30,7 +30,6 @@
 #include <resolv.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <netdb.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -261,7 +260,7 @@ acme_http01_fetch(const struct acme_chk *k, const char *host, const char *token,
 	long code = 0;
 	CURLU *u = NULL;
 	CURL *cu = NULL;
-	CURLcode cc;
+	CURLcode cc = CURLE_FAILED_INIT;
 	int hop, rc = MF_ERR_ACME_CONNECTION;
 
 	if ((f = calloc(1, sizeof(*f))) == NULL || (u = curl_url()) == NULL ||
