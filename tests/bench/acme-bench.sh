@@ -53,6 +53,7 @@ acme:
   certs-per-name-per-hour: 0
   test-resolve: [.bench.test]
   test-http01-port: $HP
+  per-ip-connections: 64
 EOT
 "$top_builddir/mayflyd" -c "$d/mayfly.yaml" >"$work/mayflyd.log" 2>&1 &
 pid=$!
