@@ -1208,6 +1208,8 @@ static const struct cfg_key cfg_acme_keys[] = {
 	{ "checks-per-account", T_UINT, 0, ACME_OFF(checks_per_account), 1, 64, NULL, NULL },
 	{ "per-ip-connections", T_UINT, 0, ACME_OFF(per_ip_connections), 1, 1024, NULL, NULL },
 	{ "request-timeout", T_DUR, 0, ACME_OFF(request_timeout), 1, 3600, NULL, NULL },
+	{ "accounts-per-ip-per-hour", T_UINT, 0, ACME_OFF(accounts_per_ip_per_hour), 0, 1000000,
+	    NULL, NULL },
 	{ "test-resolve", T_FN, 0, 0, 0, 0, NULL, cfg_acme_names },
 	{ "test-http01-port", T_UINT, 0, ACME_OFF(test_http01_port), 0, 65535, NULL, NULL },
 	{ "test-tlsalpn01-port", T_UINT, 0, ACME_OFF(test_tlsalpn01_port), 0, 65535, NULL, NULL },
@@ -1327,6 +1329,7 @@ cfg_new(const char *path)
 	c->acme.checks_per_account = 8;
 	c->acme.per_ip_connections = 8;
 	c->acme.request_timeout = 30;
+	c->acme.accounts_per_ip_per_hour = 20;
 	c->acme.est_enabled = 1;
 	return c;
 fail:

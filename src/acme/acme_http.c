@@ -535,6 +535,18 @@ dispatch(struct MHD_Connection *conn, struct mf_acme *a, const char *path, const
 	c.upload_len = hr->len;
 	c.authorization = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
 	    MHD_HTTP_HEADER_AUTHORIZATION);
+	{
+		const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn,
+		    MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+		const struct sockaddr *sa = ci != NULL ? ci->client_addr : NULL;
+
+		if (sa != NULL && sa->sa_family == AF_INET)
+			inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, c.client_ip,
+			    sizeof(c.client_ip));
+		else if (sa != NULL && sa->sa_family == AF_INET6)
+			inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr,
+			    c.client_ip, sizeof(c.client_ip));
+	}
 
 	rt = route_find(method, path, &wrong_method);
 	/* HEAD of a GET resource is answered like GET; MHD drops the body. */

@@ -121,6 +121,7 @@ struct acme_ctx {
 	size_t upload_len;
 	X509 *client_cert;		/* the TLS client certificate, if any, owned by the request */
 	const char *authorization;	/* Authorization header */
+	char client_ip[64];		/* the client's address as text, or "" */
 };
 
 void acme_account_free(struct acme_account *acct);

@@ -2235,6 +2235,33 @@ START_TEST(t_stop_cancels_checks)
 }
 END_TEST
 
+/* Without a binding, new accounts from one address are limited: each is a row. */
+START_TEST(t_accounts_per_ip)
+{
+	struct tc_resp r;
+	char u[300];
+	int i;
+
+	teardown();
+	start_server("  accounts-per-ip-per-hour: 2");
+	url(u, sizeof(u), "/new-account");
+	for (i = 0; i < 3; i++) {
+		tc_key_free(s.key);
+		s.key = tc_key_new("ES256");
+		s.kid[0] = '\0';
+		ck_assert_int_eq(tc_post(&s, u, "{\"termsOfServiceAgreed\":true}", &r), 0);
+		if (i < 2)
+			ck_assert_msg(r.status == 201, "account %d: %ld %s", i, r.status, r.body);
+		else {
+			assert_problem(&r, "rateLimited", 429);
+			ck_assert_int_gt(atoi(r.retry_after), 0);
+		}
+		tc_resp_clear(&r);
+	}
+	ck_assert_int_eq(db_count("SELECT count(*) FROM acme_accounts"), 2);
+}
+END_TEST
+
 /* ---- issue 9, item 6: one address cannot hold the listener --------------------- */
 
 static int
@@ -2357,6 +2384,7 @@ suite_acme_server(void)
 	tcase_add_test(tc, t_slow_responder);
 	tcase_add_test(tc, t_checks_per_account);
 	tcase_add_test(tc, t_stop_cancels_checks);
+	tcase_add_test(tc, t_accounts_per_ip);
 	tcase_add_test(tc, t_per_ip_limit);
 	tcase_add_test(tc, t_slow_headers);
 	suite_add_tcase(s_, tc);
