@@ -23,7 +23,6 @@
 #include <stdint.h>
 #include <unistd.h>
 #include <time.h>
-#include <unistd.h>
 
 #include <gnutls/gnutls.h>
 #include <microhttpd.h>
