@@ -94,6 +94,10 @@ struct mf_acme_conf {
 	size_t max_body;		/* default 65536 */
 	unsigned threads;		/* default 4 */
 	int64_t fetch_timeout;		/* challenge fetches, default 10s */
+	unsigned checks_per_account;	/* challenge checks running at once per account; default 8 */
+	unsigned per_ip_connections;	/* connections per client address; default 8 */
+	int64_t request_timeout;	/* deadline of a whole request; default 30s */
+	unsigned accounts_per_ip_per_hour;	/* new accounts without EAB per address; default 20; 0: unlimited */
 
 	/* Testing only: never use in production. */
 	char **test_resolve;		/* names (".suffix" or "*") resolved to 127.0.0.1 */

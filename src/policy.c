@@ -802,6 +802,21 @@ mf_dns_check(const struct mf_profile *prof, const char *name, char *why, size_t 
 	return MF_OK;
 }
 
+int
+mf_policy_name_syntax(const struct mf_profile *prof, const struct mf_name *n, char *why,
+    size_t whylen)
+{
+	if (prof == NULL || n == NULL)
+		return MF_ERR_INVAL;
+	if (n->type == MF_NAME_IP)
+		return n->iplen == 4 || n->iplen == 16 ? MF_OK : MF_ERR_NAME_SYNTAX;
+	if (n->type != MF_NAME_DNS || n->dns == NULL) {
+		mf_why(why, whylen, "not a DNS name or IP address");
+		return MF_ERR_NAME_SYNTAX;
+	}
+	return mf_dns_check(prof, n->dns, why, whylen);
+}
+
 static int
 mf_ip_in_range(const struct mf_iprange *r, const struct mf_name *n)
 {

@@ -93,6 +93,16 @@ int mf_csr_parse(const unsigned char *buf, size_t len, X509_REQ **out);
 /* The CSR's public key (a new reference), or NULL if it makes no key. */
 EVP_PKEY *mf_csr_pubkey(X509_REQ *csr);
 
+/*
+ * The syntax check of names that mf_policy_check() applies (DNS: LDH labels,
+ * lengths, no trailing dot, wildcard only as the whole left-most label and
+ * only if the profile allows it), for a name that does not come from a CSR
+ * (ACME identifiers). MF_OK, or MF_ERR_NAME_SYNTAX / MF_ERR_WILDCARD with a
+ * reason in why. It does not check the profile's patterns: see below.
+ */
+int mf_policy_name_syntax(const struct mf_profile *prof, const struct mf_name *n, char *why,
+    size_t whylen);
+
 /* True if name is allowed by profile (exported for ACME identifier checks). */
 int mf_policy_name_allowed(const struct mf_profile *p, const struct mf_name *n);
 
