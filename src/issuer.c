@@ -34,6 +34,10 @@
  * notBefore, which is what the device verifier checks, so when backdating
  * would stretch that span over the cap, notAfter is pulled in instead: a
  * 24-hour request issued with 5 minutes of backdate ends 23h55m from now.
+ * A request with its own notBefore (issuance.forward-horizon) gets exactly
+ * that notBefore and notAfter = notBefore + lifetime, so a forward-dated
+ * leaf is never longer than the cap either; the intermediate must still be
+ * valid at its notAfter.
  */
 #include "mf_build.h"
 
@@ -72,6 +76,7 @@ struct mf_issuer {
 	char *url_base;			/* NULL: no AIA/CRLDP */
 	int64_t hard_cap;
 	int64_t backdate;
+	int64_t forward_horizon;
 	struct mf_issuer_chain *chains;	/* [0] is the primary form */
 	size_t nchains;
 	NAME_CONSTRAINTS **nc;		/* of the intermediate and its roots */
@@ -325,6 +330,9 @@ mf_issuer_new_why(const struct mf_config *cfg, struct mf_keystore *ks, const cha
 	    MF_HARD_CAP_MAX;
 	is->backdate = cfg->backdate < 0 ? 0 :
 	    cfg->backdate > MF_BACKDATE_MAX ? MF_BACKDATE_MAX : cfg->backdate;
+	is->forward_horizon = cfg->forward_horizon < 0 ? 0 :
+	    cfg->forward_horizon > MF_FORWARD_HORIZON_MAX ? MF_FORWARD_HORIZON_MAX :
+	    cfg->forward_horizon;
 
 	if ((rc = mf_cert_load(ic->cert, &is->cert)) != MF_OK) {
 		ISSUER_WHY("intermediate %s: certificate %s: %s", ic->name,
@@ -733,8 +741,22 @@ mf_issuer_sign(struct mf_issuer *is, const struct mf_approved *a, int64_t now, X
 		return MF_ERR_LIFETIME_INVALID;
 	if (a->lifetime > is->hard_cap)
 		return MF_ERR_LIFETIME_CAP;
-	nb = now - is->backdate;
-	na = now + a->lifetime;
+	if (a->not_before != 0) {
+		/*
+		 * A requested notBefore (forward-dated to ride out an outage of
+		 * the CA) is taken exactly, not backdated; judged again here
+		 * because the signer's clock is the one that counts.
+		 */
+		if (a->not_before > now && a->not_before - now > is->forward_horizon)
+			return MF_ERR_NOT_BEFORE_FUTURE;
+		if (a->not_before < now && now - a->not_before > is->backdate)
+			return MF_ERR_NOT_BEFORE_PAST;
+		nb = a->not_before;
+		na = nb + a->lifetime;
+	} else {
+		nb = now - is->backdate;
+		na = now + a->lifetime;
+	}
 	if (na - nb > is->hard_cap)
 		na = nb + is->hard_cap;
 

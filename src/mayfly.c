@@ -201,7 +201,7 @@ usage(FILE *f)
 	    "  init --dir DIR [--keys softhsm|file]   create a complete CA set-up in DIR\n"
 	    "  root init|add ...                       make a root or a backup root\n"
 	    "  intermediate create|cross-sign|revoke  make, cross-sign or revoke an issuing CA\n"
-	    "  issue --csr FILE [--profile P] [--lifetime D] [--out FILE]\n"
+	    "  issue --csr FILE [--profile P] [--lifetime D] [--not-before T] [--out FILE]\n"
 	    "  revoke SERIAL [--reason R]\n"
 	    "  list [--valid|--expired|--revoked] [--subject S]\n"
 	    "  show SERIAL\n"

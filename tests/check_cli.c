@@ -742,6 +742,95 @@ START_TEST(db_prune_archive_verify)
 }
 END_TEST
 
+/* Shell: a certificate file's notBefore / notAfter in seconds since the epoch. */
+#define NB_OF(f) "$(date -d \"$(openssl x509 -in " f " -noout -startdate | cut -d= -f2)\" +%%s)"
+#define NA_OF(f) "$(date -d \"$(openssl x509 -in " f " -noout -enddate | cut -d= -f2)\" +%%s)"
+
+/*
+ * issuance.forward-horizon (issue 13): a certificate dated into the future
+ * rides out a CA outage. Refused while the horizon is 0 (the default),
+ * accepted within it, refused beyond it and before the backdate, still at
+ * most the cap long, and logged before it is written like any other.
+ */
+START_TEST(forward_dated_issue)
+{
+	struct cli_env e;
+	char *out = NULL, *serial;
+	int rc;
+
+	env_setup(&e, "file");
+	/* Horizon 0: even one hour ahead is refused, by name, and leaves nothing. */
+	rc = sh(&e, &out, "$M -c $C issue --csr srv.csr --not-before +1h --out f.pem");
+	ck_assert_msg(rc == 1, "rc %d: %s", rc, out);
+	ck_assert_msg(strstr(out, "not-before-beyond-horizon") != NULL, "wrong refusal: %s", out);
+	free(out);
+	rc = sh(&e, &out, "test ! -e f.pem && test $($M -c $C list | wc -l) -eq 1");
+	ck_assert_msg(rc == 0, "a refused request left traces: %s", out);
+	free(out);
+
+	rc = sh(&e, &out, "sed -i 's/^  backdate: 5m$/&\\n  forward-horizon: 72h/' ca/mayfly.yaml && "
+	    "grep -q 'forward-horizon: 72h' ca/mayfly.yaml");
+	ck_assert_msg(rc == 0, "config edit: %s", out);
+	free(out);
+
+	/* +48h: notBefore is 48 hours ahead (give or take the test's own run time), 24h long. */
+	rc = sh(&e, &out, "t0=$(date +%%s) && $M -c $C issue --csr srv.csr --not-before +48h "
+	    "--out f48.pem && nb=" NB_OF("f48.pem") " && na=" NA_OF("f48.pem") " && "
+	    "test $((nb - t0)) -ge 172800 && test $((nb - t0)) -le 172860 && "
+	    "test $((na - nb)) -eq 86400");
+	ck_assert_msg(rc == 0, "+48h: %s", out);
+	ck_assert_msg(strstr(out, "forward-dated: valid from") != NULL, "not announced: %s", out);
+	free(out);
+	/* Not yet valid for openssl now; valid at notBefore, chained as usual. */
+	rc = sh(&e, &out, "openssl verify -CAfile ca/certs/root-a.pem -untrusted "
+	    "ca/certs/issuing-1.pem f48.pem");
+	ck_assert_msg(rc != 0 && strstr(out, "not yet valid") != NULL, "valid now? %s", out);
+	free(out);
+	rc = sh(&e, &out, "openssl verify -attime $((" NB_OF("f48.pem") " + 60)) -CAfile "
+	    "ca/certs/root-a.pem -untrusted ca/certs/issuing-1.pem f48.pem");
+	ck_assert_msg(rc == 0, "not valid at its notBefore: %s", out);
+	free(out);
+
+	/* An RFC 3339 time is taken to the second. */
+	rc = sh(&e, &out, "t=$(date -u -d '+60 hours' +%%Y-%%m-%%dT%%H:%%M:%%SZ) && "
+	    "$M -c $C issue --csr srv.csr --not-before $t --lifetime 6h --out f60.pem && "
+	    "nb=" NB_OF("f60.pem") " && na=" NA_OF("f60.pem") " && "
+	    "test $nb -eq $(date -d $t +%%s) && test $((na - nb)) -eq 21600");
+	ck_assert_msg(rc == 0, "RFC 3339: %s", out);
+	free(out);
+
+	/* Logged before release: listed as future, in the audit chain. */
+	serial = serial_of(&e, "f48.pem");
+	rc = sh(&e, &out, "$M -c $C list | grep '^%s' && $M -c $C audit verify", serial);
+	ck_assert_msg(rc == 0 && strstr(out, "future") != NULL, "not logged: %s", out);
+	free(out);
+	free(serial);
+
+	/* Beyond the horizon, before the backdate, above the cap: refused, nothing written. */
+	rc = sh(&e, &out, "$M -c $C issue --csr srv.csr --not-before +73h --out x.pem");
+	ck_assert_msg(rc == 1 && strstr(out, "not-before-beyond-horizon") != NULL, "+73h: %s", out);
+	free(out);
+	rc = sh(&e, &out, "$M -c $C issue --csr srv.csr --out x.pem "
+	    "--not-before $(date -u -d '+4 days' +%%Y-%%m-%%dT%%H:%%M:%%SZ)");
+	ck_assert_msg(rc == 1 && strstr(out, "not-before-beyond-horizon") != NULL, "4d: %s", out);
+	free(out);
+	rc = sh(&e, &out, "$M -c $C issue --csr srv.csr --out x.pem "
+	    "--not-before $(date -u -d '-1 hour' +%%Y-%%m-%%dT%%H:%%M:%%SZ)");
+	ck_assert_msg(rc == 1 && strstr(out, "not-before-in-past") != NULL, "-1h: %s", out);
+	free(out);
+	rc = sh(&e, &out, "$M -c $C issue --csr srv.csr --not-before +48h --lifetime 25h --out x.pem");
+	ck_assert_msg(rc == 1 && strstr(out, "lifetime-above-cap") != NULL, "25h: %s", out);
+	free(out);
+	rc = sh(&e, &out, "$M -c $C issue --csr srv.csr --not-before tomorrow --out x.pem");
+	ck_assert_msg(rc == 2 && strstr(out, "RFC 3339") != NULL, "syntax: %s", out);
+	free(out);
+	rc = sh(&e, &out, "test ! -e x.pem && test $($M -c $C list | wc -l) -eq 3");
+	ck_assert_msg(rc == 0, "a refused request left traces: %s", out);
+	free(out);
+	env_teardown(&e);
+}
+END_TEST
+
 Suite *
 suite_cli(void)
 {
@@ -764,6 +853,11 @@ suite_cli(void)
 	tcase_add_test(tc, missing_database_refused);
 	tcase_add_test(tc, errors_name_file_and_cause);
 	tcase_add_test(tc, db_prune_archive_verify);
+	suite_add_tcase(s, tc);
+	/* Rotation and outage (issue 13); CK_RUN_CASE=rotation runs these alone. */
+	tc = tcase_create("rotation");
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, forward_dated_issue);
 	suite_add_tcase(s, tc);
 	return s;
 }
