@@ -50,6 +50,7 @@
 
 #include <openssl/err.h>
 #include <openssl/pem.h>
+#include <openssl/sha.h>
 #include <openssl/x509v3.h>
 
 #include "ceremony.h"
@@ -856,4 +857,77 @@ mf_issuer_issue(struct mf_issuer *is, struct mf_db *db, const struct mf_approved
 out:
 	X509_free(x);
 	return rc;
+}
+
+/*
+ * Steps over one DER element at *p (within *left bytes): on return *p is
+ * past it, and start and total (when wanted) frame the whole element. With
+ * enter set, *p is at its contents instead. Indefinite lengths are refused
+ * (DER has none). -1 on a malformed element.
+ */
+static int
+mf_der_step(const unsigned char **p, long *left, int enter, int *tag, int *cls,
+    const unsigned char **start, long *total)
+{
+	const unsigned char *q = *p;
+	long clen;
+	int t, c, r;
+
+	r = ASN1_get_object(&q, &clen, &t, &c, *left);
+	if ((r & 0x80) != 0 || (r & 0x01) != 0 || clen < 0 || clen > *left - (q - *p))
+		return -1;
+	if (tag != NULL)
+		*tag = t;
+	if (cls != NULL)
+		*cls = c;
+	if (start != NULL)
+		*start = *p;
+	if (total != NULL)
+		*total = (long)(q - *p) + clen;
+	if (enter) {
+		*left = clen;
+		*p = q;
+	} else {
+		*left -= (long)(q - *p) + clen;
+		*p = q + clen;
+	}
+	return 0;
+}
+
+int
+mf_cert_spki_sha256(const unsigned char *der, size_t len, unsigned char out[32])
+{
+	const unsigned char *p = der, *peek, *spki;
+	long left, pl, spkilen;
+	int tag, cls, i;
+
+	if (der == NULL || out == NULL || len == 0 || len > MF_CERT_FILE_MAX)
+		return MF_ERR_INVAL;
+	left = (long)len;
+	/* Certificate ::= SEQUENCE { tbsCertificate SEQUENCE { ... */
+	if (mf_der_step(&p, &left, 1, &tag, NULL, NULL, NULL) != 0 || tag != V_ASN1_SEQUENCE ||
+	    mf_der_step(&p, &left, 1, &tag, NULL, NULL, NULL) != 0 || tag != V_ASN1_SEQUENCE)
+		goto bad;
+	/* version [0] EXPLICIT, optional */
+	peek = p;
+	pl = left;
+	if (mf_der_step(&peek, &pl, 0, &tag, &cls, NULL, NULL) != 0)
+		goto bad;
+	if (cls == V_ASN1_CONTEXT_SPECIFIC && tag == 0) {
+		p = peek;
+		left = pl;
+	}
+	/* serialNumber, signature, issuer, validity, subject */
+	for (i = 0; i < 5; i++)
+		if (mf_der_step(&p, &left, 0, NULL, NULL, NULL, NULL) != 0)
+			goto bad;
+	if (mf_der_step(&p, &left, 0, &tag, &cls, &spki, &spkilen) != 0 ||
+	    tag != V_ASN1_SEQUENCE || cls != V_ASN1_UNIVERSAL)
+		goto bad;
+	if (SHA256(spki, (size_t)spkilen, out) == NULL)
+		goto bad;
+	return MF_OK;
+bad:
+	ERR_clear_error();
+	return MF_ERR_CRYPTO;
 }

@@ -202,7 +202,7 @@ usage(FILE *f)
 	    "  root init|add ...                       make a root or a backup root\n"
 	    "  intermediate create|cross-sign|revoke  make, cross-sign or revoke an issuing CA\n"
 	    "  issue --csr FILE [--profile P] [--lifetime D] [--not-before T] [--out FILE]\n"
-	    "  revoke SERIAL [--reason R]\n"
+	    "  revoke SERIAL|--key SPKI-SHA256 [--reason R]\n"
 	    "  list [--valid|--expired|--revoked] [--subject S]\n"
 	    "  show SERIAL\n"
 	    "  audit verify [--head ID:SHA256] [--archive FILE]\n"

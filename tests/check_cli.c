@@ -831,6 +831,88 @@ START_TEST(forward_dated_issue)
 }
 END_TEST
 
+/* Shell: the SHA-256 of a certificate file's SubjectPublicKeyInfo, as mayfly(1) says. */
+#define SPKI_OF(f) "$(openssl x509 -in " f " -pubkey -noout | openssl pkey -pubin -outform DER " \
+	"| openssl dgst -sha256 | sed 's/.*= //')"
+
+/*
+ * revoke --key: every unexpired certificate of a key at once (forward-dated
+ * included, expired and other keys' left alone), each audited, the count
+ * printed; no match is exit 1 and changes nothing.
+ */
+START_TEST(revoke_by_key)
+{
+	struct cli_env e;
+	char *out = NULL, *other, *old;
+	int rc;
+
+	env_setup(&e, "file");
+	rc = sh(&e, &out, "sed -i 's/^  backdate: 5m$/&\\n  forward-horizon: 72h/' ca/mayfly.yaml && "
+	    "openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout o.key "
+	    "-subj /CN=localhost -out o.csr 2>/dev/null && "
+	    "$M -c $C issue --csr srv.csr --lifetime 1s --out old.pem && "
+	    "$M -c $C issue --csr srv.csr --out a.pem && $M -c $C issue --csr srv.csr --out b.pem && "
+	    "$M -c $C issue --csr srv.csr --not-before +24h --out f.pem && "
+	    "$M -c $C issue --csr o.csr --out other.pem");
+	ck_assert_msg(rc == 0, "issue: %s", out);
+	free(out);
+	other = serial_of(&e, "other.pem");
+	old = serial_of(&e, "old.pem");
+	/* The hash two ways: from the certificate, and from the server's key. */
+	rc = sh(&e, &out, "test " SPKI_OF("a.pem") " = $(openssl pkey -in srv.key -pubout "
+	    "-outform DER | sha256sum | cut -c1-64)");
+	ck_assert_msg(rc == 0, "hashes differ: %s", out);
+	free(out);
+	/* Bounded wait until the 1-second certificate is expired. */
+	rc = sh(&e, &out, "i=0; until $M -c $C list --expired | grep -q %s; do i=$((i+1)); "
+	    "test $i -lt 100 || exit 1; sleep 0.2; done", old);
+	ck_assert_msg(rc == 0, "never expired: %s", out);
+	free(out);
+
+	/* Bad arguments and an unknown key change nothing. */
+	rc = sh(&e, &out, "$M -c $C revoke --key 1234");
+	ck_assert_msg(rc == 2 && strstr(out, "64 hex digits") != NULL, "short: %s", out);
+	free(out);
+	rc = sh(&e, &out, "$M -c $C revoke --key " SPKI_OF("a.pem") " 1234");
+	ck_assert_int_eq(rc, 2);
+	free(out);
+	rc = sh(&e, &out, "$M -c $C revoke --key $(echo x | sha256sum | cut -c1-64)");
+	ck_assert_msg(rc == 1 && strstr(out, "no unexpired") != NULL, "unknown: %s", out);
+	free(out);
+	rc = sh(&e, &out, "test $($M -c $C list --revoked | wc -l) -eq 1");
+	ck_assert_msg(rc == 0, "something was revoked: %s", out);
+	free(out);
+
+	/* Upper case with colons, as openssl dgst -c writes it. */
+	rc = sh(&e, &out, "$M -c $C revoke --reason keyCompromise --key "
+	    "$(openssl x509 -in a.pem -pubkey -noout | openssl pkey -pubin -outform DER | "
+	    "openssl dgst -sha256 -c | sed 's/.*= //' | tr a-f A-F)");
+	ck_assert_msg(rc == 0, "revoke --key: %s", out);
+	ck_assert_msg(strncmp(out, "3\n", 2) == 0 || strstr(out, "\n3\n") != NULL, "count: %s", out);
+	ck_assert_msg(strstr(out, "revoked 3 certificates of key") != NULL, "count: %s", out);
+	free(out);
+	/* a, b and the forward-dated f are revoked; the expired one and the other key are not. */
+	rc = sh(&e, &out, "for f in a b f; do s=$(openssl x509 -in $f.pem -noout -serial | "
+	    "cut -d= -f2 | tr A-F a-f | sed 's/^0*//'); $M -c $C list --revoked | grep -q \"^$s\" "
+	    "|| exit 1; done; test $($M -c $C list --revoked | wc -l) -eq 4 && "
+	    "! $M -c $C list --revoked | grep -e %s -e %s", other, old);
+	ck_assert_msg(rc == 0, "wrong set revoked: %s", out);
+	free(out);
+	/* Each one audited as a revoke (reason 1: keyCompromise), and the chain holds. */
+	rc = sh(&e, &out, "test $(sqlite3 ca/mayfly.db \"SELECT count(*) FROM audit_log WHERE "
+	    "event = 'revoke' AND detail LIKE '%%reason=1 %%'\") -eq 3 && $M -c $C audit verify");
+	ck_assert_msg(rc == 0, "audit: %s", out);
+	free(out);
+	/* Nothing left to revoke: exit 1. */
+	rc = sh(&e, &out, "$M -c $C revoke --key " SPKI_OF("a.pem"));
+	ck_assert_msg(rc == 1 && strstr(out, "no unexpired") != NULL, "again: %s", out);
+	free(out);
+	free(other);
+	free(old);
+	env_teardown(&e);
+}
+END_TEST
+
 Suite *
 suite_cli(void)
 {
@@ -858,6 +940,7 @@ suite_cli(void)
 	tc = tcase_create("rotation");
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, forward_dated_issue);
+	tcase_add_test(tc, revoke_by_key);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -24,6 +24,7 @@
 
 #include <openssl/bn.h>
 #include <openssl/pem.h>
+#include <openssl/sha.h>
 #include <openssl/x509v3.h>
 
 #include "ceremony.h"
@@ -1203,6 +1204,37 @@ START_TEST(test_issue_forward_dated)
 }
 END_TEST
 
+/* The SPKI hash of a leaf equals that of the key it was issued for; junk is refused. */
+START_TEST(test_cert_spki_sha256)
+{
+	EVP_PKEY *k = mft_key("ec-p256");
+	struct mf_approved *a;
+	unsigned char *der = NULL, *spki = NULL, h[32], want[32];
+	X509 *x = NULL;
+	int len, slen, i;
+
+	a = approve(mft_csr(k, "a.example.net", NULL), NULL, 3600);
+	ck_assert_int_eq(mf_issuer_issue(E.is, E.db, a, E.now, &x), MF_OK);
+	len = i2d_X509(x, &der);
+	ck_assert_int_gt(len, 0);
+	slen = i2d_PUBKEY(k, &spki);
+	ck_assert_int_gt(slen, 0);
+	SHA256(spki, (size_t)slen, want);
+	ck_assert_int_eq(mf_cert_spki_sha256(der, (size_t)len, h), MF_OK);
+	ck_assert_mem_eq(h, want, 32);
+	/* Every truncation fails cleanly (none reads past the end: ASan would say). */
+	for (i = 1; i < len; i++)
+		ck_assert_int_eq(mf_cert_spki_sha256(der, (size_t)i, h), MF_ERR_CRYPTO);
+	ck_assert_int_eq(mf_cert_spki_sha256(spki, (size_t)slen, h), MF_ERR_CRYPTO);
+	ck_assert_int_eq(mf_cert_spki_sha256(der, 0, h), MF_ERR_INVAL);
+	OPENSSL_free(der);
+	OPENSSL_free(spki);
+	X509_free(x);
+	mf_approved_free(a);
+	EVP_PKEY_free(k);
+}
+END_TEST
+
 START_TEST(test_issue_ca_expired)
 {
 	EVP_PKEY *k = mft_key("ec-p256");
@@ -1629,6 +1661,7 @@ suite_issuer(void)
 	tcase_add_test(tc, test_issue_lifetime);
 	tcase_add_test(tc, test_issue_ca_expired);
 	tcase_add_test(tc, test_issue_forward_dated);
+	tcase_add_test(tc, test_cert_spki_sha256);
 	tcase_add_test(tc, test_issue_long_name);
 	tcase_add_test(tc, test_issue_serial_dup);
 	tcase_add_test(tc, test_issue_db_error);
