@@ -263,7 +263,6 @@ START_TEST(revoke_list_show)
 	rc = sh(&e, &out, "$M -c $C revoke %s --reason because", serial);
 	ck_assert_int_eq(rc, 2);
 	free(out);
-	free(serial);
 	env_teardown(&e);
 }
 END_TEST
@@ -587,7 +586,6 @@ START_TEST(readonly_commands_write_nothing)
 	ck_assert_msg(rc == 0, "read-only copy: %s", out);
 	ck_assert_msg(strstr(out, "intact") != NULL, "no verdict: %s", out);
 	free(out);
-	free(serial);
 	env_teardown(&e);
 }
 END_TEST
@@ -913,6 +911,111 @@ START_TEST(revoke_by_key)
 }
 END_TEST
 
+/* Shell: what a dry run must leave as it was: the audit log's last row and every file. */
+#define SNAP "{ sqlite3 ca/mayfly.db 'SELECT max(id), count(*) FROM audit_log; " \
+	"SELECT count(*) FROM ca_revocations'; ls -R ca | sort; ls | grep -v -x -e before -e after; }"
+
+/*
+ * The rotation ceremonies of mayfly-rotation(7), end to end with file keys:
+ * root add NAME (a root the config does not name yet, with the entry to
+ * paste), intermediate rotate (a new issuing key certified by every active
+ * root), root retire NAME (its certificates of intermediates revoked and on
+ * its CRL, the retirement audited, the next bundle prepared without it).
+ * Every --dry-run leaves the log and the files as they were.
+ */
+START_TEST(rotation_ceremonies)
+{
+	struct cli_env e;
+	char *out = NULL;
+	int rc;
+
+	env_setup(&e, "file");
+	/* root add: a dry run first, then the ceremony. */
+	rc = sh(&e, &out, SNAP " > before && $M -c $C root add root-d --key file:keys/root-d.pem "
+	    "--dry-run && " SNAP " > after && cmp before after");
+	ck_assert_msg(rc == 0 && strstr(out, "would make root root-d") != NULL &&
+	    strstr(out, "  - name: root-d\n    key: file:keys/root-d.pem\n    cert: certs/root-d.pem")
+	    != NULL, "root add --dry-run: %s", out);
+	free(out);
+	rc = sh(&e, &out, "$M -c $C root add root-d");
+	ck_assert_msg(rc == 2 && strstr(out, "--key") != NULL, "no --key: %s", out);
+	free(out);
+	rc = sh(&e, &out, "$M -c $C root add root-d --key file:keys/root-d.pem && "
+	    "openssl x509 -in ca/certs/root-d.pem -noout -subject && "
+	    "test $(stat -c %%a ca/keys/root-d.pem) = 600 && "
+	    "test $(sqlite3 ca/mayfly.db \"SELECT count(*) FROM ca_certificates WHERE "
+	    "name = 'root-d' AND kind = 'root'\") -eq 1");
+	ck_assert_msg(rc == 0 && strstr(out, "add this entry under roots:") != NULL, "root add: %s",
+	    out);
+	free(out);
+	rc = sh(&e, &out, "$M -c $C root add root-d --key file:keys/root-d.pem");
+	ck_assert_msg(rc == 1 && strstr(out, "exists already") != NULL, "twice: %s", out);
+	free(out);
+	/* The operator pastes the entry. */
+	rc = sh(&e, &out, "sed -i 's|^    cert: certs/root-c.pem$|&\\n  - name: root-d\\n"
+	    "    key: file:keys/root-d.pem\\n    cert: certs/root-d.pem|' ca/mayfly.yaml && "
+	    "$M -c $C list >/dev/null");
+	ck_assert_msg(rc == 0, "config: %s", out);
+	free(out);
+
+	/* intermediate rotate: root-d is not in the published bundle, so not active yet. */
+	rc = sh(&e, &out, SNAP " > before && $M -c $C intermediate rotate --dry-run && "
+	    SNAP " > after && cmp before after");
+	ck_assert_msg(rc == 0 && strstr(out, "would make intermediate issuing-2") != NULL &&
+	    strstr(out, "by root-b") != NULL && strstr(out, "by root-c") != NULL &&
+	    strstr(out, "root-d") == NULL, "rotate --dry-run: %s", out);
+	free(out);
+	rc = sh(&e, &out, "$M -c $C intermediate rotate");
+	ck_assert_msg(rc == 0 && strstr(out, "  active: issuing-2") != NULL, "rotate: %s", out);
+	free(out);
+	rc = sh(&e, &out, "sed -i -e 's|^intermediates:$|&\\n  - name: issuing-2\\n    root: root-a\\n"
+	    "    key: file:keys/issuing-2.pem\\n    cert: certs/issuing-2.pem\\n    cross:\\n"
+	    "      - certs/issuing-2.root-b.pem\\n      - certs/issuing-2.root-c.pem|' "
+	    "-e 's|^  active: issuing-1$|  active: issuing-2|' ca/mayfly.yaml && "
+	    "$M -c $C issue --csr srv.csr --out new.pem && "
+	    "openssl verify -CAfile ca/certs/root-a.pem -untrusted ca/certs/issuing-2.pem new.pem && "
+	    "openssl verify -CAfile ca/certs/root-c.pem -untrusted ca/certs/issuing-2.root-c.pem "
+	    "new.pem && openssl x509 -in new.pem -noout -issuer | grep -q 'issuing CA issuing-2'");
+	ck_assert_msg(rc == 0, "issuing-2 does not issue: %s", out);
+	free(out);
+
+	/* root retire: not the root of the active intermediate; a dry run; then for real. */
+	rc = sh(&e, &out, "$M -c $C root retire root-a");
+	ck_assert_msg(rc == 2 && strstr(out, "intermediate rotate") != NULL, "root-a: %s", out);
+	free(out);
+	rc = sh(&e, &out, SNAP " > before && $M -c $C root retire root-c --dry-run && "
+	    SNAP " > after && cmp before after");
+	ck_assert_msg(rc == 0 && strstr(out, "would revoke cross issuing-2") != NULL &&
+	    strstr(out, "roots root-a,root-b,root-d, threshold 2") != NULL, "retire --dry-run: %s",
+	    out);
+	free(out);
+	rc = sh(&e, &out, "$M -c $C root retire root-c --out v2.der");
+	ck_assert_msg(rc == 0 && strstr(out, "1 CA certificate it signed revoked") != NULL,
+	    "retire: %s", out);
+	free(out);
+	/* Its CRL names the cross certificate it made; the audit log the retirement. */
+	rc = sh(&e, &out, "$M -c $C crl root --name root-c --out c.crl && "
+	    "openssl crl -in c.crl -noout -text | grep -q \"Serial Number: $(openssl x509 -in "
+	    "ca/certs/issuing-2.root-c.pem -noout -serial | cut -d= -f2)\" && "
+	    "test $(sqlite3 ca/mayfly.db \"SELECT count(*) FROM audit_log WHERE event = "
+	    "'root-retire' AND detail LIKE 'name=root-c %%'\") -eq 1 && $M -c $C audit verify");
+	ck_assert_msg(rc == 0, "CRL or audit: %s", out);
+	free(out);
+	/* The prepared bundle: version 2 without root-c, unsigned; two of version 1 sign it. */
+	rc = sh(&e, &out, "$M -c $C bundle show v2.der && $M -c $C bundle sign v2.der --root root-a "
+	    "&& $M -c $C bundle sign v2.der --root root-b && $M -c $C bundle publish v2.der");
+	ck_assert_msg(rc == 0 && strstr(out, "version      2") != NULL &&
+	    strstr(out, " root-d\n") != NULL && strstr(out, " root-c\n") == NULL, "bundle: %s", out);
+	free(out);
+	/* From now on root-d is active and root-c is not: the next rotation follows. */
+	rc = sh(&e, &out, "$M -c $C intermediate rotate --dry-run --root root-b");
+	ck_assert_msg(rc == 0 && strstr(out, "certified by root-b") != NULL &&
+	    strstr(out, "by root-d") != NULL && strstr(out, "root-c") == NULL, "next: %s", out);
+	free(out);
+	env_teardown(&e);
+}
+END_TEST
+
 Suite *
 suite_cli(void)
 {
@@ -941,6 +1044,7 @@ suite_cli(void)
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, forward_dated_issue);
 	tcase_add_test(tc, revoke_by_key);
+	tcase_add_test(tc, rotation_ceremonies);
 	suite_add_tcase(s, tc);
 	return s;
 }
