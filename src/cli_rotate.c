@@ -80,7 +80,15 @@ struct mf_rot_signed {
 	char *kinds[64];
 	size_t n;
 	int overflow;
+	size_t total;			/* CA certificates it signed */
 };
+
+static int
+mf_rot_count_cb(const void *der, size_t len, int64_t revoked_at, int reason, void *arg)
+{
+	(*(size_t *)arg)++;
+	return 0;
+}
 
 static int
 mf_rot_signed_cb(const struct mf_ca_rec *r, void *arg)
@@ -90,6 +98,7 @@ mf_rot_signed_cb(const struct mf_ca_rec *r, void *arg)
 
 	if (strcmp(r->kind, "root") == 0 || strcmp(r->signed_by, s->root) != 0)
 		return 0;
+	s->total++;
 	for (i = 0; i < s->n; i++)
 		if (strcmp(s->names[i], r->name) == 0)
 			return 0;
@@ -181,6 +190,20 @@ mf_cli_root_retire(struct mf_cli *c, int argc, char **argv)
 		goto out;
 	}
 	in_bundle = pub != NULL && mf_rot_root_in(root, pub);
+	{
+		size_t nrev = 0;
+
+		if ((rc = mf_db_ca_revoked_list(c->db, s.root, mf_rot_count_cb, &nrev)) != MF_OK) {
+			ex = mf_cli_fail(c, rc, "cannot read the CA revocations of the log");
+			goto out;
+		}
+		/* Nothing left to revoke and no bundle lists it: done before. */
+		if (!in_bundle && nrev >= s.total) {
+			ex = mf_cli_fail(c, MF_ERR_REVOKED, "root %s is retired already (no "
+			    "published bundle lists it, all it signed is revoked)", s.root);
+			goto out;
+		}
+	}
 	if (in_bundle) {
 		/*
 		 * Every other configured root whose certificate exists: the roots
@@ -346,6 +369,8 @@ mf_rot_abs(struct mf_cli *c, const char *p)
 {
 	char *j, *s = NULL;
 
+	if (strncmp(p, "pkcs11:", 7) == 0)
+		return strdup(p);
 	if (strncmp(p, "file:", 5) != 0)
 		return mf_path_join(c->cfg->dir, p);
 	if ((j = mf_path_join(c->cfg->dir, p + 5)) == NULL)

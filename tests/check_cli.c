@@ -1007,10 +1007,48 @@ START_TEST(rotation_ceremonies)
 	ck_assert_msg(rc == 0 && strstr(out, "version      2") != NULL &&
 	    strstr(out, " root-d\n") != NULL && strstr(out, " root-c\n") == NULL, "bundle: %s", out);
 	free(out);
+	/* Retired is retired: a second time is refused and changes nothing. */
+	rc = sh(&e, &out, SNAP " > before && $M -c $C root retire root-c --out v3.der; st=$?; "
+	    SNAP " > after && cmp before after && exit $st");
+	ck_assert_msg(rc == 1 && strstr(out, "retired already") != NULL, "again: %s", out);
+	free(out);
 	/* From now on root-d is active and root-c is not: the next rotation follows. */
 	rc = sh(&e, &out, "$M -c $C intermediate rotate --dry-run --root root-b");
 	ck_assert_msg(rc == 0 && strstr(out, "certified by root-b") != NULL &&
 	    strstr(out, "by root-d") != NULL && strstr(out, "root-c") == NULL, "next: %s", out);
+	free(out);
+	env_teardown(&e);
+}
+END_TEST
+
+/*
+ * The same ceremonies with SoftHSM2: root add puts the key into a token of
+ * its own, intermediate rotate puts the new issuing key next to the old one
+ * (object=issuing-2 in its token) and no private key leaves a token.
+ */
+START_TEST(rotation_ceremonies_softhsm)
+{
+	struct cli_env e;
+	char *out = NULL;
+	int rc;
+
+	env_setup(&e, "softhsm");
+	rc = sh(&e, &out, "softhsm2-util --init-token --free --label mayfly-root-d "
+	    "--pin $(cat ca/hsm.pin) --so-pin $(openssl rand -hex 8) >/dev/null && "
+	    "$M -c $C root add root-d --key 'pkcs11:token=mayfly-root-d;object=root-d' && "
+	    "pkcs11-tool --module " MF_SOFTHSM_MODULE " --token-label mayfly-root-d --login "
+	    "--pin $(cat ca/hsm.pin) --list-objects --type privkey | grep -q root-d && "
+	    "test ! -e ca/keys/root-d.pem");
+	ck_assert_msg(rc == 0 && strstr(out, "    key: pkcs11:token=mayfly-root-d;object=root-d\n")
+	    != NULL, "root add (token): %s", out);
+	free(out);
+	rc = sh(&e, &out, "$M -c $C intermediate rotate && "
+	    "pkcs11-tool --module " MF_SOFTHSM_MODULE " --token-label mayfly-main --login "
+	    "--pin $(cat ca/hsm.pin) --list-objects --type privkey | grep -q issuing-2 && "
+	    "openssl verify -CAfile ca/certs/root-a.pem ca/certs/issuing-2.pem && "
+	    "openssl verify -CAfile ca/certs/root-b.pem ca/certs/issuing-2.root-b.pem");
+	ck_assert_msg(rc == 0 && strstr(out, "    key: pkcs11:token=mayfly-main;object=issuing-2\n")
+	    != NULL, "rotate (token): %s", out);
 	free(out);
 	env_teardown(&e);
 }
@@ -1045,6 +1083,7 @@ suite_cli(void)
 	tcase_add_test(tc, forward_dated_issue);
 	tcase_add_test(tc, revoke_by_key);
 	tcase_add_test(tc, rotation_ceremonies);
+	tcase_add_test(tc, rotation_ceremonies_softhsm);
 	suite_add_tcase(s, tc);
 	return s;
 }
