@@ -766,6 +766,12 @@ START_TEST(forward_dated_issue)
 	ck_assert_msg(rc == 0, "a refused request left traces: %s", out);
 	free(out);
 
+	/* A horizon above 30 days is a configuration error (exit 3), named. */
+	rc = sh(&e, &out, "cp ca/mayfly.yaml far.yaml && "
+	    "sed -i 's/^  backdate: 5m$/&\\n  forward-horizon: 31d/' far.yaml && "
+	    "cp far.yaml ca/far.yaml && $M -c ca/far.yaml list");
+	ck_assert_msg(rc == 3 && strstr(out, "forward-horizon") != NULL, "31d: %s", out);
+	free(out);
 	rc = sh(&e, &out, "sed -i 's/^  backdate: 5m$/&\\n  forward-horizon: 72h/' ca/mayfly.yaml && "
 	    "grep -q 'forward-horizon: 72h' ca/mayfly.yaml");
 	ck_assert_msg(rc == 0, "config edit: %s", out);
