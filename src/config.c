@@ -589,6 +589,8 @@ static const struct cfg_key cfg_issuance_keys[] = {
 	    NULL },
 	{ "backdate", T_DUR, 0, offsetof(struct mf_config, backdate), 0, CFG_MAX_BACKDATE, NULL,
 	    NULL },
+	{ "forward-horizon", T_DUR, 0, offsetof(struct mf_config, forward_horizon), 0,
+	    MF_FORWARD_HORIZON_MAX, NULL, NULL },
 	{ NULL, 0, 0, 0, 0, 0, NULL, NULL }
 };
 static const struct cfg_section cfg_issuance = { "issuance", cfg_issuance_keys, NULL };

@@ -25,6 +25,7 @@
 
 /* The absolute ceiling for any leaf, whatever the config says: 24 hours. */
 #define MF_HARD_CAP_MAX	(24 * 3600)
+#define MF_FORWARD_HORIZON_MAX	(30 * 24 * 3600)
 
 struct mf_iprange {
 	int family;			/* AF_INET or AF_INET6 */
@@ -140,6 +141,12 @@ struct mf_config {
 	/* issuance: */
 	int64_t hard_cap;		/* default 24h; a value above MF_HARD_CAP_MAX is an error */
 	int64_t backdate;		/* default 5m; at most 5m */
+	/*
+	 * issuance.forward-horizon: how far ahead of now a certificate's
+	 * notBefore may be asked for (riding out a CA outage); default 0 (none),
+	 * at most MF_FORWARD_HORIZON_MAX.
+	 */
+	int64_t forward_horizon;
 
 	struct mf_profile *profiles;
 	size_t nprofiles;
