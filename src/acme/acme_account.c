@@ -211,9 +211,13 @@ acme_h_new_account(struct acme_ctx *c)
 		rc = acme_fail(c, rc, "cannot store the account");
 		goto out;
 	}
-	rc = acme_sq_exec(a->sq, "INSERT INTO acme_accounts(id, thumbprint, jwk, status, contact, "
-	    "eab_kid, created_at) VALUES (?, ?, ?, 'valid', ?, ?, ?)", "sssssi", id, tp, jwk_text,
-	    contact_text, eab_kid[0] != '\0' ? eab_kid : NULL, c->now);
+	/* A binding spends its key for good: durable, so a crash cannot let it bind twice. */
+	if ((rc = acme_sq_durable(a->sq, eab_kid[0] != '\0')) == 0)
+		rc = acme_sq_exec(a->sq, "INSERT INTO acme_accounts(id, thumbprint, jwk, status, "
+		    "contact, eab_kid, created_at) VALUES (?, ?, ?, 'valid', ?, ?, ?)", "sssssi", id,
+		    tp, jwk_text, contact_text, eab_kid[0] != '\0' ? eab_kid : NULL, c->now);
+	if (eab_kid[0] != '\0' && acme_sq_durable(a->sq, 0) != 0 && rc == 0)
+		rc = MF_ERR_DB;
 	if (rc == MF_ERR_EXISTS) {
 		rc = acme_fail(c, MF_ERR_ACME_UNAUTHORIZED,
 		    "external account binding key already used by another account");
@@ -306,12 +310,16 @@ acme_h_account(struct acme_ctx *c)
 		/* 7.3.6: the only status a client may set is "deactivated", and it is final. */
 		if (!json_is_string(status) || strcmp(json_string_value(status), "deactivated") != 0)
 			return acme_fail(c, MF_ERR_ACME_MALFORMED, "status may only be \"deactivated\"");
-		rc = acme_sq_exec(a->sq, "UPDATE acme_accounts SET status = 'deactivated' WHERE id = ?",
-		    "s", c->acct->id);
+		/* Final, and durable before it is answered: a crash must not revive the key. */
+		if ((rc = acme_sq_durable(a->sq, 1)) == 0)
+			rc = acme_sq_exec(a->sq, "UPDATE acme_accounts SET status = 'deactivated' "
+			    "WHERE id = ?", "s", c->acct->id);
 		if (rc == 0)
 			rc = acme_sq_exec(a->sq, "UPDATE acme_authzs SET status = 'deactivated' WHERE "
 			    "status IN ('pending', 'valid') AND order_id IN (SELECT id FROM acme_orders "
 			    "WHERE account_id = ?)", "s", c->acct->id);
+		if (acme_sq_durable(a->sq, 0) != 0 && rc == 0)
+			rc = MF_ERR_DB;
 		if (rc != 0)
 			return acme_fail(c, rc, "cannot deactivate the account");
 		strcpy(c->acct->status, "deactivated");
@@ -384,8 +392,12 @@ acme_h_key_change(struct acme_ctx *c)
 		rc = acme_fail(c, MF_ERR_NOMEM, "out of memory");
 		goto out;
 	}
-	rc = acme_sq_exec(a->sq, "UPDATE acme_accounts SET jwk = ?, thumbprint = ? WHERE id = ?",
-	    "sss", jwk_text, tp_new, c->acct->id);
+	/* Durable: the client may be retiring a compromised key. */
+	if ((rc = acme_sq_durable(a->sq, 1)) == 0)
+		rc = acme_sq_exec(a->sq, "UPDATE acme_accounts SET jwk = ?, thumbprint = ? "
+		    "WHERE id = ?", "sss", jwk_text, tp_new, c->acct->id);
+	if (acme_sq_durable(a->sq, 0) != 0 && rc == 0)
+		rc = MF_ERR_DB;
 	if (rc != 0) {
 		rc = acme_fail(c, rc, "cannot store the new key");
 		goto out;

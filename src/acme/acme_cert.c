@@ -267,7 +267,11 @@ acme_h_revoke(struct acme_ctx *c)
 		}
 		snprintf(actor, sizeof(actor), "acme:certkey");
 	}
-	rc = mf_db_cert_revoke(a->db, serial, reason, c->now, actor);
+	/* Answered "revoked" only once the revocation survives a crash. */
+	if ((rc = acme_sq_durable(a->sq, 1)) == 0)
+		rc = mf_db_cert_revoke(a->db, serial, reason, c->now, actor);
+	if (acme_sq_durable(a->sq, 0) != 0 && rc == 0)
+		rc = MF_ERR_DB;
 	if (rc == MF_ERR_REVOKED) {
 		rc = acme_fail(c, MF_ERR_ACME_REVOKED, "certificate already revoked");
 		goto out;

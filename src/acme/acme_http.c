@@ -912,6 +912,11 @@ mf_acme_start_with(const struct mf_config *cfg, const struct mf_acme_issuer *iss
 		goto fail;
 	}
 	a->sq = (sqlite3 *)mf_db_handle(a->db);
+	/* Protocol state commits without its own fsync; see acme_sq_durable(). */
+	if ((rc = acme_sq_durable(a->sq, 0)) != 0) {
+		mf_err("db=%s err=%s msg=\"cannot set synchronous\"", cfg->database, mf_errname(rc));
+		goto fail;
+	}
 	/* Certificates only: the key stays with whoever is behind iss. */
 	if ((rc = mf_issuer_new(cfg, NULL, NULL, &a->issuer)) != 0) {
 		mf_err("msg=\"cannot read the issuing CA certificates\" err=%s", mf_errname(rc));

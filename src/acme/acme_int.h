@@ -142,6 +142,17 @@ int acme_nonce_use(struct acme_nonces *n, const char *nonce, int64_t now);
 
 /* acme_sq.c: SQLite helpers; types is a string of 's' text, 'i' int64, 'b' blob+len, 'n' null. */
 int acme_sq_exec(sqlite3 *db, const char *sql, const char *types, ...);
+/*
+ * The listener's connection commits protocol state (accounts, orders,
+ * authorizations, challenges, rate counters) without an fsync of its own:
+ * losing the last of it in a power cut only makes a client retry. What must
+ * survive a crash once answered (a revocation, a spent EST token, a
+ * deactivated account or rolled-over key) is written between
+ * acme_sq_durable(db, 1) and acme_sq_durable(db, 0), which commit with a
+ * full sync. The certificate record itself is committed by the issuer's own
+ * connection, always with a full sync, before the certificate leaves.
+ */
+int acme_sq_durable(sqlite3 *db, int on);
 int acme_sq_prepare(sqlite3 *db, sqlite3_stmt **st, const char *sql, const char *types, ...);
 int acme_sq_count(sqlite3 *db, int64_t *n, const char *sql, const char *types, ...);
 int acme_random_id(char out[ACME_ID_LEN + 1]);

@@ -104,6 +104,18 @@ acme_sq_exec(sqlite3 *db, const char *sql, const char *types, ...)
 }
 
 int
+acme_sq_durable(sqlite3 *db, int on)
+{
+	/*
+	 * In WAL mode NORMAL syncs only at checkpoints, FULL at each commit.
+	 * A FULL commit syncs every frame before it, so state committed
+	 * NORMAL never becomes durable out of order with a later FULL one.
+	 */
+	return sqlite3_exec(db, on ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL",
+	    NULL, NULL, NULL) == SQLITE_OK ? 0 : MF_ERR_DB;
+}
+
+int
 acme_sq_count(sqlite3 *db, int64_t *n, const char *sql, const char *types, ...)
 {
 	sqlite3_stmt *st;

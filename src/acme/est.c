@@ -218,8 +218,11 @@ token_spend(struct acme_ctx *c, const char *token)
 	EVP_Digest(token, strlen(token), h, NULL, EVP_sha256(), NULL);
 	pthread_mutex_lock(&c->a->lock);
 	/* Durable before use: a crash cannot give the token a second life. */
-	rc = acme_sq_exec(c->a->sq, "INSERT INTO est_tokens_used(token_sha256, used_at) "
-	    "VALUES (?, ?)", "bi", h, 32, c->now);
+	if ((rc = acme_sq_durable(c->a->sq, 1)) == 0)
+		rc = acme_sq_exec(c->a->sq, "INSERT INTO est_tokens_used(token_sha256, used_at) "
+		    "VALUES (?, ?)", "bi", h, 32, c->now);
+	if (acme_sq_durable(c->a->sq, 0) != 0 && rc == 0)
+		rc = MF_ERR_DB;
 	pthread_mutex_unlock(&c->a->lock);
 	return rc == 0 ? 0 : rc == MF_ERR_EXISTS ? MF_ERR_EST_AUTH : rc;
 }

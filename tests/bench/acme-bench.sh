@@ -67,7 +67,7 @@ done
 base="https://127.0.0.1:$AP"
 root="$d/certs/root-a.pem"
 
-for c in 1 8 32; do
+for c in ${CONC:-1 8 32}; do
 	n0=$(sqlite3 "$d/mayfly.db" 'SELECT count(*) FROM certificates')
 	c0=$(cpu_of "$pid")
 	out=$("$top_builddir/mayfly-acme-bench" "$base" "$root" "$HP" "$c" "$secs")
@@ -80,7 +80,7 @@ done
 openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$work/k.pem" \
 	-subj /CN=api.bench.test -addext subjectAltName=DNS:api.bench.test -outform DER \
 	-out "$work/csr.der" 2>/dev/null
-for c in 1 8 32; do
+for c in ${CONC:-1 8 32}; do
 	out=$("$top_builddir/mayfly-issue-load" "$base/v1/sign" "$root" "$d/api.token" \
 		"$work/csr.der" "$c" "$secs")
 	echo "reference /v1/sign: threads=$c $out"
