@@ -82,7 +82,7 @@ eab_key(struct acme_ctx *c, const char *kid, unsigned char *key, size_t *keylen)
 		*keylen = (size_t)n;
 		rc = 0;
 	}
-	sqlite3_finalize(st);
+	acme_sq_done(c->a->sq, st);
 	return rc;
 }
 
@@ -272,7 +272,7 @@ account_orders(struct acme_ctx *c)
 			free(u);
 		}
 	}
-	sqlite3_finalize(st);
+	acme_sq_done(a->sq, st);
 	c->r->json = json_pack("{s:o}", "orders", list);
 	c->r->status = 200;
 	return 0;

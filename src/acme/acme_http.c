@@ -911,7 +911,10 @@ mf_acme_start_with(const struct mf_config *cfg, const struct mf_acme_issuer *iss
 		mf_err("db=%s err=%s", cfg->database, mf_errname(rc));
 		goto fail;
 	}
-	a->sq = (sqlite3 *)mf_db_handle(a->db);
+	if ((a->sq = acme_sq_new((sqlite3 *)mf_db_handle(a->db))) == NULL) {
+		rc = MF_ERR_NOMEM;
+		goto fail;
+	}
 	/* Protocol state commits without its own fsync; see acme_sq_durable(). */
 	if ((rc = acme_sq_durable(a->sq, 0)) != 0) {
 		mf_err("db=%s err=%s msg=\"cannot set synchronous\"", cfg->database, mf_errname(rc));
@@ -1024,6 +1027,7 @@ mf_acme_stop(struct mf_acme *a)
 	pthread_mutex_unlock(&a->vlock);
 	mf_issuer_free(a->issuer);
 	acme_local_free(a->local);
+	acme_sq_free(a->sq);	/* its statements go before their connection */
 	mf_db_close(a->db);
 	acme_nonces_free(a->nonces);
 	free(a->tls_cert_pem);

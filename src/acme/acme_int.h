@@ -48,7 +48,7 @@ struct mf_acme {
 	struct mf_acme_issuer iss;	/* where certificates are signed */
 	struct acme_local *local;	/* in-process issuer of mf_acme_start(), or NULL */
 	struct mf_db *db;		/* one connection, used under lock */
-	sqlite3 *sq;			/* mf_db_handle(db) */
+	struct acme_sq *sq;		/* mf_db_handle(db) with its statement cache */
 	struct mf_issuer *issuer;	/* certificates and chains only: no key */
 	pthread_mutex_t lock;		/* serialises all database use */
 	struct MHD_Daemon *mhd;
@@ -140,8 +140,30 @@ int acme_nonce_new(struct acme_nonces *n, int64_t now, int64_t lifetime,
 /* 0 and spent, or MF_ERR_ACME_BADNONCE (unknown, forged, spent, expired). */
 int acme_nonce_use(struct acme_nonces *n, const char *nonce, int64_t now);
 
-/* acme_sq.c: SQLite helpers; types is a string of 's' text, 'i' int64, 'b' blob+len, 'n' null. */
-int acme_sq_exec(sqlite3 *db, const char *sql, const char *types, ...);
+/*
+ * acme_sq.c: SQLite helpers; types is a string of 's' text, 'i' int64,
+ * 'b' blob+len, 'n' null. A struct acme_sq is one connection (borrowed,
+ * not closed by acme_sq_free) with a cache of prepared statements keyed by
+ * the address of their SQL text, which is always a string literal here:
+ * preparing each statement on every request cost a fifth of the
+ * listener's CPU. Used under the listener's lock, like the connection.
+ * A statement from acme_sq_prepare goes back with acme_sq_done, never
+ * sqlite3_finalize.
+ */
+#define ACME_SQ_CACHE	96
+struct acme_sq {
+	sqlite3 *h;
+	struct {
+		const char *sql;
+		sqlite3_stmt *st;
+		int busy;
+	} c[ACME_SQ_CACHE];
+	size_t n;
+};
+struct acme_sq *acme_sq_new(sqlite3 *h);
+void acme_sq_free(struct acme_sq *q);
+void acme_sq_done(struct acme_sq *q, sqlite3_stmt *st);
+int acme_sq_exec(struct acme_sq *db, const char *sql, const char *types, ...);
 /*
  * The listener's connection commits protocol state (accounts, orders,
  * authorizations, challenges, rate counters) without an fsync of its own:
@@ -152,16 +174,16 @@ int acme_sq_exec(sqlite3 *db, const char *sql, const char *types, ...);
  * full sync. The certificate record itself is committed by the issuer's own
  * connection, always with a full sync, before the certificate leaves.
  */
-int acme_sq_durable(sqlite3 *db, int on);
-int acme_sq_prepare(sqlite3 *db, sqlite3_stmt **st, const char *sql, const char *types, ...);
-int acme_sq_count(sqlite3 *db, int64_t *n, const char *sql, const char *types, ...);
+int acme_sq_durable(struct acme_sq *db, int on);
+int acme_sq_prepare(struct acme_sq *db, sqlite3_stmt **st, const char *sql, const char *types, ...);
+int acme_sq_count(struct acme_sq *db, int64_t *n, const char *sql, const char *types, ...);
 int acme_random_id(char out[ACME_ID_LEN + 1]);
 /* base64url of nbytes random bytes into out (4 * nbytes / 3 + 2 bytes). */
 int acme_b64u_random(char *out, size_t nbytes);
-int acme_rate_check(sqlite3 *db, const char *key, unsigned limit, int64_t now, int *retry);
-int acme_rate_add(sqlite3 *db, const char *key, int64_t now);
-int acme_cleanup(sqlite3 *db, int64_t now);
-int acme_account_get(sqlite3 *db, const char *id, const char *thumbprint,
+int acme_rate_check(struct acme_sq *db, const char *key, unsigned limit, int64_t now, int *retry);
+int acme_rate_add(struct acme_sq *db, const char *key, int64_t now);
+int acme_cleanup(struct acme_sq *db, int64_t now);
+int acme_account_get(struct acme_sq *db, const char *id, const char *thumbprint,
     struct acme_account **out);
 
 /* acme_account.c */

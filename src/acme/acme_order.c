@@ -95,7 +95,7 @@ authz_json(struct mf_acme *a, const char *authz_id, json_t **out)
 	if (rc != 0)
 		return rc;
 	if (sqlite3_step(st) != SQLITE_ROW) {
-		sqlite3_finalize(st);
+		acme_sq_done(a->sq, st);
 		return MF_ERR_NOTFOUND;
 	}
 	acme_rfc3339(sqlite3_column_int64(st, 4), when);
@@ -104,7 +104,7 @@ authz_json(struct mf_acme *a, const char *authz_id, json_t **out)
 	    "status", sqlite3_column_text(st, 3), "expires", when);
 	if (az != NULL && sqlite3_column_int(st, 2))
 		json_object_set_new(az, "wildcard", json_true());
-	sqlite3_finalize(st);
+	acme_sq_done(a->sq, st);
 	if (az == NULL)
 		return MF_ERR_NOMEM;
 	chs = json_array();
@@ -118,7 +118,7 @@ authz_json(struct mf_acme *a, const char *authz_id, json_t **out)
 	while (sqlite3_step(st) == SQLITE_ROW)
 		if ((ch = challenge_json(a, st)) != NULL)
 			json_array_append_new(chs, ch);
-	sqlite3_finalize(st);
+	acme_sq_done(a->sq, st);
 	json_object_set_new(az, "challenges", chs);
 	*out = az;
 	return 0;
@@ -225,8 +225,8 @@ order_json(struct acme_ctx *c, const char *order_id, json_t **out, char *status,
 		*idents = json_incref(ids);
 	rc = 0;
 out:
-	sqlite3_finalize(st);
-	sqlite3_finalize(st2);
+	acme_sq_done(a->sq, st);
+	acme_sq_done(a->sq, st2);
 	json_decref(o);
 	json_decref(ids);
 	json_decref(azs);
@@ -597,7 +597,7 @@ authz_owned(struct acme_ctx *c, const char *authz_id, char order_id[ACME_ID_LEN 
 	if (rc != 0)
 		return rc;
 	rc = sqlite3_step(st) == SQLITE_ROW ? col(st, 0, order_id, ACME_ID_LEN + 1) : -1;
-	sqlite3_finalize(st);
+	acme_sq_done(c->a->sq, st);
 	return rc == 0 ? 0 : MF_ERR_NOTFOUND;
 }
 
@@ -652,10 +652,10 @@ acme_h_challenge(struct acme_ctx *c)
 	    col(st, 6, job.ident_type, sizeof(job.ident_type)) ||
 	    col(st, 7, job.value, sizeof(job.value)) ||
 	    col(st, 8, authz_status, sizeof(authz_status))) {
-		sqlite3_finalize(st);
+		acme_sq_done(a->sq, st);
 		return acme_fail(c, MF_ERR_NOTFOUND, "no such challenge");
 	}
-	sqlite3_finalize(st);
+	acme_sq_done(a->sq, st);
 	/*
 	 * 7.5.1: an empty object asks the server to check; POST-as-GET only
 	 * reads. A second request while a check runs changes nothing.
@@ -683,7 +683,7 @@ acme_h_challenge(struct acme_ctx *c)
 		return acme_fail(c, rc, "lookup failed");
 	if (sqlite3_step(st) == SQLITE_ROW)
 		ch = challenge_json(a, st);
-	sqlite3_finalize(st);
+	acme_sq_done(a->sq, st);
 	if (ch == NULL || (up = acme_url(a, "/authz/%s", job.authz_id)) == NULL) {
 		json_decref(ch);
 		return acme_fail(c, MF_ERR_NOMEM, "out of memory");

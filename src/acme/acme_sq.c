@@ -51,22 +51,87 @@ bindv(sqlite3_stmt *st, const char *types, va_list ap)
 	return rc == SQLITE_OK ? 0 : MF_ERR_DB;
 }
 
-static int
-preparev(sqlite3 *db, sqlite3_stmt **st, const char *sql, const char *types, va_list ap)
+struct acme_sq *
+acme_sq_new(sqlite3 *h)
 {
+	struct acme_sq *q;
+
+	if (h == NULL || (q = calloc(1, sizeof(*q))) == NULL)
+		return NULL;
+	q->h = h;
+	return q;
+}
+
+void
+acme_sq_free(struct acme_sq *q)
+{
+	size_t i;
+
+	if (q == NULL)
+		return;
+	for (i = 0; i < q->n; i++)
+		sqlite3_finalize(q->c[i].st);
+	free(q);
+}
+
+/*
+ * A prepared statement for sql: the cached one if it is free, else a new
+ * one (kept in the cache while there is room). A statement in use (a
+ * caller walking rows while it runs the same SQL again) is never handed out
+ * twice: the second user gets a statement of its own.
+ */
+static int
+preparev(struct acme_sq *q, sqlite3_stmt **st, const char *sql, const char *types, va_list ap)
+{
+	size_t i;
+
 	*st = NULL;
-	if (sqlite3_prepare_v2(db, sql, -1, st, NULL) != SQLITE_OK)
-		return MF_ERR_DB;
+	for (i = 0; i < q->n; i++)
+		if (q->c[i].sql == sql && !q->c[i].busy) {
+			q->c[i].busy = 1;
+			*st = q->c[i].st;
+			break;
+		}
+	if (*st == NULL) {
+		if (sqlite3_prepare_v2(q->h, sql, -1, st, NULL) != SQLITE_OK) {
+			sqlite3_finalize(*st);
+			*st = NULL;
+			return MF_ERR_DB;
+		}
+		if (q->n < ACME_SQ_CACHE) {
+			q->c[q->n].sql = sql;
+			q->c[q->n].st = *st;
+			q->c[q->n].busy = 1;
+			q->n++;
+		}
+	}
 	if (bindv(*st, types, ap) != 0) {
-		sqlite3_finalize(*st);
+		acme_sq_done(q, *st);
 		*st = NULL;
 		return MF_ERR_DB;
 	}
 	return 0;
 }
 
+void
+acme_sq_done(struct acme_sq *q, sqlite3_stmt *st)
+{
+	size_t i;
+
+	if (st == NULL)
+		return;
+	for (i = 0; i < q->n; i++)
+		if (q->c[i].st == st) {
+			sqlite3_reset(st);
+			sqlite3_clear_bindings(st);
+			q->c[i].busy = 0;
+			return;
+		}
+	sqlite3_finalize(st);	/* not cached: the cache was full */
+}
+
 int
-acme_sq_prepare(sqlite3 *db, sqlite3_stmt **st, const char *sql, const char *types, ...)
+acme_sq_prepare(struct acme_sq *db, sqlite3_stmt **st, const char *sql, const char *types, ...)
 {
 	va_list ap;
 	int rc;
@@ -78,7 +143,7 @@ acme_sq_prepare(sqlite3 *db, sqlite3_stmt **st, const char *sql, const char *typ
 }
 
 int
-acme_sq_exec(sqlite3 *db, const char *sql, const char *types, ...)
+acme_sq_exec(struct acme_sq *db, const char *sql, const char *types, ...)
 {
 	sqlite3_stmt *st;
 	va_list ap;
@@ -90,7 +155,7 @@ acme_sq_exec(sqlite3 *db, const char *sql, const char *types, ...)
 	if (rc != 0)
 		return rc;
 	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
+	acme_sq_done(db, st);
 	/* The connection may use extended result codes: compare the primary code. */
 	if ((rc & 0xff) == SQLITE_CONSTRAINT)
 		return MF_ERR_EXISTS;
@@ -104,19 +169,19 @@ acme_sq_exec(sqlite3 *db, const char *sql, const char *types, ...)
 }
 
 int
-acme_sq_durable(sqlite3 *db, int on)
+acme_sq_durable(struct acme_sq *db, int on)
 {
 	/*
 	 * In WAL mode NORMAL syncs only at checkpoints, FULL at each commit.
 	 * A FULL commit syncs every frame before it, so state committed
 	 * NORMAL never becomes durable out of order with a later FULL one.
 	 */
-	return sqlite3_exec(db, on ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL",
+	return sqlite3_exec(db->h, on ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL",
 	    NULL, NULL, NULL) == SQLITE_OK ? 0 : MF_ERR_DB;
 }
 
 int
-acme_sq_count(sqlite3 *db, int64_t *n, const char *sql, const char *types, ...)
+acme_sq_count(struct acme_sq *db, int64_t *n, const char *sql, const char *types, ...)
 {
 	sqlite3_stmt *st;
 	va_list ap;
@@ -131,7 +196,7 @@ acme_sq_count(sqlite3 *db, int64_t *n, const char *sql, const char *types, ...)
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW)
 		*n = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
+	acme_sq_done(db, st);
 	return rc == SQLITE_ROW ? 0 : MF_ERR_DB;
 }
 
@@ -173,7 +238,7 @@ acme_b64u_random(char *out, size_t nbytes)
 }
 
 int
-acme_rate_check(sqlite3 *db, const char *key, unsigned limit, int64_t now, int *retry)
+acme_rate_check(struct acme_sq *db, const char *key, unsigned limit, int64_t now, int *retry)
 {
 	sqlite3_stmt *st;
 	int64_t n;
@@ -192,7 +257,7 @@ acme_rate_check(sqlite3 *db, const char *key, unsigned limit, int64_t now, int *
 	    "si", key, now - 3600) == 0) {
 		if (sqlite3_step(st) == SQLITE_ROW)
 			*retry = (int)(sqlite3_column_int64(st, 0) + 3600 - now + 1);
-		sqlite3_finalize(st);
+		acme_sq_done(db, st);
 	}
 	if (*retry <= 0)
 		*retry = 1;
@@ -200,13 +265,13 @@ acme_rate_check(sqlite3 *db, const char *key, unsigned limit, int64_t now, int *
 }
 
 int
-acme_rate_add(sqlite3 *db, const char *key, int64_t now)
+acme_rate_add(struct acme_sq *db, const char *key, int64_t now)
 {
 	return acme_sq_exec(db, "INSERT INTO acme_rate(key, at) VALUES (?, ?)", "si", key, now);
 }
 
 int
-acme_cleanup(sqlite3 *db, int64_t now)
+acme_cleanup(struct acme_sq *db, int64_t now)
 {
 	int rc;
 
@@ -244,7 +309,7 @@ acme_account_free(struct acme_account *acct)
 }
 
 int
-acme_account_get(sqlite3 *db, const char *id, const char *thumbprint,
+acme_account_get(struct acme_sq *db, const char *id, const char *thumbprint,
     struct acme_account **out)
 {
 	sqlite3_stmt *st = NULL;
@@ -291,7 +356,7 @@ acme_account_get(sqlite3 *db, const char *id, const char *thumbprint,
 	acct = NULL;
 	rc = 0;
 out:
-	sqlite3_finalize(st);
+	acme_sq_done(db, st);
 	acme_account_free(acct);
 	return rc;
 }

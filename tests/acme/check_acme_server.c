@@ -1651,12 +1651,13 @@ START_TEST(t_cleanup_expired)
 {
 	char path[600];
 	struct mf_db *db = NULL;
-	sqlite3 *sq;
+	struct acme_sq *sq;
 	int64_t now = (int64_t)time(NULL);
 
 	snprintf(path, sizeof(path), "%s/mayfly.db", dir);
 	ck_assert_int_eq(mf_db_open(path, 0, &db), 0);
-	sq = mf_db_handle(db);
+	sq = acme_sq_new(mf_db_handle(db));
+	ck_assert_ptr_nonnull(sq);
 	/* Rows a version that stored nonces left behind go once expired. */
 	ck_assert_int_eq(acme_sq_exec(sq, "INSERT INTO acme_nonces(value, expires) VALUES "
 	    "('old-nonce', ?), ('new-nonce', ?)", "ii", now - 1, now + 600), 0);
@@ -1672,6 +1673,7 @@ START_TEST(t_cleanup_expired)
 	ck_assert_int_eq(acme_sq_exec(sq, "INSERT INTO acme_challenges(id, authz_id, type, token, "
 	    "status) VALUES ('c-old', 'z-old', 'http-01', 'tok', 'pending')", ""), 0);
 	ck_assert_int_eq(acme_cleanup(sq, now), 0);
+	acme_sq_free(sq);
 	mf_db_close(db);
 	ck_assert_int_eq(db_count("SELECT count(*) FROM acme_nonces WHERE value = 'old-nonce'"), 0);
 	ck_assert_int_eq(db_count("SELECT count(*) FROM acme_nonces WHERE value = 'new-nonce'"), 1);
