@@ -291,6 +291,44 @@ out:
 	return rc;
 }
 
+void
+acme_ari_window(int64_t not_before, int64_t not_after, int revoked, int64_t now,
+    const char *serial, int64_t *start, int64_t *end)
+{
+	int64_t life = not_after - not_before, left = not_after - now, width, slot;
+	uint32_t h = 2166136261u;
+
+	if (revoked) {
+		/* A window in the past: renew now. */
+		*start = now - 3600;
+		*end = now - 60;
+		return;
+	}
+	/* Around two thirds of the lifetime, a tenth of it wide. */
+	*start = not_before + life * 2 / 3 - life / 20;
+	*end = not_before + life * 2 / 3 + life / 20;
+	if (now < *end || left <= 0)
+		return;
+	/*
+	 * Missed (the CA was down, or the server was). Every such server would
+	 * otherwise see a window in the past and come at once. Give each a
+	 * window of the usual width (at most a quarter of what is left of its
+	 * life) starting at an offset from now chosen by its serial: the
+	 * serials are random, so the starts are spread evenly, and a client
+	 * that picks a random time inside its window spreads further.
+	 */
+	width = life / 10;
+	if (width > left / 4)
+		width = left / 4;
+	if (width < 60)
+		width = left > 120 ? 60 : left / 2;
+	for (; serial != NULL && *serial != '\0'; serial++)
+		h = (h ^ (unsigned char)*serial) * 16777619u;
+	slot = width > 0 ? (int64_t)(h % (uint32_t)width) : 0;
+	*start = now + slot;
+	*end = *start + width;
+}
+
 int
 acme_h_renewal_info(struct acme_ctx *c)
 {
@@ -305,15 +343,8 @@ acme_h_renewal_info(struct acme_ctx *c)
 	if ((rc = cert_get_hex(a, serial, &rec)) != 0)
 		return acme_fail(c, rc == MF_ERR_NOTFOUND ? rc : rc, "no such certificate");
 	life = rec->not_after - rec->not_before;
-	if (rec->revoked_at != 0) {
-		/* A window in the past: renew now. */
-		start = c->now - 3600;
-		end = c->now - 60;
-	} else {
-		/* Around two thirds of the lifetime, a tenth of it wide. */
-		start = rec->not_before + life * 2 / 3 - life / 20;
-		end = rec->not_before + life * 2 / 3 + life / 20;
-	}
+	acme_ari_window(rec->not_before, rec->not_after, rec->revoked_at != 0, c->now, rec->serial,
+	    &start, &end);
 	acme_rfc3339(start, s1);
 	acme_rfc3339(end, s2);
 	c->r->json = json_pack("{s:{s:s, s:s}}", "suggestedWindow", "start", s1, "end", s2);

@@ -205,6 +205,16 @@ int acme_h_renewal_info(struct acme_ctx *c);
 int acme_ari_certid(X509 *cert, char **out);
 /* Its serial part as lower-case hex, without a leading zero octet. */
 int acme_ari_parse(const char *certid, char *serial_hex, size_t hexlen);
+/*
+ * The ARI window (RFC 9773) for a certificate valid from not_before to
+ * not_after, asked at now: around two thirds of its life; for a revoked
+ * one, already open. Once the usual window has passed unused (after a CA
+ * outage every server's has), the window opens later for each certificate
+ * by an offset taken from its serial, so the fleet's renewals spread over
+ * the window rather than arriving at once.
+ */
+void acme_ari_window(int64_t not_before, int64_t not_after, int revoked, int64_t now,
+    const char *serial, int64_t *start, int64_t *end);
 /* RFC 3339 UTC time. */
 void acme_rfc3339(int64_t t, char out[32]);
 

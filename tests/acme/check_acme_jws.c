@@ -6,16 +6,19 @@
 #include "mf_build.h"
 
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <check.h>
 #include <jansson.h>
 #include <openssl/bn.h>
 #include <openssl/evp.h>
+#include <openssl/rand.h>
 #include <openssl/rsa.h>
 #include <openssl/x509.h>
 
 #include "acme/acme_int.h"
+#include "util.h"
 #include "acme/acme_jws.h"
 #include "issuer.h"
 #include "mferr.h"
@@ -339,6 +342,52 @@ START_TEST(t_der_serial)
 }
 END_TEST
 
+/*
+ * After a CA outage every server's renewal window has passed. The windows
+ * ARI then suggests must not all open at the same second: 1,000 servers
+ * that renew as soon as their window opens arrive spread over the window.
+ */
+START_TEST(t_ari_spread_after_outage)
+{
+	const int64_t day = 86400, nb = 1800000000, now = nb + 20 * 3600;
+	/* The usual width, at most a quarter of the 4 hours left: 1 hour. */
+	int64_t start, end, width = day / 10 < (nb + day - now) / 4 ? day / 10 : (nb + day - now) / 4;
+	unsigned hist[10] = { 0 };
+	unsigned char r[16];
+	char serial[33];
+	int i, b;
+
+	/* A window not yet passed is the usual one, the same for everyone. */
+	acme_ari_window(nb, nb + day, 0, nb + 3600, "01", &start, &end);
+	ck_assert_int_eq(start, nb + day * 2 / 3 - day / 20);
+	ck_assert_int_eq(end, nb + day * 2 / 3 + day / 20);
+	/* Revoked: already open. */
+	acme_ari_window(nb, nb + day, 1, now, "01", &start, &end);
+	ck_assert_int_lt(end, now);
+	for (i = 0; i < 1000; i++) {
+		ck_assert_int_eq(RAND_bytes(r, sizeof(r)), 1);
+		mf_hex(r, sizeof(r), serial);
+		acme_ari_window(nb, nb + day, 0, now, serial, &start, &end);
+		ck_assert_int_ge(start, now);
+		ck_assert_int_eq(end - start, width);
+		ck_assert_int_le(end, nb + day);
+		b = (int)((start - now) * 10 / width);
+		ck_assert_int_lt(b, 10);
+		hist[b]++;
+	}
+	fprintf(stderr, "ARI after an outage, 1000 servers renewing when their window opens:\n");
+	for (b = 0; b < 10; b++) {
+		fprintf(stderr, "  +%4lld min  %4u  ", (long long)(b * width / 10 / 60), hist[b]);
+		for (i = 0; i < (int)hist[b] / 5; i++)
+			fputc('#', stderr);
+		fputc('\n', stderr);
+		/* 100 expected per tenth; a uniform spread stays well inside 50..150. */
+		ck_assert_msg(hist[b] >= 50 && hist[b] <= 150, "tenth %d holds %u of 1000", b,
+		    hist[b]);
+	}
+}
+END_TEST
+
 Suite *
 suite_acme_jws(void)
 {
@@ -361,6 +410,7 @@ suite_acme_jws(void)
 	tcase_add_test(tc, t_eab_hmac);
 	tcase_add_test(tc, t_b64u);
 	tcase_add_test(tc, t_der_serial);
+	tcase_add_test(tc, t_ari_spread_after_outage);
 	suite_add_tcase(s, tc);
 	return s;
 }
