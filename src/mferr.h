@@ -51,6 +51,8 @@ enum mf_err {
 	MF_ERR_SERIAL_DUP = -63,	/* serial already in the log */
 	MF_ERR_AUDIT_CHAIN = -64,	/* audit hash chain broken */
 	MF_ERR_REVOKED = -65,		/* certificate already revoked */
+	MF_ERR_DB_FULL = -66,		/* the database's disk is full: retry later */
+	MF_ERR_DB_READONLY = -67,	/* the database cannot be written (read-only): retry later */
 
 	/* policy: -80 .. -109 (each refusal distinct) */
 	MF_ERR_CSR_PARSE = -80,		/* CSR is not valid PEM/DER */

@@ -22,6 +22,7 @@
 #include <sys/socket.h>
 #include <stdint.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <gnutls/gnutls.h>
 #include <microhttpd.h>
@@ -115,6 +116,8 @@ acme_problem_type(int err, int *status)
 		{ MF_ERR_SIGNER, "serverInternal", 503 },
 		{ MF_ERR_HSM, "serverInternal", 503 },
 		{ MF_ERR_DB_BUSY, "serverInternal", 503 },
+		{ MF_ERR_DB_FULL, "serverInternal", 503 },
+		{ MF_ERR_DB_READONLY, "serverInternal", 503 },
 		{ MF_ERR_CA_REVOKED, "serverInternal", 503 },
 	};
 	size_t i;
@@ -714,7 +717,8 @@ mf_acme_start_with(const struct mf_config *cfg, const struct mf_acme_issuer *iss
 	struct sockaddr_storage ss;
 	const union MHD_DaemonInfo *di;
 	unsigned flags;
-	int rc;
+	int rc, lfd = -1, one = 1;
+	uint16_t bound = 0;
 
 	*out = NULL;
 	if ((a = calloc(1, sizeof(*a))) == NULL)
@@ -758,12 +762,39 @@ mf_acme_start_with(const struct mf_config *cfg, const struct mf_acme_issuer *iss
 		mf_err("msg=\"cannot read the issuing CA certificates\" err=%s", mf_errname(rc));
 		goto fail;
 	}
+	/*
+	 * Bind before the TLS certificate is issued (and logged): a start that
+	 * fails on a taken port must leave nothing in the log, however often
+	 * Restart=on-failure repeats it.
+	 */
+	{
+		socklen_t sl = ss.ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) :
+		    sizeof(struct sockaddr_in);
+		struct sockaddr_storage got;
+		socklen_t gl = sizeof(got);
+
+		if ((lfd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0 ||
+		    setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
+		    (ss.ss_family == AF_INET6 &&
+		    setsockopt(lfd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) != 0) ||
+		    bind(lfd, (struct sockaddr *)&ss, sl) != 0 || listen(lfd, 128) != 0 ||
+		    getsockname(lfd, (struct sockaddr *)&got, &gl) != 0) {
+			rc = MF_ERR_HTTP;
+			mf_err("host=%s port=%u msg=\"cannot bind the ACME listener\"", conf->host,
+			    conf->port);
+			goto fail;
+		}
+		bound = ntohs(got.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&got)->sin6_port :
+		    ((struct sockaddr_in *)&got)->sin_port);
+	}
 	if ((rc = acme_ca_tls_setup(a)) != 0)
 		goto fail;
 
 	a->ss = ss;
 	a->mhd_flags = flags;
-	a->mhd = mhd_start(a, -1);
+	a->mhd = mhd_start(a, lfd);
+	if (a->mhd != NULL)
+		lfd = -1;		/* MHD's now */
 	if (a->mhd == NULL) {
 		rc = MF_ERR_HTTP;
 		mf_err("host=%s port=%u msg=\"cannot start the ACME listener\"", conf->host,
@@ -771,7 +802,7 @@ mf_acme_start_with(const struct mf_config *cfg, const struct mf_acme_issuer *iss
 		goto fail;
 	}
 	di = MHD_get_daemon_info(a->mhd, MHD_DAEMON_INFO_BIND_PORT);
-	a->port = di != NULL ? di->port : conf->port;
+	a->port = di != NULL && di->port != 0 ? di->port : bound;
 	if (conf->base_url != NULL) {
 		a->base = strdup(conf->base_url);
 	} else if (asprintf(&a->base, flags ? "https://[%s]:%u" : "https://%s:%u", conf->host,
@@ -793,6 +824,8 @@ mf_acme_start_with(const struct mf_config *cfg, const struct mf_acme_issuer *iss
 	*out = a;
 	return 0;
 fail:
+	if (lfd >= 0)
+		close(lfd);
 	mf_acme_stop(a);
 	return rc;
 }

@@ -95,6 +95,10 @@ acme_sq_exec(sqlite3 *db, const char *sql, const char *types, ...)
 		return MF_ERR_EXISTS;
 	if ((rc & 0xff) == SQLITE_BUSY)
 		return MF_ERR_DB_BUSY;
+	if ((rc & 0xff) == SQLITE_FULL)
+		return MF_ERR_DB_FULL;
+	if ((rc & 0xff) == SQLITE_READONLY)
+		return MF_ERR_DB_READONLY;
 	return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : MF_ERR_DB;
 }
 

@@ -86,7 +86,6 @@ struct mfd_ctx {
 
 	struct mfd_signer *signer;
 	struct mfd_cache *cache;
-	atomic_long unknown_cached;
 
 	pthread_mutex_t db_lock;
 	struct mf_db *db;
@@ -104,6 +103,7 @@ struct mfd_ctx {
 	int64_t health_at;
 	int health_rc;
 	char health_why[256];
+	atomic_int health_last;		/* health_rc, readable without health_lock */
 
 	struct mfd_metrics m;
 };

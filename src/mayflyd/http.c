@@ -15,6 +15,7 @@
  */
 #include "mf_build.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +26,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/ocsp.h>
+#include <sqlite3.h>
 
 #include "daemon.h"
 #include "trust.h"
@@ -87,6 +89,9 @@ mfd_text(struct mfd_ctx *ctx, struct MHD_Connection *c, struct mfd_req *rq, int 
 			    "GET, HEAD, POST" : rq->r.ep == MFD_EP_ADMIN_REVOKE ? "POST" : "GET, HEAD");
 		if (code == 401)
 			MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer");
+		/* A 503 is the service's state, not the request's fault: come back. */
+		if (code == 503)
+			MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, "5");
 	}
 	return mfd_queue(ctx, c, rq, code, resp);
 }
@@ -181,7 +186,16 @@ mfd_ocsp(struct mfd_ctx *ctx, struct MHD_Connection *c, struct mfd_req *rq,
 		atomic_fetch_add_explicit(&ctx->m.cache_hits, 1, memory_order_relaxed);
 	} else {
 		atomic_fetch_add_explicit(&ctx->m.cache_misses, 1, memory_order_relaxed);
-		if ((rc = mfd_ocsp_refresh(ctx, &k, &b)) != 0) {
+		rc = mfd_ocsp_refresh(ctx, &k, &b);
+		if (rc == MF_ERR_OCSP_UNAUTHORIZED) {
+			/*
+			 * Not a certificate of this issuer in the log: the unsigned
+			 * unauthorized, the same five bytes for every such serial, so
+			 * that random serials cost no signature (RFC 5019 2.2.3).
+			 */
+			return mfd_ocsp_error(ctx, c, rq, mfd_ocsp_unauthorized, MFD_OK_UNAUTHORIZED);
+		}
+		if (rc != 0) {
 			/* Signing failed (keys gone, signer down): fail closed. */
 			mf_warn("event=ocsp-sign-failed err=%s", mf_errname(rc));
 			return mfd_ocsp_error(ctx, c, rq, mfd_ocsp_trylater, MFD_OK_TRYLATER);
@@ -303,6 +317,7 @@ mfd_health(struct mfd_ctx *ctx, char *why, size_t wl)
 
 		rc = mfd_signer_ping(ctx->signer, w, sizeof(w));
 		ctx->health_rc = rc;
+		atomic_store(&ctx->health_last, rc);
 		snprintf(ctx->health_why, sizeof(ctx->health_why), "%s",
 		    rc == 0 ? "ok" : (w[0] != '\0' ? w : mf_strerror(rc)));
 		ctx->health_at = now;
@@ -369,6 +384,17 @@ mfd_admin_revoke(struct mfd_ctx *ctx, struct MHD_Connection *c, struct mfd_req *
 		return mfd_text(ctx, c, rq, 400, "body must be serial=HEX[&reason=N]\n");
 	pthread_mutex_lock(&ctx->db_lock);
 	rc = mf_db_cert_revoke(ctx->db, serial, reason, (int64_t)time(NULL), "admin-api");
+	if (rc != 0 && rc != MF_ERR_NOTFOUND && rc != MF_ERR_REVOKED) {
+		/* Out of space or write access is the server's state: say which. */
+		sqlite3 *h = mf_db_handle(ctx->db);
+		int en = sqlite3_system_errno(h), e = sqlite3_errcode(h) & 0xff;
+
+		if (e == SQLITE_FULL || (rc == MF_ERR_IO && (en == ENOSPC || en == EDQUOT)))
+			rc = MF_ERR_DB_FULL;
+		else if (e == SQLITE_READONLY || (rc == MF_ERR_IO && en == EROFS) ||
+		    sqlite3_db_readonly(h, "main") == 1)
+			rc = MF_ERR_DB_READONLY;
+	}
 	pthread_mutex_unlock(&ctx->db_lock);
 	if (rc == MF_ERR_NOTFOUND)
 		return mfd_text(ctx, c, rq, 404, "no such certificate\n");
@@ -376,7 +402,10 @@ mfd_admin_revoke(struct mfd_ctx *ctx, struct MHD_Connection *c, struct mfd_req *
 		return mfd_text(ctx, c, rq, 409, "already revoked\n");
 	if (rc != 0) {
 		mf_err("event=admin-revoke-failed serial=%s err=%s", serial, mf_errname(rc));
-		return mfd_text(ctx, c, rq, 503, "database unavailable\n");
+		snprintf(msg, sizeof(msg), "cannot record the revocation: %s\n",
+		    rc == MF_ERR_DB_FULL || rc == MF_ERR_DB_READONLY ? mf_strerror(rc) :
+		    "database unavailable");
+		return mfd_text(ctx, c, rq, 503, msg);
 	}
 	mf_info("event=revoked actor=admin-api serial=%s reason=%d", serial, reason);
 	mfd_kick(ctx);

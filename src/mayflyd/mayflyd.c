@@ -3,17 +3,19 @@
  * systemd notification.
  *
  * Order of start, so that the process reading network input never holds a
- * key and runs without root:
+ * key and runs without root, and so that a start that fails signs and
+ * records nothing:
  *   1. read the configuration;
- *   2. start the signer (signer.c: fork, then exec of this binary with
+ *   2. bind the listen sockets, open the database, read the CA
+ *      certificates and the admin token, check that `user` exists;
+ *   3. start the signer (signer.c: fork, then exec of this binary with
  *      -S), which alone opens the keystore and logs in to the token, opens
  *      its own database connection, drops root itself and answers a first
- *      PING;
- *   3. here, in the network process: read the CA certificates and the
- *      admin token, open the database, bind the listen sockets; with an
- *      acme: section, start the ACME/EST listener (src/acme/), whose every
- *      certificate, its own TLS certificate included, is an ISSUE request
- *      to the signer;
+ *      PING; it signs nothing until asked (the delegated OCSP responder
+ *      comes with the first response);
+ *   3b. with an acme: section, start the ACME/EST listener (src/acme/),
+ *      whose every certificate, its own TLS certificate included, is an
+ *      ISSUE request to the signer;
  *   4. drop root (if `user` is set);
  *   5. start the refresher thread and the HTTP thread pools;
  *   6. tell systemd READY=1 and wait for signals: SIGHUP reloads, SIGTERM
@@ -25,6 +27,7 @@
 #include <getopt.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -104,8 +107,15 @@ mfd_acme_issue(void *arg, const unsigned char *csr, size_t csr_len, const char *
 	*cert = NULL;
 	*cert_len = 0;
 	if ((rc = mfd_signer_issue(ctx->signer, csr, csr_len, profile, requester, lifetime, &r,
-	    why, whylen)) != 0)
+	    why, whylen)) != 0) {
+		if (rc == MF_ERR_DB_FULL || rc == MF_ERR_DB_READONLY) {
+			/* /health must say so now, not after its cached second. */
+			pthread_mutex_lock(&ctx->health_lock);
+			ctx->health_at = 0;
+			pthread_mutex_unlock(&ctx->health_lock);
+		}
 		return rc;
+	}
 	if (r.ocsp == NULL)
 		mf_warn("event=ocsp-presign-missing requester=%s", requester);
 	else if ((rc = mfd_ocsp_presigned(ctx, &r)) != 0 && rc != MF_ERR_EXISTS)
@@ -187,6 +197,7 @@ main(int argc, char **argv)
 	unsigned bound[8];
 	int fds[8], nfds = 0, rc, ch, started = 0, exitcode = 1, i, signer_fd = -1;
 	int64_t last_respawn = 0;
+	int db_state = 0;		/* MF_ERR_DB_FULL or _READONLY while the log takes no writes */
 
 	memset(&ctx, 0, sizeof(ctx));
 	while ((ch = getopt(argc, argv, "c:dhS:")) != -1) {
@@ -243,12 +254,15 @@ main(int argc, char **argv)
 		mf_config_free(cfg);
 		return 1;
 	}
-	if ((rc = mfd_signer_start(cfg, &ctx.signer, why, sizeof(why))) != 0) {
-		mf_err("event=signer-failed err=%s why=\"%s\"", mf_errname(rc), why);
-		mf_config_free(cfg);
-		mfd_cache_free(ctx.cache);
-		return 4;
-	}
+	/*
+	 * Everything that can fail without signing or writing comes first:
+	 * the listen sockets, the database, the CA files and admin token, the
+	 * user to drop to. Only then is the signer started, and the signer
+	 * itself signs and records nothing at start (its delegated responder
+	 * is made when the first response is signed). A start that fails
+	 * here, repeated by Restart=on-failure every few seconds, thus leaves
+	 * no trace in the log: no responder certificate, no audit row.
+	 */
 	for (i = 0; (size_t)i < cfg->nlisten; i++) {
 		if ((rc = mfd_bind(&cfg->listen[i], &fds[nfds], &bound[nfds])) != 0) {
 			mf_err("event=bind-failed host=%s port=%u err=%s errno=\"%s\"",
@@ -259,6 +273,13 @@ main(int argc, char **argv)
 	}
 	if ((rc = mf_db_open(cfg->database, 0, &ctx.db)) != 0) {
 		mf_err("event=db-failed path=%s err=%s", cfg->database, mf_errname(rc));
+		exitcode = 4;
+		goto out;
+	}
+	if (cfg->user != NULL && geteuid() == 0 && getpwnam(cfg->user) == NULL) {
+		mf_err("event=config-failed err=%s why=\"no such user: %s\"",
+		    mf_errname(MF_ERR_NOTFOUND), cfg->user);
+		exitcode = 3;
 		goto out;
 	}
 	{
@@ -272,6 +293,12 @@ main(int argc, char **argv)
 			goto out;
 		}
 		cfg = NULL;		/* owned by ctx.pub now */
+		if ((rc = mfd_signer_start(ctx.pub->cfg, &ctx.signer, why, sizeof(why))) != 0) {
+			mf_err("event=signer-failed err=%s why=\"%s\"", mf_errname(rc), why);
+			free((char *)user);
+			exitcode = 4;
+			goto out;
+		}
 		if (ctx.pub->cfg->acme.enabled) {
 			struct mf_acme_issuer iss;
 
@@ -356,6 +383,17 @@ main(int argc, char **argv)
 		{
 			int64_t now = (int64_t)time(NULL);
 			int hrc = mfd_health(&ctx, why, sizeof(why));
+
+			/* Say once when the log stops and starts taking writes again. */
+			if ((hrc == MF_ERR_DB_FULL || hrc == MF_ERR_DB_READONLY) && hrc != db_state) {
+				mf_err("event=database-unwritable err=%s path=%s why=\"%s\" msg=\"issuance "
+				    "is answered 503 with Retry-After until the database takes writes\"",
+				    mf_errname(hrc), ctx.pub->cfg->database, why);
+				db_state = hrc;
+			} else if (hrc == 0 && db_state != 0) {
+				mf_info("event=database-writable");
+				db_state = 0;
+			}
 
 			/*
 			 * A dead signer, or a token that went away: cached responses

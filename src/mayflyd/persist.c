@@ -5,9 +5,10 @@
  *
  * Saving runs in the export thread, in transactions of a bounded number of
  * rows so that the revocation poll, which shares the connection, never waits
- * long. Loading runs once in the refresher before the first pre-sign pass;
- * that pass then re-signs only what is missing, getting stale, or whose
- * status in the log differs (a revocation while we were down).
+ * long. Loading runs once in the refresher before the first pre-sign pass,
+ * and takes only rows whose status the log still confirms (see
+ * mfd_persist_load); that pass then re-signs what is missing or getting
+ * stale.
  */
 #include "mf_build.h"
 
@@ -40,8 +41,22 @@ mfd_issuer_idx(struct mfd_ctx *ctx, const char *name)
 size_t
 mfd_persist_load(struct mfd_ctx *ctx, int64_t now)
 {
-	static const char sql[] = "SELECT issuer, alg, serial, status, this_update, next_update,"
-	    " not_after, der FROM ocsp_responses WHERE next_update > ?1 AND not_after > ?2";
+	/*
+	 * A stored response is a copy, never the truth: it is loaded only if
+	 * the log still says what it says, for the same issuer (good: logged
+	 * and not revoked; revoked: a revocation row). A revocation made while
+	 * we were down (`mayfly revoke`, another node) thus leaves its stored
+	 * "good" behind, for every CertID hash alike, and the first request
+	 * signs afresh from the log. The log may keep the DER form of a
+	 * serial with its leading zero octet; we store magnitudes.
+	 */
+	static const char sql[] = "SELECT o.issuer, o.alg, o.serial, o.status, o.this_update,"
+	    " o.next_update, o.not_after, o.der FROM ocsp_responses o"
+	    " JOIN certificates c ON (c.serial = o.serial OR c.serial = '00' || o.serial)"
+	    "  AND c.issuer = o.issuer"
+	    " LEFT JOIN revocations r ON r.serial = c.serial"
+	    " WHERE o.next_update > ?1 AND o.not_after > ?2"
+	    "  AND ((o.status = 0 AND r.id IS NULL) OR (o.status = 1 AND r.id IS NOT NULL))";
 	sqlite3_stmt *st = NULL;
 	size_t n = 0;
 	int64_t validity;

@@ -7,7 +7,7 @@
  *    those serials and rebuilds that issuer's CRL, so a revocation shows in
  *    OCSP within a second;
  *  - re-signs every cached response once 40 % of its validity has passed,
- *    and drops those of expired certificates and old "unknown" answers;
+ *    and drops those of expired certificates;
  *  - rebuilds each CRL every crl_interval;
  *  - at start (and after a reload) pre-signs the SHA-1 responses of every
  *    valid or revoked-but-unexpired certificate, so that the first request
@@ -36,10 +36,6 @@ const int mfd_codes[MFD_NCODES] = { 200, 304, 400, 401, 403, 404, 405, 409, 413,
 const double mfd_buckets[MFD_NBUCKETS] = {
 	0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1, 0.5, 2.5
 };
-
-/* Unknown answers are cached briefly and in bounded number (see below). */
-#define MFD_UNKNOWN_TTL		300
-#define MFD_UNKNOWN_MAX		10000
 
 static int64_t
 mfd_now_us(void)
@@ -88,6 +84,7 @@ mfd_export_write(const char *path, const struct mfd_blob *b)
  * Writes the response as a file named like its GET path (the base64 of the
  * minimal request, '/' '+' '=' percent-escaped) so nginx can serve
  * export_dir as /ocsp/. Only SHA-1 CertIDs: the ones stapling servers send.
+ * With b NULL, removes that file instead.
  */
 static void
 mfd_export(struct mfd_ctx *ctx, const char *dir, const struct mfd_cache_key *k,
@@ -125,8 +122,14 @@ mfd_export(struct mfd_ctx *ctx, const char *dir, const struct mfd_cache_key *k,
 			name[o++] = b64[i];
 	}
 	name[o] = '\0';
-	if ((path = mf_path_join(dir, name)) != NULL && mfd_export_write(path, b) != 0)
+	if ((path = mf_path_join(dir, name)) == NULL)
+		goto out;
+	if (b == NULL) {
+		if (unlink(path) != 0 && errno != ENOENT)
+			mf_warn("event=ocsp-export-unlink-failed path=%s", path);
+	} else if (mfd_export_write(path, b) != 0) {
 		mf_warn("event=ocsp-export-failed path=%s", path);
+	}
 out:
 	OPENSSL_free(der);
 	free(path);
@@ -154,32 +157,9 @@ mfd_ocsp_store(struct mfd_ctx *ctx, const struct mfd_cache_key *key,
 		return MF_ERR_NOMEM;
 	b->cert_status = m->status;
 	b->not_after = m->not_after;
-	if (m->status == V_OCSP_CERTSTATUS_UNKNOWN) {
-		/*
-		 * XXX An attacker can ask for any number of random serials; each
-		 * unknown answer is signed once, then held for a few minutes, and
-		 * only up to a fixed number of them.
-		 */
-		if (atomic_load(&ctx->unknown_cached) >= MFD_UNKNOWN_MAX) {
-			if (out != NULL)
-				*out = b;
-			else
-				mfd_blob_unref(b);
-			return 0;
-		}
-		atomic_fetch_add(&ctx->unknown_cached, 1);
-	}
 	if (out != NULL) {
 		mfd_blob_ref(b);
 		*out = b;
-	}
-	{
-		/* Keep the unknown count honest when we replace an unknown entry. */
-		struct mfd_blob *old = mfd_cache_get(ctx->cache, key);
-
-		if (old != NULL && old->cert_status == V_OCSP_CERTSTATUS_UNKNOWN)
-			atomic_fetch_sub(&ctx->unknown_cached, 1);
-		mfd_blob_unref(old);
 	}
 	return mfd_cache_put(ctx->cache, key, b);
 }
@@ -257,6 +237,11 @@ mfd_batch_cb(void *arg, size_t i, int rc, const struct mfd_sig_meta *m, unsigned
 {
 	struct mfd_batch_arg *a = arg;
 
+	if (rc == MF_ERR_OCSP_UNAUTHORIZED) {
+		/* Not (or no longer) in the log for this issuer: nothing to serve. */
+		mfd_cache_del(a->ctx->cache, &a->keys[i]);
+		return;
+	}
 	if (rc != 0) {
 		a->err = rc;
 		return;
@@ -486,13 +471,8 @@ mfd_resign_if(struct mfd_ctx *ctx, const struct mfd_cache_key *keys, size_t n, i
 			continue;
 		}
 		if (b != NULL) {
-			/* Expired certificates and old unknowns leave the cache. */
-			if (b->cert_status == V_OCSP_CERTSTATUS_UNKNOWN)
-				drop = now >= b->this_update + MFD_UNKNOWN_TTL;
-			else
-				drop = b->not_after != 0 && b->not_after < now;
-			if (drop && b->cert_status == V_OCSP_CERTSTATUS_UNKNOWN)
-				atomic_fetch_sub(&ctx->unknown_cached, 1);
+			/* Expired certificates leave the cache. */
+			drop = b->not_after != 0 && b->not_after < now;
 			mfd_blob_unref(b);
 		}
 		if (drop)
@@ -512,6 +492,44 @@ mfd_resign(struct mfd_ctx *ctx, const struct mfd_cache_key *keys, size_t n, int6
 	mfd_resign_if(ctx, keys, n, now, -1, 0);
 }
 
+/*
+ * keys[0..n) name revoked certificates. Whatever still says otherwise once
+ * the re-signing is done (it failed: the HSM is gone, the signer down) is
+ * dropped from the cache and from the export directory, so that nothing
+ * we serve contradicts the log: a request then gets tryLater, not "good".
+ * XXX An export already under way for one of them may write its file again.
+ */
+static void
+mfd_drop_unless_revoked(struct mfd_ctx *ctx, const struct mfd_cache_key *keys, size_t n)
+{
+	char *dir = NULL;
+	size_t i, dropped = 0;
+
+	pthread_rwlock_rdlock(&ctx->lock);
+	if (ctx->pub->cfg->ocsp_export_dir != NULL)
+		dir = strdup(ctx->pub->cfg->ocsp_export_dir);
+	pthread_rwlock_unlock(&ctx->lock);
+	for (i = 0; i < n; i++) {
+		struct mfd_blob *b = mfd_cache_get(ctx->cache, &keys[i]);
+
+		if (b != NULL && b->cert_status == V_OCSP_CERTSTATUS_REVOKED) {
+			mfd_blob_unref(b);
+			continue;
+		}
+		if (b != NULL) {
+			mfd_blob_unref(b);
+			mfd_cache_del(ctx->cache, &keys[i]);
+			dropped++;
+		}
+		if (dir != NULL)
+			mfd_export(ctx, dir, &keys[i], NULL);
+	}
+	free(dir);
+	if (dropped > 0)
+		mf_err("event=ocsp-revoked-unsigned count=%zu msg=\"revoked, not re-signed yet: "
+		    "their old responses are withdrawn, requests get tryLater\"", dropped);
+}
+
 /* Re-signs SHA-1 and (if cached) SHA-256 responses of the collected serials. */
 static void
 mfd_resign_serials(struct mfd_ctx *ctx, struct mfd_rev_acc *a, int64_t now)
@@ -529,6 +547,7 @@ mfd_resign_serials(struct mfd_ctx *ctx, struct mfd_rev_acc *a, int64_t now)
 		}
 	}
 	mfd_resign(ctx, a->keys, a->n, now);
+	mfd_drop_unless_revoked(ctx, a->keys, a->n);
 }
 
 static int
@@ -617,6 +636,9 @@ mfd_presign(struct mfd_ctx *ctx, int64_t now, int64_t validity)
 			mf_err("event=presign-list-failed err=%s", mf_errname(rc));
 		else
 			mfd_resign_if(ctx, a.keys, a.n, now, want[pass], validity);
+		/* A revocation made while we were down: no stale file or entry survives. */
+		if (rc == 0 && want[pass] == V_OCSP_CERTSTATUS_REVOKED)
+			mfd_drop_unless_revoked(ctx, a.keys, a.n);
 		total += a.n;
 		mfd_acc_free(&a);
 	}
@@ -655,7 +677,6 @@ mfd_refresher(void *arg)
 		pthread_mutex_unlock(&ctx->kick_lock);
 		if (flush) {
 			mfd_cache_clear(ctx->cache);
-			atomic_store(&ctx->unknown_cached, 0);
 			first = 1;
 		}
 		pthread_rwlock_rdlock(&ctx->lock);
@@ -871,6 +892,27 @@ mfd_metrics_text(struct mfd_ctx *ctx, size_t *len)
 		    "mayflyd_issue_batch_requests_total %lu\n"
 		    "# HELP mayflyd_issue_batch_max Requests in the largest batch so far.\n"
 		    "# TYPE mayflyd_issue_batch_max gauge\nmayflyd_issue_batch_max %lu\n", nb, ni, max);
+	}
+	{
+		int hrc;
+
+		/*
+		 * The last health check's answer (the main loop makes one every
+		 * second), not a new one, and without health_lock: a check waits
+		 * behind a batch in flight, and a slow batch must not hold up
+		 * /metrics.
+		 */
+		hrc = atomic_load(&ctx->health_last);
+
+		mfd_bprintf(&b, "# HELP mayflyd_database_writable Whether the database takes writes "
+		    "(0: disk full or read-only; issuance answers 503).\n"
+		    "# TYPE mayflyd_database_writable gauge\nmayflyd_database_writable %d\n"
+		    "# HELP mayflyd_database_full Whether the database's disk is full.\n"
+		    "# TYPE mayflyd_database_full gauge\nmayflyd_database_full %d\n"
+		    "# HELP mayflyd_database_readonly Whether the database is read-only.\n"
+		    "# TYPE mayflyd_database_readonly gauge\nmayflyd_database_readonly %d\n",
+		    hrc != MF_ERR_DB_FULL && hrc != MF_ERR_DB_READONLY, hrc == MF_ERR_DB_FULL,
+		    hrc == MF_ERR_DB_READONLY);
 	}
 	mfd_bprintf(&b, "# HELP mayflyd_signer_up Whether the signer process answers.\n"
 	    "# TYPE mayflyd_signer_up gauge\nmayflyd_signer_up %d\n",

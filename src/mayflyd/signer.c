@@ -32,6 +32,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -39,6 +40,7 @@
 #include <openssl/err.h>
 #include <openssl/ocsp.h>
 #include <openssl/pem.h>
+#include <sqlite3.h>
 
 #include "acme/acme.h"
 #include "crl.h"
@@ -75,7 +77,20 @@ struct sig_state {
 	int issuer_ca;			/* its index in ca, for pre-signed OCSP; -1: none */
 	int64_t ping_at;
 	int ping_rc;
+	/* The last write to the log that failed for want of space or rights. */
+	int dbw_rc;			/* MF_ERR_DB_FULL, MF_ERR_DB_READONLY or 0 */
+	int64_t dbw_at;
+	char dbw_why[256];
 };
+
+/*
+ * Below this much free space on the database's filesystem the log counts
+ * as full: a batch of certificates with their audit rows, the WAL and a
+ * checkpoint need a few hundred KiB at most.
+ */
+#define SIG_DB_MIN_FREE		(256 * 1024)
+/* A failed write keeps /health at 503 this long, unless a write succeeds. */
+#define SIG_DB_FAIL_HOLD	10
 
 static void
 sig_state_free(struct sig_state *st)
@@ -108,6 +123,116 @@ sig_read_cert(const char *path, X509 **out)
 	*out = PEM_read_X509(f, NULL, NULL, NULL);
 	fclose(f);
 	return *out != NULL ? 0 : MF_ERR_CRYPTO;
+}
+
+/*
+ * Whether the filesystem of the database has room and takes writes, from
+ * its own statistics (statvfs): MF_ERR_DB_READONLY for a read-only mount,
+ * MF_ERR_DB_FULL below SIG_DB_MIN_FREE (counting the blocks reserved for
+ * root when we are root, since we may use them), else 0.
+ */
+static int
+sig_db_space(const struct sig_state *st, char *why, size_t wl)
+{
+	struct statvfs v;
+	char dir[4096], *slash;
+	unsigned long long avail;
+
+	if (snprintf(dir, sizeof(dir), "%s", st->cfg->database) >= (int)sizeof(dir))
+		return 0;
+	if ((slash = strrchr(dir, '/')) == NULL)
+		snprintf(dir, sizeof(dir), ".");
+	else if (slash == dir)
+		dir[1] = '\0';
+	else
+		*slash = '\0';
+	if (statvfs(dir, &v) != 0)
+		return 0;
+	if (v.f_flag & ST_RDONLY) {
+		snprintf(why, wl, "database is read-only (read-only filesystem)");
+		return MF_ERR_DB_READONLY;
+	}
+	avail = (unsigned long long)(geteuid() == 0 ? v.f_bfree : v.f_bavail) * v.f_frsize;
+	if (avail < SIG_DB_MIN_FREE) {
+		snprintf(why, wl, "database disk full (%llu KiB free)", avail / 1024);
+		return MF_ERR_DB_FULL;
+	}
+	return 0;
+}
+
+/*
+ * SQLite opens the log read-only when its filesystem is read-only at that
+ * moment, and such a connection stays so; so does any connection this
+ * process opens to the same file while it exists (SQLite shares the
+ * read-only -shm mapping among them). Once the filesystem takes writes
+ * again, close it and open it anew, so that issuance resumes without a
+ * restart. If it cannot be opened at all, the signer ends and the network
+ * process starts a fresh one. Returns MF_ERR_DB_READONLY while the
+ * connection is still read-only.
+ */
+static int
+sig_db_reopen(struct sig_state *st)
+{
+	char why[128];
+	int rc;
+
+	if (sqlite3_db_readonly(mf_db_handle(st->db), "main") != 1)
+		return 0;
+	if (sig_db_space(st, why, sizeof(why)) == MF_ERR_DB_READONLY)
+		return MF_ERR_DB_READONLY;
+	mf_db_close(st->db);
+	st->db = NULL;
+	if ((rc = mf_db_open(st->cfg->database, 0, &st->db)) != 0) {
+		mf_err("event=database-reopen-failed err=%s", mf_errname(rc));
+		exit(1);
+	}
+	if (sqlite3_db_readonly(mf_db_handle(st->db), "main") == 1)
+		return MF_ERR_DB_READONLY;
+	mf_info("event=database-reopened msg=\"the database takes writes again\"");
+	return 0;
+}
+
+/*
+ * A write to the log failed with rc: says whether for want of space or of
+ * write access (SQLite's code, the errno of its failed call, the
+ * filesystem's statistics), remembers that for /health, and returns the
+ * code to report: MF_ERR_DB_FULL or MF_ERR_DB_READONLY (503 with
+ * Retry-After to clients: nothing is wrong with their request), else rc.
+ */
+static int
+sig_db_failed(struct sig_state *st, int rc)
+{
+	sqlite3 *h = mf_db_handle(st->db);
+	char why[256];
+	int code = 0, e = h != NULL ? sqlite3_errcode(h) & 0xff : 0;
+
+	why[0] = '\0';
+	if (rc == MF_ERR_DB_FULL || e == SQLITE_FULL)
+		code = MF_ERR_DB_FULL;
+	else if (rc == MF_ERR_DB_READONLY || e == SQLITE_READONLY)
+		code = MF_ERR_DB_READONLY;
+	else if (rc == MF_ERR_IO && h != NULL) {
+		int en = sqlite3_system_errno(h);
+
+		if (en == ENOSPC || en == EDQUOT)
+			code = MF_ERR_DB_FULL;
+		else if (en == EROFS)
+			code = MF_ERR_DB_READONLY;
+	}
+	if (rc == MF_ERR_IO || rc == MF_ERR_DB || code != 0) {
+		int c2 = sig_db_space(st, why, sizeof(why));
+
+		if (code == 0)
+			code = c2;
+	}
+	if (code == 0)
+		return rc;
+	if (why[0] == '\0')
+		snprintf(why, sizeof(why), "%s", mf_strerror(code));
+	st->dbw_rc = code;
+	st->dbw_at = (int64_t)time(NULL);
+	snprintf(st->dbw_why, sizeof(st->dbw_why), "%s", why);
+	return code;
 }
 
 /*
@@ -150,6 +275,7 @@ sig_responder_new(struct sig_state *st, struct sig_ca *ca, int64_t now, char *wh
 	rec.not_before = now - 300;
 	rec.not_after = now + st->cfg->ocsp_responder_lifetime;
 	if ((rc = mf_db_ca_insert(st->db, &rec, "mayflyd")) != 0) {
+		rc = sig_db_failed(st, rc);
 		snprintf(why, wl, "recording responder certificate: %s", mf_strerror(rc));
 		goto out;
 	}
@@ -175,6 +301,34 @@ out:
 	X509_free(c);
 	EVP_PKEY_free(k);
 	return rc;
+}
+
+/*
+ * A reload keeps the delegated responders of intermediates whose
+ * certificate did not change: a new one would be one more certificate in
+ * the log per SIGHUP, for nothing.
+ */
+static void
+sig_responders_keep(struct sig_state *from, struct sig_state *to)
+{
+	size_t i, j;
+
+	if (!to->cfg->ocsp_delegated)
+		return;
+	for (i = 0; i < to->nca; i++)
+		for (j = 0; j < from->nca; j++) {
+			struct sig_ca *a = &from->ca[j], *b = &to->ca[i];
+
+			if (a->rcert == NULL || b->rcert != NULL || strcmp(a->name, b->name) != 0 ||
+			    X509_cmp(a->cert, b->cert) != 0)
+				continue;
+			b->rcert = a->rcert;
+			b->rkey = a->rkey;
+			b->rotate_at = a->rotate_at;
+			b->r_not_after = a->r_not_after;
+			a->rcert = NULL;
+			a->rkey = NULL;
+		}
 }
 
 /* Opens keystore, database and keys for cfg (taken over by st). */
@@ -233,8 +387,12 @@ sig_state_load(struct mf_config *cfg, struct sig_state **out, char *why, size_t 
 			snprintf(why, wl, "key of %s does not match its certificate", ca->name);
 			goto out;
 		}
-		if (cfg->ocsp_delegated && (rc = sig_responder_new(st, ca, now, why, wl)) != 0)
-			goto out;
+		/*
+		 * No responder yet: it is made (signed and recorded) when the
+		 * first response is signed (sig_ocsp_sign), never by a start or
+		 * a reload alone, so a start that fails later, or is repeated
+		 * in a loop, records nothing.
+		 */
 	}
 	/* Leaf issuance (ISSUE) only for the renewal listener. */
 	if (cfg->acme.enabled && (rc = mf_issuer_new(cfg, st->ks, NULL, &st->issuer)) != 0) {
@@ -309,9 +467,23 @@ sig_ocsp_sign(struct sig_state *st, unsigned i, struct mfd_ocsp_in *in, struct m
 
 	if (st->cfg->ocsp_delegated && now >= ca->rotate_at &&
 	    (rc = sig_responder_new(st, ca, now, why, sizeof(why))) != 0) {
-		/* The old responder still covers half its life: keep using it. */
+		/*
+		 * The old responder still covers half its life: keep using it.
+		 * Without one (the log cannot record a new one: disk full,
+		 * read-only), the intermediate signs, as RFC 6960 4.2.2.2
+		 * allows; try again in a minute, not on every response.
+		 */
 		mf_err("event=ocsp-responder-rotate ca=%s err=%s why=\"%s\"", ca->name,
 		    mf_errname(rc), why);
+		ca->rotate_at = now + 60;
+		if (ca->rcert != NULL && ca->rotate_at > ca->r_not_after - 60)
+			ca->rotate_at = now;
+		if (ca->rcert != NULL && now >= ca->r_not_after) {
+			X509_free(ca->rcert);
+			EVP_PKEY_free(ca->rkey);
+			ca->rcert = NULL;
+			ca->rkey = NULL;
+		}
 	}
 	in->issuer = ca->cert;
 	in->signer = ca->rcert != NULL ? ca->rcert : ca->cert;
@@ -344,16 +516,27 @@ sig_do_ocsp(struct sig_state *st, const struct mfd_sig_ocsp_req *q, struct mfd_s
 	if (q->issuer >= st->nca || (q->alg != MFD_ALG_SHA1 && q->alg != MFD_ALG_SHA256) ||
 	    q->serial_len == 0 || q->serial_len > 20)
 		return MF_ERR_INVAL;
-	if ((rc = sig_keys_ok(st, 0)) != 0)
-		return rc;
 	memset(m, 0, sizeof(*m));
 	memset(&in, 0, sizeof(in));
+	/*
+	 * A serial this intermediate never issued costs no signature: the OCSP
+	 * port is open to anyone, and a flood of random serials must not
+	 * become a flood of HSM operations. The network process answers it
+	 * with the unsigned "unauthorized" (RFC 6960 2.3, RFC 5019 2.2.3: we
+	 * hold no authoritative status for it).
+	 */
 	rc = sig_lookup(st, q->serial, q->serial_len, &r);
 	if (rc == MF_ERR_NOTFOUND || (rc == 0 && strcmp(r->issuer, st->ca[q->issuer].name) != 0)) {
-		in.status = V_OCSP_CERTSTATUS_UNKNOWN;
-	} else if (rc != 0) {
+		mf_cert_rec_free(r);
+		return MF_ERR_OCSP_UNAUTHORIZED;
+	}
+	if (rc != 0)
 		return rc;
-	} else if (r->revoked_at != 0) {
+	if ((rc = sig_keys_ok(st, 0)) != 0) {
+		mf_cert_rec_free(r);
+		return rc;
+	}
+	if (r->revoked_at != 0) {
 		in.status = V_OCSP_CERTSTATUS_REVOKED;
 		in.revoked_at = r->revoked_at;
 		in.reason = r->reason;
@@ -420,8 +603,10 @@ sig_do_crl(struct sig_state *st, unsigned issuer, struct mfd_sig_meta *m, unsign
 		return rc;
 	if ((rc = mf_db_revoked_list(st->db, st->ca[issuer].name, now, sig_crl_cb, &a)) != 0)
 		goto out;
-	if ((rc = mf_db_crl_number_next(st->db, st->ca[issuer].name, &number)) != 0)
+	if ((rc = mf_db_crl_number_next(st->db, st->ca[issuer].name, &number)) != 0) {
+		rc = sig_db_failed(st, rc);
 		goto out;
+	}
 	rc = mf_crl_build(st->ca[issuer].cert, st->ca[issuer].key, a.e, a.n, number, now,
 	    st->cfg->crl_validity, der, len);
 	if (rc != 0)
@@ -580,7 +765,9 @@ sig_item_log(struct sig_state *st, struct sig_item *it, int64_t now)
 			break;
 	}
 	if (it->rc != 0) {
-		snprintf(it->why, sizeof(it->why), "issuance failed: %s", mf_strerror(it->rc));
+		it->rc = sig_db_failed(st, it->rc);
+		snprintf(it->why, sizeof(it->why), "issuance failed: %.200s",
+		    st->dbw_rc == it->rc ? st->dbw_why : mf_strerror(it->rc));
 		X509_free(it->cert);
 		it->cert = NULL;
 	}
@@ -724,6 +911,7 @@ sig_do_issue_batch(struct sig_state *st, struct sig_item *it, size_t n, char *wh
 		snprintf(why, wl, "keys: %s", mf_strerror(rc));
 		return rc;
 	}
+	sig_db_reopen(st);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	fault = sig_fault_step();
 	for (i = 0; i < n; i++)
@@ -732,12 +920,14 @@ sig_do_issue_batch(struct sig_state *st, struct sig_item *it, size_t n, char *wh
 		if (it[i].rc == 0)
 			break;
 	if (i < n && (rc = mf_db_begin(st->db)) != 0) {
+		rc = sig_db_failed(st, rc);
 		/* Nothing logged: every signed leaf is dropped unsent. */
 		for (; i < n; i++) {
 			if (it[i].rc != 0)
 				continue;
 			it[i].rc = rc;
-			snprintf(it[i].why, sizeof(it[i].why), "database busy");
+			snprintf(it[i].why, sizeof(it[i].why), "cannot record the certificate: %.200s",
+			    st->dbw_rc == rc ? st->dbw_why : mf_strerror(rc));
 			X509_free(it[i].cert);
 			it[i].cert = NULL;
 		}
@@ -759,6 +949,10 @@ sig_do_issue_batch(struct sig_state *st, struct sig_item *it, size_t n, char *wh
 			rc = mf_db_rollback(st->db) == 0 ? MF_ERR_DB : MF_ERR_INTERNAL;
 		else
 			rc = nlogged > 0 ? mf_db_commit(st->db) : mf_db_rollback(st->db);
+		if (rc != 0)
+			rc = sig_db_failed(st, rc);
+		else if (nlogged > 0)
+			st->dbw_rc = 0;		/* the log takes writes again */
 		if (rc != 0) {
 			/* A failed commit rolls the batch back: none of it may go out. */
 			for (i = 0; i < n; i++) {
@@ -766,7 +960,8 @@ sig_do_issue_batch(struct sig_state *st, struct sig_item *it, size_t n, char *wh
 					continue;
 				it[i].rc = rc;
 				snprintf(it[i].why, sizeof(it[i].why),
-				    "cannot record the certificate: %s", mf_strerror(rc));
+				    "cannot record the certificate: %.200s",
+				    st->dbw_rc == rc ? st->dbw_why : mf_strerror(rc));
 				X509_free(it[i].cert);
 				it[i].cert = NULL;
 			}
@@ -882,8 +1077,13 @@ sig_reply(int fd, int rc, const void *a, size_t alen, const void *b, size_t blen
 	return 0;
 }
 
+/*
+ * PING: keys and database usable? With writes set, also whether the log
+ * takes writes; the first answer at start leaves that out, so that a
+ * signer on a full or read-only log still comes up and signs OCSP.
+ */
 static int
-sig_ping(struct sig_state *st, char *why, size_t wl)
+sig_ping(struct sig_state *st, int writes, char *why, size_t wl)
 {
 	int rc, v;
 
@@ -895,6 +1095,23 @@ sig_ping(struct sig_state *st, char *why, size_t wl)
 	if ((rc = mf_db_schema_version(st->db, &v)) != 0) {
 		snprintf(why, wl, "database: %s", mf_strerror(rc));
 		return rc;
+	}
+	/*
+	 * Readable is not enough: a log that cannot take the next issuance
+	 * (disk full, read-only) makes us unhealthy, with the reason, until
+	 * it can again.
+	 */
+	if (!writes)
+		return 0;
+	if ((rc = sig_db_space(st, why, wl)) != 0)
+		return rc;
+	if (sig_db_reopen(st) != 0) {
+		snprintf(why, wl, "database is read-only (opened read-only)");
+		return MF_ERR_DB_READONLY;
+	}
+	if (st->dbw_rc != 0 && (int64_t)time(NULL) - st->dbw_at < SIG_DB_FAIL_HOLD) {
+		snprintf(why, wl, "%s", st->dbw_why);
+		return st->dbw_rc;
 	}
 	return 0;
 }
@@ -932,7 +1149,7 @@ sig_loop(int fd, struct sig_state **stp)
 		case MFD_SIG_PING:
 			if (h.len != 0)
 				return;
-			rc = sig_ping(st, why, sizeof(why));
+			rc = sig_ping(st, 1, why, sizeof(why));
 			if (sig_reply(fd, rc, why, strlen(why), NULL, 0) != 0)
 				return;
 			break;
@@ -1006,6 +1223,7 @@ sig_loop(int fd, struct sig_state **stp)
 				snprintf(why, sizeof(why), "config: %s", err);
 			else if ((rc = sig_state_load(cfg, &nst, why, sizeof(why))) == 0) {
 				/* Swap only on success: a bad reload keeps the running keys. */
+				sig_responders_keep(st, nst);
 				sig_state_free(st);
 				st = *stp = nst;
 			}
@@ -1049,7 +1267,7 @@ mfd_signer_main(int fd, const char *path)
 			snprintf(why, sizeof(why), "cannot drop privileges to %s", st->cfg->user);
 	}
 	if (rc == 0)
-		rc = sig_ping(st, why, sizeof(why));
+		rc = sig_ping(st, 0, why, sizeof(why));
 	/* The first answer tells the parent whether we came up. */
 	if (sig_reply(fd, rc, why, strlen(why), NULL, 0) != 0 || rc != 0) {
 		sig_state_free(st);

@@ -12,7 +12,9 @@
  *   OCSP i alg s    sign the OCSP response for serial s of intermediate i
  *                   with a CertID hashed by alg; the signer reads the
  *                   status from the database itself, so the network side
- *                   cannot make it sign a status of its choosing
+ *                   cannot make it sign a status of its choosing; a
+ *                   serial that is not in the log for i is refused with
+ *                   MF_ERR_OCSP_UNAUTHORIZED and costs no signature
  *   CRL i           build and sign the CRL of intermediate i
  *   RELOAD          re-read the configuration and keys (SIGHUP)
  *   ISSUE_BATCH n   issue up to MFD_SIG_ISSUE_BATCH_MAX leaves, each a CSR

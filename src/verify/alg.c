@@ -31,19 +31,25 @@
 static const uint8_t seq_end[] = { MFVI_SEQUENCE, 0 };
 static const uint8_t two_ints[] = { MFVI_INTEGER, MFVI_INTEGER, 0 };
 
-static const uint8_t OID_RSA[] = { 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01 };
-static const uint8_t OID_RSA_SHA256[] = { 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x0b };
-static const uint8_t OID_RSA_SHA384[] = { 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x0c };
-static const uint8_t OID_RSA_PSS[] = { 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x0a };
-static const uint8_t OID_MGF1[] = { 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x08 };
+/* OID families compared by their prefix, then the last arc:
+ * pkcs-1 1.2.840.113549.1.1.x (rsaEncryption .1, mgf1 .8, RSASSA-PSS .10,
+ * sha256WithRSA .11, sha384WithRSA .12), ecdsa-with-SHA2
+ * 1.2.840.10045.4.3.x (.2, .3), and the NIST hashes 2.16.840.1.101.3.4.2.x
+ * (SHA-256 .1, SHA-384 .2). */
+static const uint8_t PKCS1[] = { 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01 };
+static const uint8_t ECDSA_SHA2[] = { 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03 };
+static const uint8_t NIST_HASH[] = { 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02 };
 static const uint8_t OID_EC[] = { 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01 };
 static const uint8_t OID_P256[] = { 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07 };
 static const uint8_t OID_P384[] = { 0x2b, 0x81, 0x04, 0x00, 0x22 };
-static const uint8_t OID_ECDSA_SHA256[] = { 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x02 };
-static const uint8_t OID_ECDSA_SHA384[] = { 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x03 };
 static const uint8_t OID_ED25519[] = { 0x2b, 0x65, 0x70 };
-static const uint8_t OID_SHA256[] = { 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01 };
-static const uint8_t OID_SHA384[] = { 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x02 };
+
+/* The last arc of oid if it is prefix (n octets) plus one octet, else -1. */
+static int
+arc(const struct mfvi_der *oid, const uint8_t *prefix, size_t n)
+{
+	return oid->len == n + 1 && memcmp(oid->p, prefix, n) == 0 ? oid->p[n] : -1;
+}
 
 size_t
 mfv_hash_len(enum mfv_hash_alg alg)
@@ -82,12 +88,11 @@ pss_hash(struct mfvi_der *algid, int *hash)
 
 	if ((rc = mfvi_der_get(algid, MFVI_OID, &oid)) != 0)
 		return rc;
-	if (MFVI_OID_IS(&oid, OID_SHA256))
-		*hash = MFV_HASH_SHA256;
-	else if (MFVI_OID_IS(&oid, OID_SHA384))
-		*hash = MFV_HASH_SHA384;
-	else
-		return MFV_ERR_UNSUPPORTED_ALG;
+	switch (arc(&oid, NIST_HASH, sizeof(NIST_HASH))) {
+	case 1: *hash = MFV_HASH_SHA256; break;
+	case 2: *hash = MFV_HASH_SHA384; break;
+	default: return MFV_ERR_UNSUPPORTED_ALG;
+	}
 	return null_or_absent(algid);
 }
 
@@ -123,7 +128,7 @@ pss_params(struct mfvi_der *r, uint8_t *alg, uint16_t *salt)
 	    (rc = explicit(&seq, 1, MFVI_SEQUENCE, &x)) != 0 ||
 	    (rc = mfvi_der_seq(&x, oid_seq_end, 3, y, NULL)) != 0)
 		return rc;
-	if (!MFVI_OID_IS(&y[0], OID_MGF1))
+	if (arc(&y[0], PKCS1, sizeof(PKCS1)) != 8)
 		return MFV_ERR_UNSUPPORTED_ALG;
 	if ((rc = pss_hash(&y[1], &h2)) != 0 ||
 	    (rc = explicit(&seq, 2, MFVI_INTEGER, &x)) != 0 ||
@@ -144,26 +149,28 @@ int
 mfvi_sig_alg(const struct mfvi_der *algid, uint8_t *alg, uint16_t *salt)
 {
 	struct mfvi_der r = *algid, oid;
-	int rc;
+	int rc, k;
 
 	*salt = 0;
 	if ((rc = mfvi_der_get(&r, MFVI_OID, &oid)) != 0)
 		return rc;
-	if (MFVI_OID_IS(&oid, OID_ECDSA_SHA256) || MFVI_OID_IS(&oid, OID_ECDSA_SHA384)) {
+	k = arc(&oid, ECDSA_SHA2, sizeof(ECDSA_SHA2));
+	if (k == 2 || k == 3) {
 		/* RFC 5758 3.2: parameters absent. */
-		*alg = oid.p[7] == 0x02 ? MFVI_SIG_ECDSA_SHA256 : MFVI_SIG_ECDSA_SHA384;
+		*alg = k == 2 ? MFVI_SIG_ECDSA_SHA256 : MFVI_SIG_ECDSA_SHA384;
 		return mfvi_der_end(&r);
 	}
-	if (HAVE_RSA && (MFVI_OID_IS(&oid, OID_RSA_SHA256) || MFVI_OID_IS(&oid, OID_RSA_SHA384))) {
-		*alg = oid.p[8] == 0x0b ? MFVI_SIG_RSA_SHA256 : MFVI_SIG_RSA_SHA384;
+	k = HAVE_RSA ? arc(&oid, PKCS1, sizeof(PKCS1)) : -1;
+	if (k == 0x0b || k == 0x0c) {
+		*alg = k == 0x0b ? MFVI_SIG_RSA_SHA256 : MFVI_SIG_RSA_SHA384;
 		return null_or_absent(&r);
 	}
+	if (k == 0x0a)
+		return pss_params(&r, alg, salt);
 	if (HAVE_ED25519 && MFVI_OID_IS(&oid, OID_ED25519)) {
 		*alg = MFVI_SIG_ED25519; /* RFC 8410 3: parameters absent */
 		return mfvi_der_end(&r);
 	}
-	if (HAVE_RSA && MFVI_OID_IS(&oid, OID_RSA_PSS))
-		return pss_params(&r, alg, salt);
 	return MFV_ERR_UNSUPPORTED_ALG;
 }
 
@@ -204,7 +211,8 @@ rsa_key(const struct mfvi_der *bits, struct mfv_cert *c)
 	nbits = (unsigned)(c->key_a.len - 1) * 8;
 	for (top = c->key_a.p[0]; top != 0; top >>= 1)
 		nbits++;
-	if (nbits < 2048 || nbits > 4096)
+	/* BR 6.1.5: a multiple of 8 bits. */
+	if (nbits < 2048 || nbits > 4096 || (nbits & 7) != 0)
 		return MFV_ERR_WEAK_KEY;
 	/* e must be odd and greater than 1; more than 64 bits is absurd. */
 	if (c->key_b.len > 8 || (c->key_b.p[c->key_b.len - 1] & 1) == 0 ||
@@ -233,7 +241,7 @@ mfvi_spki(const struct mfvi_der *spki, struct mfv_cert *c)
 	c->keybits.p = key.p;
 	c->keybits.len = (uint32_t)key.len;
 	c->key_a = c->keybits;
-	if (HAVE_RSA && MFVI_OID_IS(&oid, OID_RSA)) {
+	if (HAVE_RSA && arc(&oid, PKCS1, sizeof(PKCS1)) == 1) {
 		/* RFC 3279 2.3.1: parameters NULL (here we insist). */
 		static const uint8_t null_end[] = { MFVI_NULL, 0 };
 		struct mfvi_der nul;

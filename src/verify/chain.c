@@ -175,11 +175,17 @@ leaf_policy(const struct mfv_ctx *ctx, const struct mfv_cert *c, struct mfv_resu
 	 * or no EKU at all is not enough for a device. */
 	if (!(c->eku & purpose(ctx))) /* bits are set only if EKU is present */
 		return MFV_ERR_EKU;
-	if (ctx->host_len == 0 && ctx->ip_len == 0) {
+	if (ctx->host_len == 0 && ctx->ip_len == 0)
 		res->flags |= MFV_RES_NAME_UNCHECKED;
-		return 0;
-	}
-	return mfvi_name_match(c, ctx->host, ctx->host_len, ctx->ip, ctx->ip_len);
+	else if ((rc = mfvi_name_match(c, ctx->host, ctx->host_len, ctx->ip, ctx->ip_len, 0)) != 0)
+		return rc;
+	/* BR 7.1.4.3: a server certificate's commonName, if any, is one of
+	 * its dNSNames, byte for byte (so never an IP address: mayfly puts
+	 * none there). */
+	if (c->cn.p != NULL && !(ctx->flags & MFV_FLAG_CLIENT_AUTH) &&
+	    mfvi_name_match(c, (const char *)c->cn.p, c->cn.len, NULL, 0, 1) != 0)
+		return MFV_ERR_PROFILE;
+	return 0;
 }
 
 /* Can `ca` issue at path depth `d` (d >= 1), given the path below it? */
@@ -252,6 +258,16 @@ build_path(struct mfv_ctx *ctx, const uint8_t *anchors, struct mfv_result *res)
 	for (;;) {
 		cur = &ctx->certs[ctx->path[d]];
 		if (d > 0 && anchors[ctx->path[d]] != 0) {
+			/* BR 7.1.2.1.2: a root's authorityKeyIdentifier, if
+			 * any, is its own subjectKeyIdentifier.  Only the
+			 * anchor: a self-issued intermediate (key rollover)
+			 * names the old key. */
+			if ((cur->flags & MFVI_C_SELF_ISSUED) && cur->aki.p != NULL &&
+			    !mfvi_span_eq(&cur->aki, &cur->ski)) {
+				err = MFV_ERR_PROFILE;
+				err_depth = (int)d;
+				goto fail;
+			}
 			ctx->path_len = (uint8_t)(d + 1);
 			return 0;
 		}

@@ -231,10 +231,12 @@ mfvi_der_get_time(struct mfvi_der *r, int64_t *out)
 }
 
 int
-mfvi_der_name(struct mfvi_der *from, struct mfv_span *out)
+mfvi_der_name(struct mfvi_der *from, struct mfv_span *out, struct mfv_span *cn)
 {
+	static const uint8_t oid_cn[] = { 0x55, 0x04, 0x03 };
 	struct mfvi_der r, tlv, set, atv, x;
-	int rc;
+	uint8_t t;
+	int rc, is_cn;
 
 	if ((rc = mfvi_der_get_tlv(from, MFVI_SEQUENCE, &r, &tlv)) != 0)
 		return rc;
@@ -250,17 +252,23 @@ mfvi_der_name(struct mfvi_der *from, struct mfv_span *out)
 			if ((rc = mfvi_der_get(&set, MFVI_SEQUENCE, &atv)) != 0 ||
 			    (rc = mfvi_der_get(&atv, MFVI_OID, &x)) != 0)
 				return rc;
+			is_cn = MFVI_OID_IS(&x, oid_cn);
 			if (atv.len == 0)
 				return MFV_ERR_DER_TRUNCATED;
-			{
-				uint8_t t;
-				/* The value may be any string type; check
-				 * only that it is one well-formed TLV. */
-				if ((rc = read_tlv(&atv, &t, &x, NULL)) != 0)
-					return rc;
-			}
-			if ((rc = mfvi_der_end(&atv)) != 0)
+			/* The value may be any string type; check only that
+			 * it is one well-formed TLV. */
+			if ((rc = read_tlv(&atv, &t, &x, NULL)) != 0 ||
+			    (rc = mfvi_der_end(&atv)) != 0)
 				return rc;
+			if (cn != NULL && is_cn) {
+				/* CA/Browser Forum BR 7.1.4.3: at most one
+				 * commonName, which the leaf check compares
+				 * with the SAN. */
+				if (cn->p != NULL)
+					return MFV_ERR_PROFILE;
+				cn->p = x.p;
+				cn->len = (uint32_t)x.len;
+			}
 		}
 	}
 	return 0;

@@ -85,7 +85,8 @@ static const char errtab[] =
 	E("MFV_ERR_BUNDLE_SIGNER", "bundle signed by a key not trusted")
 	E("MFV_ERR_BUNDLE_THRESHOLD", "too few valid bundle signatures")
 	E("MFV_ERR_BUNDLE_EXPIRED", "bundle past its expiry")
-	E("MFV_ERR_NO_ROOTS", "trust store empty");
+	E("MFV_ERR_NO_ROOTS", "trust store empty")
+	E("MFV_ERR_PROFILE", "breaks an RFC 5280 / Baseline Requirements profile rule");
 
 static const char *
 nth(int err, int which)

@@ -45,10 +45,29 @@
  *    wildcards restricted to a whole left-most label ("*.example.com"
  *    matches "a.example.com", never "example.com" or "a.b.example.com"),
  *    and at least two labels after the wildcard.  IP addresses against
- *    iPAddress entries.  The subject common name is NEVER used.
+ *    iPAddress entries.  The subject common name is NEVER used for
+ *    matching (but see the profile rules).
  *  - Critical extensions: any critical extension it does not process is
  *    refused.  Name constraints are refused whether critical or not,
  *    because they are not implemented.
+ *  - Profile rules of RFC 5280 and the CA/Browser Forum Baseline
+ *    Requirements, each a few bytes (MFV_ERR_PROFILE unless said):
+ *    a server leaf's commonName, if any, equals one of its dNSNames octet
+ *    for octet (so an IP address or another case is refused); at most one
+ *    commonName; every certificate but a self-issued one has an
+ *    authorityKeyIdentifier, and every one that has it carries only a
+ *    keyIdentifier; a pinned self-issued anchor's keyIdentifier, if any,
+ *    is its own subjectKeyIdentifier; every CA has a
+ *    subjectKeyIdentifier, a non-empty subject and a critical
+ *    basicConstraints; the subjectAltName is critical exactly when the
+ *    subject is empty; dNSNames hold only letters, digits, '-', '.' and
+ *    '*'; authorityInfoAccess is well formed; policyConstraints are
+ *    refused (critical: not processed; non-critical: not allowed);
+ *    keyCertSign only with cA TRUE (MFV_ERR_KEY_USAGE); no EKU on a
+ *    self-issued CA, no critical EKU and no anyExtendedKeyUsage on a
+ *    non-CA (MFV_ERR_EKU); serial number zero outside self-issued
+ *    certificates (MFV_ERR_BAD_SERIAL); RSA moduli a multiple of 8 bits
+ *    (MFV_ERR_WEAK_KEY).
  *  - Stapled OCSP (RFC 6960, mfv_verify()): BasicOCSPResponse signed by the
  *    issuer or by a responder certificate issued by the issuer carrying
  *    id-kp-OCSPSigning; CertID with SHA-1 or SHA-256; thisUpdate <= now <=
@@ -63,8 +82,14 @@
  *    covers the leaf only).
  *  - Names are compared as raw DER; two encodings of the same name do not
  *    match (RFC 5280 7.1 comparison rules are not implemented).
- *  - No certificate policies, policy constraints, name constraints (refused),
- *    AIA chasing, or SCT checks.
+ *  - No certificate policies, policy constraints or name constraints (both
+ *    refused), AIA chasing, or SCT checks.
+ *  - No public-suffix list: a wildcard over a public suffix ("*.co.uk")
+ *    is accepted when no commonName gives it away (libmayfly-verify(3)
+ *    says why).  A self-issued root's serial may be zero.  A client
+ *    certificate's commonName (MFV_FLAG_CLIENT_AUTH) is not compared.
+ *  - The authorityKeyIdentifier is not matched against the issuer's
+ *    subjectKeyIdentifier: paths are built by name and signature.
  *  - Validity of the trust anchor and its basicConstraints are checked when
  *    its certificate is part of the path, but its own signature is not:
  *    the pin is the trust.
@@ -77,8 +102,8 @@
  *  - If no host name or IP address is set, no name is checked at all and
  *    MFV_RES_NAME_UNCHECKED is reported.
  *  - The leaf's public key is not validated (on the curve, RSA modulus
- *    sanity): the library never uses it; the TLS stack does, when it checks
- *    the handshake signature.
+ *    sanity beyond its size): the library never uses it; the TLS stack
+ *    does, when it checks the handshake signature.
  *  - The contents of name strings (UTF8String, PrintableString, ...) are
  *    not validated: names are compared as bytes, never decoded.
  *
@@ -112,7 +137,7 @@
  *  pointers into them in the context, valid only until the caller changes
  *  or frees those buffers, and never writes to them.  The stack use of a
  *  verification is bounded, about 1 KiB on a Cortex-M4 (`make size`), plus
- *  whatever the backend needs; the context is about 1 KiB there.  A context must not be used by two threads at once; separate
+ *  whatever the backend needs; the context is about 1.2 KiB there.  A context must not be used by two threads at once; separate
  *  contexts are independent.
  *
  * ERRORS
@@ -205,7 +230,8 @@ enum mfv_err {
 	MFV_ERR_BUNDLE_THRESHOLD = -47,    /* too few valid bundle signatures */
 	MFV_ERR_BUNDLE_EXPIRED = -48,      /* bundle past its expiry */
 	MFV_ERR_NO_ROOTS = -49,            /* trust store empty */
-	MFV_ERR_LAST = -49
+	MFV_ERR_PROFILE = -50,             /* breaks an RFC 5280 / Baseline Requirements profile rule */
+	MFV_ERR_LAST = -50
 };
 
 /* A stable identifier (the enum name: "MFV_ERR_EXPIRED", "MFV_OK") and a
@@ -255,6 +281,11 @@ struct mfv_cert {
 	int8_t path_len;          /* -1 = none */
 	uint8_t flags;            /* MFVI_C_* (internal) */
 	uint8_t eku;              /* MFVI_EKU_* (internal) */
+	uint16_t ext;             /* extensions seen, one bit per kind (internal) */
+	uint16_t crit;            /* those of them marked critical */
+	struct mfv_span cn;       /* subject commonName value contents, if any */
+	struct mfv_span ski;      /* subjectKeyIdentifier OCTET STRING contents */
+	struct mfv_span aki;      /* authorityKeyIdentifier keyIdentifier */
 };
 
 struct mfv_ctx {

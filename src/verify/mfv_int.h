@@ -66,8 +66,10 @@ int mfvi_der_time(uint8_t tag, const struct mfvi_der *v, int64_t *out);
 /* Read a UTCTime or GeneralizedTime from r. */
 int mfvi_der_get_time(struct mfvi_der *r, int64_t *out);
 /* Read a Name TLV into *out after a shallow structural check (SEQUENCE OF
- * SET OF SEQUENCE {OID, ANY}). */
-int mfvi_der_name(struct mfvi_der *r, struct mfv_span *out);
+ * SET OF SEQUENCE {OID, ANY}).  If cn is not NULL, *cn (cleared by the
+ * caller) gets the contents of its commonName value; a second commonName
+ * is MFV_ERR_PROFILE. */
+int mfvi_der_name(struct mfvi_der *r, struct mfv_span *out, struct mfv_span *cn);
 
 int mfvi_span_eq(const struct mfv_span *a, const struct mfv_span *b);
 int mfvi_oid_is(const struct mfvi_der *oid, const uint8_t *want, size_t want_len);
@@ -125,8 +127,11 @@ void mfvi_cert_pubkey(const struct mfv_cert *c, struct mfv_pubkey *k);
 
 /* ---- names (name.c) ------------------------------------------------------- */
 
+/* 0 if the leaf's subjectAltName holds host (a dNSName, RFC 6125 rules)
+ * or ip (an iPAddress), else MFV_ERR_NAME_MISMATCH.  With exact set, host
+ * must equal a dNSName octet for octet (no case folding, no wildcard). */
 int mfvi_name_match(const struct mfv_cert *leaf, const char *host, size_t host_len,
-                    const uint8_t *ip, size_t ip_len);
+                    const uint8_t *ip, size_t ip_len, int exact);
 
 /* ---- OCSP (ocsp.c) ------------------------------------------------------------ */
 

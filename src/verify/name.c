@@ -10,7 +10,10 @@
  * IP addresses compare octet for octet with iPAddress entries.  The subject
  * common name is never consulted (RFC 6125 6.4.4 allows it only when there
  * is no SAN; mayfly leaves always carry a SAN and a CN fallback is exactly
- * the ambiguity that let "CN=*" style attacks through).
+ * the ambiguity that let "CN=*" style attacks through).  It is only held
+ * to the Baseline Requirements (7.1.4.3): a leaf's commonName, if any, must
+ * be one of its dNSName entries octet for octet, so that what people read
+ * in logs is what the device matched.
  */
 #include <string.h>
 #include "mfv_int.h"
@@ -59,13 +62,13 @@ dns_match(const uint8_t *pat, size_t plen, const uint8_t *host, size_t hlen)
 
 int
 mfvi_name_match(const struct mfv_cert *leaf, const char *host, size_t host_len,
-                const uint8_t *ip, size_t ip_len)
+                const uint8_t *ip, size_t ip_len, int exact)
 {
 	struct mfvi_der r, v;
 	const uint8_t *h = (const uint8_t *)host;
 	int t;
 
-	if (host_len > 0 && h[host_len - 1] == '.')
+	if (!exact && host_len > 0 && h[host_len - 1] == '.')
 		host_len--;
 	r.p = leaf->san.p;
 	r.len = leaf->san.len;
@@ -75,7 +78,9 @@ mfvi_name_match(const struct mfv_cert *leaf, const char *host, size_t host_len,
 		 * certificate was parsed. */
 		if (mfvi_der_get(&r, (uint8_t)t, &v) != 0)
 			return MFV_ERR_NAME_MISMATCH;
-		if (t == MFVI_CTX(2) && host_len > 0 && dns_match(v.p, v.len, h, host_len))
+		if (t == MFVI_CTX(2) && host_len > 0 &&
+		    (exact ? v.len == host_len && memcmp(v.p, h, host_len) == 0
+		           : dns_match(v.p, v.len, h, host_len)))
 			return 0;
 		if (t == MFVI_CTX(7) && ip_len > 0 && v.len == ip_len && memcmp(v.p, ip, ip_len) == 0)
 			return 0;

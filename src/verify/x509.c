@@ -8,7 +8,15 @@
  * relying party to reject them), name constraints (not implemented, so
  * accepting them would widen what an intermediate may issue), duplicate
  * extensions (4.2: "MUST NOT include more than one instance"), and serial
- * numbers that are negative or longer than 20 octets (4.1.2.2).
+ * numbers that are negative or longer than 20 octets (4.1.2.2), or zero
+ * outside a self-issued certificate.
+ *
+ * It also holds every certificate to the profile rules of RFC 5280 and the
+ * CA/Browser Forum Baseline Requirements that cost a few bytes to check
+ * (profile(), below): a relying party that accepts what no conforming CA
+ * may issue gives an attacker who can get one odd certificate signed room
+ * to play.  What mayfly itself issues (leaves, intermediates, cross-
+ * certificates, delegated OCSP responders) meets all of them.
  */
 #include <string.h>
 #include "mfv_int.h"
@@ -21,8 +29,10 @@
 #define EXT_NC 0x1e
 #define EXT_SKI 0x0e
 #define EXT_AKI 0x23
+#define EXT_PC 0x24
 
-static const uint8_t OID_TLSFEATURE[] = { 0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x01, 0x18 };
+/* id-pe (1.3.6.1.5.5.7.1.x): authorityInfoAccess .1, TLS feature .24. */
+static const uint8_t OID_PE[] = { 0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x01 };
 static const uint8_t OID_ANY_EKU[] = { 0x55, 0x1d, 0x25, 0x00 };
 
 static const uint8_t seq_end[] = { MFVI_SEQUENCE, 0 };
@@ -36,17 +46,15 @@ span(struct mfv_span *s, const struct mfvi_der *d)
 }
 
 static int
-ext_bc(struct mfv_cert *c, struct mfvi_der *v)
+ext_bc(struct mfv_cert *c, struct mfvi_der *seq)
 {
-	struct mfvi_der seq, x;
+	struct mfvi_der x;
 	uint32_t n;
 	int rc, ca;
 
-	if ((rc = mfvi_der_get(v, MFVI_SEQUENCE, &seq)) != 0)
-		return rc;
-	if ((ca = mfvi_der_opt_true(&seq)) < 0)
+	if ((ca = mfvi_der_opt_true(seq)) < 0)
 		return ca;
-	if ((rc = mfvi_der_opt(&seq, MFVI_INTEGER, &x)) < 0)
+	if ((rc = mfvi_der_opt(seq, MFVI_INTEGER, &x)) < 0)
 		return rc;
 	if (rc == 1) {
 		/* 4.2.1.9: pathLenConstraint only with cA TRUE. */
@@ -56,18 +64,15 @@ ext_bc(struct mfv_cert *c, struct mfvi_der *v)
 	}
 	if (ca)
 		c->flags |= MFVI_C_CA;
-	return mfvi_der_end(&seq);
+	return mfvi_der_end(seq);
 }
 
 static int
-ext_ku(struct mfv_cert *c, struct mfvi_der *v)
+ext_ku(struct mfv_cert *c, const struct mfvi_der *b)
 {
-	struct mfvi_der bits;
+	struct mfvi_der bits = *b;
 	unsigned unused, last;
-	int rc;
 
-	if ((rc = mfvi_der_get(v, MFVI_BIT_STRING, &bits)) != 0)
-		return rc;
 	/* A named bit list in DER: at least one bit set, trailing zero bits
 	 * removed, padding bits zero (X.690 11.2): so the lowest used bit
 	 * of the last octet is 1 and the ones below it are 0. */
@@ -85,20 +90,16 @@ ext_ku(struct mfv_cert *c, struct mfvi_der *v)
 }
 
 static int
-ext_eku(struct mfv_cert *c, struct mfvi_der *v)
+ext_eku(struct mfv_cert *c, struct mfvi_der *seq)
 {
 	static const uint8_t kp[] = { 0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03 };
 	static const uint8_t bit[10] = { 0, MFVI_EKU_SERVER, MFVI_EKU_CLIENT, 0, 0, 0, 0, 0, 0,
 	                                 MFVI_EKU_OCSP };
-	struct mfvi_der seq, oid;
+	struct mfvi_der oid;
 	int rc;
 
-	if ((rc = mfvi_der_get(v, MFVI_SEQUENCE, &seq)) != 0)
-		return rc;
-	if (seq.len == 0)
-		return MFV_ERR_DER_VALUE; /* SIZE (1..MAX) */
-	while (seq.len > 0) {
-		if ((rc = mfvi_der_get(&seq, MFVI_OID, &oid)) != 0)
+	while (seq->len > 0) {
+		if ((rc = mfvi_der_get(seq, MFVI_OID, &oid)) != 0)
 			return rc;
 		/* id-kp-serverAuth .1, clientAuth .2, OCSPSigning .9 under
 		 * 1.3.6.1.5.5.7.3; anyExtendedKeyUsage is 2.5.29.37.0. */
@@ -113,41 +114,78 @@ ext_eku(struct mfv_cert *c, struct mfvi_der *v)
 }
 
 static int
-ext_san(struct mfv_cert *c, struct mfvi_der *v)
+ext_san(struct mfv_cert *c, const struct mfvi_der *seq)
 {
-	struct mfvi_der seq, r, x;
+	struct mfvi_der r = *seq, x;
+	unsigned n;
 	int rc, t;
 
-	if ((rc = mfvi_der_get(v, MFVI_SEQUENCE, &seq)) != 0)
-		return rc;
-	if (seq.len == 0)
-		return MFV_ERR_DER_VALUE;
 	/* Every GeneralName is a context-tagged TLV; check the shape now so
 	 * that name matching can walk it without error handling. */
-	r = seq;
 	while (r.len > 0) {
 		t = mfvi_der_peek(&r);
 		if ((t & 0xc0) != 0x80)
 			return MFV_ERR_DER_TAG;
 		if ((rc = mfvi_der_get(&r, (uint8_t)t, &x)) != 0)
 			return rc;
+		/* A dNSName is letters, digits, hyphens, dots and the
+		 * wildcard (RFC 5280 4.2.1.6 via RFC 1034 3.5): no
+		 * underscore, no space, no UTF-8.  OR-ing 0x20 folds the
+		 * capitals and moves '_' (0x5f) out of the ranges. */
+		while (t == MFVI_CTX(2) && x.len > 0) {
+			n = x.p[--x.len] | 0x20u;
+			if (!((n >= 'a' && n <= 'z') || (n >= '0' && n <= '9') || n == '-' ||
+			      n == '.' || n == '*'))
+				return MFV_ERR_PROFILE;
+		}
 	}
-	span(&c->san, &seq);
+	span(&c->san, seq);
+	return 0;
+}
+
+/* authorityKeyIdentifier (RFC 5280 4.2.1.1) with the keyIdentifier [0]
+ * and nothing else: BR 7.1.2 forbids authorityCertIssuer and
+ * authorityCertSerialNumber, and a missing keyIdentifier leaves nothing
+ * to match. */
+static int
+ext_aki(struct mfv_cert *c, struct mfvi_der *seq)
+{
+	struct mfvi_der k;
+
+	if (mfvi_der_get(seq, MFVI_CTX(0), &k) != 0 || seq->len != 0 || k.len == 0)
+		return MFV_ERR_PROFILE;
+	span(&c->aki, &k);
+	return 0;
+}
+
+/* authorityInfoAccess ::= SEQUENCE SIZE (1..MAX) OF SEQUENCE {
+ * accessMethod OID, accessLocation GeneralName }.  Never followed, but a
+ * malformed one is refused (BR 7.1.2.7.7). */
+static int
+ext_aia(struct mfvi_der *seq)
+{
+	struct mfvi_der ad, x;
+	int t;
+
+	while (seq->len > 0) {
+		if (mfvi_der_get(seq, MFVI_SEQUENCE, &ad) != 0 || mfvi_der_get(&ad, MFVI_OID, &x) != 0 ||
+		    ((t = mfvi_der_peek(&ad)) & 0xc0) != 0x80 || mfvi_der_get(&ad, (uint8_t)t, &x) != 0 ||
+		    ad.len != 0)
+			return MFV_ERR_PROFILE;
+	}
 	return 0;
 }
 
 /* RFC 7633 TLS Feature: SEQUENCE OF INTEGER; 5 is status_request. */
 static int
-ext_tlsfeature(struct mfv_cert *c, struct mfvi_der *v)
+ext_tlsfeature(struct mfv_cert *c, struct mfvi_der *seq)
 {
-	struct mfvi_der seq, x;
+	struct mfvi_der x;
 	uint32_t n;
 	int rc;
 
-	if ((rc = mfvi_der_get(v, MFVI_SEQUENCE, &seq)) != 0)
-		return rc;
-	while (seq.len > 0) {
-		if ((rc = mfvi_der_get(&seq, MFVI_INTEGER, &x)) != 0 ||
+	while (seq->len > 0) {
+		if ((rc = mfvi_der_get(seq, MFVI_INTEGER, &x)) != 0 ||
 		    (rc = mfvi_der_small_uint(&x, &n)) != 0)
 			return rc;
 		if (n == 5)
@@ -156,14 +194,17 @@ ext_tlsfeature(struct mfv_cert *c, struct mfvi_der *v)
 	return 0;
 }
 
-/* Extensions we know, as small numbers (also their bit in `seen`). */
-enum { X_UNKNOWN, X_BC, X_KU, X_EKU, X_SAN, X_TLSF, X_SKI, X_AKI, X_NC };
+/* Extensions we know, as small numbers (also their bit in c->ext and
+ * c->crit).  Those from X_SKI on must not be critical. */
+enum { X_UNKNOWN, X_BC, X_KU, X_EKU, X_SAN, X_TLSF, X_SKI, X_AKI, X_NC, X_PC, X_AIA };
+#define BIT(x) (1u << (x))
 
 static int
 ext_id(const struct mfvi_der *oid)
 {
 	/* id-ce (2.5.29.x) are three octets 55 1d x. */
-	static const uint8_t ce[] = { EXT_BC, EXT_KU, EXT_EKU, EXT_SAN, EXT_SKI, EXT_AKI, EXT_NC };
+	static const uint8_t ce[] = { EXT_BC, EXT_KU, EXT_EKU, EXT_SAN, EXT_SKI, EXT_AKI, EXT_NC,
+	                              EXT_PC };
 	int i;
 
 	if (oid->len == 3 && oid->p[0] == 0x55 && oid->p[1] == 0x1d) {
@@ -172,13 +213,20 @@ ext_id(const struct mfvi_der *oid)
 				return i < 4 ? i + 1 : i + 2; /* X_TLSF is not id-ce */
 		return X_UNKNOWN;
 	}
-	return MFVI_OID_IS(oid, OID_TLSFEATURE) ? X_TLSF : X_UNKNOWN;
+	if (oid->len == 8 && memcmp(oid->p, OID_PE, 7) == 0)
+		return oid->p[7] == 0x18 ? X_TLSF : oid->p[7] == 0x01 ? X_AIA : X_UNKNOWN;
+	return X_UNKNOWN;
 }
 
 static int
-extension(struct mfv_cert *c, struct mfvi_der *ext, uint32_t *seen)
+extension(struct mfv_cert *c, struct mfvi_der *ext)
 {
-	struct mfvi_der oid, val;
+	/* The type each known extension's value is, by X_ id (0: none). */
+	static const uint8_t type[] = { 0, MFVI_SEQUENCE, MFVI_BIT_STRING, MFVI_SEQUENCE,
+	                                MFVI_SEQUENCE, MFVI_SEQUENCE, MFVI_OCTET_STRING,
+	                                MFVI_SEQUENCE, 0, 0, MFVI_SEQUENCE };
+	struct mfvi_der oid, val, in;
+	uint8_t tags[2];
 	int rc, crit = 0, id;
 
 	if ((rc = mfvi_der_get(ext, MFVI_OID, &oid)) != 0)
@@ -190,27 +238,76 @@ extension(struct mfv_cert *c, struct mfvi_der *ext, uint32_t *seen)
 	id = ext_id(&oid);
 	if (id == X_NC)
 		return MFV_ERR_NAME_CONSTRAINTS;
-	/* What we do not process may not be critical (RFC 5280 4.2).  SKI
-	 * and AKI are read only to catch duplicates. */
+	/* What we do not process may not be critical (RFC 5280 4.2).  SKI,
+	 * AKI and AIA must not be critical anyway (4.2.1.1, 4.2.1.2,
+	 * 4.2.2.1); policy constraints must be (4.2.1.11), and as policies
+	 * are not processed they are refused either way. */
 	if ((id == X_UNKNOWN || id >= X_SKI) && crit)
 		return MFV_ERR_UNSUPPORTED_CRITICAL_EXT;
 	if (id == X_UNKNOWN)
 		return 0;
-	if (*seen & (1u << id))
+	if (c->ext & BIT(id))
 		return MFV_ERR_DUPLICATE_EXT;
-	*seen |= 1u << id;
-	switch (id) {
-	case X_BC: rc = ext_bc(c, &val); break;
-	case X_KU: rc = ext_ku(c, &val); break;
-	case X_EKU: rc = ext_eku(c, &val); break;
-	case X_SAN: rc = ext_san(c, &val); break;
-	case X_TLSF: rc = ext_tlsfeature(c, &val); break;
-	default: return 0;
-	}
-	if (rc != 0)
+	c->ext = (uint16_t)(c->ext | BIT(id));
+	if (crit)
+		c->crit = (uint16_t)(c->crit | BIT(id));
+	if (id == X_PC)
+		return MFV_ERR_PROFILE;
+	/* The extension value must be exactly one DER value of its type;
+	 * all but basicConstraints (empty for a non-CA) and the TLS feature
+	 * list are SIZE (1..MAX) or must hold something. */
+	tags[0] = type[id];
+	tags[1] = 0;
+	if ((rc = mfvi_der_seq(&val, tags, 2, &in, NULL)) != 0)
 		return rc;
-	/* The extension value must be exactly one DER value. */
-	return mfvi_der_end(&val);
+	if (in.len == 0 && id != X_BC && id != X_TLSF)
+		return MFV_ERR_DER_VALUE;
+	switch (id) {
+	case X_BC: return ext_bc(c, &in);
+	case X_KU: return ext_ku(c, &in);
+	case X_EKU: return ext_eku(c, &in);
+	case X_SAN: return ext_san(c, &in);
+	case X_TLSF: return ext_tlsfeature(c, &in);
+	case X_SKI: span(&c->ski, &in); return 0;
+	case X_AKI: return ext_aki(c, &in);
+	}
+	return ext_aia(&in);
+}
+
+/* Profile rules on the whole certificate, once its extensions are read. */
+static int
+profile(const struct mfv_cert *c)
+{
+	unsigned ca = c->flags & MFVI_C_CA, empty = c->subject.len == 2;
+
+	/* 4.1.2.2: the serial is positive, so not zero (a minimal zero is
+	 * 00).  Not held against a self-issued certificate: a root's serial
+	 * names nothing a device looks up, and public roots with serial 0
+	 * exist (Starfield G2). */
+	if (c->serial.len == 1 && c->serial.p[0] == 0 && !(c->flags & MFVI_C_SELF_ISSUED))
+		return MFV_ERR_BAD_SERIAL;
+	/* RFC 5280 4.2.1.3: keyCertSign only with cA TRUE. */
+	if ((c->ku & MFVI_KU_KEY_CERT_SIGN) && !ca)
+		return MFV_ERR_KEY_USAGE;
+	/* BR 7.1.2.1.2: no EKU in a root (a self-issued CA); BR 7.1.2.7.10:
+	 * a subscriber's EKU is not critical and has no anyExtendedKeyUsage. */
+	if (ca ? (c->flags & MFVI_C_SELF_ISSUED) && (c->flags & MFVI_C_HAS_EKU)
+	       : (c->crit & BIT(X_EKU)) || (c->eku & MFVI_EKU_ANY))
+		return MFV_ERR_EKU;
+	/* 4.1.2.6: a CA has a subject; 4.2.1.9: its basicConstraints is
+	 * critical; 4.2.1.2: it has a subjectKeyIdentifier. */
+	if (ca && (empty || !(c->crit & BIT(X_BC)) || !(c->ext & BIT(X_SKI))))
+		return MFV_ERR_PROFILE;
+	/* 4.2.1.6: without a subject the SAN is critical; BR 7.1.2.7.12:
+	 * with one it is not. */
+	if (empty != !!(c->crit & BIT(X_SAN)))
+		return MFV_ERR_PROFILE;
+	/* 4.2.1.1: every certificate but a self-signed one names its
+	 * issuer's key (whether a self-issued one that does names its own
+	 * is checked on the trust anchor, in chain.c). */
+	if (!(c->flags & MFVI_C_SELF_ISSUED) && c->aki.p == NULL)
+		return MFV_ERR_PROFILE;
+	return 0;
 }
 
 static int
@@ -219,7 +316,6 @@ tbs(struct mfv_cert *c, struct mfvi_der *r, const struct mfvi_der *outer_alg)
 	/* version [0] EXPLICIT INTEGER: v3 has exactly one DER encoding. */
 	static const uint8_t v3[] = { MFVI_CTXC(0), 3, MFVI_INTEGER, 1, 2 };
 	struct mfvi_der x, v, alg, algtlv, exts, ext;
-	uint32_t seen = 0;
 	int rc;
 
 	if (r->len < sizeof(v3) || memcmp(r->p, v3, sizeof(v3)) != 0)
@@ -241,7 +337,7 @@ tbs(struct mfv_cert *c, struct mfvi_der *r, const struct mfvi_der *outer_alg)
 	if ((rc = mfvi_sig_alg(&alg, &c->sig_alg, &c->pss_salt)) != 0)
 		return rc;
 
-	if ((rc = mfvi_der_name(r, &c->issuer)) != 0)
+	if ((rc = mfvi_der_name(r, &c->issuer, NULL)) != 0)
 		return rc;
 
 	if ((rc = mfvi_der_get(r, MFVI_SEQUENCE, &v)) != 0 ||
@@ -252,7 +348,7 @@ tbs(struct mfv_cert *c, struct mfvi_der *r, const struct mfvi_der *outer_alg)
 	if (c->not_after < c->not_before)
 		return MFV_ERR_BAD_TIME;
 
-	if ((rc = mfvi_der_name(r, &c->subject)) != 0)
+	if ((rc = mfvi_der_name(r, &c->subject, &c->cn)) != 0)
 		return rc;
 	if (mfvi_span_eq(&c->issuer, &c->subject))
 		c->flags |= MFVI_C_SELF_ISSUED;
@@ -274,11 +370,13 @@ tbs(struct mfv_cert *c, struct mfvi_der *r, const struct mfvi_der *outer_alg)
 			return MFV_ERR_DER_VALUE;
 		while (exts.len > 0) {
 			if ((rc = mfvi_der_get(&exts, MFVI_SEQUENCE, &ext)) != 0 ||
-			    (rc = extension(c, &ext, &seen)) != 0)
+			    (rc = extension(c, &ext)) != 0)
 				return rc;
 		}
 	}
-	return mfvi_der_end(r);
+	if ((rc = mfvi_der_end(r)) != 0)
+		return rc;
+	return profile(c);
 }
 
 int

@@ -18,9 +18,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	uint8_t pin[MFV_HASH_LEN] = { 0 };
 
 	if (mfvi_cert_parse(&c, data, size) == 0) {
-		(void)mfvi_name_match(&c, "www.example.test", 16, NULL, 0);
-		(void)mfvi_name_match(&c, "a.api.example.test", 18, NULL, 0);
-		(void)mfvi_name_match(&c, NULL, 0, ip4, 4);
+		(void)mfvi_name_match(&c, "www.example.test", 16, NULL, 0, 0);
+		(void)mfvi_name_match(&c, "a.api.example.test", 18, NULL, 0, 0);
+		(void)mfvi_name_match(&c, NULL, 0, ip4, 4, 0);
+		if (c.cn.p != NULL)
+			(void)mfvi_name_match(&c, (const char *)c.cn.p, c.cn.len, NULL, 0, 1);
 	}
 	mfv_init(&ctx);
 	(void)mfv_add_root(&ctx, pin);

@@ -282,7 +282,7 @@ START_TEST(test_errors)
 	ck_assert_str_eq(mfv_errname(MFV_ERR_EXPIRED), "MFV_ERR_EXPIRED");
 	ck_assert_str_eq(mfv_errname(MFV_ERR_OCSP_REVOKED), "MFV_ERR_OCSP_REVOKED");
 	ck_assert_str_eq(mfv_strerror(MFV_ERR_EXPIRED), "now (or the LKGT) is after notAfter");
-	ck_assert_str_eq(mfv_errname(MFV_ERR_LAST), "MFV_ERR_NO_ROOTS");
+	ck_assert_str_eq(mfv_errname(MFV_ERR_LAST), "MFV_ERR_PROFILE");
 	ck_assert_str_eq(mfv_errname(MFV_ERR_LAST - 1), "MFV_ERR_UNKNOWN");
 	ck_assert_str_eq(mfv_errname(1), "MFV_ERR_UNKNOWN");
 	for (e = 0; e >= MFV_ERR_LAST; e--) {

@@ -52,7 +52,29 @@ basicConstraints = critical,CA:TRUE
 keyUsage = critical,keyCertSign,cRLSign
 [ inter_noca ]
 basicConstraints = critical,CA:FALSE
+keyUsage = critical,digitalSignature
+[ inter_noca_kcs ]
+basicConstraints = critical,CA:FALSE
 keyUsage = critical,keyCertSign,cRLSign
+[ inter_noski ]
+basicConstraints = critical,CA:TRUE
+keyUsage = critical,keyCertSign,cRLSign
+subjectKeyIdentifier = none
+[ inter_bcnc ]
+basicConstraints = CA:TRUE
+keyUsage = critical,keyCertSign,cRLSign
+[ inter_pc ]
+basicConstraints = critical,CA:TRUE
+keyUsage = critical,keyCertSign,cRLSign
+policyConstraints = requireExplicitPolicy:0
+[ root_eku ]
+basicConstraints = critical,CA:TRUE
+keyUsage = critical,keyCertSign,cRLSign
+extendedKeyUsage = serverAuth
+[ root_aki ]
+basicConstraints = critical,CA:TRUE
+keyUsage = critical,keyCertSign,cRLSign
+authorityKeyIdentifier = keyid:always
 [ inter_noku ]
 basicConstraints = critical,CA:TRUE
 keyUsage = critical,digitalSignature
@@ -124,6 +146,54 @@ keyUsage = critical,digitalSignature
 extendedKeyUsage = serverAuth
 subjectAltName = DNS:www.example.test
 tlsfeature = status_request
+[ leaf_noaki ]
+basicConstraints = critical,CA:FALSE
+keyUsage = critical,digitalSignature
+extendedKeyUsage = serverAuth
+subjectAltName = DNS:www.example.test
+authorityKeyIdentifier = none
+[ leaf_akiissuer ]
+basicConstraints = critical,CA:FALSE
+keyUsage = critical,digitalSignature
+extendedKeyUsage = serverAuth
+subjectAltName = DNS:www.example.test
+authorityKeyIdentifier = keyid:always,issuer:always
+[ leaf_kcs ]
+basicConstraints = critical,CA:FALSE
+keyUsage = critical,digitalSignature,keyCertSign
+extendedKeyUsage = serverAuth
+subjectAltName = DNS:www.example.test
+[ leaf_ekucrit ]
+basicConstraints = critical,CA:FALSE
+keyUsage = critical,digitalSignature
+extendedKeyUsage = critical,serverAuth
+subjectAltName = DNS:www.example.test
+[ leaf_ekuany ]
+basicConstraints = critical,CA:FALSE
+keyUsage = critical,digitalSignature
+extendedKeyUsage = serverAuth,anyExtendedKeyUsage
+subjectAltName = DNS:www.example.test
+[ leaf_underscore ]
+basicConstraints = critical,CA:FALSE
+keyUsage = critical,digitalSignature
+extendedKeyUsage = serverAuth
+subjectAltName = DNS:www.example.test,DNS:foo_bar.example.test
+[ leaf_badaia ]
+basicConstraints = critical,CA:FALSE
+keyUsage = critical,digitalSignature
+extendedKeyUsage = serverAuth
+subjectAltName = DNS:www.example.test
+authorityInfoAccess = ASN1:NULL
+[ leaf_sancrit ]
+basicConstraints = critical,CA:FALSE
+keyUsage = critical,digitalSignature
+extendedKeyUsage = serverAuth
+subjectAltName = critical,DNS:www.example.test
+[ leaf_psl ]
+basicConstraints = critical,CA:FALSE
+keyUsage = critical,digitalSignature
+extendedKeyUsage = serverAuth
+subjectAltName = DNS:*.co.uk
 [ ocsp_signer ]
 basicConstraints = critical,CA:FALSE
 keyUsage = critical,digitalSignature
@@ -227,8 +297,8 @@ mangle leaf24.pem trunc.pem 'chop'
 mangle leaf24.pem padded.pem '$_ .= "\0"'
 mangle leaf24.pem nonmin.pem 's/\A\x30\x82/\x30\x83\x00/'
 mangle inter.pem interbad.pem 'substr($_, -1, 1) = chr(ord(substr($_, -1, 1)) ^ 1)'
-# Two authorityKeyIdentifiers: rename the subjectKeyIdentifier's OID.
-mangle leaf24.pem dupext.pem 's/\x06\x03\x55\x1d\x0e/\x06\x03\x55\x1d\x23/'
+# Two subjectKeyIdentifiers: rename the authorityKeyIdentifier's OID.
+mangle leaf24.pem dupext.pem 's/\x06\x03\x55\x1d\x23/\x06\x03\x55\x1d\x0e/'
 for c in badsig trunc padded nonmin dupext; do chain "c-$c.pem" "$c.pem" inter.pem; done
 chain c-interbad.pem leaf24.pem interbad.pem
 
@@ -278,6 +348,62 @@ for i in 1 2 3 4 5; do cert "loop$i" "Mayfly Loop CA" self $I0 $I1 inter_open; d
 key lloop ec256; cert lloop www.example.test loop1 $L0 $L1 leaf
 chain c-loop.pem lloop.pem loop1.pem loop2.pem loop3.pem loop4.pem loop5.pem
 
+# ---- RFC 5280 / Baseline Requirements profile rules (libmayfly-verify(3)) --
+# Leaves under the main intermediate, each breaking one rule.
+cert cnother other.example.test inter $L0 $L1 leaf
+cert cncase WWW.example.test inter $L0 $L1 leaf
+cert cnip 192.0.2.1 inter $L0 $L1 leaf
+cert noaki www.example.test inter $L0 $L1 leaf_noaki
+cert akiissuer www.example.test inter $L0 $L1 leaf_akiissuer
+cert kcs www.example.test inter $L0 $L1 leaf_kcs
+cert ekucrit www.example.test inter $L0 $L1 leaf_ekucrit
+cert ekuany www.example.test inter $L0 $L1 leaf_ekuany
+cert underscore www.example.test inter $L0 $L1 leaf_underscore
+cert badaia www.example.test inter $L0 $L1 leaf_badaia
+cert sancrit www.example.test inter $L0 $L1 leaf_sancrit
+# Still accepted, and pinned here: a wildcard over a public suffix.
+cert psl "*.co.uk" inter $L0 $L1 leaf_psl
+# ...and a client certificate whose CN is no DNS name (BR 7.1.4.3 is a
+# server rule).
+cert clientcn "Device 1" inter $L0 $L1 leaf_client
+for c in clientcn cnother cncase cnip noaki akiissuer kcs ekucrit ekuany underscore badaia sancrit psl; do
+	chain "c-$c.pem" "$c.pem" inter.pem
+done
+# Empty subjects (openssl x509 signs what it is told): with a critical SAN,
+# as mayfly issues a leaf without a DNS name; with a non-critical one.
+openssl req -new -config req.cnf -key leaf.key -subj / -out e.csr
+openssl x509 -req -in e.csr -CA inter.pem -CAkey inter.key -days 1 \
+	-extfile ext.cnf -extensions leaf_sancrit -out emptysubj.pem 2>/dev/null
+openssl x509 -req -in e.csr -CA inter.pem -CAkey inter.key -days 1 \
+	-extfile ext.cnf -extensions leaf_rsa -out emptysubjnc.pem 2>/dev/null
+# Serial number zero.
+openssl x509 -req -in e.csr -CA inter.pem -CAkey inter.key -set_serial 0 -days 1 \
+	-subj /CN=www.example.test -extfile ext.cnf -extensions leaf -out zeroserial.pem 2>/dev/null
+rm -f e.csr
+for c in emptysubj emptysubjnc zeroserial; do chain "c-$c.pem" "$c.pem" inter.pem; done
+# CAs: no SKI, non-critical basicConstraints, policy constraints, CA:FALSE
+# with keyCertSign; a root with EKU; a root naming its own key (fine).
+for i in inoski ibcnc ipc inokcs; do cp bad.key "$i.key"; done
+cert inoski "Mayfly Issuing CA" root $I0 $I1 inter_noski
+cert ibcnc "Mayfly Issuing CA" root $I0 $I1 inter_bcnc
+cert ipc "Mayfly Issuing CA" root $I0 $I1 inter_pc
+cert inokcs "Mayfly Issuing CA" root $I0 $I1 inter_noca_kcs
+key reku ec256; cert reku "Mayfly EKU Root" self $V0 $V1 root_eku
+# `openssl ca -selfsign` cannot name the key it signs with; `req -x509` can.
+key raki ec256
+{ cat req.cnf; sed -n '/^\[ root_aki \]/,/^authorityKeyIdentifier/p' ext.cnf; } > raki.cnf
+openssl req -x509 -new -config raki.cnf -extensions root_aki -key raki.key \
+	-subj "/CN=Mayfly AKI Root" -days 3650 -out raki.pem
+# A root with serial number zero (public ones exist): accepted.
+key rzero ec256
+openssl req -x509 -new -config raki.cnf -extensions root_aki -key rzero.key \
+	-subj "/CN=Mayfly Zero Root" -set_serial 0 -days 3650 -out rzero.pem
+for i in inoski ibcnc ipc inokcs reku raki rzero; do
+	key "l$i" ec256
+	cert "l$i" www.example.test "$i" $L0 $L1 leaf
+	chain "c-$i.pem" "l$i.pem" "$i.pem"
+done
+
 # ---- other algorithms ------------------------------------------------------
 key rroot rsa2048; cert rroot "RSA Root" self $V0 $V1 root
 key rinter rsa3072; cert rinter "RSA Issuing CA" rroot $I0 $I1 inter
@@ -289,6 +415,8 @@ chain c-rsa.pem rleaf.pem rinter.pem
 chain c-rpss.pem rpss.pem rinter.pem
 chain c-rpssmax.pem rpssmax.pem rinter.pem
 chain c-rweak.pem rweak.pem rinter.pem
+key r2052 rsa2052; cert r2052 www.example.test rinter $L0 $L1 leaf_rsa
+chain c-r2052.pem r2052.pem rinter.pem
 
 key proot ec384; cert proot "P-384 Root" self $V0 $V1 root -md sha384
 key pinter ec384; cert pinter "P-384 Issuing CA" proot $I0 $I1 inter -md sha384

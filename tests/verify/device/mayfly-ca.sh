@@ -8,6 +8,8 @@
 #   device example (mbedTLS), pinned root-a           -> VERIFIED
 #   device example, only some other pin               -> MFV_ERR_UNTRUSTED_ROOT
 #   device example, OCSP fetched from mayflyd apart   -> VERIFIED ocsp-good
+#   mayfly-verify, cross-signed path to root-b; an IP-only leaf with an
+#   empty subject                                     -> OK
 #   OpenSSL adapter, TLS 1.2 and 1.3, nginx's staple  -> VERIFIED ocsp-good
 #   must-staple leaf (profile must-staple: true), with nginx's staple
 #                                                     -> VERIFIED ocsp-good
@@ -134,6 +136,24 @@ for v in tls1.2 tls1.3; do
 	expect_within 30 "openssl $v: must-staple leaf, staple via nginx" "VERIFIED path=3 TLSv1.[23] ocsp-good" \
 		"$osc" 127.0.0.1 "$MPORT" $HOST "$PIN" 86400 $v
 done
+
+# What mayfly issues meets the verifier's profile rules (libmayfly-verify(3)):
+# the leaf through the intermediate cross-signed by root-b, and a leaf for
+# an IP address only (empty subject, critical SAN).
+mv="$build/mayfly-verify"
+cat srv.pem ca/certs/issuing-1.pem ca/certs/issuing-1.root-b.pem > cross.chain
+expect "mayfly-verify: cross-certificate, root-b pinned" "OK path=3 *" \
+	"$mv" --roots ca/certs/root-b.pem --chain cross.chain --host $HOST --max-lifetime 86400 \
+	--time "$(date +%s)"
+if openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout ip.key -subj / \
+	-addext "subjectAltName=IP:127.0.0.1" -out ip.csr > ip.log 2>&1 &&
+   "$M" -c ca/mayfly.yaml issue --csr ip.csr --out ip.pem >> ip.log 2>&1; then
+	expect "mayfly-verify: IP-only leaf, empty subject" "OK path=3 *" \
+		"$mv" --roots ca/certs/root-a.pem --chain ip.pem --ip 127.0.0.1 --max-lifetime 86400 \
+		--time "$(date +%s)"
+else
+	fail=$((fail + 1)); echo "FAIL: mayfly issue for an IP address"; cat ip.log
+fi
 
 # ---- revoke ------------------------------------------------------------------------
 if ! { "$M" -c ca/mayfly.yaml revoke "$SERIAL" --reason keyCompromise &&

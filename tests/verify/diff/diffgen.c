@@ -64,7 +64,9 @@ rnd(uint32_t n)
 
 /* ---- key pool ------------------------------------------------------------ */
 
-enum { K_P256, K_P384, K_RSA2048, K_RSA1024, K_ED25519, K_NTYPES };
+/* K_RSA2052: a modulus that is not a multiple of 8 bits (BR 6.1.5). */
+enum { K_P256, K_P384, K_RSA2048, K_RSA1024, K_ED25519, K_RSA2052, K_NTYPES };
+#define IS_RSA(t) ((t) == K_RSA2048 || (t) == K_RSA1024 || (t) == K_RSA2052)
 #define POOL_PER 4
 static EVP_PKEY *pool[K_NTYPES][POOL_PER];
 
@@ -76,6 +78,7 @@ keygen(int type)
 	case K_P384: return EVP_EC_gen("P-384");
 	case K_RSA2048: return EVP_RSA_gen(2048);
 	case K_RSA1024: return EVP_RSA_gen(1024);
+	case K_RSA2052: return EVP_RSA_gen(2052);
 	case K_ED25519: return EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
 	}
 	return NULL;
@@ -87,7 +90,7 @@ pool_init(void)
 	int t, i, n;
 
 	for (t = 0; t < K_NTYPES; t++) {
-		n = t == K_RSA2048 || t == K_RSA1024 ? 2 : POOL_PER;
+		n = IS_RSA(t) ? 2 : POOL_PER;
 		for (i = 0; i < POOL_PER; i++)
 			if ((pool[t][i] = i < n ? keygen(t) : pool[t][i % n]) == NULL)
 				return -1;
@@ -101,7 +104,7 @@ pick_type(void)
 {
 	uint32_t r = rnd(100);
 
-	return r < 70 ? K_P256 : r < 80 ? K_P384 : r < 92 ? K_RSA2048 : r < 96 ? K_ED25519 : K_RSA1024;
+	return r < 70 ? K_P256 : r < 80 ? K_P384 : r < 92 ? K_RSA2048 : r < 96 ? K_ED25519 : r < 98 ? K_RSA1024 : K_RSA2052;
 }
 
 /* ---- the plan of one chain ------------------------------------------------ */
@@ -120,6 +123,10 @@ struct certplan {
 	int unknown_crit;       /* add an unknown critical extension */
 	int version;            /* 0..2 */
 	int serial_kind;        /* 0 normal, 1 zero, 2 negative, 3 21 octets */
+	int empty_subject;      /* no subject attributes at all */
+	int san_crit;           /* subjectAltName marked critical */
+	int extra;              /* 1 malformed AIA, 2 policyConstraints, 3 critical
+	                           policyConstraints, 4 AKI with issuer and serial */
 	const EVP_MD *md;       /* NULL: the key's default (SHA-256; Ed25519 none) */
 	int wrong_signer;       /* sign with a different key of the same type */
 	int subject_mismatch;   /* issuer name differs from the issuer's subject */
@@ -152,10 +159,16 @@ static const char *const sans[] = {
 	"email:a@example.test",
 	"DNS:WWW.EXAMPLE.TEST",
 	"DNS:www.example.test,DNS:*.example.test",
+	"DNS:foo_bar.example.test,DNS:www.example.test",
+	"DNS:*.co.uk",
 };
 static const char *const hosts[] = {
 	"www.example.test", "api.example.test", "example.test", "a.b.example.test",
-	"www.example.test.evil.test", "other.example.test", "WWW.Example.Test",
+	"www.example.test.evil.test", "other.example.test", "WWW.Example.Test", "www.co.uk",
+};
+/* Subject CNs of a leaf: in the SAN or not, another case, an IP. */
+static const char *const leaf_cns[] = {
+	"other.example.test", "WWW.example.test", "192.0.2.1", "*.co.uk",
 };
 static const char *const leaf_kus[] = {
 	"critical,digitalSignature", "digitalSignature", "critical,keyEncipherment",
@@ -208,7 +221,7 @@ plan_chain(struct plan *p)
 			c->eku = "serverAuth";
 			c->san = sans[0];
 			c->cn = "www.example.test";
-			if (c->key_type == K_RSA2048 || c->key_type == K_RSA1024)
+			if (IS_RSA(c->key_type))
 				c->ku = "critical,digitalSignature,keyEncipherment";
 		} else {
 			c->nb = root ? -86400L * 100 : -86400L * 10;
@@ -224,7 +237,7 @@ plan_chain(struct plan *p)
 	for (m = 0; m < nmut; m++) {
 		i = (int)rnd((uint32_t)p->n);
 		struct certplan *c = &p->c[i];
-		switch (rnd(22)) {
+		switch (rnd(26)) {
 		case 0: c->na = 25 * 3600 - 3600; note(p, "lifetime25h", NULL, i); break;
 		case 1: c->na = -60; c->nb = -86400; note(p, "expired", NULL, i); break;
 		case 2: c->nb = 600; c->na = 86400; note(p, "notyet", NULL, i); break;
@@ -267,6 +280,19 @@ plan_chain(struct plan *p)
 			p->bm_pos_seed = rnd(0xffffffffu);
 			note(p, p->bm_kind == 1 ? "flip" : p->bm_kind == 2 ? "flip-resign"
 			        : p->bm_kind == 3 ? "truncate" : "pad", NULL, i);
+			break;
+		/* The profile classes of libmayfly-verify(3). */
+		/* The leaf's CN only: a CA named like the leaf up to case
+		 * makes OpenSSL (which folds case in names) take the leaf
+		 * for self-issued, a documented difference (raw names). */
+		case 22: p->c[0].cn = leaf_cns[rnd(sizeof(leaf_cns) / sizeof(leaf_cns[0]))];
+			note(p, "cn", p->c[0].cn, 0); break;
+		case 23: c->empty_subject = 1; c->san_crit = (int)rnd(2);
+			note(p, c->san_crit ? "empty-subject,san-crit" : "empty-subject", NULL, i); break;
+		case 24: c->san_crit = 1; note(p, "san-crit", NULL, i); break;
+		case 25: c->extra = 1 + (int)rnd(4);
+			note(p, c->extra == 1 ? "bad-aia" : c->extra == 2 ? "pc" : c->extra == 3 ? "pc-crit" : "aki-issuer",
+			     NULL, i);
 			break;
 		}
 	}
@@ -326,8 +352,9 @@ build(const struct plan *p, int i, X509 *issuer, time_t now)
 	if ((ser = BN_to_ASN1_INTEGER(bn, NULL)) == NULL || X509_set_serialNumber(x, ser) != 1)
 		goto out;
 	if (X509_set_version(x, c->version) != 1 ||
-	    X509_NAME_add_entry_by_txt(subj, "O", MBSTRING_ASC, (const unsigned char *)"Mayfly Diff", -1, -1, 0) != 1 ||
-	    X509_NAME_add_entry_by_txt(subj, "CN", MBSTRING_ASC, (const unsigned char *)c->cn, -1, -1, 0) != 1 ||
+	    (!c->empty_subject &&
+	     (X509_NAME_add_entry_by_txt(subj, "O", MBSTRING_ASC, (const unsigned char *)"Mayfly Diff", -1, -1, 0) != 1 ||
+	      X509_NAME_add_entry_by_txt(subj, "CN", MBSTRING_ASC, (const unsigned char *)c->cn, -1, -1, 0) != 1)) ||
 	    X509_set_subject_name(x, subj) != 1)
 		goto out;
 	if (issuer == NULL)
@@ -357,12 +384,24 @@ build(const struct plan *p, int i, X509 *issuer, time_t now)
 			goto out;
 		if (c->eku && add_ext(x, issuer ? issuer : x, NID_ext_key_usage, c->eku) != 0)
 			goto out;
-		if (c->san && add_ext(x, issuer ? issuer : x, NID_subject_alt_name, c->san) != 0)
+		if (c->san) {
+			char sv[128];
+
+			snprintf(sv, sizeof(sv), "%s%s", c->san_crit ? "critical," : "", c->san);
+			if (add_ext(x, issuer ? issuer : x, NID_subject_alt_name, sv) != 0)
+				goto out;
+		}
+		if (c->extra == 1 && add_ext(x, issuer ? issuer : x, NID_info_access, "ASN1:NULL") != 0)
+			goto out;
+		if ((c->extra == 2 || c->extra == 3) &&
+		    add_ext(x, issuer ? issuer : x, NID_policy_constraints,
+		            c->extra == 3 ? "critical,requireExplicitPolicy:0" : "requireExplicitPolicy:0") != 0)
 			goto out;
 		if (c->skid && add_ext(x, issuer ? issuer : x, NID_subject_key_identifier, "hash") != 0)
 			goto out;
 		if (c->akid && issuer != NULL &&
-		    add_ext(x, issuer, NID_authority_key_identifier, "keyid:always") != 0)
+		    add_ext(x, issuer, NID_authority_key_identifier,
+		            c->extra == 4 ? "keyid:always,issuer:always" : "keyid:always") != 0)
 			goto out;
 		if (c->dup) {
 			int pos = X509_get_ext_by_NID(x, c->dup, -1);
@@ -455,19 +494,14 @@ out_of_scope(int err)
 	switch (err) {
 	case X509_V_ERR_AKID_SKID_MISMATCH:          /* path building by name only */
 	case X509_V_ERR_AKID_ISSUER_SERIAL_MISMATCH:
-	case X509_V_ERR_ISSUER_NAME_EMPTY:           /* RFC 5280 profile rules of */
-	case X509_V_ERR_SUBJECT_NAME_EMPTY:          /* X509_STRICT that the      */
-	case X509_V_ERR_MISSING_AUTHORITY_KEY_IDENTIFIER: /* library does not    */
-	case X509_V_ERR_MISSING_SUBJECT_KEY_IDENTIFIER:   /* claim               */
-	case X509_V_ERR_AUTHORITY_KEY_IDENTIFIER_CRITICAL:
-	case X509_V_ERR_SUBJECT_KEY_IDENTIFIER_CRITICAL:
-	case X509_V_ERR_EMPTY_SUBJECT_ALT_NAME:
-	case X509_V_ERR_EMPTY_SUBJECT_SAN_NOT_CRITICAL:
-	case X509_V_ERR_CA_BCONS_NOT_CRITICAL:
+	case X509_V_ERR_ISSUER_NAME_EMPTY:           /* a pinned non-root's issuer */
 	case X509_V_ERR_CA_CERT_MISSING_KEY_USAGE:   /* "keyUsage: if present" */
 	case X509_V_ERR_PATHLEN_INVALID_FOR_NON_CA:
 	case X509_V_ERR_PATHLEN_WITHOUT_KU_KEY_CERT_SIGN:
-	case X509_V_ERR_KU_KEY_CERT_SIGN_INVALID_FOR_NON_CA:
+	/* Missing or critical AKI/SKI, an empty subject, a non-critical SAN
+	 * with one, a non-critical basicConstraints on a CA, keyCertSign on
+	 * a non-CA: all refused by the library now (MFV_ERR_PROFILE,
+	 * MFV_ERR_KEY_USAGE), so in scope. */
 	case X509_V_ERR_INVALID_POLICY_EXTENSION:    /* no certificate policies */
 	case X509_V_ERR_NO_EXPLICIT_POLICY:
 		return 1;
@@ -945,7 +979,7 @@ main(void)
 	for (i = 0; i < K_NTYPES; i++) {
 		int j;
 		for (j = 0; j < POOL_PER; j++)
-			if (j < 2 || (i != K_RSA2048 && i != K_RSA1024))
+			if (j < 2 || !IS_RSA(i))
 				EVP_PKEY_free(pool[i][j]);
 	}
 	if (cnt.total == 0) {

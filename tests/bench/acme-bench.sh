@@ -1,0 +1,90 @@
+#!/bin/sh
+# acme-bench.sh: the full ACME issuance flow against mayflyd (newOrder,
+# authorization, http-01 answered by the load generator's own responder,
+# challenge, polls, finalize with a fresh P-256 CSR, download) at
+# concurrency 1, 8 and 32, with the server's CPU time per issuance, and the
+# /v1/sign rate of the same mayflyd as the reference: the gap between the
+# two is what the ACME layer costs.
+#
+# The CA comes from `mayfly init --keys file`; rate limits are off
+# (orders-per-hour: 0, certs-per-name-per-hour: 0), as a fleet operator who
+# sizes them for the fleet would set them high. Every certificate is still
+# committed to the log before it is returned.
+#
+#   sh tests/bench/acme-bench.sh [SECONDS]     (from the build directory)
+set -eu
+secs=${1:-10}
+top_builddir=${top_builddir:-$(pwd)}
+work=$(mktemp -d "${TMPDIR:-/tmp}/mayfly-acme-bench.XXXXXX")
+pid=
+cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$work"; }
+trap cleanup EXIT INT TERM
+
+free_port() {
+	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+}
+
+# CPU seconds (user + system) of mayflyd and its signer so far.
+cpu_of() {
+	t=0
+	for p in $1 $(pgrep -P "$1" 2>/dev/null || true); do
+		[ -r "/proc/$p/stat" ] || continue
+		t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat")))
+	done
+	awk -v t="$t" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.3f", t / hz }'
+}
+
+echo "== machine: $(nproc) CPU(s), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')"
+P=$(free_port)
+AP=$(free_port)
+HP=$(free_port)
+d=$work/ca
+"$top_builddir/mayfly" init --dir "$d" --keys "${KEYS:-file}" --port "$P" --dns .bench.test \
+	--dns localhost >"$work/init.log" 2>&1 || { cat "$work/init.log" >&2; exit 1; }
+printf 'bench-token-0123456789\n' > "$d/api.token"
+chmod 600 "$d/api.token"
+cat >> "$d/mayfly.yaml" <<EOT
+acme:
+  host: 127.0.0.1
+  port: $AP
+  api-token-file: api.token
+  challenges: [http-01]
+  orders-per-hour: 0
+  certs-per-name-per-hour: 0
+  test-resolve: [.bench.test]
+  test-http01-port: $HP
+EOT
+"$top_builddir/mayflyd" -c "$d/mayfly.yaml" >"$work/mayflyd.log" 2>&1 &
+pid=$!
+i=0
+until grep -q "event=listening what=acme" "$work/mayflyd.log"; do
+	i=$((i + 1))
+	[ $i -le 200 ] && kill -0 "$pid" 2>/dev/null || { cat "$work/mayflyd.log" >&2; exit 1; }
+	sleep 0.1
+done
+base="https://127.0.0.1:$AP"
+root="$d/certs/root-a.pem"
+
+for c in 1 8 32; do
+	n0=$(sqlite3 "$d/mayfly.db" 'SELECT count(*) FROM certificates')
+	c0=$(cpu_of "$pid")
+	out=$("$top_builddir/mayfly-acme-bench" "$base" "$root" "$HP" "$c" "$secs")
+	c1=$(cpu_of "$pid")
+	n1=$(sqlite3 "$d/mayfly.db" 'SELECT count(*) FROM certificates')
+	ms=$(awk -v a="$c0" -v b="$c1" -v n=$((n1 - n0)) 'BEGIN { printf "%.2f", n ? (b - a) * 1000 / n : 0 }')
+	echo "acme full flow: $out server_cpu_ms_per_issuance=$ms logged=$((n1 - n0))"
+done
+
+openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$work/k.pem" \
+	-subj /CN=api.bench.test -addext subjectAltName=DNS:api.bench.test -outform DER \
+	-out "$work/csr.der" 2>/dev/null
+for c in 1 8 32; do
+	out=$("$top_builddir/mayfly-issue-load" "$base/v1/sign" "$root" "$d/api.token" \
+		"$work/csr.der" "$c" "$secs")
+	echo "reference /v1/sign: threads=$c $out"
+done
+if curl -s --max-time 5 "http://127.0.0.1:$P/metrics" > "$work/metrics" 2>/dev/null; then
+	grep -E '^mayflyd_issue_batch' "$work/metrics" | sed 's/^/mayflyd: /' || true
+fi
+echo "reference figures from the issue (same machine kind, Python client):"
+echo "  step-ca 0.19: c1 48-56/s, c8 120-132/s; Pebble 2.4: c1 40-49/s, c8 69/s"
