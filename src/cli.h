@@ -118,5 +118,8 @@ int mf_cli_crl(struct mf_cli *c, int argc, char **argv);
 int mf_cli_acme(struct mf_cli *c, int argc, char **argv);
 int mf_cli_db(struct mf_cli *c, int argc, char **argv);
 int mf_cli_bundle(struct mf_cli *c, int argc, char **argv);
+/* cli_rotate.c: `root retire` and `intermediate rotate` (argv[0] is "retire"/"rotate"). */
+int mf_cli_root_retire_cmd(struct mf_cli *c, int argc, char **argv);
+int mf_cli_int_rotate_cmd(struct mf_cli *c, int argc, char **argv);
 
 #endif

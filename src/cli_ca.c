@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <openssl/err.h>
 #include <openssl/pem.h>
@@ -220,6 +221,37 @@ mf_cli_keytype_opt(const char *s, int *out)
 	return MF_OK;
 }
 
+/* A config-relative path or file: URI made absolute against the config's directory. */
+static char *
+mf_cli_abs(struct mf_cli *c, const char *p)
+{
+	char *j, *s = NULL;
+
+	if (strncmp(p, "file:", 5) != 0)
+		return strncmp(p, "pkcs11:", 7) == 0 ? strdup(p) : mf_path_join(c->cfg->dir, p);
+	if ((j = mf_path_join(c->cfg->dir, p + 5)) == NULL)
+		return NULL;
+	if (asprintf(&s, "file:%s", j) < 0)
+		s = NULL;
+	free(j);
+	return s;
+}
+
+struct mf_root_seen {
+	const char *name;
+	int seen;
+};
+
+static int
+mf_root_seen_cb(const struct mf_ca_rec *r, void *arg)
+{
+	struct mf_root_seen *s = arg;
+
+	if (strcmp(r->kind, "root") == 0 && strcmp(r->name, s->name) == 0)
+		s->seen = 1;
+	return 0;
+}
+
 static int
 mf_cli_root_cmd(struct mf_cli *c, int argc, char **argv, int backup)
 {
@@ -231,23 +263,35 @@ mf_cli_root_cmd(struct mf_cli *c, int argc, char **argv, int backup)
 		{ "subject", required_argument, NULL, 's' },
 		{ "lifetime", required_argument, NULL, 'l' },
 		{ "permit-dns", required_argument, NULL, 'p' },
+		{ "key", required_argument, NULL, 'k' },
+		{ "cert", required_argument, NULL, 'C' },
+		{ "dry-run", no_argument, NULL, 'D' },
 		{ NULL, 0, NULL, 0 }
 	};
-	static const char *use = "[--name NAME] [--key-type ec-p256|ec-p384|rsa3072|rsa4096|ed25519] "
+	const char *use = backup ? "[NAME] [--key URI] [--cert PATH] [--key-type T] "
+	    "[--existing-key] [--subject DN] [--lifetime 20y] [--permit-dns DOMAIN]... [--dry-run]" :
+	    "[--name NAME] [--key-type ec-p256|ec-p384|rsa3072|rsa4096|ed25519] "
 	    "[--existing-key] [--subject DN] [--lifetime 20y] [--permit-dns DOMAIN]...";
 	const char *name = NULL, *subject = NULL, *permit[MF_MAX_PERMIT], *what = "";
+	const char *keyarg = NULL, *certarg = NULL;
 	const struct mf_ca_conf *root;
+	struct mf_ca_conf fresh;
+	struct mf_root_seen seen;
 	size_t npermit = 0, i;
 	int64_t lifetime = MF_ROOT_LIFETIME;
-	int ch, rc, ex, keytype = MF_KEY_EC_P256;
-	char dn[256];
+	int ch, rc, ex, keytype = MF_KEY_EC_P256, dry = 0;
+	char dn[256], dur[32], *certbuf = NULL;
 
+	memset(&fresh, 0, sizeof(fresh));
 	while ((ch = getopt_long(argc, argv, "c:", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'c': c->config_path = optarg; break;
 		case 'n': name = optarg; break;
 		case 's': subject = optarg; break;
 		case 'e': keytype = 0; break;
+		case 'k': keyarg = optarg; break;
+		case 'C': certarg = optarg; break;
+		case 'D': dry = 1; break;
 		case 't':
 			if (mf_cli_keytype_opt(optarg, &keytype) != MF_OK)
 				return mf_cli_fail(c, MF_ERR_KEYTYPE, "unknown key type '%s'", optarg);
@@ -264,9 +308,12 @@ mf_cli_root_cmd(struct mf_cli *c, int argc, char **argv, int backup)
 		default: return mf_cli_usage(c, use);
 		}
 	}
-	if (optind != argc)
+	/* root add NAME: the name may come as the operand. */
+	if (backup && name == NULL && optind + 1 == argc)
+		name = argv[optind++];
+	if (optind != argc || (!backup && (keyarg || certarg || dry)))
 		return mf_cli_usage(c, use);
-	if ((ex = mf_cli_open(c, MF_NEED_KEYS | MF_NEED_DB)) != MF_EXIT_OK)
+	if ((ex = mf_cli_open(c, dry ? MF_NEED_DB_RO : MF_NEED_KEYS | MF_NEED_DB)) != MF_EXIT_OK)
 		return ex;
 	if (name == NULL) {
 		/* root init makes the first configured root; root add the next one
@@ -282,21 +329,89 @@ mf_cli_root_cmd(struct mf_cli *c, int argc, char **argv, int backup)
 			return mf_cli_fail(c, MF_ERR_CA_NOTFOUND,
 			    "no root left to make; add one under roots: in %s", c->config_path);
 	}
-	if ((root = mf_config_root(c->cfg, name)) == NULL)
+	if ((root = mf_config_root(c->cfg, name)) != NULL && (keyarg || certarg))
+		return mf_cli_fail(c, MF_ERR_INVAL, "%s is in %s already, with its key and "
+		    "certificate: leave out --key and --cert", name, c->config_path);
+	if (root == NULL && !backup)
 		return mf_cli_fail(c, MF_ERR_CA_NOTFOUND, "no root '%s' in %s", name, c->config_path);
-	if (backup && c->cfg->nroots < 2)
-		return mf_cli_fail(c, MF_ERR_CA_NOTFOUND, "a backup root needs a primary root in %s",
+	if (root == NULL) {
+		/*
+		 * A root the config does not name yet: its key in a token or
+		 * file of its own, which only the operator can say. The config is
+		 * the operator's file: we print the entry to add, never edit it.
+		 */
+		if (keyarg == NULL)
+			return mf_cli_fail(c, MF_ERR_INVAL, "'%s' is not under roots: in %s: give "
+			    "--key URI (a token or key file of its own) or add it there first",
+			    name, c->config_path);
+		if (mf_config_intermediate(c->cfg, name) != NULL)
+			return mf_cli_fail(c, MF_ERR_EXISTS, "'%s' names an intermediate", name);
+		fresh.name = (char *)name;
+		if ((fresh.key = mf_cli_abs(c, keyarg)) == NULL) {
+			ex = mf_cli_fail(c, MF_ERR_NOMEM, NULL);
+			goto out;
+		}
+		if (certarg == NULL) {
+			if (asprintf(&certbuf, "certs/%s.pem", name) < 0) {
+				certbuf = NULL;
+				ex = mf_cli_fail(c, MF_ERR_NOMEM, NULL);
+				goto out;
+			}
+			certarg = certbuf;
+		}
+		if ((fresh.cert = mf_cli_abs(c, certarg)) == NULL) {
+			ex = mf_cli_fail(c, MF_ERR_NOMEM, NULL);
+			goto out;
+		}
+		root = &fresh;
+	}
+	if (backup && c->cfg->nroots < 1) {
+		ex = mf_cli_fail(c, MF_ERR_CA_NOTFOUND, "a backup root needs a primary root in %s",
 		    c->config_path);
+		goto out;
+	}
+	/* Refuse before any key is made: a root recorded or a certificate on disk. */
+	seen.name = name;
+	seen.seen = 0;
+	if (backup && (rc = mf_db_ca_list(c->db, mf_root_seen_cb, &seen)) != MF_OK) {
+		ex = mf_cli_fail(c, rc, "cannot read the CA certificates of the log");
+		goto out;
+	}
+	if (seen.seen || (backup && access(root->cert, F_OK) == 0)) {
+		ex = mf_cli_fail(c, MF_ERR_EXISTS, "root %s exists already (%s)", name,
+		    seen.seen ? "recorded in the log" : root->cert);
+		goto out;
+	}
 	if (subject == NULL) {
 		snprintf(dn, sizeof(dn), "CN=mayfly %s%s,O=mayfly", backup ? "backup root " : "root ", name);
 		subject = dn;
 	}
-	rc = mf_cli_make_root(c, root, keytype, subject, lifetime, permit, npermit, &what);
-	if (rc != MF_OK)
-		return mf_cli_fail(c, rc, "%s: %s", root->name, what);
-	printf("made %sroot %s: key %s, certificate %s\n", backup ? "backup " : "", root->name,
-	    root->key, root->cert);
-	return MF_EXIT_OK;
+	if (dry) {
+		printf("would make root %s: %s key at %s, self-signed certificate %s (%s, %s), "
+		    "recorded in the log with a ceremony audit row\n", name,
+		    keytype == 0 ? "the existing" : "a new", root->key, root->cert, subject,
+		    mf_duration_fmt(lifetime, dur, sizeof(dur)));
+	} else {
+		rc = mf_cli_make_root(c, root, keytype, subject, lifetime, permit, npermit, &what);
+		if (rc != MF_OK) {
+			ex = mf_cli_fail(c, rc, "%s: %s", root->name, what);
+			goto out;
+		}
+		printf("made %sroot %s: key %s, certificate %s\n", backup ? "backup " : "",
+		    root->name, root->key, root->cert);
+	}
+	if (root == &fresh)
+		printf("%s under roots: in %s:\n  - name: %s\n    key: %s\n    cert: %s\n",
+		    dry ? "it would need this entry" : "add this entry", c->config_path, name,
+		    keyarg, certarg);
+	if (dry)
+		printf("nothing changed (--dry-run)\n");
+	ex = MF_EXIT_OK;
+out:
+	free(fresh.key);
+	free(fresh.cert);
+	free(certbuf);
+	return ex;
 }
 
 int
@@ -310,7 +425,9 @@ mf_cli_root(struct mf_cli *c, int argc, char **argv)
 		c->cmd = "root add";
 		return mf_cli_root_cmd(c, argc - 1, argv + 1, 1);
 	}
-	return mf_cli_usage(c, "init|add [OPTIONS]");
+	if (argc >= 2 && strcmp(argv[1], "retire") == 0)
+		return mf_cli_root_retire_cmd(c, argc - 1, argv + 1);
+	return mf_cli_usage(c, "init|add|retire [OPTIONS]");
 }
 
 static int
@@ -477,5 +594,7 @@ mf_cli_intermediate(struct mf_cli *c, int argc, char **argv)
 		c->cmd = "intermediate revoke";
 		return mf_cli_int_revoke(c, argc - 1, argv + 1);
 	}
-	return mf_cli_usage(c, "create|cross-sign|revoke [OPTIONS]");
+	if (argc >= 2 && strcmp(argv[1], "rotate") == 0)
+		return mf_cli_int_rotate_cmd(c, argc - 1, argv + 1);
+	return mf_cli_usage(c, "create|cross-sign|revoke|rotate [OPTIONS]");
 }

@@ -27,6 +27,8 @@
 
 #define MF_CSR_MAX	(64 * 1024)
 
+static void mf_fmt_time(int64_t t, char *buf, size_t len);
+
 int
 mf_cli_issue(struct mf_cli *c, int argc, char **argv)
 {
@@ -37,10 +39,13 @@ mf_cli_issue(struct mf_cli *c, int argc, char **argv)
 		{ "lifetime", required_argument, NULL, 'l' },
 		{ "out", required_argument, NULL, 'o' },
 		{ "no-chain", no_argument, NULL, 'n' },
+		{ "not-before", required_argument, NULL, 'b' },
 		{ NULL, 0, NULL, 0 }
 	};
 	static const char *use = "--csr FILE [--profile server|client] [--lifetime DURATION] "
-	    "[--out FILE] [--no-chain]";
+	    "[--not-before TIME|+DURATION] [--out FILE] [--no-chain]";
+	const char *nbarg = NULL;
+	int64_t now = (int64_t)time(NULL), not_before = 0;
 	const char *csrpath = NULL, *profile = "server", *out = NULL;
 	unsigned char *buf = NULL;
 	size_t len;
@@ -60,6 +65,7 @@ mf_cli_issue(struct mf_cli *c, int argc, char **argv)
 		case 'p': profile = optarg; break;
 		case 'o': out = optarg; break;
 		case 'n': chain = 0; break;
+		case 'b': nbarg = optarg; break;
 		case 'l':
 			if (mf_duration_parse(optarg, &lifetime) != MF_OK)
 				return mf_cli_fail(c, MF_ERR_DURATION, "--lifetime '%s': write e.g. 24h, 90m",
@@ -70,6 +76,25 @@ mf_cli_issue(struct mf_cli *c, int argc, char **argv)
 	}
 	if (csrpath == NULL || optind != argc)
 		return mf_cli_usage(c, use);
+	/*
+	 * --not-before: an RFC 3339 time, or +DURATION from now. The policy
+	 * judges it against issuance.forward-horizon and issuance.backdate.
+	 */
+	if (nbarg != NULL) {
+		int64_t d;
+
+		if (nbarg[0] == '+') {
+			if (mf_duration_parse(nbarg + 1, &d) != MF_OK)
+				return mf_cli_fail(c, MF_ERR_DURATION, "--not-before '%s': write "
+				    "+DURATION (e.g. +48h) or an RFC 3339 time (2026-12-05T10:00:00Z)",
+				    nbarg);
+			not_before = now + d;
+		} else if (mf_time_rfc3339(nbarg, &not_before) != MF_OK)
+			return mf_cli_fail(c, MF_ERR_INVAL, "--not-before '%s': write an RFC 3339 "
+			    "time (2026-12-05T10:00:00Z) or +DURATION (e.g. +48h)", nbarg);
+		if (not_before == 0)
+			not_before = 1;	/* 0 means "not asked"; 1970 is refused as past anyway */
+	}
 	if ((ex = mf_cli_open(c, MF_NEED_KEYS | MF_NEED_DB)) != MF_EXIT_OK)
 		return ex;
 
@@ -81,10 +106,13 @@ mf_cli_issue(struct mf_cli *c, int argc, char **argv)
 		ex = mf_cli_fail(c, rc, "%s is not a PEM or DER CSR", csrpath);
 		goto out;
 	}
+	memset(&req, 0, sizeof(req));	/* skip_signature stays 0: the CLI signs */
 	req.csr = csr;
 	req.profile = profile;
 	req.lifetime = lifetime;
 	req.requester = c->actor;
+	req.not_before = not_before;
+	req.now = now;
 	why[0] = '\0';
 	if ((rc = mf_policy_check(c->cfg, &req, &a, why, sizeof(why))) != MF_OK) {
 		ex = mf_cli_fail(c, rc, "refused: %s", why[0] ? why : mf_strerror(rc));
@@ -97,7 +125,7 @@ mf_cli_issue(struct mf_cli *c, int argc, char **argv)
 		goto out;
 	}
 	/* The issuer commits the record before it hands the certificate back. */
-	if ((rc = mf_issuer_issue(is, c->db, a, (int64_t)time(NULL), &cert)) != MF_OK) {
+	if ((rc = mf_issuer_issue(is, c->db, a, now, &cert)) != MF_OK) {
 		ex = mf_cli_fail(c, rc, "issuance failed: %s", rc == MF_ERR_DB ||
 		    rc == MF_ERR_IO || rc == MF_ERR_DB_BUSY ? mf_db_errmsg(c->db) : mf_strerror(rc));
 		goto out;
@@ -134,6 +162,12 @@ mf_cli_issue(struct mf_cli *c, int argc, char **argv)
 		mf_serial_hex(X509_get0_serialNumber(cert), serial, sizeof(serial));
 		fprintf(stderr, "mayfly: issued serial=%s lifetime=%s out=%s\n", serial,
 		    mf_duration_fmt(a->lifetime, dur, sizeof(dur)), out);
+		if (a->not_before > now) {
+			char nb[32];
+
+			mf_fmt_time(a->not_before, nb, sizeof(nb));
+			fprintf(stderr, "mayfly: forward-dated: valid from %s\n", nb);
+		}
 	}
 	ex = MF_EXIT_OK;
 out:
@@ -177,17 +211,122 @@ mf_cli_reason_name(int code)
 	return "unknown";
 }
 
+/* The unexpired, unrevoked certificates of one key, collected by a walk. */
+struct mf_bykey {
+	unsigned char spki[32];
+	char (*serials)[2 * MF_SERIAL_MAX + 1];
+	size_t n, cap;
+	int rc;
+};
+
+static int
+mf_bykey_cb(const struct mf_cert_rec *r, void *arg)
+{
+	struct mf_bykey *k = arg;
+	unsigned char h[32];
+	void *v;
+
+	/*
+	 * A row whose DER does not parse is the log's own; it cannot be the
+	 * key's, and one bad row must not hide the others from a revocation.
+	 */
+	if (r->der == NULL || mf_cert_spki_sha256(r->der, r->der_len, h) != MF_OK ||
+	    CRYPTO_memcmp(h, k->spki, sizeof(h)) != 0)
+		return 0;
+	if (k->n == k->cap) {
+		k->cap = k->cap ? 2 * k->cap : 16;
+		if ((v = realloc(k->serials, k->cap * sizeof(*k->serials))) == NULL) {
+			k->rc = MF_ERR_NOMEM;
+			return 1;
+		}
+		k->serials = v;
+	}
+	snprintf(k->serials[k->n++], sizeof(k->serials[0]), "%s", r->serial);
+	return 0;
+}
+
+/*
+ * revoke --key: every unexpired certificate of the key (forward-dated ones
+ * included) in one transaction, each with its own audited revoke row. The
+ * walk goes through the not_after index (MF_LIST_VALID), so it costs the
+ * live certificates, not the whole log; the SPKI hash is computed from each
+ * DER on the way (no column, no migration).
+ */
+static int
+mf_cli_revoke_key(struct mf_cli *c, const char *hex, int code)
+{
+	struct mf_bykey k;
+	size_t i, n;
+	int rc, ex;
+	int64_t now = (int64_t)time(NULL);
+
+	char norm[2 * sizeof(k.spki) + 1];
+	const char *h;
+
+	memset(&k, 0, sizeof(k));
+	/* 64 hex digits, any case, colons allowed (openssl dgst -c writes them). */
+	for (h = hex, n = 0; *h != '\0' && n < sizeof(norm) - 1; h++)
+		if (*h != ':')
+			norm[n++] = (char)tolower((unsigned char)*h);
+	norm[n] = '\0';
+	if (*h != '\0' || mf_unhex(norm, k.spki, sizeof(k.spki), &n) != MF_OK ||
+	    n != sizeof(k.spki))
+		return mf_cli_fail(c, MF_ERR_INVAL, "--key: write the SHA-256 of the "
+		    "SubjectPublicKeyInfo as 64 hex digits (see mayfly(1))");
+	hex = norm;
+	if ((ex = mf_cli_open(c, MF_NEED_DB)) != MF_EXIT_OK)
+		return ex;
+	/* The write lock first: nothing is issued for the key between walk and revoke. */
+	if ((rc = mf_db_begin(c->db)) != MF_OK)
+		return mf_cli_fail(c, rc, "cannot open a transaction: %s", mf_db_errmsg(c->db));
+	rc = mf_db_cert_list(c->db, MF_LIST_VALID, NULL, now, mf_bykey_cb, &k);
+	if (rc == MF_OK || rc == 1)
+		rc = k.rc;
+	if (rc != MF_OK) {
+		ex = mf_cli_fail(c, rc, "cannot walk the log: %s", mf_db_errmsg(c->db));
+		goto out;
+	}
+	if (k.n == 0) {
+		ex = mf_cli_fail(c, MF_ERR_NOTFOUND, "no unexpired, unrevoked certificate of key %s",
+		    hex);
+		goto out;
+	}
+	for (i = 0; i < k.n; i++)
+		if ((rc = mf_db_cert_revoke(c->db, k.serials[i], code, now, c->actor)) != MF_OK) {
+			ex = mf_cli_fail(c, rc, "serial %s: nothing was revoked", k.serials[i]);
+			goto out;
+		}
+	if ((rc = mf_db_commit(c->db)) != MF_OK) {
+		ex = mf_cli_fail(c, rc, "commit failed, nothing was revoked: %s",
+		    mf_db_errmsg(c->db));
+		goto out;
+	}
+	for (i = 0; i < k.n; i++)
+		fprintf(stderr, "mayfly: revoked serial=%s reason=%s\n", k.serials[i],
+		    mf_cli_reason_name(code));
+	printf("%zu\n", k.n);
+	fprintf(stderr, "mayfly: revoked %zu certificate%s of key %s\n", k.n, k.n == 1 ? "" : "s",
+	    hex);
+	ex = MF_EXIT_OK;
+out:
+	if (ex != MF_EXIT_OK)
+		mf_db_rollback(c->db);
+	free(k.serials);
+	return ex;
+}
+
 int
 mf_cli_revoke(struct mf_cli *c, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "reason", required_argument, NULL, 'r' },
+		{ "key", required_argument, NULL, 'k' },
 		{ NULL, 0, NULL, 0 }
 	};
-	static const char *use = "SERIAL [--reason unspecified|keyCompromise|cACompromise|"
-	    "affiliationChanged|superseded|cessationOfOperation|privilegeWithdrawn]";
-	const char *reason = "unspecified";
+	static const char *use = "SERIAL|--key SPKI-SHA256 [--reason unspecified|keyCompromise|"
+	    "cACompromise|affiliationChanged|superseded|cessationOfOperation|privilegeWithdrawn]";
+	const char *reason = "unspecified", *key = NULL;
 	int ch, rc, ex, code = -1;
 	size_t i;
 
@@ -195,13 +334,16 @@ mf_cli_revoke(struct mf_cli *c, int argc, char **argv)
 		switch (ch) {
 		case 'c': c->config_path = optarg; break;
 		case 'r': reason = optarg; break;
+		case 'k': key = optarg; break;
 		default: return mf_cli_usage(c, use);
 		}
 	}
-	if (optind + 1 != argc)
+	if (optind + (key == NULL) != argc)
 		return mf_cli_usage(c, use);
 	if ((code = mf_cli_reason(reason)) < 0)
 		return mf_cli_fail(c, MF_ERR_INVAL, "unknown reason '%s'", reason);
+	if (key != NULL)
+		return mf_cli_revoke_key(c, key, code);
 	if ((ex = mf_cli_open(c, MF_NEED_DB)) != MF_EXIT_OK)
 		return ex;
 	rc = mf_db_cert_revoke(c->db, argv[optind], code, (int64_t)time(NULL), c->actor);

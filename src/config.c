@@ -589,6 +589,8 @@ static const struct cfg_key cfg_issuance_keys[] = {
 	    NULL },
 	{ "backdate", T_DUR, 0, offsetof(struct mf_config, backdate), 0, CFG_MAX_BACKDATE, NULL,
 	    NULL },
+	{ "forward-horizon", T_DUR, 0, offsetof(struct mf_config, forward_horizon), 0,
+	    MF_FORWARD_HORIZON_MAX, NULL, NULL },
 	{ NULL, 0, 0, 0, 0, 0, NULL, NULL }
 };
 static const struct cfg_section cfg_issuance = { "issuance", cfg_issuance_keys, NULL };
@@ -1205,6 +1207,11 @@ static const struct cfg_key cfg_acme_keys[] = {
 	{ "max-body", T_SIZE, 0, ACME_OFF(max_body), 1024, CFG_MAX_BODY, NULL, NULL },
 	{ "threads", T_UINT, 0, ACME_OFF(threads), 1, 1024, NULL, NULL },
 	{ "fetch-timeout", T_DUR, 0, ACME_OFF(fetch_timeout), 1, 120, NULL, NULL },
+	{ "checks-per-account", T_UINT, 0, ACME_OFF(checks_per_account), 1, 64, NULL, NULL },
+	{ "per-ip-connections", T_UINT, 0, ACME_OFF(per_ip_connections), 1, 1024, NULL, NULL },
+	{ "request-timeout", T_DUR, 0, ACME_OFF(request_timeout), 1, 3600, NULL, NULL },
+	{ "accounts-per-ip-per-hour", T_UINT, 0, ACME_OFF(accounts_per_ip_per_hour), 0, 1000000,
+	    NULL, NULL },
 	{ "test-resolve", T_FN, 0, 0, 0, 0, NULL, cfg_acme_names },
 	{ "test-http01-port", T_UINT, 0, ACME_OFF(test_http01_port), 0, 65535, NULL, NULL },
 	{ "test-tlsalpn01-port", T_UINT, 0, ACME_OFF(test_tlsalpn01_port), 0, 65535, NULL, NULL },
@@ -1321,6 +1328,10 @@ cfg_new(const char *path)
 	c->acme.max_body = 65536;
 	c->acme.threads = 64;
 	c->acme.fetch_timeout = 10;
+	c->acme.checks_per_account = 8;
+	c->acme.per_ip_connections = 8;
+	c->acme.request_timeout = 30;
+	c->acme.accounts_per_ip_per_hour = 20;
 	c->acme.est_enabled = 1;
 	return c;
 fail:

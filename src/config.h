@@ -25,6 +25,7 @@
 
 /* The absolute ceiling for any leaf, whatever the config says: 24 hours. */
 #define MF_HARD_CAP_MAX	(24 * 3600)
+#define MF_FORWARD_HORIZON_MAX	(30 * 24 * 3600)
 
 struct mf_iprange {
 	int family;			/* AF_INET or AF_INET6 */
@@ -94,6 +95,10 @@ struct mf_acme_conf {
 	size_t max_body;		/* default 65536 */
 	unsigned threads;		/* default 4 */
 	int64_t fetch_timeout;		/* challenge fetches, default 10s */
+	unsigned checks_per_account;	/* challenge checks running at once per account; default 8 */
+	unsigned per_ip_connections;	/* connections per client address; default 8 */
+	int64_t request_timeout;	/* deadline of a whole request; default 30s */
+	unsigned accounts_per_ip_per_hour;	/* new accounts without EAB per address; default 20; 0: unlimited */
 
 	/* Testing only: never use in production. */
 	char **test_resolve;		/* names (".suffix" or "*") resolved to 127.0.0.1 */
@@ -136,6 +141,12 @@ struct mf_config {
 	/* issuance: */
 	int64_t hard_cap;		/* default 24h; a value above MF_HARD_CAP_MAX is an error */
 	int64_t backdate;		/* default 5m; at most 5m */
+	/*
+	 * issuance.forward-horizon: how far ahead of now a certificate's
+	 * notBefore may be asked for (riding out a CA outage); default 0 (none),
+	 * at most MF_FORWARD_HORIZON_MAX.
+	 */
+	int64_t forward_horizon;
 
 	struct mf_profile *profiles;
 	size_t nprofiles;

@@ -871,6 +871,12 @@ static const char *const db_list_sql[] = {
 	    " ORDER BY c.id",
 	[MF_LIST_REVOKED] = CERT_SELECT "WHERE ?1 = 3 AND ?2 = ?2 AND r.id IS NOT NULL AND"
 	    CERT_LIKE " ORDER BY c.id",
+	/* CROSS JOIN keeps the live certificates as the outer loop. */
+	[MF_LIST_REVOKED_LIVE] = "SELECT c.serial, c.issuer, c.subject, c.sans, c.profile,"
+	    " c.not_before, c.not_after, c.requester, c.csr_sha256, c.der, c.issued_at,"
+	    " r.revoked_at, r.reason, r.id FROM certificates c INDEXED BY certificates_not_after"
+	    " CROSS JOIN revocations r ON r.serial = c.serial"
+	    " WHERE ?1 = 4 AND c.not_after > ?2 AND" CERT_LIKE " ORDER BY c.id",
 };
 
 int
@@ -883,7 +889,7 @@ mf_db_cert_list(struct mf_db *db, int which, const char *subject_like, int64_t n
 	 */
 	struct db_list_args a = { which, subject_like, NULL, now };
 
-	if (db == NULL || cb == NULL || which < MF_LIST_ALL || which > MF_LIST_REVOKED)
+	if (db == NULL || cb == NULL || which < MF_LIST_ALL || which > MF_LIST_REVOKED_LIVE)
 		return MF_ERR_INVAL;
 	return db_walk(db, db_list_sql[which], db_bind_list, &a, NULL, cb, arg);
 }
@@ -916,6 +922,27 @@ mf_db_revoked_list(struct mf_db *db, const char *issuer, int64_t now, mf_cert_cb
 }
 
 static const char db_since_sql[] = CERT_SELECT "WHERE r.id > ?1 ORDER BY r.id";
+static const char db_rev_last_sql[] = "SELECT coalesce(max(id), 0) FROM revocations";
+
+int
+mf_db_revocation_last(struct mf_db *db, int64_t *id)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	if (db == NULL || id == NULL)
+		return MF_ERR_INVAL;
+	*id = 0;
+	if ((rc = sqlite3_prepare_v2(db->h, db_rev_last_sql, -1, &st, NULL)) != SQLITE_OK)
+		return mf_db_err(rc);
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		*id = sqlite3_column_int64(st, 0);
+		rc = MF_OK;
+	} else
+		rc = mf_db_err(rc);
+	sqlite3_finalize(st);
+	return rc;
+}
 
 static int
 db_bind_since(sqlite3_stmt *st, const void *p)
@@ -1097,6 +1124,8 @@ out:
 static const struct mf_db_hot db_hot[] = {
 	{ "certificate by serial (OCSP miss, show)", db_get_sql },
 	{ "valid certificates (start-up, pre-sign)", NULL },
+	{ "revoked, unexpired certificates (start-up, pre-sign)", NULL },
+	{ "newest revocation (start-up)", db_rev_last_sql },
 	{ "revoked, unexpired of one issuer (CRL)", db_revoked_sql },
 	{ "revocations since (revocation poll)", db_since_sql },
 };
@@ -1110,7 +1139,8 @@ mf_db_hot_queries(size_t *n)
 	for (i = 0; i < sizeof(db_hot) / sizeof(db_hot[0]); i++) {
 		hot[i] = db_hot[i];
 		if (hot[i].sql == NULL)
-			hot[i].sql = db_list_sql[MF_LIST_VALID];
+			hot[i].sql = db_list_sql[strstr(hot[i].name, "revoked") != NULL ?
+			    MF_LIST_REVOKED_LIVE : MF_LIST_VALID];
 	}
 	*n = i;
 	return hot;

@@ -103,6 +103,7 @@ int mf_db_cert_revoke(struct mf_db *db, const char *serial, int reason, int64_t 
 #define MF_LIST_VALID	1	/* not revoked and now < not_after */
 #define MF_LIST_EXPIRED	2	/* now >= not_after, revoked or not */
 #define MF_LIST_REVOKED	3	/* revoked, expired or not */
+#define MF_LIST_REVOKED_LIVE	4	/* revoked and now < not_after (mayflyd's pre-sign) */
 
 /*
  * Calls cb for each matching record in issuance order; r is borrowed for the
@@ -122,6 +123,8 @@ int mf_db_revoked_list(struct mf_db *db, const char *issuer, int64_t now, mf_cer
     void *arg);
 int mf_db_revocations_since(struct mf_db *db, int64_t after, int64_t *last, mf_cert_cb cb,
     void *arg);
+/* The id of the newest revocation (0 if none), without walking them. */
+int mf_db_revocation_last(struct mf_db *db, int64_t *id);
 
 /* Next CRL number for issuer (monotonic, persisted). */
 int mf_db_crl_number_next(struct mf_db *db, const char *issuer, uint64_t *out);

@@ -34,6 +34,10 @@
  * notBefore, which is what the device verifier checks, so when backdating
  * would stretch that span over the cap, notAfter is pulled in instead: a
  * 24-hour request issued with 5 minutes of backdate ends 23h55m from now.
+ * A request with its own notBefore (issuance.forward-horizon) gets exactly
+ * that notBefore and notAfter = notBefore + lifetime, so a forward-dated
+ * leaf is never longer than the cap either; the intermediate must still be
+ * valid at its notAfter.
  */
 #include "mf_build.h"
 
@@ -46,6 +50,7 @@
 
 #include <openssl/err.h>
 #include <openssl/pem.h>
+#include <openssl/sha.h>
 #include <openssl/x509v3.h>
 
 #include "ceremony.h"
@@ -72,6 +77,7 @@ struct mf_issuer {
 	char *url_base;			/* NULL: no AIA/CRLDP */
 	int64_t hard_cap;
 	int64_t backdate;
+	int64_t forward_horizon;
 	struct mf_issuer_chain *chains;	/* [0] is the primary form */
 	size_t nchains;
 	NAME_CONSTRAINTS **nc;		/* of the intermediate and its roots */
@@ -325,6 +331,9 @@ mf_issuer_new_why(const struct mf_config *cfg, struct mf_keystore *ks, const cha
 	    MF_HARD_CAP_MAX;
 	is->backdate = cfg->backdate < 0 ? 0 :
 	    cfg->backdate > MF_BACKDATE_MAX ? MF_BACKDATE_MAX : cfg->backdate;
+	is->forward_horizon = cfg->forward_horizon < 0 ? 0 :
+	    cfg->forward_horizon > MF_FORWARD_HORIZON_MAX ? MF_FORWARD_HORIZON_MAX :
+	    cfg->forward_horizon;
 
 	if ((rc = mf_cert_load(ic->cert, &is->cert)) != MF_OK) {
 		ISSUER_WHY("intermediate %s: certificate %s: %s", ic->name,
@@ -733,8 +742,22 @@ mf_issuer_sign(struct mf_issuer *is, const struct mf_approved *a, int64_t now, X
 		return MF_ERR_LIFETIME_INVALID;
 	if (a->lifetime > is->hard_cap)
 		return MF_ERR_LIFETIME_CAP;
-	nb = now - is->backdate;
-	na = now + a->lifetime;
+	if (a->not_before != 0) {
+		/*
+		 * A requested notBefore (forward-dated to ride out an outage of
+		 * the CA) is taken exactly, not backdated; judged again here
+		 * because the signer's clock is the one that counts.
+		 */
+		if (a->not_before > now && a->not_before - now > is->forward_horizon)
+			return MF_ERR_NOT_BEFORE_FUTURE;
+		if (a->not_before < now && now - a->not_before > is->backdate)
+			return MF_ERR_NOT_BEFORE_PAST;
+		nb = a->not_before;
+		na = nb + a->lifetime;
+	} else {
+		nb = now - is->backdate;
+		na = now + a->lifetime;
+	}
 	if (na - nb > is->hard_cap)
 		na = nb + is->hard_cap;
 
@@ -834,4 +857,77 @@ mf_issuer_issue(struct mf_issuer *is, struct mf_db *db, const struct mf_approved
 out:
 	X509_free(x);
 	return rc;
+}
+
+/*
+ * Steps over one DER element at *p (within *left bytes): on return *p is
+ * past it, and start and total (when wanted) frame the whole element. With
+ * enter set, *p is at its contents instead. Indefinite lengths are refused
+ * (DER has none). -1 on a malformed element.
+ */
+static int
+mf_der_step(const unsigned char **p, long *left, int enter, int *tag, int *cls,
+    const unsigned char **start, long *total)
+{
+	const unsigned char *q = *p;
+	long clen;
+	int t, c, r;
+
+	r = ASN1_get_object(&q, &clen, &t, &c, *left);
+	if ((r & 0x80) != 0 || (r & 0x01) != 0 || clen < 0 || clen > *left - (q - *p))
+		return -1;
+	if (tag != NULL)
+		*tag = t;
+	if (cls != NULL)
+		*cls = c;
+	if (start != NULL)
+		*start = *p;
+	if (total != NULL)
+		*total = (long)(q - *p) + clen;
+	if (enter) {
+		*left = clen;
+		*p = q;
+	} else {
+		*left -= (long)(q - *p) + clen;
+		*p = q + clen;
+	}
+	return 0;
+}
+
+int
+mf_cert_spki_sha256(const unsigned char *der, size_t len, unsigned char out[32])
+{
+	const unsigned char *p = der, *peek, *spki;
+	long left, pl, spkilen;
+	int tag, cls, i;
+
+	if (der == NULL || out == NULL || len == 0 || len > MF_CERT_FILE_MAX)
+		return MF_ERR_INVAL;
+	left = (long)len;
+	/* Certificate ::= SEQUENCE { tbsCertificate SEQUENCE { ... */
+	if (mf_der_step(&p, &left, 1, &tag, NULL, NULL, NULL) != 0 || tag != V_ASN1_SEQUENCE ||
+	    mf_der_step(&p, &left, 1, &tag, NULL, NULL, NULL) != 0 || tag != V_ASN1_SEQUENCE)
+		goto bad;
+	/* version [0] EXPLICIT, optional */
+	peek = p;
+	pl = left;
+	if (mf_der_step(&peek, &pl, 0, &tag, &cls, NULL, NULL) != 0)
+		goto bad;
+	if (cls == V_ASN1_CONTEXT_SPECIFIC && tag == 0) {
+		p = peek;
+		left = pl;
+	}
+	/* serialNumber, signature, issuer, validity, subject */
+	for (i = 0; i < 5; i++)
+		if (mf_der_step(&p, &left, 0, NULL, NULL, NULL, NULL) != 0)
+			goto bad;
+	if (mf_der_step(&p, &left, 0, &tag, &cls, &spki, &spkilen) != 0 ||
+	    tag != V_ASN1_SEQUENCE || cls != V_ASN1_UNIVERSAL)
+		goto bad;
+	if (SHA256(spki, (size_t)spkilen, out) == NULL)
+		goto bad;
+	return MF_OK;
+bad:
+	ERR_clear_error();
+	return MF_ERR_CRYPTO;
 }

@@ -105,6 +105,15 @@ int mf_issuer_chain_pem(const struct mf_issuer *is, const char *root, char **pem
  */
 int mf_cert_load(const char *path, X509 **out);
 
+/*
+ * SHA-256 of the certificate's SubjectPublicKeyInfo, as it stands in der
+ * (what `openssl x509 -pubkey -noout | openssl pkey -pubin -outform DER |
+ * openssl dgst -sha256` prints): the name of a key for `mayfly revoke
+ * --key`. Walks the DER to the field without decoding the key or the rest
+ * of the certificate. MF_ERR_CRYPTO if der is not a certificate.
+ */
+int mf_cert_spki_sha256(const unsigned char *der, size_t len, unsigned char out[32]);
+
 /* Serial as lower-case hex, the form used as key in the database. */
 int mf_serial_hex(const ASN1_INTEGER *serial, char *out, size_t outlen);
 

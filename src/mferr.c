@@ -66,6 +66,10 @@ static const struct mf_errdesc mf_errtab[] = {
 	{ MF_ERR_CSR_KEYCERTSIGN, "csr-requests-keycertsign", "CSR requests keyCertSign or cRLSign" },
 	{ MF_ERR_PROFILE, "unknown-profile", "unknown profile" },
 	{ MF_ERR_CSR_EXTENSION, "csr-bad-extension", "CSR requests an extension the CA will not grant" },
+	{ MF_ERR_NOT_BEFORE_FUTURE, "not-before-beyond-horizon",
+	    "notBefore is further ahead than issuance.forward-horizon allows" },
+	{ MF_ERR_NOT_BEFORE_PAST, "not-before-in-past",
+	    "notBefore is further back than issuance.backdate allows" },
 
 	{ MF_ERR_SIGN, "sign-failed", "signing failed" },
 	{ MF_ERR_CA_NOTFOUND, "ca-not-found", "no such root or intermediate" },

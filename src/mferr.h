@@ -72,6 +72,8 @@ enum mf_err {
 	MF_ERR_CSR_KEYCERTSIGN = -94,	/* CSR asks for keyCertSign/cRLSign */
 	MF_ERR_PROFILE = -95,		/* unknown profile */
 	MF_ERR_CSR_EXTENSION = -96,	/* CSR requests an extension the CA will not copy */
+	MF_ERR_NOT_BEFORE_FUTURE = -97,	/* notBefore beyond issuance.forward-horizon */
+	MF_ERR_NOT_BEFORE_PAST = -98,	/* notBefore further back than issuance.backdate */
 
 	/* issuer and ceremony: -110 .. -129 */
 	MF_ERR_SIGN = -110,		/* signing failed */

@@ -10,7 +10,7 @@
  * validated names; every other requested extension is either refused here
  * (CA:TRUE, keyCertSign/cRLSign, SAN types other than DNS and IP) or ignored.
  *
- * The order of the checks is: profile, lifetime, CSR signature, key,
+ * The order of the checks is: profile, lifetime, notBefore, CSR signature, key,
  * requested extensions, names. A request with several faults gets the code
  * of the first one in that order.
  */
@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 
 #include <openssl/asn1t.h>
 #include <openssl/core_names.h>
@@ -47,6 +48,9 @@
 /* RFC 1035 2.3.4, RFC 1123 2.1 */
 #define MF_DNS_MAX	253
 #define MF_LABEL_MAX	63
+
+/* issuance.backdate's ceiling (config.c); the issuer applies the same. */
+#define MF_BACKDATE_MAX	300
 
 /* Largest CSR accepted by mf_csr_parse(); real ones are a few kB. */
 #define MF_CSR_MAX	(64 * 1024)
@@ -394,6 +398,99 @@ mf_check_lifetime(const struct mf_config *cfg, const struct mf_profile *prof, in
 		return MF_ERR_LIFETIME_PROFILE;
 	}
 	*out = lt;
+	return MF_OK;
+}
+
+int
+mf_policy_not_before(const struct mf_config *cfg, int64_t not_before, int64_t now, char *why,
+    size_t whylen)
+{
+	int64_t horizon, back;
+
+	if (cfg == NULL)
+		return MF_ERR_INVAL;
+	if (not_before == 0)
+		return MF_OK;
+	/* The same clamps as the config parser's, so a hand-built config cannot widen them. */
+	horizon = cfg->forward_horizon < 0 ? 0 : cfg->forward_horizon > MF_FORWARD_HORIZON_MAX ?
+	    MF_FORWARD_HORIZON_MAX : cfg->forward_horizon;
+	back = cfg->backdate < 0 ? 0 : cfg->backdate > MF_BACKDATE_MAX ? MF_BACKDATE_MAX :
+	    cfg->backdate;
+	if (not_before > now && not_before - now > horizon) {
+		mf_why(why, whylen, "notBefore %llds ahead is beyond issuance.forward-horizon of %llds",
+		    (long long)(not_before - now), (long long)horizon);
+		return MF_ERR_NOT_BEFORE_FUTURE;
+	}
+	if (not_before < now && now - not_before > back) {
+		mf_why(why, whylen, "notBefore %llds ago is further back than issuance.backdate "
+		    "of %llds", (long long)(now - not_before), (long long)back);
+		return MF_ERR_NOT_BEFORE_PAST;
+	}
+	return MF_OK;
+}
+
+/* n decimal digits at *s, advancing it; -1 if any is not a digit. */
+static int
+mf_digits(const char **s, int n)
+{
+	int v = 0;
+
+	for (; n > 0; n--, (*s)++) {
+		if (**s < '0' || **s > '9')
+			return -1;
+		v = v * 10 + (**s - '0');
+	}
+	return v;
+}
+
+int
+mf_time_rfc3339(const char *s, int64_t *out)
+{
+	static const int mdays[12] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+	int y, mo, d, h, mi, sec, oh, om, sign;
+	struct tm tm;
+	int64_t t;
+
+	if (s == NULL || out == NULL)
+		return MF_ERR_INVAL;
+	if ((y = mf_digits(&s, 4)) < 0 || *s++ != '-' || (mo = mf_digits(&s, 2)) < 0 ||
+	    *s++ != '-' || (d = mf_digits(&s, 2)) < 0 || (*s != 'T' && *s != 't'))
+		return MF_ERR_INVAL;
+	s++;
+	if ((h = mf_digits(&s, 2)) < 0 || *s++ != ':' || (mi = mf_digits(&s, 2)) < 0 ||
+	    *s++ != ':' || (sec = mf_digits(&s, 2)) < 0)
+		return MF_ERR_INVAL;
+	if (*s == '.') {
+		if (s[1] < '0' || s[1] > '9')
+			return MF_ERR_INVAL;
+		for (s++; *s >= '0' && *s <= '9'; s++)
+			;
+	}
+	oh = om = sign = 0;
+	if (*s == 'Z' || *s == 'z') {
+		s++;
+	} else if (*s == '+' || *s == '-') {
+		sign = *s++ == '+' ? 1 : -1;
+		if ((oh = mf_digits(&s, 2)) < 0 || *s++ != ':' || (om = mf_digits(&s, 2)) < 0 ||
+		    oh > 23 || om > 59)
+			return MF_ERR_INVAL;
+	} else
+		return MF_ERR_INVAL;
+	/* A leap second (60) is refused: notBefore has no way to say it. */
+	if (*s != '\0' || y < 1970 || mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] ||
+	    (mo == 2 && d == 29 && !((y % 4 == 0 && y % 100 != 0) || y % 400 == 0)) ||
+	    h > 23 || mi > 59 || sec > 59)
+		return MF_ERR_INVAL;
+	memset(&tm, 0, sizeof(tm));
+	tm.tm_year = y - 1900;
+	tm.tm_mon = mo - 1;
+	tm.tm_mday = d;
+	tm.tm_hour = h;
+	tm.tm_min = mi;
+	tm.tm_sec = sec;
+	t = (int64_t)timegm(&tm);	/* UTC whatever TZ says */
+	t -= sign * (oh * 3600 + om * 60);
+	*out = t;
 	return MF_OK;
 }
 
@@ -802,6 +899,21 @@ mf_dns_check(const struct mf_profile *prof, const char *name, char *why, size_t 
 	return MF_OK;
 }
 
+int
+mf_policy_name_syntax(const struct mf_profile *prof, const struct mf_name *n, char *why,
+    size_t whylen)
+{
+	if (prof == NULL || n == NULL)
+		return MF_ERR_INVAL;
+	if (n->type == MF_NAME_IP)
+		return n->iplen == 4 || n->iplen == 16 ? MF_OK : MF_ERR_NAME_SYNTAX;
+	if (n->type != MF_NAME_DNS || n->dns == NULL) {
+		mf_why(why, whylen, "not a DNS name or IP address");
+		return MF_ERR_NAME_SYNTAX;
+	}
+	return mf_dns_check(prof, n->dns, why, whylen);
+}
+
 static int
 mf_ip_in_range(const struct mf_iprange *r, const struct mf_name *n)
 {
@@ -1027,6 +1139,9 @@ mf_policy_check(const struct mf_config *cfg, const struct mf_request *req,
 	}
 	if ((rc = mf_check_lifetime(cfg, prof, req->lifetime, &lifetime, why, whylen)) != MF_OK)
 		return rc;
+	if ((rc = mf_policy_not_before(cfg, req->not_before, req->now != 0 ? req->now :
+	    (int64_t)time(NULL), why, whylen)) != MF_OK)
+		return rc;
 
 	/*
 	 * Proof of possession. X509_REQ_verify() returns 1 only for a good
@@ -1079,6 +1194,7 @@ mf_policy_check(const struct mf_config *cfg, const struct mf_request *req,
 	pk = NULL;
 	a->profile = prof;
 	a->lifetime = lifetime;
+	a->not_before = req->not_before;
 	a->names = names.v;
 	a->nnames = names.n;
 	names.v = NULL;

@@ -11,7 +11,11 @@
  *   - the CSR asks for neither CA:TRUE nor keyCertSign/cRLSign;
  *   - there is at least one name, no name twice, every name is a valid DNS
  *     name or IP address inside the profile's patterns;
- *   - the lifetime is positive, <= the profile maximum and <= the hard cap.
+ *   - the lifetime is positive, <= the profile maximum and <= the hard cap;
+ *   - a requested notBefore is no further ahead than issuance.forward-horizon
+ *     (MF_ERR_NOT_BEFORE_FUTURE) and no further back than issuance.backdate
+ *     (MF_ERR_NOT_BEFORE_PAST). A forward-dated certificate is still at
+ *     most the cap long: its notAfter is notBefore + lifetime.
  *
  * DNS patterns in a profile: "host.example.com" allows exactly that name;
  * ".example.com" allows any name strictly below example.com. A wildcard
@@ -44,6 +48,14 @@ struct mf_request {
 	 * Never on a path that signs.
 	 */
 	int skip_signature;
+	/*
+	 * The notBefore asked for, in unix seconds (CLI --not-before, ACME
+	 * newOrder notBefore), or 0: the issuance time less issuance.backdate.
+	 * Judged against now (0: time(NULL)). New fields go last, so that
+	 * positional initialisers leave them 0.
+	 */
+	int64_t not_before;
+	int64_t now;
 };
 
 #define MF_NAME_DNS	1
@@ -63,6 +75,7 @@ struct mf_approved {
 	struct mf_name *names;		/* owned, in CSR order, filtered and validated */
 	size_t nnames;
 	int64_t lifetime;		/* seconds, within every cap */
+	int64_t not_before;		/* 0: at issuance, backdated; else the exact notBefore */
 	unsigned char csr_sha256[32];	/* SHA-256 of the CSR DER */
 	char *requester;		/* owned copy */
 };
@@ -92,6 +105,35 @@ int mf_csr_parse(const unsigned char *buf, size_t len, X509_REQ **out);
 
 /* The CSR's public key (a new reference), or NULL if it makes no key. */
 EVP_PKEY *mf_csr_pubkey(X509_REQ *csr);
+
+/*
+ * The syntax check of names that mf_policy_check() applies (DNS: LDH labels,
+ * lengths, no trailing dot, wildcard only as the whole left-most label and
+ * only if the profile allows it), for a name that does not come from a CSR
+ * (ACME identifiers). MF_OK, or MF_ERR_NAME_SYNTAX / MF_ERR_WILDCARD with a
+ * reason in why. It does not check the profile's patterns: see below.
+ */
+int mf_policy_name_syntax(const struct mf_profile *prof, const struct mf_name *n, char *why,
+    size_t whylen);
+
+/*
+ * The notBefore rule alone, for a caller that must refuse early (ACME
+ * newOrder, RFC 8555 7.4): 0 if not_before (unix seconds) is within
+ * [now - issuance.backdate, now + issuance.forward-horizon], else
+ * MF_ERR_NOT_BEFORE_FUTURE or MF_ERR_NOT_BEFORE_PAST with a one-line why.
+ * not_before 0 means "not asked for" and is always 0.
+ */
+int mf_policy_not_before(const struct mf_config *cfg, int64_t not_before, int64_t now,
+    char *why, size_t whylen);
+
+/*
+ * Parses an RFC 3339 date-time with seconds and a zone, "2026-12-05T10:00:00Z"
+ * or "...+02:00" (a fraction of a second is accepted and dropped), into unix
+ * seconds: the form of ACME's notBefore/notAfter and of `mayfly issue
+ * --not-before`. MF_ERR_INVAL for anything else, including a day that does
+ * not exist.
+ */
+int mf_time_rfc3339(const char *s, int64_t *out);
 
 /* True if name is allowed by profile (exported for ACME identifier checks). */
 int mf_policy_name_allowed(const struct mf_profile *p, const struct mf_name *n);

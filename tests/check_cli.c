@@ -263,7 +263,6 @@ START_TEST(revoke_list_show)
 	rc = sh(&e, &out, "$M -c $C revoke %s --reason because", serial);
 	ck_assert_int_eq(rc, 2);
 	free(out);
-	free(serial);
 	env_teardown(&e);
 }
 END_TEST
@@ -587,7 +586,6 @@ START_TEST(readonly_commands_write_nothing)
 	ck_assert_msg(rc == 0, "read-only copy: %s", out);
 	ck_assert_msg(strstr(out, "intact") != NULL, "no verdict: %s", out);
 	free(out);
-	free(serial);
 	env_teardown(&e);
 }
 END_TEST
@@ -742,6 +740,326 @@ START_TEST(db_prune_archive_verify)
 }
 END_TEST
 
+/* Shell: a certificate file's notBefore / notAfter in seconds since the epoch. */
+#define NB_OF(f) "$(date -d \"$(openssl x509 -in " f " -noout -startdate | cut -d= -f2)\" +%%s)"
+#define NA_OF(f) "$(date -d \"$(openssl x509 -in " f " -noout -enddate | cut -d= -f2)\" +%%s)"
+
+/*
+ * issuance.forward-horizon (issue 13): a certificate dated into the future
+ * rides out a CA outage. Refused while the horizon is 0 (the default),
+ * accepted within it, refused beyond it and before the backdate, still at
+ * most the cap long, and logged before it is written like any other.
+ */
+START_TEST(forward_dated_issue)
+{
+	struct cli_env e;
+	char *out = NULL, *serial;
+	int rc;
+
+	env_setup(&e, "file");
+	/* Horizon 0: even one hour ahead is refused, by name, and leaves nothing. */
+	rc = sh(&e, &out, "$M -c $C issue --csr srv.csr --not-before +1h --out f.pem");
+	ck_assert_msg(rc == 1, "rc %d: %s", rc, out);
+	ck_assert_msg(strstr(out, "not-before-beyond-horizon") != NULL, "wrong refusal: %s", out);
+	free(out);
+	rc = sh(&e, &out, "test ! -e f.pem && test $($M -c $C list | wc -l) -eq 1");
+	ck_assert_msg(rc == 0, "a refused request left traces: %s", out);
+	free(out);
+
+	/* A horizon above 30 days is a configuration error (exit 3), named. */
+	rc = sh(&e, &out, "cp ca/mayfly.yaml far.yaml && "
+	    "sed -i 's/^  backdate: 5m$/&\\n  forward-horizon: 31d/' far.yaml && "
+	    "cp far.yaml ca/far.yaml && $M -c ca/far.yaml list");
+	ck_assert_msg(rc == 3 && strstr(out, "forward-horizon") != NULL, "31d: %s", out);
+	free(out);
+	rc = sh(&e, &out, "sed -i 's/^  backdate: 5m$/&\\n  forward-horizon: 72h/' ca/mayfly.yaml && "
+	    "grep -q 'forward-horizon: 72h' ca/mayfly.yaml");
+	ck_assert_msg(rc == 0, "config edit: %s", out);
+	free(out);
+
+	/* +48h: notBefore is 48 hours ahead (give or take the test's own run time), 24h long. */
+	rc = sh(&e, &out, "t0=$(date +%%s) && $M -c $C issue --csr srv.csr --not-before +48h "
+	    "--out f48.pem && nb=" NB_OF("f48.pem") " && na=" NA_OF("f48.pem") " && "
+	    "test $((nb - t0)) -ge 172800 && test $((nb - t0)) -le 172860 && "
+	    "test $((na - nb)) -eq 86400");
+	ck_assert_msg(rc == 0, "+48h: %s", out);
+	ck_assert_msg(strstr(out, "forward-dated: valid from") != NULL, "not announced: %s", out);
+	free(out);
+	/* Not yet valid for openssl now; valid at notBefore, chained as usual. */
+	rc = sh(&e, &out, "openssl verify -CAfile ca/certs/root-a.pem -untrusted "
+	    "ca/certs/issuing-1.pem f48.pem");
+	ck_assert_msg(rc != 0 && strstr(out, "not yet valid") != NULL, "valid now? %s", out);
+	free(out);
+	rc = sh(&e, &out, "openssl verify -attime $((" NB_OF("f48.pem") " + 60)) -CAfile "
+	    "ca/certs/root-a.pem -untrusted ca/certs/issuing-1.pem f48.pem");
+	ck_assert_msg(rc == 0, "not valid at its notBefore: %s", out);
+	free(out);
+
+	/* An RFC 3339 time is taken to the second. */
+	rc = sh(&e, &out, "t=$(date -u -d '+60 hours' +%%Y-%%m-%%dT%%H:%%M:%%SZ) && "
+	    "$M -c $C issue --csr srv.csr --not-before $t --lifetime 6h --out f60.pem && "
+	    "nb=" NB_OF("f60.pem") " && na=" NA_OF("f60.pem") " && "
+	    "test $nb -eq $(date -d $t +%%s) && test $((na - nb)) -eq 21600");
+	ck_assert_msg(rc == 0, "RFC 3339: %s", out);
+	free(out);
+
+	/* Logged before release: listed as future, in the audit chain. */
+	serial = serial_of(&e, "f48.pem");
+	rc = sh(&e, &out, "$M -c $C list | grep '^%s' && $M -c $C audit verify", serial);
+	ck_assert_msg(rc == 0 && strstr(out, "future") != NULL, "not logged: %s", out);
+	free(out);
+	free(serial);
+
+	/* Beyond the horizon, before the backdate, above the cap: refused, nothing written. */
+	rc = sh(&e, &out, "$M -c $C issue --csr srv.csr --not-before +73h --out x.pem");
+	ck_assert_msg(rc == 1 && strstr(out, "not-before-beyond-horizon") != NULL, "+73h: %s", out);
+	free(out);
+	rc = sh(&e, &out, "$M -c $C issue --csr srv.csr --out x.pem "
+	    "--not-before $(date -u -d '+4 days' +%%Y-%%m-%%dT%%H:%%M:%%SZ)");
+	ck_assert_msg(rc == 1 && strstr(out, "not-before-beyond-horizon") != NULL, "4d: %s", out);
+	free(out);
+	rc = sh(&e, &out, "$M -c $C issue --csr srv.csr --out x.pem "
+	    "--not-before $(date -u -d '-1 hour' +%%Y-%%m-%%dT%%H:%%M:%%SZ)");
+	ck_assert_msg(rc == 1 && strstr(out, "not-before-in-past") != NULL, "-1h: %s", out);
+	free(out);
+	rc = sh(&e, &out, "$M -c $C issue --csr srv.csr --not-before +48h --lifetime 25h --out x.pem");
+	ck_assert_msg(rc == 1 && strstr(out, "lifetime-above-cap") != NULL, "25h: %s", out);
+	free(out);
+	rc = sh(&e, &out, "$M -c $C issue --csr srv.csr --not-before tomorrow --out x.pem");
+	ck_assert_msg(rc == 2 && strstr(out, "RFC 3339") != NULL, "syntax: %s", out);
+	free(out);
+	rc = sh(&e, &out, "test ! -e x.pem && test $($M -c $C list | wc -l) -eq 3");
+	ck_assert_msg(rc == 0, "a refused request left traces: %s", out);
+	free(out);
+	env_teardown(&e);
+}
+END_TEST
+
+/* Shell: the SHA-256 of a certificate file's SubjectPublicKeyInfo, as mayfly(1) says. */
+#define SPKI_OF(f) "$(openssl x509 -in " f " -pubkey -noout | openssl pkey -pubin -outform DER " \
+	"| openssl dgst -sha256 | sed 's/.*= //')"
+
+/*
+ * revoke --key: every unexpired certificate of a key at once (forward-dated
+ * included, expired and other keys' left alone), each audited, the count
+ * printed; no match is exit 1 and changes nothing.
+ */
+START_TEST(revoke_by_key)
+{
+	struct cli_env e;
+	char *out = NULL, *other, *old;
+	int rc;
+
+	env_setup(&e, "file");
+	rc = sh(&e, &out, "sed -i 's/^  backdate: 5m$/&\\n  forward-horizon: 72h/' ca/mayfly.yaml && "
+	    "openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout o.key "
+	    "-subj /CN=localhost -out o.csr 2>/dev/null && "
+	    "$M -c $C issue --csr srv.csr --lifetime 1s --out old.pem && "
+	    "$M -c $C issue --csr srv.csr --out a.pem && $M -c $C issue --csr srv.csr --out b.pem && "
+	    "$M -c $C issue --csr srv.csr --not-before +24h --out f.pem && "
+	    "$M -c $C issue --csr o.csr --out other.pem");
+	ck_assert_msg(rc == 0, "issue: %s", out);
+	free(out);
+	other = serial_of(&e, "other.pem");
+	old = serial_of(&e, "old.pem");
+	/* The hash two ways: from the certificate, and from the server's key. */
+	rc = sh(&e, &out, "test " SPKI_OF("a.pem") " = $(openssl pkey -in srv.key -pubout "
+	    "-outform DER | sha256sum | cut -c1-64)");
+	ck_assert_msg(rc == 0, "hashes differ: %s", out);
+	free(out);
+	/* Bounded wait until the 1-second certificate is expired. */
+	rc = sh(&e, &out, "i=0; until $M -c $C list --expired | grep -q %s; do i=$((i+1)); "
+	    "test $i -lt 100 || exit 1; sleep 0.2; done", old);
+	ck_assert_msg(rc == 0, "never expired: %s", out);
+	free(out);
+
+	/* Bad arguments and an unknown key change nothing. */
+	rc = sh(&e, &out, "$M -c $C revoke --key 1234");
+	ck_assert_msg(rc == 2 && strstr(out, "64 hex digits") != NULL, "short: %s", out);
+	free(out);
+	rc = sh(&e, &out, "$M -c $C revoke --key " SPKI_OF("a.pem") " 1234");
+	ck_assert_int_eq(rc, 2);
+	free(out);
+	rc = sh(&e, &out, "$M -c $C revoke --key $(echo x | sha256sum | cut -c1-64)");
+	ck_assert_msg(rc == 1 && strstr(out, "no unexpired") != NULL, "unknown: %s", out);
+	free(out);
+	rc = sh(&e, &out, "test $($M -c $C list --revoked | wc -l) -eq 1");
+	ck_assert_msg(rc == 0, "something was revoked: %s", out);
+	free(out);
+
+	/* Upper case with colons, as openssl dgst -c writes it. */
+	rc = sh(&e, &out, "$M -c $C revoke --reason keyCompromise --key "
+	    "$(openssl x509 -in a.pem -pubkey -noout | openssl pkey -pubin -outform DER | "
+	    "openssl dgst -sha256 -c | sed 's/.*= //' | tr a-f A-F)");
+	ck_assert_msg(rc == 0, "revoke --key: %s", out);
+	ck_assert_msg(strncmp(out, "3\n", 2) == 0 || strstr(out, "\n3\n") != NULL, "count: %s", out);
+	ck_assert_msg(strstr(out, "revoked 3 certificates of key") != NULL, "count: %s", out);
+	free(out);
+	/* a, b and the forward-dated f are revoked; the expired one and the other key are not. */
+	rc = sh(&e, &out, "for f in a b f; do s=$(openssl x509 -in $f.pem -noout -serial | "
+	    "cut -d= -f2 | tr A-F a-f | sed 's/^0*//'); $M -c $C list --revoked | grep -q \"^$s\" "
+	    "|| exit 1; done; test $($M -c $C list --revoked | wc -l) -eq 4 && "
+	    "! $M -c $C list --revoked | grep -e %s -e %s", other, old);
+	ck_assert_msg(rc == 0, "wrong set revoked: %s", out);
+	free(out);
+	/* Each one audited as a revoke (reason 1: keyCompromise), and the chain holds. */
+	rc = sh(&e, &out, "test $(sqlite3 ca/mayfly.db \"SELECT count(*) FROM audit_log WHERE "
+	    "event = 'revoke' AND detail LIKE '%%reason=1 %%'\") -eq 3 && $M -c $C audit verify");
+	ck_assert_msg(rc == 0, "audit: %s", out);
+	free(out);
+	/* Nothing left to revoke: exit 1. */
+	rc = sh(&e, &out, "$M -c $C revoke --key " SPKI_OF("a.pem"));
+	ck_assert_msg(rc == 1 && strstr(out, "no unexpired") != NULL, "again: %s", out);
+	free(out);
+	free(other);
+	free(old);
+	env_teardown(&e);
+}
+END_TEST
+
+/* Shell: what a dry run must leave as it was: the audit log's last row and every file. */
+#define SNAP "{ sqlite3 ca/mayfly.db 'SELECT max(id), count(*) FROM audit_log; " \
+	"SELECT count(*) FROM ca_revocations'; ls -R ca | sort; ls | grep -v -x -e before -e after; }"
+
+/*
+ * The rotation ceremonies of mayfly-rotation(7), end to end with file keys:
+ * root add NAME (a root the config does not name yet, with the entry to
+ * paste), intermediate rotate (a new issuing key certified by every active
+ * root), root retire NAME (its certificates of intermediates revoked and on
+ * its CRL, the retirement audited, the next bundle prepared without it).
+ * Every --dry-run leaves the log and the files as they were.
+ */
+START_TEST(rotation_ceremonies)
+{
+	struct cli_env e;
+	char *out = NULL;
+	int rc;
+
+	env_setup(&e, "file");
+	/* root add: a dry run first, then the ceremony. */
+	rc = sh(&e, &out, SNAP " > before && $M -c $C root add root-d --key file:keys/root-d.pem "
+	    "--dry-run && " SNAP " > after && cmp before after");
+	ck_assert_msg(rc == 0 && strstr(out, "would make root root-d") != NULL &&
+	    strstr(out, "  - name: root-d\n    key: file:keys/root-d.pem\n    cert: certs/root-d.pem")
+	    != NULL, "root add --dry-run: %s", out);
+	free(out);
+	rc = sh(&e, &out, "$M -c $C root add root-d");
+	ck_assert_msg(rc == 2 && strstr(out, "--key") != NULL, "no --key: %s", out);
+	free(out);
+	rc = sh(&e, &out, "$M -c $C root add root-d --key file:keys/root-d.pem && "
+	    "openssl x509 -in ca/certs/root-d.pem -noout -subject && "
+	    "test $(stat -c %%a ca/keys/root-d.pem) = 600 && "
+	    "test $(sqlite3 ca/mayfly.db \"SELECT count(*) FROM ca_certificates WHERE "
+	    "name = 'root-d' AND kind = 'root'\") -eq 1");
+	ck_assert_msg(rc == 0 && strstr(out, "add this entry under roots:") != NULL, "root add: %s",
+	    out);
+	free(out);
+	rc = sh(&e, &out, "$M -c $C root add root-d --key file:keys/root-d.pem");
+	ck_assert_msg(rc == 1 && strstr(out, "exists already") != NULL, "twice: %s", out);
+	free(out);
+	/* The operator pastes the entry. */
+	rc = sh(&e, &out, "sed -i 's|^    cert: certs/root-c.pem$|&\\n  - name: root-d\\n"
+	    "    key: file:keys/root-d.pem\\n    cert: certs/root-d.pem|' ca/mayfly.yaml && "
+	    "$M -c $C list >/dev/null");
+	ck_assert_msg(rc == 0, "config: %s", out);
+	free(out);
+
+	/* intermediate rotate: root-d is not in the published bundle, so not active yet. */
+	rc = sh(&e, &out, SNAP " > before && $M -c $C intermediate rotate --dry-run && "
+	    SNAP " > after && cmp before after");
+	ck_assert_msg(rc == 0 && strstr(out, "would make intermediate issuing-2") != NULL &&
+	    strstr(out, "by root-b") != NULL && strstr(out, "by root-c") != NULL &&
+	    strstr(out, "root-d") == NULL, "rotate --dry-run: %s", out);
+	free(out);
+	rc = sh(&e, &out, "$M -c $C intermediate rotate");
+	ck_assert_msg(rc == 0 && strstr(out, "  active: issuing-2") != NULL, "rotate: %s", out);
+	free(out);
+	rc = sh(&e, &out, "sed -i -e 's|^intermediates:$|&\\n  - name: issuing-2\\n    root: root-a\\n"
+	    "    key: file:keys/issuing-2.pem\\n    cert: certs/issuing-2.pem\\n    cross:\\n"
+	    "      - certs/issuing-2.root-b.pem\\n      - certs/issuing-2.root-c.pem|' "
+	    "-e 's|^  active: issuing-1$|  active: issuing-2|' ca/mayfly.yaml && "
+	    "$M -c $C issue --csr srv.csr --out new.pem && "
+	    "openssl verify -CAfile ca/certs/root-a.pem -untrusted ca/certs/issuing-2.pem new.pem && "
+	    "openssl verify -CAfile ca/certs/root-c.pem -untrusted ca/certs/issuing-2.root-c.pem "
+	    "new.pem && openssl x509 -in new.pem -noout -issuer | grep -q 'issuing CA issuing-2'");
+	ck_assert_msg(rc == 0, "issuing-2 does not issue: %s", out);
+	free(out);
+
+	/* root retire: not the root of the active intermediate; a dry run; then for real. */
+	rc = sh(&e, &out, "$M -c $C root retire root-a");
+	ck_assert_msg(rc == 2 && strstr(out, "intermediate rotate") != NULL, "root-a: %s", out);
+	free(out);
+	rc = sh(&e, &out, SNAP " > before && $M -c $C root retire root-c --dry-run && "
+	    SNAP " > after && cmp before after");
+	ck_assert_msg(rc == 0 && strstr(out, "would revoke cross issuing-2") != NULL &&
+	    strstr(out, "roots root-a,root-b,root-d, threshold 2") != NULL, "retire --dry-run: %s",
+	    out);
+	free(out);
+	rc = sh(&e, &out, "$M -c $C root retire root-c --out v2.der");
+	ck_assert_msg(rc == 0 && strstr(out, "1 CA certificate it signed revoked") != NULL,
+	    "retire: %s", out);
+	free(out);
+	/* Its CRL names the cross certificate it made; the audit log the retirement. */
+	rc = sh(&e, &out, "$M -c $C crl root --name root-c --out c.crl && "
+	    "openssl crl -in c.crl -noout -text | grep -q \"Serial Number: $(openssl x509 -in "
+	    "ca/certs/issuing-2.root-c.pem -noout -serial | cut -d= -f2)\" && "
+	    "test $(sqlite3 ca/mayfly.db \"SELECT count(*) FROM audit_log WHERE event = "
+	    "'root-retire' AND detail LIKE 'name=root-c %%'\") -eq 1 && $M -c $C audit verify");
+	ck_assert_msg(rc == 0, "CRL or audit: %s", out);
+	free(out);
+	/* The prepared bundle: version 2 without root-c, unsigned; two of version 1 sign it. */
+	rc = sh(&e, &out, "$M -c $C bundle show v2.der && $M -c $C bundle sign v2.der --root root-a "
+	    "&& $M -c $C bundle sign v2.der --root root-b && $M -c $C bundle publish v2.der");
+	ck_assert_msg(rc == 0 && strstr(out, "version      2") != NULL &&
+	    strstr(out, " root-d\n") != NULL && strstr(out, " root-c\n") == NULL, "bundle: %s", out);
+	free(out);
+	/* Retired is retired: a second time is refused and changes nothing. */
+	rc = sh(&e, &out, SNAP " > before && $M -c $C root retire root-c --out v3.der; st=$?; "
+	    SNAP " > after && cmp before after && exit $st");
+	ck_assert_msg(rc == 1 && strstr(out, "retired already") != NULL, "again: %s", out);
+	free(out);
+	/* From now on root-d is active and root-c is not: the next rotation follows. */
+	rc = sh(&e, &out, "$M -c $C intermediate rotate --dry-run --root root-b");
+	ck_assert_msg(rc == 0 && strstr(out, "certified by root-b") != NULL &&
+	    strstr(out, "by root-d") != NULL && strstr(out, "root-c") == NULL, "next: %s", out);
+	free(out);
+	env_teardown(&e);
+}
+END_TEST
+
+/*
+ * The same ceremonies with SoftHSM2: root add puts the key into a token of
+ * its own, intermediate rotate puts the new issuing key next to the old one
+ * (object=issuing-2 in its token) and no private key leaves a token.
+ */
+START_TEST(rotation_ceremonies_softhsm)
+{
+	struct cli_env e;
+	char *out = NULL;
+	int rc;
+
+	env_setup(&e, "softhsm");
+	rc = sh(&e, &out, "softhsm2-util --init-token --free --label mayfly-root-d "
+	    "--pin $(cat ca/hsm.pin) --so-pin $(openssl rand -hex 8) >/dev/null && "
+	    "$M -c $C root add root-d --key 'pkcs11:token=mayfly-root-d;object=root-d' && "
+	    "pkcs11-tool --module " MF_SOFTHSM_MODULE " --token-label mayfly-root-d --login "
+	    "--pin $(cat ca/hsm.pin) --list-objects --type privkey | grep -q root-d && "
+	    "test ! -e ca/keys/root-d.pem");
+	ck_assert_msg(rc == 0 && strstr(out, "    key: pkcs11:token=mayfly-root-d;object=root-d\n")
+	    != NULL, "root add (token): %s", out);
+	free(out);
+	rc = sh(&e, &out, "$M -c $C intermediate rotate && "
+	    "pkcs11-tool --module " MF_SOFTHSM_MODULE " --token-label mayfly-main --login "
+	    "--pin $(cat ca/hsm.pin) --list-objects --type privkey | grep -q issuing-2 && "
+	    "openssl verify -CAfile ca/certs/root-a.pem ca/certs/issuing-2.pem && "
+	    "openssl verify -CAfile ca/certs/root-b.pem ca/certs/issuing-2.root-b.pem");
+	ck_assert_msg(rc == 0 && strstr(out, "    key: pkcs11:token=mayfly-main;object=issuing-2\n")
+	    != NULL, "rotate (token): %s", out);
+	free(out);
+	env_teardown(&e);
+}
+END_TEST
+
 Suite *
 suite_cli(void)
 {
@@ -764,6 +1082,14 @@ suite_cli(void)
 	tcase_add_test(tc, missing_database_refused);
 	tcase_add_test(tc, errors_name_file_and_cause);
 	tcase_add_test(tc, db_prune_archive_verify);
+	suite_add_tcase(s, tc);
+	/* Rotation and outage (issue 13); CK_RUN_CASE=rotation runs these alone. */
+	tc = tcase_create("rotation");
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, forward_dated_issue);
+	tcase_add_test(tc, revoke_by_key);
+	tcase_add_test(tc, rotation_ceremonies);
+	tcase_add_test(tc, rotation_ceremonies_softhsm);
 	suite_add_tcase(s, tc);
 	return s;
 }

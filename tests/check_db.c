@@ -295,6 +295,17 @@ START_TEST(test_list_filters)
 	memset(&c, 0, sizeof(c));
 	ck_assert_int_eq(mf_db_cert_list(db, MF_LIST_REVOKED, NULL, now, collect_cb, &c), MF_OK);
 	ck_assert_str_eq(c.buf, "a3,a5");
+	/* mayflyd's pre-sign pass: revoked and not yet expired, with the revocation. */
+	memset(&c, 0, sizeof(c));
+	ck_assert_int_eq(mf_db_cert_list(db, MF_LIST_REVOKED_LIVE, NULL, now, collect_cb, &c),
+	    MF_OK);
+	ck_assert_str_eq(c.buf, "a3");
+	{
+		int64_t last = -1;
+
+		ck_assert_int_eq(mf_db_revocation_last(db, &last), MF_OK);
+		ck_assert_int_eq(last, 2);
+	}
 	/* A valid certificate becomes expired exactly at not_after. */
 	memset(&c, 0, sizeof(c));
 	ck_assert_int_eq(mf_db_cert_list(db, MF_LIST_VALID, NULL, now + 60, collect_cb, &c),

@@ -24,6 +24,7 @@
 
 #include <openssl/bn.h>
 #include <openssl/pem.h>
+#include <openssl/sha.h>
 #include <openssl/x509v3.h>
 
 #include "ceremony.h"
@@ -639,7 +640,7 @@ env_teardown(void)
 static struct mf_approved *
 approve(X509_REQ *csr, const char *profile, int64_t lifetime)
 {
-	struct mf_request req = { csr, profile, lifetime, "test:issuer", 0 };
+	struct mf_request req = { csr, profile, lifetime, "test:issuer", 0, 0, 0 };
 	struct mf_approved *a = NULL;
 	char why[256];
 	int rc;
@@ -1140,6 +1141,100 @@ START_TEST(test_issue_lifetime)
 }
 END_TEST
 
+/*
+ * A forward-dated approval (issuance.forward-horizon): notBefore exactly as
+ * asked, notAfter = notBefore + lifetime, never above the cap; the issuer
+ * judges the horizon and the backdate again with its own clock, and the
+ * intermediate must cover the whole leaf.
+ */
+START_TEST(test_issue_forward_dated)
+{
+	EVP_PKEY *k = mft_key("ec-p256");
+	struct mf_approved *a;
+	struct mf_issuer *is = NULL;
+	X509 *x = NULL;
+
+	a = approve(mft_csr(k, "a.example.net", NULL), NULL, DAY);
+	/* The issuer of env_setup has horizon 0: any date ahead is refused. */
+	a->not_before = E.now + 3600;
+	ck_assert_int_eq(mf_issuer_issue(E.is, E.db, a, E.now, &x), MF_ERR_NOT_BEFORE_FUTURE);
+	ck_assert_ptr_null(x);
+
+	E.cfg.forward_horizon = 3 * DAY;
+	ck_assert_int_eq(mf_issuer_new(&E.cfg, E.ks, NULL, &is), MF_OK);
+	a->not_before = E.now + 2 * DAY;
+	ck_assert_int_eq(mf_issuer_issue(is, E.db, a, E.now, &x), MF_OK);
+	ck_assert_int_eq(time_of(X509_get0_notBefore(x)), E.now + 2 * DAY);
+	ck_assert_int_eq(time_of(X509_get0_notAfter(x)), E.now + 3 * DAY);
+	X509_free(x);
+	x = NULL;
+	/* Exactly at the horizon is allowed, one second beyond is not. */
+	a->not_before = E.now + 3 * DAY;
+	a->lifetime = 3600;
+	ck_assert_int_eq(mf_issuer_issue(is, E.db, a, E.now, &x), MF_OK);
+	X509_free(x);
+	x = NULL;
+	a->not_before = E.now + 3 * DAY + 1;
+	ck_assert_int_eq(mf_issuer_issue(is, E.db, a, E.now, &x), MF_ERR_NOT_BEFORE_FUTURE);
+	/* Further back than the backdate. */
+	a->not_before = E.now - 301;
+	ck_assert_int_eq(mf_issuer_issue(is, E.db, a, E.now, &x), MF_ERR_NOT_BEFORE_PAST);
+	/* A lying approval is still held to the cap. */
+	a->not_before = E.now + DAY;
+	a->lifetime = DAY + 1;
+	ck_assert_int_eq(mf_issuer_issue(is, E.db, a, E.now, &x), MF_ERR_LIFETIME_CAP);
+	ck_assert_ptr_null(x);
+	ck_assert_int_eq(db_count(E.db), 2);
+	mf_issuer_free(is);
+	is = NULL;
+
+	/* An intermediate that ends in 3 days cannot cover a leaf ending later. */
+	env_teardown();
+	env_init(NULL, 0, 0, 3 * DAY);
+	E.cfg.forward_horizon = 3 * DAY;
+	ck_assert_int_eq(mf_issuer_new(&E.cfg, E.ks, NULL, &is), MF_OK);
+	a->lifetime = DAY;
+	a->not_before = E.now + 2 * DAY + 3600;
+	ck_assert_int_eq(mf_issuer_issue(is, E.db, a, E.now, &x), MF_ERR_CA_EXPIRED);
+	ck_assert_ptr_null(x);
+	ck_assert_int_eq(db_count(E.db), 0);
+	mf_issuer_free(is);
+	mf_approved_free(a);
+	EVP_PKEY_free(k);
+}
+END_TEST
+
+/* The SPKI hash of a leaf equals that of the key it was issued for; junk is refused. */
+START_TEST(test_cert_spki_sha256)
+{
+	EVP_PKEY *k = mft_key("ec-p256");
+	struct mf_approved *a;
+	unsigned char *der = NULL, *spki = NULL, h[32], want[32];
+	X509 *x = NULL;
+	int len, slen, i;
+
+	a = approve(mft_csr(k, "a.example.net", NULL), NULL, 3600);
+	ck_assert_int_eq(mf_issuer_issue(E.is, E.db, a, E.now, &x), MF_OK);
+	len = i2d_X509(x, &der);
+	ck_assert_int_gt(len, 0);
+	slen = i2d_PUBKEY(k, &spki);
+	ck_assert_int_gt(slen, 0);
+	SHA256(spki, (size_t)slen, want);
+	ck_assert_int_eq(mf_cert_spki_sha256(der, (size_t)len, h), MF_OK);
+	ck_assert_mem_eq(h, want, 32);
+	/* Every truncation fails cleanly (none reads past the end: ASan would say). */
+	for (i = 1; i < len; i++)
+		ck_assert_int_eq(mf_cert_spki_sha256(der, (size_t)i, h), MF_ERR_CRYPTO);
+	ck_assert_int_eq(mf_cert_spki_sha256(spki, (size_t)slen, h), MF_ERR_CRYPTO);
+	ck_assert_int_eq(mf_cert_spki_sha256(der, 0, h), MF_ERR_INVAL);
+	OPENSSL_free(der);
+	OPENSSL_free(spki);
+	X509_free(x);
+	mf_approved_free(a);
+	EVP_PKEY_free(k);
+}
+END_TEST
+
 START_TEST(test_issue_ca_expired)
 {
 	EVP_PKEY *k = mft_key("ec-p256");
@@ -1565,6 +1660,8 @@ suite_issuer(void)
 	tcase_add_test(tc, test_issue_pkcs11);
 	tcase_add_test(tc, test_issue_lifetime);
 	tcase_add_test(tc, test_issue_ca_expired);
+	tcase_add_test(tc, test_issue_forward_dated);
+	tcase_add_test(tc, test_cert_spki_sha256);
 	tcase_add_test(tc, test_issue_long_name);
 	tcase_add_test(tc, test_issue_serial_dup);
 	tcase_add_test(tc, test_issue_db_error);

@@ -116,7 +116,7 @@ static int
 check(X509_REQ *csr, const char *profile, int64_t lifetime, struct mf_approved **out,
     char *why, size_t whylen)
 {
-	struct mf_request req = { csr, profile, lifetime, "test:policy", 0 };
+	struct mf_request req = { csr, profile, lifetime, "test:policy", 0, 0, 0 };
 	struct mf_approved *a = NULL;
 	X509_REQ *parsed = NULL;
 	unsigned char *der = NULL;
@@ -295,7 +295,7 @@ START_TEST(test_csr_skip_signature)
 {
 	X509_REQ *good = san(k256, "DNS:b.example.net");
 	X509_REQ *bad = mft_csr_break_sig(good);
-	struct mf_request req = { bad, NULL, 0, "test:policy", 1 };
+	struct mf_request req = { bad, NULL, 0, "test:policy", 1, 0, 0 };
 	struct mf_approved *a = NULL;
 	char why[256];
 
@@ -378,7 +378,7 @@ START_TEST(test_csr_bad_point)
 {
 	X509_REQ *csr = san(k256, "DNS:b.example.net"), *got = NULL;
 	unsigned char *der = NULL, pub[133], *at;
-	struct mf_request req = { NULL, NULL, 0, "test:policy", 0 };
+	struct mf_request req = { NULL, NULL, 0, "test:policy", 0, 0, 0 };
 	struct mf_approved *a = NULL;
 	size_t publen = 0;
 	char why[256];
@@ -654,7 +654,7 @@ START_TEST(test_mutated_csrs)
 		ck_assert_ptr_null(got);
 	}
 	for (i = 0; i < 3000; i++) {
-		struct mf_request req = { NULL, NULL, 0, "fuzz", 0 };
+		struct mf_request req = { NULL, NULL, 0, "fuzz", 0, 0, 0 };
 		struct mf_approved *a = NULL;
 		char why[256];
 		int rc, flips = 1 + (int)(xorshift(&seed) % 3);
@@ -757,7 +757,7 @@ END_TEST
 
 START_TEST(test_args)
 {
-	struct mf_request req = { NULL, NULL, 0, "t", 0 };
+	struct mf_request req = { NULL, NULL, 0, "t", 0, 0, 0 };
 	struct mf_approved *a = NULL;
 	char why[64];
 
@@ -765,6 +765,68 @@ START_TEST(test_args)
 	ck_assert_int_eq(mf_policy_check(NULL, &req, &a, why, sizeof(why)), MF_ERR_INVAL);
 	ck_assert_int_eq(mf_policy_check(&cfg, NULL, &a, why, sizeof(why)), MF_ERR_INVAL);
 	mf_approved_free(NULL);
+}
+END_TEST
+
+/* issuance.forward-horizon and issuance.backdate bound a requested notBefore. */
+START_TEST(test_not_before)
+{
+	struct mf_request req = { NULL, NULL, 0, "test:policy", 0, 0, 0 };
+	struct mf_approved *a = NULL;
+	const int64_t now = 1800000000;
+	char why[256];
+	int64_t t;
+
+	/* Horizon 0 (the default): nothing ahead of now. */
+	ck_assert_int_eq(mf_policy_not_before(&cfg, 0, now, why, sizeof(why)), MF_OK);
+	ck_assert_int_eq(mf_policy_not_before(&cfg, now, now, why, sizeof(why)), MF_OK);
+	ck_assert_int_eq(mf_policy_not_before(&cfg, now + 1, now, why, sizeof(why)),
+	    MF_ERR_NOT_BEFORE_FUTURE);
+	ck_assert_ptr_nonnull(strstr(why, "forward-horizon"));
+	ck_assert_int_eq(mf_policy_not_before(&cfg, now - 300, now, why, sizeof(why)), MF_OK);
+	ck_assert_int_eq(mf_policy_not_before(&cfg, now - 301, now, why, sizeof(why)),
+	    MF_ERR_NOT_BEFORE_PAST);
+	cfg.forward_horizon = 72 * 3600;
+	ck_assert_int_eq(mf_policy_not_before(&cfg, now + 72 * 3600, now, why, sizeof(why)), MF_OK);
+	ck_assert_int_eq(mf_policy_not_before(&cfg, now + 72 * 3600 + 1, now, why, sizeof(why)),
+	    MF_ERR_NOT_BEFORE_FUTURE);
+	/* A hand-built config cannot widen the horizon past the ceiling. */
+	cfg.forward_horizon = 10 * MF_FORWARD_HORIZON_MAX;
+	ck_assert_int_eq(mf_policy_not_before(&cfg, now + MF_FORWARD_HORIZON_MAX + 1, now, why,
+	    sizeof(why)), MF_ERR_NOT_BEFORE_FUTURE);
+
+	/* Through mf_policy_check: the approval carries it; refusals before the CSR is read. */
+	cfg.forward_horizon = 72 * 3600;
+	req.csr = san(k256, "DNS:a.example.net");
+	req.now = now;
+	req.not_before = now + 48 * 3600;
+	ck_assert_int_eq(mf_policy_check(&cfg, &req, &a, why, sizeof(why)), MF_OK);
+	ck_assert_int_eq(a->not_before, now + 48 * 3600);
+	mf_approved_free(a);
+	a = NULL;
+	req.not_before = now + 73 * 3600;
+	ck_assert_int_eq(mf_policy_check(&cfg, &req, &a, why, sizeof(why)),
+	    MF_ERR_NOT_BEFORE_FUTURE);
+	ck_assert_ptr_null(a);
+	req.not_before = now + 48 * 3600;
+	req.lifetime = 24 * 3600 + 1;
+	ck_assert_int_eq(mf_policy_check(&cfg, &req, &a, why, sizeof(why)), MF_ERR_LIFETIME_CAP);
+	X509_REQ_free(req.csr);
+
+	/* RFC 3339 as ACME and `mayfly issue --not-before` write it. */
+	ck_assert_int_eq(mf_time_rfc3339("2026-12-05T10:00:00Z", &t), MF_OK);
+	ck_assert_int_eq(t, 1796464800);
+	ck_assert_int_eq(mf_time_rfc3339("2026-12-05t12:30:00.25+02:30", &t), MF_OK);
+	ck_assert_int_eq(t, 1796464800);
+	ck_assert_int_eq(mf_time_rfc3339("2028-02-29T00:00:00-00:00", &t), MF_OK);
+	ck_assert_int_eq(mf_time_rfc3339("2027-02-29T00:00:00Z", &t), MF_ERR_INVAL);
+	ck_assert_int_eq(mf_time_rfc3339("2026-12-05T10:00:00", &t), MF_ERR_INVAL);
+	ck_assert_int_eq(mf_time_rfc3339("2026-12-05 10:00:00Z", &t), MF_ERR_INVAL);
+	ck_assert_int_eq(mf_time_rfc3339("2026-12-05T10:00:60Z", &t), MF_ERR_INVAL);
+	ck_assert_int_eq(mf_time_rfc3339("2026-13-05T10:00:00Z", &t), MF_ERR_INVAL);
+	ck_assert_int_eq(mf_time_rfc3339("2026-12-05T10:00:00Zjunk", &t), MF_ERR_INVAL);
+	ck_assert_int_eq(mf_time_rfc3339("2026-12-05T10:00:00.Z", &t), MF_ERR_INVAL);
+	ck_assert_int_eq(mf_time_rfc3339("", &t), MF_ERR_INVAL);
 }
 END_TEST
 
@@ -803,6 +865,7 @@ suite_policy(void)
 	tcase_add_test(tc, test_mutated_csrs);
 	tcase_add_test(tc, test_cli_csrs);
 	tcase_add_test(tc, test_args);
+	tcase_add_test(tc, test_not_before);
 	suite_add_tcase(s, tc);
 	return s;
 }

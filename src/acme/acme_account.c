@@ -141,8 +141,8 @@ acme_h_new_account(struct acme_ctx *c)
 	struct acme_account *old = NULL;
 	json_t *body = c->jws->body, *contact, *eab, *jwk_json = NULL;
 	char eab_kid[128] = "";
-	char tp[44], id[ACME_ID_LEN + 1], *jwk_text = NULL, *contact_text = NULL;
-	int rc;
+	char tp[44], id[ACME_ID_LEN + 1], *jwk_text = NULL, *contact_text = NULL, ratekey[80];
+	int rc, retry;
 
 	if (body == NULL)
 		return acme_fail(c, MF_ERR_ACME_MALFORMED, "newAccount needs a payload");
@@ -176,6 +176,19 @@ acme_h_new_account(struct acme_ctx *c)
 		rc = acme_fail(c, MF_ERR_ACME_EAB, "this server requires an external account binding");
 		goto out;
 	}
+	/*
+	 * Anyone who reaches the listener can make keys, and each new key is
+	 * a row: without a binding (which bounds accounts by the keys the
+	 * operator hands out), new accounts are limited per client address.
+	 */
+	snprintf(ratekey, sizeof(ratekey), "newacct:%s", c->client_ip);
+	if (eab_kid[0] == '\0' && (rc = acme_rate_check(a->sq, ratekey,
+	    a->conf->accounts_per_ip_per_hour, c->now, &retry)) != 0) {
+		c->r->retry_after = retry;
+		rc = acme_fail(c, rc, "more than %u new accounts from this address in the last hour",
+		    a->conf->accounts_per_ip_per_hour);
+		goto out;
+	}
 	/* Store only the public members the thumbprint covers, in canonical form. */
 	jwk_json = json_deep_copy(c->jws->jwk);
 	if (jwk_json == NULL || (rc = acme_random_id(id)) != 0) {
@@ -190,6 +203,12 @@ acme_h_new_account(struct acme_ctx *c)
 	contact_text = contact ? json_dumps(contact, JSON_COMPACT) : strdup("[]");
 	if (jwk_text == NULL || contact_text == NULL) {
 		rc = acme_fail(c, MF_ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	/* Counted before the insert: a failed insert costs a slot, never an uncounted row. */
+	if (eab_kid[0] == '\0' && a->conf->accounts_per_ip_per_hour > 0 &&
+	    (rc = acme_rate_add(a->sq, ratekey, c->now)) != 0) {
+		rc = acme_fail(c, rc, "cannot store the account");
 		goto out;
 	}
 	rc = acme_sq_exec(a->sq, "INSERT INTO acme_accounts(id, thumbprint, jwk, status, contact, "

@@ -21,8 +21,8 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <stdint.h>
-#include <time.h>
 #include <unistd.h>
+#include <time.h>
 
 #include <gnutls/gnutls.h>
 #include <microhttpd.h>
@@ -129,6 +129,22 @@ acme_problem_type(int err, int *status)
 		}
 	*status = 500;
 	return "serverInternal";
+}
+
+char *
+acme_log_safe(const char *in, char *out, size_t outlen)
+{
+	size_t i;
+
+	if (outlen == 0)
+		return out;
+	for (i = 0; in != NULL && in[i] != '\0' && i + 1 < outlen; i++) {
+		unsigned char ch = (unsigned char)in[i];
+
+		out[i] = ch < 0x20 || ch > 0x7e || ch == '"' || ch == '\\' ? '?' : (char)ch;
+	}
+	out[i] = '\0';
+	return out;
 }
 
 int
@@ -279,7 +295,7 @@ acme_authenticate(struct acme_ctx *c, const struct route *rt, const char *ctype,
 		    "with the account key", j->alg);
 	}
 	/* Only now spend the nonce, so a forged request cannot burn one. */
-	if ((rc = acme_nonce_use(a->sq, j->nonce, c->now)) != 0)
+	if ((rc = acme_nonce_use(a->nonces, j->nonce, c->now)) != 0)
 		return acme_fail(c, rc, "nonce unknown, used or expired");
 	return 0;
 }
@@ -389,6 +405,115 @@ client_cert(struct MHD_Connection *conn)
 	return d2i_X509(NULL, &p, (long)peers[0].size);
 }
 
+/* Milliseconds on the monotonic clock. */
+static int64_t
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * Slow clients. libmicrohttpd 0.9.75 has a per-address connection limit
+ * and an idle timeout, but every byte resets the idle timeout, so a client
+ * sending its headers one byte every few seconds would hold a connection
+ * (and its thread) for ever. The listener therefore tracks its connections
+ * (MHD_OPTION_NOTIFY_CONNECTION) and a reaper thread shuts down the socket
+ * of any whose current request has taken longer than request-timeout of
+ * the client's time; the time a handler runs (an issuance waiting for its
+ * commit) is the server's and does not count. libmicrohttpd reports a
+ * connection closed before it closes its socket, and the list is changed
+ * and read under one lock, so a listed fd is always that connection's.
+ */
+static void
+on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+    enum MHD_ConnectionNotificationCode toe)
+{
+	struct mf_acme *a = cls;
+	const union MHD_ConnectionInfo *ci;
+	struct acme_conn *c = *socket_context;
+
+	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+		ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+		if (ci == NULL || (c = calloc(1, sizeof(*c))) == NULL)
+			return;
+		c->fd = ci->connect_fd;
+		c->since_ms = mono_ms();
+		pthread_mutex_lock(&a->clock);
+		c->next = a->conns;
+		if (a->conns != NULL)
+			a->conns->prev = c;
+		a->conns = c;
+		pthread_mutex_unlock(&a->clock);
+		*socket_context = c;
+		return;
+	}
+	if (c == NULL)
+		return;
+	pthread_mutex_lock(&a->clock);
+	if (c->prev != NULL)
+		c->prev->next = c->next;
+	else
+		a->conns = c->next;
+	if (c->next != NULL)
+		c->next->prev = c->prev;
+	pthread_mutex_unlock(&a->clock);
+	free(c);
+	*socket_context = NULL;
+}
+
+/* Marks the connection's handler as running (busy) or done: its request clock restarts. */
+static void
+conn_busy(struct mf_acme *a, struct MHD_Connection *conn, int busy)
+{
+	const union MHD_ConnectionInfo *ci;
+	struct acme_conn *c;
+
+	ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	if (ci == NULL || (c = ci->socket_context) == NULL)
+		return;
+	pthread_mutex_lock(&a->clock);
+	c->busy = busy;
+	c->since_ms = mono_ms();
+	pthread_mutex_unlock(&a->clock);
+}
+
+static void *
+reaper(void *arg)
+{
+	struct mf_acme *a = arg;
+	struct acme_conn *c;
+	struct timespec ts;
+	int64_t now, limit = a->conf->request_timeout * 1000;
+
+	pthread_mutex_lock(&a->vlock);
+	while (!a->stopping) {
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += 250 * 1000000L;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&a->vcond, &a->vlock, &ts);
+		if (a->stopping)
+			break;
+		now = mono_ms();
+		pthread_mutex_lock(&a->clock);
+		for (c = a->conns; c != NULL; c = c->next)
+			if (!c->busy && !c->cut && now - c->since_ms > limit) {
+				/* The connection's thread sees end of input and closes it. */
+				shutdown(c->fd, SHUT_RDWR);
+				c->cut = 1;
+				mf_debug("fd=%d msg=\"request-timeout: connection cut\"", c->fd);
+			}
+		pthread_mutex_unlock(&a->clock);
+	}
+	pthread_mutex_unlock(&a->vlock);
+	return NULL;
+}
+
 static enum MHD_Result
 dispatch(struct MHD_Connection *conn, struct mf_acme *a, const char *path, const char *method,
     struct httpreq *hr)
@@ -396,10 +521,11 @@ dispatch(struct MHD_Connection *conn, struct mf_acme *a, const char *path, const
 	struct acme_resp r;
 	struct acme_ctx c;
 	const struct route *rt;
-	char nonce[ACME_ID_LEN + 1];
+	char nonce[ACME_NONCE_LEN + 1];
 	int wrong_method, is_acme, rc = -1;
 	enum MHD_Result ret;
 
+	conn_busy(a, conn, 1);
 	memset(&r, 0, sizeof(r));
 	memset(&c, 0, sizeof(c));
 	c.a = a;
@@ -411,6 +537,18 @@ dispatch(struct MHD_Connection *conn, struct mf_acme *a, const char *path, const
 	c.upload_len = hr->len;
 	c.authorization = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
 	    MHD_HTTP_HEADER_AUTHORIZATION);
+	{
+		const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn,
+		    MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+		const struct sockaddr *sa = ci != NULL ? ci->client_addr : NULL;
+
+		if (sa != NULL && sa->sa_family == AF_INET)
+			inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, c.client_ip,
+			    sizeof(c.client_ip));
+		else if (sa != NULL && sa->sa_family == AF_INET6)
+			inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr,
+			    c.client_ip, sizeof(c.client_ip));
+	}
 
 	rt = route_find(method, path, &wrong_method);
 	/* HEAD of a GET resource is answered like GET; MHD drops the body. */
@@ -460,17 +598,25 @@ dispatch(struct MHD_Connection *conn, struct mf_acme *a, const char *path, const
 	} else {
 		rt->fn(&c);
 	}
-	rc = is_acme ? acme_nonce_new(a->sq, c.now, a->conf->nonce_lifetime, nonce) : -1;
 	pthread_mutex_unlock(&a->lock);
+	/* Minting writes nothing (acme_nonce.c): a 404 costs the database nothing. */
+	rc = is_acme ? acme_nonce_new(a->nonces, c.now, a->conf->nonce_lifetime, nonce) : -1;
 answer:
 	if (r.err != 0) {
+		char spath[200], swhy[sizeof(r.why)], smethod[16];
 		int st;
 
-		mf_info("path=%s method=%s problem=%s err=%s detail=\"%s\"", path, method,
-		    acme_problem_type(r.err, &st), mf_errname(r.err), r.why);
+		/* The path and the detail carry what the client sent: escaped. */
+		mf_info("path=%s method=%s problem=%s err=%s detail=\"%s\"",
+		    acme_log_safe(path, spath, sizeof(spath)),
+		    acme_log_safe(method, smethod, sizeof(smethod)),
+		    acme_problem_type(r.err, &st), mf_errname(r.err),
+		    acme_log_safe(r.why, swhy, sizeof(swhy)));
 	}
 
 	ret = send_resp(conn, a, &r, rc == 0 ? nonce : NULL);
+	/* The client's time again: it has request-timeout to read the answer. */
+	conn_busy(a, conn, 0);
 	resp_clear(&r);
 	mf_jws_free(c.jws);
 	acme_account_free(c.acct);
@@ -518,6 +664,8 @@ on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
 {
 	struct httpreq *hr = *req_cls;
 
+	/* A kept-alive connection has request-timeout again for its next request. */
+	conn_busy(cls, conn, 0);
 	if (hr == NULL)
 		return;
 	free(hr->buf);
@@ -553,7 +701,9 @@ mhd_start(struct mf_acme *a, int fd)
 	unsigned flags = a->mhd_flags | MHD_USE_INTERNAL_POLLING_THREAD |
 	    MHD_USE_THREAD_PER_CONNECTION | MHD_USE_TLS | MHD_USE_ITC | MHD_USE_ERROR_LOG;
 	unsigned limit = conf->threads > 1 ? conf->threads : 1u;
-	unsigned per_ip = limit < 256u ? limit : 256u;
+	/* Well below the total, so that one address cannot hold every thread. */
+	unsigned per_ip = conf->per_ip_connections < limit ? conf->per_ip_connections : limit;
+	unsigned idle = (unsigned)conf->request_timeout;
 
 	/* Two calls, because the varargs of the two socket options differ in type. */
 	if (fd >= 0)
@@ -564,7 +714,8 @@ mhd_start(struct mf_acme *a, int fd)
 		    MHD_OPTION_HTTPS_MEM_KEY, a->tls_key_pem,
 		    MHD_OPTION_HTTPS_MEM_TRUST, a->trust_pem,
 		    MHD_OPTION_NOTIFY_COMPLETED, on_completed, a,
-		    MHD_OPTION_CONNECTION_TIMEOUT, 30u,
+		    MHD_OPTION_NOTIFY_CONNECTION, on_connection, a,
+		    MHD_OPTION_CONNECTION_TIMEOUT, idle,
 		    MHD_OPTION_CONNECTION_LIMIT, limit,
 		    MHD_OPTION_PER_IP_CONNECTION_LIMIT, per_ip,
 		    MHD_OPTION_END);
@@ -575,7 +726,8 @@ mhd_start(struct mf_acme *a, int fd)
 	    MHD_OPTION_HTTPS_MEM_KEY, a->tls_key_pem,
 	    MHD_OPTION_HTTPS_MEM_TRUST, a->trust_pem,
 	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, a,
-	    MHD_OPTION_CONNECTION_TIMEOUT, 30u,
+	    MHD_OPTION_NOTIFY_CONNECTION, on_connection, a,
+	    MHD_OPTION_CONNECTION_TIMEOUT, idle,
 	    MHD_OPTION_CONNECTION_LIMIT, limit,
 	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, per_ip,
 	    MHD_OPTION_END);
@@ -729,7 +881,10 @@ mf_acme_start_with(const struct mf_config *cfg, const struct mf_acme_issuer *iss
 	pthread_mutex_init(&a->lock, NULL);
 	pthread_mutex_init(&a->vlock, NULL);
 	pthread_cond_init(&a->vcond, NULL);
+	pthread_mutex_init(&a->clock, NULL);
 
+	if ((rc = acme_nonces_new(&a->nonces)) != 0)
+		goto fail;
 	if ((rc = read_secret(conf->est_password_file, &a->est_password)) != 0 ||
 	    (rc = read_secret(conf->api_token_file, &a->api_token)) != 0)
 		goto fail;
@@ -813,6 +968,11 @@ mf_acme_start_with(const struct mf_config *cfg, const struct mf_acme_issuer *iss
 		rc = MF_ERR_NOMEM;
 		goto fail;
 	}
+	if (pthread_create(&a->reaper_tid, NULL, reaper, a) != 0) {
+		rc = MF_ERR_INTERNAL;
+		goto fail;
+	}
+	a->reaper_started = 1;
 	if (a->tls_renew_at != 0) {
 		if (pthread_create(&a->renew_tid, NULL, tls_renewer, a) != 0) {
 			rc = MF_ERR_INTERNAL;
@@ -842,14 +1002,17 @@ mf_acme_stop(struct mf_acme *a)
 	if (a == NULL)
 		return;
 	pthread_mutex_lock(&a->vlock);
-	a->stopping = 1;
+	/* Running checks see this within a second and give up (acme_chall.c). */
+	__atomic_store_n(&a->stopping, 1, __ATOMIC_RELAXED);
 	pthread_cond_broadcast(&a->vcond);
 	pthread_mutex_unlock(&a->vlock);
 	if (a->renew_started)
 		pthread_join(a->renew_tid, NULL);
+	if (a->reaper_started)
+		pthread_join(a->reaper_tid, NULL);
 	if (a->mhd != NULL)
 		MHD_stop_daemon(a->mhd);
-	/* Challenge checks are bounded by the fetch timeout; wait for them. */
+	/* Challenge checks end at their deadline or, cancelled above, within a second. */
 	pthread_mutex_lock(&a->vlock);
 	while (a->nvalidators > 0)
 		pthread_cond_wait(&a->vcond, &a->vlock);
@@ -857,6 +1020,7 @@ mf_acme_stop(struct mf_acme *a)
 	mf_issuer_free(a->issuer);
 	acme_local_free(a->local);
 	mf_db_close(a->db);
+	acme_nonces_free(a->nonces);
 	free(a->tls_cert_pem);
 	pem_free(a->tls_key_pem);
 	free(a->trust_pem);
@@ -866,5 +1030,6 @@ mf_acme_stop(struct mf_acme *a)
 	pthread_mutex_destroy(&a->lock);
 	pthread_mutex_destroy(&a->vlock);
 	pthread_cond_destroy(&a->vcond);
+	pthread_mutex_destroy(&a->clock);
 	free(a);
 }

@@ -25,6 +25,23 @@ struct acme_local;
 /* Random URL-safe identifiers: 16 bytes -> 22 base64url characters. */
 #define ACME_ID_LEN	22
 
+/* Challenge checks running at once, over all accounts. */
+#define ACME_MAX_CHECKS	64
+
+struct acme_vacct {
+	char id[ACME_ID_LEN + 1];	/* account */
+	unsigned n;			/* its running checks; 0: slot free */
+};
+
+/* A connection of the listener, for its whole-request deadline (acme_http.c). */
+struct acme_conn {
+	struct acme_conn *prev, *next;
+	int fd;				/* the connection's socket, open while listed */
+	int64_t since_ms;		/* start of the current request (monotonic) */
+	int busy;			/* a handler runs: the server's time, not the client's */
+	int cut;			/* already shut down */
+};
+
 struct mf_acme {
 	const struct mf_config *cfg;
 	const struct mf_acme_conf *conf;
@@ -48,12 +65,20 @@ struct mf_acme {
 	char *api_token;		/* read from api-token-file */
 	unsigned port;
 	int64_t last_cleanup;
+	struct acme_nonces *nonces;	/* Replay-Nonce state, in memory only */
 
-	/* Running challenge checks, so that stop can wait for them. */
+	/* Running challenge checks, so that stop can cancel and wait for them. */
 	pthread_mutex_t vlock;
 	pthread_cond_t vcond;
 	unsigned nvalidators;
-	int stopping;
+	struct acme_vacct vacct[ACME_MAX_CHECKS];	/* running checks per account */
+	int stopping;			/* set under vlock; checks read it atomically */
+
+	/* Open connections, so that a request past request-timeout can be cut. */
+	pthread_mutex_t clock;
+	struct acme_conn *conns;
+	pthread_t reaper_tid;
+	int reaper_started;
 };
 
 /* The answer a handler builds; acme_http.c turns it into an MHD response. */
@@ -96,9 +121,24 @@ struct acme_ctx {
 	size_t upload_len;
 	X509 *client_cert;		/* the TLS client certificate, if any, owned by the request */
 	const char *authorization;	/* Authorization header */
+	char client_ip[64];		/* the client's address as text, or "" */
 };
 
 void acme_account_free(struct acme_account *acct);
+
+/*
+ * acme_nonce.c: Replay-Nonces that cost no write until used: HMAC under a
+ * per-start key, the spent ones a bitmap over the last ACME_NONCE_WINDOW.
+ */
+#define ACME_NONCE_LEN		43		/* base64url of 32 bytes */
+#define ACME_NONCE_WINDOW	(1u << 20)	/* nonces minted that stay usable */
+struct acme_nonces;
+int acme_nonces_new(struct acme_nonces **out);
+void acme_nonces_free(struct acme_nonces *n);	/* NULL ok */
+int acme_nonce_new(struct acme_nonces *n, int64_t now, int64_t lifetime,
+    char out[ACME_NONCE_LEN + 1]);
+/* 0 and spent, or MF_ERR_ACME_BADNONCE (unknown, forged, spent, expired). */
+int acme_nonce_use(struct acme_nonces *n, const char *nonce, int64_t now);
 
 /* acme_sq.c: SQLite helpers; types is a string of 's' text, 'i' int64, 'b' blob+len, 'n' null. */
 int acme_sq_exec(sqlite3 *db, const char *sql, const char *types, ...);
@@ -107,8 +147,6 @@ int acme_sq_count(sqlite3 *db, int64_t *n, const char *sql, const char *types, .
 int acme_random_id(char out[ACME_ID_LEN + 1]);
 /* base64url of nbytes random bytes into out (4 * nbytes / 3 + 2 bytes). */
 int acme_b64u_random(char *out, size_t nbytes);
-int acme_nonce_new(sqlite3 *db, int64_t now, int64_t lifetime, char out[ACME_ID_LEN + 1]);
-int acme_nonce_use(sqlite3 *db, const char *nonce, int64_t now);
 int acme_rate_check(sqlite3 *db, const char *key, unsigned limit, int64_t now, int *retry);
 int acme_rate_add(sqlite3 *db, const char *key, int64_t now);
 int acme_cleanup(sqlite3 *db, int64_t now);
@@ -150,14 +188,26 @@ struct acme_chall_job {
 	char value[256];		/* the identifier */
 	char keyauth[128];		/* token "." thumbprint */
 	char token[64];
+	char account_id[ACME_ID_LEN + 1];	/* whose check it is */
 };
 int acme_chall_start(struct mf_acme *a, const struct acme_chall_job *job);
+
+/* What bounds one check: its deadline, and the listener's stop flag. */
+struct acme_chk {
+	const struct mf_acme_conf *conf;
+	const int *stop;		/* non-zero: give up now; NULL: never */
+	int64_t deadline_ms;		/* CLOCK_MONOTONIC milliseconds */
+};
+/* Deadline fetch-timeout from now; stop borrowed for the check's life. */
+void acme_chk_init(struct acme_chk *k, const struct mf_acme_conf *conf, const int *stop);
+/* Whether a check may connect to sa: public addresses, loopback only if loopback_ok. */
+int acme_addr_allowed(const struct sockaddr *sa, int loopback_ok);
 /* Expected key authorisation: token "." thumbprint. */
-int acme_http01_fetch(const struct mf_acme_conf *conf, const char *host, const char *token,
+int acme_http01_fetch(const struct acme_chk *k, const char *host, const char *token,
     const char *expected, char *why, size_t whylen);
-int acme_dns01_check(const struct mf_acme_conf *conf, const char *host, const char *keyauth,
+int acme_dns01_check(const struct acme_chk *k, const char *host, const char *keyauth,
     char *why, size_t whylen);
-int acme_tlsalpn01_check(const struct mf_acme_conf *conf, const char *host,
+int acme_tlsalpn01_check(const struct acme_chk *k, const char *host,
     const char *keyauth, char *why, size_t whylen);
 
 /*
@@ -190,6 +240,13 @@ int est_h_cacerts(struct acme_ctx *c);
 int est_h_simpleenroll(struct acme_ctx *c);
 int est_h_simplereenroll(struct acme_ctx *c);
 int api_h_sign(struct acme_ctx *c);
+
+/*
+ * A client-supplied string made safe for a key="value" log field: bytes
+ * outside printable ASCII, '"' and '\\' become '?'; cut to outlen - 1.
+ * Returns out.
+ */
+char *acme_log_safe(const char *in, char *out, size_t outlen);
 
 /* Helpers for handlers (acme_http.c). */
 int acme_fail(struct acme_ctx *c, int err, const char *fmt, ...)

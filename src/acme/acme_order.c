@@ -242,6 +242,7 @@ ident_check(struct acme_ctx *c, const struct mf_profile *p, json_t *id, char *va
 	const char *v = json_string_value(json_object_get(id, "value"));
 	struct mf_name n;
 	unsigned char ip[16];
+	char why[200];
 	size_t i;
 
 	*is_ip = 0;
@@ -279,6 +280,13 @@ ident_check(struct acme_ctx *c, const struct mf_profile *p, json_t *id, char *va
 		return acme_fail(c, MF_ERR_ACME_UNSUPPORTEDID, "identifier type \"%.20s\" not supported",
 		    type);
 	}
+	/*
+	 * The CLI's syntax check, before anything else uses the value: an
+	 * identifier becomes the host of the http-01 URL and the SNI of
+	 * tls-alpn-01, so "127.0.0.9/#x.test" must never get that far.
+	 */
+	if (mf_policy_name_syntax(p, &n, why, sizeof(why)) != 0)
+		return acme_fail(c, MF_ERR_ACME_REJECTEDID, "%s", why);
 	if (!mf_policy_name_allowed(p, &n))
 		return acme_fail(c, MF_ERR_ACME_REJECTEDID, "%s is not allowed by profile %s", value,
 		    p->name);
@@ -655,11 +663,17 @@ acme_h_challenge(struct acme_ctx *c)
 	if (c->jws->body != NULL && strcmp(chall_status, "pending") == 0 &&
 	    strcmp(authz_status, "pending") == 0) {
 		snprintf(job.keyauth, sizeof(job.keyauth), "%s.%s", job.token, c->acct->thumbprint);
+		snprintf(job.account_id, sizeof(job.account_id), "%s", c->acct->id);
 		rc = acme_sq_exec(a->sq, "UPDATE acme_challenges SET status = 'processing' WHERE "
 		    "id = ? AND status = 'pending'", "s", job.chall_id);
 		if (rc == 0 && (rc = acme_chall_start(a, &job)) != 0)
 			acme_sq_exec(a->sq, "UPDATE acme_challenges SET status = 'pending' WHERE id = ?",
 			    "s", job.chall_id);
+		if (rc == MF_ERR_ACME_RATELIMIT) {
+			c->r->retry_after = (int)a->conf->fetch_timeout;
+			return acme_fail(c, rc, "too many challenge checks running (at most %u for "
+			    "an account); retry later", a->conf->checks_per_account);
+		}
 		if (rc != 0)
 			return acme_fail(c, rc, "cannot start the challenge check");
 	}

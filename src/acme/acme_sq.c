@@ -1,7 +1,8 @@
 /*
  * acme_sq.c: the small SQLite vocabulary of the renewal listener: bound
  * statements in one call, random identifiers, single-use nonces, sliding
- * window rate limits and the cleanup of expired protocol state.
+ * window rate limits and the cleanup of expired protocol state. (Nonces are
+ * not kept here: see acme_nonce.c.)
  *
  * All functions run under the listener's lock on its one connection.
  */
@@ -160,30 +161,6 @@ acme_b64u_random(char *out, size_t nbytes)
 }
 
 int
-acme_nonce_new(sqlite3 *db, int64_t now, int64_t lifetime, char out[ACME_ID_LEN + 1])
-{
-	int rc;
-
-	if ((rc = acme_b64u_random(out, 16)) != 0)
-		return rc;
-	return acme_sq_exec(db, "INSERT INTO acme_nonces(value, expires) VALUES (?, ?)", "si",
-	    out, now + lifetime);
-}
-
-int
-acme_nonce_use(sqlite3 *db, const char *nonce, int64_t now)
-{
-	int rc;
-
-	/* Deleting is the use: a second request with the same nonce finds nothing. */
-	rc = acme_sq_exec(db, "DELETE FROM acme_nonces WHERE value = ? AND expires > ?", "si",
-	    nonce, now);
-	if (rc != 0)
-		return rc;
-	return sqlite3_changes(db) == 1 ? 0 : MF_ERR_ACME_BADNONCE;
-}
-
-int
 acme_rate_check(sqlite3 *db, const char *key, unsigned limit, int64_t now, int *retry)
 {
 	sqlite3_stmt *st;
@@ -226,6 +203,7 @@ acme_cleanup(sqlite3 *db, int64_t now)
 	 * their authorisations and challenges go with them (ON DELETE
 	 * CASCADE). Valid orders stay: they name the certificate URL.
 	 */
+	/* Rows of the nonce table are left only by versions that stored nonces. */
 	if ((rc = acme_sq_exec(db, "DELETE FROM acme_nonces WHERE expires <= ?", "i", now)) != 0)
 		return rc;
 	if ((rc = acme_sq_exec(db, "DELETE FROM acme_rate WHERE at <= ?", "i", now - 3600)) != 0)

@@ -615,7 +615,8 @@ mfd_audit_head_log(struct mfd_ctx *ctx, int64_t *last_id)
 static void
 mfd_presign(struct mfd_ctx *ctx, int64_t now, int64_t validity)
 {
-	static const int which[2] = { MF_LIST_VALID, MF_LIST_REVOKED };
+	/* Both walk the live certificates only (the expiry index), not the whole log. */
+	static const int which[2] = { MF_LIST_VALID, MF_LIST_REVOKED_LIVE };
 	static const int want[2] = { V_OCSP_CERTSTATUS_GOOD, V_OCSP_CERTSTATUS_REVOKED };
 	int64_t t0 = mfd_now_us();
 	size_t total = 0;
@@ -654,17 +655,15 @@ mfd_refresher(void *arg)
 	size_t ncrl_at = 0, i;
 	int first = 1;
 
-	/* Everything revoked before now is covered by the first pre-sign pass. */
-	{
-		struct mfd_rev_acc a;
-
-		memset(&a, 0, sizeof(a));
-		pthread_mutex_lock(&ctx->db_lock);
-		if (mf_db_revocations_since(ctx->db, 0, &last_rev, mfd_rev_cb, &a) != 0)
-			last_rev = 0;
-		pthread_mutex_unlock(&ctx->db_lock);
-		free(a.keys);
-	}
+	/*
+	 * Everything revoked before now is covered by the first pre-sign pass:
+	 * start polling after the newest revocation, found without walking
+	 * years of them.
+	 */
+	pthread_mutex_lock(&ctx->db_lock);
+	if (mf_db_revocation_last(ctx->db, &last_rev) != 0)
+		last_rev = 0;
+	pthread_mutex_unlock(&ctx->db_lock);
 	while (!ctx->stop) {
 		struct mfd_rev_acc a;
 		int64_t now = (int64_t)time(NULL), validity, interval;

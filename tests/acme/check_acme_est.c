@@ -25,7 +25,8 @@
 
 #define EST_CONF "  est:\n    profile: server\n    user: device\n" \
 	"    password-file: est.pass\n    tokens-file: est.tokens\n" \
-	"  api-token-file: api.token"
+	"  api-token-file: api.token\n" \
+	"  per-ip-connections: 32"	/* the load test runs 16 clients from 127.0.0.1 */
 
 /* Runs a shell command in the test directory; returns its exit status. */
 static int

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -50,6 +51,7 @@ struct responder {
 	char keyauth[MAX_TOKENS][160];
 	int n;
 	int wrong;		/* answer with garbage */
+	char redirect[512];	/* non-empty: answer 302 to this Location */
 	unsigned hits;
 };
 
@@ -83,7 +85,17 @@ h01_handler(void *cls, struct MHD_Connection *conn, const char *url, const char 
 				body = r->wrong ? "wrong" : r->keyauth[i];
 				code = 200;
 			}
+	if (r->redirect[0] != '\0' && strstr(url, "/moved") == NULL) {
+		body = "moved";
+		code = 302;
+	} else if (strncmp(url, "/moved", 6) == 0) {
+		/* The target of a redirect serves the first key authorisation. */
+		body = r->n > 0 ? r->keyauth[0] : "none";
+		code = 200;
+	}
 	mr = MHD_create_response_from_buffer(strlen(body), (void *)body, MHD_RESPMEM_MUST_COPY);
+	if (code == 302)
+		MHD_add_response_header(mr, "Location", r->redirect);
 	pthread_mutex_unlock(&r->lock);
 	ret = MHD_queue_response(conn, code, mr);
 	MHD_destroy_response(mr);
@@ -414,7 +426,7 @@ START_TEST(t_directory_and_nonce)
 	url(u, sizeof(u), "/new-nonce");
 	ck_assert_int_eq(tc_http("HEAD", u, s.cafile, NULL, NULL, 0, &r), 0);
 	ck_assert_int_eq(r.status, 200);
-	ck_assert_uint_eq(strlen(r.nonce), 22);
+	ck_assert_uint_eq(strlen(r.nonce), ACME_NONCE_LEN);
 	/* Canonical base64url: certbot decodes and re-encodes nonces before use. */
 	{
 		unsigned char *raw;
@@ -422,7 +434,7 @@ START_TEST(t_directory_and_nonce)
 		char *again;
 
 		ck_assert_int_eq(mf_b64u_decode(r.nonce, &raw, &rl), 0);
-		ck_assert_uint_eq(rl, 16);
+		ck_assert_uint_eq(rl, 32);
 		again = mf_b64u_encode(raw, rl);
 		ck_assert_str_eq(again, r.nonce);
 		free(again);
@@ -431,7 +443,7 @@ START_TEST(t_directory_and_nonce)
 	tc_resp_clear(&r);
 	ck_assert_int_eq(tc_http("GET", u, s.cafile, NULL, NULL, 0, &r), 0);
 	ck_assert_int_eq(r.status, 204);
-	ck_assert_uint_eq(strlen(r.nonce), 22);
+	ck_assert_uint_eq(strlen(r.nonce), ACME_NONCE_LEN);
 	tc_resp_clear(&r);
 	url(u, sizeof(u), "/nope");
 	ck_assert_int_eq(tc_http("GET", u, s.cafile, NULL, NULL, 0, &r), 0);
@@ -542,8 +554,13 @@ START_TEST(t_wrong_url)
 	tc_resp_clear(&r);
 	free(body);
 	ck_assert_int_eq(db_count("SELECT count(*) FROM acme_orders"), 0);
-	/* The nonce was not spent by the refused request. */
-	ck_assert_int_eq(db_count("SELECT count(*) FROM acme_nonces"), 3);
+	/* The nonce was not spent by the refused request: it still works. */
+	body = tc_sign(s.key, u, s.nonce, s.kid, "{\"identifiers\":[{\"type\":\"dns\","
+	    "\"value\":\"a.acme.test\"}]}");
+	ck_assert_int_eq(tc_http("POST", u, s.cafile, NULL, body, strlen(body), &r), 0);
+	ck_assert_msg(r.status == 201, "newOrder with the unspent nonce: %ld %s", r.status, r.body);
+	tc_resp_clear(&r);
+	free(body);
 }
 END_TEST
 
@@ -1640,9 +1657,9 @@ START_TEST(t_cleanup_expired)
 	snprintf(path, sizeof(path), "%s/mayfly.db", dir);
 	ck_assert_int_eq(mf_db_open(path, 0, &db), 0);
 	sq = mf_db_handle(db);
+	/* Rows a version that stored nonces left behind go once expired. */
 	ck_assert_int_eq(acme_sq_exec(sq, "INSERT INTO acme_nonces(value, expires) VALUES "
 	    "('old-nonce', ?), ('new-nonce', ?)", "ii", now - 1, now + 600), 0);
-	ck_assert_int_eq(acme_nonce_use(sq, "old-nonce", now), MF_ERR_ACME_BADNONCE);
 	ck_assert_int_eq(acme_sq_exec(sq, "INSERT INTO acme_accounts(id, thumbprint, jwk, status, "
 	    "created_at) VALUES ('a1', 't1', '{}', 'valid', ?)", "i", now), 0);
 	ck_assert_int_eq(acme_sq_exec(sq, "INSERT INTO acme_orders(id, account_id, status, "
@@ -1664,6 +1681,667 @@ START_TEST(t_cleanup_expired)
 	/* Pending orders not yet expired, and valid ones (they name a certificate), stay. */
 	ck_assert_int_eq(db_count("SELECT count(*) FROM acme_orders WHERE id IN ('o-new', 'o-valid')"),
 	    2);
+}
+END_TEST
+
+/* Size of a file, or -1. */
+static long long
+file_size(const char *name)
+{
+	char path[600];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	return stat(path, &st) == 0 ? (long long)st.st_size : -1;
+}
+
+/*
+ * Issue 9, item 7: every ACME answer carries a nonce, 404s included, and
+ * minting one must write nothing, or unauthenticated requests grow the
+ * database.
+ */
+START_TEST(t_nonce_costs_no_write)
+{
+	struct tc_resp r;
+	char u[300], seen[3][ACME_NONCE_LEN + 1];
+	long long db0, wal0;
+	int i;
+
+	/* One request first: the minute's cleanup of expired state runs on it. */
+	url(u, sizeof(u), "/directory");
+	ck_assert_int_eq(tc_http("GET", u, s.cafile, NULL, NULL, 0, &r), 0);
+	tc_resp_clear(&r);
+	db0 = file_size("mayfly.db");
+	wal0 = file_size("mayfly.db-wal");
+	for (i = 0; i < 30; i++) {
+		url(u, sizeof(u), i % 3 == 0 ? "/nope" : i % 3 == 1 ? "/new-nonce" : "/directory");
+		ck_assert_int_eq(tc_http(i % 3 == 1 ? "HEAD" : "GET", u, s.cafile, NULL, NULL, 0, &r),
+		    0);
+		ck_assert_uint_eq(strlen(r.nonce), ACME_NONCE_LEN);
+		if (i < 3)
+			strcpy(seen[i], r.nonce);
+		tc_resp_clear(&r);
+	}
+	ck_assert_str_ne(seen[0], seen[1]);
+	ck_assert_str_ne(seen[1], seen[2]);
+	ck_assert_int_eq(db_count("SELECT count(*) FROM acme_nonces"), 0);
+	ck_assert_int_eq(file_size("mayfly.db"), db0);
+	ck_assert_int_eq(file_size("mayfly.db-wal"), wal0);
+}
+END_TEST
+
+/* The nonce state itself: single use, expiry, forgery, another key. */
+START_TEST(t_nonce_rules)
+{
+	struct acme_nonces *n = NULL, *other = NULL;
+	char a[ACME_NONCE_LEN + 1], b[ACME_NONCE_LEN + 1], c[ACME_NONCE_LEN + 1];
+	int64_t now = (int64_t)time(NULL);
+
+	ck_assert_int_eq(acme_nonces_new(&n), 0);
+	ck_assert_int_eq(acme_nonces_new(&other), 0);
+	ck_assert_int_eq(acme_nonce_new(n, now, 60, a), 0);
+	ck_assert_int_eq(acme_nonce_new(n, now, 60, b), 0);
+	ck_assert_str_ne(a, b);
+	/* Out of order is fine; the second use of either is a replay. */
+	ck_assert_int_eq(acme_nonce_use(n, b, now), 0);
+	ck_assert_int_eq(acme_nonce_use(n, a, now), 0);
+	ck_assert_int_eq(acme_nonce_use(n, a, now), MF_ERR_ACME_BADNONCE);
+	ck_assert_int_eq(acme_nonce_use(n, b, now + 1), MF_ERR_ACME_BADNONCE);
+	/* Expired. */
+	ck_assert_int_eq(acme_nonce_new(n, now, 60, c), 0);
+	ck_assert_int_eq(acme_nonce_use(n, c, now + 60), MF_ERR_ACME_BADNONCE);
+	/* Forged: one character changed (the MAC no longer verifies). */
+	ck_assert_int_eq(acme_nonce_new(n, now, 60, c), 0);
+	c[5] = c[5] == 'A' ? 'B' : 'A';
+	ck_assert_int_eq(acme_nonce_use(n, c, now), MF_ERR_ACME_BADNONCE);
+	/* Minted under another key (another run of the listener). */
+	ck_assert_int_eq(acme_nonce_new(other, now, 60, c), 0);
+	ck_assert_int_eq(acme_nonce_use(n, c, now), MF_ERR_ACME_BADNONCE);
+	ck_assert_int_eq(acme_nonce_use(n, "", now), MF_ERR_ACME_BADNONCE);
+	ck_assert_int_eq(acme_nonce_use(n, "AAAAAAAAAAAAAAAAAAAAAA", now), MF_ERR_ACME_BADNONCE);
+	acme_nonces_free(n);
+	acme_nonces_free(other);
+}
+END_TEST
+
+/* After a restart, nonces of the previous run are refused with badNonce (and a fresh one). */
+START_TEST(t_nonce_restart)
+{
+	struct tc_resp r;
+	char u[300], old[ACME_NONCE_LEN + 1], *body;
+
+	new_account();
+	ck_assert_int_eq(tc_new_nonce(&s), 0);
+	strcpy(old, s.nonce);
+	mf_acme_stop(srv);
+	srv = NULL;
+	ck_assert_int_eq(mf_acme_start(cfg, ks, &srv), 0);
+	snprintf(s.base, sizeof(s.base), "https://127.0.0.1:%u", mf_acme_port(srv));
+	snprintf(u, 64, "%s", strrchr(s.kid, '/') + 1);
+	snprintf(s.kid, sizeof(s.kid), "%s/acct/%.64s", s.base, u);
+	url(u, sizeof(u), "/new-order");
+	body = tc_sign(s.key, u, old, s.kid, "{\"identifiers\":[{\"type\":\"dns\","
+	    "\"value\":\"a.acme.test\"}]}");
+	ck_assert_int_eq(tc_http("POST", u, s.cafile, NULL, body, strlen(body), &r), 0);
+	assert_problem(&r, "badNonce", 400);
+	free(body);
+	strcpy(s.nonce, r.nonce);
+	tc_resp_clear(&r);
+	ck_assert_int_eq(tc_post(&s, u, "{\"identifiers\":[{\"type\":\"dns\",\"value\":"
+	    "\"a.acme.test\"}]}", &r), 0);
+	ck_assert_msg(r.status == 201, "newOrder after the restart: %ld %s", r.status, r.body);
+	tc_resp_clear(&r);
+}
+END_TEST
+
+/* ---- issue 9, items 3 and 5: where and how long challenge checks connect ------ */
+
+/* The URL of the challenge of type in the authorisation au. */
+static void
+chall_of(const char *au, const char *type, char *out, size_t n)
+{
+	struct tc_resp r;
+	json_t *az, *chs;
+	size_t j;
+
+	out[0] = '\0';
+	ck_assert_int_eq(tc_post(&s, au, NULL, &r), 0);
+	az = body_json(&r);
+	tc_resp_clear(&r);
+	chs = json_object_get(az, "challenges");
+	for (j = 0; j < json_array_size(chs); j++)
+		if (strcmp(json_string_value(json_object_get(json_array_get(chs, j), "type")),
+		    type) == 0)
+			snprintf(out, n, "%s", json_string_value(json_object_get(json_array_get(chs,
+			    j), "url")));
+	json_decref(az);
+	ck_assert_msg(out[0] != '\0', "no %s challenge", type);
+}
+
+/* Milliseconds on the monotonic clock. */
+static long long
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Polls au until it leaves "pending" or max_ms pass; the status and its error detail. */
+static void
+wait_authz(const char *au, long long max_ms, char *status, size_t slen, char *detail,
+    size_t dlen)
+{
+	long long end = mono_ms() + max_ms;
+	struct tc_resp r;
+
+	snprintf(status, slen, "pending");
+	if (detail != NULL)
+		detail[0] = '\0';
+	while (mono_ms() < end) {
+		json_t *a2, *chs;
+		const char *st;
+		size_t j;
+
+		ck_assert_int_eq(tc_post(&s, au, NULL, &r), 0);
+		a2 = body_json(&r);
+		tc_resp_clear(&r);
+		st = json_string_value(json_object_get(a2, "status"));
+		if (st != NULL && strcmp(st, "pending") != 0) {
+			snprintf(status, slen, "%s", st);
+			chs = json_object_get(a2, "challenges");
+			for (j = 0; detail != NULL && j < json_array_size(chs); j++) {
+				json_t *e = json_object_get(json_array_get(chs, j), "error");
+
+				if (e != NULL)
+					snprintf(detail, dlen, "%s",
+					    json_string_value(json_object_get(e, "detail")));
+			}
+			json_decref(a2);
+			return;
+		}
+		json_decref(a2);
+		usleep(50000);
+	}
+}
+
+/* Starts the http-01 check of a one-identifier order; returns its authorisation URL. */
+static void
+start_check(const char *type, const char *idtype, const char *value, char *au, size_t n)
+{
+	struct tc_resp r;
+	char ids[300], ou[512], cu[512];
+	json_t *o, *thp;
+	const char *tok;
+
+	snprintf(ids, sizeof(ids), "[{\"type\":\"%s\",\"value\":\"%s\"}]", idtype, value);
+	o = new_order(ids, ou, sizeof(ou));
+	snprintf(au, n, "%s", json_string_value(json_array_get(json_object_get(o,
+	    "authorizations"), 0)));
+	json_decref(o);
+	chall_of(au, type, cu, sizeof(cu));
+	tok = strrchr(cu, '/');
+	(void)tok;
+	/* Serve the right key authorisation, so that only the connection decides. */
+	{
+		struct tc_resp r2;
+		json_t *az, *chs;
+		size_t j;
+
+		ck_assert_int_eq(tc_post(&s, au, NULL, &r2), 0);
+		az = body_json(&r2);
+		tc_resp_clear(&r2);
+		chs = json_object_get(az, "challenges");
+		thp = jose_jwk_thp(NULL, s.key->pub, "S256");
+		for (j = 0; j < json_array_size(chs); j++)
+			if (strcmp(json_string_value(json_object_get(json_array_get(chs, j), "type")),
+			    "http-01") == 0) {
+				const char *tk = json_string_value(json_object_get(json_array_get(chs,
+				    j), "token"));
+
+				pthread_mutex_lock(&resp.lock);
+				snprintf(resp.token[resp.n], sizeof(resp.token[0]), "%s", tk);
+				snprintf(resp.keyauth[resp.n], sizeof(resp.keyauth[0]), "%s.%s", tk,
+				    json_string_value(thp));
+				resp.n++;
+				pthread_mutex_unlock(&resp.lock);
+			}
+		json_decref(thp);
+		json_decref(az);
+	}
+	ck_assert_int_eq(tc_post(&s, cu, "{}", &r), 0);
+	ck_assert_msg(r.status == 200, "challenge: %ld %s", r.status, r.body);
+	tc_resp_clear(&r);
+}
+
+/* Identifiers get the CLI's syntax check at newOrder, not only the suffix check. */
+START_TEST(t_identifier_syntax)
+{
+	static const char *bad[] = { "127.0.0.9/#x.acme.test", "a..acme.test", "a_b.acme.test",
+	    "x.acme.test:81", "x.acme.test.", "-x.acme.test", "x y.acme.test", "x.acme.test/p" };
+	struct tc_resp r;
+	char u[300], payload[300];
+	size_t i;
+
+	new_account();
+	url(u, sizeof(u), "/new-order");
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(payload, sizeof(payload), "{\"identifiers\":[{\"type\":\"dns\",\"value\":"
+		    "\"%s\"}]}", bad[i]);
+		ck_assert_int_eq(tc_post(&s, u, payload, &r), 0);
+		ck_assert_msg(r.status == 400, "%s: %ld %s", bad[i], r.status, r.body);
+		assert_problem(&r, "rejectedIdentifier", 400);
+		tc_resp_clear(&r);
+	}
+	ck_assert_int_eq(db_count("SELECT count(*) FROM acme_orders"), 0);
+}
+END_TEST
+
+static void
+no_test_resolve(struct mf_config *c)
+{
+	size_t i;
+
+	for (i = 0; i < c->acme.ntest_resolve; i++)
+		free(c->acme.test_resolve[i]);
+	c->acme.ntest_resolve = 0;
+}
+
+/* Without the test option, a check never connects to a loopback address. */
+START_TEST(t_check_not_loopback)
+{
+	char au[512], st[32], detail[300];
+
+	teardown();
+	before_start = no_test_resolve;
+	start_server(NULL);
+	before_start = NULL;
+	new_account();
+	start_check("http-01", "ip", "127.0.0.1", au, sizeof(au));
+	wait_authz(au, 8000, st, sizeof(st), detail, sizeof(detail));
+	ck_assert_str_eq(st, "invalid");
+	ck_assert_msg(strstr(detail, "not a public address") != NULL, "%s", detail);
+	ck_assert_uint_eq(resp.hits, 0);
+	start_check("tls-alpn-01", "dns", "localhost", au, sizeof(au));
+	wait_authz(au, 8000, st, sizeof(st), detail, sizeof(detail));
+	ck_assert_str_eq(st, "invalid");
+	ck_assert_msg(strstr(detail, "not a public address") != NULL, "%s", detail);
+}
+END_TEST
+
+/* The address filter itself. */
+START_TEST(t_addr_allowed)
+{
+	static const struct { const char *a; int ok; } cases[] = {
+		{ "8.8.8.8", 1 }, { "127.0.0.1", 0 }, { "10.1.2.3", 0 }, { "172.16.0.1", 0 },
+		{ "172.32.0.1", 1 }, { "192.168.1.1", 0 }, { "169.254.169.254", 0 },
+		{ "100.64.0.1", 0 }, { "0.0.0.0", 0 }, { "224.0.0.1", 0 }, { "255.255.255.255", 0 },
+		{ "2606:4700::1", 1 }, { "::1", 0 }, { "::", 0 }, { "fe80::1", 0 }, { "fc00::1", 0 },
+		{ "::ffff:127.0.0.1", 0 }, { "::ffff:8.8.8.8", 1 }, { "64:ff9b::a00:1", 0 },
+		{ "2002:7f00:1::", 0 }, { "2001:db8::1", 0 }, { "ff02::1", 0 },
+	};
+	struct sockaddr_storage ss;
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		memset(&ss, 0, sizeof(ss));
+		if (strchr(cases[i].a, ':') != NULL) {
+			ss.ss_family = AF_INET6;
+			ck_assert_int_eq(inet_pton(AF_INET6, cases[i].a,
+			    &((struct sockaddr_in6 *)&ss)->sin6_addr), 1);
+		} else {
+			ss.ss_family = AF_INET;
+			ck_assert_int_eq(inet_pton(AF_INET, cases[i].a,
+			    &((struct sockaddr_in *)&ss)->sin_addr), 1);
+		}
+		ck_assert_msg(acme_addr_allowed((struct sockaddr *)&ss, 0) == cases[i].ok, "%s",
+		    cases[i].a);
+	}
+}
+END_TEST
+
+/* What a client sends is escaped before it reaches a key="value" log field. */
+START_TEST(t_log_safe)
+{
+	char out[16];
+
+	ck_assert_str_eq(acme_log_safe("/a\"b\\c\nd\x01\xc3\xa9", out, sizeof(out)),
+	    "/a?b?c?d???");
+	ck_assert_str_eq(acme_log_safe("0123456789abcdefghij", out, sizeof(out)),
+	    "0123456789abcde");
+	ck_assert_str_eq(acme_log_safe(NULL, out, sizeof(out)), "");
+}
+END_TEST
+
+/* Redirects: followed to 80/443 (here the test port) only, and judged by address. */
+START_TEST(t_http01_redirects)
+{
+	const union MHD_DaemonInfo *di;
+	struct sockaddr_in lo;
+	struct MHD_Daemon *other;
+	char au[512], st[32], detail[300];
+
+	memset(&lo, 0, sizeof(lo));
+	lo.sin_family = AF_INET;
+	lo.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	other = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO, 0, NULL, NULL,
+	    h01_handler, &resp, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&lo, MHD_OPTION_END);
+	ck_assert_ptr_nonnull(other);
+	di = MHD_get_daemon_info(other, MHD_DAEMON_INFO_BIND_PORT);
+	new_account();
+	/* Another port: refused, though the target (a test-resolve address) would answer. */
+	snprintf(resp.redirect, sizeof(resp.redirect), "http://127.0.0.1:%u/moved", di->port);
+	start_check("http-01", "dns", "r1.acme.test", au, sizeof(au));
+	wait_authz(au, 8000, st, sizeof(st), detail, sizeof(detail));
+	ck_assert_str_eq(st, "invalid");
+	ck_assert_msg(strstr(detail, "ports 80 and 443") != NULL, "%s", detail);
+	/* A name outside test-resolve that is a loopback address: refused at connect. */
+	snprintf(resp.redirect, sizeof(resp.redirect), "http://127.0.0.2:%u/moved",
+	    cfg->acme.test_http01_port);
+	start_check("http-01", "dns", "r2.acme.test", au, sizeof(au));
+	wait_authz(au, 8000, st, sizeof(st), detail, sizeof(detail));
+	ck_assert_str_eq(st, "invalid");
+	ck_assert_msg(strstr(detail, "not a public address") != NULL, "%s", detail);
+	/* Allowed: a test-resolve name on the test port. */
+	pthread_mutex_lock(&resp.lock);
+	resp.n = 0;
+	pthread_mutex_unlock(&resp.lock);
+	snprintf(resp.redirect, sizeof(resp.redirect), "http://r.acme.test:%u/moved",
+	    cfg->acme.test_http01_port);
+	start_check("http-01", "dns", "r3.acme.test", au, sizeof(au));
+	wait_authz(au, 8000, st, sizeof(st), detail, sizeof(detail));
+	ck_assert_msg(strcmp(st, "valid") == 0, "%s: %s", st, detail);
+	MHD_stop_daemon(other);
+}
+END_TEST
+
+/* A responder that sends prefix, then one byte every 200 ms, for at most 8 s. */
+struct trickler {
+	int fd;
+	const char *prefix;
+	volatile int stop;
+	pthread_t tid;
+};
+
+static void *
+trickle(void *arg)
+{
+	struct trickler *t = arg;
+	struct pollfd pfd = { t->fd, POLLIN, 0 };
+	long long end = mono_ms() + 8000;
+	char junk[4096];
+	int c;
+
+	if (poll(&pfd, 1, 8000) != 1 || (c = accept(t->fd, NULL, NULL)) < 0)
+		return NULL;
+	usleep(100000);
+	if (recv(c, junk, sizeof(junk), MSG_DONTWAIT) < 0)
+		junk[0] = '\0';
+	if (send(c, t->prefix, strlen(t->prefix), MSG_NOSIGNAL) < 0)
+		end = 0;
+	while (!t->stop && mono_ms() < end) {
+		if (send(c, "a", 1, MSG_NOSIGNAL) != 1)
+			break;
+		usleep(200000);
+	}
+	close(c);
+	return NULL;
+}
+
+static unsigned
+trickler_start(struct trickler *t, const char *prefix)
+{
+	struct sockaddr_in sa;
+	socklen_t sl = sizeof(sa);
+
+	memset(t, 0, sizeof(*t));
+	t->prefix = prefix;
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	t->fd = socket(AF_INET, SOCK_STREAM, 0);
+	ck_assert_int_eq(bind(t->fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	ck_assert_int_eq(listen(t->fd, 8), 0);
+	getsockname(t->fd, (struct sockaddr *)&sa, &sl);
+	ck_assert_int_eq(pthread_create(&t->tid, NULL, trickle, t), 0);
+	return ntohs(sa.sin_port);
+}
+
+static void
+trickler_stop(struct trickler *t)
+{
+	t->stop = 1;
+	shutdown(t->fd, SHUT_RDWR);
+	pthread_join(t->tid, NULL);
+	close(t->fd);
+}
+
+/* A TLS record header announcing 16 KiB, so that every byte that follows is awaited. */
+#define TLS_TRICKLE	"\x16\x03\x03\x40\x00"
+#define HTTP_TRICKLE	"HTTP/1.1 200 OK\r\nX-Slow: "
+
+static void
+fetch_timeout_1s(struct mf_config *c)
+{
+	c->acme.fetch_timeout = 1;
+}
+
+/* A byte every 200 ms does not hold a check past fetch-timeout (1 s here). */
+START_TEST(t_slow_responder)
+{
+	struct trickler t;
+	char au[512], st[32], detail[300];
+	long long t0;
+
+	teardown();
+	before_start = fetch_timeout_1s;
+	start_server(NULL);
+	before_start = NULL;
+	new_account();
+	cfg->acme.test_tlsalpn01_port = trickler_start(&t, TLS_TRICKLE);
+	start_check("tls-alpn-01", "dns", "slow1.acme.test", au, sizeof(au));
+	t0 = mono_ms();
+	wait_authz(au, 4000, st, sizeof(st), detail, sizeof(detail));
+	ck_assert_msg(strcmp(st, "invalid") == 0, "tls-alpn-01 still %s after %lld ms", st,
+	    mono_ms() - t0);
+	ck_assert_int_lt(mono_ms() - t0, 3000);
+	trickler_stop(&t);
+	cfg->acme.test_http01_port = trickler_start(&t, HTTP_TRICKLE);
+	start_check("http-01", "dns", "slow2.acme.test", au, sizeof(au));
+	t0 = mono_ms();
+	wait_authz(au, 4000, st, sizeof(st), detail, sizeof(detail));
+	ck_assert_msg(strcmp(st, "invalid") == 0, "http-01 still %s after %lld ms", st,
+	    mono_ms() - t0);
+	ck_assert_int_lt(mono_ms() - t0, 3000);
+	trickler_stop(&t);
+}
+END_TEST
+
+static void
+slow_checks(struct mf_config *c)
+{
+	c->acme.fetch_timeout = 20;
+	c->acme.checks_per_account = 2;
+}
+
+/* One account runs at most checks-per-account checks (2 here) at once. */
+START_TEST(t_checks_per_account)
+{
+	struct trickler t;
+	struct tc_resp r;
+	char ids[300], ou[512], cu[512], au[512];
+	json_t *o;
+	int i;
+
+	teardown();
+	before_start = slow_checks;
+	start_server(NULL);
+	before_start = NULL;
+	new_account();
+	cfg->acme.test_tlsalpn01_port = trickler_start(&t, TLS_TRICKLE);
+	snprintf(ids, sizeof(ids), "[{\"type\":\"dns\",\"value\":\"c1.acme.test\"},{\"type\":"
+	    "\"dns\",\"value\":\"c2.acme.test\"},{\"type\":\"dns\",\"value\":\"c3.acme.test\"}]");
+	o = new_order(ids, ou, sizeof(ou));
+	for (i = 0; i < 3; i++) {
+		snprintf(au, sizeof(au), "%s", json_string_value(json_array_get(
+		    json_object_get(o, "authorizations"), (size_t)i)));
+		chall_of(au, "tls-alpn-01", cu, sizeof(cu));
+		ck_assert_int_eq(tc_post(&s, cu, "{}", &r), 0);
+		if (i < 2)
+			ck_assert_msg(r.status == 200, "check %d: %ld %s", i, r.status, r.body);
+		else
+			assert_problem(&r, "rateLimited", 429);
+		tc_resp_clear(&r);
+	}
+	json_decref(o);
+	/* The third stays pending and can be tried again later. */
+	ck_assert_int_eq(db_count("SELECT count(*) FROM acme_challenges WHERE status = "
+	    "'processing'"), 2);
+	ck_assert_int_eq(db_count("SELECT count(*) FROM acme_challenges WHERE status = "
+	    "'pending' AND type = 'tls-alpn-01'"), 1);
+	trickler_stop(&t);
+}
+END_TEST
+
+static void
+fetch_timeout_8s(struct mf_config *c)
+{
+	c->acme.fetch_timeout = 8;
+}
+
+/* A stop (SIGTERM in mayflyd) cancels a running check instead of waiting for it. */
+START_TEST(t_stop_cancels_checks)
+{
+	struct trickler t;
+	char au[512];
+	long long t0;
+
+	teardown();
+	before_start = fetch_timeout_8s;
+	start_server(NULL);
+	before_start = NULL;
+	new_account();
+	cfg->acme.test_tlsalpn01_port = trickler_start(&t, TLS_TRICKLE);
+	start_check("tls-alpn-01", "dns", "stop.acme.test", au, sizeof(au));
+	usleep(300000);
+	t0 = mono_ms();
+	mf_acme_stop(srv);
+	srv = NULL;
+	ck_assert_msg(mono_ms() - t0 < 2000, "stop took %lld ms", mono_ms() - t0);
+	ck_assert_int_eq(db_count("SELECT count(*) FROM acme_challenges WHERE status = "
+	    "'invalid' AND error LIKE '%stopping%'"), 1);
+	trickler_stop(&t);
+}
+END_TEST
+
+/* Without a binding, new accounts from one address are limited: each is a row. */
+START_TEST(t_accounts_per_ip)
+{
+	struct tc_resp r;
+	char u[300];
+	int i;
+
+	teardown();
+	start_server("  accounts-per-ip-per-hour: 2");
+	url(u, sizeof(u), "/new-account");
+	for (i = 0; i < 3; i++) {
+		tc_key_free(s.key);
+		s.key = tc_key_new("ES256");
+		s.kid[0] = '\0';
+		ck_assert_int_eq(tc_post(&s, u, "{\"termsOfServiceAgreed\":true}", &r), 0);
+		if (i < 2)
+			ck_assert_msg(r.status == 201, "account %d: %ld %s", i, r.status, r.body);
+		else {
+			assert_problem(&r, "rateLimited", 429);
+			ck_assert_int_gt(atoi(r.retry_after), 0);
+		}
+		tc_resp_clear(&r);
+	}
+	ck_assert_int_eq(db_count("SELECT count(*) FROM acme_accounts"), 2);
+}
+END_TEST
+
+/* ---- issue 9, item 6: one address cannot hold the listener --------------------- */
+
+static int
+tcp_connect(unsigned port)
+{
+	struct sockaddr_in sa;
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	sa.sin_port = htons((uint16_t)port);
+	ck_assert_int_eq(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	return fd;
+}
+
+/* 1 if the peer closed fd within ms milliseconds. */
+static int
+closed_within(int fd, int ms)
+{
+	struct pollfd pfd = { fd, POLLIN, 0 };
+	char b;
+
+	return poll(&pfd, 1, ms) == 1 && recv(fd, &b, 1, MSG_DONTWAIT) <= 0;
+}
+
+START_TEST(t_per_ip_limit)
+{
+	int fd[3], i;
+
+	teardown();
+	start_server("  per-ip-connections: 2\n  request-timeout: 3s");
+	for (i = 0; i < 3; i++)
+		fd[i] = tcp_connect(mf_acme_port(srv));
+	/* The third from the same address is closed at once; the first two are served. */
+	ck_assert_msg(closed_within(fd[2], 1500), "a third connection from one address was kept");
+	ck_assert_msg(!closed_within(fd[0], 200), "the first connection was closed");
+	for (i = 0; i < 3; i++)
+		close(fd[i]);
+}
+END_TEST
+
+/* Headers sent one byte at a time do not hold a connection past request-timeout (2 s). */
+START_TEST(t_slow_headers)
+{
+	const char *req = "GET /directory HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ";
+	SSL_CTX *ctx;
+	SSL *ssl;
+	long long t0, end;
+	int fd, closed = 0;
+	char b;
+
+	teardown();
+	start_server("  request-timeout: 2s");
+	ctx = SSL_CTX_new(TLS_client_method());
+	ssl = SSL_new(ctx);
+	fd = tcp_connect(mf_acme_port(srv));
+	SSL_set_fd(ssl, fd);
+	ck_assert_int_eq(SSL_connect(ssl), 1);
+	t0 = mono_ms();
+	ck_assert_int_gt(SSL_write(ssl, req, (int)strlen(req)), 0);
+	end = t0 + 6000;
+	while (mono_ms() < end) {
+		struct pollfd pfd = { fd, POLLIN, 0 };
+
+		if (poll(&pfd, 1, 200) == 1 && SSL_read(ssl, &b, 1) <= 0) {
+			closed = 1;
+			break;
+		}
+		if (SSL_write(ssl, "a", 1) <= 0) {
+			closed = 1;
+			break;
+		}
+	}
+	ck_assert_msg(closed, "a request trickling its headers was still open after 6 s");
+	ck_assert_int_lt(mono_ms() - t0, 4000);
+	SSL_free(ssl);
+	SSL_CTX_free(ctx);
+	close(fd);
+	ERR_clear_error();
 }
 END_TEST
 
@@ -1695,6 +2373,20 @@ suite_acme_server(void)
 	tcase_add_test(tc, t_listener_cert_renewal);
 	tcase_add_test(tc, t_rate_limit_per_name);
 	tcase_add_test(tc, t_cleanup_expired);
+	tcase_add_test(tc, t_nonce_costs_no_write);
+	tcase_add_test(tc, t_nonce_rules);
+	tcase_add_test(tc, t_nonce_restart);
+	tcase_add_test(tc, t_identifier_syntax);
+	tcase_add_test(tc, t_check_not_loopback);
+	tcase_add_test(tc, t_addr_allowed);
+	tcase_add_test(tc, t_log_safe);
+	tcase_add_test(tc, t_http01_redirects);
+	tcase_add_test(tc, t_slow_responder);
+	tcase_add_test(tc, t_checks_per_account);
+	tcase_add_test(tc, t_stop_cancels_checks);
+	tcase_add_test(tc, t_accounts_per_ip);
+	tcase_add_test(tc, t_per_ip_limit);
+	tcase_add_test(tc, t_slow_headers);
 	suite_add_tcase(s_, tc);
 	return s_;
 }

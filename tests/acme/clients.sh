@@ -68,7 +68,7 @@ cat >> "$ca/mayfly.yaml" <<EOT
 acme:
   host: 127.0.0.1
   port: 0
-  test-resolve: [.acme.test]
+  test-resolve: [127.0.0.1, .acme.test]
   test-http01-port: $H01
   test-tlsalpn01-port: $TA
 EOT
@@ -231,11 +231,12 @@ ok "certbot revoke by another account authorised for all the names: $s1 revoked 
 # Made while mayflyd runs (the key lives in the database): certbot's binding
 # (HS256 over its account key, RFC 8555 7.3.4) is accepted and recorded; the
 # same key for another certbot account, and a removed key, are refused.
+# The key is base64url: it may begin with '-', so it is passed as --opt=value.
 cbe() {
 	REQUESTS_CA_BUNDLE=$root timeout 120 certbot --config-dir "$work/$1/etc" \
 		--work-dir "$work/$1/work" --logs-dir "$work/$1/log" --server "$dirurl" \
 		--non-interactive register --agree-tos --register-unsafely-without-email \
-		--eab-kid "$2" --eab-hmac-key "$3" >"$work/$1.out" 2>&1
+		--eab-kid="$2" --eab-hmac-key="$3" >"$work/$1.out" 2>&1
 }
 "$top_builddir/mayfly" -c "$ca/mayfly.yaml" acme eab add --label "clients.sh" >"$work/eab.out" ||
 	fail "mayfly acme eab add"

@@ -89,7 +89,7 @@ acme:
   tls-names: [localhost, 127.0.0.1]
   profile: server
   challenges: [http-01, tls-alpn-01]
-  test-resolve: [localhost, .acme.test]
+  test-resolve: [localhost, 127.0.0.1, .acme.test]
   test-http01-port: ${HTTP01_PORT:-5002}
   test-tlsalpn01-port: ${TLSALPN01_PORT:-5001}
   fetch-timeout: 5s

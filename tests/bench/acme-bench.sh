@@ -53,6 +53,8 @@ acme:
   certs-per-name-per-hour: 0
   test-resolve: [.bench.test]
   test-http01-port: $HP
+  per-ip-connections: 64
+  accounts-per-ip-per-hour: 0
 EOT
 "$top_builddir/mayflyd" -c "$d/mayfly.yaml" >"$work/mayflyd.log" 2>&1 &
 pid=$!

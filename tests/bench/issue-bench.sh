@@ -72,6 +72,7 @@ acme:
   port: $AP
   api-token-file: api.token
   threads: ${THREADS:-64}
+  per-ip-connections: ${THREADS:-64}
 EOT
 "$top_builddir/mayflyd" -c "$d/mayfly.yaml" >"$work/mayflyd.log" 2>&1 &
 pid=$!
@@ -93,7 +94,8 @@ pid=
 
 # ---- the standalone listener, for comparison -----------------------------------------------
 EXTRA_ACME="  api-token-file: api.token
-  threads: ${THREADS:-64}" sh "$top_srcdir/tests/acme/mkca.sh" "$work/ca" >/dev/null
+  threads: ${THREADS:-64}
+  per-ip-connections: ${THREADS:-64}" sh "$top_srcdir/tests/acme/mkca.sh" "$work/ca" >/dev/null
 printf 'bench-token-0123456789\n' > "$work/ca/api.token"
 chmod 600 "$work/ca/api.token"
 "$top_builddir/mayfly-acme-server" -c "$work/ca/mayfly.yaml" -r "$work/port" 2>"$work/server.log" &

@@ -1,7 +1,7 @@
 #!/bin/sh
 # acme-seeds.sh DIR: seed corpus for fuzz-acme-jws: JWS bodies signed by
 # real keys (outer and inner, every algorithm) and CSRs, each prefixed with
-# the byte that selects the fuzzer's path.
+# the byte that selects the fuzzer's path; a nonce and identifiers.
 set -eu
 out=$1
 mkdir -p "$out"
@@ -29,3 +29,8 @@ for alg in ES256 ES384 RS256 EdDSA; do
 done
 hdr=$(printf '{"alg":"HS256","kid":"kid-1","url":"https://127.0.0.1/new-account"}' | b64u)
 printf '\201{"protected":"%s","payload":"e30","signature":"AAAA"}' "$hdr" > "$out/eab"
+# A nonce of the right shape, and identifiers good and bad.
+printf '\376%s' "$(head -c 32 /dev/urandom | b64u)" > "$out/nonce"
+printf '\377a.acme.test' > "$out/ident-1"
+printf '\377127.0.0.9/#x.acme.test' > "$out/ident-2"
+printf '\377*.w.acme.test' > "$out/ident-3"

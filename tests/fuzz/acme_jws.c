@@ -3,9 +3,12 @@
  * listener parses before any authentication: the JWS body of every ACME
  * POST (outer and inner: key change, external account binding), the JWK in
  * it, and the CSR intake of finalize/EST (PKCS#10 parsing, the names the
- * order is compared with, and the policy check).
+ * order is compared with, and the policy check); the Replay-Nonce of every
+ * POST, and the identifiers of newOrder (the syntax check that keeps them
+ * out of challenge URLs, and the escaping of what reaches the log).
  *
- * The first byte chooses the path; the rest is the input.
+ * The first byte chooses the path (0xfe nonce, 0xff identifier, else its
+ * value modulo 3); the rest is the input.
  */
 #include "mf_build.h"
 
@@ -22,6 +25,7 @@
 #include "policy.h"
 
 static struct mf_config *cfg;
+static struct acme_nonces *nonces;
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -49,7 +53,52 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	}
 	close(fd);
 	unlink(path);
+	if (acme_nonces_new(&nonces) != 0)
+		abort();
 	return 0;
+}
+
+static void
+fuzz_nonce(const uint8_t *data, size_t size)
+{
+	char *s = strndup((const char *)data, size), fresh[ACME_NONCE_LEN + 1];
+
+	if (s == NULL)
+		return;
+	/* A forged or mangled nonce is never accepted; a fresh one is, once. */
+	if (acme_nonce_use(nonces, s, 1000) == 0)
+		abort();
+	if (acme_nonce_new(nonces, 1000, 60, fresh) != 0 || acme_nonce_use(nonces, fresh, 1000) != 0 ||
+	    acme_nonce_use(nonces, fresh, 1000) == 0)
+		abort();
+	free(s);
+}
+
+static void
+fuzz_identifier(const uint8_t *data, size_t size)
+{
+	const struct mf_profile *p = mf_config_profile(cfg, "server");
+	char *s = strndup((const char *)data, size), why[256], safe[300];
+	struct mf_name n;
+	size_t i;
+
+	if (s == NULL)
+		return;
+	memset(&n, 0, sizeof(n));
+	n.type = MF_NAME_DNS;
+	n.dns = s;
+	if (mf_policy_name_syntax(p, &n, why, sizeof(why)) == 0) {
+		/* What passes can be no more than a host name. */
+		for (i = 0; s[i] != '\0'; i++)
+			if (strchr("/#?@:[]% \\", s[i]) != NULL)
+				abort();
+		(void)mf_policy_name_allowed(p, &n);
+	}
+	acme_log_safe(s, safe, sizeof(safe));
+	for (i = 0; safe[i] != '\0'; i++)
+		if (safe[i] == '"' || (unsigned char)safe[i] < 0x20)
+			abort();
+	free(s);
 }
 
 static void
@@ -100,6 +149,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	if (size < 1)
 		return 0;
+	if (data[0] == 0xfe) {
+		fuzz_nonce(data + 1, size - 1);
+		return 0;
+	}
+	if (data[0] == 0xff) {
+		fuzz_identifier(data + 1, size - 1);
+		return 0;
+	}
 	switch (data[0] % 3) {
 	case 0:
 		fuzz_jws(data + 1, size - 1, 0);

@@ -62,6 +62,7 @@ acme:
     password-file: est.password
   test-resolve: [.acme.test]
   test-http01-port: $H01
+  per-ip-connections: 32
 EOT
 root=$ca/certs/root-a.pem
 ica=$ca/certs/issuing-1.pem

@@ -61,6 +61,7 @@ acme:
   port: 0
   api-token-file: api.token
   threads: 32
+  per-ip-connections: 32
 EOT
 root=$ca/certs/root-a.pem
 ica=$ca/certs/issuing-1.pem
