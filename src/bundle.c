@@ -298,6 +298,7 @@ mf_dtime_get(struct mf_dder *r, unsigned char tag, int64_t *out)
 	struct tm tm;
 	int f[6], i, k;
 	static const int w[6] = { 4, 2, 2, 2, 2, 2 };
+	static const int mdays[12] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
 	const unsigned char *s;
 
 	if (mf_dget(r, tag, &v, NULL) != 0 || v.len != 15 || v.p[14] != 'Z')
@@ -310,8 +311,17 @@ mf_dtime_get(struct mf_dder *r, unsigned char tag, int64_t *out)
 			f[i] = f[i] * 10 + (*s - '0');
 		}
 	}
-	if (f[1] < 1 || f[1] > 12 || f[2] < 1 || f[2] > 31 || f[3] > 23 || f[4] > 59 ||
-	    f[5] > 59)
+	if (f[0] < 1 || f[1] < 1 || f[1] > 12 || f[2] < 1 || f[2] > 31 || f[3] > 23 ||
+	    f[4] > 59 || f[5] > 59)
+		return -1;
+	/*
+	 * No year 0 and no day past the end of its month, as on devices:
+	 * timegm() would move 31 February into March, and `bundle show` would
+	 * print a date other than the one signed, for a bundle that devices
+	 * refuse as malformed.
+	 */
+	if (f[2] > mdays[f[1] - 1] + (f[1] == 2 && ((f[0] % 4 == 0 && f[0] % 100 != 0) ||
+	    f[0] % 400 == 0)))
 		return -1;
 	memset(&tm, 0, sizeof(tm));
 	tm.tm_year = f[0] - 1900;

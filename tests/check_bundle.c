@@ -222,6 +222,48 @@ START_TEST(parse_refuses)
 }
 END_TEST
 
+/*
+ * A GeneralizedTime whose day does not exist (31 February, 29 February of a
+ * common year) or of year 0 is malformed, as on devices: before, timegm()
+ * moved it silently to another date (found by tests/fuzz/bundle_parse.c).
+ */
+START_TEST(parse_refuses_bad_dates)
+{
+	static const struct {
+		const char *t;
+		int rc;
+	} cases[] = {
+		{ "20260231000000Z", MF_ERR_BUNDLE_MALFORMED },
+		{ "20250229120000Z", MF_ERR_BUNDLE_MALFORMED },
+		{ "21000229120000Z", MF_ERR_BUNDLE_MALFORMED },
+		{ "20260431000000Z", MF_ERR_BUNDLE_MALFORMED },
+		{ "00000101000000Z", MF_ERR_BUNDLE_MALFORMED },
+		{ "20240229120000Z", MF_OK },
+		{ "20000229120000Z", MF_OK },
+		{ "20261231235959Z", MF_OK },
+	};
+	unsigned char pins[1][32], *der = NULL, *at;
+	struct mf_bundle *b = NULL, *p = NULL;
+	size_t len, i;
+
+	memset(pins[0], 0xaa, 32);
+	/* 2026-01-01T00:00:00Z, no notAfter. */
+	ck_assert_int_eq(mf_bundle_new(5, 1767225600, 0, 1, (const unsigned char (*)[32])pins, 1,
+	    &b), MF_OK);
+	ck_assert_int_eq(mf_bundle_encode(b, &der, &len), MF_OK);
+	at = memmem(der, len, "20260101000000Z", 15);
+	ck_assert_ptr_nonnull(at);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		memcpy(at, cases[i].t, 15);
+		ck_assert_msg(mf_bundle_parse(der, len, &p) == cases[i].rc, "%s", cases[i].t);
+		mf_bundle_free(p);
+		p = NULL;
+	}
+	free(der);
+	mf_bundle_free(b);
+}
+END_TEST
+
 static int
 count_cb(uint32_t version, const void *der, size_t len, int64_t published_at, void *arg)
 {
@@ -295,6 +337,7 @@ suite_bundle(void)
 	tcase_add_test(tc, roundtrip_and_device);
 	tcase_add_test(tc, new_refuses);
 	tcase_add_test(tc, parse_refuses);
+	tcase_add_test(tc, parse_refuses_bad_dates);
 	tcase_add_test(tc, db_versions_only_go_up);
 	suite_add_tcase(s, tc);
 	return s;
