@@ -104,8 +104,8 @@ mklog_leaf(struct mklog *m, uint64_t i, int64_t nb, int64_t na, char *serial,
 	if ((bn = BN_bin2bn(sb, sizeof(sb), NULL)) == NULL ||
 	    (ai = BN_to_ASN1_INTEGER(bn, NULL)) == NULL || X509_set_serialNumber(x, ai) != 1)
 		goto out;
-	if (X509_time_adj_ex(X509_getm_notBefore(x), 0, (long)nb, NULL) == NULL ||
-	    X509_time_adj_ex(X509_getm_notAfter(x), 0, (long)na, NULL) == NULL)
+	if (ASN1_TIME_set(X509_getm_notBefore(x), (time_t)nb) == NULL ||
+	    ASN1_TIME_set(X509_getm_notAfter(x), (time_t)na) == NULL)
 		goto out;
 	if ((name = X509_NAME_new()) == NULL ||
 	    X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)cn, -1,
