@@ -1,0 +1,223 @@
+#!/bin/bash
+# growth-bench.sh: how mayflyd and the CLI behave as the issuance log grows.
+# For each size N: a CA made by `mayfly init --keys file`, its log filled
+# with N certificates by mayfly-mklog (half expired, 1 % revoked; NOT real
+# issuance, see tests/bench/README.md), then
+#   - the fill time and the database size;
+#   - mayflyd's start-up time to a 200 from /health and to event=presigned,
+#     and the resident memory of the network process and its signer child;
+#   - OCSP GET throughput (wrk) for one live serial's pre-signed response;
+#   - /v1/sign issuance at concurrency 1 and 32 (mayfly-issue-load);
+#   - `mayfly db prune --expired-before 1s` (mayflyd stopped), and the same
+#     figures again after the prune.
+# The reference, in the same run: nginx serving a file of the OCSP
+# response's size, with the same wrk settings.
+#
+#   bash tests/bench/growth-bench.sh [SIZES]     (default "10000 100000";
+#   1000000 works, 10000000 only if you mean it: the fill alone is hours)
+# From the build tree; needs wrk, nginx, sqlite3, curl, openssl.
+# BENCH_SECONDS (default 5) is the length of each load. PLOT=1 also writes
+# growth.png with gnuplot if it is installed. Everything listens on
+# 127.0.0.1 only.
+set -eu
+
+sizes=${*:-10000 100000}
+secs=${BENCH_SECONDS:-5}
+top_builddir=${top_builddir:-$(pwd)}
+B=$top_builddir
+for b in mayfly mayflyd mayfly-mklog mayfly-issue-load; do
+	[ -x "$B/$b" ] || { echo "missing $B/$b: make $b first" >&2; exit 2; }
+done
+command -v wrk >/dev/null || { echo "wrk not installed" >&2; exit 2; }
+[ -x /usr/sbin/nginx ] || { echo "nginx not installed" >&2; exit 2; }
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/mayfly-growth.XXXXXX")
+mpid= npid=
+stop_mfd() {
+	[ -n "$mpid" ] || return 0
+	kill "$mpid" 2>/dev/null || true
+	wait "$mpid" 2>/dev/null || true
+	mpid=
+}
+cleanup() {
+	stop_mfd
+	[ -n "$npid" ] && kill "$npid" 2>/dev/null && wait "$npid" 2>/dev/null || true
+	rm -rf "$work"
+}
+trap cleanup EXIT INT TERM
+
+free_port() {
+	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+}
+now_ms() { date +%s%3N; }
+rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
+
+# wrk for $secs s: requests/s.
+wrk_rps() {
+	wrk -t2 -c32 -d"${secs}s" "$1" > "$work/wrk.out" 2>&1 || true
+	if grep -q "Non-2xx" "$work/wrk.out"; then echo "non-2xx answers from $1" >&2; exit 1; fi
+	awk '/^Requests\/sec:/ {printf "%.0f", $2}' "$work/wrk.out"
+}
+
+echo "== machine: $(nproc) CPU(s), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'), load $(cut -d' ' -f1-3 /proc/loadavg)"
+
+openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$work/k.pem" \
+	-subj /CN=bench.acme.test -addext subjectAltName=DNS:bench.acme.test -outform DER \
+	-out "$work/csr.der" 2>/dev/null
+
+# ---- nginx, the reference: started once, serves a file per response size ----
+nport=$(free_port)
+mkdir -p "$work/www" "$work/ngx"
+user=""
+[ "$(id -u)" = 0 ] && user="user root root;"
+cat > "$work/nginx.conf" <<NGX
+$user
+daemon off;
+worker_processes 2;
+pid $work/ngx/nginx.pid;
+error_log $work/ngx/error.log warn;
+events { worker_connections 1024; }
+http {
+	access_log off;
+	client_body_temp_path $work/ngx/b; proxy_temp_path $work/ngx/p;
+	fastcgi_temp_path $work/ngx/f; uwsgi_temp_path $work/ngx/u; scgi_temp_path $work/ngx/s;
+	keepalive_requests 1000000;
+	server {
+		listen 127.0.0.1:$nport;
+		location / { root $work/www; default_type application/ocsp-response; }
+	}
+}
+NGX
+head -c 1 /dev/urandom > "$work/www/probe"
+/usr/sbin/nginx -p "$work/ngx" -c "$work/nginx.conf" &
+npid=$!
+i=0
+until curl -sf -o /dev/null "http://127.0.0.1:$nport/probe"; do
+	i=$((i + 1)); [ $i -lt 100 ] || { echo "nginx did not start" >&2; exit 1; }; sleep 0.1
+done
+
+# measure LABEL: starts mayflyd on $d, prints one row of figures, stops it.
+measure() {
+	local label=$1 t0 t1 t2 port kid rss_n rss_s size serial b64 url get ngx c1 c32 dbsz
+	# The log's size as mayflyd finds it (database and WAL), before this
+	# round's issuance load adds its own certificates.
+	dbsz=$(cat "$d/mayfly.db" "$d/mayfly.db-wal" 2>/dev/null | wc -c)
+	: > "$work/d.log"
+	t0=$(now_ms)
+	"$B/mayflyd" -c "$d/mayfly.yaml" > "$work/d.log" 2>&1 &
+	mpid=$!
+	i=0
+	until grep -q "event=listening host=[^ ]* port=[0-9]" "$work/d.log"; do
+		i=$((i + 1))
+		[ $i -le 6000 ] && kill -0 "$mpid" 2>/dev/null || { tail "$work/d.log" >&2; exit 1; }
+		sleep 0.05
+	done
+	port=$(grep -o "event=listening host=[^ ]* port=[0-9]*" "$work/d.log" | head -1 | sed 's/.*port=//')
+	until curl -sf -o /dev/null "http://127.0.0.1:$port/health"; do
+		i=$((i + 1)); [ $i -le 12000 ] || { tail "$work/d.log" >&2; exit 1; }; sleep 0.05
+	done
+	t1=$(now_ms)
+	until grep -q "event=presigned" "$work/d.log"; do
+		i=$((i + 1)); [ $i -le 24000 ] || { echo "no event=presigned in 20 min" >&2; exit 1; }
+		sleep 0.1
+	done
+	t2=$(now_ms)
+
+	# One live, unrevoked serial: its pre-signed response is what GET serves.
+	serial=$(sqlite3 "$d/mayfly.db" "SELECT serial FROM certificates c WHERE not_after >
+		strftime('%s','now') + 600 AND NOT EXISTS (SELECT 1 FROM revocations r WHERE
+		r.serial = c.serial) LIMIT 1")
+	openssl ocsp -issuer "$d/certs/issuing-1.pem" -serial "0x$serial" -no_nonce \
+		-reqout "$work/req.der" >/dev/null 2>&1
+	b64=$(openssl base64 -A < "$work/req.der" | sed 's,+,%2B,g; s,/,%2F,g; s,=,%3D,g')
+	url="http://127.0.0.1:$port/ocsp/$b64"
+	curl -sf -o "$work/resp.der" "$url"
+	openssl ocsp -respin "$work/resp.der" -resp_text 2>/dev/null | grep -q "Cert Status: good" ||
+		{ echo "OCSP answer for $serial is not good" >&2; exit 1; }
+	size=$(wc -c < "$work/resp.der")
+	head -c "$size" /dev/urandom > "$work/www/resp.bin"
+
+	get=$(wrk_rps "$url")
+	ngx=$(wrk_rps "http://127.0.0.1:$nport/resp.bin")
+	c1=$("$B/mayfly-issue-load" "https://127.0.0.1:$AP/v1/sign" "$d/certs/root-a.pem" \
+		"$d/api.token" "$work/csr.der" 1 "$secs" | sed 's/.*rate=//')
+	c32=$("$B/mayfly-issue-load" "https://127.0.0.1:$AP/v1/sign" "$d/certs/root-a.pem" \
+		"$d/api.token" "$work/csr.der" 32 "$secs" | sed 's/.*rate=//')
+	# Memory after the loads: the network process and its signer child.
+	kid=$(cat "/proc/$mpid/task/$mpid/children" 2>/dev/null | awk '{print $1}')
+	rss_n=$(rss_kb "$mpid")
+	rss_s=$([ -n "$kid" ] && rss_kb "$kid" || echo 0)
+	stop_mfd
+	printf '%-9s %-7s %9s %8s %8s %9s %9s %9s %9s %6s %7s %7s\n' "$N" "$label" \
+		"$(awk -v b="$dbsz" 'BEGIN { printf "%.1f", b / 1048576 }')" \
+		"$((t1 - t0))" "$((t2 - t0))" "$((rss_n / 1024))" "$((rss_s / 1024))" \
+		"$get" "$ngx" "$(awk -v g="$get" -v n="$ngx" 'BEGIN { printf "%.2f", g / n }')" \
+		"$c1" "$c32" | tee -a "$work/rows"
+}
+
+rows_head() {
+	printf '%-9s %-7s %9s %8s %8s %9s %9s %9s %9s %6s %7s %7s\n' N when "db MiB" \
+		"ready ms" "presig ms" "net MiB" "sign MiB" "GET /s" "nginx /s" ratio "c1 /s" "c32 /s"
+}
+
+: > "$work/rows"
+: > "$work/fills"
+for N in $sizes; do
+	d=$work/ca-$N
+	"$B/mayfly" init --dir "$d" --keys file --port 8999 --dns .acme.test --dns localhost \
+		> "$work/init.log" 2>&1 || { cat "$work/init.log" >&2; exit 1; }
+	sed -i 's/listen: \["127.0.0.1:8999"\]/listen: ["127.0.0.1:0"]/' "$d/mayfly.yaml"
+	AP=$(free_port)
+	printf 'bench-token-0123456789\n' > "$d/api.token"
+	chmod 600 "$d/api.token"
+	cat >> "$d/mayfly.yaml" <<EOT
+acme:
+  host: 127.0.0.1
+  port: $AP
+  api-token-file: api.token
+  threads: 32
+  per-ip-connections: 32
+EOT
+	t0=$(now_ms)
+	"$B/mayfly-mklog" "$d/mayfly.yaml" "$N" --expired-fraction 0.5 --revoked-fraction 0.01 >&2
+	t1=$(now_ms)
+	"$B/mayfly" -c "$d/mayfly.yaml" audit verify > "$work/verify.out" 2>&1 ||
+		{ cat "$work/verify.out" >&2; exit 1; }
+	t2=$(now_ms)
+	[ -s "$work/rows" ] || rows_head
+	measure before
+	t3=$(now_ms)
+	"$B/mayfly" -c "$d/mayfly.yaml" db prune --expired-before 1s > "$work/prune.out" 2>&1 ||
+		{ cat "$work/prune.out" >&2; exit 1; }
+	t4=$(now_ms)
+	measure pruned
+	echo "$N fill_s=$(awk -v t=$((t1 - t0)) 'BEGIN { printf "%.1f", t / 1000 }')" \
+		"fill_rate=$(awk -v n="$N" -v t=$((t1 - t0)) 'BEGIN { printf "%.0f", n * 1000 / t }')/s" \
+		"audit_verify_s=$(awk -v t=$((t2 - t1)) 'BEGIN { printf "%.1f", t / 1000 }')" \
+		"prune_s=$(awk -v t=$((t4 - t3)) 'BEGIN { printf "%.1f", t / 1000 }')" \
+		"prune: $(tr '\n' ' ' < "$work/prune.out")" >> "$work/fills"
+	rm -rf "$d"
+done
+echo "-- per size: fill, audit verify and prune times"
+cat "$work/fills"
+echo "-- table (db MiB: database + WAL at start-up, before the round's issuance load; ready: start to /health 200; presig: start to event=presigned;"
+echo "   RSS after the loads; ratio: OCSP GET / nginx static file of the same size;"
+echo "   c1/c32: /v1/sign issuances per second at concurrency 1 and 32; ${secs} s per load)"
+rows_head
+cat "$work/rows"
+
+if [ "${PLOT:-0}" = 1 ] && command -v gnuplot >/dev/null; then
+	out=${PLOT_OUT:-growth.png}
+	gnuplot <<GP
+set terminal pngcairo size 800,500
+set output "$out"
+set logscale x
+set xlabel "certificates in the log"
+set ylabel "OCSP GET / nginx, and ready time (s)"
+set key top left
+plot "< grep before $work/rows" using 1:10 with linespoints title "GET/nginx ratio", \
+     "< grep before $work/rows" using 1:(\$4/1000) with linespoints title "ready (s)", \
+     "< grep before $work/rows" using 1:(\$5/1000) with linespoints title "presigned (s)"
+GP
+	echo "plot: $out"
+fi
