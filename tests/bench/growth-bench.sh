@@ -50,6 +50,7 @@ free_port() {
 	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
 }
 now_ms() { date +%s%3N; }
+cpu_ticks() { [ -n "$1" ] && awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
 rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
 
 # wrk for $secs s: requests/s.
@@ -98,10 +99,12 @@ done
 
 # measure LABEL: starts mayflyd on $d, prints one row of figures, stops it.
 measure() {
-	local label=$1 t0 t1 t2 port kid rss_n rss_s size serial b64 url get ngx c1 c32 dbsz
+	local label=$1 t0 t1 t2 port kid rss_n rss_s size serial b64 url get ngx c1 c32 dbsz walsz
+	local idle0 idle1
 	# The log's size as mayflyd finds it (database and WAL), before this
 	# round's issuance load adds its own certificates.
-	dbsz=$(cat "$d/mayfly.db" "$d/mayfly.db-wal" 2>/dev/null | wc -c)
+	dbsz=$(stat -c %s "$d/mayfly.db")
+	walsz=$(stat -c %s "$d/mayfly.db-wal" 2>/dev/null || echo 0)
 	: > "$work/d.log"
 	t0=$(now_ms)
 	"$B/mayflyd" -c "$d/mayfly.yaml" > "$work/d.log" 2>&1 &
@@ -122,6 +125,12 @@ measure() {
 		sleep 0.1
 	done
 	t2=$(now_ms)
+	# CPU both processes use in 2 s of no load after the pre-signing:
+	# background work that grows with the log shows here.
+	kid=$(awk '{print $1}' "/proc/$mpid/task/$mpid/children" 2>/dev/null)
+	idle0=$(( $(cpu_ticks "$mpid") + $(cpu_ticks "$kid") ))
+	sleep 2
+	idle1=$(( $(cpu_ticks "$mpid") + $(cpu_ticks "$kid") ))
 
 	# One live, unrevoked serial: its pre-signed response is what GET serves.
 	serial=$(sqlite3 "$d/mayfly.db" "SELECT serial FROM certificates c WHERE not_after >
@@ -144,20 +153,22 @@ measure() {
 	c32=$("$B/mayfly-issue-load" "https://127.0.0.1:$AP/v1/sign" "$d/certs/root-a.pem" \
 		"$d/api.token" "$work/csr.der" 32 "$secs" | sed 's/.*rate=//')
 	# Memory after the loads: the network process and its signer child.
-	kid=$(cat "/proc/$mpid/task/$mpid/children" 2>/dev/null | awk '{print $1}')
 	rss_n=$(rss_kb "$mpid")
 	rss_s=$([ -n "$kid" ] && rss_kb "$kid" || echo 0)
 	stop_mfd
-	printf '%-9s %-7s %9s %8s %8s %9s %9s %9s %9s %6s %7s %7s\n' "$N" "$label" \
+	printf '%-9s %-7s %7s %7s %8s %9s %7s %8s %8s %9s %9s %6s %7s %7s\n' "$N" "$label" \
 		"$(awk -v b="$dbsz" 'BEGIN { printf "%.1f", b / 1048576 }')" \
-		"$((t1 - t0))" "$((t2 - t0))" "$((rss_n / 1024))" "$((rss_s / 1024))" \
+		"$(awk -v b="$walsz" 'BEGIN { printf "%.1f", b / 1048576 }')" \
+		"$((t1 - t0))" "$((t2 - t0))" \
+		"$(awk -v t=$((idle1 - idle0)) -v h="$(getconf CLK_TCK)" 'BEGIN { printf "%.0f", 100 * t / h / 2 }')" \
+		"$((rss_n / 1024))" "$((rss_s / 1024))" \
 		"$get" "$ngx" "$(awk -v g="$get" -v n="$ngx" 'BEGIN { printf "%.2f", g / n }')" \
 		"$c1" "$c32" | tee -a "$work/rows"
 }
 
 rows_head() {
-	printf '%-9s %-7s %9s %8s %8s %9s %9s %9s %9s %6s %7s %7s\n' N when "db MiB" \
-		"ready ms" "presig ms" "net MiB" "sign MiB" "GET /s" "nginx /s" ratio "c1 /s" "c32 /s"
+	printf '%-9s %-7s %7s %7s %8s %9s %7s %8s %8s %9s %9s %6s %7s %7s\n' N when db_MiB \
+		wal_MiB ready_ms presig_ms idle_% net_MiB sign_MiB GET/s nginx/s ratio c1/s c32/s
 }
 
 : > "$work/rows"
@@ -200,7 +211,9 @@ EOT
 done
 echo "-- per size: fill, audit verify and prune times"
 cat "$work/fills"
-echo "-- table (db MiB: database + WAL at start-up, before the round's issuance load; ready: start to /health 200; presig: start to event=presigned;"
+echo "-- table (db_MiB, wal_MiB: database file and its WAL at start-up, before the round's issuance load;"
+echo "   ready: start to /health 200; presig: start to event=presigned; idle_%: CPU of both processes"
+echo "   in 2 s without load after the pre-signing (100 = one core);"
 echo "   RSS after the loads; ratio: OCSP GET / nginx static file of the same size;"
 echo "   c1/c32: /v1/sign issuances per second at concurrency 1 and 32; ${secs} s per load)"
 rows_head
@@ -215,9 +228,10 @@ set logscale x
 set xlabel "certificates in the log"
 set ylabel "OCSP GET / nginx, and ready time (s)"
 set key top left
-plot "< grep before $work/rows" using 1:10 with linespoints title "GET/nginx ratio", \
-     "< grep before $work/rows" using 1:(\$4/1000) with linespoints title "ready (s)", \
-     "< grep before $work/rows" using 1:(\$5/1000) with linespoints title "presigned (s)"
+plot "< grep before $work/rows" using 1:12 with linespoints title "OCSP GET / nginx", \
+     "< grep before $work/rows" using 1:(\$5/1000) with linespoints title "ready (s)", \
+     "< grep before $work/rows" using 1:(\$6/1000) with linespoints title "presigned (s)", \
+     "< grep before $work/rows" using 1:(\$13/100) with linespoints title "/v1/sign c=1 (100/s)"
 GP
 	echo "plot: $out"
 fi
