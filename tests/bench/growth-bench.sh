@@ -195,17 +195,24 @@ EOT
 	"$B/mayfly" -c "$d/mayfly.yaml" audit verify > "$work/verify.out" 2>&1 ||
 		{ cat "$work/verify.out" >&2; exit 1; }
 	t2=$(now_ms)
+	fillsz=$(stat -c %s "$d/mayfly.db")
 	[ -s "$work/rows" ] || rows_head
 	measure before
 	t3=$(now_ms)
 	"$B/mayfly" -c "$d/mayfly.yaml" db prune --expired-before 1s > "$work/prune.out" 2>&1 ||
 		{ cat "$work/prune.out" >&2; exit 1; }
 	t4=$(now_ms)
+	# A prune empties DER but does not shrink the file: its pages go to
+	# the free list for later rows to reuse.
+	freed=$(sqlite3 "$d/mayfly.db" "SELECT f.freelist_count * p.page_size FROM
+		pragma_freelist_count f, pragma_page_size p")
 	measure pruned
 	echo "$N fill_s=$(awk -v t=$((t1 - t0)) 'BEGIN { printf "%.1f", t / 1000 }')" \
 		"fill_rate=$(awk -v n="$N" -v t=$((t1 - t0)) 'BEGIN { printf "%.0f", n * 1000 / t }')/s" \
 		"audit_verify_s=$(awk -v t=$((t2 - t1)) 'BEGIN { printf "%.1f", t / 1000 }')" \
 		"prune_s=$(awk -v t=$((t4 - t3)) 'BEGIN { printf "%.1f", t / 1000 }')" \
+		"db_after_fill_MiB=$(awk -v b="$fillsz" 'BEGIN { printf "%.1f", b / 1048576 }')" \
+		"free_after_prune_MiB=$(awk -v b="$freed" 'BEGIN { printf "%.1f", b / 1048576 }')" \
 		"prune: $(tr '\n' ' ' < "$work/prune.out")" >> "$work/fills"
 	rm -rf "$d"
 done
