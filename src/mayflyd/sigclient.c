@@ -595,8 +595,8 @@ sig_lead(struct mfd_signer *s)
 
 int
 mfd_signer_issue(struct mfd_signer *s, const unsigned char *csr, size_t csr_len,
-    const char *profile, const char *requester, int64_t lifetime, struct mfd_sig_issued *out,
-    char *why, size_t wl)
+    const char *profile, const char *requester, int64_t lifetime, int64_t not_before,
+    struct mfd_sig_issued *out, char *why, size_t wl)
 {
 	struct mfd_sig_issue_req q;
 	struct sig_job job, **pp;
@@ -606,7 +606,7 @@ mfd_signer_issue(struct mfd_signer *s, const unsigned char *csr, size_t csr_len,
 	memset(out, 0, sizeof(*out));
 	/* The signer would end itself on an out-of-bounds request: refuse here. */
 	if (csr_len == 0 || csr_len > MF_ACME_CSR_MAX || pl == 0 || pl > MF_ACME_PROFILE_MAX ||
-	    rl == 0 || rl > MF_ACME_REQUESTER_MAX || lifetime < 0 ||
+	    rl == 0 || rl > MF_ACME_REQUESTER_MAX || lifetime < 0 || not_before < 0 ||
 	    !mfd_sig_printable((const unsigned char *)profile, pl) ||
 	    !mfd_sig_printable((const unsigned char *)requester, rl)) {
 		sig_copy_why((const unsigned char *)"request out of bounds", 21, why, wl);
@@ -617,6 +617,7 @@ mfd_signer_issue(struct mfd_signer *s, const unsigned char *csr, size_t csr_len,
 	q.csr_len = (uint32_t)csr_len;
 	q.profile_len = (uint16_t)pl;
 	q.requester_len = (uint16_t)rl;
+	q.not_before = not_before;
 	memset(&job, 0, sizeof(job));
 	job.item_len = sizeof(q) + csr_len + pl + rl;
 	if ((job.item = malloc(job.item_len)) == NULL)
