@@ -649,6 +649,90 @@ START_TEST(test_admin_revoke)
 }
 END_TEST
 
+/* The value of the /metrics line that starts with series (name and labels), or -1. */
+static double
+metric_value(const char *series)
+{
+	unsigned char *resp;
+	size_t len, sl = strlen(series);
+	const char *p;
+	double v = -1;
+
+	if (mfdt_get(d_port, "/metrics", &resp, &len) != 200) {
+		free(resp);
+		return -1;
+	}
+	for (p = (const char *)resp; p != NULL && *p != '\0'; p = strchr(p, '\n'), p = p ? p + 1 : p)
+		if (strncmp(p, series, sl) == 0 && p[sl] == ' ') {
+			v = strtod(p + sl + 1, NULL);
+			break;
+		}
+	free(resp);
+	return v;
+}
+
+/* Waits (bounded) until series reads want; returns what it read last. */
+static double
+metric_wait(const char *series, double want)
+{
+	int64_t t0 = mfdt_ms();
+	double v;
+
+	while ((v = metric_value(series)) != want && mfdt_ms() - t0 < WAIT_MS)
+		usleep(50000);
+	return v;
+}
+
+#define VIS_COUNT(src)	"mayflyd_revocation_visible_seconds_count{source=\"" src "\"}"
+
+/*
+ * Issue 14: how long a revocation takes to reach OCSP is measured inside the
+ * daemon, per source, and each revocation counts once under its own source.
+ * Not a timing assertion: that is tests/bench/revocation-latency.sh's.
+ */
+START_TEST(test_revocation_visible_metric)
+{
+	const char *body = "serial=" SERIAL_BASE "02&reason=1";
+	char req[1024], path[600];
+	struct mf_db *db;
+	double admin0, cli0, v;
+	int st;
+
+	admin0 = metric_value(VIS_COUNT("admin-api"));
+	cli0 = metric_value(VIS_COUNT("poll"));
+	ck_assert_msg(admin0 >= 0 && cli0 >= 0, "no mayflyd_revocation_visible_seconds_count");
+
+	/* As `mayfly revoke` does: another process on the same log. */
+	snprintf(path, sizeof(path), "%s/mayfly.db", d_dir);
+	ck_assert_int_eq(mf_db_open(path, 0, &db), 0);
+	ck_assert_int_eq(mf_db_cert_revoke(db, SERIAL_BASE "07", 1, (int64_t)time(NULL),
+	    "cli:test"), 0);
+	mf_db_close(db);
+	ck_assert_int_ge(ocsp_wait_for("leaf07.pem", "leaf07.pem: revoked", WAIT_MS), 0);
+	v = metric_wait(VIS_COUNT("poll"), cli0 + 1);
+	ck_assert_msg(v == cli0 + 1, "poll count %g, want %g", v, cli0 + 1);
+	ck_assert(metric_value(VIS_COUNT("admin-api")) == admin0);
+
+	snprintf(req, sizeof(req), "POST /admin/revoke HTTP/1.0\r\nContent-Length: %zu\r\n"
+	    "Authorization: Bearer test-admin-token-0123456789\r\n\r\n%s", strlen(body), body);
+	ck_assert_int_eq(mfdt_http(d_port, req, strlen(req), 5000, &st, NULL, NULL), 0);
+	ck_assert_int_eq(st, 200);
+	ck_assert_int_ge(ocsp_wait_for("leaf02.pem", "leaf02.pem: revoked", WAIT_MS), 0);
+	v = metric_wait(VIS_COUNT("admin-api"), admin0 + 1);
+	ck_assert_msg(v == admin0 + 1, "admin-api count %g, want %g", v, admin0 + 1);
+	ck_assert(metric_value(VIS_COUNT("poll")) == cli0 + 1);
+
+	/* The histogram agrees with its count, and a delay was recorded. */
+	ck_assert(metric_value("mayflyd_revocation_visible_seconds_bucket{source=\"admin-api\","
+	    "le=\"+Inf\"}") == admin0 + 1);
+	ck_assert(metric_value("mayflyd_revocation_visible_seconds_bucket{source=\"poll\","
+	    "le=\"+Inf\"}") == cli0 + 1);
+	ck_assert(metric_value("mayflyd_revocation_visible_seconds_max{source=\"admin-api\"}") > 0);
+	ck_assert(metric_value("mayflyd_revocation_visible_seconds_max{source=\"poll\"}") > 0);
+	ck_assert(metric_value("mayflyd_revocation_visible_seconds_sum{source=\"poll\"}") > 0);
+}
+END_TEST
+
 START_TEST(test_bad_input)
 {
 	static const unsigned char malformed[5] = { 0x30, 0x03, 0x0a, 0x01, 0x01 };
@@ -2354,6 +2438,7 @@ suite_mfd_daemon(void)
 	tcase_add_test(tc, test_ocsp_get_curl);
 	tcase_add_test(tc, test_revoke_from_cli_db);
 	tcase_add_test(tc, test_admin_revoke);
+	tcase_add_test(tc, test_revocation_visible_metric);
 	tcase_add_test(tc, test_bad_input);
 	tcase_add_test(tc, test_ca_files_and_metrics);
 	tcase_add_test(tc, test_export_dir);
