@@ -415,6 +415,13 @@ mfdt_port_was_taken(const char *dir)
 pid_t
 mfdt_setup_start(const char *dir, int *port)
 {
+	return mfdt_setup_start_with(dir, port, NULL, NULL);
+}
+
+pid_t
+mfdt_setup_start_with(const char *dir, int *port, int (*prep)(const char *, int, void *),
+    void *arg)
+{
 	char *cmd;
 	pid_t pid = -1;
 	int i;
@@ -425,7 +432,8 @@ mfdt_setup_start(const char *dir, int *port)
 			return -1;
 		mft_run(cmd, NULL);
 		free(cmd);
-		if ((*port = mfdt_free_port()) <= 0 || mfdt_setup(dir, *port) != 0)
+		if ((*port = mfdt_free_port()) <= 0 || mfdt_setup(dir, *port) != 0 ||
+		    (prep != NULL && prep(dir, *port, arg) != 0))
 			return -1;
 		pid = mfdt_start(dir, *port);
 		if (pid <= 0 && !mfdt_port_was_taken(dir))
@@ -1347,19 +1355,30 @@ ocsp_time(const char *out, const char *label)
  * of signing, so the gap between them is when the refresher acted. Fails
  * on a refresher that re-signs at once, or only once responses expired.
  */
+static int
+prep_short_validity(const char *dir, int port, void *arg)
+{
+	char *cmd;
+	int rc;
+
+	(void)port;
+	(void)arg;
+	if (asprintf(&cmd, "sed -i 's/validity: 4h/validity: 1m/' '%s/mayfly.yaml'", dir) < 0)
+		return -1;
+	rc = mft_run(cmd, NULL);
+	free(cmd);
+	return rc;
+}
+
 START_TEST(test_resign_before_half_life)
 {
 	char *dir = mft_tmpdir(), *cmd, *out = NULL;
-	int port = mfdt_free_port();
+	int port;
 	int64_t t1, nu1, t2 = -1, t0;
 	pid_t pid;
 
 	ck_assert_ptr_nonnull(dir);
-	ck_assert_int_eq(mfdt_setup(dir, port), 0);
-	ck_assert(asprintf(&cmd, "sed -i 's/validity: 4h/validity: 1m/' '%s/mayfly.yaml'", dir) > 0);
-	ck_assert_int_eq(mft_run(cmd, NULL), 0);
-	free(cmd);
-	pid = mfdt_start(dir, port);
+	pid = mfdt_setup_start_with(dir, &port, prep_short_validity, NULL);
 	ck_assert_int_gt(pid, 0);
 	ck_assert(asprintf(&cmd, "cd '%s' && openssl ocsp -no_nonce -issuer certs/issuing-1.pem "
 	    "-cert leaf01.pem -url http://127.0.0.1:%d/ocsp -CAfile certs/root-a.pem -timeout 5 "
@@ -1401,18 +1420,15 @@ START_TEST(test_resign_before_half_life)
 }
 END_TEST
 
-START_TEST(test_two_intermediates)
+/* A second intermediate under root-b, with a leaf of its own in the log. */
+static int
+prep_issuing_2(const char *dir, int port, void *arg)
 {
-	char *dir = mft_tmpdir(), *cmd, *out = NULL, path[600];
-	int port = mfdt_free_port();
+	char *cmd, path[600];
 	struct mf_db *db;
-	unsigned char *resp;
-	size_t len;
-	pid_t pid;
 
-	ck_assert_ptr_nonnull(dir);
-	ck_assert_int_eq(mfdt_setup(dir, port), 0);
-	/* A second intermediate under root-b, with a leaf of its own in the log. */
+	(void)port;
+	(void)arg;
 	ck_assert(asprintf(&cmd, "cd '%s' && exec >i2.log 2>&1 && "
 	    "openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes "
 	    "-keyout keys/issuing-2.key -out i2.csr -subj '/CN=Test Issuing 2' && "
@@ -1431,7 +1447,19 @@ START_TEST(test_two_intermediates)
 	ck_assert_int_eq(mf_db_open(path, 0, &db), 0);
 	ck_assert_int_eq(mfdt_insert(db, dir, "leaf-i2.pem", "issuing-2"), 0);
 	mf_db_close(db);
-	pid = mfdt_start(dir, port);
+	return 0;
+}
+
+START_TEST(test_two_intermediates)
+{
+	char *dir = mft_tmpdir(), *cmd, *out = NULL;
+	int port;
+	unsigned char *resp;
+	size_t len;
+	pid_t pid;
+
+	ck_assert_ptr_nonnull(dir);
+	pid = mfdt_setup_start_with(dir, &port, prep_issuing_2, NULL);
 	ck_assert_int_gt(pid, 0);
 	ck_assert(asprintf(&cmd, "cd '%s' && openssl ocsp -no_nonce -issuer certs/issuing-2.pem "
 	    "-cert leaf-i2.pem -url http://127.0.0.1:%d/ocsp -CAfile certs/root-b.pem -timeout 5 2>&1 && "
@@ -1467,25 +1495,32 @@ END_TEST
 
 /* ---- the HSM goes away ------------------------------------------------------- */
 
-START_TEST(test_softhsm_token_vanishes)
+/* A real SoftHSM2 token in dir holding the intermediate's key, named in mayfly.yaml. */
+static int
+prep_softhsm(const char *dir, int port, void *arg)
 {
-	char *dir = mft_tmpdir(), *cmd, *out = NULL, tokens[600], gone[600];
-	int port = mfdt_free_port(), i, st = 0;
-	pid_t pid;
-	unsigned char *resp;
-	size_t len;
+	char *cmd;
 
-	ck_assert_ptr_nonnull(dir);
-	ck_assert_int_eq(mfdt_setup(dir, port), 0);
-	/* A real SoftHSM2 token in dir holding the intermediate's key. */
+	(void)arg;
 	ck_assert_int_eq(mft_softhsm_setup(dir, "mayfly"), 0);
 	ck_assert(asprintf(&cmd, "cd '%s' && SOFTHSM2_CONF='%s/softhsm2.conf' softhsm2-util --import "
 	    "keys/issuing-1.key --token mayfly --label issuing-1 --id 01 --pin 1234 >import.log 2>&1 "
 	    "&& rm keys/issuing-1.key", dir, dir) > 0);
 	ck_assert_int_eq(mft_run(cmd, NULL), 0);
 	free(cmd);
-	ck_assert_int_eq(mfdt_yaml(dir, port, MF_SOFTHSM_MODULE), 0);
-	pid = mfdt_start(dir, port);
+	return mfdt_yaml(dir, port, MF_SOFTHSM_MODULE);
+}
+
+START_TEST(test_softhsm_token_vanishes)
+{
+	char *dir = mft_tmpdir(), *cmd, *out = NULL, tokens[600], gone[600];
+	int port, i, st = 0;
+	pid_t pid;
+	unsigned char *resp;
+	size_t len;
+
+	ck_assert_ptr_nonnull(dir);
+	pid = mfdt_setup_start_with(dir, &port, prep_softhsm, NULL);
 	ck_assert_int_gt(pid, 0);
 
 	/* Served and cached while the token is there. */
@@ -2346,20 +2381,12 @@ END_TEST
 START_TEST(test_revoked_while_hsm_gone)
 {
 	char *dir = mft_tmpdir(), *cmd, *out = NULL, tokens[600], gone[600], path[600];
-	int port = mfdt_free_port(), i, st = 0;
+	int port, i, st = 0;
 	struct mf_db *db;
 	pid_t pid;
 
 	ck_assert_ptr_nonnull(dir);
-	ck_assert_int_eq(mfdt_setup(dir, port), 0);
-	ck_assert_int_eq(mft_softhsm_setup(dir, "mayfly"), 0);
-	ck_assert(asprintf(&cmd, "cd '%s' && SOFTHSM2_CONF='%s/softhsm2.conf' softhsm2-util --import "
-	    "keys/issuing-1.key --token mayfly --label issuing-1 --id 01 --pin 1234 >import.log 2>&1 "
-	    "&& rm keys/issuing-1.key", dir, dir) > 0);
-	ck_assert_int_eq(mft_run(cmd, NULL), 0);
-	free(cmd);
-	ck_assert_int_eq(mfdt_yaml(dir, port, MF_SOFTHSM_MODULE), 0);
-	pid = mfdt_start(dir, port);
+	pid = mfdt_setup_start_with(dir, &port, prep_softhsm, NULL);
 	ck_assert_int_gt(pid, 0);
 	out = ocsp_cli_at(dir, port, "leaf03");
 	ck_assert_msg(strstr(out, "leaf03.pem: good") != NULL, "%s", out);
@@ -2452,26 +2479,39 @@ notify_drain(int fd, char *acc, size_t accsz, int ms)
 	}
 }
 
+/* The notify socket dir/notify.sock, bound afresh in *(int *)arg after each setup. */
+static int
+prep_notify(const char *dir, int port, void *arg)
+{
+	struct sockaddr_un sa;
+	int *fd = arg;
+
+	(void)port;
+	if (*fd >= 0)
+		close(*fd);
+	*fd = socket(AF_UNIX, SOCK_DGRAM, 0);
+	ck_assert_int_ge(*fd, 0);
+	memset(&sa, 0, sizeof(sa));
+	sa.sun_family = AF_UNIX;
+	ck_assert_int_lt(snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/notify.sock", dir),
+	    (int)sizeof(sa.sun_path));
+	ck_assert_int_eq(bind(*fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	return 0;
+}
+
 START_TEST(test_systemd_notify)
 {
 	char *dir = mft_tmpdir(), path[600], acc[8192] = "";
 	struct sockaddr_un sa;
-	int port = mfdt_free_port(), fd;
+	int port, fd = -1;
 	pid_t pid;
 
 	ck_assert_ptr_nonnull(dir);
-	ck_assert_int_eq(mfdt_setup(dir, port), 0);
 	snprintf(path, sizeof(path), "%s/notify.sock", dir);
-	fd = socket(AF_UNIX, SOCK_DGRAM, 0);
-	ck_assert_int_ge(fd, 0);
-	memset(&sa, 0, sizeof(sa));
-	sa.sun_family = AF_UNIX;
 	ck_assert_uint_lt(strlen(path), sizeof(sa.sun_path));
-	strcpy(sa.sun_path, path);
-	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
 	notify_path = path;
 	watchdog_usec = "400000";
-	pid = mfdt_start(dir, port);
+	pid = mfdt_setup_start_with(dir, &port, prep_notify, &fd);
 	notify_path = NULL;
 	watchdog_usec = NULL;
 	ck_assert_int_gt(pid, 0);

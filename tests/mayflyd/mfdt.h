@@ -42,6 +42,9 @@ int mfdt_port_was_taken(const char *dir);
  * with another port, three times at most. *port gets the port; pid or -1.
  */
 pid_t mfdt_setup_start(const char *dir, int *port);
+/* The same, with prep(dir, port, arg) run after each setup, before the start (0: go on). */
+pid_t mfdt_setup_start_with(const char *dir, int *port, int (*prep)(const char *, int, void *),
+    void *arg);
 /* SIGTERM, bounded wait; exit status or -1. */
 int mfdt_stop(pid_t pid, int timeout_ms);
 
