@@ -835,7 +835,8 @@ out:
  * rest (removing it once empty). "hold" holds the batch until PATH.go
  * appears (it is removed then), so that the test can let the requests it
  * sends meanwhile queue up (it watches the queue in /metrics) and go as
- * one batch. A hold that sees no PATH.go within 20 s is an error, not a
+ * one batch. A hold that sees no PATH.go within 20 s (two thirds of the
+ * network process's wait for an answer) is an error, not a
  * silent release: it logs event=fault-hold-expired and the batch fails as
  * "nocommit" does, so a test that lost its "go" fails where it did;
  * "die" kills the signer between logging the batch
@@ -845,15 +846,29 @@ out:
 static int
 sig_fault_hold(const char *path)
 {
+	struct timespec t0, t;
 	char go[4096];
-	int i;
 
 	if (snprintf(go, sizeof(go), "%s.go", path) >= (int)sizeof(go))
 		return -1;
-	for (i = 0; i < 2000 && access(go, F_OK) != 0; i++)
+	/*
+	 * A deadline on the clock, not a count of sleeps: on a loaded machine
+	 * 2,000 sleeps of 10 ms took longer than the network process waits for
+	 * an answer (MFD_SIG_TIMEOUT_MS), which then declared the signer gone
+	 * instead of this hold saying it expired.
+	 */
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (;;) {
+		if (access(go, F_OK) == 0)
+			break;
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		if ((t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000 >=
+		    MFD_SIG_TIMEOUT_MS * 2 / 3)
+			break;
 		usleep(10000);
+	}
 	if (unlink(go) != 0) {
-		mf_err("event=fault-hold-expired after=20s");
+		mf_err("event=fault-hold-expired after=%ds", MFD_SIG_TIMEOUT_MS * 2 / 3 / 1000);
 		return -1;
 	}
 	return 0;
