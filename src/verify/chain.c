@@ -79,7 +79,7 @@ int
 mfv_set_host(struct mfv_ctx *ctx, const char *name, size_t len)
 {
 	size_t i, label = 0;
-	char ch;
+	unsigned ch;
 
 	if (ctx == NULL || name == NULL)
 		return MFV_ERR_INVALID_ARG;
@@ -87,23 +87,22 @@ mfv_set_host(struct mfv_ctx *ctx, const char *name, size_t len)
 		len--;
 	if (len == 0 || len > MFV_MAX_HOST)
 		return MFV_ERR_INVALID_ARG;
-	/* Letters, digits, hyphen, underscore; no empty label. */
-	for (i = 0; i < len; i++) {
-		ch = name[i];
+	/* Letters, digits, hyphen, underscore; no empty label (the end
+	 * closes the last one like a dot). */
+	for (i = 0; i <= len; i++) {
+		ch = i < len ? (unsigned char)name[i] : '.';
 		if (ch == '.') {
 			if (label == 0)
 				return MFV_ERR_INVALID_ARG;
 			label = 0;
 			continue;
 		}
-		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-		      (ch >= '0' && ch <= '9') || ch == '-' || ch == '_'))
-			return MFV_ERR_INVALID_ARG;
-		if (++label > 63)
+		/* OR-ing 0x20 folds the capitals and keeps '_' apart. */
+		if (!(((ch | 0x20u) >= 'a' && (ch | 0x20u) <= 'z') || (ch >= '0' && ch <= '9') ||
+		      ch == '-' || ch == '_') ||
+		    ++label > 63)
 			return MFV_ERR_INVALID_ARG;
 	}
-	if (label == 0)
-		return MFV_ERR_INVALID_ARG;
 	ctx->host = name;
 	ctx->host_len = (uint8_t)len;
 	ctx->ip_len = 0;
