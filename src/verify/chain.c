@@ -235,12 +235,14 @@ find_anchors(const struct mfv_ctx *ctx, uint8_t root[MFV_MAX_CERTS])
 	return 0;
 }
 
+/* Keep the first failure seen (and where) as the answer if no path is
+ * found. */
 static void
-note(int *err, int *err_depth, int rc, int depth)
+note(int *err, struct mfv_result *res, int rc, unsigned depth)
 {
 	if (*err == 0) {
 		*err = rc;
-		*err_depth = depth;
+		res->depth = (int)depth;
 	}
 }
 
@@ -250,7 +252,7 @@ build_path(struct mfv_ctx *ctx, const uint8_t *anchors, struct mfv_result *res)
 	uint8_t next[MFV_MAX_PATH];
 	unsigned d = 0, j, k, used, sigs = 0;
 	const struct mfv_cert *cur, *cand;
-	int rc, err = 0, err_depth = -1;
+	int rc, err = 0;
 
 	ctx->path[0] = 0;
 	next[0] = 1;
@@ -263,9 +265,8 @@ build_path(struct mfv_ctx *ctx, const uint8_t *anchors, struct mfv_result *res)
 			 * names the old key. */
 			if ((cur->flags & MFVI_C_SELF_ISSUED) && cur->aki.p != NULL &&
 			    !mfvi_span_eq(&cur->aki, &cur->ski)) {
-				err = MFV_ERR_PROFILE;
-				err_depth = (int)d;
-				goto fail;
+				res->depth = (int)d;
+				return MFV_ERR_PROFILE;
 			}
 			ctx->path_len = (uint8_t)(d + 1);
 			return 0;
@@ -279,24 +280,25 @@ build_path(struct mfv_ctx *ctx, const uint8_t *anchors, struct mfv_result *res)
 			if (used || !mfvi_span_eq(&cand->subject, &cur->issuer))
 				continue;
 			if (d + 1 >= MFV_MAX_PATH) {
-				note(&err, &err_depth, MFV_ERR_CHAIN_TOO_LONG, (int)d);
+				note(&err, res, MFV_ERR_CHAIN_TOO_LONG, d);
 				continue;
 			}
 			if ((rc = issuer_policy(ctx, cand, d + 1)) != 0) {
-				note(&err, &err_depth, rc, (int)d + 1);
+				note(&err, res, rc, d + 1);
 				continue;
 			}
 			if (++sigs > MFV_MAX_SIG_CHECKS) {
 				/* Giving up is its own answer, whatever
 				 * was seen on the way. */
-				err = MFV_ERR_TOO_MANY;
-				err_depth = (int)d;
-				goto fail;
+				res->depth = (int)d;
+				return MFV_ERR_TOO_MANY;
 			}
 			if ((rc = mfvi_cert_check_sig(cur, cand)) != 0) {
-				if (rc == MFV_ERR_BACKEND)
+				if (rc == MFV_ERR_BACKEND) {
+					res->depth = -1;
 					return rc;
-				note(&err, &err_depth, rc, (int)d);
+				}
+				note(&err, res, rc, d);
 				continue;
 			}
 			break;
@@ -309,15 +311,13 @@ build_path(struct mfv_ctx *ctx, const uint8_t *anchors, struct mfv_result *res)
 			continue;
 		}
 		/* Dead end at cur. */
-		note(&err, &err_depth,
+		note(&err, res,
 		     (cur->flags & MFVI_C_SELF_ISSUED) ? MFV_ERR_UNTRUSTED_ROOT : MFV_ERR_ISSUER_NOT_FOUND,
-		     (int)d);
+		     d);
 		if (d == 0)
 			break;
 		d--;
 	}
-fail:
-	res->depth = err_depth;
 	return err;
 }
 
