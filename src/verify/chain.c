@@ -218,25 +218,25 @@ find_anchors(const struct mfv_ctx *ctx, uint8_t root[MFV_MAX_CERTS])
 {
 	uint8_t h[MFV_HASH_LEN];
 	const struct mfv_span *s;
-	unsigned i, k, which;
+	unsigned i, k;
 	int rc;
 
 	memset(root, 0, MFV_MAX_CERTS);
 	for (i = 1; i < ctx->n_certs; i++) {
-		for (which = 0; which < 2; which++) {
-			s = which == 0 ? &ctx->certs[i].der : &ctx->certs[i].spki;
+		/* the whole certificate, then its SubjectPublicKeyInfo */
+		for (s = &ctx->certs[i].der;; s = &ctx->certs[i].spki) {
 			if ((rc = mfv_be_hash(MFV_HASH_SHA256, s->p, s->len, h)) != 0)
 				return rc;
 			for (k = 0; k < ctx->n_roots; k++)
 				if (mfvi_ct_eq(h, ctx->roots[k], MFV_HASH_LEN))
 					root[i] = (uint8_t)(k + 1);
+			if (s == &ctx->certs[i].spki)
+				break;
 		}
 	}
 	return 0;
 }
 
-/* Keep the first failure seen (and where) as the answer if no path is
- * found. */
 static void
 note(int *err, struct mfv_result *res, int rc, unsigned depth)
 {

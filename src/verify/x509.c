@@ -226,12 +226,13 @@ ext_id(const struct mfvi_der *oid)
 static int
 extension(struct mfv_cert *c, struct mfvi_der *ext)
 {
-	/* The type each known extension's value is, by X_ id (0: none). */
-	static const uint8_t type[] = { 0, MFVI_SEQUENCE, MFVI_BIT_STRING, MFVI_SEQUENCE,
-	                                MFVI_SEQUENCE, MFVI_OCTET_STRING, MFVI_SEQUENCE, 0, 0,
-	                                MFVI_SEQUENCE, MFVI_SEQUENCE };
+	/* The type each known extension's value is, by X_ id, followed by
+	 * the 0 that ends a mfvi_der_seq() list. */
+	static const uint8_t type[][2] = { { 0 }, { MFVI_SEQUENCE }, { MFVI_BIT_STRING },
+	                                   { MFVI_SEQUENCE }, { MFVI_SEQUENCE }, { MFVI_OCTET_STRING },
+	                                   { MFVI_SEQUENCE }, { 0 }, { 0 }, { MFVI_SEQUENCE },
+	                                   { MFVI_SEQUENCE } };
 	struct mfvi_der oid, val, in;
-	uint8_t tags[2];
 	int rc, crit = 0, id;
 
 	if ((rc = mfvi_der_get(ext, MFVI_OID, &oid)) != 0)
@@ -257,9 +258,7 @@ extension(struct mfv_cert *c, struct mfvi_der *ext)
 	/* The extension value must be exactly one DER value of its type;
 	 * all but basicConstraints (empty for a non-CA) and the TLS feature
 	 * list are SIZE (1..MAX) or must hold something. */
-	tags[0] = type[id];
-	tags[1] = 0;
-	if ((rc = mfvi_der_seq(&val, tags, 2, &in, NULL)) != 0)
+	if ((rc = mfvi_der_seq(&val, type[id], 2, &in, NULL)) != 0)
 		return rc;
 	if (in.len == 0 && id != X_BC && id != X_TLSF)
 		return MFV_ERR_DER_VALUE;
