@@ -199,8 +199,6 @@ static int
 rsa_key(const struct mfvi_der *bits, struct mfv_cert *c)
 {
 	struct mfvi_der r = *bits, seq, ne[2];
-	unsigned nbits;
-	uint8_t top;
 	int rc;
 
 	if ((rc = mfvi_der_seq(&r, seq_end, 2, &seq, NULL)) != 0 ||
@@ -208,11 +206,10 @@ rsa_key(const struct mfvi_der *bits, struct mfv_cert *c)
 		return rc;
 	if ((rc = positive_int(&ne[0], &c->key_a)) != 0 || (rc = positive_int(&ne[1], &c->key_b)) != 0)
 		return rc;
-	nbits = (unsigned)(c->key_a.len - 1) * 8;
-	for (top = c->key_a.p[0]; top != 0; top >>= 1)
-		nbits++;
-	/* BR 6.1.5: a multiple of 8 bits. */
-	if (nbits < 2048 || nbits > 4096 || (nbits & 7) != 0)
+	/* 2048 to 4096 bits and, BR 6.1.5, a multiple of 8: so the top bit
+	 * of the first octet (not zero: positive_int() strips the sign
+	 * octet) is set and there are 256 to 512 octets. */
+	if (!(c->key_a.p[0] & 0x80) || c->key_a.len < 256 || c->key_a.len > 512)
 		return MFV_ERR_WEAK_KEY;
 	/* e must be odd and greater than 1; more than 64 bits is absurd. */
 	if (c->key_b.len > 8 || (c->key_b.p[c->key_b.len - 1] & 1) == 0 ||

@@ -79,7 +79,7 @@ int
 mfv_set_host(struct mfv_ctx *ctx, const char *name, size_t len)
 {
 	size_t i, label = 0;
-	char ch;
+	unsigned ch;
 
 	if (ctx == NULL || name == NULL)
 		return MFV_ERR_INVALID_ARG;
@@ -87,23 +87,22 @@ mfv_set_host(struct mfv_ctx *ctx, const char *name, size_t len)
 		len--;
 	if (len == 0 || len > MFV_MAX_HOST)
 		return MFV_ERR_INVALID_ARG;
-	/* Letters, digits, hyphen, underscore; no empty label. */
-	for (i = 0; i < len; i++) {
-		ch = name[i];
+	/* Letters, digits, hyphen, underscore; no empty label (the end
+	 * closes the last one like a dot). */
+	for (i = 0; i <= len; i++) {
+		ch = i < len ? (unsigned char)name[i] : '.';
 		if (ch == '.') {
 			if (label == 0)
 				return MFV_ERR_INVALID_ARG;
 			label = 0;
 			continue;
 		}
-		if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-		      (ch >= '0' && ch <= '9') || ch == '-' || ch == '_'))
-			return MFV_ERR_INVALID_ARG;
-		if (++label > 63)
+		/* OR-ing 0x20 folds the capitals and keeps '_' apart. */
+		if (!(((ch | 0x20u) >= 'a' && (ch | 0x20u) <= 'z') || (ch >= '0' && ch <= '9') ||
+		      ch == '-' || ch == '_') ||
+		    ++label > 63)
 			return MFV_ERR_INVALID_ARG;
 	}
-	if (label == 0)
-		return MFV_ERR_INVALID_ARG;
 	ctx->host = name;
 	ctx->host_len = (uint8_t)len;
 	ctx->ip_len = 0;
@@ -219,29 +218,31 @@ find_anchors(const struct mfv_ctx *ctx, uint8_t root[MFV_MAX_CERTS])
 {
 	uint8_t h[MFV_HASH_LEN];
 	const struct mfv_span *s;
-	unsigned i, k, which;
+	unsigned i, k;
 	int rc;
 
 	memset(root, 0, MFV_MAX_CERTS);
 	for (i = 1; i < ctx->n_certs; i++) {
-		for (which = 0; which < 2; which++) {
-			s = which == 0 ? &ctx->certs[i].der : &ctx->certs[i].spki;
+		/* the whole certificate, then its SubjectPublicKeyInfo */
+		for (s = &ctx->certs[i].der;; s = &ctx->certs[i].spki) {
 			if ((rc = mfv_be_hash(MFV_HASH_SHA256, s->p, s->len, h)) != 0)
 				return rc;
 			for (k = 0; k < ctx->n_roots; k++)
 				if (mfvi_ct_eq(h, ctx->roots[k], MFV_HASH_LEN))
 					root[i] = (uint8_t)(k + 1);
+			if (s == &ctx->certs[i].spki)
+				break;
 		}
 	}
 	return 0;
 }
 
 static void
-note(int *err, int *err_depth, int rc, int depth)
+note(int *err, struct mfv_result *res, int rc, unsigned depth)
 {
 	if (*err == 0) {
 		*err = rc;
-		*err_depth = depth;
+		res->depth = (int)depth;
 	}
 }
 
@@ -251,7 +252,7 @@ build_path(struct mfv_ctx *ctx, const uint8_t *anchors, struct mfv_result *res)
 	uint8_t next[MFV_MAX_PATH];
 	unsigned d = 0, j, k, used, sigs = 0;
 	const struct mfv_cert *cur, *cand;
-	int rc, err = 0, err_depth = -1;
+	int rc, err = 0;
 
 	ctx->path[0] = 0;
 	next[0] = 1;
@@ -264,9 +265,8 @@ build_path(struct mfv_ctx *ctx, const uint8_t *anchors, struct mfv_result *res)
 			 * names the old key. */
 			if ((cur->flags & MFVI_C_SELF_ISSUED) && cur->aki.p != NULL &&
 			    !mfvi_span_eq(&cur->aki, &cur->ski)) {
-				err = MFV_ERR_PROFILE;
-				err_depth = (int)d;
-				goto fail;
+				res->depth = (int)d;
+				return MFV_ERR_PROFILE;
 			}
 			ctx->path_len = (uint8_t)(d + 1);
 			return 0;
@@ -280,24 +280,25 @@ build_path(struct mfv_ctx *ctx, const uint8_t *anchors, struct mfv_result *res)
 			if (used || !mfvi_span_eq(&cand->subject, &cur->issuer))
 				continue;
 			if (d + 1 >= MFV_MAX_PATH) {
-				note(&err, &err_depth, MFV_ERR_CHAIN_TOO_LONG, (int)d);
+				note(&err, res, MFV_ERR_CHAIN_TOO_LONG, d);
 				continue;
 			}
 			if ((rc = issuer_policy(ctx, cand, d + 1)) != 0) {
-				note(&err, &err_depth, rc, (int)d + 1);
+				note(&err, res, rc, d + 1);
 				continue;
 			}
 			if (++sigs > MFV_MAX_SIG_CHECKS) {
 				/* Giving up is its own answer, whatever
 				 * was seen on the way. */
-				err = MFV_ERR_TOO_MANY;
-				err_depth = (int)d;
-				goto fail;
+				res->depth = (int)d;
+				return MFV_ERR_TOO_MANY;
 			}
 			if ((rc = mfvi_cert_check_sig(cur, cand)) != 0) {
-				if (rc == MFV_ERR_BACKEND)
+				if (rc == MFV_ERR_BACKEND) {
+					res->depth = -1;
 					return rc;
-				note(&err, &err_depth, rc, (int)d);
+				}
+				note(&err, res, rc, d);
 				continue;
 			}
 			break;
@@ -310,15 +311,13 @@ build_path(struct mfv_ctx *ctx, const uint8_t *anchors, struct mfv_result *res)
 			continue;
 		}
 		/* Dead end at cur. */
-		note(&err, &err_depth,
+		note(&err, res,
 		     (cur->flags & MFVI_C_SELF_ISSUED) ? MFV_ERR_UNTRUSTED_ROOT : MFV_ERR_ISSUER_NOT_FOUND,
-		     (int)d);
+		     d);
 		if (d == 0)
 			break;
 		d--;
 	}
-fail:
-	res->depth = err_depth;
 	return err;
 }
 

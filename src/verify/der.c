@@ -176,12 +176,9 @@ mfvi_der_bits_octets(const struct mfvi_der *v, struct mfvi_der *out)
 int
 mfvi_der_time(uint8_t tag, const struct mfvi_der *v, int64_t *out)
 {
-	/* Days before each month in a common year; [12] is the year. */
-	static const uint16_t cum[13] = { 0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334, 365 };
-	int f[7], y, leap, mlen;
+	int f[7], y, m, d, leap;
 	const int *g;
 	size_t i, n;
-	int32_t days;
 
 	/* RFC 5280 4.1.2.5: YYMMDDHHMMSSZ or YYYYMMDDHHMMSSZ, seconds
 	 * present, no fractions, always Zulu.  Parse two digits at a time. */
@@ -189,31 +186,37 @@ mfvi_der_time(uint8_t tag, const struct mfvi_der *v, int64_t *out)
 	if (v->len != n || v->p[n - 1] != 'Z')
 		return MFV_ERR_BAD_TIME;
 	for (i = 0; i < n - 1; i += 2) {
-		uint8_t a = (uint8_t)(v->p[i] - '0'), b = (uint8_t)(v->p[i + 1] - '0');
+		unsigned a = (uint8_t)(v->p[i] - '0'), b = (uint8_t)(v->p[i + 1] - '0');
 		if (a > 9 || b > 9)
 			return MFV_ERR_BAD_TIME;
-		f[i / 2] = a * 10 + b;
+		f[i / 2] = (int)(a * 10 + b);
 	}
 	/* g: month, day, hour, minute, second */
+	g = f + 1;
 	if (n == 13) {
 		y = f[0] + (f[0] < 50 ? 2000 : 1900);
-		g = f + 1;
 	} else {
 		y = f[0] * 100 + f[1];
-		g = f + 2;
+		g++;
 	}
-	if (g[0] < 1 || g[0] > 12 || y < 1 || g[2] > 23 || g[3] > 59 || g[4] > 59)
-		return MFV_ERR_BAD_TIME;
+	m = g[0];
+	d = g[1];
 	leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-	mlen = cum[g[0]] - cum[g[0] - 1] + (g[0] == 2 && leap);
-	if (g[1] < 1 || g[1] > mlen)
+	/* Month lengths: 31 for odd months up to July and even ones from
+	 * August, else 30; February 28 or 29. */
+	if (m < 1 || m > 12 || y < 1 || g[2] > 23 || g[3] > 59 || g[4] > 59 || d < 1 ||
+	    d > (m == 2 ? 28 + leap : 30 + ((m ^ (m >> 3)) & 1)))
 		return MFV_ERR_BAD_TIME;
-	/* Days from 0001-01-01 to the start of year y, minus those to
-	 * 1970-01-01 (719162); y - 1 >= 0, so int32 division is exact. */
-	y--;
-	days = 365 * y + y / 4 - y / 100 + y / 400 - 719162 +
-	       cum[g[0] - 1] + (g[0] > 2 && leap) + g[1] - 1;
-	*out = (int64_t)days * 86400 + (g[2] * 3600 + g[3] * 60 + g[4]);
+	/* Days since 1970-01-01 counting years from March, so that the
+	 * leap day ends a year (the day before March of year y is day
+	 * (153 * 10 + 2) / 5 = 306 of the March-based year y - 1); 719469
+	 * is that count for 1970-01-01, and y >= 1 keeps y - 1 >= 0. */
+	if (m < 3) {
+		y--;
+		m += 12;
+	}
+	d += 365 * y + y / 4 - y / 100 + y / 400 + (153 * (m - 3) + 2) / 5 - 719469;
+	*out = (int64_t)d * 86400 + (g[2] * 3600 + g[3] * 60 + g[4]);
 	return 0;
 }
 

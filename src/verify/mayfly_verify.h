@@ -260,7 +260,18 @@ struct mfv_span {
 	uint32_t len;
 };
 
+/* Small fields first: on a Cortex-M a load or store with an offset below
+ * 32 (bytes) or 128 (words) is a 16-bit instruction. */
 struct mfv_cert {
+	uint8_t flags;            /* MFVI_C_* (internal) */
+	uint8_t eku;              /* MFVI_EKU_* (internal) */
+	uint8_t ku;               /* keyUsage, first octet (MSB = digitalSignature) */
+	uint8_t key_type;         /* enum mfv_key_type (mfv_backend.h) */
+	uint8_t sig_alg;          /* internal signature algorithm id */
+	int8_t path_len;          /* -1 = none */
+	uint16_t pss_salt;        /* PSS salt length */
+	uint16_t ext;             /* extensions seen, one bit per kind (internal) */
+	uint16_t crit;            /* those of them marked critical */
 	struct mfv_span der;      /* whole certificate */
 	struct mfv_span tbs;      /* TBSCertificate TLV (what is signed) */
 	struct mfv_span sig;      /* signature BIT STRING contents after the pad byte */
@@ -272,42 +283,33 @@ struct mfv_cert {
 	struct mfv_span key_a;    /* RSA n (no leading zero), EC point, Ed25519 key */
 	struct mfv_span key_b;    /* RSA e */
 	struct mfv_span san;      /* subjectAltName GeneralNames contents */
-	int64_t not_before;
-	int64_t not_after;
-	uint16_t pss_salt;        /* PSS salt length */
-	uint8_t ku;               /* keyUsage, first octet (MSB = digitalSignature) */
-	uint8_t key_type;         /* enum mfv_key_type (mfv_backend.h) */
-	uint8_t sig_alg;          /* internal signature algorithm id */
-	int8_t path_len;          /* -1 = none */
-	uint8_t flags;            /* MFVI_C_* (internal) */
-	uint8_t eku;              /* MFVI_EKU_* (internal) */
-	uint16_t ext;             /* extensions seen, one bit per kind (internal) */
-	uint16_t crit;            /* those of them marked critical */
 	struct mfv_span cn;       /* subject commonName value contents, if any */
 	struct mfv_span ski;      /* subjectKeyIdentifier OCTET STRING contents */
 	struct mfv_span aki;      /* authorityKeyIdentifier keyIdentifier */
+	int64_t not_before;
+	int64_t not_after;
 };
 
 struct mfv_ctx {
-	uint8_t roots[MFV_MAX_ROOTS][MFV_HASH_LEN];
 	uint8_t n_roots;
 	uint8_t host_len;
 	uint8_t ip_len;           /* 0, 4 or 16 */
-	uint8_t ip[16];
+	uint8_t bundle_threshold; /* signatures the next bundle needs (0 = 1) */
+	uint8_t n_certs;          /* scratch for one verification ... */
+	uint8_t path_len;
+	uint8_t path[MFV_MAX_PATH]; /* ... up to here */
 	uint32_t flags;           /* MFV_FLAG_* */
 	uint32_t skew;            /* seconds */
 	uint32_t max_lifetime;    /* seconds, 0 = no cap */
-	int64_t now;              /* valid if MFVI_HAVE_TIME in state */
-	int64_t lkgt;
 	uint32_t state;
 	uint32_t bundle_version;
-	uint8_t bundle_threshold; /* signatures the next bundle needs (0 = 1) */
 	const char *host;         /* borrowed */
+	uint8_t ip[16];
+	int64_t now;              /* valid if MFVI_HAVE_TIME in state */
+	int64_t lkgt;
+	uint8_t roots[MFV_MAX_ROOTS][MFV_HASH_LEN];
 	/* scratch for one verification */
 	struct mfv_cert certs[MFV_MAX_CERTS];
-	uint8_t n_certs;
-	uint8_t path[MFV_MAX_PATH];
-	uint8_t path_len;
 };
 
 /* The result of a verification. */

@@ -42,14 +42,12 @@ dns_match(const uint8_t *pat, size_t plen, const uint8_t *host, size_t hlen)
 
 	/* The host was checked to be letters, digits, '-', '_' and dots
 	 * (mfv_set_host), so a pattern with any other octet cannot match it
-	 * and needs no check of its own; only '*' needs care. */
-	for (i = 0; i < plen; i++) {
-		if (pat[i] == '*' && i != 0)
-			return 0;
-		dots += pat[i] == '.';
-	}
+	 * and needs no check of its own: a '*' anywhere but in front
+	 * meets no host octet and fails the comparisons below. */
 	if (plen == 0 || pat[0] != '*')
 		return plen == hlen && ieq(pat, host, hlen);
+	for (i = 0; i < plen; i++)
+		dots += pat[i] == '.';
 	/* "*." then at least two labels. */
 	if (plen < 4 || pat[1] != '.' || dots < 2 || pat[plen - 1] == '.')
 		return 0;

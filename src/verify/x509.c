@@ -195,14 +195,19 @@ ext_tlsfeature(struct mfv_cert *c, struct mfvi_der *seq)
 }
 
 /* Extensions we know, as small numbers (also their bit in c->ext and
- * c->crit).  Those from X_SKI on must not be critical. */
-enum { X_UNKNOWN, X_BC, X_KU, X_EKU, X_SAN, X_TLSF, X_SKI, X_AKI, X_NC, X_PC, X_AIA };
+ * c->crit): the id-ce ones (2.5.29.x, three octets 55 1d x), then the
+ * id-pe ones (1.3.6.1.5.5.7.1.x). */
+enum { X_UNKNOWN, X_BC, X_KU, X_EKU, X_SAN, X_SKI, X_AKI, X_NC, X_PC, X_TLSF, X_AIA };
 #define BIT(x) (1u << (x))
+/* What may not be critical: what we do not process (RFC 5280 4.2), and
+ * SKI, AKI and AIA anyway (4.2.1.1, 4.2.1.2, 4.2.2.1).  Policy
+ * constraints must be critical (4.2.1.11), but as policies are not
+ * processed they are refused either way. */
+#define X_NOT_CRITICAL (BIT(X_UNKNOWN) | BIT(X_SKI) | BIT(X_AKI) | BIT(X_PC) | BIT(X_AIA))
 
 static int
 ext_id(const struct mfvi_der *oid)
 {
-	/* id-ce (2.5.29.x) are three octets 55 1d x. */
 	static const uint8_t ce[] = { EXT_BC, EXT_KU, EXT_EKU, EXT_SAN, EXT_SKI, EXT_AKI, EXT_NC,
 	                              EXT_PC };
 	int i;
@@ -210,23 +215,24 @@ ext_id(const struct mfvi_der *oid)
 	if (oid->len == 3 && oid->p[0] == 0x55 && oid->p[1] == 0x1d) {
 		for (i = 0; i < (int)sizeof(ce); i++)
 			if (ce[i] == oid->p[2])
-				return i < 4 ? i + 1 : i + 2; /* X_TLSF is not id-ce */
-		return X_UNKNOWN;
-	}
-	if (oid->len == 8 && memcmp(oid->p, OID_PE, 7) == 0)
+				return i + 1;
+	} else if (oid->len == 8 && memcmp(oid->p, OID_PE, 7) == 0) {
+		/* TLS feature .24, authorityInfoAccess .1 */
 		return oid->p[7] == 0x18 ? X_TLSF : oid->p[7] == 0x01 ? X_AIA : X_UNKNOWN;
+	}
 	return X_UNKNOWN;
 }
 
 static int
 extension(struct mfv_cert *c, struct mfvi_der *ext)
 {
-	/* The type each known extension's value is, by X_ id (0: none). */
-	static const uint8_t type[] = { 0, MFVI_SEQUENCE, MFVI_BIT_STRING, MFVI_SEQUENCE,
-	                                MFVI_SEQUENCE, MFVI_SEQUENCE, MFVI_OCTET_STRING,
-	                                MFVI_SEQUENCE, 0, 0, MFVI_SEQUENCE };
+	/* The type each known extension's value is, by X_ id, followed by
+	 * the 0 that ends a mfvi_der_seq() list. */
+	static const uint8_t type[][2] = { { 0 }, { MFVI_SEQUENCE }, { MFVI_BIT_STRING },
+	                                   { MFVI_SEQUENCE }, { MFVI_SEQUENCE }, { MFVI_OCTET_STRING },
+	                                   { MFVI_SEQUENCE }, { 0 }, { 0 }, { MFVI_SEQUENCE },
+	                                   { MFVI_SEQUENCE } };
 	struct mfvi_der oid, val, in;
-	uint8_t tags[2];
 	int rc, crit = 0, id;
 
 	if ((rc = mfvi_der_get(ext, MFVI_OID, &oid)) != 0)
@@ -238,11 +244,7 @@ extension(struct mfv_cert *c, struct mfvi_der *ext)
 	id = ext_id(&oid);
 	if (id == X_NC)
 		return MFV_ERR_NAME_CONSTRAINTS;
-	/* What we do not process may not be critical (RFC 5280 4.2).  SKI,
-	 * AKI and AIA must not be critical anyway (4.2.1.1, 4.2.1.2,
-	 * 4.2.2.1); policy constraints must be (4.2.1.11), and as policies
-	 * are not processed they are refused either way. */
-	if ((id == X_UNKNOWN || id >= X_SKI) && crit)
+	if (crit && (X_NOT_CRITICAL & BIT(id)))
 		return MFV_ERR_UNSUPPORTED_CRITICAL_EXT;
 	if (id == X_UNKNOWN)
 		return 0;
@@ -256,9 +258,7 @@ extension(struct mfv_cert *c, struct mfvi_der *ext)
 	/* The extension value must be exactly one DER value of its type;
 	 * all but basicConstraints (empty for a non-CA) and the TLS feature
 	 * list are SIZE (1..MAX) or must hold something. */
-	tags[0] = type[id];
-	tags[1] = 0;
-	if ((rc = mfvi_der_seq(&val, tags, 2, &in, NULL)) != 0)
+	if ((rc = mfvi_der_seq(&val, type[id], 2, &in, NULL)) != 0)
 		return rc;
 	if (in.len == 0 && id != X_BC && id != X_TLSF)
 		return MFV_ERR_DER_VALUE;
@@ -315,7 +315,9 @@ tbs(struct mfv_cert *c, struct mfvi_der *r, const struct mfvi_der *outer_alg)
 {
 	/* version [0] EXPLICIT INTEGER: v3 has exactly one DER encoding. */
 	static const uint8_t v3[] = { MFVI_CTXC(0), 3, MFVI_INTEGER, 1, 2 };
-	struct mfvi_der x, v, alg, algtlv, exts, ext;
+	static const uint8_t shape[] = { MFVI_INTEGER, MFVI_SEQUENCE, MFVI_SEQUENCE, MFVI_SEQUENCE,
+	                                 MFVI_SEQUENCE, MFVI_SEQUENCE };
+	struct mfvi_der x, v[6], t[6], exts, ext;
 	int rc;
 
 	if (r->len < sizeof(v3) || memcmp(r->p, v3, sizeof(v3)) != 0)
@@ -323,40 +325,33 @@ tbs(struct mfv_cert *c, struct mfvi_der *r, const struct mfvi_der *outer_alg)
 	r->p += sizeof(v3);
 	r->len -= sizeof(v3);
 
-	if ((rc = mfvi_der_get(r, MFVI_INTEGER, &v)) != 0)
+	/* serialNumber, signature, issuer, validity, subject,
+	 * subjectPublicKeyInfo */
+	if ((rc = mfvi_der_seq(r, shape, sizeof(shape), v, t)) != 0)
 		return rc;
-	if (mfvi_der_int_minimal(&v) != 0 || (v.p[0] & 0x80) != 0 || v.len > 20)
+	if (mfvi_der_int_minimal(&v[0]) != 0 || (v[0].p[0] & 0x80) != 0 || v[0].len > 20)
 		return MFV_ERR_BAD_SERIAL;
-	span(&c->serial, &v);
+	span(&c->serial, &v[0]);
 
-	if ((rc = mfvi_der_get_tlv(r, MFVI_SEQUENCE, &alg, &algtlv)) != 0)
-		return rc;
 	/* 4.1.1.2: signatureAlgorithm MUST be identical to tbs.signature. */
-	if (algtlv.len != outer_alg->len || memcmp(algtlv.p, outer_alg->p, algtlv.len) != 0)
+	if (t[1].len != outer_alg->len || memcmp(t[1].p, outer_alg->p, t[1].len) != 0)
 		return MFV_ERR_SIG_ALG_MISMATCH;
-	if ((rc = mfvi_sig_alg(&alg, &c->sig_alg, &c->pss_salt)) != 0)
-		return rc;
-
-	if ((rc = mfvi_der_name(r, &c->issuer, NULL)) != 0)
-		return rc;
-
-	if ((rc = mfvi_der_get(r, MFVI_SEQUENCE, &v)) != 0 ||
-	    (rc = mfvi_der_get_time(&v, &c->not_before)) != 0 ||
-	    (rc = mfvi_der_get_time(&v, &c->not_after)) != 0 ||
-	    (rc = mfvi_der_end(&v)) != 0)
+	if ((rc = mfvi_sig_alg(&v[1], &c->sig_alg, &c->pss_salt)) != 0 ||
+	    (rc = mfvi_der_name(&t[2], &c->issuer, NULL)) != 0 ||
+	    (rc = mfvi_der_get_time(&v[3], &c->not_before)) != 0 ||
+	    (rc = mfvi_der_get_time(&v[3], &c->not_after)) != 0 ||
+	    (rc = mfvi_der_end(&v[3])) != 0)
 		return rc;
 	if (c->not_after < c->not_before)
 		return MFV_ERR_BAD_TIME;
 
-	if ((rc = mfvi_der_name(r, &c->subject, &c->cn)) != 0)
+	if ((rc = mfvi_der_name(&t[4], &c->subject, &c->cn)) != 0)
 		return rc;
 	if (mfvi_span_eq(&c->issuer, &c->subject))
 		c->flags |= MFVI_C_SELF_ISSUED;
 
-	if ((rc = mfvi_der_get_tlv(r, MFVI_SEQUENCE, &v, &x)) != 0)
-		return rc;
-	span(&c->spki, &x);
-	if ((rc = mfvi_spki(&v, c)) != 0)
+	span(&c->spki, &t[5]);
+	if ((rc = mfvi_spki(&v[5], c)) != 0)
 		return rc;
 
 	/* issuerUniqueID [1] and subjectUniqueID [2] (v2, obsolete) are not
