@@ -474,7 +474,9 @@ static const char man_keys_yaml[] =
     "issuance: { @issuance@ }\n"
     "profiles: { server: { @profiles@ } }\n"
     "daemon: { ocsp: { @daemon.ocsp@ }, crl: { @daemon.crl@ } @daemon@ }\n"
-    "@top@\n";
+    "@top@\n"
+    "@acme@\n"
+    "@acme.est@\n";
 
 /* The file above with "KEY: x" in section sec, the other placeholders empty. */
 static char *
@@ -492,7 +494,9 @@ man_keys_text(const char *sec, const char *key)
 			continue;
 		}
 		if ((size_t)(end - p - 1) == strlen(sec) && strncmp(p + 1, sec, strlen(sec)) == 0)
-			o += sprintf(o, strcmp(sec, "top") == 0 ? "%s: x" : ", %s: x", key);
+			o += sprintf(o, strcmp(sec, "top") == 0 ? "%s: x" :
+			    strcmp(sec, "acme") == 0 ? "acme: { %s: x }" :
+			    strcmp(sec, "acme.est") == 0 ? "acme: { est: { %s: x } }" : ", %s: x", key);
 		p = end + 1;
 	}
 	*o = '\0';
@@ -571,6 +575,113 @@ START_TEST(test_man_keys)
 	ck_assert_int_ge(nkeys, 30);
 	for (i = 0; secs[i] != NULL; i++)
 		ck_assert_msg(seen[i], "no key found in section %s of mayfly.yaml(5)", secs[i]);
+}
+END_TEST
+
+/*
+ * The roff arguments of a macro line after the macro name: words, or
+ * "quoted" strings; at most max, each at most 127 bytes. The count.
+ */
+static int
+roff_args(const char *line, char args[][128], int max)
+{
+	const char *p = strchr(line, ' ');
+	int n = 0;
+
+	while (p != NULL && *p != '\0' && n < max) {
+		size_t l = 0;
+
+		while (*p == ' ')
+			p++;
+		if (*p == '\0')
+			break;
+		if (*p == '"') {
+			for (p++; *p != '\0' && *p != '"'; p++)
+				if (l < 127)
+					args[n][l++] = *p;
+			if (*p == '"')
+				p++;
+		} else {
+			for (; *p != '\0' && *p != ' '; p++)
+				if (l < 127)
+					args[n][l++] = *p;
+		}
+		args[n++][l] = '\0';
+	}
+	return n;
+}
+
+/* One key documented in mayfly-acme(7) under sec; counts it in *nkeys. */
+static void
+man_acme_key(const char *sec, const char *key, int *proved, int *nkeys)
+{
+	char err[512];
+
+	if (!*proved) {
+		ck_assert_msg(man_key_unknown(sec, "no-such-key-x", err, sizeof(err)),
+		    "section %s: an unknown key is not refused as unknown (%s), so this proves "
+		    "nothing", sec, err);
+		*proved = 1;
+	}
+	ck_assert_msg(!man_key_unknown(sec, key, err, sizeof(err)),
+	    "mayfly-acme(7) documents '%s' in %s, the parser does not know it: %s", key, sec, err);
+	(*nkeys)++;
+}
+
+/*
+ * The same for the acme: section, documented in mayfly-acme(7) under
+ * CONFIGURATION: each tagged paragraph (.TP) names its keys in bold, several
+ * to a line (".BR host \" (...), \" port \" (...)\"), and a key that is a
+ * section itself ("est:") lists its keys in the roman text after it.
+ */
+START_TEST(test_man_keys_acme)
+{
+	char *path = mft_srcpath("man/mayfly-acme.7"), line[512], prev[512] = "";
+	char args[16][128];
+	FILE *f = fopen(path, "r");
+	int in = 0, nkeys = 0, proved_acme = 0, proved_est = 0, est = 0, n, i;
+
+	ck_assert_msg(f != NULL, "cannot open %s", path);
+	while (fgets(line, sizeof(line), f) != NULL) {
+		line[strcspn(line, "\n")] = '\0';
+		if (strncmp(line, ".SH ", 4) == 0)
+			in = strcmp(line + 4, "CONFIGURATION") == 0;
+		else if (in && strcmp(prev, ".TP") == 0 &&
+		    (strncmp(line, ".B ", 3) == 0 || strncmp(line, ".BR ", 4) == 0)) {
+			/* .B: every argument bold; .BR: bold and roman alternate. */
+			int step = line[2] == 'R' ? 2 : 1;
+
+			n = roff_args(line, args, 16);
+			for (i = 0; i < n; i += step) {
+				size_t l = strlen(args[i]);
+
+				if (l == 0 || strspn(args[i], "abcdefghijklmnopqrstuvwxyz0123456789-:") != l)
+					continue;
+				if (args[i][l - 1] == ':') {
+					char *k, *save = NULL;
+
+					args[i][l - 1] = '\0';
+					man_acme_key("acme", args[i], &proved_acme, &nkeys);
+					if (i + 1 >= n)
+						continue;
+					for (k = strtok_r(args[i + 1], " ,", &save); k != NULL;
+					    k = strtok_r(NULL, " ,", &save)) {
+						man_acme_key("acme.est", k, &proved_est, &nkeys);
+						est++;
+					}
+					ck_assert_str_eq(args[i], "est");
+				} else {
+					man_acme_key("acme", args[i], &proved_acme, &nkeys);
+				}
+			}
+		}
+		snprintf(prev, sizeof(prev), "%s", line);
+	}
+	fclose(f);
+	free(path);
+	/* About thirty keys are documented; a parse of the page that found few is broken. */
+	ck_assert_int_ge(nkeys, 25);
+	ck_assert_int_ge(est, 4);
 }
 END_TEST
 
@@ -717,6 +828,7 @@ suite_config(void)
 	tcase_add_test(tc, test_hard_cap_lowered);
 	tcase_add_test(tc, test_listen_port_zero);
 	tcase_add_test(tc, test_man_keys);
+	tcase_add_test(tc, test_man_keys_acme);
 	tcase_add_test(tc, test_man_example);
 	suite_add_tcase(s, tc);
 

@@ -41,14 +41,16 @@ struct mf_acme;
  * errors), sign, and commit the record to the issuance log before it
  * returns 0; the listener sends the certificate as soon as it returns.
  * csr is DER (at most MF_ACME_CSR_MAX bytes); lifetime 0 means the
- * profile's default. On success *cert is the certificate DER, malloc'ed,
+ * profile's default; not_before is the notBefore asked for in unix seconds
+ * (mf_request.not_before), 0 for the issuance time less
+ * issuance.backdate. On success *cert is the certificate DER, malloc'ed,
  * the caller frees it; on failure a code from mferr.h and a reason in why.
  * Called from several threads at once.
  */
 struct mf_acme_issuer {
 	int (*issue)(void *arg, const unsigned char *csr, size_t csr_len, const char *profile,
-	    const char *requester, int64_t lifetime, unsigned char **cert, size_t *cert_len,
-	    char *why, size_t whylen);
+	    const char *requester, int64_t lifetime, int64_t not_before, unsigned char **cert,
+	    size_t *cert_len, char *why, size_t whylen);
 	void *arg;
 };
 

@@ -37,6 +37,14 @@ int
 acme_ca_issue(struct mf_acme *a, X509_REQ *csr, const char *profile, const char *requester,
     unsigned char **cert, size_t *cert_len, char *why, size_t whylen)
 {
+	return acme_ca_issue_at(a, csr, profile, requester, 0, 0, cert, cert_len, why, whylen);
+}
+
+int
+acme_ca_issue_at(struct mf_acme *a, X509_REQ *csr, const char *profile, const char *requester,
+    int64_t lifetime, int64_t not_before, unsigned char **cert, size_t *cert_len, char *why,
+    size_t whylen)
+{
 	struct mf_request req;
 	struct mf_approved *ap = NULL;
 	unsigned char *der = NULL;
@@ -47,8 +55,9 @@ acme_ca_issue(struct mf_acme *a, X509_REQ *csr, const char *profile, const char 
 	memset(&req, 0, sizeof(req));
 	req.csr = csr;
 	req.profile = profile;
-	req.lifetime = 0;		/* the profile default, within the caps */
+	req.lifetime = lifetime;	/* 0: the profile default, within the caps */
 	req.requester = requester;
+	req.not_before = not_before;	/* 0: at issuance, backdated */
 	/*
 	 * Checked here for a precise early answer; the issuer checks again,
 	 * including the CSR's signature, which only it verifies.
@@ -69,7 +78,7 @@ acme_ca_issue(struct mf_acme *a, X509_REQ *csr, const char *profile, const char 
 	}
 	/* The issuer commits before it answers, grouping concurrent issuances. */
 	rc = a->iss.issue(a->iss.arg, der, (size_t)len, profile ? profile : "server",
-	    requester, 0, cert, cert_len, why, whylen);
+	    requester, lifetime, not_before, cert, cert_len, why, whylen);
 	if (rc == 0 && (*cert == NULL || *cert_len == 0)) {
 		free(*cert);
 		*cert = NULL;
@@ -180,8 +189,8 @@ acme_local_free(struct acme_local *l)
 
 int
 acme_local_issue(void *arg, const unsigned char *csr_der, size_t csr_len, const char *profile,
-    const char *requester, int64_t lifetime, unsigned char **cert_der, size_t *cert_len,
-    char *why, size_t whylen)
+    const char *requester, int64_t lifetime, int64_t not_before, unsigned char **cert_der,
+    size_t *cert_len, char *why, size_t whylen)
 {
 	struct acme_local *l = arg;
 	struct mf_request req;
@@ -204,6 +213,7 @@ acme_local_issue(void *arg, const unsigned char *csr_der, size_t csr_len, const 
 	req.profile = profile;
 	req.lifetime = lifetime;
 	req.requester = requester;
+	req.not_before = not_before;
 	__atomic_add_fetch(&l->inflight, 1, __ATOMIC_SEQ_CST);
 	/* The policy check needs no database: run it outside the lock, in parallel. */
 	if ((rc = mf_policy_check(l->cfg, &req, &ap, why, whylen)) != 0) {
@@ -308,6 +318,10 @@ acme_ca_map_err(int rc)
 	case MF_ERR_NAME_POLICY:
 	case MF_ERR_WILDCARD:
 		return MF_ERR_ACME_REJECTEDID;
+	case MF_ERR_NOT_BEFORE_FUTURE:
+	case MF_ERR_NOT_BEFORE_PAST:
+		/* The order's notBefore, no longer within bounds at finalisation. */
+		return MF_ERR_ACME_MALFORMED;
 	default:
 		return rc;
 	}

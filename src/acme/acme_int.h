@@ -265,6 +265,13 @@ int acme_tlsalpn01_check(const struct acme_chk *k, const char *host,
  */
 int acme_ca_issue(struct mf_acme *a, X509_REQ *csr, const char *profile,
     const char *requester, unsigned char **der, size_t *len, char *why, size_t whylen);
+/*
+ * The same with a lifetime (0: the profile's default) and a notBefore in
+ * unix seconds (0: at issuance, backdated), as an ACME order asked.
+ */
+int acme_ca_issue_at(struct mf_acme *a, X509_REQ *csr, const char *profile,
+    const char *requester, int64_t lifetime, int64_t not_before, unsigned char **der,
+    size_t *len, char *why, size_t whylen);
 /* The serial of a certificate in DER as lower-case hex without leading zeros. */
 int acme_der_serial(const unsigned char *der, size_t len, char *hex, size_t hexlen);
 int acme_ca_chain_pem(struct mf_acme *a, X509 *leaf, const char *root, char **pem);
@@ -273,8 +280,8 @@ int acme_ca_tls_setup(struct mf_acme *a);
 int acme_local_new(const struct mf_config *cfg, struct mf_keystore *ks, struct acme_local **out);
 void acme_local_free(struct acme_local *l);
 int acme_local_issue(void *arg, const unsigned char *csr, size_t csr_len, const char *profile,
-    const char *requester, int64_t lifetime, unsigned char **cert, size_t *cert_len,
-    char *why, size_t whylen);
+    const char *requester, int64_t lifetime, int64_t not_before, unsigned char **cert,
+    size_t *cert_len, char *why, size_t whylen);
 /* Names (DNS lower-case or IP text) of a CSR: SAN, or CN if there is none. */
 int acme_csr_names(X509_REQ *csr, char ***names, size_t *n);
 int acme_cert_names(X509 *cert, char ***names, size_t *n);

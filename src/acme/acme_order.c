@@ -198,8 +198,8 @@ order_json(struct acme_ctx *c, const char *order_id, json_t **out, char *status,
 	if ((rc = acme_order_refresh(a, order_id, c->now)) != 0)
 		return rc;
 	rc = acme_sq_prepare(a->sq, &st, "SELECT status, identifiers, expires, error, "
-	    "cert_serial, replaces FROM acme_orders WHERE id = ? AND account_id = ?", "ss",
-	    order_id, c->acct->id);
+	    "cert_serial, replaces, not_before, not_after FROM acme_orders WHERE id = ? AND "
+	    "account_id = ?", "ss", order_id, c->acct->id);
 	if (rc != 0)
 		return rc;
 	if (sqlite3_step(st) != SQLITE_ROW) {
@@ -246,6 +246,15 @@ order_json(struct acme_ctx *c, const char *order_id, json_t **out, char *status,
 	}
 	if (sqlite3_column_type(st, 5) != SQLITE_NULL)
 		json_object_set_new(o, "replaces", json_string((const char *)sqlite3_column_text(st, 5)));
+	/* 7.1.3: the dates asked for in newOrder, as asked. */
+	if (sqlite3_column_type(st, 6) != SQLITE_NULL) {
+		acme_rfc3339(sqlite3_column_int64(st, 6), when);
+		json_object_set_new(o, "notBefore", json_string(when));
+	}
+	if (sqlite3_column_type(st, 7) != SQLITE_NULL) {
+		acme_rfc3339(sqlite3_column_int64(st, 7), when);
+		json_object_set_new(o, "notAfter", json_string(when));
+	}
 	*out = o;
 	o = NULL;
 	if (idents != NULL)
@@ -333,6 +342,54 @@ add_challenge(struct mf_acme *a, const char *authz_id, const char *type)
 	    "VALUES (?, ?, ?, ?, 'pending')", "ssss", id, authz_id, type, token);
 }
 
+/*
+ * 7.4: the notBefore/notAfter of a newOrder, refused here rather than at
+ * finalisation. notBefore may lie ahead up to issuance.forward-horizon
+ * (mf_policy_not_before, the rule `mayfly issue --not-before` follows);
+ * notAfter needs a notBefore, must come after it and the span must fit the
+ * profile's maximum lifetime and the hard cap. Both 0: not asked for.
+ */
+static int
+order_dates(struct acme_ctx *c, const struct mf_profile *p, json_t *body, int64_t *nb,
+    int64_t *na)
+{
+	const struct mf_config *cfg = c->a->cfg;
+	json_t *jnb = json_object_get(body, "notBefore"), *jna = json_object_get(body, "notAfter");
+	int64_t max;
+	char why[200];
+
+	*nb = 0;
+	*na = 0;
+	if (jnb == NULL && jna == NULL)
+		return 0;
+	if (jnb == NULL)
+		return acme_fail(c, MF_ERR_ACME_MALFORMED, "notAfter needs a notBefore");
+	if (!json_is_string(jnb) || mf_time_rfc3339(json_string_value(jnb), nb) != MF_OK)
+		return acme_fail(c, MF_ERR_ACME_MALFORMED, "notBefore is not an RFC 3339 date-time "
+		    "such as 2026-12-05T10:00:00Z");
+	if (*nb == 0)
+		*nb = 1;	/* 0 means "not asked"; 1970 is refused as past anyway */
+	if (mf_policy_not_before(cfg, *nb, c->now, why, sizeof(why)) != MF_OK)
+		return acme_fail(c, MF_ERR_ACME_MALFORMED, "%s", why);
+	if (jna == NULL)
+		return 0;
+	if (!json_is_string(jna) || mf_time_rfc3339(json_string_value(jna), na) != MF_OK)
+		return acme_fail(c, MF_ERR_ACME_MALFORMED, "notAfter is not an RFC 3339 date-time "
+		    "such as 2026-12-06T10:00:00Z");
+	if (*na <= *nb)
+		return acme_fail(c, MF_ERR_ACME_MALFORMED, "notAfter is not after notBefore");
+	/* The caps of the policy check (policy.c), so that finalisation cannot fail on them. */
+	max = cfg->hard_cap > 0 && cfg->hard_cap < MF_HARD_CAP_MAX ? cfg->hard_cap :
+	    MF_HARD_CAP_MAX;
+	if (p->max_lifetime > 0 && p->max_lifetime < max)
+		max = p->max_lifetime;
+	if (*na - *nb > max)
+		return acme_fail(c, MF_ERR_ACME_MALFORMED, "notAfter - notBefore is %llds, above "
+		    "the %llds that profile %s and the hard cap allow", (long long)(*na - *nb),
+		    (long long)max, p->name);
+	return 0;
+}
+
 int
 acme_h_new_order(struct acme_ctx *c)
 {
@@ -344,6 +401,7 @@ acme_h_new_order(struct acme_ctx *c)
 	char order_id[ACME_ID_LEN + 1], authz_id[ACME_ID_LEN + 1], key[64];
 	char value[256], serial[2 * MF_SERIAL_MAX + 4], *ids_text = NULL;
 	size_t i, j;
+	int64_t not_before = 0, not_after = 0;
 	int is_ip, wildcard, retry, rc, in_tx = 0;
 
 	if (body == NULL)
@@ -353,12 +411,10 @@ acme_h_new_order(struct acme_ctx *c)
 	    json_array_size(ids) > MAX_IDENTIFIERS)
 		return acme_fail(c, MF_ERR_ACME_MALFORMED, "\"identifiers\" must list 1 to %d "
 		    "identifiers", MAX_IDENTIFIERS);
-	/* The lifetime is the profile's, capped at the hard cap: nothing to choose. */
-	if (json_object_get(body, "notBefore") != NULL || json_object_get(body, "notAfter") != NULL)
-		return acme_fail(c, MF_ERR_ACME_MALFORMED, "notBefore/notAfter are not supported; "
-		    "certificates live for the profile's lifetime");
 	if ((p = mf_config_profile(a->cfg, conf->profile)) == NULL)
 		return acme_fail(c, MF_ERR_PROFILE, "profile %s not configured", conf->profile);
+	if ((rc = order_dates(c, p, body, &not_before, &not_after)) != 0)
+		return rc;
 	snprintf(key, sizeof(key), "order:%s", c->acct->id);
 	if ((rc = acme_rate_check(a->sq, key, conf->orders_per_hour, c->now, &retry)) != 0) {
 		c->r->retry_after = retry;
@@ -409,8 +465,9 @@ acme_h_new_order(struct acme_ctx *c)
 	}
 	in_tx = 1;
 	rc = acme_sq_exec(a->sq, "INSERT INTO acme_orders(id, account_id, status, identifiers, "
-	    "expires, replaces, created_at) VALUES (?, ?, 'pending', ?, ?, ?, ?)", "sssisi",
-	    order_id, c->acct->id, ids_text, c->now + conf->order_lifetime, replaces, c->now);
+	    "expires, replaces, created_at, not_before, not_after) VALUES (?, ?, 'pending', ?, ?, "
+	    "?, ?, nullif(?, 0), nullif(?, 0))", "sssisiii", order_id, c->acct->id, ids_text,
+	    c->now + conf->order_lifetime, replaces, c->now, not_before, not_after);
 	json_array_foreach(canon, i, id) {
 		const char *v = json_string_value(json_object_get(id, "value"));
 		const char *t = json_string_value(json_object_get(id, "type"));
@@ -457,6 +514,28 @@ out:
 	return rc;
 }
 
+/* The notBefore/notAfter stored with an order; 0 where none was asked for. */
+static int
+order_dates_get(struct mf_acme *a, const char *order_id, int64_t *nb, int64_t *na)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	*nb = 0;
+	*na = 0;
+	if ((rc = acme_sq_prepare(a->sq, &st, "SELECT not_before, not_after FROM acme_orders "
+	    "WHERE id = ?", "s", order_id)) != 0)
+		return rc;
+	if (sqlite3_step(st) != SQLITE_ROW) {
+		acme_sq_done(a->sq, st);
+		return MF_ERR_NOTFOUND;
+	}
+	*nb = sqlite3_column_int64(st, 0);
+	*na = sqlite3_column_int64(st, 1);
+	acme_sq_done(a->sq, st);
+	return 0;
+}
+
 static int
 finalize(struct acme_ctx *c, const char *order_id)
 {
@@ -470,6 +549,7 @@ finalize(struct acme_ctx *c, const char *order_id)
 	json_t *o = NULL, *ids = NULL, *id;
 	char status[16], **names = NULL, serial[2 * MF_SERIAL_MAX + 1], why[256], key[300];
 	char requester[64];
+	int64_t not_before, not_after;
 	int rc, retry, in_tx = 0;
 
 	if ((rc = order_json(c, order_id, &o, status, &ids)) != 0)
@@ -526,9 +606,13 @@ finalize(struct acme_ctx *c, const char *order_id)
 	 * that call would make it wait for us. If our commit below fails, the
 	 * certificate is logged but not handed out, and the order stays ready.
 	 */
+	if ((rc = order_dates_get(a, order_id, &not_before, &not_after)) != 0) {
+		rc = acme_fail(c, rc, "cannot read the order");
+		goto out;
+	}
 	snprintf(requester, sizeof(requester), "acme:acct/%s", c->acct->id);
-	if ((rc = acme_ca_issue(a, csr, a->conf->profile, requester, &cder, &clen, why,
-	    sizeof(why))) != 0) {
+	if ((rc = acme_ca_issue_at(a, csr, a->conf->profile, requester, not_after ?
+	    not_after - not_before : 0, not_before, &cder, &clen, why, sizeof(why))) != 0) {
 		rc = acme_fail(c, acme_ca_map_err(rc), "%s", why);
 		goto out;
 	}

@@ -44,6 +44,11 @@ enum mfd_ocsp_kind {
 	MFD_OK_UNAUTHORIZED, MFD_OK_TRYLATER, MFD_OK_N_
 };
 
+#define MFD_REVVIS_NBUCKETS	8
+#define MFD_REV_ADMIN	0
+#define MFD_REV_POLL	1
+#define MFD_REVNOTE_MAX	64
+
 struct mfd_metrics {
 	atomic_ulong req[MFD_EP_COUNT_][MFD_NCODES];
 	atomic_ulong ocsp[MFD_OK_N_];
@@ -53,6 +58,21 @@ struct mfd_metrics {
 	atomic_ulong revoked;
 	atomic_ulong cache_hits, cache_misses;
 	atomic_ulong presigned;		/* first responses that came with their certificate */
+	/*
+	 * From a revocation to its revoked response in the cache, per source
+	 * (MFD_REV_ADMIN, MFD_REV_POLL: found in the log by polling): histogram, sum and largest, in us.
+	 * Written by the refresher only.
+	 */
+	atomic_ulong revvis_bucket[2][MFD_REVVIS_NBUCKETS + 1];
+	atomic_ulong revvis_count[2];
+	atomic_ullong revvis_sum_us[2];
+	atomic_ullong revvis_max_us[2];
+};
+
+/* An admin-API revocation the refresher has not picked up yet (under db_lock). */
+struct mfd_revnote {
+	char serial[41];		/* as the request named it; "" when free */
+	int64_t us;			/* mfd_mono_us() when the request arrived */
 };
 
 struct mfd_issuer {
@@ -89,6 +109,8 @@ struct mfd_ctx {
 
 	pthread_mutex_t db_lock;
 	struct mf_db *db;
+	struct mfd_revnote revnote[MFD_REVNOTE_MAX];	/* a ring, under db_lock */
+	unsigned revnote_next;
 	struct mfd_trust *trust;	/* published trust bundles (trust.c) */
 
 	/* The refresher sleeps on kick_cond; revocations and reloads wake it. */
@@ -119,6 +141,14 @@ void mfd_pub_free(struct mfd_pub *p);
 /* Runs the refresher until ctx->stop; arg is the ctx. */
 void *mfd_refresher(void *arg);
 void mfd_kick(struct mfd_ctx *ctx);
+/* CLOCK_MONOTONIC in microseconds. */
+int64_t mfd_mono_us(void);
+/*
+ * Notes that the admin API revoked serial at us (mfd_mono_us()), so the
+ * refresher can measure from then; call under ctx->db_lock, right after the
+ * revocation committed. The oldest note is forgotten when the ring is full.
+ */
+void mfd_revnote_add(struct mfd_ctx *ctx, const char *serial, int64_t us);
 /* Writes changed responses to ocsp_export_dir until ctx->stop; arg is the ctx. */
 void *mfd_exporter(void *arg);
 

@@ -365,6 +365,7 @@ mfd_admin_revoke(struct mfd_ctx *ctx, struct MHD_Connection *c, struct mfd_req *
 	char serial[41], msg[128];
 	size_t tlen;
 	int have, reason, rc;
+	int64_t t0 = mfd_mono_us();	/* the request is complete: the latency metric starts */
 
 	pthread_rwlock_rdlock(&ctx->lock);
 	have = ctx->pub->have_token;
@@ -384,6 +385,8 @@ mfd_admin_revoke(struct mfd_ctx *ctx, struct MHD_Connection *c, struct mfd_req *
 		return mfd_text(ctx, c, rq, 400, "body must be serial=HEX[&reason=N]\n");
 	pthread_mutex_lock(&ctx->db_lock);
 	rc = mf_db_cert_revoke(ctx->db, serial, reason, (int64_t)time(NULL), "admin-api");
+	if (rc == 0)
+		mfd_revnote_add(ctx, serial, t0);
 	if (rc != 0 && rc != MF_ERR_NOTFOUND && rc != MF_ERR_REVOKED) {
 		/* Out of space or write access is the server's state: say which. */
 		sqlite3 *h = mf_db_handle(ctx->db);

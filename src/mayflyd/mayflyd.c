@@ -97,8 +97,8 @@ mfd_bind(const struct mf_listen *l, int *fd, unsigned *bound)
  */
 static int
 mfd_acme_issue(void *arg, const unsigned char *csr, size_t csr_len, const char *profile,
-    const char *requester, int64_t lifetime, unsigned char **cert, size_t *cert_len, char *why,
-    size_t whylen)
+    const char *requester, int64_t lifetime, int64_t not_before, unsigned char **cert,
+    size_t *cert_len, char *why, size_t whylen)
 {
 	struct mfd_ctx *ctx = arg;
 	struct mfd_sig_issued r;
@@ -106,8 +106,8 @@ mfd_acme_issue(void *arg, const unsigned char *csr, size_t csr_len, const char *
 
 	*cert = NULL;
 	*cert_len = 0;
-	if ((rc = mfd_signer_issue(ctx->signer, csr, csr_len, profile, requester, lifetime, &r,
-	    why, whylen)) != 0) {
+	if ((rc = mfd_signer_issue(ctx->signer, csr, csr_len, profile, requester, lifetime,
+	    not_before, &r, why, whylen)) != 0) {
 		if (rc == MF_ERR_DB_FULL || rc == MF_ERR_DB_READONLY) {
 			/* /health must say so now, not after its cached second. */
 			pthread_mutex_lock(&ctx->health_lock);

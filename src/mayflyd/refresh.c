@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include <openssl/ocsp.h>
@@ -36,6 +37,10 @@ const int mfd_codes[MFD_NCODES] = { 200, 304, 400, 401, 403, 404, 405, 409, 413,
 const double mfd_buckets[MFD_NBUCKETS] = {
 	0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1, 0.5, 2.5
 };
+/* Around the promise that a revocation shows in OCSP within one second. */
+static const double mfd_revvis_buckets[MFD_REVVIS_NBUCKETS] = {
+	0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10
+};
 
 static int64_t
 mfd_now_us(void)
@@ -44,6 +49,12 @@ mfd_now_us(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+int64_t
+mfd_mono_us(void)
+{
+	return mfd_now_us();
 }
 
 void
@@ -370,7 +381,98 @@ struct mfd_rev_acc {
 	size_t n, cap;
 	int count_revoked;
 	int64_t skip_expired_before;	/* presign: ignore certificates expired by then */
+	/* The revocation poll: when each revocation became known, for the metric. */
+	struct mfd_revseen *seen;
+	size_t nseen, capseen;
+	int64_t poll_prev_us;		/* when the previous poll began */
 };
+
+struct mfd_revseen {
+	struct mfd_cache_key k;
+	int64_t us;			/* mfd_now_us() of the earliest moment it may have existed */
+	int src;			/* MFD_REV_ADMIN or MFD_REV_POLL */
+};
+
+/* ---- how long a revocation takes to reach OCSP ---------------------------------- */
+
+void
+mfd_revnote_add(struct mfd_ctx *ctx, const char *serial, int64_t us)
+{
+	struct mfd_revnote *n = &ctx->revnote[ctx->revnote_next++ % MFD_REVNOTE_MAX];
+
+	snprintf(n->serial, sizeof(n->serial), "%s", serial);
+	n->us = us;
+}
+
+/*
+ * When the revocation of serial became known to us: the admin API's request
+ * time if it came that way (the note is used up), else, for a revocation
+ * another process committed (`mayfly revoke`), the start of the previous
+ * poll, which did not see it yet: an upper bound, at most one poll period
+ * (plus whatever that pass of the refresher did) too early. Under db_lock.
+ */
+static void
+mfd_revseen_when(struct mfd_ctx *ctx, const char *serial, int64_t poll_prev_us, int64_t *us,
+    int *src)
+{
+	size_t i;
+
+	for (i = 0; i < MFD_REVNOTE_MAX; i++) {
+		struct mfd_revnote *n = &ctx->revnote[i];
+
+		if (n->serial[0] != '\0' && strcasecmp(n->serial, serial) == 0) {
+			*us = n->us;
+			*src = MFD_REV_ADMIN;
+			n->serial[0] = '\0';
+			return;
+		}
+	}
+	*us = poll_prev_us;
+	*src = MFD_REV_POLL;
+}
+
+static void
+mfd_revvis_record(struct mfd_ctx *ctx, int src, int64_t us)
+{
+	struct mfd_metrics *m = &ctx->m;
+	size_t i;
+
+	if (us < 0)
+		us = 0;
+	for (i = 0; i < MFD_REVVIS_NBUCKETS && (double)us / 1e6 > mfd_revvis_buckets[i]; i++)
+		;
+	atomic_fetch_add(&m->revvis_bucket[src][i], 1);
+	atomic_fetch_add(&m->revvis_sum_us[src], (unsigned long long)us);
+	/* The refresher is the only writer: no compare-and-swap needed. */
+	if ((unsigned long long)us > atomic_load(&m->revvis_max_us[src]))
+		atomic_store(&m->revvis_max_us[src], (unsigned long long)us);
+	atomic_fetch_add(&m->revvis_count[src], 1);
+}
+
+/*
+ * After the re-signing: each revocation whose revoked response is now in the
+ * cache (so it is what requests get) counts, from when it became known to
+ * now. One whose re-signing failed is not counted; it was logged and its old
+ * response withdrawn (mfd_drop_unless_revoked).
+ */
+static void
+mfd_revvis_done(struct mfd_ctx *ctx, const struct mfd_revseen *seen, size_t n)
+{
+	int64_t now = mfd_now_us();
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		struct mfd_blob *b = mfd_cache_get(ctx->cache, &seen[i].k);
+
+		if (b != NULL && b->cert_status == V_OCSP_CERTSTATUS_REVOKED) {
+			mfd_revvis_record(ctx, seen[i].src, now - seen[i].us);
+			mf_info("event=revocation-visible source=%s ms=%lld",
+			    seen[i].src == MFD_REV_ADMIN ? "admin-api" : "poll",
+			    (long long)((now - seen[i].us) / 1000));
+		}
+		mfd_blob_unref(b);
+	}
+}
 
 static int
 mfd_issuer_index(struct mfd_rev_acc *a, const char *name)
@@ -430,6 +532,19 @@ mfd_rev_cb(const struct mf_cert_rec *r, void *arg)
 	if (r->revoked_at != 0 && a->count_revoked) {
 		a->crl_dirty[i] = 1;
 		atomic_fetch_add(&a->ctx->m.revoked, 1);
+		if (a->nseen == a->capseen) {
+			size_t nc = a->capseen ? a->capseen * 2 : 16;
+			struct mfd_revseen *ns = realloc(a->seen, nc * sizeof(*ns));
+
+			if (ns == NULL)
+				return MF_ERR_NOMEM;
+			a->seen = ns;
+			a->capseen = nc;
+		}
+		a->seen[a->nseen].k = k;
+		mfd_revseen_when(a->ctx, r->serial, a->poll_prev_us, &a->seen[a->nseen].us,
+		    &a->seen[a->nseen].src);
+		a->nseen++;
 	}
 	return mfd_acc_add(a, &k);
 }
@@ -582,6 +697,7 @@ mfd_acc_free(struct mfd_rev_acc *a)
 	free(a->issuers);
 	free(a->crl_dirty);
 	free(a->keys);
+	free(a->seen);
 }
 
 /*
@@ -651,7 +767,7 @@ void *
 mfd_refresher(void *arg)
 {
 	struct mfd_ctx *ctx = arg;
-	int64_t last_rev = 0, last_scan = 0, head_id = -1, *crl_at = NULL;
+	int64_t last_rev = 0, last_scan = 0, head_id = -1, *crl_at = NULL, poll_prev_us;
 	size_t ncrl_at = 0, i;
 	int first = 1;
 
@@ -660,6 +776,7 @@ mfd_refresher(void *arg)
 	 * start polling after the newest revocation, found without walking
 	 * years of them.
 	 */
+	poll_prev_us = mfd_now_us();
 	pthread_mutex_lock(&ctx->db_lock);
 	if (mf_db_revocation_last(ctx->db, &last_rev) != 0)
 		last_rev = 0;
@@ -690,17 +807,22 @@ mfd_refresher(void *arg)
 
 		/* 1. Revocations since the last poll. */
 		if (mfd_acc_init(ctx, &a) == 0) {
+			int64_t poll_us = mfd_now_us();
 			int rc;
 
 			a.count_revoked = 1;
+			a.poll_prev_us = poll_prev_us;
 			pthread_mutex_lock(&ctx->db_lock);
 			rc = mf_db_revocations_since(ctx->db, last_rev, &last_rev, mfd_rev_cb, &a);
 			pthread_mutex_unlock(&ctx->db_lock);
 			if (rc != 0)
 				mf_err("event=revocation-poll-failed err=%s", mf_errname(rc));
+			else
+				poll_prev_us = poll_us;
 			if (a.n > 0) {
 				mf_info("event=revocations-seen count=%zu", a.n);
 				mfd_resign_serials(ctx, &a, now);
+				mfd_revvis_done(ctx, a.seen, a.nseen);
 			}
 			for (i = 0; crl_at != NULL && i < a.niss && i < ncrl_at; i++)
 				if (a.crl_dirty[i])
@@ -864,6 +986,33 @@ mfd_metrics_text(struct mfd_ctx *ctx, size_t *len)
 	mfd_bprintf(&b, "# HELP mayflyd_certs_revoked_total Revocations seen by this daemon.\n"
 	    "# TYPE mayflyd_certs_revoked_total counter\nmayflyd_certs_revoked_total %lu\n",
 	    atomic_load(&ctx->m.revoked));
+	mfd_bprintf(&b, "# HELP mayflyd_revocation_visible_seconds From a revocation becoming "
+	    "known (admin-api: the request; poll: the last look at the log that did not find it) to its "
+	    "revoked OCSP response being served.\n"
+	    "# TYPE mayflyd_revocation_visible_seconds histogram\n");
+	for (j = 0; j < 2; j++) {
+		const char *src = j == MFD_REV_ADMIN ? "admin-api" : "poll";
+
+		cum = 0;
+		for (i = 0; i < MFD_REVVIS_NBUCKETS; i++) {
+			cum += atomic_load(&ctx->m.revvis_bucket[j][i]);
+			mfd_bprintf(&b, "mayflyd_revocation_visible_seconds_bucket{source=\"%s\","
+			    "le=\"%g\"} %lu\n", src, mfd_revvis_buckets[i], cum);
+		}
+		cum += atomic_load(&ctx->m.revvis_bucket[j][MFD_REVVIS_NBUCKETS]);
+		mfd_bprintf(&b, "mayflyd_revocation_visible_seconds_bucket{source=\"%s\",le=\"+Inf\"} "
+		    "%lu\n", src, cum);
+		mfd_bprintf(&b, "mayflyd_revocation_visible_seconds_sum{source=\"%s\"} %.6f\n", src,
+		    (double)atomic_load(&ctx->m.revvis_sum_us[j]) / 1e6);
+		mfd_bprintf(&b, "mayflyd_revocation_visible_seconds_count{source=\"%s\"} %lu\n", src,
+		    atomic_load(&ctx->m.revvis_count[j]));
+	}
+	mfd_bprintf(&b, "# HELP mayflyd_revocation_visible_seconds_max The longest such delay "
+	    "since the start.\n# TYPE mayflyd_revocation_visible_seconds_max gauge\n");
+	for (j = 0; j < 2; j++)
+		mfd_bprintf(&b, "mayflyd_revocation_visible_seconds_max{source=\"%s\"} %.6f\n",
+		    j == MFD_REV_ADMIN ? "admin-api" : "poll",
+		    (double)atomic_load(&ctx->m.revvis_max_us[j]) / 1e6);
 	mfd_bprintf(&b, "# HELP mayflyd_ocsp_cache_hits_total Requests answered from the cache.\n"
 	    "# TYPE mayflyd_ocsp_cache_hits_total counter\nmayflyd_ocsp_cache_hits_total %lu\n"
 	    "mayflyd_ocsp_cache_misses_total %lu\n", atomic_load(&ctx->m.cache_hits),

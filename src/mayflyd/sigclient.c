@@ -76,8 +76,20 @@ mfd_signer_dead(struct mfd_signer *s)
 
 /* One round trip; *resp gets the payload (malloc'ed, NUL-terminated). */
 static int
+sig_call_wait(struct mfd_signer *s, uint32_t op, const void *req, size_t reqlen,
+    unsigned char **resp, size_t *resplen, int lock_sec);
+
+static int
 sig_call(struct mfd_signer *s, uint32_t op, const void *req, size_t reqlen,
     unsigned char **resp, size_t *resplen)
+{
+	return sig_call_wait(s, op, req, reqlen, resp, resplen, 10);
+}
+
+/* One round trip, waiting at most lock_sec seconds for the channel. */
+static int
+sig_call_wait(struct mfd_signer *s, uint32_t op, const void *req, size_t reqlen,
+    unsigned char **resp, size_t *resplen, int lock_sec)
 {
 	struct mfd_sig_hdr h;
 	struct mfd_sig_rhdr rh;
@@ -93,7 +105,7 @@ sig_call(struct mfd_signer *s, uint32_t op, const void *req, size_t reqlen,
 		struct timespec dl;
 
 		clock_gettime(CLOCK_REALTIME, &dl);
-		dl.tv_sec += 10;
+		dl.tv_sec += lock_sec;
 		if (pthread_mutex_timedlock(&s->lock, &dl) != 0)
 			return MF_ERR_SIGNER;
 	}
@@ -281,8 +293,21 @@ mfd_signer_ping(struct mfd_signer *s, char *why, size_t wl)
 	size_t n;
 	int rc;
 
-	rc = sig_call(s, MFD_SIG_PING, NULL, 0, &p, &n);
+	/* A health check answers within about a second, busy signer or not. */
+	rc = sig_call_wait(s, MFD_SIG_PING, NULL, 0, &p, &n, 1);
 	sig_copy_why(p, n, why, wl);
+	if (rc == MF_ERR_SIGNER && !mfd_signer_dead(s)) {
+		/*
+		 * The channel stayed taken past sig_call's wait: a call is in
+		 * flight (a long batch, a slow token). The signer is busy, not
+		 * gone, and must not be respawned under that call; if it hangs,
+		 * the call itself times out (MFD_SIG_TIMEOUT_MS) and marks it dead.
+		 */
+		if (why != NULL)
+			snprintf(why, wl, "busy with a request");
+		free(p);
+		return 0;
+	}
 	if (rc == MF_ERR_SIGNER && why != NULL)
 		snprintf(why, wl, "signer process is gone");
 	free(p);
@@ -595,8 +620,8 @@ sig_lead(struct mfd_signer *s)
 
 int
 mfd_signer_issue(struct mfd_signer *s, const unsigned char *csr, size_t csr_len,
-    const char *profile, const char *requester, int64_t lifetime, struct mfd_sig_issued *out,
-    char *why, size_t wl)
+    const char *profile, const char *requester, int64_t lifetime, int64_t not_before,
+    struct mfd_sig_issued *out, char *why, size_t wl)
 {
 	struct mfd_sig_issue_req q;
 	struct sig_job job, **pp;
@@ -606,7 +631,7 @@ mfd_signer_issue(struct mfd_signer *s, const unsigned char *csr, size_t csr_len,
 	memset(out, 0, sizeof(*out));
 	/* The signer would end itself on an out-of-bounds request: refuse here. */
 	if (csr_len == 0 || csr_len > MF_ACME_CSR_MAX || pl == 0 || pl > MF_ACME_PROFILE_MAX ||
-	    rl == 0 || rl > MF_ACME_REQUESTER_MAX || lifetime < 0 ||
+	    rl == 0 || rl > MF_ACME_REQUESTER_MAX || lifetime < 0 || not_before < 0 ||
 	    !mfd_sig_printable((const unsigned char *)profile, pl) ||
 	    !mfd_sig_printable((const unsigned char *)requester, rl)) {
 		sig_copy_why((const unsigned char *)"request out of bounds", 21, why, wl);
@@ -617,6 +642,7 @@ mfd_signer_issue(struct mfd_signer *s, const unsigned char *csr, size_t csr_len,
 	q.csr_len = (uint32_t)csr_len;
 	q.profile_len = (uint16_t)pl;
 	q.requester_len = (uint16_t)rl;
+	q.not_before = not_before;
 	memset(&job, 0, sizeof(job));
 	job.item_len = sizeof(q) + csr_len + pl + rl;
 	if ((job.item = malloc(job.item_len)) == NULL)

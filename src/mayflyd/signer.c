@@ -5,9 +5,10 @@
  * Wire format, host byte order (both ends are the same binary):
  *   request:  struct mfd_sig_hdr { op, len } then len bytes (len <= 64,
  *             except ISSUE_BATCH: struct mfd_sig_batch_req { n }, then n
- *             items, each a struct mfd_sig_issue_req followed by the CSR
- *             DER, the profile name and the requester, lengths as in the
- *             struct; at most MFD_SIG_BATCH_REQ_MAX in all)
+ *             items, each a struct mfd_sig_issue_req { lifetime, lengths,
+ *             not_before } followed by the CSR DER, the profile name and
+ *             the requester, lengths as in the struct; at most
+ *             MFD_SIG_BATCH_REQ_MAX in all)
  *   response: struct mfd_sig_rhdr { rc, len } then len bytes (for a
  *             refused request: a one-line reason). For ISSUE_BATCH with
  *             rc 0: n answers in request order, each a struct
@@ -641,6 +642,7 @@ mfd_sig_printable(const unsigned char *p, size_t n)
  */
 struct sig_item {
 	int64_t lifetime;
+	int64_t not_before;		/* 0: at issuance, backdated */
 	const unsigned char *csr;	/* borrowed from the request buffer */
 	size_t csr_len;
 	char profile[MF_ACME_PROFILE_MAX + 1];
@@ -702,12 +704,13 @@ sig_batch_parse(const unsigned char *p, size_t len, struct sig_item **out, size_
 		/* Exact sizes, within bounds, or this is not our network process. */
 		if (q.csr_len == 0 || q.csr_len > MF_ACME_CSR_MAX || q.profile_len == 0 ||
 		    q.profile_len > MF_ACME_PROFILE_MAX || q.requester_len == 0 ||
-		    q.requester_len > MF_ACME_REQUESTER_MAX || q.lifetime < 0 ||
+		    q.requester_len > MF_ACME_REQUESTER_MAX || q.lifetime < 0 || q.not_before < 0 ||
 		    len - off < (size_t)q.csr_len + q.profile_len + q.requester_len ||
 		    !mfd_sig_printable(v + q.csr_len, q.profile_len) ||
 		    !mfd_sig_printable(v + q.csr_len + q.profile_len, q.requester_len))
 			goto bad;
 		it[i].lifetime = q.lifetime;
+		it[i].not_before = q.not_before;
 		it[i].csr = v;
 		it[i].csr_len = q.csr_len;
 		memcpy(it[i].profile, v + q.csr_len, q.profile_len);
@@ -740,6 +743,8 @@ sig_item_sign(struct sig_state *st, struct sig_item *it, int64_t now)
 	req.profile = it->profile;
 	req.lifetime = it->lifetime;
 	req.requester = it->requester;
+	req.not_before = it->not_before;
+	req.now = now;
 	if ((it->rc = mf_policy_check(st->cfg, &req, &it->ap, it->why, sizeof(it->why))) != 0)
 		goto out;
 	if ((it->rc = mf_issuer_sign(st->issuer, it->ap, now, &it->cert)) != 0)
@@ -835,7 +840,8 @@ out:
  * rest (removing it once empty). "hold" holds the batch until PATH.go
  * appears (it is removed then), so that the test can let the requests it
  * sends meanwhile queue up (it watches the queue in /metrics) and go as
- * one batch. A hold that sees no PATH.go within 20 s is an error, not a
+ * one batch. A hold that sees no PATH.go within 20 s (two thirds of the
+ * network process's wait for an answer) is an error, not a
  * silent release: it logs event=fault-hold-expired and the batch fails as
  * "nocommit" does, so a test that lost its "go" fails where it did;
  * "die" kills the signer between logging the batch
@@ -845,15 +851,29 @@ out:
 static int
 sig_fault_hold(const char *path)
 {
+	struct timespec t0, t;
 	char go[4096];
-	int i;
 
 	if (snprintf(go, sizeof(go), "%s.go", path) >= (int)sizeof(go))
 		return -1;
-	for (i = 0; i < 2000 && access(go, F_OK) != 0; i++)
+	/*
+	 * A deadline on the clock, not a count of sleeps: on a loaded machine
+	 * 2,000 sleeps of 10 ms took longer than the network process waits for
+	 * an answer (MFD_SIG_TIMEOUT_MS), which then declared the signer gone
+	 * instead of this hold saying it expired.
+	 */
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (;;) {
+		if (access(go, F_OK) == 0)
+			break;
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		if ((t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000 >=
+		    MFD_SIG_TIMEOUT_MS * 2 / 3)
+			break;
 		usleep(10000);
+	}
 	if (unlink(go) != 0) {
-		mf_err("event=fault-hold-expired after=20s");
+		mf_err("event=fault-hold-expired after=%ds", MFD_SIG_TIMEOUT_MS * 2 / 3 / 1000);
 		return -1;
 	}
 	return 0;

@@ -155,8 +155,8 @@ void mfd_sig_issued_clear(struct mfd_sig_issued *r);
  * already sent waits for its answer, which the socket timeouts bound.
  */
 int mfd_signer_issue(struct mfd_signer *s, const unsigned char *csr, size_t csr_len,
-    const char *profile, const char *requester, int64_t lifetime, struct mfd_sig_issued *out,
-    char *why, size_t whylen);
+    const char *profile, const char *requester, int64_t lifetime, int64_t not_before,
+    struct mfd_sig_issued *out, char *why, size_t whylen);
 
 /*
  * For metrics: issuance requests waiting now, batches sent, requests in

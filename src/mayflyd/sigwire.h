@@ -41,6 +41,13 @@ struct mfd_sig_issue_req {
 	uint32_t csr_len;		/* 1..MF_ACME_CSR_MAX */
 	uint16_t profile_len;		/* 1..MF_ACME_PROFILE_MAX */
 	uint16_t requester_len;		/* 1..MF_ACME_REQUESTER_MAX */
+	/*
+	 * The notBefore asked for (ACME newOrder), unix seconds >= 0; 0: at
+	 * issuance, backdated. The signer's policy check and issuer judge it
+	 * against issuance.forward-horizon and issuance.backdate by their
+	 * own clock. Added after the fields above, which keep their places.
+	 */
+	int64_t not_before;
 };
 
 struct mfd_sig_batch_req {

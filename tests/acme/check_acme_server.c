@@ -1536,6 +1536,143 @@ START_TEST(t_ari_replaces)
 }
 END_TEST
 
+/* ---- newOrder notBefore/notAfter (RFC 8555 7.4, issuance.forward-horizon) ------ */
+
+static void
+horizon_3h(struct mf_config *c)
+{
+	c->forward_horizon = 3 * 3600;
+}
+
+static void
+rfc3339(int64_t t, char out[32])
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	gmtime_r(&tt, &tm);
+	strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+/* A newOrder with these dates (NULL: left out) is refused as malformed, why containing want. */
+static void
+order_refused(const char *nb, const char *na, const char *want)
+{
+	struct tc_resp r;
+	char u[300], payload[512];
+
+	url(u, sizeof(u), "/new-order");
+	snprintf(payload, sizeof(payload), "{\"identifiers\":[{\"type\":\"dns\",\"value\":"
+	    "\"fwd.acme.test\"}]%s%s%s%s%s%s}", nb ? ",\"notBefore\":\"" : "", nb ? nb : "",
+	    nb ? "\"" : "", na ? ",\"notAfter\":\"" : "", na ? na : "", na ? "\"" : "");
+	ck_assert_int_eq(tc_post(&s, u, payload, &r), 0);
+	assert_problem(&r, "malformed", 400);
+	ck_assert_msg(r.body != NULL && strstr(r.body, want) != NULL, "%s: want \"%s\" in %s",
+	    payload, want, r.body ? r.body : "");
+	tc_resp_clear(&r);
+}
+
+START_TEST(t_order_not_before)
+{
+	struct tc_resp r;
+	char u[300], ou[600], nb[32], na[32], t1[32], t2[32], extra[200], payload[512], q[300];
+	int64_t now, certs, orders;
+	json_t *o;
+	X509 *leaf;
+
+	teardown();
+	before_start = horizon_3h;
+	start_server(NULL);
+	before_start = NULL;
+	new_account();
+	now = (int64_t)time(NULL);
+	certs = db_count("SELECT count(*) FROM certificates");
+
+	/* Refused at newOrder, and nothing stored or issued. */
+	rfc3339(now + 4 * 3600, t1);
+	rfc3339(now + 28 * 3600, t2);
+	order_refused(t1, t2, "forward-horizon");
+	rfc3339(now - 3600, t1);
+	order_refused(t1, NULL, "backdate");
+	rfc3339(now + 2 * 3600, t1);
+	rfc3339(now + 26 * 3600 + 1, t2);
+	order_refused(t1, t2, "above");
+	rfc3339(now + 3600, t2);
+	order_refused(t1, t2, "not after notBefore");
+	order_refused(t1, t1, "not after notBefore");
+	order_refused(NULL, t2, "notAfter needs a notBefore");
+	order_refused("tomorrow", NULL, "RFC 3339");
+	order_refused("2026-02-30T10:00:00Z", NULL, "RFC 3339");
+	ck_assert_int_eq(db_count("SELECT count(*) FROM acme_orders"), 0);
+	ck_assert_int_eq(db_count("SELECT count(*) FROM certificates"), certs);
+
+	/* The order echoes the dates it was given. */
+	rfc3339(now + 2 * 3600, nb);
+	rfc3339(now + 26 * 3600, na);
+	url(u, sizeof(u), "/new-order");
+	snprintf(payload, sizeof(payload), "{\"identifiers\":[{\"type\":\"dns\",\"value\":"
+	    "\"fwd.acme.test\"}],\"notBefore\":\"%s\",\"notAfter\":\"%s\"}", nb, na);
+	ck_assert_int_eq(tc_post(&s, u, payload, &r), 0);
+	ck_assert_msg(r.status == 201, "newOrder: %ld %s", r.status, r.body);
+	snprintf(ou, sizeof(ou), "%s", r.location);
+	o = body_json(&r);
+	tc_resp_clear(&r);
+	ck_assert_str_eq(json_string_value(json_object_get(o, "notBefore")), nb);
+	ck_assert_str_eq(json_string_value(json_object_get(o, "notAfter")), na);
+	json_decref(o);
+	ck_assert_int_eq(tc_post(&s, ou, NULL, &r), 0);
+	o = body_json(&r);
+	tc_resp_clear(&r);
+	ck_assert_str_eq(json_string_value(json_object_get(o, "notBefore")), nb);
+	json_decref(o);
+
+	/* Issued with exactly those dates, to the second, and logged so. */
+	snprintf(extra, sizeof(extra), ",\"notBefore\":\"%s\",\"notAfter\":\"%s\"", nb, na);
+	leaf = issue_cert("[{\"type\":\"dns\",\"value\":\"fwd.acme.test\"}]", "fwd.acme.test",
+	    extra);
+	ck_assert_int_eq(ASN1_TIME_cmp_time_t(X509_get0_notBefore(leaf), (time_t)(now + 2 * 3600)),
+	    0);
+	ck_assert_int_eq(ASN1_TIME_cmp_time_t(X509_get0_notAfter(leaf), (time_t)(now + 26 * 3600)),
+	    0);
+	X509_free(leaf);
+	snprintf(q, sizeof(q), "SELECT count(*) FROM certificates WHERE not_before = %lld AND "
+	    "not_after = %lld", (long long)(now + 2 * 3600), (long long)(now + 26 * 3600));
+	ck_assert_int_eq(db_count(q), 1);
+
+	/* notBefore alone: the profile's lifetime from it. */
+	rfc3339(now + 3600, t1);
+	snprintf(extra, sizeof(extra), ",\"notBefore\":\"%s\"", t1);
+	leaf = issue_cert("[{\"type\":\"dns\",\"value\":\"fwd2.acme.test\"}]",
+	    "fwd2.acme.test", extra);
+	ck_assert_int_eq(ASN1_TIME_cmp_time_t(X509_get0_notBefore(leaf), (time_t)(now + 3600)), 0);
+	X509_free(leaf);
+
+	/* Without notBefore, as before: backdated, starting now or a little earlier. */
+	orders = db_count("SELECT count(*) FROM acme_orders WHERE not_before IS NULL");
+	leaf = issue_cert("[{\"type\":\"dns\",\"value\":\"now.acme.test\"}]", "now.acme.test",
+	    NULL);
+	ck_assert_int_le(ASN1_TIME_cmp_time_t(X509_get0_notBefore(leaf), time(NULL)), 0);
+	ck_assert_int_le(ASN1_TIME_cmp_time_t(X509_get0_notAfter(leaf), time(NULL) + 24 * 3600), 0);
+	X509_free(leaf);
+	ck_assert_int_eq(db_count("SELECT count(*) FROM acme_orders WHERE not_before IS NULL"),
+	    orders + 1);
+}
+END_TEST
+
+/* forward-horizon 0 (the default): any notBefore ahead is refused. */
+START_TEST(t_order_not_before_no_horizon)
+{
+	char t1[32], t2[32];
+	int64_t now = (int64_t)time(NULL);
+
+	new_account();
+	rfc3339(now + 600, t1);
+	rfc3339(now + 3600, t2);
+	order_refused(t1, t2, "forward-horizon of 0s");
+	ck_assert_int_eq(db_count("SELECT count(*) FROM acme_orders"), 0);
+}
+END_TEST
+
 /* ---- dns-01: a UDP DNS responder in this process ------------------------------ */
 
 struct dns_srv {
@@ -2553,6 +2690,8 @@ suite_acme_server(void)
 	tcase_add_test(tc, t_eab_database);
 	tcase_add_test(tc, t_tls_alpn_01);
 	tcase_add_test(tc, t_ari_replaces);
+	tcase_add_test(tc, t_order_not_before);
+	tcase_add_test(tc, t_order_not_before_no_horizon);
 	tcase_add_test(tc, t_dns_01_wildcard);
 	tcase_add_test(tc, t_listener_cert_renewal);
 	tcase_add_test(tc, t_rate_limit_per_name);

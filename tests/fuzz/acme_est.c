@@ -48,12 +48,13 @@ static int cert_len;
 /* The issuer interface: every CSR that passed the policy gets the same certificate. */
 static int
 fuzz_issue(void *arg, const unsigned char *csr, size_t csr_len, const char *profile,
-    const char *requester, int64_t lifetime, unsigned char **cert, size_t *len, char *why,
-    size_t whylen)
+    const char *requester, int64_t lifetime, int64_t not_before, unsigned char **cert,
+    size_t *len, char *why, size_t whylen)
 {
 	(void)arg;
 	(void)profile;
 	(void)lifetime;
+	(void)not_before;
 	(void)why;
 	(void)whylen;
 	if (csr == NULL || csr_len == 0 || csr_len > MF_ACME_CSR_MAX || requester == NULL)

@@ -41,7 +41,7 @@ fuzz_request(const unsigned char *p, size_t len)
 
 		/* The CSR lies inside the request; the strings are printable and bounded. */
 		if (it[i].csr < p || it[i].csr_len == 0 || it[i].csr_len > MF_ACME_CSR_MAX ||
-		    it[i].csr + it[i].csr_len > p + len || it[i].lifetime < 0 ||
+		    it[i].csr + it[i].csr_len > p + len || it[i].lifetime < 0 || it[i].not_before < 0 ||
 		    pl == 0 || pl > MF_ACME_PROFILE_MAX || rl == 0 || rl > MF_ACME_REQUESTER_MAX ||
 		    !mfd_sig_printable((const unsigned char *)it[i].profile, pl) ||
 		    !mfd_sig_printable((const unsigned char *)it[i].requester, rl))

@@ -12,7 +12,10 @@
 # certificate does not hold, without a client certificate, with a
 # self-signed one, and once the client certificate is revoked with `mayfly
 # revoke` while mayflyd runs (whose OCSP responder then says revoked); the
-# re-enrolled certificate re-enrols in turn.
+# re-enrolled certificate re-enrols in turn. A forward-dated ACME order
+# (newOrder notBefore/notAfter within issuance.forward-horizon, through
+# certbot's ACME library) gets exactly those dates from the signer; one
+# beyond the horizon is refused as malformed.
 # Every issuance is an ISSUE request to the signer
 # process: the test checks that each certificate is in the issuance log
 # with the requester the listener named, and that the signer refuses a CSR
@@ -46,6 +49,9 @@ ca=$work/ca
 "$top_builddir/mayfly" init --dir "$ca" --keys "${MAYFLY_KEYS:-file}" --port 8080 --dns .acme.test \
 	--dns localhost >"$work/init.log" 2>&1 || { cat "$work/init.log" >&2; exit 1; }
 sed -i 's/"127.0.0.1:8080"/"127.0.0.1:0"/' "$ca/mayfly.yaml"
+# Forward-dated certificates (ACME newOrder notBefore) up to 3 hours ahead.
+sed -i 's/^  backdate: 5m$/&\n  forward-horizon: 3h/' "$ca/mayfly.yaml"
+grep -q '^  forward-horizon: 3h$' "$ca/mayfly.yaml" || { echo "FAIL: cannot set forward-horizon" >&2; exit 1; }
 grep -q '"127.0.0.1:0"' "$ca/mayfly.yaml" || { echo "FAIL: no listen address to set to port 0" >&2; exit 1; }
 token=tok-$(openssl rand -hex 16)
 printf '%s\n' "$token" > "$ca/api.token"
@@ -149,6 +155,102 @@ openssl ocsp -issuer "$ica" -cert "$live/cert.pem" -url "http://127.0.0.1:$P/ocs
 grep -q "Response verify OK" "$work/ocsp.out" || { cat "$work/ocsp.out" >&2; fail "OCSP response does not verify"; }
 grep -q "cert.pem: good" "$work/ocsp.out" || { cat "$work/ocsp.out" >&2; fail "OCSP status is not good"; }
 ok "mayflyd OCSP: good for $s1"
+
+# ---- a forward-dated order (newOrder notBefore/notAfter) through the signer ---------
+# certbot cannot ask for notBefore; its ACME library (python3-acme, with
+# certbot's interpreter) can, with the two fields added to its NewOrder.
+# The certificate must carry exactly the dates asked for; one beyond the
+# horizon is refused as malformed and nothing is logged.
+py=$(sed -n '1s/^#! *//p' "$(command -v certbot)")
+[ -x "$py" ] || py=python3
+nb=$(( $(date +%s) + 7200 )); na=$(( nb + 86400 ))
+before=$(sqlite3 "$ca/mayfly.db" "SELECT count(*) FROM certificates")
+timeout 120 "$py" - "https://127.0.0.1:$AP/directory" "$root" "$H01" "$nb" "$na" \
+	"$work/fwd.pem" >"$work/fwd.out" 2>&1 <<'EOP' || { cat "$work/fwd.out" >&2; fail "forward-dated ACME order"; }
+import datetime, http.server, sys, threading, time
+from typing import Optional
+import josepy as jose
+from acme import challenges, client, messages
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+
+directory, cafile, h01, nb, na, out = sys.argv[1:7]
+h01, nb, na = int(h01), int(nb), int(na)
+
+def rfc3339(t):
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t))
+
+class DatedOrder(messages.NewOrder):
+    not_before: Optional[str] = jose.field("notBefore", omitempty=True)
+    not_after: Optional[str] = jose.field("notAfter", omitempty=True)
+
+tokens = {}
+class H(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        body = tokens.get(self.path.rsplit("/", 1)[-1])
+        self.send_response(200 if body else 404)
+        self.end_headers()
+        self.wfile.write((body or "no").encode())
+    def log_message(self, *a):
+        pass
+srv = http.server.HTTPServer(("127.0.0.1", h01), H)
+threading.Thread(target=srv.serve_forever, daemon=True).start()
+
+key = jose.JWKEC(key=ec.generate_private_key(ec.SECP256R1()))
+net = client.ClientNetwork(key, alg=jose.ES256, verify_ssl=cafile)
+acme = client.ClientV2(client.ClientV2.get_directory(directory, net), net)
+acme.new_account(messages.NewRegistration.from_data(terms_of_service_agreed=True))
+ident = [messages.Identifier(typ=messages.IDENTIFIER_FQDN, value="fwd.acme.test")]
+
+# Beyond the 3h horizon: malformed, no order.
+try:
+    acme._post(acme.directory["newOrder"], DatedOrder(identifiers=ident,
+        not_before=rfc3339(nb + 3 * 3600), not_after=rfc3339(na + 3 * 3600)))
+    sys.exit("an order beyond the horizon was accepted")
+except messages.Error as e:
+    if e.typ != "urn:ietf:params:acme:error:malformed" or "forward-horizon" not in e.detail:
+        sys.exit("beyond the horizon: %s" % e)
+
+k = ec.generate_private_key(ec.SECP256R1())
+csr = x509.CertificateSigningRequestBuilder().subject_name(x509.Name([])).add_extension(
+    x509.SubjectAlternativeName([x509.DNSName("fwd.acme.test")]), critical=False).sign(
+    k, hashes.SHA256()).public_bytes(serialization.Encoding.PEM)
+
+resp = acme._post(acme.directory["newOrder"], DatedOrder(identifiers=ident,
+    not_before=rfc3339(nb), not_after=rfc3339(na)))
+o = resp.json()
+if o.get("notBefore") != rfc3339(nb) or o.get("notAfter") != rfc3339(na):
+    sys.exit("the order does not return the dates: %s" % o)
+body = messages.Order.from_json(o)
+authzs = [acme._authzr_from_response(acme._post_as_get(u), uri=u) for u in body.authorizations]
+orderr = messages.OrderResource(body=body, uri=resp.headers.get("Location"),
+    authorizations=authzs, csr_pem=csr)
+for a in authzs:
+    for cb in a.body.challenges:
+        if isinstance(cb.chall, challenges.HTTP01):
+            r, validation = cb.response_and_validation(key)
+            tokens[cb.chall.encode("token")] = validation
+            acme.answer_challenge(cb, r)
+deadline = datetime.datetime.now() + datetime.timedelta(seconds=60)
+orderr = acme.poll_and_finalize(orderr, deadline)
+open(out, "w").write(orderr.fullchain_pem)
+EOP
+openssl x509 -in "$work/fwd.pem" -noout -startdate -enddate >"$work/fwd.dates"
+want_nb=$(TZ=UTC date -d "@$nb" '+%b %e %H:%M:%S %Y GMT')
+want_na=$(TZ=UTC date -d "@$na" '+%b %e %H:%M:%S %Y GMT')
+grep -qx "notBefore=$want_nb" "$work/fwd.dates" && grep -qx "notAfter=$want_na" "$work/fwd.dates" ||
+	{ cat "$work/fwd.dates" >&2; fail "forward-dated certificate: want $want_nb to $want_na"; }
+# Not valid yet: verified as of its notBefore; logged like any other.
+openssl verify -attime "$nb" -CAfile "$root" -untrusted "$ica" "$work/fwd.pem" >/dev/null ||
+	fail "forward-dated certificate: openssl verify -attime"
+serial=$(openssl x509 -in "$work/fwd.pem" -noout -serial | sed 's/serial=//' | tr 'A-F' 'a-f')
+n=$(sqlite3 "$ca/mayfly.db" "SELECT count(*) FROM certificates WHERE (serial = '$serial' OR
+	serial = '00$serial') AND requester LIKE 'acme:acct/%' AND not_before = $nb AND not_after = $na")
+[ "$n" = 1 ] || fail "forward-dated certificate $serial not logged with its dates"
+after=$(sqlite3 "$ca/mayfly.db" "SELECT count(*) FROM certificates")
+[ "$after" = $((before + 1)) ] || fail "forward-dated orders logged $((after - before)) certificates, want 1"
+ok "forward-dated ACME order through the signer: $want_nb to $want_na; beyond the horizon malformed"
 
 # ---- POST /v1/sign with the bearer token ---------------------------------------------
 openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$work/k1.pem" \

@@ -367,6 +367,81 @@ mfdt_start(const char *dir, int port)
 	return mfdt_start_health(dir, port, 200);
 }
 
+int
+mfdt_log_port(const char *dir, int acme, int timeout_ms)
+{
+	const char *tag = acme ? "event=listening what=acme host=" : "event=listening host=";
+	int64_t end = mfdt_ms() + timeout_ms;
+	char path[600], line[1024];
+
+	snprintf(path, sizeof(path), "%s/mayflyd.log", dir);
+	do {
+		FILE *f = fopen(path, "r");
+		int port = -1;
+
+		while (f != NULL && port < 0 && fgets(line, sizeof(line), f) != NULL) {
+			const char *p = strstr(line, tag), *q;
+
+			if (p != NULL && (q = strstr(p, " port=")) != NULL && atoi(q + 6) > 0)
+				port = atoi(q + 6);
+		}
+		if (f != NULL)
+			fclose(f);
+		if (port > 0)
+			return port;
+		usleep(20000);
+	} while (mfdt_ms() < end);
+	return -1;
+}
+
+int
+mfdt_port_was_taken(const char *dir)
+{
+	char path[600], line[1024];
+	FILE *f;
+	int taken = 0;
+
+	snprintf(path, sizeof(path), "%s/mayflyd.log", dir);
+	if ((f = fopen(path, "r")) == NULL)
+		return 0;
+	while (!taken && fgets(line, sizeof(line), f) != NULL)
+		taken = (strstr(line, "event=bind-failed") != NULL ||
+		    strstr(line, "event=acme-failed") != NULL) &&
+		    strstr(line, strerror(EADDRINUSE)) != NULL;
+	fclose(f);
+	return taken;
+}
+
+pid_t
+mfdt_setup_start(const char *dir, int *port)
+{
+	return mfdt_setup_start_with(dir, port, NULL, NULL);
+}
+
+pid_t
+mfdt_setup_start_with(const char *dir, int *port, int (*prep)(const char *, int, void *),
+    void *arg)
+{
+	char *cmd;
+	pid_t pid = -1;
+	int i;
+
+	for (i = 0; i < 3 && pid <= 0; i++) {
+		/* Start over in an empty dir: the setup creates the database afresh. */
+		if (asprintf(&cmd, "find '%s' -mindepth 1 -delete", dir) < 0)
+			return -1;
+		mft_run(cmd, NULL);
+		free(cmd);
+		if ((*port = mfdt_free_port()) <= 0 || mfdt_setup(dir, *port) != 0 ||
+		    (prep != NULL && prep(dir, *port, arg) != 0))
+			return -1;
+		pid = mfdt_start(dir, *port);
+		if (pid <= 0 && !mfdt_port_was_taken(dir))
+			break;
+	}
+	return pid;
+}
+
 /*
  * Runs mayflyd on dir/mayfly.yaml and waits up to timeout_ms for it to exit
  * by itself; returns its exit status, or -1 if it was still running (it is
@@ -438,10 +513,7 @@ daemon_setup(void)
 {
 	d_dir = mft_tmpdir();
 	ck_assert_ptr_nonnull(d_dir);
-	d_port = mfdt_free_port();
-	ck_assert_int_gt(d_port, 0);
-	ck_assert_int_eq(mfdt_setup(d_dir, d_port), 0);
-	d_pid = mfdt_start(d_dir, d_port);
+	d_pid = mfdt_setup_start(d_dir, &d_port);
 	ck_assert_int_gt(d_pid, 0);
 }
 
@@ -646,6 +718,90 @@ START_TEST(test_admin_revoke)
 	    "Authorization: Bearer test-admin-token-0123456789\r\n\r\n%s", strlen(body), body);
 	ck_assert_int_eq(mfdt_http(d_port, req, strlen(req), 5000, &st, NULL, NULL), 0);
 	ck_assert_int_eq(st, 404);
+}
+END_TEST
+
+/* The value of the /metrics line that starts with series (name and labels), or -1. */
+static double
+metric_value(const char *series)
+{
+	unsigned char *resp;
+	size_t len, sl = strlen(series);
+	const char *p;
+	double v = -1;
+
+	if (mfdt_get(d_port, "/metrics", &resp, &len) != 200) {
+		free(resp);
+		return -1;
+	}
+	for (p = (const char *)resp; p != NULL && *p != '\0'; p = strchr(p, '\n'), p = p ? p + 1 : p)
+		if (strncmp(p, series, sl) == 0 && p[sl] == ' ') {
+			v = strtod(p + sl + 1, NULL);
+			break;
+		}
+	free(resp);
+	return v;
+}
+
+/* Waits (bounded) until series reads want; returns what it read last. */
+static double
+metric_wait(const char *series, double want)
+{
+	int64_t t0 = mfdt_ms();
+	double v;
+
+	while ((v = metric_value(series)) != want && mfdt_ms() - t0 < WAIT_MS)
+		usleep(50000);
+	return v;
+}
+
+#define VIS_COUNT(src)	"mayflyd_revocation_visible_seconds_count{source=\"" src "\"}"
+
+/*
+ * Issue 14: how long a revocation takes to reach OCSP is measured inside the
+ * daemon, per source, and each revocation counts once under its own source.
+ * Not a timing assertion: that is tests/bench/revocation-latency.sh's.
+ */
+START_TEST(test_revocation_visible_metric)
+{
+	const char *body = "serial=" SERIAL_BASE "02&reason=1";
+	char req[1024], path[600];
+	struct mf_db *db;
+	double admin0, cli0, v;
+	int st;
+
+	admin0 = metric_value(VIS_COUNT("admin-api"));
+	cli0 = metric_value(VIS_COUNT("poll"));
+	ck_assert_msg(admin0 >= 0 && cli0 >= 0, "no mayflyd_revocation_visible_seconds_count");
+
+	/* As `mayfly revoke` does: another process on the same log. */
+	snprintf(path, sizeof(path), "%s/mayfly.db", d_dir);
+	ck_assert_int_eq(mf_db_open(path, 0, &db), 0);
+	ck_assert_int_eq(mf_db_cert_revoke(db, SERIAL_BASE "07", 1, (int64_t)time(NULL),
+	    "cli:test"), 0);
+	mf_db_close(db);
+	ck_assert_int_ge(ocsp_wait_for("leaf07.pem", "leaf07.pem: revoked", WAIT_MS), 0);
+	v = metric_wait(VIS_COUNT("poll"), cli0 + 1);
+	ck_assert_msg(v == cli0 + 1, "poll count %g, want %g", v, cli0 + 1);
+	ck_assert(metric_value(VIS_COUNT("admin-api")) == admin0);
+
+	snprintf(req, sizeof(req), "POST /admin/revoke HTTP/1.0\r\nContent-Length: %zu\r\n"
+	    "Authorization: Bearer test-admin-token-0123456789\r\n\r\n%s", strlen(body), body);
+	ck_assert_int_eq(mfdt_http(d_port, req, strlen(req), 5000, &st, NULL, NULL), 0);
+	ck_assert_int_eq(st, 200);
+	ck_assert_int_ge(ocsp_wait_for("leaf02.pem", "leaf02.pem: revoked", WAIT_MS), 0);
+	v = metric_wait(VIS_COUNT("admin-api"), admin0 + 1);
+	ck_assert_msg(v == admin0 + 1, "admin-api count %g, want %g", v, admin0 + 1);
+	ck_assert(metric_value(VIS_COUNT("poll")) == cli0 + 1);
+
+	/* The histogram agrees with its count, and a delay was recorded. */
+	ck_assert(metric_value("mayflyd_revocation_visible_seconds_bucket{source=\"admin-api\","
+	    "le=\"+Inf\"}") == admin0 + 1);
+	ck_assert(metric_value("mayflyd_revocation_visible_seconds_bucket{source=\"poll\","
+	    "le=\"+Inf\"}") == cli0 + 1);
+	ck_assert(metric_value("mayflyd_revocation_visible_seconds_max{source=\"admin-api\"}") > 0);
+	ck_assert(metric_value("mayflyd_revocation_visible_seconds_max{source=\"poll\"}") > 0);
+	ck_assert(metric_value("mayflyd_revocation_visible_seconds_sum{source=\"poll\"}") > 0);
 }
 END_TEST
 
@@ -959,6 +1115,35 @@ in_dir(const char *dir, char **out, const char *fmt, ...)
 	return rc;
 }
 
+/*
+ * `mayfly init --dir dir --keys keys --port P`, then the shell command then
+ * (if any) in dir, then mayflyd. The port goes into the certificates, so it
+ * is chosen first; should it be taken by the start (EADDRINUSE), all of it
+ * starts over with another port, three times at most. *port gets it.
+ */
+static pid_t
+init_start(const char *dir, const char *keys, const char *then, int *port)
+{
+	char *mayfly = mft_buildpath("mayfly"), *cmd;
+	pid_t pid = -1;
+	int i;
+
+	for (i = 0; i < 3 && pid <= 0; i++) {
+		*port = mfdt_free_port();
+		ck_assert(asprintf(&cmd, "rm -rf '%s' && '%s' init --dir '%s' --keys %s --port %d "
+		    ">/dev/null 2>&1", dir, mayfly, dir, keys, *port) > 0);
+		ck_assert_int_eq(mft_run(cmd, NULL), 0);
+		free(cmd);
+		if (then != NULL)
+			ck_assert_int_eq(in_dir(dir, NULL, "%s", then), 0);
+		pid = mfdt_start(dir, *port);
+		if (pid <= 0 && !mfdt_port_was_taken(dir))
+			break;
+	}
+	free(mayfly);
+	return pid;
+}
+
 /* `mayfly issue` of a fresh localhost certificate into name.pem (+ chain); serial in hex. */
 static void
 cli_issue(const char *dir, const char *name, char *serial, size_t serlen)
@@ -1007,24 +1192,15 @@ cli_wait_status(const char *dir, int port, const char *cert, const char *want, i
 START_TEST(test_cli_init_file)
 {
 	char *tmp = mft_tmpdir(), dir[600], serial[64], *out = NULL, want[128];
-	int port = mfdt_free_port(), nport = mfdt_free_port(), i;
+	int port, nport = mfdt_free_port(), i;
 	int64_t ms, t0;
 	pid_t pid, ng;
-	char *mayfly = mft_buildpath("mayfly"), *cmd;
 	size_t len;
 
 	ck_assert_ptr_nonnull(tmp);
 	snprintf(dir, sizeof(dir), "%s/ca", tmp);
-	ck_assert(asprintf(&cmd, "'%s' init --dir '%s' --keys file --port %d >/dev/null 2>&1",
-	    mayfly, dir, port) > 0);
-	ck_assert_int_eq(mft_run(cmd, NULL), 0);
-	free(cmd);
 	/* The root's CRL, signed offline, is what intermediates point to. */
-	ck_assert(asprintf(&cmd, "'%s' -c '%s/mayfly.yaml' crl root >/dev/null 2>&1", mayfly, dir) > 0);
-	ck_assert_int_eq(mft_run(cmd, NULL), 0);
-	free(cmd);
-	free(mayfly);
-	pid = mfdt_start(dir, port);
+	pid = init_start(dir, "file", "$MAYFLY crl root >/dev/null", &port);
 	ck_assert_int_gt(pid, 0);
 	ck_assert_int_eq(in_dir(dir, &out, "curl -sS --max-time 5 -o root.crl "
 	    "http://127.0.0.1:%d/crl/root-a.crl && openssl crl -inform DER -in root.crl "
@@ -1116,20 +1292,14 @@ END_TEST
 START_TEST(test_cli_init_softhsm)
 {
 	char *tmp = mft_tmpdir(), dir[600], serial[64], *out = NULL, tokens[700], gone[700];
-	char *mayfly = mft_buildpath("mayfly"), *cmd;
-	int port = mfdt_free_port(), i, st = 0;
+	int port, i, st = 0;
 	unsigned char *resp = NULL;
 	size_t len;
 	pid_t pid;
 
 	ck_assert_ptr_nonnull(tmp);
 	snprintf(dir, sizeof(dir), "%s/ca", tmp);
-	ck_assert(asprintf(&cmd, "'%s' init --dir '%s' --keys softhsm --port %d >/dev/null 2>&1",
-	    mayfly, dir, port) > 0);
-	ck_assert_int_eq(mft_run(cmd, NULL), 0);
-	free(cmd);
-	free(mayfly);
-	pid = mfdt_start(dir, port);
+	pid = init_start(dir, "softhsm", NULL, &port);
 	ck_assert_int_gt(pid, 0);
 	cli_issue(dir, "srv", serial, sizeof(serial));
 	out = cli_ocsp(dir, port, "srv.pem", "-no_nonce");
@@ -1199,19 +1369,30 @@ ocsp_time(const char *out, const char *label)
  * of signing, so the gap between them is when the refresher acted. Fails
  * on a refresher that re-signs at once, or only once responses expired.
  */
+static int
+prep_short_validity(const char *dir, int port, void *arg)
+{
+	char *cmd;
+	int rc;
+
+	(void)port;
+	(void)arg;
+	if (asprintf(&cmd, "sed -i 's/validity: 4h/validity: 1m/' '%s/mayfly.yaml'", dir) < 0)
+		return -1;
+	rc = mft_run(cmd, NULL);
+	free(cmd);
+	return rc;
+}
+
 START_TEST(test_resign_before_half_life)
 {
 	char *dir = mft_tmpdir(), *cmd, *out = NULL;
-	int port = mfdt_free_port();
+	int port;
 	int64_t t1, nu1, t2 = -1, t0;
 	pid_t pid;
 
 	ck_assert_ptr_nonnull(dir);
-	ck_assert_int_eq(mfdt_setup(dir, port), 0);
-	ck_assert(asprintf(&cmd, "sed -i 's/validity: 4h/validity: 1m/' '%s/mayfly.yaml'", dir) > 0);
-	ck_assert_int_eq(mft_run(cmd, NULL), 0);
-	free(cmd);
-	pid = mfdt_start(dir, port);
+	pid = mfdt_setup_start_with(dir, &port, prep_short_validity, NULL);
 	ck_assert_int_gt(pid, 0);
 	ck_assert(asprintf(&cmd, "cd '%s' && openssl ocsp -no_nonce -issuer certs/issuing-1.pem "
 	    "-cert leaf01.pem -url http://127.0.0.1:%d/ocsp -CAfile certs/root-a.pem -timeout 5 "
@@ -1253,18 +1434,15 @@ START_TEST(test_resign_before_half_life)
 }
 END_TEST
 
-START_TEST(test_two_intermediates)
+/* A second intermediate under root-b, with a leaf of its own in the log. */
+static int
+prep_issuing_2(const char *dir, int port, void *arg)
 {
-	char *dir = mft_tmpdir(), *cmd, *out = NULL, path[600];
-	int port = mfdt_free_port();
+	char *cmd, path[600];
 	struct mf_db *db;
-	unsigned char *resp;
-	size_t len;
-	pid_t pid;
 
-	ck_assert_ptr_nonnull(dir);
-	ck_assert_int_eq(mfdt_setup(dir, port), 0);
-	/* A second intermediate under root-b, with a leaf of its own in the log. */
+	(void)port;
+	(void)arg;
 	ck_assert(asprintf(&cmd, "cd '%s' && exec >i2.log 2>&1 && "
 	    "openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes "
 	    "-keyout keys/issuing-2.key -out i2.csr -subj '/CN=Test Issuing 2' && "
@@ -1283,7 +1461,19 @@ START_TEST(test_two_intermediates)
 	ck_assert_int_eq(mf_db_open(path, 0, &db), 0);
 	ck_assert_int_eq(mfdt_insert(db, dir, "leaf-i2.pem", "issuing-2"), 0);
 	mf_db_close(db);
-	pid = mfdt_start(dir, port);
+	return 0;
+}
+
+START_TEST(test_two_intermediates)
+{
+	char *dir = mft_tmpdir(), *cmd, *out = NULL;
+	int port;
+	unsigned char *resp;
+	size_t len;
+	pid_t pid;
+
+	ck_assert_ptr_nonnull(dir);
+	pid = mfdt_setup_start_with(dir, &port, prep_issuing_2, NULL);
 	ck_assert_int_gt(pid, 0);
 	ck_assert(asprintf(&cmd, "cd '%s' && openssl ocsp -no_nonce -issuer certs/issuing-2.pem "
 	    "-cert leaf-i2.pem -url http://127.0.0.1:%d/ocsp -CAfile certs/root-b.pem -timeout 5 2>&1 && "
@@ -1319,25 +1509,32 @@ END_TEST
 
 /* ---- the HSM goes away ------------------------------------------------------- */
 
-START_TEST(test_softhsm_token_vanishes)
+/* A real SoftHSM2 token in dir holding the intermediate's key, named in mayfly.yaml. */
+static int
+prep_softhsm(const char *dir, int port, void *arg)
 {
-	char *dir = mft_tmpdir(), *cmd, *out = NULL, tokens[600], gone[600];
-	int port = mfdt_free_port(), i, st = 0;
-	pid_t pid;
-	unsigned char *resp;
-	size_t len;
+	char *cmd;
 
-	ck_assert_ptr_nonnull(dir);
-	ck_assert_int_eq(mfdt_setup(dir, port), 0);
-	/* A real SoftHSM2 token in dir holding the intermediate's key. */
+	(void)arg;
 	ck_assert_int_eq(mft_softhsm_setup(dir, "mayfly"), 0);
 	ck_assert(asprintf(&cmd, "cd '%s' && SOFTHSM2_CONF='%s/softhsm2.conf' softhsm2-util --import "
 	    "keys/issuing-1.key --token mayfly --label issuing-1 --id 01 --pin 1234 >import.log 2>&1 "
 	    "&& rm keys/issuing-1.key", dir, dir) > 0);
 	ck_assert_int_eq(mft_run(cmd, NULL), 0);
 	free(cmd);
-	ck_assert_int_eq(mfdt_yaml(dir, port, MF_SOFTHSM_MODULE), 0);
-	pid = mfdt_start(dir, port);
+	return mfdt_yaml(dir, port, MF_SOFTHSM_MODULE);
+}
+
+START_TEST(test_softhsm_token_vanishes)
+{
+	char *dir = mft_tmpdir(), *cmd, *out = NULL, tokens[600], gone[600];
+	int port, i, st = 0;
+	pid_t pid;
+	unsigned char *resp;
+	size_t len;
+
+	ck_assert_ptr_nonnull(dir);
+	pid = mfdt_setup_start_with(dir, &port, prep_softhsm, NULL);
 	ck_assert_int_gt(pid, 0);
 
 	/* Served and cached while the token is there. */
@@ -1395,14 +1592,13 @@ END_TEST
 START_TEST(test_lifecycle)
 {
 	char *dir = mft_tmpdir(), *out;
-	int port = mfdt_free_port(), st;
+	int port, st;
 	pid_t pid;
 	unsigned char *resp;
 	size_t len;
 
 	ck_assert_ptr_nonnull(dir);
-	ck_assert_int_eq(mfdt_setup(dir, port), 0);
-	pid = mfdt_start(dir, port);
+	pid = mfdt_setup_start(dir, &port);
 	ck_assert_int_gt(pid, 0);
 	/* The signer is a separate process: the daemon has a child. */
 	{
@@ -1588,15 +1784,14 @@ db_int(const char *dir, const char *sql)
 START_TEST(test_revoked_while_down)
 {
 	char *dir = mft_tmpdir(), *out;
-	int port = mfdt_free_port(), i;
+	int port, i;
 	struct mf_db *db;
 	char path[600];
 	size_t len;
 	pid_t pid;
 
 	ck_assert_ptr_nonnull(dir);
-	ck_assert_int_eq(mfdt_setup(dir, port), 0);
-	pid = mfdt_start(dir, port);
+	pid = mfdt_setup_start(dir, &port);
 	ck_assert_int_gt(pid, 0);
 	out = ocsp_four_ways(dir, port, "leaf06");
 	ck_assert_msg(count_str(out, "leaf06.pem: good") == 4, "%s", out);
@@ -1666,7 +1861,7 @@ START_TEST(test_unknown_serial_flood)
 {
 	static const unsigned char unauthorized[5] = { 0x30, 0x03, 0x0a, 0x01, 0x06 };
 	char *dir = mft_tmpdir(), path[600], *out;
-	int port = mfdt_free_port(), i, bad = 0;
+	int port, i, bad = 0;
 	struct mfd_issuer_id iid;
 	double signed0, signed1, unauth0, unauth1;
 	int64_t t0;
@@ -1675,7 +1870,8 @@ START_TEST(test_unknown_serial_flood)
 	pid_t pid;
 
 	ck_assert_ptr_nonnull(dir);
-	ck_assert_int_eq(mfdt_setup(dir, port), 0);
+	pid = mfdt_setup_start(dir, &port);
+	ck_assert_int_gt(pid, 0);
 	snprintf(path, sizeof(path), "%s/certs/issuing-1.pem", dir);
 	ck_assert_ptr_nonnull(f = fopen(path, "r"));
 	ica = PEM_read_X509(f, NULL, NULL, NULL);
@@ -1683,8 +1879,6 @@ START_TEST(test_unknown_serial_flood)
 	ck_assert_ptr_nonnull(ica);
 	ck_assert_int_eq(mfd_issuer_id_of(ica, &iid), 0);
 	X509_free(ica);
-	pid = mfdt_start(dir, port);
-	ck_assert_int_gt(pid, 0);
 	/* The pre-sign pass is over once the 7 logged certificates are cached. */
 	for (i = 0; i < 100 && metric(port, "mayflyd_ocsp_cache_responses") < 7; i++)
 		usleep(100000);
@@ -1791,6 +1985,8 @@ START_TEST(test_failed_start_writes_nothing)
 	out = (char *)mfdt_read(dir, "mayflyd.log", &len);
 	ck_assert_msg(out != NULL && strstr(out, "event=bind-failed") != NULL, "%s", out);
 	free(out);
+	/* What mfdt_setup_start() retries on, and only on that (below: a config error). */
+	ck_assert(mfdt_port_was_taken(dir));
 	ck_assert_int_eq(db_int(dir, RESPONDERS), resp0);
 	ck_assert_int_eq(db_int(dir, AUDIT_ROWS), audit0);
 
@@ -1804,6 +2000,7 @@ START_TEST(test_failed_start_writes_nothing)
 	ck_assert_msg(out != NULL && strstr(out, "event=config-failed") != NULL &&
 	    strstr(out, "root-b.pem") != NULL, "%s", out);
 	free(out);
+	ck_assert(!mfdt_port_was_taken(dir));
 	ck_assert_int_eq(db_int(dir, RESPONDERS), resp0);
 	ck_assert_int_eq(db_int(dir, AUDIT_ROWS), audit0);
 
@@ -1893,7 +2090,6 @@ START_TEST(test_database_full)
 	ck_assert_ptr_nonnull(tmp);
 	snprintf(dir, sizeof(dir), "%s/ca", tmp);
 	port = mfdt_free_port();
-	aport = mfdt_free_port();
 	mayfly = mft_buildpath("mayfly");
 	ck_assert(asprintf(&cmd, "'%s' init --dir '%s' --keys file --port %d --dns localhost "
 	    ">/dev/null 2>&1", mayfly, dir, port) > 0);
@@ -1912,12 +2108,14 @@ START_TEST(test_database_full)
 	ck_assert_int_eq(in_dir(dir, NULL, "mv mayfly.db dbfs/ && "
 	    "sed -i 's|^database: .*|database: dbfs/mayfly.db|' mayfly.yaml && "
 	    "openssl rand -hex 16 > api.token && chmod 600 api.token && "
-	    "printf 'acme:\\n  host: 127.0.0.1\\n  port: %d\\n  api-token-file: api.token\\n' "
+	    "printf 'acme:\\n  host: 127.0.0.1\\n  port: 0\\n  api-token-file: api.token\\n' "
 	    ">> mayfly.yaml && for n in a b c; do openssl req -new -newkey ec -pkeyopt "
 	    "ec_paramgen_curve:P-256 -nodes -keyout $n.key -out $n.csr -subj /CN=localhost "
-	    "-addext subjectAltName=DNS:localhost >/dev/null 2>&1 || exit 1; done", aport), 0);
+	    "-addext subjectAltName=DNS:localhost >/dev/null 2>&1 || exit 1; done"), 0);
 	pid = mfdt_start(dir, port);
 	ck_assert_int_gt(pid, 0);
+	/* The ACME listener binds whatever port is free and says which. */
+	ck_assert_int_gt(aport = mfdt_log_port(dir, 1, 10000), 0);
 	ck_assert_int_eq(api_sign(dir, aport, "a"), 200);
 
 	/* The disk fills up. */
@@ -2027,7 +2225,6 @@ START_TEST(test_database_readonly)
 	ck_assert_ptr_nonnull(tmp);
 	snprintf(dir, sizeof(dir), "%s/ca", tmp);
 	port = mfdt_free_port();
-	aport = mfdt_free_port();
 	mayfly = mft_buildpath("mayfly");
 	ck_assert(asprintf(&cmd, "'%s' init --dir '%s' --keys file --port %d --dns localhost "
 	    ">/dev/null 2>&1", mayfly, dir, port) > 0);
@@ -2050,11 +2247,11 @@ START_TEST(test_database_readonly)
 	    "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout tls.key "
 	    "-out tls.pem -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 -days 1 "
 	    ">/dev/null 2>&1 && chmod 600 tls.key && "
-	    "printf 'acme:\\n  host: 127.0.0.1\\n  port: %d\\n  api-token-file: api.token\\n"
+	    "printf 'acme:\\n  host: 127.0.0.1\\n  port: 0\\n  api-token-file: api.token\\n"
 	    "  tls-cert: tls.pem\\n  tls-key: tls.key\\n' >> mayfly.yaml && "
 	    "cp tls.pem certs/tls-root.pem && for n in a b; do openssl req -new -newkey ec -pkeyopt "
 	    "ec_paramgen_curve:P-256 -nodes -keyout $n.key -out $n.csr -subj /CN=localhost "
-	    "-addext subjectAltName=DNS:localhost >/dev/null 2>&1 || exit 1; done", aport), 0);
+	    "-addext subjectAltName=DNS:localhost >/dev/null 2>&1 || exit 1; done"), 0);
 	/* A certificate in the log, and the -wal and -shm files left in place. */
 	ck_assert_int_eq(in_dir(dir, &out, "$MAYFLY issue --csr a.csr --out a.pem"), 0);
 	free(out);
@@ -2079,6 +2276,7 @@ START_TEST(test_database_readonly)
 
 	pid = mfdt_start_health(dir, port, 503);
 	ck_assert_int_gt(pid, 0);
+	ck_assert_int_gt(aport = mfdt_log_port(dir, 1, 10000), 0);
 	/* OCSP for the logged certificate is answered (signed by the intermediate itself). */
 	out = ocsp_cli_at(dir, port, "a");
 	ck_assert_msg(strstr(out, "a.pem: good") != NULL && strstr(out, "Response verify OK"),
@@ -2197,20 +2395,12 @@ END_TEST
 START_TEST(test_revoked_while_hsm_gone)
 {
 	char *dir = mft_tmpdir(), *cmd, *out = NULL, tokens[600], gone[600], path[600];
-	int port = mfdt_free_port(), i, st = 0;
+	int port, i, st = 0;
 	struct mf_db *db;
 	pid_t pid;
 
 	ck_assert_ptr_nonnull(dir);
-	ck_assert_int_eq(mfdt_setup(dir, port), 0);
-	ck_assert_int_eq(mft_softhsm_setup(dir, "mayfly"), 0);
-	ck_assert(asprintf(&cmd, "cd '%s' && SOFTHSM2_CONF='%s/softhsm2.conf' softhsm2-util --import "
-	    "keys/issuing-1.key --token mayfly --label issuing-1 --id 01 --pin 1234 >import.log 2>&1 "
-	    "&& rm keys/issuing-1.key", dir, dir) > 0);
-	ck_assert_int_eq(mft_run(cmd, NULL), 0);
-	free(cmd);
-	ck_assert_int_eq(mfdt_yaml(dir, port, MF_SOFTHSM_MODULE), 0);
-	pid = mfdt_start(dir, port);
+	pid = mfdt_setup_start_with(dir, &port, prep_softhsm, NULL);
 	ck_assert_int_gt(pid, 0);
 	out = ocsp_cli_at(dir, port, "leaf03");
 	ck_assert_msg(strstr(out, "leaf03.pem: good") != NULL, "%s", out);
@@ -2303,26 +2493,39 @@ notify_drain(int fd, char *acc, size_t accsz, int ms)
 	}
 }
 
+/* The notify socket dir/notify.sock, bound afresh in *(int *)arg after each setup. */
+static int
+prep_notify(const char *dir, int port, void *arg)
+{
+	struct sockaddr_un sa;
+	int *fd = arg;
+
+	(void)port;
+	if (*fd >= 0)
+		close(*fd);
+	*fd = socket(AF_UNIX, SOCK_DGRAM, 0);
+	ck_assert_int_ge(*fd, 0);
+	memset(&sa, 0, sizeof(sa));
+	sa.sun_family = AF_UNIX;
+	ck_assert_int_lt(snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/notify.sock", dir),
+	    (int)sizeof(sa.sun_path));
+	ck_assert_int_eq(bind(*fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	return 0;
+}
+
 START_TEST(test_systemd_notify)
 {
 	char *dir = mft_tmpdir(), path[600], acc[8192] = "";
 	struct sockaddr_un sa;
-	int port = mfdt_free_port(), fd;
+	int port, fd = -1;
 	pid_t pid;
 
 	ck_assert_ptr_nonnull(dir);
-	ck_assert_int_eq(mfdt_setup(dir, port), 0);
 	snprintf(path, sizeof(path), "%s/notify.sock", dir);
-	fd = socket(AF_UNIX, SOCK_DGRAM, 0);
-	ck_assert_int_ge(fd, 0);
-	memset(&sa, 0, sizeof(sa));
-	sa.sun_family = AF_UNIX;
 	ck_assert_uint_lt(strlen(path), sizeof(sa.sun_path));
-	strcpy(sa.sun_path, path);
-	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
 	notify_path = path;
 	watchdog_usec = "400000";
-	pid = mfdt_start(dir, port);
+	pid = mfdt_setup_start_with(dir, &port, prep_notify, &fd);
 	notify_path = NULL;
 	watchdog_usec = NULL;
 	ck_assert_int_gt(pid, 0);
@@ -2354,6 +2557,7 @@ suite_mfd_daemon(void)
 	tcase_add_test(tc, test_ocsp_get_curl);
 	tcase_add_test(tc, test_revoke_from_cli_db);
 	tcase_add_test(tc, test_admin_revoke);
+	tcase_add_test(tc, test_revocation_visible_metric);
 	tcase_add_test(tc, test_bad_input);
 	tcase_add_test(tc, test_ca_files_and_metrics);
 	tcase_add_test(tc, test_export_dir);

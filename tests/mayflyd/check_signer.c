@@ -172,14 +172,15 @@ sig_ended(struct sig *s)
 	return poll(&pfd, 1, 10000) == 1 && read(s->fd, &c, 1) == 0;
 }
 
-/* Appends one ISSUE_BATCH item to buf at *off. */
+/* Appends one ISSUE_BATCH item to buf at *off, with a notBefore (0: none). */
 static void
-item_add(unsigned char *buf, size_t *off, const unsigned char *csr, size_t csr_len,
-    const char *profile, const char *requester)
+item_add_at(unsigned char *buf, size_t *off, const unsigned char *csr, size_t csr_len,
+    const char *profile, const char *requester, int64_t not_before)
 {
 	struct mfd_sig_issue_req q;
 
 	memset(&q, 0, sizeof(q));
+	q.not_before = not_before;
 	q.csr_len = (uint32_t)csr_len;
 	q.profile_len = (uint16_t)strlen(profile);
 	q.requester_len = (uint16_t)strlen(requester);
@@ -191,6 +192,13 @@ item_add(unsigned char *buf, size_t *off, const unsigned char *csr, size_t csr_l
 	*off += strlen(profile);
 	memcpy(buf + *off, requester, strlen(requester));
 	*off += strlen(requester);
+}
+
+static void
+item_add(unsigned char *buf, size_t *off, const unsigned char *csr, size_t csr_len,
+    const char *profile, const char *requester)
+{
+	item_add_at(buf, off, csr, csr_len, profile, requester, 0);
 }
 
 static void
@@ -348,6 +356,68 @@ START_TEST(test_batch_items)
 }
 END_TEST
 
+/* ---- a notBefore carried to the signer ------------------------------------------ */
+
+/*
+ * A notBefore asked for (ACME newOrder) travels to the signer and is taken
+ * exactly: with issuance.forward-horizon 1h, one ten minutes ahead comes
+ * out as is; one two hours ahead is refused by the signer's own policy.
+ */
+START_TEST(test_batch_not_before)
+{
+	char *dir = mft_tmpdir(), *cmd;
+	struct sig s;
+	unsigned char *ok, *p, *buf;
+	size_t ok_len, len, off;
+	struct mfd_sig_issue_ans a;
+	const unsigned char *q;
+	int64_t now;
+	int32_t rc;
+	X509 *cert;
+
+	ck_assert_ptr_nonnull(dir);
+	ca_setup(dir);
+	ck_assert_int_gt(asprintf(&cmd, "sed -i 's/^  backdate: 5m$/&\\n  forward-horizon: 1h/' "
+	    "'%s/ca/mayfly.yaml' && grep -q '^  forward-horizon: 1h$' '%s/ca/mayfly.yaml'", dir,
+	    dir), 0);
+	ck_assert_int_eq(mft_run(cmd, NULL), 0);
+	free(cmd);
+	ok = mfdt_read(dir, "ok.acme.test.der", &ok_len);
+	ck_assert_ptr_nonnull(ok);
+	sig_start(dir, &s);
+	buf = malloc(2 * (sizeof(struct mfd_sig_issue_req) + 4096 + 64) + 64);
+	ck_assert_ptr_nonnull(buf);
+	now = (int64_t)time(NULL);
+	batch_head(buf, &off, 2);
+	item_add_at(buf, &off, ok, ok_len, "server", "test:nb", now + 600);
+	item_add_at(buf, &off, ok, ok_len, "server", "test:ahead", now + 7200);
+	sig_send(&s, MFD_SIG_ISSUE_BATCH, buf, off);
+	ck_assert_int_eq(sig_answer(&s, &rc, &p, &len), 0);
+	ck_assert_int_eq(rc, 0);
+	ck_assert_uint_ge(len, sizeof(a));
+	memcpy(&a, p, sizeof(a));
+	off = sizeof(a);
+	ck_assert_int_eq(a.rc, 0);
+	q = p + off;
+	ck_assert_ptr_nonnull(cert = d2i_X509(NULL, &q, a.len));
+	ck_assert_int_eq(ASN1_TIME_cmp_time_t(X509_get0_notBefore(cert), (time_t)(now + 600)), 0);
+	X509_free(cert);
+	off += a.len + a.ocsp_len;
+	memcpy(&a, p + off, sizeof(a));
+	off += sizeof(a);
+	ck_assert_int_eq(a.rc, MF_ERR_NOT_BEFORE_FUTURE);
+	ck_assert_ptr_nonnull(memmem(p + off, a.len, "forward-horizon", 15));
+	off += a.len;
+	ck_assert_uint_eq(off, len);
+	free(p);
+	ck_assert_int_eq(sig_stop(&s), 0);
+	free(buf);
+	free(ok);
+	mft_rmtree(dir);
+	free(dir);
+}
+END_TEST
+
 /* ---- a commit that fails refuses the whole batch ---------------------------------- */
 
 #ifdef MF_FAULT_INJECTION
@@ -416,7 +486,8 @@ END_TEST
 
 enum bad_kind {
 	BAD_ZERO_ITEMS, BAD_TOO_MANY, BAD_SHORT, BAD_TRAILING, BAD_PROFILE_CHAR,
-	BAD_NO_CSR, BAD_CSR_TOO_BIG, BAD_PAD, BAD_NEGATIVE_LIFETIME, BAD_TOO_LONG, BAD_N_
+	BAD_NO_CSR, BAD_CSR_TOO_BIG, BAD_PAD, BAD_NEGATIVE_LIFETIME, BAD_TOO_LONG,
+	BAD_NEGATIVE_NOT_BEFORE, BAD_N_
 };
 
 START_TEST(test_batch_malformed)
@@ -460,13 +531,16 @@ START_TEST(test_batch_malformed)
 		case BAD_NO_CSR:
 		case BAD_CSR_TOO_BIG:
 		case BAD_NEGATIVE_LIFETIME:
+		case BAD_NEGATIVE_NOT_BEFORE:
 			memcpy(&q, buf + sizeof(struct mfd_sig_batch_req), sizeof(q));
 			if (k == BAD_NO_CSR)
 				q.csr_len = 0;
 			else if (k == BAD_CSR_TOO_BIG)
 				q.csr_len = MF_ACME_CSR_MAX + 1;
-			else
+			else if (k == BAD_NEGATIVE_LIFETIME)
 				q.lifetime = -1;
+			else
+				q.not_before = -1;
 			memcpy(buf + sizeof(struct mfd_sig_batch_req), &q, sizeof(q));
 			break;
 		case BAD_PAD:
@@ -504,6 +578,7 @@ suite_mfd_signer(void)
 
 	tcase_set_timeout(tc, 90);
 	tcase_add_test(tc, test_batch_items);
+	tcase_add_test(tc, test_batch_not_before);
 #ifdef MF_FAULT_INJECTION
 	tcase_add_test(tc, test_batch_commit_fails);	/* needs the fault hook */
 #endif

@@ -246,6 +246,30 @@ sign after.ok.acme.test
 [ "$(logged "$(serial "$work/after.ok.acme.test.pem")")" = 1 ] || fail "after the restart: not logged"
 ok "signer killed before the commit: all 6 refused ($code), none logged; a new signer issues"
 
+# ---- (e) a batch held longer than the health check waits for the signer ------------------------
+# The health check waits 10 s for the signer's channel. A batch that takes
+# longer (a slow token) used to be taken for a dead signer, which was then
+# respawned under it. Hold one batch for 12 s: /health stays 200 and the
+# signer is neither declared gone nor restarted.
+csr slow.ok.acme.test
+u0=$(grep -c "event=signer-unhealthy" "$work/d.log" || true)
+echo hold > "$fault"
+sign slow.ok.acme.test &
+spid=$!
+wait_until 15 "the signer did not take the hold" hold_taken
+end=$(($(date +%s) + 12))
+while [ "$(date +%s)" -lt "$end" ]; do
+	st=$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 "http://127.0.0.1:$P/health" || true)
+	[ "$st" = 200 ] || { touch "$fault.go"; fail "/health answered $st while a batch was held"; }
+	sleep 1
+done
+touch "$fault.go"
+wait $spid || true
+[ "$(cat "$work/slow.ok.acme.test.code")" = 200 ] || fail "the held request answered $(cat "$work/slow.ok.acme.test.code")"
+[ "$(grep -c "event=signer-unhealthy" "$work/d.log" || true)" = "$u0" ] ||
+	fail "a busy signer was taken for a dead one"
+ok "a batch held 12 s: /health stayed 200, the signer was not respawned, the request was issued"
+
 kill "$dpid"
 wait "$dpid" || fail "mayflyd did not exit 0 on SIGTERM"
 dpid=

@@ -26,6 +26,25 @@ int mfdt_yaml(const char *dir, int port, const char *hsm);
 int mfdt_setup(const char *dir, int port);
 /* Starts build/mayflyd -c dir/mayfly.yaml; returns its pid once /health is 200, or -1. */
 pid_t mfdt_start(const char *dir, int port);
+/*
+ * The port mayflyd reported in dir/mayflyd.log (event=listening) for its
+ * first OCSP listener, or with acme for its ACME listener: for a daemon
+ * configured with port 0, which binds whatever is free. Waits up to
+ * timeout_ms for the line; -1 if it did not come.
+ */
+int mfdt_log_port(const char *dir, int acme, int timeout_ms);
+/* Whether dir/mayflyd.log says a listen address was in use (EADDRINUSE). */
+int mfdt_port_was_taken(const char *dir);
+/*
+ * mfdt_setup and mfdt_start in the empty dir, for tests whose certificates
+ * name the OCSP port in their AIA, so that it is chosen before the start:
+ * should another process take it in between (EADDRINUSE), it starts over
+ * with another port, three times at most. *port gets the port; pid or -1.
+ */
+pid_t mfdt_setup_start(const char *dir, int *port);
+/* The same, with prep(dir, port, arg) run after each setup, before the start (0: go on). */
+pid_t mfdt_setup_start_with(const char *dir, int *port, int (*prep)(const char *, int, void *),
+    void *arg);
 /* SIGTERM, bounded wait; exit status or -1. */
 int mfdt_stop(pid_t pid, int timeout_ms);
 
