@@ -323,6 +323,7 @@ acme_h_account(struct acme_ctx *c)
 		if (rc != 0)
 			return acme_fail(c, rc, "cannot deactivate the account");
 		strcpy(c->acct->status, "deactivated");
+		mf_jwk_cache_drop(a->keys, c->acct->id);
 		mf_info("account=%s msg=\"ACME account deactivated\"", c->acct->id);
 	}
 	if ((rc = account_json(c, c->acct->id, c->acct->status, c->acct->contact)) != 0)
@@ -402,6 +403,8 @@ acme_h_key_change(struct acme_ctx *c)
 		rc = acme_fail(c, rc, "cannot store the new key");
 		goto out;
 	}
+	/* The old key is refused anyway (its thumbprint is gone); free its slot now. */
+	mf_jwk_cache_drop(a->keys, c->acct->id);
 	mf_info("account=%s msg=\"ACME account key rolled over\"", c->acct->id);
 	rc = account_json(c, c->acct->id, c->acct->status, c->acct->contact);
 	c->r->status = 200;

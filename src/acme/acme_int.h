@@ -25,6 +25,9 @@ struct acme_local;
 /* Random URL-safe identifiers: 16 bytes -> 22 base64url characters. */
 #define ACME_ID_LEN	22
 
+/* Account keys kept in OpenSSL form between requests (acme_jws.h). */
+#define ACME_KEY_CACHE	1024
+
 /* Challenge checks running at once, over all accounts. */
 #define ACME_MAX_CHECKS	64
 
@@ -66,6 +69,7 @@ struct mf_acme {
 	unsigned port;
 	int64_t last_cleanup;
 	struct acme_nonces *nonces;	/* Replay-Nonce state, in memory only */
+	struct mf_jwk_cache *keys;	/* account keys as EVP_PKEY, under lock */
 
 	/* Running challenge checks, so that stop can cancel and wait for them. */
 	pthread_mutex_t vlock;

@@ -17,7 +17,9 @@
 #include <jose/jwk.h>
 #include <jose/jws.h>
 #include <jose/openssl.h>
+#include <openssl/bn.h>
 #include <openssl/crypto.h>
+#include <openssl/ec.h>
 #include <openssl/evp.h>
 #include <openssl/err.h>
 #include <openssl/rsa.h>
@@ -356,65 +358,137 @@ alg_fits_key(const char *alg, const json_t *jwk)
 	return 0;
 }
 
+/*
+ * The JWS signature in the form OpenSSL verifies: EdDSA and RS256 as they
+ * are, ES256/ES384 from the fixed-size r || s of RFC 7518 3.4 to DER. A
+ * signature of any other length is refused, as libjose refuses it.
+ */
 static int
-verify_eddsa(const struct mf_jws *j, const json_t *jwk)
+sig_to_openssl(const char *alg, const unsigned char *sig, size_t slen, unsigned char **out,
+    size_t *outlen)
+{
+	ECDSA_SIG *es = NULL;
+	BIGNUM *r = NULL, *s = NULL;
+	unsigned char *der = NULL;
+	size_t half;
+	int n, rc = MF_ERR_ACME_SIGNATURE;
+
+	*out = NULL;
+	*outlen = 0;
+	if (strcmp(alg, "ES256") == 0)
+		half = 32;
+	else if (strcmp(alg, "ES384") == 0)
+		half = 48;
+	else if (strcmp(alg, "EdDSA") == 0 && slen != 64)
+		return rc;
+	else {
+		if ((*out = malloc(slen)) == NULL)
+			return MF_ERR_NOMEM;
+		memcpy(*out, sig, slen);
+		*outlen = slen;
+		return 0;
+	}
+	if (slen != 2 * half)
+		return rc;
+	if ((r = BN_bin2bn(sig, (int)half, NULL)) == NULL ||
+	    (s = BN_bin2bn(sig + half, (int)half, NULL)) == NULL ||
+	    (es = ECDSA_SIG_new()) == NULL || ECDSA_SIG_set0(es, r, s) != 1) {
+		BN_free(r);
+		BN_free(s);
+		rc = MF_ERR_NOMEM;
+		goto out;
+	}
+	if ((n = i2d_ECDSA_SIG(es, &der)) <= 0) {
+		rc = MF_ERR_NOMEM;
+		goto out;
+	}
+	*out = der;
+	*outlen = (size_t)n;
+	der = NULL;
+	rc = 0;
+out:
+	ECDSA_SIG_free(es);
+	OPENSSL_free(der);
+	return rc;
+}
+
+int
+mf_jws_verify_pkey(const struct mf_jws *j, const json_t *jwk, EVP_PKEY *pk)
 {
 	const char *prot = json_string_value(json_object_get(j->jws, "protected"));
 	const char *pay = json_string_value(json_object_get(j->jws, "payload"));
 	const char *sig = json_string_value(json_object_get(j->jws, "signature"));
-	EVP_PKEY *pk = NULL;
-	EVP_MD_CTX *md = NULL;
-	unsigned char *sbuf = NULL;
+	const EVP_MD *md = NULL;
+	EVP_MD_CTX *mctx = NULL;
+	EVP_PKEY_CTX *pctx = NULL;
+	unsigned char *sbuf = NULL, *osig = NULL;
 	char *input = NULL;
-	size_t slen;
-	int rc = MF_ERR_ACME_SIGNATURE;
+	size_t slen, olen;
+	int rc;
 
-	if (mf_jwk_to_pkey(jwk, &pk) != 0 || mf_b64u_decode(sig, &sbuf, &slen) != 0)
+	if (!alg_fits_key(j->alg, jwk))
+		return MF_ERR_ACME_BADALG;
+	if (prot == NULL || pay == NULL || sig == NULL)
+		return MF_ERR_ACME_SIGNATURE;
+	/* The key must be the kind the algorithm names, whatever the JWK said. */
+	if (strcmp(j->alg, "EdDSA") == 0) {
+		if (EVP_PKEY_get_base_id(pk) != EVP_PKEY_ED25519)
+			return MF_ERR_ACME_BADALG;
+	} else if (strcmp(j->alg, "RS256") == 0) {
+		if (EVP_PKEY_get_base_id(pk) != EVP_PKEY_RSA)
+			return MF_ERR_ACME_BADALG;
+		md = EVP_sha256();
+	} else {
+		if (EVP_PKEY_get_base_id(pk) != EVP_PKEY_EC ||
+		    EVP_PKEY_get_bits(pk) != (strcmp(j->alg, "ES256") == 0 ? 256 : 384))
+			return MF_ERR_ACME_BADALG;
+		md = strcmp(j->alg, "ES256") == 0 ? EVP_sha256() : EVP_sha384();
+	}
+	rc = MF_ERR_ACME_SIGNATURE;
+	if (mf_b64u_decode(sig, &sbuf, &slen) != 0)
 		goto out;
-	if (slen != 64)
+	if ((rc = sig_to_openssl(j->alg, sbuf, slen, &osig, &olen)) != 0)
 		goto out;
+	rc = MF_ERR_NOMEM;
 	if (asprintf(&input, "%s.%s", prot, pay) < 0) {
 		input = NULL;
-		rc = MF_ERR_NOMEM;
 		goto out;
 	}
-	if ((md = EVP_MD_CTX_new()) == NULL ||
-	    EVP_DigestVerifyInit(md, NULL, NULL, NULL, pk) != 1)
+	if ((mctx = EVP_MD_CTX_new()) == NULL)
 		goto out;
-	if (EVP_DigestVerify(md, sbuf, slen, (unsigned char *)input, strlen(input)) == 1)
+	rc = MF_ERR_ACME_SIGNATURE;
+	if (EVP_DigestVerifyInit(mctx, &pctx, md, NULL, pk) != 1)
+		goto out;
+	/* RS256 is PKCS #1 v1.5 (RFC 7518 3.3), never PSS. */
+	if (md == EVP_sha256() && EVP_PKEY_get_base_id(pk) == EVP_PKEY_RSA &&
+	    EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PADDING) != 1)
+		goto out;
+	if (EVP_DigestVerify(mctx, osig, olen, (unsigned char *)input, strlen(input)) == 1)
 		rc = 0;
 out:
-	EVP_MD_CTX_free(md);
-	EVP_PKEY_free(pk);
+	EVP_MD_CTX_free(mctx);
 	free(sbuf);
+	free(osig);
 	free(input);
+	ERR_clear_error();
 	return rc;
 }
 
 int
 mf_jws_verify(const struct mf_jws *j, const json_t *jwk)
 {
-	json_t *k;
-	int ok;
+	EVP_PKEY *pk = NULL;
+	int rc;
 
 	if (!alg_fits_key(j->alg, jwk))
 		return MF_ERR_ACME_BADALG;
-	if (strcmp(j->alg, "EdDSA") == 0)
-		return verify_eddsa(j, jwk);
-	/*
-	 * libjose honours "alg", "use" and "key_ops" in the JWK; hand it a copy
-	 * with only the public members so a client-chosen "alg" in the key
-	 * cannot widen what we accept.
-	 */
-	if ((k = json_deep_copy(jwk)) == NULL)
-		return MF_ERR_NOMEM;
-	json_object_del(k, "alg");
-	json_object_del(k, "use");
-	json_object_del(k, "key_ops");
-	ok = jose_jws_ver(NULL, j->jws, NULL, k, false);
-	json_decref(k);
-	ERR_clear_error();
-	return ok ? 0 : MF_ERR_ACME_SIGNATURE;
+	if (mf_jwk_to_pkey(jwk, &pk) != 0) {
+		ERR_clear_error();
+		return MF_ERR_ACME_SIGNATURE;
+	}
+	rc = mf_jws_verify_pkey(j, jwk, pk);
+	EVP_PKEY_free(pk);
+	return rc;
 }
 
 int
@@ -490,4 +564,125 @@ out:
 	free(s);
 	free(b);
 	return rc;
+}
+
+/*
+ * The key cache: direct-mapped on a hash of the account id, so it is
+ * bounded by construction and a lookup is one comparison. A slot is good
+ * only for the exact (account id, thumbprint) it was filled for; the
+ * caller reads both from the database on every request, so a rolled-over
+ * key misses and a deactivated account is refused before its key is
+ * looked at. mf_jwk_cache_drop() frees the slot early on those changes.
+ */
+struct mf_jwk_cache_slot {
+	char id[32];
+	char tp[44];
+	EVP_PKEY *pk;
+};
+
+struct mf_jwk_cache {
+	size_t n;
+	struct mf_jwk_cache_slot *s;
+	unsigned long hits, misses;
+};
+
+int
+mf_jwk_cache_new(size_t n, struct mf_jwk_cache **out)
+{
+	struct mf_jwk_cache *kc;
+
+	*out = NULL;
+	if (n == 0 || (kc = calloc(1, sizeof(*kc))) == NULL)
+		return MF_ERR_NOMEM;
+	if ((kc->s = calloc(n, sizeof(*kc->s))) == NULL) {
+		free(kc);
+		return MF_ERR_NOMEM;
+	}
+	kc->n = n;
+	*out = kc;
+	return 0;
+}
+
+void
+mf_jwk_cache_free(struct mf_jwk_cache *kc)
+{
+	size_t i;
+
+	if (kc == NULL)
+		return;
+	for (i = 0; i < kc->n; i++)
+		EVP_PKEY_free(kc->s[i].pk);
+	free(kc->s);
+	free(kc);
+}
+
+static struct mf_jwk_cache_slot *
+cache_slot(struct mf_jwk_cache *kc, const char *id)
+{
+	uint32_t h = 2166136261u;	/* FNV-1a; the ids are random anyway */
+
+	for (; *id != '\0'; id++)
+		h = (h ^ (unsigned char)*id) * 16777619u;
+	return &kc->s[h % kc->n];
+}
+
+int
+mf_jwk_cache_get(struct mf_jwk_cache *kc, const char *id, const char *tp, const json_t *jwk,
+    EVP_PKEY **out)
+{
+	struct mf_jwk_cache_slot *sl;
+	EVP_PKEY *pk = NULL;
+	int rc;
+
+	*out = NULL;
+	if (kc == NULL)
+		return mf_jwk_to_pkey(jwk, out);
+	if (strlen(id) >= sizeof(sl->id) || strlen(tp) >= sizeof(sl->tp))
+		return MF_ERR_ACME_BADKEY;
+	sl = cache_slot(kc, id);
+	if (sl->pk != NULL && strcmp(sl->id, id) == 0 && strcmp(sl->tp, tp) == 0) {
+		if (EVP_PKEY_up_ref(sl->pk) != 1)
+			return MF_ERR_NOMEM;
+		kc->hits++;
+		*out = sl->pk;
+		return 0;
+	}
+	kc->misses++;
+	if ((rc = mf_jwk_to_pkey(jwk, &pk)) != 0) {
+		ERR_clear_error();
+		return rc;
+	}
+	EVP_PKEY_free(sl->pk);
+	sl->pk = NULL;
+	if (EVP_PKEY_up_ref(pk) == 1) {
+		strcpy(sl->id, id);
+		strcpy(sl->tp, tp);
+		sl->pk = pk;
+	} else {
+		sl->id[0] = '\0';
+	}
+	*out = pk;
+	return 0;
+}
+
+void
+mf_jwk_cache_drop(struct mf_jwk_cache *kc, const char *id)
+{
+	struct mf_jwk_cache_slot *sl;
+
+	if (kc == NULL)
+		return;
+	sl = cache_slot(kc, id);
+	if (sl->pk != NULL && strcmp(sl->id, id) == 0) {
+		EVP_PKEY_free(sl->pk);
+		sl->pk = NULL;
+		sl->id[0] = sl->tp[0] = '\0';
+	}
+}
+
+void
+mf_jwk_cache_stats(const struct mf_jwk_cache *kc, unsigned long *hits, unsigned long *misses)
+{
+	*hits = kc->hits;
+	*misses = kc->misses;
 }

@@ -14,8 +14,9 @@
  *
  * Algorithms: ES256 (P-256), ES384 (P-384), RS256 (RSA >= 2048 bits) and
  * EdDSA (Ed25519); HS256 only for the inner JWS of an external account
- * binding (mf_jws_verify_hmac). ES and RS go through libjose; EdDSA, which
- * libjose does not know, through OpenSSL.
+ * binding (mf_jws_verify_hmac). libjose parses JWKs into OpenSSL keys and
+ * checks the HS256 MAC; the signatures themselves are checked by OpenSSL
+ * with that key, so a key can be kept between requests.
  */
 #ifndef MF_ACME_JWS_H
 #define MF_ACME_JWS_H
@@ -64,6 +65,13 @@ int mf_jwk_check(const json_t *jwk, char *why, size_t whylen);
  */
 int mf_jws_verify(const struct mf_jws *j, const json_t *jwk);
 
+/*
+ * The same with pk, the OpenSSL form of jwk (borrowed): jwk decides which
+ * algorithms fit, pk must be that kind of key. Lets a caller keep pk
+ * between requests (struct mf_jwk_cache) rather than rebuild it each time.
+ */
+int mf_jws_verify_pkey(const struct mf_jws *j, const json_t *jwk, EVP_PKEY *pk);
+
 /* Verifies an HS256 JWS with the raw MAC key; MF_ERR_ACME_EAB if it fails. */
 int mf_jws_verify_hmac(const struct mf_jws *j, const unsigned char *key, size_t keylen);
 
@@ -72,6 +80,27 @@ int mf_jwk_thumbprint(const json_t *jwk, char out[44]);
 
 /* The public key in jwk as an OpenSSL key (caller frees). */
 int mf_jwk_to_pkey(const json_t *jwk, EVP_PKEY **out);
+
+/*
+ * A bounded cache of account keys in OpenSSL form, for the listener
+ * (used under its lock). Entries are keyed by account id and the key's
+ * thumbprint, both as stored for the account: a lookup with the current
+ * thumbprint never returns an older key.
+ *
+ * mf_jwk_cache_new: nslots > 0; the caller frees with mf_jwk_cache_free
+ * (NULL ok). mf_jwk_cache_get: *out is a new reference the caller frees
+ * (EVP_PKEY_free), from the cache or built from jwk (borrowed) and kept;
+ * MF_ERR_ACME_BADKEY if jwk holds no usable key. mf_jwk_cache_drop forgets
+ * the account's key (rollover, deactivation).
+ */
+struct mf_jwk_cache;
+int mf_jwk_cache_new(size_t nslots, struct mf_jwk_cache **out);
+void mf_jwk_cache_free(struct mf_jwk_cache *kc);
+int mf_jwk_cache_get(struct mf_jwk_cache *kc, const char *id, const char *thumbprint,
+    const json_t *jwk, EVP_PKEY **out);
+void mf_jwk_cache_drop(struct mf_jwk_cache *kc, const char *id);
+void mf_jwk_cache_stats(const struct mf_jwk_cache *kc, unsigned long *hits,
+    unsigned long *misses);
 
 /* base64url without padding. Decode: caller frees *out (NUL-terminated). */
 int mf_b64u_decode(const char *s, unsigned char **out, size_t *len);

@@ -127,29 +127,56 @@ authz_json(struct mf_acme *a, const char *authz_id, json_t **out)
 int
 acme_order_refresh(struct mf_acme *a, const char *order_id, int64_t now)
 {
-	int64_t total, valid, bad;
-	int rc;
+	sqlite3_stmt *st = NULL;
+	char status[16];
+	int64_t expires, total, valid, bad, stale;
+	int rc, pass;
 
-	/* 7.1.6: an order dies with any of its authorisations, or when it expires. */
-	if ((rc = acme_sq_exec(a->sq, "UPDATE acme_authzs SET status = 'expired' WHERE "
-	    "order_id = ? AND status IN ('pending', 'valid') AND expires <= ?", "si",
-	    order_id, now)) != 0)
-		return rc;
-	if ((rc = acme_sq_count(a->sq, &total, "SELECT count(*) FROM acme_authzs WHERE "
-	    "order_id = ?", "s", order_id)) != 0 ||
-	    (rc = acme_sq_count(a->sq, &valid, "SELECT count(*) FROM acme_authzs WHERE "
-	    "order_id = ? AND status = 'valid'", "s", order_id)) != 0 ||
-	    (rc = acme_sq_count(a->sq, &bad, "SELECT count(*) FROM acme_authzs WHERE "
-	    "order_id = ? AND status IN ('invalid', 'deactivated', 'expired', 'revoked')", "s",
-	    order_id)) != 0)
-		return rc;
+	/*
+	 * One read tells whether anything has to change; the writes below
+	 * run only when it does, with the same guards as always. Most calls
+	 * are polls of an order that is already processing or valid, for
+	 * which nothing ever changes but the expiry of its authorisations.
+	 */
+	for (pass = 0; ; pass++) {
+		rc = acme_sq_prepare(a->sq, &st, "SELECT o.status, o.expires, count(z.id), "
+		    "coalesce(sum(z.status = 'valid'), 0), coalesce(sum(z.status IN ('invalid', "
+		    "'deactivated', 'expired', 'revoked')), 0), coalesce(sum(z.status IN "
+		    "('pending', 'valid') AND z.expires <= ?), 0) FROM acme_orders o LEFT JOIN "
+		    "acme_authzs z ON z.order_id = o.id WHERE o.id = ?", "is", now, order_id);
+		if (rc != 0)
+			return rc;
+		if (sqlite3_step(st) != SQLITE_ROW || sqlite3_column_type(st, 0) == SQLITE_NULL) {
+			/* No such order: nothing to refresh; the caller reports it. */
+			acme_sq_done(a->sq, st);
+			return 0;
+		}
+		rc = col(st, 0, status, sizeof(status));
+		expires = sqlite3_column_int64(st, 1);
+		total = sqlite3_column_int64(st, 2);
+		valid = sqlite3_column_int64(st, 3);
+		bad = sqlite3_column_int64(st, 4);
+		stale = sqlite3_column_int64(st, 5);
+		acme_sq_done(a->sq, st);
+		if (rc != 0)
+			return MF_ERR_DB;
+		if (stale == 0 || pass > 0)
+			break;
+		/* 7.1.6: an order dies with any of its authorisations, or when it expires. */
+		if ((rc = acme_sq_exec(a->sq, "UPDATE acme_authzs SET status = 'expired' WHERE "
+		    "order_id = ? AND status IN ('pending', 'valid') AND expires <= ?", "si",
+		    order_id, now)) != 0)
+			return rc;
+	}
+	if (strcmp(status, "pending") != 0 && strcmp(status, "ready") != 0)
+		return 0;
 	if (bad > 0)
 		return acme_sq_exec(a->sq, "UPDATE acme_orders SET status = 'invalid' WHERE id = ? "
 		    "AND status IN ('pending', 'ready')", "s", order_id);
-	if ((rc = acme_sq_exec(a->sq, "UPDATE acme_orders SET status = 'invalid' WHERE id = ? "
-	    "AND status IN ('pending', 'ready') AND expires <= ?", "si", order_id, now)) != 0)
-		return rc;
-	if (total > 0 && valid == total)
+	if (expires <= now)
+		return acme_sq_exec(a->sq, "UPDATE acme_orders SET status = 'invalid' WHERE id = ? "
+		    "AND status IN ('pending', 'ready') AND expires <= ?", "si", order_id, now);
+	if (total > 0 && valid == total && strcmp(status, "pending") == 0)
 		return acme_sq_exec(a->sq, "UPDATE acme_orders SET status = 'ready' WHERE id = ? "
 		    "AND status = 'pending'", "s", order_id);
 	return 0;

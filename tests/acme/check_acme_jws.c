@@ -107,6 +107,85 @@ START_TEST(t_wrong_key)
 }
 END_TEST
 
+/*
+ * mf_jws_verify_pkey checks with the key it is given, and that key must be
+ * the kind the JWK and the algorithm name; the key cache hands out the key
+ * of the exact (account, thumbprint) it holds, and nothing after a drop.
+ */
+START_TEST(t_verify_pkey_and_cache)
+{
+	const char *algs[] = { "ES256", "ES384", "RS256", "EdDSA" };
+	struct tc_key *k = tc_key_new("ES256"), *k2 = tc_key_new("ES256");
+	struct tc_key *k384 = tc_key_new("ES384");
+	struct mf_jwk_cache *kc = NULL;
+	struct mf_jws *j = NULL;
+	EVP_PKEY *p1 = NULL, *p2 = NULL, *p3 = NULL, *p4 = NULL;
+	json_t *bad;
+	char *body, why[200], tp[44], tp2[44];
+	unsigned long hits, misses;
+	size_t i;
+
+	/* Every algorithm verifies the same with a kept key as with the JWK. */
+	for (i = 0; i < 4; i++) {
+		struct tc_key *ka = tc_key_new(algs[i]);
+
+		body = tc_sign(ka, URL, "n", NULL, "{}");
+		ck_assert_int_eq(mf_jws_parse(body, strlen(body), 0, &j, why, sizeof(why)), 0);
+		ck_assert_int_eq(mf_jwk_to_pkey(ka->pub, &p1), 0);
+		ck_assert_int_eq(mf_jws_verify_pkey(j, ka->pub, p1), 0);
+		EVP_PKEY_free(p1);
+		p1 = NULL;
+		mf_jws_free(j);
+		j = NULL;
+		free(body);
+		tc_key_free(ka);
+	}
+
+	body = tc_sign(k, URL, "n", "https://x/acct/1", "");
+	ck_assert_int_eq(mf_jws_parse(body, strlen(body), 0, &j, why, sizeof(why)), 0);
+	/* Another key of the right kind: no; a P-384 key under a P-256 JWK: no. */
+	ck_assert_int_eq(mf_jws_verify_pkey(j, k->pub, k2->pkey), MF_ERR_ACME_SIGNATURE);
+	ck_assert_int_eq(mf_jws_verify_pkey(j, k->pub, k384->pkey), MF_ERR_ACME_BADALG);
+	ck_assert_int_eq(mf_jws_verify_pkey(j, k384->pub, k->pkey), MF_ERR_ACME_BADALG);
+	ck_assert_int_eq(mf_jws_verify_pkey(j, k->pub, k->pkey), 0);
+
+	ck_assert_int_eq(mf_jwk_thumbprint(k->pub, tp), 0);
+	ck_assert_int_eq(mf_jwk_thumbprint(k2->pub, tp2), 0);
+	ck_assert_int_eq(mf_jwk_cache_new(4, &kc), 0);
+	ck_assert_int_eq(mf_jwk_cache_get(kc, "acct1", tp, k->pub, &p1), 0);
+	ck_assert_int_eq(mf_jwk_cache_get(kc, "acct1", tp, k->pub, &p2), 0);
+	ck_assert_ptr_eq(p1, p2);	/* kept */
+	ck_assert_int_eq(mf_jws_verify_pkey(j, k->pub, p2), 0);
+	EVP_PKEY_free(p2);
+	/* The same account with another thumbprint (a rolled-over key): rebuilt. */
+	ck_assert_int_eq(mf_jwk_cache_get(kc, "acct1", tp2, k2->pub, &p2), 0);
+	ck_assert_ptr_ne(p1, p2);
+	ck_assert_int_eq(mf_jws_verify_pkey(j, k2->pub, p2), MF_ERR_ACME_SIGNATURE);
+	EVP_PKEY_free(p2);
+	/* After a drop, the next lookup builds the key again. */
+	mf_jwk_cache_drop(kc, "acct1");
+	ck_assert_int_eq(mf_jwk_cache_get(kc, "acct1", tp2, k2->pub, &p3), 0);
+	mf_jwk_cache_stats(kc, &hits, &misses);
+	ck_assert_uint_eq(hits, 1);
+	ck_assert_uint_eq(misses, 3);
+	/* A key the JWK does not describe is not cached. */
+	bad = json_pack("{s:s, s:s, s:s, s:s}", "kty", "EC", "crv", "P-256", "x", "AAAA",
+	    "y", "AAAA");
+	ck_assert_int_eq(mf_jwk_cache_get(kc, "acct2", tp, bad, &p4), MF_ERR_ACME_BADKEY);
+	ck_assert_ptr_null(p4);
+	json_decref(bad);
+
+	EVP_PKEY_free(p1);	/* still valid after its slot was replaced */
+	EVP_PKEY_free(p3);
+	mf_jwk_cache_free(kc);
+	mf_jws_free(j);
+	free(body);
+	tc_key_free(k);
+	tc_key_free(k2);
+	tc_key_free(k384);
+}
+END_TEST
+
 static char *
 with_header(const char *hdr_json, const char *payload)
 {
@@ -401,6 +480,7 @@ suite_acme_jws(void)
 	tcase_add_test(tc, t_roundtrip_eddsa);
 	tcase_add_test(tc, t_tampered_payload);
 	tcase_add_test(tc, t_wrong_key);
+	tcase_add_test(tc, t_verify_pkey_and_cache);
 	tcase_add_test(tc, t_alg_none_and_hmac);
 	tcase_add_test(tc, t_unknown_members);
 	tcase_add_test(tc, t_header_rules);

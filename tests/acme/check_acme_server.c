@@ -242,6 +242,28 @@ db_count(const char *sql)
 	return n;
 }
 
+/* Runs one statement on the database from outside the listener, as another process would. */
+static void
+db_write(const char *sql, const char *a1, const char *a2, const char *a3)
+{
+	char path[600];
+	sqlite3 *db;
+	sqlite3_stmt *st;
+	const char *args[3] = { a1, a2, a3 };
+	int i;
+
+	snprintf(path, sizeof(path), "%s/mayfly.db", dir);
+	ck_assert_int_eq(sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+	sqlite3_busy_timeout(db, 5000);
+	ck_assert_int_eq(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+	for (i = 0; i < 3 && args[i] != NULL; i++)
+		sqlite3_bind_text(st, i + 1, args[i], -1, SQLITE_TRANSIENT);
+	ck_assert_int_eq(sqlite3_step(st), SQLITE_DONE);
+	ck_assert_int_eq(sqlite3_changes(db), 1);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+}
+
 static void
 new_account(void)
 {
@@ -967,6 +989,164 @@ START_TEST(t_key_rollover)
 	json_decref(inner);
 	free(pls);
 	free(inner_s);
+}
+END_TEST
+
+/* A POST-as-GET of the account with key k: the HTTP status. */
+static long
+acct_get_with(struct tc_key *k, char *type, size_t typelen)
+{
+	struct tc_key *keep = s.key;
+	struct tc_resp r;
+	long st;
+
+	s.key = k;
+	ck_assert_int_eq(tc_post(&s, s.kid, NULL, &r), 0);
+	s.key = keep;
+	st = r.status;
+	type[0] = '\0';
+	if (st != 200)
+		tc_problem(&r, type, typelen);
+	tc_resp_clear(&r);
+	return st;
+}
+
+/*
+ * The listener keeps account keys between requests (mf_jwk_cache). A key
+ * it has used must stop working the moment the account's key changes or
+ * the account is deactivated, by keyChange or by another process writing
+ * the database; the new key is of the same algorithm, so only the key
+ * itself can tell them apart.
+ */
+START_TEST(t_key_cache)
+{
+	struct tc_resp r;
+	struct tc_key *k1 = s.key, *k2 = tc_key_new("ES256"), *k3 = tc_key_new("ES256");
+	struct tc_key *k4 = tc_key_new("RS256");
+	char u[300], type[64], tp[44], *inner_s, *pls, *jwk_s, id[64];
+	json_t *inner, *pl;
+
+	ck_assert_ptr_nonnull(k2);
+	ck_assert_ptr_nonnull(k3);
+	ck_assert_ptr_nonnull(k4);
+	new_account();
+	snprintf(id, sizeof(id), "%s", strrchr(s.kid, '/') + 1);
+	ck_assert_int_eq(acct_get_with(k1, type, sizeof(type)), 200);
+	ck_assert_int_eq(acct_get_with(k1, type, sizeof(type)), 200);
+
+	/* keyChange to k2: k1, cached, is refused; k2 works; k1 still refused. */
+	url(u, sizeof(u), "/key-change");
+	pl = json_pack("{s:s, s:O}", "account", s.kid, "oldKey", k1->pub);
+	pls = json_dumps(pl, JSON_COMPACT);
+	inner = tc_sign_json(k2, u, NULL, NULL, pls);
+	inner_s = json_dumps(inner, JSON_COMPACT);
+	ck_assert_int_eq(tc_post(&s, u, inner_s, &r), 0);
+	ck_assert_msg(r.status == 200, "keyChange: %ld %s", r.status, r.body);
+	tc_resp_clear(&r);
+	ck_assert_int_eq(acct_get_with(k1, type, sizeof(type)), 400);
+	ck_assert_str_eq(type, "malformed");
+	ck_assert_int_eq(acct_get_with(k2, type, sizeof(type)), 200);
+	ck_assert_int_eq(acct_get_with(k2, type, sizeof(type)), 200);
+	ck_assert_int_eq(acct_get_with(k1, type, sizeof(type)), 400);
+
+	/* Another process puts k3 in (a restore, say): k2, cached, is refused. */
+	ck_assert_int_eq(mf_jwk_thumbprint(k3->pub, tp), 0);
+	jwk_s = json_dumps(k3->pub, JSON_SORT_KEYS | JSON_COMPACT);
+	db_write("UPDATE acme_accounts SET jwk = ?, thumbprint = ? WHERE id = ?", jwk_s, tp, id);
+	ck_assert_int_eq(acct_get_with(k2, type, sizeof(type)), 400);
+	ck_assert_str_eq(type, "malformed");
+	ck_assert_int_eq(acct_get_with(k3, type, sizeof(type)), 200);
+
+	/* Deactivated by another process: the cached k3 is refused. */
+	db_write("UPDATE acme_accounts SET status = 'deactivated' WHERE id = ?", id, NULL, NULL);
+	ck_assert_int_eq(acct_get_with(k3, type, sizeof(type)), 403);
+	ck_assert_str_eq(type, "unauthorized");
+
+	/* A second account (RS256), deactivated through ACME after use. */
+	s.key = k4;
+	s.kid[0] = '\0';
+	new_account();
+	ck_assert_int_eq(acct_get_with(k4, type, sizeof(type)), 200);
+	ck_assert_int_eq(tc_post(&s, s.kid, "{\"status\":\"deactivated\"}", &r), 0);
+	ck_assert_int_eq(r.status, 200);
+	tc_resp_clear(&r);
+	ck_assert_int_eq(acct_get_with(k4, type, sizeof(type)), 403);
+	ck_assert_str_eq(type, "unauthorized");
+
+	s.key = k1;
+	tc_key_free(k2);
+	tc_key_free(k3);
+	tc_key_free(k4);
+	json_decref(pl);
+	json_decref(inner);
+	free(pls);
+	free(inner_s);
+	free(jwk_s);
+}
+END_TEST
+
+/* POST-as-GET of u: the "status" of the object answered (200 asserted). */
+static void
+resource_status(const char *u, char *out, size_t n)
+{
+	struct tc_resp r;
+	json_t *o;
+
+	ck_assert_int_eq(tc_post(&s, u, NULL, &r), 0);
+	ck_assert_msg(r.status == 200, "%s: %ld %s", u, r.status, r.body);
+	o = body_json(&r);
+	snprintf(out, n, "%s", json_string_value(json_object_get(o, "status")));
+	json_decref(o);
+	tc_resp_clear(&r);
+}
+
+/*
+ * An order poll refreshes the order from its authorisations only when
+ * something can change; these are the changes a poll must still see: an
+ * authorisation that expired or became valid behind the poller (another
+ * process, or time), and an order already valid, which stays valid while
+ * its authorisation expires. (An order past its own expiry is not tried
+ * here: the minute's cleanup may delete it first.)
+ */
+START_TEST(t_order_poll_refresh)
+{
+	char ou[512], au[512], st[32], oid[64];
+	json_t *o;
+
+	new_account();
+	/* The authorisation expired: the order dies with it. */
+	o = new_order("[{\"type\":\"dns\",\"value\":\"r1.acme.test\"}]", ou, sizeof(ou));
+	snprintf(au, sizeof(au), "%s", json_string_value(json_array_get(json_object_get(o,
+	    "authorizations"), 0)));
+	json_decref(o);
+	resource_status(ou, st, sizeof(st));
+	ck_assert_str_eq(st, "pending");
+	snprintf(oid, sizeof(oid), "%s", strrchr(ou, '/') + 1);
+	db_write("UPDATE acme_authzs SET expires = 1 WHERE order_id = ?", oid, NULL, NULL);
+	resource_status(ou, st, sizeof(st));
+	ck_assert_str_eq(st, "invalid");
+	resource_status(au, st, sizeof(st));
+	ck_assert_str_eq(st, "expired");
+
+	/* The authorisation became valid: ready; then, once valid, it stays valid. */
+	o = new_order("[{\"type\":\"dns\",\"value\":\"r3.acme.test\"}]", ou, sizeof(ou));
+	snprintf(au, sizeof(au), "%s", json_string_value(json_array_get(json_object_get(o,
+	    "authorizations"), 0)));
+	json_decref(o);
+	snprintf(oid, sizeof(oid), "%s", strrchr(ou, '/') + 1);
+	resource_status(ou, st, sizeof(st));
+	ck_assert_str_eq(st, "pending");
+	db_write("UPDATE acme_authzs SET status = 'valid' WHERE order_id = ?", oid, NULL, NULL);
+	resource_status(ou, st, sizeof(st));
+	ck_assert_str_eq(st, "ready");
+	db_write("UPDATE acme_orders SET status = 'valid' WHERE id = ?", oid, NULL, NULL);
+	db_write("UPDATE acme_authzs SET expires = 1 WHERE order_id = ?", oid, NULL, NULL);
+	resource_status(ou, st, sizeof(st));
+	ck_assert_str_eq(st, "valid");
+	resource_status(au, st, sizeof(st));
+	ck_assert_str_eq(st, "expired");
+	resource_status(ou, st, sizeof(st));
+	ck_assert_str_eq(st, "valid");
 }
 END_TEST
 
@@ -2503,6 +2683,8 @@ suite_acme_server(void)
 	tcase_add_test(tc, t_challenge_fails);
 	tcase_add_test(tc, t_other_account_cannot_read);
 	tcase_add_test(tc, t_key_rollover);
+	tcase_add_test(tc, t_key_cache);
+	tcase_add_test(tc, t_order_poll_refresh);
 	tcase_add_test(tc, t_rate_limit);
 	tcase_add_test(tc, t_eab_required);
 	tcase_add_test(tc, t_eab_database);
