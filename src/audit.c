@@ -25,7 +25,7 @@
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <sqlite3.h>
+#include "store/sql.h"
 
 #include "db.h"
 #include "db_int.h"
@@ -112,7 +112,7 @@ mf_db_audit_append(struct mf_db *db, const char *event, const char *actor,
 	unsigned char prev[AUDIT_HASH_LEN], hash[AUDIT_HASH_LEN];
 	struct mf_db_tx tx = { 0, 0 };
 	struct audit_row row;
-	sqlite3_stmt *st = NULL;
+	mf_sql_stmt *st = NULL;
 	int rc;
 
 	if (db == NULL || event == NULL || actor == NULL)
@@ -126,14 +126,14 @@ mf_db_audit_append(struct mf_db *db, const char *event, const char *actor,
 		goto out;
 	memcpy(prev, genesis, sizeof(prev));
 	row.id = 1;
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		if (sqlite3_column_bytes(st, 1) != AUDIT_HASH_LEN ||
-		    sqlite3_column_int64(st, 0) >= INT64_MAX) {
+	rc = mf_sql_step(st);
+	if (rc == MF_SQL_ROW) {
+		if (mf_sql_column_bytes(st, 1) != AUDIT_HASH_LEN ||
+		    mf_sql_column_int64(st, 0) >= INT64_MAX) {
 			rc = MF_ERR_AUDIT_CHAIN;	/* never extend a tail we cannot read */
 		} else {
-			row.id = sqlite3_column_int64(st, 0) + 1;
-			memcpy(prev, sqlite3_column_blob(st, 1), sizeof(prev));
+			row.id = mf_sql_column_int64(st, 0) + 1;
+			memcpy(prev, mf_sql_column_blob(st, 1), sizeof(prev));
 			rc = MF_OK;
 		}
 	} else {
@@ -155,14 +155,14 @@ mf_db_audit_append(struct mf_db *db, const char *event, const char *actor,
 		goto out;
 	if ((rc = mf_db_stmt(db, MF_ST_AUDIT_INSERT, sql_insert, &st)) != MF_OK)
 		goto out;
-	sqlite3_bind_int64(st, 1, row.id);
-	sqlite3_bind_int64(st, 2, row.time);
-	sqlite3_bind_text(st, 3, event, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, actor, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 5, detail, -1, SQLITE_STATIC);
-	sqlite3_bind_blob(st, 6, prev, sizeof(prev), SQLITE_STATIC);
-	sqlite3_bind_blob(st, 7, hash, sizeof(hash), SQLITE_STATIC);
-	rc = mf_db_err(sqlite3_step(st));
+	mf_sql_bind_int64(st, 1, row.id);
+	mf_sql_bind_int64(st, 2, row.time);
+	mf_sql_bind_text(st, 3, event, -1, MF_SQL_STATIC);
+	mf_sql_bind_text(st, 4, actor, -1, MF_SQL_STATIC);
+	mf_sql_bind_text(st, 5, detail, -1, MF_SQL_STATIC);
+	mf_sql_bind_blob(st, 6, prev, sizeof(prev), MF_SQL_STATIC);
+	mf_sql_bind_blob(st, 7, hash, sizeof(hash), MF_SQL_STATIC);
+	rc = mf_db_err(mf_sql_step(st));
 	mf_db_done(st);
 out:
 	return mf_db_tx_end(db, &tx, rc);
@@ -173,24 +173,24 @@ mf_db_audit_head(struct mf_db *db, int64_t *id, unsigned char hash[32])
 {
 	static const char sql_last[] =
 	    "SELECT id, hash FROM audit_log ORDER BY id DESC LIMIT 1";
-	sqlite3_stmt *st = NULL;
+	mf_sql_stmt *st = NULL;
 	int rc;
 
 	if (db == NULL || id == NULL || hash == NULL)
 		return MF_ERR_INVAL;
 	if ((rc = mf_db_stmt(db, MF_ST_AUDIT_LAST, sql_last, &st)) != MF_OK)
 		return rc;
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW && sqlite3_column_bytes(st, 1) == AUDIT_HASH_LEN) {
-		*id = sqlite3_column_int64(st, 0);
-		memcpy(hash, sqlite3_column_blob(st, 1), AUDIT_HASH_LEN);
+	rc = mf_sql_step(st);
+	if (rc == MF_SQL_ROW && mf_sql_column_bytes(st, 1) == AUDIT_HASH_LEN) {
+		*id = mf_sql_column_int64(st, 0);
+		memcpy(hash, mf_sql_column_blob(st, 1), AUDIT_HASH_LEN);
 		rc = MF_OK;
-	} else if (rc == SQLITE_DONE) {
+	} else if (rc == MF_SQL_DONE) {
 		*id = 0;
 		memset(hash, 0, AUDIT_HASH_LEN);
 		rc = MF_OK;
 	} else {
-		rc = rc == SQLITE_ROW ? MF_ERR_AUDIT_CHAIN : mf_db_err(rc);
+		rc = rc == MF_SQL_ROW ? MF_ERR_AUDIT_CHAIN : mf_db_err(rc);
 	}
 	mf_db_done(st);
 	return rc;
@@ -200,24 +200,24 @@ int
 mf_db_audit_hash_at(struct mf_db *db, int64_t id, unsigned char hash[32])
 {
 	static const char sql[] = "SELECT hash FROM audit_log WHERE id = ?1";
-	sqlite3_stmt *st = NULL;
+	mf_sql_stmt *st = NULL;
 	int rc;
 
 	if (db == NULL || hash == NULL || id <= 0)
 		return MF_ERR_INVAL;
-	if ((rc = sqlite3_prepare_v2(db->h, sql, -1, &st, NULL)) != SQLITE_OK)
+	if ((rc = mf_sql_prepare(db->h, sql, 0, &st)) != MF_SQL_OK)
 		return mf_db_err(rc);
-	sqlite3_bind_int64(st, 1, id);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW && sqlite3_column_bytes(st, 0) == AUDIT_HASH_LEN) {
-		memcpy(hash, sqlite3_column_blob(st, 0), AUDIT_HASH_LEN);
+	mf_sql_bind_int64(st, 1, id);
+	rc = mf_sql_step(st);
+	if (rc == MF_SQL_ROW && mf_sql_column_bytes(st, 0) == AUDIT_HASH_LEN) {
+		memcpy(hash, mf_sql_column_blob(st, 0), AUDIT_HASH_LEN);
 		rc = MF_OK;
-	} else if (rc == SQLITE_DONE) {
+	} else if (rc == MF_SQL_DONE) {
 		rc = MF_ERR_NOTFOUND;
 	} else {
-		rc = rc == SQLITE_ROW ? MF_ERR_AUDIT_CHAIN : mf_db_err(rc);
+		rc = rc == MF_SQL_ROW ? MF_ERR_AUDIT_CHAIN : mf_db_err(rc);
 	}
-	sqlite3_finalize(st);
+	mf_sql_finalize(st);
 	return rc;
 }
 
@@ -280,7 +280,7 @@ mf_db_audit_verify(struct mf_db *db, int64_t *rows, int64_t *bad_id, char *why,
 	const unsigned char *stored;
 	char dummy[1];
 	struct audit_row r;
-	sqlite3_stmt *st = NULL;
+	mf_sql_stmt *st = NULL;
 	int64_t n = 0, prev_id = 0, origin;
 	int rc;
 
@@ -296,17 +296,17 @@ mf_db_audit_verify(struct mf_db *db, int64_t *rows, int64_t *bad_id, char *why,
 	if (db == NULL)
 		return MF_ERR_INVAL;
 	/* One statement reads one consistent snapshot, even beside a writer. */
-	if ((rc = sqlite3_prepare_v2(db->h, sql, -1, &st, NULL)) != SQLITE_OK) {
+	if ((rc = mf_sql_prepare(db->h, sql, 0, &st)) != MF_SQL_OK) {
 		rc = mf_db_err(rc);
 		goto out;
 	}
 	memset(prev, 0, sizeof(prev));
 	for (;;) {
-		if ((rc = sqlite3_step(st)) == SQLITE_DONE) {
+		if ((rc = mf_sql_step(st)) == MF_SQL_DONE) {
 			rc = MF_OK;
 			break;
 		}
-		if (rc != SQLITE_ROW) {
+		if (rc != MF_SQL_ROW) {
 			rc = mf_db_err(rc);
 			break;
 		}
@@ -314,23 +314,23 @@ mf_db_audit_verify(struct mf_db *db, int64_t *rows, int64_t *bad_id, char *why,
 		 * Read the text columns as blobs, with their byte lengths, so a
 		 * value edited to contain a NUL is hashed as it is stored.
 		 */
-		r.id = sqlite3_column_int64(st, 0);
-		r.time = sqlite3_column_int64(st, 1);
-		r.event = sqlite3_column_blob(st, 2);
-		r.event_len = (size_t)sqlite3_column_bytes(st, 2);
-		r.actor = sqlite3_column_blob(st, 3);
-		r.actor_len = (size_t)sqlite3_column_bytes(st, 3);
-		r.detail = sqlite3_column_blob(st, 4);
-		r.detail_len = (size_t)sqlite3_column_bytes(st, 4);
-		r.prev = sqlite3_column_blob(st, 5);
-		if (r.prev == NULL || sqlite3_column_bytes(st, 5) != AUDIT_HASH_LEN ||
-		    sqlite3_column_bytes(st, 6) != AUDIT_HASH_LEN) {
+		r.id = mf_sql_column_int64(st, 0);
+		r.time = mf_sql_column_int64(st, 1);
+		r.event = mf_sql_column_blob(st, 2);
+		r.event_len = (size_t)mf_sql_column_bytes(st, 2);
+		r.actor = mf_sql_column_blob(st, 3);
+		r.actor_len = (size_t)mf_sql_column_bytes(st, 3);
+		r.detail = mf_sql_column_blob(st, 4);
+		r.detail_len = (size_t)mf_sql_column_bytes(st, 4);
+		r.prev = mf_sql_column_blob(st, 5);
+		if (r.prev == NULL || mf_sql_column_bytes(st, 5) != AUDIT_HASH_LEN ||
+		    mf_sql_column_bytes(st, 6) != AUDIT_HASH_LEN) {
 			snprintf(why, whylen, "row %lld: malformed hash fields (row changed)",
 			    (long long)r.id);
 			rc = MF_ERR_AUDIT_CHAIN;
 			break;
 		}
-		stored = sqlite3_column_blob(st, 6);
+		stored = mf_sql_column_blob(st, 6);
 		if ((rc = audit_hash(&r, r.id, h)) != MF_OK)
 			break;
 		if (CRYPTO_memcmp(h, stored, sizeof(h)) != 0) {
@@ -357,7 +357,7 @@ mf_db_audit_verify(struct mf_db *db, int64_t *rows, int64_t *bad_id, char *why,
 	if (rc == MF_OK && rows != NULL)
 		*rows = n;
 out:
-	sqlite3_finalize(st);
+	mf_sql_finalize(st);
 	return rc;
 }
 
@@ -370,7 +370,7 @@ mf_db_audit_config(struct mf_db *db, const char *path, const unsigned char sha25
 	    " ORDER BY id DESC LIMIT 1";
 	char hex[2 * AUDIT_HASH_LEN + 1], *detail = NULL, *like = NULL, *q;
 	const char *p;
-	sqlite3_stmt *st = NULL;
+	mf_sql_stmt *st = NULL;
 	int rc, src;
 
 	if (db == NULL || path == NULL || sha256 == NULL || actor == NULL)
@@ -393,29 +393,29 @@ mf_db_audit_config(struct mf_db *db, const char *path, const unsigned char sha25
 		*q++ = *p;
 	}
 	strcpy(q, " sha256=%");
-	if ((src = sqlite3_prepare_v2(db->h, sql, -1, &st, NULL)) != SQLITE_OK ||
-	    (src = sqlite3_bind_text(st, 1, like, -1, SQLITE_STATIC)) != SQLITE_OK) {
+	if ((src = mf_sql_prepare(db->h, sql, 0, &st)) != MF_SQL_OK ||
+	    (src = mf_sql_bind_text(st, 1, like, -1, MF_SQL_STATIC)) != MF_SQL_OK) {
 		rc = mf_db_err(src);
 		goto out;
 	}
-	src = sqlite3_step(st);
-	if (src == SQLITE_ROW) {
-		const unsigned char *last = sqlite3_column_text(st, 0);
+	src = mf_sql_step(st);
+	if (src == MF_SQL_ROW) {
+		const unsigned char *last = mf_sql_column_text(st, 0);
 
 		if (last != NULL && strcmp((const char *)last, detail) == 0) {
 			rc = MF_OK;	/* unchanged since it was last recorded */
 			goto out;
 		}
-	} else if (src != SQLITE_DONE) {
+	} else if (src != MF_SQL_DONE) {
 		rc = mf_db_err(src);
 		goto out;
 	}
-	sqlite3_finalize(st);
+	mf_sql_finalize(st);
 	st = NULL;
 	if ((rc = mf_db_audit_append(db, "config", actor, detail)) == MF_OK && recorded != NULL)
 		*recorded = 1;
 out:
-	sqlite3_finalize(st);
+	mf_sql_finalize(st);
 	free(like);
 	free(detail);
 	return rc;

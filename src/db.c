@@ -30,9 +30,12 @@
 #include <openssl/evp.h>
 #include <sqlite3.h>
 
+#include "store/sql.h"
+
 #include "db.h"
 #include "db_int.h"
 #include "db_schema.h"
+#include "db_schema_pg.h"
 #include "mferr.h"
 #include "util.h"
 
@@ -42,19 +45,21 @@
 int
 mf_db_err(int sqlite_rc)
 {
+	if (sqlite_rc == MF_SQL_IOERR_NOCONN)
+		return MF_ERR_DB_UNAVAILABLE;
 	switch (sqlite_rc & 0xff) {
-	case SQLITE_OK:
-	case SQLITE_ROW:
-	case SQLITE_DONE:
+	case MF_SQL_OK:
+	case MF_SQL_ROW:
+	case MF_SQL_DONE:
 		return MF_OK;
-	case SQLITE_BUSY:
-	case SQLITE_LOCKED:
+	case MF_SQL_BUSY:
+	case MF_SQL_LOCKED:
 		return MF_ERR_DB_BUSY;
-	case SQLITE_NOMEM:
+	case MF_SQL_NOMEM:
 		return MF_ERR_NOMEM;
-	case SQLITE_IOERR:
-	case SQLITE_FULL:
-	case SQLITE_CANTOPEN:
+	case MF_SQL_IOERR:
+	case MF_SQL_FULL:
+	case MF_SQL_CANTOPEN:
 		return MF_ERR_IO;
 	default:
 		return MF_ERR_DB;
@@ -62,14 +67,13 @@ mf_db_err(int sqlite_rc)
 }
 
 int
-mf_db_stmt(struct mf_db *db, enum mf_db_slot slot, const char *sql, sqlite3_stmt **out)
+mf_db_stmt(struct mf_db *db, enum mf_db_slot slot, const char *sql, mf_sql_stmt **out)
 {
 	int rc;
 
 	if (db->st[slot] == NULL) {
-		rc = sqlite3_prepare_v3(db->h, sql, -1, SQLITE_PREPARE_PERSISTENT, &db->st[slot],
-		    NULL);
-		if (rc != SQLITE_OK) {
+		rc = mf_sql_prepare(db->h, sql, MF_SQL_PERSISTENT, &db->st[slot]);
+		if (rc != MF_SQL_OK) {
 			db->st[slot] = NULL;
 			return mf_db_err(rc);
 		}
@@ -79,12 +83,12 @@ mf_db_stmt(struct mf_db *db, enum mf_db_slot slot, const char *sql, sqlite3_stmt
 }
 
 void
-mf_db_done(sqlite3_stmt *st)
+mf_db_done(mf_sql_stmt *st)
 {
 	if (st == NULL)
 		return;
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
+	mf_sql_reset(st);
+	mf_sql_clear_bindings(st);
 }
 
 int
@@ -93,15 +97,9 @@ mf_db_tx_begin(struct mf_db *db, struct mf_db_tx *tx)
 	int rc;
 
 	tx->active = 0;
-	tx->nested = !sqlite3_get_autocommit(db->h);
-	/*
-	 * IMMEDIATE takes the write lock now: a deferred transaction that reads
-	 * and then writes can fail with SQLITE_BUSY_SNAPSHOT in WAL mode without
-	 * the busy handler ever being consulted.
-	 */
-	rc = sqlite3_exec(db->h, tx->nested ? "SAVEPOINT mf_unit" : "BEGIN IMMEDIATE",
-	    NULL, NULL, NULL);
-	if (rc != SQLITE_OK)
+	tx->nested = mf_sql_in_tx(db->h);
+	rc = tx->nested ? mf_sql_exec(db->h, "SAVEPOINT mf_unit") : mf_sql_begin(db->h, 1);
+	if (rc != MF_SQL_OK)
 		return mf_db_err(rc);
 	tx->active = 1;
 	return MF_OK;
@@ -116,18 +114,17 @@ mf_db_tx_end(struct mf_db *db, struct mf_db_tx *tx, int rc)
 		return rc;
 	tx->active = 0;
 	if (rc == MF_OK) {
-		src = sqlite3_exec(db->h, tx->nested ? "RELEASE mf_unit" : "COMMIT", NULL, NULL,
-		    NULL);
-		if (src == SQLITE_OK)
+		src = mf_sql_exec(db->h, tx->nested ? "RELEASE mf_unit" : "COMMIT");
+		if (src == MF_SQL_OK)
 			return MF_OK;
 		rc = mf_db_err(src);
 	}
 	if (tx->nested) {
 		/* Undo this unit only; the caller's batch stays open. */
-		sqlite3_exec(db->h, "ROLLBACK TO mf_unit", NULL, NULL, NULL);
-		sqlite3_exec(db->h, "RELEASE mf_unit", NULL, NULL, NULL);
-	} else if (!sqlite3_get_autocommit(db->h)) {
-		sqlite3_exec(db->h, "ROLLBACK", NULL, NULL, NULL);
+		mf_sql_exec(db->h, "ROLLBACK TO mf_unit");
+		mf_sql_exec(db->h, "RELEASE mf_unit");
+	} else if (mf_sql_in_tx(db->h)) {
+		mf_sql_exec(db->h, "ROLLBACK");
 	}
 	return rc;
 }
@@ -135,36 +132,74 @@ mf_db_tx_end(struct mf_db *db, struct mf_db_tx *tx, int rc)
 /* ---- opening and migrating ------------------------------------------------ */
 
 static int
-db_pragma_int(struct mf_db *db, const char *sql, int *val)
+db_query_int(struct mf_db *db, const char *sql, int *val)
 {
-	sqlite3_stmt *st = NULL;
+	mf_sql_stmt *st = NULL;
 	int rc;
 
-	if ((rc = sqlite3_prepare_v2(db->h, sql, -1, &st, NULL)) != SQLITE_OK) {
+	if ((rc = mf_sql_prepare(db->h, sql, 0, &st)) != MF_SQL_OK) {
 		rc = mf_db_err(rc);
 		goto out;
 	}
-	if ((rc = sqlite3_step(st)) != SQLITE_ROW) {
-		rc = rc == SQLITE_DONE ? MF_ERR_DB : mf_db_err(rc);
+	if ((rc = mf_sql_step(st)) != MF_SQL_ROW) {
+		rc = rc == MF_SQL_DONE ? MF_ERR_DB : mf_db_err(rc);
 		goto out;
 	}
-	*val = sqlite3_column_int(st, 0);
+	*val = mf_sql_column_int(st, 0);
 	rc = MF_OK;
 out:
-	sqlite3_finalize(st);
+	mf_sql_finalize(st);
 	return rc;
+}
+
+/*
+ * The schema version: SQLite keeps it in the file header (user_version),
+ * PostgreSQL in a table of one row made by the first migration run.
+ */
+static int
+db_version_get(struct mf_db *db, int *have)
+{
+	if (!db->pg)
+		return db_query_int(db, "PRAGMA user_version", have);
+	return db_query_int(db, "SELECT coalesce((SELECT max(version) FROM mayfly_schema), 0)",
+	    have);
+}
+
+static int
+db_version_set(struct mf_db *db, int version)
+{
+	mf_sql_stmt *st = NULL;
+	char sql[64];
+	int rc;
+
+	if (!db->pg) {
+		/* An integer from our own table, not input: formatting it in is safe. */
+		snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", version);
+		return mf_db_err(mf_sql_exec(db->h, sql));
+	}
+	if ((rc = mf_sql_prepare(db->h, "INSERT INTO mayfly_schema (version, applied_at)"
+	    " VALUES (?1, ?2)", 0, &st)) != MF_SQL_OK)
+		return mf_db_err(rc);
+	mf_sql_bind_int64(st, 1, version);
+	mf_sql_bind_int64(st, 2, (int64_t)time(NULL));
+	rc = mf_sql_step(st);
+	mf_sql_finalize(st);
+	return rc == MF_SQL_DONE ? MF_OK : mf_db_err(rc);
 }
 
 static int
 db_settings(struct mf_db *db)
 {
-	sqlite3_stmt *st = NULL;
+	sqlite3 *lite = mf_sql_sqlite(db->h);
+	mf_sql_stmt *st = NULL;
 	const unsigned char *mode;
 	int rc;
 
-	sqlite3_extended_result_codes(db->h, 1);
-	sqlite3_busy_timeout(db->h, MF_DB_BUSY_MS);
-	if ((rc = sqlite3_exec(db->h, "PRAGMA foreign_keys = ON", NULL, NULL, NULL)) != SQLITE_OK)
+	if (lite == NULL)
+		return MF_OK;	/* PostgreSQL: the session settings of sql_pg.c */
+	sqlite3_extended_result_codes(lite, 1);
+	sqlite3_busy_timeout(lite, MF_DB_BUSY_MS);
+	if ((rc = mf_sql_exec(db->h, "PRAGMA foreign_keys = ON")) != MF_SQL_OK)
 		return mf_db_err(rc);
 	if (db->readonly)
 		return MF_OK;	/* the journal mode is the writer's business */
@@ -175,54 +210,83 @@ db_settings(struct mf_db *db)
 	 * transactions on power loss). The pragma answers with the mode it
 	 * actually got: a file system without shared memory stays in "delete".
 	 */
-	if ((rc = sqlite3_prepare_v2(db->h, "PRAGMA journal_mode = WAL", -1, &st, NULL)) !=
-	    SQLITE_OK) {
+	if ((rc = mf_sql_prepare(db->h, "PRAGMA journal_mode = WAL", 0, &st)) != MF_SQL_OK) {
 		rc = mf_db_err(rc);
 		goto out;
 	}
-	if ((rc = sqlite3_step(st)) != SQLITE_ROW) {
-		rc = mf_db_err(rc == SQLITE_DONE ? SQLITE_ERROR : rc);
+	if ((rc = mf_sql_step(st)) != MF_SQL_ROW) {
+		rc = mf_db_err(rc == MF_SQL_DONE ? MF_SQL_ERROR : rc);
 		goto out;
 	}
-	mode = sqlite3_column_text(st, 0);
+	mode = mf_sql_column_text(st, 0);
 	if (mode == NULL || strcmp((const char *)mode, "wal") != 0) {
 		rc = MF_ERR_DB;
 		goto out;
 	}
-	if ((rc = sqlite3_exec(db->h, "PRAGMA synchronous = FULL", NULL, NULL, NULL)) !=
-	    SQLITE_OK) {
+	if ((rc = mf_sql_exec(db->h, "PRAGMA synchronous = FULL")) != MF_SQL_OK) {
 		rc = mf_db_err(rc);
 		goto out;
 	}
 	rc = MF_OK;
 out:
-	sqlite3_finalize(st);
+	mf_sql_finalize(st);
 	return rc;
 }
 
-static int
-db_latest_version(void)
+static const struct mf_migration *
+db_migrations(const struct mf_db *db, size_t *n)
 {
-	size_t n = sizeof(mf_migrations) / sizeof(mf_migrations[0]);
+	if (db->pg) {
+		*n = sizeof(mf_migrations_pg) / sizeof(mf_migrations_pg[0]);
+		return mf_migrations_pg;
+	}
+	*n = sizeof(mf_migrations) / sizeof(mf_migrations[0]);
+	return mf_migrations;
+}
 
-	return mf_migrations[n - 1].version;
+static int
+db_latest_version(const struct mf_db *db)
+{
+	const struct mf_migration *m;
+	size_t n;
+
+	m = db_migrations(db, &n);
+	return m[n - 1].version;
 }
 
 /*
- * Applies each pending migration in its own IMMEDIATE transaction together
- * with the new user_version, so a crash leaves the schema at one version or
+ * Applies each pending migration in its own write transaction together
+ * with the new version, so a crash leaves the schema at one version or
  * the next, never between. The version is re-read under the write lock:
- * two processes starting at once must not both apply the same step.
+ * two processes (or nodes) starting at once must not both apply the same
+ * step.
  */
 static int
-db_migrate(struct mf_db *db)
+db_migrate(struct mf_db *db, int create)
 {
-	size_t i, n = sizeof(mf_migrations) / sizeof(mf_migrations[0]);
-	int have, rc, latest = db_latest_version();
-	char sql[64];
+	const struct mf_migration *m;
+	size_t i, n;
+	int have, rc, latest = db_latest_version(db);
 
-	if ((rc = db_pragma_int(db, "PRAGMA user_version", &have)) != MF_OK)
-		return rc;
+	m = db_migrations(db, &n);
+	if (db->pg) {
+		/*
+		 * An empty database is a missing file's equal: made into a log
+		 * only when asked to (init, db migrate --to), never by a daemon
+		 * pointed at the wrong database.
+		 */
+		if ((rc = db_query_int(db, "SELECT count(*) FROM information_schema.tables"
+		    " WHERE table_name = 'mayfly_schema' AND table_schema = current_schema()",
+		    &have)) != MF_OK)
+			return rc;
+		if (have == 0 && (!create || db->readonly))
+			return MF_ERR_NOTFOUND;
+		if (have == 0 && (rc = mf_sql_exec(db->h, "CREATE TABLE IF NOT EXISTS mayfly_schema"
+		    " (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)")) != MF_SQL_OK)
+			return mf_db_err(rc);
+	}
+	if ((rc = db_version_get(db, &have)) != MF_OK)
+		return db->pg && db->readonly ? MF_ERR_DB_SCHEMA : rc;
 	if (have > latest)
 		return MF_ERR_DB_SCHEMA;	/* written by a newer mayfly */
 	if (have == latest)
@@ -230,36 +294,34 @@ db_migrate(struct mf_db *db)
 	if (db->readonly)
 		return MF_ERR_DB_SCHEMA;	/* old schema and we may not upgrade it */
 	for (;;) {
-		if ((rc = sqlite3_exec(db->h, "BEGIN IMMEDIATE", NULL, NULL, NULL)) != SQLITE_OK)
+		if ((rc = mf_sql_begin(db->h, 1)) != MF_SQL_OK)
 			return mf_db_err(rc);
-		if ((rc = db_pragma_int(db, "PRAGMA user_version", &have)) != MF_OK)
+		if ((rc = db_version_get(db, &have)) != MF_OK)
 			goto fail;
 		if (have > latest) {
 			rc = MF_ERR_DB_SCHEMA;
 			goto fail;
 		}
-		for (i = 0; i < n && mf_migrations[i].version <= have; i++)
+		for (i = 0; i < n && m[i].version <= have; i++)
 			;
 		if (i == n)
 			break;
-		if (sqlite3_exec(db->h, mf_migrations[i].sql, NULL, NULL, NULL) != SQLITE_OK) {
+		if (mf_sql_exec(db->h, m[i].sql) != MF_SQL_OK) {
+			mf_err("event=db-migrate-failed version=%d why=\"%s\"", m[i].version,
+			    mf_sql_errmsg(db->h));
 			rc = MF_ERR_DB_SCHEMA;
 			goto fail;
 		}
-		/* An integer from our own table, not input: formatting it in is safe. */
-		snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", mf_migrations[i].version);
-		if ((rc = sqlite3_exec(db->h, sql, NULL, NULL, NULL)) != SQLITE_OK) {
-			rc = mf_db_err(rc);
+		if ((rc = db_version_set(db, m[i].version)) != MF_OK)
 			goto fail;
-		}
-		if ((rc = sqlite3_exec(db->h, "COMMIT", NULL, NULL, NULL)) != SQLITE_OK) {
+		if ((rc = mf_sql_commit(db->h)) != MF_SQL_OK) {
 			rc = mf_db_err(rc);
 			goto fail;
 		}
 	}
-	return mf_db_err(sqlite3_exec(db->h, "COMMIT", NULL, NULL, NULL));
+	return mf_db_err(mf_sql_commit(db->h));
 fail:
-	sqlite3_exec(db->h, "ROLLBACK", NULL, NULL, NULL);
+	mf_sql_rollback(db->h);
 	return rc;
 }
 
@@ -292,18 +354,52 @@ db_open_immutable(const char *path, sqlite3 **h)
 	return mf_db_err(rc);
 }
 
+/* Opens an SQLite handle and hands it to the storage layer. */
+static int
+db_open_sqlite(struct mf_db *db, const char *path, int immutable)
+{
+	sqlite3 *lite = NULL;
+	int rc;
+
+	if (immutable)
+		rc = db_open_immutable(path, &lite);
+	else
+		rc = mf_db_err(sqlite3_open_v2(path, &lite, (db->readonly ? SQLITE_OPEN_READONLY :
+		    SQLITE_OPEN_READWRITE) | SQLITE_OPEN_NOMUTEX, NULL));
+	if (lite != NULL && mf_sql_wrap_sqlite(lite, &db->h) != MF_SQL_OK) {
+		sqlite3_close_v2(lite);
+		return MF_ERR_NOMEM;
+	}
+	return rc;
+}
+
+static int
+db_open_pg(struct mf_db *db, const char *uri)
+{
+	int rc;
+
+	rc = mf_sql_open_pg(uri, getenv("MAYFLY_DATABASE_PASSWORD_FILE"), db->readonly, &db->h,
+	    db->why, sizeof(db->why));
+	if (rc == MF_SQL_MISUSE)
+		return MF_ERR_INVAL;
+	if (rc != MF_SQL_OK)
+		return rc == MF_SQL_NOMEM ? MF_ERR_NOMEM : MF_ERR_DB_UNAVAILABLE;
+	return MF_OK;
+}
+
 int
 mf_db_open(const char *path, int flags, struct mf_db **out)
 {
 	struct mf_db *db = NULL;
 	struct stat sb;
-	int fd, oflags, rc;
+	int fd, rc, pg;
 
 	if (out != NULL)
 		*out = NULL;
 	if (path == NULL || out == NULL || *path == '\0')
 		return MF_ERR_INVAL;
-	if (stat(path, &sb) != 0) {
+	pg = mf_sql_is_pg_uri(path);
+	if (!pg && stat(path, &sb) != 0) {
 		if (errno != ENOENT)
 			return MF_ERR_IO;
 		if (!(flags & MF_DB_CREATE) || (flags & MF_DB_READONLY))
@@ -321,33 +417,44 @@ mf_db_open(const char *path, int flags, struct mf_db **out)
 	if ((db = calloc(1, sizeof(*db))) == NULL)
 		return MF_ERR_NOMEM;
 	db->readonly = (flags & MF_DB_READONLY) != 0;
-	if ((db->path = strdup(path)) == NULL) {
+	db->pg = pg;
+	if ((db->path = malloc(pg ? 256 : strlen(path) + 1)) == NULL) {
 		rc = MF_ERR_NOMEM;
 		goto out;
 	}
-	oflags = (db->readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE) |
-	    SQLITE_OPEN_NOMUTEX;
-	if ((rc = sqlite3_open_v2(path, &db->h, oflags, NULL)) != SQLITE_OK) {
-		rc = mf_db_err(rc);
-		goto out;
+	if (pg)
+		mf_sql_uri_redact(path, db->path, 256);	/* never a secret in a message */
+	else
+		strcpy(db->path, path);
+	if (pg) {
+		if ((rc = db_open_pg(db, path)) != MF_OK) {
+			mf_err("event=db-open-failed database=\"%s\" why=\"%s\"", db->path, db->why);
+			goto out;
+		}
+		if ((rc = db_migrate(db, (flags & MF_DB_CREATE) != 0)) != MF_OK)
+			goto out;
+		*out = db;
+		return MF_OK;
 	}
+	if ((rc = db_open_sqlite(db, path, 0)) != MF_OK)
+		goto out;
 	rc = db_settings(db);
 	if (rc == MF_OK)
-		rc = db_migrate(db);
+		rc = db_migrate(db, 1);
 	if (rc != MF_OK && db->readonly &&
-	    ((sqlite3_extended_errcode(db->h) & 0xff) == SQLITE_CANTOPEN ||
-	    (sqlite3_extended_errcode(db->h) & 0xff) == SQLITE_READONLY)) {
+	    ((mf_sql_errcode(db->h) & 0xff) == MF_SQL_CANTOPEN ||
+	    (mf_sql_errcode(db->h) & 0xff) == MF_SQL_READONLY)) {
 		/*
 		 * A copy on read-only media (an auditor's) cannot get the -shm
 		 * file a WAL reader needs. Nobody writes such a copy, so read it
 		 * as immutable; a live log never gets here, its readers can
 		 * create -shm.
 		 */
-		sqlite3_close_v2(db->h);
+		mf_sql_close(db->h);
 		db->h = NULL;
-		if ((rc = db_open_immutable(path, &db->h)) != MF_OK)
+		if ((rc = db_open_sqlite(db, path, 1)) != MF_OK)
 			goto out;
-		if ((rc = db_settings(db)) != MF_OK || (rc = db_migrate(db)) != MF_OK)
+		if ((rc = db_settings(db)) != MF_OK || (rc = db_migrate(db, 1)) != MF_OK)
 			goto out;
 	}
 	if (rc != MF_OK)
@@ -367,9 +474,9 @@ mf_db_close(struct mf_db *db)
 	if (db == NULL)
 		return;
 	for (i = 0; i < MF_ST_N_; i++)
-		sqlite3_finalize(db->st[i]);
+		mf_sql_finalize(db->st[i]);
 	/* An open transaction is rolled back by the close. */
-	sqlite3_close_v2(db->h);
+	mf_sql_close(db->h);
 	free(db->path);
 	free(db);
 }
@@ -379,13 +486,19 @@ mf_db_schema_version(struct mf_db *db, int *version)
 {
 	if (db == NULL || version == NULL)
 		return MF_ERR_INVAL;
-	return db_pragma_int(db, "PRAGMA user_version", version);
+	return db_version_get(db, version);
 }
 
-struct sqlite3 *
+struct mf_sql *
 mf_db_handle(struct mf_db *db)
 {
 	return db == NULL ? NULL : db->h;
+}
+
+int
+mf_db_is_pg(const struct mf_db *db)
+{
+	return db != NULL && db->pg;
 }
 
 const char *
@@ -398,15 +511,22 @@ mf_db_errmsg(struct mf_db *db)
 
 	if (db == NULL || db->h == NULL)
 		return "no database";
-	code = sqlite3_extended_errcode(db->h);
+	code = mf_sql_errcode(db->h);
+	if (db->pg) {
+		/* the server's words; the file system checks below are SQLite's */
+		snprintf(db->why, sizeof(db->why), "%s: %s", db->path,
+		    code == MF_SQL_IOERR_NOCONN ? "the database server cannot be reached" :
+		    *mf_sql_errmsg(db->h) != '\0' ? mf_sql_errmsg(db->h) : "a query failed");
+		return db->why;
+	}
 	/* Say the cause an operator acts on, in their words. */
 	switch (code & 0xff) {
-	case SQLITE_FULL: what = "the disk is full"; break;
-	case SQLITE_READONLY: what = "the file or its directory is read-only"; break;
-	case SQLITE_CANTOPEN: what = "cannot open the file or its -wal/-shm files"; break;
-	case SQLITE_BUSY: what = "locked by another process for too long"; break;
-	case SQLITE_OK: what = NULL; break;
-	default: what = sqlite3_errmsg(db->h); break;
+	case MF_SQL_FULL: what = "the disk is full"; break;
+	case MF_SQL_READONLY: what = "the file or its directory is read-only"; break;
+	case MF_SQL_CANTOPEN: what = "cannot open the file or its -wal/-shm files"; break;
+	case MF_SQL_BUSY: what = "locked by another process for too long"; break;
+	case MF_SQL_OK: what = NULL; break;
+	default: what = mf_sql_errmsg(db->h); break;
 	}
 	if (what == NULL) {
 		/*
@@ -440,7 +560,13 @@ const char *
 mf_db_open_why(const char *path, int rc)
 {
 	if (rc == MF_ERR_NOTFOUND)
-		return "no such file";
+		return mf_sql_is_pg_uri(path) ? "the database holds no mayfly log (make one with "
+		    "`mayfly db migrate --to`)" : "no such file";
+	if (rc == MF_ERR_DB_UNAVAILABLE)
+		return "cannot connect to the PostgreSQL server (see the log for its answer)";
+	if (rc == MF_ERR_INVAL && mf_sql_is_pg_uri(path))
+		return "the URI is malformed or holds a password (use database-password-file, "
+		    "PGPASSFILE or PGPASSWORD)";
 	if (rc == MF_ERR_DB_SCHEMA)
 		return "the schema is newer than this mayfly, or an old schema cannot be "
 		    "upgraded read-only";
@@ -456,14 +582,14 @@ mf_db_read_begin(struct mf_db *db)
 {
 	int rc;
 
-	if (db == NULL || !sqlite3_get_autocommit(db->h))
+	if (db == NULL || mf_sql_in_tx(db->h))
 		return MF_ERR_INVAL;
 	/*
 	 * A deferred transaction takes its snapshot at the first read and keeps
 	 * it to the end: in WAL mode writers go on, and every read in between
 	 * sees the same log.
 	 */
-	if ((rc = sqlite3_exec(db->h, "BEGIN DEFERRED", NULL, NULL, NULL)) != SQLITE_OK)
+	if ((rc = mf_sql_begin(db->h, 0)) != MF_SQL_OK)
 		return mf_db_err(rc);
 	return MF_OK;
 }
@@ -473,9 +599,9 @@ mf_db_read_end(struct mf_db *db)
 {
 	if (db == NULL)
 		return MF_ERR_INVAL;
-	if (sqlite3_get_autocommit(db->h))
+	if (!mf_sql_in_tx(db->h))
 		return MF_OK;
-	return mf_db_err(sqlite3_exec(db->h, "COMMIT", NULL, NULL, NULL));
+	return mf_db_err(mf_sql_exec(db->h, "COMMIT"));
 }
 
 /* ---- explicit transactions (group commit) ------------------------------------ */
@@ -485,9 +611,9 @@ mf_db_begin(struct mf_db *db)
 {
 	if (db == NULL)
 		return MF_ERR_INVAL;
-	if (!sqlite3_get_autocommit(db->h))
+	if (mf_sql_in_tx(db->h))
 		return MF_ERR_INVAL;	/* one batch at a time */
-	return mf_db_err(sqlite3_exec(db->h, "BEGIN IMMEDIATE", NULL, NULL, NULL));
+	return mf_db_err(mf_sql_begin(db->h, 1));
 }
 
 int
@@ -495,16 +621,16 @@ mf_db_commit(struct mf_db *db)
 {
 	int rc;
 
-	if (db == NULL || sqlite3_get_autocommit(db->h))
+	if (db == NULL || !mf_sql_in_tx(db->h))
 		return MF_ERR_INVAL;
-	if ((rc = sqlite3_exec(db->h, "COMMIT", NULL, NULL, NULL)) == SQLITE_OK)
+	if ((rc = mf_sql_exec(db->h, "COMMIT")) == MF_SQL_OK)
 		return MF_OK;
 	/*
 	 * A failed commit must not leave the batch open for the next caller
 	 * to commit by accident: nothing in it is durable, so say so and drop it.
 	 */
-	if (!sqlite3_get_autocommit(db->h))
-		sqlite3_exec(db->h, "ROLLBACK", NULL, NULL, NULL);
+	if (mf_sql_in_tx(db->h))
+		mf_sql_exec(db->h, "ROLLBACK");
 	return mf_db_err(rc);
 }
 
@@ -513,9 +639,9 @@ mf_db_rollback(struct mf_db *db)
 {
 	if (db == NULL)
 		return MF_ERR_INVAL;
-	if (sqlite3_get_autocommit(db->h))
+	if (!mf_sql_in_tx(db->h))
 		return MF_OK;	/* nothing open: harmless in cleanup paths */
-	return mf_db_err(sqlite3_exec(db->h, "ROLLBACK", NULL, NULL, NULL));
+	return mf_db_err(mf_sql_exec(db->h, "ROLLBACK"));
 }
 
 /* ---- certificates -------------------------------------------------------------- */
@@ -559,16 +685,16 @@ db_serial_norm(const char *in, char out[2 * MF_SERIAL_MAX + 1])
 	" FROM certificates c LEFT JOIN revocations r ON r.serial = c.serial "
 
 static char *
-db_col_strdup(sqlite3_stmt *st, int col)
+db_col_strdup(mf_sql_stmt *st, int col)
 {
-	const unsigned char *t = sqlite3_column_text(st, col);
+	const unsigned char *t = mf_sql_column_text(st, col);
 
 	return strdup(t != NULL ? (const char *)t : "");
 }
 
 /* Builds a record from the current row of a CERT_SELECT statement. */
 static int
-db_row_cert(sqlite3_stmt *st, struct mf_cert_rec **out)
+db_row_cert(mf_sql_stmt *st, struct mf_cert_rec **out)
 {
 	struct mf_cert_rec *r;
 	const unsigned char *t;
@@ -577,7 +703,7 @@ db_row_cert(sqlite3_stmt *st, struct mf_cert_rec **out)
 
 	if ((r = calloc(1, sizeof(*r))) == NULL)
 		return MF_ERR_NOMEM;
-	t = sqlite3_column_text(st, 0);
+	t = mf_sql_column_text(st, 0);
 	if (t == NULL || strlen((const char *)t) >= sizeof(r->serial)) {
 		rc = MF_ERR_DB;
 		goto out;
@@ -589,13 +715,13 @@ db_row_cert(sqlite3_stmt *st, struct mf_cert_rec **out)
 	    (r->profile = db_col_strdup(st, 4)) == NULL ||
 	    (r->requester = db_col_strdup(st, 7)) == NULL)
 		goto out;
-	r->not_before = sqlite3_column_int64(st, 5);
-	r->not_after = sqlite3_column_int64(st, 6);
-	b = sqlite3_column_blob(st, 8);
-	if (b != NULL && sqlite3_column_bytes(st, 8) == (int)sizeof(r->csr_sha256))
+	r->not_before = mf_sql_column_int64(st, 5);
+	r->not_after = mf_sql_column_int64(st, 6);
+	b = mf_sql_column_blob(st, 8);
+	if (b != NULL && mf_sql_column_bytes(st, 8) == (int)sizeof(r->csr_sha256))
 		memcpy(r->csr_sha256, b, sizeof(r->csr_sha256));
-	b = sqlite3_column_blob(st, 9);
-	n = sqlite3_column_bytes(st, 9);
+	b = mf_sql_column_blob(st, 9);
+	n = mf_sql_column_bytes(st, 9);
 	/* A pruned row (mf_db_prune) keeps no DER: der NULL, der_len 0. */
 	if (n > 0 && b != NULL) {
 		if ((r->der = malloc((size_t)n)) == NULL)
@@ -603,9 +729,9 @@ db_row_cert(sqlite3_stmt *st, struct mf_cert_rec **out)
 		memcpy(r->der, b, (size_t)n);
 		r->der_len = (size_t)n;
 	}
-	r->issued_at = sqlite3_column_int64(st, 10);
-	r->revoked_at = sqlite3_column_int64(st, 11);
-	r->reason = sqlite3_column_int(st, 12);
+	r->issued_at = mf_sql_column_int64(st, 10);
+	r->revoked_at = mf_sql_column_int64(st, 11);
+	r->reason = mf_sql_column_int(st, 12);
 	*out = r;
 	r = NULL;
 	rc = MF_OK;
@@ -635,7 +761,7 @@ mf_db_cert_insert(struct mf_db *db, const struct mf_cert_rec *r)
 	    " not_after, requester, csr_sha256, der, issued_at)"
 	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)";
 	struct mf_db_tx tx = { 0, 0 };
-	sqlite3_stmt *st = NULL;
+	mf_sql_stmt *st = NULL;
 	char serial[2 * MF_SERIAL_MAX + 1], dersum[65], *detail = NULL;
 	const char *sans;
 	int64_t issued_at;
@@ -662,21 +788,21 @@ mf_db_cert_insert(struct mf_db *db, const struct mf_cert_rec *r)
 		goto out;
 	if ((rc = mf_db_stmt(db, MF_ST_CERT_INSERT, sql, &st)) != MF_OK)
 		goto out;
-	sqlite3_bind_text(st, 1, serial, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, r->issuer, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, r->subject, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, sans, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 5, r->profile, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 6, r->not_before);
-	sqlite3_bind_int64(st, 7, r->not_after);
-	sqlite3_bind_text(st, 8, r->requester, -1, SQLITE_STATIC);
-	sqlite3_bind_blob(st, 9, r->csr_sha256, sizeof(r->csr_sha256), SQLITE_STATIC);
-	sqlite3_bind_blob(st, 10, r->der, (int)r->der_len, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 11, issued_at);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_CONSTRAINT_UNIQUE || rc == SQLITE_CONSTRAINT_PRIMARYKEY)
+	mf_sql_bind_text(st, 1, serial, -1, MF_SQL_STATIC);
+	mf_sql_bind_text(st, 2, r->issuer, -1, MF_SQL_STATIC);
+	mf_sql_bind_text(st, 3, r->subject, -1, MF_SQL_STATIC);
+	mf_sql_bind_text(st, 4, sans, -1, MF_SQL_STATIC);
+	mf_sql_bind_text(st, 5, r->profile, -1, MF_SQL_STATIC);
+	mf_sql_bind_int64(st, 6, r->not_before);
+	mf_sql_bind_int64(st, 7, r->not_after);
+	mf_sql_bind_text(st, 8, r->requester, -1, MF_SQL_STATIC);
+	mf_sql_bind_blob(st, 9, r->csr_sha256, sizeof(r->csr_sha256), MF_SQL_STATIC);
+	mf_sql_bind_blob(st, 10, r->der, (int)r->der_len, MF_SQL_STATIC);
+	mf_sql_bind_int64(st, 11, issued_at);
+	rc = mf_sql_step(st);
+	if (rc == MF_SQL_CONSTRAINT_UNIQUE || rc == MF_SQL_CONSTRAINT_PRIMARYKEY)
 		rc = MF_ERR_SERIAL_DUP;
-	else if ((rc & 0xff) == SQLITE_CONSTRAINT)
+	else if ((rc & 0xff) == MF_SQL_CONSTRAINT)
 		rc = MF_ERR_INVAL;
 	else
 		rc = mf_db_err(rc);
@@ -696,7 +822,7 @@ int
 mf_db_cert_get(struct mf_db *db, const char *serial, struct mf_cert_rec **out)
 {
 	static const char *const sql = db_get_sql;
-	sqlite3_stmt *st = NULL;
+	mf_sql_stmt *st = NULL;
 	char s[2 * MF_SERIAL_MAX + 1];
 	int rc;
 
@@ -708,11 +834,11 @@ mf_db_cert_get(struct mf_db *db, const char *serial, struct mf_cert_rec **out)
 		return MF_ERR_NOTFOUND;	/* no such serial can be stored */
 	if ((rc = mf_db_stmt(db, MF_ST_CERT_GET, sql, &st)) != MF_OK)
 		return rc;
-	sqlite3_bind_text(st, 1, s, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
+	mf_sql_bind_text(st, 1, s, -1, MF_SQL_STATIC);
+	rc = mf_sql_step(st);
+	if (rc == MF_SQL_ROW)
 		rc = db_row_cert(st, out);
-	else if (rc == SQLITE_DONE)
+	else if (rc == MF_SQL_DONE)
 		rc = MF_ERR_NOTFOUND;
 	else
 		rc = mf_db_err(rc);
@@ -737,7 +863,7 @@ mf_db_cert_revoke(struct mf_db *db, const char *serial, int reason, int64_t when
 	static const char sql_insert[] =
 	    "INSERT INTO revocations (serial, revoked_at, reason, actor) VALUES (?1, ?2, ?3, ?4)";
 	struct mf_db_tx tx = { 0, 0 };
-	sqlite3_stmt *st = NULL;
+	mf_sql_stmt *st = NULL;
 	char s[2 * MF_SERIAL_MAX + 1], *detail = NULL;
 	int rc;
 
@@ -754,11 +880,11 @@ mf_db_cert_revoke(struct mf_db *db, const char *serial, int reason, int64_t when
 		goto out;
 	if ((rc = mf_db_stmt(db, MF_ST_REVOKE_STATE, sql_state, &st)) != MF_OK)
 		goto out;
-	sqlite3_bind_text(st, 1, s, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		rc = sqlite3_column_type(st, 0) == SQLITE_NULL ? MF_OK : MF_ERR_REVOKED;
-	else if (rc == SQLITE_DONE)
+	mf_sql_bind_text(st, 1, s, -1, MF_SQL_STATIC);
+	rc = mf_sql_step(st);
+	if (rc == MF_SQL_ROW)
+		rc = mf_sql_column_type(st, 0) == MF_SQL_NULL ? MF_OK : MF_ERR_REVOKED;
+	else if (rc == MF_SQL_DONE)
 		rc = MF_ERR_NOTFOUND;
 	else
 		rc = mf_db_err(rc);
@@ -768,13 +894,13 @@ mf_db_cert_revoke(struct mf_db *db, const char *serial, int reason, int64_t when
 
 	if ((rc = mf_db_stmt(db, MF_ST_REVOKE_INSERT, sql_insert, &st)) != MF_OK)
 		goto out;
-	sqlite3_bind_text(st, 1, s, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, when);
-	sqlite3_bind_int(st, 3, reason);
-	sqlite3_bind_text(st, 4, actor, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
+	mf_sql_bind_text(st, 1, s, -1, MF_SQL_STATIC);
+	mf_sql_bind_int64(st, 2, when);
+	mf_sql_bind_int(st, 3, reason);
+	mf_sql_bind_text(st, 4, actor, -1, MF_SQL_STATIC);
+	rc = mf_sql_step(st);
 	/* The state check ran under the write lock, so a clash here is a bug. */
-	rc = rc == SQLITE_CONSTRAINT_UNIQUE ? MF_ERR_REVOKED : mf_db_err(rc);
+	rc = rc == MF_SQL_CONSTRAINT_UNIQUE ? MF_ERR_REVOKED : mf_db_err(rc);
 	mf_db_done(st);
 	if (rc != MF_OK)
 		goto out;
@@ -792,33 +918,33 @@ out:
  * a statement that is still half-way through its rows.
  */
 static int
-db_walk(struct mf_db *db, const char *sql, int (*bind)(sqlite3_stmt *, const void *),
+db_walk(struct mf_db *db, const char *sql, int (*bind)(mf_sql_stmt *, const void *),
     const void *bindarg, int64_t *last, mf_cert_cb cb, void *arg)
 {
 	struct mf_cert_rec *r = NULL;
-	sqlite3_stmt *st = NULL;
+	mf_sql_stmt *st = NULL;
 	int rc;
 
-	if ((rc = sqlite3_prepare_v2(db->h, sql, -1, &st, NULL)) != SQLITE_OK) {
+	if ((rc = mf_sql_prepare(db->h, sql, 0, &st)) != MF_SQL_OK) {
 		rc = mf_db_err(rc);
 		goto out;
 	}
 	if ((rc = bind(st, bindarg)) != MF_OK)
 		goto out;
 	for (;;) {
-		rc = sqlite3_step(st);
-		if (rc == SQLITE_DONE) {
+		rc = mf_sql_step(st);
+		if (rc == MF_SQL_DONE) {
 			rc = MF_OK;
 			break;
 		}
-		if (rc != SQLITE_ROW) {
+		if (rc != MF_SQL_ROW) {
 			rc = mf_db_err(rc);
 			break;
 		}
 		if ((rc = db_row_cert(st, &r)) != MF_OK)
 			break;
-		if (last != NULL && sqlite3_column_int64(st, 13) > *last)
-			*last = sqlite3_column_int64(st, 13);
+		if (last != NULL && mf_sql_column_int64(st, 13) > *last)
+			*last = mf_sql_column_int64(st, 13);
 		rc = cb(r, arg);
 		mf_cert_rec_free(r);
 		r = NULL;
@@ -826,7 +952,7 @@ db_walk(struct mf_db *db, const char *sql, int (*bind)(sqlite3_stmt *, const voi
 			break;
 	}
 out:
-	sqlite3_finalize(st);
+	mf_sql_finalize(st);
 	return rc;
 }
 
@@ -838,18 +964,18 @@ struct db_list_args {
 };
 
 static int
-db_bind_list(sqlite3_stmt *st, const void *p)
+db_bind_list(mf_sql_stmt *st, const void *p)
 {
 	const struct db_list_args *a = p;
 
-	sqlite3_bind_int(st, 1, a->which);
-	sqlite3_bind_int64(st, 2, a->now);
+	mf_sql_bind_int(st, 1, a->which);
+	mf_sql_bind_int64(st, 2, a->now);
 	if (a->like != NULL)
-		sqlite3_bind_text(st, 3, a->like, -1, SQLITE_STATIC);
+		mf_sql_bind_text(st, 3, a->like, -1, MF_SQL_STATIC);
 	return MF_OK;
 }
 
-#define CERT_LIKE " (?3 IS NULL OR instr(lower(c.subject), lower(?3)) > 0" \
+#define CERT_LIKE " (CAST(?3 AS TEXT) IS NULL OR instr(lower(c.subject), lower(?3)) > 0" \
 	" OR instr(lower(c.sans), lower(?3)) > 0)"
 /*
  * One statement per filter, so each can use its index: the valid
@@ -901,12 +1027,12 @@ static const char db_revoked_sql[] = CERT_SELECT
     "WHERE r.id IS NOT NULL AND c.issuer = ?1 AND c.not_after > ?2 ORDER BY r.id";
 
 static int
-db_bind_revoked(sqlite3_stmt *st, const void *p)
+db_bind_revoked(mf_sql_stmt *st, const void *p)
 {
 	const struct db_list_args *a = p;
 
-	sqlite3_bind_text(st, 1, a->issuer, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, a->now);
+	mf_sql_bind_text(st, 1, a->issuer, -1, MF_SQL_STATIC);
+	mf_sql_bind_int64(st, 2, a->now);
 	return MF_OK;
 }
 
@@ -927,27 +1053,27 @@ static const char db_rev_last_sql[] = "SELECT coalesce(max(id), 0) FROM revocati
 int
 mf_db_revocation_last(struct mf_db *db, int64_t *id)
 {
-	sqlite3_stmt *st = NULL;
+	mf_sql_stmt *st = NULL;
 	int rc;
 
 	if (db == NULL || id == NULL)
 		return MF_ERR_INVAL;
 	*id = 0;
-	if ((rc = sqlite3_prepare_v2(db->h, db_rev_last_sql, -1, &st, NULL)) != SQLITE_OK)
+	if ((rc = mf_sql_prepare(db->h, db_rev_last_sql, 0, &st)) != MF_SQL_OK)
 		return mf_db_err(rc);
-	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		*id = sqlite3_column_int64(st, 0);
+	if ((rc = mf_sql_step(st)) == MF_SQL_ROW) {
+		*id = mf_sql_column_int64(st, 0);
 		rc = MF_OK;
 	} else
 		rc = mf_db_err(rc);
-	sqlite3_finalize(st);
+	mf_sql_finalize(st);
 	return rc;
 }
 
 static int
-db_bind_since(sqlite3_stmt *st, const void *p)
+db_bind_since(mf_sql_stmt *st, const void *p)
 {
-	sqlite3_bind_int64(st, 1, *(const int64_t *)p);
+	mf_sql_bind_int64(st, 1, *(const int64_t *)p);
 	return MF_OK;
 }
 
@@ -972,8 +1098,8 @@ mf_db_crl_number_next(struct mf_db *db, const char *issuer, uint64_t *out)
 	/* One statement, so the read-increment-write is atomic by itself. */
 	static const char sql[] =
 	    "INSERT INTO crl_numbers (issuer, number) VALUES (?1, 1)"
-	    " ON CONFLICT (issuer) DO UPDATE SET number = number + 1 RETURNING number";
-	sqlite3_stmt *st = NULL;
+	    " ON CONFLICT (issuer) DO UPDATE SET number = crl_numbers.number + 1 RETURNING number";
+	mf_sql_stmt *st = NULL;
 	int64_t n = 0;
 	int rc;
 
@@ -981,13 +1107,13 @@ mf_db_crl_number_next(struct mf_db *db, const char *issuer, uint64_t *out)
 		return MF_ERR_INVAL;
 	if ((rc = mf_db_stmt(db, MF_ST_CRL_NEXT, sql, &st)) != MF_OK)
 		return rc;
-	sqlite3_bind_text(st, 1, issuer, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		n = sqlite3_column_int64(st, 0);
-		rc = sqlite3_step(st);
+	mf_sql_bind_text(st, 1, issuer, -1, MF_SQL_STATIC);
+	rc = mf_sql_step(st);
+	if (rc == MF_SQL_ROW) {
+		n = mf_sql_column_int64(st, 0);
+		rc = mf_sql_step(st);
 	}
-	rc = rc == SQLITE_DONE && n > 0 ? MF_OK : mf_db_err(rc == SQLITE_DONE ? SQLITE_ERROR : rc);
+	rc = rc == MF_SQL_DONE && n > 0 ? MF_OK : mf_db_err(rc == MF_SQL_DONE ? MF_SQL_ERROR : rc);
 	mf_db_done(st);
 	if (rc == MF_OK)
 		*out = (uint64_t)n;
@@ -1016,7 +1142,7 @@ mf_db_ca_insert(struct mf_db *db, const struct mf_ca_rec *r, const char *actor)
 	    "INSERT INTO ca_certificates (name, kind, signed_by, key_uri, der, not_before,"
 	    " not_after, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
 	struct mf_db_tx tx = { 0, 0 };
-	sqlite3_stmt *st = NULL;
+	mf_sql_stmt *st = NULL;
 	char dersum[65], *detail = NULL;
 	int rc;
 
@@ -1035,17 +1161,17 @@ mf_db_ca_insert(struct mf_db *db, const struct mf_ca_rec *r, const char *actor)
 		goto out;
 	if ((rc = mf_db_stmt(db, MF_ST_CA_INSERT, sql, &st)) != MF_OK)
 		goto out;
-	sqlite3_bind_text(st, 1, r->name, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, r->kind, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, r->signed_by, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, r->key_uri, -1, SQLITE_STATIC);
-	sqlite3_bind_blob(st, 5, r->der, (int)r->der_len, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 6, r->not_before);
-	sqlite3_bind_int64(st, 7, r->not_after);
-	sqlite3_bind_int64(st, 8, (int64_t)time(NULL));
-	rc = sqlite3_step(st);
+	mf_sql_bind_text(st, 1, r->name, -1, MF_SQL_STATIC);
+	mf_sql_bind_text(st, 2, r->kind, -1, MF_SQL_STATIC);
+	mf_sql_bind_text(st, 3, r->signed_by, -1, MF_SQL_STATIC);
+	mf_sql_bind_text(st, 4, r->key_uri, -1, MF_SQL_STATIC);
+	mf_sql_bind_blob(st, 5, r->der, (int)r->der_len, MF_SQL_STATIC);
+	mf_sql_bind_int64(st, 6, r->not_before);
+	mf_sql_bind_int64(st, 7, r->not_after);
+	mf_sql_bind_int64(st, 8, (int64_t)time(NULL));
+	rc = mf_sql_step(st);
 	/* A kind outside the CHECK list is the caller's mistake. */
-	rc = (rc & 0xff) == SQLITE_CONSTRAINT ? MF_ERR_INVAL : mf_db_err(rc);
+	rc = (rc & 0xff) == MF_SQL_CONSTRAINT ? MF_ERR_INVAL : mf_db_err(rc);
 	mf_db_done(st);
 	if (rc != MF_OK)
 		goto out;
@@ -1063,22 +1189,22 @@ mf_db_ca_list(struct mf_db *db, mf_ca_cb cb, void *arg)
 	    "SELECT name, kind, signed_by, key_uri, der, not_before, not_after"
 	    " FROM ca_certificates ORDER BY id";
 	struct mf_ca_rec *r = NULL;
-	sqlite3_stmt *st = NULL;
+	mf_sql_stmt *st = NULL;
 	const void *b;
 	int n, rc;
 
 	if (db == NULL || cb == NULL)
 		return MF_ERR_INVAL;
-	if ((rc = sqlite3_prepare_v2(db->h, sql, -1, &st, NULL)) != SQLITE_OK) {
+	if ((rc = mf_sql_prepare(db->h, sql, 0, &st)) != MF_SQL_OK) {
 		rc = mf_db_err(rc);
 		goto out;
 	}
 	for (;;) {
-		if ((rc = sqlite3_step(st)) == SQLITE_DONE) {
+		if ((rc = mf_sql_step(st)) == MF_SQL_DONE) {
 			rc = MF_OK;
 			break;
 		}
-		if (rc != SQLITE_ROW) {
+		if (rc != MF_SQL_ROW) {
 			rc = mf_db_err(rc);
 			break;
 		}
@@ -1089,8 +1215,8 @@ mf_db_ca_list(struct mf_db *db, mf_ca_cb cb, void *arg)
 		    (r->signed_by = db_col_strdup(st, 2)) == NULL ||
 		    (r->key_uri = db_col_strdup(st, 3)) == NULL)
 			break;
-		b = sqlite3_column_blob(st, 4);
-		n = sqlite3_column_bytes(st, 4);
+		b = mf_sql_column_blob(st, 4);
+		n = mf_sql_column_bytes(st, 4);
 		if (b == NULL || n <= 0) {
 			rc = MF_ERR_DB;
 			break;
@@ -1099,8 +1225,8 @@ mf_db_ca_list(struct mf_db *db, mf_ca_cb cb, void *arg)
 			break;
 		memcpy(r->der, b, (size_t)n);
 		r->der_len = (size_t)n;
-		r->not_before = sqlite3_column_int64(st, 5);
-		r->not_after = sqlite3_column_int64(st, 6);
+		r->not_before = mf_sql_column_int64(st, 5);
+		r->not_after = mf_sql_column_int64(st, 6);
 		rc = cb(r, arg);
 		mf_ca_rec_free(r);
 		r = NULL;
@@ -1109,7 +1235,7 @@ mf_db_ca_list(struct mf_db *db, mf_ca_cb cb, void *arg)
 	}
 out:
 	mf_ca_rec_free(r);
-	sqlite3_finalize(st);
+	mf_sql_finalize(st);
 	return rc;
 }
 
@@ -1149,7 +1275,7 @@ mf_db_hot_queries(size_t *n)
 int
 mf_db_explain(struct mf_db *db, const char *sql, char *out, size_t len)
 {
-	sqlite3_stmt *st = NULL;
+	mf_sql_stmt *st = NULL;
 	char *q = NULL;
 	size_t off = 0;
 	int rc;
@@ -1159,12 +1285,12 @@ mf_db_explain(struct mf_db *db, const char *sql, char *out, size_t len)
 	out[0] = '\0';
 	if (asprintf(&q, "EXPLAIN QUERY PLAN %s", sql) < 0)
 		return MF_ERR_NOMEM;
-	if ((rc = sqlite3_prepare_v2(db->h, q, -1, &st, NULL)) != SQLITE_OK) {
+	if ((rc = mf_sql_prepare(db->h, q, 0, &st)) != MF_SQL_OK) {
 		rc = mf_db_err(rc);
 		goto out;
 	}
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		const unsigned char *d = sqlite3_column_text(st, 3);
+	while ((rc = mf_sql_step(st)) == MF_SQL_ROW) {
+		const unsigned char *d = mf_sql_column_text(st, 3);
 		int n = snprintf(out + off, len - off, "%s%s", off ? "; " : "",
 		    d != NULL ? (const char *)d : "");
 
@@ -1172,9 +1298,9 @@ mf_db_explain(struct mf_db *db, const char *sql, char *out, size_t len)
 			break;
 		off += (size_t)n;
 	}
-	rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? MF_OK : mf_db_err(rc);
+	rc = rc == MF_SQL_ROW || rc == MF_SQL_DONE ? MF_OK : mf_db_err(rc);
 out:
-	sqlite3_finalize(st);
+	mf_sql_finalize(st);
 	free(q);
 	return rc;
 }

@@ -253,9 +253,28 @@ int mf_db_audit_hash_at(struct mf_db *db, int64_t id, unsigned char hash[32]);
 int mf_db_audit_config(struct mf_db *db, const char *path, const unsigned char sha256[32],
     const char *actor, int *recorded);
 
+/*
+ * Copies every row of src into dst, which must hold an empty log (made by
+ * mf_db_open with MF_DB_CREATE), in one transaction, then proves the copy:
+ * each table's rows hash alike on both sides, dst's audit chain verifies
+ * and ends at src's head. why says what differed or failed.
+ */
+struct mf_db_copy_report {
+	int64_t rows;			/* rows copied, all tables */
+	int64_t certificates;
+	int64_t audit_rows;		/* verified in dst */
+	size_t tables;			/* tables proven identical */
+	int64_t head_id;
+	unsigned char head[32];
+};
+int mf_db_copy(struct mf_db *src, struct mf_db *dst, struct mf_db_copy_report *rep,
+    char *why, size_t whylen);
+
 /* Low-level access for modules that add their own tables (daemon, ACME). */
-struct sqlite3;
-struct sqlite3 *mf_db_handle(struct mf_db *db);
+struct mf_sql;
+struct mf_sql *mf_db_handle(struct mf_db *db);
+/* Whether the log is on PostgreSQL (several nodes) rather than SQLite. */
+int mf_db_is_pg(const struct mf_db *db);
 
 /*
  * Retention (db_prune.c). mf_db_prune empties the DER of every certificate

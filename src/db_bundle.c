@@ -24,20 +24,20 @@ int
 mf_db_bundle_latest(struct mf_db *db, uint32_t *version)
 {
 	static const char sql[] = "SELECT coalesce(max(version), 0) FROM trust_bundles";
-	sqlite3_stmt *st = NULL;
+	mf_sql_stmt *st = NULL;
 	int rc;
 
 	if (db == NULL || version == NULL)
 		return MF_ERR_INVAL;
 	*version = 0;
-	if ((rc = sqlite3_prepare_v2(db->h, sql, -1, &st, NULL)) != SQLITE_OK)
+	if ((rc = mf_sql_prepare(db->h, sql, 0, &st)) != MF_SQL_OK)
 		return mf_db_err(rc);
-	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		*version = (uint32_t)sqlite3_column_int64(st, 0);
+	if ((rc = mf_sql_step(st)) == MF_SQL_ROW) {
+		*version = (uint32_t)mf_sql_column_int64(st, 0);
 		rc = MF_OK;
 	} else
 		rc = mf_db_err(rc);
-	sqlite3_finalize(st);
+	mf_sql_finalize(st);
 	return rc;
 }
 
@@ -49,7 +49,7 @@ mf_db_bundle_publish(struct mf_db *db, uint32_t version, uint32_t prev, int64_t 
 	    "INSERT INTO trust_bundles (version, der, sha256, issued_at, published_at, actor)"
 	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
 	struct mf_db_tx tx = { 0, 0 };
-	sqlite3_stmt *st = NULL;
+	mf_sql_stmt *st = NULL;
 	unsigned char md[32];
 	char hex[65], detail[256];
 	uint32_t latest;
@@ -71,24 +71,24 @@ mf_db_bundle_publish(struct mf_db *db, uint32_t version, uint32_t prev, int64_t 
 		rc = MF_ERR_BUNDLE_VERSION;
 		goto out;
 	}
-	if ((rc = sqlite3_prepare_v2(db->h, sql, -1, &st, NULL)) != SQLITE_OK) {
+	if ((rc = mf_sql_prepare(db->h, sql, 0, &st)) != MF_SQL_OK) {
 		rc = mf_db_err(rc);
 		goto out;
 	}
-	sqlite3_bind_int64(st, 1, version);
-	sqlite3_bind_blob(st, 2, der, (int)len, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, hex, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 4, issued_at);
-	sqlite3_bind_int64(st, 5, (int64_t)time(NULL));
-	sqlite3_bind_text(st, 6, actor, -1, SQLITE_STATIC);
-	if ((rc = sqlite3_step(st)) != SQLITE_DONE) {
+	mf_sql_bind_int64(st, 1, version);
+	mf_sql_bind_blob(st, 2, der, (int)len, MF_SQL_STATIC);
+	mf_sql_bind_text(st, 3, hex, -1, MF_SQL_STATIC);
+	mf_sql_bind_int64(st, 4, issued_at);
+	mf_sql_bind_int64(st, 5, (int64_t)time(NULL));
+	mf_sql_bind_text(st, 6, actor, -1, MF_SQL_STATIC);
+	if ((rc = mf_sql_step(st)) != MF_SQL_DONE) {
 		rc = mf_db_err(rc);
 		goto out;
 	}
 	snprintf(detail, sizeof(detail), "bundle-publish version=%u sha256=%s", version, hex);
 	rc = mf_db_audit_append(db, "bundle-publish", actor, detail);
 out:
-	sqlite3_finalize(st);
+	mf_sql_finalize(st);
 	return mf_db_tx_end(db, &tx, rc);
 }
 
@@ -100,7 +100,7 @@ mf_db_bundle_get(struct mf_db *db, uint32_t version, uint32_t before, unsigned c
 	static const char sql_below[] =
 	    "SELECT version, der FROM trust_bundles WHERE ?1 = 0 OR version < ?1"
 	    " ORDER BY version DESC LIMIT 1";
-	sqlite3_stmt *st = NULL;
+	mf_sql_stmt *st = NULL;
 	const void *p;
 	int rc, n;
 
@@ -108,20 +108,20 @@ mf_db_bundle_get(struct mf_db *db, uint32_t version, uint32_t before, unsigned c
 		return MF_ERR_INVAL;
 	*der = NULL;
 	*len = 0;
-	if ((rc = sqlite3_prepare_v2(db->h, version ? sql_one : sql_below, -1, &st, NULL)) !=
-	    SQLITE_OK)
+	if ((rc = mf_sql_prepare(db->h, version ? sql_one : sql_below, 0, &st)) !=
+	    MF_SQL_OK)
 		return mf_db_err(rc);
-	sqlite3_bind_int64(st, 1, version ? version : before);
-	if ((rc = sqlite3_step(st)) == SQLITE_DONE) {
+	mf_sql_bind_int64(st, 1, version ? version : before);
+	if ((rc = mf_sql_step(st)) == MF_SQL_DONE) {
 		rc = MF_ERR_NOTFOUND;
 		goto out;
 	}
-	if (rc != SQLITE_ROW) {
+	if (rc != MF_SQL_ROW) {
 		rc = mf_db_err(rc);
 		goto out;
 	}
-	p = sqlite3_column_blob(st, 1);
-	n = sqlite3_column_bytes(st, 1);
+	p = mf_sql_column_blob(st, 1);
+	n = mf_sql_column_bytes(st, 1);
 	if (p == NULL || n <= 0) {
 		rc = MF_ERR_DB;
 		goto out;
@@ -133,10 +133,10 @@ mf_db_bundle_get(struct mf_db *db, uint32_t version, uint32_t before, unsigned c
 	memcpy(*der, p, (size_t)n);
 	*len = (size_t)n;
 	if (got != NULL)
-		*got = (uint32_t)sqlite3_column_int64(st, 0);
+		*got = (uint32_t)mf_sql_column_int64(st, 0);
 	rc = MF_OK;
 out:
-	sqlite3_finalize(st);
+	mf_sql_finalize(st);
 	return rc;
 }
 
@@ -146,36 +146,36 @@ mf_db_bundle_list(struct mf_db *db, uint32_t after, mf_bundle_cb cb, void *arg)
 	static const char sql[] =
 	    "SELECT version, der, published_at FROM trust_bundles WHERE version > ?1"
 	    " ORDER BY version";
-	sqlite3_stmt *st = NULL;
+	mf_sql_stmt *st = NULL;
 	int rc;
 
 	if (db == NULL || cb == NULL)
 		return MF_ERR_INVAL;
-	if ((rc = sqlite3_prepare_v2(db->h, sql, -1, &st, NULL)) != SQLITE_OK)
+	if ((rc = mf_sql_prepare(db->h, sql, 0, &st)) != MF_SQL_OK)
 		return mf_db_err(rc);
-	sqlite3_bind_int64(st, 1, after);
+	mf_sql_bind_int64(st, 1, after);
 	for (;;) {
 		const void *p;
 		int n;
 
-		if ((rc = sqlite3_step(st)) == SQLITE_DONE) {
+		if ((rc = mf_sql_step(st)) == MF_SQL_DONE) {
 			rc = MF_OK;
 			break;
 		}
-		if (rc != SQLITE_ROW) {
+		if (rc != MF_SQL_ROW) {
 			rc = mf_db_err(rc);
 			break;
 		}
-		p = sqlite3_column_blob(st, 1);
-		n = sqlite3_column_bytes(st, 1);
+		p = mf_sql_column_blob(st, 1);
+		n = mf_sql_column_bytes(st, 1);
 		if (p == NULL || n <= 0) {
 			rc = MF_ERR_DB;
 			break;
 		}
-		if ((rc = cb((uint32_t)sqlite3_column_int64(st, 0), p, (size_t)n,
-		    sqlite3_column_int64(st, 2), arg)) != 0)
+		if ((rc = cb((uint32_t)mf_sql_column_int64(st, 0), p, (size_t)n,
+		    mf_sql_column_int64(st, 2), arg)) != 0)
 			break;
 	}
-	sqlite3_finalize(st);
+	mf_sql_finalize(st);
 	return rc;
 }

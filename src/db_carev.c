@@ -28,7 +28,7 @@ mf_db_ca_revoke(struct mf_db *db, const char *name, const char *signed_by, int r
 	    " ('intermediate', 'cross') AND (?2 IS NULL OR signed_by = ?2)"
 	    " AND NOT EXISTS (SELECT 1 FROM ca_revocations r WHERE r.ca_id = c.id)";
 	struct mf_db_tx tx = { 0, 0 };
-	sqlite3_stmt *st = NULL;
+	mf_sql_stmt *st = NULL;
 	char detail[512];
 	int rc, known = 0, n = 0;
 
@@ -39,39 +39,39 @@ mf_db_ca_revoke(struct mf_db *db, const char *name, const char *signed_by, int r
 		return MF_ERR_INVAL;
 	if ((rc = mf_db_tx_begin(db, &tx)) != MF_OK)
 		return rc;
-	if ((rc = sqlite3_prepare_v2(db->h, sql_known, -1, &st, NULL)) != SQLITE_OK) {
+	if ((rc = mf_sql_prepare(db->h, sql_known, 0, &st)) != MF_SQL_OK) {
 		rc = mf_db_err(rc);
 		goto out;
 	}
-	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	mf_sql_bind_text(st, 1, name, -1, MF_SQL_STATIC);
 	if (signed_by != NULL)
-		sqlite3_bind_text(st, 2, signed_by, -1, SQLITE_STATIC);
-	if ((rc = sqlite3_step(st)) != SQLITE_ROW) {
+		mf_sql_bind_text(st, 2, signed_by, -1, MF_SQL_STATIC);
+	if ((rc = mf_sql_step(st)) != MF_SQL_ROW) {
 		rc = mf_db_err(rc);
 		goto out;
 	}
-	known = sqlite3_column_int(st, 0);
-	sqlite3_finalize(st);
+	known = mf_sql_column_int(st, 0);
+	mf_sql_finalize(st);
 	st = NULL;
 	if (known == 0) {
 		rc = MF_ERR_NOTFOUND;
 		goto out;
 	}
-	if ((rc = sqlite3_prepare_v2(db->h, sql_revoke, -1, &st, NULL)) != SQLITE_OK) {
+	if ((rc = mf_sql_prepare(db->h, sql_revoke, 0, &st)) != MF_SQL_OK) {
 		rc = mf_db_err(rc);
 		goto out;
 	}
-	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	mf_sql_bind_text(st, 1, name, -1, MF_SQL_STATIC);
 	if (signed_by != NULL)
-		sqlite3_bind_text(st, 2, signed_by, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, when);
-	sqlite3_bind_int(st, 4, reason);
-	sqlite3_bind_text(st, 5, actor, -1, SQLITE_STATIC);
-	if ((rc = sqlite3_step(st)) != SQLITE_DONE) {
+		mf_sql_bind_text(st, 2, signed_by, -1, MF_SQL_STATIC);
+	mf_sql_bind_int64(st, 3, when);
+	mf_sql_bind_int(st, 4, reason);
+	mf_sql_bind_text(st, 5, actor, -1, MF_SQL_STATIC);
+	if ((rc = mf_sql_step(st)) != MF_SQL_DONE) {
 		rc = mf_db_err(rc);
 		goto out;
 	}
-	if ((n = sqlite3_changes(db->h)) == 0) {
+	if ((n = mf_sql_changes(db->h)) == 0) {
 		rc = MF_ERR_REVOKED;
 		goto out;
 	}
@@ -79,7 +79,7 @@ mf_db_ca_revoke(struct mf_db *db, const char *name, const char *signed_by, int r
 	    name, signed_by != NULL ? signed_by : "*", n, reason);
 	rc = mf_db_audit_append(db, "ca-revoke", actor, detail);
 out:
-	sqlite3_finalize(st);
+	mf_sql_finalize(st);
 	rc = mf_db_tx_end(db, &tx, rc);
 	if (rc == MF_OK && count != NULL)
 		*count = n;
@@ -92,37 +92,37 @@ mf_db_ca_revoked_list(struct mf_db *db, const char *signed_by, mf_ca_rev_cb cb, 
 	static const char sql[] =
 	    "SELECT c.der, r.revoked_at, r.reason FROM ca_revocations r"
 	    " JOIN ca_certificates c ON c.id = r.ca_id WHERE c.signed_by = ?1 ORDER BY c.id";
-	sqlite3_stmt *st = NULL;
+	mf_sql_stmt *st = NULL;
 	int rc;
 
 	if (db == NULL || signed_by == NULL || cb == NULL)
 		return MF_ERR_INVAL;
-	if ((rc = sqlite3_prepare_v2(db->h, sql, -1, &st, NULL)) != SQLITE_OK)
+	if ((rc = mf_sql_prepare(db->h, sql, 0, &st)) != MF_SQL_OK)
 		return mf_db_err(rc);
-	sqlite3_bind_text(st, 1, signed_by, -1, SQLITE_STATIC);
+	mf_sql_bind_text(st, 1, signed_by, -1, MF_SQL_STATIC);
 	for (;;) {
 		const void *der;
 		int len;
 
-		if ((rc = sqlite3_step(st)) == SQLITE_DONE) {
+		if ((rc = mf_sql_step(st)) == MF_SQL_DONE) {
 			rc = MF_OK;
 			break;
 		}
-		if (rc != SQLITE_ROW) {
+		if (rc != MF_SQL_ROW) {
 			rc = mf_db_err(rc);
 			break;
 		}
-		der = sqlite3_column_blob(st, 0);
-		len = sqlite3_column_bytes(st, 0);
+		der = mf_sql_column_blob(st, 0);
+		len = mf_sql_column_bytes(st, 0);
 		if (der == NULL || len <= 0) {
 			rc = MF_ERR_DB;
 			break;
 		}
-		if ((rc = cb(der, (size_t)len, sqlite3_column_int64(st, 1),
-		    sqlite3_column_int(st, 2), arg)) != 0)
+		if ((rc = cb(der, (size_t)len, mf_sql_column_int64(st, 1),
+		    mf_sql_column_int(st, 2), arg)) != 0)
 			break;
 	}
-	sqlite3_finalize(st);
+	mf_sql_finalize(st);
 	return rc;
 }
 
@@ -132,7 +132,7 @@ mf_db_ca_is_revoked(struct mf_db *db, const unsigned char *der, size_t len)
 	static const char sql[] =
 	    "SELECT count(*) FROM ca_revocations r JOIN ca_certificates c ON c.id = r.ca_id"
 	    " WHERE c.der = ?1";
-	sqlite3_stmt *st = NULL;
+	mf_sql_stmt *st = NULL;
 	int rc;
 
 	if (db == NULL || der == NULL || len == 0 || len > INT32_MAX)
@@ -140,9 +140,9 @@ mf_db_ca_is_revoked(struct mf_db *db, const unsigned char *der, size_t len)
 	/* Asked once per issuance: a cached statement. */
 	if ((rc = mf_db_stmt(db, MF_ST_CA_REVOKED, sql, &st)) != MF_OK)
 		return rc;
-	sqlite3_bind_blob(st, 1, der, (int)len, SQLITE_STATIC);
-	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		rc = sqlite3_column_int(st, 0) > 0 ? MF_ERR_CA_REVOKED : MF_OK;
+	mf_sql_bind_blob(st, 1, der, (int)len, MF_SQL_STATIC);
+	if ((rc = mf_sql_step(st)) == MF_SQL_ROW)
+		rc = mf_sql_column_int(st, 0) > 0 ? MF_ERR_CA_REVOKED : MF_OK;
 	else
 		rc = mf_db_err(rc);
 	mf_db_done(st);

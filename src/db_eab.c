@@ -43,7 +43,7 @@ mf_db_eab_add(struct mf_db *db, const char *label, const char *actor,
 	    "INSERT INTO acme_eab_keys (kid, hmac_key, label, created_at, created_by)"
 	    " VALUES (?1, ?2, ?3, ?4, ?5)";
 	struct mf_db_tx tx = { 0, 0 };
-	sqlite3_stmt *st = NULL;
+	mf_sql_stmt *st = NULL;
 	unsigned char raw[MF_EAB_KID_LEN / 2];
 	char detail[MF_EAB_LABEL_MAX + 64];
 	int rc;
@@ -60,21 +60,21 @@ mf_db_eab_add(struct mf_db *db, const char *label, const char *actor,
 	snprintf(detail, sizeof(detail), "kid=%s label=\"%s\"", kid, label);
 	if ((rc = mf_db_tx_begin(db, &tx)) != MF_OK)
 		goto out;
-	if ((rc = sqlite3_prepare_v2(db->h, sql, -1, &st, NULL)) != SQLITE_OK) {
+	if ((rc = mf_sql_prepare(db->h, sql, 0, &st)) != MF_SQL_OK) {
 		rc = mf_db_err(rc);
 		goto out;
 	}
-	sqlite3_bind_text(st, 1, kid, -1, SQLITE_STATIC);
-	sqlite3_bind_blob(st, 2, key, MF_EAB_KEY_LEN, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, label, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 4, (int64_t)time(NULL));
-	sqlite3_bind_text(st, 5, actor, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	rc = rc == SQLITE_DONE ? MF_OK : mf_db_err(rc);
+	mf_sql_bind_text(st, 1, kid, -1, MF_SQL_STATIC);
+	mf_sql_bind_blob(st, 2, key, MF_EAB_KEY_LEN, MF_SQL_STATIC);
+	mf_sql_bind_text(st, 3, label, -1, MF_SQL_STATIC);
+	mf_sql_bind_int64(st, 4, (int64_t)time(NULL));
+	mf_sql_bind_text(st, 5, actor, -1, MF_SQL_STATIC);
+	rc = mf_sql_step(st);
+	rc = rc == MF_SQL_DONE ? MF_OK : mf_db_err(rc);
 	if (rc == MF_OK)
 		rc = mf_db_audit_append(db, "eab-add", actor, detail);
 out:
-	sqlite3_finalize(st);
+	mf_sql_finalize(st);
 	rc = mf_db_tx_end(db, &tx, rc);
 	if (rc != MF_OK) {
 		OPENSSL_cleanse(key, MF_EAB_KEY_LEN);
@@ -89,7 +89,7 @@ mf_db_eab_remove(struct mf_db *db, const char *kid, const char *actor)
 	static const char sql[] =
 	    "UPDATE acme_eab_keys SET removed_at = ?2 WHERE kid = ?1 AND removed_at IS NULL";
 	struct mf_db_tx tx = { 0, 0 };
-	sqlite3_stmt *st = NULL;
+	mf_sql_stmt *st = NULL;
 	char detail[MF_EAB_KID_LEN + 16];
 	size_t i;
 	int rc;
@@ -102,20 +102,20 @@ mf_db_eab_remove(struct mf_db *db, const char *kid, const char *actor)
 	snprintf(detail, sizeof(detail), "kid=%s", kid);
 	if ((rc = mf_db_tx_begin(db, &tx)) != MF_OK)
 		goto out;
-	if ((rc = sqlite3_prepare_v2(db->h, sql, -1, &st, NULL)) != SQLITE_OK) {
+	if ((rc = mf_sql_prepare(db->h, sql, 0, &st)) != MF_SQL_OK) {
 		rc = mf_db_err(rc);
 		goto out;
 	}
-	sqlite3_bind_text(st, 1, kid, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, (int64_t)time(NULL));
-	rc = sqlite3_step(st);
-	rc = rc == SQLITE_DONE ? MF_OK : mf_db_err(rc);
-	if (rc == MF_OK && sqlite3_changes(db->h) != 1)
+	mf_sql_bind_text(st, 1, kid, -1, MF_SQL_STATIC);
+	mf_sql_bind_int64(st, 2, (int64_t)time(NULL));
+	rc = mf_sql_step(st);
+	rc = rc == MF_SQL_DONE ? MF_OK : mf_db_err(rc);
+	if (rc == MF_OK && mf_sql_changes(db->h) != 1)
 		rc = MF_ERR_NOTFOUND;
 	if (rc == MF_OK)
 		rc = mf_db_audit_append(db, "eab-remove", actor, detail);
 out:
-	sqlite3_finalize(st);
+	mf_sql_finalize(st);
 	return mf_db_tx_end(db, &tx, rc);
 }
 
@@ -127,29 +127,29 @@ mf_db_eab_list(struct mf_db *db, mf_eab_cb cb, void *arg)
 	    " a.id FROM acme_eab_keys k LEFT JOIN acme_accounts a ON a.eab_kid = k.kid"
 	    " ORDER BY k.created_at, k.kid";
 	struct mf_eab_rec r;
-	sqlite3_stmt *st = NULL;
+	mf_sql_stmt *st = NULL;
 	int rc;
 
 	if (db == NULL || cb == NULL)
 		return MF_ERR_INVAL;
-	if ((rc = sqlite3_prepare_v2(db->h, sql, -1, &st, NULL)) != SQLITE_OK)
+	if ((rc = mf_sql_prepare(db->h, sql, 0, &st)) != MF_SQL_OK)
 		return mf_db_err(rc);
 	for (;;) {
-		if ((rc = sqlite3_step(st)) == SQLITE_DONE) {
+		if ((rc = mf_sql_step(st)) == MF_SQL_DONE) {
 			rc = MF_OK;
 			break;
 		}
-		if (rc != SQLITE_ROW) {
+		if (rc != MF_SQL_ROW) {
 			rc = mf_db_err(rc);
 			break;
 		}
 		memset(&r, 0, sizeof(r));
-		r.kid = (const char *)sqlite3_column_text(st, 0);
-		r.label = (const char *)sqlite3_column_text(st, 1);
-		r.created_at = sqlite3_column_int64(st, 2);
-		r.created_by = (const char *)sqlite3_column_text(st, 3);
-		r.removed_at = sqlite3_column_int64(st, 4);
-		r.account = (const char *)sqlite3_column_text(st, 5);
+		r.kid = (const char *)mf_sql_column_text(st, 0);
+		r.label = (const char *)mf_sql_column_text(st, 1);
+		r.created_at = mf_sql_column_int64(st, 2);
+		r.created_by = (const char *)mf_sql_column_text(st, 3);
+		r.removed_at = mf_sql_column_int64(st, 4);
+		r.account = (const char *)mf_sql_column_text(st, 5);
 		if (r.kid == NULL || r.label == NULL || r.created_by == NULL) {
 			rc = MF_ERR_DB;
 			break;
@@ -157,6 +157,6 @@ mf_db_eab_list(struct mf_db *db, mf_eab_cb cb, void *arg)
 		if ((rc = cb(&r, arg)) != 0)
 			break;
 	}
-	sqlite3_finalize(st);
+	mf_sql_finalize(st);
 	return rc;
 }

@@ -6,7 +6,7 @@
 #ifndef MF_DB_INT_H
 #define MF_DB_INT_H
 
-#include <sqlite3.h>
+#include "store/sql.h"
 
 /* Slots of the statement cache; each is prepared on first use. */
 enum mf_db_slot {
@@ -24,11 +24,12 @@ enum mf_db_slot {
 };
 
 struct mf_db {
-	sqlite3 *h;
+	struct mf_sql *h;
 	int readonly;
+	int pg;				/* PostgreSQL rather than SQLite */
 	char *path;			/* the file, for messages */
 	char why[512];			/* mf_db_errmsg's answer */
-	sqlite3_stmt *st[MF_ST_N_];
+	mf_sql_stmt *st[MF_ST_N_];
 };
 
 /*
@@ -36,8 +37,8 @@ struct mf_db {
  * statement is lent: the caller must mf_db_done() it before returning, so
  * the next user finds it reset and without bindings.
  */
-int mf_db_stmt(struct mf_db *db, enum mf_db_slot slot, const char *sql, sqlite3_stmt **out);
-void mf_db_done(sqlite3_stmt *st);
+int mf_db_stmt(struct mf_db *db, enum mf_db_slot slot, const char *sql, mf_sql_stmt **out);
+void mf_db_done(mf_sql_stmt *st);
 
 /*
  * A unit of work that is atomic whether or not the caller has a
@@ -53,7 +54,7 @@ struct mf_db_tx {
 int mf_db_tx_begin(struct mf_db *db, struct mf_db_tx *tx);
 int mf_db_tx_end(struct mf_db *db, struct mf_db_tx *tx, int rc);
 
-/* Maps an SQLite result code to enum mf_err. */
+/* Maps a storage-layer (SQLite-valued) result code to enum mf_err. */
 int mf_db_err(int sqlite_rc);
 
 #endif

@@ -24,7 +24,7 @@
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <sqlite3.h>
+#include "store/sql.h"
 
 #include "db.h"
 #include "db_int.h"
@@ -61,7 +61,7 @@ prune_select(struct mf_db *db, int64_t cutoff, size_t batch, struct prune_row **
 	    "SELECT id, serial, der FROM certificates INDEXED BY certificates_not_after"
 	    " WHERE not_after < ?1 AND pruned_at IS NULL ORDER BY not_after, id LIMIT ?2";
 	struct prune_row *rows = NULL;
-	sqlite3_stmt *st = NULL;
+	mf_sql_stmt *st = NULL;
 	size_t n = 0;
 	int rc;
 
@@ -69,18 +69,18 @@ prune_select(struct mf_db *db, int64_t cutoff, size_t batch, struct prune_row **
 	*nout = 0;
 	if ((rows = calloc(batch, sizeof(*rows))) == NULL)
 		return MF_ERR_NOMEM;
-	if ((rc = sqlite3_prepare_v2(db->h, sql, -1, &st, NULL)) != SQLITE_OK) {
+	if ((rc = mf_sql_prepare(db->h, sql, 0, &st)) != MF_SQL_OK) {
 		rc = mf_db_err(rc);
 		goto out;
 	}
-	sqlite3_bind_int64(st, 1, cutoff);
-	sqlite3_bind_int64(st, 2, (sqlite3_int64)batch);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW && n < batch) {
-		const unsigned char *s = sqlite3_column_text(st, 1);
-		const void *der = sqlite3_column_blob(st, 2);
-		int len = sqlite3_column_bytes(st, 2);
+	mf_sql_bind_int64(st, 1, cutoff);
+	mf_sql_bind_int64(st, 2, (int64_t)batch);
+	while ((rc = mf_sql_step(st)) == MF_SQL_ROW && n < batch) {
+		const unsigned char *s = mf_sql_column_text(st, 1);
+		const void *der = mf_sql_column_blob(st, 2);
+		int len = mf_sql_column_bytes(st, 2);
 
-		rows[n].id = sqlite3_column_int64(st, 0);
+		rows[n].id = mf_sql_column_int64(st, 0);
 		snprintf(rows[n].serial, sizeof(rows[n].serial), "%s", s ? (const char *)s : "");
 		if (len <= 0 || der == NULL) {
 			rc = MF_ERR_DB;	/* an unpruned row without DER: the log was edited */
@@ -94,9 +94,9 @@ prune_select(struct mf_db *db, int64_t cutoff, size_t batch, struct prune_row **
 		rows[n].der_len = (size_t)len;
 		n++;
 	}
-	rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? MF_OK : mf_db_err(rc);
+	rc = rc == MF_SQL_ROW || rc == MF_SQL_DONE ? MF_OK : mf_db_err(rc);
 out:
-	sqlite3_finalize(st);
+	mf_sql_finalize(st);
 	if (rc != MF_OK) {
 		prune_rows_free(rows, n);
 		return rc;
@@ -115,14 +115,14 @@ prune_apply(struct mf_db *db, const struct prune_row *rows, size_t n, int64_t cu
 	    "UPDATE certificates SET der = X'', der_sha256 = ?1, pruned_at = ?2"
 	    " WHERE id = ?3 AND pruned_at IS NULL";
 	unsigned char md[32];
-	sqlite3_stmt *st = NULL;
+	mf_sql_stmt *st = NULL;
 	char *detail = NULL;
 	size_t i;
 	int rc;
 
 	if ((rc = mf_db_begin(db)) != MF_OK)
 		return rc;
-	if ((rc = sqlite3_prepare_v2(db->h, sql, -1, &st, NULL)) != SQLITE_OK) {
+	if ((rc = mf_sql_prepare(db->h, sql, 0, &st)) != MF_SQL_OK) {
 		rc = mf_db_err(rc);
 		goto out;
 	}
@@ -131,16 +131,16 @@ prune_apply(struct mf_db *db, const struct prune_row *rows, size_t n, int64_t cu
 			rc = MF_ERR_CRYPTO;
 			goto out;
 		}
-		sqlite3_bind_blob(st, 1, md, sizeof(md), SQLITE_TRANSIENT);
-		sqlite3_bind_int64(st, 2, now);
-		sqlite3_bind_int64(st, 3, rows[i].id);
-		rc = sqlite3_step(st);
-		sqlite3_reset(st);
-		if (rc != SQLITE_DONE) {
+		mf_sql_bind_blob(st, 1, md, sizeof(md), MF_SQL_TRANSIENT);
+		mf_sql_bind_int64(st, 2, now);
+		mf_sql_bind_int64(st, 3, rows[i].id);
+		rc = mf_sql_step(st);
+		mf_sql_reset(st);
+		if (rc != MF_SQL_DONE) {
 			rc = mf_db_err(rc);
 			goto out;
 		}
-		if (sqlite3_changes(db->h) != 1) {
+		if (mf_sql_changes(db->h) != 1) {
 			rc = MF_ERR_DB;	/* pruned meanwhile by another run */
 			goto out;
 		}
@@ -153,13 +153,13 @@ prune_apply(struct mf_db *db, const struct prune_row *rows, size_t n, int64_t cu
 	}
 	if ((rc = mf_db_audit_append(db, "prune", actor, detail)) != MF_OK)
 		goto out;
-	sqlite3_finalize(st);
+	mf_sql_finalize(st);
 	st = NULL;
 	rc = mf_db_commit(db);
 	free(detail);
 	return rc;
 out:
-	sqlite3_finalize(st);
+	mf_sql_finalize(st);
 	free(detail);
 	mf_db_rollback(db);
 	return rc;
@@ -211,21 +211,21 @@ mf_db_prune_count(struct mf_db *db, int64_t cutoff, int64_t *count)
 	static const char sql[] =
 	    "SELECT count(*) FROM certificates INDEXED BY certificates_not_after"
 	    " WHERE not_after < ?1 AND pruned_at IS NULL";
-	sqlite3_stmt *st = NULL;
+	mf_sql_stmt *st = NULL;
 	int rc;
 
 	if (db == NULL || count == NULL)
 		return MF_ERR_INVAL;
 	*count = 0;
-	if ((rc = sqlite3_prepare_v2(db->h, sql, -1, &st, NULL)) != SQLITE_OK)
+	if ((rc = mf_sql_prepare(db->h, sql, 0, &st)) != MF_SQL_OK)
 		return mf_db_err(rc);
-	sqlite3_bind_int64(st, 1, cutoff);
-	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		*count = sqlite3_column_int64(st, 0);
+	mf_sql_bind_int64(st, 1, cutoff);
+	if ((rc = mf_sql_step(st)) == MF_SQL_ROW) {
+		*count = mf_sql_column_int64(st, 0);
 		rc = MF_OK;
 	} else
 		rc = mf_db_err(rc);
-	sqlite3_finalize(st);
+	mf_sql_finalize(st);
 	return rc;
 }
 
@@ -262,7 +262,7 @@ mf_db_certs_verify(struct mf_db *db, int64_t *certs, char *why, size_t whylen)
 	    " FROM certificates ORDER BY id";
 	static const char asql[] =
 	    "SELECT id, detail FROM audit_log WHERE event = 'issue' ORDER BY id";
-	sqlite3_stmt *cs = NULL, *as = NULL;
+	mf_sql_stmt *cs = NULL, *as = NULL;
 	unsigned char md[32], want[32];
 	char serial[2 * MF_SERIAL_MAX + 1], hex[65], field[256], dummy[1];
 	int64_t n = 0, cid, aid;
@@ -278,77 +278,77 @@ mf_db_certs_verify(struct mf_db *db, int64_t *certs, char *why, size_t whylen)
 	*why = '\0';
 	if (db == NULL)
 		return MF_ERR_INVAL;
-	if ((rc = sqlite3_prepare_v2(db->h, csql, -1, &cs, NULL)) != SQLITE_OK ||
-	    (rc = sqlite3_prepare_v2(db->h, asql, -1, &as, NULL)) != SQLITE_OK) {
+	if ((rc = mf_sql_prepare(db->h, csql, 0, &cs)) != MF_SQL_OK ||
+	    (rc = mf_sql_prepare(db->h, asql, 0, &as)) != MF_SQL_OK) {
 		rc = mf_db_err(rc);
 		goto out;
 	}
 	for (;;) {
-		crc = sqlite3_step(cs);
-		arc = sqlite3_step(as);
-		if (crc == SQLITE_DONE && arc == SQLITE_DONE)
+		crc = mf_sql_step(cs);
+		arc = mf_sql_step(as);
+		if (crc == MF_SQL_DONE && arc == MF_SQL_DONE)
 			break;
-		if ((crc != SQLITE_ROW && crc != SQLITE_DONE) ||
-		    (arc != SQLITE_ROW && arc != SQLITE_DONE)) {
-			rc = mf_db_err(crc != SQLITE_ROW && crc != SQLITE_DONE ? crc : arc);
+		if ((crc != MF_SQL_ROW && crc != MF_SQL_DONE) ||
+		    (arc != MF_SQL_ROW && arc != MF_SQL_DONE)) {
+			rc = mf_db_err(crc != MF_SQL_ROW && crc != MF_SQL_DONE ? crc : arc);
 			goto out;
 		}
 		rc = MF_ERR_AUDIT_CHAIN;
-		if (crc == SQLITE_DONE) {
+		if (crc == MF_SQL_DONE) {
 			snprintf(why, whylen, "audit row %lld records an issuance with no "
-			    "certificate row (row deleted)", (long long)sqlite3_column_int64(as, 0));
+			    "certificate row (row deleted)", (long long)mf_sql_column_int64(as, 0));
 			goto out;
 		}
-		cid = sqlite3_column_int64(cs, 0);
-		if (arc == SQLITE_DONE) {
+		cid = mf_sql_column_int64(cs, 0);
+		if (arc == MF_SQL_DONE) {
 			snprintf(why, whylen, "certificate row %lld has no issue row in the "
 			    "audit chain (row inserted)", (long long)cid);
 			goto out;
 		}
-		aid = sqlite3_column_int64(as, 0);
-		if (detail_field(sqlite3_column_blob(as, 1), (size_t)sqlite3_column_bytes(as, 1),
+		aid = mf_sql_column_int64(as, 0);
+		if (detail_field(mf_sql_column_blob(as, 1), (size_t)mf_sql_column_bytes(as, 1),
 		    "serial=", serial, sizeof(serial)) != MF_OK ||
-		    detail_field(sqlite3_column_blob(as, 1), (size_t)sqlite3_column_bytes(as, 1),
+		    detail_field(mf_sql_column_blob(as, 1), (size_t)mf_sql_column_bytes(as, 1),
 		    "der_sha256=", hex, sizeof(hex)) != MF_OK ||
 		    mf_unhex(hex, want, sizeof(want), &wl) != MF_OK || wl != sizeof(want)) {
 			snprintf(why, whylen, "audit row %lld: malformed issue record",
 			    (long long)aid);
 			goto out;
 		}
-		if (sqlite3_column_text(cs, 1) == NULL ||
-		    strcmp((const char *)sqlite3_column_text(cs, 1), serial) != 0) {
+		if (mf_sql_column_text(cs, 1) == NULL ||
+		    strcmp((const char *)mf_sql_column_text(cs, 1), serial) != 0) {
 			snprintf(why, whylen, "certificate row %lld is not serial %s of audit row "
 			    "%lld (row deleted, inserted or edited)", (long long)cid, serial,
 			    (long long)aid);
 			goto out;
 		}
 		/* What the chain recorded of the row besides its bytes. */
-		if (detail_field(sqlite3_column_blob(as, 1), (size_t)sqlite3_column_bytes(as, 1),
-		    "issuer=", field, sizeof(field)) != MF_OK || sqlite3_column_text(cs, 5) == NULL ||
-		    strcmp(field, (const char *)sqlite3_column_text(cs, 5)) != 0 ||
-		    detail_field(sqlite3_column_blob(as, 1), (size_t)sqlite3_column_bytes(as, 1),
+		if (detail_field(mf_sql_column_blob(as, 1), (size_t)mf_sql_column_bytes(as, 1),
+		    "issuer=", field, sizeof(field)) != MF_OK || mf_sql_column_text(cs, 5) == NULL ||
+		    strcmp(field, (const char *)mf_sql_column_text(cs, 5)) != 0 ||
+		    detail_field(mf_sql_column_blob(as, 1), (size_t)mf_sql_column_bytes(as, 1),
 		    "not_before=", field, sizeof(field)) != MF_OK ||
-		    strtoll(field, NULL, 10) != sqlite3_column_int64(cs, 6) ||
-		    detail_field(sqlite3_column_blob(as, 1), (size_t)sqlite3_column_bytes(as, 1),
+		    strtoll(field, NULL, 10) != mf_sql_column_int64(cs, 6) ||
+		    detail_field(mf_sql_column_blob(as, 1), (size_t)mf_sql_column_bytes(as, 1),
 		    "not_after=", field, sizeof(field)) != MF_OK ||
-		    strtoll(field, NULL, 10) != sqlite3_column_int64(cs, 7)) {
+		    strtoll(field, NULL, 10) != mf_sql_column_int64(cs, 7)) {
 			snprintf(why, whylen, "certificate %s: issuer or validity differs from audit "
 			    "row %lld (row edited)", serial, (long long)aid);
 			goto out;
 		}
-		if (sqlite3_column_type(cs, 4) == SQLITE_NULL) {
-			if (EVP_Digest(sqlite3_column_blob(cs, 2), (size_t)sqlite3_column_bytes(cs, 2),
+		if (mf_sql_column_type(cs, 4) == MF_SQL_NULL) {
+			if (EVP_Digest(mf_sql_column_blob(cs, 2), (size_t)mf_sql_column_bytes(cs, 2),
 			    md, NULL, EVP_sha256(), NULL) != 1) {
 				rc = MF_ERR_CRYPTO;
 				goto out;
 			}
 		} else {
-			if (sqlite3_column_bytes(cs, 3) != (int)sizeof(md) ||
-			    sqlite3_column_bytes(cs, 2) != 0) {
+			if (mf_sql_column_bytes(cs, 3) != (int)sizeof(md) ||
+			    mf_sql_column_bytes(cs, 2) != 0) {
 				snprintf(why, whylen, "certificate %s: malformed pruned row", serial);
 				goto out;
 			}
-			memcpy(md, sqlite3_column_blob(cs, 3), sizeof(md));
+			memcpy(md, mf_sql_column_blob(cs, 3), sizeof(md));
 		}
 		if (CRYPTO_memcmp(md, want, sizeof(md)) != 0) {
 			snprintf(why, whylen, "certificate %s: its DER is not the one audit row %lld "
@@ -361,8 +361,8 @@ mf_db_certs_verify(struct mf_db *db, int64_t *certs, char *why, size_t whylen)
 	if (certs != NULL)
 		*certs = n;
 out:
-	sqlite3_finalize(cs);
-	sqlite3_finalize(as);
+	mf_sql_finalize(cs);
+	mf_sql_finalize(as);
 	return rc;
 }
 
@@ -371,20 +371,20 @@ mf_db_cert_pruned_sha256(struct mf_db *db, const char *serial, unsigned char md[
 {
 	static const char sql[] =
 	    "SELECT der_sha256 FROM certificates WHERE serial = ?1 AND pruned_at IS NOT NULL";
-	sqlite3_stmt *st = NULL;
+	mf_sql_stmt *st = NULL;
 	int rc;
 
 	if (db == NULL || serial == NULL || md == NULL)
 		return MF_ERR_INVAL;
-	if ((rc = sqlite3_prepare_v2(db->h, sql, -1, &st, NULL)) != SQLITE_OK)
+	if ((rc = mf_sql_prepare(db->h, sql, 0, &st)) != MF_SQL_OK)
 		return mf_db_err(rc);
-	sqlite3_bind_text(st, 1, serial, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW && sqlite3_column_bytes(st, 0) == 32) {
-		memcpy(md, sqlite3_column_blob(st, 0), 32);
+	mf_sql_bind_text(st, 1, serial, -1, MF_SQL_STATIC);
+	rc = mf_sql_step(st);
+	if (rc == MF_SQL_ROW && mf_sql_column_bytes(st, 0) == 32) {
+		memcpy(md, mf_sql_column_blob(st, 0), 32);
 		rc = MF_OK;
 	} else
-		rc = rc == SQLITE_DONE || rc == SQLITE_ROW ? MF_ERR_NOTFOUND : mf_db_err(rc);
-	sqlite3_finalize(st);
+		rc = rc == MF_SQL_DONE || rc == MF_SQL_ROW ? MF_ERR_NOTFOUND : mf_db_err(rc);
+	mf_sql_finalize(st);
 	return rc;
 }

@@ -209,6 +209,7 @@ usage(FILE *f)
 	    "  crl root [--name ROOT] [--validity 30d] [--out FILE]\n"
 	    "  acme eab add [--label TEXT] | eab list | eab remove KID\n"
 	    "  db prune --expired-before DURATION [--archive FILE] [--batch N] [--dry-run]\n"
+	    "  db migrate --to postgresql://HOST/DB\n"
 	    "  bundle create|sign|show|verify|publish|export   trust bundles for devices\n"
 	    "\n"
 	    "-c FILE defaults to %s. See mayfly(1).\n", MF_DEFAULT_CONFIG);

@@ -44,6 +44,7 @@ static const struct mf_errdesc mf_errtab[] = {
 	{ MF_ERR_DB_SCHEMA, "database-schema", "database schema newer than this program, or migration failed" },
 	{ MF_ERR_DB_BUSY, "database-busy", "database busy" },
 	{ MF_ERR_SERIAL_DUP, "serial-duplicate", "serial number already in the issuance log" },
+	{ MF_ERR_DB_UNAVAILABLE, "database-unavailable", "database server unreachable" },
 	{ MF_ERR_DB_FULL, "database-full", "database disk full" },
 	{ MF_ERR_DB_READONLY, "database-read-only", "database is read-only" },
 	{ MF_ERR_AUDIT_CHAIN, "audit-chain-broken", "audit log hash chain broken" },

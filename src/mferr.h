@@ -53,6 +53,7 @@ enum mf_err {
 	MF_ERR_REVOKED = -65,		/* certificate already revoked */
 	MF_ERR_DB_FULL = -66,		/* the database's disk is full: retry later */
 	MF_ERR_DB_READONLY = -67,	/* the database cannot be written (read-only): retry later */
+	MF_ERR_DB_UNAVAILABLE = -68,	/* the database server cannot be reached: retry later */
 
 	/* policy: -80 .. -109 (each refusal distinct) */
 	MF_ERR_CSR_PARSE = -80,		/* CSR is not valid PEM/DER */

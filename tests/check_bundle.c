@@ -17,6 +17,7 @@
 
 #include "bundle.h"
 #include "db.h"
+#include "store/sql.h"
 #include "fixtures.h"
 #include "mferr.h"
 #include "suites.h"
@@ -307,11 +308,11 @@ START_TEST(db_versions_only_go_up)
 	ck_assert_int_eq(mf_db_bundle_list(db, 0, count_cb, &seen), MF_OK);
 	ck_assert_uint_eq(seen, 5);
 	/* Even a hand-written statement cannot step back or rewrite. */
-	ck_assert_int_ne(sqlite3_exec(mf_db_handle(db), "INSERT INTO trust_bundles VALUES "
+	ck_assert_int_ne(sqlite3_exec(mf_sql_sqlite(mf_db_handle(db)), "INSERT INTO trust_bundles VALUES "
 	    "(4, x'3000', 'x', 0, 0, 'x')", NULL, NULL, NULL), 0);
-	ck_assert_int_ne(sqlite3_exec(mf_db_handle(db), "UPDATE trust_bundles SET der = x'00'",
+	ck_assert_int_ne(sqlite3_exec(mf_sql_sqlite(mf_db_handle(db)), "UPDATE trust_bundles SET der = x'00'",
 	    NULL, NULL, NULL), 0);
-	ck_assert_int_ne(sqlite3_exec(mf_db_handle(db), "DELETE FROM trust_bundles", NULL, NULL,
+	ck_assert_int_ne(sqlite3_exec(mf_sql_sqlite(mf_db_handle(db)), "DELETE FROM trust_bundles", NULL, NULL,
 	    NULL), 0);
 	{
 		int64_t rows = 0, bad = 0;

@@ -18,6 +18,7 @@
 #include <sqlite3.h>
 
 #include "db.h"
+#include "store/sql.h"
 #include "fixtures.h"
 #include "mferr.h"
 #include "suites.h"
@@ -25,6 +26,7 @@
 
 static char *tdir;
 static char *dbpath;
+static char pgname[64];	/* the PostgreSQL database of this test, or "" */
 
 static void
 setup(void)
@@ -35,9 +37,30 @@ setup(void)
 	ck_assert_ptr_nonnull(dbpath);
 }
 
+/*
+ * The same tests on PostgreSQL: a fresh, empty database per test in the
+ * cluster tests/pg/pgcluster.sh started (MAYFLY_TEST_PG names its
+ * "postgres" database), dropped afterwards.
+ */
+static void
+setup_pg(void)
+{
+	static unsigned n;
+	const char *admin = getenv("MAYFLY_TEST_PG");
+
+	setup();
+	free(dbpath);
+	ck_assert_ptr_nonnull(admin);
+	snprintf(pgname, sizeof(pgname), "mft_db_%ld_%u", (long)getpid(), n++);
+	ck_assert_int_eq(mft_pg_createdb(admin, pgname, &dbpath), 0);
+}
+
 static void
 teardown(void)
 {
+	if (pgname[0] != '\0')
+		mft_pg_dropdb(getenv("MAYFLY_TEST_PG"), pgname);
+	pgname[0] = '\0';
 	mft_rmtree(tdir);
 	free(tdir);
 	free(dbpath);
@@ -106,24 +129,22 @@ collect_cb(const struct mf_cert_rec *r, void *arg)
 static int64_t
 raw_count(struct mf_db *db, const char *sql)
 {
-	sqlite3_stmt *st = NULL;
+	mf_sql_stmt *st = NULL;
 	int64_t n;
 
-	ck_assert_int_eq(sqlite3_prepare_v2(mf_db_handle(db), sql, -1, &st, NULL), SQLITE_OK);
-	ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
-	n = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
+	ck_assert_int_eq(mf_sql_prepare(mf_db_handle(db), sql, 0, &st), MF_SQL_OK);
+	ck_assert_int_eq(mf_sql_step(st), MF_SQL_ROW);
+	n = mf_sql_column_int64(st, 0);
+	mf_sql_finalize(st);
 	return n;
 }
 
 static void
 raw_exec(struct mf_db *db, const char *sql)
 {
-	char *msg = NULL;
-	int rc = sqlite3_exec(mf_db_handle(db), sql, NULL, NULL, &msg);
+	int rc = mf_sql_exec(mf_db_handle(db), sql);
 
-	ck_assert_msg(rc == SQLITE_OK, "%s: %s", sql, msg ? msg : "?");
-	sqlite3_free(msg);
+	ck_assert_msg(rc == MF_SQL_OK, "%s: %s", sql, mf_sql_errmsg(mf_db_handle(db)));
 }
 
 /* ---- opening ---------------------------------------------------------------- */
@@ -185,7 +206,7 @@ START_TEST(test_pragmas)
 	struct mf_db *db = open_new();
 	sqlite3_stmt *st = NULL;
 
-	ck_assert_int_eq(sqlite3_prepare_v2(mf_db_handle(db), "PRAGMA journal_mode", -1, &st,
+	ck_assert_int_eq(sqlite3_prepare_v2(mf_sql_sqlite(mf_db_handle(db)), "PRAGMA journal_mode", -1, &st,
 	    NULL), SQLITE_OK);
 	ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
 	ck_assert_str_eq((const char *)sqlite3_column_text(st, 0), "wal");
@@ -627,8 +648,8 @@ START_TEST(test_two_writers)
 	ck_assert_int_eq(WEXITSTATUS(status), 0);
 	ck_assert_int_eq(raw_count(db, "SELECT count(*) FROM certificates"), 2);
 	/* The child's row came after the parent's commit. */
-	ck_assert_int_eq(raw_count(db, "SELECT count(*) FROM certificates WHERE rowid >"
-	    " (SELECT rowid FROM certificates WHERE serial = 'f1') AND serial = 'c1'"), 1);
+	ck_assert_int_eq(raw_count(db, "SELECT count(*) FROM certificates WHERE id >"
+	    " (SELECT id FROM certificates WHERE serial = 'f1') AND serial = 'c1'"), 1);
 	ck_assert_int_eq(mf_db_audit_verify(db, &rows, NULL, NULL, 0), MF_OK);
 	ck_assert_int_eq(rows, 2);
 	mf_db_close(db);
@@ -810,7 +831,7 @@ END_TEST
 START_TEST(test_audit_triggers)
 {
 	struct mf_db *db = audit_db();
-	sqlite3 *h = mf_db_handle(db);
+	sqlite3 *h = mf_sql_sqlite(mf_db_handle(db));
 
 	ck_assert_int_eq(sqlite3_exec(h, "UPDATE audit_log SET detail = 'x' WHERE id = 2", NULL,
 	    NULL, NULL), SQLITE_CONSTRAINT_TRIGGER);
@@ -957,6 +978,33 @@ suite_db(void)
 	tcase_add_test(tc, test_audit_swapped);
 	tcase_add_test(tc, test_audit_inserted);
 	tcase_add_test(tc, test_audit_appended_forgery);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+/* What of the above holds on PostgreSQL; run by tests/pg/check-pg.sh. */
+Suite *
+suite_db_pg(void)
+{
+	Suite *s = suite_create("db-pg");
+	TCase *tc;
+
+	tc = tcase_create("pg");
+	tcase_set_timeout(tc, 60);
+	tcase_add_checked_fixture(tc, setup_pg, teardown);
+	tcase_add_test(tc, test_readonly);
+	tcase_add_test(tc, test_insert_get_dup);
+	tcase_add_test(tc, test_list_filters);
+	tcase_add_test(tc, test_revoke);
+	tcase_add_test(tc, test_revoked_list);
+	tcase_add_test(tc, test_revocations_since);
+	tcase_add_test(tc, test_crl_number);
+	tcase_add_test(tc, test_ca);
+	tcase_add_test(tc, test_group_commit);
+	tcase_add_test(tc, test_rollback);
+	tcase_add_test(tc, test_two_writers);
+	tcase_add_test(tc, test_audit_snapshot);
+	tcase_add_test(tc, test_audit_config_changes);
 	suite_add_tcase(s, tc);
 	return s;
 }

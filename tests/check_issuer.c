@@ -29,6 +29,7 @@
 
 #include "ceremony.h"
 #include "db.h"
+#include "store/sql.h"
 #include "fixtures.h"
 #include "issuer.h"
 #include "keystore.h"
@@ -1321,7 +1322,7 @@ dup_fn(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 static void
 install_dup_trigger(void)
 {
-	sqlite3 *h = mf_db_handle(E.db);
+	sqlite3 *h = mf_sql_sqlite(mf_db_handle(E.db));
 
 	ck_assert_ptr_nonnull(h);
 	ck_assert_int_eq(sqlite3_create_function(h, "mft_dup", 0, SQLITE_UTF8, NULL, dup_fn,

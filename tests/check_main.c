@@ -20,6 +20,9 @@ main(void)
 	srunner_add_suite(sr, suite_issuer());
 	srunner_add_suite(sr, suite_bundle());
 	srunner_add_suite(sr, suite_cli());
+	/* Only where tests/pg/check-pg.sh started a PostgreSQL cluster. */
+	if (getenv("MAYFLY_TEST_PG") != NULL)
+		srunner_add_suite(sr, suite_db_pg());
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "fixtures.h"
+#include "store/sql.h"
 #include "keystore.h"
 #include "util.h"
 
@@ -137,4 +138,50 @@ mft_run(const char *cmd, char **out)
 	if (st == -1 || !WIFEXITED(st))
 		return -1;
 	return WEXITSTATUS(st);
+}
+
+/* admin with its database name replaced by name. */
+static char *
+mft_pg_uri(const char *admin, const char *name)
+{
+	const char *p = strstr(admin, "/postgres");
+	char *out;
+
+	if (p == NULL || (p[9] != '\0' && p[9] != '?'))
+		return NULL;
+	if (asprintf(&out, "%.*s/%s%s", (int)(p - admin), admin, name, p + 9) < 0)
+		return NULL;
+	return out;
+}
+
+static int
+mft_pg_admin(const char *admin, const char *verb, const char *name)
+{
+	struct mf_sql *h = NULL;
+	char sql[160];
+	int rc;
+
+	if (admin == NULL || mf_sql_open_pg(admin, NULL, 0, &h, NULL, 0) != MF_SQL_OK)
+		return -1;
+	/* a name made by the test itself: letters, digits and underscores */
+	snprintf(sql, sizeof(sql), "%s DATABASE %s%s", verb, name,
+	    strcmp(verb, "DROP") == 0 ? " WITH (FORCE)" : "");
+	rc = mf_sql_exec(h, sql);
+	mf_sql_close(h);
+	return rc == MF_SQL_OK ? 0 : -1;
+}
+
+int
+mft_pg_createdb(const char *admin, const char *name, char **uri)
+{
+	*uri = NULL;
+	if (mft_pg_admin(admin, "CREATE", name) != 0)
+		return -1;
+	return (*uri = mft_pg_uri(admin, name)) != NULL ? 0 : -1;
+}
+
+int
+mft_pg_dropdb(const char *admin, const char *name)
+{
+	return mft_pg_admin(admin, "DROP", name);
 }

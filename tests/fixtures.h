@@ -32,4 +32,13 @@ int mft_softhsm_setup(const char *dir, const char *label);
 /* Runs a shell command line; returns its exit status, or -1. Output in *out if out. */
 int mft_run(const char *cmd, char **out);
 
+/*
+ * PostgreSQL: admin is the URI of a cluster's "postgres" database (as
+ * tests/pg/pgcluster.sh exports it in MAYFLY_TEST_PG). Creates an empty
+ * database name and gives its URI (caller frees); drops one (any session
+ * still on it is ended). Return 0 or -1.
+ */
+int mft_pg_createdb(const char *admin, const char *name, char **uri);
+int mft_pg_dropdb(const char *admin, const char *name);
+
 #endif

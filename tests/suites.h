@@ -6,6 +6,7 @@ Suite *suite_util(void);
 Suite *suite_config(void);
 Suite *suite_keystore(void);
 Suite *suite_db(void);
+Suite *suite_db_pg(void);
 Suite *suite_policy(void);
 Suite *suite_issuer(void);
 Suite *suite_cli(void);

@@ -59,7 +59,7 @@ static int
 eab_key(struct acme_ctx *c, const char *kid, unsigned char *key, size_t *keylen)
 {
 	const struct mf_acme_conf *conf = c->a->conf;
-	sqlite3_stmt *st = NULL;
+	mf_sql_stmt *st = NULL;
 	const void *b;
 	size_t i;
 	int rc, n;
@@ -76,8 +76,8 @@ eab_key(struct acme_ctx *c, const char *kid, unsigned char *key, size_t *keylen)
 	    "WHERE kid = ? AND removed_at IS NULL", "s", kid)) != 0)
 		return rc;
 	rc = MF_ERR_NOTFOUND;
-	if (sqlite3_step(st) == SQLITE_ROW && (b = sqlite3_column_blob(st, 0)) != NULL &&
-	    (n = sqlite3_column_bytes(st, 0)) > 0 && (size_t)n <= *keylen) {
+	if (mf_sql_step(st) == MF_SQL_ROW && (b = mf_sql_column_blob(st, 0)) != NULL &&
+	    (n = mf_sql_column_bytes(st, 0)) > 0 && (size_t)n <= *keylen) {
 		memcpy(key, b, (size_t)n);
 		*keylen = (size_t)n;
 		rc = 0;
@@ -250,7 +250,7 @@ static int
 account_orders(struct acme_ctx *c)
 {
 	struct mf_acme *a = c->a;
-	sqlite3_stmt *st;
+	mf_sql_stmt *st;
 	json_t *list;
 	int rc;
 
@@ -264,8 +264,8 @@ account_orders(struct acme_ctx *c)
 		json_decref(list);
 		return acme_fail(c, rc, "order lookup failed");
 	}
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		char *u = acme_url(a, "/order/%s", (const char *)sqlite3_column_text(st, 0));
+	while (mf_sql_step(st) == MF_SQL_ROW) {
+		char *u = acme_url(a, "/order/%s", (const char *)mf_sql_column_text(st, 0));
 
 		if (u != NULL) {
 			json_array_append_new(list, json_string(u));

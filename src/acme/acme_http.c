@@ -924,7 +924,7 @@ mf_acme_start_with(const struct mf_config *cfg, const struct mf_acme_issuer *iss
 		mf_err("db=%s err=%s", cfg->database, mf_errname(rc));
 		goto fail;
 	}
-	if ((a->sq = acme_sq_new((sqlite3 *)mf_db_handle(a->db))) == NULL) {
+	if ((a->sq = acme_sq_new(mf_db_handle(a->db))) == NULL) {
 		rc = MF_ERR_NOMEM;
 		goto fail;
 	}

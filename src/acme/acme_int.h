@@ -11,7 +11,7 @@
 
 #include <jansson.h>
 #include <openssl/x509.h>
-#include <sqlite3.h>
+#include "store/sql.h"
 
 #include "acme/acme.h"
 #include "acme/acme_jws.h"
@@ -152,21 +152,21 @@ int acme_nonce_use(struct acme_nonces *n, const char *nonce, int64_t now);
  * preparing each statement on every request cost a fifth of the
  * listener's CPU. Used under the listener's lock, like the connection.
  * A statement from acme_sq_prepare goes back with acme_sq_done, never
- * sqlite3_finalize.
+ * mf_sql_finalize.
  */
 #define ACME_SQ_CACHE	96
 struct acme_sq {
-	sqlite3 *h;
+	struct mf_sql *h;
 	struct {
 		const char *sql;
-		sqlite3_stmt *st;
+		mf_sql_stmt *st;
 		int busy;
 	} c[ACME_SQ_CACHE];
 	size_t n;
 };
-struct acme_sq *acme_sq_new(sqlite3 *h);
+struct acme_sq *acme_sq_new(struct mf_sql *h);
 void acme_sq_free(struct acme_sq *q);
-void acme_sq_done(struct acme_sq *q, sqlite3_stmt *st);
+void acme_sq_done(struct acme_sq *q, mf_sql_stmt *st);
 int acme_sq_exec(struct acme_sq *db, const char *sql, const char *types, ...);
 /*
  * The listener's connection commits protocol state (accounts, orders,
@@ -179,7 +179,7 @@ int acme_sq_exec(struct acme_sq *db, const char *sql, const char *types, ...);
  * connection, always with a full sync, before the certificate leaves.
  */
 int acme_sq_durable(struct acme_sq *db, int on);
-int acme_sq_prepare(struct acme_sq *db, sqlite3_stmt **st, const char *sql, const char *types, ...);
+int acme_sq_prepare(struct acme_sq *db, mf_sql_stmt **st, const char *sql, const char *types, ...);
 int acme_sq_count(struct acme_sq *db, int64_t *n, const char *sql, const char *types, ...);
 int acme_random_id(char out[ACME_ID_LEN + 1]);
 /* base64url of nbytes random bytes into out (4 * nbytes / 3 + 2 bytes). */

@@ -40,9 +40,9 @@ acme_rfc3339(int64_t t, char out[32])
 
 /* Copies a column (NULL becomes "") into a fixed buffer; 0 if it fits. */
 static int
-col(sqlite3_stmt *st, int i, char *out, size_t outlen)
+col(mf_sql_stmt *st, int i, char *out, size_t outlen)
 {
-	const char *s = (const char *)sqlite3_column_text(st, i);
+	const char *s = (const char *)mf_sql_column_text(st, i);
 
 	if (s == NULL)
 		s = "";
@@ -53,21 +53,21 @@ col(sqlite3_stmt *st, int i, char *out, size_t outlen)
 }
 
 static json_t *
-challenge_json(struct mf_acme *a, sqlite3_stmt *st)
+challenge_json(struct mf_acme *a, mf_sql_stmt *st)
 {
 	/* columns: id, type, token, status, validated, error */
-	const char *id = (const char *)sqlite3_column_text(st, 0);
-	const char *err = (const char *)sqlite3_column_text(st, 5);
+	const char *id = (const char *)mf_sql_column_text(st, 0);
+	const char *err = (const char *)mf_sql_column_text(st, 5);
 	json_t *ch;
 	char when[32];
 
-	ch = json_pack("{s:s, s:s++, s:s, s:s}", "type", sqlite3_column_text(st, 1),
-	    "url", a->base, "/chall/", id, "token", sqlite3_column_text(st, 2),
-	    "status", sqlite3_column_text(st, 3));
+	ch = json_pack("{s:s, s:s++, s:s, s:s}", "type", mf_sql_column_text(st, 1),
+	    "url", a->base, "/chall/", id, "token", mf_sql_column_text(st, 2),
+	    "status", mf_sql_column_text(st, 3));
 	if (ch == NULL)
 		return NULL;
-	if (sqlite3_column_type(st, 4) != SQLITE_NULL) {
-		acme_rfc3339(sqlite3_column_int64(st, 4), when);
+	if (mf_sql_column_type(st, 4) != MF_SQL_NULL) {
+		acme_rfc3339(mf_sql_column_int64(st, 4), when);
 		json_object_set_new(ch, "validated", json_string(when));
 	}
 	if (err != NULL) {
@@ -84,7 +84,7 @@ challenge_json(struct mf_acme *a, sqlite3_stmt *st)
 static int
 authz_json(struct mf_acme *a, const char *authz_id, json_t **out)
 {
-	sqlite3_stmt *st = NULL;
+	mf_sql_stmt *st = NULL;
 	json_t *az = NULL, *chs = NULL, *ch;
 	char when[32];
 	int rc;
@@ -94,15 +94,15 @@ authz_json(struct mf_acme *a, const char *authz_id, json_t **out)
 	    "FROM acme_authzs WHERE id = ?", "s", authz_id);
 	if (rc != 0)
 		return rc;
-	if (sqlite3_step(st) != SQLITE_ROW) {
+	if (mf_sql_step(st) != MF_SQL_ROW) {
 		acme_sq_done(a->sq, st);
 		return MF_ERR_NOTFOUND;
 	}
-	acme_rfc3339(sqlite3_column_int64(st, 4), when);
+	acme_rfc3339(mf_sql_column_int64(st, 4), when);
 	az = json_pack("{s:{s:s, s:s}, s:s, s:s}", "identifier", "type",
-	    sqlite3_column_text(st, 0), "value", sqlite3_column_text(st, 1),
-	    "status", sqlite3_column_text(st, 3), "expires", when);
-	if (az != NULL && sqlite3_column_int(st, 2))
+	    mf_sql_column_text(st, 0), "value", mf_sql_column_text(st, 1),
+	    "status", mf_sql_column_text(st, 3), "expires", when);
+	if (az != NULL && mf_sql_column_int(st, 2))
 		json_object_set_new(az, "wildcard", json_true());
 	acme_sq_done(a->sq, st);
 	if (az == NULL)
@@ -115,7 +115,7 @@ authz_json(struct mf_acme *a, const char *authz_id, json_t **out)
 		json_decref(chs);
 		return rc ? rc : MF_ERR_NOMEM;
 	}
-	while (sqlite3_step(st) == SQLITE_ROW)
+	while (mf_sql_step(st) == MF_SQL_ROW)
 		if ((ch = challenge_json(a, st)) != NULL)
 			json_array_append_new(chs, ch);
 	acme_sq_done(a->sq, st);
@@ -127,7 +127,7 @@ authz_json(struct mf_acme *a, const char *authz_id, json_t **out)
 int
 acme_order_refresh(struct mf_acme *a, const char *order_id, int64_t now)
 {
-	sqlite3_stmt *st = NULL;
+	mf_sql_stmt *st = NULL;
 	char status[16];
 	int64_t expires, total, valid, bad, stale;
 	int rc, pass;
@@ -146,17 +146,17 @@ acme_order_refresh(struct mf_acme *a, const char *order_id, int64_t now)
 		    "acme_authzs z ON z.order_id = o.id WHERE o.id = ?", "is", now, order_id);
 		if (rc != 0)
 			return rc;
-		if (sqlite3_step(st) != SQLITE_ROW || sqlite3_column_type(st, 0) == SQLITE_NULL) {
+		if (mf_sql_step(st) != MF_SQL_ROW || mf_sql_column_type(st, 0) == MF_SQL_NULL) {
 			/* No such order: nothing to refresh; the caller reports it. */
 			acme_sq_done(a->sq, st);
 			return 0;
 		}
 		rc = col(st, 0, status, sizeof(status));
-		expires = sqlite3_column_int64(st, 1);
-		total = sqlite3_column_int64(st, 2);
-		valid = sqlite3_column_int64(st, 3);
-		bad = sqlite3_column_int64(st, 4);
-		stale = sqlite3_column_int64(st, 5);
+		expires = mf_sql_column_int64(st, 1);
+		total = mf_sql_column_int64(st, 2);
+		valid = mf_sql_column_int64(st, 3);
+		bad = mf_sql_column_int64(st, 4);
+		stale = mf_sql_column_int64(st, 5);
 		acme_sq_done(a->sq, st);
 		if (rc != 0)
 			return MF_ERR_DB;
@@ -188,7 +188,7 @@ order_json(struct acme_ctx *c, const char *order_id, json_t **out, char *status,
     json_t **idents)
 {
 	struct mf_acme *a = c->a;
-	sqlite3_stmt *st = NULL, *st2 = NULL;
+	mf_sql_stmt *st = NULL, *st2 = NULL;
 	json_t *o = NULL, *ids = NULL, *azs = NULL, *err = NULL;
 	json_error_t jerr;
 	char when[32];
@@ -202,13 +202,13 @@ order_json(struct acme_ctx *c, const char *order_id, json_t **out, char *status,
 	    "account_id = ?", "ss", order_id, c->acct->id);
 	if (rc != 0)
 		return rc;
-	if (sqlite3_step(st) != SQLITE_ROW) {
+	if (mf_sql_step(st) != MF_SQL_ROW) {
 		rc = MF_ERR_NOTFOUND;
 		goto out;
 	}
-	ids = json_loads((const char *)sqlite3_column_text(st, 1), 0, &jerr);
+	ids = json_loads((const char *)mf_sql_column_text(st, 1), 0, &jerr);
 	azs = json_array();
-	acme_rfc3339(sqlite3_column_int64(st, 2), when);
+	acme_rfc3339(mf_sql_column_int64(st, 2), when);
 	if (ids == NULL || azs == NULL) {
 		rc = MF_ERR_NOMEM;
 		goto out;
@@ -220,39 +220,39 @@ order_json(struct acme_ctx *c, const char *order_id, json_t **out, char *status,
 	if ((rc = acme_sq_prepare(a->sq, &st2, "SELECT id FROM acme_authzs WHERE order_id = ? "
 	    "ORDER BY pos", "s", order_id)) != 0)
 		goto out;
-	while (sqlite3_step(st2) == SQLITE_ROW) {
-		char *u = acme_url(a, "/authz/%s", (const char *)sqlite3_column_text(st2, 0));
+	while (mf_sql_step(st2) == MF_SQL_ROW) {
+		char *u = acme_url(a, "/authz/%s", (const char *)mf_sql_column_text(st2, 0));
 
 		if (u != NULL)
 			json_array_append_new(azs, json_string(u));
 		free(u);
 	}
-	o = json_pack("{s:s, s:s, s:O, s:O, s:s+++}", "status", sqlite3_column_text(st, 0),
+	o = json_pack("{s:s, s:s, s:O, s:O, s:s+++}", "status", mf_sql_column_text(st, 0),
 	    "expires", when, "identifiers", ids, "authorizations", azs,
 	    "finalize", a->base, "/order/", order_id, "/finalize");
 	if (o == NULL) {
 		rc = MF_ERR_NOMEM;
 		goto out;
 	}
-	if (sqlite3_column_type(st, 3) != SQLITE_NULL &&
-	    (err = json_loads((const char *)sqlite3_column_text(st, 3), 0, &jerr)) != NULL)
+	if (mf_sql_column_type(st, 3) != MF_SQL_NULL &&
+	    (err = json_loads((const char *)mf_sql_column_text(st, 3), 0, &jerr)) != NULL)
 		json_object_set_new(o, "error", err);
-	if (sqlite3_column_type(st, 4) != SQLITE_NULL) {
-		char *u = acme_url(a, "/cert/%s", (const char *)sqlite3_column_text(st, 4));
+	if (mf_sql_column_type(st, 4) != MF_SQL_NULL) {
+		char *u = acme_url(a, "/cert/%s", (const char *)mf_sql_column_text(st, 4));
 
 		if (u != NULL)
 			json_object_set_new(o, "certificate", json_string(u));
 		free(u);
 	}
-	if (sqlite3_column_type(st, 5) != SQLITE_NULL)
-		json_object_set_new(o, "replaces", json_string((const char *)sqlite3_column_text(st, 5)));
+	if (mf_sql_column_type(st, 5) != MF_SQL_NULL)
+		json_object_set_new(o, "replaces", json_string((const char *)mf_sql_column_text(st, 5)));
 	/* 7.1.3: the dates asked for in newOrder, as asked. */
-	if (sqlite3_column_type(st, 6) != SQLITE_NULL) {
-		acme_rfc3339(sqlite3_column_int64(st, 6), when);
+	if (mf_sql_column_type(st, 6) != MF_SQL_NULL) {
+		acme_rfc3339(mf_sql_column_int64(st, 6), when);
 		json_object_set_new(o, "notBefore", json_string(when));
 	}
-	if (sqlite3_column_type(st, 7) != SQLITE_NULL) {
-		acme_rfc3339(sqlite3_column_int64(st, 7), when);
+	if (mf_sql_column_type(st, 7) != MF_SQL_NULL) {
+		acme_rfc3339(mf_sql_column_int64(st, 7), when);
 		json_object_set_new(o, "notAfter", json_string(when));
 	}
 	*out = o;
@@ -518,7 +518,7 @@ out:
 static int
 order_dates_get(struct mf_acme *a, const char *order_id, int64_t *nb, int64_t *na)
 {
-	sqlite3_stmt *st = NULL;
+	mf_sql_stmt *st = NULL;
 	int rc;
 
 	*nb = 0;
@@ -526,12 +526,12 @@ order_dates_get(struct mf_acme *a, const char *order_id, int64_t *nb, int64_t *n
 	if ((rc = acme_sq_prepare(a->sq, &st, "SELECT not_before, not_after FROM acme_orders "
 	    "WHERE id = ?", "s", order_id)) != 0)
 		return rc;
-	if (sqlite3_step(st) != SQLITE_ROW) {
+	if (mf_sql_step(st) != MF_SQL_ROW) {
 		acme_sq_done(a->sq, st);
 		return MF_ERR_NOTFOUND;
 	}
-	*nb = sqlite3_column_int64(st, 0);
-	*na = sqlite3_column_int64(st, 1);
+	*nb = mf_sql_column_int64(st, 0);
+	*na = mf_sql_column_int64(st, 1);
 	acme_sq_done(a->sq, st);
 	return 0;
 }
@@ -699,7 +699,7 @@ acme_h_order(struct acme_ctx *c)
 static int
 authz_owned(struct acme_ctx *c, const char *authz_id, char order_id[ACME_ID_LEN + 1])
 {
-	sqlite3_stmt *st;
+	mf_sql_stmt *st;
 	int rc;
 
 	rc = acme_sq_prepare(c->a->sq, &st, "SELECT a.order_id FROM acme_authzs a JOIN "
@@ -707,7 +707,7 @@ authz_owned(struct acme_ctx *c, const char *authz_id, char order_id[ACME_ID_LEN 
 	    authz_id, c->acct->id);
 	if (rc != 0)
 		return rc;
-	rc = sqlite3_step(st) == SQLITE_ROW ? col(st, 0, order_id, ACME_ID_LEN + 1) : -1;
+	rc = mf_sql_step(st) == MF_SQL_ROW ? col(st, 0, order_id, ACME_ID_LEN + 1) : -1;
 	acme_sq_done(c->a->sq, st);
 	return rc == 0 ? 0 : MF_ERR_NOTFOUND;
 }
@@ -742,7 +742,7 @@ acme_h_challenge(struct acme_ctx *c)
 {
 	struct mf_acme *a = c->a;
 	struct acme_chall_job job;
-	sqlite3_stmt *st = NULL;
+	mf_sql_stmt *st = NULL;
 	char chall_status[16], authz_status[16];
 	json_t *ch = NULL;
 	char *up = NULL;
@@ -755,7 +755,7 @@ acme_h_challenge(struct acme_ctx *c)
 	    "WHERE c.id = ? AND o.account_id = ?", "ss", c->arg, c->acct->id);
 	if (rc != 0)
 		return acme_fail(c, rc, "lookup failed");
-	if (sqlite3_step(st) != SQLITE_ROW || col(st, 0, job.chall_id, sizeof(job.chall_id)) ||
+	if (mf_sql_step(st) != MF_SQL_ROW || col(st, 0, job.chall_id, sizeof(job.chall_id)) ||
 	    col(st, 1, job.type, sizeof(job.type)) || col(st, 2, job.token, sizeof(job.token)) ||
 	    col(st, 3, chall_status, sizeof(chall_status)) ||
 	    col(st, 4, job.authz_id, sizeof(job.authz_id)) ||
@@ -792,7 +792,7 @@ acme_h_challenge(struct acme_ctx *c)
 	    "FROM acme_challenges WHERE id = ?", "s", job.chall_id);
 	if (rc != 0)
 		return acme_fail(c, rc, "lookup failed");
-	if (sqlite3_step(st) == SQLITE_ROW)
+	if (mf_sql_step(st) == MF_SQL_ROW)
 		ch = challenge_json(a, st);
 	acme_sq_done(a->sq, st);
 	if (ch == NULL || (up = acme_url(a, "/authz/%s", job.authz_id)) == NULL) {

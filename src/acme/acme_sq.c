@@ -18,41 +18,41 @@
 #include "mferr.h"
 
 static int
-bindv(sqlite3_stmt *st, const char *types, va_list ap)
+bindv(mf_sql_stmt *st, const char *types, va_list ap)
 {
-	int i, rc = SQLITE_OK;
+	int i, rc = MF_SQL_OK;
 
-	for (i = 0; types != NULL && types[i] != '\0' && rc == SQLITE_OK; i++) {
+	for (i = 0; types != NULL && types[i] != '\0' && rc == MF_SQL_OK; i++) {
 		switch (types[i]) {
 		case 's': {
 			const char *s = va_arg(ap, const char *);
 
-			rc = s ? sqlite3_bind_text(st, i + 1, s, -1, SQLITE_TRANSIENT) :
-			    sqlite3_bind_null(st, i + 1);
+			rc = s ? mf_sql_bind_text(st, i + 1, s, -1, MF_SQL_TRANSIENT) :
+			    mf_sql_bind_null(st, i + 1);
 			break;
 		}
 		case 'i':
-			rc = sqlite3_bind_int64(st, i + 1, va_arg(ap, int64_t));
+			rc = mf_sql_bind_int64(st, i + 1, va_arg(ap, int64_t));
 			break;
 		case 'b': {
 			const void *b = va_arg(ap, const void *);
 			int n = va_arg(ap, int);
 
-			rc = sqlite3_bind_blob(st, i + 1, b, n, SQLITE_TRANSIENT);
+			rc = mf_sql_bind_blob(st, i + 1, b, n, MF_SQL_TRANSIENT);
 			break;
 		}
 		case 'n':
-			rc = sqlite3_bind_null(st, i + 1);
+			rc = mf_sql_bind_null(st, i + 1);
 			break;
 		default:
 			return MF_ERR_INVAL;
 		}
 	}
-	return rc == SQLITE_OK ? 0 : MF_ERR_DB;
+	return rc == MF_SQL_OK ? 0 : MF_ERR_DB;
 }
 
 struct acme_sq *
-acme_sq_new(sqlite3 *h)
+acme_sq_new(struct mf_sql *h)
 {
 	struct acme_sq *q;
 
@@ -70,7 +70,7 @@ acme_sq_free(struct acme_sq *q)
 	if (q == NULL)
 		return;
 	for (i = 0; i < q->n; i++)
-		sqlite3_finalize(q->c[i].st);
+		mf_sql_finalize(q->c[i].st);
 	free(q);
 }
 
@@ -81,7 +81,7 @@ acme_sq_free(struct acme_sq *q)
  * twice: the second user gets a statement of its own.
  */
 static int
-preparev(struct acme_sq *q, sqlite3_stmt **st, const char *sql, const char *types, va_list ap)
+preparev(struct acme_sq *q, mf_sql_stmt **st, const char *sql, const char *types, va_list ap)
 {
 	size_t i;
 
@@ -93,8 +93,9 @@ preparev(struct acme_sq *q, sqlite3_stmt **st, const char *sql, const char *type
 			break;
 		}
 	if (*st == NULL) {
-		if (sqlite3_prepare_v2(q->h, sql, -1, st, NULL) != SQLITE_OK) {
-			sqlite3_finalize(*st);
+		if (mf_sql_prepare(q->h, sql, q->n < ACME_SQ_CACHE ? MF_SQL_PERSISTENT : 0, st) !=
+		    MF_SQL_OK) {
+			mf_sql_finalize(*st);
 			*st = NULL;
 			return MF_ERR_DB;
 		}
@@ -114,7 +115,7 @@ preparev(struct acme_sq *q, sqlite3_stmt **st, const char *sql, const char *type
 }
 
 void
-acme_sq_done(struct acme_sq *q, sqlite3_stmt *st)
+acme_sq_done(struct acme_sq *q, mf_sql_stmt *st)
 {
 	size_t i;
 
@@ -122,16 +123,16 @@ acme_sq_done(struct acme_sq *q, sqlite3_stmt *st)
 		return;
 	for (i = 0; i < q->n; i++)
 		if (q->c[i].st == st) {
-			sqlite3_reset(st);
-			sqlite3_clear_bindings(st);
+			mf_sql_reset(st);
+			mf_sql_clear_bindings(st);
 			q->c[i].busy = 0;
 			return;
 		}
-	sqlite3_finalize(st);	/* not cached: the cache was full */
+	mf_sql_finalize(st);	/* not cached: the cache was full */
 }
 
 int
-acme_sq_prepare(struct acme_sq *db, sqlite3_stmt **st, const char *sql, const char *types, ...)
+acme_sq_prepare(struct acme_sq *db, mf_sql_stmt **st, const char *sql, const char *types, ...)
 {
 	va_list ap;
 	int rc;
@@ -145,7 +146,7 @@ acme_sq_prepare(struct acme_sq *db, sqlite3_stmt **st, const char *sql, const ch
 int
 acme_sq_exec(struct acme_sq *db, const char *sql, const char *types, ...)
 {
-	sqlite3_stmt *st;
+	mf_sql_stmt *st;
 	va_list ap;
 	int rc;
 
@@ -154,18 +155,20 @@ acme_sq_exec(struct acme_sq *db, const char *sql, const char *types, ...)
 	va_end(ap);
 	if (rc != 0)
 		return rc;
-	rc = sqlite3_step(st);
+	rc = mf_sql_step(st);
 	acme_sq_done(db, st);
 	/* The connection may use extended result codes: compare the primary code. */
-	if ((rc & 0xff) == SQLITE_CONSTRAINT)
+	if ((rc & 0xff) == MF_SQL_CONSTRAINT)
 		return MF_ERR_EXISTS;
-	if ((rc & 0xff) == SQLITE_BUSY)
+	if ((rc & 0xff) == MF_SQL_BUSY)
 		return MF_ERR_DB_BUSY;
-	if ((rc & 0xff) == SQLITE_FULL)
+	if ((rc & 0xff) == MF_SQL_FULL)
 		return MF_ERR_DB_FULL;
-	if ((rc & 0xff) == SQLITE_READONLY)
+	if ((rc & 0xff) == MF_SQL_READONLY)
 		return MF_ERR_DB_READONLY;
-	return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : MF_ERR_DB;
+	if (rc == MF_SQL_IOERR_NOCONN)
+		return MF_ERR_DB_UNAVAILABLE;
+	return rc == MF_SQL_DONE || rc == MF_SQL_ROW ? 0 : MF_ERR_DB;
 }
 
 int
@@ -176,14 +179,16 @@ acme_sq_durable(struct acme_sq *db, int on)
 	 * A FULL commit syncs every frame before it, so state committed
 	 * NORMAL never becomes durable out of order with a later FULL one.
 	 */
-	return sqlite3_exec(db->h, on ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL",
-	    NULL, NULL, NULL) == SQLITE_OK ? 0 : MF_ERR_DB;
+	if (mf_sql_backend(db->h) != MF_SQL_SQLITE)
+		return 0;	/* PostgreSQL: synchronous_commit is on for every commit */
+	return mf_sql_exec(db->h, on ? "PRAGMA synchronous = FULL" :
+	    "PRAGMA synchronous = NORMAL") == MF_SQL_OK ? 0 : MF_ERR_DB;
 }
 
 int
 acme_sq_count(struct acme_sq *db, int64_t *n, const char *sql, const char *types, ...)
 {
-	sqlite3_stmt *st;
+	mf_sql_stmt *st;
 	va_list ap;
 	int rc;
 
@@ -193,11 +198,11 @@ acme_sq_count(struct acme_sq *db, int64_t *n, const char *sql, const char *types
 	va_end(ap);
 	if (rc != 0)
 		return rc;
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		*n = sqlite3_column_int64(st, 0);
+	rc = mf_sql_step(st);
+	if (rc == MF_SQL_ROW)
+		*n = mf_sql_column_int64(st, 0);
 	acme_sq_done(db, st);
-	return rc == SQLITE_ROW ? 0 : MF_ERR_DB;
+	return rc == MF_SQL_ROW ? 0 : MF_ERR_DB;
 }
 
 int
@@ -240,7 +245,7 @@ acme_b64u_random(char *out, size_t nbytes)
 int
 acme_rate_check(struct acme_sq *db, const char *key, unsigned limit, int64_t now, int *retry)
 {
-	sqlite3_stmt *st;
+	mf_sql_stmt *st;
 	int64_t n;
 	int rc;
 
@@ -255,8 +260,8 @@ acme_rate_check(struct acme_sq *db, const char *key, unsigned limit, int64_t now
 	/* Retry when the oldest event counted leaves the window. */
 	if (acme_sq_prepare(db, &st, "SELECT min(at) FROM acme_rate WHERE key = ? AND at > ?",
 	    "si", key, now - 3600) == 0) {
-		if (sqlite3_step(st) == SQLITE_ROW)
-			*retry = (int)(sqlite3_column_int64(st, 0) + 3600 - now + 1);
+		if (mf_sql_step(st) == MF_SQL_ROW)
+			*retry = (int)(mf_sql_column_int64(st, 0) + 3600 - now + 1);
 		acme_sq_done(db, st);
 	}
 	if (*retry <= 0)
@@ -312,7 +317,7 @@ int
 acme_account_get(struct acme_sq *db, const char *id, const char *thumbprint,
     struct acme_account **out)
 {
-	sqlite3_stmt *st = NULL;
+	mf_sql_stmt *st = NULL;
 	struct acme_account *acct = NULL;
 	json_error_t jerr;
 	const char *s;
@@ -327,29 +332,29 @@ acme_account_get(struct acme_sq *db, const char *id, const char *thumbprint,
 		    "FROM acme_accounts WHERE thumbprint = ?", "s", thumbprint);
 	if (rc != 0)
 		return rc;
-	rc = sqlite3_step(st);
-	if (rc != SQLITE_ROW) {
-		rc = rc == SQLITE_DONE ? MF_ERR_ACME_NOACCOUNT : MF_ERR_DB;
+	rc = mf_sql_step(st);
+	if (rc != MF_SQL_ROW) {
+		rc = rc == MF_SQL_DONE ? MF_ERR_ACME_NOACCOUNT : MF_ERR_DB;
 		goto out;
 	}
 	rc = MF_ERR_NOMEM;
 	if ((acct = calloc(1, sizeof(*acct))) == NULL)
 		goto out;
 	rc = MF_ERR_DB;
-	s = (const char *)sqlite3_column_text(st, 0);
+	s = (const char *)mf_sql_column_text(st, 0);
 	if (s == NULL || strlen(s) > ACME_ID_LEN)
 		goto out;
 	strcpy(acct->id, s);
-	s = (const char *)sqlite3_column_text(st, 1);
+	s = (const char *)mf_sql_column_text(st, 1);
 	if (s == NULL || strlen(s) >= sizeof(acct->thumbprint))
 		goto out;
 	strcpy(acct->thumbprint, s);
-	acct->jwk = json_loads((const char *)sqlite3_column_text(st, 2), 0, &jerr);
-	s = (const char *)sqlite3_column_text(st, 3);
+	acct->jwk = json_loads((const char *)mf_sql_column_text(st, 2), 0, &jerr);
+	s = (const char *)mf_sql_column_text(st, 3);
 	if (s == NULL || strlen(s) >= sizeof(acct->status))
 		goto out;
 	strcpy(acct->status, s);
-	acct->contact = json_loads((const char *)sqlite3_column_text(st, 4), 0, &jerr);
+	acct->contact = json_loads((const char *)mf_sql_column_text(st, 4), 0, &jerr);
 	if (acct->jwk == NULL || acct->contact == NULL)
 		goto out;
 	*out = acct;

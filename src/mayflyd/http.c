@@ -26,7 +26,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/ocsp.h>
-#include <sqlite3.h>
+#include "store/sql.h"
 
 #include "daemon.h"
 #include "trust.h"
@@ -389,13 +389,13 @@ mfd_admin_revoke(struct mfd_ctx *ctx, struct MHD_Connection *c, struct mfd_req *
 		mfd_revnote_add(ctx, serial, t0);
 	if (rc != 0 && rc != MF_ERR_NOTFOUND && rc != MF_ERR_REVOKED) {
 		/* Out of space or write access is the server's state: say which. */
-		sqlite3 *h = mf_db_handle(ctx->db);
-		int en = sqlite3_system_errno(h), e = sqlite3_errcode(h) & 0xff;
+		struct mf_sql *h = mf_db_handle(ctx->db);
+		int en = mf_sql_system_errno(h), e = mf_sql_errcode(h) & 0xff;
 
-		if (e == SQLITE_FULL || (rc == MF_ERR_IO && (en == ENOSPC || en == EDQUOT)))
+		if (e == MF_SQL_FULL || (rc == MF_ERR_IO && (en == ENOSPC || en == EDQUOT)))
 			rc = MF_ERR_DB_FULL;
-		else if (e == SQLITE_READONLY || (rc == MF_ERR_IO && en == EROFS) ||
-		    sqlite3_db_readonly(h, "main") == 1)
+		else if (e == MF_SQL_READONLY || (rc == MF_ERR_IO && en == EROFS) ||
+		    mf_sql_readonly(h) == 1)
 			rc = MF_ERR_DB_READONLY;
 	}
 	pthread_mutex_unlock(&ctx->db_lock);
@@ -406,7 +406,8 @@ mfd_admin_revoke(struct mfd_ctx *ctx, struct MHD_Connection *c, struct mfd_req *
 	if (rc != 0) {
 		mf_err("event=admin-revoke-failed serial=%s err=%s", serial, mf_errname(rc));
 		snprintf(msg, sizeof(msg), "cannot record the revocation: %s\n",
-		    rc == MF_ERR_DB_FULL || rc == MF_ERR_DB_READONLY ? mf_strerror(rc) :
+		    rc == MF_ERR_DB_FULL || rc == MF_ERR_DB_READONLY ||
+		    rc == MF_ERR_DB_UNAVAILABLE ? mf_strerror(rc) :
 		    "database unavailable");
 		return mfd_text(ctx, c, rq, 503, msg);
 	}

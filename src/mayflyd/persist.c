@@ -16,7 +16,7 @@
 #include <string.h>
 
 #include <openssl/ocsp.h>
-#include <sqlite3.h>
+#include "store/sql.h"
 
 #include "daemon.h"
 #include "mferr.h"
@@ -57,7 +57,7 @@ mfd_persist_load(struct mfd_ctx *ctx, int64_t now)
 	    " LEFT JOIN revocations r ON r.serial = c.serial"
 	    " WHERE o.next_update > ?1 AND o.not_after > ?2"
 	    "  AND ((o.status = 0 AND r.id IS NULL) OR (o.status = 1 AND r.id IS NOT NULL))";
-	sqlite3_stmt *st = NULL;
+	mf_sql_stmt *st = NULL;
 	size_t n = 0;
 	int64_t validity;
 
@@ -65,16 +65,16 @@ mfd_persist_load(struct mfd_ctx *ctx, int64_t now)
 	validity = ctx->pub->cfg->ocsp_validity;
 	pthread_rwlock_unlock(&ctx->lock);
 	pthread_mutex_lock(&ctx->db_lock);
-	if (sqlite3_prepare_v2(mf_db_handle(ctx->db), sql, -1, &st, NULL) != SQLITE_OK)
+	if (mf_sql_prepare(mf_db_handle(ctx->db), sql, 0, &st) != MF_SQL_OK)
 		goto out;
 	/* Only responses that would not be signed again at once are worth loading. */
-	sqlite3_bind_int64(st, 1, now + validity - MFD_RESIGN_AFTER(validity));
-	sqlite3_bind_int64(st, 2, now);
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		const char *issuer = (const char *)sqlite3_column_text(st, 0);
-		const char *hex = (const char *)sqlite3_column_text(st, 2);
-		const void *der = sqlite3_column_blob(st, 7);
-		int dlen = sqlite3_column_bytes(st, 7), alg = sqlite3_column_int(st, 1), idx;
+	mf_sql_bind_int64(st, 1, now + validity - MFD_RESIGN_AFTER(validity));
+	mf_sql_bind_int64(st, 2, now);
+	while (mf_sql_step(st) == MF_SQL_ROW) {
+		const char *issuer = (const char *)mf_sql_column_text(st, 0);
+		const char *hex = (const char *)mf_sql_column_text(st, 2);
+		const void *der = mf_sql_column_blob(st, 7);
+		int dlen = mf_sql_column_bytes(st, 7), alg = mf_sql_column_int(st, 1), idx;
 		unsigned char serial[20], *copy;
 		struct mfd_cache_key k;
 		struct mfd_blob *b;
@@ -89,17 +89,17 @@ mfd_persist_load(struct mfd_ctx *ctx, int64_t now)
 			break;
 		memcpy(copy, der, (size_t)dlen);
 		if ((b = mfd_blob_new(copy, (size_t)dlen, "application/ocsp-response",
-		    sqlite3_column_int64(st, 4), sqlite3_column_int64(st, 5))) == NULL)
+		    mf_sql_column_int64(st, 4), mf_sql_column_int64(st, 5))) == NULL)
 			break;
-		b->cert_status = sqlite3_column_int(st, 3);
-		b->not_after = sqlite3_column_int64(st, 6);
+		b->cert_status = mf_sql_column_int(st, 3);
+		b->not_after = mf_sql_column_int64(st, 6);
 		atomic_store(&b->persisted, 1);
 		mfd_cache_key_set(&k, (unsigned)idx, alg, serial, slen);
 		if (mfd_cache_put(ctx->cache, &k, b) == 0)
 			n++;
 	}
 out:
-	sqlite3_finalize(st);
+	mf_sql_finalize(st);
 	pthread_mutex_unlock(&ctx->db_lock);
 	return n;
 }
@@ -113,12 +113,15 @@ mfd_pick_unsaved(const struct mfd_cache_key *k, const struct mfd_blob *b, void *
 void
 mfd_persist_save(struct mfd_ctx *ctx, int64_t now)
 {
-	static const char ins[] = "INSERT OR REPLACE INTO ocsp_responses (issuer, alg, serial,"
-	    " status, this_update, next_update, not_after, der) VALUES (?1,?2,?3,?4,?5,?6,?7,?8)";
+	static const char ins[] = "INSERT INTO ocsp_responses (issuer, alg, serial,"
+	    " status, this_update, next_update, not_after, der) VALUES (?1,?2,?3,?4,?5,?6,?7,?8)"
+	    " ON CONFLICT (issuer, alg, serial) DO UPDATE SET status = excluded.status,"
+	    " this_update = excluded.this_update, next_update = excluded.next_update,"
+	    " not_after = excluded.not_after, der = excluded.der";
 	static const char del[] = "DELETE FROM ocsp_responses WHERE next_update < ?1";
 	struct mfd_cache_key *keys = NULL;
-	sqlite3_stmt *st = NULL;
-	sqlite3 *h;
+	mf_sql_stmt *st = NULL;
+	struct mf_sql *h;
 	size_t n = 0, i = 0;
 
 	if (mfd_cache_select(ctx->cache, mfd_pick_unsaved, NULL, &keys, &n) != 0)
@@ -128,11 +131,12 @@ mfd_persist_save(struct mfd_ctx *ctx, int64_t now)
 
 		pthread_mutex_lock(&ctx->db_lock);
 		h = mf_db_handle(ctx->db);
-		if (sqlite3_exec(h, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK ||
-		    sqlite3_prepare_v2(h, ins, -1, &st, NULL) != SQLITE_OK) {
+		if (mf_sql_begin(h, 1) != MF_SQL_OK ||
+		    mf_sql_prepare(h, ins, 0, &st) != MF_SQL_OK) {
+			mf_warn("event=ocsp-persist-failed why=\"%s\"", mf_sql_errmsg(h));
+			if (mf_sql_in_tx(h))
+				mf_sql_rollback(h);
 			pthread_mutex_unlock(&ctx->db_lock);
-			mf_warn("event=ocsp-persist-failed why=\"%s\"", sqlite3_errmsg(h));
-			sqlite3_exec(h, "ROLLBACK", NULL, NULL, NULL);
 			break;
 		}
 		for (; i < end; i++) {
@@ -146,24 +150,24 @@ mfd_persist_save(struct mfd_ctx *ctx, int64_t now)
 				snprintf(name, sizeof(name), "%s", ctx->pub->iss[keys[i].issuer].name);
 			pthread_rwlock_unlock(&ctx->lock);
 			mf_hex(keys[i].serial, keys[i].serial_len, hex);
-			sqlite3_reset(st);
-			sqlite3_bind_text(st, 1, name, -1, SQLITE_TRANSIENT);
-			sqlite3_bind_int(st, 2, keys[i].alg);
-			sqlite3_bind_text(st, 3, hex, -1, SQLITE_TRANSIENT);
-			sqlite3_bind_int(st, 4, b->cert_status);
-			sqlite3_bind_int64(st, 5, b->this_update);
-			sqlite3_bind_int64(st, 6, b->next_update);
-			sqlite3_bind_int64(st, 7, b->not_after);
-			sqlite3_bind_blob(st, 8, b->data, (int)b->len, SQLITE_STATIC);
-			if (name[0] != '\0' && sqlite3_step(st) == SQLITE_DONE)
+			mf_sql_reset(st);
+			mf_sql_bind_text(st, 1, name, -1, MF_SQL_TRANSIENT);
+			mf_sql_bind_int(st, 2, keys[i].alg);
+			mf_sql_bind_text(st, 3, hex, -1, MF_SQL_TRANSIENT);
+			mf_sql_bind_int(st, 4, b->cert_status);
+			mf_sql_bind_int64(st, 5, b->this_update);
+			mf_sql_bind_int64(st, 6, b->next_update);
+			mf_sql_bind_int64(st, 7, b->not_after);
+			mf_sql_bind_blob(st, 8, b->data, (int)b->len, MF_SQL_STATIC);
+			if (name[0] != '\0' && mf_sql_step(st) == MF_SQL_DONE)
 				atomic_store(&b->persisted, 1);
 			mfd_blob_unref(b);
 		}
-		sqlite3_finalize(st);
+		mf_sql_finalize(st);
 		st = NULL;
-		if (sqlite3_exec(h, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
-			mf_warn("event=ocsp-persist-failed why=\"%s\"", sqlite3_errmsg(h));
-			sqlite3_exec(h, "ROLLBACK", NULL, NULL, NULL);
+		if (mf_sql_exec(h, "COMMIT") != MF_SQL_OK) {
+			mf_warn("event=ocsp-persist-failed why=\"%s\"", mf_sql_errmsg(h));
+			mf_sql_exec(h, "ROLLBACK");
 		}
 		pthread_mutex_unlock(&ctx->db_lock);
 	}
@@ -171,10 +175,10 @@ mfd_persist_save(struct mfd_ctx *ctx, int64_t now)
 	/* Responses past nextUpdate are of no use to anyone. */
 	pthread_mutex_lock(&ctx->db_lock);
 	h = mf_db_handle(ctx->db);
-	if (sqlite3_prepare_v2(h, del, -1, &st, NULL) == SQLITE_OK) {
-		sqlite3_bind_int64(st, 1, now);
-		sqlite3_step(st);
+	if (mf_sql_prepare(h, del, 0, &st) == MF_SQL_OK) {
+		mf_sql_bind_int64(st, 1, now);
+		mf_sql_step(st);
 	}
-	sqlite3_finalize(st);
+	mf_sql_finalize(st);
 	pthread_mutex_unlock(&ctx->db_lock);
 }

@@ -41,7 +41,7 @@
 #include <openssl/err.h>
 #include <openssl/ocsp.h>
 #include <openssl/pem.h>
-#include <sqlite3.h>
+#include "store/sql.h"
 
 #include "acme/acme.h"
 #include "crl.h"
@@ -177,7 +177,7 @@ sig_db_reopen(struct sig_state *st)
 	char why[128];
 	int rc;
 
-	if (sqlite3_db_readonly(mf_db_handle(st->db), "main") != 1)
+	if (mf_sql_readonly(mf_db_handle(st->db)) != 1)
 		return 0;
 	if (sig_db_space(st, why, sizeof(why)) == MF_ERR_DB_READONLY)
 		return MF_ERR_DB_READONLY;
@@ -187,7 +187,7 @@ sig_db_reopen(struct sig_state *st)
 		mf_err("event=database-reopen-failed err=%s", mf_errname(rc));
 		exit(1);
 	}
-	if (sqlite3_db_readonly(mf_db_handle(st->db), "main") == 1)
+	if (mf_sql_readonly(mf_db_handle(st->db)) == 1)
 		return MF_ERR_DB_READONLY;
 	mf_info("event=database-reopened msg=\"the database takes writes again\"");
 	return 0;
@@ -203,17 +203,17 @@ sig_db_reopen(struct sig_state *st)
 static int
 sig_db_failed(struct sig_state *st, int rc)
 {
-	sqlite3 *h = mf_db_handle(st->db);
+	struct mf_sql *h = mf_db_handle(st->db);
 	char why[256];
-	int code = 0, e = h != NULL ? sqlite3_errcode(h) & 0xff : 0;
+	int code = 0, e = h != NULL ? mf_sql_errcode(h) & 0xff : 0;
 
 	why[0] = '\0';
-	if (rc == MF_ERR_DB_FULL || e == SQLITE_FULL)
+	if (rc == MF_ERR_DB_FULL || e == MF_SQL_FULL)
 		code = MF_ERR_DB_FULL;
-	else if (rc == MF_ERR_DB_READONLY || e == SQLITE_READONLY)
+	else if (rc == MF_ERR_DB_READONLY || e == MF_SQL_READONLY)
 		code = MF_ERR_DB_READONLY;
 	else if (rc == MF_ERR_IO && h != NULL) {
-		int en = sqlite3_system_errno(h);
+		int en = mf_sql_system_errno(h);
 
 		if (en == ENOSPC || en == EDQUOT)
 			code = MF_ERR_DB_FULL;

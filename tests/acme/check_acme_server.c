@@ -35,6 +35,7 @@
 #include "acme/acme_jws.h"
 #include "config.h"
 #include "db.h"
+#include "store/sql.h"
 #include "keystore.h"
 #include "mferr.h"
 #include "suites_acme.h"

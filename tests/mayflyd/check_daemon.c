@@ -33,6 +33,7 @@
 #include <openssl/x509.h>
 
 #include "db.h"
+#include "store/sql.h"
 #include "fixtures.h"
 #include "mferr.h"
 #include "mfdt.h"
@@ -1632,7 +1633,7 @@ START_TEST(test_lifecycle)
 		while (n < 7 && mfdt_ms() - t0 < WAIT_MS) {
 			sqlite3_stmt *q;
 
-			ck_assert_int_eq(sqlite3_prepare_v2(mf_db_handle(db),
+			ck_assert_int_eq(sqlite3_prepare_v2(mf_sql_sqlite(mf_db_handle(db)),
 			    "SELECT count(*) FROM ocsp_responses", -1, &q, NULL), SQLITE_OK);
 			if (sqlite3_step(q) == SQLITE_ROW)
 				n = sqlite3_column_int(q, 0);
@@ -1768,7 +1769,7 @@ db_int(const char *dir, const char *sql)
 	snprintf(path, sizeof(path), "%s/mayfly.db", dir);
 	if (mf_db_open(path, 0, &db) != 0)
 		return -1;
-	if (sqlite3_prepare_v2(mf_db_handle(db), sql, -1, &q, NULL) == SQLITE_OK &&
+	if (sqlite3_prepare_v2(mf_sql_sqlite(mf_db_handle(db)), sql, -1, &q, NULL) == SQLITE_OK &&
 	    sqlite3_step(q) == SQLITE_ROW)
 		v = sqlite3_column_int64(q, 0);
 	sqlite3_finalize(q);
