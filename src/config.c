@@ -125,7 +125,8 @@ cfg_scalar(struct cfg *x, const yaml_node_t *v, const char *key, const char **ou
 
 /* ---- the table-driven walk ------------------------------------------------------- */
 
-enum cfg_type { T_STR, T_PATH, T_BOOL, T_UINT, T_SIZE, T_DUR, T_SUB, T_FN };
+/* T_DB: a file path (SQLite) or a postgresql:// URI, which is kept as written. */
+enum cfg_type { T_STR, T_PATH, T_DB, T_BOOL, T_UINT, T_SIZE, T_DUR, T_SUB, T_FN };
 
 struct cfg_section;
 typedef int (*cfg_fn)(struct cfg *x, const yaml_node_t *v, void *obj, const char *key);
@@ -178,7 +179,12 @@ cfg_simple(struct cfg *x, const yaml_node_t *v, const struct cfg_key *k, void *o
 	switch (k->type) {
 	case T_STR:
 	case T_PATH:
-		p = k->type == T_STR ? strdup(s) : mf_path_join(x->c->dir, s);
+	case T_DB:
+		if (k->type == T_DB && (strncmp(s, "postgresql://", 13) == 0 ||
+		    strncmp(s, "postgres://", 11) == 0))
+			p = strdup(s);
+		else
+			p = k->type == T_STR ? strdup(s) : mf_path_join(x->c->dir, s);
 		if (p == NULL)
 			return MF_ERR_NOMEM;
 		free(*(char **)field);
@@ -1267,7 +1273,7 @@ cfg_top_post(struct cfg *x, const yaml_node_t *map, void *obj)
 }
 
 static const struct cfg_key cfg_top_keys[] = {
-	{ "database", T_PATH, 1, offsetof(struct mf_config, database), 0, 0, NULL, NULL },
+	{ "database", T_DB, 1, offsetof(struct mf_config, database), 0, 0, NULL, NULL },
 	{ "pkcs11", T_SUB, 0, 0, 0, 0, &cfg_pkcs11, NULL },
 	{ "urls", T_SUB, 1, 0, 0, 0, &cfg_urls, NULL },
 	{ "roots", T_FN, 1, 0, 0, 0, NULL, cfg_roots },

@@ -378,8 +378,8 @@ db_open_pg(struct mf_db *db, const char *uri)
 {
 	int rc;
 
-	rc = mf_sql_open_pg(uri, getenv("MAYFLY_DATABASE_PASSWORD_FILE"), db->readonly, &db->h,
-	    db->why, sizeof(db->why));
+	/* a password comes from libpq's passfile= / PGPASSFILE / PGPASSWORD */
+	rc = mf_sql_open_pg(uri, NULL, db->readonly, &db->h, db->why, sizeof(db->why));
 	if (rc == MF_SQL_MISUSE)
 		return MF_ERR_INVAL;
 	if (rc != MF_SQL_OK)
@@ -565,7 +565,7 @@ mf_db_open_why(const char *path, int rc)
 	if (rc == MF_ERR_DB_UNAVAILABLE)
 		return "cannot connect to the PostgreSQL server (see the log for its answer)";
 	if (rc == MF_ERR_INVAL && mf_sql_is_pg_uri(path))
-		return "the URI is malformed or holds a password (use database-password-file, "
+		return "the URI is malformed or holds a password (use passfile= in the URI, "
 		    "PGPASSFILE or PGPASSWORD)";
 	if (rc == MF_ERR_DB_SCHEMA)
 		return "the schema is newer than this mayfly, or an old schema cannot be "

@@ -118,6 +118,7 @@ acme_problem_type(int err, int *status)
 		{ MF_ERR_DB_BUSY, "serverInternal", 503 },
 		{ MF_ERR_DB_FULL, "serverInternal", 503 },
 		{ MF_ERR_DB_READONLY, "serverInternal", 503 },
+		{ MF_ERR_DB_UNAVAILABLE, "serverInternal", 503 },
 		{ MF_ERR_CA_REVOKED, "serverInternal", 503 },
 	};
 	size_t i;

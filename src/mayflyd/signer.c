@@ -139,6 +139,8 @@ sig_db_space(const struct sig_state *st, char *why, size_t wl)
 	char dir[4096], *slash;
 	unsigned long long avail;
 
+	if (mf_sql_is_pg_uri(st->cfg->database))
+		return 0;	/* the server's disk: PostgreSQL says so itself (53100) */
 	if (snprintf(dir, sizeof(dir), "%s", st->cfg->database) >= (int)sizeof(dir))
 		return 0;
 	if ((slash = strrchr(dir, '/')) == NULL)

@@ -100,6 +100,8 @@ pg_err(struct mf_sql *db, const PGresult *res)
 		code = MF_SQL_IOERR_NOCONN;
 	else if (strcmp(state, "23505") == 0)
 		code = MF_SQL_CONSTRAINT_UNIQUE;
+	else if (strcmp(state, "23000") == 0)
+		code = MF_SQL_CONSTRAINT_TRIGGER;	/* mf_abort() of sql/pg/ */
 	else if (strncmp(state, "23", 2) == 0)
 		code = MF_SQL_CONSTRAINT;
 	else if (strcmp(state, "P0001") == 0)
@@ -189,8 +191,8 @@ mf_sql_open_pg(const char *uri, const char *passfile, int readonly, struct mf_sq
 		if (strcmp(o->keyword, "password") == 0 && o->val != NULL && *o->val != '\0') {
 			PQconninfoFree(opts);
 			if (why != NULL)
-				snprintf(why, whylen, "the URI holds a password: put it in "
-				    "database-password-file, PGPASSFILE or PGPASSWORD instead");
+				snprintf(why, whylen, "the URI holds a password: name a file with "
+				    "passfile= in the URI, PGPASSFILE or PGPASSWORD instead");
 			return MF_SQL_MISUSE;
 		}
 		if (strcmp(o->keyword, "connect_timeout") == 0 && o->val != NULL)
