@@ -30,17 +30,13 @@ struct bundle {
 static int
 parse(const uint8_t *der, size_t len, struct bundle *b)
 {
-	static const uint8_t outer[] = { MFVI_SEQUENCE, 0 };
 	static const uint8_t body[] = { MFVI_SEQUENCE, MFVI_SEQUENCE, 0 };
 	static const uint8_t head[] = { MFVI_INTEGER, MFVI_INTEGER, MFVI_GENTIME };
 	struct mfvi_der r = { der, len }, v[3], t[3], x, h;
 	uint32_t format;
 	int rc, n = 0;
 
-	if ((rc = mfvi_der_seq(&r, outer, 2, v, NULL)) != 0)
-		return rc;
-	r = v[0];
-	if ((rc = mfvi_der_seq(&r, body, 3, v, t)) != 0)
+	if ((rc = mfvi_der_sole(&r, MFVI_SEQUENCE)) != 0 || (rc = mfvi_der_seq(&r, body, 3, v, t)) != 0)
 		return rc;
 	b->tbs = t[0];
 	b->sigs = v[1];

@@ -38,6 +38,9 @@ struct mfvi_der {
  * if tlv is not NULL, *tlv the whole TLV.  Fails closed on every DER
  * violation (see der.c). */
 int mfvi_der_get_tlv(struct mfvi_der *r, uint8_t tag, struct mfvi_der *val, struct mfvi_der *tlv);
+/* Read the next TLV whatever its tag: *tag gets the tag, *val the
+ * contents. */
+int mfvi_der_any(struct mfvi_der *r, int *tag, struct mfvi_der *val);
 /* The same without the TLV (the common case, one argument less at every
  * call site). */
 int mfvi_der_get(struct mfvi_der *r, uint8_t tag, struct mfvi_der *val);
@@ -45,6 +48,8 @@ int mfvi_der_get(struct mfvi_der *r, uint8_t tag, struct mfvi_der *val);
  * not NULL).  A tag 0 means "and here r must end" (nothing is stored). */
 int mfvi_der_seq(struct mfvi_der *r, const uint8_t *tags, size_t n, struct mfvi_der *val,
                  struct mfvi_der *tlv);
+/* r must hold exactly one TLV, with tag `tag`: *r becomes its contents. */
+int mfvi_der_sole(struct mfvi_der *r, uint8_t tag);
 /* Tag of the next TLV, or -1 at the end. */
 int mfvi_der_peek(const struct mfvi_der *r);
 /* If the next tag is `tag`, read it (as mfvi_der_get) and return 1; if

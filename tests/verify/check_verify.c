@@ -294,6 +294,239 @@ START_TEST(test_errors)
 }
 END_TEST
 
+/* ---- RSASSA-PSS parameters, re-encoded by hand ----------------------------- */
+
+/* A small DER writer: TAG LENGTH CONTENTS appended to a buffer. */
+struct dbuf {
+	uint8_t p[4096];
+	size_t n;
+};
+
+static void
+dput(struct dbuf *b, uint8_t tag, const uint8_t *v, size_t len)
+{
+	ck_assert(b->n + len + 4 <= sizeof(b->p));
+	b->p[b->n++] = tag;
+	if (len >= 0x100) {
+		b->p[b->n++] = 0x82;
+		b->p[b->n++] = (uint8_t)(len >> 8);
+	} else if (len >= 0x80) {
+		b->p[b->n++] = 0x81;
+	}
+	b->p[b->n++] = (uint8_t)len;
+	memcpy(b->p + b->n, v, len);
+	b->n += len;
+}
+
+/* The length of the TLV at p (at most n octets), and of its header. */
+static size_t
+dtlv(const uint8_t *p, size_t n, size_t *hdr)
+{
+	size_t len;
+
+	ck_assert(n >= 2);
+	if (p[1] < 0x80) {
+		*hdr = 2;
+		len = p[1];
+	} else if (p[1] == 0x81) {
+		*hdr = 3;
+		len = p[2];
+	} else {
+		ck_assert_int_eq(p[1], 0x82);
+		*hdr = 4;
+		len = (size_t)p[2] << 8 | p[3];
+	}
+	ck_assert(*hdr + len <= n);
+	return *hdr + len;
+}
+
+/* The certificate der with its signature AlgorithmIdentifier (in the
+ * TBSCertificate and outside it) replaced by alg. */
+static void
+swap_sig_alg(const uint8_t *der, size_t len, const struct dbuf *alg, struct dbuf *out)
+{
+	struct dbuf tbs = { { 0 }, 0 }, body = { { 0 }, 0 };
+	const uint8_t *c, *t;
+	size_t h, n, tl, vl, sl, al;
+
+	dtlv(der, len, &h);
+	c = der + h;
+	n = len - h;
+	tl = dtlv(c, n, &h);              /* TBSCertificate */
+	t = c + h;
+	vl = dtlv(t, tl - h, &h);         /* version */
+	sl = dtlv(t + vl, tl - h - vl, &h); /* serial */
+	al = dtlv(t + vl + sl, tl - h - vl - sl, &h);
+	memcpy(tbs.p, t, vl + sl);
+	tbs.n = vl + sl;
+	memcpy(tbs.p + tbs.n, alg->p, alg->n);
+	tbs.n += alg->n;
+	dtlv(c, n, &h);
+	memcpy(tbs.p + tbs.n, t + vl + sl + al, tl - h - vl - sl - al);
+	tbs.n += tl - h - vl - sl - al;
+	dput(&body, 0x30, tbs.p, tbs.n);
+	memcpy(body.p + body.n, alg->p, alg->n);
+	body.n += alg->n;
+	al = dtlv(c + tl, n - tl, &h);    /* the outer AlgorithmIdentifier */
+	memcpy(body.p + body.n, c + tl + al, n - tl - al);
+	body.n += n - tl - al;
+	out->n = 0;
+	dput(out, 0x30, body.p, body.n);
+}
+
+/* One variant of RSASSA-PSS-params. */
+struct pss_variant {
+	const char *what;
+	int hash0;       /* arc of the hash in [0] under 2.16.840.1.101.3.4.2, -1 absent,
+	                    -2 SHA-1 */
+	int null0;       /* [0] with NULL parameters */
+	int hash1, null1; /* the same for the MGF1 hash; -1: no [1] */
+	uint8_t mgf;     /* last arc of the MGF OID (8 = mgf1) */
+	int salt;        /* -1: no [2] */
+	int trailer;     /* a trailerField [3] */
+	int want;        /* 1: the parser accepts it (the signature then fails) */
+};
+
+static void
+pss_hash_alg(struct dbuf *out, int arc, int null)
+{
+	static const uint8_t sha1[] = { 0x06, 0x05, 0x2b, 0x0e, 0x03, 0x02, 0x1a };
+	uint8_t h[] = { 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x00, 0x05, 0x00 };
+	struct dbuf x = { { 0 }, 0 };
+
+	if (arc == -2) {
+		memcpy(x.p, sha1, sizeof(sha1));
+		x.n = sizeof(sha1);
+	} else {
+		h[10] = (uint8_t)arc;
+		memcpy(x.p, h, 11);
+		x.n = 11;
+	}
+	if (null) {
+		x.p[x.n++] = 0x05;
+		x.p[x.n++] = 0x00;
+	}
+	dput(out, 0x30, x.p, x.n);
+}
+
+static void
+pss_alg(const struct pss_variant *v, struct dbuf *out)
+{
+	static const uint8_t pss_oid[] = { 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x0a };
+	uint8_t mgf_oid[] = { 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x08 };
+	struct dbuf params = { { 0 }, 0 }, x = { { 0 }, 0 }, y = { { 0 }, 0 }, alg = { { 0 }, 0 };
+	uint8_t salt[3];
+
+	if (v->hash0 != -1) {
+		pss_hash_alg(&x, v->hash0, v->null0);
+		dput(&params, 0xa0, x.p, x.n);
+	}
+	if (v->hash1 != -1) {
+		mgf_oid[10] = v->mgf;
+		memcpy(y.p, mgf_oid, sizeof(mgf_oid));
+		y.n = sizeof(mgf_oid);
+		pss_hash_alg(&y, v->hash1, v->null1);
+		x.n = 0;
+		dput(&x, 0x30, y.p, y.n);
+		dput(&params, 0xa1, x.p, x.n);
+	}
+	if (v->salt >= 0) {
+		x.n = 0;
+		if (v->salt >= 0x80) {
+			salt[0] = (uint8_t)(v->salt >> 8);
+			salt[1] = (uint8_t)v->salt;
+			dput(&x, 0x02, salt, 2);
+		} else {
+			salt[0] = (uint8_t)v->salt;
+			dput(&x, 0x02, salt, 1);
+		}
+		y.n = 0;
+		dput(&params, 0xa2, x.p, x.n);
+	}
+	if (v->trailer) {
+		static const uint8_t one[] = { 0x02, 0x01, 0x01 };
+		dput(&params, 0xa3, one, sizeof(one));
+	}
+	memcpy(alg.p, pss_oid, sizeof(pss_oid));
+	alg.n = sizeof(pss_oid);
+	dput(&alg, 0x30, params.p, params.n);
+	out->n = 0;
+	dput(out, 0x30, alg.p, alg.n);
+}
+
+/* The RSASSA-PSS parameter parser against hand-made variants of a real
+ * PSS leaf: every variant RFC 4055 allows with the hashes we support
+ * gets past parsing (and fails only on the signature, since the signed
+ * bytes changed), every other one is refused before any crypto runs. */
+START_TEST(test_pss_params)
+{
+	static const struct pss_variant v[] = {
+		{ "both hashes with NULL", 1, 1, 1, 1, 8, 32, 0, 1 },
+		{ "both hashes without NULL", 1, 0, 1, 0, 8, 32, 0, 1 },
+		{ "NULL in one hash only (RFC 4055 allows both)", 1, 0, 1, 1, 8, 32, 0, 1 },
+		{ "SHA-384, salt 48", 2, 1, 2, 1, 8, 48, 0, 1 },
+		{ "salt 0", 1, 1, 1, 1, 8, 0, 0, 1 },
+		{ "salt 512", 1, 1, 1, 1, 8, 512, 0, 1 },
+		{ "salt 513", 1, 1, 1, 1, 8, 513, 0, 0 },
+		{ "MGF1 hash differs", 1, 1, 2, 1, 8, 32, 0, 0 },
+		{ "hashAlgorithm absent (SHA-1 default)", -1, 0, 1, 1, 8, 32, 0, 0 },
+		{ "maskGenAlgorithm absent (MGF1-SHA-1 default)", 1, 1, -1, 0, 8, 32, 0, 0 },
+		{ "saltLength absent (20 by default)", 1, 1, 1, 1, 8, -1, 0, 0 },
+		{ "trailerField encoded", 1, 1, 1, 1, 8, 32, 1, 0 },
+		{ "not MGF1", 1, 1, 1, 1, 9, 32, 0, 0 },
+		{ "SHA-1", -2, 1, -2, 1, 8, 32, 0, 0 },
+		{ "SHA-512", 3, 1, 3, 1, 8, 64, 0, 0 },
+	};
+	static struct mfv_ctx ctx;
+	struct certs c = { { 0 }, { 0 }, 0 }, r = { { 0 }, { 0 }, 0 };
+	static struct dbuf alg, leaf;
+	struct mfv_buf b[3];
+	struct mfv_result res;
+	uint8_t h[32];
+	size_t i, hdr, tl, al;
+	const uint8_t *body;
+	int rc;
+
+	load_pem("c-rpss.pem", &c);
+	load_pem("rroot.pem", &r);
+	mfv_init(&ctx);
+	mfv_set_time(&ctx, test_now);
+	sha256(r.der[0], (size_t)r.len[0], h);
+	ck_assert_int_eq(mfv_add_root(&ctx, h), 0);
+	b[1].p = c.der[1]; b[1].len = (size_t)c.len[1];
+	b[2].p = r.der[0]; b[2].len = (size_t)r.len[0];
+
+	/* The rewriting itself: with the leaf's own AlgorithmIdentifier
+	 * the certificate comes out the same and verifies. */
+	dtlv(c.der[0], (size_t)c.len[0], &hdr);
+	body = c.der[0] + hdr;                                  /* TBSCertificate, ... */
+	tl = dtlv(body, (size_t)c.len[0] - hdr, &hdr);
+	al = dtlv(body + tl, (size_t)c.len[0] - hdr - tl, &hdr); /* signatureAlgorithm */
+	memcpy(alg.p, body + tl, al);
+	alg.n = al;
+	swap_sig_alg(c.der[0], (size_t)c.len[0], &alg, &leaf);
+	ck_assert_int_eq(leaf.n, (size_t)c.len[0]);
+	ck_assert(memcmp(leaf.p, c.der[0], leaf.n) == 0);
+	b[0].p = leaf.p; b[0].len = leaf.n;
+	ck_assert_int_eq(mfv_verify_chain(&ctx, b, 3, &res), 0);
+
+	for (i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		pss_alg(&v[i], &alg);
+		swap_sig_alg(c.der[0], (size_t)c.len[0], &alg, &leaf);
+		b[0].p = leaf.p; b[0].len = leaf.n;
+		rc = mfv_verify_chain(&ctx, b, 3, &res);
+		if (v[i].want)
+			ck_assert_msg(rc == 0 || rc == MFV_ERR_BAD_SIGNATURE, "%s: got %s", v[i].what,
+			              mfv_errname(rc));
+		else
+			ck_assert_msg(rc != 0 && rc != MFV_ERR_BAD_SIGNATURE && res.depth == 0,
+			              "%s: got %s depth %d", v[i].what, mfv_errname(rc), res.depth);
+	}
+	certs_free(&c);
+	certs_free(&r);
+}
+END_TEST
+
 /* Run the CLI; return its exit status, output in out. */
 static int
 cli(char *out, size_t cap, const char *args)
@@ -673,6 +906,7 @@ main(void)
 	tcase_add_test(tc, test_args);
 	tcase_add_test(tc, test_der);
 	tcase_add_test(tc, test_errors);
+	tcase_add_test(tc, test_pss_params);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("bundle");
 	tcase_set_timeout(tc, 60);
