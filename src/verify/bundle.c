@@ -185,9 +185,19 @@ mfv_bundle_load(struct mfv_ctx *ctx, const uint8_t *der, size_t len)
 }
 
 int
-mfv_bundle_apply(struct mfv_ctx *ctx, const struct mfv_buf *bundles, size_t n, size_t *applied)
+mfvi_bundle_step(struct mfv_ctx *ctx, const uint8_t *der, size_t len, int last)
 {
 	struct bundle b;
+	int rc;
+
+	if ((rc = check(ctx, der, len, last, &b)) == 0)
+		install(ctx, &b);
+	return rc;
+}
+
+int
+mfv_bundle_apply(struct mfv_ctx *ctx, const struct mfv_buf *bundles, size_t n, size_t *applied)
+{
 	size_t i;
 	int rc = 0;
 
@@ -196,9 +206,8 @@ mfv_bundle_apply(struct mfv_ctx *ctx, const struct mfv_buf *bundles, size_t n, s
 	if (ctx == NULL || (bundles == NULL && n > 0))
 		return MFV_ERR_INVALID_ARG;
 	for (i = 0; i < n; i++) {
-		if ((rc = check(ctx, bundles[i].p, bundles[i].len, i + 1 == n, &b)) != 0)
+		if ((rc = mfvi_bundle_step(ctx, bundles[i].p, bundles[i].len, i + 1 == n)) != 0)
 			break;
-		install(ctx, &b);
 		if (applied != NULL)
 			*applied = i + 1;
 	}

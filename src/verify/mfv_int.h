@@ -146,6 +146,13 @@ int mfvi_ocsp_check(const struct mfv_ctx *ctx, const struct mfv_cert *leaf,
                     const struct mfv_cert *issuer, const uint8_t *der, size_t len,
                     int64_t *produced, int64_t *this_update);
 
+/* ---- trust bundles (bundle.c) -------------------------------------------- */
+
+/* Check one bundle against the context's trust state and, if it passes,
+ * make it the trust state (all or nothing).  last: it is the newest bundle
+ * the caller has, so its expiry applies. */
+int mfvi_bundle_step(struct mfv_ctx *ctx, const uint8_t *der, size_t len, int last);
+
 /* ---- context state bits ------------------------------------------------------- */
 
 #define MFVI_HAVE_TIME 0x01u

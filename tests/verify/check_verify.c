@@ -796,6 +796,222 @@ END_TEST
 
 /* After rotation the chain under the retired root is refused and the one
  * under the new root accepted, through the CLI. */
+/* The concatenation of n bundles, as mayflyd answers /trust/since/N
+ * (malloc()ed; the caller frees it). */
+static struct mfv_buf
+cat(const struct mfv_buf *b, size_t n)
+{
+	struct mfv_buf out = { NULL, 0 };
+	uint8_t *p;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		out.len += b[i].len;
+	ck_assert((p = malloc(out.len + 1)) != NULL);
+	out.len = 0;
+	for (i = 0; i < n; i++) {
+		memcpy(p + out.len, b[i].p, b[i].len);
+		out.len += b[i].len;
+	}
+	out.p = p;
+	return out;
+}
+
+/* The factory state of issue 13: roots A, B and E, two signatures needed. */
+static void
+factory3(struct mfv_ctx *ctx, const struct mfv_buf *v1)
+{
+	mfv_init(ctx);
+	mfv_set_time(ctx, test_now);
+	ck_assert_int_eq(mfv_bundle_load(ctx, v1->p, v1->len), 0);
+	ck_assert_uint_eq(mfv_bundle_version(ctx), 1);
+}
+
+/* mfv_bundle_apply_since(): a device that slept through several
+ * rotations catches up from one /trust/since/N answer; a bad bundle in
+ * the answer stops the walk and the device keeps the last good state. */
+START_TEST(test_bundle_since)
+{
+	static struct mfv_ctx ctx;
+	struct mfv_buf v1, v2, v3, v4, v3bad, v9, ans, last, part[3];
+	size_t applied, i;
+
+	pins();
+	v1 = mk(1, 0, 2, "abe", "a");
+	/* While the device sleeps: A's key is stolen, so v2 drops it
+	 * (signed by B and E); then v3 and v4 move on without B. */
+	v2 = mk(2, 0, 2, "beo", "be");
+	v3 = mk(3, 0, 2, "eo", "eo");
+	v4 = mk(4, 0, 1, "o", "eo");
+
+	/* It wakes and applies since/1 in one call. */
+	part[0] = v2; part[1] = v3; part[2] = v4;
+	ans = cat(part, 3);
+	factory3(&ctx, &v1);
+	ck_assert_int_eq(mfv_bundle_apply_since(&ctx, ans.p, ans.len, &applied, &last), 0);
+	ck_assert_uint_eq(applied, 3);
+	ck_assert_uint_eq(mfv_bundle_version(&ctx), 4);
+	ck_assert_uint_eq(ctx.n_roots, 1);
+	ck_assert(memcmp(ctx.roots[0], pin_o, 32) == 0);
+	ck_assert_int_eq(mfv_lkgt(&ctx), test_now - 1000 + 4);
+	/* last is v4, in place: what the device stores and loads at boot. */
+	ck_assert(last.p == ans.p + v2.len + v3.len);
+	ck_assert_uint_eq(last.len, v4.len);
+	mfv_init(&ctx);
+	ck_assert_int_eq(mfv_bundle_load(&ctx, last.p, last.len), 0);
+	ck_assert_uint_eq(mfv_bundle_version(&ctx), 4);
+	/* Nothing newer: an empty answer changes nothing. */
+	ck_assert_int_eq(mfv_bundle_apply_since(&ctx, NULL, 0, &applied, &last), 0);
+	ck_assert_uint_eq(applied, 0);
+	ck_assert(last.p == NULL && last.len == 0);
+	ck_assert_uint_eq(mfv_bundle_version(&ctx), 4);
+	free((void *)ans.p);
+
+	/* A tampered middle bundle: v2 is applied, v3 refused, v4 never
+	 * looked at; the device holds v2 and *last says so. */
+	v3bad = mk(3, 0, 2, "eo", "eo");
+	((uint8_t *)v3bad.p)[v3bad.len - 1] ^= 1;
+	part[1] = v3bad;
+	ans = cat(part, 3);
+	factory3(&ctx, &v1);
+	ck_assert_int_eq(mfv_bundle_apply_since(&ctx, ans.p, ans.len, &applied, &last),
+	                 MFV_ERR_BAD_SIGNATURE);
+	ck_assert_uint_eq(applied, 1);
+	ck_assert_uint_eq(mfv_bundle_version(&ctx), 2);
+	ck_assert(last.p == ans.p && last.len == v2.len);
+	ck_assert_uint_eq(ctx.n_roots, 3);
+	ck_assert_uint_eq(ctx.bundle_threshold, 2);
+	free((void *)ans.p);
+	free((void *)v3bad.p);
+	/* The same with the pins changed after signing. */
+	v3bad = mk(3, 0, 2, "eo", "eo");
+	for (i = 0; i + 32 <= v3bad.len && memcmp(v3bad.p + i, pin_o, 32) != 0; i++)
+		;
+	ck_assert(i + 32 <= v3bad.len);
+	memcpy((uint8_t *)v3bad.p + i, pin_a, 32);
+	part[1] = v3bad;
+	ans = cat(part, 3);
+	factory3(&ctx, &v1);
+	ck_assert_int_eq(mfv_bundle_apply_since(&ctx, ans.p, ans.len, &applied, NULL),
+	                 MFV_ERR_BAD_SIGNATURE);
+	ck_assert_uint_eq(mfv_bundle_version(&ctx), 2);
+	free((void *)ans.p);
+	free((void *)v3bad.p);
+	/* ...and the real since/2 answer still brings it to v4. */
+	part[0] = v3; part[1] = v4;
+	ans = cat(part, 2);
+	ck_assert_int_eq(mfv_bundle_apply_since(&ctx, ans.p, ans.len, &applied, NULL), 0);
+	ck_assert_uint_eq(applied, 2);
+	ck_assert_uint_eq(mfv_bundle_version(&ctx), 4);
+	/* An answer to a lower N (the device holds v2, asks since/1 from a
+	 * stale cache): the versions it holds are skipped. */
+	free((void *)ans.p);
+	part[0] = v2; part[1] = v3; part[2] = v4;
+	ans = cat(part, 3);
+	factory3(&ctx, &v1);
+	ck_assert_int_eq(mfv_bundle_apply(&ctx, &v2, 1, NULL), 0);
+	ck_assert_int_eq(mfv_bundle_apply_since(&ctx, ans.p, ans.len, &applied, &last), 0);
+	ck_assert_uint_eq(applied, 2);
+	ck_assert_uint_eq(mfv_bundle_version(&ctx), 4);
+	/* Truncated in the last bundle: v2 and v3 stay. */
+	factory3(&ctx, &v1);
+	ck_assert_int_eq(mfv_bundle_apply_since(&ctx, ans.p, ans.len - 10, &applied, &last),
+	                 MFV_ERR_BUNDLE_MALFORMED);
+	ck_assert_uint_eq(applied, 2);
+	ck_assert_uint_eq(mfv_bundle_version(&ctx), 3);
+	/* Garbage framing, and trailing garbage after good bundles. */
+	factory3(&ctx, &v1);
+	((uint8_t *)ans.p)[0] = 0x31;
+	ck_assert_int_eq(mfv_bundle_apply_since(&ctx, ans.p, ans.len, &applied, &last),
+	                 MFV_ERR_BUNDLE_MALFORMED);
+	ck_assert_uint_eq(applied, 0);
+	ck_assert_uint_eq(mfv_bundle_version(&ctx), 1);
+	free((void *)ans.p);
+	part[2] = v2; /* as framing goes, any SEQUENCE */
+	part[2].len = 2;
+	ans = cat(part, 3);
+	factory3(&ctx, &v1);
+	ck_assert_int_eq(mfv_bundle_apply_since(&ctx, ans.p, ans.len, &applied, &last),
+	                 MFV_ERR_BUNDLE_MALFORMED);
+	ck_assert_uint_eq(applied, 2);
+	ck_assert_uint_eq(mfv_bundle_version(&ctx), 3);
+	free((void *)ans.p);
+
+	/* Reordered: v3 first is signed by E and O, only E of which v1
+	 * pins: one signature short. */
+	part[0] = v3; part[1] = v2;
+	ans = cat(part, 2);
+	factory3(&ctx, &v1);
+	ck_assert_int_eq(mfv_bundle_apply_since(&ctx, ans.p, ans.len, &applied, &last),
+	                 MFV_ERR_BUNDLE_THRESHOLD);
+	ck_assert_uint_eq(applied, 0);
+	ck_assert_uint_eq(mfv_bundle_version(&ctx), 1);
+	free((void *)ans.p);
+	/* A v9 made with the stolen key A alone is refused, changes
+	 * nothing, and does not block the real answer afterwards. */
+	v9 = mk(9, 0, 1, "a", "a");
+	factory3(&ctx, &v1);
+	ck_assert_int_eq(mfv_bundle_apply_since(&ctx, v9.p, v9.len, &applied, &last),
+	                 MFV_ERR_BUNDLE_THRESHOLD);
+	ck_assert_uint_eq(mfv_bundle_version(&ctx), 1);
+	part[0] = v2; part[1] = v3; part[2] = v4;
+	ans = cat(part, 3);
+	ck_assert_int_eq(mfv_bundle_apply_since(&ctx, ans.p, ans.len, &applied, &last), 0);
+	ck_assert_uint_eq(mfv_bundle_version(&ctx), 4);
+	free((void *)ans.p);
+	free((void *)v9.p);
+	ck_assert_int_eq(mfv_bundle_apply_since(NULL, NULL, 0, NULL, NULL), MFV_ERR_INVALID_ARG);
+	ck_assert_int_eq(mfv_bundle_apply_since(&ctx, NULL, 1, NULL, NULL), MFV_ERR_INVALID_ARG);
+	free((void *)v1.p);
+	free((void *)v2.p);
+	free((void *)v3.p);
+	free((void *)v4.p);
+}
+END_TEST
+
+/* The expiry applies to the newest bundle of an answer only, and one
+ * call walks at most MFV_MAX_BUNDLES bundles. */
+START_TEST(test_bundle_since_limits)
+{
+	static struct mfv_ctx ctx;
+	static struct mfv_buf b[MFV_MAX_BUNDLES + 1];
+	struct mfv_buf ans, last;
+	size_t applied, i;
+
+	pins();
+	b[0] = mk(2, test_now - 10, 1, "a", "a"); /* expired */
+	b[1] = mk(3, 0, 1, "a", "a");
+	ans = cat(b, 2);
+	factory(&ctx);
+	ck_assert_int_eq(mfv_bundle_apply_since(&ctx, ans.p, ans.len, &applied, NULL), 0);
+	ck_assert_uint_eq(applied, 2);
+	factory(&ctx);
+	ck_assert_int_eq(mfv_bundle_apply_since(&ctx, b[0].p, b[0].len, &applied, NULL),
+	                 MFV_ERR_BUNDLE_EXPIRED);
+	ck_assert_uint_eq(mfv_bundle_version(&ctx), 0);
+	free((void *)ans.p);
+	free((void *)b[0].p);
+	free((void *)b[1].p);
+
+	for (i = 0; i <= MFV_MAX_BUNDLES; i++)
+		b[i] = mk((uint32_t)i + 2, 0, 1, "a", "a");
+	ans = cat(b, MFV_MAX_BUNDLES + 1);
+	factory(&ctx);
+	ck_assert_int_eq(mfv_bundle_apply_since(&ctx, ans.p, ans.len, &applied, &last),
+	                 MFV_ERR_TOO_MANY);
+	ck_assert_uint_eq(applied, MFV_MAX_BUNDLES);
+	ck_assert_uint_eq(mfv_bundle_version(&ctx), MFV_MAX_BUNDLES + 1);
+	/* The device fetches again from the version it reached. */
+	ck_assert_int_eq(mfv_bundle_apply_since(&ctx, last.p + last.len,
+	                                        ans.len - (size_t)(last.p + last.len - ans.p),
+	                                        &applied, NULL), 0);
+	ck_assert_uint_eq(mfv_bundle_version(&ctx), MFV_MAX_BUNDLES + 2);
+	free((void *)ans.p);
+	for (i = 0; i <= MFV_MAX_BUNDLES; i++)
+		free((void *)b[i].p);
+}
+END_TEST
+
 START_TEST(test_bundle_cli)
 {
 	struct mfv_buf b = { NULL, 0 };
@@ -912,6 +1128,8 @@ main(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_bundle_rotation);
 	tcase_add_test(tc, test_bundle_expiry_and_format);
+	tcase_add_test(tc, test_bundle_since);
+	tcase_add_test(tc, test_bundle_since_limits);
 	tcase_add_test(tc, test_bundle_cli);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("cli");
