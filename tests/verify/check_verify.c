@@ -1037,6 +1037,51 @@ START_TEST(test_bundle_cli)
 	snprintf(args, sizeof(args), "--roots rootb.pem --bundle bundle-b.der --chain c-cross.pem");
 	ck_assert_int_eq(cli(out, sizeof(out), args), 1);
 	ck_assert_msg(strstr(out, "MFV_ERR_BUNDLE_SIGNER") != NULL, "%s", out);
+
+	/* --bundles-from: a /trust/since/1 answer, v2 (A, B) then v3 (B),
+	 * from a file and through libcurl (a file:// URL). */
+	{
+		struct mfv_buf part[2], ans;
+		part[0] = mk(2, 0, 1, "ab", "a");
+		part[1] = mk(3, 0, 1, "b", "ab");
+		ans = cat(part, 2);
+		snprintf(path, sizeof(path), "%s/since.der", corpus);
+		ck_assert((f = fopen(path, "wb")) != NULL);
+		ck_assert_uint_eq(fwrite(ans.p, 1, ans.len, f), ans.len);
+		fclose(f);
+		/* the same with v3's last signature byte flipped */
+		((uint8_t *)ans.p)[ans.len - 1] ^= 1;
+		snprintf(path, sizeof(path), "%s/since-bad.der", corpus);
+		ck_assert((f = fopen(path, "wb")) != NULL);
+		ck_assert_uint_eq(fwrite(ans.p, 1, ans.len, f), ans.len);
+		fclose(f);
+		free((void *)part[0].p);
+		free((void *)part[1].p);
+		free((void *)ans.p);
+	}
+	snprintf(args, sizeof(args), "--roots root.pem --roots rootb.pem --bundles-from since.der "
+	         "--chain c-cross.pem --time %" PRId64, test_now);
+	ck_assert_int_eq(cli(out, sizeof(out), args), 0);
+	ck_assert_msg(strstr(out, " bundle=3 ") != NULL, "%s", out);
+	/* v3 pins B alone: the chain through A's intermediate no longer anchors */
+	snprintf(args, sizeof(args), "--roots root.pem --bundles-from since.der --chain c-full.pem "
+	         "--time %" PRId64, test_now);
+	ck_assert_int_eq(cli(out, sizeof(out), args), 1);
+	ck_assert_msg(strstr(out, "MFV_ERR_UNTRUSTED_ROOT") != NULL, "%s", out);
+	snprintf(args, sizeof(args), "--roots root.pem --roots rootb.pem --bundles-from 'file://%s/since.der' "
+	         "--chain c-cross.pem --time %" PRId64, corpus, test_now);
+	ck_assert_int_eq(cli(out, sizeof(out), args), 0);
+	ck_assert_msg(strstr(out, " bundle=3 ") != NULL, "%s", out);
+	snprintf(args, sizeof(args), "--roots root.pem --bundles-from since-bad.der --chain c-cross.pem");
+	ck_assert_int_eq(cli(out, sizeof(out), args), 1);
+	ck_assert_msg(strstr(out, "MFV_ERR_BAD_SIGNATURE") != NULL &&
+	              strstr(out, "1 bundles applied") != NULL && strstr(out, "version 2") != NULL,
+	              "%s", out);
+	ck_assert_int_eq(cli(out, sizeof(out), "--roots root.pem --bundles-from nothing.der "
+	                     "--chain c-cross.pem"), 2);
+	snprintf(args, sizeof(args), "--roots root.pem --bundles-from 'file://%s/nothing.der' "
+	         "--chain c-cross.pem", corpus);
+	ck_assert_int_eq(cli(out, sizeof(out), args), 2);
 }
 END_TEST
 
