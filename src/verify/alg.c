@@ -28,27 +28,88 @@
 #define HAVE_ED25519 1
 #endif
 
-static const uint8_t seq_end[] = { MFVI_SEQUENCE, 0 };
 static const uint8_t two_ints[] = { MFVI_INTEGER, MFVI_INTEGER, 0 };
 
-/* OID families compared by their prefix, then the last arc:
- * pkcs-1 1.2.840.113549.1.1.x (rsaEncryption .1, mgf1 .8, RSASSA-PSS .10,
- * sha256WithRSA .11, sha384WithRSA .12), ecdsa-with-SHA2
- * 1.2.840.10045.4.3.x (.2, .3), and the NIST hashes 2.16.840.1.101.3.4.2.x
- * (SHA-256 .1, SHA-384 .2). */
-static const uint8_t PKCS1[] = { 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01 };
-static const uint8_t ECDSA_SHA2[] = { 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03 };
-static const uint8_t NIST_HASH[] = { 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02 };
-static const uint8_t OID_EC[] = { 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01 };
-static const uint8_t OID_P256[] = { 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07 };
-static const uint8_t OID_P384[] = { 0x2b, 0x81, 0x04, 0x00, 0x22 };
-static const uint8_t OID_ED25519[] = { 0x2b, 0x65, 0x70 };
+/*
+ * The identifiers we accept, as tables of AlgorithmIdentifier contents
+ * (the OID TLV and the parameters).  DER gives each exactly one
+ * encoding, so comparing octets is a complete parse, and one small loop
+ * (lookup()) replaces a parser per family.  An entry is: the number of
+ * octets, a value with flags, the octets.
+ */
+#define T_NULL 0x80 /* the octets may also be followed by NULL parameters */
+#define T_REST 0x40 /* only a prefix: the parameters follow (RSASSA-PSS) */
+#define T_VAL 0x3f
 
-/* The last arc of oid if it is prefix (n octets) plus one octet, else -1. */
+/* OID prefixes: pkcs-1 1.2.840.113549.1.1, ecdsa-with-SHA2
+ * 1.2.840.10045.4.3, id-ecPublicKey 1.2.840.10045.2.1 and the named
+ * curves secp256r1 1.2.840.10045.3.1.7 and secp384r1 1.3.132.0.34, the
+ * NIST hashes 2.16.840.1.101.3.4.2, Ed25519 1.3.101.112. */
+#define PKCS1(x) MFVI_OID, 9, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, (x)
+#define ECDSA_SHA2(x) MFVI_OID, 8, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, (x)
+#define EC_PUBKEY MFVI_OID, 7, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01
+#define NIST_HASH(x) MFVI_OID, 9, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, (x)
+#define ED25519 MFVI_OID, 3, 0x2b, 0x65, 0x70
+
+/* Signature algorithms.  RFC 5758 3.2: ECDSA parameters absent; RFC
+ * 4055 allows NULL or absent for the RSA SHA-2 ones (RFC 5754 prefers
+ * absent); RFC 8410 3: Ed25519 parameters absent. */
+static const uint8_t SIG_ALGS[] = {
+	10, MFVI_SIG_ECDSA_SHA256, ECDSA_SHA2(2),
+	10, MFVI_SIG_ECDSA_SHA384, ECDSA_SHA2(3),
+#if HAVE_RSA
+	11, T_NULL | MFVI_SIG_RSA_SHA256, PKCS1(11),
+	11, T_NULL | MFVI_SIG_RSA_SHA384, PKCS1(12),
+	/* RSASSA-PSS: the parameters pick the hash (pss_params()) */
+	11, T_REST | MFVI_SIG_PSS_SHA256, PKCS1(10),
+#endif
+#if HAVE_ED25519
+	5, MFVI_SIG_ED25519, ED25519,
+#endif
+	0
+};
+
+/* Hashes inside RSASSA-PSS parameters. */
+static const uint8_t HASH_ALGS[] = {
+	11, T_NULL | MFV_HASH_SHA256, NIST_HASH(1),
+	11, T_NULL | MFV_HASH_SHA384, NIST_HASH(2),
+	0
+};
+
+/* Public keys: RFC 3279 2.3.1, RSA parameters NULL (here we insist);
+ * RFC 5480 2.1.1, a named curve; RFC 8410 3, Ed25519 parameters
+ * absent. */
+static const uint8_t KEY_ALGS[] = {
+#if HAVE_RSA
+	13, MFV_KEY_RSA, PKCS1(1), MFVI_NULL, 0,
+#endif
+	19, MFV_KEY_EC_P256, EC_PUBKEY, MFVI_OID, 8, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07,
+	16, MFV_KEY_EC_P384, EC_PUBKEY, MFVI_OID, 5, 0x2b, 0x81, 0x04, 0x00, 0x22,
+#if HAVE_ED25519
+	5, MFV_KEY_ED25519, ED25519,
+#endif
+	0
+};
+
+/* The value of the entry of table t that algid matches, else
+ * MFV_ERR_UNSUPPORTED_ALG; *rest gets what follows a T_REST prefix. */
 static int
-arc(const struct mfvi_der *oid, const uint8_t *prefix, size_t n)
+lookup(const uint8_t *t, const struct mfvi_der *algid, struct mfvi_der *rest)
 {
-	return oid->len == n + 1 && memcmp(oid->p, prefix, n) == 0 ? oid->p[n] : -1;
+	const uint8_t *p = algid->p;
+	size_t n, len = algid->len;
+
+	for (; (n = t[0]) != 0; t += n + 2) {
+		if (len < n || memcmp(p, t + 2, n) != 0)
+			continue;
+		if (len == n || (t[1] & T_REST) ||
+		    ((t[1] & T_NULL) && len == n + 2 && p[n] == MFVI_NULL && p[n + 1] == 0)) {
+			rest->p = p + n;
+			rest->len = len - n;
+			return t[1] & T_VAL;
+		}
+	}
+	return MFV_ERR_UNSUPPORTED_ALG;
 }
 
 size_t
@@ -62,84 +123,49 @@ mfv_hash_len(enum mfv_hash_alg alg)
 	return 0;
 }
 
-/* Parameters that must be NULL or absent (RFC 4055 allows both for the
- * SHA-2 identifiers; RFC 5754 prefers absent). */
-static int
-null_or_absent(const struct mfvi_der *rest)
-{
-	struct mfvi_der r = *rest, v;
-	int rc;
-
-	if (r.len == 0)
-		return 0;
-	if ((rc = mfvi_der_get(&r, MFVI_NULL, &v)) != 0)
-		return rc;
-	if (v.len != 0)
-		return MFV_ERR_DER_VALUE;
-	return mfvi_der_end(&r);
-}
-
 /* A hash AlgorithmIdentifier (contents) for PSS: SHA-256 or SHA-384. */
 static int
-pss_hash(struct mfvi_der *algid, int *hash)
+pss_hash(const struct mfvi_der *algid, int *hash)
 {
-	struct mfvi_der oid;
-	int rc;
+	struct mfvi_der rest;
 
-	if ((rc = mfvi_der_get(algid, MFVI_OID, &oid)) != 0)
-		return rc;
-	switch (arc(&oid, NIST_HASH, sizeof(NIST_HASH))) {
-	case 1: *hash = MFV_HASH_SHA256; break;
-	case 2: *hash = MFV_HASH_SHA384; break;
-	default: return MFV_ERR_UNSUPPORTED_ALG;
-	}
-	return null_or_absent(algid);
+	return (*hash = lookup(HASH_ALGS, algid, &rest)) < 0 ? *hash : 0;
 }
 
-/* RSASSA-PSS-params (RFC 4055 3.1).  We need hashAlgorithm and the MGF1
- * hash present and equal (so neither may take the SHA-1 default), a
- * salt length, and the default trailer field, which DER forbids
- * encoding. */
-/* [n] EXPLICIT <inner>: the whole of r must be that one value. */
-static int
-explicit(struct mfvi_der *r, uint8_t n, uint8_t inner, struct mfvi_der *out)
-{
-	uint8_t tags[2];
-	struct mfvi_der x;
-	int rc;
-
-	tags[0] = inner;
-	tags[1] = 0;
-	if ((rc = mfvi_der_get(r, MFVI_CTXC(n), &x)) != 0)
-		return rc == MFV_ERR_DER_TAG ? MFV_ERR_UNSUPPORTED_ALG : rc;
-	return mfvi_der_seq(&x, tags, 2, out, NULL);
-}
-
+/* RSASSA-PSS-params (RFC 4055 3.1): SEQUENCE { hashAlgorithm [0],
+ * maskGenAlgorithm [1], saltLength [2], trailerField [3] }, each
+ * EXPLICIT.  We need hashAlgorithm and the MGF1 hash present and equal
+ * (so neither may take the SHA-1 default: a missing one is
+ * MFV_ERR_UNSUPPORTED_ALG), a salt length, and the default trailer
+ * field, which DER forbids encoding, so that it must be absent. */
 static int
 pss_params(struct mfvi_der *r, uint8_t *alg, uint16_t *salt)
 {
-	static const uint8_t oid_seq_end[] = { MFVI_OID, MFVI_SEQUENCE, 0 };
-	struct mfvi_der seq, x, y[2];
+	static const uint8_t tags[] = { MFVI_CTXC(0), MFVI_CTXC(1), MFVI_CTXC(2), 0 };
+	/* id-mgf1 (1.2.840.113549.1.1.8) as a whole OID TLV */
+	static const uint8_t mgf1[] = { PKCS1(8) };
+	struct mfvi_der x[3];
 	int rc, h1, h2;
 	uint32_t s;
 
-	if ((rc = mfvi_der_seq(r, seq_end, 2, &seq, NULL)) != 0 ||
-	    (rc = explicit(&seq, 0, MFVI_SEQUENCE, &x)) != 0 || (rc = pss_hash(&x, &h1)) != 0 ||
-	    (rc = explicit(&seq, 1, MFVI_SEQUENCE, &x)) != 0 ||
-	    (rc = mfvi_der_seq(&x, oid_seq_end, 3, y, NULL)) != 0)
+	if ((rc = mfvi_der_sole(r, MFVI_SEQUENCE)) != 0)
 		return rc;
-	if (arc(&y[0], PKCS1, sizeof(PKCS1)) != 8)
+	if ((rc = mfvi_der_seq(r, tags, 4, x, NULL)) != 0)
+		return rc == MFV_ERR_DER_TAG ? MFV_ERR_UNSUPPORTED_ALG : rc;
+	if ((rc = mfvi_der_sole(&x[0], MFVI_SEQUENCE)) != 0 || (rc = pss_hash(&x[0], &h1)) != 0 ||
+	    (rc = mfvi_der_sole(&x[1], MFVI_SEQUENCE)) != 0)
+		return rc;
+	/* MGF1 with its hash AlgorithmIdentifier as parameter */
+	if (x[1].len < sizeof(mgf1) || memcmp(x[1].p, mgf1, sizeof(mgf1)) != 0)
 		return MFV_ERR_UNSUPPORTED_ALG;
-	if ((rc = pss_hash(&y[1], &h2)) != 0 ||
-	    (rc = explicit(&seq, 2, MFVI_INTEGER, &x)) != 0 ||
-	    (rc = mfvi_der_small_uint(&x, &s)) != 0)
+	x[1].p += sizeof(mgf1);
+	x[1].len -= sizeof(mgf1);
+	if ((rc = mfvi_der_sole(&x[1], MFVI_SEQUENCE)) != 0 || (rc = pss_hash(&x[1], &h2)) != 0 ||
+	    (rc = mfvi_der_sole(&x[2], MFVI_INTEGER)) != 0 ||
+	    (rc = mfvi_der_small_uint(&x[2], &s)) != 0)
 		return rc;
 	if (h1 != h2 || s > 512)
 		return MFV_ERR_UNSUPPORTED_ALG;
-	/* trailerField [3] must be absent: its only legal value is the
-	 * DEFAULT. */
-	if ((rc = mfvi_der_end(&seq)) != 0)
-		return rc;
 	*alg = h1 == MFV_HASH_SHA256 ? MFVI_SIG_PSS_SHA256 : MFVI_SIG_PSS_SHA384;
 	*salt = (uint16_t)s;
 	return 0;
@@ -148,30 +174,16 @@ pss_params(struct mfvi_der *r, uint8_t *alg, uint16_t *salt)
 int
 mfvi_sig_alg(const struct mfvi_der *algid, uint8_t *alg, uint16_t *salt)
 {
-	struct mfvi_der r = *algid, oid;
-	int rc, k;
+	struct mfvi_der rest;
+	int k;
 
 	*salt = 0;
-	if ((rc = mfvi_der_get(&r, MFVI_OID, &oid)) != 0)
-		return rc;
-	k = arc(&oid, ECDSA_SHA2, sizeof(ECDSA_SHA2));
-	if (k == 2 || k == 3) {
-		/* RFC 5758 3.2: parameters absent. */
-		*alg = k == 2 ? MFVI_SIG_ECDSA_SHA256 : MFVI_SIG_ECDSA_SHA384;
-		return mfvi_der_end(&r);
-	}
-	k = HAVE_RSA ? arc(&oid, PKCS1, sizeof(PKCS1)) : -1;
-	if (k == 0x0b || k == 0x0c) {
-		*alg = k == 0x0b ? MFVI_SIG_RSA_SHA256 : MFVI_SIG_RSA_SHA384;
-		return null_or_absent(&r);
-	}
-	if (k == 0x0a)
-		return pss_params(&r, alg, salt);
-	if (HAVE_ED25519 && MFVI_OID_IS(&oid, OID_ED25519)) {
-		*alg = MFVI_SIG_ED25519; /* RFC 8410 3: parameters absent */
-		return mfvi_der_end(&r);
-	}
-	return MFV_ERR_UNSUPPORTED_ALG;
+	if ((k = lookup(SIG_ALGS, algid, &rest)) < 0)
+		return k;
+	if (HAVE_RSA && k == MFVI_SIG_PSS_SHA256)
+		return pss_params(&rest, alg, salt);
+	*alg = (uint8_t)k;
+	return 0;
 }
 
 /* Strip the leading zero of a positive minimal INTEGER. */
@@ -198,11 +210,11 @@ positive_int(const struct mfvi_der *v, struct mfv_span *out)
 static int
 rsa_key(const struct mfvi_der *bits, struct mfv_cert *c)
 {
-	struct mfvi_der r = *bits, seq, ne[2];
+	struct mfvi_der r = *bits, ne[2];
 	int rc;
 
-	if ((rc = mfvi_der_seq(&r, seq_end, 2, &seq, NULL)) != 0 ||
-	    (rc = mfvi_der_seq(&seq, two_ints, 3, ne, NULL)) != 0)
+	if ((rc = mfvi_der_sole(&r, MFVI_SEQUENCE)) != 0 ||
+	    (rc = mfvi_der_seq(&r, two_ints, 3, ne, NULL)) != 0)
 		return rc;
 	if ((rc = positive_int(&ne[0], &c->key_a)) != 0 || (rc = positive_int(&ne[1], &c->key_b)) != 0)
 		return rc;
@@ -223,58 +235,28 @@ int
 mfvi_spki(const struct mfvi_der *spki, struct mfv_cert *c)
 {
 	static const uint8_t shape[] = { MFVI_SEQUENCE, MFVI_BIT_STRING, 0 };
-	struct mfvi_der r = *spki, v[2], algid, oid, key, curve;
-	size_t plen;
-	uint8_t type;
-	int rc;
+	/* the key's length by type: EC P-256, P-384 (uncompressed points),
+	 * Ed25519 */
+	static const uint8_t plen[] = { 65, 97, 32 };
+	struct mfvi_der r = *spki, v[2], key;
+	int rc, type;
 
 	if ((rc = mfvi_der_seq(&r, shape, 3, v, NULL)) != 0 ||
 	    (rc = mfvi_der_bits_octets(&v[1], &key)) != 0)
 		return rc;
-	algid = v[0];
-	if ((rc = mfvi_der_get(&algid, MFVI_OID, &oid)) != 0)
-		return rc;
+	if ((type = lookup(KEY_ALGS, &v[0], &r)) < 0)
+		return type;
 	/* key_b stays as mfvi_cert_parse() cleared it, except for RSA. */
 	c->keybits.p = key.p;
 	c->keybits.len = (uint32_t)key.len;
 	c->key_a = c->keybits;
-	if (HAVE_RSA && arc(&oid, PKCS1, sizeof(PKCS1)) == 1) {
-		/* RFC 3279 2.3.1: parameters NULL (here we insist). */
-		static const uint8_t null_end[] = { MFVI_NULL, 0 };
-		struct mfvi_der nul;
-		if ((rc = mfvi_der_seq(&algid, null_end, 2, &nul, NULL)) != 0)
-			return rc;
-		if (nul.len != 0)
-			return MFV_ERR_DER_VALUE;
+	if (HAVE_RSA && type == MFV_KEY_RSA)
 		return rsa_key(&key, c);
-	}
-	if (MFVI_OID_IS(&oid, OID_EC)) {
-		if ((rc = mfvi_der_get(&algid, MFVI_OID, &curve)) != 0)
-			return rc == MFV_ERR_DER_TAG ? MFV_ERR_UNSUPPORTED_ALG : rc;
-		if (MFVI_OID_IS(&curve, OID_P256)) {
-			type = MFV_KEY_EC_P256;
-			plen = 65;
-		} else if (MFVI_OID_IS(&curve, OID_P384)) {
-			type = MFV_KEY_EC_P384;
-			plen = 97;
-		} else {
-			return MFV_ERR_UNSUPPORTED_ALG;
-		}
-		/* Uncompressed points only (RFC 5480 2.2 makes compressed
-		 * optional and nobody issues them). */
-		if (key.len > 0 && key.p[0] != 0x04)
-			return MFV_ERR_BAD_KEY;
-	} else if (HAVE_ED25519 && MFVI_OID_IS(&oid, OID_ED25519)) {
-		type = MFV_KEY_ED25519; /* RFC 8410 3: parameters absent */
-		plen = 32;
-	} else {
-		return MFV_ERR_UNSUPPORTED_ALG;
-	}
-	if ((rc = mfvi_der_end(&algid)) != 0)
-		return rc;
-	if (key.len != plen)
+	/* Uncompressed points only (RFC 5480 2.2 makes compressed optional
+	 * and nobody issues them): the first octet of an EC key is 04. */
+	if (key.len != plen[type - MFV_KEY_EC_P256] || (type != MFV_KEY_ED25519 && key.p[0] != 0x04))
 		return MFV_ERR_BAD_KEY;
-	c->key_type = type;
+	c->key_type = (uint8_t)type;
 	return 0;
 }
 
@@ -295,12 +277,11 @@ mfvi_cert_pubkey(const struct mfv_cert *c, struct mfv_pubkey *k)
 static int
 ecdsa_sig_shape(const uint8_t *sig, size_t sig_len, size_t max)
 {
-	struct mfvi_der r = { sig, sig_len }, seq, rs[2];
+	struct mfvi_der r = { sig, sig_len }, rs[2];
 	struct mfv_span v;
 	int i;
 
-	if (mfvi_der_seq(&r, seq_end, 2, &seq, NULL) != 0 ||
-	    mfvi_der_seq(&seq, two_ints, 3, rs, NULL) != 0)
+	if (mfvi_der_sole(&r, MFVI_SEQUENCE) != 0 || mfvi_der_seq(&r, two_ints, 3, rs, NULL) != 0)
 		return MFV_ERR_BAD_SIGNATURE;
 	for (i = 0; i < 2; i++)
 		if (positive_int(&rs[i], &v) != 0 || v.len > max)

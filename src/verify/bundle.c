@@ -30,17 +30,13 @@ struct bundle {
 static int
 parse(const uint8_t *der, size_t len, struct bundle *b)
 {
-	static const uint8_t outer[] = { MFVI_SEQUENCE, 0 };
 	static const uint8_t body[] = { MFVI_SEQUENCE, MFVI_SEQUENCE, 0 };
 	static const uint8_t head[] = { MFVI_INTEGER, MFVI_INTEGER, MFVI_GENTIME };
 	struct mfvi_der r = { der, len }, v[3], t[3], x, h;
 	uint32_t format;
 	int rc, n = 0;
 
-	if ((rc = mfvi_der_seq(&r, outer, 2, v, NULL)) != 0)
-		return rc;
-	r = v[0];
-	if ((rc = mfvi_der_seq(&r, body, 3, v, t)) != 0)
+	if ((rc = mfvi_der_sole(&r, MFVI_SEQUENCE)) != 0 || (rc = mfvi_der_seq(&r, body, 3, v, t)) != 0)
 		return rc;
 	b->tbs = t[0];
 	b->sigs = v[1];
@@ -189,9 +185,19 @@ mfv_bundle_load(struct mfv_ctx *ctx, const uint8_t *der, size_t len)
 }
 
 int
-mfv_bundle_apply(struct mfv_ctx *ctx, const struct mfv_buf *bundles, size_t n, size_t *applied)
+mfvi_bundle_step(struct mfv_ctx *ctx, const uint8_t *der, size_t len, int last)
 {
 	struct bundle b;
+	int rc;
+
+	if ((rc = check(ctx, der, len, last, &b)) == 0)
+		install(ctx, &b);
+	return rc;
+}
+
+int
+mfv_bundle_apply(struct mfv_ctx *ctx, const struct mfv_buf *bundles, size_t n, size_t *applied)
+{
 	size_t i;
 	int rc = 0;
 
@@ -200,9 +206,8 @@ mfv_bundle_apply(struct mfv_ctx *ctx, const struct mfv_buf *bundles, size_t n, s
 	if (ctx == NULL || (bundles == NULL && n > 0))
 		return MFV_ERR_INVALID_ARG;
 	for (i = 0; i < n; i++) {
-		if ((rc = check(ctx, bundles[i].p, bundles[i].len, i + 1 == n, &b)) != 0)
+		if ((rc = mfvi_bundle_step(ctx, bundles[i].p, bundles[i].len, i + 1 == n)) != 0)
 			break;
-		install(ctx, &b);
 		if (applied != NULL)
 			*applied = i + 1;
 	}

@@ -61,6 +61,17 @@ read_tlv(struct mfvi_der *r, uint8_t *tag, struct mfvi_der *val, struct mfvi_der
 }
 
 int
+mfvi_der_any(struct mfvi_der *r, int *tag, struct mfvi_der *val)
+{
+	uint8_t t;
+	int rc;
+
+	if ((rc = read_tlv(r, &t, val, NULL)) == 0)
+		*tag = t;
+	return rc;
+}
+
+int
 mfvi_der_get_tlv(struct mfvi_der *r, uint8_t tag, struct mfvi_der *val, struct mfvi_der *tlv)
 {
 	struct mfvi_der save = *r;
@@ -80,6 +91,18 @@ int
 mfvi_der_get(struct mfvi_der *r, uint8_t tag, struct mfvi_der *val)
 {
 	return mfvi_der_get_tlv(r, tag, val, NULL);
+}
+
+int
+mfvi_der_sole(struct mfvi_der *r, uint8_t tag)
+{
+	struct mfvi_der v;
+	int rc;
+
+	if ((rc = mfvi_der_get(r, tag, &v)) != 0 || (rc = mfvi_der_end(r)) != 0)
+		return rc;
+	*r = v;
+	return 0;
 }
 
 int

@@ -21,11 +21,14 @@
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
+#include <curl/curl.h>
 #include "mayfly_verify.h"
 
 #define MAX_PEM 16
 #define MAX_BUNDLES 8
 #define MAX_BUNDLE_SIZE 16384
+/* A /trust/since/N answer: every bundle after N (a few KiB each). */
+#define MAX_SINCE_SIZE (1024 * 1024)
 
 struct pemset {
 	unsigned char *der[MAX_PEM];
@@ -40,7 +43,8 @@ usage(FILE *f)
 	    "usage: mayfly-verify (--roots FILE | --root-hash HEX)... --chain FILE\n"
 	    "                     [--time UNIX] [--lkgt UNIX] [--skew SECONDS]\n"
 	    "                     [--host NAME | --ip ADDR] [--max-lifetime SECONDS]\n"
-	    "                     [--ocsp FILE] [--client] [--bundle FILE]... [--repeat N]\n");
+	    "                     [--ocsp FILE] [--client] [--bundle FILE]...\n"
+	    "                     [--bundles-from FILE|URL] [--repeat N]\n");
 }
 
 static void
@@ -124,6 +128,58 @@ read_file(const char *path, unsigned char *buf, size_t cap, size_t *len)
 	return 0;
 }
 
+struct fetch {
+	unsigned char *buf;
+	size_t len, cap;
+};
+
+static size_t
+fetch_write(char *p, size_t size, size_t n, void *arg)
+{
+	struct fetch *f = arg;
+
+	if (n > 0 && size > (f->cap - f->len) / n)
+		return 0; /* larger than the cap: libcurl fails the transfer */
+	memcpy(f->buf + f->len, p, size * n);
+	f->len += size * n;
+	return size * n;
+}
+
+/* Read a /trust/since/N answer from a file, or fetch it with libcurl when
+ * src is a URL (http, https, file).  Returns 0 or -1 with a message. */
+static int
+read_since(const char *src, unsigned char *buf, size_t cap, size_t *len)
+{
+	struct fetch f = { buf, 0, cap };
+	char err[CURL_ERROR_SIZE] = "";
+	CURLcode cc;
+	CURL *c;
+
+	if (strstr(src, "://") == NULL)
+		return read_file(src, buf, cap, len);
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK || (c = curl_easy_init()) == NULL) {
+		fprintf(stderr, "mayfly-verify: cannot initialise libcurl\n");
+		return -1;
+	}
+	curl_easy_setopt(c, CURLOPT_URL, src);
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https,file");
+	curl_easy_setopt(c, CURLOPT_FAILONERROR, 1L);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, 60L);
+	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, err);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, fetch_write);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &f);
+	cc = curl_easy_perform(c);
+	curl_easy_cleanup(c);
+	curl_global_cleanup();
+	if (cc != CURLE_OK) {
+		fprintf(stderr, "mayfly-verify: %s: %s\n", src,
+		        cc == CURLE_WRITE_ERROR ? "answer too large" : err[0] ? err : curl_easy_strerror(cc));
+		return -1;
+	}
+	*len = f.len;
+	return 0;
+}
+
 static int
 parse_i64(const char *s, int64_t *out)
 {
@@ -190,6 +246,7 @@ main(int argc, char **argv)
 		{ "ocsp", required_argument, NULL, 'o' },
 		{ "client", no_argument, NULL, 'C' },
 		{ "bundle", required_argument, NULL, 'B' },
+		{ "bundles-from", required_argument, NULL, 'F' },
 		{ "repeat", required_argument, NULL, 'N' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
@@ -197,6 +254,8 @@ main(int argc, char **argv)
 	static struct mfv_ctx ctx;
 	static unsigned char ocspbuf[MFV_MAX_OCSP_SIZE];
 	static unsigned char bundlebuf[MAX_BUNDLES][MAX_BUNDLE_SIZE];
+	static unsigned char sincebuf[MAX_SINCE_SIZE];
+	const char *since_src = NULL;
 	struct mfv_buf bundles[MAX_BUNDLES];
 	const char *bundle_path[MAX_BUNDLES];
 	size_t n_bundles = 0, applied;
@@ -267,6 +326,7 @@ main(int argc, char **argv)
 			}
 			bundle_path[n_bundles++] = optarg;
 			break;
+		case 'F': since_src = optarg; break;
 		case 'h': usage(stdout); ret = 0; goto out;
 		default: goto bad;
 		}
@@ -321,6 +381,21 @@ main(int argc, char **argv)
 		ret = 1;
 		goto out;
 	}
+	/* Then an answer of /trust/since/N, as a device applies it: the
+	 * bundles before a bad one stay applied, but here the verdict is a
+	 * refusal all the same, so that scripts notice. */
+	if (since_src != NULL) {
+		size_t len;
+		if (read_since(since_src, sincebuf, sizeof(sincebuf), &len) != 0)
+			goto out;
+		if ((rc = mfv_bundle_apply_since(&ctx, sincebuf, len, &applied, NULL)) != 0) {
+			fprintf(stderr, "mayfly-verify: REJECT %s: %s (%s: %zu bundles applied, "
+			        "then this; holding version %" PRIu32 ")\n", mfv_errname(rc),
+			        mfv_strerror(rc), since_src, applied, mfv_bundle_version(&ctx));
+			ret = 1;
+			goto out;
+		}
+	}
 
 	/* The device holds only hashes, so the root certificate must be in
 	 * the chain; with --roots we add the root certificates ourselves, all
@@ -348,7 +423,7 @@ main(int argc, char **argv)
 	printf("OK path=%u anchor=", res.path_len);
 	for (k = 0; k < MFV_HASH_LEN; k++)
 		printf("%02x", res.anchor[k]);
-	if (n_bundles > 0)
+	if (n_bundles > 0 || since_src != NULL)
 		printf(" bundle=%" PRIu32, mfv_bundle_version(&ctx));
 	printf(" lkgt=%" PRId64 "%s%s%s%s\n", res.lkgt,
 	       (res.flags & MFV_RES_TIME_UNKNOWN) ? " time-unknown" : "",

@@ -74,8 +74,9 @@
  *    nextUpdate with skew (a response without nextUpdate is stale); status
  *    good.  A leaf with the RFC 7633 TLS feature status_request
  *    ("must-staple") is refused without a valid staple.
- *  - Trust bundles (mfv_bundle_apply()): strictly increasing versions,
- *    signed by a threshold of the roots pinned by the previous version.
+ *  - Trust bundles (mfv_bundle_apply(), mfv_bundle_apply_since()):
+ *    strictly increasing versions, each signed by a threshold of the roots
+ *    pinned by the previous version.
  *
  * WHAT IT DOES NOT CHECK (important caveats)
  *  - No CRLs, no OCSP fetching, no revocation of intermediates (a staple
@@ -174,6 +175,10 @@ extern "C" {
 /* Most signature checks one verification may spend (path building with
  * cross-signed intermediates may try several candidates). */
 #define MFV_MAX_SIG_CHECKS 12
+
+/* Most bundles one mfv_bundle_apply_since() call walks (skipped old
+ * versions included). */
+#define MFV_MAX_BUNDLES 32
 
 #define MFV_HASH_LEN 32 /* SHA-256, the pin */
 
@@ -389,6 +394,23 @@ int mfv_bundle_load(struct mfv_ctx *ctx, const uint8_t *der, size_t len);
  * and persist mfv_lkgt(). */
 int mfv_bundle_apply(struct mfv_ctx *ctx, const struct mfv_buf *bundles, size_t n,
                      size_t *applied);
+
+/* Apply an answer of mayflyd's GET /trust/since/N: zero or more bundles,
+ * their DER concatenated, oldest first (mayfly-bundle(5)).  Each is applied
+ * as by mfv_bundle_apply(), against the state the one before it left, and
+ * the expiry only to the newest in the answer.  Leading bundles whose
+ * version the device already holds (an answer to a lower N) are skipped;
+ * anything else that fails stops the walk and the error is returned, the
+ * bundles before it staying applied: the context then holds the state of
+ * the last good one.  An empty answer changes nothing.  *applied (if not
+ * NULL) gets how many were applied, *last (if not NULL) the last one
+ * applied, pointing into der ({NULL, 0} if none): store a copy of it for
+ * mfv_bundle_load() at next boot, and persist mfv_lkgt().  At most
+ * MFV_MAX_BUNDLES bundles per call: past that MFV_ERR_TOO_MANY, with the
+ * ones walked so far applied; fetch again from the version reached.  No
+ * allocation; der is only read, and not kept after the call. */
+int mfv_bundle_apply_since(struct mfv_ctx *ctx, const uint8_t *der, size_t len, size_t *applied,
+                           struct mfv_buf *last);
 
 /* The version of the current bundle (0 if none), and the context's LKGT
  * (as set with mfv_set_lkgt(), raised by applied bundles). */

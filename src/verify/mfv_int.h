@@ -38,6 +38,9 @@ struct mfvi_der {
  * if tlv is not NULL, *tlv the whole TLV.  Fails closed on every DER
  * violation (see der.c). */
 int mfvi_der_get_tlv(struct mfvi_der *r, uint8_t tag, struct mfvi_der *val, struct mfvi_der *tlv);
+/* Read the next TLV whatever its tag: *tag gets the tag, *val the
+ * contents. */
+int mfvi_der_any(struct mfvi_der *r, int *tag, struct mfvi_der *val);
 /* The same without the TLV (the common case, one argument less at every
  * call site). */
 int mfvi_der_get(struct mfvi_der *r, uint8_t tag, struct mfvi_der *val);
@@ -45,6 +48,8 @@ int mfvi_der_get(struct mfvi_der *r, uint8_t tag, struct mfvi_der *val);
  * not NULL).  A tag 0 means "and here r must end" (nothing is stored). */
 int mfvi_der_seq(struct mfvi_der *r, const uint8_t *tags, size_t n, struct mfvi_der *val,
                  struct mfvi_der *tlv);
+/* r must hold exactly one TLV, with tag `tag`: *r becomes its contents. */
+int mfvi_der_sole(struct mfvi_der *r, uint8_t tag);
 /* Tag of the next TLV, or -1 at the end. */
 int mfvi_der_peek(const struct mfvi_der *r);
 /* If the next tag is `tag`, read it (as mfvi_der_get) and return 1; if
@@ -140,6 +145,13 @@ int mfvi_name_match(const struct mfv_cert *leaf, const char *host, size_t host_l
 int mfvi_ocsp_check(const struct mfv_ctx *ctx, const struct mfv_cert *leaf,
                     const struct mfv_cert *issuer, const uint8_t *der, size_t len,
                     int64_t *produced, int64_t *this_update);
+
+/* ---- trust bundles (bundle.c) -------------------------------------------- */
+
+/* Check one bundle against the context's trust state and, if it passes,
+ * make it the trust state (all or nothing).  last: it is the newest bundle
+ * the caller has, so its expiry applies. */
+int mfvi_bundle_step(struct mfv_ctx *ctx, const uint8_t *der, size_t len, int last);
 
 /* ---- context state bits ------------------------------------------------------- */
 

@@ -35,8 +35,6 @@
 static const uint8_t OID_PE[] = { 0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x01 };
 static const uint8_t OID_ANY_EKU[] = { 0x55, 0x1d, 0x25, 0x00 };
 
-static const uint8_t seq_end[] = { MFVI_SEQUENCE, 0 };
-static const uint8_t oct_end[] = { MFVI_OCTET_STRING, 0 };
 
 static void
 span(struct mfv_span *s, const struct mfvi_der *d)
@@ -89,60 +87,6 @@ ext_ku(struct mfv_cert *c, const struct mfvi_der *b)
 	return 0;
 }
 
-static int
-ext_eku(struct mfv_cert *c, struct mfvi_der *seq)
-{
-	static const uint8_t kp[] = { 0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03 };
-	static const uint8_t bit[10] = { 0, MFVI_EKU_SERVER, MFVI_EKU_CLIENT, 0, 0, 0, 0, 0, 0,
-	                                 MFVI_EKU_OCSP };
-	struct mfvi_der oid;
-	int rc;
-
-	while (seq->len > 0) {
-		if ((rc = mfvi_der_get(seq, MFVI_OID, &oid)) != 0)
-			return rc;
-		/* id-kp-serverAuth .1, clientAuth .2, OCSPSigning .9 under
-		 * 1.3.6.1.5.5.7.3; anyExtendedKeyUsage is 2.5.29.37.0. */
-		if (oid.len == 8 && memcmp(oid.p, kp, 7) == 0 && oid.p[7] < sizeof(bit)) {
-			c->eku |= bit[oid.p[7]];
-		} else if (MFVI_OID_IS(&oid, OID_ANY_EKU)) {
-			c->eku |= MFVI_EKU_ANY;
-		}
-	}
-	c->flags |= MFVI_C_HAS_EKU;
-	return 0;
-}
-
-static int
-ext_san(struct mfv_cert *c, const struct mfvi_der *seq)
-{
-	struct mfvi_der r = *seq, x;
-	unsigned n;
-	int rc, t;
-
-	/* Every GeneralName is a context-tagged TLV; check the shape now so
-	 * that name matching can walk it without error handling. */
-	while (r.len > 0) {
-		t = mfvi_der_peek(&r);
-		if ((t & 0xc0) != 0x80)
-			return MFV_ERR_DER_TAG;
-		if ((rc = mfvi_der_get(&r, (uint8_t)t, &x)) != 0)
-			return rc;
-		/* A dNSName is letters, digits, hyphens, dots and the
-		 * wildcard (RFC 5280 4.2.1.6 via RFC 1034 3.5): no
-		 * underscore, no space, no UTF-8.  OR-ing 0x20 folds the
-		 * capitals and moves '_' (0x5f) out of the ranges. */
-		while (t == MFVI_CTX(2) && x.len > 0) {
-			n = x.p[--x.len] | 0x20u;
-			if (!((n >= 'a' && n <= 'z') || (n >= '0' && n <= '9') || n == '-' ||
-			      n == '.' || n == '*'))
-				return MFV_ERR_PROFILE;
-		}
-	}
-	span(&c->san, seq);
-	return 0;
-}
-
 /* authorityKeyIdentifier (RFC 5280 4.2.1.1) with the keyIdentifier [0]
  * and nothing else: BR 7.1.2 forbids authorityCertIssuer and
  * authorityCertSerialNumber, and a missing keyIdentifier leaves nothing
@@ -158,42 +102,6 @@ ext_aki(struct mfv_cert *c, struct mfvi_der *seq)
 	return 0;
 }
 
-/* authorityInfoAccess ::= SEQUENCE SIZE (1..MAX) OF SEQUENCE {
- * accessMethod OID, accessLocation GeneralName }.  Never followed, but a
- * malformed one is refused (BR 7.1.2.7.7). */
-static int
-ext_aia(struct mfvi_der *seq)
-{
-	struct mfvi_der ad, x;
-	int t;
-
-	while (seq->len > 0) {
-		if (mfvi_der_get(seq, MFVI_SEQUENCE, &ad) != 0 || mfvi_der_get(&ad, MFVI_OID, &x) != 0 ||
-		    ((t = mfvi_der_peek(&ad)) & 0xc0) != 0x80 || mfvi_der_get(&ad, (uint8_t)t, &x) != 0 ||
-		    ad.len != 0)
-			return MFV_ERR_PROFILE;
-	}
-	return 0;
-}
-
-/* RFC 7633 TLS Feature: SEQUENCE OF INTEGER; 5 is status_request. */
-static int
-ext_tlsfeature(struct mfv_cert *c, struct mfvi_der *seq)
-{
-	struct mfvi_der x;
-	uint32_t n;
-	int rc;
-
-	while (seq->len > 0) {
-		if ((rc = mfvi_der_get(seq, MFVI_INTEGER, &x)) != 0 ||
-		    (rc = mfvi_der_small_uint(&x, &n)) != 0)
-			return rc;
-		if (n == 5)
-			c->flags |= MFVI_C_MUST_STAPLE;
-	}
-	return 0;
-}
-
 /* Extensions we know, as small numbers (also their bit in c->ext and
  * c->crit): the id-ce ones (2.5.29.x, three octets 55 1d x), then the
  * id-pe ones (1.3.6.1.5.5.7.1.x). */
@@ -204,6 +112,68 @@ enum { X_UNKNOWN, X_BC, X_KU, X_EKU, X_SAN, X_SKI, X_AKI, X_NC, X_PC, X_TLSF, X_
  * constraints must be critical (4.2.1.11), but as policies are not
  * processed they are refused either way. */
 #define X_NOT_CRITICAL (BIT(X_UNKNOWN) | BIT(X_SKI) | BIT(X_AKI) | BIT(X_PC) | BIT(X_AIA))
+
+/* One element of a SEQUENCE OF extension (tag t, contents x): the
+ * extended key usages, subjectAltName, the TLS feature list and
+ * authorityInfoAccess share the loop in extension() and differ only
+ * here. */
+static int
+list_item(struct mfv_cert *c, int id, int t, struct mfvi_der *x)
+{
+	static const uint8_t kp[] = { 0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03 };
+	static const uint8_t bit[10] = { 0, MFVI_EKU_SERVER, MFVI_EKU_CLIENT, 0, 0, 0, 0, 0, 0,
+	                                 MFVI_EKU_OCSP };
+	struct mfvi_der y;
+	uint32_t n;
+	int rc;
+
+	switch (id) {
+	case X_EKU:
+		if (t != MFVI_OID)
+			return MFV_ERR_DER_TAG;
+		/* id-kp-serverAuth .1, clientAuth .2, OCSPSigning .9 under
+		 * 1.3.6.1.5.5.7.3; anyExtendedKeyUsage is 2.5.29.37.0. */
+		if (x->len == 8 && memcmp(x->p, kp, 7) == 0 && x->p[7] < sizeof(bit))
+			c->eku |= bit[x->p[7]];
+		else if (MFVI_OID_IS(x, OID_ANY_EKU))
+			c->eku |= MFVI_EKU_ANY;
+		return 0;
+	case X_SAN:
+		/* Every GeneralName is a context-tagged TLV; check the shape
+		 * now so that name matching can walk it without error
+		 * handling. */
+		if ((t & 0xc0) != 0x80)
+			return MFV_ERR_DER_TAG;
+		/* A dNSName is letters, digits, hyphens, dots and the
+		 * wildcard (RFC 5280 4.2.1.6 via RFC 1034 3.5): no
+		 * underscore, no space, no UTF-8.  OR-ing 0x20 folds the
+		 * capitals and moves '_' (0x5f) out of the ranges. */
+		while (t == MFVI_CTX(2) && x->len > 0) {
+			n = x->p[--x->len] | 0x20u;
+			if (!((n >= 'a' && n <= 'z') || (n >= '0' && n <= '9') || n == '-' ||
+			      n == '.' || n == '*'))
+				return MFV_ERR_PROFILE;
+		}
+		return 0;
+	case X_TLSF:
+		/* RFC 7633 TLS Feature: SEQUENCE OF INTEGER; 5 is
+		 * status_request. */
+		if (t != MFVI_INTEGER)
+			return MFV_ERR_DER_TAG;
+		if ((rc = mfvi_der_small_uint(x, &n)) != 0)
+			return rc;
+		if (n == 5)
+			c->flags |= MFVI_C_MUST_STAPLE;
+		return 0;
+	}
+	/* authorityInfoAccess ::= SEQUENCE SIZE (1..MAX) OF SEQUENCE {
+	 * accessMethod OID, accessLocation GeneralName }.  Never followed,
+	 * but a malformed one is refused (BR 7.1.2.7.7). */
+	if (t != MFVI_SEQUENCE || mfvi_der_get(x, MFVI_OID, &y) != 0 ||
+	    mfvi_der_any(x, &t, &y) != 0 || (t & 0xc0) != 0x80 || x->len != 0)
+		return MFV_ERR_PROFILE;
+	return 0;
+}
 
 static int
 ext_id(const struct mfvi_der *oid)
@@ -226,20 +196,19 @@ ext_id(const struct mfvi_der *oid)
 static int
 extension(struct mfv_cert *c, struct mfvi_der *ext)
 {
-	/* The type each known extension's value is, by X_ id, followed by
-	 * the 0 that ends a mfvi_der_seq() list. */
-	static const uint8_t type[][2] = { { 0 }, { MFVI_SEQUENCE }, { MFVI_BIT_STRING },
-	                                   { MFVI_SEQUENCE }, { MFVI_SEQUENCE }, { MFVI_OCTET_STRING },
-	                                   { MFVI_SEQUENCE }, { 0 }, { 0 }, { MFVI_SEQUENCE },
-	                                   { MFVI_SEQUENCE } };
-	struct mfvi_der oid, val, in;
-	int rc, crit = 0, id;
+	/* The type of each known extension's value, by X_ id. */
+	static const uint8_t type[] = { 0, MFVI_SEQUENCE, MFVI_BIT_STRING, MFVI_SEQUENCE,
+	                                MFVI_SEQUENCE, MFVI_OCTET_STRING, MFVI_SEQUENCE, 0, 0,
+	                                MFVI_SEQUENCE, MFVI_SEQUENCE };
+	struct mfvi_der oid, x;
+	int rc, crit = 0, id, t;
 
 	if ((rc = mfvi_der_get(ext, MFVI_OID, &oid)) != 0)
 		return rc;
 	if ((crit = mfvi_der_opt_true(ext)) < 0)
 		return crit;
-	if ((rc = mfvi_der_seq(ext, oct_end, 2, &val, NULL)) != 0)
+	/* From here on ext is the extnValue OCTET STRING's contents. */
+	if ((rc = mfvi_der_sole(ext, MFVI_OCTET_STRING)) != 0)
 		return rc;
 	id = ext_id(&oid);
 	if (id == X_NC)
@@ -255,23 +224,28 @@ extension(struct mfv_cert *c, struct mfvi_der *ext)
 		c->crit = (uint16_t)(c->crit | BIT(id));
 	if (id == X_PC)
 		return MFV_ERR_PROFILE;
-	/* The extension value must be exactly one DER value of its type;
-	 * all but basicConstraints (empty for a non-CA) and the TLS feature
-	 * list are SIZE (1..MAX) or must hold something. */
-	if ((rc = mfvi_der_seq(&val, type[id], 2, &in, NULL)) != 0)
+	/* The extension value must be exactly one DER value of its type
+	 * (ext becomes its contents); all but basicConstraints (empty for
+	 * a non-CA) and the TLS feature list are SIZE (1..MAX) or must
+	 * hold something. */
+	if ((rc = mfvi_der_sole(ext, type[id])) != 0)
 		return rc;
-	if (in.len == 0 && id != X_BC && id != X_TLSF)
+	if (ext->len == 0 && id != X_BC && id != X_TLSF)
 		return MFV_ERR_DER_VALUE;
 	switch (id) {
-	case X_BC: return ext_bc(c, &in);
-	case X_KU: return ext_ku(c, &in);
-	case X_EKU: return ext_eku(c, &in);
-	case X_SAN: return ext_san(c, &in);
-	case X_TLSF: return ext_tlsfeature(c, &in);
-	case X_SKI: span(&c->ski, &in); return 0;
-	case X_AKI: return ext_aki(c, &in);
+	case X_BC: return ext_bc(c, ext);
+	case X_KU: return ext_ku(c, ext);
+	case X_SKI: span(&c->ski, ext); return 0;
+	case X_AKI: return ext_aki(c, ext);
+	case X_EKU: c->flags |= MFVI_C_HAS_EKU; break;
+	case X_SAN: span(&c->san, ext); break;
 	}
-	return ext_aia(&in);
+	/* The rest are SEQUENCE OF: one loop, list_item() per element. */
+	while (ext->len > 0) {
+		if ((rc = mfvi_der_any(ext, &t, &x)) != 0 || (rc = list_item(c, id, t, &x)) != 0)
+			return rc;
+	}
+	return 0;
 }
 
 /* Profile rules on the whole certificate, once its extensions are read. */
@@ -317,7 +291,7 @@ tbs(struct mfv_cert *c, struct mfvi_der *r, const struct mfvi_der *outer_alg)
 	static const uint8_t v3[] = { MFVI_CTXC(0), 3, MFVI_INTEGER, 1, 2 };
 	static const uint8_t shape[] = { MFVI_INTEGER, MFVI_SEQUENCE, MFVI_SEQUENCE, MFVI_SEQUENCE,
 	                                 MFVI_SEQUENCE, MFVI_SEQUENCE };
-	struct mfvi_der x, v[6], t[6], exts, ext;
+	struct mfvi_der x, v[6], t[6], ext;
 	int rc;
 
 	if (r->len < sizeof(v3) || memcmp(r->p, v3, sizeof(v3)) != 0)
@@ -359,12 +333,12 @@ tbs(struct mfv_cert *c, struct mfvi_der *r, const struct mfvi_der *outer_alg)
 	if ((rc = mfvi_der_opt(r, MFVI_CTXC(3), &x)) < 0)
 		return rc;
 	if (rc == 1) {
-		if ((rc = mfvi_der_seq(&x, seq_end, 2, &exts, NULL)) != 0)
+		if ((rc = mfvi_der_sole(&x, MFVI_SEQUENCE)) != 0)
 			return rc;
-		if (exts.len == 0)
+		if (x.len == 0)
 			return MFV_ERR_DER_VALUE;
-		while (exts.len > 0) {
-			if ((rc = mfvi_der_get(&exts, MFVI_SEQUENCE, &ext)) != 0 ||
+		while (x.len > 0) {
+			if ((rc = mfvi_der_get(&x, MFVI_SEQUENCE, &ext)) != 0 ||
 			    (rc = extension(c, &ext)) != 0)
 				return rc;
 		}
@@ -377,7 +351,6 @@ tbs(struct mfv_cert *c, struct mfvi_der *r, const struct mfvi_der *outer_alg)
 int
 mfvi_cert_parse(struct mfv_cert *c, const uint8_t *der, size_t len)
 {
-	static const uint8_t outer[] = { MFVI_SEQUENCE, 0 };
 	static const uint8_t body[] = { MFVI_SEQUENCE, MFVI_SEQUENCE, MFVI_BIT_STRING, 0 };
 	struct mfvi_der r = { der, len }, v[3], t[3];
 	int rc;
@@ -388,10 +361,7 @@ mfvi_cert_parse(struct mfv_cert *c, const uint8_t *der, size_t len)
 		return MFV_ERR_CERT_TOO_LARGE;
 	/* Certificate ::= SEQUENCE { tbsCertificate, signatureAlgorithm,
 	 * signatureValue } and nothing after it. */
-	if ((rc = mfvi_der_seq(&r, outer, 2, v, NULL)) != 0)
-		return rc;
-	r = v[0];
-	if ((rc = mfvi_der_seq(&r, body, 4, v, t)) != 0)
+	if ((rc = mfvi_der_sole(&r, MFVI_SEQUENCE)) != 0 || (rc = mfvi_der_seq(&r, body, 4, v, t)) != 0)
 		return rc;
 	c->der.p = der;
 	c->der.len = (uint32_t)len;

@@ -294,6 +294,239 @@ START_TEST(test_errors)
 }
 END_TEST
 
+/* ---- RSASSA-PSS parameters, re-encoded by hand ----------------------------- */
+
+/* A small DER writer: TAG LENGTH CONTENTS appended to a buffer. */
+struct dbuf {
+	uint8_t p[4096];
+	size_t n;
+};
+
+static void
+dput(struct dbuf *b, uint8_t tag, const uint8_t *v, size_t len)
+{
+	ck_assert(b->n + len + 4 <= sizeof(b->p));
+	b->p[b->n++] = tag;
+	if (len >= 0x100) {
+		b->p[b->n++] = 0x82;
+		b->p[b->n++] = (uint8_t)(len >> 8);
+	} else if (len >= 0x80) {
+		b->p[b->n++] = 0x81;
+	}
+	b->p[b->n++] = (uint8_t)len;
+	memcpy(b->p + b->n, v, len);
+	b->n += len;
+}
+
+/* The length of the TLV at p (at most n octets), and of its header. */
+static size_t
+dtlv(const uint8_t *p, size_t n, size_t *hdr)
+{
+	size_t len;
+
+	ck_assert(n >= 2);
+	if (p[1] < 0x80) {
+		*hdr = 2;
+		len = p[1];
+	} else if (p[1] == 0x81) {
+		*hdr = 3;
+		len = p[2];
+	} else {
+		ck_assert_int_eq(p[1], 0x82);
+		*hdr = 4;
+		len = (size_t)p[2] << 8 | p[3];
+	}
+	ck_assert(*hdr + len <= n);
+	return *hdr + len;
+}
+
+/* The certificate der with its signature AlgorithmIdentifier (in the
+ * TBSCertificate and outside it) replaced by alg. */
+static void
+swap_sig_alg(const uint8_t *der, size_t len, const struct dbuf *alg, struct dbuf *out)
+{
+	struct dbuf tbs = { { 0 }, 0 }, body = { { 0 }, 0 };
+	const uint8_t *c, *t;
+	size_t h, n, tl, vl, sl, al;
+
+	dtlv(der, len, &h);
+	c = der + h;
+	n = len - h;
+	tl = dtlv(c, n, &h);              /* TBSCertificate */
+	t = c + h;
+	vl = dtlv(t, tl - h, &h);         /* version */
+	sl = dtlv(t + vl, tl - h - vl, &h); /* serial */
+	al = dtlv(t + vl + sl, tl - h - vl - sl, &h);
+	memcpy(tbs.p, t, vl + sl);
+	tbs.n = vl + sl;
+	memcpy(tbs.p + tbs.n, alg->p, alg->n);
+	tbs.n += alg->n;
+	dtlv(c, n, &h);
+	memcpy(tbs.p + tbs.n, t + vl + sl + al, tl - h - vl - sl - al);
+	tbs.n += tl - h - vl - sl - al;
+	dput(&body, 0x30, tbs.p, tbs.n);
+	memcpy(body.p + body.n, alg->p, alg->n);
+	body.n += alg->n;
+	al = dtlv(c + tl, n - tl, &h);    /* the outer AlgorithmIdentifier */
+	memcpy(body.p + body.n, c + tl + al, n - tl - al);
+	body.n += n - tl - al;
+	out->n = 0;
+	dput(out, 0x30, body.p, body.n);
+}
+
+/* One variant of RSASSA-PSS-params. */
+struct pss_variant {
+	const char *what;
+	int hash0;       /* arc of the hash in [0] under 2.16.840.1.101.3.4.2, -1 absent,
+	                    -2 SHA-1 */
+	int null0;       /* [0] with NULL parameters */
+	int hash1, null1; /* the same for the MGF1 hash; -1: no [1] */
+	uint8_t mgf;     /* last arc of the MGF OID (8 = mgf1) */
+	int salt;        /* -1: no [2] */
+	int trailer;     /* a trailerField [3] */
+	int want;        /* 1: the parser accepts it (the signature then fails) */
+};
+
+static void
+pss_hash_alg(struct dbuf *out, int arc, int null)
+{
+	static const uint8_t sha1[] = { 0x06, 0x05, 0x2b, 0x0e, 0x03, 0x02, 0x1a };
+	uint8_t h[] = { 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x00, 0x05, 0x00 };
+	struct dbuf x = { { 0 }, 0 };
+
+	if (arc == -2) {
+		memcpy(x.p, sha1, sizeof(sha1));
+		x.n = sizeof(sha1);
+	} else {
+		h[10] = (uint8_t)arc;
+		memcpy(x.p, h, 11);
+		x.n = 11;
+	}
+	if (null) {
+		x.p[x.n++] = 0x05;
+		x.p[x.n++] = 0x00;
+	}
+	dput(out, 0x30, x.p, x.n);
+}
+
+static void
+pss_alg(const struct pss_variant *v, struct dbuf *out)
+{
+	static const uint8_t pss_oid[] = { 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x0a };
+	uint8_t mgf_oid[] = { 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x08 };
+	struct dbuf params = { { 0 }, 0 }, x = { { 0 }, 0 }, y = { { 0 }, 0 }, alg = { { 0 }, 0 };
+	uint8_t salt[3];
+
+	if (v->hash0 != -1) {
+		pss_hash_alg(&x, v->hash0, v->null0);
+		dput(&params, 0xa0, x.p, x.n);
+	}
+	if (v->hash1 != -1) {
+		mgf_oid[10] = v->mgf;
+		memcpy(y.p, mgf_oid, sizeof(mgf_oid));
+		y.n = sizeof(mgf_oid);
+		pss_hash_alg(&y, v->hash1, v->null1);
+		x.n = 0;
+		dput(&x, 0x30, y.p, y.n);
+		dput(&params, 0xa1, x.p, x.n);
+	}
+	if (v->salt >= 0) {
+		x.n = 0;
+		if (v->salt >= 0x80) {
+			salt[0] = (uint8_t)(v->salt >> 8);
+			salt[1] = (uint8_t)v->salt;
+			dput(&x, 0x02, salt, 2);
+		} else {
+			salt[0] = (uint8_t)v->salt;
+			dput(&x, 0x02, salt, 1);
+		}
+		y.n = 0;
+		dput(&params, 0xa2, x.p, x.n);
+	}
+	if (v->trailer) {
+		static const uint8_t one[] = { 0x02, 0x01, 0x01 };
+		dput(&params, 0xa3, one, sizeof(one));
+	}
+	memcpy(alg.p, pss_oid, sizeof(pss_oid));
+	alg.n = sizeof(pss_oid);
+	dput(&alg, 0x30, params.p, params.n);
+	out->n = 0;
+	dput(out, 0x30, alg.p, alg.n);
+}
+
+/* The RSASSA-PSS parameter parser against hand-made variants of a real
+ * PSS leaf: every variant RFC 4055 allows with the hashes we support
+ * gets past parsing (and fails only on the signature, since the signed
+ * bytes changed), every other one is refused before any crypto runs. */
+START_TEST(test_pss_params)
+{
+	static const struct pss_variant v[] = {
+		{ "both hashes with NULL", 1, 1, 1, 1, 8, 32, 0, 1 },
+		{ "both hashes without NULL", 1, 0, 1, 0, 8, 32, 0, 1 },
+		{ "NULL in one hash only (RFC 4055 allows both)", 1, 0, 1, 1, 8, 32, 0, 1 },
+		{ "SHA-384, salt 48", 2, 1, 2, 1, 8, 48, 0, 1 },
+		{ "salt 0", 1, 1, 1, 1, 8, 0, 0, 1 },
+		{ "salt 512", 1, 1, 1, 1, 8, 512, 0, 1 },
+		{ "salt 513", 1, 1, 1, 1, 8, 513, 0, 0 },
+		{ "MGF1 hash differs", 1, 1, 2, 1, 8, 32, 0, 0 },
+		{ "hashAlgorithm absent (SHA-1 default)", -1, 0, 1, 1, 8, 32, 0, 0 },
+		{ "maskGenAlgorithm absent (MGF1-SHA-1 default)", 1, 1, -1, 0, 8, 32, 0, 0 },
+		{ "saltLength absent (20 by default)", 1, 1, 1, 1, 8, -1, 0, 0 },
+		{ "trailerField encoded", 1, 1, 1, 1, 8, 32, 1, 0 },
+		{ "not MGF1", 1, 1, 1, 1, 9, 32, 0, 0 },
+		{ "SHA-1", -2, 1, -2, 1, 8, 32, 0, 0 },
+		{ "SHA-512", 3, 1, 3, 1, 8, 64, 0, 0 },
+	};
+	static struct mfv_ctx ctx;
+	struct certs c = { { 0 }, { 0 }, 0 }, r = { { 0 }, { 0 }, 0 };
+	static struct dbuf alg, leaf;
+	struct mfv_buf b[3];
+	struct mfv_result res;
+	uint8_t h[32];
+	size_t i, hdr, tl, al;
+	const uint8_t *body;
+	int rc;
+
+	load_pem("c-rpss.pem", &c);
+	load_pem("rroot.pem", &r);
+	mfv_init(&ctx);
+	mfv_set_time(&ctx, test_now);
+	sha256(r.der[0], (size_t)r.len[0], h);
+	ck_assert_int_eq(mfv_add_root(&ctx, h), 0);
+	b[1].p = c.der[1]; b[1].len = (size_t)c.len[1];
+	b[2].p = r.der[0]; b[2].len = (size_t)r.len[0];
+
+	/* The rewriting itself: with the leaf's own AlgorithmIdentifier
+	 * the certificate comes out the same and verifies. */
+	dtlv(c.der[0], (size_t)c.len[0], &hdr);
+	body = c.der[0] + hdr;                                  /* TBSCertificate, ... */
+	tl = dtlv(body, (size_t)c.len[0] - hdr, &hdr);
+	al = dtlv(body + tl, (size_t)c.len[0] - hdr - tl, &hdr); /* signatureAlgorithm */
+	memcpy(alg.p, body + tl, al);
+	alg.n = al;
+	swap_sig_alg(c.der[0], (size_t)c.len[0], &alg, &leaf);
+	ck_assert_int_eq(leaf.n, (size_t)c.len[0]);
+	ck_assert(memcmp(leaf.p, c.der[0], leaf.n) == 0);
+	b[0].p = leaf.p; b[0].len = leaf.n;
+	ck_assert_int_eq(mfv_verify_chain(&ctx, b, 3, &res), 0);
+
+	for (i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		pss_alg(&v[i], &alg);
+		swap_sig_alg(c.der[0], (size_t)c.len[0], &alg, &leaf);
+		b[0].p = leaf.p; b[0].len = leaf.n;
+		rc = mfv_verify_chain(&ctx, b, 3, &res);
+		if (v[i].want)
+			ck_assert_msg(rc == 0 || rc == MFV_ERR_BAD_SIGNATURE, "%s: got %s", v[i].what,
+			              mfv_errname(rc));
+		else
+			ck_assert_msg(rc != 0 && rc != MFV_ERR_BAD_SIGNATURE && res.depth == 0,
+			              "%s: got %s depth %d", v[i].what, mfv_errname(rc), res.depth);
+	}
+	certs_free(&c);
+	certs_free(&r);
+}
+END_TEST
+
 /* Run the CLI; return its exit status, output in out. */
 static int
 cli(char *out, size_t cap, const char *args)
@@ -563,6 +796,222 @@ END_TEST
 
 /* After rotation the chain under the retired root is refused and the one
  * under the new root accepted, through the CLI. */
+/* The concatenation of n bundles, as mayflyd answers /trust/since/N
+ * (malloc()ed; the caller frees it). */
+static struct mfv_buf
+cat(const struct mfv_buf *b, size_t n)
+{
+	struct mfv_buf out = { NULL, 0 };
+	uint8_t *p;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		out.len += b[i].len;
+	ck_assert((p = malloc(out.len + 1)) != NULL);
+	out.len = 0;
+	for (i = 0; i < n; i++) {
+		memcpy(p + out.len, b[i].p, b[i].len);
+		out.len += b[i].len;
+	}
+	out.p = p;
+	return out;
+}
+
+/* The factory state of issue 13: roots A, B and E, two signatures needed. */
+static void
+factory3(struct mfv_ctx *ctx, const struct mfv_buf *v1)
+{
+	mfv_init(ctx);
+	mfv_set_time(ctx, test_now);
+	ck_assert_int_eq(mfv_bundle_load(ctx, v1->p, v1->len), 0);
+	ck_assert_uint_eq(mfv_bundle_version(ctx), 1);
+}
+
+/* mfv_bundle_apply_since(): a device that slept through several
+ * rotations catches up from one /trust/since/N answer; a bad bundle in
+ * the answer stops the walk and the device keeps the last good state. */
+START_TEST(test_bundle_since)
+{
+	static struct mfv_ctx ctx;
+	struct mfv_buf v1, v2, v3, v4, v3bad, v9, ans, last, part[3];
+	size_t applied, i;
+
+	pins();
+	v1 = mk(1, 0, 2, "abe", "a");
+	/* While the device sleeps: A's key is stolen, so v2 drops it
+	 * (signed by B and E); then v3 and v4 move on without B. */
+	v2 = mk(2, 0, 2, "beo", "be");
+	v3 = mk(3, 0, 2, "eo", "eo");
+	v4 = mk(4, 0, 1, "o", "eo");
+
+	/* It wakes and applies since/1 in one call. */
+	part[0] = v2; part[1] = v3; part[2] = v4;
+	ans = cat(part, 3);
+	factory3(&ctx, &v1);
+	ck_assert_int_eq(mfv_bundle_apply_since(&ctx, ans.p, ans.len, &applied, &last), 0);
+	ck_assert_uint_eq(applied, 3);
+	ck_assert_uint_eq(mfv_bundle_version(&ctx), 4);
+	ck_assert_uint_eq(ctx.n_roots, 1);
+	ck_assert(memcmp(ctx.roots[0], pin_o, 32) == 0);
+	ck_assert_int_eq(mfv_lkgt(&ctx), test_now - 1000 + 4);
+	/* last is v4, in place: what the device stores and loads at boot. */
+	ck_assert(last.p == ans.p + v2.len + v3.len);
+	ck_assert_uint_eq(last.len, v4.len);
+	mfv_init(&ctx);
+	ck_assert_int_eq(mfv_bundle_load(&ctx, last.p, last.len), 0);
+	ck_assert_uint_eq(mfv_bundle_version(&ctx), 4);
+	/* Nothing newer: an empty answer changes nothing. */
+	ck_assert_int_eq(mfv_bundle_apply_since(&ctx, NULL, 0, &applied, &last), 0);
+	ck_assert_uint_eq(applied, 0);
+	ck_assert(last.p == NULL && last.len == 0);
+	ck_assert_uint_eq(mfv_bundle_version(&ctx), 4);
+	free((void *)ans.p);
+
+	/* A tampered middle bundle: v2 is applied, v3 refused, v4 never
+	 * looked at; the device holds v2 and *last says so. */
+	v3bad = mk(3, 0, 2, "eo", "eo");
+	((uint8_t *)v3bad.p)[v3bad.len - 1] ^= 1;
+	part[1] = v3bad;
+	ans = cat(part, 3);
+	factory3(&ctx, &v1);
+	ck_assert_int_eq(mfv_bundle_apply_since(&ctx, ans.p, ans.len, &applied, &last),
+	                 MFV_ERR_BAD_SIGNATURE);
+	ck_assert_uint_eq(applied, 1);
+	ck_assert_uint_eq(mfv_bundle_version(&ctx), 2);
+	ck_assert(last.p == ans.p && last.len == v2.len);
+	ck_assert_uint_eq(ctx.n_roots, 3);
+	ck_assert_uint_eq(ctx.bundle_threshold, 2);
+	free((void *)ans.p);
+	free((void *)v3bad.p);
+	/* The same with the pins changed after signing. */
+	v3bad = mk(3, 0, 2, "eo", "eo");
+	for (i = 0; i + 32 <= v3bad.len && memcmp(v3bad.p + i, pin_o, 32) != 0; i++)
+		;
+	ck_assert(i + 32 <= v3bad.len);
+	memcpy((uint8_t *)v3bad.p + i, pin_a, 32);
+	part[1] = v3bad;
+	ans = cat(part, 3);
+	factory3(&ctx, &v1);
+	ck_assert_int_eq(mfv_bundle_apply_since(&ctx, ans.p, ans.len, &applied, NULL),
+	                 MFV_ERR_BAD_SIGNATURE);
+	ck_assert_uint_eq(mfv_bundle_version(&ctx), 2);
+	free((void *)ans.p);
+	free((void *)v3bad.p);
+	/* ...and the real since/2 answer still brings it to v4. */
+	part[0] = v3; part[1] = v4;
+	ans = cat(part, 2);
+	ck_assert_int_eq(mfv_bundle_apply_since(&ctx, ans.p, ans.len, &applied, NULL), 0);
+	ck_assert_uint_eq(applied, 2);
+	ck_assert_uint_eq(mfv_bundle_version(&ctx), 4);
+	/* An answer to a lower N (the device holds v2, asks since/1 from a
+	 * stale cache): the versions it holds are skipped. */
+	free((void *)ans.p);
+	part[0] = v2; part[1] = v3; part[2] = v4;
+	ans = cat(part, 3);
+	factory3(&ctx, &v1);
+	ck_assert_int_eq(mfv_bundle_apply(&ctx, &v2, 1, NULL), 0);
+	ck_assert_int_eq(mfv_bundle_apply_since(&ctx, ans.p, ans.len, &applied, &last), 0);
+	ck_assert_uint_eq(applied, 2);
+	ck_assert_uint_eq(mfv_bundle_version(&ctx), 4);
+	/* Truncated in the last bundle: v2 and v3 stay. */
+	factory3(&ctx, &v1);
+	ck_assert_int_eq(mfv_bundle_apply_since(&ctx, ans.p, ans.len - 10, &applied, &last),
+	                 MFV_ERR_BUNDLE_MALFORMED);
+	ck_assert_uint_eq(applied, 2);
+	ck_assert_uint_eq(mfv_bundle_version(&ctx), 3);
+	/* Garbage framing, and trailing garbage after good bundles. */
+	factory3(&ctx, &v1);
+	((uint8_t *)ans.p)[0] = 0x31;
+	ck_assert_int_eq(mfv_bundle_apply_since(&ctx, ans.p, ans.len, &applied, &last),
+	                 MFV_ERR_BUNDLE_MALFORMED);
+	ck_assert_uint_eq(applied, 0);
+	ck_assert_uint_eq(mfv_bundle_version(&ctx), 1);
+	free((void *)ans.p);
+	part[2] = v2; /* as framing goes, any SEQUENCE */
+	part[2].len = 2;
+	ans = cat(part, 3);
+	factory3(&ctx, &v1);
+	ck_assert_int_eq(mfv_bundle_apply_since(&ctx, ans.p, ans.len, &applied, &last),
+	                 MFV_ERR_BUNDLE_MALFORMED);
+	ck_assert_uint_eq(applied, 2);
+	ck_assert_uint_eq(mfv_bundle_version(&ctx), 3);
+	free((void *)ans.p);
+
+	/* Reordered: v3 first is signed by E and O, only E of which v1
+	 * pins: one signature short. */
+	part[0] = v3; part[1] = v2;
+	ans = cat(part, 2);
+	factory3(&ctx, &v1);
+	ck_assert_int_eq(mfv_bundle_apply_since(&ctx, ans.p, ans.len, &applied, &last),
+	                 MFV_ERR_BUNDLE_THRESHOLD);
+	ck_assert_uint_eq(applied, 0);
+	ck_assert_uint_eq(mfv_bundle_version(&ctx), 1);
+	free((void *)ans.p);
+	/* A v9 made with the stolen key A alone is refused, changes
+	 * nothing, and does not block the real answer afterwards. */
+	v9 = mk(9, 0, 1, "a", "a");
+	factory3(&ctx, &v1);
+	ck_assert_int_eq(mfv_bundle_apply_since(&ctx, v9.p, v9.len, &applied, &last),
+	                 MFV_ERR_BUNDLE_THRESHOLD);
+	ck_assert_uint_eq(mfv_bundle_version(&ctx), 1);
+	part[0] = v2; part[1] = v3; part[2] = v4;
+	ans = cat(part, 3);
+	ck_assert_int_eq(mfv_bundle_apply_since(&ctx, ans.p, ans.len, &applied, &last), 0);
+	ck_assert_uint_eq(mfv_bundle_version(&ctx), 4);
+	free((void *)ans.p);
+	free((void *)v9.p);
+	ck_assert_int_eq(mfv_bundle_apply_since(NULL, NULL, 0, NULL, NULL), MFV_ERR_INVALID_ARG);
+	ck_assert_int_eq(mfv_bundle_apply_since(&ctx, NULL, 1, NULL, NULL), MFV_ERR_INVALID_ARG);
+	free((void *)v1.p);
+	free((void *)v2.p);
+	free((void *)v3.p);
+	free((void *)v4.p);
+}
+END_TEST
+
+/* The expiry applies to the newest bundle of an answer only, and one
+ * call walks at most MFV_MAX_BUNDLES bundles. */
+START_TEST(test_bundle_since_limits)
+{
+	static struct mfv_ctx ctx;
+	static struct mfv_buf b[MFV_MAX_BUNDLES + 1];
+	struct mfv_buf ans, last;
+	size_t applied, i;
+
+	pins();
+	b[0] = mk(2, test_now - 10, 1, "a", "a"); /* expired */
+	b[1] = mk(3, 0, 1, "a", "a");
+	ans = cat(b, 2);
+	factory(&ctx);
+	ck_assert_int_eq(mfv_bundle_apply_since(&ctx, ans.p, ans.len, &applied, NULL), 0);
+	ck_assert_uint_eq(applied, 2);
+	factory(&ctx);
+	ck_assert_int_eq(mfv_bundle_apply_since(&ctx, b[0].p, b[0].len, &applied, NULL),
+	                 MFV_ERR_BUNDLE_EXPIRED);
+	ck_assert_uint_eq(mfv_bundle_version(&ctx), 0);
+	free((void *)ans.p);
+	free((void *)b[0].p);
+	free((void *)b[1].p);
+
+	for (i = 0; i <= MFV_MAX_BUNDLES; i++)
+		b[i] = mk((uint32_t)i + 2, 0, 1, "a", "a");
+	ans = cat(b, MFV_MAX_BUNDLES + 1);
+	factory(&ctx);
+	ck_assert_int_eq(mfv_bundle_apply_since(&ctx, ans.p, ans.len, &applied, &last),
+	                 MFV_ERR_TOO_MANY);
+	ck_assert_uint_eq(applied, MFV_MAX_BUNDLES);
+	ck_assert_uint_eq(mfv_bundle_version(&ctx), MFV_MAX_BUNDLES + 1);
+	/* The device fetches again from the version it reached. */
+	ck_assert_int_eq(mfv_bundle_apply_since(&ctx, last.p + last.len,
+	                                        ans.len - (size_t)(last.p + last.len - ans.p),
+	                                        &applied, NULL), 0);
+	ck_assert_uint_eq(mfv_bundle_version(&ctx), MFV_MAX_BUNDLES + 2);
+	free((void *)ans.p);
+	for (i = 0; i <= MFV_MAX_BUNDLES; i++)
+		free((void *)b[i].p);
+}
+END_TEST
+
 START_TEST(test_bundle_cli)
 {
 	struct mfv_buf b = { NULL, 0 };
@@ -588,6 +1037,51 @@ START_TEST(test_bundle_cli)
 	snprintf(args, sizeof(args), "--roots rootb.pem --bundle bundle-b.der --chain c-cross.pem");
 	ck_assert_int_eq(cli(out, sizeof(out), args), 1);
 	ck_assert_msg(strstr(out, "MFV_ERR_BUNDLE_SIGNER") != NULL, "%s", out);
+
+	/* --bundles-from: a /trust/since/1 answer, v2 (A, B) then v3 (B),
+	 * from a file and through libcurl (a file:// URL). */
+	{
+		struct mfv_buf part[2], ans;
+		part[0] = mk(2, 0, 1, "ab", "a");
+		part[1] = mk(3, 0, 1, "b", "ab");
+		ans = cat(part, 2);
+		snprintf(path, sizeof(path), "%s/since.der", corpus);
+		ck_assert((f = fopen(path, "wb")) != NULL);
+		ck_assert_uint_eq(fwrite(ans.p, 1, ans.len, f), ans.len);
+		fclose(f);
+		/* the same with v3's last signature byte flipped */
+		((uint8_t *)ans.p)[ans.len - 1] ^= 1;
+		snprintf(path, sizeof(path), "%s/since-bad.der", corpus);
+		ck_assert((f = fopen(path, "wb")) != NULL);
+		ck_assert_uint_eq(fwrite(ans.p, 1, ans.len, f), ans.len);
+		fclose(f);
+		free((void *)part[0].p);
+		free((void *)part[1].p);
+		free((void *)ans.p);
+	}
+	snprintf(args, sizeof(args), "--roots root.pem --roots rootb.pem --bundles-from since.der "
+	         "--chain c-cross.pem --time %" PRId64, test_now);
+	ck_assert_int_eq(cli(out, sizeof(out), args), 0);
+	ck_assert_msg(strstr(out, " bundle=3 ") != NULL, "%s", out);
+	/* v3 pins B alone: the chain through A's intermediate no longer anchors */
+	snprintf(args, sizeof(args), "--roots root.pem --bundles-from since.der --chain c-full.pem "
+	         "--time %" PRId64, test_now);
+	ck_assert_int_eq(cli(out, sizeof(out), args), 1);
+	ck_assert_msg(strstr(out, "MFV_ERR_UNTRUSTED_ROOT") != NULL, "%s", out);
+	snprintf(args, sizeof(args), "--roots root.pem --roots rootb.pem --bundles-from 'file://%s/since.der' "
+	         "--chain c-cross.pem --time %" PRId64, corpus, test_now);
+	ck_assert_int_eq(cli(out, sizeof(out), args), 0);
+	ck_assert_msg(strstr(out, " bundle=3 ") != NULL, "%s", out);
+	snprintf(args, sizeof(args), "--roots root.pem --bundles-from since-bad.der --chain c-cross.pem");
+	ck_assert_int_eq(cli(out, sizeof(out), args), 1);
+	ck_assert_msg(strstr(out, "MFV_ERR_BAD_SIGNATURE") != NULL &&
+	              strstr(out, "1 bundles applied") != NULL && strstr(out, "version 2") != NULL,
+	              "%s", out);
+	ck_assert_int_eq(cli(out, sizeof(out), "--roots root.pem --bundles-from nothing.der "
+	                     "--chain c-cross.pem"), 2);
+	snprintf(args, sizeof(args), "--roots root.pem --bundles-from 'file://%s/nothing.der' "
+	         "--chain c-cross.pem", corpus);
+	ck_assert_int_eq(cli(out, sizeof(out), args), 2);
 }
 END_TEST
 
@@ -673,11 +1167,14 @@ main(void)
 	tcase_add_test(tc, test_args);
 	tcase_add_test(tc, test_der);
 	tcase_add_test(tc, test_errors);
+	tcase_add_test(tc, test_pss_params);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("bundle");
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_bundle_rotation);
 	tcase_add_test(tc, test_bundle_expiry_and_format);
+	tcase_add_test(tc, test_bundle_since);
+	tcase_add_test(tc, test_bundle_since_limits);
 	tcase_add_test(tc, test_bundle_cli);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("cli");

@@ -7,7 +7,8 @@
 #
 # Method: the stub (stub.c) provides an entry point, mem* and a backend
 # that does nothing; it is linked with --gc-sections in three variants
-# (calling nothing, the chain verification, everything) and the .text the
+# (calling nothing, the chain verification, everything, the trust bundles
+# alone) and the .text the
 # core adds is the difference to the first.  Firmware options
 # (MFV_NO_RSA, MFV_NO_ED25519, MFV_NO_ERROR_TEXT, MFV_NO_ERROR_STRINGS)
 # are measured as separate builds of the core.
@@ -19,7 +20,7 @@ V=$(cd "$SRC" && pwd)/src/verify
 CFLAGS="-std=c99 -Os -mthumb -mcpu=cortex-m4 -ffunction-sections -fdata-sections
 	-fstack-usage -fcallgraph-info=su -Wall -Wextra -Wconversion -Werror -I$V"
 LDFLAGS="-mthumb -mcpu=cortex-m4 -nostdlib -Wl,--gc-sections -Wl,-e,mfv_size_entry"
-CORE="der alg x509 name chain ocsp bundle errors"
+CORE="der alg x509 name chain ocsp bundle since errors"
 
 rm -rf "$OUT"
 mkdir -p "$OUT/default"
@@ -28,7 +29,7 @@ OUT=$(cd "$OUT" && pwd)
 for f in $CORE; do
 	(cd "$OUT/default" && $CC $CFLAGS -c "$V/$f.c" -o "$f.o")
 done
-for v in 0 1 2; do
+for v in 0 1 2 3; do
 	(cd "$OUT" && $CC $CFLAGS -DMFV_SIZE_VARIANT=$v -c "$V/size/stub.c" -o "stub$v.o" &&
 	 mv stub$v.ci stub$v.ci.x)
 done
@@ -60,6 +61,7 @@ base=$(text default 0)
 chain=$(text default 1)
 chain_ec=$(text ecdsa 1)
 all=$(text default 2)
+bundles=$(text default 3)
 notext=$(text notext 2)
 nostr=$(text nostrings 2)
 nostr_ec=$(text nostrings-ecdsa 2)
@@ -90,7 +92,12 @@ cat "$OUT/stack1.txt"
 echo "stack, everything (entry calling mfv_verify with OCSP, bundles):"
 cat "$OUT"/default/*.ci "$OUT/stub2.ci.x" | awk -v root=mfv_size_entry -f "$V/size/stack.awk" > "$OUT/stack2.txt"
 cat "$OUT/stack2.txt"
+echo "stack, trust bundles (entry calling mfv_bundle_load, mfv_bundle_apply_since):"
+cat "$OUT"/default/*.ci "$OUT/stub3.ci.x" | awk -v root=mfv_size_entry -f "$V/size/stack.awk" > "$OUT/stack3.txt"
+cat "$OUT/stack3.txt"
 stack=$(awk '/worst-case/ { print $3 }' "$OUT/stack2.txt")
+stack3=$(awk '/worst-case/ { print $3 }' "$OUT/stack3.txt")
+[ "$stack3" -le "$stack" ] || stack=$stack3
 
 fail=0
 check() { # name value limit unit
@@ -107,6 +114,7 @@ check ".text everything (OCSP, bundles, strings)" "$all" 10240 bytes
 opt "  same, MFV_NO_ERROR_TEXT" "$notext"
 opt "  same, MFV_NO_ERROR_STRINGS" "$nostr"
 opt "  same, no strings, MFV_NO_RSA MFV_NO_ED25519" "$nostr_ec"
+printf '%-44s %6d bytes\n' ".text trust bundles alone (load, since/N)" "$bundles"
 check ".data + .bss" "$databss" 0 bytes
 check "worst-case stack (core, no backend)" "$stack" 1536 bytes
 check "sizeof(struct mfv_ctx)" "$ctx" 3072 bytes

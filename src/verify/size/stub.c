@@ -7,7 +7,9 @@
  * functions do nothing, so that the numbers measure the core alone.
  * MFV_SIZE_VARIANT selects what the entry point calls: 0 nothing (the
  * baseline that is subtracted), 1 chain verification, 2 everything
- * (OCSP, error strings, trust bundles).
+ * (OCSP, error strings, trust bundles), 3 trust bundles alone (what a
+ * device needs to follow root rotations: load its stored bundle, apply
+ * a /trust/since/N answer).
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -116,7 +118,7 @@ mfv_size_entry(void)
 	struct mfv_result *res = (struct mfv_result *)(void *)(RAM + 0x1100);
 	volatile int rc = 0;
 
-#if MFV_SIZE_VARIANT >= 1
+#if MFV_SIZE_VARIANT == 1 || MFV_SIZE_VARIANT == 2
 	mfv_init(ctx);
 	rc = mfv_add_root(ctx, RAM + 0x1200);
 	mfv_set_time(ctx, 1700000000);
@@ -134,6 +136,14 @@ mfv_size_entry(void)
 	rc = (int)(uintptr_t)mfv_errname(rc) + (int)(uintptr_t)mfv_strerror(rc);
 	rc = mfv_bundle_load(ctx, RAM + 0x2000, 100);
 	rc = mfv_bundle_apply(ctx, certs, 2, NULL);
+	rc = mfv_bundle_apply_since(ctx, RAM + 0x3000, 4000, NULL, certs);
+	rc = (int)mfv_bundle_version(ctx) + (int)mfv_lkgt(ctx);
+#elif MFV_SIZE_VARIANT == 3
+	(void)res;
+	mfv_init(ctx);
+	mfv_set_time(ctx, 1700000000);
+	rc = mfv_bundle_load(ctx, RAM + 0x2000, 100);
+	rc = mfv_bundle_apply_since(ctx, RAM + 0x3000, 4000, NULL, certs);
 	rc = (int)mfv_bundle_version(ctx) + (int)mfv_lkgt(ctx);
 #else
 	(void)ctx; (void)certs; (void)res;
