@@ -21,7 +21,7 @@ dpid=
 cleanup() { [ -n "$dpid" ] && kill "$dpid" 2>/dev/null; wait 2>/dev/null; rm -rf "$work"; }
 trap cleanup EXIT INT TERM
 
-# fail, wait_log, bound_port (mayflyd logs to $work/d.log, its pid is $dpid).
+# fail, wait_log, bound_port, hold_port (mayflyd logs to $work/d.log, its pid is $dpid).
 . "$top_srcdir/tests/mayflyd/lib.sh"
 
 # CPU seconds (user + system) of mayflyd and its signer so far.
@@ -35,7 +35,9 @@ cpu_of() {
 }
 
 echo "== machine: $(nproc) CPU(s), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')"
-HP=$(free_port)
+# The load generator's http-01 responder binds HP in each run; mayflyd must
+# know it first, so hold_port keeps it for the whole bench.
+hold_port HP
 d=$work/ca
 # mayflyd's listeners bind port 0 and log the ports they got (bound_port),
 # so nothing can take them between a choice and the bind. The 8080 of init
