@@ -43,21 +43,24 @@
 #define SERIAL_BASE	"4a1b2c3d4e5f60718293a4b5c6d7e8"
 
 int
-mfdt_free_port(void)
+mfdt_hold_port(void)
 {
 	struct sockaddr_in a;
 	socklen_t al = sizeof(a);
-	int s, port = -1;
+	int s, one = 1, port = -1;
 
-	if ((s = socket(AF_INET, SOCK_STREAM, 0)) < 0)
+	if ((s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
 		return -1;
 	memset(&a, 0, sizeof(a));
 	a.sin_family = AF_INET;
 	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (bind(s, (struct sockaddr *)&a, sizeof(a)) == 0 &&
+	if (setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) == 0 &&
+	    bind(s, (struct sockaddr *)&a, sizeof(a)) == 0 &&
 	    getsockname(s, (struct sockaddr *)&a, &al) == 0)
 		port = ntohs(a.sin_port);
-	close(s);
+	/* Left open on purpose (see mfdt.h): the port is released when the test's process ends. */
+	if (port < 0)
+		close(s);
 	return port;
 }
 
@@ -450,24 +453,10 @@ pid_t
 mfdt_setup_start_with(const char *dir, int *port, int (*prep)(const char *, int, void *),
     void *arg)
 {
-	char *cmd;
-	pid_t pid = -1;
-	int i;
-
-	for (i = 0; i < 3 && pid <= 0; i++) {
-		/* Start over in an empty dir: the setup creates the database afresh. */
-		if (asprintf(&cmd, "find '%s' -mindepth 1 -delete", dir) < 0)
-			return -1;
-		mft_run(cmd, NULL);
-		free(cmd);
-		if ((*port = mfdt_free_port()) <= 0 || mfdt_setup(dir, *port) != 0 ||
-		    (prep != NULL && prep(dir, *port, arg) != 0))
-			return -1;
-		pid = mfdt_start(dir, *port);
-		if (pid <= 0 && !mfdt_port_was_taken(dir))
-			break;
-	}
-	return pid;
+	if ((*port = mfdt_hold_port()) <= 0 || mfdt_setup(dir, *port) != 0 ||
+	    (prep != NULL && prep(dir, *port, arg) != 0))
+		return -1;
+	return mfdt_start(dir, *port);
 }
 
 /*
@@ -1146,30 +1135,24 @@ in_dir(const char *dir, char **out, const char *fmt, ...)
 /*
  * `mayfly init --dir dir --keys keys --port P`, then the shell command then
  * (if any) in dir, then mayflyd. The port goes into the certificates, so it
- * is chosen first; should it be taken by the start (EADDRINUSE), all of it
- * starts over with another port, three times at most. *port gets it.
+ * is chosen first, and held (mfdt_hold_port) until mayflyd binds it.
+ * *port gets it.
  */
 static pid_t
 init_start(const char *dir, const char *keys, const char *then, int *port)
 {
 	char *mayfly = mft_buildpath("mayfly"), *cmd;
-	pid_t pid = -1;
-	int i;
 
-	for (i = 0; i < 3 && pid <= 0; i++) {
-		*port = mfdt_free_port();
-		ck_assert(asprintf(&cmd, "rm -rf '%s' && '%s' init --dir '%s' --keys %s --port %d "
-		    ">/dev/null 2>&1", dir, mayfly, dir, keys, *port) > 0);
-		ck_assert_int_eq(mft_run(cmd, NULL), 0);
-		free(cmd);
-		if (then != NULL)
-			ck_assert_int_eq(in_dir(dir, NULL, "%s", then), 0);
-		pid = mfdt_start(dir, *port);
-		if (pid <= 0 && !mfdt_port_was_taken(dir))
-			break;
-	}
+	*port = mfdt_hold_port();
+	ck_assert_int_gt(*port, 0);
+	ck_assert(asprintf(&cmd, "rm -rf '%s' && '%s' init --dir '%s' --keys %s --port %d "
+	    ">/dev/null 2>&1", dir, mayfly, dir, keys, *port) > 0);
+	ck_assert_int_eq(mft_run(cmd, NULL), 0);
+	free(cmd);
 	free(mayfly);
-	return pid;
+	if (then != NULL)
+		ck_assert_int_eq(in_dir(dir, NULL, "%s", then), 0);
+	return mfdt_start(dir, *port);
 }
 
 /* `mayfly issue` of a fresh localhost certificate into name.pem (+ chain); serial in hex. */
@@ -1220,7 +1203,7 @@ cli_wait_status(const char *dir, int port, const char *cert, const char *want, i
 START_TEST(test_cli_init_file)
 {
 	char *tmp = mft_tmpdir(), dir[600], serial[64], *out = NULL, want[128];
-	int port, nport = mfdt_free_port(), i;
+	int port, nport = mfdt_hold_port(), i;
 	int64_t ms, t0;
 	pid_t pid, ng;
 	size_t len;
@@ -1985,7 +1968,7 @@ END_TEST
 START_TEST(test_failed_start_writes_nothing)
 {
 	char *dir = mft_tmpdir(), *out, a[700], b[700];
-	int port = mfdt_free_port(), s, one = 1, i;
+	int port = mfdt_hold_port(), s, one = 1, i;
 	int64_t resp0, audit0;
 	struct sockaddr_in sa;
 	size_t len;
@@ -2366,7 +2349,7 @@ END_TEST
 START_TEST(test_acme_port_taken)
 {
 	char *tmp = mft_tmpdir(), dir[600], *mayfly, *cmd, *out;
-	int port = mfdt_free_port(), aport = mfdt_free_port(), s, one = 1;
+	int port = mfdt_hold_port(), aport = mfdt_hold_port(), s, one = 1;
 	int64_t certs0, audit0;
 	struct sockaddr_in sa;
 	size_t len;
