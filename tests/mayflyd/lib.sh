@@ -2,40 +2,21 @@
 # after $work (the test's temporary directory) is set; mayflyd logs to
 # $work/d.log and its pid is $dpid.
 
-# hold_port VAR: sets VAR to a port on 127.0.0.1 held for this test, for a
-# server that cannot bind port 0 and say which port it got, or whose port
-# must be known before it starts: certbot's and python's http.server on the
-# http-01 port, ualpn on the tls-alpn-01 port (mayflyd must have both in its
-# configuration first), mayflyd's OCSP port when the certificates' URLs
-# name it. A helper process binds port 0 with SO_REUSEADDR and never
-# listens, until this test's shell ($$) has exited. While it holds the
-# port, the kernel gives it to no one else: a bind to port 0 and the local
-# end of an outgoing connection skip a port that is bound, and an explicit
-# bind without SO_REUSEADDR fails. A server that sets SO_REUSEADDR (all of
-# those above do) may bind it and listen, as Linux lets sockets that all
-# set it share a port while no other one listens. So nothing can take the
-# port between the choice and the server's bind, and a server started on
-# it again later finds it free: nothing to retry. The helper is detached,
-# so that the test's own `wait` does not wait for it.
+# hold_port VAR: sets VAR to a port on 127.0.0.1 held for this test
+# (tests/hold-port.py says how), for a server that cannot bind port 0 and
+# say which port it got, or whose port must be known before it starts:
+# certbot's and python's http.server on the http-01 port and ualpn on the
+# tls-alpn-01 port (mayflyd must have both in its configuration first),
+# mayflyd's OCSP port when the certificates' URLs name it. Nothing can take
+# the port between the choice and the server's bind: nothing to retry. The
+# helper is detached, so that the test's own `wait` does not wait for it;
+# it exits once this shell ($$) has.
 hold_port() {
 	_hp=$work/held-port.$1
-	( python3 -c '
-import os, socket, sys, time
-s = socket.socket()
-s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(("127.0.0.1", 0))
-with open(sys.argv[1] + ".tmp", "w") as f:
-    f.write("%d\n" % s.getsockname()[1])
-os.rename(sys.argv[1] + ".tmp", sys.argv[1])
-while True:
-    try:
-        os.kill(int(sys.argv[2]), 0)
-    except ProcessLookupError:
-        break
-    time.sleep(0.5)
-' "$_hp" "$$" </dev/null >/dev/null 2>&1 & )
+	( python3 "$top_srcdir/tests/hold-port.py" "$_hp" "$$" </dev/null >/dev/null 2>&1 & )
 	wait_until 30 "could not hold a port for $1" test -s "$_hp"
 	eval "$1=\$(cat \"\$_hp\")"
+	rm -f "$_hp"		# the next call waits for a file of its own
 }
 
 # Fails the test with the tail of mayflyd's log (LOGTAIL lines, default 20).
