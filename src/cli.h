@@ -59,6 +59,15 @@ const char *mf_cli_reason_name(int code);
 /* Prints a usage error for the subcommand; returns MF_EXIT_USAGE. */
 int mf_cli_usage(const struct mf_cli *c, const char *usage);
 
+/*
+ * A --key-type argument (ec-p256, rsa3072, ... as mf_keytype_parse knows
+ * them) into *keytype, the int that mf_cli_make_root and
+ * mf_cli_make_intermediate take. An unknown name is reported once, the
+ * same way for every subcommand: returns the exit code mf_cli_fail gives,
+ * else MF_EXIT_OK.
+ */
+int mf_cli_keytype_opt(const struct mf_cli *c, const char *s, int *keytype);
+
 /* Loads the config and opens what need asks for; prints and returns an exit code on failure. */
 int mf_cli_open(struct mf_cli *c, int need);
 void mf_cli_close(struct mf_cli *c);

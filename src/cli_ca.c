@@ -210,15 +210,15 @@ out:
 	return rc;
 }
 
-static int
-mf_cli_keytype_opt(const char *s, int *out)
+int
+mf_cli_keytype_opt(const struct mf_cli *c, const char *s, int *keytype)
 {
 	enum mf_keytype t;
 
 	if (mf_keytype_parse(s, &t) != MF_OK)
-		return MF_ERR_KEYTYPE;
-	*out = (int)t;
-	return MF_OK;
+		return mf_cli_fail(c, MF_ERR_KEYTYPE, "unknown key type '%s'", s);
+	*keytype = (int)t;
+	return MF_EXIT_OK;
 }
 
 /* A config-relative path or file: URI made absolute against the config's directory. */
@@ -293,8 +293,8 @@ mf_cli_root_cmd(struct mf_cli *c, int argc, char **argv, int backup)
 		case 'C': certarg = optarg; break;
 		case 'D': dry = 1; break;
 		case 't':
-			if (mf_cli_keytype_opt(optarg, &keytype) != MF_OK)
-				return mf_cli_fail(c, MF_ERR_KEYTYPE, "unknown key type '%s'", optarg);
+			if ((ex = mf_cli_keytype_opt(c, optarg, &keytype)) != MF_EXIT_OK)
+				return ex;
 			break;
 		case 'l':
 			if (mf_duration_parse(optarg, &lifetime) != MF_OK)
@@ -461,8 +461,8 @@ mf_cli_int_cmd(struct mf_cli *c, int argc, char **argv, int cross)
 		case 'o': out = optarg; break;
 		case 'e': keytype = 0; break;
 		case 't':
-			if (mf_cli_keytype_opt(optarg, &keytype) != MF_OK)
-				return mf_cli_fail(c, MF_ERR_KEYTYPE, "unknown key type '%s'", optarg);
+			if ((ex = mf_cli_keytype_opt(c, optarg, &keytype)) != MF_EXIT_OK)
+				return ex;
 			break;
 		case 'l':
 			if (mf_duration_parse(optarg, &lifetime) != MF_OK)

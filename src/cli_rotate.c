@@ -400,7 +400,7 @@ mf_cli_int_rotate(struct mf_cli *c, int argc, char **argv)
 	const struct mf_ca_conf *old, *primary = NULL, *active[MF_BUNDLE_MAX_ROOTS];
 	struct mf_bundle *pub = NULL;
 	struct mf_ca_conf nc;
-	enum mf_keytype kt = MF_KEY_EC_P256;
+	int kt = MF_KEY_EC_P256;
 	int64_t lifetime = MF_INT_LIFETIME;
 	size_t i, nactive = 0;
 	char namebuf[128], dn[256], *keyuri = NULL, *cert = NULL, *crosses[MF_BUNDLE_MAX_ROOTS];
@@ -418,8 +418,8 @@ mf_cli_int_rotate(struct mf_cli *c, int argc, char **argv)
 		case 'k': key = optarg; break;
 		case 'n': dry = 1; break;
 		case 't':
-			if (mf_keytype_parse(optarg, &kt) != MF_OK)
-				return mf_cli_fail(c, MF_ERR_KEYTYPE, "unknown key type '%s'", optarg);
+			if ((ex = mf_cli_keytype_opt(c, optarg, &kt)) != MF_EXIT_OK)
+				return ex;
 			break;
 		case 'l':
 			if (mf_duration_parse(optarg, &lifetime) != MF_OK)
@@ -521,7 +521,7 @@ mf_cli_int_rotate(struct mf_cli *c, int argc, char **argv)
 		goto out;
 	}
 	tx = 1;
-	if ((rc = mf_cli_make_intermediate(c, &nc, primary, (int)kt, dn, lifetime, &what)) != MF_OK) {
+	if ((rc = mf_cli_make_intermediate(c, &nc, primary, kt, dn, lifetime, &what)) != MF_OK) {
 		ex = mf_cli_fail(c, rc, "%s: %s", name, what);
 		goto out;
 	}

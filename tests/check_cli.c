@@ -922,6 +922,40 @@ END_TEST
 	"SELECT count(*) FROM ca_revocations'; ls -R ca | sort; ls | grep -v -x -e before -e after; }"
 
 /*
+ * Every ceremony that takes --key-type refuses an unknown one the same way
+ * (one parser, mf_cli_keytype_opt): the same message, exit 4 (a
+ * configuration or argument error), and nothing written.
+ */
+START_TEST(keytype_refused_alike)
+{
+	static const char *const cmds[][2] = {
+		{ "root init", "" }, { "root add", "root-d --key file:keys/d.pem" },
+		{ "intermediate create", "" }, { "intermediate rotate", "" }, { NULL, NULL } };
+	struct cli_env e;
+	char *out = NULL, want[160];
+	int rc, i;
+
+	env_setup(&e, "file");
+	for (i = 0; cmds[i][0] != NULL; i++) {
+		rc = sh(&e, &out, SNAP " > before && { $M -c $C %s %s --key-type ec-p255; st=$?; } && "
+		    SNAP " > after && cmp before after >&2 && exit $st", cmds[i][0], cmds[i][1]);
+		snprintf(want, sizeof(want), "mayfly: %s: key-type: unknown key type 'ec-p255'\n",
+		    cmds[i][0]);
+		ck_assert_msg(rc == 4 && strcmp(out, want) == 0, "%s: exit %d: %s", cmds[i][0], rc,
+		    out);
+		free(out);
+	}
+	/* init has no configuration yet; the same words. */
+	rc = sh(&e, &out, "$M init --dir ca2 --keys file --key-type ec-p255; st=$?; "
+	    "test ! -e ca2 && exit $st");
+	ck_assert_msg(rc == 4 && strcmp(out, "mayfly: init: key-type: unknown key type "
+	    "'ec-p255'\n") == 0, "init: exit %d: %s", rc, out);
+	free(out);
+	env_teardown(&e);
+}
+END_TEST
+
+/*
  * The rotation ceremonies of mayfly-rotation(7), end to end with file keys:
  * root add NAME (a root the config does not name yet, with the entry to
  * paste), intermediate rotate (a new issuing key certified by every active
@@ -1088,6 +1122,7 @@ suite_cli(void)
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, forward_dated_issue);
 	tcase_add_test(tc, revoke_by_key);
+	tcase_add_test(tc, keytype_refused_alike);
 	tcase_add_test(tc, rotation_ceremonies);
 	tcase_add_test(tc, rotation_ceremonies_softhsm);
 	suite_add_tcase(s, tc);

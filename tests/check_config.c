@@ -406,6 +406,39 @@ START_TEST(test_listen_port_zero)
 }
 END_TEST
 
+/* acme.tls-names as mayfly-acme(7) has it: a list, or one name alone; never empty. */
+START_TEST(test_acme_tls_names)
+{
+	struct mf_config *cfg = NULL;
+	char *text, err[512];
+
+	ck_assert_int_ge(asprintf(&text, "%sacme: { tls-names: [ca.example.com, '::1'] }\n",
+	    base_yaml), 0);
+	ck_assert_msg(load_text(text, &cfg, err, sizeof(err)) == MF_OK, "%s", err);
+	free(text);
+	ck_assert_uint_eq(cfg->acme.ntls_names, 2);
+	ck_assert_str_eq(cfg->acme.tls_names[0], "ca.example.com");
+	ck_assert_str_eq(cfg->acme.tls_names[1], "::1");
+	mf_config_free(cfg);
+
+	ck_assert_int_ge(asprintf(&text, "%sacme: { tls-names: ca.example.com }\n", base_yaml), 0);
+	ck_assert_msg(load_text(text, &cfg, err, sizeof(err)) == MF_OK, "%s", err);
+	free(text);
+	ck_assert_uint_eq(cfg->acme.ntls_names, 1);
+	ck_assert_str_eq(cfg->acme.tls_names[0], "ca.example.com");
+	mf_config_free(cfg);
+
+	/* Absent: none configured, the listener falls back to localhost and host. */
+	ck_assert_int_ge(asprintf(&text, "%sacme: { port: 0 }\n", base_yaml), 0);
+	ck_assert_msg(load_text(text, &cfg, err, sizeof(err)) == MF_OK, "%s", err);
+	free(text);
+	ck_assert_uint_eq(cfg->acme.ntls_names, 0);
+	mf_config_free(cfg);
+
+	expect_error("acme:\n  tls-names: []\n", MF_ERR_CONFIG_VALUE, "13:14");
+}
+END_TEST
+
 START_TEST(test_hard_cap_lowered)
 {
 	struct mf_config *cfg = NULL;
@@ -521,14 +554,85 @@ man_key_unknown(const char *sec, const char *key, char *err, size_t errlen)
 	return rc == MF_ERR_CONFIG_KEY && strstr(err, want) != NULL;
 }
 
+/*
+ * The keys of one table of the parser (static const struct cfg_key
+ * NAME[] in src/config.c), read from the source: the parser keeps them
+ * to itself, and a key it knows but no page documents is what the tests
+ * below must catch (acme.tls-names was one). Each entry of the table
+ * starts a line with '{ "key",'. The count; at most max.
+ */
+static int
+parser_keys(const char *table, char keys[][64], int max)
+{
+	char *path = mft_srcpath("src/config.c"), line[512], head[128];
+	FILE *f = fopen(path, "r");
+	int in = 0, n = 0;
+
+	ck_assert_msg(f != NULL, "cannot open %s", path);
+	snprintf(head, sizeof(head), "static const struct cfg_key %s[] = {", table);
+	while (fgets(line, sizeof(line), f) != NULL) {
+		line[strcspn(line, "\n")] = '\0';
+		if (!in) {
+			in = strcmp(line, head) == 0;
+			continue;
+		}
+		if (strcmp(line, "};") == 0)
+			break;
+		ck_assert_int_lt(n, max);
+		if (sscanf(line, "\t{ \"%63[a-z0-9-]\",", keys[n]) == 1)
+			n++;
+	}
+	fclose(f);
+	ck_assert_msg(in, "no table %s in %s", table, path);
+	free(path);
+	return n;
+}
+
+/* Documented keys, "section key" each, as the man page tests find them. */
+struct man_seen {
+	char	key[128][80];
+	int	n;
+};
+
+static void
+man_seen_add(struct man_seen *s, const char *sec, const char *key)
+{
+	ck_assert_int_lt(s->n, 128);
+	ck_assert_int_lt(snprintf(s->key[s->n++], sizeof(s->key[0]), "%s %s", sec, key),
+	    sizeof(s->key[0]));
+}
+
+/* Every key of the parser's table is documented in sec (a .TP entry of its own). */
+static void
+man_seen_all(const struct man_seen *s, const char *page, const char *table, const char *sec)
+{
+	char keys[64][64], want[sizeof(s->key[0])];
+	int n = parser_keys(table, keys, 64), i, j;
+
+	ck_assert_int_gt(n, 0);
+	for (i = 0; i < n; i++) {
+		ck_assert_int_lt(snprintf(want, sizeof(want), "%s %s", sec, keys[i]), sizeof(want));
+		for (j = 0; j < s->n; j++)
+			if (strcmp(s->key[j], want) == 0)
+				break;
+		ck_assert_msg(j < s->n, "the parser knows '%s' in %s, %s does not document it "
+		    "in a .TP entry of its own", keys[i], sec, page);
+	}
+}
+
 START_TEST(test_man_keys)
 {
 	static const char *const secs[] = { "top", "pkcs11", "urls", "roots", "intermediates",
 		"issuance", "profiles", "daemon", "daemon.ocsp", "daemon.crl", NULL };
+	/* The parser's table of each section (src/config.c). */
+	static const char *const tables[] = { "cfg_top_keys", "cfg_pkcs11_keys",
+		"cfg_urls_keys", "cfg_root_keys", "cfg_inter_keys", "cfg_issuance_keys",
+		"cfg_profile_keys", "cfg_daemon_keys", "cfg_ocsp_keys", "cfg_crl_keys" };
 	char *path = mft_srcpath("man/mayfly.yaml.5"), line[512], prev[512] = "", sec[64] = "";
 	char err[512];
 	FILE *f = fopen(path, "r");
 	int nkeys = 0, seen[16] = { 0 }, i;
+	struct man_seen keys = { .n = 0 };
 
 	ck_assert_msg(f != NULL, "cannot open %s", path);
 	while (fgets(line, sizeof(line), f) != NULL) {
@@ -565,6 +669,7 @@ START_TEST(test_man_keys)
 			ck_assert_msg(!man_key_unknown(sec, key, err, sizeof(err)),
 			    "mayfly.yaml(5) documents '%s' in %s, the parser does not know it: %s",
 			    key, sec, err);
+			man_seen_add(&keys, sec, key);
 			nkeys++;
 		}
 		snprintf(prev, sizeof(prev), "%s", line);
@@ -573,8 +678,19 @@ START_TEST(test_man_keys)
 	free(path);
 	/* The page documents dozens of keys; a parse of it that found few is broken. */
 	ck_assert_int_ge(nkeys, 30);
-	for (i = 0; secs[i] != NULL; i++)
+	/*
+	 * Documented without an entry in this page's own section: acme: has
+	 * mayfly-acme(7) (test_man_keys_acme), and an intermediate's name,
+	 * key and cert are "as for roots".
+	 */
+	man_seen_add(&keys, "top", "acme");
+	man_seen_add(&keys, "intermediates", "name");
+	man_seen_add(&keys, "intermediates", "key");
+	man_seen_add(&keys, "intermediates", "cert");
+	for (i = 0; secs[i] != NULL; i++) {
 		ck_assert_msg(seen[i], "no key found in section %s of mayfly.yaml(5)", secs[i]);
+		man_seen_all(&keys, "mayfly.yaml(5)", tables[i], secs[i]);
+	}
 }
 END_TEST
 
@@ -613,7 +729,7 @@ roff_args(const char *line, char args[][128], int max)
 
 /* One key documented in mayfly-acme(7) under sec; counts it in *nkeys. */
 static void
-man_acme_key(const char *sec, const char *key, int *proved, int *nkeys)
+man_acme_key(const char *sec, const char *key, int *proved, int *nkeys, struct man_seen *seen)
 {
 	char err[512];
 
@@ -626,13 +742,17 @@ man_acme_key(const char *sec, const char *key, int *proved, int *nkeys)
 	ck_assert_msg(!man_key_unknown(sec, key, err, sizeof(err)),
 	    "mayfly-acme(7) documents '%s' in %s, the parser does not know it: %s", key, sec, err);
 	(*nkeys)++;
+	man_seen_add(seen, sec, key);
 }
 
 /*
  * The same for the acme: section, documented in mayfly-acme(7) under
  * CONFIGURATION: each tagged paragraph (.TP) names its keys in bold, several
  * to a line (".BR host \" (...), \" port \" (...)\"), and a key that is a
- * section itself ("est:") lists its keys in the roman text after it.
+ * section itself ("est:") lists its keys in the roman text after it. The
+ * other way round, every key of the parser's acme and acme.est tables must
+ * be among them: a key named only in the prose of another entry is not
+ * documented.
  */
 START_TEST(test_man_keys_acme)
 {
@@ -640,6 +760,7 @@ START_TEST(test_man_keys_acme)
 	char args[16][128];
 	FILE *f = fopen(path, "r");
 	int in = 0, nkeys = 0, proved_acme = 0, proved_est = 0, est = 0, n, i;
+	struct man_seen seen = { .n = 0 };
 
 	ck_assert_msg(f != NULL, "cannot open %s", path);
 	while (fgets(line, sizeof(line), f) != NULL) {
@@ -661,17 +782,17 @@ START_TEST(test_man_keys_acme)
 					char *k, *save = NULL;
 
 					args[i][l - 1] = '\0';
-					man_acme_key("acme", args[i], &proved_acme, &nkeys);
+					man_acme_key("acme", args[i], &proved_acme, &nkeys, &seen);
 					if (i + 1 >= n)
 						continue;
 					for (k = strtok_r(args[i + 1], " ,", &save); k != NULL;
 					    k = strtok_r(NULL, " ,", &save)) {
-						man_acme_key("acme.est", k, &proved_est, &nkeys);
+						man_acme_key("acme.est", k, &proved_est, &nkeys, &seen);
 						est++;
 					}
 					ck_assert_str_eq(args[i], "est");
 				} else {
-					man_acme_key("acme", args[i], &proved_acme, &nkeys);
+					man_acme_key("acme", args[i], &proved_acme, &nkeys, &seen);
 				}
 			}
 		}
@@ -682,6 +803,8 @@ START_TEST(test_man_keys_acme)
 	/* About thirty keys are documented; a parse of the page that found few is broken. */
 	ck_assert_int_ge(nkeys, 25);
 	ck_assert_int_ge(est, 4);
+	man_seen_all(&seen, "mayfly-acme(7)", "cfg_acme_keys", "acme");
+	man_seen_all(&seen, "mayfly-acme(7)", "cfg_est_keys", "acme.est");
 }
 END_TEST
 
@@ -827,6 +950,7 @@ suite_config(void)
 	tcase_add_test(tc, test_relative_paths);
 	tcase_add_test(tc, test_hard_cap_lowered);
 	tcase_add_test(tc, test_listen_port_zero);
+	tcase_add_test(tc, test_acme_tls_names);
 	tcase_add_test(tc, test_man_keys);
 	tcase_add_test(tc, test_man_keys_acme);
 	tcase_add_test(tc, test_man_example);

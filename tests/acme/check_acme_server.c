@@ -58,7 +58,7 @@ struct responder {
 
 static char *dir;
 static struct mf_config *cfg;
-/* Called between loading the config and starting the listener, if set. */
+/* Called between loading the config and starting the listener, if set (restart_with). */
 static void (*before_start)(struct mf_config *);
 static struct mf_keystore *ks;
 static struct mf_acme *srv;
@@ -180,6 +180,21 @@ teardown(void)
 	}
 	free(dir);
 	dir = NULL;
+}
+
+/*
+ * Replaces the fixture's server with a fresh one (new directory, CA and
+ * database) whose loaded configuration fn changes before the listener
+ * starts: for what mkca.sh's YAML does not reach, such as a profile's
+ * lifetime in seconds or a test-resolve list taken away.
+ */
+static void
+restart_with(void (*fn)(struct mf_config *))
+{
+	teardown();
+	before_start = fn;
+	start_server(NULL);
+	before_start = NULL;
 }
 
 /* ---- helpers ------------------------------------------------------------------ */
@@ -1581,10 +1596,7 @@ START_TEST(t_order_not_before)
 	json_t *o;
 	X509 *leaf;
 
-	teardown();
-	before_start = horizon_3h;
-	start_server(NULL);
-	before_start = NULL;
+	restart_with(horizon_3h);
 	new_account();
 	now = (int64_t)time(NULL);
 	certs = db_count("SELECT count(*) FROM certificates");
@@ -1907,10 +1919,7 @@ START_TEST(t_listener_cert_renewal)
 	char s1[80], s2[80], u[300];
 	int i;
 
-	teardown();
-	before_start = short_life;
-	start_server(NULL);
-	before_start = NULL;
+	restart_with(short_life);
 	served_serial(s1, sizeof(s1));
 	ck_assert_int_ne(s1[0], '\0');
 	for (i = 0; i < 60; i++) {
@@ -2273,10 +2282,7 @@ START_TEST(t_check_not_loopback)
 {
 	char au[512], st[32], detail[300];
 
-	teardown();
-	before_start = no_test_resolve;
-	start_server(NULL);
-	before_start = NULL;
+	restart_with(no_test_resolve);
 	new_account();
 	start_check("http-01", "ip", "127.0.0.1", au, sizeof(au));
 	wait_authz(au, 8000, st, sizeof(st), detail, sizeof(detail));
@@ -2454,10 +2460,7 @@ START_TEST(t_slow_responder)
 	char au[512], st[32], detail[300];
 	long long t0;
 
-	teardown();
-	before_start = fetch_timeout_1s;
-	start_server(NULL);
-	before_start = NULL;
+	restart_with(fetch_timeout_1s);
 	new_account();
 	cfg->acme.test_tlsalpn01_port = trickler_start(&t, TLS_TRICKLE);
 	start_check("tls-alpn-01", "dns", "slow1.acme.test", au, sizeof(au));
@@ -2494,10 +2497,7 @@ START_TEST(t_checks_per_account)
 	json_t *o;
 	int i;
 
-	teardown();
-	before_start = slow_checks;
-	start_server(NULL);
-	before_start = NULL;
+	restart_with(slow_checks);
 	new_account();
 	cfg->acme.test_tlsalpn01_port = trickler_start(&t, TLS_TRICKLE);
 	snprintf(ids, sizeof(ids), "[{\"type\":\"dns\",\"value\":\"c1.acme.test\"},{\"type\":"
@@ -2537,10 +2537,7 @@ START_TEST(t_stop_cancels_checks)
 	char au[512];
 	long long t0;
 
-	teardown();
-	before_start = fetch_timeout_8s;
-	start_server(NULL);
-	before_start = NULL;
+	restart_with(fetch_timeout_8s);
 	new_account();
 	cfg->acme.test_tlsalpn01_port = trickler_start(&t, TLS_TRICKLE);
 	start_check("tls-alpn-01", "dns", "stop.acme.test", au, sizeof(au));

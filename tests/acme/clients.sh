@@ -54,13 +54,14 @@ trap cleanup EXIT INT TERM
 
 . "$top_srcdir/tests/mayflyd/lib.sh"
 
-# The OCSP port is in the URLs of every certificate, so it is chosen before
-# the start (and chosen again if another process took it meanwhile); the
-# ACME listener binds port 0 and logs the port it got. H01 and TA are
-# bound by the clients (certbot, ualpn), not by mayflyd.
-P=$(free_port)
-H01=$(free_port)
-TA=$(free_port)
+# The OCSP port is in the URLs of every certificate (certbot asks it), so
+# it is chosen before the start; H01 and TA are bound by the clients
+# (certbot and python's http.server, ualpn), which mayflyd must know first.
+# hold_port keeps each for this test, so nothing else can take it in
+# between. The ACME listener binds port 0 and logs the port it got.
+hold_port P
+hold_port H01
+hold_port TA
 ca=$work/ca
 "$top_builddir/mayfly" init --dir "$ca" --keys "${MAYFLY_KEYS:-file}" --port "$P" \
 	--dns .acme.test --dns localhost >"$work/init.log" 2>&1 || { cat "$work/init.log" >&2; exit 1; }
@@ -76,30 +77,9 @@ root=$ca/certs/root-a.pem
 rootb=$ca/certs/root-b.pem
 ica=$ca/certs/issuing-1.pem
 
-tries=0
-while :; do
-	"$top_builddir/mayflyd" -c "$ca/mayfly.yaml" >"$work/d.log" 2>&1 &
-	dpid=$!
-	end=$(($(date +%s) + 60))
-	until grep -q -e "event=listening host=" -e "event=bind-failed" "$work/d.log"; do
-		if ! kill -0 "$dpid" 2>/dev/null; then
-			grep -q "event=bind-failed" "$work/d.log" || fail "mayflyd exited"
-			break
-		fi
-		[ "$(date +%s)" -lt "$end" ] || fail "mayflyd did not start"
-		sleep 0.1
-	done
-	grep -q "event=bind-failed host=127.0.0.1 port=$P " "$work/d.log" || break
-	wait "$dpid" || true
-	dpid=
-	tries=$((tries + 1))
-	[ $tries -lt 5 ] || fail "port $P taken, 5 times in a row"
-	np=$(free_port)
-	sed -i "s/127\.0\.0\.1:$P\b/127.0.0.1:$np/g" "$ca/mayfly.yaml"
-	echo "port $P was taken meanwhile; trying $np"
-	P=$np
-done
-grep -q "event=bind-failed" "$work/d.log" && fail "mayflyd could not bind"
+"$top_builddir/mayflyd" -c "$ca/mayfly.yaml" >"$work/d.log" 2>&1 &
+dpid=$!
+wait_log "event=listening host=127.0.0.1 port=$P\$"
 AP=$(bound_port acme)
 [ -n "$AP" ] || fail "no ACME port in the log"
 dirurl=https://127.0.0.1:$AP/directory

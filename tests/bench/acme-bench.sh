@@ -14,15 +14,15 @@
 #   sh tests/bench/acme-bench.sh [SECONDS]     (from the build directory)
 set -eu
 secs=${1:-10}
+top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
 top_builddir=${top_builddir:-$(pwd)}
 work=$(mktemp -d "${TMPDIR:-/tmp}/mayfly-acme-bench.XXXXXX")
-pid=
-cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$work"; }
+dpid=
+cleanup() { [ -n "$dpid" ] && kill "$dpid" 2>/dev/null; wait 2>/dev/null; rm -rf "$work"; }
 trap cleanup EXIT INT TERM
 
-free_port() {
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
-}
+# fail, wait_log, bound_port, hold_port (mayflyd logs to $work/d.log, its pid is $dpid).
+. "$top_srcdir/tests/mayflyd/lib.sh"
 
 # CPU seconds (user + system) of mayflyd and its signer so far.
 cpu_of() {
@@ -35,18 +35,23 @@ cpu_of() {
 }
 
 echo "== machine: $(nproc) CPU(s), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')"
-P=$(free_port)
-AP=$(free_port)
-HP=$(free_port)
+# The load generator's http-01 responder binds HP in each run; mayflyd must
+# know it first, so hold_port keeps it for the whole bench.
+hold_port HP
 d=$work/ca
-"$top_builddir/mayfly" init --dir "$d" --keys "${KEYS:-file}" --port "$P" --dns .bench.test \
+# mayflyd's listeners bind port 0 and log the ports they got (bound_port),
+# so nothing can take them between a choice and the bind. The 8080 of init
+# only names the URLs in the certificates, which the bench never fetches.
+"$top_builddir/mayfly" init --dir "$d" --keys "${KEYS:-file}" --port 8080 --dns .bench.test \
 	--dns localhost >"$work/init.log" 2>&1 || { cat "$work/init.log" >&2; exit 1; }
+sed -i 's/"127.0.0.1:8080"/"127.0.0.1:0"/' "$d/mayfly.yaml"
+grep -q '"127.0.0.1:0"' "$d/mayfly.yaml" || { echo "no listen address to set to port 0" >&2; exit 1; }
 printf 'bench-token-0123456789\n' > "$d/api.token"
 chmod 600 "$d/api.token"
 cat >> "$d/mayfly.yaml" <<EOT
 acme:
   host: 127.0.0.1
-  port: $AP
+  port: 0
   api-token-file: api.token
   challenges: [http-01]
   orders-per-hour: 0
@@ -56,22 +61,19 @@ acme:
   per-ip-connections: 64
   accounts-per-ip-per-hour: 0
 EOT
-"$top_builddir/mayflyd" -c "$d/mayfly.yaml" >"$work/mayflyd.log" 2>&1 &
-pid=$!
-i=0
-until grep -q "event=listening what=acme" "$work/mayflyd.log"; do
-	i=$((i + 1))
-	[ $i -le 200 ] && kill -0 "$pid" 2>/dev/null || { cat "$work/mayflyd.log" >&2; exit 1; }
-	sleep 0.1
-done
+"$top_builddir/mayflyd" -c "$d/mayfly.yaml" >"$work/d.log" 2>&1 &
+dpid=$!
+P=$(bound_port)
+AP=$(bound_port acme)
+[ -n "$P" ] && [ -n "$AP" ] || fail "no listening ports in the log"
 base="https://127.0.0.1:$AP"
 root="$d/certs/root-a.pem"
 
 for c in ${CONC:-1 8 32}; do
 	n0=$(sqlite3 "$d/mayfly.db" 'SELECT count(*) FROM certificates')
-	c0=$(cpu_of "$pid")
+	c0=$(cpu_of "$dpid")
 	out=$("$top_builddir/mayfly-acme-bench" "$base" "$root" "$HP" "$c" "$secs")
-	c1=$(cpu_of "$pid")
+	c1=$(cpu_of "$dpid")
 	n1=$(sqlite3 "$d/mayfly.db" 'SELECT count(*) FROM certificates')
 	ms=$(awk -v a="$c0" -v b="$c1" -v n=$((n1 - n0)) 'BEGIN { printf "%.2f", n ? (b - a) * 1000 / n : 0 }')
 	echo "acme full flow: $out server_cpu_ms_per_issuance=$ms logged=$((n1 - n0))"

@@ -23,6 +23,7 @@ set -eu
 
 sizes=${*:-10000 100000}
 secs=${BENCH_SECONDS:-5}
+top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
 top_builddir=${top_builddir:-$(pwd)}
 B=$top_builddir
 for b in mayfly mayflyd mayfly-mklog mayfly-issue-load; do
@@ -46,8 +47,17 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-free_port() {
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+# hold_port VAR: a port held for this run (tests/hold-port.py), for nginx,
+# which cannot bind port 0 and report it.
+hold_port() {
+	( python3 "$top_srcdir/tests/hold-port.py" "$work/held-port.$1" "$$" </dev/null \
+		>/dev/null 2>&1 & )
+	local i=0
+	until [ -s "$work/held-port.$1" ]; do
+		i=$((i + 1)); [ $i -le 300 ] || { echo "could not hold a port" >&2; exit 1; }
+		sleep 0.1
+	done
+	eval "$1=\$(cat \"$work/held-port.$1\")"
 }
 now_ms() { date +%s%3N; }
 cpu_ticks() { [ -n "$1" ] && awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
@@ -67,7 +77,7 @@ openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$wo
 	-out "$work/csr.der" 2>/dev/null
 
 # ---- nginx, the reference: started once, serves a file per response size ----
-nport=$(free_port)
+hold_port nport
 mkdir -p "$work/www" "$work/ngx"
 user=""
 [ "$(id -u)" = 0 ] && user="user root root;"
@@ -116,6 +126,10 @@ measure() {
 		sleep 0.05
 	done
 	port=$(grep -o "event=listening host=[^ ]* port=[0-9]*" "$work/d.log" | head -1 | sed 's/.*port=//')
+	# The ACME listener binds port 0 too; it is up before the OCSP one.
+	AP=$(grep -o "event=listening what=acme host=[^ ]* port=[0-9]*" "$work/d.log" | head -1 |
+		sed 's/.*port=//')
+	[ -n "$AP" ] || { echo "no ACME port in the log" >&2; exit 1; }
 	until curl -sf -o /dev/null "http://127.0.0.1:$port/health"; do
 		i=$((i + 1)); [ $i -le 12000 ] || { tail "$work/d.log" >&2; exit 1; }; sleep 0.05
 	done
@@ -178,13 +192,12 @@ for N in $sizes; do
 	"$B/mayfly" init --dir "$d" --keys file --port 8999 --dns .acme.test --dns localhost \
 		> "$work/init.log" 2>&1 || { cat "$work/init.log" >&2; exit 1; }
 	sed -i 's/listen: \["127.0.0.1:8999"\]/listen: ["127.0.0.1:0"]/' "$d/mayfly.yaml"
-	AP=$(free_port)
 	printf 'bench-token-0123456789\n' > "$d/api.token"
 	chmod 600 "$d/api.token"
 	cat >> "$d/mayfly.yaml" <<EOT
 acme:
   host: 127.0.0.1
-  port: $AP
+  port: 0
   api-token-file: api.token
   threads: 32
   per-ip-connections: 32

@@ -22,13 +22,12 @@ secs=${1:-10}
 top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
 top_builddir=${top_builddir:-$(pwd)}
 work=$(mktemp -d "${TMPDIR:-/tmp}/mayfly-bench.XXXXXX")
-pid=
-cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$work"; }
+dpid=
+cleanup() { [ -n "$dpid" ] && kill "$dpid" 2>/dev/null; wait 2>/dev/null; rm -rf "$work"; }
 trap cleanup EXIT INT TERM
 
-free_port() {
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
-}
+# fail, wait_log, bound_port (mayflyd logs to $work/d.log, its pid is $dpid).
+. "$top_srcdir/tests/mayflyd/lib.sh"
 
 echo "== machine: $(nproc) CPU(s), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')"
 echo "== openssl speed -seconds 3 ecdsap256"
@@ -59,36 +58,36 @@ openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$wo
 	-out "$work/csr.der" 2>/dev/null
 
 # ---- mayflyd ---------------------------------------------------------------------------
-P=$(free_port)
-AP=$(free_port)
+# The listeners bind port 0 and log the ports they got (bound_port), so
+# nothing can take them between a choice and the bind. The 8080 of init
+# only names the URLs in the certificates, which the bench never fetches.
 d=$work/mfd
-"$top_builddir/mayfly" init --dir "$d" --keys "${KEYS:-file}" --port "$P" --dns .acme.test \
+"$top_builddir/mayfly" init --dir "$d" --keys "${KEYS:-file}" --port 8080 --dns .acme.test \
 	--dns localhost >"$work/init.log" 2>&1 || { cat "$work/init.log" >&2; exit 1; }
+sed -i 's/"127.0.0.1:8080"/"127.0.0.1:0"/' "$d/mayfly.yaml"
+grep -q '"127.0.0.1:0"' "$d/mayfly.yaml" || { echo "no listen address to set to port 0" >&2; exit 1; }
 printf 'bench-token-0123456789\n' > "$d/api.token"
 chmod 600 "$d/api.token"
 cat >> "$d/mayfly.yaml" <<EOT
 acme:
   host: 127.0.0.1
-  port: $AP
+  port: 0
   api-token-file: api.token
   threads: ${THREADS:-64}
   per-ip-connections: ${THREADS:-64}
 EOT
-"$top_builddir/mayflyd" -c "$d/mayfly.yaml" >"$work/mayflyd.log" 2>&1 &
-pid=$!
-i=0
-until grep -q "event=listening host=" "$work/mayflyd.log"; do
-	i=$((i + 1))
-	[ $i -le 200 ] && kill -0 "$pid" 2>/dev/null || { cat "$work/mayflyd.log" >&2; exit 1; }
-	sleep 0.1
-done
+"$top_builddir/mayflyd" -c "$d/mayfly.yaml" >"$work/d.log" 2>&1 &
+dpid=$!
+P=$(bound_port)
+AP=$(bound_port acme)
+[ -n "$P" ] && [ -n "$AP" ] || fail "no listening ports in the log"
 load "mayflyd (${KEYS:-file} keys)" "https://127.0.0.1:$AP/v1/sign" "$d/certs/root-a.pem" "$d/api.token" "$d/mayfly.db"
 if curl -s --max-time 5 "http://127.0.0.1:$P/metrics" > "$work/metrics" 2>/dev/null; then
 	grep -E '^mayflyd_issue_batch' "$work/metrics" | sed 's/^/mayflyd: /' || true
 fi
-kill "$pid"
-wait "$pid" 2>/dev/null || true
-pid=
+kill "$dpid"
+wait "$dpid" 2>/dev/null || true
+dpid=
 
 [ "${NO_STANDALONE:-0}" = 1 ] && exit 0
 
@@ -99,7 +98,7 @@ EXTRA_ACME="  api-token-file: api.token
 printf 'bench-token-0123456789\n' > "$work/ca/api.token"
 chmod 600 "$work/ca/api.token"
 "$top_builddir/mayfly-acme-server" -c "$work/ca/mayfly.yaml" -r "$work/port" 2>"$work/server.log" &
-pid=$!
+dpid=$!
 i=0
 while [ ! -s "$work/port" ]; do i=$((i + 1)); [ $i -le 100 ] || exit 1; sleep 0.1; done
 load standalone "https://127.0.0.1:$(cat "$work/port")/v1/sign" "$work/ca/certs/root-a.pem" \

@@ -17,6 +17,7 @@
 set -eu
 
 build=${BUILDDIR:-$(pwd)}
+srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
 n=${1:-10}
 case $n in '' | *[!0-9]*) echo "N must be a number" >&2; exit 2 ;; esac
 [ "$n" -ge 1 ] && [ "$n" -le 100 ] || { echo "N must be 1..100" >&2; exit 2; }
@@ -33,19 +34,19 @@ cleanup() {
 trap cleanup EXIT INT TERM
 
 # The port goes into the certificates' AIA, so it is chosen before the
-# start; should another process take it meanwhile, the start fails and is
-# tried again with another (three times at most).
-free_port() {
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
-}
-tries=0
-while :; do
-	tries=$((tries + 1))
-	rm -rf "${tmp:?}"/*
-	port=$(free_port)
-	"$build/check_mayflyd" --setup "$tmp" "$port"
-	# Names the benchmark's certificates may carry.
-	cat >> "$tmp/mayfly.yaml" <<EOF
+# start, and held until mayflyd binds it (tests/hold-port.py): nothing can
+# take it in between.
+( python3 "$srcdir/tests/hold-port.py" "$tmp/held-port" "$$" </dev/null >/dev/null 2>&1 & )
+i=0
+until [ -s "$tmp/held-port" ]; do
+	i=$((i + 1)); [ $i -le 300 ] || { echo "could not hold a port" >&2; exit 1; }
+	sleep 0.1
+done
+port=$(cat "$tmp/held-port")
+rm -f "$tmp/held-port"
+"$build/check_mayflyd" --setup "$tmp" "$port"
+# Names the benchmark's certificates may carry.
+cat >> "$tmp/mayfly.yaml" <<EOF
 profiles:
   server:
     key-types: [ec-p256]
@@ -54,17 +55,13 @@ profiles:
     default-lifetime: 24h
     max-lifetime: 24h
 EOF
-	"$build/mayflyd" -c "$tmp/mayfly.yaml" 2>"$tmp/mayflyd.log" &
-	mpid=$!
-	i=0
-	while kill -0 "$mpid" 2>/dev/null && ! curl -sf "http://127.0.0.1:$port/health" >/dev/null 2>&1; do
-		i=$((i + 1)); [ $i -lt 300 ] || break; sleep 0.1
-	done
-	curl -sf "http://127.0.0.1:$port/health" >/dev/null 2>&1 && break
-	kill "$mpid" 2>/dev/null || true
-	wait "$mpid" 2>/dev/null || true
-	mpid=
-	[ $tries -lt 3 ] || { tail -20 "$tmp/mayflyd.log" >&2; exit 1; }
+"$build/mayflyd" -c "$tmp/mayfly.yaml" 2>"$tmp/mayflyd.log" &
+mpid=$!
+i=0
+until curl -sf "http://127.0.0.1:$port/health" >/dev/null 2>&1; do
+	i=$((i + 1))
+	[ $i -lt 300 ] && kill -0 "$mpid" 2>/dev/null || { tail -20 "$tmp/mayflyd.log" >&2; exit 1; }
+	sleep 0.1
 done
 cd "$tmp"
 

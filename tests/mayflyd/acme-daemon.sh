@@ -41,8 +41,9 @@ trap cleanup EXIT INT TERM
 
 # mayflyd's listeners bind port 0 and log the ports they got (bound_port);
 # the port in the URLs `mayfly init` writes is only a name here (the tests
-# give openssl ocsp the URL). certbot binds H01 itself.
-H01=$(free_port)
+# give openssl ocsp the URL). certbot binds H01 itself, which mayflyd must
+# know first: hold_port keeps it for this test.
+hold_port H01
 ca=$work/ca
 # MAYFLY_KEYS=softhsm (acme-daemon-softhsm.sh): the CA keys in a real SoftHSM2
 # token of its own, so the signer's ISSUE signs through PKCS#11.

@@ -53,7 +53,7 @@ ca_setup(const char *dir)
 	    "for n in ok.acme.test evil.example.com; do "
 	    "openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout $n.key "
 	    "-subj /CN=$n -addext subjectAltName=DNS:$n -outform DER -out $n.der; done",
-	    dir, mayfly, mfdt_free_port()), 0);
+	    dir, mayfly, mfdt_hold_port()), 0);
 	ck_assert_int_eq(mft_run(cmd, NULL), 0);
 	free(cmd);
 	free(mayfly);

@@ -2,12 +2,21 @@
 # after $work (the test's temporary directory) is set; mayflyd logs to
 # $work/d.log and its pid is $dpid.
 
-# A port nothing listens on now, on 127.0.0.1. Only for ports a client of
-# the test binds later (certbot's http-01 port, ualpn's): a server of ours
-# listens on port 0 and reports the port it got (bound_port below), so
-# that no other process can take it between the choice and the bind.
-free_port() {
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+# hold_port VAR: sets VAR to a port on 127.0.0.1 held for this test
+# (tests/hold-port.py says how), for a server that cannot bind port 0 and
+# say which port it got, or whose port must be known before it starts:
+# certbot's and python's http.server on the http-01 port and ualpn on the
+# tls-alpn-01 port (mayflyd must have both in its configuration first),
+# mayflyd's OCSP port when the certificates' URLs name it. Nothing can take
+# the port between the choice and the server's bind: nothing to retry. The
+# helper is detached, so that the test's own `wait` does not wait for it;
+# it exits once this shell ($$) has.
+hold_port() {
+	_hp=$work/held-port.$1
+	( python3 "$top_srcdir/tests/hold-port.py" "$_hp" "$$" </dev/null >/dev/null 2>&1 & )
+	wait_until 30 "could not hold a port for $1" test -s "$_hp"
+	eval "$1=\$(cat \"\$_hp\")"
+	rm -f "$_hp"		# the next call waits for a file of its own
 }
 
 # Fails the test with the tail of mayflyd's log (LOGTAIL lines, default 20).

@@ -12,8 +12,19 @@ Suite *suite_mfd_signer(void);
 #include <stdint.h>
 #include <sys/types.h>
 
-/* A TCP port on 127.0.0.1 that was free a moment ago. */
-int mfdt_free_port(void);
+/*
+ * A TCP port on 127.0.0.1 held for the rest of the test's process, for a
+ * server whose port must be chosen before it starts (it is in the
+ * certificates' URLs) or that cannot report the port it got (nginx): a
+ * socket bound to port 0 with SO_REUSEADDR that never listens and is never
+ * closed (close-on-exec). The kernel gives a bound port to no one else,
+ * neither to a bind to port 0 nor to an outgoing connection, and an
+ * explicit bind without SO_REUSEADDR fails; mayflyd and nginx set it, so
+ * they may bind the port and listen, again after a restart. Nothing can
+ * take the port in between: nothing to retry. With CK_FORK=no the sockets
+ * of all tests stay open until the runner exits.
+ */
+int mfdt_hold_port(void);
 int64_t mfdt_ms(void);
 int mfdt_connect(int port);
 /* Sends req raw, reads to EOF within timeout_ms; status and body (caller frees). */
@@ -37,9 +48,8 @@ int mfdt_log_port(const char *dir, int acme, int timeout_ms);
 int mfdt_port_was_taken(const char *dir);
 /*
  * mfdt_setup and mfdt_start in the empty dir, for tests whose certificates
- * name the OCSP port in their AIA, so that it is chosen before the start:
- * should another process take it in between (EADDRINUSE), it starts over
- * with another port, three times at most. *port gets the port; pid or -1.
+ * name the OCSP port in their AIA, so that it is chosen before the start
+ * and held until then (mfdt_hold_port). *port gets the port; pid or -1.
  */
 pid_t mfdt_setup_start(const char *dir, int *port);
 /* The same, with prep(dir, port, arg) run after each setup, before the start (0: go on). */

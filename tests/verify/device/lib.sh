@@ -10,30 +10,24 @@ in_use() {
 		END { exit !f }' /proc/net/tcp /proc/net/tcp6 2>/dev/null
 }
 
-# free_port: print a port nobody listens on (50 tries), for nginx, which
-# cannot bind port 0 and report it. The port is taken outside the kernel's
-# ephemeral range (net.ipv4.ip_local_port_range), where the local ends of
-# outgoing connections land: a port from inside it can be taken by any
-# client on the machine between the choice and the bind. Callers retry on
-# a failed start (start_nginx_retry).
-free_port() {
-	read -r fp_lo fp_hi < /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || {
-		fp_lo=32768
-		fp_hi=60999
-	}
-	if [ "$fp_lo" -gt 11024 ]; then
-		fp_base=$((fp_lo - 10000)) fp_span=10000
-	else
-		fp_base=$((fp_hi + 1)) fp_span=$((65535 - fp_hi))
-	fi
-	[ "$fp_span" -gt 100 ] || return 1
-	fp_n=0
-	while [ $fp_n -lt 50 ]; do
-		fp=$(( $(od -An -N2 -tu2 /dev/urandom | tr -d ' ') % fp_span + fp_base ))
-		if ! in_use "$fp"; then echo "$fp"; return 0; fi
-		fp_n=$((fp_n + 1))
+# hold_port VAR: sets VAR to a port on 127.0.0.1 held until this test's
+# shell ($$) exits, for nginx, which cannot bind port 0 ("invalid port"),
+# and for mayflyd's OCSP port, which the certificates name before it
+# starts. tests/hold-port.py keeps the port bound (SO_REUSEADDR, never
+# listening): the kernel gives it to no one else, while nginx and mayflyd,
+# which set SO_REUSEADDR, bind it and listen, again after a restart.
+# Nothing can take it in between, so nothing is retried.
+hold_port() {
+	hp_f=$tmp/held-port.$1
+	( python3 "$srcdir/tests/hold-port.py" "$hp_f" "$$" </dev/null >/dev/null 2>&1 & )
+	hp_n=0
+	until [ -s "$hp_f" ]; do
+		hp_n=$((hp_n + 1))
+		[ $hp_n -le 300 ] || return 1
+		sleep 0.1
 	done
-	return 1
+	eval "$1=\$(cat \"\$hp_f\")"
+	rm -f "$hp_f"		# the next call waits for a file of its own
 }
 
 # wait_listen PID PORT...: wait (10 s at most) until every PORT listens;

@@ -51,7 +51,7 @@ cd "$tmp" || exit 99
 HOST=device-api.example.test
 
 # ---- the CA ------------------------------------------------------------------
-OPORT=$(free_port) || { echo "FAIL: no free port"; exit 99; }
+hold_port OPORT || { echo "FAIL: no port to hold"; exit 99; }
 if ! { "$M" init --dir ca --keys file --port "$OPORT" &&
        openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout srv.key \
            -subj "/CN=$HOST" -addext "subjectAltName=DNS:$HOST" -out srv.csr &&
@@ -85,10 +85,10 @@ fetch_ocsp() {
 # ---- nginx with stapling from mayflyd ---------------------------------------------
 # Three servers: the plain leaf and the must-staple leaf with staples
 # fetched by nginx from mayflyd, and (once rev.der exists) the plain leaf
-# with a response given as ssl_stapling_file.
+# with a response given as ssl_stapling_file. Their ports are held for the
+# whole test (hold_port), so the restart below finds them free.
+hold_port NPORT && hold_port MPORT && hold_port FPORT || { echo "FAIL: no port to hold"; exit 99; }
 start_nginx() {
-	NPORT=$(free_port) && MPORT=$(free_port) && FPORT=$(free_port) || return 1
-	[ "$NPORT" != "$MPORT" ] && [ "$NPORT" != "$FPORT" ] && [ "$MPORT" != "$FPORT" ] || return 1
 	{
 		nginx_head
 		for s in "$NPORT:srv" "$MPORT:ms"; do
@@ -109,15 +109,10 @@ start_nginx() {
 	if [ -f rev.der ]; then wait_listen "$npid" "$NPORT" "$MPORT" "$FPORT"
 	else wait_listen "$npid" "$NPORT" "$MPORT"; fi
 }
-start_nginx_retry() {
-	tries=0
-	until start_nginx; do
-		tries=$((tries + 1))
-		stop_pid npid
-		[ $tries -ge 5 ] && { cat error.log; echo "FAIL: nginx did not start"; exit 99; }
-	done
+start_nginx_or_fail() {
+	start_nginx || { cat error.log; echo "FAIL: nginx did not start"; exit 99; }
 }
-start_nginx_retry
+start_nginx_or_fail
 
 fail=0 pass=0
 expect "device: mayfly leaf, root-a pinned" "VERIFIED path=3 anchor=$PIN *" \
@@ -165,7 +160,7 @@ fi
 n=0
 until { fetch_ocsp rev.der && grep -q ': revoked' rev.der.txt; } || [ $n -ge 20 ]; do sleep 0.3; n=$((n + 1)); done
 stop_pid npid
-start_nginx_retry
+start_nginx_or_fail
 # The first handshakes make nginx ask mayflyd; wait (bounded) until it has
 # seen the revoked status of both leaves, so that what follows is not just
 # the first handshake's missing staple.

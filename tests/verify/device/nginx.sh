@@ -122,14 +122,11 @@ HOST=device-api.example.test
 set -- good:leaf24:leaf24.ocsp long:leaf25:- rev:revoked:revoked.ocsp \
 	mstaple:staple:staple.ocsp nostaple:staple:-
 start_nginx() {
-	used=""
 	{
 		nginx_head
 		for s in "$@"; do
 			name=${s%%:*} rest=${s#*:}; chain=${rest%%:*} st=${rest#*:}
-			port=$(free_port) || return 1
-			case " $used " in *" $port "*) return 1 ;; esac
-			used="$used $port"
+			hold_port port || return 1
 			echo "$port" > "port.$name"
 			echo "  server { listen 127.0.0.1:$port ssl; server_name $HOST;"
 			echo "    ssl_certificate $tmp/$chain.chain; ssl_certificate_key $tmp/$chain.key;"
@@ -145,12 +142,7 @@ start_nginx() {
 	# shellcheck disable=SC2086 # a list of ports
 	wait_listen "$npid" $ports
 }
-tries=0
-until start_nginx "$@"; do
-	tries=$((tries + 1))
-	stop_pid npid
-	[ $tries -ge 5 ] && { cat error.log; echo "FAIL: nginx did not start"; exit 99; }
-done
+start_nginx "$@" || { cat error.log; echo "FAIL: nginx did not start"; exit 99; }
 port() { cat "port.$1"; }
 
 # ---- checks -------------------------------------------------------------------
