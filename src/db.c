@@ -1049,6 +1049,34 @@ mf_db_revoked_list(struct mf_db *db, const char *issuer, int64_t now, mf_cert_cb
 
 static const char db_since_sql[] = CERT_SELECT "WHERE r.id > ?1 ORDER BY r.id";
 static const char db_rev_last_sql[] = "SELECT coalesce(max(id), 0) FROM revocations";
+/* CERT_SELECT with the certificate's id in place of the revocation's. */
+static const char db_certs_since_sql[] =
+    "SELECT c.serial, c.issuer, c.subject, c.sans, c.profile, c.not_before,"
+    " c.not_after, c.requester, c.csr_sha256, c.der, c.issued_at,"
+    " coalesce(r.revoked_at, 0), coalesce(r.reason, 0), c.id"
+    " FROM certificates c LEFT JOIN revocations r ON r.serial = c.serial"
+    " WHERE c.id > ?1 ORDER BY c.id LIMIT 10000";
+static const char db_cert_last_sql[] = "SELECT coalesce(max(id), 0) FROM certificates";
+
+int
+mf_db_cert_last(struct mf_db *db, int64_t *id)
+{
+	mf_sql_stmt *st = NULL;
+	int rc;
+
+	if (db == NULL || id == NULL)
+		return MF_ERR_INVAL;
+	*id = 0;
+	if ((rc = mf_sql_prepare(db->h, db_cert_last_sql, 0, &st)) != MF_SQL_OK)
+		return mf_db_err(rc);
+	if ((rc = mf_sql_step(st)) == MF_SQL_ROW) {
+		*id = mf_sql_column_int64(st, 0);
+		rc = MF_OK;
+	} else
+		rc = mf_db_err(rc);
+	mf_sql_finalize(st);
+	return rc;
+}
 
 int
 mf_db_revocation_last(struct mf_db *db, int64_t *id)
@@ -1087,6 +1115,20 @@ mf_db_revocations_since(struct mf_db *db, int64_t after, int64_t *last, mf_cert_
 	if (db == NULL || cb == NULL)
 		return MF_ERR_INVAL;
 	rc = db_walk(db, db_since_sql, db_bind_since, &after, &seen, cb, arg);
+	if (last != NULL)
+		*last = seen;
+	return rc;
+}
+
+int
+mf_db_certs_since(struct mf_db *db, int64_t after, int64_t *last, mf_cert_cb cb, void *arg)
+{
+	int64_t seen = after;
+	int rc;
+
+	if (db == NULL || cb == NULL)
+		return MF_ERR_INVAL;
+	rc = db_walk(db, db_certs_since_sql, db_bind_since, &after, &seen, cb, arg);
 	if (last != NULL)
 		*last = seen;
 	return rc;

@@ -767,7 +767,8 @@ void *
 mfd_refresher(void *arg)
 {
 	struct mfd_ctx *ctx = arg;
-	int64_t last_rev = 0, last_scan = 0, head_id = -1, *crl_at = NULL, poll_prev_us;
+	int64_t last_rev = 0, last_cert = 0, last_scan = 0, head_id = -1, *crl_at = NULL;
+	int64_t poll_prev_us;
 	size_t ncrl_at = 0, i;
 	int first = 1;
 
@@ -780,6 +781,8 @@ mfd_refresher(void *arg)
 	pthread_mutex_lock(&ctx->db_lock);
 	if (mf_db_revocation_last(ctx->db, &last_rev) != 0)
 		last_rev = 0;
+	if (mf_db_cert_last(ctx->db, &last_cert) != 0)
+		last_cert = 0;
 	pthread_mutex_unlock(&ctx->db_lock);
 	while (!ctx->stop) {
 		struct mfd_rev_acc a;
@@ -829,6 +832,30 @@ mfd_refresher(void *arg)
 					crl_at[i] = 0;
 		}
 		mfd_acc_free(&a);
+
+		/*
+		 * 1b. Certificates logged since the last poll by someone else:
+		 * another node on the same PostgreSQL log, or `mayfly issue`.
+		 * Their responses are signed now, so that this node answers for
+		 * them from memory even while the database is out of reach. Our
+		 * own issuance was pre-signed already and is skipped.
+		 */
+		if (!first) {
+			int rc = mfd_acc_init(ctx, &a);
+
+			a.skip_expired_before = now;
+			if (rc == 0) {
+				pthread_mutex_lock(&ctx->db_lock);
+				rc = mf_db_certs_since(ctx->db, last_cert, &last_cert, mfd_rev_cb, &a);
+				pthread_mutex_unlock(&ctx->db_lock);
+				if (rc != 0)
+					mf_err("event=certificate-poll-failed err=%s", mf_errname(rc));
+				else if (a.n > 0)
+					mfd_resign_if(ctx, a.keys, a.n, now, V_OCSP_CERTSTATUS_GOOD,
+					    validity);
+			}
+			mfd_acc_free(&a);
+		}
 
 		/* 2. CRLs: on revocation, on the timer, and at start. */
 		for (i = 0; crl_at != NULL && i < ncrl_at && !ctx->stop; i++) {

@@ -12,7 +12,8 @@
 #     ocsp), and the time that took is printed; node 2's CRL lists it.
 #  3. kill -9 of node 2: node 1 goes on issuing. kill -9 of PostgreSQL:
 #     node 1 refuses to issue (503 with Retry-After), its OCSP still
-#     answers, /health says why; PostgreSQL restarts and node 1 issues
+#     answers (for node 2's certificates too: each node signs responses
+#     for what the others log), /health says why; PostgreSQL restarts and node 1 issues
 #     again without a restart. Every certificate a client received is in
 #     the log, and the audit chain verifies.
 # Skipped (77) when the PostgreSQL 15 server binaries are not installed.
@@ -176,10 +177,12 @@ code=$(cat down.node.test.code)
 [ "$code" = 503 ] || fail "issuance with PostgreSQL down answered $code"
 grep -qi "^Retry-After:" down.node.test.hdr || fail "503 without Retry-After"
 ok "PostgreSQL killed: issuance refused with 503 and Retry-After"
-# Node 1 holds the responses it signed: its own certificates, and the revocation.
+# Node 1 holds a response for every certificate of the log: its own, node 2's
+# (signed when its poll saw them), and the revocation.
 ocsp n3.node.test "$P1" good || fail "node 1 OCSP with PostgreSQL down: $(cat ocsp.out)"
+ocsp n2.node.test "$P1" good || fail "node 1 OCSP for node 2's certificate with PostgreSQL down: $(cat ocsp.out)"
 ocsp n1.node.test "$P1" revoked || fail "node 1 OCSP (revoked) with PostgreSQL down: $(cat ocsp.out)"
-ok "PostgreSQL killed: node 1's OCSP still answers good and revoked from what it holds"
+ok "PostgreSQL killed: node 1's OCSP still answers, good and revoked, for its own and node 2's certificates"
 curl -sS --max-time 10 "http://127.0.0.1:$P1/health" >health.out 2>&1 || true
 echo "   /health: $(head -c 300 health.out | tr '\n' ' ')"
 
