@@ -495,6 +495,17 @@ mf_db_handle(struct mf_db *db)
 	return db == NULL ? NULL : db->h;
 }
 
+const char *
+mf_db_shown(const char *target)
+{
+	static __thread char buf[256];
+
+	if (target == NULL || !mf_sql_is_pg_uri(target))
+		return target != NULL ? target : "(none)";
+	mf_sql_uri_redact(target, buf, sizeof(buf));
+	return buf;
+}
+
 int
 mf_db_is_pg(const struct mf_db *db)
 {

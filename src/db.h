@@ -281,6 +281,12 @@ int mf_db_copy(struct mf_db *src, struct mf_db *dst, struct mf_db_copy_report *r
 /* Low-level access for modules that add their own tables (daemon, ACME). */
 struct mf_sql;
 struct mf_sql *mf_db_handle(struct mf_db *db);
+/*
+ * database: as it may be shown in messages and logs: a path as it is, a
+ * PostgreSQL URI as scheme, host, port and database only. The answer is
+ * the calling thread's, good until its next call.
+ */
+const char *mf_db_shown(const char *target);
 /* Whether the log is on PostgreSQL (several nodes) rather than SQLite. */
 int mf_db_is_pg(const struct mf_db *db);
 

@@ -144,10 +144,10 @@ mf_cli_open(struct mf_cli *c, int need)
 		if ((rc = mf_db_open(c->cfg->database, flags, &c->db)) != MF_OK) {
 			if (rc == MF_ERR_NOTFOUND)
 				return mf_cli_fail(c, MF_ERR_DB, "no issuance log at %s (database: in "
-				    "%s); only `mayfly init` creates one", c->cfg->database,
+				    "%s); only `mayfly init` creates one", mf_db_shown(c->cfg->database),
 				    c->cfg->path);
-			return mf_cli_fail(c, rc, "cannot open database %s: %s", c->cfg->database,
-			    mf_db_open_why(c->cfg->database, rc));
+			return mf_cli_fail(c, rc, "cannot open database %s: %s",
+			    mf_db_shown(c->cfg->database), mf_db_open_why(c->cfg->database, rc));
 		}
 		if ((need & (MF_NEED_DB | MF_NEED_DB_NEW)) &&
 		    (rc = mf_cli_audit_config(c)) != MF_OK)

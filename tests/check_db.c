@@ -19,6 +19,7 @@
 
 #include "db.h"
 #include "store/sql.h"
+#include "store/sql_int.h"
 #include "fixtures.h"
 #include "mferr.h"
 #include "suites.h"
@@ -930,6 +931,71 @@ START_TEST(test_audit_appended_forgery)
 }
 END_TEST
 
+/* ---- the storage layer's own parts (src/store), no server needed ------------------ */
+
+static void
+rewrites_to(const char *in, const char *want, int want_n)
+{
+	int n = -1;
+	char *out = mf_sql_pg_rewrite(in, &n);
+
+	ck_assert_ptr_nonnull(out);
+	ck_assert_str_eq(out, want);
+	ck_assert_int_eq(n, want_n);
+	free(out);
+}
+
+START_TEST(test_store_rewrite)
+{
+	rewrites_to("SELECT a FROM t WHERE x = ?1 AND y = ?2", "SELECT a FROM t WHERE x = $1 AND y = $2",
+	    2);
+	/* bare ? takes the highest number so far plus one, as in SQLite */
+	rewrites_to("INSERT INTO t VALUES (?, ?, ?5, ?)", "INSERT INTO t VALUES ($1, $2, $5, $6)", 6);
+	/* nothing inside a string literal or a comment is touched */
+	rewrites_to("SELECT 'it''s ?1 instr(' -- ?2 instr\n, ?1", "SELECT 'it''s ?1 instr(' -- ?2 instr\n, $1",
+	    1);
+	rewrites_to("SELECT instr(lower(s), lower(?3)) FROM c", "SELECT strpos(lower(s), lower($3)) FROM c", 3);
+	rewrites_to("SELECT id FROM certificates INDEXED BY certificates_not_after WHERE n > ?1",
+	    "SELECT id FROM certificates  WHERE n > $1", 1);
+	rewrites_to("FROM c CROSS JOIN r ON r.s = c.s", "FROM c JOIN r ON r.s = c.s", 0);
+	rewrites_to("UPDATE c SET der = X'', h = x'0aFF'", "UPDATE c SET der = '\\x'::bytea, h = '\\x0aFF'::bytea", 0);
+	/* words that merely start like a rewritten one stay */
+	rewrites_to("SELECT instruction, crossing, indexed_at FROM t", "SELECT instruction, crossing, indexed_at FROM t", 0);
+}
+END_TEST
+
+START_TEST(test_store_uri)
+{
+	struct mf_sql *h = (struct mf_sql *)1;
+	char buf[128], why[256];
+
+	ck_assert(mf_sql_is_pg_uri("postgresql://db1/mayfly"));
+	ck_assert(mf_sql_is_pg_uri("postgres://db1/mayfly"));
+	ck_assert(!mf_sql_is_pg_uri("mayfly.db"));
+	ck_assert(!mf_sql_is_pg_uri("/var/lib/mayfly/postgresql://x"));
+	mf_sql_uri_redact("postgresql://ca:pw@db1.example.com:5433/mayfly?sslmode=verify-full", buf,
+	    sizeof(buf));
+	ck_assert_str_eq(buf, "postgresql://db1.example.com:5433/mayfly");
+	/* a password is refused before any connection, and not repeated */
+	ck_assert_int_eq(mf_sql_open_pg("postgresql://ca:hunter2@db1.invalid/mayfly", NULL, 0, &h, why,
+	    sizeof(why)), MF_SQL_MISUSE);
+	ck_assert_ptr_null(h);
+	ck_assert_ptr_nonnull(strstr(why, "password"));
+	ck_assert_ptr_null(strstr(why, "hunter2"));
+	h = (struct mf_sql *)1;
+	ck_assert_int_eq(mf_sql_open_pg("postgresql:///m?host=/nonexistent&password=hunter2", NULL, 0,
+	    &h, why, sizeof(why)), MF_SQL_MISUSE);
+	ck_assert_ptr_null(h);
+	/* no server: a clear error, no handle */
+	ck_assert_int_ne(mf_sql_open_pg("postgresql:///m?host=/nonexistent-dir&connect_timeout=2", NULL,
+	    0, &h, why, sizeof(why)), MF_SQL_OK);
+	ck_assert_ptr_null(h);
+	ck_assert_msg(why[0] != '\0' && strchr(why, '\n') == NULL, "why='%s'", why);
+	ck_assert_str_eq(mf_db_shown("postgresql://u@db1/m?passfile=/etc/p"), "postgresql://db1/m");
+	ck_assert_str_eq(mf_db_shown("ca/mayfly.db"), "ca/mayfly.db");
+}
+END_TEST
+
 Suite *
 suite_db(void)
 {
@@ -978,6 +1044,11 @@ suite_db(void)
 	tcase_add_test(tc, test_audit_swapped);
 	tcase_add_test(tc, test_audit_inserted);
 	tcase_add_test(tc, test_audit_appended_forgery);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("store");
+	tcase_add_test(tc, test_store_rewrite);
+	tcase_add_test(tc, test_store_uri);
 	suite_add_tcase(s, tc);
 	return s;
 }

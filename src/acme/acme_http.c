@@ -922,7 +922,7 @@ mf_acme_start_with(const struct mf_config *cfg, const struct mf_acme_issuer *iss
 		goto fail;
 	}
 	if ((rc = mf_db_open(cfg->database, 0, &a->db)) != 0) {
-		mf_err("db=%s err=%s", cfg->database, mf_errname(rc));
+		mf_err("db=%s err=%s", mf_db_shown(cfg->database), mf_errname(rc));
 		goto fail;
 	}
 	if ((a->sq = acme_sq_new(mf_db_handle(a->db))) == NULL) {
@@ -931,7 +931,8 @@ mf_acme_start_with(const struct mf_config *cfg, const struct mf_acme_issuer *iss
 	}
 	/* Protocol state commits without its own fsync; see acme_sq_durable(). */
 	if ((rc = acme_sq_durable(a->sq, 0)) != 0) {
-		mf_err("db=%s err=%s msg=\"cannot set synchronous\"", cfg->database, mf_errname(rc));
+		mf_err("db=%s err=%s msg=\"cannot set synchronous\"", mf_db_shown(cfg->database),
+		    mf_errname(rc));
 		goto fail;
 	}
 	/* Certificates only: the key stays with whoever is behind iss. */

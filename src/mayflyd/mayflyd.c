@@ -272,7 +272,7 @@ main(int argc, char **argv)
 		nfds++;
 	}
 	if ((rc = mf_db_open(cfg->database, 0, &ctx.db)) != 0) {
-		mf_err("event=db-failed path=%s err=%s", cfg->database, mf_errname(rc));
+		mf_err("event=db-failed path=%s err=%s", mf_db_shown(cfg->database), mf_errname(rc));
 		exitcode = 4;
 		goto out;
 	}
@@ -388,7 +388,7 @@ main(int argc, char **argv)
 			if ((hrc == MF_ERR_DB_FULL || hrc == MF_ERR_DB_READONLY) && hrc != db_state) {
 				mf_err("event=database-unwritable err=%s path=%s why=\"%s\" msg=\"issuance "
 				    "is answered 503 with Retry-After until the database takes writes\"",
-				    mf_errname(hrc), ctx.pub->cfg->database, why);
+				    mf_errname(hrc), mf_db_shown(ctx.pub->cfg->database), why);
 				db_state = hrc;
 			} else if (hrc == 0 && db_state != 0) {
 				mf_info("event=database-writable");

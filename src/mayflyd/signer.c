@@ -359,7 +359,7 @@ sig_state_load(struct mf_config *cfg, struct sig_state **out, char *why, size_t 
 		goto out;
 	}
 	if ((rc = mf_db_open(cfg->database, 0, &st->db)) != 0) {
-		snprintf(why, wl, "database %s: %s", cfg->database, mf_strerror(rc));
+		snprintf(why, wl, "database %s: %s", mf_db_shown(cfg->database), mf_strerror(rc));
 		goto out;
 	}
 	if (cfg->nintermediates == 0 || cfg->nintermediates > 0xffff) {

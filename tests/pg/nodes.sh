@@ -100,6 +100,12 @@ acme:
   port: 0
   api-token-file: api.token
 EOT
+# A password in the URI is refused, and never repeated.
+{ echo "database: \"$U&password=s3cret-pw\""; cat c.tmp; } > "$ca/pw.yaml"
+if "$M" -c "$ca/pw.yaml" list >pw.out 2>&1; then fail "a URI with a password was accepted"; fi
+grep -q "passfile=" pw.out || fail "password refusal: $(cat pw.out)"
+! grep -q "s3cret-pw" pw.out || fail "the password was printed: $(cat pw.out)"
+ok "a URI holding a password is refused without repeating it"
 "$M" -c "$C" audit verify >pg.out 2>&1 || { cat pg.out >&2; fail "audit verify on PostgreSQL"; }
 "$M" -c "$C" list >list.out 2>&1 || fail "list on PostgreSQL"
 [ "$(grep -c node.test list.out)" = 3 ] || fail "list: $(cat list.out)"
