@@ -915,6 +915,15 @@ mf_db_cert_revoke(struct mf_db *db, const char *serial, int reason, int64_t when
 	mf_db_done(st);
 	if (rc != MF_OK)
 		goto out;
+	/*
+	 * Every mayflyd on a PostgreSQL log LISTENs for this; delivered at
+	 * commit, never for a revocation rolled back. (SQLite has no other
+	 * node: its daemon polls the file.)
+	 */
+	if (db->pg && mf_sql_notify(db->h, "mayfly_revocation", s) != MF_SQL_OK) {
+		rc = mf_db_err(mf_sql_errcode(db->h));
+		goto out;
+	}
 	rc = mf_db_audit_append(db, "revoke", actor, detail);
 out:
 	rc = mf_db_tx_end(db, &tx, rc);

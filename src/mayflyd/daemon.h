@@ -56,6 +56,7 @@ struct mfd_metrics {
 	atomic_ulong sign_count;
 	atomic_ullong sign_sum_us;
 	atomic_ulong revoked;
+	atomic_ulong notified;		/* NOTIFY mayfly_revocation received (PostgreSQL) */
 	atomic_ulong cache_hits, cache_misses;
 	atomic_ulong presigned;		/* first responses that came with their certificate */
 	/*
@@ -151,6 +152,13 @@ int64_t mfd_mono_us(void);
 void mfd_revnote_add(struct mfd_ctx *ctx, const char *serial, int64_t us);
 /* Writes changed responses to ocsp_export_dir until ctx->stop; arg is the ctx. */
 void *mfd_exporter(void *arg);
+/*
+ * With the log on PostgreSQL: LISTENs for the revocations any node or the
+ * CLI commits (NOTIFY mayfly_revocation, sent in the same transaction)
+ * and wakes the refresher at once, instead of at its next 250 ms poll.
+ * Reconnects by itself; returns when ctx->stop is set.
+ */
+void *mfd_notifier(void *arg);
 
 /*
  * Signs (through the signer) and caches the response for key. Used by the

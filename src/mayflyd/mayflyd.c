@@ -189,7 +189,7 @@ main(int argc, char **argv)
 	struct mf_config *cfg = NULL, *acfg = NULL;
 	struct mfd_http *http = NULL;
 	struct mf_acme *acme = NULL;
-	pthread_t refresher, exporter;
+	pthread_t refresher, exporter, notifier;
 	sigset_t sigs;
 	uint64_t wd_usec = 0;
 	const char *path = MF_SYSCONFDIR "/mayfly.yaml";
@@ -349,6 +349,15 @@ main(int argc, char **argv)
 		ctx.stop = 1;
 		mfd_kick(&ctx);
 		pthread_join(refresher, NULL);
+		goto out;
+	}
+	if (pthread_create(&notifier, NULL, mfd_notifier, &ctx) != 0) {
+		mf_err("event=start-failed why=\"notifier thread\"");
+		ctx.stop = 1;
+		mfd_kick(&ctx);
+		pthread_join(refresher, NULL);
+		pthread_join(exporter, NULL);
+		pthread_join(notifier, NULL);
 		goto out;
 	}
 	started = 1;

@@ -17,6 +17,7 @@
 #include "mf_build.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <unistd.h>
@@ -30,6 +31,8 @@
 #include <openssl/ocsp.h>
 
 #include "daemon.h"
+#include "db.h"
+#include "store/sql.h"
 #include "mferr.h"
 #include "util.h"
 
@@ -914,6 +917,71 @@ mfd_refresher(void *arg)
 	return NULL;
 }
 
+void *
+mfd_notifier(void *arg)
+{
+	struct mfd_ctx *ctx = arg;
+	struct mf_sql *h = NULL;
+	char *target, why[256], payload[64];
+	int64_t retry_at = 0;
+	int rc;
+
+	pthread_rwlock_rdlock(&ctx->lock);
+	target = strdup(ctx->pub->cfg->database);
+	pthread_rwlock_unlock(&ctx->lock);
+	if (target == NULL || !mf_sql_is_pg_uri(target)) {
+		free(target);
+		return NULL;
+	}
+	while (!ctx->stop) {
+		struct pollfd pfd;
+
+		if (h == NULL) {
+			if ((int64_t)time(NULL) < retry_at) {
+				usleep(200 * 1000);
+				continue;
+			}
+			if (mf_sql_open_pg(target, NULL, 1, &h, why, sizeof(why)) != 0 ||
+			    mf_sql_listen(h, "mayfly_revocation") != 0) {
+				mf_sql_close(h);
+				h = NULL;
+				retry_at = (int64_t)time(NULL) + 1;
+				continue;
+			}
+			mf_info("event=notify-listening channel=mayfly_revocation");
+			/* Whatever was committed while we were not listening: poll now. */
+			mfd_kick(ctx);
+		}
+		pfd.fd = mf_sql_socket(h);
+		pfd.events = POLLIN;
+		pfd.revents = 0;
+		if (pfd.fd < 0 || poll(&pfd, 1, 500) < 0) {
+			if (pfd.fd >= 0 && errno == EINTR)
+				continue;
+			rc = -1;
+		} else {
+			int woke = 0;
+
+			while ((rc = mf_sql_notification(h, payload, sizeof(payload))) == 1) {
+				atomic_fetch_add(&ctx->m.notified, 1);
+				woke = 1;
+			}
+			if (woke)
+				mfd_kick(ctx);
+		}
+		if (rc < 0) {
+			mf_warn("event=notify-listen-lost msg=\"revocations are picked up by the "
+			    "250 ms poll until the connection is back\"");
+			mf_sql_close(h);
+			h = NULL;
+			retry_at = (int64_t)time(NULL) + 1;
+		}
+	}
+	mf_sql_close(h);
+	free(target);
+	return NULL;
+}
+
 /* ---- metrics ------------------------------------------------------------------- */
 
 void
@@ -1010,6 +1078,10 @@ mfd_metrics_text(struct mfd_ctx *ctx, size_t *len)
 	mfd_bprintf(&b, "mayflyd_ocsp_sign_seconds_sum %.6f\n",
 	    (double)atomic_load(&ctx->m.sign_sum_us) / 1e6);
 	mfd_bprintf(&b, "mayflyd_ocsp_sign_seconds_count %lu\n", atomic_load(&ctx->m.sign_count));
+	mfd_bprintf(&b, "# HELP mayflyd_revocation_notifications_total Revocations another "
+	    "process announced through PostgreSQL NOTIFY, each waking the refresher at once.\n"
+	    "# TYPE mayflyd_revocation_notifications_total counter\n"
+	    "mayflyd_revocation_notifications_total %lu\n", atomic_load(&ctx->m.notified));
 	mfd_bprintf(&b, "# HELP mayflyd_certs_revoked_total Revocations seen by this daemon.\n"
 	    "# TYPE mayflyd_certs_revoked_total counter\nmayflyd_certs_revoked_total %lu\n",
 	    atomic_load(&ctx->m.revoked));

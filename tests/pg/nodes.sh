@@ -163,6 +163,11 @@ code=$(curl -sS --max-time 10 -o revoke.out -w '%{http_code}' -H "Authorization:
 wait_until 30 "node 1 never said revoked" ocsp n1.node.test "$P1" revoked
 ms=$((($(date +%s%N) - t0) / 1000000))
 ok "revoked through node 2, node 1's OCSP says revoked after $ms ms (openssl ocsp polling)"
+metric1() { curl -sS --max-time 10 "http://127.0.0.1:$P1/metrics" | awk -v m="$1" '$1 == m { print $2 }'; }
+n=$(metric1 mayflyd_revocation_notifications_total)
+[ "${n:-0}" -ge 1 ] || fail "node 1 got no NOTIFY for the revocation (metric: ${n:-none})"
+grep -q "event=notify-listening" d.log || fail "node 1 never listened"
+echo "   node 1 was woken by NOTIFY ($n notification(s))"
 grep -q "event=revocation-visible" d.log && \
 	echo "   node 1 logged: $(grep -o 'event=revocation-visible[^"]*' d.log | tail -1)"
 crl_has() {
