@@ -931,6 +931,100 @@ START_TEST(test_audit_appended_forgery)
 }
 END_TEST
 
+/* ---- the other tables, and a copy, on either backend ------------------------------- */
+
+static int
+count_eab(const struct mf_eab_rec *r, void *arg)
+{
+	(void)r;
+	(*(int *)arg)++;
+	return 0;
+}
+
+static int
+count_bundle(uint32_t version, const void *der, size_t len, int64_t at, void *arg)
+{
+	(void)version; (void)der; (void)len; (void)at;
+	(*(int *)arg)++;
+	return 0;
+}
+
+/*
+ * Retention, trust bundles, EAB keys and CA revocations, each through its
+ * real function; then mf_db_copy of the whole log into a fresh SQLite file
+ * and its proof. On PostgreSQL (suite db-pg) this is the copy back.
+ */
+START_TEST(test_other_tables_and_copy)
+{
+	struct mf_db *db = open_new(), *dst = NULL;
+	struct mf_db_copy_report rep;
+	struct mf_ca_rec ca;
+	unsigned char one[] = { 0x30, 0x00 }, key[MF_EAB_KEY_LEN], h[32];
+	char kid[MF_EAB_KID_LEN + 1], why[256], *copy;
+	int64_t n = -1, now = (int64_t)time(NULL), hid = 0;
+	int k = 0, cnt = 0;
+
+	/* retention: two long expired, one live */
+	insert_simple(db, "e1", 1000, 2000);
+	insert_simple(db, "e2", 1000, 3000);
+	insert_simple(db, "a1", now - 10, now + 3600);
+	ck_assert_int_eq(mf_db_prune_count(db, now - 60, &n), MF_OK);
+	ck_assert_int_eq(n, 2);
+	ck_assert_int_eq(mf_db_prune(db, now - 60, 1, now, "cli:test", NULL, &n), MF_OK);
+	ck_assert_int_eq(n, 2);
+	ck_assert_int_eq(raw_count(db, "SELECT count(*) FROM certificates WHERE pruned_at IS NOT NULL"
+	    " AND length(der) = 0 AND length(der_sha256) = 32"), 2);
+	/* trust bundles: versions only go up */
+	ck_assert_int_eq(mf_db_bundle_publish(db, 1, 0, 1, one, sizeof(one), "test"), MF_OK);
+	ck_assert_int_eq(mf_db_bundle_publish(db, 1, 1, 1, one, sizeof(one), "test"),
+	    MF_ERR_BUNDLE_VERSION);
+	ck_assert_int_eq(mf_db_bundle_publish(db, 3, 1, 1, one, sizeof(one), "test"), MF_OK);
+	ck_assert_int_eq(mf_db_bundle_list(db, 0, count_bundle, &cnt), MF_OK);
+	ck_assert_int_eq(cnt, 2);
+	/* EAB keys */
+	ck_assert_int_eq(mf_db_eab_add(db, "customer", "cli:test", kid, key), MF_OK);
+	ck_assert_int_eq(mf_db_eab_remove(db, kid, "cli:test"), MF_OK);
+	ck_assert_int_ne(mf_db_eab_remove(db, kid, "cli:test"), MF_OK);
+	ck_assert_int_eq(mf_db_eab_list(db, count_eab, &k), MF_OK);
+	ck_assert_int_eq(k, 1);
+	/* a CA certificate and its revocation */
+	memset(&ca, 0, sizeof(ca));
+	ca.name = (char *)"issuing-9";
+	ca.kind = (char *)"intermediate";
+	ca.signed_by = (char *)"root-a";
+	ca.key_uri = (char *)"file:keys/issuing-9.pem";
+	ca.der = (unsigned char *)fake_der;
+	ca.der_len = sizeof(fake_der);
+	ca.not_before = 1000;
+	ca.not_after = 2000;
+	ck_assert_int_eq(mf_db_ca_insert(db, &ca, "cli:test"), MF_OK);
+	ck_assert_int_eq(mf_db_ca_revoke(db, "issuing-9", "root-a", 1, now, "cli:test", &k), MF_OK);
+	ck_assert_int_eq(k, 1);
+	ck_assert_int_eq(mf_db_ca_is_revoked(db, fake_der, sizeof(fake_der)), MF_ERR_CA_REVOKED);
+	ck_assert_int_eq(mf_db_audit_verify(db, NULL, NULL, why, sizeof(why)), MF_OK);
+
+	/* the whole log into a fresh SQLite file, proven */
+	copy = mf_path_join(tdir, "copy.db");
+	ck_assert_int_eq(mf_db_open(copy, MF_DB_CREATE, &dst), MF_OK);
+	ck_assert_int_eq(mf_db_copy(db, dst, &rep, why, sizeof(why)), MF_OK);
+	ck_assert_int_eq(rep.certificates, 3);
+	ck_assert_uint_eq(rep.tables, 17);
+	ck_assert_int_eq(mf_db_audit_head(dst, &hid, h), MF_OK);
+	ck_assert_int_eq(hid, rep.head_id);
+	/* a second copy into it is refused and changes nothing */
+	ck_assert_int_eq(mf_db_copy(db, dst, &rep, why, sizeof(why)), MF_ERR_EXISTS);
+	ck_assert_ptr_nonnull(strstr(why, "not empty"));
+	ck_assert_int_eq(raw_count(dst, "SELECT count(*) FROM certificates"), 3);
+	/* the copy goes on numbering where the original stopped */
+	insert_simple(dst, "b1", now, now + 60);
+	ck_assert_int_eq(raw_count(dst, "SELECT max(id) FROM certificates"), 4);
+	ck_assert_int_eq(mf_db_audit_verify(dst, NULL, NULL, why, sizeof(why)), MF_OK);
+	mf_db_close(dst);
+	free(copy);
+	mf_db_close(db);
+}
+END_TEST
+
 /* ---- the storage layer's own parts (src/store), no server needed ------------------ */
 
 static void
@@ -1047,6 +1141,8 @@ suite_db(void)
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("store");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_other_tables_and_copy);
 	tcase_add_test(tc, test_store_rewrite);
 	tcase_add_test(tc, test_store_uri);
 	suite_add_tcase(s, tc);
@@ -1076,6 +1172,7 @@ suite_db_pg(void)
 	tcase_add_test(tc, test_two_writers);
 	tcase_add_test(tc, test_audit_snapshot);
 	tcase_add_test(tc, test_audit_config_changes);
+	tcase_add_test(tc, test_other_tables_and_copy);
 	suite_add_tcase(s, tc);
 	return s;
 }
