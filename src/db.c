@@ -1075,7 +1075,7 @@ static const char db_certs_since_sql[] =
     " c.not_after, c.requester, c.csr_sha256, c.der, c.issued_at,"
     " coalesce(r.revoked_at, 0), coalesce(r.reason, 0), c.id"
     " FROM certificates c LEFT JOIN revocations r ON r.serial = c.serial"
-    " WHERE c.id > ?1 ORDER BY c.id LIMIT 10000";
+    " WHERE c.id > ?1 AND c.id <= ?2 ORDER BY c.id LIMIT 10000";
 static const char db_cert_last_sql[] = "SELECT coalesce(max(id), 0) FROM certificates";
 
 int
@@ -1140,15 +1140,26 @@ mf_db_revocations_since(struct mf_db *db, int64_t after, int64_t *last, mf_cert_
 	return rc;
 }
 
-int
-mf_db_certs_since(struct mf_db *db, int64_t after, int64_t *last, mf_cert_cb cb, void *arg)
+static int
+db_bind_range(mf_sql_stmt *st, const void *p)
 {
-	int64_t seen = after;
+	const int64_t *r = p;
+
+	mf_sql_bind_int64(st, 1, r[0]);
+	mf_sql_bind_int64(st, 2, r[1]);
+	return MF_OK;
+}
+
+int
+mf_db_certs_since(struct mf_db *db, int64_t after, int64_t upto, int64_t *last, mf_cert_cb cb,
+    void *arg)
+{
+	int64_t seen = after, range[2] = { after, upto };
 	int rc;
 
 	if (db == NULL || cb == NULL)
 		return MF_ERR_INVAL;
-	rc = db_walk(db, db_certs_since_sql, db_bind_since, &after, &seen, cb, arg);
+	rc = db_walk(db, db_certs_since_sql, db_bind_range, range, &seen, cb, arg);
 	if (last != NULL)
 		*last = seen;
 	return rc;

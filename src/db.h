@@ -126,12 +126,12 @@ int mf_db_revocations_since(struct mf_db *db, int64_t after, int64_t *last, mf_c
 /* The id of the newest revocation (0 if none), without walking them. */
 int mf_db_revocation_last(struct mf_db *db, int64_t *id);
 /*
- * Certificates logged after the one with id after (at most 10000 a call),
- * in log order, whoever issued them (another mayflyd node, the CLI); *last
- * gets the highest id seen. mf_db_cert_last: the newest id, 0 if none.
+ * Certificates with ids in (after, upto] (at most 10000 a call), in log
+ * order, whoever issued them (another mayflyd node, the CLI); *last gets
+ * the highest id seen. mf_db_cert_last: the newest id, 0 if none.
  */
-int mf_db_certs_since(struct mf_db *db, int64_t after, int64_t *last, mf_cert_cb cb,
-    void *arg);
+int mf_db_certs_since(struct mf_db *db, int64_t after, int64_t upto, int64_t *last,
+    mf_cert_cb cb, void *arg);
 int mf_db_cert_last(struct mf_db *db, int64_t *id);
 
 /* Next CRL number for issuer (monotonic, persisted). */

@@ -771,7 +771,7 @@ mfd_refresher(void *arg)
 {
 	struct mfd_ctx *ctx = arg;
 	int64_t last_rev = 0, last_cert = 0, last_scan = 0, head_id = -1, *crl_at = NULL;
-	int64_t poll_prev_us;
+	int64_t poll_prev_us, cert_seen = 0, cert_seen_us = 0;
 	size_t ncrl_at = 0, i;
 	int first = 1;
 
@@ -787,6 +787,7 @@ mfd_refresher(void *arg)
 	if (mf_db_cert_last(ctx->db, &last_cert) != 0)
 		last_cert = 0;
 	pthread_mutex_unlock(&ctx->db_lock);
+	cert_seen = last_cert;
 	while (!ctx->stop) {
 		struct mfd_rev_acc a;
 		int64_t now = (int64_t)time(NULL), validity, interval;
@@ -840,24 +841,39 @@ mfd_refresher(void *arg)
 		 * 1b. Certificates logged since the last poll by someone else:
 		 * another node on the same PostgreSQL log, or `mayfly issue`.
 		 * Their responses are signed now, so that this node answers for
-		 * them from memory even while the database is out of reach. Our
-		 * own issuance was pre-signed already and is skipped.
+		 * them from memory even while the database is out of reach.
+		 * Only rows seen a second ago or more are taken: by then our
+		 * own issuance has its pre-signed response from the signer, is
+		 * found in the cache and skipped, and no response is signed
+		 * twice.
 		 */
-		if (!first) {
-			int rc = mfd_acc_init(ctx, &a);
+		if (!first && mfd_now_us() - cert_seen_us >= 1000000) {
+			int64_t upto = cert_seen;
+			int rc;
 
-			a.skip_expired_before = now;
-			if (rc == 0) {
+			pthread_mutex_lock(&ctx->db_lock);
+			if (mf_db_cert_last(ctx->db, &cert_seen) != 0)
+				cert_seen = upto;
+			pthread_mutex_unlock(&ctx->db_lock);
+			cert_seen_us = mfd_now_us();
+			if (upto > last_cert && (rc = mfd_acc_init(ctx, &a)) == 0) {
+				a.skip_expired_before = now;
 				pthread_mutex_lock(&ctx->db_lock);
-				rc = mf_db_certs_since(ctx->db, last_cert, &last_cert, mfd_rev_cb, &a);
+				rc = mf_db_certs_since(ctx->db, last_cert, upto, &last_cert, mfd_rev_cb,
+				    &a);
 				pthread_mutex_unlock(&ctx->db_lock);
 				if (rc != 0)
 					mf_err("event=certificate-poll-failed err=%s", mf_errname(rc));
-				else if (a.n > 0)
+				else if (a.n > 0) {
 					mfd_resign_if(ctx, a.keys, a.n, now, V_OCSP_CERTSTATUS_GOOD,
 					    validity);
+					mf_info("event=certificates-seen count=%zu last_id=%lld", a.n,
+					    (long long)last_cert);
+				}
+				mfd_acc_free(&a);
+			} else if (upto > last_cert) {
+				mfd_acc_free(&a);	/* a failed init frees what it got */
 			}
-			mfd_acc_free(&a);
 		}
 
 		/* 2. CRLs: on revocation, on the timer, and at start. */

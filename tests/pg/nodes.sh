@@ -183,6 +183,13 @@ kill -9 "$d2pid"; wait "$d2pid" 2>/dev/null || true; d2pid=
 issue n3.node.test "$A1" || fail "node 1 stopped issuing when node 2 died: $(cat n3.node.test.code)"
 ok "kill -9 of node 2: node 1 issues on"
 
+# Node 1 has seen node 2's certificate in the log (and signed its response).
+id2=$(q "SELECT id FROM certificates WHERE serial IN ('$(serial n2.node.test.pem)', '00$(serial n2.node.test.pem)')")
+seen2() {
+	_l=$(grep -o 'event=certificates-seen count=[0-9]* last_id=[0-9]*' d.log | tail -1 | sed 's/.*last_id=//')
+	[ -n "$_l" ] && [ "$_l" -ge "$id2" ]
+}
+wait_until 30 "node 1 never saw node 2's certificate (id $id2) in the log" seen2
 pg_kill9 || fail "pg_kill9"
 csr down.node.test
 sign down.node.test "$A1"
