@@ -28,8 +28,9 @@
 #      short, replayed and cut answers: each is refused, the stored state
 #      stays as it was (or, for a cut answer, moves only to the last good
 #      bundle), and the real answer still works afterwards.
-#   4. Intermediate rotation (scenario 3, without the ACME load): leaves are
-#      issued while `intermediate rotate` runs, none fails, all verify;
+#   4. Intermediate rotation (scenario 3): leaves are issued through
+#      mayflyd's POST /v1/sign while `intermediate rotate` runs, none
+#      fails, all verify;
 #      after the switch mayflyd answers OCSP for leaves of both
 #      intermediates and serves both CRLs.
 #   5. CA outage of 48 hours (scenario 4): with issuance.forward-horizon
@@ -37,8 +38,8 @@
 #      mayflyd is stopped, and the device, its clock moved forward, accepts
 #      each day's certificate in turn, and always finds one valid.
 # Not covered here: ACME alternate chains and EST cacerts offering the
-# B-cross (the server's chain is set by hand), issuance through ACME while
-# the intermediate rotates, HSM replacement.
+# B-cross (the server's chain is set by hand), ACME orders (rather than
+# /v1/sign) while the intermediate rotates, HSM replacement.
 set -u
 build=$(pwd)
 srcdir=$(cd "${srcdir:-.}" && pwd)
@@ -277,8 +278,24 @@ PE=$(pin ca/certs/root-e.pem)
 
 # A leaf under issuing-2 before the rotation to E, for scenario 3.
 leaf l2 || die "issue under issuing-2" l2.log
-# Scenario 3: issuance goes on while the intermediate rotates.
-( i=0; while [ $i -lt 8 ]; do leaf "load$i" || echo "load$i failed"; i=$((i + 1)); done ) > load.log 2>&1 &
+# Scenario 3: issuance through mayflyd (POST /v1/sign, its signer holding
+# the token) goes on while the CLI rotates the intermediate.
+openssl rand -hex 16 > ca/api.token && chmod 600 ca/api.token
+printf 'acme:\n  host: 127.0.0.1\n  port: 0\n  api-token-file: api.token\n' >> $C
+stop_pid dpid
+start_mayflyd
+n=0
+until AP=$(grep -o 'event=listening what=acme host=[^ ]* port=[0-9]*' mayflyd.log | sed 's/.*port=//') &&
+	[ -n "$AP" ]; do
+	n=$((n + 1)); [ $n -le 300 ] || die "no ACME listener in the log" mayflyd.log; sleep 0.1
+done
+( i=0; while [ $i -lt 8 ]; do
+	code=$(curl -sS -k --max-time 20 -H "Authorization: Bearer $(cat ca/api.token)" \
+		-H "Content-Type: application/pkcs10" --data-binary @srv.csr -o "load$i.pem" \
+		-w '%{http_code}' "https://127.0.0.1:$AP/v1/sign")
+	[ "$code" = 200 ] || echo "load$i failed: HTTP $code"
+	i=$((i + 1))
+done ) > load.log 2>&1 &
 lpid=$!
 run rot3.log "$M" -c $C intermediate rotate --root root-e
 wait "$lpid"
@@ -356,6 +373,13 @@ done
 out=$(device dev-stolen.state e --trust-url "$TRUST")
 check "after bundle 9, the real answer still applies" "^TRUST applied=2 version=3 stored\$" "$out"
 check "... and the device connects" "^VERIFIED .* bundle=3\$" "$out"
+# Bundle 9 to a device that already dropped A.
+mkevil stolen-late 3 v9.der
+cp got-v3.der dev-late.state
+out=$(device dev-late.state e --trust-url "http://127.0.0.1:$EVIL/stolen-late" --update-first)
+check "bundle 9 on bundle 3: refused" "^TRUST REFUSED MFV_ERR_BUNDLE_[A-Z_]* applied=0 version=3\$" "$out"
+check "... the device stays on 3" "^VERIFIED .* bundle=3\$" "$out"
+same "... stored state unchanged" dev-late.state got-v3.der
 # Replays: bundle 1 to a device on 1, bundles 1 and 2 to one on 3.
 cp v1.der dev-replayed.state
 out=$(device dev-replayed.state e --trust-url "http://127.0.0.1:$EVIL/replayed")
@@ -387,9 +411,9 @@ same "... stored state unchanged" dev-404.state v1.der
 
 # ---- 4. the intermediate rotation, seen from outside ---------------------------------
 # Every leaf issued while it rotated, under the intermediate then active.
-n=$(ls load*.pem 2>/dev/null | wc -l)
+n=$(ls load?.pem 2>/dev/null | wc -l)
 if [ "$n" = 8 ] && ! grep -q failed load.log &&
-   openssl verify -CAfile ca/certs/root-b.pem -untrusted ca/certs/issuing-2.pem load*.pem > load.v 2>&1 &&
+   openssl verify -CAfile ca/certs/root-b.pem -untrusted ca/certs/issuing-2.pem load?.pem > load.v 2>&1 &&
    [ "$(grep -c ': OK$' load.v)" = 8 ]; then
 	ok "8 leaves issued while the intermediate rotated: none failed, all verify"
 else bad "issuance during the rotation: $n issued: $(cat load.log load.v)"; fi
