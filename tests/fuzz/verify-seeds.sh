@@ -4,11 +4,12 @@
 # OUTDIR/der (single certificates), OUTDIR/chain (policy octet plus
 # length-prefixed chains), OUTDIR/ocsp (leaf, issuer, response) and, if
 # MKBUNDLE names the mfv-mkbundle tool, OUTDIR/bundle (length-prefixed
-# trust bundles).
+# trust bundles) and OUTDIR/since (bundles concatenated, as mayflyd's
+# /trust/since/N answers).
 set -eu
 out=${1:?usage: verify-seeds.sh OUTDIR}
 here=$(cd "$(dirname "$0")" && pwd)
-mkdir -p "$out/der" "$out/chain" "$out/ocsp" "$out/bundle"
+mkdir -p "$out/der" "$out/chain" "$out/ocsp" "$out/bundle" "$out/since"
 sh "$here/../verify/gen-corpus.sh" "$out/corpus" > "$out/gen.log" 2>&1
 c=$out/corpus
 
@@ -65,5 +66,9 @@ if [ -n "${MKBUNDLE:-}" ]; then
 		--sign "$c/rroot.pem" "$c/rroot.key" --out "$out/b4"
 	pack "$out/bundle/one" "$out/b2"
 	pack "$out/bundle/walk" "$out/b2" "$out/b3" "$out/b4"
+	cat "$out/b2" > "$out/since/one"
+	cat "$out/b2" "$out/b3" "$out/b4" > "$out/since/walk"
+	cat "$out/b3" "$out/b2" > "$out/since/reordered"
+	: > "$out/since/empty"
 	rm -f "$out/b2" "$out/b3" "$out/b4"
 fi

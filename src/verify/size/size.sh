@@ -110,9 +110,11 @@ opt() {
 echo "summary:"
 check ".text chain verification alone" "$chain" 6144 bytes
 opt "  same, MFV_NO_RSA MFV_NO_ED25519" "$chain_ec"
-check ".text everything (OCSP, bundles, strings)" "$all" 10240 bytes
+# The budget for everything is with error strings off (issue 12): firmware
+# that logs numbers; the strings are reported apart.
+check ".text everything, MFV_NO_ERROR_STRINGS" "$nostr" 10240 bytes
+opt "  same, with error strings" "$all"
 opt "  same, MFV_NO_ERROR_TEXT" "$notext"
-opt "  same, MFV_NO_ERROR_STRINGS" "$nostr"
 opt "  same, no strings, MFV_NO_RSA MFV_NO_ED25519" "$nostr_ec"
 printf '%-44s %6d bytes\n' ".text trust bundles alone (load, since/N)" "$bundles"
 check ".data + .bss" "$databss" 0 bytes
