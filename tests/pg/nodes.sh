@@ -2,7 +2,8 @@
 # nodes.sh: the issuance log on PostgreSQL and two mayflyd nodes on it.
 #
 # A private PostgreSQL cluster (tests/pg/pgcluster.sh, Unix socket only):
-#  1. `mayfly init` makes a CA on SQLite, which issues and revokes; `mayfly
+#  1. `mayfly init` makes a CA on SQLite, which issues and revokes, and
+#     mayfly-mklog adds 4,000 more (half expired, 5% revoked); `mayfly
 #     db migrate --to` copies the log into an empty PostgreSQL database and
 #     proves it; a second migrate into the same database is refused; the
 #     CLI then runs on PostgreSQL (list, revoke, audit verify).
@@ -72,8 +73,13 @@ for n in a1 a2 a3; do
 	"$M" -c "$C" issue --csr $n.node.test.csr --out $n.pem >/dev/null 2>&1 || fail "issue $n"
 done
 "$M" -c "$C" revoke "$(serial a2.pem)" >/dev/null 2>&1 || fail "revoke on SQLite"
+# Thousands more, half of them expired and some revoked, each with its audit row.
+"$top_builddir/mayfly-mklog" "$C" 4000 --expired-fraction 0.5 --revoked-fraction 0.05 >mklog.out 2>&1 ||
+	{ cat mklog.out >&2; fail "mayfly-mklog"; }
+t0=$(date +%s%N)
 "$M" -c "$C" db migrate --to "$U" >mig.out 2>&1 || { cat mig.out >&2; fail "db migrate"; }
-grep -q "(3 certificates)" mig.out || fail "migrate: $(cat mig.out)"
+mig_ms=$((($(date +%s%N) - t0) / 1000000))
+grep -q "(4003 certificates)" mig.out || fail "migrate: $(cat mig.out)"
 grep -q "tables identical" mig.out || fail "migrate proof: $(cat mig.out)"
 head=$(sed -n 's/.*same head, row \([0-9]*\) \([0-9a-f]*\)$/\1:\2/p' mig.out)
 [ -n "$head" ] || fail "no head in $(cat mig.out)"
@@ -81,8 +87,8 @@ head=$(sed -n 's/.*same head, row \([0-9]*\) \([0-9a-f]*\)$/\1:\2/p' mig.out)
 grep -q "^head: $head\$" sq.out || fail "SQLite head $(cat sq.out), copy $head"
 if "$M" -c "$C" db migrate --to "$U" >mig2.out 2>&1; then fail "second migrate accepted"; fi
 grep -q "destination is not empty" mig2.out || fail "second migrate: $(cat mig2.out)"
-[ "$(q 'SELECT count(*) FROM certificates')" = 3 ] || fail "second migrate changed the copy"
-ok "db migrate: 3 certificates copied and proven, head $head; a second copy refused"
+[ "$(q 'SELECT count(*) FROM certificates')" = 4003 ] || fail "second migrate changed the copy"
+ok "db migrate: 4003 certificates ($(sed -n 's/^copied \([0-9]*\) rows.*/\1/p' mig.out) rows) copied and proven in $mig_ms ms, head $head; a second copy refused"
 
 # Every node's configuration: the PostgreSQL log, port 0, an API and admin token.
 grep -v '^database:' "$C" > c.tmp
