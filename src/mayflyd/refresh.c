@@ -771,7 +771,8 @@ mfd_refresher(void *arg)
 {
 	struct mfd_ctx *ctx = arg;
 	int64_t last_rev = 0, last_cert = 0, last_scan = 0, head_id = -1, *crl_at = NULL;
-	int64_t poll_prev_us, cert_seen = 0, cert_seen_us = 0;
+	int64_t poll_prev_us, cert_seen = 0, cert_seen_us = 0, poll_err_said = 0;
+	int poll_err = 0;
 	size_t ncrl_at = 0, i;
 	int first = 1;
 
@@ -822,9 +823,19 @@ mfd_refresher(void *arg)
 			pthread_mutex_lock(&ctx->db_lock);
 			rc = mf_db_revocations_since(ctx->db, last_rev, &last_rev, mfd_rev_cb, &a);
 			pthread_mutex_unlock(&ctx->db_lock);
-			if (rc != 0)
+			/*
+			 * Said when it starts failing, once a minute while it goes
+			 * on (a database out of reach for an hour is 14,400 polls),
+			 * and when it works again.
+			 */
+			if (rc != 0 && (rc != poll_err || now >= poll_err_said + 60)) {
 				mf_err("event=revocation-poll-failed err=%s", mf_errname(rc));
-			else
+				poll_err_said = now;
+			} else if (rc == 0 && poll_err != 0) {
+				mf_info("event=revocation-poll-recovered");
+			}
+			poll_err = rc;
+			if (rc == 0)
 				poll_prev_us = poll_us;
 			if (a.n > 0) {
 				mf_info("event=revocations-seen count=%zu", a.n);
@@ -862,9 +873,9 @@ mfd_refresher(void *arg)
 				rc = mf_db_certs_since(ctx->db, last_cert, upto, &last_cert, mfd_rev_cb,
 				    &a);
 				pthread_mutex_unlock(&ctx->db_lock);
-				if (rc != 0)
+				if (rc != 0 && poll_err == 0)
 					mf_err("event=certificate-poll-failed err=%s", mf_errname(rc));
-				else if (a.n > 0) {
+				else if (rc == 0 && a.n > 0) {
 					mfd_resign_if(ctx, a.keys, a.n, now, V_OCSP_CERTSTATUS_GOOD,
 					    validity);
 					mf_info("event=certificates-seen count=%zu last_id=%lld", a.n,
