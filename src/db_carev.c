@@ -19,13 +19,14 @@ int
 mf_db_ca_revoke(struct mf_db *db, const char *name, const char *signed_by, int reason,
     int64_t when, const char *actor, int *count)
 {
+	/* CAST: PostgreSQL cannot type a parameter that is only tested for NULL. */
 	static const char sql_known[] =
 	    "SELECT count(*) FROM ca_certificates WHERE name = ?1 AND kind IN "
-	    "('intermediate', 'cross') AND (?2 IS NULL OR signed_by = ?2)";
+	    "('intermediate', 'cross') AND (CAST(?2 AS TEXT) IS NULL OR signed_by = ?2)";
 	static const char sql_revoke[] =
 	    "INSERT INTO ca_revocations (ca_id, revoked_at, reason, actor)"
 	    " SELECT id, ?3, ?4, ?5 FROM ca_certificates c WHERE name = ?1 AND kind IN"
-	    " ('intermediate', 'cross') AND (?2 IS NULL OR signed_by = ?2)"
+	    " ('intermediate', 'cross') AND (CAST(?2 AS TEXT) IS NULL OR signed_by = ?2)"
 	    " AND NOT EXISTS (SELECT 1 FROM ca_revocations r WHERE r.ca_id = c.id)";
 	struct mf_db_tx tx = { 0, 0 };
 	mf_sql_stmt *st = NULL;

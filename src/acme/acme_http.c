@@ -896,8 +896,7 @@ mf_acme_start_with(const struct mf_config *cfg, const struct mf_acme_issuer *iss
 	pthread_cond_init(&a->vcond, NULL);
 	pthread_mutex_init(&a->clock, NULL);
 
-	if ((rc = acme_nonces_new(&a->nonces)) != 0 ||
-	    (rc = mf_jwk_cache_new(ACME_KEY_CACHE, &a->keys)) != 0)
+	if ((rc = mf_jwk_cache_new(ACME_KEY_CACHE, &a->keys)) != 0)
 		goto fail;
 	if ((rc = read_secret(conf->est_password_file, &a->est_password)) != 0 ||
 	    (rc = read_secret(conf->api_token_file, &a->api_token)) != 0)
@@ -933,6 +932,15 @@ mf_acme_start_with(const struct mf_config *cfg, const struct mf_acme_issuer *iss
 	if ((rc = acme_sq_durable(a->sq, 0)) != 0) {
 		mf_err("db=%s err=%s msg=\"cannot set synchronous\"", mf_db_shown(cfg->database),
 		    mf_errname(rc));
+		goto fail;
+	}
+	/*
+	 * On PostgreSQL other nodes may share the log and a load balancer may
+	 * send a client to any of them: nonces are then the log's (acme_nonce.c).
+	 */
+	if ((rc = acme_nonces_new(mf_sql_backend(mf_db_handle(a->db)) == MF_SQL_PG ? a->sq : NULL,
+	    &a->nonces)) != 0) {
+		mf_err("err=%s msg=\"cannot set up Replay-Nonces\"", mf_errname(rc));
 		goto fail;
 	}
 	/* Certificates only: the key stays with whoever is behind iss. */

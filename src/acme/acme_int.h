@@ -21,6 +21,7 @@
 struct mf_issuer;
 struct MHD_Daemon;
 struct acme_local;
+struct acme_sq;
 
 /* Random URL-safe identifiers: 16 bytes -> 22 base64url characters. */
 #define ACME_ID_LEN	22
@@ -132,16 +133,27 @@ void acme_account_free(struct acme_account *acct);
 
 /*
  * acme_nonce.c: Replay-Nonces that cost no write until used: HMAC under a
- * per-start key, the spent ones a bitmap over the last ACME_NONCE_WINDOW.
+ * key, the listener's own spent ones a bitmap over the last
+ * ACME_NONCE_WINDOW. Alone (db NULL) the key is drawn at each start and
+ * nothing is written; shared (db: a log several nodes use) the key is the
+ * log's and every use inserts a row, so any node accepts a nonce once.
  */
-#define ACME_NONCE_LEN		43		/* base64url of 32 bytes */
+#define ACME_NONCE_LEN		54		/* base64url of 40 bytes */
 #define ACME_NONCE_WINDOW	(1u << 20)	/* nonces minted that stay usable */
+#define ACME_NONCE_SKEW		300		/* seconds a spent row outlives its nonce */
 struct acme_nonces;
-int acme_nonces_new(struct acme_nonces **out);
+/*
+ * db (borrowed, must outlive the result) is used here and by every
+ * acme_nonce_use, under the lock that serialises its use.
+ */
+int acme_nonces_new(struct acme_sq *db, struct acme_nonces **out);
 void acme_nonces_free(struct acme_nonces *n);	/* NULL ok */
 int acme_nonce_new(struct acme_nonces *n, int64_t now, int64_t lifetime,
     char out[ACME_NONCE_LEN + 1]);
-/* 0 and spent, or MF_ERR_ACME_BADNONCE (unknown, forged, spent, expired). */
+/*
+ * 0 and spent, or MF_ERR_ACME_BADNONCE (unknown, forged, spent here or on
+ * another node, expired), or a database error when shared.
+ */
 int acme_nonce_use(struct acme_nonces *n, const char *nonce, int64_t now);
 
 /*

@@ -139,11 +139,14 @@ acme_order_refresh(struct mf_acme *a, const char *order_id, int64_t now)
 	 * which nothing ever changes but the expiry of its authorisations.
 	 */
 	for (pass = 0; ; pass++) {
+		/* CASE and GROUP BY: PostgreSQL sums no booleans and wants the group named. */
 		rc = acme_sq_prepare(a->sq, &st, "SELECT o.status, o.expires, count(z.id), "
-		    "coalesce(sum(z.status = 'valid'), 0), coalesce(sum(z.status IN ('invalid', "
-		    "'deactivated', 'expired', 'revoked')), 0), coalesce(sum(z.status IN "
-		    "('pending', 'valid') AND z.expires <= ?), 0) FROM acme_orders o LEFT JOIN "
-		    "acme_authzs z ON z.order_id = o.id WHERE o.id = ?", "is", now, order_id);
+		    "coalesce(sum(CASE WHEN z.status = 'valid' THEN 1 ELSE 0 END), 0), "
+		    "coalesce(sum(CASE WHEN z.status IN ('invalid', 'deactivated', 'expired', "
+		    "'revoked') THEN 1 ELSE 0 END), 0), coalesce(sum(CASE WHEN z.status IN "
+		    "('pending', 'valid') AND z.expires <= ?1 THEN 1 ELSE 0 END), 0) FROM "
+		    "acme_orders o LEFT JOIN acme_authzs z ON z.order_id = o.id WHERE o.id = ?2 "
+		    "GROUP BY o.id, o.status, o.expires", "is", now, order_id);
 		if (rc != 0)
 			return rc;
 		if (mf_sql_step(st) != MF_SQL_ROW || mf_sql_column_type(st, 0) == MF_SQL_NULL) {

@@ -285,7 +285,7 @@ acme_cleanup(struct acme_sq *db, int64_t now)
 	 * their authorisations and challenges go with them (ON DELETE
 	 * CASCADE). Valid orders stay: they name the certificate URL.
 	 */
-	/* Rows of the nonce table are left only by versions that stored nonces. */
+	/* Spent nonces of a shared log (acme_nonce.c), and rows of old versions. */
 	if ((rc = acme_sq_exec(db, "DELETE FROM acme_nonces WHERE expires <= ?", "i", now)) != 0)
 		return rc;
 	if ((rc = acme_sq_exec(db, "DELETE FROM acme_rate WHERE at <= ?", "i", now - 3600)) != 0)

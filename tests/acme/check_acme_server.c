@@ -472,7 +472,7 @@ START_TEST(t_directory_and_nonce)
 		char *again;
 
 		ck_assert_int_eq(mf_b64u_decode(r.nonce, &raw, &rl), 0);
-		ck_assert_uint_eq(rl, 32);
+		ck_assert_uint_eq(rl, 40);	/* node, counter, expiry, MAC */
 		again = mf_b64u_encode(raw, rl);
 		ck_assert_str_eq(again, r.nonce);
 		free(again);
@@ -2066,8 +2066,8 @@ START_TEST(t_nonce_rules)
 	char a[ACME_NONCE_LEN + 1], b[ACME_NONCE_LEN + 1], c[ACME_NONCE_LEN + 1];
 	int64_t now = (int64_t)time(NULL);
 
-	ck_assert_int_eq(acme_nonces_new(&n), 0);
-	ck_assert_int_eq(acme_nonces_new(&other), 0);
+	ck_assert_int_eq(acme_nonces_new(NULL, &n), 0);
+	ck_assert_int_eq(acme_nonces_new(NULL, &other), 0);
 	ck_assert_int_eq(acme_nonce_new(n, now, 60, a), 0);
 	ck_assert_int_eq(acme_nonce_new(n, now, 60, b), 0);
 	ck_assert_str_ne(a, b);
@@ -2090,6 +2090,100 @@ START_TEST(t_nonce_rules)
 	ck_assert_int_eq(acme_nonce_use(n, "AAAAAAAAAAAAAAAAAAAAAA", now), MF_ERR_ACME_BADNONCE);
 	acme_nonces_free(n);
 	acme_nonces_free(other);
+}
+END_TEST
+
+/*
+ * Nonces on a log several nodes share: each node (a struct acme_nonces on a
+ * connection of its own) accepts every node's nonce exactly once, whichever
+ * node spends it first; a forged one, one under another key and an
+ * expired one are refused without a row. Minting writes nothing; each use
+ * writes one row. A node restarted on the log keeps its key.
+ */
+START_TEST(t_nonce_shared)
+{
+	struct acme_nonces *n1 = NULL, *n2 = NULL, *n3 = NULL, *alone = NULL;
+	struct mf_db *db1 = NULL, *db2 = NULL;
+	struct acme_sq *sq1, *sq2;
+	char a[ACME_NONCE_LEN + 1], b[ACME_NONCE_LEN + 1], c[ACME_NONCE_LEN + 1];
+	char path[600];
+	int64_t now = (int64_t)time(NULL), rows0;
+	int i;
+
+	snprintf(path, sizeof(path), "%s/mayfly.db", dir);
+	ck_assert_int_eq(mf_db_open(path, 0, &db1), 0);
+	ck_assert_int_eq(mf_db_open(path, 0, &db2), 0);
+	ck_assert_ptr_nonnull(sq1 = acme_sq_new(mf_db_handle(db1)));
+	ck_assert_ptr_nonnull(sq2 = acme_sq_new(mf_db_handle(db2)));
+	ck_assert_int_eq(acme_nonces_new(sq1, &n1), 0);
+	ck_assert_int_eq(acme_nonces_new(sq2, &n2), 0);
+	ck_assert_int_eq(acme_nonces_new(NULL, &alone), 0);
+	ck_assert_int_eq(db_count("SELECT count(*) FROM acme_nonce_key"), 1);
+	rows0 = db_count("SELECT count(*) FROM acme_nonces");
+	for (i = 0; i < 20; i++)
+		ck_assert_int_eq(acme_nonce_new(i % 2 ? n1 : n2, now, 60, c), 0);
+	ck_assert_int_eq(db_count("SELECT count(*) FROM acme_nonces"), rows0);
+
+	/* Minted on node 1, spent on node 2: then refused on both. */
+	ck_assert_int_eq(acme_nonce_new(n1, now, 60, a), 0);
+	ck_assert_int_eq(acme_nonce_use(n2, a, now), 0);
+	ck_assert_int_eq(acme_nonce_use(n2, a, now), MF_ERR_ACME_BADNONCE);
+	ck_assert_int_eq(acme_nonce_use(n1, a, now), MF_ERR_ACME_BADNONCE);
+	/* Spent on node 1 where it was minted: node 2 refuses it too. */
+	ck_assert_int_eq(acme_nonce_new(n1, now, 60, b), 0);
+	ck_assert_int_eq(acme_nonce_use(n1, b, now), 0);
+	ck_assert_int_eq(acme_nonce_use(n2, b, now), MF_ERR_ACME_BADNONCE);
+	ck_assert_int_eq(acme_nonce_use(n1, b, now), MF_ERR_ACME_BADNONCE);
+	ck_assert_int_eq(db_count("SELECT count(*) FROM acme_nonces"), rows0 + 2);
+	/* Another spelling of the same bytes (the last character's spare bits) is the same nonce. */
+	strcpy(c, a);
+	c[ACME_NONCE_LEN - 1] = c[ACME_NONCE_LEN - 1] == 'A' ? 'B' : 'A';
+	ck_assert_int_eq(acme_nonce_use(n2, c, now), MF_ERR_ACME_BADNONCE);
+	ck_assert_int_eq(acme_nonce_use(n1, c, now), MF_ERR_ACME_BADNONCE);
+
+	/* Forged on node 2's way in: one character of the MAC changed. */
+	ck_assert_int_eq(acme_nonce_new(n1, now, 60, c), 0);
+	c[40] = c[40] == 'A' ? 'B' : 'A';
+	ck_assert_int_eq(acme_nonce_use(n2, c, now), MF_ERR_ACME_BADNONCE);
+	/* The node field changed: the MAC covers it. */
+	ck_assert_int_eq(acme_nonce_new(n1, now, 60, c), 0);
+	c[0] = c[0] == 'A' ? 'B' : 'A';
+	ck_assert_int_eq(acme_nonce_use(n1, c, now), MF_ERR_ACME_BADNONCE);
+	ck_assert_int_eq(acme_nonce_use(n2, c, now), MF_ERR_ACME_BADNONCE);
+	/* Under another key: a listener alone, and the other way round. */
+	ck_assert_int_eq(acme_nonce_new(alone, now, 60, c), 0);
+	ck_assert_int_eq(acme_nonce_use(n2, c, now), MF_ERR_ACME_BADNONCE);
+	ck_assert_int_eq(acme_nonce_new(n2, now, 60, c), 0);
+	ck_assert_int_eq(acme_nonce_use(alone, c, now), MF_ERR_ACME_BADNONCE);
+	/* Expired by the clock of the node that gets it. */
+	ck_assert_int_eq(acme_nonce_new(n1, now, 60, c), 0);
+	ck_assert_int_eq(acme_nonce_use(n2, c, now + 60), MF_ERR_ACME_BADNONCE);
+	ck_assert_int_eq(db_count("SELECT count(*) FROM acme_nonces"), rows0 + 2);
+	/* Its row outlives the nonce by the margin for clocks, then cleanup takes it. */
+	snprintf(path, sizeof(path), "SELECT count(*) FROM acme_nonces WHERE expires = %lld",
+	    (long long)(now + 60 + ACME_NONCE_SKEW));
+	ck_assert_int_eq(db_count(path), 2);
+	ck_assert_int_eq(acme_cleanup(sq1, now + 60 + ACME_NONCE_SKEW - 1), 0);
+	ck_assert_int_eq(db_count("SELECT count(*) FROM acme_nonces"), rows0 + 2);
+	ck_assert_int_eq(acme_cleanup(sq1, now + 60 + ACME_NONCE_SKEW), 0);
+	ck_assert_int_eq(db_count("SELECT count(*) FROM acme_nonces"), 0);
+
+	/* Node 1 restarted on the log: the same key, a new node; node 1's old nonce is good once. */
+	ck_assert_int_eq(acme_nonce_new(n1, now, 60, c), 0);
+	ck_assert_int_eq(acme_nonces_new(sq1, &n3), 0);
+	ck_assert_int_eq(db_count("SELECT count(*) FROM acme_nonce_key"), 1);
+	ck_assert_int_eq(acme_nonce_use(n3, c, now), 0);
+	ck_assert_int_eq(acme_nonce_use(n3, c, now), MF_ERR_ACME_BADNONCE);
+	ck_assert_int_eq(acme_nonce_use(n1, c, now), MF_ERR_ACME_BADNONCE);
+
+	acme_nonces_free(n1);
+	acme_nonces_free(n2);
+	acme_nonces_free(n3);
+	acme_nonces_free(alone);
+	acme_sq_free(sq1);
+	acme_sq_free(sq2);
+	mf_db_close(db1);
+	mf_db_close(db2);
 }
 END_TEST
 
@@ -2696,6 +2790,7 @@ suite_acme_server(void)
 	tcase_add_test(tc, t_cleanup_expired);
 	tcase_add_test(tc, t_nonce_costs_no_write);
 	tcase_add_test(tc, t_nonce_rules);
+	tcase_add_test(tc, t_nonce_shared);
 	tcase_add_test(tc, t_nonce_restart);
 	tcase_add_test(tc, t_identifier_syntax);
 	tcase_add_test(tc, t_check_not_loopback);

@@ -33,7 +33,8 @@
 # the uacme, ualpn, tls-alpn-01 and IP-identifier checks too).
 #
 # Environment: MAYFLY_KEYS (file, the default, or softhsm), KEEP=1 (keep
-# the work directory).
+# the work directory), MAYFLY_TEST_ON_PG=1 (the log on PostgreSQL, see
+# tests/pg/onpg.sh and tests/pg/on-pg.sh).
 set -eu
 
 top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -65,6 +66,9 @@ hold_port TA
 ca=$work/ca
 "$top_builddir/mayfly" init --dir "$ca" --keys "${MAYFLY_KEYS:-file}" --port "$P" \
 	--dns .acme.test --dns localhost >"$work/init.log" 2>&1 || { cat "$work/init.log" >&2; exit 1; }
+# MAYFLY_TEST_ON_PG=1 (tests/pg/on-pg.sh): the log moves to PostgreSQL now.
+. "$top_srcdir/tests/pg/onpg.sh"
+onpg_setup "$ca/mayfly.yaml" clients || fail "cannot move the log to PostgreSQL"
 cat >> "$ca/mayfly.yaml" <<EOT
 acme:
   host: 127.0.0.1
@@ -83,7 +87,7 @@ wait_log "event=listening host=127.0.0.1 port=$P\$"
 AP=$(bound_port acme)
 [ -n "$AP" ] || fail "no ACME port in the log"
 dirurl=https://127.0.0.1:$AP/directory
-ok "mayflyd (${MAYFLY_KEYS:-file} keys): OCSP on $P, ACME on $AP, http-01 on $H01"
+ok "mayflyd (${MAYFLY_KEYS:-file} keys, $ONPG_BACKEND log): OCSP on $P, ACME on $AP, http-01 on $H01"
 
 # The serial as the issuance log stores it (lower-case hex, no sign byte).
 serial_of() {
@@ -98,11 +102,15 @@ check_cert() {
 	openssl verify -CAfile "$vroot" -untrusted "$chain" "$cert" >/dev/null ||
 		fail "$cert: openssl verify against $(basename "$vroot")"
 	serial=$(serial_of "$cert")
-	logged=$(sqlite3 "$ca/mayfly.db" "SELECT hex(der) FROM certificates WHERE serial = '$serial'")
+	if [ "$ONPG_BACKEND" = postgresql ]; then
+		logged=$(dbq "SELECT upper(encode(der, 'hex')) FROM certificates WHERE serial = '$serial'")
+	else
+		logged=$(dbq "SELECT hex(der) FROM certificates WHERE serial = '$serial'")
+	fi
 	[ -n "$logged" ] || fail "$cert: serial $serial not in the issuance log"
 	got=$(openssl x509 -in "$cert" -outform DER | od -An -v -tx1 | tr -d ' \n' | tr a-f A-F)
 	[ "$logged" = "$got" ] || fail "$cert: the issuance log holds another certificate for $serial"
-	n=$(sqlite3 "$ca/mayfly.db" "SELECT count(*) FROM revocations WHERE serial = '$serial'")
+	n=$(dbq "SELECT count(*) FROM revocations WHERE serial = '$serial'")
 	[ "$n" = 0 ] || fail "$1: serial $serial is already revoked"
 	san=$(openssl x509 -in "$cert" -noout -ext subjectAltName)
 	for name in "$@"; do
@@ -120,7 +128,7 @@ check_cert() {
 # asynchronously: ask until a generous deadline; speed is the benchmark's).
 check_revoked() {
 	serial=$(serial_of "$1")
-	n=$(sqlite3 "$ca/mayfly.db" "SELECT count(*) FROM revocations WHERE serial = '$serial' AND reason = $3 AND actor LIKE '$4'")
+	n=$(dbq "SELECT count(*) FROM revocations WHERE serial = '$serial' AND reason = $3 AND actor LIKE '$4'")
 	[ "$n" = 1 ] || fail "$5: revocation of $serial not logged with reason $3 by $4"
 	set -- "$1" "$2" "$3" "$5"
 	end=$(($(date +%s) + 30))
@@ -191,7 +199,7 @@ fi
 # its log.
 grep -q "urn:ietf:params:acme:error:unauthorized" "$work/cb2/log/letsencrypt.log" ||
 	{ cat "$work/cb2.out" >&2; fail "refusal is not unauthorized"; }
-n=$(sqlite3 "$ca/mayfly.db" "SELECT count(*) FROM revocations WHERE serial = '$s1'")
+n=$(dbq "SELECT count(*) FROM revocations WHERE serial = '$s1'")
 [ "$n" = 0 ] || fail "$s1 revoked by an account authorised for some of its names only"
 ok "certbot revoke by another account authorised for some of the names: refused"
 cb2 certonly --standalone --http-01-port "$H01" --http-01-address 127.0.0.1 \
@@ -201,9 +209,9 @@ o=$work/cb2/etc/live/other-api
 check_cert "$root" "$o/cert.pem" "$o/chain.pem" api.acme.test >/dev/null
 cb2 revoke --cert-path "$first" --reason affiliationchanged --no-delete-after-revoke ||
 	{ cat "$work/cb2.out" >&2; fail "certbot revoke by an account holding the authorisations"; }
-acct1=$(sqlite3 "$ca/mayfly.db" "SELECT actor FROM revocations WHERE serial = '$s2'")
+acct1=$(dbq "SELECT actor FROM revocations WHERE serial = '$s2'")
 check_revoked "$first" "$live/chain.pem" 3 "acme:acct/%" "certbot revoke (second account)" >/dev/null
-n=$(sqlite3 "$ca/mayfly.db" "SELECT count(*) FROM revocations WHERE serial = '$s1' AND actor <> '$acct1'")
+n=$(dbq "SELECT count(*) FROM revocations WHERE serial = '$s1' AND actor <> '$acct1'")
 [ "$n" = 1 ] || fail "$s1 not revoked by the second account"
 ok "certbot revoke by another account authorised for all the names: $s1 revoked (affiliationChanged), OCSP says revoked"
 
@@ -224,7 +232,7 @@ kid=$(sed -n 's/^kid: //p' "$work/eab.out")
 hkey=$(sed -n 's/^hmac-key: //p' "$work/eab.out")
 [ -n "$kid" ] && [ -n "$hkey" ] || fail "mayfly acme eab add printed no key"
 cbe cbe1 "$kid" "$hkey" || { cat "$work/cbe1.out" >&2; fail "certbot register with EAB"; }
-n=$(sqlite3 "$ca/mayfly.db" "SELECT count(*) FROM acme_accounts WHERE eab_kid = '$kid' AND status = 'valid'")
+n=$(dbq "SELECT count(*) FROM acme_accounts WHERE eab_kid = '$kid' AND status = 'valid'")
 [ "$n" = 1 ] || fail "the EAB account is not recorded with its key identifier"
 if cbe cbe2 "$kid" "$hkey"; then fail "one EAB key bound a second account"; fi
 grep -q "urn:ietf:params:acme:error:unauthorized" "$work/cbe2/log/letsencrypt.log" ||
@@ -234,7 +242,7 @@ kid2=$(sed -n 's/^kid: //p' "$work/eab2.out")
 hkey2=$(sed -n 's/^hmac-key: //p' "$work/eab2.out")
 "$top_builddir/mayfly" -c "$ca/mayfly.yaml" acme eab remove "$kid2" >/dev/null || fail "mayfly acme eab remove"
 if cbe cbe3 "$kid2" "$hkey2"; then fail "a removed EAB key bound an account"; fi
-n=$(sqlite3 "$ca/mayfly.db" "SELECT count(*) FROM acme_accounts WHERE eab_kid IS NOT NULL")
+n=$(dbq "SELECT count(*) FROM acme_accounts WHERE eab_kid IS NOT NULL")
 [ "$n" = 1 ] || fail "refused bindings changed the accounts ($n bound)"
 ok "certbot register with an EAB key from mayfly acme eab add; reuse and a removed key refused"
 
@@ -279,11 +287,11 @@ openssl x509 -in "$wr/cert.pem" -noout -text | grep -q "rsaEncryption" ||
 
 # The account: a contact update, then deactivation (RFC 8555 7.3.2, 7.3.6).
 cb update_account --email ops@acme.test
-n=$(sqlite3 "$ca/mayfly.db" "SELECT count(*) FROM acme_accounts WHERE contact LIKE '%mailto:ops@acme.test%'")
+n=$(dbq "SELECT count(*) FROM acme_accounts WHERE contact LIKE '%mailto:ops@acme.test%'")
 [ "$n" = 1 ] || fail "certbot update_account: contact not stored"
 ok "certbot update_account: contact stored"
 cb unregister
-n=$(sqlite3 "$ca/mayfly.db" "SELECT count(*) FROM acme_accounts WHERE contact LIKE '%mailto:ops@acme.test%' AND status = 'deactivated'")
+n=$(dbq "SELECT count(*) FROM acme_accounts WHERE contact LIKE '%mailto:ops@acme.test%' AND status = 'deactivated'")
 [ "$n" = 1 ] || fail "certbot unregister: account not deactivated"
 ok "certbot unregister: account deactivated"
 
@@ -323,7 +331,7 @@ ${CC:-cc} -shared -fPIC -o "$work/uacme-cainfo.so" "$top_srcdir/tests/acme/uacme
 	check_revoked "$work/ua-revoked.pem" "$work/ua-revoked.pem" 5 "acme:acct/%" "uacme revoke" >/dev/null
 	ok "uacme revoke: $s6 revoked (cessationOfOperation), OCSP says revoked"
 	# The first certificate is still good: revocation hit only the one named.
-	n=$(sqlite3 "$ca/mayfly.db" "SELECT count(*) FROM revocations WHERE serial = '$s5'")
+	n=$(dbq "SELECT count(*) FROM revocations WHERE serial = '$s5'")
 	[ "$n" = 0 ] || fail "uacme revoke also revoked $s5"
 	# The first one, revoked with its own key (uacme kept it as cert-TIMESTAMP.pem).
 	old=
@@ -370,14 +378,14 @@ EOF
 	ok "uacme + ualpn tls-alpn-01: serial $s8"
 
 	ua -y deactivate
-	n=$(sqlite3 "$ca/mayfly.db" "SELECT count(*) FROM acme_accounts WHERE status = 'deactivated'")
+	n=$(dbq "SELECT count(*) FROM acme_accounts WHERE status = 'deactivated'")
 	[ "$n" = 2 ] || fail "uacme deactivate: account not deactivated ($n deactivated)"
 	ok "uacme deactivate: account deactivated"
 }
 
 # ---- the CRL mayflyd publishes lists every revocation ------------------------------
 crlurl=$(openssl x509 -in "$live/cert.pem" -noout -ext crlDistributionPoints | sed -n 's/.*URI://p')
-revoked=$(sqlite3 "$ca/mayfly.db" "SELECT serial FROM revocations")
+revoked=$(dbq "SELECT serial FROM revocations")
 [ -n "$revoked" ] || fail "no revocations in the log"
 end=$(($(date +%s) + 30))
 while :; do

@@ -49,6 +49,9 @@ ca=$work/ca
 # token of its own, so the signer's ISSUE signs through PKCS#11.
 "$top_builddir/mayfly" init --dir "$ca" --keys "${MAYFLY_KEYS:-file}" --port 8080 --dns .acme.test \
 	--dns localhost >"$work/init.log" 2>&1 || { cat "$work/init.log" >&2; exit 1; }
+# MAYFLY_TEST_ON_PG=1 (tests/pg/on-pg.sh): the log moves to PostgreSQL now.
+. "$top_srcdir/tests/pg/onpg.sh"
+onpg_setup "$ca/mayfly.yaml" daemon || { echo "FAIL: cannot move the log to PostgreSQL" >&2; exit 1; }
 sed -i 's/"127.0.0.1:8080"/"127.0.0.1:0"/' "$ca/mayfly.yaml"
 # Forward-dated certificates (ACME newOrder notBefore) up to 3 hours ahead.
 sed -i 's/^  backdate: 5m$/&\n  forward-horizon: 3h/' "$ca/mayfly.yaml"
@@ -82,7 +85,7 @@ P=$(bound_port)
 ok "mayflyd: OCSP on $P, ACME on $AP (both picked by the kernel)"
 
 # The listener's own TLS certificate came from the signer (ISSUE).
-n=$(sqlite3 "$ca/mayfly.db" "SELECT count(*) FROM certificates WHERE requester = 'acme:listener'")
+n=$(dbq "SELECT count(*) FROM certificates WHERE requester = 'acme:listener'")
 [ "$n" = 1 ] || fail "listener certificate not in the log ($n)"
 # The keys live in the signer, a separate child process of mayflyd.
 spid=$(pgrep -P "$dpid" mayflyd || true)
@@ -130,7 +133,7 @@ ok "16 idle connections, all open throughout, do not hold up a request ($ms ms)"
 check_cert() {
 	openssl verify -CAfile "$root" -untrusted "$ica" "$1" >/dev/null || fail "$1: openssl verify"
 	serial=$(openssl x509 -in "$1" -noout -serial | sed 's/serial=//' | tr 'A-F' 'a-f')
-	r=$(sqlite3 "$ca/mayfly.db" "SELECT requester FROM certificates WHERE serial = '$serial' OR serial = '00$serial' OR '00' || serial = '$serial'")
+	r=$(dbq "SELECT requester FROM certificates WHERE serial = '$serial' OR serial = '00$serial' OR '00' || serial = '$serial'")
 	case "$r" in
 	$2) ;;
 	*) fail "$1: serial $serial logged with requester '$r', want $2" ;;
@@ -165,7 +168,7 @@ ok "mayflyd OCSP: good for $s1"
 py=$(sed -n '1s/^#! *//p' "$(command -v certbot)")
 [ -x "$py" ] || py=python3
 nb=$(( $(date +%s) + 7200 )); na=$(( nb + 86400 ))
-before=$(sqlite3 "$ca/mayfly.db" "SELECT count(*) FROM certificates")
+before=$(dbq "SELECT count(*) FROM certificates")
 timeout 120 "$py" - "https://127.0.0.1:$AP/directory" "$root" "$H01" "$nb" "$na" \
 	"$work/fwd.pem" >"$work/fwd.out" 2>&1 <<'EOP' || { cat "$work/fwd.out" >&2; fail "forward-dated ACME order"; }
 import datetime, http.server, sys, threading, time
@@ -246,10 +249,10 @@ grep -qx "notBefore=$want_nb" "$work/fwd.dates" && grep -qx "notAfter=$want_na" 
 openssl verify -attime "$nb" -CAfile "$root" -untrusted "$ica" "$work/fwd.pem" >/dev/null ||
 	fail "forward-dated certificate: openssl verify -attime"
 serial=$(openssl x509 -in "$work/fwd.pem" -noout -serial | sed 's/serial=//' | tr 'A-F' 'a-f')
-n=$(sqlite3 "$ca/mayfly.db" "SELECT count(*) FROM certificates WHERE (serial = '$serial' OR
+n=$(dbq "SELECT count(*) FROM certificates WHERE (serial = '$serial' OR
 	serial = '00$serial') AND requester LIKE 'acme:acct/%' AND not_before = $nb AND not_after = $na")
 [ "$n" = 1 ] || fail "forward-dated certificate $serial not logged with its dates"
-after=$(sqlite3 "$ca/mayfly.db" "SELECT count(*) FROM certificates")
+after=$(dbq "SELECT count(*) FROM certificates")
 [ "$after" = $((before + 1)) ] || fail "forward-dated orders logged $((after - before)) certificates, want 1"
 ok "forward-dated ACME order through the signer: $want_nb to $want_na; beyond the horizon malformed"
 
@@ -267,12 +270,12 @@ ok "/v1/sign: serial $s2"
 openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$work/k2.pem" \
 	-subj /CN=evil.example.com -addext subjectAltName=DNS:evil.example.com \
 	-out "$work/r2.csr" 2>/dev/null
-before=$(sqlite3 "$ca/mayfly.db" "SELECT count(*) FROM certificates")
+before=$(dbq "SELECT count(*) FROM certificates")
 code=$(curl -sS --max-time 20 --cacert "$root" -H "Authorization: Bearer $token" \
 	-H "Content-Type: application/pkcs10" --data-binary @"$work/r2.csr" \
 	-o "$work/v2.out" -w '%{http_code}' "https://127.0.0.1:$AP/v1/sign")
 [ "$code" = 400 ] || [ "$code" = 403 ] || fail "/v1/sign of evil.example.com answered $code"
-after=$(sqlite3 "$ca/mayfly.db" "SELECT count(*) FROM certificates")
+after=$(dbq "SELECT count(*) FROM certificates")
 [ "$before" = "$after" ] || fail "a refused CSR was logged"
 ok "/v1/sign refuses a name outside the profile ($code)"
 
@@ -323,7 +326,7 @@ reenroll() {
 		--data-binary @"$1.b64" -o "$2" -w '%{http_code}' \
 		"https://127.0.0.1:$AP/.well-known/est/simplereenroll"
 }
-ncerts() { sqlite3 "$ca/mayfly.db" "SELECT count(*) FROM certificates"; }
+ncerts() { dbq "SELECT count(*) FROM certificates"; }
 # Same name, new key: a new certificate, logged as a re-enrolment of s3.
 openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$work/k4.pem" \
 	-subj /CN=dev3.acme.test -addext subjectAltName=DNS:dev3.acme.test -outform DER \
@@ -364,7 +367,7 @@ ok "EST simplereenroll refuses a request without a client certificate ($code)"
 # The client certificate revoked with the CLI, while mayflyd runs: refused.
 "$top_builddir/mayfly" -c "$ca/mayfly.yaml" revoke "$s3" --reason keyCompromise \
 	>"$work/revoke.out" 2>&1 || { cat "$work/revoke.out" >&2; fail "mayfly revoke $s3"; }
-n=$(sqlite3 "$ca/mayfly.db" "SELECT count(*) FROM revocations WHERE serial IN ('$s3', '00$s3') AND reason = 1")
+n=$(dbq "SELECT count(*) FROM revocations WHERE serial IN ('$s3', '00$s3') AND reason = 1")
 [ "$n" = 1 ] || fail "revocation of $s3 not logged with reason keyCompromise"
 code=$(reenroll "$work/r4.der" "$work/re6.out")
 case "$code" in 4??) ;; *) fail "re-enrolment with a revoked certificate answered $code" ;; esac
@@ -420,7 +423,7 @@ grep -q '".other.test"' "$ca/mayfly.yaml.new" || fail "could not narrow the prof
 mv "$ca/mayfly.yaml.new" "$ca/mayfly.yaml"
 kill -HUP "$dpid"
 wait_log "event=reloaded"
-before=$(sqlite3 "$ca/mayfly.db" "SELECT count(*) FROM certificates")
+before=$(dbq "SELECT count(*) FROM certificates")
 code=$(curl -sS --max-time 20 --cacert "$root" -H "Authorization: Bearer $token" \
 	-H "Content-Type: application/pkcs10" --data-binary @"$work/r1.csr" \
 	-o "$work/v3.out" -w '%{http_code}' "https://127.0.0.1:$AP/v1/sign")
@@ -428,7 +431,7 @@ code=$(curl -sS --max-time 20 --cacert "$root" -H "Authorization: Bearer $token"
 grep -q "dev1.acme.test" "$work/v3.out" || { cat "$work/v3.out" >&2; fail "refusal does not name the CSR's name"; }
 grep -q 'event=issue-refused requester=api:token profile=server err=name-not-allowed' "$work/d.log" ||
 	fail "the refusal did not come from the signer"
-after=$(sqlite3 "$ca/mayfly.db" "SELECT count(*) FROM certificates")
+after=$(dbq "SELECT count(*) FROM certificates")
 [ "$before" = "$after" ] || fail "a CSR the signer refused was logged"
 ok "the signer refuses what its own policy refuses ($code)"
 
@@ -437,7 +440,7 @@ grep -q "serverInternal" "$work/d.log" && fail "serverInternal in the log"
 # ---- the audit head, copied into mayflyd's log -------------------------------------------
 # mayflyd logs each new head (at most once a second); the newest one it
 # logged matches the database, checked with the CLI.
-want=$(sqlite3 "$ca/mayfly.db" "SELECT max(id) FROM audit_log")
+want=$(dbq "SELECT max(id) FROM audit_log")
 wait_log "event=audit-head id=$want " 30
 head=$(grep -o "event=audit-head id=$want sha256=[0-9a-f]*" "$work/d.log" | tail -1 |
 	sed 's/.*id=\([0-9]*\) sha256=\([0-9a-f]*\)/\1:\2/')
@@ -451,13 +454,13 @@ ok "audit head $want in mayflyd's log matches the database"
 # (localhost: a name both the listener's and the signer's narrowed profile allow)
 openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$work/k5.pem" \
 	-subj /CN=localhost -addext subjectAltName=DNS:localhost -out "$work/r5.csr" 2>/dev/null
-before=$(sqlite3 "$ca/mayfly.db" "SELECT count(*) FROM certificates")
+before=$(dbq "SELECT count(*) FROM certificates")
 code=$(curl -sS --max-time 20 --cacert "$root" -H "Authorization: Bearer $token" \
 	-H "Content-Type: application/pkcs10" --data-binary @"$work/r5.csr" \
 	-o "$work/v4.out" -w '%{http_code}' "https://127.0.0.1:$AP/v1/sign")
 [ "$code" = 503 ] || fail "/v1/sign under a revoked intermediate answered $code"
 grep -q "revoked" "$work/v4.out" || { cat "$work/v4.out" >&2; fail "the refusal does not say revoked"; }
-after=$(sqlite3 "$ca/mayfly.db" "SELECT count(*) FROM certificates")
+after=$(dbq "SELECT count(*) FROM certificates")
 [ "$before" = "$after" ] || fail "a leaf under a revoked intermediate was logged"
 ok "issuing-1 revoked: /v1/sign refused ($code), nothing logged"
 # A reload (or restart) says so up front, in the log.

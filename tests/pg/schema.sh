@@ -144,6 +144,14 @@ ok	INSERT INTO crl_numbers (issuer, number) SELECT 'cascade', 1 - count(*) FROM 
 ok	INSERT INTO acme_issued (serial, account_id, order_id) VALUES ('02', 'a1', 'o2')
 fail	INSERT INTO acme_issued (serial, account_id, order_id) VALUES ('99', 'a1', 'o2')
 ok	INSERT INTO acme_nonces (value, expires) VALUES ('n1', 200)
+# The nonce key of a shared log: one row, 64 hex digits, the first of two kept.
+ok	INSERT INTO acme_nonce_key (id, secret, created) VALUES (1, 'abababababababababababababababababababababababababababababababab', 100) ON CONFLICT (id) DO NOTHING
+ok	INSERT INTO acme_nonce_key (id, secret, created) VALUES (1, 'cdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcd', 100) ON CONFLICT (id) DO NOTHING
+ok	INSERT INTO crl_numbers (issuer, number) SELECT 'nonce key kept', count(*) FROM acme_nonce_key WHERE secret LIKE 'ab%'
+fail	INSERT INTO acme_nonce_key (id, secret, created) VALUES (2, 'abababababababababababababababababababababababababababababababab', 100)
+fail	INSERT INTO acme_nonce_key (id, secret, created) VALUES (1, 'abcd', 100)
+ok	INSERT INTO acme_nonces (value, expires) VALUES ('node-and-counter', 200)
+fail	INSERT INTO acme_nonces (value, expires) VALUES ('node-and-counter', 300)
 ok	INSERT INTO acme_rate (key, at) VALUES ('order:a1', 100)
 ok	INSERT INTO acme_rate (key, at) VALUES ('order:a1', 100)
 ok	INSERT INTO est_tokens_used (token_sha256, used_at) VALUES (@blob(32), 100)
