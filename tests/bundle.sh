@@ -28,7 +28,10 @@ cleanup() {
 	if [ -n "$dpid" ]; then kill "$dpid" 2>/dev/null || true; wait "$dpid" 2>/dev/null || true; fi
 	if [ "${KEEP:-0}" = 1 ]; then echo "kept $work"; else rm -rf "$work"; fi
 }
-trap cleanup EXIT INT TERM
+# A signal ends the test (through the EXIT trap); a trap on it that only
+# cleaned up would let the script run on without its directory and daemon.
+trap cleanup EXIT
+trap 'echo "$0: stopped by a signal" >&2; exit 1' HUP INT TERM
 
 . "$top_srcdir/tests/mayflyd/lib.sh"
 

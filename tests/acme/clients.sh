@@ -51,7 +51,10 @@ cleanup() {
 	for p in $pids $dpid; do wait "$p" 2>/dev/null || true; done
 	if [ "${KEEP:-0}" = 1 ]; then echo "kept $work"; else rm -rf "$work"; fi
 }
-trap cleanup EXIT INT TERM
+# A signal ends the test (through the EXIT trap); a trap on it that only
+# cleaned up would let the script run on without its directory and daemon.
+trap cleanup EXIT
+trap 'echo "$0: stopped by a signal" >&2; exit 1' HUP INT TERM
 
 . "$top_srcdir/tests/mayflyd/lib.sh"
 
@@ -135,12 +138,12 @@ check_revoked() {
 	while :; do
 		openssl ocsp -issuer "$ica" -cert "$1" -url "http://127.0.0.1:$P/ocsp" \
 			-CAfile "$root" -timeout 5 >"$work/ocsp.out" 2>&1 ||
-			{ cat "$work/ocsp.out" >&2; fail "$4: openssl ocsp"; }
+			fail_file "$work/ocsp.out" "$4: openssl ocsp"
 		grep -q "Response verify OK" "$work/ocsp.out" ||
-			{ cat "$work/ocsp.out" >&2; fail "$4: OCSP response does not verify"; }
+			fail_file "$work/ocsp.out" "$4: OCSP response does not verify"
 		grep -q ": revoked" "$work/ocsp.out" && break
 		[ "$(date +%s)" -lt "$end" ] ||
-			{ cat "$work/ocsp.out" >&2; fail "$4: OCSP does not say revoked for $serial"; }
+			fail_file "$work/ocsp.out" "$4: OCSP does not say revoked for $serial"
 		sleep 0.2
 	done
 	echo "$serial"
@@ -149,7 +152,7 @@ check_revoked() {
 cb() {
 	REQUESTS_CA_BUNDLE=$root timeout 120 certbot --config-dir "$work/cb/etc" \
 		--work-dir "$work/cb/work" --logs-dir "$work/cb/log" --server "$dirurl" \
-		--non-interactive "$@" >"$work/cb.out" 2>&1 || { cat "$work/cb.out" >&2; fail "certbot $*"; }
+		--non-interactive "$@" >"$work/cb.out" 2>&1 || fail_file "$work/cb.out" "certbot $*"
 }
 
 # ---- certbot standalone ------------------------------------------------------
@@ -170,7 +173,7 @@ check_revoked "$live/cert.pem" "$live/chain.pem" 4 "acme:acct/%" "certbot revoke
 ok "certbot revoke: $s2 revoked (superseded), OCSP says revoked"
 # certbot's own OCSP check, through the AIA URL of the certificate.
 cb certificates --cert-name sa
-grep -q "REVOKED" "$work/cb.out" || { cat "$work/cb.out" >&2; fail "certbot certificates does not see $s2 revoked"; }
+grep -q "REVOKED" "$work/cb.out" || fail_file "$work/cb.out" "certbot certificates does not see $s2 revoked"
 ok "certbot certificates: REVOKED (mayflyd's OCSP through the AIA URL)"
 
 # RFC 8555 7.6: another account may revoke a certificate once it holds
@@ -185,10 +188,10 @@ cb2() {
 first=$work/cb/etc/archive/sa/cert1.pem
 [ "$(serial_of "$first")" = "$s1" ] || fail "certbot's archive/sa/cert1.pem is not $s1"
 cb2 register --agree-tos --register-unsafely-without-email ||
-	{ cat "$work/cb2.out" >&2; fail "certbot register (second account)"; }
+	fail_file "$work/cb2.out" "certbot register (second account)"
 cb2 certonly --standalone --http-01-port "$H01" --http-01-address 127.0.0.1 \
 	-d www.acme.test --cert-name other-www ||
-	{ cat "$work/cb2.out" >&2; fail "certbot certonly www (second account)"; }
+	fail_file "$work/cb2.out" "certbot certonly www (second account)"
 o=$work/cb2/etc/live/other-www
 check_cert "$root" "$o/cert.pem" "$o/chain.pem" www.acme.test >/dev/null
 if cb2 revoke --cert-path "$first" --reason affiliationchanged --no-delete-after-revoke; then
@@ -198,17 +201,17 @@ fi
 # ("AttributeError: can't set attribute"): the problem the server sent is in
 # its log.
 grep -q "urn:ietf:params:acme:error:unauthorized" "$work/cb2/log/letsencrypt.log" ||
-	{ cat "$work/cb2.out" >&2; fail "refusal is not unauthorized"; }
+	fail_file "$work/cb2.out" "refusal is not unauthorized"
 n=$(dbq "SELECT count(*) FROM revocations WHERE serial = '$s1'")
 [ "$n" = 0 ] || fail "$s1 revoked by an account authorised for some of its names only"
 ok "certbot revoke by another account authorised for some of the names: refused"
 cb2 certonly --standalone --http-01-port "$H01" --http-01-address 127.0.0.1 \
 	-d api.acme.test --cert-name other-api ||
-	{ cat "$work/cb2.out" >&2; fail "certbot certonly api (second account)"; }
+	fail_file "$work/cb2.out" "certbot certonly api (second account)"
 o=$work/cb2/etc/live/other-api
 check_cert "$root" "$o/cert.pem" "$o/chain.pem" api.acme.test >/dev/null
 cb2 revoke --cert-path "$first" --reason affiliationchanged --no-delete-after-revoke ||
-	{ cat "$work/cb2.out" >&2; fail "certbot revoke by an account holding the authorisations"; }
+	fail_file "$work/cb2.out" "certbot revoke by an account holding the authorisations"
 acct1=$(dbq "SELECT actor FROM revocations WHERE serial = '$s2'")
 check_revoked "$first" "$live/chain.pem" 3 "acme:acct/%" "certbot revoke (second account)" >/dev/null
 n=$(dbq "SELECT count(*) FROM revocations WHERE serial = '$s1' AND actor <> '$acct1'")
@@ -231,12 +234,12 @@ cbe() {
 kid=$(sed -n 's/^kid: //p' "$work/eab.out")
 hkey=$(sed -n 's/^hmac-key: //p' "$work/eab.out")
 [ -n "$kid" ] && [ -n "$hkey" ] || fail "mayfly acme eab add printed no key"
-cbe cbe1 "$kid" "$hkey" || { cat "$work/cbe1.out" >&2; fail "certbot register with EAB"; }
+cbe cbe1 "$kid" "$hkey" || fail_file "$work/cbe1.out" "certbot register with EAB"
 n=$(dbq "SELECT count(*) FROM acme_accounts WHERE eab_kid = '$kid' AND status = 'valid'")
 [ "$n" = 1 ] || fail "the EAB account is not recorded with its key identifier"
 if cbe cbe2 "$kid" "$hkey"; then fail "one EAB key bound a second account"; fi
 grep -q "urn:ietf:params:acme:error:unauthorized" "$work/cbe2/log/letsencrypt.log" ||
-	{ cat "$work/cbe2.out" >&2; fail "second binding with one key: not unauthorized"; }
+	fail_file "$work/cbe2.out" "second binding with one key: not unauthorized"
 "$top_builddir/mayfly" -c "$ca/mayfly.yaml" acme eab add >"$work/eab2.out" || fail "mayfly acme eab add (2)"
 kid2=$(sed -n 's/^kid: //p' "$work/eab2.out")
 hkey2=$(sed -n 's/^hmac-key: //p' "$work/eab2.out")
@@ -308,12 +311,12 @@ esac
 EOF
 chmod +x "$work/hook.sh"
 ${CC:-cc} -shared -fPIC -o "$work/uacme-cainfo.so" "$top_srcdir/tests/acme/uacme-cainfo.c" -ldl \
-	>"$work/shim.log" 2>&1 || { cat "$work/shim.log" >&2; fail "cannot build the uacme CA shim"; }
+	>"$work/shim.log" 2>&1 || fail_file "$work/shim.log" "cannot build the uacme CA shim"
 {
 	ua() {
 		MAYFLY_TEST_CAINFO=$root LD_PRELOAD=$work/uacme-cainfo.so timeout 120 \
 			uacme -c "$work/ua" -a "$dirurl" -h "$work/hook.sh" -t EC "$@" \
-			>"$work/ua.out" 2>&1 || { cat "$work/ua.out" >&2; fail "uacme $*"; }
+			>"$work/ua.out" 2>&1 || fail_file "$work/ua.out" "uacme $*"
 	}
 	uc=$work/ua/ua.acme.test/cert.pem
 	ua -y new
@@ -391,7 +394,7 @@ end=$(($(date +%s) + 30))
 while :; do
 	curl -sS --max-time 10 -o "$work/crl.der" "$crlurl" || fail "GET $crlurl"
 	openssl crl -inform DER -in "$work/crl.der" -CAfile "$ica" -noout 2>"$work/crl.err" ||
-		{ cat "$work/crl.err" >&2; fail "the CRL does not verify"; }
+		fail_file "$work/crl.err" "the CRL does not verify"
 	listed=$(openssl crl -inform DER -in "$work/crl.der" -noout -text |
 		sed -n 's/^ *Serial Number: *//p' | tr 'A-F' 'a-f')
 	missing=

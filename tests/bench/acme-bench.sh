@@ -19,7 +19,10 @@ top_builddir=${top_builddir:-$(pwd)}
 work=$(mktemp -d "${TMPDIR:-/tmp}/mayfly-acme-bench.XXXXXX")
 dpid=
 cleanup() { [ -n "$dpid" ] && kill "$dpid" 2>/dev/null; wait 2>/dev/null; rm -rf "$work"; }
-trap cleanup EXIT INT TERM
+# A signal ends the test (through the EXIT trap); a trap on it that only
+# cleaned up would let the script run on without its directory and daemon.
+trap cleanup EXIT
+trap 'echo "$0: stopped by a signal" >&2; exit 1' HUP INT TERM
 
 # fail, wait_log, bound_port, hold_port (mayflyd logs to $work/d.log, its pid is $dpid).
 . "$top_srcdir/tests/mayflyd/lib.sh"

@@ -45,7 +45,10 @@ cleanup() {
 	[ -n "$npid" ] && kill "$npid" 2>/dev/null && wait "$npid" 2>/dev/null || true
 	rm -rf "$work"
 }
-trap cleanup EXIT INT TERM
+# A signal ends the test (through the EXIT trap); a trap on it that only
+# cleaned up would let the script run on without its directory and daemon.
+trap cleanup EXIT
+trap 'echo "$0: stopped by a signal" >&2; exit 1' HUP INT TERM
 
 # hold_port VAR: a port held for this run (tests/hold-port.py), for nginx,
 # which cannot bind port 0 and report it.

@@ -31,7 +31,10 @@ cleanup() {
 	[ -n "$mpid" ] && kill "$mpid" 2>/dev/null && wait "$mpid" 2>/dev/null || true
 	rm -rf "$tmp"
 }
-trap cleanup EXIT INT TERM
+# A signal ends the test (through the EXIT trap); a trap on it that only
+# cleaned up would let the script run on without its directory and daemon.
+trap cleanup EXIT
+trap 'echo "$0: stopped by a signal" >&2; exit 1' HUP INT TERM
 
 # The port goes into the certificates' AIA, so it is chosen before the
 # start, and held until mayflyd binds it (tests/hold-port.py): nothing can

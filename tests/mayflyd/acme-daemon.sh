@@ -35,7 +35,10 @@ cleanup() {
 	if [ -n "$dpid" ]; then kill "$dpid" 2>/dev/null || true; wait "$dpid" 2>/dev/null || true; fi
 	if [ "${KEEP:-0}" = 1 ]; then echo "kept $work"; else rm -rf "$work"; fi
 }
-trap cleanup EXIT INT TERM
+# A signal ends the test (through the EXIT trap); a trap on it that only
+# cleaned up would let the script run on without its directory and daemon.
+trap cleanup EXIT
+trap 'echo "$0: stopped by a signal" >&2; exit 1' HUP INT TERM
 
 . "$top_srcdir/tests/mayflyd/lib.sh"
 
@@ -147,7 +150,7 @@ REQUESTS_CA_BUNDLE=$root timeout 120 certbot --config-dir "$work/cb/etc" \
 	--server "https://127.0.0.1:$AP/directory" --non-interactive certonly --agree-tos \
 	--register-unsafely-without-email --standalone --http-01-port "$H01" \
 	--http-01-address 127.0.0.1 -d www.acme.test -d api.acme.test --cert-name sa \
-	>"$work/cb.out" 2>&1 || { cat "$work/cb.out" >&2; fail "certbot certonly"; }
+	>"$work/cb.out" 2>&1 || fail_file "$work/cb.out" "certbot certonly"
 live=$work/cb/etc/live/sa
 openssl verify -CAfile "$root" -untrusted "$live/chain.pem" "$live/cert.pem" >/dev/null ||
 	fail "certbot certificate does not verify with its chain"
@@ -155,9 +158,9 @@ s1=$(check_cert "$live/cert.pem" 'acme:acct/*')
 ok "certbot certonly: serial $s1"
 
 openssl ocsp -issuer "$ica" -cert "$live/cert.pem" -url "http://127.0.0.1:$P/ocsp" \
-	-CAfile "$root" -timeout 10 >"$work/ocsp.out" 2>&1 || { cat "$work/ocsp.out" >&2; fail "openssl ocsp"; }
-grep -q "Response verify OK" "$work/ocsp.out" || { cat "$work/ocsp.out" >&2; fail "OCSP response does not verify"; }
-grep -q "cert.pem: good" "$work/ocsp.out" || { cat "$work/ocsp.out" >&2; fail "OCSP status is not good"; }
+	-CAfile "$root" -timeout 10 >"$work/ocsp.out" 2>&1 || fail_file "$work/ocsp.out" "openssl ocsp"
+grep -q "Response verify OK" "$work/ocsp.out" || fail_file "$work/ocsp.out" "OCSP response does not verify"
+grep -q "cert.pem: good" "$work/ocsp.out" || fail_file "$work/ocsp.out" "OCSP status is not good"
 ok "mayflyd OCSP: good for $s1"
 
 # ---- a forward-dated order (newOrder notBefore/notAfter) through the signer ---------
@@ -170,7 +173,7 @@ py=$(sed -n '1s/^#! *//p' "$(command -v certbot)")
 nb=$(( $(date +%s) + 7200 )); na=$(( nb + 86400 ))
 before=$(dbq "SELECT count(*) FROM certificates")
 timeout 120 "$py" - "https://127.0.0.1:$AP/directory" "$root" "$H01" "$nb" "$na" \
-	"$work/fwd.pem" >"$work/fwd.out" 2>&1 <<'EOP' || { cat "$work/fwd.out" >&2; fail "forward-dated ACME order"; }
+	"$work/fwd.pem" >"$work/fwd.out" 2>&1 <<'EOP' || fail_file "$work/fwd.out" "forward-dated ACME order"
 import datetime, http.server, sys, threading, time
 from typing import Optional
 import josepy as jose
@@ -244,7 +247,7 @@ openssl x509 -in "$work/fwd.pem" -noout -startdate -enddate >"$work/fwd.dates"
 want_nb=$(TZ=UTC date -d "@$nb" '+%b %e %H:%M:%S %Y GMT')
 want_na=$(TZ=UTC date -d "@$na" '+%b %e %H:%M:%S %Y GMT')
 grep -qx "notBefore=$want_nb" "$work/fwd.dates" && grep -qx "notAfter=$want_na" "$work/fwd.dates" ||
-	{ cat "$work/fwd.dates" >&2; fail "forward-dated certificate: want $want_nb to $want_na"; }
+	fail_file "$work/fwd.dates" "forward-dated certificate: want $want_nb to $want_na"
 # Not valid yet: verified as of its notBefore; logged like any other.
 openssl verify -attime "$nb" -CAfile "$root" -untrusted "$ica" "$work/fwd.pem" >/dev/null ||
 	fail "forward-dated certificate: openssl verify -attime"
@@ -332,7 +335,7 @@ openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$wo
 	-subj /CN=dev3.acme.test -addext subjectAltName=DNS:dev3.acme.test -outform DER \
 	-out "$work/r4.der" 2>/dev/null
 code=$(reenroll "$work/r4.der" "$work/re.b64")
-[ "$code" = 200 ] || { cat "$work/re.b64" >&2; fail "EST simplereenroll answered $code"; }
+[ "$code" = 200 ] || fail_file "$work/re.b64" "EST simplereenroll answered $code"
 { echo "-----BEGIN PKCS7-----"; cat "$work/re.b64"; echo "-----END PKCS7-----"; } > "$work/re.p7"
 openssl pkcs7 -in "$work/re.p7" -print_certs -out "$work/re.pem" 2>/dev/null ||
 	fail "EST re-enrol answer is not a PKCS#7 certs-only"
@@ -352,7 +355,7 @@ openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$wo
 before=$(ncerts)
 code=$(reenroll "$work/r5.der" "$work/re5.out")
 case "$code" in 4??) ;; *) fail "re-enrolment with a new name answered $code" ;; esac
-grep -q "dev9.acme.test" "$work/re5.out" || { cat "$work/re5.out" >&2; fail "refusal does not name dev9.acme.test"; }
+grep -q "dev9.acme.test" "$work/re5.out" || fail_file "$work/re5.out" "refusal does not name dev9.acme.test"
 [ "$(ncerts)" = "$before" ] || fail "a refused re-enrolment was logged"
 ok "EST simplereenroll refuses a name not in the client certificate ($code)"
 
@@ -366,12 +369,12 @@ ok "EST simplereenroll refuses a request without a client certificate ($code)"
 
 # The client certificate revoked with the CLI, while mayflyd runs: refused.
 "$top_builddir/mayfly" -c "$ca/mayfly.yaml" revoke "$s3" --reason keyCompromise \
-	>"$work/revoke.out" 2>&1 || { cat "$work/revoke.out" >&2; fail "mayfly revoke $s3"; }
+	>"$work/revoke.out" 2>&1 || fail_file "$work/revoke.out" "mayfly revoke $s3"
 n=$(dbq "SELECT count(*) FROM revocations WHERE serial IN ('$s3', '00$s3') AND reason = 1")
 [ "$n" = 1 ] || fail "revocation of $s3 not logged with reason keyCompromise"
 code=$(reenroll "$work/r4.der" "$work/re6.out")
 case "$code" in 4??) ;; *) fail "re-enrolment with a revoked certificate answered $code" ;; esac
-grep -q "revoked" "$work/re6.out" || { cat "$work/re6.out" >&2; fail "refusal does not say revoked"; }
+grep -q "revoked" "$work/re6.out" || fail_file "$work/re6.out" "refusal does not say revoked"
 [ "$(ncerts)" = "$before" ] || fail "a re-enrolment with a revoked certificate was logged"
 ok "EST simplereenroll refuses the revoked client certificate $s3 ($code)"
 # mayflyd picks the CLI's revocation up for OCSP too (how fast is the
@@ -379,11 +382,11 @@ ok "EST simplereenroll refuses the revoked client certificate $s3 ($code)"
 ocsp_revoked() {
 	openssl ocsp -issuer "$ica" -cert "$work/est.pem" -url "http://127.0.0.1:$P/ocsp" \
 		-CAfile "$root" -timeout 5 >"$work/ocsp3.out" 2>&1 ||
-		{ cat "$work/ocsp3.out" >&2; fail "openssl ocsp for $s3"; }
+		fail_file "$work/ocsp3.out" "openssl ocsp for $s3"
 	grep -q "est.pem: revoked" "$work/ocsp3.out"
 }
 wait_until 30 "OCSP does not say revoked for $s3: $(cat "$work/ocsp3.out" 2>/dev/null)" ocsp_revoked
-grep -q "Response verify OK" "$work/ocsp3.out" || { cat "$work/ocsp3.out" >&2; fail "OCSP response for $s3 does not verify"; }
+grep -q "Response verify OK" "$work/ocsp3.out" || fail_file "$work/ocsp3.out" "OCSP response for $s3 does not verify"
 ok "mayflyd OCSP: revoked for $s3"
 
 # A self-signed certificate for the same name and key: not ours, refused.
@@ -405,7 +408,7 @@ code=$(curl -sS --max-time 20 --cacert "$root" --cert "$work/re.pem" --key "$wor
 	-H "Content-Type: application/pkcs10" -H "Content-Transfer-Encoding: base64" \
 	--data-binary @"$work/r8.b64" -o "$work/re8.b64" -w '%{http_code}' \
 	"https://127.0.0.1:$AP/.well-known/est/simplereenroll")
-[ "$code" = 200 ] || { cat "$work/re8.b64" >&2; fail "re-enrolment with $s4 answered $code"; }
+[ "$code" = 200 ] || fail_file "$work/re8.b64" "re-enrolment with $s4 answered $code"
 { echo "-----BEGIN PKCS7-----"; cat "$work/re8.b64"; echo "-----END PKCS7-----"; } > "$work/re8.p7"
 openssl pkcs7 -in "$work/re8.p7" -print_certs -out "$work/re8.pem" 2>/dev/null ||
 	fail "EST re-enrol answer is not a PKCS#7 certs-only"
@@ -428,7 +431,7 @@ code=$(curl -sS --max-time 20 --cacert "$root" -H "Authorization: Bearer $token"
 	-H "Content-Type: application/pkcs10" --data-binary @"$work/r1.csr" \
 	-o "$work/v3.out" -w '%{http_code}' "https://127.0.0.1:$AP/v1/sign")
 [ "$code" = 400 ] || [ "$code" = 403 ] || fail "/v1/sign after narrowing answered $code"
-grep -q "dev1.acme.test" "$work/v3.out" || { cat "$work/v3.out" >&2; fail "refusal does not name the CSR's name"; }
+grep -q "dev1.acme.test" "$work/v3.out" || fail_file "$work/v3.out" "refusal does not name the CSR's name"
 grep -q 'event=issue-refused requester=api:token profile=server err=name-not-allowed' "$work/d.log" ||
 	fail "the refusal did not come from the signer"
 after=$(dbq "SELECT count(*) FROM certificates")
@@ -445,12 +448,12 @@ wait_log "event=audit-head id=$want " 30
 head=$(grep -o "event=audit-head id=$want sha256=[0-9a-f]*" "$work/d.log" | tail -1 |
 	sed 's/.*id=\([0-9]*\) sha256=\([0-9a-f]*\)/\1:\2/')
 "$top_builddir/mayfly" -c "$ca/mayfly.yaml" audit verify --head "$head" >"$work/av.out" 2>&1 ||
-	{ cat "$work/av.out" >&2; fail "mayfly audit verify --head $head"; }
+	fail_file "$work/av.out" "mayfly audit verify --head $head"
 ok "audit head $want in mayflyd's log matches the database"
 
 # ---- a revoked intermediate signs nothing more (fail closed) -----------------------------
 "$top_builddir/mayfly" -c "$ca/mayfly.yaml" intermediate revoke issuing-1 --reason keyCompromise \
-	>"$work/irev.out" 2>&1 || { cat "$work/irev.out" >&2; fail "mayfly intermediate revoke"; }
+	>"$work/irev.out" 2>&1 || fail_file "$work/irev.out" "mayfly intermediate revoke"
 # (localhost: a name both the listener's and the signer's narrowed profile allow)
 openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$work/k5.pem" \
 	-subj /CN=localhost -addext subjectAltName=DNS:localhost -out "$work/r5.csr" 2>/dev/null
@@ -459,7 +462,7 @@ code=$(curl -sS --max-time 20 --cacert "$root" -H "Authorization: Bearer $token"
 	-H "Content-Type: application/pkcs10" --data-binary @"$work/r5.csr" \
 	-o "$work/v4.out" -w '%{http_code}' "https://127.0.0.1:$AP/v1/sign")
 [ "$code" = 503 ] || fail "/v1/sign under a revoked intermediate answered $code"
-grep -q "revoked" "$work/v4.out" || { cat "$work/v4.out" >&2; fail "the refusal does not say revoked"; }
+grep -q "revoked" "$work/v4.out" || fail_file "$work/v4.out" "the refusal does not say revoked"
 after=$(dbq "SELECT count(*) FROM certificates")
 [ "$before" = "$after" ] || fail "a leaf under a revoked intermediate was logged"
 ok "issuing-1 revoked: /v1/sign refused ($code), nothing logged"

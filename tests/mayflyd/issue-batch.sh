@@ -41,7 +41,10 @@ cleanup() {
 	if [ -n "$dpid" ]; then kill "$dpid" 2>/dev/null || true; wait "$dpid" 2>/dev/null || true; fi
 	if [ "${KEEP:-0}" = 1 ]; then echo "kept $work"; else rm -rf "$work"; fi
 }
-trap cleanup EXIT INT TERM
+# A signal ends the test (through the EXIT trap); a trap on it that only
+# cleaned up would let the script run on without its directory and daemon.
+trap cleanup EXIT
+trap 'echo "$0: stopped by a signal" >&2; exit 1' HUP INT TERM
 
 LOGTAIL=30
 . "$top_srcdir/tests/mayflyd/lib.sh"
@@ -166,9 +169,9 @@ c0=$(metric mayflyd_ocsp_sign_seconds_count)
 pre=$(metric mayflyd_ocsp_presigned_total)
 [ "$pre" -ge 17 ] || fail "only $pre responses pre-signed for 17 new certificates"
 openssl ocsp -issuer "$ica" -cert "$work/$n.pem" -url "http://127.0.0.1:$P/ocsp" -no_nonce \
-	-CAfile "$root" -timeout 10 >"$work/ocsp.out" 2>&1 || { cat "$work/ocsp.out" >&2; fail "openssl ocsp"; }
-grep -q "Response verify OK" "$work/ocsp.out" || { cat "$work/ocsp.out" >&2; fail "OCSP response does not verify"; }
-grep -q "$n.pem: good" "$work/ocsp.out" || { cat "$work/ocsp.out" >&2; fail "OCSP status is not good"; }
+	-CAfile "$root" -timeout 10 >"$work/ocsp.out" 2>&1 || fail_file "$work/ocsp.out" "openssl ocsp"
+grep -q "Response verify OK" "$work/ocsp.out" || fail_file "$work/ocsp.out" "OCSP response does not verify"
+grep -q "$n.pem: good" "$work/ocsp.out" || fail_file "$work/ocsp.out" "OCSP status is not good"
 h1=$(metric mayflyd_ocsp_cache_hits_total)
 m1=$(metric mayflyd_ocsp_cache_misses_total)
 c1=$(metric mayflyd_ocsp_sign_seconds_count)

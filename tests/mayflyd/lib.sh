@@ -22,6 +22,18 @@ hold_port() {
 # Fails the test with the tail of mayflyd's log (LOGTAIL lines, default 20).
 fail() { echo "FAIL: $*" >&2; [ -f "$work/d.log" ] && tail -"${LOGTAIL:-20}" "$work/d.log" >&2; exit 1; }
 ok() { echo "ok: $*"; }
+# fail_file FILE WHAT...: fail, showing FILE (a client's output) first. Under
+# set -e a bare `cat FILE` that fails would end the test without a word;
+# a missing FILE is said, with whether $work itself is gone.
+fail_file() {
+	_ff=$1
+	shift
+	if [ -f "$_ff" ]; then cat "$_ff" >&2
+	elif [ -d "$work" ]; then echo "($_ff is missing)" >&2
+	else echo "($work has been removed under the test)" >&2
+	fi
+	fail "$@"
+}
 
 # wait_until SECONDS WHAT COMMAND...: runs COMMAND (0.1 s apart) until it
 # succeeds; fails the test with WHAT once SECONDS have passed, or if
