@@ -131,24 +131,33 @@ mf_db_tx_end(struct mf_db *db, struct mf_db_tx *tx, int rc)
 
 /* ---- opening and migrating ------------------------------------------------ */
 
-static int
-db_query_int(struct mf_db *db, const char *sql, int *val)
+int
+mf_db_query_int64(struct mf_db *db, const char *sql, int64_t *val)
 {
 	mf_sql_stmt *st = NULL;
 	int rc;
 
-	if ((rc = mf_sql_prepare(db->h, sql, 0, &st)) != MF_SQL_OK) {
-		rc = mf_db_err(rc);
-		goto out;
-	}
-	if ((rc = mf_sql_step(st)) != MF_SQL_ROW) {
+	*val = 0;
+	if ((rc = mf_sql_prepare(db->h, sql, 0, &st)) != MF_SQL_OK)
+		return mf_db_err(rc);
+	if ((rc = mf_sql_step(st)) == MF_SQL_ROW) {
+		*val = mf_sql_column_int64(st, 0);
+		rc = MF_OK;
+	} else {
 		rc = rc == MF_SQL_DONE ? MF_ERR_DB : mf_db_err(rc);
-		goto out;
 	}
-	*val = mf_sql_column_int(st, 0);
-	rc = MF_OK;
-out:
 	mf_sql_finalize(st);
+	return rc;
+}
+
+static int
+db_query_int(struct mf_db *db, const char *sql, int *val)
+{
+	int64_t v = 0;
+	int rc;
+
+	if ((rc = mf_db_query_int64(db, sql, &v)) == MF_OK)
+		*val = (int)v;
 	return rc;
 }
 
@@ -1081,41 +1090,17 @@ static const char db_cert_last_sql[] = "SELECT coalesce(max(id), 0) FROM certifi
 int
 mf_db_cert_last(struct mf_db *db, int64_t *id)
 {
-	mf_sql_stmt *st = NULL;
-	int rc;
-
 	if (db == NULL || id == NULL)
 		return MF_ERR_INVAL;
-	*id = 0;
-	if ((rc = mf_sql_prepare(db->h, db_cert_last_sql, 0, &st)) != MF_SQL_OK)
-		return mf_db_err(rc);
-	if ((rc = mf_sql_step(st)) == MF_SQL_ROW) {
-		*id = mf_sql_column_int64(st, 0);
-		rc = MF_OK;
-	} else
-		rc = mf_db_err(rc);
-	mf_sql_finalize(st);
-	return rc;
+	return mf_db_query_int64(db, db_cert_last_sql, id);
 }
 
 int
 mf_db_revocation_last(struct mf_db *db, int64_t *id)
 {
-	mf_sql_stmt *st = NULL;
-	int rc;
-
 	if (db == NULL || id == NULL)
 		return MF_ERR_INVAL;
-	*id = 0;
-	if ((rc = mf_sql_prepare(db->h, db_rev_last_sql, 0, &st)) != MF_SQL_OK)
-		return mf_db_err(rc);
-	if ((rc = mf_sql_step(st)) == MF_SQL_ROW) {
-		*id = mf_sql_column_int64(st, 0);
-		rc = MF_OK;
-	} else
-		rc = mf_db_err(rc);
-	mf_sql_finalize(st);
-	return rc;
+	return mf_db_query_int64(db, db_rev_last_sql, id);
 }
 
 static int

@@ -53,18 +53,11 @@ static const struct {
 static int
 copy_count(struct mf_db *db, const char *table, int64_t *n)
 {
-	mf_sql_stmt *st = NULL;
 	char sql[128];
-	int rc;
 
 	/* table names come from copy_tables above, never from input */
 	snprintf(sql, sizeof(sql), "SELECT count(*) FROM %s", table);
-	if ((rc = mf_sql_prepare(db->h, sql, 0, &st)) != MF_SQL_OK)
-		return mf_db_err(rc);
-	rc = mf_sql_step(st);
-	*n = rc == MF_SQL_ROW ? mf_sql_column_int64(st, 0) : 0;
-	mf_sql_finalize(st);
-	return rc == MF_SQL_ROW ? MF_OK : mf_db_err(rc);
+	return mf_db_query_int64(db, sql, n);
 }
 
 /* Binds value i of row src to parameter i + 1 of dst, keeping its type. */

@@ -54,6 +54,9 @@ struct mf_db_tx {
 int mf_db_tx_begin(struct mf_db *db, struct mf_db_tx *tx);
 int mf_db_tx_end(struct mf_db *db, struct mf_db_tx *tx, int rc);
 
+/* The first column of the one row sql answers; MF_ERR_DB if no row. */
+int mf_db_query_int64(struct mf_db *db, const char *sql, int64_t *val);
+
 /* Maps a storage-layer (SQLite-valued) result code to enum mf_err. */
 int mf_db_err(int sqlite_rc);
 
