@@ -29,17 +29,18 @@
 #      stays as it was (or, for a cut answer, moves only to the last good
 #      bundle), and the real answer still works afterwards.
 #   4. Intermediate rotation (scenario 3): leaves are issued through
-#      mayflyd's POST /v1/sign while `intermediate rotate` runs, none
-#      fails, all verify;
+#      mayflyd's POST /v1/sign and ACME orders (uacme, http-01) while
+#      `intermediate rotate` runs, none fails, all verify;
 #      after the switch mayflyd answers OCSP for leaves of both
 #      intermediates and serves both CRLs.
 #   5. CA outage of 48 hours (scenario 4): with issuance.forward-horizon
-#      72h, the server holds certificates for today and the next two days,
-#      mayflyd is stopped, and the device, its clock moved forward, accepts
-#      each day's certificate in turn, and always finds one valid.
+#      72h, contrib/est-renew (WINDOWS=2) orders the next two days'
+#      certificates over ACME newOrder notBefore/notAfter, mayflyd is
+#      stopped, and the device, its clock moved forward, accepts each day's
+#      certificate in turn, and always finds one valid; est-renew, its clock
+#      moved too (EST_RENEW_NOW), swaps each in when it starts.
 # Not covered here: ACME alternate chains and EST cacerts offering the
-# B-cross (the server's chain is set by hand), ACME orders (rather than
-# /v1/sign) while the intermediate rotates, HSM replacement.
+# B-cross (the server's chain is set by hand), HSM replacement.
 set -u
 build=$(pwd)
 srcdir=$(cd "${srcdir:-.}" && pwd)
@@ -48,7 +49,7 @@ M="$build/mayfly" D="$build/mayflyd" MV="$build/mayfly-verify"
 dev="$build/mayfly-device-client"
 for b in "$NGINX" "$M" "$D" "$MV"; do [ -x "$b" ] || { echo "SKIP: $b missing"; exit 77; }; done
 [ -x "$dev" ] || { echo "FAIL: $dev not built"; exit 99; }
-for t in softhsm2-util python3 perl curl openssl; do
+for t in softhsm2-util python3 perl curl openssl jq uacme; do
 	command -v $t >/dev/null 2>&1 || { echo "SKIP: $t missing"; exit 77; }
 done
 
@@ -298,6 +299,33 @@ acme_port() {
 }
 start_mayflyd
 acme_port
+# ACME orders too: uacme (libcurl-gnutls, the CA bundle set through
+# tests/acme/uacme-cainfo.c as in tests/acme/clients.sh), http-01 answered
+# from nginx's webroot by its hook. The account exists before the rotation.
+cat ca/certs/root-b.pem ca/certs/root-e.pem > ua-roots.pem
+cat > ua-hook.sh <<EOT
+#!/bin/sh
+[ "\$2" = http-01 ] || exit 1
+d="$tmp/webroot/.well-known/acme-challenge"
+case "\$1" in
+begin) mkdir -p "\$d" && printf '%s' "\$5" > "\$d/\$4" ;;
+done|failed) rm -f "\$d/\$4" ;;
+esac
+EOT
+chmod +x ua-hook.sh
+${CC:-cc} -shared -fPIC -o uacme-cainfo.so "$srcdir/tests/acme/uacme-cainfo.c" -ldl > shim.log 2>&1 ||
+	die "cannot build the uacme CA shim" shim.log
+ua() {
+	MAYFLY_TEST_CAINFO=$tmp/ua-roots.pem LD_PRELOAD=$tmp/uacme-cainfo.so timeout 120 \
+		uacme -c "$tmp/ua" -a "https://127.0.0.1:$AP/directory" -h "$tmp/ua-hook.sh" -t EC "$@"
+}
+ua -y new > ua-new.log 2>&1 || die "uacme new account" ua-new.log
+( i=0; while [ $i -lt 4 ]; do
+	if ua -f issue acme$i.$HOST > "ua$i.log" 2>&1 && cp ua/acme$i.$HOST/cert.pem "acme$i.pem"; then :
+	else echo "acme$i failed: $(cat "ua$i.log")"; fi
+	i=$((i + 1))
+done ) > ua-load.log 2>&1 &
+upid=$!
 ( i=0; while [ $i -lt 8 ]; do
 	code=$(curl -sS -k --max-time 20 -H "Authorization: Bearer $(cat ca/api.token)" \
 		-H "Content-Type: application/pkcs10" --data-binary @srv.csr -o "load$i.pem" \
@@ -308,6 +336,7 @@ done ) > load.log 2>&1 &
 lpid=$!
 run rot3.log "$M" -c $C intermediate rotate --root root-e
 wait "$lpid"
+wait "$upid"
 paste intermediates rot3.log
 setconf "  active: issuing-2" "  active: issuing-3"
 leaf le || die "issue under issuing-3" le.log
@@ -466,6 +495,18 @@ if [ "$n" = 8 ] && ! grep -q failed load.log &&
    [ "$(grep -c ': OK$' load.v)" = 8 ]; then
 	ok "8 leaves issued while the intermediate rotated: none failed, all verify"
 else bad "issuance during the rotation: $n issued: $(cat load.log load.v)"; fi
+# The ACME orders made meanwhile, each with the chain uacme saved.
+n=0 good=0
+for i in 0 1 2 3; do
+	[ -f acme$i.pem ] || continue
+	n=$((n + 1))
+	openssl x509 -in acme$i.pem -out acme$i.leaf
+	openssl verify -CAfile ua-roots.pem -untrusted acme$i.pem acme$i.leaf > /dev/null 2>&1 &&
+		good=$((good + 1))
+done
+if [ $n = 4 ] && [ $good = 4 ] && ! grep -q failed ua-load.log; then
+	ok "4 ACME orders (uacme) while the intermediate rotated: none failed, all verify"
+else bad "ACME during the rotation: $n issued, $good verify: $(cat ua-load.log)"; fi
 stop_pid dpid
 start_mayflyd
 # ocsp_of NAME ISSUER: mayflyd's OCSP answer for NAME.pem, as the device or
