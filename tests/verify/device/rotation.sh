@@ -29,17 +29,18 @@
 #      stays as it was (or, for a cut answer, moves only to the last good
 #      bundle), and the real answer still works afterwards.
 #   4. Intermediate rotation (scenario 3): leaves are issued through
-#      mayflyd's POST /v1/sign while `intermediate rotate` runs, none
-#      fails, all verify;
+#      mayflyd's POST /v1/sign and ACME orders (uacme, http-01) while
+#      `intermediate rotate` runs, none fails, all verify;
 #      after the switch mayflyd answers OCSP for leaves of both
 #      intermediates and serves both CRLs.
 #   5. CA outage of 48 hours (scenario 4): with issuance.forward-horizon
-#      72h, the server holds certificates for today and the next two days,
-#      mayflyd is stopped, and the device, its clock moved forward, accepts
-#      each day's certificate in turn, and always finds one valid.
+#      72h, contrib/est-renew (WINDOWS=2) orders the next two days'
+#      certificates over ACME newOrder notBefore/notAfter, mayflyd is
+#      stopped, and the device, its clock moved forward, accepts each day's
+#      certificate in turn, and always finds one valid; est-renew, its clock
+#      moved too (EST_RENEW_NOW), swaps each in when it starts.
 # Not covered here: ACME alternate chains and EST cacerts offering the
-# B-cross (the server's chain is set by hand), ACME orders (rather than
-# /v1/sign) while the intermediate rotates, HSM replacement.
+# B-cross (the server's chain is set by hand), HSM replacement.
 set -u
 build=$(pwd)
 srcdir=$(cd "${srcdir:-.}" && pwd)
@@ -48,7 +49,7 @@ M="$build/mayfly" D="$build/mayflyd" MV="$build/mayfly-verify"
 dev="$build/mayfly-device-client"
 for b in "$NGINX" "$M" "$D" "$MV"; do [ -x "$b" ] || { echo "SKIP: $b missing"; exit 77; }; done
 [ -x "$dev" ] || { echo "FAIL: $dev not built"; exit 99; }
-for t in softhsm2-util python3 perl curl openssl; do
+for t in softhsm2-util python3 perl curl openssl jq uacme; do
 	command -v $t >/dev/null 2>&1 || { echo "SKIP: $t missing"; exit 77; }
 done
 
@@ -134,7 +135,7 @@ leaf() {
 # server's, and one per TLS server: a (chain to A), bx (through the B-cross),
 # e (chain to E, and today's certificate in the outage), d1, d2 (the next
 # two days').
-hold_ports OPORT EVIL P_a P_bx P_e P_d1 P_d2 || die "no port to hold"
+hold_ports OPORT EVIL H01 P_a P_bx P_e P_d1 P_d2 || die "no port to hold"
 for n in a bx e d1 d2; do eval "echo \$P_$n" > "port.$n"; done
 run init.log "$M" init --dir ca --keys softhsm --port "$OPORT"
 run export.log "$M" -c $C bundle export --format der --version 1 --out v1.der
@@ -163,14 +164,17 @@ start_nginx() {
 			n=${c%.chain}
 			[ -f "port.$n" ] || return 1
 			echo "  server { listen 127.0.0.1:$(cat "port.$n") ssl; server_name $HOST;"
-			echo "    ssl_certificate $tmp/$c; ssl_certificate_key $tmp/srv.key;"
+			k=$tmp/srv.key
+			[ ! -f "$n.key" ] || k=$tmp/$n.key
+			echo "    ssl_certificate $tmp/$c; ssl_certificate_key $k;"
 			echo "    ssl_protocols TLSv1.2; location / { return 200 \"mayfly $n\"; } }"
 		done
 		echo "  server { listen 127.0.0.1:$EVIL; location / { root $tmp/evil; } }"
+		echo "  server { listen 127.0.0.1:$H01; location / { root $tmp/webroot; } }"
 		echo "}"
 	} > nginx.conf
 	nginx_run
-	ports=$EVIL
+	ports="$EVIL $H01"
 	for c in *.chain; do ports="$ports $(cat "port.${c%.chain}")"; done
 	# shellcheck disable=SC2086 # a list of ports
 	wait_listen "$npid" $ports
@@ -179,7 +183,7 @@ restart_nginx() {
 	stop_pid npid
 	start_nginx || { cat error.log; die "nginx did not start"; }
 }
-mkdir -p evil
+mkdir -p evil webroot
 restart_nginx
 port() { cat "port.$1"; }
 
@@ -281,14 +285,47 @@ leaf l2 || die "issue under issuing-2" l2.log
 # Scenario 3: issuance through mayflyd (POST /v1/sign, its signer holding
 # the token) goes on while the CLI rotates the intermediate.
 openssl rand -hex 16 > ca/api.token && chmod 600 ca/api.token
-printf 'acme:\n  host: 127.0.0.1\n  port: 0\n  api-token-file: api.token\n' >> $C
+# http-01 for *.test is checked at nginx's webroot server on 127.0.0.1.
+printf 'acme:\n  host: 127.0.0.1\n  port: 0\n  api-token-file: api.token\n  test-resolve: [.test]\n  test-http01-port: %s\n' \
+	"$H01" >> $C
 stop_pid dpid
+# acme_port: the port the ACME listener got (it binds port 0), from the log.
+acme_port() {
+	n=0
+	until AP=$(grep -o 'event=listening what=acme host=[^ ]* port=[0-9]*' mayflyd.log |
+		sed 's/.*port=//') && [ -n "$AP" ]; do
+		n=$((n + 1)); [ $n -le 300 ] || die "no ACME listener in the log" mayflyd.log; sleep 0.1
+	done
+}
 start_mayflyd
-n=0
-until AP=$(grep -o 'event=listening what=acme host=[^ ]* port=[0-9]*' mayflyd.log | sed 's/.*port=//') &&
-	[ -n "$AP" ]; do
-	n=$((n + 1)); [ $n -le 300 ] || die "no ACME listener in the log" mayflyd.log; sleep 0.1
-done
+acme_port
+# ACME orders too: uacme (libcurl-gnutls, the CA bundle set through
+# tests/acme/uacme-cainfo.c as in tests/acme/clients.sh), http-01 answered
+# from nginx's webroot by its hook. The account exists before the rotation.
+cat ca/certs/root-b.pem ca/certs/root-e.pem > ua-roots.pem
+cat > ua-hook.sh <<EOT
+#!/bin/sh
+[ "\$2" = http-01 ] || exit 1
+d="$tmp/webroot/.well-known/acme-challenge"
+case "\$1" in
+begin) mkdir -p "\$d" && printf '%s' "\$5" > "\$d/\$4" ;;
+done|failed) rm -f "\$d/\$4" ;;
+esac
+EOT
+chmod +x ua-hook.sh
+${CC:-cc} -shared -fPIC -o uacme-cainfo.so "$srcdir/tests/acme/uacme-cainfo.c" -ldl > shim.log 2>&1 ||
+	die "cannot build the uacme CA shim" shim.log
+ua() {
+	MAYFLY_TEST_CAINFO=$tmp/ua-roots.pem LD_PRELOAD=$tmp/uacme-cainfo.so timeout 120 \
+		uacme -c "$tmp/ua" -a "https://127.0.0.1:$AP/directory" -h "$tmp/ua-hook.sh" -t EC "$@"
+}
+ua -y new > ua-new.log 2>&1 || die "uacme new account" ua-new.log
+( i=0; while [ $i -lt 4 ]; do
+	if ua -f issue acme$i.$HOST > "ua$i.log" 2>&1 && cp ua/acme$i.$HOST/cert.pem "acme$i.pem"; then :
+	else echo "acme$i failed: $(cat "ua$i.log")"; fi
+	i=$((i + 1))
+done ) > ua-load.log 2>&1 &
+upid=$!
 ( i=0; while [ $i -lt 8 ]; do
 	code=$(curl -sS -k --max-time 20 -H "Authorization: Bearer $(cat ca/api.token)" \
 		-H "Content-Type: application/pkcs10" --data-binary @srv.csr -o "load$i.pem" \
@@ -299,19 +336,60 @@ done ) > load.log 2>&1 &
 lpid=$!
 run rot3.log "$M" -c $C intermediate rotate --root root-e
 wait "$lpid"
+wait "$upid"
 paste intermediates rot3.log
 setconf "  active: issuing-2" "  active: issuing-3"
 leaf le || die "issue under issuing-3" le.log
 cat le.pem ca/certs/issuing-3.pem ca/certs/root-e.pem > e.chain
-# For scenario 5, the server asks today for the next two days'
-# certificates, each starting an hour before the one before it ends.
+# For scenario 5, the server holds the next two days' certificates:
+# contrib/est-renew with WINDOWS=2 orders them over ACME (newOrder
+# notBefore/notAfter: EST cannot ask for a future notBefore), each starting
+# an hour before the one before it ends, and answers http-01 from the
+# webroot nginx serves.
 sed -i 's/^  hard-cap: 24h$/&\n  forward-horizon: 72h/' $C
 grep -q 'forward-horizon: 72h' $C || die "could not set forward-horizon"
+stop_pid dpid
+start_mayflyd
+acme_port
 na() { date -u -d "$(openssl x509 -in "$1" -noout -"${2:-end}"date | cut -d= -f2)" +%s; }
-rfc() { date -u -d "@$1" +%Y-%m-%dT%H:%M:%SZ; }
-leaf d1 --not-before "$(rfc $(($(na le.pem) - 3600)))" || die "forward-dated d1" d1.log
-leaf d2 --not-before "$(rfc $(($(na d1.pem) - 3600)))" || die "forward-dated d2" d2.log
-for d in d1 d2; do cat $d.pem ca/certs/issuing-3.pem ca/certs/root-e.pem > $d.chain; done
+mkdir -p srv
+cat le.pem ca/certs/issuing-3.pem > srv/cert.pem
+cp srv.key srv/key.pem
+cat ca/certs/root-b.pem ca/certs/root-e.pem > srv/roots.pem
+cat > srv/est-renew.conf <<EOT
+EST_URL=https://127.0.0.1:$AP/.well-known/est
+CERT=$tmp/srv/cert.pem
+KEY=$tmp/srv/key.pem
+CA=$tmp/srv/roots.pem
+RELOAD="echo reloaded >> $tmp/srv/reloads"
+WINDOWS=2
+ACME_URL=https://127.0.0.1:$AP/directory
+ACCOUNT_KEY=$tmp/srv/account.key
+WEBROOT=$tmp/webroot
+EOT
+ER=$srcdir/contrib/est-renew/est-renew.sh
+timeout 120 sh "$ER" srv/est-renew.conf > est-renew1.log 2>&1 || die "est-renew: the forward windows" est-renew1.log
+set -- srv/cert.pem.next.*
+if [ $# = 2 ] && [ -f "$1" ] && [ -f "srv/key.pem.${1#srv/cert.pem.}" ] &&
+   [ -f "srv/key.pem.${2#srv/cert.pem.}" ]; then
+	ok "est-renew: two forward windows ordered over ACME and stored"
+else die "est-renew stored: $*" est-renew1.log; fi
+for d in d1 d2; do
+	openssl x509 -in "$1" -out $d.pem
+	cp "srv/key.pem.${1#srv/cert.pem.}" $d.key
+	cp "$1" $d.cert
+	shift
+done
+# Each window is in the issuance log, and its notBefore is the one asked.
+[ "$(na d1.pem start)" = $(($(na le.pem) - 3600)) ] && [ "$(na d2.pem start)" = $(($(na d1.pem) - 3600)) ] &&
+	life=$((($(na le.pem) - $(na le.pem start)) / 3600 * 3600)) &&
+	[ $(($(na d1.pem) - $(na d1.pem start))) = $life ] && [ $(($(na d2.pem) - $(na d2.pem start))) = $life ] &&
+	ok "est-renew: windows start $(($(na d1.pem start) - $(date +%s)))s and $(($(na d2.pem start) - $(date +%s)))s ahead, ${life}s each" ||
+	bad "est-renew windows: d1 $(na d1.pem start)..$(na d1.pem), d2 $(na d2.pem start)..$(na d2.pem), le ends $(na le.pem)"
+timeout 60 sh "$ER" srv/est-renew.conf > est-renew2.log 2>&1 && grep -q 'not due' est-renew2.log &&
+	! grep -q 'window .* stored' est-renew2.log && ok "est-renew: a second run orders nothing" ||
+	bad "est-renew second run: $(cat est-renew2.log)"
+for d in d1 d2; do cat $d.cert ca/certs/root-e.pem > $d.chain; done
 restart_nginx
 
 # ---- 3. the sleeper wakes -------------------------------------------------------------
@@ -417,6 +495,18 @@ if [ "$n" = 8 ] && ! grep -q failed load.log &&
    [ "$(grep -c ': OK$' load.v)" = 8 ]; then
 	ok "8 leaves issued while the intermediate rotated: none failed, all verify"
 else bad "issuance during the rotation: $n issued: $(cat load.log load.v)"; fi
+# The ACME orders made meanwhile, each with the chain uacme saved.
+n=0 good=0
+for i in 0 1 2 3; do
+	[ -f acme$i.pem ] || continue
+	n=$((n + 1))
+	openssl x509 -in acme$i.pem -out acme$i.leaf
+	openssl verify -CAfile ua-roots.pem -untrusted acme$i.pem acme$i.leaf > /dev/null 2>&1 &&
+		good=$((good + 1))
+done
+if [ $n = 4 ] && [ $good = 4 ] && ! grep -q failed ua-load.log; then
+	ok "4 ACME orders (uacme) while the intermediate rotated: none failed, all verify"
+else bad "ACME during the rotation: $n issued, $good verify: $(cat ua-load.log)"; fi
 stop_pid dpid
 start_mayflyd
 # ocsp_of NAME ISSUER: mayflyd's OCSP answer for NAME.pem, as the device or
@@ -455,8 +545,8 @@ done
 # certificate starts before the one before it ends, and the device accepts
 # each from its first second to its last.
 if [ "$(na d1.pem start)" -lt "$(na le.pem)" ] && [ "$(na d2.pem start)" -lt "$(na d1.pem)" ] &&
-   [ "$(na d2.pem)" -ge $((T0 + 68 * 3600)) ]; then
-	ok "outage: the three certificates overlap and cover 68 hours"
+   [ "$(na d2.pem)" -ge $((T0 + 67 * 3600)) ]; then
+	ok "outage: the three certificates overlap and cover 67 hours"
 else bad "outage: a gap:$(for d in le d1 d2; do printf ' %s..%s' "$(na $d.pem start)" "$(na $d.pem)"; done)"; fi
 for d in d1 d2; do
 	out=$(device sleeper.state $d --time "$(na $d.pem start)")
@@ -464,6 +554,22 @@ for d in d1 d2; do
 	out=$(device sleeper.state $d --time "$(na $d.pem)")
 	check "outage: $d at its last second" "^VERIFIED" "$out"
 done
+
+# The server side of the outage: est-renew, run by its timer with the CA
+# down, swaps each window in when it starts (and says it cannot order the
+# next: mayflyd is down).
+for v in 12:le 36:d1 60:d2; do
+	h=${v%%:*} want=${v#*:}
+	EST_RENEW_NOW=$((T0 + h * 3600)) timeout 60 sh "$ER" srv/est-renew.conf > "est-renew-$h.log" 2>&1
+	[ "$want" = le ] || grep -q "swapped in window $(na $want.pem start)" "est-renew-$h.log" ||
+		bad "outage, hour $h: est-renew did not swap in $want: $(cat "est-renew-$h.log")"
+	if [ "$(openssl x509 -in srv/cert.pem -noout -serial)" = "$(openssl x509 -in $want.pem -noout -serial)" ] &&
+	   [ "$(openssl pkey -in srv/key.pem -pubout)" = "$(openssl x509 -in $want.pem -noout -pubkey)" ]; then
+		ok "outage, hour $h: est-renew serves $want"
+	else bad "outage, hour $h: est-renew serves $(openssl x509 -in srv/cert.pem -noout -serial), not $want"; fi
+done
+[ "$(wc -l < srv/reloads 2>/dev/null)" = 2 ] && ok "outage: the server was reloaded at each swap" ||
+	bad "outage: reloads: $(cat srv/reloads 2>/dev/null)"
 
 echo "rotation: $pass passed, $fail failed"
 [ $fail -eq 0 ] || keep=1
