@@ -47,6 +47,7 @@ static const struct {
 	{ "acme_issued", "serial", 0 },
 	{ "acme_rate", "key, at", 0 },
 	{ "est_tokens_used", "token_sha256", 0 },
+	{ "acme_nonce_key", "id", 0 },
 };
 #define NTABLES (sizeof(copy_tables) / sizeof(copy_tables[0]))
 
