@@ -32,7 +32,9 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <openssl/bio.h>
@@ -221,6 +223,61 @@ bad:
 }
 
 /* ---- PKCS#11: the module, tokens and sessions -------------------------- */
+
+/*
+ * SoftHSM2 2.6.1 (file object store) is not safe for two processes on one
+ * token. Every successful C_Login rewrites the token's token.object (it
+ * clears CKF_USER_PIN_COUNT_LOW), truncating the file under its fcntl lock
+ * and releasing the lock before the stdio buffer with the new bytes is
+ * flushed. A process that reads the token in that window (each PKCS#11
+ * call re-reads token.object) sees an empty file, takes the token for
+ * uninitialised and fails: CKR_GENERAL_ERROR, or no token with that label.
+ * libp11 caches what it saw, so retrying in the same process is no cure.
+ *
+ * The bug is SoftHSM2's; what we can do is keep mayfly processes out of
+ * each other's way. Whatever logs in or reads the token (finding it,
+ * logging in, loading a key through the engine, generating, pinging) holds
+ * an exclusive flock(2) on the SoftHSM2 configuration file, which every
+ * process on those tokens must read anyway. flock is not the fcntl lock
+ * SoftHSM2 takes on its own files, so the two cannot interfere. Signing
+ * with a loaded key does not read token.object and needs no lock. Without
+ * a configuration file (a real HSM) there is nothing to lock; a lock held
+ * for longer than MF_P11_LOCK_WAIT_MS is MF_ERR_HSM.
+ */
+#define MF_P11_LOCK_WAIT_MS	10000	/* a token generating RSA-4096 keys */
+
+static int
+mf_p11_lock(const char *conf, int *fd)
+{
+	struct timespec ts = { 0, 5 * 1000 * 1000 };
+	int waited;
+
+	*fd = -1;
+	if (conf == NULL)
+		conf = getenv("SOFTHSM2_CONF");
+	if (conf == NULL || *conf == '\0')
+		return MF_OK;
+	/* Missing or unreadable: C_Initialize will say so, not us. */
+	if ((*fd = open(conf, O_RDONLY | O_CLOEXEC)) == -1)
+		return MF_OK;
+	/* Bounded: a process stuck in the module must not hang us for ever. */
+	for (waited = 0; flock(*fd, LOCK_EX | LOCK_NB) == -1; waited += 5) {
+		if ((errno != EWOULDBLOCK && errno != EINTR) || waited >= MF_P11_LOCK_WAIT_MS) {
+			close(*fd);
+			*fd = -1;
+			return MF_ERR_HSM;
+		}
+		nanosleep(&ts, NULL);
+	}
+	return MF_OK;
+}
+
+static void
+mf_p11_unlock(int fd)
+{
+	if (fd != -1)
+		close(fd);	/* drops the flock */
+}
 
 static void
 mf_p11mod_close(struct mf_p11mod *m)
@@ -745,7 +802,7 @@ int
 mf_keystore_load(struct mf_keystore *ks, const char *uri, EVP_PKEY **out)
 {
 	struct mf_keyuri u;
-	int rc;
+	int rc, lk;
 
 	*out = NULL;
 	if (ks == NULL)
@@ -755,8 +812,10 @@ mf_keystore_load(struct mf_keystore *ks, const char *uri, EVP_PKEY **out)
 	ERR_set_mark();
 	if (u.kind == MF_URI_FILE)
 		rc = mf_keyfile_load(u.path, out);
-	else
+	else if ((rc = mf_p11_lock(ks->softhsm2_conf, &lk)) == MF_OK) {
 		rc = mf_p11_load(ks, &u, out);
+		mf_p11_unlock(lk);
+	}
 	mf_keyuri_clear(&u);
 	return mf_errq_done(rc);
 }
@@ -766,7 +825,7 @@ mf_keystore_generate(struct mf_keystore *ks, const char *uri, enum mf_keytype t,
     EVP_PKEY **out)
 {
 	struct mf_keyuri u;
-	int rc;
+	int rc, lk;
 
 	*out = NULL;
 	if (ks == NULL)
@@ -777,8 +836,11 @@ mf_keystore_generate(struct mf_keystore *ks, const char *uri, enum mf_keytype t,
 	if (u.kind == MF_URI_FILE) {
 		if ((rc = mf_keyfile_generate(u.path, t)) == MF_OK)
 			rc = mf_keyfile_load(u.path, out);
-	} else if ((rc = mf_p11_generate(ks, &u, t)) == MF_OK)
-		rc = mf_p11_load(ks, &u, out);
+	} else if ((rc = mf_p11_lock(ks->softhsm2_conf, &lk)) == MF_OK) {
+		if ((rc = mf_p11_generate(ks, &u, t)) == MF_OK)
+			rc = mf_p11_load(ks, &u, out);
+		mf_p11_unlock(lk);
+	}
 	mf_keyuri_clear(&u);
 	return mf_errq_done(rc);
 }
@@ -792,14 +854,17 @@ int
 mf_keystore_ping(struct mf_keystore *ks)
 {
 	size_t i;
-	int rc = MF_OK;
+	int rc = MF_OK, lk;
 
 	if (ks == NULL)
 		return MF_ERR_INVAL;
 	ERR_set_mark();
-	for (i = 0; i < ks->ntoks && rc == MF_OK; i++)
-		if (!mf_p11tok_alive(ks, &ks->toks[i]))
-			rc = MF_ERR_HSM;
+	if (ks->ntoks > 0 && (rc = mf_p11_lock(ks->softhsm2_conf, &lk)) == MF_OK) {
+		for (i = 0; i < ks->ntoks && rc == MF_OK; i++)
+			if (!mf_p11tok_alive(ks, &ks->toks[i]))
+				rc = MF_ERR_HSM;
+		mf_p11_unlock(lk);
+	}
 	return mf_errq_done(rc);
 }
 
@@ -818,7 +883,7 @@ mf_keystore_init_token(const char *module, const char *softhsm2_conf,
 	ck_slot_id_t *slots = NULL, slot = 0;
 	unsigned char lab[32];
 	unsigned long n, i;
-	int rc, found = 0, logged_in = 0;
+	int rc, lk, found = 0, logged_in = 0;
 	ck_rv_t rv;
 
 	if (module == NULL || label == NULL || *label == '\0' || strlen(label) > sizeof(lab) ||
@@ -827,8 +892,12 @@ mf_keystore_init_token(const char *module, const char *softhsm2_conf,
 	if (softhsm2_conf != NULL && setenv("SOFTHSM2_CONF", softhsm2_conf, 1) != 0)
 		return MF_ERR_NOMEM;
 	ERR_set_mark();
-	if ((rc = mf_p11mod_open(module, &m)) != MF_OK)
+	if ((rc = mf_p11_lock(softhsm2_conf, &lk)) != MF_OK)
 		return mf_errq_done(rc);
+	if ((rc = mf_p11mod_open(module, &m)) != MF_OK) {
+		mf_p11_unlock(lk);
+		return mf_errq_done(rc);
+	}
 	fl = m.fl;
 	if (mf_p11_find_token(&m, label, &slot) == MF_OK) {
 		rc = MF_ERR_EXISTS;
@@ -877,5 +946,6 @@ out:
 		fl->C_CloseSession(sess);
 	free(slots);
 	mf_p11mod_close(&m);
+	mf_p11_unlock(lk);
 	return mf_errq_done(rc);
 }
