@@ -290,15 +290,12 @@ mf_p11mod_close(struct mf_p11mod *m)
 }
 
 static int
-mf_p11mod_open(const char *module, struct mf_p11mod *m)
+mf_p11mod_start(const char *module, struct mf_p11mod *m)
 {
 	CK_C_GetFunctionList getfl;
 	struct ck_c_initialize_args args;
 	ck_rv_t rv;
 
-	memset(m, 0, sizeof(*m));
-	if (module == NULL || *module == '\0')
-		return MF_ERR_HSM;
 	if ((m->dl = dlopen(module, RTLD_NOW | RTLD_LOCAL)) == NULL)
 		return MF_ERR_HSM;
 	getfl = (CK_C_GetFunctionList)dlsym(m->dl, "C_GetFunctionList");
@@ -317,6 +314,27 @@ bad:
 	m->fl = NULL;
 	mf_p11mod_close(m);
 	return MF_ERR_HSM;
+}
+
+static int
+mf_p11mod_open(const char *module, struct mf_p11mod *m)
+{
+	int rc;
+
+	memset(m, 0, sizeof(*m));
+	if (module == NULL || *module == '\0')
+		return MF_ERR_HSM;
+	/*
+	 * SoftHSM2's C_Initialize probes for OpenSSL's rdrand engine and
+	 * leaves "dso not found" and "no such engine" in the error queue.
+	 * That is no failure of ours, but it would stand as the reason of any
+	 * later one (it did: a token found empty read as a missing engine),
+	 * so whatever the module queues while starting is dropped here.
+	 */
+	ERR_set_mark();
+	rc = mf_p11mod_start(module, m);
+	ERR_pop_to_mark();
+	return rc;
 }
 
 /* Compares a blank-padded CK_TOKEN_INFO label with a C string. */
