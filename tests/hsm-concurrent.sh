@@ -8,7 +8,8 @@
 # or key-load with the module's CKR_GENERAL_ERROR, about one process in
 # twelve. `mayfly init --keys softhsm` once, then ROUNDS rounds (default
 # 30) of three `mayfly issue` started together, all signing with the
-# issuing key in the same token; every one of them must succeed.
+# issuing key in the same token; every one of them must succeed. Before
+# that, a key in a missing token must fail naming the PKCS#11 cause.
 set -eu
 
 top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/.." && pwd)}
@@ -33,6 +34,18 @@ cd "$work"
 openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout k.pem \
 	-subj /CN=localhost -addext subjectAltName=DNS:localhost -out s.csr 2>/dev/null
 "$M" -c "$C" issue --csr s.csr --out one.pem >one.log 2>&1 || fail "issue alone: $(cat one.log)"
+
+# A failure names what the module answered, not the noise SoftHSM2 leaves
+# on OpenSSL's error queue when it starts (its rdrand probe's "dso not
+# found", which is how the race above used to read).
+sed 's/token=mayfly-main;object=issuing-1/token=no-such;object=issuing-1/' "$C" >bad.yaml
+grep -q "token=no-such" bad.yaml || fail "could not point issuing-1 at a missing token"
+cp bad.yaml "$ca/bad.yaml"
+! "$M" -c "$ca/bad.yaml" issue --csr s.csr --out no.pem >no.log 2>&1 || fail "issued from a missing token"
+grep -q "hsm-unavailable: .*mayfly PKCS#11::no initialised token with that label" no.log ||
+	fail "missing token: $(cat no.log)"
+! grep -q "dso not found" no.log || fail "SoftHSM2's start-up noise as the reason: $(cat no.log)"
+ok "a missing token is named as such"
 
 rounds=${ROUNDS:-30}
 bad=0
