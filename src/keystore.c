@@ -32,7 +32,9 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <openssl/bio.h>
@@ -222,6 +224,115 @@ bad:
 
 /* ---- PKCS#11: the module, tokens and sessions -------------------------- */
 
+/*
+ * MF_ERR_HSM alone does not say what the module answered, and the module
+ * itself queues nothing. The CLI and the daemon's log show the OpenSSL error
+ * queue with every failure, so our own PKCS#11 failures go there, in an
+ * error library of ours whose reason is the CKR_* code: "mayfly PKCS#11::
+ * CKR_GENERAL_ERROR", or reason(N) for a code not named below.
+ */
+#define MF_P11R_NOTOKEN	0x7fff00	/* not a CKR_*: no such initialised token */
+#define MF_P11R_VENDOR	0x7fff01	/* CKR_VENDOR_DEFINED and up do not fit */
+
+#define MF_CKR(c)	{ (c), #c }
+static ERR_STRING_DATA mf_p11_reasons[] = {
+	{ 1, "mayfly PKCS#11" },	/* the library's name, set in mf_p11_errinit */
+	MF_CKR(CKR_HOST_MEMORY),
+	MF_CKR(CKR_SLOT_ID_INVALID),
+	MF_CKR(CKR_GENERAL_ERROR),
+	MF_CKR(CKR_FUNCTION_FAILED),
+	MF_CKR(CKR_ARGUMENTS_BAD),
+	MF_CKR(CKR_DEVICE_ERROR),
+	MF_CKR(CKR_DEVICE_MEMORY),
+	MF_CKR(CKR_DEVICE_REMOVED),
+	MF_CKR(CKR_OPERATION_ACTIVE),
+	MF_CKR(CKR_SESSION_COUNT),
+	MF_CKR(CKR_SESSION_HANDLE_INVALID),
+	MF_CKR(CKR_TOKEN_NOT_PRESENT),
+	MF_CKR(CKR_TOKEN_NOT_RECOGNIZED),
+	MF_CKR(CKR_USER_NOT_LOGGED_IN),
+	MF_CKR(CKR_CRYPTOKI_NOT_INITIALIZED),
+	{ MF_P11R_NOTOKEN, "no initialised token with that label" },
+	{ MF_P11R_VENDOR, "vendor-defined CKR_* code" },
+	{ 0, NULL }
+};
+#undef MF_CKR
+
+static CRYPTO_ONCE mf_p11_erronce = CRYPTO_ONCE_STATIC_INIT;
+static int mf_p11_errlib;
+
+static void
+mf_p11_errinit(void)
+{
+	mf_p11_errlib = ERR_get_next_error_library();
+	mf_p11_reasons[0].error = ERR_PACK(mf_p11_errlib, 0, 0);
+	ERR_load_strings(mf_p11_errlib, mf_p11_reasons);
+}
+
+/* Queues rv (a CKR_* or MF_P11R_*) and returns MF_ERR_HSM. */
+static int
+mf_p11_fail(unsigned long rv)
+{
+	if (CRYPTO_THREAD_run_once(&mf_p11_erronce, mf_p11_errinit))
+		ERR_raise(mf_p11_errlib, (int)(rv >= CKR_VENDOR_DEFINED ? MF_P11R_VENDOR : rv));
+	return MF_ERR_HSM;
+}
+
+/*
+ * SoftHSM2 2.6.1 (file object store) is not safe for two processes on one
+ * token. Every successful C_Login rewrites the token's token.object (it
+ * clears CKF_USER_PIN_COUNT_LOW), truncating the file under its fcntl lock
+ * and releasing the lock before the stdio buffer with the new bytes is
+ * flushed. A process that reads the token in that window (each PKCS#11
+ * call re-reads token.object) sees an empty file, takes the token for
+ * uninitialised and fails: CKR_GENERAL_ERROR, or no token with that label.
+ * libp11 caches what it saw, so retrying in the same process is no cure.
+ *
+ * The bug is SoftHSM2's; what we can do is keep mayfly processes out of
+ * each other's way. Whatever logs in or reads the token (finding it,
+ * logging in, loading a key through the engine, generating, pinging) holds
+ * an exclusive flock(2) on the SoftHSM2 configuration file, which every
+ * process on those tokens must read anyway. flock is not the fcntl lock
+ * SoftHSM2 takes on its own files, so the two cannot interfere. Signing
+ * with a loaded key does not read token.object and needs no lock. Without
+ * a configuration file (a real HSM) there is nothing to lock; a lock held
+ * for longer than MF_P11_LOCK_WAIT_MS is MF_ERR_HSM.
+ */
+#define MF_P11_LOCK_WAIT_MS	10000	/* a token generating RSA-4096 keys */
+
+static int
+mf_p11_lock(const char *conf, int *fd)
+{
+	struct timespec ts = { 0, 5 * 1000 * 1000 };
+	int waited;
+
+	*fd = -1;
+	if (conf == NULL)
+		conf = getenv("SOFTHSM2_CONF");
+	if (conf == NULL || *conf == '\0')
+		return MF_OK;
+	/* Missing or unreadable: C_Initialize will say so, not us. */
+	if ((*fd = open(conf, O_RDONLY | O_CLOEXEC)) == -1)
+		return MF_OK;
+	/* Bounded: a process stuck in the module must not hang us for ever. */
+	for (waited = 0; flock(*fd, LOCK_EX | LOCK_NB) == -1; waited += 5) {
+		if ((errno != EWOULDBLOCK && errno != EINTR) || waited >= MF_P11_LOCK_WAIT_MS) {
+			close(*fd);
+			*fd = -1;
+			return MF_ERR_HSM;
+		}
+		nanosleep(&ts, NULL);
+	}
+	return MF_OK;
+}
+
+static void
+mf_p11_unlock(int fd)
+{
+	if (fd != -1)
+		close(fd);	/* drops the flock */
+}
+
 static void
 mf_p11mod_close(struct mf_p11mod *m)
 {
@@ -233,15 +344,12 @@ mf_p11mod_close(struct mf_p11mod *m)
 }
 
 static int
-mf_p11mod_open(const char *module, struct mf_p11mod *m)
+mf_p11mod_start(const char *module, struct mf_p11mod *m, ck_rv_t *initrv)
 {
 	CK_C_GetFunctionList getfl;
 	struct ck_c_initialize_args args;
 	ck_rv_t rv;
 
-	memset(m, 0, sizeof(*m));
-	if (module == NULL || *module == '\0')
-		return MF_ERR_HSM;
 	if ((m->dl = dlopen(module, RTLD_NOW | RTLD_LOCAL)) == NULL)
 		return MF_ERR_HSM;
 	getfl = (CK_C_GetFunctionList)dlsym(m->dl, "C_GetFunctionList");
@@ -253,13 +361,37 @@ mf_p11mod_open(const char *module, struct mf_p11mod *m)
 	rv = m->fl->C_Initialize(&args);
 	if (rv == CKR_OK)
 		m->own_init = 1;
-	else if (rv != CKR_CRYPTOKI_ALREADY_INITIALIZED)
+	else if (rv != CKR_CRYPTOKI_ALREADY_INITIALIZED) {
+		*initrv = rv;
 		goto bad;	/* e.g. SoftHSM2 without a readable config */
+	}
 	return MF_OK;
 bad:
 	m->fl = NULL;
 	mf_p11mod_close(m);
 	return MF_ERR_HSM;
+}
+
+static int
+mf_p11mod_open(const char *module, struct mf_p11mod *m)
+{
+	ck_rv_t initrv = CKR_OK;
+	int rc;
+
+	memset(m, 0, sizeof(*m));
+	if (module == NULL || *module == '\0')
+		return MF_ERR_HSM;
+	/*
+	 * SoftHSM2's C_Initialize probes for OpenSSL's rdrand engine and
+	 * leaves "dso not found" and "no such engine" in the error queue.
+	 * That is no failure of ours, but it would stand as the reason of any
+	 * later one (it did: a token found empty read as a missing engine),
+	 * so whatever the module queues while starting is dropped here.
+	 */
+	ERR_set_mark();
+	rc = mf_p11mod_start(module, m, &initrv);
+	ERR_pop_to_mark();
+	return initrv != CKR_OK ? mf_p11_fail(initrv) : rc;
 }
 
 /* Compares a blank-padded CK_TOKEN_INFO label with a C string. */
@@ -291,8 +423,8 @@ mf_p11_slots(struct mf_p11mod *m, ck_slot_id_t **slots, unsigned long *n)
 		ck_slot_id_t *s;
 		ck_rv_t rv;
 
-		if (m->fl->C_GetSlotList(1 /* with token */, NULL, &cnt) != CKR_OK)
-			return MF_ERR_HSM;
+		if ((rv = m->fl->C_GetSlotList(1 /* with token */, NULL, &cnt)) != CKR_OK)
+			return mf_p11_fail(rv);
 		if ((s = calloc(cnt + 1, sizeof(*s))) == NULL)
 			return MF_ERR_NOMEM;
 		rv = m->fl->C_GetSlotList(1, s, &cnt);
@@ -303,12 +435,15 @@ mf_p11_slots(struct mf_p11mod *m, ck_slot_id_t **slots, unsigned long *n)
 		}
 		free(s);
 		if (rv != CKR_BUFFER_TOO_SMALL)
-			return MF_ERR_HSM;
+			return mf_p11_fail(rv);
 	}
-	return MF_ERR_HSM;
+	return mf_p11_fail(CKR_BUFFER_TOO_SMALL);
 }
 
-/* Finds the slot of the initialised token labelled label: MF_ERR_HSM if none. */
+/*
+ * Finds the slot of the initialised token labelled label: MF_ERR_NOTFOUND if
+ * none, MF_ERR_HSM (queued) if the module would not list its slots.
+ */
 static int
 mf_p11_find_token(struct mf_p11mod *m, const char *label, ck_slot_id_t *slot)
 {
@@ -318,7 +453,7 @@ mf_p11_find_token(struct mf_p11mod *m, const char *label, ck_slot_id_t *slot)
 
 	if ((rc = mf_p11_slots(m, &slots, &n)) != MF_OK)
 		return rc;
-	rc = MF_ERR_HSM;
+	rc = MF_ERR_NOTFOUND;
 	for (i = 0; i < n; i++) {
 		struct ck_token_info ti;
 
@@ -348,16 +483,22 @@ mf_p11_pin_error(ck_rv_t rv)
 	}
 }
 
-/* Does the token still answer, under its label, and our session on it? */
-static int
-mf_p11tok_alive(const struct mf_keystore *ks, const struct mf_p11tok *t)
+/*
+ * Does the token still answer, under its label, and our session on it?
+ * 0 if so, else why not: a CKR_* code or MF_P11R_NOTOKEN.
+ */
+static unsigned long
+mf_p11tok_dead(const struct mf_keystore *ks, const struct mf_p11tok *t)
 {
 	struct ck_token_info ti;
 	struct ck_session_info si;
+	ck_rv_t rv;
 
-	return ks->mod.fl->C_GetTokenInfo(t->slot, &ti) == CKR_OK &&
-	    (ti.flags & CKF_TOKEN_INITIALIZED) && mf_label_eq(ti.label, t->label) &&
-	    ks->mod.fl->C_GetSessionInfo(t->sess, &si) == CKR_OK;
+	if ((rv = ks->mod.fl->C_GetTokenInfo(t->slot, &ti)) != CKR_OK)
+		return rv;
+	if (!(ti.flags & CKF_TOKEN_INITIALIZED) || !mf_label_eq(ti.label, t->label))
+		return MF_P11R_NOTOKEN;
+	return ks->mod.fl->C_GetSessionInfo(t->sess, &si);
 }
 
 
@@ -383,7 +524,7 @@ mf_p11_token(struct mf_keystore *ks, const char *label, size_t *idx)
 		if (strcmp(ks->toks[i].label, label) == 0)
 			break;
 	if (i < ks->ntoks) {
-		if (mf_p11tok_alive(ks, &ks->toks[i])) {
+		if (mf_p11tok_dead(ks, &ks->toks[i]) == 0) {
 			*idx = i;
 			return MF_OK;
 		}
@@ -402,17 +543,20 @@ mf_p11_token(struct mf_keystore *ks, const char *label, size_t *idx)
 			return rc;
 	}
 	if ((rc = mf_p11_find_token(&ks->mod, label, &t.slot)) != MF_OK)
-		return rc;
+		return rc == MF_ERR_NOTFOUND ? mf_p11_fail(MF_P11R_NOTOKEN) : rc;
 	if ((rc = mf_pin_read(ks->pin_source, &pin)) != MF_OK)
 		return rc;
-	rc = MF_ERR_HSM;
-	if (ks->mod.fl->C_OpenSession(t.slot, CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL,
-	    &t.sess) != CKR_OK)
+	rv = ks->mod.fl->C_OpenSession(t.slot, CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL,
+	    &t.sess);
+	if (rv != CKR_OK) {
+		rc = mf_p11_fail(rv);
 		goto out;
+	}
 	/* One attempt only: a PIN retry counter must not be burnt by us. */
 	rv = ks->mod.fl->C_Login(t.sess, CKU_USER, (unsigned char *)pin, strlen(pin));
 	if (rv != CKR_OK && rv != CKR_USER_ALREADY_LOGGED_IN) {
-		rc = mf_p11_pin_error(rv);
+		if ((rc = mf_p11_pin_error(rv)) == MF_ERR_HSM)
+			mf_p11_fail(rv);
 		goto out;
 	}
 	if (i < ks->ntoks) {
@@ -448,16 +592,17 @@ mf_p11_count(struct mf_keystore *ks, size_t ti, const char *label, int privkeys,
 	ck_session_handle_t sess = ks->toks[ti].sess;
 	ck_object_class_t cls = CKO_PRIVATE_KEY;
 	ck_object_handle_t found[8];
+	ck_rv_t rv;
 	struct ck_attribute tmpl[2] = {
 		{ CKA_LABEL, (void *)label, strlen(label) },
 		{ CKA_CLASS, &cls, sizeof(cls) },
 	};
 
-	if (fl->C_FindObjectsInit(sess, tmpl, privkeys ? 2 : 1) != CKR_OK)
-		return MF_ERR_HSM;
-	if (fl->C_FindObjects(sess, found, 8, n) != CKR_OK) {
+	if ((rv = fl->C_FindObjectsInit(sess, tmpl, privkeys ? 2 : 1)) != CKR_OK)
+		return mf_p11_fail(rv);
+	if ((rv = fl->C_FindObjects(sess, found, 8, n)) != CKR_OK) {
 		fl->C_FindObjectsFinal(sess);
-		return MF_ERR_HSM;
+		return mf_p11_fail(rv);
 	}
 	fl->C_FindObjectsFinal(sess);
 	return MF_OK;
@@ -523,7 +668,7 @@ mf_p11_generate(struct mf_keystore *ks, const struct mf_keyuri *u, enum mf_keyty
 	if (rv == CKR_MECHANISM_INVALID || (rv == CKR_OK && !(mi.flags & CKF_GENERATE_KEY_PAIR)))
 		return MF_ERR_KEYTYPE;
 	if (rv != CKR_OK)
-		return MF_ERR_HSM;
+		return mf_p11_fail(rv);
 	if (bits != 0 && (bits < mi.min_key_size || bits > mi.max_key_size))
 		return MF_ERR_KEYTYPE;
 	/* A second object with the same label would make the URI ambiguous. */
@@ -570,7 +715,7 @@ mf_p11_generate(struct mf_keystore *ks, const struct mf_keyuri *u, enum mf_keyty
 	case CKR_TOKEN_NOT_PRESENT:
 	case CKR_SESSION_HANDLE_INVALID:
 	case CKR_DEVICE_ERROR:
-		return MF_ERR_HSM;
+		return mf_p11_fail(rv);
 	default:
 		return MF_ERR_KEYGEN;
 	}
@@ -745,7 +890,7 @@ int
 mf_keystore_load(struct mf_keystore *ks, const char *uri, EVP_PKEY **out)
 {
 	struct mf_keyuri u;
-	int rc;
+	int rc, lk;
 
 	*out = NULL;
 	if (ks == NULL)
@@ -755,8 +900,10 @@ mf_keystore_load(struct mf_keystore *ks, const char *uri, EVP_PKEY **out)
 	ERR_set_mark();
 	if (u.kind == MF_URI_FILE)
 		rc = mf_keyfile_load(u.path, out);
-	else
+	else if ((rc = mf_p11_lock(ks->softhsm2_conf, &lk)) == MF_OK) {
 		rc = mf_p11_load(ks, &u, out);
+		mf_p11_unlock(lk);
+	}
 	mf_keyuri_clear(&u);
 	return mf_errq_done(rc);
 }
@@ -766,7 +913,7 @@ mf_keystore_generate(struct mf_keystore *ks, const char *uri, enum mf_keytype t,
     EVP_PKEY **out)
 {
 	struct mf_keyuri u;
-	int rc;
+	int rc, lk;
 
 	*out = NULL;
 	if (ks == NULL)
@@ -777,8 +924,11 @@ mf_keystore_generate(struct mf_keystore *ks, const char *uri, enum mf_keytype t,
 	if (u.kind == MF_URI_FILE) {
 		if ((rc = mf_keyfile_generate(u.path, t)) == MF_OK)
 			rc = mf_keyfile_load(u.path, out);
-	} else if ((rc = mf_p11_generate(ks, &u, t)) == MF_OK)
-		rc = mf_p11_load(ks, &u, out);
+	} else if ((rc = mf_p11_lock(ks->softhsm2_conf, &lk)) == MF_OK) {
+		if ((rc = mf_p11_generate(ks, &u, t)) == MF_OK)
+			rc = mf_p11_load(ks, &u, out);
+		mf_p11_unlock(lk);
+	}
 	mf_keyuri_clear(&u);
 	return mf_errq_done(rc);
 }
@@ -791,15 +941,19 @@ mf_keystore_generate(struct mf_keystore *ks, const char *uri, enum mf_keytype t,
 int
 mf_keystore_ping(struct mf_keystore *ks)
 {
+	unsigned long why;
 	size_t i;
-	int rc = MF_OK;
+	int rc = MF_OK, lk;
 
 	if (ks == NULL)
 		return MF_ERR_INVAL;
 	ERR_set_mark();
-	for (i = 0; i < ks->ntoks && rc == MF_OK; i++)
-		if (!mf_p11tok_alive(ks, &ks->toks[i]))
-			rc = MF_ERR_HSM;
+	if (ks->ntoks > 0 && (rc = mf_p11_lock(ks->softhsm2_conf, &lk)) == MF_OK) {
+		for (i = 0; i < ks->ntoks && rc == MF_OK; i++)
+			if ((why = mf_p11tok_dead(ks, &ks->toks[i])) != 0)
+				rc = mf_p11_fail(why);
+		mf_p11_unlock(lk);
+	}
 	return mf_errq_done(rc);
 }
 
@@ -818,7 +972,7 @@ mf_keystore_init_token(const char *module, const char *softhsm2_conf,
 	ck_slot_id_t *slots = NULL, slot = 0;
 	unsigned char lab[32];
 	unsigned long n, i;
-	int rc, found = 0, logged_in = 0;
+	int rc, lk, found = 0, logged_in = 0;
 	ck_rv_t rv;
 
 	if (module == NULL || label == NULL || *label == '\0' || strlen(label) > sizeof(lab) ||
@@ -827,8 +981,12 @@ mf_keystore_init_token(const char *module, const char *softhsm2_conf,
 	if (softhsm2_conf != NULL && setenv("SOFTHSM2_CONF", softhsm2_conf, 1) != 0)
 		return MF_ERR_NOMEM;
 	ERR_set_mark();
-	if ((rc = mf_p11mod_open(module, &m)) != MF_OK)
+	if ((rc = mf_p11_lock(softhsm2_conf, &lk)) != MF_OK)
 		return mf_errq_done(rc);
+	if ((rc = mf_p11mod_open(module, &m)) != MF_OK) {
+		mf_p11_unlock(lk);
+		return mf_errq_done(rc);
+	}
 	fl = m.fl;
 	if (mf_p11_find_token(&m, label, &slot) == MF_OK) {
 		rc = MF_ERR_EXISTS;
@@ -855,8 +1013,11 @@ mf_keystore_init_token(const char *module, const char *softhsm2_conf,
 		goto out;
 	}
 	/* SoftHSM2 gives the token a new slot ID once it is initialised. */
-	if ((rc = mf_p11_find_token(&m, label, &slot)) != MF_OK)
+	if ((rc = mf_p11_find_token(&m, label, &slot)) != MF_OK) {
+		if (rc == MF_ERR_NOTFOUND)
+			rc = mf_p11_fail(MF_P11R_NOTOKEN);
 		goto out;
+	}
 	rc = MF_ERR_HSM;
 	if (fl->C_OpenSession(slot, CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL, &sess) != CKR_OK)
 		goto out;
@@ -877,5 +1038,6 @@ out:
 		fl->C_CloseSession(sess);
 	free(slots);
 	mf_p11mod_close(&m);
+	mf_p11_unlock(lk);
 	return mf_errq_done(rc);
 }
