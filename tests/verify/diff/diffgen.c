@@ -25,6 +25,10 @@
  *                  names; duplicate or malformed extensions the library
  *                  does not process): counted, not a failure
  *
+ * Each outcome is also counted per profile class of issue 12 (a CN not
+ * among the SANs, missing or malformed AKI/SKI, ...: see pclass_names),
+ * by what the final plan of the chain holds.
+ *
  * The exit status is 1 if any lib-looser case was seen (each is printed
  * with its mutation and OpenSSL's reason, and its chain written as PEM to
  * $MFV_DIFF_OUT if set), 0 otherwise.
@@ -127,6 +131,11 @@ struct certplan {
 	int san_crit;           /* subjectAltName marked critical */
 	int extra;              /* 1 malformed AIA, 2 policyConstraints, 3 critical
 	                           policyConstraints, 4 AKI with issuer and serial */
+	int bad_kid;            /* 1 AKI without keyIdentifier, 2 SKI not an OCTET
+	                           STRING, 3 AKI not a SEQUENCE, 4 critical AKI,
+	                           5 critical SKI */
+	int root_aki;           /* the root carries an AKI: 1 with its own keyid
+	                           and its issuer and serial, 2 without keyid */
 	const EVP_MD *md;       /* NULL: the key's default (SHA-256; Ed25519 none) */
 	int wrong_signer;       /* sign with a different key of the same type */
 	int subject_mismatch;   /* issuer name differs from the issuer's subject */
@@ -192,6 +201,157 @@ note(struct plan *p, const char *fmt, const char *arg, int i)
 	snprintf(p->what + l, sizeof(p->what) - l, "%s%s@%d", l ? " " : "", arg ? arg : fmt, i);
 }
 
+/*
+ * The profile classes of issue 12 (libmayfly-verify(3), "Profile"), with
+ * the same names as mfv_limbo's per-class counts.  A chain belongs to a
+ * class when its final plan holds that break, whichever mutation put it
+ * there (classes_of()); plan_profile() puts one there on purpose.
+ */
+enum {
+	P_CN, P_KID, P_ROOT_EKU_AKI, P_LEAF_KCS, P_SERIAL0, P_EMPTY_ISSUER, P_BC_ROOT,
+	P_LEAF_EKU, P_RSA8, P_PS_WILD, P_UNDERSCORE, P_AIA, P_PC, NPCLASS
+};
+static const char *const pclass_names[NPCLASS] = {
+	"cn-not-in-san", "aki-ski", "root-eku-aki", "leaf-keycertsign", "serial-zero",
+	"empty-issuer-subject", "bc-noncrit-root", "leaf-anyeku-crit-eku", "rsa-not-8",
+	"ps-wildcard", "underscore-san", "bad-aia", "pc-noncrit",
+};
+
+static void
+plan_profile(struct plan *p, int i)
+{
+	struct certplan *c = &p->c[i], *leaf = &p->c[0], *root = &p->c[p->n - 1];
+	static const char *const kids[] = { "no-skid", "aki-no-keyid", "ski-not-octets", "aki-not-seq",
+	                                    "aki-crit", "ski-crit", "no-akid" };
+	static const char *const xs[] = { NULL, "root-aki-issuer", "root-aki-no-keyid" };
+	int k = (int)rnd(NPCLASS), root_i = i == p->n - 1;
+	const char *what = pclass_names[k];
+
+	switch (k) {
+	case P_CN: leaf->cn = leaf_cns[rnd(sizeof(leaf_cns) / sizeof(leaf_cns[0]))]; i = 0; break;
+	case P_KID:
+		/* RFC 5280 wants an SKI in a CA and an AKI in all but a
+		 * self-signed certificate: a leaf keeps its SKI. */
+		if (i > 0 && rnd(4) == 0) {
+			c->skid = 0;
+			what = kids[0];
+		} else if (!root_i && rnd(4) == 0) {
+			c->akid = 0;
+			what = kids[6];
+		} else {
+			c->bad_kid = root_i ? (rnd(2) ? 2 : 5) : 1 + (int)rnd(5);
+			what = kids[c->bad_kid];
+		}
+		break;
+	case P_ROOT_EKU_AKI:
+		if (rnd(2)) {
+			root->root_aki = 1 + (int)rnd(2);
+			what = xs[root->root_aki];
+		} else {
+			root->eku = ekus[rnd(sizeof(ekus) / sizeof(ekus[0]))];
+			what = "root-eku";
+		}
+		i = p->n - 1;
+		break;
+	case P_LEAF_KCS: leaf->ku = rnd(2) ? "critical,digitalSignature,keyCertSign" : "critical,keyCertSign";
+		i = 0; break;
+	case P_SERIAL0: c->serial_kind = 1; break;
+	case P_EMPTY_ISSUER: i = 1 + (int)rnd((uint32_t)p->n - 1); p->c[i].empty_subject = 1; break;
+	case P_BC_ROOT: root->bc = 1; i = p->n - 1; break;
+	case P_LEAF_EKU: {
+		static const char *const e[] = { "anyExtendedKeyUsage", "critical,serverAuth",
+		                                 "serverAuth,anyExtendedKeyUsage" };
+		leaf->eku = e[rnd(3)];
+		i = 0;
+		break;
+	}
+	case P_RSA8: c->key_type = K_RSA2052; break;
+	case P_PS_WILD:
+		/* The host matches the wildcard and the CN is the SAN, so
+		 * that nothing but the public suffix is wrong. */
+		if (rnd(2)) {
+			leaf->san = "DNS:*.co.uk";
+			leaf->cn = "*.co.uk";
+			p->host = "www.co.uk";
+		} else {
+			leaf->san = "DNS:*.test";
+			leaf->cn = "*.test";
+			p->host = "example.test";
+		}
+		i = 0;
+		break;
+	case P_UNDERSCORE: leaf->san = "DNS:foo_bar.example.test,DNS:www.example.test"; i = 0; break;
+	case P_AIA: c->extra = 1; break;
+	case P_PC: c->extra = 2; break;
+	}
+	note(p, "profile", what, i);
+}
+
+/* Is the leaf's CN one of its SAN's dNSNames, octet for octet? */
+static int
+cn_in_san(const struct certplan *c)
+{
+	const char *s = c->san;
+	size_t l = strlen(c->cn);
+
+	while ((s = strstr(s, "DNS:")) != NULL) {
+		s += 4;
+		if (strncmp(s, c->cn, l) == 0 && (s[l] == '\0' || s[l] == ','))
+			return 1;
+	}
+	return 0;
+}
+
+/* The profile classes a plan holds, as a bit mask. */
+static unsigned
+classes_of(const struct plan *p)
+{
+	const struct certplan *leaf = &p->c[0], *root = &p->c[p->n - 1];
+	unsigned m = 0;
+	int i;
+
+	for (i = 0; i < p->n; i++) {
+		const struct certplan *c = &p->c[i];
+
+		if (c->serial_kind == 1)
+			m |= 1u << P_SERIAL0;
+		if (c->key_type == K_RSA2052)
+			m |= 1u << P_RSA8;
+		if (i > 0 && c->empty_subject)
+			m |= 1u << P_EMPTY_ISSUER;
+		if (c->version != 2)
+			continue; /* no extensions at all */
+		if ((i > 0 && !c->skid) || (i < p->n - 1 && !c->akid) || c->bad_kid)
+			m |= 1u << P_KID;
+		if (c->san != NULL && strchr(c->san, '_') != NULL)
+			m |= 1u << P_UNDERSCORE;
+		if (c->extra == 1)
+			m |= 1u << P_AIA;
+		if (c->extra == 2)
+			m |= 1u << P_PC;
+	}
+	if (leaf->version == 2) {
+		if (leaf->san != NULL && !leaf->empty_subject && !cn_in_san(leaf))
+			m |= 1u << P_CN;
+		if (leaf->ku != NULL && strstr(leaf->ku, "keyCertSign") != NULL)
+			m |= 1u << P_LEAF_KCS;
+		if (leaf->eku != NULL && (strstr(leaf->eku, "anyExtendedKeyUsage") != NULL ||
+		                          strncmp(leaf->eku, "critical,", 9) == 0))
+			m |= 1u << P_LEAF_EKU;
+		if ((leaf->san != NULL && (strstr(leaf->san, "DNS:*.test") != NULL ||
+		                           strstr(leaf->san, "DNS:*.co.uk") != NULL)) ||
+		    (!leaf->empty_subject && strcmp(leaf->cn, "*.co.uk") == 0))
+			m |= 1u << P_PS_WILD;
+	}
+	if (root->version == 2) {
+		if (root->eku != NULL || root->root_aki)
+			m |= 1u << P_ROOT_EKU_AKI;
+		if (root->bc == 1)
+			m |= 1u << P_BC_ROOT;
+	}
+	return m;
+}
+
 static void
 plan_chain(struct plan *p)
 {
@@ -237,7 +397,7 @@ plan_chain(struct plan *p)
 	for (m = 0; m < nmut; m++) {
 		i = (int)rnd((uint32_t)p->n);
 		struct certplan *c = &p->c[i];
-		switch (rnd(26)) {
+		switch (rnd(30)) {
 		case 0: c->na = 25 * 3600 - 3600; note(p, "lifetime25h", NULL, i); break;
 		case 1: c->na = -60; c->nb = -86400; note(p, "expired", NULL, i); break;
 		case 2: c->nb = 600; c->na = 86400; note(p, "notyet", NULL, i); break;
@@ -290,6 +450,11 @@ plan_chain(struct plan *p)
 		case 23: c->empty_subject = 1; c->san_crit = (int)rnd(2);
 			note(p, c->san_crit ? "empty-subject,san-crit" : "empty-subject", NULL, i); break;
 		case 24: c->san_crit = 1; note(p, "san-crit", NULL, i); break;
+		/* One of the issue-12 profile classes on purpose (four
+		 * slots, so that each class is met often enough). */
+		case 26: case 27: case 28: case 29:
+			plan_profile(p, i);
+			break;
 		case 25: c->extra = 1 + (int)rnd(4);
 			note(p, c->extra == 1 ? "bad-aia" : c->extra == 2 ? "pc" : c->extra == 3 ? "pc-crit" : "aki-issuer",
 			     NULL, i);
@@ -397,11 +562,18 @@ build(const struct plan *p, int i, X509 *issuer, time_t now)
 		    add_ext(x, issuer ? issuer : x, NID_policy_constraints,
 		            c->extra == 3 ? "critical,requireExplicitPolicy:0" : "requireExplicitPolicy:0") != 0)
 			goto out;
-		if (c->skid && add_ext(x, issuer ? issuer : x, NID_subject_key_identifier, "hash") != 0)
+		if (c->skid && add_ext(x, issuer ? issuer : x, NID_subject_key_identifier,
+		                       c->bad_kid == 2 ? "ASN1:NULL" : c->bad_kid == 5 ? "critical,hash" : "hash") != 0)
 			goto out;
 		if (c->akid && issuer != NULL &&
 		    add_ext(x, issuer, NID_authority_key_identifier,
-		            c->extra == 4 ? "keyid:always,issuer:always" : "keyid:always") != 0)
+		            c->bad_kid == 1 ? "issuer:always" : c->bad_kid == 3 ? "ASN1:NULL"
+		            : c->bad_kid == 4 ? "critical,keyid:always"
+		            : c->extra == 4 ? "keyid:always,issuer:always" : "keyid:always") != 0)
+			goto out;
+		if (c->root_aki && issuer == NULL &&
+		    add_ext(x, x, NID_authority_key_identifier,
+		            c->root_aki == 1 ? "keyid:always,issuer:always" : "issuer:always") != 0)
 			goto out;
 		if (c->dup) {
 			int pos = X509_get_ext_by_NID(x, c->dup, -1);
@@ -657,6 +829,9 @@ name_ranges(const unsigned char *d, size_t len, size_t r[2][2])
 struct counts {
 	unsigned long total, agree_accept, agree_reject, stricter, looser, oos;
 	unsigned long stricter_by[64], oos_by[100];
+	/* per profile class: agree-accept, agree-reject, lib-stricter,
+	 * out-of-scope, lib-looser */
+	unsigned long cls[NPCLASS][5];
 };
 
 static void
@@ -719,10 +894,12 @@ main(void)
 		X509_STORE_CTX *sc = NULL;
 		STACK_OF(X509) *untrusted = NULL;
 		int mrc, ook = 0, oerr = 0, oerr_depth = -1, built = 1, parse_fail = 0;
-		int pf[MAXN] = { 0 }, have_names = 0;
+		int pf[MAXN] = { 0 }, have_names = 0, oc = 0;
+		unsigned pcm;
 		size_t flip_off = (size_t)-1, names[2][2];
 
 		plan_chain(&p);
+		pcm = classes_of(&p);
 		for (i = p.n - 1; i >= 0; i--)
 			if ((x[i] = build(&p, i, i == p.n - 1 ? NULL : x[i + 1], now)) == NULL)
 				built = 0;
@@ -830,14 +1007,14 @@ main(void)
 
 		cnt.total++;
 		if (mrc == 0 && ook)
-			cnt.agree_accept++;
+			cnt.agree_accept++, oc = 0;
 		else if (mrc != 0 && !ook)
-			cnt.agree_reject++;
+			cnt.agree_reject++, oc = 1;
 		else if (mrc != 0) {
 			if (verbose)
 				printf("lib-stricter #%lu [%s] %s (depth %d)\n", id, p.what, mfv_errname(mrc),
 				       res.depth);
-			cnt.stricter++;
+			cnt.stricter++, oc = 2;
 			cnt.stricter_by[-mrc < 64 ? -mrc : 0]++;
 		} else {
 			int oos = !parse_fail && out_of_scope(oerr);
@@ -938,16 +1115,25 @@ main(void)
 			}
 			ERR_clear_error();
 			if (oos) {
-				cnt.oos++;
+				cnt.oos++, oc = 3;
 				cnt.oos_by[oerr >= 0 && oerr < 100 ? oerr : 0]++;
 			} else {
-				cnt.looser++;
+				cnt.looser++, oc = 4;
 				printf("LIB-LOOSER #%lu [%s] openssl: %s (depth %d)\n", id, p.what,
 				       parse_fail ? "does not parse" : X509_verify_cert_error_string(oerr),
 				       oerr_depth);
 				dump(outdir, id, der, len, p.n);
 			}
 		}
+		for (i = 0; i < NPCLASS; i++)
+			if (pcm & 1u << i) {
+				cnt.cls[i][oc]++;
+				/* Both accept a chain of a profile class: one the
+				 * man page argues for, or a plan that did not
+				 * produce the break it names. */
+				if (verbose && oc == 0)
+					printf("agree-accept #%lu [%s] class %s\n", id, p.what, pclass_names[i]);
+			}
 		X509_STORE_CTX_free(sc);
 		X509_STORE_free(st);
 		sk_X509_free(untrusted);
@@ -975,7 +1161,10 @@ main(void)
 			                    : i == 96 ? "invalid string in a name (names are raw bytes to the library)"
 			                    : i == 95 ? "undecodable attribute inside a Name (names are raw bytes to the library)"
 			                    : X509_verify_cert_error_string(i), cnt.oos_by[i]);
-	printf("\n");
+	printf("\n  profile classes (agree-accept/agree-reject/lib-stricter/out-of-scope/lib-looser):\n");
+	for (i = 0; i < NPCLASS; i++)
+		printf("    %-21s %5lu %5lu %5lu %5lu %5lu\n", pclass_names[i], cnt.cls[i][0], cnt.cls[i][1],
+		       cnt.cls[i][2], cnt.cls[i][3], cnt.cls[i][4]);
 	for (i = 0; i < K_NTYPES; i++) {
 		int j;
 		for (j = 0; j < POOL_PER; j++)

@@ -181,6 +181,52 @@ stricter_scope(int rc)
 	return NULL;
 }
 
+/*
+ * The profile classes of issue 12 (libmayfly-verify(3), "Profile"): which
+ * expected-FAILURE cases belong to each, so that a run prints how many of
+ * them the library accepts.  A case id matches an entry ending in ':' or
+ * '-' as a prefix, any other entry exactly.  The same class names as the
+ * per-class counts of mfv_diffgen.
+ */
+static const struct pclass {
+	const char *name;
+	const char *ids[8];
+} pclasses[] = {
+	{ "cn-not-in-san", { "webpki::cn::" } },
+	{ "aki-ski", { "rfc5280::aki::", "rfc5280::ski::" } },
+	{ "root-eku-aki", { "webpki::aki::root-with-", "webpki::eku::root-has-eku" } },
+	{ "leaf-keycertsign", { "rfc5280::leaf-ku-keycertsign" } },
+	{ "serial-zero", { "rfc5280::serial::zero" } },
+	{ "empty-issuer-subject", { "rfc5280::ca-empty-subject", "rfc5280::ee-empty-issuer" } },
+	{ "bc-noncrit-root", { "rfc5280::root-non-critical-basic-constraints" } },
+	{ "leaf-anyeku-crit-eku", { "webpki::eku::ee-anyeku", "webpki::eku::ee-critical-eku" } },
+	{ "rsa-not-8", { "webpki::forbidden-rsa-not-divisible-by-8-in-root",
+	                 "webpki::forbidden-rsa-key-not-divisible-by-8-in-leaf" } },
+	{ "ps-wildcard", { "webpki::san::public-suffix-" } },
+	{ "underscore-san", { "rfc5280::san::underscore-dns" } },
+	{ "bad-aia", { "webpki::malformed-aia" } },
+	{ "pc-noncrit", { "rfc5280::pc::ica-noncritical-pc" } },
+	/* Not in the issue's list, refused by the same work. */
+	{ "san-crit-vs-subject", { "rfc5280::san::noncritical-with-empty-subject",
+	                           "webpki::san::san-critical-with-nonempty-subject" } },
+};
+#define NPCLASS (sizeof(pclasses) / sizeof(pclasses[0]))
+
+static int
+pclass_of(const char *id)
+{
+	size_t c, k, l;
+
+	for (c = 0; c < NPCLASS; c++)
+		for (k = 0; k < 8 && pclasses[c].ids[k] != NULL; k++) {
+			l = strlen(pclasses[c].ids[k]);
+			if (strchr(":-", pclasses[c].ids[k][l - 1]) != NULL
+			    ? strncmp(id, pclasses[c].ids[k], l) == 0 : strcmp(id, pclasses[c].ids[k]) == 0)
+				return (int)c;
+		}
+	return -1;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -189,6 +235,7 @@ main(int argc, char **argv)
 	int verbose = getenv("MFV_LIMBO_VERBOSE") ? atoi(getenv("MFV_LIMBO_VERBOSE")) : 0;
 	unsigned long n_server = 0, pass = 0, stricter_scope_n = 0, looser_scope_n = 0;
 	unsigned long stricter_other = 0, looser_other = 0, skipped = 0;
+	unsigned long pc_n[NPCLASS] = { 0 }, pc_acc[NPCLASS] = { 0 };
 	json_error_t jerr;
 	json_t *root, *cases, *tc;
 	size_t idx;
@@ -220,13 +267,15 @@ main(int argc, char **argv)
 		uint8_t h[32], ip[16];
 		int64_t t = 0;
 		size_t i, n = 0;
-		int rc, want_ok, bad = 0;
+		int rc, want_ok, bad = 0, pc;
 		const char *why;
 
 		if (kind == NULL || strcmp(kind, "SERVER") != 0 || id == NULL || exp == NULL)
 			continue;
 		n_server++;
 		want_ok = strcmp(exp, "SUCCESS") == 0;
+		if ((pc = want_ok ? -1 : pclass_of(id)) >= 0)
+			pc_n[pc]++;
 		mfv_init(&ctx);
 		if (vt != NULL) {
 			if (parse_time(vt, &t) != 0)
@@ -291,6 +340,8 @@ main(int argc, char **argv)
 			bufs[n++].len = trust.len[i];
 		}
 		rc = mfv_verify(&ctx, bufs, n, NULL, &res);
+		if (pc >= 0 && rc == 0)
+			pc_acc[pc]++;
 		if ((rc == 0) == want_ok) {
 			pass++;
 			if (verbose > 1)
@@ -323,5 +374,9 @@ next:
 	printf("limbo: %lu SERVER cases: pass %lu, stricter (documented scope) %lu, looser "
 	       "(documented scope) %lu, stricter (other) %lu, looser (other) %lu, skipped %lu\n",
 	       n_server, pass, stricter_scope_n, looser_scope_n, stricter_other, looser_other, skipped);
+	printf("  profile classes (accepted/expected-FAILURE cases):");
+	for (idx = 0; idx < NPCLASS; idx++)
+		printf(" %s=%lu/%lu", pclasses[idx].name, pc_acc[idx], pc_n[idx]);
+	printf("\n");
 	return looser_other == 0 && n_server > 0 ? 0 : 1;
 }
