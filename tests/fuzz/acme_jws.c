@@ -53,7 +53,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	}
 	close(fd);
 	unlink(path);
-	if (acme_nonces_new(&nonces) != 0)
+	if (acme_nonces_new(NULL, &nonces) != 0)
 		abort();
 	return 0;
 }
