@@ -25,7 +25,6 @@
 
 #include "cli.h"
 #include "db.h"
-#include "store/sql.h"
 #include "mferr.h"
 #include "util.h"
 
@@ -177,10 +176,7 @@ db_migrate(struct mf_cli *c, int argc, char **argv)
 	}
 	if (to == NULL || optind != argc)
 		return mf_cli_usage(c, use);
-	if (mf_sql_is_pg_uri(to))
-		mf_sql_uri_redact(to, where, sizeof(where));
-	else
-		snprintf(where, sizeof(where), "%s", to);
+	snprintf(where, sizeof(where), "%s", mf_db_shown(to));
 	if ((ex = mf_cli_open(c, MF_NEED_DB)) != MF_EXIT_OK)
 		return ex;
 	if (strcmp(to, c->cfg->database) == 0)

@@ -388,7 +388,7 @@ db_open_pg(struct mf_db *db, const char *uri)
 	int rc;
 
 	/* a password comes from libpq's passfile= / PGPASSFILE / PGPASSWORD */
-	rc = mf_sql_open_pg(uri, NULL, db->readonly, &db->h, db->why, sizeof(db->why));
+	rc = mf_sql_open_pg(uri, db->readonly, &db->h, db->why, sizeof(db->why));
 	if (rc == MF_SQL_MISUSE)
 		return MF_ERR_INVAL;
 	if (rc != MF_SQL_OK)
@@ -427,14 +427,11 @@ mf_db_open(const char *path, int flags, struct mf_db **out)
 		return MF_ERR_NOMEM;
 	db->readonly = (flags & MF_DB_READONLY) != 0;
 	db->pg = pg;
-	if ((db->path = malloc(pg ? 256 : strlen(path) + 1)) == NULL) {
+	/* for messages: a URI never with its secrets */
+	if ((db->path = strdup(mf_db_shown(path))) == NULL) {
 		rc = MF_ERR_NOMEM;
 		goto out;
 	}
-	if (pg)
-		mf_sql_uri_redact(path, db->path, 256);	/* never a secret in a message */
-	else
-		strcpy(db->path, path);
 	if (pg) {
 		if ((rc = db_open_pg(db, path)) != MF_OK) {
 			mf_err("event=db-open-failed database=\"%s\" why=\"%s\"", db->path, db->why);

@@ -1074,18 +1074,18 @@ START_TEST(test_store_uri)
 	    sizeof(buf));
 	ck_assert_str_eq(buf, "postgresql://db1.example.com:5433/mayfly");
 	/* a password is refused before any connection, and not repeated */
-	ck_assert_int_eq(mf_sql_open_pg("postgresql://ca:hunter2@db1.invalid/mayfly", NULL, 0, &h, why,
+	ck_assert_int_eq(mf_sql_open_pg("postgresql://ca:hunter2@db1.invalid/mayfly", 0, &h, why,
 	    sizeof(why)), MF_SQL_MISUSE);
 	ck_assert_ptr_null(h);
 	ck_assert_ptr_nonnull(strstr(why, "password"));
 	ck_assert_ptr_null(strstr(why, "hunter2"));
 	h = (struct mf_sql *)1;
-	ck_assert_int_eq(mf_sql_open_pg("postgresql:///m?host=/nonexistent&password=hunter2", NULL, 0,
+	ck_assert_int_eq(mf_sql_open_pg("postgresql:///m?host=/nonexistent&password=hunter2", 0,
 	    &h, why, sizeof(why)), MF_SQL_MISUSE);
 	ck_assert_ptr_null(h);
 	/* no server: a clear error, no handle */
-	ck_assert_int_ne(mf_sql_open_pg("postgresql:///m?host=/nonexistent-dir&connect_timeout=2", NULL,
-	    0, &h, why, sizeof(why)), MF_SQL_OK);
+	ck_assert_int_ne(mf_sql_open_pg("postgresql:///m?host=/nonexistent-dir&connect_timeout=2", 0,
+	    &h, why, sizeof(why)), MF_SQL_OK);
 	ck_assert_ptr_null(h);
 	ck_assert_msg(why[0] != '\0' && strchr(why, '\n') == NULL, "why='%s'", why);
 	ck_assert_str_eq(mf_db_shown("postgresql://u@db1/m?passfile=/etc/p"), "postgresql://db1/m");

@@ -161,7 +161,7 @@ mft_pg_admin(const char *admin, const char *verb, const char *name)
 	char sql[160];
 	int rc;
 
-	if (admin == NULL || mf_sql_open_pg(admin, NULL, 0, &h, NULL, 0) != MF_SQL_OK)
+	if (admin == NULL || mf_sql_open_pg(admin, 0, &h, NULL, 0) != MF_SQL_OK)
 		return -1;
 	/* a name made by the test itself: letters, digits and underscores */
 	snprintf(sql, sizeof(sql), "%s DATABASE %s%s", verb, name,

@@ -968,7 +968,7 @@ mfd_notifier(void *arg)
 				usleep(200 * 1000);
 				continue;
 			}
-			if (mf_sql_open_pg(target, NULL, 1, &h, why, sizeof(why)) != 0 ||
+			if (mf_sql_open_pg(target, 1, &h, why, sizeof(why)) != 0 ||
 			    mf_sql_listen(h, "mayfly_revocation") != 0) {
 				mf_sql_close(h);
 				h = NULL;

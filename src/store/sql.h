@@ -76,13 +76,13 @@ int mf_sql_wrap_sqlite(struct sqlite3 *h, struct mf_sql **out);
 
 /*
  * Connects to PostgreSQL. uri is a postgresql:// URI or a conninfo string;
- * it must not hold a password (that comes from passfile, PGPASSFILE or
- * PGPASSWORD, never from a command line or a log). passfile may be NULL.
+ * it must not hold a password (that comes from the URI's passfile=,
+ * PGPASSFILE or PGPASSWORD, never from a command line or a log).
  * readonly makes every transaction read-only. On failure, why (if not
  * NULL) says what went wrong in words that never repeat a secret.
  */
-int mf_sql_open_pg(const char *uri, const char *passfile, int readonly,
-    struct mf_sql **out, char *why, size_t whylen);
+int mf_sql_open_pg(const char *uri, int readonly, struct mf_sql **out, char *why,
+    size_t whylen);
 
 /* Whether target names a PostgreSQL database rather than an SQLite file. */
 int mf_sql_is_pg_uri(const char *target);

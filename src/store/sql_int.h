@@ -16,9 +16,6 @@ struct mf_sql {
 	struct sqlite3 *lite;
 	/* PostgreSQL */
 	struct pg_conn *pg;
-	char *conninfo;		/* as given, for reconnecting; never logged */
-	char *passfile;
-	char *redacted;		/* for messages */
 	int readonly;
 	int changes;
 	int errcode;
@@ -49,9 +46,7 @@ struct mf_sql_stmt {
 	struct mf_sql_param *params;
 	struct pg_result *res;
 	int row, nrows;
-	int ran;
 	char scratch[32];	/* text of a number asked for as text */
-	unsigned char *unesc;	/* a decoded value, freed at the next call */
 };
 
 /* sql_pg.c */

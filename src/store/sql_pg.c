@@ -168,10 +168,9 @@ pg_ensure(struct mf_sql *db)
 }
 
 int
-mf_sql_open_pg(const char *uri, const char *passfile, int readonly, struct mf_sql **out,
-    char *why, size_t whylen)
+mf_sql_open_pg(const char *uri, int readonly, struct mf_sql **out, char *why, size_t whylen)
 {
-	const char *keys[6], *vals[6];
+	const char *keys[4], *vals[4];
 	PQconninfoOption *opts, *o;
 	struct mf_sql *db = NULL;
 	char *err = NULL;
@@ -204,20 +203,10 @@ mf_sql_open_pg(const char *uri, const char *passfile, int readonly, struct mf_sq
 	db->backend = MF_SQL_PG;
 	db->readonly = readonly != 0;
 	db->gen = 1;
-	if ((db->conninfo = strdup(uri)) == NULL ||
-	    (passfile != NULL && (db->passfile = strdup(passfile)) == NULL) ||
-	    (db->redacted = malloc(256)) == NULL) {
-		rc = MF_SQL_NOMEM;
-		goto fail;
-	}
-	mf_sql_uri_redact(uri, db->redacted, 256);
 	keys[n] = "dbname"; vals[n++] = uri;
 	keys[n] = "application_name"; vals[n++] = "mayfly";
 	if (!has_timeout) {
 		keys[n] = "connect_timeout"; vals[n++] = "5";
-	}
-	if (passfile != NULL) {
-		keys[n] = "passfile"; vals[n++] = passfile;
 	}
 	keys[n] = NULL; vals[n] = NULL;
 	db->pg = PQconnectdbParams(keys, vals, 1);
@@ -282,9 +271,6 @@ mf_sql_pg_close(struct mf_sql *db)
 {
 	if (db->pg != NULL)
 		PQfinish(db->pg);
-	free(db->conninfo);
-	free(db->passfile);
-	free(db->redacted);
 }
 
 /* ---- rewriting SQLite spellings ------------------------------------------- */
@@ -437,11 +423,8 @@ mf_sql_pg_reset(mf_sql_stmt *st)
 {
 	PQclear(st->res);
 	st->res = NULL;
-	st->ran = 0;
 	st->row = -1;
 	st->nrows = 0;
-	free(st->unesc);
-	st->unesc = NULL;
 }
 
 void
@@ -527,11 +510,9 @@ mf_sql_pg_step(mf_sql_stmt *st)
 	PGresult *res;
 	int i, rc;
 
-	if (st->ran) {
+	if (st->res != NULL) {	/* ran: walk its rows */
 		if (st->row + 1 < st->nrows) {
 			st->row++;
-			free(st->unesc);
-			st->unesc = NULL;
 			return MF_SQL_ROW;
 		}
 		return MF_SQL_DONE;
@@ -570,7 +551,6 @@ mf_sql_pg_step(mf_sql_stmt *st)
 			db->tx_lost = 1;
 		return rc;
 	}
-	st->ran = 1;
 	st->res = res;
 	st->nrows = s == PGRES_TUPLES_OK ? PQntuples(res) : 0;
 	st->row = 0;
