@@ -100,6 +100,22 @@ rec_init(struct mf_cert_rec *r, const char *serial, const char *issuer, const ch
 	r->issued_at = nb;
 }
 
+/* A CA record with borrowed strings, valid 1000..2000, DER fake_der. */
+static void
+ca_rec_init(struct mf_ca_rec *r, const char *name, const char *kind, const char *signed_by,
+    const char *key_uri)
+{
+	memset(r, 0, sizeof(*r));
+	r->name = (char *)name;
+	r->kind = (char *)kind;
+	r->signed_by = (char *)signed_by;
+	r->key_uri = (char *)key_uri;
+	r->der = (unsigned char *)fake_der;
+	r->der_len = sizeof(fake_der);
+	r->not_before = 1000;
+	r->not_after = 2000;
+}
+
 static void
 insert_simple(struct mf_db *db, const char *serial, int64_t nb, int64_t na)
 {
@@ -494,15 +510,7 @@ START_TEST(test_ca)
 	struct mf_ca_rec r;
 	struct ca_collect c;
 
-	memset(&r, 0, sizeof(r));
-	r.name = (char *)"root-a";
-	r.kind = (char *)"root";
-	r.signed_by = (char *)"root-a";
-	r.key_uri = (char *)"pkcs11:token=mayfly;object=root-a";
-	r.der = (unsigned char *)fake_der;
-	r.der_len = sizeof(fake_der);
-	r.not_before = 1000;
-	r.not_after = 2000;
+	ca_rec_init(&r, "root-a", "root", "root-a", "pkcs11:token=mayfly;object=root-a");
 	ck_assert_int_eq(mf_db_ca_insert(db, &r, "cli:ceremony"), MF_OK);
 	r.name = (char *)"issuing-1";
 	r.kind = (char *)"intermediate";
@@ -988,15 +996,7 @@ START_TEST(test_other_tables_and_copy)
 	ck_assert_int_eq(mf_db_eab_list(db, count_eab, &k), MF_OK);
 	ck_assert_int_eq(k, 1);
 	/* a CA certificate and its revocation */
-	memset(&ca, 0, sizeof(ca));
-	ca.name = (char *)"issuing-9";
-	ca.kind = (char *)"intermediate";
-	ca.signed_by = (char *)"root-a";
-	ca.key_uri = (char *)"file:keys/issuing-9.pem";
-	ca.der = (unsigned char *)fake_der;
-	ca.der_len = sizeof(fake_der);
-	ca.not_before = 1000;
-	ca.not_after = 2000;
+	ca_rec_init(&ca, "issuing-9", "intermediate", "root-a", "file:keys/issuing-9.pem");
 	ck_assert_int_eq(mf_db_ca_insert(db, &ca, "cli:test"), MF_OK);
 	ck_assert_int_eq(mf_db_ca_revoke(db, "issuing-9", "root-a", 1, now, "cli:test", &k), MF_OK);
 	ck_assert_int_eq(k, 1);
