@@ -6,6 +6,7 @@
 #define MF_FIXTURES_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /* Creates a fresh 0700 directory under $TMPDIR; caller frees (and may rm). */
 char *mft_tmpdir(void);
@@ -40,5 +41,34 @@ int mft_run(const char *cmd, char **out);
  */
 int mft_pg_createdb(const char *admin, const char *name, char **uri);
 int mft_pg_dropdb(const char *admin, const char *name);
+
+/*
+ * The daemon's and the ACME listener's suites on either backend: with
+ * MAYFLY_TEST_ON_PG=1 and MAYFLY_TEST_PG (tests/pg/on-pg-check.sh sets
+ * both) every test directory gets a PostgreSQL database of its own
+ * instead of dir/mayfly.db. mft_on_pg says which.
+ */
+int mft_on_pg(void);
+/*
+ * The log of test directory dir into buf: dir/mayfly.db, or on PostgreSQL
+ * the URI of a fresh database made at the first call for dir (its name
+ * kept in dir/pg.db for the later calls; with schema, migrated as
+ * `mayfly init` leaves a log). 0 or -1.
+ */
+int mft_db_target(const char *dir, int schema, char *buf, size_t len);
+/* Drops dir's PostgreSQL database if it has one (mft_rmtree does it too). */
+void mft_db_drop(const char *dir);
+/* Points the database: line of the YAML file yaml at target (0 or -1). */
+int mft_yaml_db(const char *yaml, const char *target);
+/*
+ * After `mayfly init` in dir: on PostgreSQL, copies dir's SQLite log into
+ * dir's database (`mayfly db migrate --to`, which proves the copy) and
+ * points dir/mayfly.yaml at it. On SQLite nothing. 0 or -1.
+ */
+int mft_db_onpg(const char *dir);
+/* One integer from a query on dir's log (either backend), or -1. */
+int64_t mft_db_int(const char *dir, const char *sql);
+/* One statement with text parameters on dir's log; rows changed or -1. */
+int mft_db_exec(const char *dir, const char *sql, const char *const *args, int nargs);
 
 #endif

@@ -332,8 +332,17 @@ static enum MHD_Result
 mfd_health_h(struct mfd_ctx *ctx, struct MHD_Connection *c, struct mfd_req *rq)
 {
 	char why[300], line[320];
-	int rc = mfd_health(ctx, why, sizeof(why));
+	int rc;
 
+	/*
+	 * Until the refresher's first round has built the CRLs and pre-signed
+	 * the log's OCSP responses, a request for them would get a 503 or cost
+	 * a signature: a load balancer that asks /health sends nothing yet.
+	 * On PostgreSQL that round is long enough for clients to notice.
+	 */
+	if (!atomic_load(&ctx->presigned))
+		return mfd_text(ctx, c, rq, 503, "starting: CRLs and OCSP responses not signed yet\n");
+	rc = mfd_health(ctx, why, sizeof(why));
 	snprintf(line, sizeof(line), "%s\n", why);
 	return mfd_text(ctx, c, rq, rc == 0 ? 200 : 503, line);
 }

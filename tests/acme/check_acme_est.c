@@ -17,9 +17,9 @@
 #include <unistd.h>
 
 #include <check.h>
-#include <sqlite3.h>
 
 #include "db.h"
+#include "fixtures.h"
 #include "mferr.h"
 #include "suites_acme.h"
 
@@ -64,21 +64,7 @@ status_of(const char *name)
 static int64_t
 count_certs(void)
 {
-	char path[600];
-	sqlite3 *db;
-	sqlite3_stmt *st;
-	int64_t n = -1;
-
-	snprintf(path, sizeof(path), "%s/mayfly.db", ft_dir());
-	ck_assert_int_eq(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-	sqlite3_busy_timeout(db, 5000);
-	if (sqlite3_prepare_v2(db, "SELECT count(*) FROM certificates", -1, &st, NULL) == SQLITE_OK) {
-		if (sqlite3_step(st) == SQLITE_ROW)
-			n = sqlite3_column_int64(st, 0);
-		sqlite3_finalize(st);
-	}
-	sqlite3_close(db);
-	return n;
+	return mft_db_int(ft_dir(), "SELECT count(*) FROM certificates");
 }
 
 /* A key NAME.key and base64 DER CSR NAME.b64 for the comma-separated SAN list. */
@@ -195,7 +181,7 @@ START_TEST(t_reenroll_mtls)
 		ck_assert_int_eq(fscanf(f, "%63s", serial), 1);
 		fclose(f);
 	}
-	snprintf(path, sizeof(path), "%s/mayfly.db", ft_dir());
+	ck_assert_int_eq(mft_db_target(ft_dir(), 0, path, sizeof(path)), 0);
 	ck_assert_int_eq(mf_db_open(path, 0, &db), 0);
 	ck_assert_int_eq(mf_db_cert_revoke(db, serial, 1, (int64_t)time(NULL), "test"), 0);
 	mf_db_close(db);

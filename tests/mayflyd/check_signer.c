@@ -57,6 +57,9 @@ ca_setup(const char *dir)
 	ck_assert_int_eq(mft_run(cmd, NULL), 0);
 	free(cmd);
 	free(mayfly);
+	ck_assert_int_gt(asprintf(&cmd, "%s/ca", dir), 0);
+	ck_assert_int_eq(mft_db_onpg(cmd), 0);
+	free(cmd);
 }
 
 static int
@@ -223,10 +226,11 @@ static int
 logged(const char *dir, const char *name)
 {
 	struct mf_db *db = NULL;
-	char path[600];
+	char ca[600], path[600];
 	int n = 0;
 
-	snprintf(path, sizeof(path), "%s/ca/mayfly.db", dir);
+	snprintf(ca, sizeof(ca), "%s/ca", dir);
+	ck_assert_int_eq(mft_db_target(ca, 0, path, sizeof(path)), 0);
 	ck_assert_int_eq(mf_db_open(path, MF_DB_READONLY, &db), 0);
 	ck_assert_int_eq(mf_db_cert_list(db, MF_LIST_ALL, name[0] ? name : NULL, time(NULL),
 	    count_cb, &n), 0);
