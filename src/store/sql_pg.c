@@ -29,6 +29,7 @@
 #include <string.h>
 
 #include <libpq-fe.h>
+#include <openssl/err.h>
 
 #include "sql_int.h"
 
@@ -144,6 +145,19 @@ pg_settings(struct mf_sql *db)
 }
 
 /*
+ * A failed TLS handshake leaves libpq's OpenSSL errors on this thread's
+ * queue after its own message has said what went wrong ("certificate
+ * verify failed", a host name mismatch); what is left there is the
+ * aftermath ("shutdown while in init"), which a caller that reports the
+ * queue (mayfly's CLI does) would print as the cause.
+ */
+static void
+pg_tls_forget(void)
+{
+	ERR_clear_error();
+}
+
+/*
  * Makes sure the connection is up before a call. Outside a transaction a
  * lost connection is made again; inside one the call fails (IOERR) so the
  * caller rolls back.
@@ -160,6 +174,7 @@ pg_ensure(struct mf_sql *db)
 	}
 	PQreset(db->pg);
 	if (PQstatus(db->pg) != CONNECTION_OK) {
+		pg_tls_forget();
 		pg_seterr(db, MF_SQL_IOERR_NOCONN, PQerrorMessage(db->pg));
 		return MF_SQL_IOERR_NOCONN;
 	}
@@ -215,6 +230,7 @@ mf_sql_open_pg(const char *uri, int readonly, struct mf_sql **out, char *why, si
 		goto fail;
 	}
 	if (PQstatus(db->pg) != CONNECTION_OK) {
+		pg_tls_forget();
 		if (why != NULL)
 			snprintf(why, whylen, "%s", PQerrorMessage(db->pg));
 		rc = MF_SQL_CANTOPEN;

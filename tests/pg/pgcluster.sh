@@ -20,12 +20,27 @@
 #   pg_stop             fast shutdown; does nothing if not running
 #   pg_kill9            SIGKILL the postmaster (its children die with it)
 #   pg_restart          start again on the same data directory, wait
+#   pg_tls_uri DB [OPTS] with PGC_TLS=1: the TCP URI of database DB,
+#                       postgresql://localhost:PORT/DB?user=mayfly&passfile=..
+#                       then &OPTS (e.g. "sslmode=verify-full&sslrootcert=F")
+#
+# PGC_TLS=1 before pg_start: the server also listens on 127.0.0.1 with
+# ssl=on, on a port held free for it (tests/hold-port.py; the Unix socket
+# takes the same number). openssl makes, in DIR/tls, a test root ca.pem,
+# the server's certificate from it for the DNS name "localhost" only (so
+# host=127.0.0.1 with sslmode=verify-full is a name mismatch), and an
+# unrelated root other-ca.pem. Over TCP only TLS with a password
+# (scram-sha-256) gets in; the superuser's password is random and lives in
+# DIR/tls/passfile (0600, a libpq password file) and nowhere else. Every
+# connection is logged (log_connections), so a test can see that TLS was
+# used. Needs top_srcdir (for tests/hold-port.py) and python3.
 #
 # Each returns non-zero with a message on stderr on failure and never
 # exits, so the caller decides; the caller sets the trap, e.g.
 #   trap 'pg_stop; rm -rf "$work"' EXIT INT TERM
 # Shell variables set for the caller: PGC_BINDIR (server binaries), PGC_DIR,
-# PGC_SOCK, PGC_LOG, PGC_USER (who runs the server, empty: ourselves).
+# PGC_SOCK, PGC_LOG, PGC_USER (who runs the server, empty: ourselves),
+# PGC_PORT (5432 unless PGC_TLS=1 chose one), PGC_TLSDIR, PGC_PASSFILE.
 # Everything else is prefixed pgc_.
 
 PGC_BINDIR=
@@ -33,6 +48,9 @@ PGC_DIR=
 PGC_SOCK=
 PGC_LOG=
 PGC_USER=
+PGC_PORT=5432
+PGC_TLSDIR=
+PGC_PASSFILE=
 pgc_runas=
 
 pgc_say() { echo "pgcluster: $*" >&2; }
@@ -105,9 +123,96 @@ pgc_enc() {
 	done
 }
 
-# pgc_uri DB: the URI of database DB in the cluster.
+# pgc_uri DB: the URI of database DB in the cluster (on its Unix socket).
 pgc_uri() {
-	printf 'postgresql:///%s?host=%s&user=mayfly\n' "$(pgc_enc "$1")" "$(pgc_enc "$PGC_SOCK")"
+	if [ "$PGC_PORT" = 5432 ]; then
+		printf 'postgresql:///%s?host=%s&user=mayfly\n' "$(pgc_enc "$1")" "$(pgc_enc "$PGC_SOCK")"
+	else
+		printf 'postgresql:///%s?host=%s&port=%s&user=mayfly\n' "$(pgc_enc "$1")" \
+			"$(pgc_enc "$PGC_SOCK")" "$PGC_PORT"
+	fi
+}
+
+pg_tls_uri() {
+	[ -n "$PGC_PASSFILE" ] || { pgc_say "pg_tls_uri: the cluster has no TLS (PGC_TLS=1)"; return 1; }
+	printf 'postgresql://localhost:%s/%s?user=mayfly&passfile=%s%s\n' "$PGC_PORT" \
+		"$(pgc_enc "$1")" "$(pgc_enc "$PGC_PASSFILE")" "${2:+&$2}"
+}
+
+# pgc_tls_setup: the certificates, the port, the configuration and the
+# access rules of PGC_TLS=1 (after initdb, before the first start).
+pgc_tls_setup() {
+	PGC_TLSDIR=$PGC_DIR/tls
+	command -v python3 >/dev/null 2>&1 || { pgc_say "PGC_TLS=1 needs python3"; return 1; }
+	[ -n "${top_srcdir:-}" ] && [ -f "$top_srcdir/tests/hold-port.py" ] ||
+		{ pgc_say "PGC_TLS=1 needs top_srcdir (tests/hold-port.py)"; return 1; }
+	mkdir -m 700 "$PGC_TLSDIR" || return 1
+	if ! (
+		cd "$PGC_TLSDIR" || exit 1
+		ec='-newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes'
+		for r in ca other-ca; do
+			# shellcheck disable=SC2086
+			openssl req -x509 $ec -keyout $r.key -out $r.pem -days 2 -subj "/CN=pgcluster $r" \
+				-addext basicConstraints=critical,CA:TRUE \
+				-addext keyUsage=critical,keyCertSign,cRLSign || exit 1
+		done
+		# shellcheck disable=SC2086
+		openssl req -new $ec -keyout server.key -out server.csr -subj /CN=localhost || exit 1
+		printf 'basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\n%s\n%s\n' \
+			extendedKeyUsage=serverAuth subjectAltName=DNS:localhost > server.ext
+		openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -set_serial 0x5a01 -days 2 \
+			-extfile server.ext -out server.pem || exit 1
+	) >"$PGC_DIR/tls.log" 2>&1; then
+		pgc_say "openssl could not make the server's certificate:"
+		cat "$PGC_DIR/tls.log" >&2
+		return 1
+	fi
+	# The key must belong to the server's user, mode 0600.
+	cp "$PGC_TLSDIR/server.pem" "$PGC_DIR/data/server.crt" &&
+		cp "$PGC_TLSDIR/server.key" "$PGC_DIR/data/server.key" &&
+		chmod 600 "$PGC_DIR/data/server.key" || return 1
+	if [ -n "$PGC_USER" ]; then
+		chown "$PGC_USER:" "$PGC_DIR/data/server.crt" "$PGC_DIR/data/server.key" || return 1
+	fi
+	# A port held free until this shell exits; PostgreSQL sets SO_REUSEADDR.
+	rm -f "$PGC_TLSDIR/port"
+	( python3 "$top_srcdir/tests/hold-port.py" "$PGC_TLSDIR/port" "$$" </dev/null >/dev/null 2>&1 & )
+	pgc_i=0
+	while [ ! -s "$PGC_TLSDIR/port" ]; do
+		pgc_i=$((pgc_i + 1))
+		[ $pgc_i -le 100 ] || { pgc_say "no free port for PostgreSQL"; return 1; }
+		sleep 0.05
+	done
+	PGC_PORT=$(cat "$PGC_TLSDIR/port")
+	cat >>"$PGC_DIR/data/postgresql.conf" <<EOF
+
+# pgcluster.sh, PGC_TLS=1: also TLS on 127.0.0.1.
+listen_addresses = '127.0.0.1'
+port = $PGC_PORT
+ssl = on
+ssl_cert_file = 'server.crt'
+ssl_key_file = 'server.key'
+ssl_min_protocol_version = 'TLSv1.2'
+password_encryption = 'scram-sha-256'
+log_connections = on
+EOF
+	cat >"$PGC_DIR/data/pg_hba.conf" <<EOF
+# pgcluster.sh, PGC_TLS=1: the socket trusts its owner; TCP wants TLS and a password.
+local   all all                 trust
+hostssl all all 127.0.0.1/32    scram-sha-256
+host    all all all             reject
+EOF
+}
+
+# pgc_tls_password: a random password for the superuser, in PGC_PASSFILE only.
+pgc_tls_password() {
+	pgc_pw=$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')
+	PGC_PASSFILE=$PGC_TLSDIR/passfile
+	(umask 077 && printf 'localhost:%s:*:mayfly:%s\n127.0.0.1:%s:*:mayfly:%s\n' \
+		"$PGC_PORT" "$pgc_pw" "$PGC_PORT" "$pgc_pw" > "$PGC_PASSFILE") || return 1
+	# On stdin, not in a command line another user could read.
+	printf "ALTER ROLE mayfly PASSWORD '%s';\n" "$pgc_pw" |
+		"$PGC_BINDIR/psql" -X -q -v ON_ERROR_STOP=1 -d "$(pgc_uri postgres)" -f - >/dev/null
 }
 
 # pgc_pid: the postmaster's pid from its lock file, or nothing.
@@ -141,7 +246,7 @@ pgc_children() {
 # gives up at once if the postmaster died.
 pgc_wait_ready() {
 	pgc_i=0
-	while ! "$PGC_BINDIR/pg_isready" -q -h "$PGC_SOCK" -U mayfly -d postgres; do
+	while ! "$PGC_BINDIR/pg_isready" -q -h "$PGC_SOCK" -p "$PGC_PORT" -U mayfly -d postgres; do
 		pgc_i=$((pgc_i + 1))
 		if [ $pgc_i -gt 150 ]; then
 			pgc_say "not ready after 30 s; see $PGC_LOG"
@@ -160,7 +265,7 @@ pgc_wait_ready() {
 pgc_launch() {
 	# Lock files left by a killed postmaster: PostgreSQL itself ignores them
 	# unless their pid is alive, which a zombie still is to kill(2).
-	for pgc_f in "$PGC_DIR/data/postmaster.pid" "$PGC_SOCK/.s.PGSQL.5432.lock"; do
+	for pgc_f in "$PGC_DIR/data/postmaster.pid" "$PGC_SOCK/.s.PGSQL.$PGC_PORT.lock"; do
 		[ -f "$pgc_f" ] || continue
 		pgc_p=$(sed -n 1p "$pgc_f")
 		pgc_alive "$pgc_p" || rm -f "$pgc_f"
@@ -177,6 +282,9 @@ pg_start() {
 	PGC_DIR=$(cd "$1" && pwd) || return 1
 	PGC_SOCK=$PGC_DIR/sock
 	PGC_LOG=$PGC_DIR/postgres.log
+	PGC_PORT=5432
+	PGC_TLSDIR=
+	PGC_PASSFILE=
 	if [ -e "$PGC_DIR/data" ]; then
 		pgc_say "$PGC_DIR/data exists already"
 		return 1
@@ -217,7 +325,13 @@ shared_buffers = 32MB
 max_connections = 40
 logging_collector = off
 EOF
+	if [ "${PGC_TLS:-0}" = 1 ]; then
+		pgc_tls_setup || return 1
+	fi
 	pgc_launch || return 1
+	if [ "${PGC_TLS:-0}" = 1 ]; then
+		pgc_tls_password || { pgc_say "could not set the password"; return 1; }
+	fi
 	MAYFLY_TEST_PG=$(pgc_uri postgres)
 	export MAYFLY_TEST_PG
 }
