@@ -958,6 +958,53 @@ count_bundle(uint32_t version, const void *der, size_t len, int64_t at, void *ar
 }
 
 /*
+ * mayflyd's retention task prunes one batch at a time (mf_db_prune_batch),
+ * so it can pause between batches; each batch is its own audited
+ * transaction, says how long it held the write lock, and leaves the live
+ * certificates alone.
+ */
+START_TEST(test_prune_batch)
+{
+	struct mf_db *db = open_new();
+	int64_t now = (int64_t)time(NULL), hold = -1, n = -1;
+	size_t got = 99;
+	char why[256];
+
+	insert_simple(db, "b1", 1000, 2000);
+	insert_simple(db, "b2", 1000, 2500);
+	insert_simple(db, "b3", 1000, 3000);
+	insert_simple(db, "b4", now - 10, now + 3600);
+	ck_assert_int_eq(mf_db_prune_batch(db, now + 1, 2, now, "mayflyd:retention", &got, &hold),
+	    MF_ERR_INVAL);
+	ck_assert_int_eq(mf_db_prune_batch(db, now - 60, 0, now, "mayflyd:retention", &got, &hold),
+	    MF_ERR_INVAL);
+	ck_assert_int_eq(mf_db_prune_batch(db, now - 60, 2, now, "mayflyd:retention", &got, &hold),
+	    MF_OK);
+	ck_assert_uint_eq(got, 2);
+	ck_assert_int_ge(hold, 0);
+	ck_assert_int_lt(hold, 10 * 1000000);
+	ck_assert_int_eq(mf_db_prune_count(db, now - 60, &n), MF_OK);
+	ck_assert_int_eq(n, 1);
+	ck_assert_int_eq(mf_db_prune_batch(db, now - 60, 2, now, "mayflyd:retention", &got, &hold),
+	    MF_OK);
+	ck_assert_uint_eq(got, 1);
+	/* Nothing left: no transaction, no audit row. */
+	ck_assert_int_eq(mf_db_prune_batch(db, now - 60, 2, now, "mayflyd:retention", &got, &hold),
+	    MF_OK);
+	ck_assert_uint_eq(got, 0);
+	ck_assert_int_eq(hold, 0);
+	ck_assert_int_eq(raw_count(db, "SELECT count(*) FROM audit_log WHERE event = 'prune'"
+	    " AND actor = 'mayflyd:retention'"), 2);
+	ck_assert_int_eq(raw_count(db, "SELECT count(*) FROM certificates WHERE pruned_at IS NULL"),
+	    1);
+	ck_assert_int_eq(mf_db_audit_verify(db, NULL, NULL, why, sizeof(why)), MF_OK);
+	ck_assert_int_eq(mf_db_certs_verify(db, &n, why, sizeof(why)), MF_OK);
+	ck_assert_int_eq(n, 4);
+	mf_db_close(db);
+}
+END_TEST
+
+/*
  * Retention, trust bundles, EAB keys and CA revocations, each through its
  * real function; then mf_db_copy of the whole log into a fresh SQLite file
  * and its proof. On PostgreSQL (suite db-pg) this is the copy back.
@@ -1146,6 +1193,7 @@ suite_db(void)
 	tc = tcase_create("store");
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_other_tables_and_copy);
+	tcase_add_test(tc, test_prune_batch);
 	tcase_add_test(tc, test_store_rewrite);
 	tcase_add_test(tc, test_store_uri);
 	suite_add_tcase(s, tc);
@@ -1176,6 +1224,7 @@ suite_db_pg(void)
 	tcase_add_test(tc, test_audit_snapshot);
 	tcase_add_test(tc, test_audit_config_changes);
 	tcase_add_test(tc, test_other_tables_and_copy);
+	tcase_add_test(tc, test_prune_batch);
 	suite_add_tcase(s, tc);
 	return s;
 }
