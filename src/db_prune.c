@@ -32,6 +32,14 @@
 #include "mferr.h"
 #include "util.h"
 
+/* The two reads of retention, also in mayflyd's list of hot queries (db.c). */
+const char mf_db_prune_select_sql[] =
+    "SELECT id, serial, der FROM certificates INDEXED BY certificates_unpruned"
+    " WHERE not_after < ?1 AND pruned_at IS NULL ORDER BY not_after, id LIMIT ?2";
+const char mf_db_prune_count_sql[] =
+    "SELECT count(*) FROM certificates INDEXED BY certificates_unpruned"
+    " WHERE not_after < ?1 AND pruned_at IS NULL";
+
 /* Rows of one batch, read before any is changed. */
 struct prune_row {
 	int64_t id;
@@ -52,15 +60,15 @@ prune_rows_free(struct prune_row *rows, size_t n)
 
 /*
  * Reads up to batch unpruned rows that expired before cutoff, oldest
- * expiry first, through the not_after index.
+ * expiry first, through the partial index of unpruned rows (sql/207): the
+ * rows pruned already are not in it, so a batch never steps over them.
+ * check_db asserts the plan (mf_db_hot_queries).
  */
 static int
 prune_select(struct mf_db *db, int64_t cutoff, size_t batch, struct prune_row **out,
     size_t *nout)
 {
-	static const char sql[] =
-	    "SELECT id, serial, der FROM certificates INDEXED BY certificates_not_after"
-	    " WHERE not_after < ?1 AND pruned_at IS NULL ORDER BY not_after, id LIMIT ?2";
+	const char *sql = mf_db_prune_select_sql;
 	struct prune_row *rows = NULL;
 	mf_sql_stmt *st = NULL;
 	size_t n = 0;
@@ -253,9 +261,7 @@ mf_db_prune_batch(struct mf_db *db, int64_t cutoff, size_t batch, int64_t now, c
 int
 mf_db_prune_count(struct mf_db *db, int64_t cutoff, int64_t *count)
 {
-	static const char sql[] =
-	    "SELECT count(*) FROM certificates INDEXED BY certificates_not_after"
-	    " WHERE not_after < ?1 AND pruned_at IS NULL";
+	const char *sql = mf_db_prune_count_sql;
 	mf_sql_stmt *st = NULL;
 	int rc;
 
