@@ -29,8 +29,9 @@
 
 /*
  * daemon.retention.prune-batch: each batch holds the database's write lock
- * while it commits, and issuance waits behind it; 10,000 rows keep that
- * well under a second.
+ * while it commits, and issuance waits behind it. On an SQLite log of
+ * 130,000 certificates a batch of 1,000 held it 0.1 s (0.22 s at most), one
+ * of 10,000 0.7 s at most: the bound keeps it under a second.
  */
 #define MF_RETENTION_BATCH_MAX	10000
 #define MF_RETENTION_AFTER_MAX	((int64_t)100 * 365 * 86400)
