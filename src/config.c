@@ -1013,6 +1013,35 @@ static const struct cfg_key cfg_crl_keys[] = {
 };
 static const struct cfg_section cfg_crl = { "daemon.crl", cfg_crl_keys, cfg_crl_post };
 
+/* The block turns pruning on; then it must say after how long. */
+static int
+cfg_retention_post(struct cfg *x, const yaml_node_t *map, void *obj)
+{
+	struct mf_config *c = obj;
+
+	c->retention = map != NULL;
+	if (map != NULL && c->prune_expired_after == 0)
+		return cfg_error(x, MF_ERR_CONFIG_MISSING, map,
+		    "required key 'prune-expired-after' missing in daemon.retention");
+	return MF_OK;
+}
+
+/*
+ * prune-expired-after is not marked required in the table: the walk also
+ * visits an absent section (for its defaults), where it must not be asked for.
+ */
+static const struct cfg_key cfg_retention_keys[] = {
+	{ "prune-expired-after", T_DUR, 0, offsetof(struct mf_config, prune_expired_after), 1,
+	    MF_RETENTION_AFTER_MAX, NULL, NULL },
+	{ "prune-interval", T_DUR, 0, offsetof(struct mf_config, prune_interval), 1, 7 * 86400,
+	    NULL, NULL },
+	{ "prune-batch", T_UINT, 0, offsetof(struct mf_config, prune_batch), 1,
+	    MF_RETENTION_BATCH_MAX, NULL, NULL },
+	{ NULL, 0, 0, 0, 0, 0, NULL, NULL }
+};
+static const struct cfg_section cfg_retention = { "daemon.retention", cfg_retention_keys,
+	cfg_retention_post };
+
 static const struct cfg_key cfg_daemon_keys[] = {
 	{ "listen", T_FN, 0, 0, 0, 0, NULL, cfg_listen },
 	{ "threads", T_UINT, 0, offsetof(struct mf_config, threads), 0, 1024, NULL, NULL },
@@ -1029,6 +1058,7 @@ static const struct cfg_key cfg_daemon_keys[] = {
 	    NULL, NULL },
 	{ "ocsp", T_SUB, 0, 0, 0, 0, &cfg_ocsp, NULL },
 	{ "crl", T_SUB, 0, 0, 0, 0, &cfg_crl, NULL },
+	{ "retention", T_SUB, 0, 0, 0, 0, &cfg_retention, NULL },
 	{ NULL, 0, 0, 0, 0, 0, NULL, NULL }
 };
 static const struct cfg_section cfg_daemon = { "daemon", cfg_daemon_keys, cfg_daemon_post };
@@ -1325,6 +1355,8 @@ cfg_new(const char *path)
 	c->ocsp_responder_lifetime = 4 * 86400;
 	c->crl_validity = 86400;
 	c->crl_interval = 3600;
+	c->prune_interval = 3600;
+	c->prune_batch = 1000;
 	c->acme.port = 8443;
 	c->acme.challenges = MF_ACME_HTTP01 | MF_ACME_TLSALPN01;
 	c->acme.nonce_lifetime = 3600;

@@ -27,6 +27,15 @@
 #define MF_HARD_CAP_MAX	(24 * 3600)
 #define MF_FORWARD_HORIZON_MAX	(30 * 24 * 3600)
 
+/*
+ * daemon.retention.prune-batch: each batch holds the database's write lock
+ * while it commits, and issuance waits behind it. On an SQLite log of
+ * 130,000 certificates a batch of 1,000 held it 0.1 s (0.22 s at most), one
+ * of 10,000 0.7 s at most: the bound keeps it under a second.
+ */
+#define MF_RETENTION_BATCH_MAX	10000
+#define MF_RETENTION_AFTER_MAX	((int64_t)100 * 365 * 86400)
+
 struct mf_iprange {
 	int family;			/* AF_INET or AF_INET6 */
 	unsigned char addr[16];		/* network address, host bits zero */
@@ -171,6 +180,17 @@ struct mf_config {
 	/* daemon.crl: */
 	int64_t crl_validity;		/* nextUpdate - thisUpdate, default 24h */
 	int64_t crl_interval;		/* rebuild timer, default 1h */
+
+	/*
+	 * daemon.retention: mayflyd prunes the log itself (db_prune.c), in
+	 * batches of prune_batch rows every prune_interval, dropping the DER
+	 * of certificates expired for longer than prune_expired_after. Never
+	 * archives: that stays `mayfly db prune --archive`.
+	 */
+	int retention;			/* 1 if daemon.retention is present */
+	int64_t prune_expired_after;	/* required with the block; 1s to 100y */
+	int64_t prune_interval;		/* default 1h; 1s to 7d */
+	unsigned prune_batch;		/* default 1000; 1 to MF_RETENTION_BATCH_MAX */
 
 	struct mf_acme_conf acme;	/* acme: */
 };

@@ -1298,7 +1298,7 @@ out:
 
 /*
  * The statements mayflyd runs on every start, pre-sign pass, CRL build,
- * revocation poll and OCSP miss. Each must reach its rows through an index
+ * revocation and certificate poll, OCSP miss and prune batch. Each must reach its rows through an index
  * (or the rowid), never by scanning the certificates: check_db asserts it
  * with EXPLAIN QUERY PLAN, so a change that loses an index fails a test.
  */
@@ -1309,6 +1309,10 @@ static const struct mf_db_hot db_hot[] = {
 	{ "newest revocation (start-up)", db_rev_last_sql },
 	{ "revoked, unexpired of one issuer (CRL)", db_revoked_sql },
 	{ "revocations since (revocation poll)", db_since_sql },
+	{ "newest certificate (start-up, certificate poll)", db_cert_last_sql },
+	{ "certificates since (certificate poll)", db_certs_since_sql },
+	{ "unpruned expired certificates (prune batch)", mf_db_prune_select_sql },
+	{ "unpruned expired certificates (prune count)", mf_db_prune_count_sql },
 };
 
 const struct mf_db_hot *

@@ -309,6 +309,17 @@ struct mf_prune_sink {
 int mf_db_prune(struct mf_db *db, int64_t cutoff, size_t batch, int64_t now, const char *actor,
     const struct mf_prune_sink *sink, int64_t *pruned);
 int mf_db_prune_count(struct mf_db *db, int64_t cutoff, int64_t *count);
+/*
+ * One batch of that, without an archive, for mayflyd's retention task:
+ * up to batch rows in one transaction with its "prune" audit row, so the
+ * caller can pause between batches and let issuance in. *pruned gets the
+ * count (0: nothing was left), *hold_us how long the transaction held the
+ * write lock (from BEGIN to the end of COMMIT; either may be NULL).
+ * MF_ERR_DB if another prune took one of the rows meanwhile (the batch
+ * is rolled back).
+ */
+int mf_db_prune_batch(struct mf_db *db, int64_t cutoff, size_t batch, int64_t now,
+    const char *actor, size_t *pruned, int64_t *hold_us);
 
 /*
  * Checks every certificate row against its "issue" row of the audit chain:

@@ -60,4 +60,8 @@ int mf_db_query_int64(struct mf_db *db, const char *sql, int64_t *val);
 /* Maps a storage-layer (SQLite-valued) result code to enum mf_err. */
 int mf_db_err(int sqlite_rc);
 
+/* Retention's reads (db_prune.c), listed among the hot queries (db.c). */
+extern const char mf_db_prune_select_sql[];
+extern const char mf_db_prune_count_sql[];
+
 #endif

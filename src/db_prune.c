@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -30,6 +31,14 @@
 #include "db_int.h"
 #include "mferr.h"
 #include "util.h"
+
+/* The two reads of retention, also in mayflyd's list of hot queries (db.c). */
+const char mf_db_prune_select_sql[] =
+    "SELECT id, serial, der FROM certificates INDEXED BY certificates_unpruned"
+    " WHERE not_after < ?1 AND pruned_at IS NULL ORDER BY not_after, id LIMIT ?2";
+const char mf_db_prune_count_sql[] =
+    "SELECT count(*) FROM certificates INDEXED BY certificates_unpruned"
+    " WHERE not_after < ?1 AND pruned_at IS NULL";
 
 /* Rows of one batch, read before any is changed. */
 struct prune_row {
@@ -51,15 +60,15 @@ prune_rows_free(struct prune_row *rows, size_t n)
 
 /*
  * Reads up to batch unpruned rows that expired before cutoff, oldest
- * expiry first, through the not_after index.
+ * expiry first, through the partial index of unpruned rows (sql/207): the
+ * rows pruned already are not in it, so a batch never steps over them.
+ * check_db asserts the plan (mf_db_hot_queries).
  */
 static int
 prune_select(struct mf_db *db, int64_t cutoff, size_t batch, struct prune_row **out,
     size_t *nout)
 {
-	static const char sql[] =
-	    "SELECT id, serial, der FROM certificates INDEXED BY certificates_not_after"
-	    " WHERE not_after < ?1 AND pruned_at IS NULL ORDER BY not_after, id LIMIT ?2";
+	const char *sql = mf_db_prune_select_sql;
 	struct prune_row *rows = NULL;
 	mf_sql_stmt *st = NULL;
 	size_t n = 0;
@@ -106,10 +115,23 @@ out:
 	return MF_OK;
 }
 
-/* Empties the DER of each row and audits the batch, in one transaction. */
+static int64_t
+prune_mono_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/*
+ * Empties the DER of each row and audits the batch, in one transaction.
+ * *hold_us (if not NULL) gets how long the transaction held the write
+ * lock: from the moment BEGIN got it to the end of COMMIT or ROLLBACK.
+ */
 static int
 prune_apply(struct mf_db *db, const struct prune_row *rows, size_t n, int64_t cutoff,
-    int64_t now, const char *actor)
+    int64_t now, const char *actor, int64_t *hold_us)
 {
 	static const char sql[] =
 	    "UPDATE certificates SET der = X'', der_sha256 = ?1, pruned_at = ?2"
@@ -118,10 +140,12 @@ prune_apply(struct mf_db *db, const struct prune_row *rows, size_t n, int64_t cu
 	mf_sql_stmt *st = NULL;
 	char *detail = NULL;
 	size_t i;
+	int64_t t0;
 	int rc;
 
 	if ((rc = mf_db_begin(db)) != MF_OK)
 		return rc;
+	t0 = prune_mono_us();
 	if ((rc = mf_sql_prepare(db->h, sql, 0, &st)) != MF_SQL_OK) {
 		rc = mf_db_err(rc);
 		goto out;
@@ -156,12 +180,16 @@ prune_apply(struct mf_db *db, const struct prune_row *rows, size_t n, int64_t cu
 	mf_sql_finalize(st);
 	st = NULL;
 	rc = mf_db_commit(db);
+	if (hold_us != NULL)
+		*hold_us = prune_mono_us() - t0;
 	free(detail);
 	return rc;
 out:
 	mf_sql_finalize(st);
 	free(detail);
 	mf_db_rollback(db);
+	if (hold_us != NULL)
+		*hold_us = prune_mono_us() - t0;
 	return rc;
 }
 
@@ -192,7 +220,7 @@ mf_db_prune(struct mf_db *db, int64_t cutoff, size_t batch, int64_t now, const c
 				goto out;
 		if (sink != NULL && sink->flush != NULL && (rc = sink->flush(sink->arg)) != MF_OK)
 			goto out;
-		if ((rc = prune_apply(db, rows, n, cutoff, now, actor)) != MF_OK)
+		if ((rc = prune_apply(db, rows, n, cutoff, now, actor, NULL)) != MF_OK)
 			goto out;
 		if (pruned != NULL)
 			*pruned += (int64_t)n;
@@ -206,11 +234,34 @@ out:
 }
 
 int
+mf_db_prune_batch(struct mf_db *db, int64_t cutoff, size_t batch, int64_t now, const char *actor,
+    size_t *pruned, int64_t *hold_us)
+{
+	struct prune_row *rows = NULL;
+	size_t n = 0;
+	int rc;
+
+	if (pruned != NULL)
+		*pruned = 0;
+	if (hold_us != NULL)
+		*hold_us = 0;
+	if (db == NULL || actor == NULL || batch == 0 || batch > MF_PRUNE_BATCH_MAX ||
+	    cutoff > now || db->readonly)
+		return MF_ERR_INVAL;
+	/* Read outside the transaction: the write lock covers the updates only. */
+	if ((rc = prune_select(db, cutoff, batch, &rows, &n)) != MF_OK)
+		return rc;
+	if (n > 0 && (rc = prune_apply(db, rows, n, cutoff, now, actor, hold_us)) == MF_OK &&
+	    pruned != NULL)
+		*pruned = n;
+	prune_rows_free(rows, n);
+	return rc;
+}
+
+int
 mf_db_prune_count(struct mf_db *db, int64_t cutoff, int64_t *count)
 {
-	static const char sql[] =
-	    "SELECT count(*) FROM certificates INDEXED BY certificates_not_after"
-	    " WHERE not_after < ?1 AND pruned_at IS NULL";
+	const char *sql = mf_db_prune_count_sql;
 	mf_sql_stmt *st = NULL;
 	int rc;
 

@@ -340,6 +340,10 @@ START_TEST(test_defaults)
 	ck_assert_int_eq(cfg->ocsp_responder_lifetime, 4 * 86400);
 	ck_assert_int_eq(cfg->crl_validity, 24 * 3600);
 	ck_assert_int_eq(cfg->crl_interval, 3600);
+	ck_assert_int_eq(cfg->retention, 0);
+	ck_assert_int_eq(cfg->prune_expired_after, 0);
+	ck_assert_int_eq(cfg->prune_interval, 3600);
+	ck_assert_uint_eq(cfg->prune_batch, 1000);
 	mf_config_free(cfg);
 	mf_config_free(NULL);
 	ck_assert_ptr_null(mf_config_profile(NULL, "server"));
@@ -456,6 +460,73 @@ START_TEST(test_hard_cap_lowered)
 }
 END_TEST
 
+/*
+ * daemon.retention: the block turns mayflyd's pruning on and must then say
+ * after how long; interval and batch have defaults and bounds.
+ */
+START_TEST(test_retention)
+{
+	struct mf_config *cfg = NULL;
+	char err[512] = "", *text;
+
+	ck_assert_int_ge(asprintf(&text, "%sdaemon:\n  retention:\n    prune-expired-after: 90d\n",
+	    base_yaml), 0);
+	ck_assert_msg(load_text(text, &cfg, err, sizeof(err)) == MF_OK, "%s", err);
+	free(text);
+	ck_assert_int_eq(cfg->retention, 1);
+	ck_assert_int_eq(cfg->prune_expired_after, 90 * 86400);
+	ck_assert_int_eq(cfg->prune_interval, 3600);
+	ck_assert_uint_eq(cfg->prune_batch, 1000);
+	mf_config_free(cfg);
+	cfg = NULL;
+
+	ck_assert_int_ge(asprintf(&text, "%sdaemon:\n  retention: { prune-expired-after: 1s,"
+	    " prune-interval: 2s, prune-batch: 10000 }\n", base_yaml), 0);
+	ck_assert_msg(load_text(text, &cfg, err, sizeof(err)) == MF_OK, "%s", err);
+	free(text);
+	ck_assert_int_eq(cfg->retention, 1);
+	ck_assert_int_eq(cfg->prune_expired_after, 1);
+	ck_assert_int_eq(cfg->prune_interval, 2);
+	ck_assert_uint_eq(cfg->prune_batch, MF_RETENTION_BATCH_MAX);
+	mf_config_free(cfg);
+	cfg = NULL;
+
+	ck_assert_int_ge(asprintf(&text, "%sdaemon:\n  retention: { prune-expired-after: 100y,"
+	    " prune-interval: 7d, prune-batch: 1 }\n", base_yaml), 0);
+	ck_assert_msg(load_text(text, &cfg, err, sizeof(err)) == MF_OK, "%s", err);
+	free(text);
+	ck_assert_int_eq(cfg->prune_expired_after, MF_RETENTION_AFTER_MAX);
+	ck_assert_uint_eq(cfg->prune_batch, 1);
+	mf_config_free(cfg);
+
+	/* Present without its required key, empty, or not a mapping. */
+	expect_error("daemon:\n  retention: { prune-interval: 1h }\n", MF_ERR_CONFIG_MISSING,
+	    "13:14");
+	expect_error("daemon:\n  retention: {}\n", MF_ERR_CONFIG_MISSING, "13:14");
+	expect_error("daemon:\n  retention: 90d\n", MF_ERR_CONFIG_VALUE, "13:14");
+	/* Bounds, and a zero that would prune a certificate the moment it expires. */
+	expect_error("daemon:\n  retention: { prune-expired-after: 0 }\n", MF_ERR_CONFIG_VALUE,
+	    "13:37");
+	expect_error("daemon:\n  retention: { prune-expired-after: 101y }\n",
+	    MF_ERR_CONFIG_VALUE, "13:37");
+	expect_error("daemon:\n  retention: { prune-expired-after: soon }\n",
+	    MF_ERR_CONFIG_VALUE, "13:37");
+	expect_error("daemon:\n  retention: { prune-expired-after: 1d, prune-interval: 8d }\n",
+	    MF_ERR_CONFIG_VALUE, "13:57");
+	expect_error("daemon:\n  retention: { prune-expired-after: 1d, prune-interval: 0s }\n",
+	    MF_ERR_CONFIG_VALUE, "13:57");
+	expect_error("daemon:\n  retention: { prune-expired-after: 1d, prune-batch: 0 }\n",
+	    MF_ERR_CONFIG_VALUE, "13:54");
+	expect_error("daemon:\n  retention: { prune-expired-after: 1d, prune-batch: 10001 }\n",
+	    MF_ERR_CONFIG_VALUE, "13:54");
+	/* A key it does not know, or one given twice, is refused, not ignored. */
+	expect_error("daemon:\n  retention: { prune-expired-after: 1d, archive: x.pem }\n",
+	    MF_ERR_CONFIG_KEY, "13:41");
+	expect_error("daemon:\n  retention:\n    prune-expired-after: 1d\n"
+	    "    prune-expired-after: 2d\n", MF_ERR_CONFIG_KEY, "15:5");
+}
+END_TEST
+
 /* The complete example in mayfly.yaml(5) must stay a file that loads. */
 START_TEST(test_man_example)
 {
@@ -506,7 +577,8 @@ static const char man_keys_yaml[] =
     "pkcs11: { module: /nonexistent.so, pin-source: 'env:X' @pkcs11@ }\n"
     "issuance: { @issuance@ }\n"
     "profiles: { server: { @profiles@ } }\n"
-    "daemon: { ocsp: { @daemon.ocsp@ }, crl: { @daemon.crl@ } @daemon@ }\n"
+    "daemon: { ocsp: { @daemon.ocsp@ }, crl: { @daemon.crl@ },"
+    " retention: { prune-expired-after: 90d @daemon.retention@ } @daemon@ }\n"
     "@top@\n"
     "@acme@\n"
     "@acme.est@\n";
@@ -623,11 +695,13 @@ man_seen_all(const struct man_seen *s, const char *page, const char *table, cons
 START_TEST(test_man_keys)
 {
 	static const char *const secs[] = { "top", "pkcs11", "urls", "roots", "intermediates",
-		"issuance", "profiles", "daemon", "daemon.ocsp", "daemon.crl", NULL };
+		"issuance", "profiles", "daemon", "daemon.ocsp", "daemon.crl", "daemon.retention",
+		NULL };
 	/* The parser's table of each section (src/config.c). */
 	static const char *const tables[] = { "cfg_top_keys", "cfg_pkcs11_keys",
 		"cfg_urls_keys", "cfg_root_keys", "cfg_inter_keys", "cfg_issuance_keys",
-		"cfg_profile_keys", "cfg_daemon_keys", "cfg_ocsp_keys", "cfg_crl_keys" };
+		"cfg_profile_keys", "cfg_daemon_keys", "cfg_ocsp_keys", "cfg_crl_keys",
+		"cfg_retention_keys" };
 	char *path = mft_srcpath("man/mayfly.yaml.5"), line[512], prev[512] = "", sec[64] = "";
 	char err[512];
 	FILE *f = fopen(path, "r");
@@ -949,6 +1023,7 @@ suite_config(void)
 	tcase_add_test(tc, test_defaults);
 	tcase_add_test(tc, test_relative_paths);
 	tcase_add_test(tc, test_hard_cap_lowered);
+	tcase_add_test(tc, test_retention);
 	tcase_add_test(tc, test_listen_port_zero);
 	tcase_add_test(tc, test_acme_tls_names);
 	tcase_add_test(tc, test_man_keys);

@@ -786,25 +786,105 @@ plan_scans_certs(const char *plan)
 	}
 }
 
+/*
+ * The C string literal that holds marker in the source file rel (under
+ * the source tree), with the literals that follow it concatenated as the
+ * compiler does: a statement another module keeps to itself.
+ */
+static char *
+src_statement(const char *rel, const char *marker)
+{
+	char *path = mft_srcpath(rel), *out, *o;
+	unsigned char *text = NULL;
+	const char *p;
+	size_t len;
+
+	ck_assert_int_eq(mf_file_read(path, 1 << 20, &text, &len), MF_OK);
+	free(path);
+	p = strstr((const char *)text, marker);
+	ck_assert_msg(p != NULL && p > (const char *)text && p[-1] == '"',
+	    "%s no longer holds the statement \"%s...\": update this test", rel, marker);
+	p--;
+	ck_assert_ptr_nonnull(out = o = malloc(len + 1));
+	while (*p == '"') {
+		for (p++; *p != '\0' && *p != '"'; p++)
+			*o++ = *p;
+		ck_assert_int_eq(*p, '"');
+		for (p++; *p == ' ' || *p == '\t' || *p == '\n'; p++)
+			;
+	}
+	*o = '\0';
+	free(text);
+	return out;
+}
+
+/* Whether any step of a plan walks a whole table ("SCAN x"; "SEARCH" uses a key). */
+static int
+plan_scans_any(const char *plan)
+{
+	const char *p = plan;
+
+	for (;;) {
+		if (strncmp(p, "SCAN ", 5) == 0)
+			return 1;
+		if ((p = strstr(p, "; ")) == NULL)
+			return 0;
+		p += 2;
+	}
+}
+
 START_TEST(test_hot_queries_indexed)
 {
+	/*
+	 * Hot statements of the daemon's other modules, read from their
+	 * source: they must not scan any table at all.
+	 */
+	static const struct { const char *file, *marker, *what; } other[] = {
+		{ "src/mayflyd/persist.c", "SELECT o.issuer, o.alg, o.serial",
+		    "stored OCSP responses the log confirms (start-up)" },
+		{ "src/acme/acme_sq.c", "SELECT count(*) FROM acme_rate WHERE",
+		    "events in the rate-limit window (each ACME order, new account, name)" },
+		{ "src/acme/acme_sq.c", "SELECT min(at) FROM acme_rate WHERE",
+		    "oldest event in the window (rate-limit Retry-After)" },
+	};
 	struct mf_db *db = open_new();
 	const struct mf_db_hot *hot;
-	char plan[1024];
-	size_t i, n = 0;
+	char plan[1024], *sql;
+	size_t i, n = 0, prune = 0;
 
 	hot = mf_db_hot_queries(&n);
-	ck_assert_uint_ge(n, 4);
+	ck_assert_uint_ge(n, 10);
 	for (i = 0; i < n; i++) {
 		ck_assert_int_eq(mf_db_explain(db, hot[i].sql, plan, sizeof(plan)), MF_OK);
 		ck_assert_msg(plan[0] != '\0', "%s: no plan", hot[i].name);
 		ck_assert_msg(!plan_scans_certs(plan), "%s scans the certificates: %s",
 		    hot[i].name, plan);
+		/*
+		 * Retention must not step over the rows it pruned before: a
+		 * range of the not_after index would, a year of them per batch.
+		 */
+		if (strstr(hot[i].name, "prune") != NULL) {
+			ck_assert_msg(strstr(plan, "certificates_unpruned") != NULL,
+			    "%s does not use the index of unpruned rows: %s", hot[i].name, plan);
+			prune++;
+		}
 	}
-	/* The check can fail: a plain walk of the table is seen as a scan. */
+	ck_assert_uint_eq(prune, 2);
+	for (i = 0; i < sizeof(other) / sizeof(other[0]); i++) {
+		sql = src_statement(other[i].file, other[i].marker);
+		ck_assert_int_eq(mf_db_explain(db, sql, plan, sizeof(plan)), MF_OK);
+		ck_assert_msg(plan[0] != '\0', "%s: no plan", other[i].what);
+		ck_assert_msg(!plan_scans_any(plan), "%s (%s) scans a table: %s", other[i].what,
+		    other[i].file, plan);
+		free(sql);
+	}
+	/* The checks can fail: a plain walk of a table is seen as a scan. */
 	ck_assert_int_eq(mf_db_explain(db, "SELECT serial FROM certificates c WHERE c.sans = 'x'",
 	    plan, sizeof(plan)), MF_OK);
 	ck_assert_msg(plan_scans_certs(plan), "plan: %s", plan);
+	ck_assert_int_eq(mf_db_explain(db, "SELECT count(*) FROM acme_rate WHERE at > 0",
+	    plan, sizeof(plan)), MF_OK);
+	ck_assert_msg(plan_scans_any(plan), "plan: %s", plan);
 	mf_db_close(db);
 }
 END_TEST
@@ -956,6 +1036,53 @@ count_bundle(uint32_t version, const void *der, size_t len, int64_t at, void *ar
 	(*(int *)arg)++;
 	return 0;
 }
+
+/*
+ * mayflyd's retention task prunes one batch at a time (mf_db_prune_batch),
+ * so it can pause between batches; each batch is its own audited
+ * transaction, says how long it held the write lock, and leaves the live
+ * certificates alone.
+ */
+START_TEST(test_prune_batch)
+{
+	struct mf_db *db = open_new();
+	int64_t now = (int64_t)time(NULL), hold = -1, n = -1;
+	size_t got = 99;
+	char why[256];
+
+	insert_simple(db, "b1", 1000, 2000);
+	insert_simple(db, "b2", 1000, 2500);
+	insert_simple(db, "b3", 1000, 3000);
+	insert_simple(db, "b4", now - 10, now + 3600);
+	ck_assert_int_eq(mf_db_prune_batch(db, now + 1, 2, now, "mayflyd:retention", &got, &hold),
+	    MF_ERR_INVAL);
+	ck_assert_int_eq(mf_db_prune_batch(db, now - 60, 0, now, "mayflyd:retention", &got, &hold),
+	    MF_ERR_INVAL);
+	ck_assert_int_eq(mf_db_prune_batch(db, now - 60, 2, now, "mayflyd:retention", &got, &hold),
+	    MF_OK);
+	ck_assert_uint_eq(got, 2);
+	ck_assert_int_ge(hold, 0);
+	ck_assert_int_lt(hold, 10 * 1000000);
+	ck_assert_int_eq(mf_db_prune_count(db, now - 60, &n), MF_OK);
+	ck_assert_int_eq(n, 1);
+	ck_assert_int_eq(mf_db_prune_batch(db, now - 60, 2, now, "mayflyd:retention", &got, &hold),
+	    MF_OK);
+	ck_assert_uint_eq(got, 1);
+	/* Nothing left: no transaction, no audit row. */
+	ck_assert_int_eq(mf_db_prune_batch(db, now - 60, 2, now, "mayflyd:retention", &got, &hold),
+	    MF_OK);
+	ck_assert_uint_eq(got, 0);
+	ck_assert_int_eq(hold, 0);
+	ck_assert_int_eq(raw_count(db, "SELECT count(*) FROM audit_log WHERE event = 'prune'"
+	    " AND actor = 'mayflyd:retention'"), 2);
+	ck_assert_int_eq(raw_count(db, "SELECT count(*) FROM certificates WHERE pruned_at IS NULL"),
+	    1);
+	ck_assert_int_eq(mf_db_audit_verify(db, NULL, NULL, why, sizeof(why)), MF_OK);
+	ck_assert_int_eq(mf_db_certs_verify(db, &n, why, sizeof(why)), MF_OK);
+	ck_assert_int_eq(n, 4);
+	mf_db_close(db);
+}
+END_TEST
 
 /*
  * Retention, trust bundles, EAB keys and CA revocations, each through its
@@ -1146,6 +1273,7 @@ suite_db(void)
 	tc = tcase_create("store");
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_other_tables_and_copy);
+	tcase_add_test(tc, test_prune_batch);
 	tcase_add_test(tc, test_store_rewrite);
 	tcase_add_test(tc, test_store_uri);
 	suite_add_tcase(s, tc);
@@ -1176,6 +1304,7 @@ suite_db_pg(void)
 	tcase_add_test(tc, test_audit_snapshot);
 	tcase_add_test(tc, test_audit_config_changes);
 	tcase_add_test(tc, test_other_tables_and_copy);
+	tcase_add_test(tc, test_prune_batch);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -6,6 +6,7 @@
 #include "mf_build.h"
 
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,8 +30,15 @@ struct mfd_cache {
 	struct mfd_entry **buckets;
 	size_t nbuckets;		/* a power of two */
 	size_t count;
+	size_t bytes;			/* sum of the blobs' len */
+	int64_t next_expiry;		/* see mfd_cache_next_expiry */
 	uint64_t seed[2];
 };
+
+/* The bucket array never shrinks below this, nor grows from less. */
+#define MFD_CACHE_MIN_BUCKETS	1024
+/* Buckets walked per hold of the write lock by mfd_cache_expire. */
+#define MFD_EXPIRE_SLICE	4096
 
 void
 mfd_http_date(int64_t t, char *buf, size_t buflen)
@@ -141,7 +149,8 @@ mfd_cache_new(struct mfd_cache **out)
 	*out = NULL;
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		return MF_ERR_NOMEM;
-	c->nbuckets = 1024;
+	c->nbuckets = MFD_CACHE_MIN_BUCKETS;
+	c->next_expiry = INT64_MAX;
 	if ((c->buckets = calloc(c->nbuckets, sizeof(*c->buckets))) == NULL) {
 		free(c);
 		return MF_ERR_NOMEM;
@@ -172,6 +181,8 @@ mfd_cache_clear_locked(struct mfd_cache *c)
 		c->buckets[i] = NULL;
 	}
 	c->count = 0;
+	c->bytes = 0;
+	c->next_expiry = INT64_MAX;
 }
 
 void
@@ -211,12 +222,12 @@ mfd_cache_get(struct mfd_cache *c, const struct mfd_cache_key *k)
 	return b;
 }
 
-/* Doubles the bucket array; on allocation failure keeps the old one. */
+/* Rehashes into n buckets (a power of two); on allocation failure keeps the old array. */
 static void
-mfd_cache_grow(struct mfd_cache *c)
+mfd_cache_resize(struct mfd_cache *c, size_t n)
 {
 	struct mfd_entry **nb;
-	size_t n = c->nbuckets * 2, i;
+	size_t i;
 
 	if ((nb = calloc(n, sizeof(*nb))) == NULL)
 		return;
@@ -234,6 +245,13 @@ mfd_cache_grow(struct mfd_cache *c)
 	free(c->buckets);
 	c->buckets = nb;
 	c->nbuckets = n;
+}
+
+/* Doubles the bucket array. */
+static void
+mfd_cache_grow(struct mfd_cache *c)
+{
+	mfd_cache_resize(c, c->nbuckets * 2);
 }
 
 static int
@@ -257,6 +275,7 @@ mfd_cache_insert(struct mfd_cache *c, const struct mfd_cache_key *k, struct mfd_
 			if (replace) {
 				old = e->blob;
 				e->blob = b;
+				c->bytes += b->len - old->len;
 			} else {
 				old = b;	/* the entry stays; b is dropped */
 				rc = MF_ERR_EXISTS;
@@ -264,12 +283,15 @@ mfd_cache_insert(struct mfd_cache *c, const struct mfd_cache_key *k, struct mfd_
 			break;
 		}
 	}
+	if (rc == 0 && b->not_after != 0 && b->not_after < c->next_expiry)
+		c->next_expiry = b->not_after;
 	if (e == NULL) {
 		ne->key = *k;
 		ne->blob = b;
 		ne->next = c->buckets[h];
 		c->buckets[h] = ne;
 		ne = NULL;
+		c->bytes += b->len;
 		if (++c->count > 2 * c->nbuckets)
 			mfd_cache_grow(c);
 	}
@@ -303,6 +325,7 @@ mfd_cache_del(struct mfd_cache *c, const struct mfd_cache_key *k)
 			e = *pp;
 			*pp = e->next;
 			c->count--;
+			c->bytes -= e->blob->len;
 			break;
 		}
 	}
@@ -334,6 +357,97 @@ mfd_cache_stats(struct mfd_cache *c, size_t *count, int64_t *oldest)
 	}
 	pthread_rwlock_unlock(&c->lock);
 	*oldest = o;
+}
+
+size_t
+mfd_cache_bytes(struct mfd_cache *c)
+{
+	size_t n;
+
+	pthread_rwlock_rdlock(&c->lock);
+	n = c->bytes;
+	pthread_rwlock_unlock(&c->lock);
+	return n;
+}
+
+int64_t
+mfd_cache_next_expiry(struct mfd_cache *c)
+{
+	int64_t t;
+
+	pthread_rwlock_rdlock(&c->lock);
+	t = c->next_expiry;
+	pthread_rwlock_unlock(&c->lock);
+	return t;
+}
+
+void
+mfd_cache_expire(struct mfd_cache *c, int64_t now, mfd_cache_gone each, void *arg,
+    size_t *dropped, size_t *bytes)
+{
+	struct mfd_entry *gone = NULL, *e, *next;
+	size_t i = 0, end, n = 0, nb = 0;
+	int64_t soonest = INT64_MAX;
+
+	for (;;) {
+		pthread_rwlock_wrlock(&c->lock);
+		if (i == 0)
+			c->next_expiry = INT64_MAX;	/* recomputed from what stays */
+		/*
+		 * Another thread may have grown the table between slices: the
+		 * entries rehashed below i are then looked at again (harmless),
+		 * those rehashed above are still ahead, and what is missed is
+		 * taken by the next call.
+		 */
+		if (i >= c->nbuckets) {
+			/* Mostly empty: a smaller array, so the memory goes back too. */
+			size_t want = c->nbuckets;
+
+			while (want > MFD_CACHE_MIN_BUCKETS && c->count < want / 8)
+				want /= 2;
+			if (want != c->nbuckets)
+				mfd_cache_resize(c, want);
+			if (soonest < c->next_expiry)
+				c->next_expiry = soonest;
+			pthread_rwlock_unlock(&c->lock);
+			break;
+		}
+		end = i + MFD_EXPIRE_SLICE < c->nbuckets ? i + MFD_EXPIRE_SLICE : c->nbuckets;
+		for (; i < end; i++) {
+			struct mfd_entry **pp = &c->buckets[i];
+
+			while ((e = *pp) != NULL) {
+				int64_t na = e->blob->not_after;
+
+				if (na != 0 && na < now) {
+					*pp = e->next;
+					c->count--;
+					c->bytes -= e->blob->len;
+					e->next = gone;
+					gone = e;
+					n++;
+					nb += e->blob->len;
+					continue;
+				}
+				if (na != 0 && na < soonest)
+					soonest = na;
+				pp = &e->next;
+			}
+		}
+		pthread_rwlock_unlock(&c->lock);
+	}
+	/* Freed outside the lock; a response still being sent keeps its blob. */
+	for (e = gone; e != NULL; e = next) {
+		next = e->next;
+		if (each != NULL)
+			each(&e->key, arg);
+		mfd_blob_unref(e->blob);
+		free(e);
+	}
+	if (dropped != NULL)
+		*dropped = n;
+	if (bytes != NULL)
+		*bytes = nb;
 }
 
 int

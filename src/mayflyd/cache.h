@@ -81,6 +81,31 @@ void mfd_cache_clear(struct mfd_cache *c);
 /* Entries and the oldest this_update among them (0 if empty). */
 void mfd_cache_stats(struct mfd_cache *c, size_t *count, int64_t *oldest);
 
+/* Bytes of response data the table holds (without its own overhead). */
+size_t mfd_cache_bytes(struct mfd_cache *c);
+
+/*
+ * The earliest not_after among the entries, as of the last
+ * mfd_cache_expire (later inserts can only lower it); INT64_MAX if no
+ * entry has one. Before then nothing can be expired, and a
+ * caller can skip the walk.
+ */
+int64_t mfd_cache_next_expiry(struct mfd_cache *c);
+
+/*
+ * Removes the entries of certificates expired by now (not_after != 0 and
+ * not_after < now): nobody staples those, and the cache must follow the
+ * live certificates, not the log. Walks the table a slice of buckets at
+ * a time under the write lock, so lookups wait for a slice, never for the
+ * whole table, and frees outside it; halves the bucket array while it is
+ * mostly empty. gone (if not NULL) is called with each removed key,
+ * outside the lock. *dropped and *bytes (either may be NULL) get the
+ * entries and response bytes removed.
+ */
+typedef void (*mfd_cache_gone)(const struct mfd_cache_key *k, void *arg);
+void mfd_cache_expire(struct mfd_cache *c, int64_t now, mfd_cache_gone gone, void *arg,
+    size_t *dropped, size_t *bytes);
+
 /*
  * Copies into a new array (caller frees) the keys whose entry satisfies
  * pick(key, blob, arg) (all keys if pick is NULL), so the caller can

@@ -59,6 +59,13 @@ struct mfd_metrics {
 	atomic_ulong notified;		/* NOTIFY mayfly_revocation received (PostgreSQL) */
 	atomic_ulong cache_hits, cache_misses;
 	atomic_ulong presigned;		/* first responses that came with their certificate */
+	atomic_ulong cache_expired;	/* responses dropped as their certificate expired */
+	atomic_ulong cache_trims;	/* malloc_trim calls after such drops */
+	/* The retention task (retention.c), its only writer. */
+	atomic_int prune_enabled;
+	atomic_ulong prune_runs, prune_rows, prune_batches, prune_errors;
+	atomic_ullong prune_hold_sum_us, prune_hold_max_us;
+	atomic_llong prune_last_ok;	/* unix time of the last run that finished */
 	/*
 	 * From a revocation to its revoked response in the cache, per source
 	 * (MFD_REV_ADMIN, MFD_REV_POLL: found in the log by polling): histogram, sum and largest, in us.
@@ -113,6 +120,15 @@ struct mfd_ctx {
 	struct mfd_revnote revnote[MFD_REVNOTE_MAX];	/* a ring, under db_lock */
 	unsigned revnote_next;
 	struct mfd_trust *trust;	/* published trust bundles (trust.c) */
+
+	/*
+	 * The retention task's own connection (retention.c), opened at start
+	 * when daemon.retention is set, else NULL; used by that thread only.
+	 * It sleeps on ret_cond; mfd_retention_wake wakes it to stop.
+	 */
+	struct mf_db *prune_db;
+	pthread_mutex_t ret_lock;
+	pthread_cond_t ret_cond;
 
 	/* The refresher sleeps on kick_cond; revocations and reloads wake it. */
 	pthread_mutex_t kick_lock;
@@ -179,6 +195,13 @@ int mfd_ocsp_presigned(struct mfd_ctx *ctx, struct mfd_sig_issued *r);
 /* Prometheus text of the counters; caller frees. */
 char *mfd_metrics_text(struct mfd_ctx *ctx, size_t *len);
 void mfd_metrics_req(struct mfd_ctx *ctx, enum mfd_endpoint ep, int code);
+
+/* ---- retention.c: pruning of the log (daemon.retention) ---------------------- */
+
+/* Prunes every prune-interval until ctx->stop; arg is the ctx. Needs ctx->prune_db. */
+void *mfd_retention(void *arg);
+/* Wakes the retention thread (after setting ctx->stop). */
+void mfd_retention_wake(struct mfd_ctx *ctx);
 
 /* ---- persist.c: responses kept in the database across restarts ------------- */
 

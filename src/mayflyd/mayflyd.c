@@ -17,7 +17,9 @@
  *      whose every certificate, its own TLS certificate included, is an
  *      ISSUE request to the signer;
  *   4. drop root (if `user` is set);
- *   5. start the refresher thread and the HTTP thread pools;
+ *   5. start the refresher thread, the retention thread (with
+ *      daemon.retention, on a database connection of its own opened in
+ *      step 2) and the HTTP thread pools;
  *   6. tell systemd READY=1 and wait for signals: SIGHUP reloads, SIGTERM
  *      and SIGINT drain and exit 0.
  */
@@ -177,6 +179,9 @@ mfd_reload(struct mfd_ctx *ctx, const char *path)
 	pthread_mutex_lock(&ctx->health_lock);
 	ctx->health_at = 0;
 	pthread_mutex_unlock(&ctx->health_lock);
+	if (ctx->prune_db == NULL && np->cfg->retention)
+		mf_warn("event=prune-needs-restart msg=\"daemon.retention takes effect at the next "
+		    "start: its database connection is opened before root is dropped\"");
 	mf_info("event=reloaded config=%s", path);
 out:
 	sd_notify(0, "READY=1");
@@ -189,13 +194,14 @@ main(int argc, char **argv)
 	struct mf_config *cfg = NULL, *acfg = NULL;
 	struct mfd_http *http = NULL;
 	struct mf_acme *acme = NULL;
-	pthread_t refresher, exporter, notifier;
+	pthread_t refresher, exporter, notifier, retention;
 	sigset_t sigs;
 	uint64_t wd_usec = 0;
 	const char *path = MF_SYSCONFDIR "/mayfly.yaml";
 	char err[512], why[512];
 	unsigned bound[8];
 	int fds[8], nfds = 0, rc, ch, started = 0, exitcode = 1, i, signer_fd = -1;
+	int ret_started = 0;
 	int64_t last_respawn = 0;
 	int db_state = 0;		/* MF_ERR_DB_FULL or _READONLY while the log takes no writes */
 
@@ -249,6 +255,8 @@ main(int argc, char **argv)
 	pthread_mutex_init(&ctx.kick_lock, NULL);
 	pthread_cond_init(&ctx.kick_cond, NULL);
 	pthread_mutex_init(&ctx.health_lock, NULL);
+	pthread_mutex_init(&ctx.ret_lock, NULL);
+	pthread_cond_init(&ctx.ret_cond, NULL);
 	if ((rc = mfd_cache_new(&ctx.cache)) != 0 || (rc = mfd_trust_new(&ctx.trust)) != 0) {
 		mf_err("event=start-failed err=%s", mf_errname(rc));
 		mf_config_free(cfg);
@@ -273,6 +281,13 @@ main(int argc, char **argv)
 	}
 	if ((rc = mf_db_open(cfg->database, 0, &ctx.db)) != 0) {
 		mf_err("event=db-failed path=%s err=%s", mf_db_shown(cfg->database), mf_errname(rc));
+		exitcode = 4;
+		goto out;
+	}
+	/* The retention task writes on a connection of its own (retention.c). */
+	if (cfg->retention && (rc = mf_db_open(cfg->database, 0, &ctx.prune_db)) != 0) {
+		mf_err("event=db-failed path=%s err=%s what=retention", mf_db_shown(cfg->database),
+		    mf_errname(rc));
 		exitcode = 4;
 		goto out;
 	}
@@ -361,6 +376,14 @@ main(int argc, char **argv)
 		goto out;
 	}
 	started = 1;
+	if (ctx.prune_db != NULL) {
+		if (pthread_create(&retention, NULL, mfd_retention, &ctx) != 0) {
+			mf_err("event=start-failed why=\"retention thread\"");
+			goto out;
+		}
+		ret_started = 1;
+		atomic_store(&ctx.m.prune_enabled, 1);
+	}
 	if ((rc = mfd_http_start(&ctx, fds, (size_t)nfds, &http)) != 0) {
 		mf_err("event=start-failed err=%s why=\"libmicrohttpd\"", mf_errname(rc));
 		goto out;
@@ -438,6 +461,10 @@ out:
 		pthread_join(refresher, NULL);
 		pthread_join(exporter, NULL);
 	}
+	if (ret_started) {
+		mfd_retention_wake(&ctx);	/* ctx.stop is set: a batch under way finishes */
+		pthread_join(retention, NULL);
+	}
 	mfd_signer_stop(ctx.signer);
 	if (acfg != NULL) {
 		mf_config_free(acfg);
@@ -454,6 +481,7 @@ out:
 	mfd_pub_free(ctx.pub);
 	mf_config_free(cfg);
 	mf_db_close(ctx.db);
+	mf_db_close(ctx.prune_db);
 	if (exitcode == 0)
 		mf_info("event=stopped");
 	return exitcode;

@@ -104,10 +104,14 @@ out:
 	return n;
 }
 
+/* Not yet stored; an expired certificate's response is not worth storing. */
 static int
 mfd_pick_unsaved(const struct mfd_cache_key *k, const struct mfd_blob *b, void *arg)
 {
-	return b->cert_status != V_OCSP_CERTSTATUS_UNKNOWN && !atomic_load(&b->persisted);
+	int64_t now = *(const int64_t *)arg;
+
+	return b->cert_status != V_OCSP_CERTSTATUS_UNKNOWN && !atomic_load(&b->persisted) &&
+	    (b->not_after == 0 || b->not_after >= now);
 }
 
 void
@@ -124,7 +128,7 @@ mfd_persist_save(struct mfd_ctx *ctx, int64_t now)
 	struct mf_sql *h;
 	size_t n = 0, i = 0;
 
-	if (mfd_cache_select(ctx->cache, mfd_pick_unsaved, NULL, &keys, &n) != 0)
+	if (mfd_cache_select(ctx->cache, mfd_pick_unsaved, &now, &keys, &n) != 0)
 		return;
 	while (i < n && !ctx->stop) {
 		size_t end = i + MFD_PERSIST_BATCH < n ? i + MFD_PERSIST_BATCH : n;

@@ -6,8 +6,9 @@
  *    by `mayfly revoke` or POST /admin/revoke, re-signs the responses of
  *    those serials and rebuilds that issuer's CRL, so a revocation shows in
  *    OCSP within a second;
- *  - re-signs every cached response once 40 % of its validity has passed,
- *    and drops those of expired certificates;
+ *  - re-signs every cached response once 40 % of its validity has passed;
+ *  - drops the responses of expired certificates (and their exported
+ *    files), so memory follows the live certificates, not the log;
  *  - rebuilds each CRL every crl_interval;
  *  - at start (and after a reload) pre-signs the SHA-1 responses of every
  *    valid or revoked-but-unexpired certificate, so that the first request
@@ -20,6 +21,7 @@
 #include <poll.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <malloc.h>
 #include <unistd.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -557,12 +559,69 @@ struct mfd_stale_arg {
 	int64_t validity;
 };
 
+/* Due for re-signing; an expired certificate's response is left to mfd_expire. */
 static int
 mfd_pick_stale(const struct mfd_cache_key *k, const struct mfd_blob *b, void *arg)
 {
 	const struct mfd_stale_arg *s = arg;
 
+	if (b->not_after != 0 && b->not_after < s->now)
+		return 0;
 	return s->now >= b->this_update + MFD_RESIGN_AFTER(s->validity);
+}
+
+/* Looks for expired certificates' responses at most this often (seconds). */
+#define MFD_EXPIRE_EVERY	5
+/* Hands freed memory back to the system after this many responses were dropped. */
+#define MFD_TRIM_AFTER		1000
+
+struct mfd_expire_arg {
+	struct mfd_ctx *ctx;
+	const char *dir;		/* ocsp_export_dir, or NULL */
+};
+
+static void
+mfd_expire_gone(const struct mfd_cache_key *k, void *arg)
+{
+	struct mfd_expire_arg *a = arg;
+
+	if (a->dir != NULL)
+		mfd_export(a->ctx, a->dir, k, NULL);
+}
+
+/*
+ * Responses of certificates that expired leave the cache and the export
+ * directory: nobody staples them, and with 24-hour certificates they would
+ * otherwise pile up by the fleet's size every day. The walk is skipped
+ * until the earliest not_after in the cache has passed. glibc keeps what
+ * is freed in its arenas; after many drops malloc_trim gives it back.
+ */
+static void
+mfd_expire(struct mfd_ctx *ctx, int64_t now, int64_t *last, size_t *since_trim)
+{
+	struct mfd_expire_arg a = { ctx, NULL };
+	char *dir = NULL;
+	size_t n = 0, bytes = 0;
+
+	if (now < *last + MFD_EXPIRE_EVERY || now <= mfd_cache_next_expiry(ctx->cache))
+		return;
+	*last = now;
+	pthread_rwlock_rdlock(&ctx->lock);
+	if (ctx->pub->cfg->ocsp_export_dir != NULL)
+		dir = strdup(ctx->pub->cfg->ocsp_export_dir);
+	pthread_rwlock_unlock(&ctx->lock);
+	a.dir = dir;
+	mfd_cache_expire(ctx->cache, now, mfd_expire_gone, &a, &n, &bytes);
+	free(dir);
+	if (n == 0)
+		return;
+	atomic_fetch_add(&ctx->m.cache_expired, n);
+	mf_debug("event=ocsp-cache-expired dropped=%zu bytes=%zu", n, bytes);
+	if ((*since_trim += n) >= MFD_TRIM_AFTER) {
+		malloc_trim(0);
+		atomic_fetch_add(&ctx->m.cache_trims, 1);
+		*since_trim = 0;
+	}
 }
 
 /*
@@ -772,8 +831,9 @@ mfd_refresher(void *arg)
 	struct mfd_ctx *ctx = arg;
 	int64_t last_rev = 0, last_cert = 0, last_scan = 0, head_id = -1, *crl_at = NULL;
 	int64_t poll_prev_us, cert_seen = 0, cert_seen_us = 0, poll_err_said = 0;
+	int64_t expired_at = 0;
 	int poll_err = 0;
-	size_t ncrl_at = 0, i;
+	size_t ncrl_at = 0, since_trim = 0, i;
 	int first = 1;
 
 	/*
@@ -912,13 +972,14 @@ mfd_refresher(void *arg)
 			ctx->presigned = 1;
 		}
 
-		/* 4. Re-sign at half validity; prune, once a second. */
+		/* 4. Drop expired certificates' responses; re-sign at 40 %; once a second. */
 		if (now != last_scan) {
 			struct mfd_stale_arg sa = { now, validity };
 			struct mfd_cache_key *keys;
 			size_t n;
 
 			last_scan = now;
+			mfd_expire(ctx, now, &expired_at, &since_trim);
 			if (mfd_cache_select(ctx->cache, mfd_pick_stale, &sa, &keys, &n) == 0) {
 				mfd_resign(ctx, keys, n, now);
 				free(keys);
@@ -1150,6 +1211,43 @@ mfd_metrics_text(struct mfd_ctx *ctx, size_t *len)
 	    "# TYPE mayflyd_ocsp_cache_oldest_age_seconds gauge\n"
 	    "mayflyd_ocsp_cache_oldest_age_seconds %lld\n",
 	    (long long)(count > 0 ? now - oldest : 0));
+	mfd_bprintf(&b, "# HELP mayflyd_ocsp_cache_bytes Bytes of the responses held.\n"
+	    "# TYPE mayflyd_ocsp_cache_bytes gauge\nmayflyd_ocsp_cache_bytes %zu\n",
+	    mfd_cache_bytes(ctx->cache));
+	mfd_bprintf(&b, "# HELP mayflyd_ocsp_cache_expired_total Responses dropped from the cache "
+	    "because their certificate expired.\n"
+	    "# TYPE mayflyd_ocsp_cache_expired_total counter\nmayflyd_ocsp_cache_expired_total %lu\n"
+	    "# HELP mayflyd_ocsp_cache_trims_total Times freed memory was handed back to the system "
+	    "after such drops.\n"
+	    "# TYPE mayflyd_ocsp_cache_trims_total counter\nmayflyd_ocsp_cache_trims_total %lu\n",
+	    atomic_load(&ctx->m.cache_expired), atomic_load(&ctx->m.cache_trims));
+	mfd_bprintf(&b, "# HELP mayflyd_prune_enabled Whether daemon.retention prunes the log.\n"
+	    "# TYPE mayflyd_prune_enabled gauge\nmayflyd_prune_enabled %d\n"
+	    "# HELP mayflyd_prune_runs_total Runs of the retention task.\n"
+	    "# TYPE mayflyd_prune_runs_total counter\nmayflyd_prune_runs_total %lu\n"
+	    "# HELP mayflyd_prune_rows_total Certificates whose DER the retention task dropped.\n"
+	    "# TYPE mayflyd_prune_rows_total counter\nmayflyd_prune_rows_total %lu\n"
+	    "# HELP mayflyd_prune_batches_total Prune transactions committed, one audit row each.\n"
+	    "# TYPE mayflyd_prune_batches_total counter\nmayflyd_prune_batches_total %lu\n"
+	    "# HELP mayflyd_prune_errors_total Runs of the retention task that failed.\n"
+	    "# TYPE mayflyd_prune_errors_total counter\nmayflyd_prune_errors_total %lu\n"
+	    "# HELP mayflyd_prune_batch_hold_seconds_sum Time prune transactions held the "
+	    "database's write lock.\n"
+	    "# TYPE mayflyd_prune_batch_hold_seconds_sum counter\n"
+	    "mayflyd_prune_batch_hold_seconds_sum %.6f\n"
+	    "# HELP mayflyd_prune_batch_hold_seconds_max The longest one prune transaction held it.\n"
+	    "# TYPE mayflyd_prune_batch_hold_seconds_max gauge\n"
+	    "mayflyd_prune_batch_hold_seconds_max %.6f\n"
+	    "# HELP mayflyd_prune_last_success_timestamp_seconds When the last run that finished "
+	    "began (0: none yet).\n"
+	    "# TYPE mayflyd_prune_last_success_timestamp_seconds gauge\n"
+	    "mayflyd_prune_last_success_timestamp_seconds %lld\n",
+	    atomic_load(&ctx->m.prune_enabled), atomic_load(&ctx->m.prune_runs),
+	    atomic_load(&ctx->m.prune_rows), atomic_load(&ctx->m.prune_batches),
+	    atomic_load(&ctx->m.prune_errors),
+	    (double)atomic_load(&ctx->m.prune_hold_sum_us) / 1e6,
+	    (double)atomic_load(&ctx->m.prune_hold_max_us) / 1e6,
+	    (long long)atomic_load(&ctx->m.prune_last_ok));
 	mfd_bprintf(&b, "# HELP mayflyd_ocsp_presigned_total First OCSP responses signed with their certificate.\n"
 	    "# TYPE mayflyd_ocsp_presigned_total counter\nmayflyd_ocsp_presigned_total %lu\n",
 	    atomic_load(&ctx->m.presigned));

@@ -447,6 +447,100 @@ START_TEST(test_cache)
 }
 END_TEST
 
+static void
+count_gone(const struct mfd_cache_key *k, void *arg)
+{
+	(void)k;
+	(*(size_t *)arg)++;
+}
+
+/*
+ * Responses of expired certificates leave the cache: the count, the bytes
+ * and the bucket array shrink back, live entries and entries without a
+ * not_after stay, and a response still being sent keeps its blob.
+ */
+START_TEST(test_cache_expire)
+{
+	struct mfd_cache *c;
+	struct mfd_cache_key k;
+	struct mfd_blob *b, *held;
+	unsigned char s[20] = { 0 };
+	size_t i, n, dropped = 99, bytes = 99, gone = 0;
+	int64_t oldest;
+
+	ck_assert_int_eq(mfd_cache_new(&c), 0);
+	ck_assert_int_eq(mfd_cache_next_expiry(c), INT64_MAX);
+	/* Nothing expired: nothing dropped. */
+	mfd_cache_expire(c, 1000, NULL, NULL, &dropped, &bytes);
+	ck_assert_uint_eq(dropped, 0);
+	ck_assert_uint_eq(bytes, 0);
+	/* 20,000 responses: certificates expiring at 1000 + i % 4 * 100, the first without one. */
+	for (i = 0; i < 20000; i++) {
+		memcpy(s, &i, sizeof(i));
+		mfd_cache_key_set(&k, 0, MFD_ALG_SHA1, s, 20);
+		b = blob_of("resp", 1);
+		b->not_after = i == 0 ? 0 : 1000 + (int64_t)(i % 4) * 100;
+		ck_assert_int_eq(mfd_cache_put(c, &k, b), 0);
+	}
+	ck_assert_uint_eq(mfd_cache_bytes(c), 20000 * 4);
+	ck_assert_int_eq(mfd_cache_next_expiry(c), 1000);
+	/* One of those about to expire is still being sent. */
+	i = 4;
+	memcpy(s, &i, sizeof(i));
+	mfd_cache_key_set(&k, 0, MFD_ALG_SHA1, s, 20);
+	held = mfd_cache_get(c, &k);
+	ck_assert_ptr_nonnull(held);
+	ck_assert_int_eq(held->not_after, 1000);
+
+	/* At its not_after a certificate is still valid (RFC 5280 4.1.2.5). */
+	mfd_cache_expire(c, 1000, count_gone, &gone, &dropped, &bytes);
+	ck_assert_uint_eq(dropped, 0);
+	mfd_cache_expire(c, 1001, count_gone, &gone, &dropped, &bytes);
+	ck_assert_uint_eq(dropped, 4999);	/* i % 4 == 0, but not i == 0 */
+	ck_assert_uint_eq(bytes, 4999 * 4);
+	ck_assert_uint_eq(gone, 4999);
+	ck_assert_ptr_null(mfd_cache_get(c, &k));
+	ck_assert_int_eq(held->len, 4);
+	ck_assert_mem_eq(held->data, "resp", 4);
+	mfd_blob_unref(held);
+	ck_assert_int_eq(mfd_cache_next_expiry(c), 1100);
+	mfd_cache_stats(c, &n, &oldest);
+	ck_assert_uint_eq(n, 15001);
+	ck_assert_uint_eq(mfd_cache_bytes(c), 15001 * 4);
+
+	/* Later, all but the one without a not_after. */
+	mfd_cache_expire(c, 2000, NULL, NULL, &dropped, &bytes);
+	ck_assert_uint_eq(dropped, 15000);
+	mfd_cache_stats(c, &n, &oldest);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_uint_eq(mfd_cache_bytes(c), 4);
+	ck_assert_int_eq(mfd_cache_next_expiry(c), INT64_MAX);
+	i = 0;
+	memcpy(s, &i, sizeof(i));
+	mfd_cache_key_set(&k, 0, MFD_ALG_SHA1, s, 20);
+	b = mfd_cache_get(c, &k);
+	ck_assert_ptr_nonnull(b);
+	mfd_blob_unref(b);
+	/* The shrunk table still takes and finds entries. */
+	for (i = 1; i < 3000; i++) {
+		memcpy(s, &i, sizeof(i));
+		mfd_cache_key_set(&k, 0, MFD_ALG_SHA1, s, 20);
+		b = blob_of("r", 1);
+		b->not_after = 5000;
+		ck_assert_int_eq(mfd_cache_put(c, &k, b), 0);
+	}
+	ck_assert_int_eq(mfd_cache_next_expiry(c), 5000);
+	for (i = 0; i < 3000; i += 13) {
+		memcpy(s, &i, sizeof(i));
+		mfd_cache_key_set(&k, 0, MFD_ALG_SHA1, s, 20);
+		b = mfd_cache_get(c, &k);
+		ck_assert_ptr_nonnull(b);
+		mfd_blob_unref(b);
+	}
+	mfd_cache_free(c);
+}
+END_TEST
+
 /* ---- signing ----------------------------------------------------------------- */
 
 static int
@@ -648,6 +742,7 @@ suite_mfd_unit(void)
 
 	tc = tcase_create("cache");
 	tcase_add_test(tc, test_cache);
+	tcase_add_test(tc, test_cache_expire);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("pki");
