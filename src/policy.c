@@ -29,6 +29,7 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include <idn2.h>
 #include <openssl/asn1t.h>
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
@@ -1003,6 +1004,32 @@ out:
 }
 
 /*
+ * An "xn--" label must be a real A-label (RFC 5890 2.3.2.1): Punycode that
+ * decodes to a U-label IDNA2008 allows and encodes back to the same bytes.
+ * Anything else (undecodable Punycode, a control or disallowed code point,
+ * a non-canonical encoding) would give a certificate that clients display
+ * as something else, or refuse, and that public CAs may not issue.
+ */
+static int
+mf_alabel_ok(const char *label, size_t llen)
+{
+	char a[MF_LABEL_MAX + 1], *u = NULL;
+	uint8_t *back = NULL;
+	int ok;
+
+	if (llen > MF_LABEL_MAX)
+		return 0;
+	memcpy(a, label, llen);
+	a[llen] = '\0';
+	ok = idn2_to_unicode_8z8z(a, &u, 0) == IDN2_OK && u != NULL &&
+	    idn2_lookup_u8((const uint8_t *)u, &back, IDN2_NFC_INPUT) == IDN2_OK &&
+	    back != NULL && strcmp((const char *)back, a) == 0;
+	idn2_free(u);
+	idn2_free(back);
+	return ok;
+}
+
+/*
  * DNS syntax: LDH labels of 1..63 characters that neither start nor end with
  * a hyphen, at most 253 characters, no trailing dot (the certificate would
  * then never match what clients compare), no all-numeric last label (that
@@ -1068,6 +1095,11 @@ mf_dns_check(const struct mf_profile *prof, const char *name, char *why, size_t 
 				    buf, c >= 0x20 && c < 0x7f ? c : '?');
 				return MF_ERR_NAME_SYNTAX;
 			}
+		}
+		if (llen > 4 && strncmp(label, "xn--", 4) == 0 && !mf_alabel_ok(label, llen)) {
+			mf_why(why, whylen, "DNS name \"%s\" has an xn-- label that is not a valid "
+			    "IDNA2008 A-label", buf);
+			return MF_ERR_NAME_SYNTAX;
 		}
 		nlabels++;
 		last = label;

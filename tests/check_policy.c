@@ -621,6 +621,27 @@ START_TEST(test_key_explicit_curve)
 }
 END_TEST
 
+/* An xn-- label that is no A-label was issued; a real one still is. */
+START_TEST(test_names_alabel)
+{
+	/* bücher.example.net and a Cyrillic label: valid A-labels. */
+	accept_csr(san(k256, "DNS:xn--bcher-kva.example.net"), NULL);
+	accept_csr(san(k256, "DNS:XN--BCHER-KVA.example.net"), NULL);
+	accept_csr(san(k256, "DNS:xn--e1afmkfd.example.net"), NULL);
+	/* "xn--a" decodes to U+0080, a control character. */
+	refuse(san(k256, "DNS:xn--a.example.net"), NULL, 0, MF_ERR_NAME_SYNTAX,
+	    "not a valid IDNA2008 A-label");
+	/* Undecodable Punycode. */
+	refuse(san(k256, "DNS:xn--99999999999.example.net"), NULL, 0, MF_ERR_NAME_SYNTAX,
+	    "not a valid IDNA2008 A-label");
+	/* Decodes to pure ASCII "abc": not an A-label at all. */
+	refuse(san(k256, "DNS:xn--abc-.example.net"), NULL, 0, MF_ERR_NAME_SYNTAX, NULL);
+	/* Decodes to "bÜcher": upper case is no valid U-label either. */
+	refuse(san(k256, "DNS:xn--bcher-2pa.example.net"), NULL, 0, MF_ERR_NAME_SYNTAX,
+	    "A-label");
+}
+END_TEST
+
 /* CSRs self-signed with MD5 or SHA-1 were issued; SHA-256 and up now. */
 START_TEST(test_csr_weak_digest)
 {
@@ -1022,6 +1043,7 @@ suite_policy(void)
 	tcase_add_test(tc, test_key_rsa_exponent);
 	tcase_add_test(tc, test_csr_weak_digest);
 	tcase_add_test(tc, test_key_explicit_curve);
+	tcase_add_test(tc, test_names_alabel);
 	tcase_add_test(tc, test_names_empty);
 	tcase_add_test(tc, test_names_cn_fallback);
 	tcase_add_test(tc, test_names_dup);

@@ -3,8 +3,8 @@
 # every issuance path of one CA: `mayfly issue`, POST /v1/sign, ACME
 # (newOrder, http-01, finalize: tests/acme/acme_try.c), EST simpleenroll
 # (HTTP basic) and EST simplereenroll (mutual TLS with a certificate for
-# a.example.com, b.example.com and 127.0.0.1). Each row must be refused on
-# each path with its specific error (the CLI's error name, the problem type
+# a.example.com, b.example.com, xn--bcher-kva.example.com and 127.0.0.1).
+# Each row must be refused on each path with its specific error (the CLI's error name, the problem type
 # of the HTTP paths, and the policy's words in both) and leave the log as it
 # was: the count of certificates, the count of audit rows of event "issue"
 # and the audit chain's head are compared before and after every attempt.
@@ -92,7 +92,7 @@ gk -algorithm ED448 -out "$k/ed448"
 
 # ---- the client certificate for simplereenroll --------------------------------
 openssl req -new -key "$k/ec256" -subj /CN=a.example.com \
-	-addext subjectAltName=DNS:a.example.com,DNS:b.example.com,IP:127.0.0.1 \
+	-addext subjectAltName=DNS:a.example.com,DNS:b.example.com,DNS:xn--bcher-kva.example.com,IP:127.0.0.1 \
 	-out "$work/client.csr" 2>/dev/null
 "$top_builddir/mayfly" -c "$ca/mayfly.yaml" issue --csr "$work/client.csr" --no-chain \
 	--out "$work/client.pem" 2>"$work/client.err" || fail_file "$work/client.err" "no client certificate"
