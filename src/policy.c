@@ -7,8 +7,12 @@
  * has its own code (mferr.h) and a one-line `why` that names the offending
  * value, so an ACME client or an operator sees exactly what to fix. Nothing
  * from the CSR is copied into a certificate except the public key and the
- * validated names; every other requested extension is either refused here
- * (CA:TRUE, keyCertSign/cRLSign, SAN types other than DNS and IP) or ignored.
+ * validated names. A few requested extensions that common clients send are
+ * ignored (the profile decides: basicConstraints CA:FALSE, keyUsage without
+ * the CA bits, extendedKeyUsage, subjectKeyIdentifier, TLS feature); every
+ * other one is refused (CA:TRUE, keyCertSign/cRLSign, SAN types other than
+ * DNS and IP, CA-only and policy extensions, unknown extensions critical or
+ * not, an extension twice), see mf_check_exts().
  *
  * The order of the checks is: profile, lifetime, notBefore, CSR signature, key,
  * requested extensions, names. A request with several faults gets the code
@@ -25,7 +29,9 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include <idn2.h>
 #include <openssl/asn1t.h>
+#include <openssl/bn.h>
 #include <openssl/core_names.h>
 #include <openssl/ec.h>
 #include <openssl/err.h>
@@ -495,6 +501,97 @@ mf_time_rfc3339(const char *s, int64_t *out)
 }
 
 /*
+ * The RSA public exponent: odd and at least 65537 (the CA/Browser Forum's
+ * baseline range; e = 3 invites the low-exponent attacks on weak padding,
+ * and an even or unit exponent is no RSA key at all).
+ */
+static int
+mf_check_rsa_e(EVP_PKEY *pk, char *why, size_t whylen)
+{
+	BIGNUM *e = NULL;
+	char *dec = NULL;
+	int rc = MF_OK;
+
+	if (EVP_PKEY_get_bn_param(pk, OSSL_PKEY_PARAM_RSA_E, &e) != 1 || e == NULL) {
+		ERR_clear_error();
+		mf_why(why, whylen, "RSA key without a readable public exponent");
+		return MF_ERR_KEY_WEAK;
+	}
+	if (!BN_is_odd(e) || BN_get_word(e) < 65537) {
+		dec = BN_bn2dec(e);
+		mf_why(why, whylen, "RSA public exponent %s is not an odd number of at least 65537",
+		    dec != NULL && strlen(dec) < 40 ? dec : "(unprintable)");
+		rc = MF_ERR_KEY_WEAK;
+	}
+	OPENSSL_free(dec);
+	BN_free(e);
+	return rc;
+}
+
+/*
+ * The digest of the CSR's self-signature. Proof of possession made with
+ * MD5 or SHA-1 proves little (a collision lets one signature stand for two
+ * requests), and no current client signs with them: SHA-256 and up, or
+ * EdDSA (no separate digest), or RSASSA-PSS (its parameters name the
+ * digest; OpenSSL checks them when it verifies).
+ */
+static int
+mf_check_sigalg(X509_REQ *csr, char *why, size_t whylen)
+{
+	const X509_ALGOR *alg = NULL;
+	const ASN1_OBJECT *obj;
+	int nid, mdnid = NID_undef, pknid = NID_undef;
+	char oid[80];
+
+	X509_REQ_get0_signature(csr, NULL, &alg);
+	X509_ALGOR_get0(&obj, NULL, NULL, alg);
+	nid = OBJ_obj2nid(obj);
+	if (nid == NID_rsassaPss || nid == NID_ED25519 || nid == NID_ED448)
+		return MF_OK;
+	if (OBJ_find_sigid_algs(nid, &mdnid, &pknid) == 1 &&
+	    (mdnid == NID_sha256 || mdnid == NID_sha384 || mdnid == NID_sha512))
+		return MF_OK;
+	if (OBJ_obj2txt(oid, sizeof(oid), obj, 1) <= 0)
+		snprintf(oid, sizeof(oid), "(unprintable)");
+	mf_why(why, whylen, "CSR is signed with %s; sign it with SHA-256 or better",
+	    nid != NID_undef ? OBJ_nid2ln(nid) : oid);
+	return MF_ERR_CSR_SIGNATURE;
+}
+
+/*
+ * An EC key must name its curve (RFC 5480 2.1.1: namedCurve only in
+ * PKIX). OpenSSL 3.0 recognises explicit parameters that spell out P-256
+ * and reports the key as prime256v1, so the key check alone passes it;
+ * the leaf takes the CSR's SubjectPublicKeyInfo byte for byte, and would
+ * carry the explicit parameters that strict verifiers reject and that
+ * CVE-2020-0601 abused. So the encoding itself is checked here.
+ */
+static int
+mf_check_spki_params(X509_REQ *csr, char *why, size_t whylen)
+{
+	X509_PUBKEY *xpk = X509_REQ_get_X509_PUBKEY(csr);
+	ASN1_OBJECT *alg = NULL;
+	X509_ALGOR *algor = NULL;
+	const void *pval;
+	int ptype;
+
+	if (xpk == NULL || !X509_PUBKEY_get0_param(&alg, NULL, NULL, &algor, xpk) ||
+	    algor == NULL) {
+		ERR_clear_error();
+		mf_why(why, whylen, "CSR has no usable public key");
+		return MF_ERR_CSR_PARSE;
+	}
+	if (OBJ_obj2nid(alg) != NID_X9_62_id_ecPublicKey)
+		return MF_OK;
+	X509_ALGOR_get0(NULL, &ptype, &pval, algor);
+	if (ptype != V_ASN1_OBJECT) {
+		mf_why(why, whylen, "EC key with explicit curve parameters is not allowed");
+		return MF_ERR_KEY_CURVE;
+	}
+	return MF_OK;
+}
+
+/*
  * Key checks. A profile with key_types == 0 allows nothing: a CA fails
  * closed on a profile nobody filled in (config.c sets the documented default).
  */
@@ -519,7 +616,7 @@ mf_check_key(const struct mf_profile *prof, EVP_PKEY *pk, char *why, size_t whyl
 			mf_why(why, whylen, "RSA key of %d bits is below the minimum of %u", bits, min);
 			return MF_ERR_KEY_WEAK;
 		}
-		return MF_OK;
+		return mf_check_rsa_e(pk, why, whylen);
 	case EVP_PKEY_EC:
 		if (EVP_PKEY_get_group_name(pk, group, sizeof(group), &glen) != 1 || glen == 0) {
 			/* Explicit curve parameters: refused, whatever they describe. */
@@ -733,22 +830,95 @@ mf_names_from_cn(X509_REQ *csr, struct mf_namelist *l, char *why, size_t whylen)
 }
 
 /*
- * Walks the requested extensions: refuses CA:TRUE and keyCertSign/cRLSign,
- * collects the subjectAltName names. *have_san tells whether the CSR had a
- * SAN at all (an empty one is refused later as "no names", not replaced by
- * the CN).
+ * What a CSR may request. Nothing requested is copied into a certificate
+ * (the issuer builds every extension from the profile), so the question is
+ * only which requests are harmless to ignore and which must be refused so
+ * that the requester learns the certificate will not say what it asked for.
+ * Ignored, because common clients send them and the profile decides:
+ * basicConstraints CA:FALSE, keyUsage without keyCertSign/cRLSign,
+ * extendedKeyUsage, subjectKeyIdentifier and the TLS feature (must-staple).
+ * subjectAltName carries the names. Everything else is refused: the
+ * extensions that only a CA certificate carries (nameConstraints,
+ * policyConstraints, policyMappings, inhibitAnyPolicy), certificatePolicies
+ * (mayfly asserts no policy), and any other extension, critical or not, so
+ * that a request the CA does not understand is never answered with a
+ * certificate that silently lacks it.
+ */
+static const char *
+mf_ext_refused(int nid)
+{
+	switch (nid) {
+	case NID_name_constraints:
+	case NID_policy_constraints:
+	case NID_policy_mappings:
+	case NID_inhibit_any_policy:
+		return "an extension only a CA certificate carries";
+	case NID_certificate_policies:
+		return "mayfly asserts no certificate policy";
+	default:
+		return NULL;
+	}
+}
+
+static int
+mf_ext_ignored(int nid)
+{
+	return nid == NID_ext_key_usage || nid == NID_subject_key_identifier ||
+	    nid == NID_tlsfeature;
+}
+
+/* Frees what X509V3_EXT_d2i() made of ext. */
+static void
+mf_ext_value_free(X509_EXTENSION *ext, void *val)
+{
+	const X509V3_EXT_METHOD *m = X509V3_EXT_get(ext);
+
+	if (m == NULL || val == NULL)
+		return;
+	if (m->it != NULL)
+		ASN1_item_free(val, ASN1_ITEM_ptr(m->it));
+	else if (m->ext_free != NULL)
+		m->ext_free(val);
+}
+
+/*
+ * One extensionRequest attribute (PKCS#9) or its Microsoft twin, with one
+ * value: OpenSSL reads only the first, so a second one would be a request
+ * nobody checked.
+ */
+static int
+mf_count_ext_requests(X509_REQ *csr)
+{
+	static const int nids[] = { NID_ext_req, NID_ms_ext_req };
+	int i, loc, n = 0;
+
+	for (i = 0; i < 2; i++)
+		for (loc = -1; (loc = X509_REQ_get_attr_by_NID(csr, nids[i], loc)) >= 0;)
+			n += X509_ATTRIBUTE_count(X509_REQ_get_attr(csr, loc));
+	return n;
+}
+
+/*
+ * Walks the requested extensions: refuses CA:TRUE, keyCertSign/cRLSign,
+ * any extension asked for twice (RFC 5280 4.2) and every extension that
+ * is neither a name nor on the ignored list above; collects the
+ * subjectAltName names. *have_san tells whether the CSR had a SAN at all
+ * (an empty one is refused later as "no names", not replaced by the CN).
  */
 static int
 mf_check_exts(X509_REQ *csr, struct mf_namelist *l, int *have_san, char *why, size_t whylen)
 {
 	STACK_OF(X509_EXTENSION) *exts;
-	int i, rc = MF_OK;
+	int i, j, n, rc = MF_OK;
 
 	*have_san = 0;
+	if ((n = mf_count_ext_requests(csr)) > 1) {
+		mf_why(why, whylen, "CSR carries %d extension requests (one at most)", n);
+		return MF_ERR_CSR_EXTENSION;
+	}
 	exts = X509_REQ_get_extensions(csr);
 	if (exts == NULL) {
-		if (X509_REQ_get_attr_by_NID(csr, NID_ext_req, -1) < 0 &&
-		    X509_REQ_get_attr_by_NID(csr, NID_ms_ext_req, -1) < 0) {
+		if (n == 0) {
 			ERR_clear_error();
 			return MF_OK;	/* no extensionRequest attribute at all */
 		}
@@ -758,19 +928,46 @@ mf_check_exts(X509_REQ *csr, struct mf_namelist *l, int *have_san, char *why, si
 	}
 	for (i = 0; i < sk_X509_EXTENSION_num(exts); i++) {
 		X509_EXTENSION *ext = sk_X509_EXTENSION_value(exts, i);
-		int nid = OBJ_obj2nid(X509_EXTENSION_get_object(ext));
+		const ASN1_OBJECT *obj = X509_EXTENSION_get_object(ext);
+		int nid = OBJ_obj2nid(obj), crit = X509_EXTENSION_get_critical(ext);
+		const char *refused;
+		char oid[80];
 		void *val;
 
+		if (OBJ_obj2txt(oid, sizeof(oid), obj, 1) <= 0)
+			snprintf(oid, sizeof(oid), "(unprintable)");
+		for (j = 0; j < i; j++)
+			if (OBJ_cmp(obj, X509_EXTENSION_get_object(sk_X509_EXTENSION_value(exts,
+			    j))) == 0) {
+				mf_why(why, whylen, "CSR requests %s twice",
+				    nid != NID_undef ? OBJ_nid2sn(nid) : oid);
+				rc = MF_ERR_CSR_EXTENSION;
+				goto out;
+			}
+		if ((refused = mf_ext_refused(nid)) != NULL) {
+			mf_why(why, whylen, "CSR requests %s%s: %s", crit ? "critical " : "",
+			    OBJ_nid2sn(nid), refused);
+			rc = MF_ERR_CSR_EXTENSION;
+			goto out;
+		}
 		if (nid != NID_basic_constraints && nid != NID_key_usage &&
-		    nid != NID_subject_alt_name)
-			continue;	/* never copied into the certificate: ignored */
+		    nid != NID_subject_alt_name && !mf_ext_ignored(nid)) {
+			mf_why(why, whylen, "CSR requests %sextension %s%s%s%s, which mayfly does not "
+			    "issue", crit ? "critical " : "", oid, nid != NID_undef ? " (" : "",
+			    nid != NID_undef ? OBJ_nid2sn(nid) : "", nid != NID_undef ? ")" : "");
+			rc = MF_ERR_CSR_EXTENSION;
+			goto out;
+		}
 		if ((val = X509V3_EXT_d2i(ext)) == NULL) {
 			ERR_clear_error();
 			mf_why(why, whylen, "requested extension %s is malformed", OBJ_nid2sn(nid));
 			rc = MF_ERR_CSR_EXTENSION;
 			goto out;
 		}
-		if (nid == NID_basic_constraints) {
+		if (mf_ext_ignored(nid)) {
+			/* Well-formed, and the profile decides: never copied. */
+			mf_ext_value_free(ext, val);
+		} else if (nid == NID_basic_constraints) {
 			BASIC_CONSTRAINTS *bc = val;
 			int ca = bc->ca;
 
@@ -794,12 +991,6 @@ mf_check_exts(X509_REQ *csr, struct mf_namelist *l, int *have_san, char *why, si
 		} else {
 			GENERAL_NAMES *gens = val;
 
-			if (*have_san) {
-				GENERAL_NAMES_free(gens);
-				mf_why(why, whylen, "CSR requests subjectAltName twice");
-				rc = MF_ERR_CSR_EXTENSION;
-				goto out;
-			}
 			*have_san = 1;
 			rc = mf_names_from_san(gens, l, why, whylen);
 			GENERAL_NAMES_free(gens);
@@ -810,6 +1001,32 @@ mf_check_exts(X509_REQ *csr, struct mf_namelist *l, int *have_san, char *why, si
 out:
 	sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
 	return rc;
+}
+
+/*
+ * An "xn--" label must be a real A-label (RFC 5890 2.3.2.1): Punycode that
+ * decodes to a U-label IDNA2008 allows and encodes back to the same bytes.
+ * Anything else (undecodable Punycode, a control or disallowed code point,
+ * a non-canonical encoding) would give a certificate that clients display
+ * as something else, or refuse, and that public CAs may not issue.
+ */
+static int
+mf_alabel_ok(const char *label, size_t llen)
+{
+	char a[MF_LABEL_MAX + 1], *u = NULL;
+	uint8_t *back = NULL;
+	int ok;
+
+	if (llen > MF_LABEL_MAX)
+		return 0;
+	memcpy(a, label, llen);
+	a[llen] = '\0';
+	ok = idn2_to_unicode_8z8z(a, &u, 0) == IDN2_OK && u != NULL &&
+	    idn2_lookup_u8((const uint8_t *)u, &back, IDN2_NFC_INPUT) == IDN2_OK &&
+	    back != NULL && strcmp((const char *)back, a) == 0;
+	idn2_free(u);
+	idn2_free(back);
+	return ok;
 }
 
 /*
@@ -878,6 +1095,11 @@ mf_dns_check(const struct mf_profile *prof, const char *name, char *why, size_t 
 				    buf, c >= 0x20 && c < 0x7f ? c : '?');
 				return MF_ERR_NAME_SYNTAX;
 			}
+		}
+		if (llen > 4 && strncmp(label, "xn--", 4) == 0 && !mf_alabel_ok(label, llen)) {
+			mf_why(why, whylen, "DNS name \"%s\" has an xn-- label that is not a valid "
+			    "IDNA2008 A-label", buf);
+			return MF_ERR_NAME_SYNTAX;
 		}
 		nlabels++;
 		last = label;
@@ -1156,13 +1378,16 @@ mf_policy_check(const struct mf_config *cfg, const struct mf_request *req,
 		rc = MF_ERR_CSR_PARSE;
 		goto out;
 	}
+	if ((rc = mf_check_sigalg(req->csr, why, whylen)) != MF_OK)
+		goto out;
 	if (!req->skip_signature && X509_REQ_verify(req->csr, pk) != 1) {
 		ERR_clear_error();
 		mf_why(why, whylen, "CSR self-signature does not verify");
 		rc = MF_ERR_CSR_SIGNATURE;
 		goto out;
 	}
-	if ((rc = mf_check_key(prof, pk, why, whylen)) != MF_OK)
+	if ((rc = mf_check_spki_params(req->csr, why, whylen)) != MF_OK ||
+	    (rc = mf_check_key(prof, pk, why, whylen)) != MF_OK)
 		goto out;
 
 	if ((rc = mf_check_exts(req->csr, &names, &have_san, why, whylen)) != MF_OK)

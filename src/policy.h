@@ -5,10 +5,14 @@
  * struct mf_request and calls mf_policy_check(); only an mf_approved that
  * comes out of it can reach the issuer. The checks, each with its own error
  * code (mferr.h):
- *   - the CSR parses and its self-signature verifies;
- *   - the key is EC P-256/P-384, Ed25519 or RSA >= max(2048, profile
- *     minimum), and its type is allowed by the profile;
- *   - the CSR asks for neither CA:TRUE nor keyCertSign/cRLSign;
+ *   - the CSR parses and its self-signature verifies, made with SHA-256
+ *     or better (or EdDSA, RSASSA-PSS);
+ *   - the key is EC P-256/P-384 on a named curve, Ed25519 or RSA >=
+ *     max(2048, profile minimum) with an odd exponent >= 65537, and its
+ *     type is allowed by the profile;
+ *   - the CSR asks for neither CA:TRUE nor keyCertSign/cRLSign, for no
+ *     CA-only, policy or unknown extension (critical or not) and for no
+ *     extension twice (mf_check_exts() in policy.c lists what is ignored);
  *   - there is at least one name, no name twice, every name is a valid DNS
  *     name or IP address inside the profile's patterns;
  *   - the lifetime is positive, <= the profile maximum and <= the hard cap;

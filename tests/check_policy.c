@@ -12,10 +12,13 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include <openssl/bn.h>
 #include <openssl/core_names.h>
 #include <openssl/err.h>
+#include <openssl/params.h>
 #include <openssl/pem.h>
 #include <openssl/sha.h>
+#include <openssl/x509v3.h>
 
 #include "config.h"
 #include "fixtures.h"
@@ -476,6 +479,187 @@ START_TEST(test_csr_extension)
 }
 END_TEST
 
+/*
+ * Issue 11's abuse table: extensions the CA used to ignore silently. None
+ * was ever copied into a certificate; now each is refused by name, so a
+ * requester never gets a certificate that quietly lacks what it asked for.
+ */
+START_TEST(test_csr_ext_refused)
+{
+	X509_REQ *r;
+	STACK_OF(X509_EXTENSION) *exts;
+	X509_EXTENSION *bc;
+	BASIC_CONSTRAINTS *ca;
+
+	refuse(mft_csr(k256, NULL, "subjectAltName", "DNS:b.example.net",
+	    "1.3.6.1.4.1.55555.1", "ASN1:UTF8String:hello", NULL), NULL, 0,
+	    MF_ERR_CSR_EXTENSION, "extension 1.3.6.1.4.1.55555.1, which mayfly does not issue");
+	refuse(mft_csr(k256, NULL, "subjectAltName", "DNS:b.example.net",
+	    "1.3.6.1.4.1.55555.1", "critical,ASN1:UTF8String:hello", NULL), NULL, 0,
+	    MF_ERR_CSR_EXTENSION, "critical extension 1.3.6.1.4.1.55555.1");
+	/* Known to OpenSSL but not something a leaf is issued with. */
+	refuse(mft_csr(k256, NULL, "subjectAltName", "DNS:b.example.net",
+	    "issuerAltName", "DNS:ca.example.net", NULL), NULL, 0,
+	    MF_ERR_CSR_EXTENSION, "(issuerAltName), which mayfly does not issue");
+	refuse(mft_csr(k256, NULL, "subjectAltName", "DNS:b.example.net",
+	    "nameConstraints", "critical,permitted;DNS:.example.net", NULL), NULL, 0,
+	    MF_ERR_CSR_EXTENSION, "critical nameConstraints: an extension only a CA");
+	refuse(mft_csr(k256, NULL, "subjectAltName", "DNS:b.example.net",
+	    "policyConstraints", "requireExplicitPolicy:0", NULL), NULL, 0,
+	    MF_ERR_CSR_EXTENSION, "policyConstraints: an extension only a CA");
+	refuse(mft_csr(k256, NULL, "subjectAltName", "DNS:b.example.net",
+	    "inhibitAnyPolicy", "0", NULL), NULL, 0,
+	    MF_ERR_CSR_EXTENSION, "inhibitAnyPolicy: an extension only a CA");
+	refuse(mft_csr(k256, NULL, "subjectAltName", "DNS:b.example.net",
+	    "policyMappings", "1.2.3.4:1.2.3.5", NULL), NULL, 0,
+	    MF_ERR_CSR_EXTENSION, "policyMappings: an extension only a CA");
+	refuse(mft_csr(k256, NULL, "subjectAltName", "DNS:b.example.net",
+	    "certificatePolicies", "DER:30:07:30:05:06:03:2a:03:04", NULL), NULL, 0,
+	    MF_ERR_CSR_EXTENSION, "certificatePolicies: mayfly asserts no certificate policy");
+	/* Twice, harmless values: still refused (RFC 5280 4.2). */
+	refuse(mft_csr(k256, NULL, "subjectAltName", "DNS:b.example.net",
+	    "keyUsage", "digitalSignature", "keyUsage", "digitalSignature", NULL), NULL, 0,
+	    MF_ERR_CSR_EXTENSION, "keyUsage twice");
+	/*
+	 * A second extension request (Microsoft's attribute) asking for
+	 * CA:TRUE: OpenSSL reads only the first, so it used to pass unseen.
+	 */
+	r = san(k256, "DNS:b.example.net");
+	ck_assert_ptr_nonnull(r);
+	ck_assert_ptr_nonnull(exts = sk_X509_EXTENSION_new_null());
+	ck_assert_ptr_nonnull(ca = BASIC_CONSTRAINTS_new());
+	ca->ca = 0xff;
+	ck_assert_ptr_nonnull(bc = X509V3_EXT_i2d(NID_basic_constraints, 1, ca));
+	ck_assert_int_eq(sk_X509_EXTENSION_push(exts, bc), 1);
+	ck_assert_int_eq(X509_REQ_add_extensions_nid(r, exts, NID_ms_ext_req), 1);
+	ck_assert_int_gt(X509_REQ_sign(r, k256, EVP_sha256()), 0);
+	sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
+	BASIC_CONSTRAINTS_free(ca);
+	refuse(r, NULL, 0, MF_ERR_CSR_EXTENSION, "2 extension requests");
+}
+END_TEST
+
+/* What common clients put in a CSR is ignored, and the profile decides. */
+START_TEST(test_csr_ext_ignored)
+{
+	struct mf_approved *a = NULL;
+	char why[256];
+
+	accept_csr(mft_csr(k256, NULL, "subjectAltName", "DNS:b.example.net",
+	    "basicConstraints", "critical,CA:FALSE",
+	    "keyUsage", "critical,digitalSignature,keyEncipherment",
+	    "extendedKeyUsage", "codeSigning,anyExtendedKeyUsage",
+	    "subjectKeyIdentifier", "hash", "tlsfeature", "status_request", NULL), NULL);
+	ck_assert_int_eq(check(mft_csr(k256, NULL, "subjectAltName", "DNS:b.example.net",
+	    "extendedKeyUsage", "codeSigning", NULL), NULL, 0, &a, why, sizeof(why)), MF_OK);
+	ck_assert_uint_eq(a->nnames, 1);
+	mf_approved_free(a);
+	/* Ignored, but not unparsed: a malformed one is still refused. */
+	refuse(mft_csr(k256, NULL, "subjectAltName", "DNS:b.example.net",
+	    "extendedKeyUsage", "DER:04:01:00", NULL), NULL, 0, MF_ERR_CSR_EXTENSION,
+	    "extendedKeyUsage is malformed");
+}
+END_TEST
+
+/* RSA with e = 3 was issued; e must be odd and at least 65537. */
+START_TEST(test_key_rsa_exponent)
+{
+	EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(NULL, "RSA", NULL);
+	EVP_PKEY *k3 = NULL;
+	BIGNUM *e = BN_new();
+
+	ck_assert_ptr_nonnull(ctx);
+	ck_assert_ptr_nonnull(e);
+	ck_assert_int_eq(BN_set_word(e, 3), 1);
+	ck_assert_int_eq(EVP_PKEY_keygen_init(ctx), 1);
+	ck_assert_int_eq(EVP_PKEY_CTX_set_rsa_keygen_bits(ctx, 2048), 1);
+	ck_assert_int_eq(EVP_PKEY_CTX_set1_rsa_keygen_pubexp(ctx, e), 1);
+	ck_assert_int_eq(EVP_PKEY_keygen(ctx, &k3), 1);
+	refuse(san(k3, "DNS:b.example.net"), NULL, 0, MF_ERR_KEY_WEAK,
+	    "RSA public exponent 3 is not an odd number of at least 65537");
+	/* 65537 (krsa) passes. */
+	accept_csr(san(krsa, "DNS:b.example.net"), NULL);
+	EVP_PKEY_free(k3);
+	EVP_PKEY_CTX_free(ctx);
+	BN_free(e);
+}
+END_TEST
+
+/*
+ * P-256 spelled out as explicit parameters: OpenSSL 3.0 names the group
+ * prime256v1, so the key check passed it and the leaf carried the
+ * explicit parameters (the SPKI is copied as sent).
+ */
+START_TEST(test_key_explicit_curve)
+{
+	EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
+	OSSL_PARAM params[3];
+	EVP_PKEY *k = NULL;
+	X509_REQ *r;
+	const X509_ALGOR *alg;
+	int ptype;
+
+	ck_assert_ptr_nonnull(ctx);
+	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, "P-256", 0);
+	params[1] = OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_EC_ENCODING,
+	    OSSL_PKEY_EC_ENCODING_EXPLICIT, 0);
+	params[2] = OSSL_PARAM_construct_end();
+	ck_assert_int_eq(EVP_PKEY_keygen_init(ctx), 1);
+	ck_assert_int_eq(EVP_PKEY_CTX_set_params(ctx, params), 1);
+	ck_assert_int_eq(EVP_PKEY_keygen(ctx, &k), 1);
+	r = san(k, "DNS:b.example.net");
+	ck_assert_ptr_nonnull(r);
+	/* The CSR really carries explicit parameters (not a named curve). */
+	ck_assert_int_eq(X509_PUBKEY_get0_param(NULL, NULL, NULL, (X509_ALGOR **)&alg,
+	    X509_REQ_get_X509_PUBKEY(r)), 1);
+	X509_ALGOR_get0(NULL, &ptype, NULL, alg);
+	ck_assert_int_eq(ptype, V_ASN1_SEQUENCE);
+	refuse(r, NULL, 0, MF_ERR_KEY_CURVE,
+	    "EC key with explicit curve parameters is not allowed");
+	EVP_PKEY_free(k);
+	EVP_PKEY_CTX_free(ctx);
+}
+END_TEST
+
+/* An xn-- label that is no A-label was issued; a real one still is. */
+START_TEST(test_names_alabel)
+{
+	/* bücher.example.net and a Cyrillic label: valid A-labels. */
+	accept_csr(san(k256, "DNS:xn--bcher-kva.example.net"), NULL);
+	accept_csr(san(k256, "DNS:XN--BCHER-KVA.example.net"), NULL);
+	accept_csr(san(k256, "DNS:xn--e1afmkfd.example.net"), NULL);
+	/* "xn--a" decodes to U+0080, a control character. */
+	refuse(san(k256, "DNS:xn--a.example.net"), NULL, 0, MF_ERR_NAME_SYNTAX,
+	    "not a valid IDNA2008 A-label");
+	/* Undecodable Punycode. */
+	refuse(san(k256, "DNS:xn--99999999999.example.net"), NULL, 0, MF_ERR_NAME_SYNTAX,
+	    "not a valid IDNA2008 A-label");
+	/* Decodes to pure ASCII "abc": not an A-label at all. */
+	refuse(san(k256, "DNS:xn--abc-.example.net"), NULL, 0, MF_ERR_NAME_SYNTAX, NULL);
+	/* Decodes to "bÜcher": upper case is no valid U-label either. */
+	refuse(san(k256, "DNS:xn--bcher-2pa.example.net"), NULL, 0, MF_ERR_NAME_SYNTAX,
+	    "A-label");
+}
+END_TEST
+
+/* CSRs self-signed with MD5 or SHA-1 were issued; SHA-256 and up now. */
+START_TEST(test_csr_weak_digest)
+{
+	X509_REQ *r;
+
+	r = san(krsa, "DNS:b.example.net");
+	ck_assert_int_gt(X509_REQ_sign(r, krsa, EVP_md5()), 0);
+	refuse(r, NULL, 0, MF_ERR_CSR_SIGNATURE,
+	    "CSR is signed with md5WithRSAEncryption; sign it with SHA-256 or better");
+	r = san(k256, "DNS:b.example.net");
+	ck_assert_int_gt(X509_REQ_sign(r, k256, EVP_sha1()), 0);
+	refuse(r, NULL, 0, MF_ERR_CSR_SIGNATURE, "ecdsa-with-SHA1");
+	r = san(k384, "DNS:b.example.net");
+	ck_assert_int_gt(X509_REQ_sign(r, k384, EVP_sha384()), 0);
+	accept_csr(r, NULL);
+}
+END_TEST
+
 START_TEST(test_names_empty)
 {
 	refuse(mft_csr(k256, "b.example.net", "subjectAltName", "", NULL), NULL, 0,
@@ -854,6 +1038,12 @@ suite_policy(void)
 	tcase_add_test(tc, test_csr_ca);
 	tcase_add_test(tc, test_csr_keycertsign);
 	tcase_add_test(tc, test_csr_extension);
+	tcase_add_test(tc, test_csr_ext_refused);
+	tcase_add_test(tc, test_csr_ext_ignored);
+	tcase_add_test(tc, test_key_rsa_exponent);
+	tcase_add_test(tc, test_csr_weak_digest);
+	tcase_add_test(tc, test_key_explicit_curve);
+	tcase_add_test(tc, test_names_alabel);
 	tcase_add_test(tc, test_names_empty);
 	tcase_add_test(tc, test_names_cn_fallback);
 	tcase_add_test(tc, test_names_dup);

@@ -328,6 +328,36 @@ acme_ca_map_err(int rc)
 }
 
 int
+acme_csr_refusal(struct mf_acme *a, X509_REQ *csr, const char *profile, int rc, char *why,
+    size_t whylen)
+{
+	struct mf_request req;
+	struct mf_approved *ap = NULL;
+	int prc;
+
+	/*
+	 * The policy's own words when it refuses the CSR as well (an email or
+	 * URI name, a name of bad syntax...), so that every issuance path
+	 * names the same fault. The signature is the issuer's to check.
+	 */
+	memset(&req, 0, sizeof(req));
+	req.csr = csr;
+	req.profile = profile;
+	req.requester = "acme:names";
+	req.skip_signature = 1;
+	prc = mf_policy_check(a->cfg, &req, &ap, why, whylen);
+	mf_approved_free(ap);
+	ERR_clear_error();
+	if (prc != 0)
+		return acme_ca_map_err(prc);
+	if (rc == MF_ERR_NAME_POLICY)
+		WHY("the subject CN is not one of the subjectAltName names (RFC 8555 7.4)");
+	else
+		WHY("the CSR's names cannot be read");
+	return MF_ERR_ACME_BADCSR;
+}
+
+int
 acme_ca_chain_pem(struct mf_acme *a, X509 *leaf, const char *root, char **pem)
 {
 	return mf_issuer_chain_pem(a->issuer, root, pem);

@@ -300,6 +300,13 @@ int acme_cert_names(X509 *cert, char ***names, size_t *n);
 void acme_names_free(char **names, size_t n);
 /* Maps a policy/issuer code to the ACME code used in the problem document. */
 int acme_ca_map_err(int rc);
+/*
+ * acme_csr_names() returned rc for csr: the problem code to answer with
+ * and its detail in why, the policy's (mf_policy_check, profile) when it
+ * refuses csr too, else a line that says what acme_csr_names() found.
+ */
+int acme_csr_refusal(struct mf_acme *a, X509_REQ *csr, const char *profile, int rc, char *why,
+    size_t whylen);
 
 /* est.c: these handlers run without the lock and take it for database work. */
 int est_h_cacerts(struct acme_ctx *c);

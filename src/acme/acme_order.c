@@ -570,8 +570,9 @@ finalize(struct acme_ctx *c, const char *order_id)
 		rc = acme_fail(c, MF_ERR_ACME_BADCSR, "CSR is not base64url DER PKCS#10");
 		goto out;
 	}
-	if (acme_csr_names(csr, &names, &nnames) != 0) {
-		rc = acme_fail(c, MF_ERR_ACME_BADCSR, "CSR names cannot be read");
+	if ((rc = acme_csr_names(csr, &names, &nnames)) != 0) {
+		rc = acme_csr_refusal(a, csr, a->conf->profile, rc, why, sizeof(why));
+		rc = acme_fail(c, rc, "%s", why);
 		goto out;
 	}
 	/* 7.4: the CSR must ask for exactly the order's identifiers, no more, no fewer. */

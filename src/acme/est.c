@@ -416,8 +416,15 @@ est_h_simplereenroll(struct acme_ctx *c)
 
 	if ((rc = client_cert_ok(c, &rec)) != 0)
 		return rc;
-	if ((rc = body_csr(c, 1, &csr)) != 0 || acme_csr_names(csr, &want, &nwant) != 0) {
-		rc = acme_fail(c, MF_ERR_ACME_BADCSR, "body is not a base64 PKCS#10 CSR with names");
+	if ((rc = body_csr(c, 1, &csr)) != 0) {
+		rc = acme_fail(c, MF_ERR_ACME_BADCSR, "body is not a base64 PKCS#10 CSR");
+		goto out;
+	}
+	if ((rc = acme_csr_names(csr, &want, &nwant)) != 0) {
+		char why[256];
+
+		rc = acme_csr_refusal(c->a, csr, rec->profile, rc, why, sizeof(why));
+		rc = acme_fail(c, rc, "%s", why);
 		goto out;
 	}
 	if ((rc = acme_cert_names(c->client_cert, &have, &nhave)) != 0) {
