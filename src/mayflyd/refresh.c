@@ -557,12 +557,19 @@ struct mfd_stale_arg {
 	int64_t validity;
 };
 
+/*
+ * Due for re-signing, or the certificate has expired: mfd_resign_if() drops
+ * those, and must see them within a second of their notAfter rather than
+ * at their next re-signing (40 % of the validity later), or the cache grows
+ * with the issuance rate instead of the live certificates (soak.sh).
+ */
 static int
 mfd_pick_stale(const struct mfd_cache_key *k, const struct mfd_blob *b, void *arg)
 {
 	const struct mfd_stale_arg *s = arg;
 
-	return s->now >= b->this_update + MFD_RESIGN_AFTER(s->validity);
+	return s->now >= b->this_update + MFD_RESIGN_AFTER(s->validity) ||
+	    (b->not_after != 0 && b->not_after < s->now);
 }
 
 /*

@@ -203,8 +203,18 @@ def main():
             except OSError as e:
                 st.error("sample: %s (a process is gone)" % e)
                 return
+            # The responses the network process holds: they should follow
+            # the live certificates, not the issued ones.
+            cached = -1
+            try:
+                _, m = http_once(a.ocsp_port, "GET", "/metrics", {}, None)
+                for line in m.decode().splitlines():
+                    if line.startswith("mayflyd_ocsp_cache_responses "):
+                        cached = int(line.split()[1])
+            except Exception as e:
+                st.error("metrics: %s" % e)
             samples.append({"t": round(t, 1), "net_rss": nr, "net_fd": nf, "signer_rss": sr,
-                            "signer_fd": sf})
+                            "signer_fd": sf, "cached": cached})
             if time.monotonic() + a.sample > end + 0.5:
                 return
             time.sleep(max(0, t0 + (len(samples)) * a.sample - time.monotonic()))

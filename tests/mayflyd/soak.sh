@@ -7,7 +7,8 @@
 # expiring), a revocation through POST /admin/revoke about once a second,
 # and `mayfly db prune --expired-before 1s` every 10 s while the rest goes
 # on. It samples the RSS and open descriptors of the network and the
-# signer process every SAMPLE seconds (default 3, 10 from 300 s on).
+# signer process every SAMPLE seconds (default 3, 10 from 300 s on), and
+# the OCSP responses the network process holds (its /metrics).
 #
 # Fails on any error (an unexpected HTTP status, an OCSP answer that is not
 # good or revoked, a failed prune, a process gone) or an upward trend: after
@@ -103,9 +104,11 @@ python3 - "$work/soak.json" <<'EOP'
 import json, sys
 r = json.load(open(sys.argv[1]))
 print("counts: " + ", ".join("%s=%s" % kv for kv in sorted(r["counts"].items())))
-print("%6s %10s %7s %11s %10s" % ("t/s", "net_rss", "net_fd", "signer_rss", "signer_fd"))
+print("%6s %10s %7s %11s %10s %7s" % ("t/s", "net_rss", "net_fd", "signer_rss", "signer_fd",
+      "cached"))
 for s in r["samples"]:
-    print("%6.0f %10d %7d %11d %10d" % (s["t"], s["net_rss"], s["net_fd"], s["signer_rss"], s["signer_fd"]))
+    print("%6.0f %10d %7d %11d %10d %7d" % (s["t"], s["net_rss"], s["net_fd"], s["signer_rss"],
+          s["signer_fd"], s["cached"]))
 for k, v in r["trend"].items():
     print("%-10s first third %.0f, last third %.0f (tolerance %.0f), min %d, max %d" % (
         k, v["first"], v["last"], v["tolerance"], v["min"], v["max"]))
