@@ -1052,6 +1052,8 @@ static const struct cfg_key cfg_daemon_keys[] = {
 	    CFG_MAX_CONN, NULL, NULL },
 	{ "connection-timeout", T_DUR, 0, offsetof(struct mf_config, connection_timeout), 1,
 	    3600, NULL, NULL },
+	{ "request-timeout", T_DUR, 0, offsetof(struct mf_config, request_timeout), 1,
+	    3600, NULL, NULL },
 	{ "max-body", T_SIZE, 0, offsetof(struct mf_config, max_body), 1024, CFG_MAX_BODY, NULL,
 	    NULL },
 	{ "admin-token-file", T_PATH, 0, offsetof(struct mf_config, admin_token_file), 0, 0,
@@ -1349,6 +1351,7 @@ cfg_new(const char *path)
 	c->max_connections = 1024;
 	c->per_ip_connections = 64;
 	c->connection_timeout = 10;
+	c->request_timeout = 30;
 	c->max_body = 65536;
 	c->ocsp_validity = 4 * 3600;
 	c->ocsp_delegated = 1;

@@ -168,6 +168,7 @@ struct mf_config {
 	unsigned max_connections;	/* default 1024 */
 	unsigned per_ip_connections;	/* default 64 */
 	int64_t connection_timeout;	/* default 10s */
+	int64_t request_timeout;	/* a whole request (client's time); default 30s */
 	size_t max_body;		/* default 65536 bytes */
 	char *admin_token_file;		/* bearer token for POST /admin/revoke; NULL disables */
 

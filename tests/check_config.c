@@ -197,6 +197,7 @@ START_TEST(test_example)
 	ck_assert_uint_eq(cfg->max_connections, 1024);
 	ck_assert_uint_eq(cfg->per_ip_connections, 64);
 	ck_assert_int_eq(cfg->connection_timeout, 10);
+	ck_assert_int_eq(cfg->request_timeout, 30);
 	ck_assert_uint_eq(cfg->max_body, 65536);
 	ck_assert_ptr_null(cfg->admin_token_file);
 	ck_assert_int_eq(cfg->ocsp_validity, 4 * 3600);
@@ -284,6 +285,7 @@ START_TEST(test_full)
 	ck_assert_uint_eq(cfg->max_connections, 200);
 	ck_assert_uint_eq(cfg->per_ip_connections, 0);
 	ck_assert_int_eq(cfg->connection_timeout, 30);
+	ck_assert_int_eq(cfg->request_timeout, 45);
 	ck_assert_uint_eq(cfg->max_body, 4096);
 	want = under(dir, "admin.token");
 	ck_assert_str_eq(cfg->admin_token_file, want);
@@ -334,6 +336,7 @@ START_TEST(test_defaults)
 	ck_assert_uint_eq(cfg->max_connections, 1024);
 	ck_assert_uint_eq(cfg->per_ip_connections, 64);
 	ck_assert_int_eq(cfg->connection_timeout, 10);
+	ck_assert_int_eq(cfg->request_timeout, 30);
 	ck_assert_uint_eq(cfg->max_body, 65536);
 	ck_assert_int_eq(cfg->ocsp_validity, 4 * 3600);
 	ck_assert_int_eq(cfg->ocsp_delegated, 1);

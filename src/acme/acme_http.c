@@ -29,6 +29,7 @@
 #include <openssl/err.h>
 
 #include "acme/acme_int.h"
+#include "httpguard.h"
 #include "issuer.h"
 #include "mferr.h"
 #include "util.h"
@@ -76,6 +77,7 @@ static const struct route routes[] = {
 struct httpreq {
 	char *buf;
 	size_t len;
+	size_t seen;			/* body bytes received, kept or not */
 	int too_large;
 };
 
@@ -418,115 +420,6 @@ client_cert(struct MHD_Connection *conn)
 	return d2i_X509(NULL, &p, (long)peers[0].size);
 }
 
-/* Milliseconds on the monotonic clock. */
-static int64_t
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/*
- * Slow clients. libmicrohttpd 0.9.75 has a per-address connection limit
- * and an idle timeout, but every byte resets the idle timeout, so a client
- * sending its headers one byte every few seconds would hold a connection
- * (and its thread) for ever. The listener therefore tracks its connections
- * (MHD_OPTION_NOTIFY_CONNECTION) and a reaper thread shuts down the socket
- * of any whose current request has taken longer than request-timeout of
- * the client's time; the time a handler runs (an issuance waiting for its
- * commit) is the server's and does not count. libmicrohttpd reports a
- * connection closed before it closes its socket, and the list is changed
- * and read under one lock, so a listed fd is always that connection's.
- */
-static void
-on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
-    enum MHD_ConnectionNotificationCode toe)
-{
-	struct mf_acme *a = cls;
-	const union MHD_ConnectionInfo *ci;
-	struct acme_conn *c = *socket_context;
-
-	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
-		ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
-		if (ci == NULL || (c = calloc(1, sizeof(*c))) == NULL)
-			return;
-		c->fd = ci->connect_fd;
-		c->since_ms = mono_ms();
-		pthread_mutex_lock(&a->clock);
-		c->next = a->conns;
-		if (a->conns != NULL)
-			a->conns->prev = c;
-		a->conns = c;
-		pthread_mutex_unlock(&a->clock);
-		*socket_context = c;
-		return;
-	}
-	if (c == NULL)
-		return;
-	pthread_mutex_lock(&a->clock);
-	if (c->prev != NULL)
-		c->prev->next = c->next;
-	else
-		a->conns = c->next;
-	if (c->next != NULL)
-		c->next->prev = c->prev;
-	pthread_mutex_unlock(&a->clock);
-	free(c);
-	*socket_context = NULL;
-}
-
-/* Marks the connection's handler as running (busy) or done: its request clock restarts. */
-static void
-conn_busy(struct mf_acme *a, struct MHD_Connection *conn, int busy)
-{
-	const union MHD_ConnectionInfo *ci;
-	struct acme_conn *c;
-
-	ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
-	if (ci == NULL || (c = ci->socket_context) == NULL)
-		return;
-	pthread_mutex_lock(&a->clock);
-	c->busy = busy;
-	c->since_ms = mono_ms();
-	pthread_mutex_unlock(&a->clock);
-}
-
-static void *
-reaper(void *arg)
-{
-	struct mf_acme *a = arg;
-	struct acme_conn *c;
-	struct timespec ts;
-	int64_t now, limit = a->conf->request_timeout * 1000;
-
-	pthread_mutex_lock(&a->vlock);
-	while (!a->stopping) {
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_nsec += 250 * 1000000L;
-		if (ts.tv_nsec >= 1000000000L) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000L;
-		}
-		pthread_cond_timedwait(&a->vcond, &a->vlock, &ts);
-		if (a->stopping)
-			break;
-		now = mono_ms();
-		pthread_mutex_lock(&a->clock);
-		for (c = a->conns; c != NULL; c = c->next)
-			if (!c->busy && !c->cut && now - c->since_ms > limit) {
-				/* The connection's thread sees end of input and closes it. */
-				shutdown(c->fd, SHUT_RDWR);
-				c->cut = 1;
-				mf_debug("fd=%d msg=\"request-timeout: connection cut\"", c->fd);
-			}
-		pthread_mutex_unlock(&a->clock);
-	}
-	pthread_mutex_unlock(&a->vlock);
-	return NULL;
-}
-
 static enum MHD_Result
 dispatch(struct MHD_Connection *conn, struct mf_acme *a, const char *path, const char *method,
     struct httpreq *hr)
@@ -538,7 +431,7 @@ dispatch(struct MHD_Connection *conn, struct mf_acme *a, const char *path, const
 	int wrong_method, is_acme, rc = -1;
 	enum MHD_Result ret;
 
-	conn_busy(a, conn, 1);
+	mf_hguard_mark(conn, MF_HG_BUSY);
 	memset(&r, 0, sizeof(r));
 	memset(&c, 0, sizeof(c));
 	c.a = a;
@@ -629,7 +522,7 @@ answer:
 
 	ret = send_resp(conn, a, &r, rc == 0 ? nonce : NULL);
 	/* The client's time again: it has request-timeout to read the answer. */
-	conn_busy(a, conn, 0);
+	mf_hguard_mark(conn, MF_HG_REQUEST);
 	resp_clear(&r);
 	mf_jws_free(c.jws);
 	acme_account_free(c.acct);
@@ -649,9 +542,17 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *
 		if ((hr = calloc(1, sizeof(*hr))) == NULL)
 			return MHD_NO;
 		*req_cls = hr;
+		/* Its headers are in: no longer a connection to evict. */
+		mf_hguard_mark(conn, MF_HG_REQUEST);
 		return MHD_YES;
 	}
 	if (*upload_size > 0) {
+		hr->seen += *upload_size;
+		if (hr->seen > MF_HG_BODY_DRAIN(a->conf->max_body)) {
+			mf_info("msg=\"request body far above %zu bytes: connection dropped\"",
+			    a->conf->max_body);
+			return MHD_NO;
+		}
 		/* Keep reading past the limit but keep nothing: answer 413 at the end. */
 		if (!hr->too_large && hr->len + *upload_size <= a->conf->max_body) {
 			char *nb = realloc(hr->buf, hr->len + *upload_size + 1);
@@ -677,8 +578,8 @@ on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
 {
 	struct httpreq *hr = *req_cls;
 
-	/* A kept-alive connection has request-timeout again for its next request. */
-	conn_busy(cls, conn, 0);
+	/* Between requests: request-timeout again for the next, and it may be evicted. */
+	mf_hguard_mark(conn, MF_HG_IDLE);
 	if (hr == NULL)
 		return;
 	free(hr->buf);
@@ -699,6 +600,13 @@ on_mhd_log(void *cls, const char *fmt, va_list ap)
 	mf_debug("mhd=\"%s\"", buf);
 }
 
+/* Connections the listener takes: one thread each (see mhd_start). */
+static unsigned
+mhd_limit(const struct mf_acme_conf *conf)
+{
+	return conf->threads > 1 ? conf->threads : 1u;
+}
+
 /*
  * Starts libmicrohttpd on a->ss, or on an already listening socket fd
  * (renewal). One thread per connection: an issuance blocks its handler
@@ -713,7 +621,7 @@ mhd_start(struct mf_acme *a, int fd)
 	const struct mf_acme_conf *conf = a->conf;
 	unsigned flags = a->mhd_flags | MHD_USE_INTERNAL_POLLING_THREAD |
 	    MHD_USE_THREAD_PER_CONNECTION | MHD_USE_TLS | MHD_USE_ITC | MHD_USE_ERROR_LOG;
-	unsigned limit = conf->threads > 1 ? conf->threads : 1u;
+	unsigned limit = mhd_limit(conf);
 	/* Well below the total, so that one address cannot hold every thread. */
 	unsigned per_ip = conf->per_ip_connections < limit ? conf->per_ip_connections : limit;
 	unsigned idle = (unsigned)conf->request_timeout;
@@ -727,7 +635,7 @@ mhd_start(struct mf_acme *a, int fd)
 		    MHD_OPTION_HTTPS_MEM_KEY, a->tls_key_pem,
 		    MHD_OPTION_HTTPS_MEM_TRUST, a->trust_pem,
 		    MHD_OPTION_NOTIFY_COMPLETED, on_completed, a,
-		    MHD_OPTION_NOTIFY_CONNECTION, on_connection, a,
+		    MHD_OPTION_NOTIFY_CONNECTION, mf_hguard_notify, a->guard,
 		    MHD_OPTION_CONNECTION_TIMEOUT, idle,
 		    MHD_OPTION_CONNECTION_LIMIT, limit,
 		    MHD_OPTION_PER_IP_CONNECTION_LIMIT, per_ip,
@@ -739,7 +647,7 @@ mhd_start(struct mf_acme *a, int fd)
 	    MHD_OPTION_HTTPS_MEM_KEY, a->tls_key_pem,
 	    MHD_OPTION_HTTPS_MEM_TRUST, a->trust_pem,
 	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, a,
-	    MHD_OPTION_NOTIFY_CONNECTION, on_connection, a,
+	    MHD_OPTION_NOTIFY_CONNECTION, mf_hguard_notify, a->guard,
 	    MHD_OPTION_CONNECTION_TIMEOUT, idle,
 	    MHD_OPTION_CONNECTION_LIMIT, limit,
 	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, per_ip,
@@ -894,7 +802,6 @@ mf_acme_start_with(const struct mf_config *cfg, const struct mf_acme_issuer *iss
 	pthread_mutex_init(&a->lock, NULL);
 	pthread_mutex_init(&a->vlock, NULL);
 	pthread_cond_init(&a->vcond, NULL);
-	pthread_mutex_init(&a->clock, NULL);
 
 	if ((rc = mf_jwk_cache_new(ACME_KEY_CACHE, &a->keys)) != 0)
 		goto fail;
@@ -978,6 +885,8 @@ mf_acme_start_with(const struct mf_config *cfg, const struct mf_acme_issuer *iss
 
 	a->ss = ss;
 	a->mhd_flags = flags;
+	if ((rc = mf_hguard_new("acme", mhd_limit(conf), conf->request_timeout, &a->guard)) != 0)
+		goto fail;
 	a->mhd = mhd_start(a, lfd);
 	if (a->mhd != NULL)
 		lfd = -1;		/* MHD's now */
@@ -999,11 +908,6 @@ mf_acme_start_with(const struct mf_config *cfg, const struct mf_acme_issuer *iss
 		rc = MF_ERR_NOMEM;
 		goto fail;
 	}
-	if (pthread_create(&a->reaper_tid, NULL, reaper, a) != 0) {
-		rc = MF_ERR_INTERNAL;
-		goto fail;
-	}
-	a->reaper_started = 1;
 	if (a->tls_renew_at != 0) {
 		if (pthread_create(&a->renew_tid, NULL, tls_renewer, a) != 0) {
 			rc = MF_ERR_INTERNAL;
@@ -1039,10 +943,9 @@ mf_acme_stop(struct mf_acme *a)
 	pthread_mutex_unlock(&a->vlock);
 	if (a->renew_started)
 		pthread_join(a->renew_tid, NULL);
-	if (a->reaper_started)
-		pthread_join(a->reaper_tid, NULL);
 	if (a->mhd != NULL)
 		MHD_stop_daemon(a->mhd);
+	mf_hguard_free(a->guard);	/* after the daemon: its connections report closing */
 	/* Challenge checks end at their deadline or, cancelled above, within a second. */
 	pthread_mutex_lock(&a->vlock);
 	while (a->nvalidators > 0)
@@ -1063,6 +966,5 @@ mf_acme_stop(struct mf_acme *a)
 	pthread_mutex_destroy(&a->lock);
 	pthread_mutex_destroy(&a->vlock);
 	pthread_cond_destroy(&a->vcond);
-	pthread_mutex_destroy(&a->clock);
 	free(a);
 }

@@ -37,15 +37,6 @@ struct acme_vacct {
 	unsigned n;			/* its running checks; 0: slot free */
 };
 
-/* A connection of the listener, for its whole-request deadline (acme_http.c). */
-struct acme_conn {
-	struct acme_conn *prev, *next;
-	int fd;				/* the connection's socket, open while listed */
-	int64_t since_ms;		/* start of the current request (monotonic) */
-	int busy;			/* a handler runs: the server's time, not the client's */
-	int cut;			/* already shut down */
-};
-
 struct mf_acme {
 	const struct mf_config *cfg;
 	const struct mf_acme_conf *conf;
@@ -79,11 +70,8 @@ struct mf_acme {
 	struct acme_vacct vacct[ACME_MAX_CHECKS];	/* running checks per account */
 	int stopping;			/* set under vlock; checks read it atomically */
 
-	/* Open connections, so that a request past request-timeout can be cut. */
-	pthread_mutex_t clock;
-	struct acme_conn *conns;
-	pthread_t reaper_tid;
-	int reaper_started;
+	/* Request deadlines and eviction near the limit (src/httpguard.h). */
+	struct mf_hguard *guard;
 };
 
 /* The answer a handler builds; acme_http.c turns it into an MHD response. */

@@ -29,6 +29,7 @@
 #include "store/sql.h"
 
 #include "daemon.h"
+#include "httpguard.h"
 #include "trust.h"
 #include "mferr.h"
 #include "util.h"
@@ -39,6 +40,7 @@ struct mfd_http {
 	struct mfd_ctx *ctx;
 	struct MHD_Daemon *d[MFD_MAX_DAEMONS];
 	size_t nd;
+	struct mf_hguard *guard;	/* request deadlines, eviction near the limit */
 };
 
 struct mfd_req {
@@ -46,6 +48,7 @@ struct mfd_req {
 	unsigned char *body;
 	size_t len, cap;
 	size_t max;
+	size_t seen;			/* body bytes received, kept or not */
 	int too_big;
 	int answered;
 };
@@ -470,6 +473,8 @@ mfd_handler(void *cls, struct MHD_Connection *c, const char *url, const char *me
 		if ((rq = calloc(1, sizeof(*rq))) == NULL)
 			return MHD_NO;
 		*req_cls = rq;
+		/* Its headers are in: no longer a connection to evict. */
+		mf_hguard_mark(c, MF_HG_REQUEST);
 		mfd_route_match(method, url, &rq->r);
 		/*
 		 * Answer on the next call, as for a body: queuing a response in
@@ -496,6 +501,13 @@ mfd_handler(void *cls, struct MHD_Connection *c, const char *url, const char *me
 	}
 	if (*upload_size != 0) {
 		size_t n = *upload_size;
+
+		rq->seen += n;
+		if (rq->seen > MF_HG_BODY_DRAIN(rq->max)) {
+			mf_info("event=body-dropped max=%zu msg=\"request body far above the "
+			    "limit: connection dropped\"", rq->max);
+			return MHD_NO;
+		}
 
 		if (!rq->too_big && rq->len + n > rq->max) {
 			rq->too_big = 1;	/* keep reading, then say 413 */
@@ -539,6 +551,8 @@ mfd_completed(void *cls, struct MHD_Connection *c, void **req_cls,
 {
 	struct mfd_req *rq = *req_cls;
 
+	/* Between requests: request-timeout again for the next, and it may be evicted. */
+	mf_hguard_mark(c, MF_HG_IDLE);
 	if (rq == NULL)
 		return;
 	free(rq->body);
@@ -564,7 +578,9 @@ mfd_http_start(struct mfd_ctx *ctx, const int *fds, size_t nfds, struct mfd_http
 {
 	struct mfd_http *h;
 	unsigned threads, maxconn, perip, timeout;
+	int64_t reqtimeout;
 	size_t i;
+	int rc;
 
 	*out = NULL;
 	if (nfds == 0 || nfds > MFD_MAX_DAEMONS)
@@ -577,6 +593,7 @@ mfd_http_start(struct mfd_ctx *ctx, const int *fds, size_t nfds, struct mfd_http
 	maxconn = ctx->pub->cfg->max_connections;
 	perip = ctx->pub->cfg->per_ip_connections;
 	timeout = (unsigned)ctx->pub->cfg->connection_timeout;
+	reqtimeout = ctx->pub->cfg->request_timeout;
 	pthread_rwlock_unlock(&ctx->lock);
 	if (threads == 0) {
 		long n = sysconf(_SC_NPROCESSORS_ONLN);
@@ -586,6 +603,11 @@ mfd_http_start(struct mfd_ctx *ctx, const int *fds, size_t nfds, struct mfd_http
 	threads = (threads + (unsigned)nfds - 1) / (unsigned)nfds;
 	if (maxconn == 0)
 		maxconn = 1024;
+	/* One guard for all the sockets: MHD's limit is per daemon, hence nfds times. */
+	if ((rc = mf_hguard_new("ocsp", maxconn * (unsigned)nfds, reqtimeout, &h->guard)) != 0) {
+		free(h);
+		return rc;
+	}
 	for (i = 0; i < nfds; i++) {
 		h->d[i] = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
 		    MHD_USE_ITC | MHD_USE_ERROR_LOG, 0, NULL, NULL,
@@ -603,6 +625,7 @@ mfd_http_start(struct mfd_ctx *ctx, const int *fds, size_t nfds, struct mfd_http
 		     */
 		    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)8192,
 		    MHD_OPTION_NOTIFY_COMPLETED, mfd_completed, ctx,
+		    MHD_OPTION_NOTIFY_CONNECTION, mf_hguard_notify, h->guard,
 		    MHD_OPTION_EXTERNAL_LOGGER, mfd_mhd_log, ctx,
 		    MHD_OPTION_END);
 		if (h->d[i] == NULL) {
@@ -643,5 +666,6 @@ mfd_http_stop(struct mfd_http *h, int drain_ms)
 	}
 	for (i = 0; i < h->nd; i++)
 		MHD_stop_daemon(h->d[i]);
+	mf_hguard_free(h->guard);	/* after the daemons: their connections report closing */
 	free(h);
 }

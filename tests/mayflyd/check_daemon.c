@@ -245,6 +245,7 @@ mfdt_yaml(const char *dir, int port, const char *hsm)
 	    "  threads: 2\n"
 	    "  per-ip-connections: 200\n"
 	    "  connection-timeout: 3s\n"
+	    "  request-timeout: 3s\n"
 	    "  max-body: 4096\n"
 	    "  admin-token-file: admin.token\n"
 	    "  ocsp:\n"
@@ -1016,6 +1017,90 @@ START_TEST(test_half_open_clients)
 	/* Disconnect mid-body, then check again. */
 	for (i = 0; i < n; i++)
 		close(s[i]);
+	ck_assert_int_eq(mfdt_http(d_port, "GET /health HTTP/1.0\r\n\r\n", 24, 5000, &st, NULL, NULL), 0);
+	ck_assert_int_eq(st, 200);
+}
+END_TEST
+
+static long long
+ms_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * Headers trickled a byte every 300 ms never let connection-timeout (3 s
+ * idle) fire; request-timeout (3 s for the whole request) closes the
+ * connection (src/httpguard.c), and not before it is due.
+ */
+START_TEST(test_slow_headers)
+{
+	static const char h[] = "GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ";
+	long long t0, end;
+	int s, closed = 0;
+
+	ck_assert_int_ge(s = mfdt_connect(d_port), 0);
+	t0 = ms_now();
+	ck_assert_int_gt(write(s, h, sizeof(h) - 1), 0);
+	end = t0 + 8000;
+	while (ms_now() < end) {
+		struct pollfd p = { s, POLLIN, 0 };
+		char c;
+
+		if (poll(&p, 1, 300) == 1 && recv(s, &c, 1, 0) <= 0) {
+			closed = 1;
+			break;
+		}
+		if (send(s, "a", 1, MSG_NOSIGNAL) != 1) {
+			closed = 1;
+			break;
+		}
+	}
+	ck_assert_msg(closed, "a request trickling its headers was still open after 8 s");
+	ck_assert_int_ge(ms_now() - t0, 2900);
+	ck_assert_int_lt(ms_now() - t0, 6000);
+	close(s);
+}
+END_TEST
+
+/*
+ * A body streamed far past max-body (4096) is not read to its end: the
+ * connection is dropped once MF_HG_BODY_DRAIN(4096) bytes have come, long
+ * before the 64 MB this client would send (the socket buffers on both sides
+ * hold a few MB of it).
+ */
+START_TEST(test_endless_body)
+{
+	static const char h[] = "POST /ocsp HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+	    "Content-Type: application/ocsp-request\r\nTransfer-Encoding: chunked\r\n\r\n";
+	char chunk[4096 + 16];
+	struct timeval tv = { 10, 0 };
+	size_t sent = 0;
+	int s, n, st, sndbuf = 65536;
+
+	memset(chunk, 'A', sizeof(chunk));
+	n = snprintf(chunk, sizeof(chunk), "%x\r\n", 4096);
+	chunk[n + 4096] = '\r';
+	chunk[n + 4097] = '\n';
+	ck_assert_int_ge(s = mfdt_connect(d_port), 0);
+	/* Little in the socket buffers, and no send blocking for ever. */
+	ck_assert_int_eq(setsockopt(s, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf)), 0);
+	ck_assert_int_eq(setsockopt(s, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)), 0);
+	ck_assert_int_gt(write(s, h, sizeof(h) - 1), 0);
+	while (sent < 64u * 1024 * 1024) {
+		ssize_t w = send(s, chunk, (size_t)n + 4098, MSG_NOSIGNAL);
+
+		if (w <= 0)
+			break;
+		sent += (size_t)w;
+	}
+	/* Before the guard, all 64 MB were read (and thrown away) for one 413. */
+	ck_assert_msg(sent < 64u * 1024 * 1024, "64 MB of body were all taken");
+	close(s);
+	/* The listener is still there for others. */
 	ck_assert_int_eq(mfdt_http(d_port, "GET /health HTTP/1.0\r\n\r\n", 24, 5000, &st, NULL, NULL), 0);
 	ck_assert_int_eq(st, 200);
 }
@@ -2571,6 +2656,8 @@ suite_mfd_daemon(void)
 	tcase_add_test(tc, test_ca_files_and_metrics);
 	tcase_add_test(tc, test_export_dir);
 	tcase_add_test(tc, test_half_open_clients);
+	tcase_add_test(tc, test_slow_headers);
+	tcase_add_test(tc, test_endless_body);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("cli-init");
