@@ -22,26 +22,13 @@ for t in openssl sqlite3 python3 curl; do
 done
 [ -x "$top_builddir/mayfly-acme-try" ] || { echo "abuse.sh: build mayfly-acme-try first (make check)" >&2; exit 1; }
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/mayfly-abuse.XXXXXX")
-dpid=
-apid=
-cleanup() {
-	if [ -n "$apid" ]; then kill "$apid" 2>/dev/null || true; fi
-	if [ -n "$dpid" ]; then kill "$dpid" 2>/dev/null || true; wait "$dpid" 2>/dev/null || true; fi
-	if [ "${KEEP:-0}" = 1 ]; then echo "kept $work"; else rm -rf "$work"; fi
-}
-trap cleanup EXIT
-trap 'echo "$0: stopped by a signal" >&2; exit 1' HUP INT TERM
-
 LOGTAIL=30
 . "$top_srcdir/tests/mayflyd/lib.sh"
+mfdt_tempdir abuse apid
 
 hold_port H01
 ca=$work/ca
-"$top_builddir/mayfly" init --dir "$ca" --keys file --port 8080 --dns .example.com \
-	--dns allowed.example --dns localhost >"$work/init.log" 2>&1 || { cat "$work/init.log" >&2; exit 1; }
-sed -i 's/"127.0.0.1:8080"/"127.0.0.1:0"/' "$ca/mayfly.yaml"
-grep -q '"127.0.0.1:0"' "$ca/mayfly.yaml" || fail "no listen address to set to port 0"
+mfdt_init_ca "$ca" --dns .example.com --dns allowed.example --dns localhost
 grep -q '^    ip: \[127.0.0.0/8, "::1/128"\]' "$ca/mayfly.yaml" || fail "init's profile has no IP range"
 token=tok-$(openssl rand -hex 16)
 printf '%s\n' "$token" > "$ca/api.token"

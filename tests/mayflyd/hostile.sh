@@ -55,25 +55,12 @@ need=$((IDLE + 2 * SLOW + 2048))
 	echo "hostile.sh: the hard descriptor limit $(ulimit -Hn) is below $need, skipped"; exit 77; }
 ulimit -n "$need"
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/mayfly-hostile.XXXXXX")
-dpid=
-apid=
-cleanup() {
-	if [ -n "$apid" ]; then kill "$apid" 2>/dev/null || true; wait "$apid" 2>/dev/null || true; fi
-	if [ -n "$dpid" ]; then kill "$dpid" 2>/dev/null || true; wait "$dpid" 2>/dev/null || true; fi
-	if [ "${KEEP:-0}" = 1 ]; then echo "kept $work"; else rm -rf "$work"; fi
-}
-trap cleanup EXIT
-trap 'echo "$0: stopped by a signal" >&2; exit 1' HUP INT TERM
-
 LOGTAIL=30
 . "$top_srcdir/tests/mayflyd/lib.sh"
+mfdt_tempdir hostile apid
 
 ca=$work/ca
-"$top_builddir/mayfly" init --dir "$ca" --keys file --port 8080 --dns .acme.test \
-	--dns localhost >"$work/init.log" 2>&1 || { cat "$work/init.log" >&2; exit 1; }
-sed -i 's/"127.0.0.1:8080"/"127.0.0.1:0"/' "$ca/mayfly.yaml"
-grep -q '"127.0.0.1:0"' "$ca/mayfly.yaml" || { echo "FAIL: no listen address to set to port 0" >&2; exit 1; }
+mfdt_init_ca "$ca" --dns .acme.test --dns localhost
 cat >> "$ca/mayfly.yaml" <<EOT
 acme:
   host: 127.0.0.1

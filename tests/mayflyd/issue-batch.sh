@@ -35,26 +35,13 @@ if ! grep -q 'define MF_FAULT_INJECTION 1' "$top_builddir/mf_build.h"; then
 	exit 77
 fi
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/mayfly-issue-batch.XXXXXX")
-dpid=
-cleanup() {
-	if [ -n "$dpid" ]; then kill "$dpid" 2>/dev/null || true; wait "$dpid" 2>/dev/null || true; fi
-	if [ "${KEEP:-0}" = 1 ]; then echo "kept $work"; else rm -rf "$work"; fi
-}
-# A signal ends the test (through the EXIT trap); a trap on it that only
-# cleaned up would let the script run on without its directory and daemon.
-trap cleanup EXIT
-trap 'echo "$0: stopped by a signal" >&2; exit 1' HUP INT TERM
-
 LOGTAIL=30
 . "$top_srcdir/tests/mayflyd/lib.sh"
+mfdt_tempdir issue-batch
 
 # The listeners bind port 0 and log the ports they got (bound_port).
 ca=$work/ca
-"$top_builddir/mayfly" init --dir "$ca" --keys file --port 8080 --dns .acme.test \
-	--dns localhost >"$work/init.log" 2>&1 || { cat "$work/init.log" >&2; exit 1; }
-sed -i 's/"127.0.0.1:8080"/"127.0.0.1:0"/' "$ca/mayfly.yaml"
-grep -q '"127.0.0.1:0"' "$ca/mayfly.yaml" || { echo "FAIL: no listen address to set to port 0" >&2; exit 1; }
+mfdt_init_ca "$ca" --dns .acme.test --dns localhost
 token=tok-$(openssl rand -hex 16)
 printf '%s\n' "$token" > "$ca/api.token"
 chmod 600 "$ca/api.token"

@@ -1,6 +1,44 @@
-# lib.sh: what the shell tests that run the real mayflyd share. Sourced
-# after $work (the test's temporary directory) is set; mayflyd logs to
-# $work/d.log and its pid is $dpid.
+# lib.sh: what the shell tests that run the real mayflyd share. The test's
+# temporary directory is $work (mfdt_tempdir makes it, or the test sets it
+# before calling anything here); mayflyd logs to $work/d.log and its pid is
+# $dpid.
+
+# mfdt_tempdir NAME [VAR...]: sets $work to a new temporary directory and
+# traps EXIT so that the processes whose pids the variables VAR hold (the
+# test's helpers) and then mayflyd ($dpid) are stopped and waited for, and
+# $work is removed (KEEP=1 keeps it). A signal ends the test through the
+# EXIT trap: a trap on it that only cleaned up would let the script run on
+# without its directory and daemon.
+mfdt_tempdir() {
+	work=$(mktemp -d "${TMPDIR:-/tmp}/mayfly-$1.XXXXXX")
+	shift
+	mfdt_pidvars="$* dpid"
+	for _v in $mfdt_pidvars; do eval "$_v="; done
+	trap mfdt_cleanup EXIT
+	trap 'echo "$0: stopped by a signal" >&2; exit 1' HUP INT TERM
+}
+
+mfdt_cleanup() {
+	for _v in $mfdt_pidvars; do
+		eval "_p=\${$_v:-}"
+		[ -n "$_p" ] || continue
+		kill "$_p" 2>/dev/null || true
+		wait "$_p" 2>/dev/null || true
+	done
+	if [ "${KEEP:-0}" = 1 ]; then echo "kept $work"; else rm -rf "$work"; fi
+}
+
+# mfdt_init_ca DIR ARGS...: `mayfly init --dir DIR --keys file ARGS...` (its
+# output in $work/init.log, shown if it fails), with the OCSP listener of
+# DIR/mayfly.yaml moved to port 0 (bound_port reads the port mayflyd got).
+mfdt_init_ca() {
+	_dir=$1
+	shift
+	"$top_builddir/mayfly" init --dir "$_dir" --keys file --port 8080 "$@" \
+		>"$work/init.log" 2>&1 || fail_file "$work/init.log" "mayfly init"
+	sed -i 's/"127.0.0.1:8080"/"127.0.0.1:0"/' "$_dir/mayfly.yaml"
+	grep -q '"127.0.0.1:0"' "$_dir/mayfly.yaml" || fail "no listen address to set to port 0"
+}
 
 # hold_port VAR: sets VAR to a port on 127.0.0.1 held for this test
 # (tests/hold-port.py says how), for a server that cannot bind port 0 and

@@ -36,25 +36,14 @@ ISSUE_THREADS=${ISSUE_THREADS:-4}
 ISSUE_SECONDS=${ISSUE_SECONDS:-20}
 LIFE=10
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/mayfly-retention.XXXXXX")
-dpid=
-lpid=
-cleanup() {
-	if [ -n "$lpid" ]; then kill "$lpid" 2>/dev/null || true; wait "$lpid" 2>/dev/null || true; fi
-	if [ -n "$dpid" ]; then kill "$dpid" 2>/dev/null || true; wait "$dpid" 2>/dev/null || true; fi
-	if [ "${KEEP:-0}" = 1 ]; then echo "kept $work"; else rm -rf "$work"; fi
-}
-trap cleanup EXIT
-trap 'echo "$0: stopped by a signal" >&2; exit 1' HUP INT TERM
-
 LOGTAIL=30
 . "$top_srcdir/tests/mayflyd/lib.sh"
+mfdt_tempdir retention lpid
 
 ca=$work/ca
-"$top_builddir/mayfly" init --dir "$ca" --keys file --port 8080 --dns .acme.test \
-	--dns localhost >"$work/init.log" 2>&1 || { cat "$work/init.log" >&2; exit 1; }
+mfdt_init_ca "$ca" --dns .acme.test --dns localhost
 y=$ca/mayfly.yaml
-sed -i -e 's/"127.0.0.1:8080"/"127.0.0.1:0"/' -e 's/^  backdate: 5m$/  backdate: 0s/' \
+sed -i -e 's/^  backdate: 5m$/  backdate: 0s/' \
 	-e "0,/^    default-lifetime: 24h$/s//    default-lifetime: ${LIFE}s/" "$y"
 grep -q '"127.0.0.1:0"' "$y" && grep -q '^  backdate: 0s$' "$y" &&
 	grep -q "^    default-lifetime: ${LIFE}s$" "$y" || fail "could not edit mayfly.yaml"

@@ -33,22 +33,12 @@ SECONDS_RUN=${1:-60}
 if [ "$SECONDS_RUN" -ge 300 ]; then SAMPLE=${SAMPLE:-10}; else SAMPLE=${SAMPLE:-3}; fi
 WARMUP=${WARMUP:-$((SECONDS_RUN / 6 > 20 ? SECONDS_RUN / 6 : 20))}
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/mayfly-soak.XXXXXX")
-dpid=
-cleanup() {
-	if [ -n "$dpid" ]; then kill "$dpid" 2>/dev/null || true; wait "$dpid" 2>/dev/null || true; fi
-	if [ "${KEEP:-0}" = 1 ]; then echo "kept $work"; else rm -rf "$work"; fi
-}
-trap cleanup EXIT
-trap 'echo "$0: stopped by a signal" >&2; exit 1' HUP INT TERM
-
 LOGTAIL=30
 . "$top_srcdir/tests/mayflyd/lib.sh"
+mfdt_tempdir soak
 
 ca=$work/ca
-"$top_builddir/mayfly" init --dir "$ca" --keys file --port 8080 --dns .acme.test \
-	--dns localhost >"$work/init.log" 2>&1 || { cat "$work/init.log" >&2; exit 1; }
-sed -i 's/"127.0.0.1:8080"/"127.0.0.1:0"/' "$ca/mayfly.yaml"
+mfdt_init_ca "$ca" --dns .acme.test --dns localhost
 # The server profile (the first) issues 15 s certificates by default.
 sed -i '0,/^    default-lifetime: 24h$/s//    default-lifetime: 15s/' "$ca/mayfly.yaml"
 grep -q '"127.0.0.1:0"' "$ca/mayfly.yaml" && grep -q '^    default-lifetime: 15s$' "$ca/mayfly.yaml" &&
