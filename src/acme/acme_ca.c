@@ -625,9 +625,12 @@ acme_ca_tls_setup(struct mf_acme *a)
 	/*
 	 * No configured certificate: issue one for the listener through the
 	 * normal path, so clients trust it with the mayfly root alone. It
-	 * lives for the profile's lifetime (24 h): acme_http.c renews it at
-	 * two thirds of that (a->tls_renew_at) and restarts the listener on
-	 * the same socket.
+	 * lives for the profile's lifetime (24 h): acme_http.c renews it when
+	 * two thirds of what is left of it now have passed (a->tls_renew_at)
+	 * and restarts the listener on the same socket. Counted from now, not
+	 * from notBefore: notBefore is backdated (issuance.backdate), and a
+	 * lifetime shorter than three times the backdate would put the
+	 * renewal in the past, so that the listener renewed without pause.
 	 */
 	rc = self_csr(conf, &key, &csr);
 	if (rc == 0) {
@@ -657,14 +660,14 @@ acme_ca_tls_setup(struct mf_acme *a)
 	    (a->tls_key_pem = bio_string(b)) == NULL)
 		goto out;
 	{
-		struct tm tb, ta;
-		int64_t nb, na;
+		struct tm ta;
+		int64_t na, now = (int64_t)time(NULL);
 
-		if (ASN1_TIME_to_tm(X509_get0_notBefore(cert), &tb) == 1 &&
-		    ASN1_TIME_to_tm(X509_get0_notAfter(cert), &ta) == 1) {
-			nb = (int64_t)timegm(&tb);
+		if (ASN1_TIME_to_tm(X509_get0_notAfter(cert), &ta) == 1) {
 			na = (int64_t)timegm(&ta);
-			a->tls_renew_at = nb + (na - nb) * 2 / 3;
+			a->tls_renew_at = na > now ? now + (na - now) * 2 / 3 : now + 60;
+			if (a->tls_renew_at <= now)
+				a->tls_renew_at = now + 1;
 		}
 	}
 	rc = 0;
