@@ -61,6 +61,33 @@ struct hg_cand {
 	uint32_t silent_ms;		/* since the last byte it sent */
 };
 
+/*
+ * The guards of this process (one per listener), so that /metrics can
+ * report what they cut without the listeners handing them around.
+ */
+#define HG_MAX_GUARDS	8
+static pthread_mutex_t hg_reg_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct mf_hguard *hg_reg[HG_MAX_GUARDS];
+
+static void
+hg_register(struct mf_hguard *g, int add)
+{
+	size_t i;
+
+	pthread_mutex_lock(&hg_reg_lock);
+	for (i = 0; i < HG_MAX_GUARDS; i++) {
+		if (add && hg_reg[i] == NULL) {
+			hg_reg[i] = g;
+			break;
+		}
+		if (!add && hg_reg[i] == g) {
+			hg_reg[i] = NULL;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&hg_reg_lock);
+}
+
 static int64_t
 hg_now_ms(void)
 {
@@ -280,15 +307,23 @@ mf_hguard_new(const char *name, unsigned limit, int64_t request_timeout, struct 
 		free(g);
 		return MF_ERR_INTERNAL;
 	}
+	hg_register(g, 1);
 	*out = g;
 	return 0;
 }
 
 void
-mf_hguard_counts(struct mf_hguard *g, uint64_t *timed_out, uint64_t *evicted)
+mf_hguard_each(void (*fn)(const char *name, uint64_t timed_out, uint64_t evicted, void *arg),
+    void *arg)
 {
-	*timed_out = g != NULL ? atomic_load(&g->timed_out) : 0;
-	*evicted = g != NULL ? atomic_load(&g->evicted) : 0;
+	size_t i;
+
+	pthread_mutex_lock(&hg_reg_lock);
+	for (i = 0; i < HG_MAX_GUARDS; i++)
+		if (hg_reg[i] != NULL)
+			fn(hg_reg[i]->name, atomic_load(&hg_reg[i]->timed_out),
+			    atomic_load(&hg_reg[i]->evicted), arg);
+	pthread_mutex_unlock(&hg_reg_lock);
 }
 
 void
@@ -298,6 +333,7 @@ mf_hguard_free(struct mf_hguard *g)
 
 	if (g == NULL)
 		return;
+	hg_register(g, 0);
 	pthread_mutex_lock(&g->lock);
 	g->stopping = 1;
 	pthread_cond_signal(&g->cond);

@@ -67,7 +67,13 @@ void mf_hguard_mark(struct MHD_Connection *c, enum mf_hguard_state st);
  */
 #define MF_HG_BODY_DRAIN(max)	((size_t)(max) * 2 + 65536)
 
-/* Connections cut for request-timeout and evicted near the limit, so far. */
-void mf_hguard_counts(struct mf_hguard *g, uint64_t *timed_out, uint64_t *evicted);
+/*
+ * Calls fn for every guard of the process with its name and the
+ * connections it has cut for request-timeout and evicted near the limit so
+ * far (mayflyd_connections_cut_total in /metrics). fn must not create or
+ * free a guard.
+ */
+void mf_hguard_each(void (*fn)(const char *name, uint64_t timed_out, uint64_t evicted, void *arg),
+    void *arg);
 
 #endif

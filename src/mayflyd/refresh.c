@@ -33,6 +33,7 @@
 #include <openssl/ocsp.h>
 
 #include "daemon.h"
+#include "httpguard.h"
 #include "db.h"
 #include "store/sql.h"
 #include "mferr.h"
@@ -1126,6 +1127,16 @@ mfd_bprintf(struct mfd_buf *b, const char *fmt, ...)
 	}
 }
 
+static void
+mfd_metrics_guard(const char *name, uint64_t timed_out, uint64_t evicted, void *arg)
+{
+	struct mfd_buf *b = arg;
+
+	mfd_bprintf(b, "mayflyd_connections_cut_total{listener=\"%s\",reason=\"request-timeout\"} "
+	    "%llu\nmayflyd_connections_cut_total{listener=\"%s\",reason=\"evicted\"} %llu\n",
+	    name, (unsigned long long)timed_out, name, (unsigned long long)evicted);
+}
+
 char *
 mfd_metrics_text(struct mfd_ctx *ctx, size_t *len)
 {
@@ -1289,6 +1300,10 @@ mfd_metrics_text(struct mfd_ctx *ctx, size_t *len)
 	mfd_bprintf(&b, "# HELP mayflyd_signer_up Whether the signer process answers.\n"
 	    "# TYPE mayflyd_signer_up gauge\nmayflyd_signer_up %d\n",
 	    mfd_signer_dead(ctx->signer) ? 0 : 1);
+	mfd_bprintf(&b, "# HELP mayflyd_connections_cut_total Connections a listener closed: "
+	    "requests past request-timeout, idle ones evicted near the connection limit.\n"
+	    "# TYPE mayflyd_connections_cut_total counter\n");
+	mf_hguard_each(mfd_metrics_guard, &b);
 	if (b.err) {
 		free(b.p);
 		return NULL;

@@ -118,6 +118,11 @@ for l in ocsp acme; do
 	grep "event=connections-cut listener=$l " "$work/d.log" | tail -1 | sed 's/^/mayflyd: /'
 	grep -q "event=connections-cut listener=$l .*evicted=[1-9]" "$work/d.log" ||
 		fail "the $l listener evicted no idle connection"
+	# The same counts in /metrics (mayflyd_connections_cut_total).
+	ev=$(curl -sS --max-time 10 "http://127.0.0.1:$P/metrics" |
+		awk -v k="mayflyd_connections_cut_total{listener=\"$l\",reason=\"evicted\"}" '$1 == k { print $2 }')
+	[ "${ev:-0}" -gt 0 ] || fail "/metrics counts no eviction on the $l listener ('$ev')"
+	ok "$l listener: $ev evictions in /metrics"
 done
 [ -s "$work/attack-report.json" ] || fail_file "$work/attack.err" "the attacker wrote no report"
 wait_until 20 "mayflyd holds $(nfd) descriptors after the attack (baseline $fd0)" \
