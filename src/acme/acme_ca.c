@@ -358,7 +358,7 @@ acme_csr_refusal(struct mf_acme *a, X509_REQ *csr, const char *profile, int rc, 
 }
 
 int
-acme_ca_chain_pem(struct mf_acme *a, X509 *leaf, const char *root, char **pem)
+acme_ca_chain_pem(struct mf_acme *a, const char *root, char **pem)
 {
 	return mf_issuer_chain_pem(a->issuer, root, pem);
 }

@@ -803,10 +803,46 @@ chall_run(void *arg)
 	a->nvalidators--;
 	if ((va = vacct_find(a, j->account_id, 0)) != NULL)
 		va->n--;
+	memcpy(a->vdone[a->vdone_next++ % ACME_MAX_CHECKS], j->chall_id, sizeof(j->chall_id));
 	pthread_cond_broadcast(&a->vcond);
 	pthread_mutex_unlock(&a->vlock);
 	free(t);
 	return NULL;
+}
+
+static int
+vdone_has(const struct mf_acme *a, const char *chall_id)
+{
+	size_t i;
+
+	for (i = 0; i < ACME_MAX_CHECKS; i++)
+		if (strcmp(a->vdone[i], chall_id) == 0)
+			return 1;
+	return 0;
+}
+
+int
+acme_chall_wait(struct mf_acme *a, const char *chall_id, long ms)
+{
+	struct timespec dl;
+	int done;
+
+	/* Monotonic: a step of the wall clock neither ends nor stretches the wait. */
+	clock_gettime(CLOCK_MONOTONIC, &dl);
+	dl.tv_sec += ms / 1000;
+	dl.tv_nsec += (ms % 1000) * 1000000L;
+	if (dl.tv_nsec >= 1000000000L) {
+		dl.tv_sec++;
+		dl.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&a->vlock);
+	while (!(done = vdone_has(a, chall_id)) && !a->stopping)
+		if (pthread_cond_clockwait(&a->vcond, &a->vlock, CLOCK_MONOTONIC, &dl) != 0)
+			break;
+	if (!done)
+		done = vdone_has(a, chall_id);
+	pthread_mutex_unlock(&a->vlock);
+	return done;
 }
 
 int

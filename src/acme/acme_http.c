@@ -244,15 +244,17 @@ route_find(const char *method, const char *path, int *wrong_method)
 	return NULL;
 }
 
-/* The common checks of RFC 8555 6.2-6.5; on success c->jws and c->acct are set. */
+/*
+ * The checks of RFC 8555 6.2-6.5 that need neither the database nor the
+ * listener's lock: content type, JWS syntax, the signed URL and the key
+ * or account URL's form. On success c->jws is set.
+ */
 static int
-acme_authenticate(struct acme_ctx *c, const struct route *rt, const char *ctype,
+acme_jws_precheck(struct acme_ctx *c, const struct route *rt, const char *ctype,
     const char *body, size_t len)
 {
 	struct mf_acme *a = c->a;
 	struct mf_jws *j = NULL;
-	const json_t *key;
-	EVP_PKEY *pk = NULL;
 	char *url = NULL, why[200];
 	size_t blen = strlen(a->base);
 	int rc;
@@ -278,11 +280,32 @@ acme_authenticate(struct acme_ctx *c, const struct route *rt, const char *ctype,
 	if (j->jwk != NULL) {
 		if ((rc = mf_jwk_check(j->jwk, why, sizeof(why))) != 0)
 			return acme_fail(c, rc, "%s", why);
+	} else if (strncmp(j->kid, a->base, blen) != 0 ||
+	    strncmp(j->kid + blen, "/acct/", 6) != 0) {
+		return acme_fail(c, MF_ERR_ACME_NOACCOUNT, "\"kid\" is not an account URL here");
+	}
+	return 0;
+}
+
+/*
+ * The rest of 6.2-6.5 after acme_jws_precheck(): the account, the
+ * signature and the nonce; on success c->acct is set (kid requests).
+ * Called with the listener's lock held; the signature is checked without
+ * it, so requests of different clients verify in parallel.
+ */
+static int
+acme_authenticate(struct acme_ctx *c)
+{
+	struct mf_acme *a = c->a;
+	struct mf_jws *j = c->jws;
+	const json_t *key;
+	EVP_PKEY *pk = NULL;
+	size_t blen = strlen(a->base);
+	int rc;
+
+	if (j->jwk != NULL) {
 		key = j->jwk;
 	} else {
-		if (strncmp(j->kid, a->base, blen) != 0 ||
-		    strncmp(j->kid + blen, "/acct/", 6) != 0)
-			return acme_fail(c, MF_ERR_ACME_NOACCOUNT, "\"kid\" is not an account URL here");
 		rc = acme_account_get(a->sq, j->kid + blen + 6, NULL, &c->acct);
 		if (rc != 0)
 			return acme_fail(c, rc, "no account %.60s", j->kid + blen + 6);
@@ -299,8 +322,11 @@ acme_authenticate(struct acme_ctx *c, const struct route *rt, const char *ctype,
 		    &pk)) != 0)
 			return acme_fail(c, MF_ERR_ACME_SIGNATURE, "the account key is not usable");
 	}
+	/* key and pk belong to this request (pk is a reference of its own). */
+	pthread_mutex_unlock(&a->lock);
 	rc = pk != NULL ? mf_jws_verify_pkey(j, key, pk) : mf_jws_verify(j, key);
 	EVP_PKEY_free(pk);
+	pthread_mutex_lock(&a->lock);
 	if (rc != 0) {
 		/* With kid, an algorithm that does not fit means another key signed. */
 		if (rc == MF_ERR_ACME_BADALG && j->kid != NULL)
@@ -428,7 +454,7 @@ dispatch(struct MHD_Connection *conn, struct mf_acme *a, const char *path, const
 	struct acme_ctx c;
 	const struct route *rt;
 	char nonce[ACME_NONCE_LEN + 1];
-	int wrong_method, is_acme, rc = -1;
+	int wrong_method, is_acme, rc = -1, jws_route, pre = 0;
 	enum MHD_Result ret;
 
 	mf_hguard_mark(conn, MF_HG_BUSY);
@@ -481,6 +507,12 @@ dispatch(struct MHD_Connection *conn, struct mf_acme *a, const char *path, const
 		rt->fn(&c);
 		goto answer;
 	}
+	/* JWS syntax and form first, without the lock; what failed is answered below. */
+	jws_route = rt != NULL && !hr->too_large && (rt->auth == AUTH_JWK ||
+	    rt->auth == AUTH_KID || rt->auth == AUTH_EITHER);
+	if (jws_route)
+		pre = acme_jws_precheck(&c, rt, MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+		    MHD_HTTP_HEADER_CONTENT_TYPE), c.upload, c.upload_len);
 	pthread_mutex_lock(&a->lock);
 	if (c.now - a->last_cleanup > 60) {
 		if (acme_cleanup(a->sq, c.now) != 0)
@@ -495,11 +527,8 @@ dispatch(struct MHD_Connection *conn, struct mf_acme *a, const char *path, const
 	} else if (hr->too_large) {
 		acme_fail(&c, MF_ERR_ACME_TOOLARGE, "request body above %zu bytes",
 		    a->conf->max_body);
-	} else if (rt->auth == AUTH_JWK || rt->auth == AUTH_KID || rt->auth == AUTH_EITHER) {
-		const char *ct = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-		    MHD_HTTP_HEADER_CONTENT_TYPE);
-
-		if (acme_authenticate(&c, rt, ct, c.upload, c.upload_len) == 0)
+	} else if (jws_route) {
+		if (pre == 0 && acme_authenticate(&c) == 0)
 			rt->fn(&c);
 	} else {
 		rt->fn(&c);

@@ -68,6 +68,9 @@ struct mf_acme {
 	pthread_cond_t vcond;
 	unsigned nvalidators;
 	struct acme_vacct vacct[ACME_MAX_CHECKS];	/* running checks per account */
+	/* The last checks that finished, by challenge id: acme_chall_wait(). */
+	char vdone[ACME_MAX_CHECKS][ACME_ID_LEN + 1];
+	unsigned vdone_next;
 	int stopping;			/* set under vlock; checks read it atomically */
 
 	/* Request deadlines and eviction near the limit (src/httpguard.h). */
@@ -238,6 +241,14 @@ struct acme_chall_job {
 	char account_id[ACME_ID_LEN + 1];	/* whose check it is */
 };
 int acme_chall_start(struct mf_acme *a, const struct acme_chall_job *job);
+/*
+ * Waits up to ms milliseconds for the check of chall_id started by
+ * acme_chall_start() to finish (its result is then in the database); 1 if
+ * it did, 0 if it still runs. Called without the listener's lock.
+ */
+int acme_chall_wait(struct mf_acme *a, const char *chall_id, long ms);
+/* How long a challenge POST waits for its check before answering "processing". */
+#define ACME_CHALL_WAIT_MS	500
 
 /* What bounds one check: its deadline, and the listener's stop flag. */
 struct acme_chk {
@@ -274,7 +285,8 @@ int acme_ca_issue_at(struct mf_acme *a, X509_REQ *csr, const char *profile,
     size_t *len, char *why, size_t whylen);
 /* The serial of a certificate in DER as lower-case hex without leading zeros. */
 int acme_der_serial(const unsigned char *der, size_t len, char *hex, size_t hexlen);
-int acme_ca_chain_pem(struct mf_acme *a, X509 *leaf, const char *root, char **pem);
+/* The chain above a leaf to root (NULL: the primary root), PEM; free(). */
+int acme_ca_chain_pem(struct mf_acme *a, const char *root, char **pem);
 int acme_ca_tls_setup(struct mf_acme *a);
 /* The in-process issuer behind mf_acme_start(): its own database connection. */
 int acme_local_new(const struct mf_config *cfg, struct mf_keystore *ks, struct acme_local **out);

@@ -553,7 +553,7 @@ finalize(struct acme_ctx *c, const char *order_id)
 	char status[16], **names = NULL, serial[2 * MF_SERIAL_MAX + 1], why[256], key[300];
 	char requester[64];
 	int64_t not_before, not_after;
-	int rc, retry, in_tx = 0;
+	int rc, retry, in_tx = 0, processing = 0;
 
 	if ((rc = order_json(c, order_id, &o, status, &ids)) != 0)
 		return acme_fail(c, rc, "no such order");
@@ -603,20 +603,40 @@ finalize(struct acme_ctx *c, const char *order_id)
 			goto out;
 		}
 	}
-	/*
-	 * Issue first, then open our transaction: the issuer (the signer, in
-	 * mayflyd) writes the issuance log on its own connection to the same
-	 * file and commits before it answers; holding our write lock across
-	 * that call would make it wait for us. If our commit below fails, the
-	 * certificate is logged but not handed out, and the order stays ready.
-	 */
 	if ((rc = order_dates_get(a, order_id, &not_before, &not_after)) != 0) {
 		rc = acme_fail(c, rc, "cannot read the order");
 		goto out;
 	}
+	/*
+	 * ready -> processing, guarded: of two finalizes of one order (on this
+	 * node or another sharing the log) only one gets past here.
+	 */
+	if ((rc = acme_sq_exec(a->sq, "UPDATE acme_orders SET status = 'processing' WHERE id = ? "
+	    "AND status = 'ready'", "s", order_id)) != 0) {
+		rc = acme_fail(c, rc, "cannot update the order");
+		goto out;
+	}
+	if (mf_sql_changes(a->sq->h) != 1) {
+		rc = acme_fail(c, MF_ERR_ACME_NOTREADY, "order is being finalized");
+		goto out;
+	}
+	processing = 1;
+	/*
+	 * Issue without the listener's lock, then open our transaction: the
+	 * issuer (the signer, in mayflyd) writes the issuance log on its own
+	 * connection and commits, with a full sync, before it answers. Other
+	 * requests go on meanwhile, and finalizes of other orders share that
+	 * commit. The order is processing, so nothing else finalizes it.
+	 * Nothing of a->sq is held across the gap. If issuance or our commit
+	 * below fails, the order goes back to ready; a certificate already
+	 * logged then is not handed out.
+	 */
 	snprintf(requester, sizeof(requester), "acme:acct/%s", c->acct->id);
-	if ((rc = acme_ca_issue_at(a, csr, a->conf->profile, requester, not_after ?
-	    not_after - not_before : 0, not_before, &cder, &clen, why, sizeof(why))) != 0) {
+	pthread_mutex_unlock(&a->lock);
+	rc = acme_ca_issue_at(a, csr, a->conf->profile, requester, not_after ?
+	    not_after - not_before : 0, not_before, &cder, &clen, why, sizeof(why));
+	pthread_mutex_lock(&a->lock);
+	if (rc != 0) {
 		rc = acme_fail(c, acme_ca_map_err(rc), "%s", why);
 		goto out;
 	}
@@ -665,6 +685,9 @@ fail_db:
 out:
 	if (in_tx)
 		mf_db_rollback(a->db);
+	if (rc != 0 && processing && acme_sq_exec(a->sq, "UPDATE acme_orders SET status = 'ready' "
+	    "WHERE id = ? AND status = 'processing'", "s", order_id) != 0)
+		mf_warn("order=%s msg=\"cannot set the order back to ready\"", order_id);
 	json_decref(o);
 	json_decref(ids);
 	free(der);
@@ -791,6 +814,16 @@ acme_h_challenge(struct acme_ctx *c)
 		}
 		if (rc != 0)
 			return acme_fail(c, rc, "cannot start the challenge check");
+		/*
+		 * A check that ends quickly is answered with its result, which
+		 * spares the client a round of polling; a slow one is answered
+		 * "processing" after ACME_CHALL_WAIT_MS. The listener's lock is
+		 * given up meanwhile (the check needs it to record its result),
+		 * and nothing of a->sq is held across the gap.
+		 */
+		pthread_mutex_unlock(&a->lock);
+		acme_chall_wait(a, job.chall_id, ACME_CHALL_WAIT_MS);
+		pthread_mutex_lock(&a->lock);
 	}
 	rc = acme_sq_prepare(a->sq, &st, "SELECT id, type, token, status, validated, error "
 	    "FROM acme_challenges WHERE id = ?", "s", job.chall_id);

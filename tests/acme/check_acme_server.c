@@ -2306,11 +2306,17 @@ wait_authz(const char *au, long long max_ms, char *status, size_t slen, char *de
 	}
 }
 
-/* Starts the http-01 check of a one-identifier order; returns its authorisation URL. */
+/*
+ * Starts the check of a one-identifier order; returns its authorisation URL,
+ * and if cstatus is not NULL, the status the challenge POST answered with
+ * and how long that answer took.
+ */
 static void
-start_check(const char *type, const char *idtype, const char *value, char *au, size_t n)
+start_check2(const char *type, const char *idtype, const char *value, char *au, size_t n,
+    char *cstatus, size_t cslen, long long *ms)
 {
 	struct tc_resp r;
+	long long t0;
 	char ids[300], ou[512], cu[512];
 	json_t *o, *thp;
 	const char *tok;
@@ -2350,9 +2356,24 @@ start_check(const char *type, const char *idtype, const char *value, char *au, s
 		json_decref(thp);
 		json_decref(az);
 	}
+	t0 = mono_ms();
 	ck_assert_int_eq(tc_post(&s, cu, "{}", &r), 0);
+	if (ms != NULL)
+		*ms = mono_ms() - t0;
 	ck_assert_msg(r.status == 200, "challenge: %ld %s", r.status, r.body);
+	if (cstatus != NULL) {
+		json_t *ch = body_json(&r);
+
+		snprintf(cstatus, cslen, "%s", json_string_value(json_object_get(ch, "status")));
+		json_decref(ch);
+	}
 	tc_resp_clear(&r);
+}
+
+static void
+start_check(const char *type, const char *idtype, const char *value, char *au, size_t n)
+{
+	start_check2(type, idtype, value, au, n, NULL, 0, NULL);
 }
 
 /* Identifiers get the CLI's syntax check at newOrder, not only the suffix check. */
@@ -2592,6 +2613,112 @@ START_TEST(t_slow_responder)
 }
 END_TEST
 
+/*
+ * The challenge POST waits a little for its check: a quick one is answered
+ * with its result, a slow one "processing" once ACME_CHALL_WAIT_MS passed,
+ * and the check goes on to its own end.
+ */
+START_TEST(t_challenge_answer_waits)
+{
+	struct trickler t;
+	char au[512], st[32], cst[32], detail[300];
+	unsigned port;
+	long long ms;
+
+	restart_with(fetch_timeout_1s);
+	new_account();
+	start_check2("http-01", "dns", "quick.acme.test", au, sizeof(au), cst, sizeof(cst), &ms);
+	/* Under a heavy load the check may outlast the wait; then the whole wait passed. */
+	ck_assert_msg(strcmp(cst, "valid") == 0 || (strcmp(cst, "processing") == 0 &&
+	    ms >= ACME_CHALL_WAIT_MS), "quick check answered %s after %lld ms", cst, ms);
+	wait_authz(au, 4000, st, sizeof(st), NULL, 0);
+	ck_assert_str_eq(st, "valid");
+	port = cfg->acme.test_http01_port;
+	cfg->acme.test_http01_port = trickler_start(&t, HTTP_TRICKLE);
+	start_check2("http-01", "dns", "slow3.acme.test", au, sizeof(au), cst, sizeof(cst), &ms);
+	ck_assert_str_eq(cst, "processing");
+	ck_assert_msg(ms >= ACME_CHALL_WAIT_MS - 50 && ms < 1000 + 500,
+	    "slow check answered after %lld ms", ms);
+	wait_authz(au, 4000, st, sizeof(st), detail, sizeof(detail));
+	ck_assert_msg(strcmp(st, "invalid") == 0, "slow check ended %s", st);
+	trickler_stop(&t);
+	cfg->acme.test_http01_port = port;
+}
+END_TEST
+
+struct fin_race {
+	struct tc_acme s;
+	const char *url;
+	const char *payload;
+	long status;
+	char problem[64];
+};
+
+static void *
+fin_one(void *arg)
+{
+	struct fin_race *f = arg;
+	struct tc_resp r;
+
+	memset(&r, 0, sizeof(r));
+	if (tc_new_nonce(&f->s) == 0 && tc_post(&f->s, f->url, f->payload, &r) == 0) {
+		f->status = r.status;
+		tc_problem(&r, f->problem, sizeof(f->problem));
+	}
+	tc_resp_clear(&r);
+	return NULL;
+}
+
+/*
+ * Finalize gives the listener's lock up while the certificate is signed:
+ * of several finalizes of one order sent at once, one issues and the
+ * others are told the order is not ready; one certificate is logged.
+ */
+START_TEST(t_finalize_once)
+{
+	struct fin_race f[6];
+	pthread_t tid[6];
+	char ou[512], fu[600], payload[4096], *csr;
+	EVP_PKEY *k = NULL;
+	int64_t before;
+	json_t *o;
+	int i, ok = 0, notready = 0;
+
+	new_account();
+	o = new_order("[{\"type\":\"dns\",\"value\":\"race.acme.test\"}]", ou, sizeof(ou));
+	snprintf(fu, sizeof(fu), "%s", json_string_value(json_object_get(o, "finalize")));
+	solve_order(o, ou);
+	json_decref(o);
+	csr = tc_csr_b64u("race.acme.test", &k);
+	snprintf(payload, sizeof(payload), "{\"csr\":\"%s\"}", csr);
+	before = db_count("SELECT count(*) FROM certificates");
+	for (i = 0; i < 6; i++) {
+		memset(&f[i], 0, sizeof(f[i]));
+		f[i].s = s;
+		f[i].url = fu;
+		f[i].payload = payload;
+		ck_assert_int_eq(pthread_create(&tid[i], NULL, fin_one, &f[i]), 0);
+	}
+	for (i = 0; i < 6; i++) {
+		pthread_join(tid[i], NULL);
+		if (f[i].status == 200)
+			ok++;
+		else if (f[i].status == 403 && strcmp(f[i].problem, "orderNotReady") == 0)
+			notready++;
+		else
+			ck_abort_msg("finalize %d answered %ld %s", i, f[i].status, f[i].problem);
+	}
+	ck_assert_int_eq(ok, 1);
+	ck_assert_int_eq(notready, 5);
+	ck_assert_int_eq(db_count("SELECT count(*) FROM certificates"), before + 1);
+	o = get_order(ou);
+	ck_assert_str_eq(status_of(o), "valid");
+	json_decref(o);
+	free(csr);
+	EVP_PKEY_free(k);
+}
+END_TEST
+
 static void
 slow_checks(struct mf_config *c)
 {
@@ -2815,6 +2942,8 @@ suite_acme_server(void)
 	tcase_add_test(tc, t_log_safe);
 	tcase_add_test(tc, t_http01_redirects);
 	tcase_add_test(tc, t_slow_responder);
+	tcase_add_test(tc, t_challenge_answer_waits);
+	tcase_add_test(tc, t_finalize_once);
 	tcase_add_test(tc, t_checks_per_account);
 	tcase_add_test(tc, t_stop_cancels_checks);
 	tcase_add_test(tc, t_accounts_per_ip);
