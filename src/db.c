@@ -196,6 +196,40 @@ db_version_set(struct mf_db *db, int version)
 	return rc == MF_SQL_DONE ? MF_OK : mf_db_err(rc);
 }
 
+/*
+ * Waiting for another connection's write lock. SQLite's own busy timeout
+ * sleeps 1, 2, 5, 10, 15, 20, 25 ... ms between tries; the signer holds the
+ * lock only for a group commit's fsync, so those sleeps were mostly waste,
+ * and a thread that sleeps in them may hold a listener's lock meanwhile
+ * (the ACME listener's protocol writes). Here the sleeps start at 50 us and
+ * double up to 2 ms, and the waiting ends, SQLITE_BUSY, once they add up
+ * to MF_DB_BUSY_MS.
+ */
+long
+mf_db_busy_sleep_us(int count)
+{
+	long long slept = 0, d = 50;
+	int i;
+
+	for (i = 0; i < count; i++) {
+		slept += d;
+		d = d < 1000 ? 2 * d : 2000;
+	}
+	return slept >= (long long)MF_DB_BUSY_MS * 1000 ? -1 : (long)d;
+}
+
+static int
+db_busy_wait(void *arg, int count)
+{
+	long d = mf_db_busy_sleep_us(count);
+
+	(void)arg;
+	if (d < 0)
+		return 0;
+	usleep((useconds_t)d);
+	return 1;
+}
+
 static int
 db_settings(struct mf_db *db)
 {
@@ -207,7 +241,7 @@ db_settings(struct mf_db *db)
 	if (lite == NULL)
 		return MF_OK;	/* PostgreSQL: the session settings of sql_pg.c */
 	sqlite3_extended_result_codes(lite, 1);
-	sqlite3_busy_timeout(lite, MF_DB_BUSY_MS);
+	sqlite3_busy_handler(lite, db_busy_wait, NULL);
 	if ((rc = mf_sql_exec(db->h, "PRAGMA foreign_keys = ON")) != MF_SQL_OK)
 		return mf_db_err(rc);
 	if (db->readonly)

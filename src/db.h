@@ -282,6 +282,12 @@ int mf_db_copy(struct mf_db *src, struct mf_db *dst, struct mf_db_copy_report *r
 struct mf_sql;
 struct mf_sql *mf_db_handle(struct mf_db *db);
 /*
+ * SQLite: how long to sleep (microseconds) before the count-th retry of a
+ * statement that found the write lock taken, or -1 once the waits add up
+ * to the busy timeout (5 s) and SQLITE_BUSY is returned.
+ */
+long mf_db_busy_sleep_us(int count);
+/*
  * database: as it may be shown in messages and logs: a path as it is, a
  * PostgreSQL URI as scheme, host, port and database only. The answer is
  * the calling thread's, good until its next call.

@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
+#include <pthread.h>
 #include <unistd.h>
 
 #include <sqlite3.h>
@@ -230,7 +231,65 @@ START_TEST(test_pragmas)
 	sqlite3_finalize(st);
 	ck_assert_int_eq(raw_count(db, "PRAGMA synchronous"), 2);	/* FULL */
 	ck_assert_int_eq(raw_count(db, "PRAGMA foreign_keys"), 1);
-	ck_assert_int_eq(raw_count(db, "PRAGMA busy_timeout"), 5000);
+	/* The busy handler of db.c, not SQLite's timeout, waits for the write lock. */
+	ck_assert_int_eq(raw_count(db, "PRAGMA busy_timeout"), 0);
+	mf_db_close(db);
+}
+END_TEST
+
+/* Short sleeps first, none above 2 ms, and SQLITE_BUSY after 5 s of them. */
+START_TEST(test_busy_schedule)
+{
+	long long total = 0;
+	long d;
+	int i;
+
+	ck_assert_int_le(mf_db_busy_sleep_us(0), 100);
+	for (i = 0; (d = mf_db_busy_sleep_us(i)) >= 0; i++) {
+		ck_assert_int_gt(d, 0);
+		ck_assert_int_le(d, 2000);
+		total += d;
+		ck_assert_int_lt(i, 10000);
+	}
+	ck_assert_int_ge(total, 5000000);
+	ck_assert_int_le(total, 5002000);
+}
+END_TEST
+
+struct busy_hold {
+	const char *path;
+	int ms;
+	int rc;
+};
+
+static void *
+hold_write_lock(void *arg)
+{
+	struct busy_hold *h = arg;
+	sqlite3 *lite = NULL;
+
+	h->rc = sqlite3_open(h->path, &lite);
+	if (h->rc == SQLITE_OK)
+		h->rc = sqlite3_exec(lite, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+	usleep((useconds_t)h->ms * 1000);
+	if (h->rc == SQLITE_OK)
+		h->rc = sqlite3_exec(lite, "COMMIT", NULL, NULL, NULL);
+	sqlite3_close(lite);
+	return NULL;
+}
+
+/* A write lock held elsewhere for 200 ms is waited for, not an error. */
+START_TEST(test_busy_waits)
+{
+	struct mf_db *db = open_new();
+	struct busy_hold h = { dbpath, 200, -1 };
+	pthread_t t;
+
+	ck_assert_int_eq(pthread_create(&t, NULL, hold_write_lock, &h), 0);
+	usleep(50000);
+	insert_simple(db, "0c", 1000, 2000);
+	pthread_join(t, NULL);
+	ck_assert_int_eq(h.rc, SQLITE_OK);
 	mf_db_close(db);
 }
 END_TEST
@@ -1232,6 +1291,8 @@ suite_db(void)
 	tcase_add_test(tc, test_schema_too_new);
 	tcase_add_test(tc, test_not_a_database);
 	tcase_add_test(tc, test_pragmas);
+	tcase_add_test(tc, test_busy_schedule);
+	tcase_add_test(tc, test_busy_waits);
 	tcase_add_test(tc, test_readonly);
 	tcase_add_test(tc, test_open_missing_not_created);
 	suite_add_tcase(s, tc);

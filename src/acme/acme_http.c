@@ -871,6 +871,15 @@ mf_acme_start_with(const struct mf_config *cfg, const struct mf_acme_issuer *iss
 		goto fail;
 	}
 	/*
+	 * A WAL checkpoint (copy back and fsync) is run by whichever connection
+	 * commits once the WAL passes its limit. Here that would run under the
+	 * listener's lock and stall every ACME request for the fsync; at 4000
+	 * pages instead of SQLite's 1000 the issuer's connection, which commits
+	 * after every batch of certificates, nearly always gets there first.
+	 * The limit still bounds the WAL when nothing else writes.
+	 */
+	mf_sql_checkpoint_pages(mf_db_handle(a->db), 4000);
+	/*
 	 * On PostgreSQL other nodes may share the log and a load balancer may
 	 * send a client to any of them: nonces are then the log's (acme_nonce.c).
 	 */

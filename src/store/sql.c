@@ -83,6 +83,13 @@ mf_sql_sqlite(struct mf_sql *db)
 	return db != NULL && !IS_PG(db) ? db->lite : NULL;
 }
 
+void
+mf_sql_checkpoint_pages(struct mf_sql *db, int pages)
+{
+	if (db != NULL && !IS_PG(db))
+		sqlite3_wal_autocheckpoint(db->lite, pages);
+}
+
 int
 mf_sql_prepare(struct mf_sql *db, const char *sql, int flags, mf_sql_stmt **out)
 {

@@ -97,6 +97,8 @@ void mf_sql_close(struct mf_sql *db);
 enum mf_sql_backend mf_sql_backend(const struct mf_sql *db);
 /* The SQLite handle, or NULL on another backend (for SQLite-only tuning). */
 struct sqlite3 *mf_sql_sqlite(struct mf_sql *db);
+/* SQLite: the WAL size in pages at which a commit of this connection checkpoints; else nothing. */
+void mf_sql_checkpoint_pages(struct mf_sql *db, int pages);
 
 int mf_sql_prepare(struct mf_sql *db, const char *sql, int flags, mf_sql_stmt **out);
 int mf_sql_step(mf_sql_stmt *st);

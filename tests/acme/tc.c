@@ -100,14 +100,20 @@ tc_key_new(const char *alg)
 	return k;
 }
 
+int tc_sign_with_openssl;
+
+/* EdDSA, and ES256 when tc_sign_with_openssl is set: signed by OpenSSL with k->pkey. */
 static json_t *
-sign_eddsa(const struct tc_key *k, json_t *prot, const char *payload)
+sign_openssl(const struct tc_key *k, json_t *prot, const char *payload)
 {
 	char *ph = json_dumps(prot, JSON_COMPACT), *pb = NULL, *pp = NULL, *input = NULL;
 	char *sb = NULL;
-	unsigned char sig[64];
+	unsigned char sig[80], raw[64];
+	const unsigned char *p = sig;
 	size_t sl = sizeof(sig);
 	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	int es = strcmp(k->alg, "ES256") == 0;
+	ECDSA_SIG *es_sig = NULL;
 	json_t *out = NULL;
 
 	if (ph == NULL || md == NULL)
@@ -116,12 +122,22 @@ sign_eddsa(const struct tc_key *k, json_t *prot, const char *payload)
 	pp = b64u(payload, strlen(payload));
 	if (pb == NULL || pp == NULL || asprintf(&input, "%s.%s", pb, pp) < 0)
 		goto out;
-	if (EVP_DigestSignInit(md, NULL, NULL, NULL, k->pkey) != 1 ||
+	if (EVP_DigestSignInit(md, NULL, es ? EVP_sha256() : NULL, NULL, k->pkey) != 1 ||
 	    EVP_DigestSign(md, sig, &sl, (unsigned char *)input, strlen(input)) != 1)
 		goto out;
+	if (es) {
+		/* JWS wants r || s, 32 octets each (RFC 7518 3.4), not DER. */
+		if ((es_sig = d2i_ECDSA_SIG(NULL, &p, (long)sl)) == NULL ||
+		    BN_bn2binpad(ECDSA_SIG_get0_r(es_sig), raw, 32) != 32 ||
+		    BN_bn2binpad(ECDSA_SIG_get0_s(es_sig), raw + 32, 32) != 32)
+			goto out;
+		memcpy(sig, raw, 64);
+		sl = 64;
+	}
 	sb = b64u(sig, sl);
 	out = json_pack("{s:s, s:s, s:s}", "protected", pb, "payload", pp, "signature", sb);
 out:
+	ECDSA_SIG_free(es_sig);
 	EVP_MD_CTX_free(md);
 	free(ph);
 	free(pb);
@@ -149,8 +165,8 @@ tc_sign_json(const struct tc_key *k, const char *url, const char *nonce, const c
 		json_object_set_new(prot, "kid", json_string(kid));
 	else
 		json_object_set(prot, "jwk", k->pub);
-	if (strcmp(k->alg, "EdDSA") == 0) {
-		jws = sign_eddsa(k, prot, payload);
+	if (strcmp(k->alg, "EdDSA") == 0 || (tc_sign_with_openssl && strcmp(k->alg, "ES256") == 0)) {
+		jws = sign_openssl(k, prot, payload);
 		json_decref(prot);
 		return jws;
 	}
