@@ -261,8 +261,8 @@ est_get() {
 		echo $rc > "$tmp/$op.rc"
 	} | head -c $((MAXANSWER + 1)) > "$tmp/$op.b64"
 	size=$(wc -c < "$tmp/$op.b64")
-	code=$(tr -d '\r' < "$tmp/$op.hdr" 2>/dev/null | sed -n 's/^HTTP\/[0-9.]* \([0-9][0-9][0-9]\).*/\1/p' | tail -n 1)
-	ctype=$(tr -d '\r' < "$tmp/$op.hdr" 2>/dev/null | sed -n 's/^content-type: *//Ip' | tail -n 1 |
+	code=$(tr -d '\r' 2>/dev/null < "$tmp/$op.hdr" | sed -n 's/^HTTP\/[0-9.]* \([0-9][0-9][0-9]\).*/\1/p' | tail -n 1)
+	ctype=$(tr -d '\r' 2>/dev/null < "$tmp/$op.hdr" | sed -n 's/^content-type: *//Ip' | tail -n 1 |
 		tr -cd '[:print:]\n')
 	if [ "$size" -gt $MAXANSWER ]; then
 		log "$op: the answer is over $MAXANSWER bytes"
