@@ -6,7 +6,7 @@
 # a PKCS#7 without certificates, a certificate for a key the client does
 # not hold, a certificate chaining to another root, an empty body, a body
 # of 64 MiB of unknown length, a right body with a wrong Content-Type, and
-# a garbage cacerts answer - est-renew must exit non-zero, say what was
+# a garbage cacerts answer, and no server at all - est-renew must exit non-zero, say what was
 # wrong in its own words (the line it logs is matched here), not run the
 # reload command, and leave the installed certificate and key as they were
 # with no half-written file beside them. A conforming answer from the same
@@ -24,7 +24,7 @@ ER=$top_srcdir/contrib/est-renew/est-renew.sh
 work=$(mktemp -d "${TMPDIR:-/tmp}/mayfly-est-hostile.XXXXXX")
 spid=
 cleanup() {
-	[ -z "$spid" ] || { kill "$spid" 2>/dev/null || true; wait "$spid" 2>/dev/null || true; }
+	for p in $spid; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
 	if [ "${KEEP:-0}" = 1 ]; then echo "kept $work"; else rm -rf "$work"; fi
 }
 trap cleanup EXIT
@@ -131,6 +131,13 @@ hostile empty 'simplereenroll: the answer is empty'
 hostile huge 'simplereenroll: the answer is over [0-9]* bytes'
 hostile wrongtype 'simplereenroll: answered Content-Type text/html; charset=utf-8, not application/pkcs7-mime'
 hostile cacertsgarbage 'cacerts: the answer is not a base64 PKCS#7'
+# No server at all: a port held bound by tests/hold-port.py, never listening.
+python3 "$top_srcdir/tests/hold-port.py" downport $$ &
+spid="$spid $!"
+i=0
+while [ ! -s downport ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+port=$(cat downport)
+hostile down 'simplereenroll: no answer: curl: (7)'
 
 [ $fails = 0 ] || { echo "est-renew-hostile.sh: $fails failed"; exit 1; }
 echo "est-renew-hostile.sh: all passed"
