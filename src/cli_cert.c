@@ -485,13 +485,35 @@ mf_cli_show(struct mf_cli *c, int argc, char **argv)
  * stopped before its commit writes a batch again on the next run).
  */
 static int
+mf_cli_archive_each(void *arg, const char *serial, const unsigned char md[32], char *why,
+    size_t whylen)
+{
+	struct mf_cli *c = arg;
+	unsigned char kept[32];
+	int rc;
+
+	rc = mf_db_cert_pruned_sha256(c->db, serial, kept);
+	if (rc == MF_ERR_NOTFOUND) {
+		snprintf(why, whylen, "serial %s is not a pruned certificate of the log", serial);
+		return MF_ERR_AUDIT_CHAIN;
+	}
+	if (rc != MF_OK) {
+		snprintf(why, whylen, "%s", mf_db_errmsg(c->db));
+		return rc;
+	}
+	if (CRYPTO_memcmp(md, kept, 32) != 0) {
+		snprintf(why, whylen, "serial %s is not the certificate the chain recorded "
+		    "(archive edited)", serial);
+		return MF_ERR_AUDIT_CHAIN;
+	}
+	return MF_OK;
+}
+
+static int
 mf_cli_archive_check(struct mf_cli *c, const char *path, int64_t *n, char *why, size_t whylen)
 {
-	unsigned char md[32], kept[32], *der = NULL;
-	char serial[2 * MF_SERIAL_MAX + 1];
-	BIO *b = NULL;
-	X509 *x = NULL;
-	int len, rc = MF_OK;
+	BIO *b;
+	int rc;
 
 	*n = 0;
 	if ((b = BIO_new_file(path, "r")) == NULL) {
@@ -499,47 +521,7 @@ mf_cli_archive_check(struct mf_cli *c, const char *path, int64_t *n, char *why, 
 		snprintf(why, whylen, "cannot read it");
 		return MF_ERR_IO;
 	}
-	while ((x = PEM_read_bio_X509(b, NULL, NULL, NULL)) != NULL) {
-		der = NULL;
-		if ((len = i2d_X509(x, &der)) <= 0 ||
-		    EVP_Digest(der, (size_t)len, md, NULL, EVP_sha256(), NULL) != 1 ||
-		    mf_serial_hex(X509_get0_serialNumber(x), serial, sizeof(serial)) != MF_OK) {
-			snprintf(why, whylen, "certificate %lld does not encode", (long long)*n + 1);
-			rc = MF_ERR_CRYPTO;
-			goto out;
-		}
-		rc = mf_db_cert_pruned_sha256(c->db, serial, kept);
-		if (rc == MF_ERR_NOTFOUND) {
-			snprintf(why, whylen, "serial %s is not a pruned certificate of the log",
-			    serial);
-			rc = MF_ERR_AUDIT_CHAIN;
-			goto out;
-		}
-		if (rc != MF_OK) {
-			snprintf(why, whylen, "%s", mf_db_errmsg(c->db));
-			goto out;
-		}
-		if (CRYPTO_memcmp(md, kept, sizeof(md)) != 0) {
-			snprintf(why, whylen, "serial %s is not the certificate the chain recorded "
-			    "(archive edited)", serial);
-			rc = MF_ERR_AUDIT_CHAIN;
-			goto out;
-		}
-		OPENSSL_free(der);
-		der = NULL;
-		X509_free(x);
-		x = NULL;
-		(*n)++;
-	}
-	/* The loop ends at the end of the file, or at something that is not PEM. */
-	if (ERR_GET_REASON(ERR_peek_last_error()) != PEM_R_NO_START_LINE) {
-		snprintf(why, whylen, "not PEM after certificate %lld", (long long)*n);
-		rc = MF_ERR_CRYPTO;
-	}
-	ERR_clear_error();
-out:
-	OPENSSL_free(der);
-	X509_free(x);
+	rc = mf_cert_archive_read(b, mf_cli_archive_each, c, n, why, whylen);
 	BIO_free(b);
 	return rc;
 }

@@ -85,22 +85,16 @@ struct mf_issuer {
 };
 
 int
-mf_cert_load(const char *path, X509 **out)
+mf_cert_parse(const unsigned char *buf, size_t len, X509 **out)
 {
-	unsigned char *buf = NULL;
-	size_t len = 0;
 	BIO *bio = NULL;
 	int rc;
 
 	*out = NULL;
-	if (path == NULL)
-		return MF_ERR_CA_NOTFOUND;
-	if ((rc = mf_file_read(path, MF_CERT_FILE_MAX, &buf, &len)) != MF_OK)
-		return rc == MF_ERR_NOTFOUND ? MF_ERR_CA_NOTFOUND : rc;
-	if ((bio = BIO_new_mem_buf(buf, (int)len)) == NULL) {
-		rc = MF_ERR_NOMEM;
-		goto out;
-	}
+	if (buf == NULL || len > MF_CERT_FILE_MAX)
+		return MF_ERR_INVAL;
+	if ((bio = BIO_new_mem_buf(buf, (int)len)) == NULL)
+		return MF_ERR_NOMEM;
 	if ((*out = PEM_read_bio_X509(bio, NULL, NULL, NULL)) == NULL) {
 		ERR_clear_error();
 		rc = MF_ERR_CRYPTO;
@@ -109,7 +103,63 @@ mf_cert_load(const char *path, X509 **out)
 	rc = MF_OK;
 out:
 	BIO_free(bio);
+	return rc;
+}
+
+int
+mf_cert_load(const char *path, X509 **out)
+{
+	unsigned char *buf = NULL;
+	size_t len = 0;
+	int rc;
+
+	*out = NULL;
+	if (path == NULL)
+		return MF_ERR_CA_NOTFOUND;
+	if ((rc = mf_file_read(path, MF_CERT_FILE_MAX, &buf, &len)) != MF_OK)
+		return rc == MF_ERR_NOTFOUND ? MF_ERR_CA_NOTFOUND : rc;
+	rc = mf_cert_parse(buf, len, out);
 	free(buf);
+	return rc;
+}
+
+int
+mf_cert_archive_read(BIO *b, int (*each)(void *arg, const char *serial,
+    const unsigned char md[32], char *why, size_t whylen), void *arg, int64_t *n,
+    char *why, size_t whylen)
+{
+	unsigned char md[32], *der = NULL;
+	char serial[2 * MF_SERIAL_MAX + 1];
+	X509 *x = NULL;
+	int len, rc = MF_OK;
+
+	*n = 0;
+	while ((x = PEM_read_bio_X509(b, NULL, NULL, NULL)) != NULL) {
+		der = NULL;
+		if ((len = i2d_X509(x, &der)) <= 0 ||
+		    EVP_Digest(der, (size_t)len, md, NULL, EVP_sha256(), NULL) != 1 ||
+		    mf_serial_hex(X509_get0_serialNumber(x), serial, sizeof(serial)) != MF_OK) {
+			snprintf(why, whylen, "certificate %lld does not encode", (long long)*n + 1);
+			rc = MF_ERR_CRYPTO;
+			goto out;
+		}
+		if ((rc = each(arg, serial, md, why, whylen)) != MF_OK)
+			goto out;
+		OPENSSL_free(der);
+		der = NULL;
+		X509_free(x);
+		x = NULL;
+		(*n)++;
+	}
+	/* The loop ends at the end of the file, or at something that is not PEM. */
+	if (ERR_GET_REASON(ERR_peek_last_error()) != PEM_R_NO_START_LINE) {
+		snprintf(why, whylen, "not PEM after certificate %lld", (long long)*n);
+		rc = MF_ERR_CRYPTO;
+	}
+	ERR_clear_error();
+out:
+	OPENSSL_free(der);
+	X509_free(x);
 	return rc;
 }
 

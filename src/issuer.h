@@ -104,6 +104,24 @@ int mf_issuer_chain_pem(const struct mf_issuer *is, const char *root, char **pem
  * MF_ERR_CRYPTO if it holds no certificate. Caller frees *out.
  */
 int mf_cert_load(const char *path, X509 **out);
+/*
+ * The same from memory: the first PEM certificate of buf (at most
+ * MF_CERT_FILE_MAX bytes, else MF_ERR_INVAL), MF_ERR_CRYPTO if there is
+ * none. Caller frees *out.
+ */
+int mf_cert_parse(const unsigned char *buf, size_t len, X509 **out);
+
+/*
+ * Reads an archive of `mayfly db prune --archive` from b: PEM certificates
+ * one after another. For each, each() gets its serial (lower-case hex, as
+ * the log keeps it) and the SHA-256 of its DER, and may end the walk by
+ * returning an error (with why filled in), which is returned. *n counts
+ * the certificates each() accepted. MF_OK at the end of b; MF_ERR_CRYPTO,
+ * with why, at anything that is not a PEM certificate or does not encode.
+ */
+int mf_cert_archive_read(BIO *b, int (*each)(void *arg, const char *serial,
+    const unsigned char md[32], char *why, size_t whylen), void *arg, int64_t *n,
+    char *why, size_t whylen);
 
 /*
  * SHA-256 of the certificate's SubjectPublicKeyInfo, as it stands in der

@@ -244,25 +244,71 @@ if [ "${FORCE:-0}" != 1 ] && [ $((now - nb)) -lt $(((na - nb) * RENEW_AT / 100))
 fi
 [ "$now" -lt "$na" ] || { log "certificate expired: EST re-enrolment is no longer possible"; exit 1; }
 
+# est_get OP URL [CURL-ARGS...]: an EST answer as RFC 7030 4.1.3 has it:
+# HTTP 200, Content-Type application/pkcs7-mime, a base64 certs-only PKCS#7
+# of at most MAXANSWER bytes. Its certificates go to $tmp/OP.pem; anything
+# else fails with a line saying what came instead, and nothing installed
+# is touched. The body goes through head -c because curl's --max-filesize
+# cannot stop a body whose length the server does not announce.
+MAXANSWER=1048576
+est_get() {
+	op=$1 u=$2
+	shift 2
+	{
+		rc=0
+		curl -sS --cacert "$CA" --max-time 30 -D "$tmp/$op.hdr" -o - "$@" "$u" \
+			2> "$tmp/$op.err" || rc=$?
+		echo $rc > "$tmp/$op.rc"
+	} | head -c $((MAXANSWER + 1)) > "$tmp/$op.b64"
+	size=$(wc -c < "$tmp/$op.b64")
+	code=$(tr -d '\r' 2>/dev/null < "$tmp/$op.hdr" | sed -n 's/^HTTP\/[0-9.]* \([0-9][0-9][0-9]\).*/\1/p' | tail -n 1)
+	ctype=$(tr -d '\r' 2>/dev/null < "$tmp/$op.hdr" | sed -n 's/^content-type: *//Ip' | tail -n 1 |
+		tr -cd '[:print:]\n')
+	if [ "$size" -gt $MAXANSWER ]; then
+		log "$op: the answer is over $MAXANSWER bytes"
+		return 1
+	fi
+	if [ "$(cat "$tmp/$op.rc")" != 0 ] || [ -z "$code" ]; then
+		log "$op: no answer: $(tail -n 1 "$tmp/$op.err")"
+		return 1
+	fi
+	if [ "$code" != 200 ]; then
+		log "$op answered HTTP $code: $(head -c 300 "$tmp/$op.b64" | tr -c '[:print:]' ' ')"
+		return 1
+	fi
+	case $(echo "$ctype" | tr 'A-Z' 'a-z') in
+	application/pkcs7-mime | "application/pkcs7-mime;"*) ;;
+	*)
+		log "$op: answered Content-Type ${ctype:-(none)}, not application/pkcs7-mime"
+		return 1
+		;;
+	esac
+	if [ "$size" = 0 ]; then
+		log "$op: the answer is empty"
+		return 1
+	fi
+	# Base64 with or without line breaks (openssl base64 -d without -A
+	# silently yields nothing for a line over 64 characters).
+	if ! tr -d ' \t\r\n' < "$tmp/$op.b64" | openssl base64 -d -A > "$tmp/$op.der" 2>/dev/null ||
+		! openssl pkcs7 -inform DER -in "$tmp/$op.der" -print_certs -out "$tmp/$op.pem" 2>/dev/null; then
+		log "$op: the answer is not a base64 PKCS#7"
+		return 1
+	fi
+	grep -q -e '-----BEGIN CERTIFICATE-----' "$tmp/$op.pem" ||
+		{ log "$op: the answer holds no certificate"; return 1; }
+}
+
 newcsr "$tmp"
 openssl base64 -in "$tmp/csr.der" -out "$tmp/csr.b64"
 
-code=$(curl -sS --cacert "$CA" --cert "$CERT" --key "$KEY" --max-time 30 \
-	-H 'Content-Type: application/pkcs10' --data-binary @"$tmp/csr.b64" \
-	-o "$tmp/resp.b64" -w '%{http_code}' "$EST_URL/simplereenroll") || code=000
-if [ "$code" != 200 ]; then
-	log "simplereenroll answered HTTP $code: $(head -c 300 "$tmp/resp.b64" 2>/dev/null)"
-	exit 1
-fi
-code=$(curl -sS --cacert "$CA" --max-time 30 -o "$tmp/ca.b64" -w '%{http_code}' \
-	"$EST_URL/cacerts") || code=000
-[ "$code" = 200 ] || { log "cacerts answered HTTP $code"; exit 1; }
-
-openssl base64 -d -in "$tmp/resp.b64" | openssl pkcs7 -inform DER -print_certs |
-	openssl x509 -out "$tmp/leaf.pem"
-openssl base64 -d -in "$tmp/ca.b64" | openssl pkcs7 -inform DER -print_certs > "$tmp/ca.pem"
+est_get simplereenroll "$EST_URL/simplereenroll" --cert "$CERT" --key "$KEY" \
+	-H 'Content-Type: application/pkcs10' --data-binary @"$tmp/csr.b64" || exit 1
+est_get cacerts "$EST_URL/cacerts" || exit 1
+# RFC 7030 4.2.3: the answer holds the issued certificate alone.
+openssl x509 -in "$tmp/simplereenroll.pem" -out "$tmp/leaf.pem" ||
+	{ log "simplereenroll: the certificate does not parse"; exit 1; }
 # The intermediates: every CA certificate that is not self-issued.
-awk -v dir="$tmp" '/BEGIN CERT/{n++} {print > (dir "/ca-" n ".pem")}' "$tmp/ca.pem"
+awk -v dir="$tmp" '/BEGIN CERT/{n++} {print > (dir "/ca-" n ".pem")}' "$tmp/cacerts.pem"
 : > "$tmp/chain.pem"
 for f in "$tmp"/ca-*.pem; do
 	grep -q 'BEGIN CERT' "$f" || continue
