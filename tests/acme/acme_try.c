@@ -40,56 +40,8 @@
 #include <microhttpd.h>
 #include <openssl/evp.h>
 
+#include "h01.h"
 #include "tc.h"
-
-#define SLOTS	64
-
-/* ---- the http-01 responder ------------------------------------------------------ */
-
-static struct {
-	pthread_mutex_t lock;
-	char token[SLOTS][80];
-	char keyauth[SLOTS][200];
-	unsigned next;
-} h01 = { .lock = PTHREAD_MUTEX_INITIALIZER };
-
-static void
-h01_put(const char *tok, const char *keyauth)
-{
-	pthread_mutex_lock(&h01.lock);
-	snprintf(h01.token[h01.next], sizeof(h01.token[0]), "%s", tok);
-	snprintf(h01.keyauth[h01.next], sizeof(h01.keyauth[0]), "%s", keyauth);
-	h01.next = (h01.next + 1) % SLOTS;
-	pthread_mutex_unlock(&h01.lock);
-}
-
-static enum MHD_Result
-h01_handler(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
-    const char *version, const char *upload, size_t *upload_size, void **req_cls)
-{
-	static const char prefix[] = "/.well-known/acme-challenge/";
-	char body[200] = "not found";
-	struct MHD_Response *mr;
-	unsigned code = 404, i;
-	enum MHD_Result ret;
-
-	(void)cls, (void)method, (void)version, (void)upload, (void)upload_size, (void)req_cls;
-	if (strncmp(url, prefix, sizeof(prefix) - 1) == 0) {
-		pthread_mutex_lock(&h01.lock);
-		for (i = 0; i < SLOTS; i++)
-			if (h01.token[i][0] != '\0' &&
-			    strcmp(h01.token[i], url + sizeof(prefix) - 1) == 0) {
-				snprintf(body, sizeof(body), "%s", h01.keyauth[i]);
-				code = 200;
-				break;
-			}
-		pthread_mutex_unlock(&h01.lock);
-	}
-	mr = MHD_create_response_from_buffer(strlen(body), body, MHD_RESPMEM_MUST_COPY);
-	ret = MHD_queue_response(conn, code, mr);
-	MHD_destroy_response(mr);
-	return ret;
-}
 
 /* ---- ACME ----------------------------------------------------------------------- */
 
@@ -365,7 +317,6 @@ out:
 int
 main(int argc, char **argv)
 {
-	struct sockaddr_in lo;
 	struct MHD_Daemon *d;
 	struct tc_resp r;
 	char line[2048], id[128], names[1024], csrfile[1024], url[600];
@@ -378,13 +329,7 @@ main(int argc, char **argv)
 		return 2;
 	}
 	curl_global_init(CURL_GLOBAL_DEFAULT);
-	memset(&lo, 0, sizeof(lo));
-	lo.sin_family = AF_INET;
-	lo.sin_port = htons((uint16_t)port);
-	lo.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD, (uint16_t)port, NULL, NULL,
-	    h01_handler, NULL, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&lo, MHD_OPTION_END);
-	if (d == NULL) {
+	if ((d = h01_start(port)) == NULL) {
 		fprintf(stderr, "acme-try: cannot serve http-01 on 127.0.0.1:%d\n", port);
 		return 1;
 	}

@@ -37,72 +37,10 @@
 #include <microhttpd.h>
 #include <openssl/evp.h>
 
+#include "h01.h"
 #include "tc.h"
 
-#define TOKENS_MAX	4096
 #define LAT_MAX		200000
-
-/* ---- the http-01 responder: token -> key authorization ---------------------- */
-
-static struct {
-	pthread_mutex_t lock;
-	char token[TOKENS_MAX][64];
-	char keyauth[TOKENS_MAX][160];
-} h01 = { .lock = PTHREAD_MUTEX_INITIALIZER };
-
-static unsigned
-slot_of(const char *tok)
-{
-	unsigned h = 2166136261u;
-
-	for (; *tok != '\0'; tok++)
-		h = (h ^ (unsigned char)*tok) * 16777619u;
-	return h % TOKENS_MAX;
-}
-
-static void
-h01_put(const char *tok, const char *keyauth)
-{
-	unsigned i = slot_of(tok), k;
-
-	pthread_mutex_lock(&h01.lock);
-	for (k = 0; k < TOKENS_MAX; k++, i = (i + 1) % TOKENS_MAX)
-		if (h01.token[i][0] == '\0' || strcmp(h01.token[i], tok) == 0)
-			break;
-	snprintf(h01.token[i], sizeof(h01.token[i]), "%.63s", tok);
-	snprintf(h01.keyauth[i], sizeof(h01.keyauth[i]), "%.159s", keyauth);
-	pthread_mutex_unlock(&h01.lock);
-}
-
-static enum MHD_Result
-h01_handler(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
-    const char *version, const char *upload, size_t *upload_size, void **req_cls)
-{
-	static const char prefix[] = "/.well-known/acme-challenge/";
-	char body[160] = "not found";
-	struct MHD_Response *mr;
-	unsigned code = 404, i, k;
-	enum MHD_Result ret;
-
-	(void)cls, (void)method, (void)version, (void)upload, (void)upload_size, (void)req_cls;
-	if (strncmp(url, prefix, sizeof(prefix) - 1) == 0) {
-		const char *tok = url + sizeof(prefix) - 1;
-
-		pthread_mutex_lock(&h01.lock);
-		for (k = 0, i = slot_of(tok); k < TOKENS_MAX && h01.token[i][0] != '\0';
-		    k++, i = (i + 1) % TOKENS_MAX)
-			if (strcmp(h01.token[i], tok) == 0) {
-				snprintf(body, sizeof(body), "%s", h01.keyauth[i]);
-				code = 200;
-				break;
-			}
-		pthread_mutex_unlock(&h01.lock);
-	}
-	mr = MHD_create_response_from_buffer(strlen(body), body, MHD_RESPMEM_MUST_COPY);
-	ret = MHD_queue_response(conn, code, mr);
-	MHD_destroy_response(mr);
-	return ret;
-}
 
 /* ---- HTTP over one kept-alive connection per thread ------------------------- */
 
@@ -429,7 +367,6 @@ int
 main(int argc, char **argv)
 {
 	struct MHD_Daemon *d;
-	struct sockaddr_in lo;
 	struct worker *w;
 	double *all, t0, el;
 	size_t n = 0, i, nthreads;
@@ -454,14 +391,7 @@ main(int argc, char **argv)
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	/* The client's own signatures by OpenSSL with a kept key: less of the shared CPU. */
 	tc_sign_with_openssl = 1;
-	memset(&lo, 0, sizeof(lo));
-	lo.sin_family = AF_INET;
-	lo.sin_port = htons((uint16_t)port);
-	lo.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL, (uint16_t)port, NULL,
-	    NULL, h01_handler, NULL, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&lo,
-	    MHD_OPTION_CONNECTION_LIMIT, 1024U, MHD_OPTION_END);
-	if (d == NULL) {
+	if ((d = h01_start(port)) == NULL) {
 		fprintf(stderr, "acme-bench: cannot serve http-01 on 127.0.0.1:%d\n", port);
 		return 1;
 	}
