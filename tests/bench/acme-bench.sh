@@ -64,6 +64,11 @@ acme:
   per-ip-connections: 64
   accounts-per-ip-per-hour: 0
 EOT
+# With MAYFLY_TEST_ON_PG=1 (ONPG_TESTS=tests/bench/acme-bench.sh tests/pg/on-pg.sh)
+# the log moves to PostgreSQL; dbq counts on whichever it is.
+. "$top_srcdir/tests/pg/onpg.sh"
+onpg_setup "$d/mayfly.yaml" acmebench || fail "cannot move the log to PostgreSQL"
+echo "== log: $ONPG_BACKEND"
 "$top_builddir/mayflyd" -c "$d/mayfly.yaml" >"$work/d.log" 2>&1 &
 dpid=$!
 P=$(bound_port)
@@ -73,11 +78,11 @@ base="https://127.0.0.1:$AP"
 root="$d/certs/root-a.pem"
 
 for c in ${CONC:-1 8 32}; do
-	n0=$(sqlite3 "$d/mayfly.db" 'SELECT count(*) FROM certificates')
+	n0=$(dbq 'SELECT count(*) FROM certificates')
 	c0=$(cpu_of "$dpid")
 	out=$("$top_builddir/mayfly-acme-bench" "$base" "$root" "$HP" "$c" "$secs")
 	c1=$(cpu_of "$dpid")
-	n1=$(sqlite3 "$d/mayfly.db" 'SELECT count(*) FROM certificates')
+	n1=$(dbq 'SELECT count(*) FROM certificates')
 	ms=$(awk -v a="$c0" -v b="$c1" -v n=$((n1 - n0)) 'BEGIN { printf "%.2f", n ? (b - a) * 1000 / n : 0 }')
 	echo "acme full flow: $out server_cpu_ms_per_issuance=$ms logged=$((n1 - n0))"
 done
