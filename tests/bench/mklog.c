@@ -35,6 +35,7 @@
 #include "db.h"
 #include "keystore.h"
 #include "mferr.h"
+#include "store/sql.h"
 
 #define MKLOG_BATCH	10000
 #define MKLOG_DAY	86400
@@ -44,6 +45,10 @@ struct mklog {
 	EVP_PKEY *cakey;
 	EVP_PKEY *leafkey;
 	const char *ca_name;
+	X509_EXTENSION *fixed[4];	/* the extensions every leaf shares, built once */
+	X509_NAME *issuer;
+	X509_PUBKEY *leafpub;		/* the shared key's SubjectPublicKeyInfo, encoded once */
+	EVP_MD_CTX *mdctx;		/* reused for every signature */
 	uint64_t rnd;			/* xorshift state for the spread, not for serials */
 };
 
@@ -63,20 +68,42 @@ mklog_unit(struct mklog *m)
 	return (double)(mklog_rand(m) >> 11) / (double)(1ULL << 53);
 }
 
-static int
-mklog_ext(X509 *x, X509V3_CTX *ctx, int nid, const char *value)
+static X509_EXTENSION *
+mklog_ext(X509 *ca, int nid, const char *value)
 {
-	X509_EXTENSION *e = X509V3_EXT_conf_nid(NULL, ctx, nid, value);
-	int ok = e != NULL && X509_add_ext(x, e, -1) == 1;
+	X509V3_CTX ctx;
 
-	X509_EXTENSION_free(e);
-	return ok ? 0 : -1;
+	X509V3_set_ctx(&ctx, ca, NULL, NULL, NULL, 0);
+	return X509V3_EXT_conf_nid(NULL, &ctx, nid, value);
 }
 
 /*
- * Builds and signs leaf number i valid [nb, na) into *der (caller frees);
- * serial gets its lower-case hex.
+ * What every leaf shares, made once: basicConstraints, keyUsage, EKU and
+ * the AKI (a hash of the CA's key per leaf otherwise), the issuer name,
+ * the encoded public key and the digest context. Per leaf only the
+ * serial, the validity, the names and the signature differ.
  */
+static int
+mklog_prepare(struct mklog *m)
+{
+	static const struct { int nid; const char *v; } fx[4] = {
+		{ NID_basic_constraints, "critical,CA:FALSE" },
+		{ NID_key_usage, "critical,digitalSignature" },
+		{ NID_ext_key_usage, "serverAuth" },
+		{ NID_authority_key_identifier, "keyid:always" },
+	};
+	size_t k;
+
+	for (k = 0; k < 4; k++)
+		if ((m->fixed[k] = mklog_ext(m->ca, fx[k].nid, fx[k].v)) == NULL)
+			return -1;
+	if ((m->issuer = X509_NAME_dup(X509_get_subject_name(m->ca))) == NULL ||
+	    X509_PUBKEY_set(&m->leafpub, m->leafkey) != 1 ||
+	    (m->mdctx = EVP_MD_CTX_new()) == NULL)
+		return -1;
+	return 0;
+}
+
 static int
 mklog_leaf(struct mklog *m, uint64_t i, int64_t nb, int64_t na, char *serial,
     unsigned char **der, int *derlen, char *cn, size_t cnlen)
@@ -86,7 +113,10 @@ mklog_leaf(struct mklog *m, uint64_t i, int64_t nb, int64_t na, char *serial,
 	X509_NAME *name = NULL;
 	BIGNUM *bn = NULL;
 	ASN1_INTEGER *ai = NULL;
-	X509V3_CTX ctx;
+	const unsigned char *pt;
+	unsigned char *ptc = NULL;
+	int ptlen;
+	X509_EXTENSION *se = NULL;
 	char san[128];
 	int rc = -1;
 	size_t k;
@@ -110,23 +140,35 @@ mklog_leaf(struct mklog *m, uint64_t i, int64_t nb, int64_t na, char *serial,
 	if ((name = X509_NAME_new()) == NULL ||
 	    X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)cn, -1,
 	    -1, 0) != 1 || X509_set_subject_name(x, name) != 1 ||
-	    X509_set_issuer_name(x, X509_get_subject_name(m->ca)) != 1 ||
-	    X509_set_pubkey(x, m->leafkey) != 1)
+	    X509_set_issuer_name(x, m->issuer) != 1)
 		goto out;
-	X509V3_set_ctx(&ctx, m->ca, x, NULL, NULL, 0);
-	if (mklog_ext(x, &ctx, NID_basic_constraints, "critical,CA:FALSE") != 0 ||
-	    mklog_ext(x, &ctx, NID_key_usage, "critical,digitalSignature") != 0 ||
-	    mklog_ext(x, &ctx, NID_ext_key_usage, "serverAuth") != 0 ||
-	    mklog_ext(x, &ctx, NID_authority_key_identifier, "keyid:always") != 0 ||
-	    mklog_ext(x, &ctx, NID_subject_alt_name, san) != 0)
+	/*
+	 * The shared key's point goes in as bytes: X509_set_pubkey would
+	 * re-encode the same key through the provider every time.
+	 */
+	if (X509_PUBKEY_get0_param(NULL, &pt, &ptlen, NULL, m->leafpub) != 1 ||
+	    (ptc = OPENSSL_memdup(pt, (size_t)ptlen)) == NULL)
 		goto out;
-	if (X509_sign(x, m->cakey, EVP_sha256()) <= 0)
+	if (X509_PUBKEY_set0_param(X509_get_X509_PUBKEY(x), OBJ_nid2obj(NID_X9_62_id_ecPublicKey),
+	    V_ASN1_OBJECT, OBJ_nid2obj(NID_X9_62_prime256v1), ptc, ptlen) != 1)
+		goto out;
+	ptc = NULL;
+	for (k = 0; k < 4; k++)
+		if (X509_add_ext(x, m->fixed[k], -1) != 1)
+			goto out;
+	if ((se = mklog_ext(m->ca, NID_subject_alt_name, san)) == NULL || X509_add_ext(x, se, -1) != 1)
+		goto out;
+	if (EVP_MD_CTX_reset(m->mdctx) != 1 ||
+	    EVP_DigestSignInit(m->mdctx, NULL, EVP_sha256(), NULL, m->cakey) != 1 ||
+	    X509_sign_ctx(x, m->mdctx) <= 0)
 		goto out;
 	*der = NULL;
 	if ((*derlen = i2d_X509(x, der)) <= 0)
 		goto out;
 	rc = 0;
 out:
+	X509_EXTENSION_free(se);
+	OPENSSL_free(ptc);
 	X509_NAME_free(name);
 	ASN1_INTEGER_free(ai);
 	BN_free(bn);
@@ -235,11 +277,23 @@ main(int argc, char **argv)
 	kc.softhsm2_conf = cfg->softhsm2_conf;
 	if ((rc = mf_keystore_new(&kc, &ks)) != MF_OK || mklog_load(&m, cfg, ks) != 0)
 		goto out;
+	if (mklog_prepare(&m) != 0) {
+		fprintf(stderr, "mayfly-mklog: cannot prepare the leaf template\n");
+		goto out;
+	}
 	if ((rc = mf_db_open(cfg->database, 0, &db)) != MF_OK) {
 		fprintf(stderr, "mayfly-mklog: %s: %s\n", cfg->database,
 		    mf_db_open_why(cfg->database, rc));
 		goto out;
 	}
+	/*
+	 * The per-certificate savepoint of mf_db_cert_insert() keeps its
+	 * statement journal in memory, and a batch's pages stay in the cache
+	 * until its commit (this process only; mayflyd's settings are its own).
+	 */
+	if (mf_sql_exec(mf_db_handle(db), "PRAGMA temp_store = MEMORY") != MF_SQL_OK ||
+	    mf_sql_exec(mf_db_handle(db), "PRAGMA cache_size = -65536") != MF_SQL_OK)
+		fprintf(stderr, "mayfly-mklog: cannot set the cache pragmas (going on)\n");
 	now = (int64_t)time(NULL);
 	m.rnd = (uint64_t)now * 0x9e3779b97f4a7c15ULL | 1;
 
@@ -316,6 +370,11 @@ out:
 	if (inbatch)
 		mf_db_rollback(db);
 	mf_db_close(db);
+	for (a = 0; a < 4; a++)
+		X509_EXTENSION_free(m.fixed[a]);
+	X509_NAME_free(m.issuer);
+	X509_PUBKEY_free(m.leafpub);
+	EVP_MD_CTX_free(m.mdctx);
 	EVP_PKEY_free(m.leafkey);
 	EVP_PKEY_free(m.cakey);
 	X509_free(m.ca);
