@@ -22,6 +22,8 @@ struct job {
 	struct curl_slist *hdr;
 	double deadline;
 	unsigned long ok, bad;
+	int why_curl;			/* the last failure: curl's code, or ... */
+	long why_http;			/* ... the HTTP status that was not 200 */
 };
 
 static double
@@ -59,12 +61,17 @@ run(void *arg)
 	curl_easy_setopt(cu, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(cu, CURLOPT_TIMEOUT, 30L);
 	while (now() < j->deadline) {
+		CURLcode cc;
+
 		code = 0;
-		if (curl_easy_perform(cu) == CURLE_OK &&
-		    curl_easy_getinfo(cu, CURLINFO_RESPONSE_CODE, &code) == CURLE_OK && code == 200)
+		if ((cc = curl_easy_perform(cu)) == CURLE_OK &&
+		    curl_easy_getinfo(cu, CURLINFO_RESPONSE_CODE, &code) == CURLE_OK && code == 200) {
 			j->ok++;
-		else
-			j->bad++;
+			continue;
+		}
+		j->bad++;
+		j->why_curl = (int)cc;
+		j->why_http = code;
 	}
 	curl_easy_cleanup(cu);
 	return NULL;
@@ -123,6 +130,17 @@ main(int argc, char **argv)
 	t1 = now();
 	printf("concurrency=%d issued=%lu failed=%lu seconds=%.2f rate=%.1f\n", n, ok, bad, t1 - t0,
 	    (double)ok / (t1 - t0));
+	/* Say why, so a rate with failures is not read as a clean one. */
+	for (i = 0; i < n; i++)
+		if (jobs[i].bad > 0) {
+			if (jobs[i].why_curl != CURLE_OK)
+				fprintf(stderr, "mayfly-issue-load: a request failed: %s\n",
+				    curl_easy_strerror((CURLcode)jobs[i].why_curl));
+			else
+				fprintf(stderr, "mayfly-issue-load: a request got HTTP %ld\n",
+				    jobs[i].why_http);
+			break;
+		}
 	curl_slist_free_all(hdr);
 	curl_global_cleanup();
 	free(jobs);
