@@ -126,10 +126,12 @@ mfd_persist_save(struct mfd_ctx *ctx, int64_t now)
 	struct mfd_cache_key *keys = NULL;
 	mf_sql_stmt *st = NULL;
 	struct mf_sql *h;
-	size_t n = 0, i = 0;
+	size_t n = 0, i = 0, saved = 0;
+	int64_t t0;
 
 	if (mfd_cache_select(ctx->cache, mfd_pick_unsaved, &now, &keys, &n) != 0)
 		return;
+	t0 = mfd_mono_us();
 	while (i < n && !ctx->stop) {
 		size_t end = i + MFD_PERSIST_BATCH < n ? i + MFD_PERSIST_BATCH : n;
 
@@ -163,8 +165,10 @@ mfd_persist_save(struct mfd_ctx *ctx, int64_t now)
 			mf_sql_bind_int64(st, 6, b->next_update);
 			mf_sql_bind_int64(st, 7, b->not_after);
 			mf_sql_bind_blob(st, 8, b->data, (int)b->len, MF_SQL_STATIC);
-			if (name[0] != '\0' && mf_sql_step(st) == MF_SQL_DONE)
+			if (name[0] != '\0' && mf_sql_step(st) == MF_SQL_DONE) {
 				atomic_store(&b->persisted, 1);
+				saved++;
+			}
 			mfd_blob_unref(b);
 		}
 		mf_sql_finalize(st);
@@ -176,6 +180,14 @@ mfd_persist_save(struct mfd_ctx *ctx, int64_t now)
 		pthread_mutex_unlock(&ctx->db_lock);
 	}
 	free(keys);
+	/*
+	 * After a start without stored responses, or a refresh pass, the
+	 * backlog is large and its writes slow issuance while they last (at
+	 * 10^5 certificates: 50,000 rows in 3-5 s): say when it is stored.
+	 */
+	if (saved >= MFD_PERSIST_BATCH)
+		mf_info("event=ocsp-persisted rows=%zu ms=%lld", saved,
+		    (long long)((mfd_mono_us() - t0) / 1000));
 	/* Responses past nextUpdate are of no use to anyone. */
 	pthread_mutex_lock(&ctx->db_lock);
 	h = mf_db_handle(ctx->db);
