@@ -1,28 +1,38 @@
 #!/bin/bash
 # growth-bench.sh: how mayflyd and the CLI behave as the issuance log grows.
 # For each size N: a CA made by `mayfly init --keys file`, its log filled
-# with N certificates by mayfly-mklog (half expired, 1 % revoked; NOT real
-# issuance, see tests/bench/README.md), then
+# with N certificates by mayfly-mklog (LIVE of them valid now, default
+# 5,000, the rest expired, 1 % of all revoked; NOT real issuance, see
+# tests/bench/README.md), then
 #   - the fill time and the database size;
-#   - mayflyd's start-up time to a 200 from /health and to event=presigned,
-#     and the resident memory of the network process and its signer child;
-#   - OCSP GET throughput (wrk) for one live serial's pre-signed response;
-#   - /v1/sign issuance at concurrency 1 and 32 (mayfly-issue-load);
+#   - mayflyd's start-up time to a 200 from /health, to event=presigned and
+#     to event=ocsp-persisted (the pre-signed responses stored), and the
+#     time its CRL took to build (event=crl-built ms=);
+#   - once both processes are quiet: OCSP GET throughput (wrk) for one live
+#     serial's pre-signed response, CRL GET throughput, /v1/sign issuance
+#     at concurrency 1 and 32 (mayfly-issue-load), the resident memory of
+#     the network process and its signer child after those loads;
 #   - `mayfly db prune --expired-before 1s` (mayflyd stopped), and the same
 #     figures again after the prune.
-# The reference, in the same run: nginx serving a file of the OCSP
-# response's size, with the same wrk settings.
+# The references, in the same run: nginx serving a file of the OCSP
+# response's size and one of the CRL's size, with the same wrk settings;
+# `openssl speed ecdsap256` for the signing bound of an issuance (one CSR
+# verify, one leaf sign, one check of the fresh signature, one OCSP sign:
+# two signs and two verifies, on every CPU). At the end it compares the
+# largest size with the smallest: issuance and OCSP GET within 20 %.
 #
 #   bash tests/bench/growth-bench.sh [SIZES]     (default "10000 100000";
-#   1000000 works, 10000000 only if you mean it: the fill alone is hours)
+#   1000000 takes about 15 minutes, 10000000 only if you mean it)
 # From the build tree; needs wrk, nginx, sqlite3, curl, openssl.
-# BENCH_SECONDS (default 5) is the length of each load. PLOT=1 also writes
-# growth.png with gnuplot if it is installed. Everything listens on
-# 127.0.0.1 only.
+# BENCH_SECONDS (default 5) is the length of each load; LIVE (default 5000)
+# the certificates valid now at every size (LIVE_FRACTION=F instead makes
+# that fraction of each log live). PLOT=1 also writes growth.png with
+# gnuplot if it is installed. Everything listens on 127.0.0.1 only.
 set -eu
 
 sizes=${*:-10000 100000}
 secs=${BENCH_SECONDS:-5}
+live=${LIVE:-5000}
 top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
 top_builddir=${top_builddir:-$(pwd)}
 B=$top_builddir
@@ -74,6 +84,15 @@ wrk_rps() {
 }
 
 echo "== machine: $(nproc) CPU(s), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'), load $(cut -d' ' -f1-3 /proc/loadavg)"
+# The signing bound: per issuance one CSR verify, one leaf sign, one check
+# of the fresh signature and one OCSP sign, on every CPU at once.
+sp=$(openssl speed -seconds 3 -mr ecdsap256 2>/dev/null | grep '^+F4:')
+ssign=$(echo "$sp" | cut -d: -f4)
+sverify=$(echo "$sp" | cut -d: -f5)
+bound=$(awk -v s="$ssign" -v v="$sverify" -v n="$(nproc)" \
+	'BEGIN { printf "%.0f", n / (2 / s + 2 / v) }')
+echo "== openssl speed ecdsap256: $(printf '%.0f' "$ssign") sign/s, $(printf '%.0f' "$sverify") verify/s" \
+	"per CPU; signing bound of an issuance on $(nproc) CPUs: $bound/s"
 
 openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$work/k.pem" \
 	-subj /CN=bench.acme.test -addext subjectAltName=DNS:bench.acme.test -outform DER \
@@ -112,8 +131,8 @@ done
 
 # measure LABEL: starts mayflyd on $d, prints one row of figures, stops it.
 measure() {
-	local label=$1 t0 t1 t2 port kid rss_n rss_s size serial b64 url get ngx c1 c32 dbsz walsz
-	local idle0 idle1
+	local label=$1 t0 t1 t2 t3 port kid rss_n rss_s size serial b64 url get ngx c1 c32 dbsz walsz
+	local idle0 idle1 npre crlms crlget crlngx crlsz crlurl q
 	# The log's size as mayflyd finds it (database and WAL), before this
 	# round's issuance load adds its own certificates.
 	dbsz=$(stat -c %s "$d/mayfly.db")
@@ -142,9 +161,29 @@ measure() {
 		sleep 0.1
 	done
 	t2=$(now_ms)
-	# CPU both processes use in 2 s of no load after the pre-signing:
-	# background work that grows with the log shows here.
+	# A pass of 2,000 responses or more is stored in the database in the
+	# background and logged when done (event=ocsp-persisted); issuance
+	# shares the disk with it meanwhile (mayflyd(8)), so wait for it.
+	npre=$(grep -o "event=presigned responses=[0-9]*" "$work/d.log" | head -1 | sed 's/.*=//')
+	if [ "${npre:-0}" -ge 2000 ]; then
+		until grep -q "event=ocsp-persisted" "$work/d.log"; do
+			i=$((i + 1)); [ $i -le 36000 ] || { echo "no event=ocsp-persisted" >&2; exit 1; }
+			sleep 0.1
+		done
+	fi
+	t3=$(now_ms)
+	crlms=$(grep -o "event=crl-built issuer=0 entries=[0-9]* bytes=[0-9]* ms=[0-9.]*" "$work/d.log" |
+		head -1 | sed 's/.*ms=//')
+	# Then until both processes are quiet (under 5 % of a core for a
+	# second, at most 60 s), and the CPU they use in 2 s of no load:
+	# background work that grows with the log shows there.
 	kid=$(awk '{print $1}' "/proc/$mpid/task/$mpid/children" 2>/dev/null)
+	for q in $(seq 60); do
+		idle0=$(( $(cpu_ticks "$mpid") + $(cpu_ticks "$kid") ))
+		sleep 1
+		idle1=$(( $(cpu_ticks "$mpid") + $(cpu_ticks "$kid") ))
+		[ $((idle1 - idle0)) -ge $(( $(getconf CLK_TCK) / 20 )) ] || break
+	done
 	idle0=$(( $(cpu_ticks "$mpid") + $(cpu_ticks "$kid") ))
 	sleep 2
 	idle1=$(( $(cpu_ticks "$mpid") + $(cpu_ticks "$kid") ))
@@ -165,27 +204,48 @@ measure() {
 
 	get=$(wrk_rps "$url")
 	ngx=$(wrk_rps "http://127.0.0.1:$nport/resp.bin")
-	c1=$("$B/mayfly-issue-load" "https://127.0.0.1:$AP/v1/sign" "$d/certs/root-a.pem" \
-		"$d/api.token" "$work/csr.der" 1 "$secs" | sed 's/.*rate=//')
-	c32=$("$B/mayfly-issue-load" "https://127.0.0.1:$AP/v1/sign" "$d/certs/root-a.pem" \
-		"$d/api.token" "$work/csr.der" 32 "$secs" | sed 's/.*rate=//')
+	# The CRL of the intermediate (1 % of the live certificates).
+	crlurl="http://127.0.0.1:$port/crl/$(basename "$d"/certs/issuing-1.pem .pem).crl"
+	curl -sf -o "$work/crl.der" "$crlurl" || { echo "no CRL at $crlurl" >&2; exit 1; }
+	openssl crl -inform DER -in "$work/crl.der" -noout 2>/dev/null ||
+		{ echo "$crlurl is not a CRL" >&2; exit 1; }
+	crlsz=$(wc -c < "$work/crl.der")
+	head -c "$crlsz" /dev/urandom > "$work/www/crl.bin"
+	crlget=$(wrk_rps "$crlurl")
+	crlngx=$(wrk_rps "http://127.0.0.1:$nport/crl.bin")
+	c1=$(sign_rate 1)
+	c32=$(sign_rate 32)
 	# Memory after the loads: the network process and its signer child.
 	rss_n=$(rss_kb "$mpid")
 	rss_s=$([ -n "$kid" ] && rss_kb "$kid" || echo 0)
 	stop_mfd
-	printf '%-9s %-7s %7s %7s %8s %9s %7s %8s %8s %9s %9s %6s %7s %7s\n' "$N" "$label" \
+	printf "$rowfmt" "$N" "$label" \
 		"$(awk -v b="$dbsz" 'BEGIN { printf "%.1f", b / 1048576 }')" \
 		"$(awk -v b="$walsz" 'BEGIN { printf "%.1f", b / 1048576 }')" \
-		"$((t1 - t0))" "$((t2 - t0))" \
+		"$((t1 - t0))" "$((t2 - t0))" "$((t3 - t0))" \
 		"$(awk -v t=$((idle1 - idle0)) -v h="$(getconf CLK_TCK)" 'BEGIN { printf "%.0f", 100 * t / h / 2 }')" \
 		"$((rss_n / 1024))" "$((rss_s / 1024))" \
 		"$get" "$ngx" "$(awk -v g="$get" -v n="$ngx" 'BEGIN { printf "%.2f", g / n }')" \
-		"$c1" "$c32" | tee -a "$work/rows"
+		"${crlms:-?}" "$crlsz" "$crlget" "$crlngx" \
+		"$(awk -v g="$crlget" -v n="$crlngx" 'BEGIN { printf "%.2f", g / n }')" \
+		"$c1" "$c32" "$(awk -v r="$c32" -v b="$bound" 'BEGIN { printf "%.2f", r / b }')" |
+		tee -a "$work/rows"
 }
 
+# /v1/sign for $secs s at concurrency $1: issuances per second. A rate
+# with failed requests is not a figure: the run stops and says why.
+sign_rate() {
+	local out
+	out=$("$B/mayfly-issue-load" "https://127.0.0.1:$AP/v1/sign" "$d/certs/root-a.pem" \
+		"$d/api.token" "$work/csr.der" "$1" "$secs" 2>&1) ||
+		{ echo "/v1/sign at concurrency $1: $out" >&2; exit 1; }
+	echo "$out" | sed -n 's/.*rate=//p'
+}
+
+rowfmt='%-8s %-6s %7s %7s %6s %7s %7s %4s %5s %5s %7s %7s %5s %7s %7s %7s %7s %5s %6s %6s %5s\n'
 rows_head() {
-	printf '%-9s %-7s %7s %7s %8s %9s %7s %8s %8s %9s %9s %6s %7s %7s\n' N when db_MiB \
-		wal_MiB ready_ms presig_ms idle_% net_MiB sign_MiB GET/s nginx/s ratio c1/s c32/s
+	printf "$rowfmt" N when db_MiB wal_MiB ready presig stored idle net_M sig_M GET/s \
+		nginx/s ratio crl_ms crl_B CRL/s nginx/s ratio c1/s c32/s bound
 }
 
 : > "$work/rows"
@@ -197,16 +257,24 @@ for N in $sizes; do
 	sed -i 's/listen: \["127.0.0.1:8999"\]/listen: ["127.0.0.1:0"]/' "$d/mayfly.yaml"
 	printf 'bench-token-0123456789\n' > "$d/api.token"
 	chmod 600 "$d/api.token"
+	# threads above the 32 clients: at the limit, idle kept-alive
+	# connections are cut for new ones and the load tool fails requests.
 	cat >> "$d/mayfly.yaml" <<EOT
 acme:
   host: 127.0.0.1
   port: 0
   api-token-file: api.token
-  threads: 32
-  per-ip-connections: 32
+  threads: 64
+  per-ip-connections: 64
 EOT
+	if [ -n "${LIVE_FRACTION:-}" ]; then
+		fexp=$(awk -v f="$LIVE_FRACTION" 'BEGIN { printf "%.6f", 1 - f }')
+	else
+		[ "$N" -ge "$live" ] || { echo "N=$N is below LIVE=$live" >&2; exit 2; }
+		fexp=$(awk -v n="$N" -v l="$live" 'BEGIN { printf "%.6f", 1 - l / n }')
+	fi
 	t0=$(now_ms)
-	"$B/mayfly-mklog" "$d/mayfly.yaml" "$N" --expired-fraction 0.5 --revoked-fraction 0.01 >&2
+	"$B/mayfly-mklog" "$d/mayfly.yaml" "$N" --expired-fraction "$fexp" --revoked-fraction 0.01 >&2
 	t1=$(now_ms)
 	"$B/mayfly" -c "$d/mayfly.yaml" audit verify > "$work/verify.out" 2>&1 ||
 		{ cat "$work/verify.out" >&2; exit 1; }
@@ -234,27 +302,64 @@ EOT
 done
 echo "-- per size: fill, audit verify and prune times"
 cat "$work/fills"
-echo "-- table (db_MiB, wal_MiB: database file and its WAL at start-up, before the round's issuance load;"
-echo "   ready: start to /health 200; presig: start to event=presigned; idle_%: CPU of both processes"
-echo "   in 2 s without load after the pre-signing (100 = one core);"
-echo "   RSS after the loads; ratio: OCSP GET / nginx static file of the same size;"
-echo "   c1/c32: /v1/sign issuances per second at concurrency 1 and 32; ${secs} s per load)"
+echo "-- table (db_MiB, wal_MiB: database file and its WAL at start-up, before the round's loads;"
+echo "   ready, presig, stored: ms from start to /health 200, to event=presigned, to the pre-signed"
+echo "   responses stored (event=ocsp-persisted; = presig when fewer than 2,000); idle: % of a core"
+echo "   both processes use in 2 s without load once quiet; net_M, sig_M: RSS in MiB of the network"
+echo "   process and the signer after the loads; GET/s: OCSP GET of one pre-signed response, nginx/s"
+echo "   a static file of its size, ratio the two; crl_ms: the CRL build at start (event=crl-built),"
+echo "   crl_B its size, CRL/s GET of it beside nginx/s for a file of that size; c1/s, c32/s: /v1/sign"
+echo "   issuances per second at concurrency 1 and 32; bound: c32 / the signing bound of $bound/s;"
+echo "   ${secs} s per load; wrk -t2 -c32)"
 rows_head
 cat "$work/rows"
 
+# The issue's bar: issuance and OCSP at the largest size within 20 % of the
+# smallest (the rows before a prune; a ratio below 0.8 is a FAIL).
+first=$(grep ' before ' "$work/rows" | head -1)
+last=$(grep ' before ' "$work/rows" | tail -1)
+if [ "$(echo "$first" | awk '{print $1}')" != "$(echo "$last" | awk '{print $1}')" ]; then
+	echo "-- $(echo "$last" | awk '{print $1}') against $(echo "$first" | awk '{print $1}') (within 20 %: ratio at least 0.80)"
+	bad=0
+	for col in "11 OCSP_GET" "19 sign_c1" "20 sign_c32"; do
+		set -- $col
+		r=$(printf '%s\n%s\n' "$first" "$last" | awk -v c="$1" 'NR == 1 { a = $c } NR == 2 { printf "%.2f", $c / a }')
+		v=$(awk -v r="$r" 'BEGIN { print (r >= 0.8 ? "PASS" : "FAIL") }')
+		[ "$v" = PASS ] || bad=1
+		echo "$2: $(echo "$first" | awk -v c="$1" '{print $c}') -> $(echo "$last" | awk -v c="$1" '{print $c}') ratio $r $v"
+	done
+	[ "$bad" = 0 ] && echo "growth: PASS" || echo "growth: FAIL"
+fi
+
 if [ "${PLOT:-0}" = 1 ] && command -v gnuplot >/dev/null; then
 	out=${PLOT_OUT:-growth.png}
+	b=$(echo "$first" | awk '{print $11, $19, $20, $16}')
+	set -- $b
 	gnuplot <<GP
-set terminal pngcairo size 800,500
+set terminal pngcairo size 900,800
 set output "$out"
+set multiplot layout 2,1 title "mayflyd as the log grows (live certificates fixed; 2-core VM)"
 set logscale x
+set format x "10^{%L}"
+set grid
 set xlabel "certificates in the log"
-set ylabel "OCSP GET / nginx, and ready time (s)"
+set ylabel "rate / rate at the smallest size"
+set yrange [0:1.5]
+set key bottom left
+plot "< grep ' before ' $work/rows" using 1:(\$11/$1) with linespoints title "OCSP GET", \
+     "< grep ' before ' $work/rows" using 1:(\$19/$2) with linespoints title "/v1/sign c=1", \
+     "< grep ' before ' $work/rows" using 1:(\$20/$3) with linespoints title "/v1/sign c=32", \
+     "< grep ' before ' $work/rows" using 1:(\$16/$4) with linespoints title "CRL GET", \
+     0.8 with lines dashtype 2 title "-20 %"
+set ylabel "ms (log)"
+set logscale y
+set autoscale y
 set key top left
-plot "< grep before $work/rows" using 1:12 with linespoints title "OCSP GET / nginx", \
-     "< grep before $work/rows" using 1:(\$5/1000) with linespoints title "ready (s)", \
-     "< grep before $work/rows" using 1:(\$6/1000) with linespoints title "presigned (s)", \
-     "< grep before $work/rows" using 1:(\$13/100) with linespoints title "/v1/sign c=1 (100/s)"
+plot "< grep ' before ' $work/rows" using 1:5 with linespoints title "ready (/health 200)", \
+     "< grep ' before ' $work/rows" using 1:6 with linespoints title "pre-signed", \
+     "< grep ' before ' $work/rows" using 1:7 with linespoints title "responses stored", \
+     "< grep ' before ' $work/rows" using 1:(\$14 > 0 ? \$14 : 0.1) with linespoints title "CRL build"
+unset multiplot
 GP
 	echo "plot: $out"
 fi
