@@ -175,12 +175,20 @@ int
 acme_sq_durable(struct acme_sq *db, int on)
 {
 	/*
-	 * In WAL mode NORMAL syncs only at checkpoints, FULL at each commit.
-	 * A FULL commit syncs every frame before it, so state committed
-	 * NORMAL never becomes durable out of order with a later FULL one.
+	 * SQLite, in WAL mode: NORMAL syncs only at checkpoints, FULL at each
+	 * commit. A FULL commit syncs every frame before it, so state
+	 * committed NORMAL never becomes durable out of order with a later
+	 * FULL one. PostgreSQL: synchronous_commit off returns before the WAL
+	 * is flushed (the WAL writer flushes it within a few hundred ms), on
+	 * waits for it; the WAL is one sequence, so a later synchronous
+	 * commit flushes every earlier one with it, the same property.
+	 * Either way a crash may lose the last protocol state (a client
+	 * retries), never a certificate: those are committed on the issuing
+	 * connection, which always syncs. Called outside transactions.
 	 */
-	if (mf_sql_backend(db->h) != MF_SQL_SQLITE)
-		return 0;	/* PostgreSQL: synchronous_commit is on for every commit */
+	if (mf_sql_backend(db->h) == MF_SQL_PG)
+		return mf_sql_exec(db->h, on ? "SET synchronous_commit = on" :
+		    "SET synchronous_commit = off") == MF_SQL_OK ? 0 : MF_ERR_DB;
 	return mf_sql_exec(db->h, on ? "PRAGMA synchronous = FULL" :
 	    "PRAGMA synchronous = NORMAL") == MF_SQL_OK ? 0 : MF_ERR_DB;
 }

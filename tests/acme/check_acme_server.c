@@ -2646,6 +2646,47 @@ START_TEST(t_challenge_answer_waits)
 }
 END_TEST
 
+/* The setting a connection's commits wait under: SQLite synchronous, PostgreSQL synchronous_commit. */
+static void
+sync_setting(struct mf_sql *h, char *out, size_t outlen)
+{
+	mf_sql_stmt *st = NULL;
+
+	out[0] = '\0';
+	ck_assert_int_eq(mf_sql_prepare(h, mf_sql_backend(h) == MF_SQL_PG ?
+	    "SELECT current_setting('synchronous_commit')" : "PRAGMA synchronous", 0, &st),
+	    MF_SQL_OK);
+	ck_assert_int_eq(mf_sql_step(st), MF_SQL_ROW);
+	snprintf(out, outlen, "%s", (const char *)mf_sql_column_text(st, 0));
+	mf_sql_finalize(st);
+}
+
+/*
+ * Protocol state commits without waiting for the disk and what must
+ * survive waits for it, on either backend (on PostgreSQL every ACME
+ * commit waited for a WAL flush: c=8 60/s against 87-104/s without).
+ */
+START_TEST(t_durable_switch)
+{
+	struct mf_db *db = NULL;
+	struct acme_sq *q;
+	char v[32];
+	int pg;
+
+	ck_assert_int_eq(mf_db_open(cfg->database, 0, &db), MF_OK);
+	pg = mf_sql_backend(mf_db_handle(db)) == MF_SQL_PG;
+	ck_assert_ptr_nonnull(q = acme_sq_new(mf_db_handle(db)));
+	ck_assert_int_eq(acme_sq_durable(q, 0), 0);
+	sync_setting(mf_db_handle(db), v, sizeof(v));
+	ck_assert_str_eq(v, pg ? "off" : "1");
+	ck_assert_int_eq(acme_sq_durable(q, 1), 0);
+	sync_setting(mf_db_handle(db), v, sizeof(v));
+	ck_assert_str_eq(v, pg ? "on" : "2");
+	acme_sq_free(q);
+	mf_db_close(db);
+}
+END_TEST
+
 struct fin_race {
 	struct tc_acme s;
 	const char *url;
@@ -2955,6 +2996,7 @@ suite_acme_server(void)
 	tcase_add_test(tc, t_slow_responder);
 	tcase_add_test(tc, t_challenge_answer_waits);
 	tcase_add_test(tc, t_finalize_once);
+	tcase_add_test(tc, t_durable_switch);
 	tcase_add_test(tc, t_checks_per_account);
 	tcase_add_test(tc, t_stop_cancels_checks);
 	tcase_add_test(tc, t_accounts_per_ip);
