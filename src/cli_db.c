@@ -1,5 +1,6 @@
 /*
- * cli_db.c: `mayfly db prune`, retention of the issuance log.
+ * cli_db.c: `mayfly db prune` and `db compact`, retention of the issuance
+ * log, and `db migrate`.
  *
  * A log of 24-hour certificates grows by the fleet's size every day. The
  * prune keeps every row and what an auditor needs of it (serial, names,
@@ -17,6 +18,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -26,6 +29,7 @@
 #include "cli.h"
 #include "db.h"
 #include "mferr.h"
+#include "store/sql.h"
 #include "util.h"
 
 #define PRUNE_BATCH_DEFAULT	1000
@@ -146,6 +150,107 @@ db_prune(struct mf_cli *c, int argc, char **argv)
 	return MF_EXIT_OK;
 }
 
+static int64_t
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Size in bytes of the SQLite log and its WAL, or -1. */
+static int64_t
+lite_size(const char *path)
+{
+	char wal[4096];
+	struct stat st;
+	int64_t n;
+
+	if (stat(path, &st) != 0)
+		return -1;
+	n = (int64_t)st.st_size;
+	snprintf(wal, sizeof(wal), "%s-wal", path);
+	if (stat(wal, &st) == 0)
+		n += (int64_t)st.st_size;
+	return n;
+}
+
+/*
+ * `mayfly db compact`: gives back the space a prune freed. On SQLite a
+ * prune empties the DER inside its pages, where rows written later (at
+ * the end of the table) never go, so the file keeps its size: VACUUM
+ * rewrites it. It takes the write lock for as long as it runs (seconds
+ * for 10^6 certificates), so mayflyd's issuance would wait and then fail:
+ * run it with mayflyd stopped. It needs about twice the file's size free
+ * on its file system for as long as it runs (the copy and the WAL), and
+ * refuses to start without that. On PostgreSQL the server's (auto)vacuum
+ * already lets new rows reuse the space; this runs VACUUM ANALYZE, which
+ * does not block issuance, and the files keep their size.
+ */
+static int
+db_compact(struct mf_cli *c, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct mf_sql *h;
+	struct statvfs vfs;
+	char dir[4096], detail[200], *slash;
+	int64_t before, after, t0, freeb;
+	int ch, rc, ex;
+
+	while ((ch = getopt_long(argc, argv, "c:", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'c': c->config_path = optarg; break;
+		default: return mf_cli_usage(c, "");
+		}
+	}
+	if (optind != argc)
+		return mf_cli_usage(c, "");
+	if ((ex = mf_cli_open(c, MF_NEED_DB)) != MF_EXIT_OK)
+		return ex;
+	h = mf_db_handle(c->db);
+	t0 = mono_ms();
+	if (mf_db_is_pg(c->db)) {
+		if (mf_sql_exec(h, "VACUUM (ANALYZE)") != MF_SQL_OK)
+			return mf_cli_fail(c, MF_ERR_DB, "VACUUM: %s", mf_sql_errmsg(h));
+		printf("vacuumed %s in %.1f s: the space of pruned rows is reused by new rows; "
+		    "PostgreSQL's files keep their size\n", mf_db_shown(c->cfg->database),
+		    (double)(mono_ms() - t0) / 1000.0);
+		return MF_EXIT_OK;
+	}
+	if ((before = lite_size(c->cfg->database)) < 0)
+		return mf_cli_fail(c, MF_ERR_IO, "%s: %s", c->cfg->database, strerror(errno));
+	snprintf(dir, sizeof(dir), "%s", c->cfg->database);
+	if ((slash = strrchr(dir, '/')) != NULL)
+		*(slash == dir ? slash + 1 : slash) = '\0';
+	else
+		snprintf(dir, sizeof(dir), ".");
+	if (statvfs(dir, &vfs) != 0)
+		return mf_cli_fail(c, MF_ERR_IO, "%s: %s", dir, strerror(errno));
+	freeb = (int64_t)vfs.f_bavail * (int64_t)vfs.f_frsize;
+	if (freeb < 2 * before)
+		return mf_cli_fail(c, MF_ERR_DB_FULL, "compacting %s needs about %lld MB free on "
+		    "%s, which has %lld MB; nothing was changed", c->cfg->database,
+		    (long long)(2 * before / 1000000), dir, (long long)(freeb / 1000000));
+	/* Recorded first, so the rewritten log carries the record of its making. */
+	snprintf(detail, sizeof(detail), "db-compact bytes_before=%lld", (long long)before);
+	if ((rc = mf_db_audit_append(c->db, "db-compact", c->actor, detail)) != MF_OK)
+		return mf_cli_fail(c, rc, "cannot record the compaction: %s", mf_db_errmsg(c->db));
+	/* All or nothing: a VACUUM that fails leaves the log as it was. */
+	if (mf_sql_exec(h, "VACUUM") != MF_SQL_OK)
+		return mf_cli_fail(c, MF_ERR_DB, "VACUUM: %s (is mayflyd running? stop it first)",
+		    mf_sql_errmsg(h));
+	if (mf_sql_exec(h, "PRAGMA wal_checkpoint(TRUNCATE)") != MF_SQL_OK)
+		return mf_cli_fail(c, MF_ERR_DB, "checkpoint: %s", mf_sql_errmsg(h));
+	after = lite_size(c->cfg->database);
+	printf("compacted %s in %.1f s: %.1f MB -> %.1f MB\n", c->cfg->database,
+	    (double)(mono_ms() - t0) / 1000.0, (double)before / 1e6, (double)after / 1e6);
+	return MF_EXIT_OK;
+}
+
 /*
  * `mayfly db migrate --to URI`: the log of this configuration copied into
  * an empty database (PostgreSQL, for several nodes) and proven equal.
@@ -218,6 +323,10 @@ mf_cli_db(struct mf_cli *c, int argc, char **argv)
 		c->cmd = "db prune";
 		return db_prune(c, argc - 1, argv + 1);
 	}
+	if (argc >= 2 && strcmp(argv[1], "compact") == 0) {
+		c->cmd = "db compact";
+		return db_compact(c, argc - 1, argv + 1);
+	}
 	return mf_cli_usage(c, "prune --expired-before DURATION [--archive FILE] [--batch N] "
-	    "[--dry-run] | migrate --to postgresql://HOST/DB");
+	    "[--dry-run] | compact | migrate --to postgresql://HOST/DB");
 }

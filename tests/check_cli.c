@@ -740,6 +740,50 @@ START_TEST(db_prune_archive_verify)
 }
 END_TEST
 
+/*
+ * `db compact`: on SQLite a prune empties the DER inside its pages and the
+ * file keeps its size; compact gives the space back, the chain still
+ * verifies and records the compaction, and bad arguments change nothing.
+ */
+START_TEST(db_compact_shrinks)
+{
+	struct cli_env e;
+	char *out = NULL;
+	long long before, after;
+	int rc;
+
+	env_setup(&e, "file");
+	/* 3,000 certificates, nine in ten expired: what a year's log mostly is. */
+	rc = sh(&e, &out, "'%s/mayfly-mklog' $C 3000 --expired-fraction 0.9", MF_TEST_BUILDDIR);
+	ck_assert_msg(rc == 0, "mklog: %s", out);
+	free(out);
+	rc = sh(&e, &out, "$M -c $C db compact extra");
+	ck_assert_int_eq(rc, 2);
+	free(out);
+	rc = sh(&e, &out, "$M -c $C db compact");
+	ck_assert_msg(rc == 0 && strstr(out, "compacted ") != NULL, "first compact: %s", out);
+	free(out);
+	rc = sh(&e, &out, "stat -c %%s ca/mayfly.db");
+	ck_assert_int_eq(rc, 0);
+	before = atoll(out);
+	free(out);
+	rc = sh(&e, &out, "$M -c $C db prune --expired-before 1s >/dev/null && "
+	    "$M -c $C db compact >/dev/null && stat -c %%s ca/mayfly.db");
+	ck_assert_int_eq(rc, 0);
+	after = atoll(out);
+	free(out);
+	/* The DER is about half of a row with its audit entry and indexes. */
+	ck_assert_msg(after < before * 8 / 10, "compact kept %lld of %lld bytes", after, before);
+	rc = sh(&e, &out, "$M -c $C audit verify && "
+	    "test $(sqlite3 ca/mayfly.db \"SELECT count(*) FROM audit_log WHERE event='db-compact'\") "
+	    "-eq 2 && test ! -s ca/mayfly.db-wal");
+	ck_assert_msg(rc == 0 && strstr(out, "certificates match the chain: 3000") != NULL,
+	    "after compact: %s", out);
+	free(out);
+	env_teardown(&e);
+}
+END_TEST
+
 /* Shell: a certificate file's notBefore / notAfter in seconds since the epoch. */
 #define NB_OF(f) "$(date -d \"$(openssl x509 -in " f " -noout -startdate | cut -d= -f2)\" +%%s)"
 #define NA_OF(f) "$(date -d \"$(openssl x509 -in " f " -noout -enddate | cut -d= -f2)\" +%%s)"
@@ -1116,6 +1160,7 @@ suite_cli(void)
 	tcase_add_test(tc, missing_database_refused);
 	tcase_add_test(tc, errors_name_file_and_cause);
 	tcase_add_test(tc, db_prune_archive_verify);
+	tcase_add_test(tc, db_compact_shrinks);
 	suite_add_tcase(s, tc);
 	/* Rotation and outage (issue 13); CK_RUN_CASE=rotation runs these alone. */
 	tc = tcase_create("rotation");
