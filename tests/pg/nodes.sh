@@ -116,7 +116,10 @@ ok "a URI holding a password is refused without repeating it"
 "$M" -c "$C" list >list.out 2>&1 || fail "list on PostgreSQL"
 [ "$(grep -c node.test list.out)" = 3 ] || fail "list: $(cat list.out)"
 grep "$(serial a2.pem)" list.out | grep -q revoked || fail "a2 not revoked in the copy"
-ok "the CLI on PostgreSQL: list, audit verify"
+"$M" -c "$C" db compact >vac.out 2>&1 || { cat vac.out >&2; fail "db compact on PostgreSQL"; }
+grep -q "^vacuumed .*reused by new rows" vac.out || fail "db compact: $(cat vac.out)"
+"$M" -c "$C" audit verify >pg.out 2>&1 || { cat pg.out >&2; fail "audit verify after db compact"; }
+ok "the CLI on PostgreSQL: list, audit verify, db compact (VACUUM ANALYZE)"
 
 # ---- 2. two nodes -------------------------------------------------------------------------
 cp "$C" "$ca/node2.yaml"
