@@ -12,8 +12,8 @@
 #     serial's pre-signed response, CRL GET throughput, /v1/sign issuance
 #     at concurrency 1 and 32 (mayfly-issue-load), the resident memory of
 #     the network process and its signer child after those loads;
-#   - `mayfly db prune --expired-before 1s` (mayflyd stopped), and the same
-#     figures again after the prune.
+#   - `mayfly db prune --expired-before 1s` and `mayfly db compact`
+#     (mayflyd stopped), and the same figures again after them.
 # The references, in the same run: nginx serving a file of the OCSP
 # response's size and one of the CRL's size, with the same wrk settings;
 # `openssl speed ecdsap256` for the signing bound of an issuance (one CSR
@@ -295,6 +295,11 @@ EOT
 	# the free list for later rows to reuse.
 	freed=$(sqlite3 "$d/mayfly.db" "SELECT f.freelist_count * p.page_size FROM
 		pragma_freelist_count f, pragma_page_size p")
+	# db compact gives the emptied space back (mayflyd is stopped here).
+	t5=$(now_ms)
+	"$B/mayfly" -c "$d/mayfly.yaml" db compact > "$work/compact.out" 2>&1 ||
+		{ cat "$work/compact.out" >&2; exit 1; }
+	t6=$(now_ms)
 	measure pruned
 	echo "$N fill_s=$(awk -v t=$((t1 - t0)) 'BEGIN { printf "%.1f", t / 1000 }')" \
 		"fill_rate=$(awk -v n="$N" -v t=$((t1 - t0)) 'BEGIN { printf "%.0f", n * 1000 / t }')/s" \
@@ -302,6 +307,8 @@ EOT
 		"prune_s=$(awk -v t=$((t4 - t3)) 'BEGIN { printf "%.1f", t / 1000 }')" \
 		"db_after_fill_MiB=$(awk -v b="$fillsz" 'BEGIN { printf "%.1f", b / 1048576 }')" \
 		"free_after_prune_MiB=$(awk -v b="$freed" 'BEGIN { printf "%.1f", b / 1048576 }')" \
+		"compact_s=$(awk -v t=$((t6 - t5)) 'BEGIN { printf "%.1f", t / 1000 }')" \
+		"compact: $(tr '\n' ' ' < "$work/compact.out")" \
 		"prune: $(tr '\n' ' ' < "$work/prune.out")" >> "$work/fills"
 	rm -rf "$d"
 done
