@@ -115,15 +115,6 @@ out:
 	return MF_OK;
 }
 
-static int64_t
-prune_mono_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 /*
  * Empties the DER of each row and audits the batch, in one transaction.
  * *hold_us (if not NULL) gets how long the transaction held the write
@@ -145,7 +136,7 @@ prune_apply(struct mf_db *db, const struct prune_row *rows, size_t n, int64_t cu
 
 	if ((rc = mf_db_begin(db)) != MF_OK)
 		return rc;
-	t0 = prune_mono_us();
+	t0 = mf_mono_us();
 	if ((rc = mf_sql_prepare(db->h, sql, 0, &st)) != MF_SQL_OK) {
 		rc = mf_db_err(rc);
 		goto out;
@@ -181,7 +172,7 @@ prune_apply(struct mf_db *db, const struct prune_row *rows, size_t n, int64_t cu
 	st = NULL;
 	rc = mf_db_commit(db);
 	if (hold_us != NULL)
-		*hold_us = prune_mono_us() - t0;
+		*hold_us = mf_mono_us() - t0;
 	free(detail);
 	return rc;
 out:
@@ -189,7 +180,7 @@ out:
 	free(detail);
 	mf_db_rollback(db);
 	if (hold_us != NULL)
-		*hold_us = prune_mono_us() - t0;
+		*hold_us = mf_mono_us() - t0;
 	return rc;
 }
 

@@ -615,3 +615,12 @@ mf_secret_free(char *s)
 	OPENSSL_cleanse(s, strlen(s));
 	free(s);
 }
+
+int64_t
+mf_mono_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}

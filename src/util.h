@@ -81,4 +81,7 @@ int mf_fault(const char *name);
 /* Zeroes and frees a NUL-terminated secret (may be NULL). */
 void mf_secret_free(char *s);
 
+/* Microseconds on CLOCK_MONOTONIC, for durations. */
+int64_t mf_mono_us(void);
+
 #endif

@@ -221,6 +221,19 @@ START_TEST(log_line_single)
 }
 END_TEST
 
+/* The monotonic clock moves forward by at least what was slept. */
+START_TEST(mono_clock)
+{
+	int64_t a = mf_mono_us(), b;
+
+	ck_assert_int_gt(a, 0);
+	usleep(2000);
+	b = mf_mono_us();
+	ck_assert_int_ge(b - a, 2000);
+	ck_assert_int_lt(b - a, 10 * 1000000);
+}
+END_TEST
+
 Suite *
 suite_util(void)
 {
@@ -236,6 +249,7 @@ suite_util(void)
 	tcase_add_test(tc, path_join);
 	tcase_add_test(tc, log_values_escaped);
 	tcase_add_test(tc, log_line_single);
+	tcase_add_test(tc, mono_clock);
 	suite_add_tcase(s, tc);
 	return s;
 }
