@@ -362,6 +362,29 @@ solve_order(json_t *order, const char *order_url)
 	(void)order_url;
 }
 
+/*
+ * A ready order for one DNS name: newOrder, its challenges answered, its
+ * finalize URL in fu and a finalize payload with a fresh CSR for the name
+ * (key in *k) in payload.
+ */
+static void
+ready_order(const char *name, char *ou, size_t oulen, char *fu, size_t fulen, char *payload,
+    size_t plen, EVP_PKEY **k)
+{
+	char ids[300], *csr;
+	json_t *o;
+
+	snprintf(ids, sizeof(ids), "[{\"type\":\"dns\",\"value\":\"%s\"}]", name);
+	o = new_order(ids, ou, oulen);
+	snprintf(fu, fulen, "%s", json_string_value(json_object_get(o, "finalize")));
+	solve_order(o, ou);
+	json_decref(o);
+	csr = tc_csr_b64u(name, k);
+	ck_assert_ptr_nonnull(csr);
+	snprintf(payload, plen, "{\"csr\":\"%s\"}", csr);
+	free(csr);
+}
+
 static json_t *
 get_order(const char *order_url)
 {
@@ -847,7 +870,7 @@ END_TEST
 START_TEST(t_revoke_by_cert_key)
 {
 	struct tc_resp r;
-	char ou[512], fu[600], payload[4096], *csr, ru[300];
+	char ou[512], fu[600], payload[4096], ru[300];
 	EVP_PKEY *k = NULL;
 	json_t *o;
 	X509 *leaf;
@@ -855,12 +878,7 @@ START_TEST(t_revoke_by_cert_key)
 	struct tc_key *acct, *ck;
 
 	new_account();
-	o = new_order("[{\"type\":\"dns\",\"value\":\"r.acme.test\"}]", ou, sizeof(ou));
-	snprintf(fu, sizeof(fu), "%s", json_string_value(json_object_get(o, "finalize")));
-	solve_order(o, ou);
-	json_decref(o);
-	csr = tc_csr_b64u("r.acme.test", &k);
-	snprintf(payload, sizeof(payload), "{\"csr\":\"%s\"}", csr);
+	ready_order("r.acme.test", ou, sizeof(ou), fu, sizeof(fu), payload, sizeof(payload), &k);
 	ck_assert_int_eq(tc_post(&s, fu, payload, &r), 0);
 	ck_assert_int_eq(r.status, 200);
 	o = body_json(&r);
@@ -902,7 +920,6 @@ START_TEST(t_revoke_by_cert_key)
 	s.key = acct;
 	X509_free(leaf);
 	EVP_PKEY_free(k);
-	free(csr);
 }
 END_TEST
 
@@ -2719,7 +2736,7 @@ START_TEST(t_finalize_once)
 {
 	struct fin_race f[6];
 	pthread_t tid[6];
-	char ou[512], fu[600], payload[4096], *csr;
+	char ou[512], fu[600], payload[4096];
 	EVP_PKEY *k = NULL;
 	int64_t before;
 	json_t *o;
@@ -2733,12 +2750,7 @@ START_TEST(t_finalize_once)
 	teardown();
 	start_server("  per-ip-connections: 32");
 	new_account();
-	o = new_order("[{\"type\":\"dns\",\"value\":\"race.acme.test\"}]", ou, sizeof(ou));
-	snprintf(fu, sizeof(fu), "%s", json_string_value(json_object_get(o, "finalize")));
-	solve_order(o, ou);
-	json_decref(o);
-	csr = tc_csr_b64u("race.acme.test", &k);
-	snprintf(payload, sizeof(payload), "{\"csr\":\"%s\"}", csr);
+	ready_order("race.acme.test", ou, sizeof(ou), fu, sizeof(fu), payload, sizeof(payload), &k);
 	before = db_count("SELECT count(*) FROM certificates");
 	for (i = 0; i < 6; i++) {
 		memset(&f[i], 0, sizeof(f[i]));
@@ -2766,7 +2778,6 @@ START_TEST(t_finalize_once)
 	o = get_order(ou);
 	ck_assert_str_eq(status_of(o), "valid");
 	json_decref(o);
-	free(csr);
 	EVP_PKEY_free(k);
 }
 END_TEST
