@@ -203,13 +203,13 @@ db_compact(struct mf_cli *c, int argc, char **argv)
 	if ((ex = mf_cli_open(c, MF_NEED_DB)) != MF_EXIT_OK)
 		return ex;
 	h = mf_db_handle(c->db);
-	t0 = (mf_mono_us() / 1000);
+	t0 = mf_mono_us();
 	if (mf_db_is_pg(c->db)) {
 		if (mf_sql_exec(h, "VACUUM (ANALYZE)") != MF_SQL_OK)
 			return mf_cli_fail(c, MF_ERR_DB, "VACUUM: %s", mf_sql_errmsg(h));
 		printf("vacuumed %s in %.1f s: the space of pruned rows is reused by new rows; "
 		    "PostgreSQL's files keep their size\n", mf_db_shown(c->cfg->database),
-		    (double)((mf_mono_us() / 1000) - t0) / 1000.0);
+		    (double)(mf_mono_us() - t0) / 1e6);
 		return MF_EXIT_OK;
 	}
 	if ((before = lite_size(c->cfg->database)) < 0)
@@ -238,7 +238,7 @@ db_compact(struct mf_cli *c, int argc, char **argv)
 		return mf_cli_fail(c, MF_ERR_DB, "checkpoint: %s", mf_sql_errmsg(h));
 	after = lite_size(c->cfg->database);
 	printf("compacted %s in %.1f s: %.1f MB -> %.1f MB\n", c->cfg->database,
-	    (double)((mf_mono_us() / 1000) - t0) / 1000.0, (double)before / 1e6, (double)after / 1e6);
+	    (double)(mf_mono_us() - t0) / 1e6, (double)before / 1e6, (double)after / 1e6);
 	return MF_EXIT_OK;
 }
 

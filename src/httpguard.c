@@ -91,10 +91,7 @@ hg_register(struct mf_hguard *g, int add)
 static int64_t
 hg_now_ms(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return mf_mono_us() / 1000;
 }
 
 void

@@ -80,7 +80,7 @@ struct mfd_metrics {
 /* An admin-API revocation the refresher has not picked up yet (under db_lock). */
 struct mfd_revnote {
 	char serial[41];		/* as the request named it; "" when free */
-	int64_t us;			/* mfd_mono_us() when the request arrived */
+	int64_t us;			/* mf_mono_us() when the request arrived */
 };
 
 struct mfd_issuer {
@@ -158,10 +158,8 @@ void mfd_pub_free(struct mfd_pub *p);
 /* Runs the refresher until ctx->stop; arg is the ctx. */
 void *mfd_refresher(void *arg);
 void mfd_kick(struct mfd_ctx *ctx);
-/* CLOCK_MONOTONIC in microseconds. */
-int64_t mfd_mono_us(void);
 /*
- * Notes that the admin API revoked serial at us (mfd_mono_us()), so the
+ * Notes that the admin API revoked serial at us (mf_mono_us()), so the
  * refresher can measure from then; call under ctx->db_lock, right after the
  * revocation committed. The oldest note is forgotten when the ring is full.
  */

@@ -377,7 +377,7 @@ mfd_admin_revoke(struct mfd_ctx *ctx, struct MHD_Connection *c, struct mfd_req *
 	char serial[41], msg[128];
 	size_t tlen;
 	int have, reason, rc;
-	int64_t t0 = mfd_mono_us();	/* the request is complete: the latency metric starts */
+	int64_t t0 = mf_mono_us();	/* the request is complete: the latency metric starts */
 
 	pthread_rwlock_rdlock(&ctx->lock);
 	have = ctx->pub->have_token;

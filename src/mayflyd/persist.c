@@ -131,7 +131,7 @@ mfd_persist_save(struct mfd_ctx *ctx, int64_t now)
 
 	if (mfd_cache_select(ctx->cache, mfd_pick_unsaved, &now, &keys, &n) != 0)
 		return;
-	t0 = mfd_mono_us();
+	t0 = mf_mono_us();
 	while (i < n && !ctx->stop) {
 		size_t end = i + MFD_PERSIST_BATCH < n ? i + MFD_PERSIST_BATCH : n;
 
@@ -187,7 +187,7 @@ mfd_persist_save(struct mfd_ctx *ctx, int64_t now)
 	 */
 	if (saved >= MFD_PERSIST_BATCH)
 		mf_info("event=ocsp-persisted rows=%zu ms=%lld", saved,
-		    (long long)((mfd_mono_us() - t0) / 1000));
+		    (long long)((mf_mono_us() - t0) / 1000));
 	/* Responses past nextUpdate are of no use to anyone. */
 	pthread_mutex_lock(&ctx->db_lock);
 	h = mf_db_handle(ctx->db);

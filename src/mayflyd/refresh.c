@@ -48,21 +48,6 @@ static const double mfd_revvis_buckets[MFD_REVVIS_NBUCKETS] = {
 	0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10
 };
 
-static int64_t
-mfd_now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
-int64_t
-mfd_mono_us(void)
-{
-	return mfd_now_us();
-}
-
 void
 mfd_kick(struct mfd_ctx *ctx)
 {
@@ -192,12 +177,12 @@ mfd_ocsp_refresh(struct mfd_ctx *ctx, const struct mfd_cache_key *key, struct mf
 
 	if (out != NULL)
 		*out = NULL;
-	t0 = mfd_now_us();
+	t0 = mf_mono_us();
 	rc = mfd_signer_ocsp(ctx->signer, key->issuer, key->alg, key->serial, key->serial_len, &m,
 	    &der, &len);
 	if (rc != 0)
 		return rc;
-	return mfd_ocsp_store(ctx, key, &m, der, len, mfd_now_us() - t0, out);
+	return mfd_ocsp_store(ctx, key, &m, der, len, mf_mono_us() - t0, out);
 }
 
 int
@@ -263,7 +248,7 @@ mfd_batch_cb(void *arg, size_t i, int rc, const struct mfd_sig_meta *m, unsigned
 		a->err = rc;
 		return;
 	}
-	if (mfd_ocsp_store(a->ctx, &a->keys[i], m, der, len, mfd_now_us() - a->t0, NULL) != 0)
+	if (mfd_ocsp_store(a->ctx, &a->keys[i], m, der, len, mf_mono_us() - a->t0, NULL) != 0)
 		a->err = MF_ERR_NOMEM;
 }
 
@@ -279,7 +264,7 @@ mfd_ocsp_refresh_many(struct mfd_ctx *ctx, const struct mfd_cache_key *keys, siz
 	int rc;
 
 	for (off = 0; off < n && !ctx->stop; off += MFD_SIG_BATCH) {
-		struct mfd_batch_arg a = { ctx, keys + off, mfd_now_us(), 0 };
+		struct mfd_batch_arg a = { ctx, keys + off, mf_mono_us(), 0 };
 		size_t m = n - off < MFD_SIG_BATCH ? n - off : MFD_SIG_BATCH;
 
 		for (i = 0; i < m; i++) {
@@ -356,7 +341,7 @@ mfd_crl_rebuild(struct mfd_ctx *ctx, size_t i)
 	struct mfd_blob *b, *old = NULL;
 	unsigned char *der;
 	size_t len;
-	int64_t t0 = mfd_mono_us();
+	int64_t t0 = mf_mono_us();
 	int rc;
 
 	/* The signer reads the revocations of unexpired certificates and signs. */
@@ -375,7 +360,7 @@ mfd_crl_rebuild(struct mfd_ctx *ctx, size_t i)
 	mfd_blob_unref(old);
 	mfd_blob_unref(b);
 	mf_info("event=crl-built issuer=%zu entries=%d bytes=%zu ms=%.1f", i, (int)m.status, len,
-	    (double)(mfd_mono_us() - t0) / 1000.0);
+	    (double)(mf_mono_us() - t0) / 1000.0);
 	return 0;
 }
 
@@ -398,7 +383,7 @@ struct mfd_rev_acc {
 
 struct mfd_revseen {
 	struct mfd_cache_key k;
-	int64_t us;			/* mfd_now_us() of the earliest moment it may have existed */
+	int64_t us;			/* mf_mono_us() of the earliest moment it may have existed */
 	int src;			/* MFD_REV_ADMIN or MFD_REV_POLL */
 };
 
@@ -467,7 +452,7 @@ mfd_revvis_record(struct mfd_ctx *ctx, int src, int64_t us)
 static void
 mfd_revvis_done(struct mfd_ctx *ctx, const struct mfd_revseen *seen, size_t n)
 {
-	int64_t now = mfd_now_us();
+	int64_t now = mf_mono_us();
 	size_t i;
 
 	for (i = 0; i < n; i++) {
@@ -800,7 +785,7 @@ mfd_presign(struct mfd_ctx *ctx, int64_t now, int64_t validity)
 	/* Both walk the live certificates only (the expiry index), not the whole log. */
 	static const int which[2] = { MF_LIST_VALID, MF_LIST_REVOKED_LIVE };
 	static const int want[2] = { V_OCSP_CERTSTATUS_GOOD, V_OCSP_CERTSTATUS_REVOKED };
-	int64_t t0 = mfd_now_us();
+	int64_t t0 = mf_mono_us();
 	size_t total = 0;
 	int pass, rc;
 
@@ -826,7 +811,7 @@ mfd_presign(struct mfd_ctx *ctx, int64_t now, int64_t validity)
 		mfd_acc_free(&a);
 	}
 	mf_info("event=presigned responses=%zu ms=%lld", total,
-	    (long long)((mfd_now_us() - t0) / 1000));
+	    (long long)((mf_mono_us() - t0) / 1000));
 }
 
 void *
@@ -845,7 +830,7 @@ mfd_refresher(void *arg)
 	 * start polling after the newest revocation, found without walking
 	 * years of them.
 	 */
-	poll_prev_us = mfd_now_us();
+	poll_prev_us = mf_mono_us();
 	pthread_mutex_lock(&ctx->db_lock);
 	if (mf_db_revocation_last(ctx->db, &last_rev) != 0)
 		last_rev = 0;
@@ -879,7 +864,7 @@ mfd_refresher(void *arg)
 
 		/* 1. Revocations since the last poll. */
 		if (mfd_acc_init(ctx, &a) == 0) {
-			int64_t poll_us = mfd_now_us();
+			int64_t poll_us = mf_mono_us();
 			int rc;
 
 			a.count_revoked = 1;
@@ -922,7 +907,7 @@ mfd_refresher(void *arg)
 		 * found in the cache and skipped, and no response is signed
 		 * twice.
 		 */
-		if (!first && mfd_now_us() - cert_seen_us >= 1000000) {
+		if (!first && mf_mono_us() - cert_seen_us >= 1000000) {
 			int64_t upto = cert_seen;
 			int rc;
 
@@ -930,7 +915,7 @@ mfd_refresher(void *arg)
 			if (mf_db_cert_last(ctx->db, &cert_seen) != 0)
 				cert_seen = upto;
 			pthread_mutex_unlock(&ctx->db_lock);
-			cert_seen_us = mfd_now_us();
+			cert_seen_us = mf_mono_us();
 			if (upto > last_cert && (rc = mfd_acc_init(ctx, &a)) == 0) {
 				a.skip_expired_before = now;
 				pthread_mutex_lock(&ctx->db_lock);

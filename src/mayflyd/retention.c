@@ -83,7 +83,7 @@ static void
 mfd_ret_run(struct mfd_ctx *ctx, int64_t after, size_t batch)
 {
 	struct mfd_metrics *m = &ctx->m;
-	int64_t now = (int64_t)time(NULL), cutoff = now - after, t0 = mfd_mono_us();
+	int64_t now = (int64_t)time(NULL), cutoff = now - after, t0 = mf_mono_us();
 	int64_t rows = 0, hold = 0, max_hold = 0;
 	size_t n = 0, batches = 0;
 	int rc = 0;
@@ -117,7 +117,7 @@ mfd_ret_run(struct mfd_ctx *ctx, int64_t after, size_t batch)
 	atomic_store(&m->prune_last_ok, (long long)now);
 	mf_info("event=prune actor=%s rows=%lld batches=%zu expired_before=%lld max_hold_ms=%.1f "
 	    "ms=%lld", MFD_PRUNE_ACTOR, (long long)rows, batches, (long long)cutoff,
-	    (double)max_hold / 1000.0, (long long)((mfd_mono_us() - t0) / 1000));
+	    (double)max_hold / 1000.0, (long long)((mf_mono_us() - t0) / 1000));
 }
 
 void *
