@@ -1945,7 +1945,7 @@ END_TEST
 START_TEST(t_rate_limit_per_name)
 {
 	struct tc_resp r;
-	char ou[600], payload[4096], *csr;
+	char ou[600], fu[600], payload[4096];
 	EVP_PKEY *k = NULL;
 	json_t *o;
 	X509 *x;
@@ -1955,22 +1955,16 @@ START_TEST(t_rate_limit_per_name)
 	new_account();
 	x = issue_cert("[{\"type\":\"dns\",\"value\":\"rl.acme.test\"}]", "rl.acme.test", NULL);
 	X509_free(x);
-	o = new_order("[{\"type\":\"dns\",\"value\":\"rl.acme.test\"}]", ou, sizeof(ou));
-	solve_order(o, ou);
-	csr = tc_csr_b64u("rl.acme.test", &k);
-	snprintf(payload, sizeof(payload), "{\"csr\":\"%s\"}", csr);
-	ck_assert_int_eq(tc_post(&s, json_string_value(json_object_get(o, "finalize")), payload,
-	    &r), 0);
+	ready_order("rl.acme.test", ou, sizeof(ou), fu, sizeof(fu), payload, sizeof(payload), &k);
+	ck_assert_int_eq(tc_post(&s, fu, payload, &r), 0);
 	assert_problem(&r, "rateLimited", 429);
 	ck_assert_int_gt(atoi(r.retry_after), 0);
 	tc_resp_clear(&r);
 	/* Nothing issued, the order still ready for later. */
 	ck_assert_int_eq(db_count("SELECT count(*) FROM acme_issued"), 1);
-	json_decref(o);
 	o = get_order(ou);
 	ck_assert_str_eq(status_of(o), "ready");
 	json_decref(o);
-	free(csr);
 	EVP_PKEY_free(k);
 }
 END_TEST
