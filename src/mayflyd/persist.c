@@ -133,7 +133,7 @@ mfd_persist_save(struct mfd_ctx *ctx, int64_t now)
 		return;
 	t0 = mf_mono_us();
 	while (i < n && !ctx->stop) {
-		size_t end = i + MFD_PERSIST_BATCH < n ? i + MFD_PERSIST_BATCH : n;
+		size_t end = i + MFD_PERSIST_BATCH < n ? i + MFD_PERSIST_BATCH : n, written = 0;
 
 		pthread_mutex_lock(&ctx->db_lock);
 		h = mf_db_handle(ctx->db);
@@ -167,7 +167,7 @@ mfd_persist_save(struct mfd_ctx *ctx, int64_t now)
 			mf_sql_bind_blob(st, 8, b->data, (int)b->len, MF_SQL_STATIC);
 			if (name[0] != '\0' && mf_sql_step(st) == MF_SQL_DONE) {
 				atomic_store(&b->persisted, 1);
-				saved++;
+				written++;
 			}
 			mfd_blob_unref(b);
 		}
@@ -176,6 +176,8 @@ mfd_persist_save(struct mfd_ctx *ctx, int64_t now)
 		if (mf_sql_exec(h, "COMMIT") != MF_SQL_OK) {
 			mf_warn("event=ocsp-persist-failed why=\"%s\"", mf_sql_errmsg(h));
 			mf_sql_exec(h, "ROLLBACK");
+		} else {
+			saved += written;	/* the log line counts committed rows only */
 		}
 		pthread_mutex_unlock(&ctx->db_lock);
 	}
