@@ -115,6 +115,22 @@ mfd_cache_key_set(struct mfd_cache_key *k, unsigned issuer, int alg,
 	memcpy(k->serial, serial, serial_len);
 }
 
+int
+mfd_cache_key_cmp(const void *a, const void *b)
+{
+	const struct mfd_cache_key *x = a, *y = b;
+	size_t n = x->serial_len < y->serial_len ? x->serial_len : y->serial_len;
+	int c;
+
+	if (x->issuer != y->issuer)
+		return x->issuer < y->issuer ? -1 : 1;
+	if (x->alg != y->alg)
+		return x->alg < y->alg ? -1 : 1;
+	if ((c = memcmp(x->serial, y->serial, n)) != 0)
+		return c;
+	return (x->serial_len > y->serial_len) - (x->serial_len < y->serial_len);
+}
+
 /*
  * A seeded 64-bit multiply-xorshift over the fixed-size key. Not a MAC, but
  * with a secret seed an outsider cannot aim serials at one bucket.

@@ -120,4 +120,12 @@ int mfd_cache_select(struct mfd_cache *c, mfd_cache_pick pick, void *arg,
 void mfd_cache_key_set(struct mfd_cache_key *k, unsigned issuer, int alg,
     const unsigned char *serial, size_t serial_len);
 
+/*
+ * qsort order of keys as the ocsp_responses table orders its primary key
+ * (issuer, alg, serial in hex): issuers grouped, then alg, then the
+ * serial's octets with a shorter one first on a tie, which is how SQLite
+ * compares their hex strings.
+ */
+int mfd_cache_key_cmp(const void *a, const void *b);
+
 #endif

@@ -131,6 +131,13 @@ mfd_persist_save(struct mfd_ctx *ctx, int64_t now)
 
 	if (mfd_cache_select(ctx->cache, mfd_pick_unsaved, &now, &keys, &n) != 0)
 		return;
+	/*
+	 * Serials are random, so rows written in the cache's order land all
+	 * over the table's B-tree and every batch rewrites most of its leaf
+	 * pages; in the table's key order each batch fills the pages of its
+	 * own stretch of keys.
+	 */
+	qsort(keys, n, sizeof(*keys), mfd_cache_key_cmp);
 	t0 = mf_mono_us();
 	while (i < n && !ctx->stop) {
 		size_t end = i + MFD_PERSIST_BATCH < n ? i + MFD_PERSIST_BATCH : n, written = 0;
