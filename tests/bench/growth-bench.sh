@@ -13,13 +13,14 @@
 #     at concurrency 1 and 32 (mayfly-issue-load), the resident memory of
 #     the network process and its signer child after those loads;
 #   - `mayfly db prune --expired-before 1s` and `mayfly db compact`
-#     (mayflyd stopped), and the same figures again after them.
+#     (mayflyd stopped), and the same figures again after them;
+#   - at the end, the smallest log again from a copy taken after its fill.
 # The references, in the same run: nginx serving a file of the OCSP
 # response's size and one of the CRL's size, with the same wrk settings;
 # `openssl speed ecdsap256` for the signing bound of an issuance (one CSR
 # verify, one leaf sign, one check of the fresh signature, one OCSP sign:
 # two signs and two verifies, on every CPU). At the end it compares the
-# largest size with the smallest: issuance and OCSP GET within 20 %.
+# largest size with the smallest (the mean of its two rounds): issuance and OCSP GET within 20 %.
 #
 #   bash tests/bench/growth-bench.sh [SIZES]     (default "10000 100000";
 #   1000000 takes about 15 minutes, 10000000 only if you mean it)
@@ -288,7 +289,7 @@ acme:
   api-token-file: api.token
   threads: 64
   per-ip-connections: 64
-  tls-cert: $d/listener-chain.pem
+  tls-cert: listener-chain.pem
   tls-key: $work/listener.key
 EOT
 	if [ -n "${LIVE_FRACTION:-}" ]; then
@@ -305,6 +306,8 @@ EOT
 	t2=$(now_ms)
 	fillsz=$(stat -c %s "$d/mayfly.db")
 	[ -s "$work/rows" ] || rows_head
+	# A copy of the smallest log, measured again at the end (below).
+	[ -e "$work/first" ] || { cp -a "$d" "$work/first"; echo "$N" > "$work/first.n"; }
 	measure before
 	# The first round's certificates expire before the prune (see above).
 	sleep $((signlife + 3))
@@ -333,6 +336,16 @@ EOT
 		"prune: $(tr '\n' ' ' < "$work/prune.out")" >> "$work/fills"
 	rm -rf "$d"
 done
+# The smallest log once more, from the copy taken before its first
+# round: the machine's speed drifts over the minutes between the sizes
+# (here, 10-15 % for a 5-s issuance figure), and the check below compares
+# the largest size with the mean of the smallest's two rounds around it.
+if [ "$(cat "$work/first.n")" != "$N" ]; then
+	N=$(cat "$work/first.n")
+	d=$work/first
+	measure again
+	rm -rf "$d"
+fi
 echo "-- per size: fill, audit verify and prune times"
 cat "$work/fills"
 echo "-- table (db_MiB, wal_MiB: database file and its WAL at start-up, before the round's loads;"
@@ -348,18 +361,23 @@ rows_head
 cat "$work/rows"
 
 # The issue's bar: issuance and OCSP at the largest size within 20 % of the
-# smallest (the rows before a prune; a ratio below 0.8 is a FAIL).
+# smallest (the rows before a prune; a ratio below 0.8 is a FAIL). The
+# smallest size's figure is the mean of its first round and the one at the
+# end ("again"), which bracket the others in time.
 first=$(grep ' before ' "$work/rows" | head -1)
 last=$(grep ' before ' "$work/rows" | tail -1)
-if [ "$(echo "$first" | awk '{print $1}')" != "$(echo "$last" | awk '{print $1}')" ]; then
-	echo "-- $(echo "$last" | awk '{print $1}') against $(echo "$first" | awk '{print $1}') (within 20 %: ratio at least 0.80)"
+again=$(grep ' again ' "$work/rows" | tail -1)
+if [ -n "$again" ]; then
+	first=$(printf '%s\n%s\n' "$first" "$again" | awk 'NR == 1 { for (i = 1; i <= NF; i++) a[i] = $i }
+		NR == 2 { for (i = 1; i <= NF; i++) if (i >= 5) $i = ($i + a[i]) / 2; $2 = "mean"; print }')
+	echo "-- $(echo "$last" | awk '{print $1}') against the mean of $(echo "$first" | awk '{print $1}')'s first round and its round at the end (within 20 %: ratio at least 0.80)"
 	bad=0
 	for col in "11 OCSP_GET" "19 sign_c1" "20 sign_c32"; do
 		set -- $col
 		r=$(printf '%s\n%s\n' "$first" "$last" | awk -v c="$1" 'NR == 1 { a = $c } NR == 2 { printf "%.2f", $c / a }')
 		v=$(awk -v r="$r" 'BEGIN { print (r >= 0.8 ? "PASS" : "FAIL") }')
 		[ "$v" = PASS ] || bad=1
-		echo "$2: $(echo "$first" | awk -v c="$1" '{print $c}') -> $(echo "$last" | awk -v c="$1" '{print $c}') ratio $r $v"
+		echo "$2: $(echo "$first" | awk -v c="$1" '{printf "%.1f", $c}') -> $(echo "$last" | awk -v c="$1" '{print $c}') ratio $r $v"
 	done
 	[ "$bad" = 0 ] && echo "growth: PASS" || echo "growth: FAIL"
 fi
