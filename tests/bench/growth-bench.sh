@@ -394,13 +394,16 @@ set logscale x
 set format x "10^{%L}"
 set grid
 set xlabel "certificates in the log"
-set ylabel "rate / rate at the smallest size"
+set ylabel "rate / mean of the smallest size's rounds"
 set yrange [0:1.5]
 set key bottom left
 plot "< grep ' before ' $work/rows" using 1:(\$11/$1) with linespoints title "OCSP GET", \
      "< grep ' before ' $work/rows" using 1:(\$19/$2) with linespoints title "/v1/sign c=1", \
      "< grep ' before ' $work/rows" using 1:(\$20/$3) with linespoints title "/v1/sign c=32", \
      "< grep ' before ' $work/rows" using 1:(\$16/$4) with linespoints title "CRL GET", \
+     "< grep ' again ' $work/rows" using 1:(\$11/$1) with points pt 6 lc 1 title "OCSP GET, smallest at the end", \
+     "< grep ' again ' $work/rows" using 1:(\$19/$2) with points pt 6 lc 2 title "c=1, smallest at the end", \
+     "< grep ' again ' $work/rows" using 1:(\$20/$3) with points pt 6 lc 3 title "c=32, smallest at the end", \
      0.8 with lines dashtype 2 title "-20 %"
 set ylabel "ms (log)"
 set logscale y
