@@ -460,73 +460,6 @@ count_gone(const struct mfd_cache_key *k, void *arg)
  * and the bucket array shrink back, live entries and entries without a
  * not_after stay, and a response still being sent keeps its blob.
  */
-/*
- * mfd_cache_key_cmp sorts keys the way the ocsp_responses table orders its
- * key (issuer, alg, serial as hex text), so that the stored responses are
- * written in the table's order: SQLite's own ORDER BY of the same rows must
- * give the same sequence, for random serials of every length and for the
- * cases a plain memcmp gets wrong (one serial a prefix of another).
- */
-START_TEST(test_key_order)
-{
-	enum { N = 600 };
-	struct mfd_cache_key keys[N];
-	unsigned char s[20];
-	sqlite3 *db;
-	sqlite3_stmt *ins, *sel;
-	char hex[41], want[41];
-	int i;
-
-	for (i = 0; i < N; i++) {
-		size_t len = 1 + (size_t)(i % 20);
-
-		ck_assert_int_eq(RAND_bytes(s, sizeof(s)), 1);
-		if (s[0] == 0)
-			s[0] = 1;	/* magnitudes: no leading zero octet */
-		mfd_cache_key_set(&keys[i], (unsigned)(i % 3), i % 2 ? MFD_ALG_SHA1 : MFD_ALG_SHA256,
-		    s, len);
-		if (i % 7 == 0 && i > 0) {
-			/* the key before it with one more octet, or its first octet alone */
-			memcpy(s, keys[i - 1].serial, keys[i - 1].serial_len);
-			mfd_cache_key_set(&keys[i], keys[i - 1].issuer, keys[i - 1].alg, s, len);
-		}
-	}
-	ck_assert_int_eq(sqlite3_open(":memory:", &db), SQLITE_OK);
-	ck_assert_int_eq(sqlite3_exec(db, "CREATE TABLE t (issuer TEXT, alg INTEGER, serial TEXT,"
-	    " PRIMARY KEY (issuer, alg, serial)) WITHOUT ROWID", NULL, NULL, NULL), SQLITE_OK);
-	ck_assert_int_eq(sqlite3_prepare_v2(db, "INSERT OR IGNORE INTO t VALUES (?1, ?2, ?3)", -1,
-	    &ins, NULL), SQLITE_OK);
-	for (i = 0; i < N; i++) {
-		char name[16];
-
-		/* issuer names that sort as their index does */
-		snprintf(name, sizeof(name), "issuing-%d", keys[i].issuer);
-		mf_hex(keys[i].serial, keys[i].serial_len, hex);
-		sqlite3_bind_text(ins, 1, name, -1, SQLITE_TRANSIENT);
-		sqlite3_bind_int(ins, 2, keys[i].alg);
-		sqlite3_bind_text(ins, 3, hex, -1, SQLITE_TRANSIENT);
-		ck_assert_int_eq(sqlite3_step(ins), SQLITE_DONE);
-		sqlite3_reset(ins);
-	}
-	sqlite3_finalize(ins);
-	qsort(keys, N, sizeof(keys[0]), mfd_cache_key_cmp);
-	ck_assert_int_eq(sqlite3_prepare_v2(db, "SELECT serial, alg FROM t ORDER BY issuer, alg,"
-	    " serial", -1, &sel, NULL), SQLITE_OK);
-	for (i = 0; i < N; i++) {
-		/* a duplicate key (same issuer, alg, serial) is one row */
-		if (i > 0 && mfd_cache_key_cmp(&keys[i - 1], &keys[i]) == 0)
-			continue;
-		ck_assert_int_eq(sqlite3_step(sel), SQLITE_ROW);
-		mf_hex(keys[i].serial, keys[i].serial_len, want);
-		ck_assert_str_eq((const char *)sqlite3_column_text(sel, 0), want);
-		ck_assert_int_eq(sqlite3_column_int(sel, 1), keys[i].alg);
-	}
-	ck_assert_int_eq(sqlite3_step(sel), SQLITE_DONE);
-	sqlite3_finalize(sel);
-	sqlite3_close(db);
-}
-END_TEST
-
 START_TEST(test_cache_expire)
 {
 	struct mfd_cache *c;
@@ -606,6 +539,73 @@ START_TEST(test_cache_expire)
 		mfd_blob_unref(b);
 	}
 	mfd_cache_free(c);
+}
+END_TEST
+
+/*
+ * mfd_cache_key_cmp sorts keys the way the ocsp_responses table orders its
+ * key (issuer, alg, serial as hex text), so that the stored responses are
+ * written in the table's order: SQLite's own ORDER BY of the same rows must
+ * give the same sequence, for random serials of every length and for the
+ * cases a plain memcmp gets wrong (one serial a prefix of another).
+ */
+START_TEST(test_key_order)
+{
+	enum { N = 600 };
+	struct mfd_cache_key keys[N];
+	unsigned char s[20];
+	sqlite3 *db;
+	sqlite3_stmt *ins, *sel;
+	char hex[41], want[41];
+	int i;
+
+	for (i = 0; i < N; i++) {
+		size_t len = 1 + (size_t)(i % 20);
+
+		ck_assert_int_eq(RAND_bytes(s, sizeof(s)), 1);
+		if (s[0] == 0)
+			s[0] = 1;	/* magnitudes: no leading zero octet */
+		mfd_cache_key_set(&keys[i], (unsigned)(i % 3), i % 2 ? MFD_ALG_SHA1 : MFD_ALG_SHA256,
+		    s, len);
+		if (i % 7 == 0 && i > 0) {
+			/* the key before it with one more octet, or its first octet alone */
+			memcpy(s, keys[i - 1].serial, keys[i - 1].serial_len);
+			mfd_cache_key_set(&keys[i], keys[i - 1].issuer, keys[i - 1].alg, s, len);
+		}
+	}
+	ck_assert_int_eq(sqlite3_open(":memory:", &db), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_exec(db, "CREATE TABLE t (issuer TEXT, alg INTEGER, serial TEXT,"
+	    " PRIMARY KEY (issuer, alg, serial)) WITHOUT ROWID", NULL, NULL, NULL), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_prepare_v2(db, "INSERT OR IGNORE INTO t VALUES (?1, ?2, ?3)", -1,
+	    &ins, NULL), SQLITE_OK);
+	for (i = 0; i < N; i++) {
+		char name[16];
+
+		/* issuer names that sort as their index does */
+		snprintf(name, sizeof(name), "issuing-%d", keys[i].issuer);
+		mf_hex(keys[i].serial, keys[i].serial_len, hex);
+		sqlite3_bind_text(ins, 1, name, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_int(ins, 2, keys[i].alg);
+		sqlite3_bind_text(ins, 3, hex, -1, SQLITE_TRANSIENT);
+		ck_assert_int_eq(sqlite3_step(ins), SQLITE_DONE);
+		sqlite3_reset(ins);
+	}
+	sqlite3_finalize(ins);
+	qsort(keys, N, sizeof(keys[0]), mfd_cache_key_cmp);
+	ck_assert_int_eq(sqlite3_prepare_v2(db, "SELECT serial, alg FROM t ORDER BY issuer, alg,"
+	    " serial", -1, &sel, NULL), SQLITE_OK);
+	for (i = 0; i < N; i++) {
+		/* a duplicate key (same issuer, alg, serial) is one row */
+		if (i > 0 && mfd_cache_key_cmp(&keys[i - 1], &keys[i]) == 0)
+			continue;
+		ck_assert_int_eq(sqlite3_step(sel), SQLITE_ROW);
+		mf_hex(keys[i].serial, keys[i].serial_len, want);
+		ck_assert_str_eq((const char *)sqlite3_column_text(sel, 0), want);
+		ck_assert_int_eq(sqlite3_column_int(sel, 1), keys[i].alg);
+	}
+	ck_assert_int_eq(sqlite3_step(sel), SQLITE_DONE);
+	sqlite3_finalize(sel);
+	sqlite3_close(db);
 }
 END_TEST
 
