@@ -1211,6 +1211,12 @@ cfg_acme_post(struct cfg *x, const yaml_node_t *map, void *obj)
 		    "acme: tls-cert and tls-key go together");
 	if (a->challenges == 0)
 		return cfg_error(x, MF_ERR_CONFIG_VALUE, map, "acme: no challenge type enabled");
+	/* Every thread serves a share of the connections: none may be left with none. */
+	if (a->max_connections < a->threads)
+		return cfg_error(x, MF_ERR_CONFIG_VALUE, cfg_find(x, map, "max-connections") ?
+		    cfg_find(x, map, "max-connections") : cfg_find(x, map, "threads"),
+		    "acme: max-connections (%u) is below threads (%u)", a->max_connections,
+		    a->threads);
 	return MF_OK;
 }
 
@@ -1244,6 +1250,7 @@ static const struct cfg_key cfg_acme_keys[] = {
 	    NULL, NULL },
 	{ "max-body", T_SIZE, 0, ACME_OFF(max_body), 1024, CFG_MAX_BODY, NULL, NULL },
 	{ "threads", T_UINT, 0, ACME_OFF(threads), 1, 1024, NULL, NULL },
+	{ "max-connections", T_UINT, 0, ACME_OFF(max_connections), 1, 65536, NULL, NULL },
 	{ "fetch-timeout", T_DUR, 0, ACME_OFF(fetch_timeout), 1, 120, NULL, NULL },
 	{ "checks-per-account", T_UINT, 0, ACME_OFF(checks_per_account), 1, 64, NULL, NULL },
 	{ "per-ip-connections", T_UINT, 0, ACME_OFF(per_ip_connections), 1, 1024, NULL, NULL },
@@ -1368,6 +1375,7 @@ cfg_new(const char *path)
 	c->acme.certs_per_name_per_hour = 50;
 	c->acme.max_body = 65536;
 	c->acme.threads = 64;
+	c->acme.max_connections = 512;
 	c->acme.fetch_timeout = 10;
 	c->acme.checks_per_account = 8;
 	c->acme.per_ip_connections = 8;

@@ -446,6 +446,33 @@ START_TEST(test_acme_tls_names)
 }
 END_TEST
 
+/* acme.threads and acme.max-connections: every thread needs a connection to serve. */
+START_TEST(test_acme_connections)
+{
+	struct mf_config *cfg;
+	char err[512], *text;
+
+	ck_assert_int_ge(asprintf(&text, "%sacme: { port: 0 }\n", base_yaml), 0);
+	ck_assert_msg(load_text(text, &cfg, err, sizeof(err)) == MF_OK, "%s", err);
+	free(text);
+	ck_assert_uint_eq(cfg->acme.threads, 64);
+	ck_assert_uint_eq(cfg->acme.max_connections, 512);
+	mf_config_free(cfg);
+
+	ck_assert_int_ge(asprintf(&text, "%sacme: { threads: 8, max-connections: 8 }\n",
+	    base_yaml), 0);
+	ck_assert_msg(load_text(text, &cfg, err, sizeof(err)) == MF_OK, "%s", err);
+	free(text);
+	ck_assert_uint_eq(cfg->acme.max_connections, 8);
+	mf_config_free(cfg);
+
+	/* Below threads, where it is said, or where threads is when it is not. */
+	expect_error("acme:\n  threads: 8\n  max-connections: 7\n", MF_ERR_CONFIG_VALUE, "14:20");
+	expect_error("acme:\n  threads: 600\n", MF_ERR_CONFIG_VALUE, "13:12");
+	expect_error("acme:\n  max-connections: 0\n", MF_ERR_CONFIG_VALUE, "13:20");
+}
+END_TEST
+
 START_TEST(test_hard_cap_lowered)
 {
 	struct mf_config *cfg = NULL;
@@ -1029,6 +1056,7 @@ suite_config(void)
 	tcase_add_test(tc, test_retention);
 	tcase_add_test(tc, test_listen_port_zero);
 	tcase_add_test(tc, test_acme_tls_names);
+	tcase_add_test(tc, test_acme_connections);
 	tcase_add_test(tc, test_man_keys);
 	tcase_add_test(tc, test_man_keys_acme);
 	tcase_add_test(tc, test_man_example);

@@ -629,29 +629,39 @@ on_mhd_log(void *cls, const char *fmt, va_list ap)
 	mf_debug("mhd=\"%s\"", buf);
 }
 
-/* Connections the listener takes: one thread each (see mhd_start). */
+/* Connections the listener holds open at once, over all its threads. */
 static unsigned
 mhd_limit(const struct mf_acme_conf *conf)
 {
-	return conf->threads > 1 ? conf->threads : 1u;
+	unsigned t = conf->threads > 1 ? conf->threads : 1u;
+
+	return conf->max_connections > t ? conf->max_connections : t;
 }
 
 /*
  * Starts libmicrohttpd on a->ss, or on an already listening socket fd
- * (renewal). One thread per connection: an issuance blocks its handler
- * until the record is committed (in mayflyd, until the signer's batch
- * commits), and a blocked thread must hold up only its own connection, so
- * that concurrent requests reach the signer together and share a commit.
- * acme.threads bounds the connections, and so the threads.
+ * (renewal): a pool of acme.threads threads, each serving its share of
+ * acme.max-connections connections with epoll. An issuance blocks its
+ * handler until the record is committed (in mayflyd, until the signer's
+ * batch commits); it holds up the other connections of its own thread
+ * for that long, and up to acme.threads requests still reach the signer
+ * together and share a commit.
+ *
+ * Not a thread per connection: GnuTLS 3.7 gives every thread that
+ * handshakes its own random-generator state and frees it only when the
+ * library is unloaded, so each connection's thread left 192 bytes behind
+ * (test t_connection_memory). The pool's threads live as long as the
+ * listener.
  */
 static struct MHD_Daemon *
 mhd_start(struct mf_acme *a, int fd)
 {
 	const struct mf_acme_conf *conf = a->conf;
-	unsigned flags = a->mhd_flags | MHD_USE_INTERNAL_POLLING_THREAD |
-	    MHD_USE_THREAD_PER_CONNECTION | MHD_USE_TLS | MHD_USE_ITC | MHD_USE_ERROR_LOG;
+	unsigned flags = a->mhd_flags | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
+	    MHD_USE_TLS | MHD_USE_ITC | MHD_USE_ERROR_LOG;
 	unsigned limit = mhd_limit(conf);
-	/* Well below the total, so that one address cannot hold every thread. */
+	unsigned pool = conf->threads > 1 ? conf->threads : 1u;
+	/* Well below the total, so that one address cannot hold every connection. */
 	unsigned per_ip = conf->per_ip_connections < limit ? conf->per_ip_connections : limit;
 	unsigned idle = (unsigned)conf->request_timeout;
 
@@ -667,6 +677,7 @@ mhd_start(struct mf_acme *a, int fd)
 		    MHD_OPTION_NOTIFY_CONNECTION, mf_hguard_notify, a->guard,
 		    MHD_OPTION_CONNECTION_TIMEOUT, idle,
 		    MHD_OPTION_CONNECTION_LIMIT, limit,
+		    MHD_OPTION_THREAD_POOL_SIZE, pool,
 		    MHD_OPTION_PER_IP_CONNECTION_LIMIT, per_ip,
 		    MHD_OPTION_END);
 	return MHD_start_daemon(flags, (uint16_t)conf->port, NULL, NULL, on_request, a,
@@ -679,6 +690,7 @@ mhd_start(struct mf_acme *a, int fd)
 	    MHD_OPTION_NOTIFY_CONNECTION, mf_hguard_notify, a->guard,
 	    MHD_OPTION_CONNECTION_TIMEOUT, idle,
 	    MHD_OPTION_CONNECTION_LIMIT, limit,
+	    MHD_OPTION_THREAD_POOL_SIZE, pool,
 	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, per_ip,
 	    MHD_OPTION_END);
 }
