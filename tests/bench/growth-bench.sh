@@ -11,7 +11,11 @@
 #   - once both processes are quiet: OCSP GET throughput (wrk) for one live
 #     serial's pre-signed response, CRL GET throughput, /v1/sign issuance
 #     at concurrency 1 and 32 (mayfly-issue-load), the resident memory of
-#     the network process and its signer child after those loads;
+#     the network process and its signer child after those loads; and
+#     the disk under the issuance loads (the database file's pages in the
+#     page cache, the machine's dirty pages, the signer's bytes read and
+#     written), to tell a log that has left the page cache from one that
+#     writes more per commit;
 #   - `mayfly db prune --expired-before 1s` and `mayfly db compact`
 #     (mayflyd stopped), and the same figures again after them;
 #   - at the end, the smallest log again from a copy taken after its fill.
@@ -139,7 +143,7 @@ done
 # measure LABEL: starts mayflyd on $d, prints one row of figures, stops it.
 measure() {
 	local label=$1 t0 t1 t2 stored nload port kid rss_n rss_s size serial b64 url get ngx c1 c32 dbsz walsz
-	local idle0 idle1 npre crlms crlget crlngx crlsz crlurl q
+	local idle0 idle1 npre crlms crlget crlngx crlsz crlurl q io0 io1 ioline
 	# The log's size as mayflyd finds it (database and WAL), before this
 	# round's issuance load adds its own certificates.
 	dbsz=$(stat -c %s "$d/mayfly.db")
@@ -225,8 +229,17 @@ measure() {
 	head -c "$crlsz" /dev/urandom > "$work/www/crl.bin"
 	crlget=$(wrk_rps "$crlurl")
 	crlngx=$(wrk_rps "http://127.0.0.1:$nport/crl.bin")
+	# What the disk does under the issuance loads, to tell a log that has
+	# left the page cache (reads) from one that writes more per commit:
+	# the database file's pages in the page cache, the machine's dirty
+	# pages, the signer's bytes read from and written to the disk.
+	io0=$(io_bytes "$kid")
+	ioline="$N $label db_cached_MiB=$(cached_mib "$d/mayfly.db")"
+	ioline="$ioline dirty_MiB=$(awk '/^(Dirty|Writeback):/ { k += $2 } END { print int(k / 1024) }' /proc/meminfo)"
 	c1=$(sign_rate 1)
 	c32=$(sign_rate 32)
+	io1=$(io_bytes "$kid")
+	echo "$ioline $(echo "$io0 $io1" | awk '{ printf "signer_read_MiB=%.1f signer_write_MiB=%.1f", ($3 - $1) / 1048576, ($4 - $2) / 1048576 }')" >> "$work/io"
 	# Memory after the loads: the network process and its signer child.
 	rss_n=$(rss_kb "$mpid")
 	rss_s=$([ -n "$kid" ] && rss_kb "$kid" || echo 0)
@@ -242,6 +255,17 @@ measure() {
 		"$(awk -v g="$crlget" -v n="$crlngx" 'BEGIN { printf "%.2f", g / n }')" \
 		"$c1" "$c32" "$(awk -v r="$c32" -v b="$bound" 'BEGIN { printf "%.2f", r / b }')" |
 		tee -a "$work/rows"
+}
+
+# The bytes process $1 has read from and written to the disk ("0 0" if gone).
+io_bytes() {
+	awk '/^read_bytes:/ { r = $2 } /^write_bytes:/ { w = $2 } END { print r + 0, w + 0 }' \
+		"/proc/$1/io" 2>/dev/null || echo "0 0"
+}
+# MiB of file $1 in the page cache, and the file's size: CACHED/SIZE.
+cached_mib() {
+	fincore -b -n -o RES,SIZE "$1" 2>/dev/null |
+		awk '{ printf "%d/%d\n", $1 / 1048576, $2 / 1048576 } END { if (NR == 0) print "?" }'
 }
 
 # /v1/sign for $secs s at concurrency $1: issuances per second. A rate
@@ -360,6 +384,10 @@ echo "   issuances per second at concurrency 1 and 32; bound: c32 / the signing 
 echo "   ${secs} s per load; wrk -t2 -c32)"
 rows_head
 cat "$work/rows"
+echo "-- the disk under the /v1/sign loads of each round (db_cached_MiB: of the database file, in the"
+echo "   page cache at their start / the file's size then; dirty_MiB: the machine's dirty and writeback"
+echo "   pages then; signer_read/write_MiB: what the signer read from and wrote to the disk during them)"
+cat "$work/io"
 
 # The issue's bar: issuance and OCSP at the largest size within 20 % of the
 # smallest (the rows before a prune; a ratio below 0.8 is a FAIL). The
