@@ -48,37 +48,66 @@ struct route {
 	const char *prefix;	/* exact path, or a prefix ending in '/' */
 	enum route_auth auth;
 	int (*fn)(struct acme_ctx *);
+	int waits;		/* may wait for the signer or a challenge check (req_submit) */
 };
 
 static int h_directory(struct acme_ctx *c);
 static int h_nonce(struct acme_ctx *c);
 
 static const struct route routes[] = {
-	{ "GET", "/directory", AUTH_NONE, h_directory },
-	{ "HEAD", "/new-nonce", AUTH_NONE, h_nonce },
-	{ "GET", "/new-nonce", AUTH_NONE, h_nonce },
-	{ "POST", "/new-account", AUTH_JWK, acme_h_new_account },
-	{ "POST", "/acct/", AUTH_KID, acme_h_account },
-	{ "POST", "/key-change", AUTH_KID, acme_h_key_change },
-	{ "POST", "/new-order", AUTH_KID, acme_h_new_order },
-	{ "POST", "/order/", AUTH_KID, acme_h_order },
-	{ "POST", "/authz/", AUTH_KID, acme_h_authz },
-	{ "POST", "/chall/", AUTH_KID, acme_h_challenge },
-	{ "POST", "/cert/", AUTH_KID, acme_h_cert },
-	{ "POST", "/revoke-cert", AUTH_EITHER, acme_h_revoke },
-	{ "GET", "/renewal-info/", AUTH_NONE, acme_h_renewal_info },
-	{ "GET", "/.well-known/est/cacerts", AUTH_EST, est_h_cacerts },
-	{ "POST", "/.well-known/est/simpleenroll", AUTH_EST, est_h_simpleenroll },
-	{ "POST", "/.well-known/est/simplereenroll", AUTH_EST, est_h_simplereenroll },
-	{ "POST", "/v1/sign", AUTH_EST, api_h_sign },
+	{ "GET", "/directory", AUTH_NONE, h_directory, 0 },
+	{ "HEAD", "/new-nonce", AUTH_NONE, h_nonce, 0 },
+	{ "GET", "/new-nonce", AUTH_NONE, h_nonce, 0 },
+	{ "POST", "/new-account", AUTH_JWK, acme_h_new_account, 0 },
+	{ "POST", "/acct/", AUTH_KID, acme_h_account, 0 },
+	{ "POST", "/key-change", AUTH_KID, acme_h_key_change, 0 },
+	{ "POST", "/new-order", AUTH_KID, acme_h_new_order, 0 },
+	{ "POST", "/order/", AUTH_KID, acme_h_order, 1 },
+	{ "POST", "/authz/", AUTH_KID, acme_h_authz, 0 },
+	{ "POST", "/chall/", AUTH_KID, acme_h_challenge, 1 },
+	{ "POST", "/cert/", AUTH_KID, acme_h_cert, 0 },
+	{ "POST", "/revoke-cert", AUTH_EITHER, acme_h_revoke, 1 },
+	{ "GET", "/renewal-info/", AUTH_NONE, acme_h_renewal_info, 0 },
+	{ "GET", "/.well-known/est/cacerts", AUTH_EST, est_h_cacerts, 0 },
+	{ "POST", "/.well-known/est/simpleenroll", AUTH_EST, est_h_simpleenroll, 1 },
+	{ "POST", "/.well-known/est/simplereenroll", AUTH_EST, est_h_simplereenroll, 1 },
+	{ "POST", "/v1/sign", AUTH_EST, api_h_sign, 1 },
 };
 
 /* Per-request state, allocated on the first call, freed in on_completed. */
+/*
+ * One request. libmicrohttpd's threads read it (TLS, headers, body) and
+ * send its answer; in between, a handler thread runs it while its
+ * connection is suspended (see mhd_start).
+ */
 struct httpreq {
 	char *buf;
 	size_t len;
 	size_t seen;			/* body bytes received, kept or not */
 	int too_large;
+	/* Taken from the connection once the request is complete (req_collect). */
+	char *path, *method, *authorization, *ctype;
+	char client_ip[64];
+	X509 *client_cert;		/* the TLS client certificate, for EST routes */
+	const struct route *rt;		/* NULL: no such resource */
+	int wrong_method;
+	/* At a handler thread: the listener it counts in, and the queue. */
+	struct acme_lsn *lsn;
+	struct MHD_Connection *conn;
+	struct httpreq *next;
+	/* The answer (req_run). */
+	int done;
+	struct acme_resp r;
+	int has_nonce;
+	char nonce[ACME_NONCE_LEN + 1];
+};
+
+/* One libmicrohttpd daemon: the first, then one per listener certificate renewal. */
+struct acme_lsn {
+	struct mf_acme *a;
+	struct MHD_Daemon *d;
+	unsigned jobs;			/* its requests handed over and not answered (a->jlock) */
+	int draining;			/* being stopped: requests run in its own threads */
 };
 
 const char *
@@ -446,52 +475,71 @@ client_cert(struct MHD_Connection *conn)
 	return d2i_X509(NULL, &p, (long)peers[0].size);
 }
 
-static enum MHD_Result
-dispatch(struct MHD_Connection *conn, struct mf_acme *a, const char *path, const char *method,
+/*
+ * Takes from the connection what running the request needs, in
+ * libmicrohttpd's thread: a handler thread must not touch the connection.
+ */
+static int
+req_collect(struct MHD_Connection *conn, struct mf_acme *a, const char *url, const char *method,
     struct httpreq *hr)
 {
-	struct acme_resp r;
-	struct acme_ctx c;
-	const struct route *rt;
-	char nonce[ACME_NONCE_LEN + 1];
-	int wrong_method, is_acme, rc = -1, jws_route, pre = 0;
-	enum MHD_Result ret;
+	const union MHD_ConnectionInfo *ci;
+	const struct sockaddr *sa;
+	const char *v;
 
-	mf_hguard_mark(conn, MF_HG_BUSY);
-	memset(&r, 0, sizeof(r));
+	if ((hr->path = strdup(url)) == NULL || (hr->method = strdup(method)) == NULL)
+		return -1;
+	if ((v = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+	    MHD_HTTP_HEADER_AUTHORIZATION)) != NULL && (hr->authorization = strdup(v)) == NULL)
+		return -1;
+	if ((v = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+	    MHD_HTTP_HEADER_CONTENT_TYPE)) != NULL && (hr->ctype = strdup(v)) == NULL)
+		return -1;
+	ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	sa = ci != NULL ? ci->client_addr : NULL;
+	if (sa != NULL && sa->sa_family == AF_INET)
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, hr->client_ip,
+		    sizeof(hr->client_ip));
+	else if (sa != NULL && sa->sa_family == AF_INET6)
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, hr->client_ip,
+		    sizeof(hr->client_ip));
+
+	hr->rt = route_find(method, url, &hr->wrong_method);
+	/* HEAD of a GET resource is answered like GET; MHD drops the body. */
+	if (hr->rt == NULL && strcmp(method, "HEAD") == 0)
+		hr->rt = route_find("GET", url, &hr->wrong_method);
+	/* acme.est.enabled: false takes the EST resources away (404), re-enrolment too. */
+	if (hr->rt != NULL && !a->conf->est_enabled &&
+	    strncmp(hr->rt->prefix, "/.well-known/est/", 17) == 0)
+		hr->rt = NULL;
+	if (hr->rt != NULL && hr->rt->auth == AUTH_EST)
+		hr->client_cert = client_cert(conn);
+	return 0;
+}
+
+/* Runs a complete request into hr->r, without the connection (a handler thread). */
+static void
+req_run(struct mf_acme *a, struct httpreq *hr)
+{
+	struct acme_resp *r = &hr->r;
+	struct acme_ctx c;
+	const struct route *rt = hr->rt;
+	const char *path = hr->path, *method = hr->method;
+	int is_acme, jws_route, pre = 0;
+
+	memset(r, 0, sizeof(*r));
 	memset(&c, 0, sizeof(c));
 	c.a = a;
 	c.path = path;
 	c.method = method;
-	c.r = &r;
+	c.r = r;
 	c.now = (int64_t)time(NULL);
 	c.upload = hr->buf ? hr->buf : "";
 	c.upload_len = hr->len;
-	c.authorization = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-	    MHD_HTTP_HEADER_AUTHORIZATION);
-	{
-		const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn,
-		    MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-		const struct sockaddr *sa = ci != NULL ? ci->client_addr : NULL;
-
-		if (sa != NULL && sa->sa_family == AF_INET)
-			inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, c.client_ip,
-			    sizeof(c.client_ip));
-		else if (sa != NULL && sa->sa_family == AF_INET6)
-			inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr,
-			    c.client_ip, sizeof(c.client_ip));
-	}
-
-	rt = route_find(method, path, &wrong_method);
-	/* HEAD of a GET resource is answered like GET; MHD drops the body. */
-	if (rt == NULL && strcmp(method, "HEAD") == 0)
-		rt = route_find("GET", path, &wrong_method);
-	/* acme.est.enabled: false takes the EST resources away (404), re-enrolment too. */
-	if (rt != NULL && !a->conf->est_enabled && strncmp(rt->prefix, "/.well-known/est/", 17) == 0)
-		rt = NULL;
+	c.authorization = hr->authorization;
+	c.client_cert = hr->client_cert;
+	memcpy(c.client_ip, hr->client_ip, sizeof(c.client_ip));
 	is_acme = strncmp(path, "/.well-known/est/", 17) != 0 && strcmp(path, "/v1/sign") != 0;
-	if (rt != NULL && rt->auth == AUTH_EST)
-		c.client_cert = client_cert(conn);
 	if (rt != NULL) {
 		size_t pl = strlen(rt->prefix);
 
@@ -511,8 +559,7 @@ dispatch(struct MHD_Connection *conn, struct mf_acme *a, const char *path, const
 	jws_route = rt != NULL && !hr->too_large && (rt->auth == AUTH_JWK ||
 	    rt->auth == AUTH_KID || rt->auth == AUTH_EITHER);
 	if (jws_route)
-		pre = acme_jws_precheck(&c, rt, MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-		    MHD_HTTP_HEADER_CONTENT_TYPE), c.upload, c.upload_len);
+		pre = acme_jws_precheck(&c, rt, hr->ctype, c.upload, c.upload_len);
 	pthread_mutex_lock(&a->lock);
 	if (c.now - a->last_cleanup > 60) {
 		if (acme_cleanup(a->sq, c.now) != 0)
@@ -520,10 +567,10 @@ dispatch(struct MHD_Connection *conn, struct mf_acme *a, const char *path, const
 		a->last_cleanup = c.now;
 	}
 	if (rt == NULL) {
-		r.status = wrong_method ? 405 : 404;
-		acme_fail(&c, MF_ERR_ACME_MALFORMED, wrong_method ? "method not allowed" :
+		r->status = hr->wrong_method ? 405 : 404;
+		acme_fail(&c, MF_ERR_ACME_MALFORMED, hr->wrong_method ? "method not allowed" :
 		    "no such resource");
-		r.err = wrong_method ? MF_ERR_ACME_MALFORMED : MF_ERR_NOTFOUND;
+		r->err = hr->wrong_method ? MF_ERR_ACME_MALFORMED : MF_ERR_NOTFOUND;
 	} else if (hr->too_large) {
 		acme_fail(&c, MF_ERR_ACME_TOOLARGE, "request body above %zu bytes",
 		    a->conf->max_body);
@@ -535,36 +582,142 @@ dispatch(struct MHD_Connection *conn, struct mf_acme *a, const char *path, const
 	}
 	pthread_mutex_unlock(&a->lock);
 	/* Minting writes nothing (acme_nonce.c): a 404 costs the database nothing. */
-	rc = is_acme ? acme_nonce_new(a->nonces, c.now, a->conf->nonce_lifetime, nonce) : -1;
+	hr->has_nonce = is_acme && acme_nonce_new(a->nonces, c.now, a->conf->nonce_lifetime,
+	    hr->nonce) == 0;
 answer:
-	if (r.err != 0) {
-		char spath[200], swhy[sizeof(r.why)], smethod[16];
+	if (r->err != 0) {
+		char spath[200], swhy[sizeof(r->why)], smethod[16];
 		int st;
 
 		/* The path and the detail carry what the client sent: escaped. */
 		mf_info("path=%s method=%s problem=%s err=%s detail=\"%s\"",
 		    acme_log_safe(path, spath, sizeof(spath)),
 		    acme_log_safe(method, smethod, sizeof(smethod)),
-		    acme_problem_type(r.err, &st), mf_errname(r.err),
-		    acme_log_safe(r.why, swhy, sizeof(swhy)));
+		    acme_problem_type(r->err, &st), mf_errname(r->err),
+		    acme_log_safe(r->why, swhy, sizeof(swhy)));
 	}
-
-	ret = send_resp(conn, a, &r, rc == 0 ? nonce : NULL);
-	/* The client's time again: it has request-timeout to read the answer. */
-	mf_hguard_mark(conn, MF_HG_REQUEST);
-	resp_clear(&r);
 	mf_jws_free(c.jws);
 	acme_account_free(c.acct);
-	X509_free(c.client_cert);
 	ERR_clear_error();
+	hr->done = 1;
+}
+
+/* A request handed over is answered, or its connection gone: its listener may stop. */
+static void
+req_release(struct httpreq *hr)
+{
+	struct acme_lsn *l = hr->lsn;
+	struct mf_acme *a;
+
+	if (l == NULL)
+		return;
+	a = l->a;
+	hr->lsn = NULL;
+	pthread_mutex_lock(&a->jlock);
+	if (--l->jobs == 0 && l->draining)
+		pthread_cond_broadcast(&a->jdone);
+	pthread_mutex_unlock(&a->jlock);
+}
+
+/* Sends what req_run made (libmicrohttpd's thread). */
+static enum MHD_Result
+req_answer(struct MHD_Connection *conn, struct mf_acme *a, struct httpreq *hr)
+{
+	enum MHD_Result ret;
+
+	ret = send_resp(conn, a, &hr->r, hr->has_nonce ? hr->nonce : NULL);
+	/* The client's time again: it has request-timeout to read the answer. */
+	mf_hguard_mark(conn, MF_HG_REQUEST);
+	resp_clear(&hr->r);
+	memset(&hr->r, 0, sizeof(hr->r));
+	req_release(hr);
 	return ret;
+}
+
+/*
+ * Hands a complete request that may wait (an issuance, a challenge check)
+ * to the handler threads and suspends its connection until one has run
+ * it; 0 if it runs here instead (it does not wait, or the listener is
+ * being stopped).
+ */
+static int
+req_submit(struct acme_lsn *l, struct MHD_Connection *conn, struct httpreq *hr)
+{
+	struct mf_acme *a = l->a;
+
+	/*
+	 * What cannot wait long runs here: handing it over would cost more (two
+	 * thread switches) than it does.
+	 */
+	if (hr->rt == NULL || !hr->rt->waits || hr->too_large)
+		return 0;
+	pthread_mutex_lock(&a->jlock);
+	if (l->draining || a->jclosing || a->njt == 0) {
+		pthread_mutex_unlock(&a->jlock);
+		return 0;
+	}
+	l->jobs++;
+	hr->lsn = l;
+	hr->conn = conn;
+	hr->next = NULL;
+	/* Before the queue: no handler thread can resume it first. */
+	MHD_suspend_connection(conn);
+	if (a->jtail != NULL)
+		a->jtail->next = hr;
+	else
+		a->jhead = hr;
+	a->jtail = hr;
+	pthread_cond_signal(&a->jcond);
+	pthread_mutex_unlock(&a->jlock);
+	return 1;
+}
+
+static void *
+req_thread(void *arg)
+{
+	struct mf_acme *a = arg;
+	struct MHD_Connection *conn;
+	struct httpreq *hr;
+
+	pthread_mutex_lock(&a->jlock);
+	for (;;) {
+		while (a->jhead == NULL && !a->jclosing)
+			pthread_cond_wait(&a->jcond, &a->jlock);
+		if ((hr = a->jhead) == NULL)
+			break;		/* closing, and nothing left to run */
+		if ((a->jhead = hr->next) == NULL)
+			a->jtail = NULL;
+		pthread_mutex_unlock(&a->jlock);
+		conn = hr->conn;
+		req_run(a, hr);
+		/* From here the request is its connection's again, and may be freed. */
+		MHD_resume_connection(conn);
+		pthread_mutex_lock(&a->jlock);
+	}
+	pthread_mutex_unlock(&a->jlock);
+	return NULL;
+}
+
+static void
+req_free(struct httpreq *hr)
+{
+	req_release(hr);
+	resp_clear(&hr->r);
+	X509_free(hr->client_cert);
+	free(hr->path);
+	free(hr->method);
+	free(hr->authorization);
+	free(hr->ctype);
+	free(hr->buf);
+	free(hr);
 }
 
 static enum MHD_Result
 on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
     const char *version, const char *upload, size_t *upload_size, void **req_cls)
 {
-	struct mf_acme *a = cls;
+	struct acme_lsn *l = cls;
+	struct mf_acme *a = l->a;
 	struct httpreq *hr = *req_cls;
 
 	if (hr == NULL) {
@@ -598,7 +751,17 @@ on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *
 		*upload_size = 0;
 		return MHD_YES;
 	}
-	return dispatch(conn, a, url, method, hr);
+	(void)version;
+	/* Called again once a handler thread has run it and resumed the connection. */
+	if (hr->done)
+		return req_answer(conn, a, hr);
+	if (req_collect(conn, a, url, method, hr) != 0)
+		return MHD_NO;
+	mf_hguard_mark(conn, MF_HG_BUSY);
+	if (req_submit(l, conn, hr))
+		return MHD_YES;
+	req_run(a, hr);
+	return req_answer(conn, a, hr);
 }
 
 static void
@@ -607,12 +770,13 @@ on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
 {
 	struct httpreq *hr = *req_cls;
 
+	(void)cls;
+	(void)toe;
 	/* Between requests: request-timeout again for the next, and it may be evicted. */
 	mf_hguard_mark(conn, MF_HG_IDLE);
 	if (hr == NULL)
 		return;
-	free(hr->buf);
-	free(hr);
+	req_free(hr);
 	*req_cls = NULL;
 }
 
@@ -629,6 +793,39 @@ on_mhd_log(void *cls, const char *fmt, va_list ap)
 	mf_debug("mhd=\"%s\"", buf);
 }
 
+/* The acme.threads handler threads; on failure none is left running. */
+static int
+req_threads_start(struct mf_acme *a)
+{
+	unsigned n = a->conf->threads > 1 ? a->conf->threads : 1u;
+
+	if ((a->jtid = calloc(n, sizeof(*a->jtid))) == NULL)
+		return MF_ERR_NOMEM;
+	for (a->njt = 0; a->njt < n; a->njt++)
+		if (pthread_create(&a->jtid[a->njt], NULL, req_thread, a) != 0) {
+			mf_err("threads=%u msg=\"cannot start the ACME handler threads\"", n);
+			return MF_ERR_INTERNAL;	/* mf_acme_stop() ends those started */
+		}
+	return 0;
+}
+
+/* After every daemon has stopped: nothing is queued, and nothing can be. */
+static void
+req_threads_stop(struct mf_acme *a)
+{
+	unsigned i;
+
+	pthread_mutex_lock(&a->jlock);
+	a->jclosing = 1;
+	pthread_cond_broadcast(&a->jcond);
+	pthread_mutex_unlock(&a->jlock);
+	for (i = 0; i < a->njt; i++)
+		pthread_join(a->jtid[i], NULL);
+	free(a->jtid);
+	a->jtid = NULL;
+	a->njt = 0;
+}
+
 /* Connections the listener holds open at once, over all its threads. */
 static unsigned
 mhd_limit(const struct mf_acme_conf *conf)
@@ -640,60 +837,97 @@ mhd_limit(const struct mf_acme_conf *conf)
 
 /*
  * Starts libmicrohttpd on a->ss, or on an already listening socket fd
- * (renewal): a pool of acme.threads threads, each serving its share of
- * acme.max-connections connections with epoll. An issuance blocks its
- * handler until the record is committed (in mayflyd, until the signer's
- * batch commits); it holds up the other connections of its own thread
- * for that long, and up to acme.threads requests still reach the signer
- * together and share a commit.
+ * (renewal). A few threads, one per CPU, hold all the connections
+ * (acme.max-connections) with epoll and do what costs no waiting: TLS,
+ * headers, bodies, answers. A complete request goes to one of the
+ * acme.threads handler threads (req_submit), and its connection is
+ * suspended until the handler is done: an issuance blocks its handler
+ * until the record is committed (in mayflyd, until the signer's batch
+ * commits), and it must hold up nothing else, so that concurrent requests
+ * reach the signer together and share a commit.
  *
- * Not a thread per connection: GnuTLS 3.7 gives every thread that
- * handshakes its own random-generator state and frees it only when the
- * library is unloaded, so each connection's thread left 192 bytes behind
- * (test t_connection_memory). The pool's threads live as long as the
- * listener.
+ * Every thread lives as long as the listener. A thread per connection
+ * leaked: GnuTLS 3.7 gives every thread that handshakes its own
+ * random-generator state and frees it only when the library is unloaded,
+ * 192 bytes per connection (test t_connection_memory).
  */
-static struct MHD_Daemon *
+static struct acme_lsn *
 mhd_start(struct mf_acme *a, int fd)
 {
 	const struct mf_acme_conf *conf = a->conf;
 	unsigned flags = a->mhd_flags | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
-	    MHD_USE_TLS | MHD_USE_ITC | MHD_USE_ERROR_LOG;
+	    MHD_ALLOW_SUSPEND_RESUME | MHD_USE_TLS | MHD_USE_ITC | MHD_USE_ERROR_LOG;
 	unsigned limit = mhd_limit(conf);
-	unsigned pool = conf->threads > 1 ? conf->threads : 1u;
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	unsigned pool = ncpu < 1 ? 1u : ncpu > 16 ? 16u : (unsigned)ncpu;
 	/* Well below the total, so that one address cannot hold every connection. */
 	unsigned per_ip = conf->per_ip_connections < limit ? conf->per_ip_connections : limit;
 	unsigned idle = (unsigned)conf->request_timeout;
+	struct acme_lsn *l;
 
+	if (pool > limit)
+		pool = limit;
+	if ((l = calloc(1, sizeof(*l))) == NULL)
+		return NULL;
+	l->a = a;
 	/* Two calls, because the varargs of the two socket options differ in type. */
 	if (fd >= 0)
-		return MHD_start_daemon(flags, (uint16_t)conf->port, NULL, NULL, on_request, a,
+		l->d = MHD_start_daemon(flags, (uint16_t)conf->port, NULL, NULL, on_request, l,
 		    MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, a,
 		    MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd,
 		    MHD_OPTION_HTTPS_MEM_CERT, a->tls_cert_pem,
 		    MHD_OPTION_HTTPS_MEM_KEY, a->tls_key_pem,
 		    MHD_OPTION_HTTPS_MEM_TRUST, a->trust_pem,
-		    MHD_OPTION_NOTIFY_COMPLETED, on_completed, a,
+		    MHD_OPTION_NOTIFY_COMPLETED, on_completed, l,
 		    MHD_OPTION_NOTIFY_CONNECTION, mf_hguard_notify, a->guard,
 		    MHD_OPTION_CONNECTION_TIMEOUT, idle,
 		    MHD_OPTION_CONNECTION_LIMIT, limit,
 		    MHD_OPTION_THREAD_POOL_SIZE, pool,
 		    MHD_OPTION_PER_IP_CONNECTION_LIMIT, per_ip,
 		    MHD_OPTION_END);
-	return MHD_start_daemon(flags, (uint16_t)conf->port, NULL, NULL, on_request, a,
-	    MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, a,
-	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&a->ss,
-	    MHD_OPTION_HTTPS_MEM_CERT, a->tls_cert_pem,
-	    MHD_OPTION_HTTPS_MEM_KEY, a->tls_key_pem,
-	    MHD_OPTION_HTTPS_MEM_TRUST, a->trust_pem,
-	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, a,
-	    MHD_OPTION_NOTIFY_CONNECTION, mf_hguard_notify, a->guard,
-	    MHD_OPTION_CONNECTION_TIMEOUT, idle,
-	    MHD_OPTION_CONNECTION_LIMIT, limit,
-	    MHD_OPTION_THREAD_POOL_SIZE, pool,
-	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, per_ip,
-	    MHD_OPTION_END);
+	else
+		l->d = MHD_start_daemon(flags, (uint16_t)conf->port, NULL, NULL, on_request, l,
+		    MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, a,
+		    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&a->ss,
+		    MHD_OPTION_HTTPS_MEM_CERT, a->tls_cert_pem,
+		    MHD_OPTION_HTTPS_MEM_KEY, a->tls_key_pem,
+		    MHD_OPTION_HTTPS_MEM_TRUST, a->trust_pem,
+		    MHD_OPTION_NOTIFY_COMPLETED, on_completed, l,
+		    MHD_OPTION_NOTIFY_CONNECTION, mf_hguard_notify, a->guard,
+		    MHD_OPTION_CONNECTION_TIMEOUT, idle,
+		    MHD_OPTION_CONNECTION_LIMIT, limit,
+		    MHD_OPTION_THREAD_POOL_SIZE, pool,
+		    MHD_OPTION_PER_IP_CONNECTION_LIMIT, per_ip,
+		    MHD_OPTION_END);
+	if (l->d == NULL) {
+		free(l);
+		return NULL;
+	}
+	return l;
 }
+
+/*
+ * Stops a daemon: its requests at handler threads are answered first (new
+ * ones run in its own threads meanwhile), because libmicrohttpd must not
+ * be stopped with a connection suspended.
+ */
+static void
+mhd_stop(struct acme_lsn *l)
+{
+	struct mf_acme *a;
+
+	if (l == NULL)
+		return;
+	a = l->a;
+	pthread_mutex_lock(&a->jlock);
+	l->draining = 1;
+	while (l->jobs > 0)
+		pthread_cond_wait(&a->jdone, &a->jlock);
+	pthread_mutex_unlock(&a->jlock);
+	MHD_stop_daemon(l->d);
+	free(l);
+}
+
 
 static void
 pem_free(char *s)
@@ -714,14 +948,14 @@ static void *
 tls_renewer(void *arg)
 {
 	struct mf_acme *a = arg;
-	struct MHD_Daemon *old, *nd;
+	struct acme_lsn *old, *nd;
 	struct timespec ts;
 	char *old_cert, *old_key;
 	MHD_socket fd;
 	int rc;
 
 	pthread_mutex_lock(&a->vlock);
-	while (!a->stopping) {
+	while (!a->stopping && a->lsn != NULL) {
 		if ((int64_t)time(NULL) < a->tls_renew_at) {
 			clock_gettime(CLOCK_REALTIME, &ts);
 			ts.tv_sec += 1;
@@ -741,7 +975,7 @@ tls_renewer(void *arg)
 			a->tls_renew_at = (int64_t)time(NULL) + 60;
 			mf_err("msg=\"listener certificate renewal failed; retrying in 60 s\" err=%s",
 			    mf_errname(rc));
-		} else if ((fd = MHD_quiesce_daemon(a->mhd)) == MHD_INVALID_SOCKET) {
+		} else if ((fd = MHD_quiesce_daemon(a->lsn->d)) == MHD_INVALID_SOCKET) {
 			pem_free(a->tls_cert_pem);
 			pem_free(a->tls_key_pem);
 			a->tls_cert_pem = old_cert;
@@ -760,9 +994,11 @@ tls_renewer(void *arg)
 				a->tls_renew_at = (int64_t)time(NULL) + 60;
 				mf_err("msg=\"cannot start with the renewed certificate\"");
 			}
-			old = a->mhd;
-			a->mhd = nd;
-			MHD_stop_daemon(old);
+			if (nd == NULL)
+				mf_err("msg=\"cannot restart the ACME listener: it is closed\"");
+			old = a->lsn;
+			a->lsn = nd;
+			mhd_stop(old);
 			pem_free(old_cert);
 			pem_free(old_key);
 			mf_info("msg=\"listener certificate renewed\" next_renewal=%lld",
@@ -843,6 +1079,9 @@ mf_acme_start_with(const struct mf_config *cfg, const struct mf_acme_issuer *iss
 	pthread_mutex_init(&a->lock, NULL);
 	pthread_mutex_init(&a->vlock, NULL);
 	pthread_cond_init(&a->vcond, NULL);
+	pthread_mutex_init(&a->jlock, NULL);
+	pthread_cond_init(&a->jcond, NULL);
+	pthread_cond_init(&a->jdone, NULL);
 
 	if ((rc = mf_jwk_cache_new(ACME_KEY_CACHE, &a->keys)) != 0)
 		goto fail;
@@ -937,16 +1176,18 @@ mf_acme_start_with(const struct mf_config *cfg, const struct mf_acme_issuer *iss
 	a->mhd_flags = flags;
 	if ((rc = mf_hguard_new("acme", mhd_limit(conf), conf->request_timeout, &a->guard)) != 0)
 		goto fail;
-	a->mhd = mhd_start(a, lfd);
-	if (a->mhd != NULL)
+	if ((rc = req_threads_start(a)) != 0)
+		goto fail;
+	a->lsn = mhd_start(a, lfd);
+	if (a->lsn != NULL)
 		lfd = -1;		/* MHD's now */
-	if (a->mhd == NULL) {
+	if (a->lsn == NULL) {
 		rc = MF_ERR_HTTP;
 		mf_err("host=%s port=%u msg=\"cannot start the ACME listener\"", conf->host,
 		    conf->port);
 		goto fail;
 	}
-	di = MHD_get_daemon_info(a->mhd, MHD_DAEMON_INFO_BIND_PORT);
+	di = MHD_get_daemon_info(a->lsn->d, MHD_DAEMON_INFO_BIND_PORT);
 	a->port = di != NULL && di->port != 0 ? di->port : bound;
 	if (conf->base_url != NULL) {
 		a->base = strdup(conf->base_url);
@@ -993,9 +1234,9 @@ mf_acme_stop(struct mf_acme *a)
 	pthread_mutex_unlock(&a->vlock);
 	if (a->renew_started)
 		pthread_join(a->renew_tid, NULL);
-	if (a->mhd != NULL)
-		MHD_stop_daemon(a->mhd);
+	mhd_stop(a->lsn);
 	mf_hguard_free(a->guard);	/* after the daemon: its connections report closing */
+	req_threads_stop(a);
 	/* Challenge checks end at their deadline or, cancelled above, within a second. */
 	pthread_mutex_lock(&a->vlock);
 	while (a->nvalidators > 0)
@@ -1016,5 +1257,8 @@ mf_acme_stop(struct mf_acme *a)
 	pthread_mutex_destroy(&a->lock);
 	pthread_mutex_destroy(&a->vlock);
 	pthread_cond_destroy(&a->vcond);
+	pthread_mutex_destroy(&a->jlock);
+	pthread_cond_destroy(&a->jcond);
+	pthread_cond_destroy(&a->jdone);
 	free(a);
 }

@@ -46,7 +46,7 @@ struct mf_acme {
 	struct acme_sq *sq;		/* mf_db_handle(db) with its statement cache */
 	struct mf_issuer *issuer;	/* certificates and chains only: no key */
 	pthread_mutex_t lock;		/* serialises all database use */
-	struct MHD_Daemon *mhd;
+	struct acme_lsn *lsn;		/* the libmicrohttpd daemon serving (acme_http.c) */
 	char *tls_cert_pem;		/* listener certificate chain */
 	char *tls_key_pem;
 	char *trust_pem;		/* CA certificates client certificates must chain to */
@@ -75,6 +75,15 @@ struct mf_acme {
 
 	/* Request deadlines and eviction near the limit (src/httpguard.h). */
 	struct mf_hguard *guard;
+
+	/* Complete requests, handed to the handler threads (acme_http.c, mhd_start). */
+	pthread_mutex_t jlock;
+	pthread_cond_t jcond;		/* one queued, or closing */
+	pthread_cond_t jdone;		/* a draining daemon's last one answered */
+	struct httpreq *jhead, *jtail;
+	int jclosing;
+	pthread_t *jtid;
+	unsigned njt;
 };
 
 /* The answer a handler builds; acme_http.c turns it into an MHD response. */
