@@ -836,8 +836,8 @@ mhd_limit(const struct mf_acme_conf *conf)
 }
 
 /*
- * Starts libmicrohttpd on a->ss, or on an already listening socket fd
- * (renewal). A few threads, one per CPU, hold all the connections
+ * Starts libmicrohttpd on the listening socket fd (bound at start, or
+ * handed back by the daemon a renewal replaces). A few threads, one per CPU, hold all the connections
  * (acme.max-connections) with epoll and do what costs no waiting: TLS,
  * headers, bodies, answers. A complete request goes to one of the
  * acme.threads handler threads (req_submit), and its connection is
@@ -870,35 +870,19 @@ mhd_start(struct mf_acme *a, int fd)
 	if ((l = calloc(1, sizeof(*l))) == NULL)
 		return NULL;
 	l->a = a;
-	/* Two calls, because the varargs of the two socket options differ in type. */
-	if (fd >= 0)
-		l->d = MHD_start_daemon(flags, (uint16_t)conf->port, NULL, NULL, on_request, l,
-		    MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, a,
-		    MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd,
-		    MHD_OPTION_HTTPS_MEM_CERT, a->tls_cert_pem,
-		    MHD_OPTION_HTTPS_MEM_KEY, a->tls_key_pem,
-		    MHD_OPTION_HTTPS_MEM_TRUST, a->trust_pem,
-		    MHD_OPTION_NOTIFY_COMPLETED, on_completed, l,
-		    MHD_OPTION_NOTIFY_CONNECTION, mf_hguard_notify, a->guard,
-		    MHD_OPTION_CONNECTION_TIMEOUT, idle,
-		    MHD_OPTION_CONNECTION_LIMIT, limit,
-		    MHD_OPTION_THREAD_POOL_SIZE, pool,
-		    MHD_OPTION_PER_IP_CONNECTION_LIMIT, per_ip,
-		    MHD_OPTION_END);
-	else
-		l->d = MHD_start_daemon(flags, (uint16_t)conf->port, NULL, NULL, on_request, l,
-		    MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, a,
-		    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&a->ss,
-		    MHD_OPTION_HTTPS_MEM_CERT, a->tls_cert_pem,
-		    MHD_OPTION_HTTPS_MEM_KEY, a->tls_key_pem,
-		    MHD_OPTION_HTTPS_MEM_TRUST, a->trust_pem,
-		    MHD_OPTION_NOTIFY_COMPLETED, on_completed, l,
-		    MHD_OPTION_NOTIFY_CONNECTION, mf_hguard_notify, a->guard,
-		    MHD_OPTION_CONNECTION_TIMEOUT, idle,
-		    MHD_OPTION_CONNECTION_LIMIT, limit,
-		    MHD_OPTION_THREAD_POOL_SIZE, pool,
-		    MHD_OPTION_PER_IP_CONNECTION_LIMIT, per_ip,
-		    MHD_OPTION_END);
+	l->d = MHD_start_daemon(flags, (uint16_t)conf->port, NULL, NULL, on_request, l,
+	    MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, a,
+	    MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd,
+	    MHD_OPTION_HTTPS_MEM_CERT, a->tls_cert_pem,
+	    MHD_OPTION_HTTPS_MEM_KEY, a->tls_key_pem,
+	    MHD_OPTION_HTTPS_MEM_TRUST, a->trust_pem,
+	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, l,
+	    MHD_OPTION_NOTIFY_CONNECTION, mf_hguard_notify, a->guard,
+	    MHD_OPTION_CONNECTION_TIMEOUT, idle,
+	    MHD_OPTION_CONNECTION_LIMIT, limit,
+	    MHD_OPTION_THREAD_POOL_SIZE, pool,
+	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, per_ip,
+	    MHD_OPTION_END);
 	if (l->d == NULL) {
 		free(l);
 		return NULL;
@@ -1172,7 +1156,6 @@ mf_acme_start_with(const struct mf_config *cfg, const struct mf_acme_issuer *iss
 	if ((rc = acme_ca_tls_setup(a)) != 0)
 		goto fail;
 
-	a->ss = ss;
 	a->mhd_flags = flags;
 	if ((rc = mf_hguard_new("acme", mhd_limit(conf), conf->request_timeout, &a->guard)) != 0)
 		goto fail;

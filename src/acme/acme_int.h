@@ -51,7 +51,6 @@ struct mf_acme {
 	char *tls_key_pem;
 	char *trust_pem;		/* CA certificates client certificates must chain to */
 	int64_t tls_renew_at;		/* self-issued certificate: when to renew; 0: never */
-	struct sockaddr_storage ss;	/* where to listen */
 	unsigned mhd_flags;		/* MHD_USE_IPv6 or 0 */
 	pthread_t renew_tid;
 	int renew_started;
