@@ -48,7 +48,7 @@ struct route {
 	const char *prefix;	/* exact path, or a prefix ending in '/' */
 	enum route_auth auth;
 	int (*fn)(struct acme_ctx *);
-	int waits;		/* may wait for the signer or a challenge check (req_submit) */
+	int waits;		/* may wait for the signer or a challenge check (req_waits) */
 };
 
 static int h_directory(struct acme_ctx *c);
@@ -634,6 +634,20 @@ req_answer(struct MHD_Connection *conn, struct mf_acme *a, struct httpreq *hr)
 	return ret;
 }
 
+/* Whether a request may wait: of an order's URLs only finalize does, not the polls. */
+static int
+req_waits(const struct httpreq *hr)
+{
+	size_t n;
+
+	if (hr->rt == NULL || !hr->rt->waits || hr->too_large)
+		return 0;
+	if (strcmp(hr->rt->prefix, "/order/") != 0)
+		return 1;
+	n = strlen(hr->path);
+	return n > 9 && strcmp(hr->path + n - 9, "/finalize") == 0;
+}
+
 /*
  * Hands a complete request that may wait (an issuance, a challenge check)
  * to the handler threads and suspends its connection until one has run
@@ -649,7 +663,7 @@ req_submit(struct acme_lsn *l, struct MHD_Connection *conn, struct httpreq *hr)
 	 * What cannot wait long runs here: handing it over would cost more (two
 	 * thread switches) than it does.
 	 */
-	if (hr->rt == NULL || !hr->rt->waits || hr->too_large)
+	if (!req_waits(hr))
 		return 0;
 	pthread_mutex_lock(&a->jlock);
 	if (l->draining || a->jclosing || a->njt == 0) {
