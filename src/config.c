@@ -1211,7 +1211,7 @@ cfg_acme_post(struct cfg *x, const yaml_node_t *map, void *obj)
 		    "acme: tls-cert and tls-key go together");
 	if (a->challenges == 0)
 		return cfg_error(x, MF_ERR_CONFIG_VALUE, map, "acme: no challenge type enabled");
-	/* Every thread serves a share of the connections: none may be left with none. */
+	/* Each request at a handler thread holds a connection: threads past them never run. */
 	if (a->max_connections < a->threads)
 		return cfg_error(x, MF_ERR_CONFIG_VALUE, cfg_find(x, map, "max-connections") ?
 		    cfg_find(x, map, "max-connections") : cfg_find(x, map, "threads"),

@@ -102,8 +102,8 @@ struct mf_acme_conf {
 	unsigned orders_per_hour;	/* per account; default 300; 0: unlimited */
 	unsigned certs_per_name_per_hour;	/* per identifier; default 50; 0: unlimited */
 	size_t max_body;		/* default 65536 */
-	unsigned threads;		/* the listener's threads; default 64 */
-	unsigned max_connections;	/* open at once, shared by the threads; default 512 */
+	unsigned threads;		/* handler threads for requests that wait; default 64 */
+	unsigned max_connections;	/* open at once, at least threads; default 512 */
 	int64_t fetch_timeout;		/* challenge fetches, default 10s */
 	unsigned checks_per_account;	/* challenge checks running at once per account; default 8 */
 	unsigned per_ip_connections;	/* connections per client address; default 8 */

@@ -840,25 +840,24 @@ req_threads_stop(struct mf_acme *a)
 	a->njt = 0;
 }
 
-/* Connections the listener holds open at once, over all its threads. */
+/* Connections the listener holds open at once (config.c: at least threads). */
 static unsigned
 mhd_limit(const struct mf_acme_conf *conf)
 {
-	unsigned t = conf->threads > 1 ? conf->threads : 1u;
-
-	return conf->max_connections > t ? conf->max_connections : t;
+	return conf->max_connections;
 }
 
 /*
  * Starts libmicrohttpd on the listening socket fd (bound at start, or
- * handed back by the daemon a renewal replaces). A few threads, one per CPU, hold all the connections
- * (acme.max-connections) with epoll and do what costs no waiting: TLS,
- * headers, bodies, answers. A complete request goes to one of the
- * acme.threads handler threads (req_submit), and its connection is
- * suspended until the handler is done: an issuance blocks its handler
- * until the record is committed (in mayflyd, until the signer's batch
- * commits), and it must hold up nothing else, so that concurrent requests
- * reach the signer together and share a commit.
+ * handed back by the daemon a renewal replaces). A few threads, one per
+ * CPU, hold all the connections (acme.max-connections) with epoll and do
+ * what costs no waiting: TLS, headers, bodies, answers, and the requests
+ * that need the database only briefly. A complete request that may wait
+ * goes to one of the acme.threads handler threads (req_submit), and its
+ * connection is suspended until the handler is done: an issuance blocks
+ * its handler until the record is committed (in mayflyd, until the
+ * signer's batch commits), and it must hold up nothing else, so that
+ * concurrent requests reach the signer together and share a commit.
  *
  * Every thread lives as long as the listener. A thread per connection
  * leaked: GnuTLS 3.7 gives every thread that handshakes its own
